@@ -1,0 +1,364 @@
+"""One way to reach a chain: the embedded eth-tester chain (persisted to a state file) or any JSON-RPC node.
+
+``connect()`` returns a :class:`Chain`: a ready ``web3`` whose transactions are signed locally by the accounts it
+holds, whichever backend is underneath. The embedded chain keeps its py-evm key-value database in SQLite: every
+write is flushed to the file when a request that changed it returns, so separate processes share one local chain and
+a crash loses at most the request in flight. Only one process holds the state file at a time (an exclusive lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.middleware import SignAndSendRawMiddlewareBuilder
+from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import RPCEndpoint, RPCResponse
+
+from rwa.errors import ChainError, InputError, StateFileError
+from rwa.paths import state_dir
+
+STATE_FORMAT = "rwa-embedded-chain/1"
+DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
+"""eth-tester's chain id and the usual ids of local development nodes (anvil, hardhat, ganache)."""
+
+EMBEDDED_ACCOUNTS = 20
+_GENESIS_TIMESTAMP = 1_767_225_600  # 2026-01-01T00:00:00Z: a fixed genesis makes every state file's genesis equal
+
+_MUTATING = frozenset(
+    {
+        "eth_sendTransaction",
+        "eth_sendRawTransaction",
+        "evm_mine",
+        "evm_revert",
+        "testing_timeTravel",
+        "testing_mine",
+        "evm_setNextBlockTimestamp",
+    }
+)
+
+
+def default_state_path() -> Path:
+    return Path(os.environ.get("RWA_STATE") or state_dir() / "chain.sqlite")
+
+
+# -- the embedded chain's state file --------------------------------------------------------------------------
+
+
+class _TrackingDict(dict[bytes, bytes]):
+    """py-evm's in-memory key-value store, remembering which keys changed since the last flush."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.dirty: set[bytes] = set()
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        super().__setitem__(key, value)
+        self.dirty.add(key)
+
+    def __delitem__(self, key: bytes) -> None:
+        super().__delitem__(key)
+        self.dirty.add(key)
+
+
+class StateFile:
+    """A SQLite file holding the embedded chain: a ``meta`` table and the py-evm key-value pairs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_fd: int | None = None
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> tuple[dict[str, str], dict[bytes, bytes]]:
+        """Lock and read the file; an absent file gives empty meta (a new chain)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        deadline = time.monotonic() + float(os.environ.get("RWA_STATE_LOCK_TIMEOUT", "60"))
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StateFileError(f"{self.path} is in use by another process (lock {lock_path})") from None
+                time.sleep(0.05)
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            if not existed:
+                self._db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                self._db.execute("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+                return {}, {}
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"meta", "kv"} <= tables:
+                raise StateFileError(
+                    f"{self.path} is not an embedded-chain state file (no meta/kv tables); "
+                    "pass another --state or remove it with `rwa chain reset --yes`"
+                )
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != STATE_FORMAT:
+                raise StateFileError(
+                    f"{self.path} has format {meta.get('format')!r}, expected {STATE_FORMAT!r}; "
+                    "use `rwa chain reset --yes` to start a new chain"
+                )
+            kv = {bytes(k): bytes(v) for k, v in self._db.execute("SELECT k, v FROM kv")}
+            return meta, kv
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StateFileError(
+                f"{self.path} is corrupt or not a SQLite file ({exc}); "
+                "nothing was changed: restore it or run `rwa chain reset --yes`"
+            ) from None
+
+    def write(self, meta: dict[str, str], store: dict[bytes, bytes], keys: set[bytes]) -> None:
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
+            present = [(k, store[k]) for k in keys if k in store]
+            gone = [(k,) for k in keys if k not in store]
+            db.executemany("INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)", present)
+            db.executemany("DELETE FROM kv WHERE k = ?", gone)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+class _PersistingProvider(EthereumTesterProvider):
+    """eth-tester's provider, flushing changed key-values to the state file after each request that wrote any."""
+
+    def __init__(self, tester: Any, store: _TrackingDict, state: StateFile, meta: dict[str, str]) -> None:
+        super().__init__(tester)
+        self._store = store
+        self._state = state
+        self._meta = meta
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        response = super().make_request(method, params)
+        if self._store.dirty and (method in _MUTATING or "result" in response):
+            self.flush()
+        return response
+
+    def flush(self) -> None:
+        dirty, self._store.dirty = self._store.dirty, set()
+        self._state.write(self._meta, self._store, dirty)
+
+
+def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
+    from eth_tester import EthereumTester, PyEVMBackend
+
+    state = StateFile(state_path)
+    meta, kv = state.open()
+    try:
+        params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": _GENESIS_TIMESTAMP})
+        genesis_state = PyEVMBackend.generate_genesis_state(num_accounts=EMBEDDED_ACCOUNTS)
+        backend = PyEVMBackend(genesis_parameters=params, genesis_state=genesis_state)
+        base_db = backend.chain.chaindb.db
+        memory = base_db.wrapped_db
+        genesis_hash = backend.chain.get_canonical_block_header_by_number(0).hash.hex()
+        if meta:
+            if meta.get("genesis") != genesis_hash:
+                raise StateFileError(
+                    f"{state_path} holds a chain with another genesis ({meta.get('genesis')}); "
+                    "it was made by another tool or version: pass another --state or `rwa chain reset --yes`"
+                )
+            store = _TrackingDict(kv)
+            memory.kv_store = store
+            backend.chain = type(backend.chain)(base_db)
+        else:
+            store = _TrackingDict(memory.kv_store)
+            memory.kv_store = store
+            store.dirty = set(store)
+            meta = {
+                "format": STATE_FORMAT,
+                "genesis": genesis_hash,
+                "chain_id": str(backend.chain.chain_id),
+                "created": str(int(time.time())),
+            }
+        tester = EthereumTester(backend)
+        provider = _PersistingProvider(tester, store, state, meta)
+        if store.dirty:
+            provider.flush()
+        w3 = Web3(provider)
+        accounts = [Account.from_key(k.to_bytes()) for k in backend.account_keys]
+        return w3, accounts, state
+    except BaseException:
+        state.close()
+        raise
+
+
+# -- JSON-RPC nodes -------------------------------------------------------------------------------------------
+
+
+def keys_from_environment() -> list[LocalAccount]:
+    """Signing keys for a node: ``RWA_PRIVATE_KEYS`` (comma-separated hex) and/or ``RWA_KEYSTORE`` files.
+
+    ``RWA_KEYSTORE`` is a path-separated list of encrypted keystore JSON files, decrypted with
+    ``RWA_KEYSTORE_PASSWORD``. Keys are never read from the project's files.
+    """
+    accounts: list[LocalAccount] = []
+    raw = os.environ.get("RWA_PRIVATE_KEYS", "").strip()
+    for i, key in enumerate(k.strip() for k in raw.split(",") if k.strip()):
+        try:
+            accounts.append(Account.from_key(key))
+        except (ValueError, TypeError):
+            raise InputError(f"RWA_PRIVATE_KEYS entry {i + 1} is not a 32-byte hex private key") from None
+    for path in filter(None, os.environ.get("RWA_KEYSTORE", "").split(os.pathsep)):
+        accounts.append(load_keystore(Path(path), os.environ.get("RWA_KEYSTORE_PASSWORD", "")))
+    return accounts
+
+
+def load_keystore(path: Path, password: str) -> LocalAccount:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"keystore {path}: cannot read it ({exc})") from None
+    try:
+        return Account.from_key(Account.decrypt(data, password))
+    except ValueError:
+        raise InputError(f"keystore {path}: wrong password (set RWA_KEYSTORE_PASSWORD)") from None
+
+
+def _rpc(url: str, timeout: float) -> Web3:
+    if url.startswith(("http://", "https://")):
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    elif url.endswith(".ipc") or url.startswith("/"):
+        w3 = Web3(Web3.IPCProvider(url, timeout=timeout))
+    else:
+        raise ChainError(f"--rpc-url {url}: not an http(s):// URL or an IPC path")
+    try:
+        w3.eth.chain_id  # noqa: B018 - the first request proves the node answers
+    except Exception as exc:
+        raise ChainError(f"cannot reach a JSON-RPC node at {url}: {type(exc).__name__}") from None
+    return w3
+
+
+# -- the one entry point --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Chain:
+    """A connected chain: ``w3`` plus the local accounts that sign for it."""
+
+    w3: Web3
+    kind: Literal["embedded", "rpc"]
+    accounts: list[LocalAccount]
+    location: str
+    _state: StateFile | None = field(default=None, repr=False)
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    @property
+    def is_dev(self) -> bool:
+        """True on a local development chain, where test tokens and clock moves are allowed."""
+        return self.kind == "embedded" or self.chain_id in DEV_CHAIN_IDS
+
+    def account(self, address: str) -> LocalAccount:
+        for acct in self.accounts:
+            if acct.address.lower() == address.lower():
+                return acct
+        raise InputError(f"no signing key for {address}: add it to RWA_PRIVATE_KEYS or RWA_KEYSTORE")
+
+    def add_accounts(self, accounts: Sequence[LocalAccount]) -> None:
+        """Let more local keys sign (e.g. the demo's investors)."""
+        known = {a.address for a in self.accounts}
+        new = [a for a in accounts if a.address not in known]
+        if not new:
+            return
+        self.accounts.extend(new)
+        self.w3.middleware_onion.remove("signer")
+        self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(self.accounts), "signer", layer=0)
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def time_travel(self, timestamp: int) -> None:
+        """Move a development chain's clock forward to ``timestamp`` (mines one block)."""
+        if not self.is_dev:
+            raise ChainError("the clock can only be moved on a local development chain")
+        if timestamp <= self.now():
+            return
+        if self.kind == "embedded":
+            # eth-tester stamps the block it mines one second early; ask for one more so "latest" reaches it
+            self.w3.provider.make_request(RPCEndpoint("testing_timeTravel"), [timestamp + 1])
+        else:
+            self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
+            self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+
+    def close(self) -> None:
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+
+    def __enter__(self) -> Chain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(
+    rpc_url: str | None = None,
+    state: Path | None = None,
+    accounts: Sequence[LocalAccount] | None = None,
+    timeout: float = 10.0,
+) -> Chain:
+    """Connect to ``rpc_url`` (or ``RWA_RPC_URL``) if given, else open the embedded chain at ``state``."""
+    url = rpc_url or os.environ.get("RWA_RPC_URL") or None
+    if url:
+        w3 = _rpc(url, timeout)
+        signers = list(accounts) if accounts is not None else keys_from_environment()
+        chain = Chain(w3=w3, kind="rpc", accounts=signers, location=url)
+    else:
+        path = Path(state) if state else default_state_path()
+        w3, dev_accounts, state_file = _embedded(path)
+        signers = list(accounts) if accounts is not None else dev_accounts
+        chain = Chain(w3=w3, kind="embedded", accounts=signers, location=str(path), _state=state_file)
+    if chain.accounts:
+        w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(chain.accounts), "signer", layer=0)
+        w3.eth.default_account = chain.accounts[0].address
+    return chain
+
+
+@contextlib.contextmanager
+def connected(rpc_url: str | None = None, state: Path | None = None) -> Iterator[Chain]:
+    chain = connect(rpc_url=rpc_url, state=state)
+    try:
+        yield chain
+    finally:
+        chain.close()
+
+
+def reset_state(path: Path) -> bool:
+    """Delete the embedded chain's state file (and its lock and WAL); True when there was one."""
+    existed = path.exists()
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + suffix).unlink()
+    return existed

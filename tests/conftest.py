@@ -1,0 +1,63 @@
+"""Shared fixtures: one embedded chain per session, rolled back around every test; an anvil node when asked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3.types import RPCEndpoint
+
+from rwa.chain import Chain, connect
+from rwa.compile import Build, load_build
+from rwa.testing.anvil import AnvilNode, start_anvil
+
+
+@pytest.fixture(scope="session")
+def build() -> Build:
+    return load_build()
+
+
+@pytest.fixture(scope="session")
+def session_chain(tmp_path_factory: pytest.TempPathFactory, build: Build) -> Iterator[Chain]:
+    chain = connect(state=tmp_path_factory.mktemp("chain") / "chain.sqlite")
+    yield chain
+    chain.close()
+
+
+@pytest.fixture
+def chain(session_chain: Chain) -> Iterator[Chain]:
+    """The session's embedded chain, reverted to this point after the test."""
+    provider = session_chain.w3.provider
+    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    yield session_chain
+    provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[AnvilNode]:
+    node = start_anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def anvil_chain(anvil: AnvilNode, build: Build) -> Iterator[Chain]:
+    chain = connect(rpc_url=anvil.url, accounts=[Account.from_key(k) for k in anvil.private_keys])
+    snapshot = chain.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    yield chain
+    chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+    chain.close()
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def any_chain(request: pytest.FixtureRequest) -> Chain:
+    """Runs a test once on each backend."""
+    name = "chain" if request.param == "embedded" else "anvil_chain"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
