@@ -238,16 +238,18 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"keystore {path}: cannot read it ({exc})") from None
     try:
-        return Account.from_key(Account.decrypt(data, password))
+        key = Account.decrypt(data, password)
     except ValueError:
         raise InputError(f"keystore {path}: wrong password (set RWA_KEYSTORE_PASSWORD)") from None
+    account: LocalAccount = Account.from_key(key)
+    return account
 
 
 def _rpc(url: str, timeout: float) -> Web3:
     if url.startswith(("http://", "https://")):
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
     elif url.endswith(".ipc") or url.startswith("/"):
-        w3 = Web3(Web3.IPCProvider(url, timeout=timeout))
+        w3 = Web3(Web3.IPCProvider(url, timeout=int(timeout)))
     else:
         raise ChainError(f"--rpc-url {url}: not an http(s):// URL or an IPC path")
     try:

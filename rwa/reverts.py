@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from eth_abi import decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from rwa.errors import ContractRevertError
 

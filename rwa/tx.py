@@ -8,7 +8,7 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from rwa.chain import Chain
 from rwa.compile import Build, load_build
@@ -33,7 +33,9 @@ def reraise_revert(exc: BaseException, contract: str = "") -> None:
 
 
 def contract_at(chain: Chain, name: str, address: str) -> Contract:
-    return chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_build()[name].abi)
+    contract = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_build()[name].abi)
+    assert isinstance(contract, Contract)
+    return contract
 
 
 def deploy(chain: Chain, name: str, *args: Any, sender: str | None = None, gas: int | None = None) -> Contract:
@@ -51,7 +53,7 @@ def deploy(chain: Chain, name: str, *args: Any, sender: str | None = None, gas: 
     receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1 or not receipt.get("contractAddress"):
         raise ChainError(f"deploying {name} failed in transaction {tx_hash.hex()}")
-    return chain.w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    return contract_at(chain, name, str(receipt["contractAddress"]))
 
 
 def send(fn: ContractFunction, sender: str, gas: int | None = None, value: int = 0) -> TxReceipt:
@@ -63,7 +65,7 @@ def send(fn: ContractFunction, sender: str, gas: int | None = None, value: int =
     w3 = fn.w3
     params: TxParams = {"from": sender}
     if value:
-        params["value"] = value
+        params["value"] = Wei(value)
     if gas is not None:
         params["gas"] = gas
     name = getattr(fn, "address", "")

@@ -1,0 +1,147 @@
+"""The ``rwa`` command: one sub-command per job. Every user mistake ends as one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rwa.errors import RwaError
+
+app = typer.Typer(
+    name="rwa",
+    help="Tokenized GPU-lease receivables: size, issue, publish revenue, distribute, claim, audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+chain_app = typer.Typer(help="The chain the commands talk to: the embedded one by default, or --rpc-url.")
+app.add_typer(chain_app, name="chain")
+console = Console()
+
+RpcUrl = Annotated[
+    str | None,
+    typer.Option("--rpc-url", envvar="RWA_RPC_URL", help="A JSON-RPC node; default is the embedded chain."),
+]
+StateFile = Annotated[
+    Path | None,
+    typer.Option("--state", envvar="RWA_STATE", help="The embedded chain's state file (default .rwa/chain.sqlite)."),
+]
+
+
+@app.command("compile")
+def compile_cmd(
+    contracts: Annotated[Path | None, typer.Option(help="Folder of .sol files (default contracts/).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Recompile even when the cache is current.")] = False,
+) -> None:
+    """Compile every contract (cached by a hash of sources, settings and compiler version)."""
+    from rwa.compile import compile_contracts
+
+    build = compile_contracts(contracts.resolve() if contracts else None, force=force)
+    state = "cached" if build.from_cache else "compiled"
+    console.print(f"{state} {len(build.artifacts)} contracts with solc {build.compiler_version} -> build/{build.key}")
+    for name in sorted(build.artifacts):
+        art = build.artifacts[name]
+        console.print(f"  {name:<28} {len(art.deployed_bytecode) // 2:>6} bytes  {art.source}")
+
+
+@chain_app.command("info")
+def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+    """Chain id, head block and the accounts this checkout can sign for."""
+    from rwa.chain import connect
+
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        head = chain.w3.eth.get_block("latest")
+        table = Table(title=f"{chain.kind} chain at {chain.location}", show_header=False)
+        table.add_row("chain id", str(chain.chain_id))
+        table.add_row("head block", str(head["number"]))
+        table.add_row("head hash", head["hash"].to_0x_hex())
+        table.add_row("head time", str(head["timestamp"]))
+        table.add_row("development chain", "yes" if chain.is_dev else "no")
+        for i, acct in enumerate(chain.accounts):
+            balance = chain.w3.eth.get_balance(acct.address)
+            table.add_row(f"account {i}", f"{acct.address}  {balance / 10**18:,.4f} ETH")
+        console.print(table)
+
+
+@chain_app.command("code")
+def chain_code(address: str, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+    """Size of the code deployed at ADDRESS (0 when there is none)."""
+    from web3 import Web3
+
+    from rwa.chain import connect
+    from rwa.errors import InputError
+
+    if not Web3.is_address(address):
+        raise InputError(f"address {address!r} is not a 20-byte hex address")
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        code = chain.w3.eth.get_code(Web3.to_checksum_address(address))
+        shown = Web3.to_checksum_address(address)
+        console.print(f"{shown}: {len(code)} bytes of code at block {chain.w3.eth.block_number}")
+
+
+@chain_app.command("reset")
+def chain_reset(
+    state: StateFile = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: the embedded chain's whole history is deleted.")] = False,
+) -> None:
+    """Delete the embedded chain's state file and start over (asks for --yes)."""
+    from rwa.chain import default_state_path, reset_state
+    from rwa.errors import InputError
+
+    path = state or default_state_path()
+    if not yes:
+        raise InputError(f"this deletes the chain in {path}; run again with --yes to confirm")
+    existed = reset_state(path)
+    console.print(f"{'deleted' if existed else 'no chain at'} {path}")
+
+
+@app.command("demo")
+def demo_cmd(state: StateFile = None) -> None:
+    """Compile the contracts, deploy a test stablecoin on the embedded chain and show what happened."""
+    from rwa.bootstrap import run_bootstrap_demo
+
+    run_bootstrap_demo(console, state)
+
+
+def _register_optional() -> None:
+    """Sub-commands from the other packages; each registers itself when present."""
+    import importlib
+
+    for module in ("rwa.leverage.cli", "oracle.cli", "rwa.issuance.cli", "rwa.replay.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        mod.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except RwaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Chains: the persisted embedded chain across processes, state-file safety, JSON-RPC nodes, decoded reverts."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rwa.chain import Chain, connect
+from rwa.errors import ContractRevertError, StateFileError
+from rwa.onchain_basic import deploy_test_stablecoin
+from rwa.testing.anvil import AnvilNode
+from rwa.tx import send
+
+
+def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rwa.cli", *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False,
+    )
+
+
+DEPLOY = """
+import sys
+from pathlib import Path
+from rwa.chain import connect
+from rwa.onchain_basic import deploy_test_stablecoin
+with connect(state=Path(sys.argv[1])) as chain:
+    token = deploy_test_stablecoin(chain, chain.accounts[0].address)
+    print(token.address, chain.w3.eth.block_number)
+"""
+
+
+def test_second_process_sees_first_process_deployment(tmp_path: Path) -> None:
+    state = tmp_path / "chain.sqlite"
+    out = subprocess.run([sys.executable, "-c", DEPLOY, str(state)], capture_output=True, text=True, check=True)
+    address, head = out.stdout.split()
+    info = rwa("chain", "info", "--state", str(state))
+    assert info.returncode == 0, info.stderr
+    assert any(line.split("│")[1:3] and "head block" in line and line.split("│")[2].strip() == head
+               for line in info.stdout.splitlines())
+    code = rwa("chain", "code", address, "--state", str(state))
+    assert code.returncode == 0, code.stderr
+    assert int(code.stdout.split(": ")[1].split()[0]) > 1000
+
+
+def test_state_survives_reopen_with_balances(tmp_path: Path) -> None:
+    state = tmp_path / "c.sqlite"
+    with connect(state=state) as chain:
+        token = deploy_test_stablecoin(chain, chain.accounts[0].address)
+        send(token.functions.mint(chain.accounts[3].address, 777), chain.accounts[0].address)
+        head = chain.w3.eth.block_number
+    with connect(state=state) as chain:
+        assert chain.w3.eth.block_number == head
+        reopened = chain.w3.eth.contract(address=token.address, abi=token.abi)
+        assert reopened.functions.balanceOf(chain.accounts[3].address).call() == 777
+        send(reopened.functions.mint(chain.accounts[3].address, 1), chain.accounts[0].address)
+        assert reopened.functions.balanceOf(chain.accounts[3].address).call() == 778
+
+
+def test_corrupt_state_file_is_an_error_not_a_reset(tmp_path: Path) -> None:
+    state = tmp_path / "bad.sqlite"
+    state.write_bytes(b"this is not a database" * 100)
+    before = state.read_bytes()
+    with pytest.raises(StateFileError, match="corrupt"):
+        connect(state=state)
+    assert state.read_bytes() == before
+    done = rwa("chain", "info", "--state", str(state))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "corrupt" in done.stderr
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "other.sqlite"
+    with sqlite3.connect(state) as db:
+        db.execute("CREATE TABLE notes (x TEXT)")
+    with pytest.raises(StateFileError, match="not an embedded-chain state file"):
+        connect(state=state)
+
+
+def test_state_from_another_genesis_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "c.sqlite"
+    connect(state=state).close()
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE meta SET value = '00' WHERE key = 'genesis'")
+    with pytest.raises(StateFileError, match="another genesis"):
+        connect(state=state)
+
+
+def test_reset_asks_for_yes(tmp_path: Path) -> None:
+    state = tmp_path / "c.sqlite"
+    connect(state=state).close()
+    refused = rwa("chain", "reset", "--state", str(state))
+    assert refused.returncode == 2 and "--yes" in refused.stderr and state.exists()
+    done = rwa("chain", "reset", "--state", str(state), "--yes")
+    assert done.returncode == 0 and not state.exists()
+
+
+def test_unknown_rpc_url_is_one_line_exit_2() -> None:
+    done = rwa("chain", "info", "--rpc-url", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: cannot reach a JSON-RPC node at http://127.0.0.1:9: ConnectionError"
+    ]
+
+
+def test_deploy_and_call_on_each_backend(any_chain: Chain) -> None:
+    owner, holder = any_chain.accounts[0].address, any_chain.accounts[1].address
+    token = deploy_test_stablecoin(any_chain, owner)
+    send(token.functions.mint(holder, 5_000_000), owner)
+    assert token.functions.balanceOf(holder).call() == 5_000_000
+    assert token.functions.decimals().call() == 6
+
+
+@pytest.mark.parametrize("gas", [None, 200_000])
+def test_custom_error_with_arguments_is_decoded(any_chain: Chain, gas: int | None) -> None:
+    owner, other = any_chain.accounts[0].address, any_chain.accounts[1].address
+    token = deploy_test_stablecoin(any_chain, owner)
+    with pytest.raises(ContractRevertError) as info:
+        send(token.functions.mint(other, 1), other, gas=gas)
+    assert info.value.error_name == "OwnableUnauthorizedAccount"
+    assert info.value.error_args == {"account": other}
+    with pytest.raises(ContractRevertError) as zero:
+        send(token.functions.mint(other, 0), owner, gas=gas)
+    assert zero.value.error_name == "ZeroMint" and zero.value.error_args == {"to": other}
+    assert str(zero.value).endswith(f"reverted with ZeroMint(to={other})")
+
+
+def test_cli_against_anvil_and_anvil_stops_by_pid(anvil: AnvilNode) -> None:
+    done = rwa("chain", "info", "--rpc-url", anvil.url,
+               env={"RWA_PRIVATE_KEYS": ",".join(anvil.private_keys[:2])})
+    assert done.returncode == 0, done.stderr
+    assert "31337" in done.stdout and "rpc chain" in done.stdout
+
+
+def test_anvil_node_is_stopped_by_its_pid() -> None:
+    from rwa.testing.anvil import start_anvil
+
+    node = start_anvil(accounts=2)
+    os.kill(node.pid, 0)  # running
+    node.stop()
+    with pytest.raises(ProcessLookupError):
+        os.kill(node.pid, 0)
+
+
+def test_test_stablecoin_refused_off_dev_chains(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rwa.errors import InputError
+
+    monkeypatch.setattr(Chain, "is_dev", property(lambda self: False))
+    with pytest.raises(InputError, match="not a local development chain"):
+        deploy_test_stablecoin(chain, chain.accounts[0].address)
