@@ -1,0 +1,1 @@
+"""The revenue oracle service: billing sources, a cluster simulator, reporter signing, publishing, scheduling."""
