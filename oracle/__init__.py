@@ -1,0 +1,1 @@
+"""The revenue oracle service: revenue sources, reporter keys and signing, publishing and the scheduled job."""
