@@ -86,3 +86,41 @@ def sample_report(period: int, revenue: int = 9_000_000, rent: int = 10_000_000,
     from eth_utils import keccak
 
     return Report(period, revenue, 8_700, 800, rent, bytes(keccak(tag + period.to_bytes(8, "big"))))
+
+
+CLI = "import typer; from oracle.cli import register; app = typer.Typer(); register(app); app()"
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 120):  # type: ignore[no-untyped-def]
+    """Run ``rwa oracle ...`` (through ``register``) in a fresh process."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    full_env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
+    return subprocess.run([sys.executable, "-c", CLI, "oracle", *args], cwd=root, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def billing_rows(periods: range, rent: int = 10_000_000) -> list[dict[str, object]]:
+    """Plausible export rows for ``periods``."""
+    return [
+        {"period": p, "revenue": rent * 87 // 100 + p, "utilization_bps": 8_700, "active_servers": 800,
+         "contracted_rent": rent, "invoice": f"INV-{p:03d}"}
+        for p in periods
+    ]
+
+
+def write_export(rows: list[dict[str, object]], path: Path) -> Path:
+    import csv
+    import json
+
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows), encoding="utf-8")
+        return path
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
