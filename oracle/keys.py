@@ -53,10 +53,13 @@ def load_reporter_keystores(paths: Sequence[Path], password: str) -> list[LocalA
     return accounts
 
 
-def write_keystore(account: LocalAccount, path: Path, password: str) -> Path:
-    """Encrypt ``account`` into a keystore file (mode 0600)."""
+def write_keystore(account: LocalAccount, path: Path, password: str, iterations: int | None = None) -> Path:
+    """Encrypt ``account`` into a keystore file (mode 0600); ``iterations`` (pbkdf2) only to make tests fast."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = Account.encrypt(account.key, password)
+    if iterations is None:
+        data = Account.encrypt(account.key, password)
+    else:
+        data = Account.encrypt(account.key, password, kdf="pbkdf2", iterations=iterations)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh)

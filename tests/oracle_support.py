@@ -19,8 +19,14 @@ PERIOD = 30 * 24 * 3600
 GRACE = 5 * 24 * 3600
 MULTIPLE_BPS = 15_000
 THRESHOLD = 3
-DEAL_SOURCE = Path("/work/wt-leverage/examples/deal-h800.toml")
-DEAL_FALLBACK = Path(__file__).resolve().parent / "data" / "deal-h800.toml"
+_ROOT = Path(__file__).resolve().parent.parent
+DEAL_CANDIDATES = (_ROOT / "examples" / "deal-h800.toml", Path("/work/wt-leverage/examples/deal-h800.toml"))
+DEAL_FALLBACK = _ROOT / "tests" / "data" / "oracle-deal.toml"
+
+
+def deal_path() -> Path:
+    """The demo deal when the checkout has it, else the minimal one under tests/data."""
+    return next((p for p in DEAL_CANDIDATES if p.is_file()), DEAL_FALLBACK)
 
 
 @dataclass
@@ -50,7 +56,7 @@ def deploy_oracle(chain: Chain, ended: int = 2, threshold: int = THRESHOLD) -> O
 
 def deal_file(dest_dir: Path) -> Path:
     """The demo deal (the leverage module's example when present, else the copy under tests/data)."""
-    source = DEAL_SOURCE if DEAL_SOURCE.is_file() else DEAL_FALLBACK
+    source = deal_path()
     dest = dest_dir / "deal.toml"
     shutil.copyfile(source, dest)
     return dest
