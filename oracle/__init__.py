@@ -1,1 +1,1 @@
-"""The revenue oracle service: billing sources, a cluster simulator, reporter signing, publishing, scheduling."""
+"""The revenue oracle service: revenue sources, reporter keys and signing, publishing and the scheduled job."""

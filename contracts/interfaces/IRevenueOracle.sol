@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 /// @title IRevenueOracle
 /// @notice The cluster's monthly revenue, signed by a quorum of reporters; what the lease pool reads before it
 ///         distributes a period. Periods are numbered from 1 and accepted strictly in order.
+/// @dev A signature is 85 bytes: the signer's address (20 bytes) followed by its 65-byte ECDSA signature (r, s, v)
+///      over the EIP-712 digest of the report. Naming the signer lets the oracle tell a signature made for another
+///      domain or another report (`SignerMismatch`) from one by a key that is not a reporter (`SignerNotReporter`).
 interface IRevenueOracle {
     /// @notice One month of the cluster's billing, as the reporters signed it (EIP-712 type `Report`).
     /// @param period the period number (1-based)
@@ -21,6 +24,72 @@ interface IRevenueOracle {
         bytes32 dataHash;
     }
 
+    // ------------------------------------------------------------------------------------------------ errors
+    /// @notice Thrown when an address that must be set is zero.
+    error ZeroAddress();
+    /// @notice Thrown when the threshold would be zero or above the number of reporters.
+    error InvalidThreshold(uint256 threshold, uint256 reporters);
+    /// @notice Thrown when a period length or a revenue multiple given at deployment is zero.
+    error InvalidConfiguration(uint256 periodLength, uint256 maxRevenueMultipleBps);
+    /// @notice Thrown when adding an address that already is a reporter.
+    error ReporterAlreadyAdded(address reporter);
+    /// @notice Thrown when removing an address that is not a reporter.
+    error ReporterUnknown(address reporter);
+    /// @notice Thrown when a signature names a signer that is not an authorised reporter.
+    error SignerNotReporter(address signer);
+    /// @notice Thrown when signers are not strictly ascending (a repeated signer included).
+    error SignersNotAscending(address previous, address next);
+    /// @notice Thrown when fewer valid reporter signatures than the threshold are given.
+    error QuorumNotReached(uint256 got, uint256 threshold);
+    /// @notice Thrown when signature `index` is malformed (length, `s` or `v` out of range) and recovers no key.
+    error InvalidSignature(uint256 index);
+    /// @notice Thrown when signature `index` recovers another key than the signer it names: it was made for another
+    ///         chain, another oracle or other report data.
+    error SignerMismatch(uint256 index, address claimed, address recovered);
+    /// @notice Thrown when a report skips a period (or is period 0): `expected` is the only period accepted now.
+    error PeriodGap(uint256 expected, uint256 got);
+    /// @notice Thrown when a period already has a report (a replay); corrections go through `amend`.
+    error PeriodAlreadyReported(uint256 period);
+    /// @notice Thrown when a period is reported before it has ended.
+    error PeriodNotEnded(uint256 period, uint256 endsAt, uint256 now);
+    /// @notice Thrown when revenue exceeds the contracted rent times the configured multiple.
+    error RevenueOutOfBounds(uint256 revenue, uint256 max);
+    /// @notice Thrown when utilization is above 100% (10000 bps).
+    error UtilizationOutOfBounds(uint256 utilizationBps);
+    /// @notice Thrown when a period asked for has no report.
+    error NoReport(uint256 period);
+    /// @notice Thrown when an amendment's report is for another period than the one named.
+    error AmendPeriodMismatch(uint256 period, uint256 reportPeriod);
+    /// @notice Thrown when an amendment would change nothing.
+    error AmendmentUnchanged(uint256 period);
+    /// @notice Thrown when the pool has already distributed the period: its report is final.
+    error AmendAfterDistribution(uint256 period, uint256 lastDistributed);
+    /// @notice Thrown when the pool is bound a second time.
+    error PoolAlreadyBound(address pool);
+
+    // ------------------------------------------------------------------------------------------------ events
+    /// @notice Emitted when `reporter` joins the reporter set.
+    event ReporterAdded(address indexed reporter);
+    /// @notice Emitted when `reporter` leaves the reporter set.
+    event ReporterRemoved(address indexed reporter);
+    /// @notice Emitted when the signature threshold changes.
+    event ThresholdChanged(uint256 oldThreshold, uint256 newThreshold);
+    /// @notice Emitted once, when the lease pool whose distributions freeze reports is bound.
+    event PoolBound(address indexed pool);
+    /// @notice Emitted when a period's report is accepted; every field, so history alone replays it.
+    event ReportSubmitted(
+        uint256 indexed period,
+        uint256 revenue,
+        uint256 utilizationBps,
+        uint256 activeServers,
+        uint256 contractedRent,
+        bytes32 dataHash,
+        address[] signers
+    );
+    /// @notice Emitted when an undistributed period's report is replaced; both reports in full.
+    event ReportAmended(uint256 indexed period, Report oldReport, Report newReport, address[] signers);
+
+    // ---------------------------------------------------------------------------------------------- external
     /// @notice True once a report for `period` has been accepted.
     function hasReport(uint256 period) external view returns (bool);
 

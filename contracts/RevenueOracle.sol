@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+
+import {IDistributionStatus} from "./interfaces/IDistributionStatus.sol";
+import {IQuorumRevenueOracle} from "./interfaces/IQuorumRevenueOracle.sol";
+import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
+
+/// @title RevenueOracle
+/// @notice Monthly cluster revenue, accepted when M of N reporters signed it under EIP-712 (domain "RevenueOracle",
+///         version "1", this chain, this contract). Periods arrive strictly in order, each only after it has ended.
+/// @dev Deliberately not checked:
+///      - whether the figures are true: the quorum vouches for them and `dataHash` ties them to the billing data;
+///      - the deal's last period: the oracle keeps accepting (and `isOverdue` keeps counting) past the deal's end;
+///      - who sends the transaction: the signatures are the authority, so any relayer may submit;
+///      - an amendment without a bound pool: nothing can have been distributed, so it is allowed.
+contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
+    using EnumerableSet for EnumerableSet.AddressSet;
+
+    // ------------------------------------------------------------------------------------------------ storage
+    EnumerableSet.AddressSet private _reporters;
+    uint256 private _threshold;
+    uint256 private _latestPeriod;
+    address private _pool;
+    mapping(uint256 period => Report) private _reports;
+
+    uint64 private immutable _firstPeriodStart;
+    uint32 private immutable _periodLength;
+    uint32 private immutable _graceSeconds;
+    uint32 private immutable _maxRevenueMultipleBps;
+
+    // ---------------------------------------------------------------------------------------------- constants
+    /// @notice The EIP-712 type hash of `Report`.
+    bytes32 public constant REPORT_TYPEHASH = keccak256(
+        "Report(uint64 period,uint128 revenue,uint32 utilizationBps,uint32 activeServers,uint128 contractedRent,bytes32 dataHash)"
+    );
+    uint256 private constant BPS = 10_000;
+    uint256 private constant SIGNATURE_LENGTH = 85; // 20-byte signer + 65-byte (r, s, v)
+
+    // -------------------------------------------------------------------------------------------- constructor
+    constructor(
+        address admin,
+        address[] memory reporters_,
+        uint256 threshold_,
+        uint64 firstPeriodStart_,
+        uint32 periodLength_,
+        uint32 graceSeconds_,
+        uint32 maxRevenueMultipleBps_
+    ) EIP712("RevenueOracle", "1") {
+        require(admin != address(0), ZeroAddress());
+        require(periodLength_ != 0 && maxRevenueMultipleBps_ != 0,
+            InvalidConfiguration(periodLength_, maxRevenueMultipleBps_));
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        for (uint256 i = 0; i < reporters_.length; ++i) {
+            _addReporter(reporters_[i]);
+        }
+        _setThreshold(threshold_);
+        _firstPeriodStart = firstPeriodStart_;
+        _periodLength = periodLength_;
+        _graceSeconds = graceSeconds_;
+        _maxRevenueMultipleBps = maxRevenueMultipleBps_;
+    }
+
+    // ----------------------------------------------------------------------------------------------- external
+    /// @inheritdoc IQuorumRevenueOracle
+    function submit(Report calldata report, bytes[] calldata signatures) external {
+        uint256 period = report.period;
+        uint256 latest_ = _latestPeriod;
+        require(period == 0 || period > latest_, PeriodAlreadyReported(period));
+        require(period == latest_ + 1, PeriodGap(latest_ + 1, period));
+        uint256 endsAt = _periodEnd(period);
+        require(block.timestamp >= endsAt, PeriodNotEnded(period, endsAt, block.timestamp));
+        _checkBounds(report);
+        address[] memory signers = _verifyQuorum(report, signatures);
+
+        _reports[period] = report;
+        _latestPeriod = period;
+        emit ReportSubmitted(
+            period,
+            report.revenue,
+            report.utilizationBps,
+            report.activeServers,
+            report.contractedRent,
+            report.dataHash,
+            signers
+        );
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function amend(uint256 period, Report calldata report, bytes[] calldata signatures) external {
+        require(period != 0 && period <= _latestPeriod, NoReport(period));
+        require(report.period == period, AmendPeriodMismatch(period, report.period));
+        address pool_ = _pool;
+        if (pool_ != address(0)) {
+            uint256 lastDistributed = IDistributionStatus(pool_).lastDistributedPeriod();
+            require(lastDistributed < period, AmendAfterDistribution(period, lastDistributed));
+        }
+        Report memory old = _reports[period];
+        require(_hashReport(old) != _hashReportCalldata(report), AmendmentUnchanged(period));
+        _checkBounds(report);
+        address[] memory signers = _verifyQuorum(report, signatures);
+
+        _reports[period] = report;
+        emit ReportAmended(period, old, report, signers);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function bindPool(address pool_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        require(pool_ != address(0), ZeroAddress());
+        require(_pool == address(0), PoolAlreadyBound(_pool));
+        _pool = pool_;
+        emit PoolBound(pool_);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function addReporter(address reporter) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _addReporter(reporter);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function removeReporter(address reporter) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        require(_reporters.contains(reporter), ReporterUnknown(reporter));
+        uint256 remaining = _reporters.length() - 1; // cannot underflow: `reporter` is in the set
+        require(remaining >= _threshold, InvalidThreshold(_threshold, remaining));
+        _reporters.remove(reporter);
+        emit ReporterRemoved(reporter);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function setThreshold(uint256 threshold_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setThreshold(threshold_);
+    }
+
+    /// @inheritdoc IRevenueOracle
+    function hasReport(uint256 period) external view returns (bool) {
+        return period != 0 && period <= _latestPeriod;
+    }
+
+    /// @inheritdoc IRevenueOracle
+    function reportOf(uint256 period) external view returns (Report memory) {
+        require(period != 0 && period <= _latestPeriod, NoReport(period));
+        return _reports[period];
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function latest() external view returns (Report memory) {
+        require(_latestPeriod != 0, NoReport(0));
+        return _reports[_latestPeriod];
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function latestPeriod() external view returns (uint256) {
+        return _latestPeriod;
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function periodEnd(uint256 period) external view returns (uint256) {
+        return _periodEnd(period);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function nextDeadline() public view returns (uint256) {
+        return _periodEnd(_latestPeriod + 1) + _graceSeconds;
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function isOverdue() external view returns (bool) {
+        return block.timestamp > nextDeadline();
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function reportDigest(Report calldata report) external view returns (bytes32) {
+        return _hashTypedDataV4(_hashReportCalldata(report));
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function isReporter(address account) external view returns (bool) {
+        return _reporters.contains(account);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function reporters() external view returns (address[] memory) {
+        return _reporters.values();
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function threshold() external view returns (uint256) {
+        return _threshold;
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function pool() external view returns (address) {
+        return _pool;
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function config() external view returns (uint64, uint32, uint32, uint32) {
+        return (_firstPeriodStart, _periodLength, _graceSeconds, _maxRevenueMultipleBps);
+    }
+
+    // ----------------------------------------------------------------------------------------------- internal
+    function _addReporter(address reporter) internal {
+        require(reporter != address(0), ZeroAddress());
+        require(_reporters.add(reporter), ReporterAlreadyAdded(reporter));
+        emit ReporterAdded(reporter);
+    }
+
+    function _setThreshold(uint256 threshold_) internal {
+        uint256 count = _reporters.length();
+        require(threshold_ != 0 && threshold_ <= count, InvalidThreshold(threshold_, count));
+        uint256 old = _threshold;
+        _threshold = threshold_;
+        emit ThresholdChanged(old, threshold_);
+    }
+
+    function _periodEnd(uint256 period) internal view returns (uint256) {
+        return uint256(_firstPeriodStart) + period * uint256(_periodLength);
+    }
+
+    function _checkBounds(Report calldata report) internal view {
+        // rounded down: a report must stay at or under the bound, never ride on its rounding
+        uint256 max = uint256(report.contractedRent) * _maxRevenueMultipleBps / BPS;
+        require(report.revenue <= max, RevenueOutOfBounds(report.revenue, max));
+        require(report.utilizationBps <= BPS, UtilizationOutOfBounds(report.utilizationBps));
+    }
+
+    /// @dev Each signature names its signer; signers must ascend strictly, be reporters, and recover from the digest.
+    function _verifyQuorum(Report calldata report, bytes[] calldata signatures)
+        internal
+        view
+        returns (address[] memory signers)
+    {
+        uint256 needed = _threshold;
+        require(signatures.length >= needed, QuorumNotReached(signatures.length, needed));
+        bytes32 digest = _hashTypedDataV4(_hashReportCalldata(report));
+        signers = new address[](signatures.length);
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            bytes calldata sig = signatures[i];
+            require(sig.length == SIGNATURE_LENGTH, InvalidSignature(i));
+            address claimed = address(bytes20(sig[0:20]));
+            require(claimed > previous, SignersNotAscending(previous, claimed));
+            require(_reporters.contains(claimed), SignerNotReporter(claimed));
+            (address recovered, ECDSA.RecoverError err,) =
+                ECDSA.tryRecover(digest, uint8(sig[84]), bytes32(sig[20:52]), bytes32(sig[52:84]));
+            require(err == ECDSA.RecoverError.NoError, InvalidSignature(i));
+            require(recovered == claimed, SignerMismatch(i, claimed, recovered));
+            signers[i] = claimed;
+            previous = claimed;
+        }
+    }
+
+    function _hashReportCalldata(Report calldata r) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                REPORT_TYPEHASH, r.period, r.revenue, r.utilizationBps, r.activeServers, r.contractedRent, r.dataHash
+            )
+        );
+    }
+
+    function _hashReport(Report memory r) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                REPORT_TYPEHASH, r.period, r.revenue, r.utilizationBps, r.activeServers, r.contractedRent, r.dataHash
+            )
+        );
+    }
+}

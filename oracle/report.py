@@ -1,0 +1,92 @@
+"""The monthly report the reporters sign, and its EIP-712 signing (done locally with eth-account).
+
+A signature as the oracle contract takes it is 85 bytes: the signer's address (20 bytes) followed by the 65-byte
+ECDSA signature ``r || s || v``. Naming the signer lets the contract tell a signature made for another chain, oracle
+or report (``SignerMismatch``) from one by an unauthorised key (``SignerNotReporter``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from rwa.onchain.oracle import Report
+
+REPORT_TYPE = [
+    {"name": "period", "type": "uint64"},
+    {"name": "revenue", "type": "uint128"},
+    {"name": "utilizationBps", "type": "uint32"},
+    {"name": "activeServers", "type": "uint32"},
+    {"name": "contractedRent", "type": "uint128"},
+    {"name": "dataHash", "type": "bytes32"},
+]
+DOMAIN_NAME = "RevenueOracle"
+DOMAIN_VERSION = "1"
+
+__all__ = ["Report", "data_hash_of", "digest", "sign_report", "signer_of", "typed_data"]
+
+
+def typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, Any]:
+    """The EIP-712 message for ``report`` under the oracle's domain."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Report": REPORT_TYPE,
+        },
+        "primaryType": "Report",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(oracle_address),
+        },
+        "message": {
+            "period": report.period,
+            "revenue": report.revenue,
+            "utilizationBps": report.utilization_bps,
+            "activeServers": report.active_servers,
+            "contractedRent": report.contracted_rent,
+            "dataHash": report.data_hash,
+        },
+    }
+
+
+def digest(report: Report, chain_id: int, oracle_address: str) -> bytes:
+    """The 32-byte EIP-712 digest the reporters sign (equals the contract's ``reportDigest``)."""
+    signable = encode_typed_data(full_message=typed_data(report, chain_id, oracle_address))
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def sign_report(
+    report: Report, accounts: Sequence[LocalAccount], chain_id: int, oracle_address: str
+) -> list[bytes]:
+    """One 85-byte signature (signer address || r || s || v) per account, ordered by signer address."""
+    message = typed_data(report, chain_id, oracle_address)
+    out: list[tuple[bytes, bytes]] = []
+    for account in accounts:
+        signed = Account.sign_typed_data(account.key, full_message=message)
+        signer = bytes.fromhex(account.address[2:])
+        out.append((signer, signer + bytes(signed.signature)))
+    out.sort(key=lambda pair: pair[0])
+    return [sig for _, sig in out]
+
+
+def signer_of(signature: bytes) -> str:
+    """The signer an 85-byte oracle signature names."""
+    return to_checksum_address(signature[:20])
+
+
+def data_hash_of(payload: bytes) -> bytes:
+    """keccak256 of a canonical encoding of raw billing data."""
+    return bytes(keccak(payload))

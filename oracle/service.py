@@ -1,0 +1,144 @@
+"""``rwa oracle run``: the publish job on an apscheduler ``BlockingScheduler``.
+
+The job runs once at start (catching up every ended period that is not on-chain) and then on the trigger (monthly
+by default, ``0 6 1 * *`` UTC). Each run connects, publishes, and lets the chain go again, so other commands can use
+the embedded chain between runs. A failed run is logged and retried at the next firing; SIGTERM or SIGINT stop the
+scheduler cleanly after the run in progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from oracle.keys import reporter_keys
+from oracle.publish import PublishResult, RetryPolicy, connect_with_retry, publish
+from rwa.chain import Chain, connect
+from rwa.deployment import load_manifest
+from rwa.errors import InputError, RwaError
+
+log = logging.getLogger("oracle.service")
+
+DEFAULT_CRON = "0 6 1 * *"
+
+
+def cron_trigger(expression: str = DEFAULT_CRON) -> CronTrigger:
+    """A UTC crontab trigger; a malformed expression is an ``InputError``."""
+    try:
+        return CronTrigger.from_crontab(expression, timezone=UTC)
+    except ValueError as exc:
+        raise InputError(f"--cron {expression!r}: {exc}") from None
+
+
+class OracleService:
+    """The scheduled publisher. ``chain`` may be given (tests); otherwise each run connects and disconnects."""
+
+    def __init__(
+        self,
+        deployment: Path,
+        rpc_url: str | None = None,
+        state: Path | None = None,
+        source: Path | None = None,
+        simulate: bool = False,
+        seed: int | None = None,
+        scenario: str = "base",
+        keystores: Sequence[Path] | None = None,
+        password: str | None = None,
+        outbox: Path | None = None,
+        retry: RetryPolicy | None = None,
+        chain: Chain | None = None,
+    ) -> None:
+        self.deployment = deployment
+        self.rpc_url = rpc_url
+        self.state = state
+        self.source = source
+        self.simulate = simulate
+        self.seed = seed
+        self.scenario = scenario
+        self.keystores = list(keystores or [])
+        self.password = password
+        self.outbox = outbox
+        self.retry = retry or RetryPolicy.from_env()
+        self.chain = chain
+        self.lock = threading.Lock()
+        """Held while a run talks to the chain."""
+        self.runs: list[list[PublishResult]] = []
+        self.failures: list[str] = []
+        self.run_done = threading.Condition()
+        self.scheduler: BlockingScheduler | None = None
+        if source is None and not simulate:
+            raise InputError("give --source FILE or --simulate")
+
+    def publish_once(self) -> list[PublishResult]:
+        """One run of the job: every ended period that is not on-chain."""
+        with self.lock:
+            log.info("publish job: starting")
+            manifest = load_manifest(self.deployment)
+            chain = self.chain or connect_with_retry(
+                lambda: connect(rpc_url=self.rpc_url, state=self.state), self.retry, self.rpc_url or "embedded chain"
+            )
+            try:
+                keys = reporter_keys(chain, self.keystores, self.password)
+                results = publish(chain, manifest, source=self.source, simulate=self.simulate, seed=self.seed,
+                                  scenario=self.scenario, keys=keys, outbox=self.outbox, retry=self.retry)
+            finally:
+                if self.chain is None:
+                    chain.close()
+            log.info("publish job: done, %d period(s) published", sum(r.status == "published" for r in results))
+            return results
+
+    def _job(self) -> None:
+        try:
+            results = self.publish_once()
+        except RwaError as exc:
+            log.error("publish job failed: %s (next run retries)", exc)
+            with self.run_done:
+                self.failures.append(str(exc))
+                self.run_done.notify_all()
+            return
+        with self.run_done:
+            self.runs.append(results)
+            self.run_done.notify_all()
+
+    def wait_runs(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` runs have finished (for tests and embedding)."""
+        with self.run_done:
+            return self.run_done.wait_for(lambda: len(self.runs) + len(self.failures) >= count, timeout)
+
+    def run(self, trigger: BaseTrigger | None = None, install_signals: bool = True) -> None:
+        """Run until ``stop()``, SIGTERM or SIGINT: once now (catch-up), then on ``trigger``."""
+        scheduler = BlockingScheduler(timezone=UTC)
+        self.scheduler = scheduler
+        scheduler.add_listener(self._listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        scheduler.add_job(self._job, trigger or cron_trigger(), id="publish", name="publish", coalesce=True,
+                          max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(UTC))
+        if install_signals and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+        log.info("oracle service: started (%s)", trigger or DEFAULT_CRON)
+        scheduler.start()
+        log.info("oracle service: stopped")
+
+    def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("oracle service: signal %d, stopping after the run in progress", signum)
+        if self.scheduler is not None:
+            threading.Thread(target=self.stop, daemon=True).start()
+
+    @staticmethod
+    def _listen(event: JobExecutionEvent) -> None:
+        if event.exception is not None:
+            log.error("publish job crashed: %r", event.exception)

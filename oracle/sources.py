@@ -1,0 +1,230 @@
+"""Revenue sources: a billing export (CSV or JSON), validated row by row, one row per period.
+
+Columns (CSV header / JSON keys), one row per period:
+
+==================  ========  ===========================================================================
+column              required  meaning
+==================  ========  ===========================================================================
+period              yes       1-based period number of the deal (integer)
+revenue             yes       revenue collected in the period, integer smallest units of the stablecoin
+utilization_bps     yes       average billed utilization, integer basis points 0..10000
+active_servers      yes       servers in service and under lease in the period (integer)
+contracted_rent     yes       rent due under the lease contracts for the period, integer smallest units
+anything else       no        raw billing fields (invoice ids, lessee, notes...): kept and hashed
+==================  ========  ===========================================================================
+
+JSON is either a list of row objects or ``{"rows": [...]}``; integers may be given as JSON integers or as strings of
+digits (for amounts beyond 2**53). Amounts with a decimal point are refused: the export must already be in the
+smallest unit.
+
+``dataHash`` of a period is ``keccak256`` of the row's canonical encoding: a JSON object of every column of the row
+(required and raw), keys sorted, values as strings (integers in plain decimal, other JSON values as compact JSON),
+no whitespace, UTF-8. The same row always hashes the same whether it came from CSV or JSON.
+
+Every problem raises :class:`~rwa.errors.InputError` with one line naming the file, the row and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils.crypto import keccak
+
+from rwa.errors import InputError
+from rwa.onchain.oracle import UINT32_MAX, UINT64_MAX, UINT128_MAX, Report
+
+REQUIRED = ("period", "revenue", "utilization_bps", "active_servers", "contracted_rent")
+_LIMITS = {
+    "period": UINT64_MAX,
+    "revenue": UINT128_MAX,
+    "utilization_bps": 10_000,
+    "active_servers": UINT32_MAX,
+    "contracted_rent": UINT128_MAX,
+}
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    """One period's billing: the five figures and every raw column (canonical strings) for the data hash."""
+
+    period: int
+    revenue: int
+    utilization_bps: int
+    active_servers: int
+    contracted_rent: int
+    raw: dict[str, str] = field(default_factory=dict)
+    where: str = ""
+
+    def canonical(self) -> bytes:
+        return json.dumps(self.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def data_hash(self) -> bytes:
+        return bytes(keccak(self.canonical()))
+
+    def to_report(self) -> Report:
+        return Report(self.period, self.revenue, self.utilization_bps, self.active_servers, self.contracted_rent,
+                      self.data_hash())
+
+
+def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
+    """Validate one row's mapping into a :class:`BillingRow`; ``where`` prefixes every error message."""
+    raw: dict[str, str] = {}
+    for key, value in values.items():
+        name = str(key).strip()
+        if not name:
+            continue
+        raw[name] = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    figures: dict[str, int] = {}
+    for name in REQUIRED:
+        if name not in values or values[name] is None or (isinstance(values[name], str) and not values[name].strip()):
+            raise InputError(f"{where}: {name}: missing")
+        figures[name] = _integer(values[name], _LIMITS[name], f"{where}: {name}")
+        raw[name] = str(figures[name])
+    if figures["period"] == 0:
+        raise InputError(f"{where}: period: must be >= 1")
+    return BillingRow(raw=raw, where=where, **figures)
+
+
+def _integer(value: Any, top: int, where: str) -> int:
+    if isinstance(value, bool):
+        raise InputError(f"{where}: not a number ({value!r})")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) or (isinstance(value, str) and _is_decimal(value)):
+        raise InputError(f"{where}: {value!r} is not an integer (amounts are in the token's smallest unit)")
+    else:
+        raise InputError(f"{where}: not a number ({value!r})")
+    if number < 0:
+        raise InputError(f"{where}: negative ({number})")
+    if number > top:
+        raise InputError(f"{where}: {number} is above the maximum {top}")
+    return number
+
+
+def _is_decimal(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class BillingExport:
+    """The rows of one export, keyed by period; contiguous (no missing month) and one row per period."""
+
+    def __init__(self, rows: Iterable[BillingRow], name: str) -> None:
+        self.name = name
+        self.rows: dict[int, BillingRow] = {}
+        for row in rows:
+            if row.period in self.rows:
+                first = self.rows[row.period].where
+                raise InputError(f"{row.where}: period: duplicate row for period {row.period} (first at {first})")
+            self.rows[row.period] = row
+        if not self.rows:
+            raise InputError(f"{name}: no rows")
+        ordered = sorted(self.rows)
+        for before, after in itertools.pairwise(ordered):
+            if after != before + 1:
+                raise InputError(
+                    f"{self.rows[after].where}: period: missing month: period {before + 1} is absent "
+                    f"(rows jump from {before} to {after})"
+                )
+
+    @property
+    def periods(self) -> list[int]:
+        return sorted(self.rows)
+
+    def check_ended(self, last_ended: int) -> None:
+        """A row for a period that has not ended yet is a wrong period."""
+        for period in self.periods:
+            if period > last_ended:
+                raise InputError(
+                    f"{self.rows[period].where}: period: wrong period {period}: only periods up to {last_ended} "
+                    "have ended"
+                )
+
+    def row(self, period: int) -> BillingRow:
+        try:
+            return self.rows[period]
+        except KeyError:
+            span = f"{self.periods[0]}..{self.periods[-1]}"
+            raise InputError(f"{self.name}: wrong period: no row for period {period} (the file has {span})") from None
+
+    def reports(self, periods: Sequence[int]) -> list[Report]:
+        return [self.row(p).to_report() for p in periods]
+
+
+def read_billing(path: Path) -> BillingExport:
+    """Read a ``.csv`` or ``.json`` billing export; raises ``InputError`` naming the row and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it ({exc})") from None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return BillingExport(_csv_rows(text, path), str(path))
+    if suffix == ".json":
+        return BillingExport(_json_rows(text, path), str(path))
+    raise InputError(f"{path}: unknown format {suffix!r}: give a .csv or .json billing export")
+
+
+def _csv_rows(text: str, path: Path) -> list[BillingRow]:
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise InputError(f"{path}: line 1: header lacks column(s) {', '.join(missing)}")
+    rows = []
+    for values in reader:
+        where = f"{path}: line {reader.line_num}"
+        if None in values:
+            raise InputError(f"{where}: more fields than the header has")
+        rows.append(make_row({k.strip(): v for k, v in values.items()}, where))
+    return rows
+
+
+def _json_rows(text: str, path: Path) -> list[BillingRow]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON ({exc})") from None
+    if isinstance(data, dict):
+        data = data.get("rows")
+    if not isinstance(data, list):
+        raise InputError(f'{path}: expected a list of rows or {{"rows": [...]}}')
+    rows = []
+    for i, values in enumerate(data):
+        where = f"{path}: rows[{i}]"
+        if not isinstance(values, dict):
+            raise InputError(f"{where}: not an object")
+        rows.append(make_row(values, where))
+    return rows
+
+
+def write_csv(rows: Sequence[BillingRow], path: Path) -> Path:
+    """Write rows as a CSV export (required columns first, then the raw ones, sorted)."""
+    extra = sorted({k for row in rows for k in row.raw} - set(REQUIRED))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*REQUIRED, *extra])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row.raw})
+    return path
+
+
+def write_json(rows: Sequence[BillingRow], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": [row.raw for row in rows]}, indent=1), encoding="utf-8")
+    return path

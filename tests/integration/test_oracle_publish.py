@@ -1,0 +1,215 @@
+"""Publishing: idempotence, amend, bad inputs, simulated months, kills at each point, a dead node, anvil."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from oracle.publish import AmendRequiredError, amend, publish
+from oracle.sources import read_billing
+from rwa.chain import Chain, connect
+from rwa.deployment import Manifest, load_manifest
+from rwa.errors import InputError
+from rwa.onchain.oracle import RevenueOracle
+from rwa.testing.anvil import AnvilNode, free_port
+from tests.oracle_support import (
+    PERIOD,
+    OracleSetup,
+    billing_rows,
+    deal_file,
+    deploy_oracle,
+    run_cli,
+    write_export,
+    write_manifest,
+)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RWA_HOME", str(tmp_path / ".rwa"))
+    monkeypatch.delenv("RWA_FAULT", raising=False)
+
+
+@pytest.fixture
+def deployed(chain: Chain, tmp_path: Path) -> tuple[OracleSetup, Manifest]:
+    setup = deploy_oracle(chain, ended=2)
+    manifest = write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    return setup, manifest
+
+
+def test_publish_catches_up_then_is_idempotent(deployed: tuple[OracleSetup, Manifest], tmp_path: Path) -> None:
+    setup, manifest = deployed
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    results = publish(setup.chain, manifest, source=csv)
+    assert [(r.period, r.status) for r in results] == [(1, "published"), (2, "published")]
+    assert setup.oracle.report_of(2) == read_billing(csv).row(2).to_report()
+    assert publish(setup.chain, manifest, source=csv) == []
+    [again] = publish(setup.chain, manifest, period=1, source=csv)
+    assert again.status == "unchanged" and "already on-chain with the same data" in again.message
+    assert len(setup.oracle.events()) == 2
+
+
+def test_json_and_csv_of_the_same_rows_give_the_same_report(tmp_path: Path) -> None:
+    rows = billing_rows(range(1, 4))
+    a = read_billing(write_export(rows, tmp_path / "b.csv"))
+    b = read_billing(write_export(rows, tmp_path / "b.json"))
+    assert [a.row(p).to_report() for p in (1, 2, 3)] == [b.row(p).to_report() for p in (1, 2, 3)]
+
+
+def test_other_figures_for_a_published_period_point_to_amend(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    setup, manifest = deployed
+    publish(setup.chain, manifest, source=write_export(billing_rows(range(1, 3)), tmp_path / "a.csv"))
+    changed = billing_rows(range(1, 3))
+    changed[0]["revenue"] = 1_234
+    fixed = write_export(changed, tmp_path / "fixed.csv")
+    with pytest.raises(AmendRequiredError, match=r"rwa oracle amend --period 1"):
+        publish(setup.chain, manifest, period=1, source=fixed)
+    result = amend(setup.chain, manifest, 1, source=fixed)
+    assert result.status == "amended" and setup.oracle.report_of(1).revenue == 1_234  # type: ignore[union-attr]
+    assert amend(setup.chain, manifest, 1, source=fixed).status == "unchanged"
+
+
+BAD_INPUTS = {
+    "missing-month": ([1, 3], {}, "missing month: period 2 is absent"),
+    "negative-revenue": ([1, 2], {"revenue": "-5"}, "revenue: negative (-5)"),
+    "non-numeric-revenue": ([1, 2], {"revenue": "12k"}, "revenue: not a number ('12k')"),
+    "decimal-revenue": ([1, 2], {"revenue": "12.5"}, "is not an integer"),
+    "duplicate-rows": ([1, 1, 2], {}, "duplicate row for period 1"),
+    "wrong-period-not-ended": ([1, 2, 3], {}, "wrong period 3: only periods up to 2 have ended"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_bad_input_gives_one_line_and_changes_nothing(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path, kind: str, suffix: str
+) -> None:
+    setup, manifest = deployed
+    periods, override, expected = BAD_INPUTS[kind]
+    rows = billing_rows(range(1, 1))
+    for p in periods:
+        rows += billing_rows(range(p, p + 1))
+    rows[-1].update(override)
+    path = write_export(rows, tmp_path / f"bad{suffix}")
+    with pytest.raises(InputError) as info:
+        publish(setup.chain, manifest, source=path)
+    message = str(info.value)
+    assert expected in message and "\n" not in message and str(path) in message
+    assert setup.oracle.latest_period() == 0 and setup.oracle.events() == []
+
+
+def test_asking_for_a_period_that_has_not_ended_is_refused(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    setup, manifest = deployed
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "b.csv")
+    publish(setup.chain, manifest, source=csv)
+    with pytest.raises(InputError, match="--period 3: wrong period: it has not ended"):
+        publish(setup.chain, manifest, period=3, source=csv)
+    with pytest.raises(InputError, match="no row for period 2"):
+        publish(setup.chain, manifest, period=2, source=write_export(billing_rows(range(1, 2)), tmp_path / "one.csv"))
+    assert setup.oracle.latest_period() == 2
+
+
+def test_simulate_moves_the_dev_clock_one_period_at_a_time(deployed: tuple[OracleSetup, Manifest]) -> None:
+    setup, manifest = deployed
+    first = publish(setup.chain, manifest, simulate=True)
+    assert [r.period for r in first] == [1, 2]
+    for expected in (3, 4):
+        [result] = publish(setup.chain, manifest, simulate=True)
+        assert result.period == expected and result.status == "published"
+        assert setup.chain.now() >= setup.first_start + expected * PERIOD
+    assert not setup.oracle.is_overdue()
+    # deterministic: the simulator gives the same figures again, so re-publishing period 1 is a no-op
+    [same] = publish(setup.chain, manifest, period=1, simulate=True)
+    assert same.status == "unchanged"
+
+
+# -- separate processes: the embedded chain's state file is shared between them ------------------------------
+
+
+@pytest.fixture
+def on_disk(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A chain state file with a deployed oracle (two periods ended), its manifest and a billing export."""
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as chain:
+        setup = deploy_oracle(chain, ended=2)
+        write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    return state, tmp_path / "deployment.json", write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+
+
+def _oracle_events(state: Path, manifest: Path) -> list[int]:
+    with connect(state=state) as chain:
+        oracle = RevenueOracle.at(chain, load_manifest(manifest).address("oracle"))
+        return [e.period for e in oracle.events()]
+
+
+@pytest.mark.parametrize("point", ["after-sign", "after-submit"])
+def test_killed_publish_rerun_publishes_exactly_once(
+    on_disk: tuple[Path, Path, Path], tmp_path: Path, point: str
+) -> None:
+    state, manifest, csv = on_disk
+    args = ["publish", "--deployment", str(manifest), "--state", str(state), "--source", str(csv)]
+    env = {"RWA_HOME": str(tmp_path / ".rwa")}
+    killed = run_cli(args, {**env, "RWA_FAULT": point})
+    assert killed.returncode == 137, killed.stderr
+    assert _oracle_events(state, manifest) == ([1] if point == "after-submit" else [])
+    rerun = run_cli(args, env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _oracle_events(state, manifest) == [1, 2]
+    if point == "after-submit":
+        assert "period 1: the sending report recorded in the outbox before an interruption is on-chain" in rerun.stderr
+    else:
+        assert "reusing the 3 signatures recorded in the outbox" in rerun.stderr
+    third = run_cli(args, env)
+    assert third.returncode == 0 and "nothing to publish" in third.stdout
+    assert _oracle_events(state, manifest) == [1, 2]
+
+
+def test_cli_bad_input_is_one_error_line_with_exit_2(on_disk: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    state, manifest, _ = on_disk
+    bad = write_export(billing_rows(range(1, 2)) + billing_rows(range(3, 4)), tmp_path / "gap.csv")
+    done = run_cli(["publish", "--deployment", str(manifest), "--state", str(state), "--source", str(bad)],
+                   {"RWA_HOME": str(tmp_path / ".rwa")})
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {bad}: line 3: period: missing month: period 2 is absent (rows jump from 1 to 3)"]
+    assert _oracle_events(state, manifest) == []
+
+
+def test_node_down_is_retried_then_one_error_line(tmp_path: Path, on_disk: tuple[Path, Path, Path]) -> None:
+    _, manifest, csv = on_disk
+    url = f"http://127.0.0.1:{free_port()}"
+    done = run_cli(["publish", "--deployment", str(manifest), "--rpc-url", url, "--source", str(csv),
+                    "--retries", "3", "--retry-delay", "0.01"], {"RWA_HOME": str(tmp_path / ".rwa")})
+    assert done.returncode != 0
+    assert done.stderr.count("retry ") == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: connecting to") and "did not answer after 3 attempts" in last
+
+
+@pytest.mark.anvil
+def test_publish_through_rpc_url_on_anvil(anvil: AnvilNode, anvil_chain: Chain, tmp_path: Path) -> None:
+    setup = deploy_oracle(anvil_chain, ended=2)
+    manifest = tmp_path / "deployment.json"
+    write_manifest(setup, manifest, deal_file(tmp_path))
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    env = {"RWA_HOME": str(tmp_path / ".rwa"), "RWA_PRIVATE_KEYS": ",".join(anvil.private_keys)}
+    args = ["publish", "--deployment", str(manifest), "--rpc-url", anvil.url, "--source", str(csv)]
+    first = run_cli(args, env)
+    assert first.returncode == 0, first.stderr
+    assert "period 2: published" in first.stdout
+    second = run_cli([*args, "--period", "2"], env)
+    assert second.returncode == 0 and "already on-chain with the same data" in second.stdout
+    assert [e.period for e in setup.oracle.events()] == [1, 2]
+    assert setup.oracle.report_of(1) == read_billing(csv).row(1).to_report()
+    assert Account.from_key(anvil.private_keys[10]).address in setup.oracle.events()[0].signers
+
+
+def test_no_fault_env_leaks() -> None:
+    assert "RWA_FAULT" not in os.environ

@@ -1,0 +1,91 @@
+"""The scheduled publisher: catch-up at start, firing on its trigger, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+
+from oracle.service import OracleService, cron_trigger
+from rwa.chain import connect
+from rwa.errors import InputError
+from rwa.onchain.oracle import RevenueOracle
+from tests.oracle_support import CLI, PERIOD, billing_rows, deal_file, deploy_oracle, write_export, write_manifest
+
+
+def test_interval_trigger_catches_up_two_missed_periods_then_fires_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RWA_HOME", str(tmp_path / ".rwa"))
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as chain:  # each run of the service opens the state file itself, in its thread
+        setup = deploy_oracle(chain, ended=2)
+        oracle_address = setup.oracle.address
+        manifest = tmp_path / "deployment.json"
+        write_manifest(setup, manifest, deal_file(tmp_path))
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    service = OracleService(manifest, state=state, source=csv)
+    thread = threading.Thread(target=service.run, args=(IntervalTrigger(seconds=0.2),),
+                              kwargs={"install_signals": False})
+    thread.start()
+    try:
+        assert service.wait_runs(1, timeout=30)
+        assert [r.period for r in service.runs[0]] == [1, 2]  # the two missed periods, at start
+        with service.lock, connect(state=state) as chain:  # between runs: period 3 ends and its billing arrives
+            chain.time_travel(setup.first_start + 3 * PERIOD)
+            write_export(billing_rows(range(1, 4)), csv)
+        deadline = time.monotonic() + 30
+        while not any(r.period == 3 for run in service.runs for r in run) and time.monotonic() < deadline:
+            service.wait_runs(len(service.runs) + len(service.failures) + 1, timeout=5)
+    finally:
+        service.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    published = [r.period for run in service.runs for r in run if r.status == "published"]
+    assert published == [1, 2, 3]
+    assert service.failures == []
+    with connect(state=state) as chain:
+        assert [e.period for e in RevenueOracle.at(chain, oracle_address).events()] == [1, 2, 3]
+
+
+def test_bad_cron_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="--cron"):
+        cron_trigger("every month")
+    monthly = cron_trigger("0 6 1 * *")
+    fire = monthly.get_next_fire_time(None, datetime(2026, 3, 15, tzinfo=UTC))
+    assert fire == datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as disk_chain:
+        setup = deploy_oracle(disk_chain, ended=2)
+        write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "RWA_HOME": str(tmp_path / ".rwa")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "oracle", "run", "--deployment", str(tmp_path / "deployment.json"), "--state",
+         str(state), "--source", str(csv), "--cron", "0 6 1 * *"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if "publish job: done" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    log = "".join(lines) + rest
+    assert proc.returncode == 0, log
+    assert "publish job: done, 2 period(s) published" in log
+    assert "oracle service: stopped" in log

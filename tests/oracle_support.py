@@ -1,0 +1,132 @@
+"""Shared set-up for the oracle tests: a deployed oracle with dev reporters, and a manifest pointing at it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from oracle.keys import dev_reporters
+from rwa.chain import Chain
+from rwa.compile import load_build
+from rwa.deployment import Manifest, Roles, save_manifest
+from rwa.onchain.oracle import Report, RevenueOracle
+from rwa.tx import deploy
+
+PERIOD = 30 * 24 * 3600
+GRACE = 5 * 24 * 3600
+MULTIPLE_BPS = 15_000
+THRESHOLD = 3
+_ROOT = Path(__file__).resolve().parent.parent
+DEAL_CANDIDATES = (_ROOT / "examples" / "deal-h800.toml", Path("/work/wt-leverage/examples/deal-h800.toml"))
+DEAL_FALLBACK = _ROOT / "tests" / "data" / "oracle-deal.toml"
+
+
+def deal_path() -> Path:
+    """The demo deal when the checkout has it, else the minimal one under tests/data."""
+    return next((p for p in DEAL_CANDIDATES if p.is_file()), DEAL_FALLBACK)
+
+
+@dataclass
+class OracleSetup:
+    chain: Chain
+    oracle: RevenueOracle
+    stub: str
+    stablecoin: str
+    reporters: list[LocalAccount]
+    admin: str
+    first_start: int
+
+
+def deploy_oracle(chain: Chain, ended: int = 2, threshold: int = THRESHOLD) -> OracleSetup:
+    """An oracle whose first ``ended`` periods have ended at the chain's current time (and the next has not)."""
+    admin = chain.accounts[0].address
+    reporters = dev_reporters(chain)
+    stub = deploy(chain, "StubDistributionStatus", sender=admin, gas=500_000)
+    coin = deploy(chain, "TestStablecoin", "Test USD", "TUSD", admin, sender=admin, gas=2_000_000)
+    now = chain.now()
+    first_start = now - ended * PERIOD - 60
+    oracle = RevenueOracle.deploy(
+        chain, admin, [r.address for r in reporters], threshold, first_start, PERIOD, GRACE, MULTIPLE_BPS
+    )
+    return OracleSetup(chain, oracle, str(stub.address), str(coin.address), reporters, admin, first_start)
+
+
+def deal_file(dest_dir: Path) -> Path:
+    """The demo deal (the leverage module's example when present, else the copy under tests/data)."""
+    source = deal_path()
+    dest = dest_dir / "deal.toml"
+    shutil.copyfile(source, dest)
+    return dest
+
+
+def write_manifest(setup: OracleSetup, path: Path, deal: Path) -> Manifest:
+    """A manifest for the oracle deployment; the pool is the distribution-status stub until issuance exists."""
+    chain = setup.chain
+    manifest = Manifest(
+        chain_id=chain.chain_id,
+        network="embedded" if chain.kind == "embedded" else chain.location,
+        deployment_block=0,
+        deal_file=str(deal),
+        deal_hash="",
+        compiler_version=load_build().compiler_version,
+        contracts={"stablecoin": setup.stablecoin, "oracle": setup.oracle.address, "pool": setup.stub},
+        roles=Roles(
+            admin=setup.admin,
+            issuer=setup.admin,
+            servicer=setup.admin,
+            agent=setup.admin,
+            reporters=[r.address for r in setup.reporters],
+            threshold=setup.oracle.threshold(),
+        ),
+        senior_size=0,
+        junior_size=0,
+    )
+    save_manifest(manifest, path)
+    return manifest
+
+
+def sample_report(period: int, revenue: int = 9_000_000, rent: int = 10_000_000, tag: bytes = b"x") -> Report:
+    from eth_utils import keccak
+
+    return Report(period, revenue, 8_700, 800, rent, bytes(keccak(tag + period.to_bytes(8, "big"))))
+
+
+CLI = "import typer; from oracle.cli import register; app = typer.Typer(); register(app); app()"
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 120):  # type: ignore[no-untyped-def]
+    """Run ``rwa oracle ...`` (through ``register``) in a fresh process."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    full_env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
+    return subprocess.run([sys.executable, "-c", CLI, "oracle", *args], cwd=root, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def billing_rows(periods: range, rent: int = 10_000_000) -> list[dict[str, object]]:
+    """Plausible export rows for ``periods``."""
+    return [
+        {"period": p, "revenue": rent * 87 // 100 + p, "utilization_bps": 8_700, "active_servers": 800,
+         "contracted_rent": rent, "invoice": f"INV-{p:03d}"}
+        for p in periods
+    ]
+
+
+def write_export(rows: list[dict[str, object]], path: Path) -> Path:
+    import csv
+    import json
+
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows), encoding="utf-8")
+        return path
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

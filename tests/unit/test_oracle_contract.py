@@ -1,0 +1,236 @@
+"""RevenueOracle on the embedded chain: quorum, ordering, calendar, bounds, amendments, each rejection by name."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+
+from oracle.report import digest, sign_report
+from rwa.chain import Chain
+from rwa.errors import ContractRevertError
+from rwa.onchain.oracle import Report
+from rwa.tx import contract_at, deploy, send
+from tests.oracle_support import GRACE, MULTIPLE_BPS, PERIOD, OracleSetup, deploy_oracle, sample_report
+
+
+@pytest.fixture
+def setup(chain: Chain) -> OracleSetup:
+    return deploy_oracle(chain, ended=2)
+
+
+def _sigs(s: OracleSetup, report: Report, n: int = 3) -> list[bytes]:
+    return sign_report(report, s.reporters[:n], s.chain.chain_id, s.oracle.address)
+
+
+def _submit(s: OracleSetup, report: Report, sigs: list[bytes] | None = None) -> None:
+    s.oracle.submit(report, _sigs(s, report) if sigs is None else sigs, sender=s.admin)
+
+
+def _rejects(name: str, fn: object, *args: object, **kwargs: object) -> ContractRevertError:
+    with pytest.raises(ContractRevertError) as info:
+        fn(*args, **kwargs)  # type: ignore[operator]
+    assert info.value.error_name == name, str(info.value)
+    return info.value
+
+
+def test_accepts_a_quorum_report_and_emits_every_field(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    sigs = _sigs(setup, report)
+    setup.oracle.submit(report, sigs, sender=setup.admin)
+    assert setup.oracle.report_of(1) == report
+    assert setup.oracle.latest() == report
+    assert setup.oracle.latest_period() == 1
+    assert setup.oracle.has_report(1) and not setup.oracle.has_report(2)
+    assert setup.oracle.report_of(2) is None
+    [event] = setup.oracle.events()
+    assert event.kind == "submitted" and event.report == report
+    assert event.signers == sorted((r.address for r in setup.reporters[:3]), key=str.lower)
+
+
+def test_python_digest_matches_the_contract(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    assert setup.oracle.report_digest(report) == digest(report, setup.chain.chain_id, setup.oracle.address)
+
+
+def test_more_signatures_than_the_threshold_are_accepted(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    _submit(setup, report, _sigs(setup, report, n=5))
+    assert len(setup.oracle.events()[0].signers) == 5
+
+
+def test_malformed_signature_is_rejected(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    sigs = _sigs(setup, report)
+    bad = bytearray(sigs[1])
+    bad[84] = 30  # v outside {27, 28}: recovers no key
+    sigs[1] = bytes(bad)
+    err = _rejects("InvalidSignature", _submit, setup, report, sigs)
+    assert err.error_args == {"index": 1}
+    err = _rejects("InvalidSignature", _submit, setup, report, [*sigs[:1], sigs[2][:-1], sigs[2]])
+    assert err.error_args == {"index": 1}
+
+
+@pytest.mark.parametrize("where", ["chain_id", "oracle"])
+def test_signature_for_another_domain_is_rejected(setup: OracleSetup, where: str) -> None:
+    report = sample_report(1)
+    chain_id = setup.chain.chain_id + (1 if where == "chain_id" else 0)
+    address = setup.stub if where == "oracle" else setup.oracle.address
+    sigs = sign_report(report, setup.reporters[:3], chain_id, address)
+    err = _rejects("SignerMismatch", _submit, setup, report, sigs)
+    assert err.error_args["index"] == 0
+    assert str(err.error_args["claimed"]).lower() == "0x" + sigs[0][:20].hex()
+    assert str(err.error_args["recovered"]).lower() != "0x" + sigs[0][:20].hex()
+
+
+def test_signature_over_other_figures_is_rejected(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    other = sample_report(1, revenue=report.revenue + 1)
+    _rejects("SignerMismatch", _submit, setup, report, _sigs(setup, other))
+
+
+def test_unauthorised_signer_is_rejected(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    outsider = Account.create()
+    signers = [*setup.reporters[:2], outsider]
+    err = _rejects("SignerNotReporter", _submit, setup, report,
+                   sign_report(report, signers, setup.chain.chain_id, setup.oracle.address))
+    assert str(err.error_args["signer"]).lower() == outsider.address.lower()
+
+
+def test_duplicate_signer_is_rejected(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    sigs = _sigs(setup, report)
+    err = _rejects("SignersNotAscending", _submit, setup, report, [sigs[0], sigs[1], sigs[1]])
+    assert err.error_args["previous"] == err.error_args["next"]
+
+
+def test_signers_out_of_order_are_rejected(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    sigs = _sigs(setup, report)
+    _rejects("SignersNotAscending", _submit, setup, report, [sigs[1], sigs[0], sigs[2]])
+
+
+def test_one_signature_short_of_threshold_is_rejected(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    err = _rejects("QuorumNotReached", _submit, setup, report, _sigs(setup, report, n=2))
+    assert err.error_args == {"got": 2, "threshold": 3}
+
+
+def test_replayed_report_is_rejected(setup: OracleSetup) -> None:
+    report = sample_report(1)
+    sigs = _sigs(setup, report)
+    _submit(setup, report, sigs)
+    err = _rejects("PeriodAlreadyReported", _submit, setup, report, sigs)
+    assert err.error_args == {"period": 1}
+
+
+def test_gap_is_rejected(setup: OracleSetup) -> None:
+    err = _rejects("PeriodGap", _submit, setup, sample_report(2))
+    assert err.error_args == {"expected": 1, "got": 2}
+    err = _rejects("PeriodGap", _submit, setup, sample_report(0))
+    assert err.error_args == {"expected": 1, "got": 0}
+
+
+def test_period_not_ended_is_rejected(setup: OracleSetup) -> None:
+    _submit(setup, sample_report(1))
+    _submit(setup, sample_report(2))
+    err = _rejects("PeriodNotEnded", _submit, setup, sample_report(3))
+    assert err.error_args["endsAt"] == setup.first_start + 3 * PERIOD
+    setup.chain.time_travel(setup.first_start + 3 * PERIOD)
+    _submit(setup, sample_report(3))
+    assert setup.oracle.latest_period() == 3
+
+
+def test_out_of_bounds_revenue_is_rejected(setup: OracleSetup) -> None:
+    rent = 10_000_000
+    top = rent * MULTIPLE_BPS // 10_000
+    err = _rejects("RevenueOutOfBounds", _submit, setup, sample_report(1, revenue=top + 1, rent=rent))
+    assert err.error_args == {"revenue": top + 1, "max": top}
+    _submit(setup, sample_report(1, revenue=top, rent=rent))
+
+
+def test_overdue_once_the_next_deadline_passes(setup: OracleSetup) -> None:
+    deadline = setup.first_start + PERIOD + GRACE
+    assert setup.oracle.next_deadline() == deadline
+    assert setup.oracle.is_overdue()  # period 1 ended two periods ago
+    _submit(setup, sample_report(1))
+    _submit(setup, sample_report(2))
+    assert setup.oracle.next_deadline() == setup.first_start + 3 * PERIOD + GRACE
+    assert not setup.oracle.is_overdue()
+    setup.chain.time_travel(setup.first_start + 3 * PERIOD + GRACE + 1)
+    assert setup.oracle.is_overdue()
+    _submit(setup, sample_report(3))
+    assert not setup.oracle.is_overdue()
+
+
+def test_amend_before_distribution_emits_both_reports(setup: OracleSetup) -> None:
+    setup.oracle.bind_pool(setup.stub, sender=setup.admin)
+    old = sample_report(1)
+    _submit(setup, old)
+    new = sample_report(1, revenue=old.revenue - 5, tag=b"corrected")
+    setup.oracle.amend(1, new, _sigs(setup, new), sender=setup.admin)
+    assert setup.oracle.report_of(1) == new
+    amended = setup.oracle.events()[-1]
+    assert amended.kind == "amended" and amended.old_report == old and amended.report == new
+
+
+def test_amend_after_distribution_is_rejected(setup: OracleSetup) -> None:
+    setup.oracle.bind_pool(setup.stub, sender=setup.admin)
+    _submit(setup, sample_report(1))
+    stub = contract_at(setup.chain, "StubDistributionStatus", setup.stub)
+    send(stub.functions.setLastDistributedPeriod(1), sender=setup.admin, gas=100_000)
+    new = sample_report(1, revenue=1, tag=b"late")
+    err = _rejects("AmendAfterDistribution", setup.oracle.amend, 1, new, _sigs(setup, new), sender=setup.admin)
+    assert err.error_args == {"period": 1, "lastDistributed": 1}
+
+
+def test_amend_needs_the_same_quorum_and_an_existing_report(setup: OracleSetup) -> None:
+    _submit(setup, sample_report(1))
+    new = sample_report(1, revenue=7, tag=b"n")
+    _rejects("QuorumNotReached", setup.oracle.amend, 1, new, _sigs(setup, new, n=2), sender=setup.admin)
+    other = sample_report(2, tag=b"n")
+    _rejects("NoReport", setup.oracle.amend, 2, other, _sigs(setup, other), sender=setup.admin)
+    _rejects("AmendPeriodMismatch", setup.oracle.amend, 1, other, _sigs(setup, other), sender=setup.admin)
+    same = sample_report(1)
+    _rejects("AmendmentUnchanged", setup.oracle.amend, 1, same, _sigs(setup, same), sender=setup.admin)
+    big = sample_report(1, revenue=10**12, rent=1)
+    _rejects("RevenueOutOfBounds", setup.oracle.amend, 1, big, _sigs(setup, big), sender=setup.admin)
+
+
+def test_admin_manages_reporters_and_threshold(setup: OracleSetup) -> None:
+    o, admin = setup.oracle, setup.admin
+    newcomer = Account.create().address
+    o.add_reporter(newcomer, sender=admin)
+    assert o.contract.functions.isReporter(newcomer).call()
+    _rejects("ReporterAlreadyAdded", o.add_reporter, newcomer, sender=admin)
+    o.set_threshold(6, sender=admin)
+    _rejects("InvalidThreshold", o.remove_reporter, newcomer, sender=admin)
+    _rejects("InvalidThreshold", o.set_threshold, 7, sender=admin)
+    _rejects("InvalidThreshold", o.set_threshold, 0, sender=admin)
+    o.set_threshold(3, sender=admin)
+    o.remove_reporter(newcomer, sender=admin)
+    _rejects("ReporterUnknown", o.remove_reporter, newcomer, sender=admin)
+    assert len(o.reporters()) == 5
+    stranger = setup.chain.accounts[1].address
+    _rejects("AccessControlUnauthorizedAccount", o.set_threshold, 2, sender=stranger)
+    _rejects("AccessControlUnauthorizedAccount", o.bind_pool, setup.stub, sender=stranger)
+    logs = o.contract.events.ThresholdChanged.get_logs(from_block=0)
+    assert [(log["args"]["oldThreshold"], log["args"]["newThreshold"]) for log in logs][-2:] == [(3, 6), (6, 3)]
+
+
+def test_pool_binds_once(setup: OracleSetup) -> None:
+    setup.oracle.bind_pool(setup.stub, sender=setup.admin)
+    assert setup.oracle.pool().lower() == setup.stub.lower()
+    _rejects("PoolAlreadyBound", setup.oracle.bind_pool, setup.admin, sender=setup.admin)
+
+
+def test_constructor_validates_threshold(chain: Chain) -> None:
+    admin = chain.accounts[0].address
+    reporters = [a.address for a in chain.accounts[10:12]]
+    with pytest.raises(ContractRevertError) as info:
+        deploy(chain, "RevenueOracle", admin, reporters, 3, 0, PERIOD, GRACE, MULTIPLE_BPS, sender=admin)
+    assert info.value.error_name == "InvalidThreshold"
+    with pytest.raises(ContractRevertError) as info:
+        deploy(chain, "RevenueOracle", admin, [reporters[0], reporters[0]], 1, 0, PERIOD, GRACE, MULTIPLE_BPS,
+               sender=admin)
+    assert info.value.error_name == "ReporterAlreadyAdded"
