@@ -96,7 +96,8 @@ class StateFile:
                 time.sleep(0.05)
         existed = self.path.exists() and self.path.stat().st_size > 0
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            # one process holds the file (the lock above); its threads (e.g. a scheduler's) may share the connection
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             if not existed:
                 self._db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -307,8 +308,13 @@ class Chain:
         if timestamp <= self.now():
             return
         if self.kind == "embedded":
-            # eth-tester stamps the block it mines one second early; ask for one more so "latest" reaches it
-            self.w3.provider.make_request(RPCEndpoint("testing_timeTravel"), [timestamp + 1])
+            pending = int(self.w3.eth.get_block("pending")["timestamp"])
+            if timestamp < pending:
+                # the next block is stamped with the wall clock, already past the target: mining it is enough
+                self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+            else:
+                # eth-tester stamps the block it mines one second early; ask for one more so "latest" reaches it
+                self.w3.provider.make_request(RPCEndpoint("testing_timeTravel"), [timestamp + 1])
         else:
             self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
             self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
