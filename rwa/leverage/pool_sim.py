@@ -3,15 +3,16 @@
 This is the calculator's statistical model of the pool, in floats; the integer reference model that must match
 the contract to the unit lives with the waterfall, not here. Per period, on each path:
 
-1. the period's DSCR is its CFADS over its own scheduled debt service (interest on the balance plus scheduled
-   principal; arrears are not in it); the cash after the servicing fee (CFADS, floored at 0) and the reserve pay
-   interest due (with any unpaid interest from earlier periods), then principal due (scheduled principal plus
-   any scheduled principal unpaid); what cannot be paid is carried forward as arrears, never forgiven;
-2. the reserve is refilled to the next ``reserve_periods`` of scheduled debt service (it starts empty: the
+1. the period's DSCR is its CFADS over its own scheduled debt service: interest on the balance plus the
+   scheduled principal (capped at the balance); arrears are not in it;
+2. CFADS (floored at 0) and the reserve pay what is due: interest, then principal down to the scheduled
+   balance (so principal missed earlier is due again). Interest that cannot be paid is added to the balance and
+   the senior is then *in arrears* (its balance is above the schedule's) until it catches up;
+3. the reserve is refilled to the next ``reserve_periods`` of scheduled debt service (it starts empty: the
    closing funds no reserve, so the first months' excess fills it);
-3. if the period's DSCR is under the covenant, or arrears are outstanding, the cash trap sweeps what is left into
-   senior prepayment; otherwise it goes to the junior;
-4. after the last period the reserve and the sale of the hardware at its residual value repay what the senior is
+4. if the period's DSCR is under the covenant, or the senior is in arrears, the cash trap sweeps what is left
+   into senior prepayment; otherwise it goes to the junior;
+5. after the last period the reserve and the sale of the hardware at its residual value repay what the senior is
    still owed; any shortfall after that is the senior's loss.
 
 :func:`run_paths_loop` is the same model written per path in plain Python: the benchmark's baseline and the
@@ -43,16 +44,30 @@ class PoolTerms:
     reserve_periods: int
     cash_trap_dscr: float
 
-    def reserve_targets(self) -> list[float]:
+    def principal_by_period(self, periods: int) -> list[float]:
+        """Scheduled principal for each of ``periods`` periods (0 past the schedule)."""
+        given = [float(x) for x in self.principal][:periods]
+        return given + [0.0] * (periods - len(given))
+
+    def scheduled_balances(self, periods: int) -> list[float]:
+        """Balance the schedule expects at the end of each period."""
+        out: list[float] = []
+        balance = float(self.senior)
+        for amount in self.principal_by_period(periods):
+            balance -= amount
+            out.append(max(balance, 0.0))
+        return out
+
+    def reserve_targets(self, periods: int) -> list[float]:
         """Reserve target after each period: the next ``reserve_periods`` of scheduled debt service."""
-        service = list(self.scheduled_service)
+        service = [float(x) for x in self.scheduled_service]
         r = self.reserve_periods
-        return [sum(service[p + 1 : p + 1 + r]) for p in range(len(service))]
+        return [sum(service[p + 1 : p + 1 + r]) for p in range(periods)]
 
 
 @dataclass(frozen=True)
 class PathResults:
-    """Per-path outcomes; ``dscr`` is NaN in periods with nothing due."""
+    """Per-path outcomes. ``dscr`` (paths x periods) is inf in periods with nothing scheduled (NaN if also no cash)."""
 
     dscr: FloatArray
     min_dscr: FloatArray
@@ -63,59 +78,108 @@ class PathResults:
     junior_final: FloatArray
 
 
+BLOCK_PATHS = 8192  # paths per block: the waterfall's dozen working vectors then stay in a core's L2 cache
+
+
 def run_paths(
     cfads: FloatArray, terms: PoolTerms, residual: FloatArray | float, rate_shift_bps: int = 0
 ) -> PathResults:
-    """Run the waterfall on every row of ``cfads`` (paths x periods)."""
-    cf = np.atleast_2d(np.asarray(cfads, dtype=np.float64))
-    paths, periods = cf.shape
+    """Run the waterfall on every row of ``cfads`` (paths x periods), in blocks of paths."""
+    cf = np.atleast_2d(np.asarray(cfads))
+    paths = cf.shape[0]
+    residuals = np.broadcast_to(np.asarray(residual, dtype=np.float64), (paths,))
+    blocks = [
+        run_block(
+            np.array(cf[i : i + BLOCK_PATHS].T, dtype=np.float64, order="C"),  # a copy: run_block clips it
+            terms,
+            residuals[i : i + BLOCK_PATHS],
+            rate_shift_bps,
+        )
+        for i in range(0, paths, BLOCK_PATHS)
+    ]
+    return concat(blocks)
+
+
+def concat(blocks: Sequence[PathResults]) -> PathResults:
+    """Join per-block results in path order; per-period arrays only from blocks that kept them (the first)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    wide = [b for b in blocks if b.dscr.shape[1]] or list(blocks)
+    return PathResults(
+        dscr=np.concatenate([b.dscr for b in wide]),
+        min_dscr=np.concatenate([b.min_dscr for b in blocks]),
+        trapped=np.concatenate([b.trapped for b in blocks]),
+        loss=np.concatenate([b.loss for b in blocks]),
+        unpaid_before_residual=np.concatenate([b.unpaid_before_residual for b in blocks]),
+        junior=np.concatenate([b.junior for b in wide]),
+        junior_final=np.concatenate([b.junior_final for b in blocks]),
+    )
+
+
+def run_block(
+    by_period: FloatArray,
+    terms: PoolTerms,
+    residual: FloatArray,
+    rate_shift_bps: int = 0,
+    keep_paths: bool = True,
+) -> PathResults:
+    """The waterfall on one block given periods-major (periods x paths, C-ordered) CFADS; may clip it in place.
+
+    ``dscr`` is ``inf`` where nothing is scheduled and the period has cash, NaN where it has neither. Without
+    ``keep_paths`` the per-period DSCR and junior arrays are scratch rows and come back empty (0 periods).
+    """
+    periods, paths = by_period.shape
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
-    principal = np.zeros(periods)
-    principal[: len(terms.principal)] = np.asarray(terms.principal, dtype=np.float64)[:periods]
-    targets = terms.reserve_targets() + [0.0] * periods
+    principal = terms.principal_by_period(periods)
+    targets = terms.reserve_targets(periods)
+    scheduled_balance = terms.scheduled_balances(periods)
+    available_all = np.maximum(by_period, 0.0, out=by_period if by_period.flags.writeable else None)
     balance = np.full(paths, float(terms.senior))
     reserve = np.zeros(paths)
-    arrears_interest = np.zeros(paths)
-    arrears_principal = np.zeros(paths)
-    dscr = np.full((paths, periods), np.nan)
-    junior = np.zeros((paths, periods))
+    rows = periods if keep_paths else 1
+    dscr = np.empty((rows, paths))
+    junior = np.empty((rows, paths))
+    lowest = np.full(paths, np.inf)
     trapped = np.zeros(paths, dtype=bool)
-    for p in range(periods):
-        available = np.maximum(cf[:, p], 0.0)
-        interest_due = balance * rate + arrears_interest
-        principal_due = np.minimum(principal[p] + arrears_principal, balance)
-        scheduled = balance * rate + np.minimum(principal[p], balance)
-        owing = scheduled > 0
-        ratio = np.divide(available, scheduled, out=np.full(paths, np.inf), where=owing)
-        dscr[:, p] = np.where(owing, ratio, np.nan)
-        in_arrears = (arrears_interest + arrears_principal) > 0
-        cash = available + reserve
-        paid_interest = np.minimum(cash, interest_due)
-        cash -= paid_interest
-        paid_principal = np.minimum(cash, principal_due)
-        cash -= paid_principal
-        arrears_interest = interest_due - paid_interest
-        arrears_principal = principal_due - paid_principal
-        balance -= paid_principal
-        reserve = np.minimum(cash, targets[p])
-        cash -= reserve
-        trap = (owing & (ratio < terms.cash_trap_dscr)) | in_arrears
-        trapped |= trap
-        sweep = np.where(trap, np.minimum(cash, balance), 0.0)
-        balance -= sweep
-        arrears_principal = np.minimum(arrears_principal, balance)
-        junior[:, p] = cash - sweep
-    owed = balance + arrears_interest
-    recovery = reserve + np.broadcast_to(np.asarray(residual, dtype=np.float64), (paths,))
-    repaid = np.minimum(owed, recovery)
-    min_dscr = np.min(np.where(np.isnan(dscr), np.inf, dscr), axis=1)
+    covenant = terms.cash_trap_dscr
+    behind = float(terms.senior)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p in range(periods):
+            available = available_all[p]
+            interest = balance * rate
+            scheduled = np.minimum(balance, principal[p])
+            scheduled += interest
+            ratio = np.divide(available, scheduled, out=dscr[p if keep_paths else 0])
+            np.fmin(lowest, ratio, out=lowest)
+            trap = ratio < covenant
+            trap |= balance > behind
+            trapped |= trap
+            due = balance - scheduled_balance[p]
+            np.maximum(due, 0.0, out=due)
+            due += interest
+            cash = available + reserve
+            paid = np.minimum(cash, due)
+            cash -= paid
+            balance += interest
+            balance -= paid
+            reserve = np.minimum(cash, targets[p])
+            cash -= reserve
+            sweep = np.minimum(cash, balance)
+            sweep *= trap
+            balance -= sweep
+            if keep_paths:
+                cash -= sweep
+                junior[p] = cash
+            behind = scheduled_balance[p] + 0.5  # half a unit of float slack: dust is not arrears
+    recovery = reserve + residual
+    repaid = np.minimum(balance, recovery)
     return PathResults(
-        dscr=dscr,
-        min_dscr=min_dscr,
+        dscr=dscr.T if keep_paths else np.empty((paths, 0)),
+        min_dscr=lowest,
         trapped=trapped,
-        loss=owed - repaid,
-        unpaid_before_residual=np.maximum(owed - reserve, 0.0),
-        junior=junior,
+        loss=balance - repaid,
+        unpaid_before_residual=np.maximum(balance - reserve, 0.0),
+        junior=junior.T if keep_paths else np.empty((paths, 0)),
         junior_final=recovery - repaid,
     )
 
@@ -124,49 +188,44 @@ def run_paths_loop(
     cfads: Sequence[Sequence[float]], terms: PoolTerms, residual: Sequence[float], rate_shift_bps: int = 0
 ) -> tuple[list[float], list[bool], list[float]]:
     """The same waterfall, one path at a time in plain Python: (min DSCR, trapped, loss) per path."""
+    periods = max((len(row) for row in cfads), default=0)
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
-    principal = list(terms.principal)
-    targets = terms.reserve_targets()
+    principal = terms.principal_by_period(periods)
+    targets = terms.reserve_targets(periods)
+    scheduled_balance = terms.scheduled_balances(periods)
+    covenant = terms.cash_trap_dscr
     min_dscrs: list[float] = []
     trapped_out: list[bool] = []
     losses: list[float] = []
     for row, residual_value in zip(cfads, residual, strict=True):
         balance = float(terms.senior)
-        reserve = arrears_interest = arrears_principal = 0.0
+        reserve = 0.0
         lowest = float("inf")
         trapped = False
+        behind = balance
         for p, flow in enumerate(row):
             available = flow if flow > 0.0 else 0.0
-            interest_due = balance * rate + arrears_interest
-            scheduled = (principal[p] if p < len(principal) else 0.0) + arrears_principal
-            principal_due = scheduled if scheduled < balance else balance
-            scheduled_service = balance * rate + (
-                min(principal[p], balance) if p < len(principal) else 0.0
-            )
-            ratio = available / scheduled_service if scheduled_service > 0 else float("inf")
-            in_arrears = arrears_interest + arrears_principal > 0
+            interest = balance * rate
+            scheduled = (balance if balance < principal[p] else principal[p]) + interest
+            ratio = available / scheduled if scheduled > 0 else float("inf")
             if ratio < lowest:
                 lowest = ratio
-            cash = available + reserve
-            paid_interest = cash if cash < interest_due else interest_due
-            cash -= paid_interest
-            paid_principal = cash if cash < principal_due else principal_due
-            cash -= paid_principal
-            arrears_interest = interest_due - paid_interest
-            arrears_principal = principal_due - paid_principal
-            balance -= paid_principal
-            target = targets[p] if p < len(targets) else 0.0
-            reserve = cash if cash < target else target
-            cash -= reserve
-            if ratio < terms.cash_trap_dscr or in_arrears:
+            trap = ratio < covenant or balance > behind
+            if trap:
                 trapped = True
-                sweep = cash if cash < balance else balance
-                balance -= sweep
-                if arrears_principal > balance:
-                    arrears_principal = balance
-        owed = balance + arrears_interest
+            due = balance - scheduled_balance[p]
+            due = (due if due > 0.0 else 0.0) + interest
+            cash = available + reserve
+            paid = cash if cash < due else due
+            cash -= paid
+            balance += interest - paid
+            reserve = cash if cash < targets[p] else targets[p]
+            cash -= reserve
+            if trap:
+                balance -= cash if cash < balance else balance
+            behind = scheduled_balance[p] + 0.5
         recovery = reserve + residual_value
-        losses.append(owed - recovery if owed > recovery else 0.0)
+        losses.append(balance - recovery if balance > recovery else 0.0)
         min_dscrs.append(lowest)
         trapped_out.append(trapped)
     return min_dscrs, trapped_out, losses
