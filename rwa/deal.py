@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from eth_utils import is_checksum_address
+from eth_utils.address import is_checksum_address
 from pydantic import (
     BaseModel,
     BeforeValidator,

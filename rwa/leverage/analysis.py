@@ -180,8 +180,8 @@ def breakevens(deal: Deal, sizing: Sizing) -> Breakevens:
     r1 = _breakeven_scale(deal, sizing, 1.0, [c * util for c in contracted])
     rc = _breakeven_scale(deal, sizing, covenant, [c * util for c in contracted])
     server_months = sum(lease.servers * lease.term_periods for lease in deal.leases)
-    average_rent = sum(lease.servers * lease.term_periods * lease.rent_per_server_month for lease in deal.leases)
-    average_rent = average_rent / server_months
+    rent_total = sum(lease.servers * lease.term_periods * lease.rent_per_server_month for lease in deal.leases)
+    average_rent = rent_total / server_months
 
     def rent(factor: float | None) -> int | None:
         return None if factor is None else math.ceil(average_rent * factor)

@@ -16,6 +16,7 @@ The pool waterfall (:mod:`rwa.leverage.pool_sim`) then runs with the deployed sc
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -199,7 +200,8 @@ def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | N
     sensitivities = {name: _spearman(values, outcome) for name, values in inputs.items()}
     driver = max(sensitivities, key=lambda k: abs(sensitivities[k]))
     sample = run.dscr[:FAN_PATHS]
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # months with no debt service on any path are all-NaN: NaN in the fan
+        warnings.simplefilter("ignore", RuntimeWarning)
         fan = np.nanpercentile(np.where(np.isinf(sample), np.nan, sample), FAN_PERCENTILES, axis=0)
     return MonteCarlo(
         paths=paths,

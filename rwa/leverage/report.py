@@ -75,7 +75,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
         item = asdict(row)
         item.pop("dscr_path")
         stress_rows.append(item)
-    return _clean(
+    payload: dict[str, Any] = _clean(
         {
             "schema_version": SCHEMA_VERSION,
             "deal": {
@@ -108,7 +108,8 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "seed_consistency": asdict(a.seeds),
             "allocations": a.allocations,
         }
-    )  # type: ignore[no-any-return]
+    )
+    return payload
 
 
 def _money(deal: Deal, amount: float) -> str:
