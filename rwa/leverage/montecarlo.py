@@ -35,14 +35,15 @@ MAX_STATE_LEASES = 10  # up to 2^10 default states per period in the lookup tabl
 FAN_PATHS = 20_000  # the DSCR fan chart's percentiles come from the first paths only: a chart, not a statistic
 
 IntArray = npt.NDArray[np.int64]
+Float32Array = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
 class Draws:
     """The random inputs of every path: (paths x periods) factors, default periods (paths x leases), residual."""
 
-    rent_factor: FloatArray
-    utilization: FloatArray
+    rent_factor: Float32Array
+    utilization: Float32Array
     default_period: IntArray
     residual_factor: FloatArray
 
@@ -50,20 +51,20 @@ class Draws:
 def draw(deal: Deal, paths: int, seed: int) -> Draws:
     """Draw ``paths`` joint paths of rent, utilization, defaults and residual value.
 
-    Factors are laid out periods-major in memory (the arrays exposed are transposed views), which is what lets
-    the waterfall walk the periods over contiguous rows.
+    Rent and utilization factors are float32 (statistics, not payments: half the memory traffic) and laid out
+    periods-major in memory (the arrays exposed are transposed views), so the engine walks contiguous rows.
     """
     risk = deal.risk
     periods = deal.periods.count
     rng = np.random.default_rng(seed)
     dt = 1 / 12
-    rent_shock = rng.standard_normal((periods, paths))
-    util_shock = rng.standard_normal((periods, paths))
+    rent_shock = rng.standard_normal((periods, paths), dtype=np.float32)
+    util_shock = rng.standard_normal((periods, paths), dtype=np.float32)
     rho = risk.rent_utilization_correlation
     util_shock *= math.sqrt(1 - rho * rho)
     util_shock += rho * rent_shock
 
-    factor = rent_shock.sum(axis=0) / math.sqrt(periods)  # the path's overall rent surprise
+    factor = rent_shock.sum(axis=0, dtype=np.float64) / math.sqrt(periods)  # the path's overall rent surprise
     steps = rent_shock  # reused in place: the shocks are not needed once turned into steps
     steps *= risk.rent_vol_annual * math.sqrt(dt)
     steps += (risk.rent_drift_annual - risk.rent_vol_annual**2 / 2) * dt
@@ -145,7 +146,7 @@ class _CashInputs:
         periods, leases = self.rents.shape[1], self.rents.shape[0]
         month = np.arange(1, periods + 1, dtype=np.int64)[:, None]
         when = draws.default_period.T[:, start:stop]  # leases x paths, contiguous rows
-        cfads = np.multiply(draws.rent_factor.T[:, start:stop], draws.utilization.T[:, start:stop])
+        cfads = np.multiply(draws.rent_factor.T[:, start:stop], draws.utilization.T[:, start:stop], dtype=np.float64)
         if leases <= MAX_STATE_LEASES:
             state = np.zeros(cfads.shape, dtype=np.uint16)
             for lease_index in range(leases):

@@ -98,5 +98,5 @@ def test_a_riskless_world_loses_nothing(deal: Deal, sizing: Sizing) -> None:
     result = simulate(quiet, sizing, paths=200, seed=1)
     assert result.p_senior_loss == 0
     assert result.p_covenant_breach == 0
-    assert result.min_dscr_p1 == pytest.approx(sizing.min_dscr, rel=1e-9)
+    assert result.min_dscr_p1 == pytest.approx(sizing.min_dscr, rel=1e-6)  # float32 factors
     assert result.driver_basis == "min_dscr_shortfall"
