@@ -108,6 +108,11 @@ def base_revenue(deal: Deal) -> list[int]:
     return [math.floor(c * deal.utilization.base) for c in contracted_rent(deal)]
 
 
+def base_deposits(deal: Deal) -> list[int]:
+    """Cash the servicer deposits into the pool per period in the base case: revenue plus tax refunds."""
+    return [r + t for r, t in zip(base_revenue(deal), refunds(deal), strict=True)]
+
+
 def refunds(deal: Deal) -> list[int]:
     """Tax refunds paid into the pool per period: equal parts, the remainder in the last refund period."""
     out = [0] * deal.periods.count

@@ -213,13 +213,19 @@ def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | N
         expected_loss_rate=float(loss.mean() / senior),
         loss_p95=float(np.percentile(loss, 95)),
         loss_p99=float(np.percentile(loss, 99)),
-        min_dscr_p5=float(np.percentile(run.min_dscr, 5)),
-        min_dscr_p1=float(np.percentile(run.min_dscr, 1)),
+        min_dscr_p5=_percentile(run.min_dscr, 5),
+        min_dscr_p1=_percentile(run.min_dscr, 1),
         driver=driver,
         driver_basis=basis,
         sensitivities=sensitivities,
         dscr_fan={f"p{q}": [float(x) for x in row] for q, row in zip(FAN_PERCENTILES, fan, strict=True)},
     )
+
+
+def _percentile(values: FloatArray, q: float) -> float:
+    """Percentile that tolerates infinite values (no debt service on a path: DSCR inf)."""
+    with np.errstate(invalid="ignore"):
+        return float(np.percentile(values, q, method="lower"))
 
 
 def _inputs(deal: Deal, draws: Draws) -> dict[str, FloatArray]:

@@ -173,3 +173,17 @@ def test_collateral_declines_to_the_floor(deal: Deal) -> None:
     assert values[0] == 650 * deal.cluster.capex_per_server
     assert all(a >= b for a, b in itertools.pairwise(values[2:]))  # all delivered by period 2
     assert values[-1] == math.floor(800 * deal.cluster.capex_per_server * 0.037)
+
+
+def test_base_deposits_are_revenue_plus_refunds(deal: Deal) -> None:
+    from rwa.leverage import base_deposits
+
+    deposits = base_deposits(deal)
+    fee = servicing_fee_per_period(deal)
+    assert [d - fee for d in deposits] == [r.cfads for r in size_deal(deal).schedule]
+
+
+def test_a_deal_whose_costs_eat_its_revenue_supports_no_senior() -> None:
+    sizing = size_deal(variant(operating_costs__power_per_server_month=Decimal("20000")))
+    assert sizing.senior_size == sizing.junior_size == sizing.max_senior == 0
+    assert all(r.principal == r.interest == 0 for r in sizing.schedule)
