@@ -20,7 +20,7 @@ from rwa.leverage.cashflows import (
     SHORTFALL_DELIVERED,
     SHORTFALL_ORDERED,
     Scenario,
-    contracted_rent,
+    billable_rent,
     largest_lessee,
     refunds,
     scenario_cashflows,
@@ -172,7 +172,7 @@ def _breakeven_scale(deal: Deal, sizing: Sizing, dscr: float, per_unit: list[flo
 
 def breakevens(deal: Deal, sizing: Sizing) -> Breakevens:
     """Breakeven utilization and rent (at the base utilization) at DSCR 1.0 and the covenant; largest haircut."""
-    contracted = [float(c) for c in contracted_rent(deal)]
+    contracted = [float(c) for c in billable_rent(deal)]
     util = deal.utilization.base
     covenant = deal.financing.cash_trap_dscr
     u1 = _breakeven_scale(deal, sizing, 1.0, contracted)

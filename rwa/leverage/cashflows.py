@@ -1,7 +1,8 @@
 """Monthly cash flows of a deal, in integer smallest units, for the base case and for any stress scenario.
 
 Revenue model: each lease bills ``servers in service x rent x utilization`` a period, where servers in service are
-the delivered servers handed to leases in file order (a lease cannot bill servers that have not arrived). Refunds
+the delivered servers handed to leases in file order (a lease cannot bill servers that have not arrived); the
+contracted rent is what the leases say regardless of deliveries. Refunds
 of tax are deposits into the pool in the periods the deal names. The pool pays a fixed servicing fee first; it
 covers the operating costs (power, operations and maintenance, colocation per delivered server) and the
 servicer's fee on expected revenue, and is the largest monthly cost over the deal so that it is never short in
@@ -47,7 +48,7 @@ BASE = Scenario()
 class ScenarioFlows:
     """Cash of one scenario, per period (index 0 is period 1), integer smallest units."""
 
-    contracted: list[int]
+    billable: list[int]
     revenue: list[int]
     refunds: list[int]
     cfads: list[int]
@@ -99,13 +100,26 @@ def lease_rent(deal: Deal, shortfall: bool = False) -> list[list[int]]:
 
 
 def contracted_rent(deal: Deal) -> list[int]:
-    """Contracted rent per period across all leases, before utilization."""
-    return [sum(col) for col in zip(*lease_rent(deal), strict=True)]
+    """What the contracts say is due per period: lease servers x rent over the leases in force.
+
+    This ignores deliveries (a lessee owes nothing for servers that never arrived, but the contract still says
+    so); the revenue model uses :func:`billable_rent`.
+    """
+    return [
+        sum(lease.servers * lease.rent_per_server_month for lease in deal.leases
+            if lease.start_period <= p <= lease.end_period)
+        for p in range(1, deal.periods.count + 1)
+    ]
+
+
+def billable_rent(deal: Deal, shortfall: bool = False) -> list[int]:
+    """Rent the delivered servers can bill per period at full utilization, across all leases."""
+    return [sum(col) for col in zip(*lease_rent(deal, shortfall), strict=True)]
 
 
 def base_revenue(deal: Deal) -> list[int]:
-    """Expected gross revenue per period: contracted rent at the base utilization (floored)."""
-    return [math.floor(c * deal.utilization.base) for c in contracted_rent(deal)]
+    """Expected gross revenue per period: billable rent at the base utilization (floored)."""
+    return [math.floor(c * deal.utilization.base) for c in billable_rent(deal)]
 
 
 def base_deposits(deal: Deal) -> list[int]:
@@ -168,14 +182,14 @@ def scenario_cashflows(deal: Deal, scenario: Scenario = BASE, fee: int | None = 
             else row
             for lease, row in zip(deal.leases, rents, strict=True)
         ]
-    contracted = [sum(col) for col in zip(*rents, strict=True)]
+    billable = [sum(col) for col in zip(*rents, strict=True)]
     utilization = deal.utilization.base if scenario.utilization is None else scenario.utilization
-    revenue = [math.floor(c * utilization * scenario.rent_factor * scenario.cash_factor) for c in contracted]
+    revenue = [math.floor(c * utilization * scenario.rent_factor * scenario.cash_factor) for c in billable]
     refund = [math.floor(r * scenario.cash_factor) for r in refunds(deal)]
     cfads = [r + t - fee for r, t in zip(revenue, refund, strict=True)]
     residual = collateral_value(deal, scenario.residual_factor, scenario.delivery_shortfall)[-1]
     return ScenarioFlows(
-        contracted=contracted,
+        billable=billable,
         revenue=revenue,
         refunds=refund,
         cfads=cfads,

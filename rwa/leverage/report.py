@@ -16,7 +16,7 @@ from rich.table import Table
 
 from rwa.deal import Deal, allocate, deal_hash, load_deal
 from rwa.leverage.analysis import Breakevens, Returns, StressResult, breakevens, returns, stress
-from rwa.leverage.cashflows import base_revenue, contracted_rent
+from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
 from rwa.leverage.montecarlo import MonteCarlo, simulate
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
@@ -98,6 +98,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "coupon_bps": sizing.coupon_bps,
             "min_dscr": sizing.min_dscr,
             "contracted_rent": contracted_rent(deal),
+            "billable_rent": billable_rent(deal),
             "base_revenue": base_revenue(deal),
             "cfads_p90": sizing.cfads_p90,
             "schedule": [asdict(r) for r in sizing.schedule],

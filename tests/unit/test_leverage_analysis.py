@@ -9,7 +9,7 @@ import pytest
 from rwa.deal import Deal, load_deal
 from rwa.leverage import breakevens, pool_terms, returns, size_deal, stress
 from rwa.leverage.analysis import irr, max_haircut, payback, xirr
-from rwa.leverage.cashflows import BASE, contracted_rent, refunds, scenario_cashflows
+from rwa.leverage.cashflows import BASE, billable_rent, refunds, scenario_cashflows
 from rwa.leverage.pool_sim import PoolTerms, run_paths, run_paths_loop
 from rwa.leverage.sizing import Sizing
 
@@ -66,7 +66,7 @@ def test_breakeven_utilization_puts_min_dscr_at_the_threshold(deal: Deal, sizing
         assert util is not None
         ratios = [
             (c * util + t - fee) / s
-            for c, t, s in zip(contracted_rent(deal), refunds(deal), sizing.debt_service, strict=True)
+            for c, t, s in zip(billable_rent(deal), refunds(deal), sizing.debt_service, strict=True)
             if s
         ]
         assert min(ratios) == pytest.approx(target, rel=1e-9)

@@ -21,7 +21,14 @@ from rwa.leverage import (
     servicing_fee_per_period,
     size_deal,
 )
-from rwa.leverage.cashflows import BASE, collateral_value, delivered_servers, largest_lessee, lease_servers
+from rwa.leverage.cashflows import (
+    BASE,
+    billable_rent,
+    collateral_value,
+    delivered_servers,
+    largest_lessee,
+    lease_servers,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
 
@@ -142,6 +149,8 @@ def test_revenue_model(deal: Deal) -> None:
     assert contracted[0] == 650 * rent_a  # lessee C's servers arrive in period 2
     assert contracted[1] == 650 * rent_a + 150 * deal.leases[2].rent_per_server_month
     assert base_revenue(deal)[1] == math.floor(contracted[1] * 0.87)
+    assert billable_rent(deal) == contracted  # everything is delivered when its lease starts
+    assert billable_rent(deal, shortfall=True)[1] < contracted[1]
     assert delivered_servers(deal)[:2] == [650, 800]
     assert sum(refunds(deal)) == deal.tax.refunds_total
     assert [p + 1 for p, r in enumerate(refunds(deal)) if r] == [12, 24, 36, 48, 60]
