@@ -48,7 +48,7 @@ def run_size(deal: Path, as_json: bool, plots: Path | None, paths: int | None, s
         payload = to_json(analysis)
         if written:
             payload["plots"] = [str(p) for p in written]
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(payload, indent=2, allow_nan=False))
     else:
         console = Console()
         render(analysis, console)
