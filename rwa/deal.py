@@ -8,6 +8,9 @@ states the conversion rate in ``rmb_per_unit``; the amounts in the file are alre
 
 Every validation failure becomes a :class:`~rwa.errors.DealConfigError` whose message is one line naming the
 dotted field path, e.g. ``deal.financing.senior_coupon_bps: must be >= 0``.
+
+Validating ``Deal`` directly scales money by ``10**decimals`` (the context says which decimals; 6 by default):
+to rebuild a deal from ``model_dump()`` use :func:`deal_from_dump`, which takes the integers as they are.
 """
 
 from __future__ import annotations
@@ -42,9 +45,12 @@ def _to_smallest_units(value: Any, info: ValidationInfo) -> int:
     """Whole stablecoin units in the file -> integer smallest units; refuses anything that would need rounding."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("must be a number of whole stablecoin units")
-    decimals = DEFAULT_DECIMALS
-    if info.context and "decimals" in info.context:
-        decimals = int(info.context["decimals"])
+    context = info.context or {}
+    if context.get("smallest_units"):  # re-validating a dump of a loaded deal: already integers
+        if not isinstance(value, int):
+            raise ValueError("must be an integer number of smallest units")
+        return value
+    decimals = int(context.get("decimals", DEFAULT_DECIMALS))
     try:
         scaled = Decimal(str(value)) * (Decimal(10) ** decimals)
     except InvalidOperation as exc:  # pragma: no cover - Decimal(str(number)) does not fail for finite numbers
@@ -355,6 +361,14 @@ def parse_deal(data: dict[str, Any]) -> Deal:
         raise DealConfigError("deal.decimals: must be an integer from 0 to 18")
     try:
         return Deal.model_validate(data, context={"decimals": decimals})
+    except ValidationError as exc:
+        raise DealConfigError(_one_line(exc)) from None
+
+
+def deal_from_dump(data: dict[str, Any]) -> Deal:
+    """Rebuild a deal from ``Deal.model_dump()`` output, whose money is already in smallest units."""
+    try:
+        return Deal.model_validate(data, context={"smallest_units": True})
     except ValidationError as exc:
         raise DealConfigError(_one_line(exc)) from None
 

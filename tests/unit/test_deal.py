@@ -208,3 +208,12 @@ def test_allocate_breaks_ties_by_file_order() -> None:
 def test_allocate_refuses_negative_sizes() -> None:
     with pytest.raises(DealConfigError):
         allocate(load_deal(EXAMPLE), -1, 0)
+
+
+def test_a_dumped_deal_round_trips_without_rescaling() -> None:
+    from rwa.deal import deal_from_dump
+
+    deal = load_deal(EXAMPLE)
+    again = deal_from_dump(deal.model_dump())
+    assert again == deal
+    assert again.leases[0].rent_per_server_month == 13_333_330_000
