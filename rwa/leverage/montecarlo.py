@@ -54,45 +54,65 @@ def draw(deal: Deal, paths: int, seed: int) -> Draws:
     Rent and utilization factors are float32 (statistics, not payments: half the memory traffic) and laid out
     periods-major in memory (the arrays exposed are transposed views), so the engine walks contiguous rows.
     """
-    risk = deal.risk
     periods = deal.periods.count
     rng = np.random.default_rng(seed)
-    dt = 1 / 12
     rent_shock = rng.standard_normal((periods, paths), dtype=np.float32)
     util_shock = rng.standard_normal((periods, paths), dtype=np.float32)
-    rho = risk.rent_utilization_correlation
+    rho = deal.risk.rent_utilization_correlation
     util_shock *= math.sqrt(1 - rho * rho)
     util_shock += rho * rent_shock
-
     factor = rent_shock.sum(axis=0, dtype=np.float64) / math.sqrt(periods)  # the path's overall rent surprise
-    steps = rent_shock  # reused in place: the shocks are not needed once turned into steps
-    steps *= risk.rent_vol_annual * math.sqrt(dt)
-    steps += (risk.rent_drift_annual - risk.rent_vol_annual**2 / 2) * dt
-    rent_factor = np.exp(np.cumsum(steps, axis=0, out=steps), out=steps)
+    rent_factor = _rent_factor(deal, rent_shock)
+    utilization = _utilization(deal, util_shock)
+    default_period = _default_periods(deal, factor, rng.random((paths, len(deal.leases))))
+    residual_factor = _residual_factor(deal, factor, rng.standard_normal(paths))
+    return Draws(rent_factor.T, utilization.T, default_period.T, residual_factor)
 
-    utilization = util_shock  # in place: row p becomes the mean-reverting level, then the utilization
+
+def _rent_factor(deal: Deal, shock: Float32Array) -> Float32Array:
+    """Geometric Brownian motion from 1, monthly steps; overwrites and returns ``shock`` (periods x paths)."""
+    risk = deal.risk
+    dt = 1 / 12
+    shock *= risk.rent_vol_annual * math.sqrt(dt)
+    shock += (risk.rent_drift_annual - risk.rent_vol_annual**2 / 2) * dt
+    return np.exp(np.cumsum(shock, axis=0, out=shock), out=shock)
+
+
+def _utilization(deal: Deal, shock: Float32Array) -> Float32Array:
+    """Base utilization plus a mean-reverting level driven by ``shock``, clipped; overwrites ``shock``."""
+    risk = deal.risk
     keep = 1 - risk.utilization_mean_reversion
-    utilization[0] *= risk.utilization_vol
-    for p in range(1, periods):
-        row = utilization[p]
+    shock[0] *= risk.utilization_vol
+    for p in range(1, shock.shape[0]):
+        row = shock[p]
         row *= risk.utilization_vol
-        row += keep * utilization[p - 1]
-    utilization += deal.utilization.base
-    np.clip(utilization, 0.0, 1.0, out=utilization)
+        row += keep * shock[p - 1]
+    shock += deal.utilization.base
+    return np.clip(shock, 0.0, 1.0, out=shock)
 
-    beta = risk.default_factor_loading
-    monthly = 1 - (1 - risk.lessee_pd_annual) ** (1 / 12)
+
+def _default_periods(deal: Deal, factor: FloatArray, uniforms: FloatArray) -> IntArray:
+    """First month each lessee pays nothing (``periods + 1``: never), leases x paths in memory.
+
+    The monthly hazard is the annual PD's, scaled by ``exp(-beta * factor - beta^2 / 2)`` (mean 1): higher on
+    paths whose rents fell.
+    """
+    periods = deal.periods.count
+    beta = deal.risk.default_factor_loading
+    monthly = 1 - (1 - deal.risk.lessee_pd_annual) ** (1 / 12)
     hazard = np.minimum(monthly * np.exp(-beta * factor - beta * beta / 2), 1 - 1e-12)
-    uniforms = rng.random((paths, len(deal.leases)))
     with np.errstate(divide="ignore"):
         months = np.log(uniforms) / np.log1p(-hazard)[:, None]
     default_period = np.ascontiguousarray(np.ceil(np.minimum(months, periods + 1)).astype(np.int64).T)
-    np.maximum(default_period, 1, out=default_period)  # leases x paths in memory; exposed as its transpose
+    np.maximum(default_period, 1, out=default_period)
+    return default_period
 
-    sigma = risk.residual_vol
-    mix = RESIDUAL_FACTOR_LOADING * factor + math.sqrt(1 - RESIDUAL_FACTOR_LOADING**2) * rng.standard_normal(paths)
-    residual_factor = np.exp(sigma * mix - sigma * sigma / 2)
-    return Draws(rent_factor.T, utilization.T, default_period.T, residual_factor)
+
+def _residual_factor(deal: Deal, factor: FloatArray, noise: FloatArray) -> FloatArray:
+    """Lognormal with mean 1, loaded on the rent factor so residual values fall with rents."""
+    sigma = deal.risk.residual_vol
+    mix = RESIDUAL_FACTOR_LOADING * factor + math.sqrt(1 - RESIDUAL_FACTOR_LOADING**2) * noise
+    return np.exp(sigma * mix - sigma * sigma / 2)
 
 
 def cfads_paths(deal: Deal, sizing: Sizing, draws: Draws) -> FloatArray:

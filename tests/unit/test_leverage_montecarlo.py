@@ -100,3 +100,14 @@ def test_a_riskless_world_loses_nothing(deal: Deal, sizing: Sizing) -> None:
     assert result.p_covenant_breach == 0
     assert result.min_dscr_p1 == pytest.approx(sizing.min_dscr, rel=1e-6)  # float32 factors
     assert result.driver_basis == "min_dscr_shortfall"
+
+
+def test_many_lessees_fall_back_from_the_state_table(
+    deal: Deal, sizing: Sizing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rwa.leverage.montecarlo as mc
+
+    d = draw(deal, 300, 8)
+    table = cfads_paths(deal, sizing, d)
+    monkeypatch.setattr(mc, "MAX_STATE_LEASES", 0)
+    np.testing.assert_allclose(cfads_paths(deal, sizing, d), table, rtol=1e-12)
