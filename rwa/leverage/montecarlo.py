@@ -186,7 +186,11 @@ class _CashInputs:
 
 @dataclass(frozen=True)
 class MonteCarlo:
-    """Loss and covenant statistics over the simulated paths; money in smallest units (floats)."""
+    """Loss and covenant statistics over the simulated paths; money in smallest units (floats).
+
+    ``loss_p95`` / ``loss_p99`` are the 95th and 99th percentiles of the senior's loss (value at risk);
+    ``expected_shortfall_*`` the mean loss over the worst 5% / 1% of paths.
+    """
 
     paths: int
     seed: int
@@ -196,6 +200,8 @@ class MonteCarlo:
     expected_loss_rate: float
     loss_p95: float
     loss_p99: float
+    expected_shortfall_95: float
+    expected_shortfall_99: float
     min_dscr_p5: float
     min_dscr_p1: float
     driver: str
@@ -233,6 +239,8 @@ def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | N
         expected_loss_rate=float(loss.mean() / senior),
         loss_p95=float(np.percentile(loss, 95)),
         loss_p99=float(np.percentile(loss, 99)),
+        expected_shortfall_95=_tail_mean(loss, 0.95),
+        expected_shortfall_99=_tail_mean(loss, 0.99),
         min_dscr_p5=_percentile(run.min_dscr, 5),
         min_dscr_p1=_percentile(run.min_dscr, 1),
         driver=driver,
@@ -240,6 +248,12 @@ def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | N
         sensitivities=sensitivities,
         dscr_fan={f"p{q}": [float(x) for x in row] for q, row in zip(FAN_PERCENTILES, fan, strict=True)},
     )
+
+
+def _tail_mean(loss: FloatArray, level: float) -> float:
+    """Mean of the worst ``1 - level`` share of the paths' losses (expected shortfall)."""
+    worst = max(1, math.ceil(loss.size * (1 - level)))
+    return float(np.partition(loss, loss.size - worst)[loss.size - worst :].mean())
 
 
 def _percentile(values: FloatArray, q: float) -> float:

@@ -177,7 +177,11 @@ def render(a: Analysis, console: Console) -> None:
     sim.add_row("P(covenant breach)", _pct(mc.p_covenant_breach))
     sim.add_row("P(senior loss)", _pct(mc.p_senior_loss))
     sim.add_row("expected loss", f"{_money(deal, mc.expected_loss)} ({_pct(mc.expected_loss_rate)})")
-    sim.add_row("loss 95% / 99%", f"{_money(deal, mc.loss_p95)} / {_money(deal, mc.loss_p99)}")
+    sim.add_row("loss 95% / 99% percentile", f"{_money(deal, mc.loss_p95)} / {_money(deal, mc.loss_p99)}")
+    sim.add_row(
+        "mean loss in the worst 5% / 1%",
+        f"{_money(deal, mc.expected_shortfall_95)} / {_money(deal, mc.expected_shortfall_99)}",
+    )
     sim.add_row("min DSCR 5th / 1st percentile", f"{_ratio(mc.min_dscr_p5)} / {_ratio(mc.min_dscr_p1)}")
     sim.add_row("main driver", f"{mc.driver} (by {mc.driver_basis})")
     console.print(sim)

@@ -78,6 +78,8 @@ def test_simulate_is_reproducible_and_sane(deal: Deal, sizing: Sizing) -> None:
     assert 0 <= a.p_senior_loss <= a.p_covenant_breach <= 1
     assert 0 <= a.expected_loss <= a.loss_p99
     assert a.loss_p95 <= a.loss_p99 <= sizing.senior_size
+    assert a.loss_p95 <= a.expected_shortfall_95 <= a.expected_shortfall_99 <= sizing.senior_size
+    assert a.expected_shortfall_99 >= a.loss_p99
     assert a.expected_loss_rate == pytest.approx(a.expected_loss / sizing.senior_size)
     assert a.driver in {"rent", "utilization", "default", "residual"}
     assert a.driver_basis in {"senior_loss", "min_dscr_shortfall"}
