@@ -73,7 +73,6 @@ class PathResults:
     min_dscr: FloatArray
     trapped: BoolArray
     loss: FloatArray
-    unpaid_before_residual: FloatArray
     junior: FloatArray
     junior_final: FloatArray
 
@@ -110,7 +109,6 @@ def concat(blocks: Sequence[PathResults]) -> PathResults:
         min_dscr=np.concatenate([b.min_dscr for b in blocks]),
         trapped=np.concatenate([b.trapped for b in blocks]),
         loss=np.concatenate([b.loss for b in blocks]),
-        unpaid_before_residual=np.concatenate([b.unpaid_before_residual for b in blocks]),
         junior=np.concatenate([b.junior for b in wide]),
         junior_final=np.concatenate([b.junior_final for b in blocks]),
     )
@@ -178,7 +176,6 @@ def run_block(
         min_dscr=lowest,
         trapped=trapped,
         loss=balance - repaid,
-        unpaid_before_residual=np.maximum(balance - reserve, 0.0),
         junior=junior.T if keep_paths else np.empty((paths, 0)),
         junior_final=recovery - repaid,
     )
