@@ -31,7 +31,7 @@ from rwa.leverage.sizing import Sizing
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
 RESIDUAL_FACTOR_LOADING = 0.5
 MIN_LOSS_PATHS_FOR_DRIVER = 20
-MAX_STATE_LEASES = 10  # up to 2^10 default states per period in the lookup table
+MAX_STATE_LEASES = 8  # up to 2^8 default states per period in the lookup table (a uint8 state)
 FAN_PATHS = 20_000  # the DSCR fan chart's percentiles come from the first paths only: a chart, not a statistic
 
 IntArray = npt.NDArray[np.int64]
@@ -166,20 +166,23 @@ class _CashInputs:
         periods, leases = self.rents.shape[1], self.rents.shape[0]
         month = np.arange(1, periods + 1, dtype=np.int64)[:, None]
         when = draws.default_period.T[:, start:stop]  # leases x paths, contiguous rows
-        cfads = np.multiply(draws.rent_factor.T[:, start:stop], draws.utilization.T[:, start:stop], dtype=np.float64)
         if leases <= MAX_STATE_LEASES:
-            state = np.zeros(cfads.shape, dtype=np.uint16)
-            for lease_index in range(leases):
+            # bit l of a path's state in a period: lessee l has defaulted by then
+            state = (month >= when[0][None, :]).view(np.uint8).copy()
+            for lease_index in range(1, leases):
                 gone = (month >= when[lease_index][None, :]).view(np.uint8)
-                state |= gone << lease_index if lease_index else gone
-            index = state.astype(np.intp)
-            index += (month - 1) * self.by_state.shape[1]  # row offsets into the flat periods x states table
-            cfads *= np.take(self.by_state, index)
+                np.left_shift(gone, lease_index, out=gone)
+                state |= gone
+            cfads = np.empty(state.shape)
+            for p in range(periods):  # a row at a time keeps the index uint8: no wide index array
+                np.take(self.by_state[p], state[p], out=cfads[p])
         else:  # too many lessees for a state table: subtract each defaulted lessee's rent where it defaulted
-            contracted = np.repeat(self.rents.sum(axis=0)[:, None], stop - start, axis=1)
+            cfads = np.repeat(self.rents.sum(axis=0)[:, None], stop - start, axis=1)
             for lease_index, row in enumerate(self.rents):
-                contracted -= row[:, None] * (month >= when[lease_index][None, :])
-            cfads *= contracted
+                cfads -= row[:, None] * (month >= when[lease_index][None, :])
+        # rent x rent factor x utilization in the per-path loop's order, so both give the same floats
+        cfads *= draws.rent_factor.T[:, start:stop]
+        cfads *= draws.utilization.T[:, start:stop]
         cfads += self.deposits
         return cfads
 
