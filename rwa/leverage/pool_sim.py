@@ -215,7 +215,8 @@ def run_paths_loop(
             cash = available + reserve
             paid = cash if cash < due else due
             cash -= paid
-            balance += interest - paid
+            balance += interest  # two steps, as the vectorized engine does: the same floats
+            balance -= paid
             reserve = cash if cash < targets[p] else targets[p]
             cash -= reserve
             if trap:
