@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
             run_size(deal, as_json, plots, paths, seed)
         except RwaError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            raise typer.Exit(exc.exit_code) from None
+            # SystemExit, not typer.Exit: in click's non-standalone mode typer.Exit becomes a return value that a
+            # caller may drop, and the exit code with it
+            raise SystemExit(exc.exit_code) from None
 
 
 def run_size(deal: Path, as_json: bool, plots: Path | None, paths: int | None, seed: int | None) -> None:
