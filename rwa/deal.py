@@ -1,0 +1,408 @@
+"""The deal file: one TOML document that the calculator sizes from and the issuer deploys from.
+
+Units. Every money amount in the file is written in *whole stablecoin units* (``rent_per_server_month = 13333.33``
+means 13,333.33 USDC); the file may use at most ``decimals`` fractional digits. On load each amount becomes an
+``int`` in the token's *smallest unit* (``13_333_330_000`` for a 6-decimal token), and that integer is what the
+rest of the code sees. A deal whose figures were converted from RMB says so with ``source_currency = "RMB"`` and
+states the conversion rate in ``rmb_per_unit``; the amounts in the file are already converted.
+
+Every validation failure becomes a :class:`~rwa.errors.DealConfigError` whose message is one line naming the
+dotted field path, e.g. ``deal.financing.senior_coupon_bps: must be >= 0``.
+
+Validating ``Deal`` directly scales money by ``10**decimals`` (the context says which decimals; 6 by default):
+to rebuild a deal from ``model_dump()`` use :func:`deal_from_dump`, which takes the integers as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from eth_utils.address import is_checksum_address
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from rwa.errors import DealConfigError
+
+BPS = 10_000
+DEFAULT_DECIMALS = 6
+
+
+def _to_smallest_units(value: Any, info: ValidationInfo) -> int:
+    """Whole stablecoin units in the file -> integer smallest units; refuses anything that would need rounding."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a number of whole stablecoin units")
+    context = info.context or {}
+    if context.get("smallest_units"):  # re-validating a dump of a loaded deal: already integers
+        if not isinstance(value, int):
+            raise ValueError("must be an integer number of smallest units")
+        return value
+    decimals = int(context.get("decimals", DEFAULT_DECIMALS))
+    try:
+        scaled = Decimal(str(value)) * (Decimal(10) ** decimals)
+    except InvalidOperation as exc:  # pragma: no cover - Decimal(str(number)) does not fail for finite numbers
+        raise ValueError("must be a finite number") from exc
+    if not scaled.is_finite():
+        raise ValueError("must be a finite number")
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"has more than {decimals} decimal places")
+    return int(scaled)
+
+
+Money = Annotated[int, BeforeValidator(_to_smallest_units)]
+"""An amount written in whole stablecoin units, held as integer smallest units."""
+
+Bps = Annotated[int, Field(ge=0, le=BPS)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Periods(_Model):
+    """The payment calendar: ``count`` periods of ``period_seconds`` each from ``first_start`` (UTC)."""
+
+    count: int = Field(gt=0, le=600)
+    period_seconds: int = Field(default=2_592_000, gt=0)
+    first_start: datetime
+
+    @field_validator("first_start")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a UTC offset, e.g. 2025-07-01T00:00:00Z")
+        return value.astimezone(UTC)
+
+    def start_of(self, period: int) -> datetime:
+        """Start of 1-based ``period``; ``start_of(count + 1)`` is the end of the deal."""
+        return self.first_start + timedelta(seconds=(period - 1) * self.period_seconds)
+
+
+class Delivery(_Model):
+    """Servers that a supplier puts into service at the start of ``period``."""
+
+    period: int = Field(ge=1)
+    servers: int = Field(ge=0)
+    supplier: str = Field(min_length=1)
+
+
+class Cluster(_Model):
+    """The hardware: how many servers, what they cost, when they arrive."""
+
+    servers: int = Field(gt=0)
+    gpus_per_server: int = Field(gt=0)
+    gpu_model: str = "H800"
+    capex_per_server: Money = Field(gt=0)
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _deliveries_fit(self) -> Cluster:
+        delivered = sum(d.servers for d in self.deliveries)
+        if self.deliveries and delivered != self.servers:
+            raise ValueError(f"deliveries: servers sum to {delivered}, cluster.servers is {self.servers}")
+        return self
+
+    def delivered_by(self, period: int) -> int:
+        """Servers in service during ``period``; with no schedule every server is there from period 1."""
+        if not self.deliveries:
+            return self.servers
+        return sum(d.servers for d in self.deliveries if d.period <= period)
+
+
+class Lease(_Model):
+    """One lease contract: a lessee renting ``servers`` servers for ``term_periods`` periods."""
+
+    lessee: str = Field(min_length=1)
+    servers: int = Field(gt=0)
+    rent_per_server_month: Money = Field(gt=0)
+    start_period: int = Field(default=1, ge=1)
+    term_periods: int = Field(gt=0)
+
+    @property
+    def end_period(self) -> int:
+        """Last period (inclusive) the lease pays rent."""
+        return self.start_period + self.term_periods - 1
+
+
+class Utilization(_Model):
+    """Billed fraction of contracted server-months: the base case and the downside (P90) case."""
+
+    base: float = Field(gt=0, le=1)
+    p90: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _p90_below_base(self) -> Utilization:
+        if self.p90 > self.base:
+            raise ValueError(f"p90: must be <= base ({self.base})")
+        return self
+
+
+class OperatingCosts(_Model):
+    """Costs per delivered server-month, plus the servicer's fee as a share of expected revenue."""
+
+    power_per_server_month: Money = Field(ge=0)
+    om_per_server_month: Money = Field(ge=0)
+    colocation_per_server_month: Money = Field(ge=0)
+    servicer_fee_bps: Bps = 0
+
+
+class Tax(_Model):
+    """Tax refunds (paid into the pool in equal parts in ``refund_periods``) and the issuer's income tax rate."""
+
+    refunds_total: Money = Field(default=0, ge=0)
+    refund_periods: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    refunds_to_pool: bool = True
+    income_tax_rate_bps: Bps = 0
+
+    @model_validator(mode="after")
+    def _periods_when_refunds(self) -> Tax:
+        if self.refunds_total > 0 and not self.refund_periods:
+            raise ValueError("refund_periods: required when refunds_total > 0")
+        return self
+
+
+class Residual(_Model):
+    """Hardware value: capex less ``annual_decline_bps`` of capex a year (straight line, monthly) down to a floor."""
+
+    annual_decline_bps: Bps
+    floor_bps: Bps
+
+
+class Financing(_Model):
+    """Senior terms and covenants. Ratios written as floats are multiples (1.30); ``*_bps`` are basis points."""
+
+    senior_coupon_bps: int = Field(ge=0, le=BPS)
+    tenor_periods: int = Field(gt=0)
+    tail_periods: int = Field(default=0, ge=0)
+    dscr_target: float = Field(ge=1.0)
+    p90_dscr_target: float = Field(ge=1.0)
+    min_junior_share_bps: int = Field(ge=0, lt=BPS)
+    ltv_cap_bps: int = Field(gt=0, le=BPS)
+    reserve_periods: int = Field(default=0, ge=0)
+    cash_trap_dscr_bps: int = Field(ge=BPS)
+    junior_discount_rate_bps: Bps = 1500
+    p90_rent_haircut_bps: Bps = 0
+
+    @property
+    def cash_trap_dscr(self) -> float:
+        """The covenant as a multiple."""
+        return self.cash_trap_dscr_bps / BPS
+
+
+class Risk(_Model):
+    """Monte Carlo and stress assumptions; annual figures, applied monthly."""
+
+    seed: int = 20250701
+    paths: int = Field(default=20_000, gt=0)
+    rent_drift_annual: float = -0.05
+    rent_vol_annual: float = Field(default=0.15, ge=0)
+    utilization_vol: float = Field(default=0.05, ge=0)
+    utilization_mean_reversion: float = Field(default=0.3, gt=0, le=1)
+    rent_utilization_correlation: float = Field(default=0.5, ge=-1, le=1)
+    lessee_pd_annual: float = Field(default=0.03, ge=0, lt=1)
+    default_factor_loading: float = Field(default=0.5, ge=0)
+    residual_vol: float = Field(default=0.3, ge=0)
+    default_period: int = Field(default=13, ge=1)
+
+
+class Investor(_Model):
+    """One investor's allocation of a tranche, in basis points of that tranche."""
+
+    name: str = Field(min_length=1)
+    address: str
+    tranche: Literal["senior", "junior"]
+    share_bps: int = Field(gt=0, le=BPS)
+    kyc_expiry: date
+    jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
+
+    @field_validator("address")
+    @classmethod
+    def _checksummed(cls, value: str) -> str:
+        if not is_checksum_address(value):
+            raise ValueError("must be a checksummed 0x address (EIP-55)")
+        return value
+
+
+class Deal(_Model):
+    """A whole deal. Money fields are integer smallest units of ``currency``."""
+
+    name: str = Field(min_length=1)
+    currency: str = Field(pattern=r"^[A-Za-z0-9.]{2,12}$")
+    decimals: int = Field(default=DEFAULT_DECIMALS, ge=0, le=18)
+    source_currency: str | None = None
+    rmb_per_unit: float | None = Field(default=None, gt=0)
+    stablecoin_address: str | None = None
+    periods: Periods
+    cluster: Cluster
+    leases: list[Lease] = Field(min_length=1)
+    utilization: Utilization
+    operating_costs: OperatingCosts
+    tax: Tax = Field(default_factory=Tax)
+    residual: Residual
+    financing: Financing
+    risk: Risk = Field(default_factory=Risk)
+    investors: list[Investor] = Field(min_length=1)
+
+    @field_validator("stablecoin_address")
+    @classmethod
+    def _token_checksummed(cls, value: str | None) -> str | None:
+        if value is not None and not is_checksum_address(value):
+            raise ValueError("must be a checksummed 0x address (EIP-55)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Deal:
+        if self.source_currency and self.source_currency.upper() in {"RMB", "CNY"} and self.rmb_per_unit is None:
+            raise _FieldError("rmb_per_unit", "required when source_currency is RMB")
+        for i, lease in enumerate(self.leases):
+            if lease.end_period > self.periods.count:
+                raise _FieldError(f"leases[{i}].term_periods", f"lease ends in period {lease.end_period}, "
+                                  f"after the deal's {self.periods.count} periods")
+        for i, d in enumerate(self.cluster.deliveries):
+            if d.period > self.periods.count:
+                raise _FieldError(f"cluster.deliveries[{i}].period", f"must be <= {self.periods.count}")
+        for i, p in enumerate(self.tax.refund_periods):
+            if p > self.periods.count:
+                raise _FieldError(f"tax.refund_periods[{i}]", f"must be <= {self.periods.count}")
+        if self.financing.tenor_periods > self.periods.count:
+            raise _FieldError("financing.tenor_periods", f"must be <= periods.count ({self.periods.count})")
+        if self.risk.default_period > self.periods.count:
+            raise _FieldError("risk.default_period", f"must be <= periods.count ({self.periods.count})")
+        for tranche in ("senior", "junior"):
+            shares = [inv.share_bps for inv in self.investors if inv.tranche == tranche]
+            if sum(shares) != BPS:
+                raise _FieldError("investors", f"{tranche} shares sum to {sum(shares)} bps, must be exactly {BPS}")
+        seen: set[tuple[str, str]] = set()
+        for inv in self.investors:
+            key = (inv.tranche, inv.address.lower())
+            if key in seen:
+                raise _FieldError("investors", f"{inv.address} appears twice in the {inv.tranche} tranche")
+            seen.add(key)
+        return self
+
+    @property
+    def unit(self) -> int:
+        """Smallest units per whole stablecoin unit."""
+        return int(10**self.decimals)
+
+    def investors_of(self, tranche: str) -> list[Investor]:
+        """Investors of one tranche, in file order."""
+        return [inv for inv in self.investors if inv.tranche == tranche]
+
+
+class _FieldError(ValueError):
+    """A cross-field check that names the field it is about, relative to the deal root."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def allocate(deal: Deal, senior: int, junior: int) -> dict[str, dict[str, int]]:
+    """Integer amounts per investor address for each tranche, summing exactly to ``senior`` and ``junior``.
+
+    Largest-remainder method: each investor gets ``floor(size * share / 10000)``, and the units left over go one
+    each to the largest remainders, ties broken by the order of the investors in the file.
+    """
+    if senior < 0 or junior < 0:
+        raise DealConfigError("allocate: tranche sizes must be >= 0")
+    out: dict[str, dict[str, int]] = {}
+    for tranche, size in (("senior", senior), ("junior", junior)):
+        members = deal.investors_of(tranche)
+        floors = [size * inv.share_bps // BPS for inv in members]
+        remainders = [size * inv.share_bps % BPS for inv in members]
+        left = size - sum(floors)
+        order = sorted(range(len(members)), key=lambda i: (-remainders[i], i))
+        for i in order[:left]:
+            floors[i] += 1
+        out[tranche] = {inv.address: amount for inv, amount in zip(members, floors, strict=True)}
+    return out
+
+
+def deal_hash(path: Path) -> str:
+    """sha256 hex digest of the deal file's bytes: what the issuer records on chain and the auditor checks."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_deal(path: Path) -> Deal:
+    """Read, parse and validate a deal file; any problem raises ``DealConfigError`` naming the field."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DealConfigError(f"deal: cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except UnicodeDecodeError as exc:
+        raise DealConfigError(f"deal: {path} is not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DealConfigError(f"deal: {path} is not valid TOML: {exc}") from exc
+    return parse_deal(data)
+
+
+def parse_deal(data: dict[str, Any]) -> Deal:
+    """Validate an already-parsed deal mapping (as from TOML, floats as Decimal or float)."""
+    decimals = data.get("decimals", DEFAULT_DECIMALS)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 18:
+        raise DealConfigError("deal.decimals: must be an integer from 0 to 18")
+    try:
+        return Deal.model_validate(data, context={"decimals": decimals})
+    except ValidationError as exc:
+        raise DealConfigError(_one_line(exc)) from None
+
+
+def deal_from_dump(data: dict[str, Any]) -> Deal:
+    """Rebuild a deal from ``Deal.model_dump()`` output, whose money is already in smallest units."""
+    try:
+        return Deal.model_validate(data, context={"smallest_units": True})
+    except ValidationError as exc:
+        raise DealConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    """The first validation error as ``deal.dotted.path: message``."""
+    err = exc.errors(include_url=False)[0]
+    path = "deal"
+    for part in err["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        message = "required field is missing"
+    elif kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind in _BOUNDS:
+        symbol, key = _BOUNDS[kind]
+        message = f"must be {symbol} {ctx.get(key)}"
+    elif kind == "value_error":
+        message = str(ctx.get("error", err["msg"]))
+        named = _NAMED_FIELD.match(message)
+        if named:  # a cross-field check that names the sub-field it is about
+            path += f".{named.group(1)}"
+            message = named.group(2)
+    else:
+        message = err["msg"][0].lower() + err["msg"][1:]
+    return f"{path}: {message}"
+
+
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+_NAMED_FIELD = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$")

@@ -1,0 +1,280 @@
+"""Returns, breakevens and the stress grid of a sized deal.
+
+Conventions: cash of period p is received at the end of period p (``periods.start_of(p + 1)``); investors pay in
+at ``periods.first_start``. Rates are per period unless the name says annual; annual figures from monthly ones
+are effective (compounded), except ``senior_yield_nominal`` which is monthly x 12 like the coupon.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from rwa.deal import BPS, Deal
+from rwa.leverage.cashflows import (
+    BASE,
+    SHORTFALL_DELIVERED,
+    SHORTFALL_ORDERED,
+    Scenario,
+    billable_rent,
+    largest_lessee,
+    refunds,
+    scenario_cashflows,
+)
+from rwa.leverage.pool_sim import PoolTerms, run_paths
+from rwa.leverage.sizing import Sizing
+
+HAIRCUT_STEPS = 10_000  # the haircut search resolves to 1 bp
+
+
+def pool_terms(deal: Deal, sizing: Sizing) -> PoolTerms:
+    """The waterfall inputs of a sized deal."""
+    return PoolTerms(
+        senior=float(sizing.senior_size),
+        principal=[float(r.principal) for r in sizing.schedule],
+        scheduled_service=[float(s) for s in sizing.debt_service],
+        coupon_bps=sizing.coupon_bps,
+        reserve_periods=deal.financing.reserve_periods,
+        cash_trap_dscr=deal.financing.cash_trap_dscr,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- rates of return
+
+
+def npv(rate: float, flows: Sequence[float]) -> float:
+    """Net present value at ``rate`` per period of flows at periods 0, 1, 2, ..."""
+    return sum(f / (1 + rate) ** t for t, f in enumerate(flows))
+
+
+def _solve(f: object, lo: float, hi: float) -> float | None:
+    func = f  # bisection on a function that changes sign once in [lo, hi]
+    assert callable(func)
+    flo, fhi = func(lo), func(hi)
+    if flo == 0:
+        return lo
+    if flo * fhi > 0:
+        return None
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        fm = func(mid)
+        if fm == 0 or hi - lo < 1e-14:
+            return mid
+        if (fm > 0) == (flo > 0):
+            lo, flo = mid, fm
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def irr(flows: Sequence[float]) -> float | None:
+    """Per-period internal rate of return; None if the flows never change sign or it is out of range."""
+    if not any(f < 0 for f in flows) or not any(f > 0 for f in flows):
+        return None
+    return _solve(lambda r: npv(r, flows), -0.9999, 10.0)
+
+
+def xirr(flows: Sequence[float], dates: Sequence[datetime]) -> float | None:
+    """Annual rate on actual dates (actual/365), as spreadsheets compute XIRR."""
+    if not any(f < 0 for f in flows) or not any(f > 0 for f in flows):
+        return None
+    t0 = dates[0]
+    years = [(d - t0).total_seconds() / (365 * 86400) for d in dates]
+    return _solve(lambda r: sum(f / (1 + r) ** y for f, y in zip(flows, years, strict=True)), -0.9999, 100.0)
+
+
+def payback(flows: Sequence[float], rate: float = 0.0) -> int | None:
+    """First period at which cumulative (discounted) flows turn non-negative; None if they never do."""
+    total = 0.0
+    for t, f in enumerate(flows):
+        total += f / (1 + rate) ** t
+        if t > 0 and total >= 0:
+            return t
+    return None
+
+
+def _annual(monthly: float | None) -> float | None:
+    return None if monthly is None else (1 + monthly) ** 12 - 1
+
+
+@dataclass(frozen=True)
+class Returns:
+    """Investor returns in the base case."""
+
+    senior_yield_nominal: float | None
+    senior_yield_effective: float | None
+    junior_irr: float | None
+    junior_xirr: float | None
+    junior_moic: float | None
+    junior_payback_periods: int | None
+    junior_discounted_payback_periods: int | None
+    junior_distributions: int
+
+
+def returns(deal: Deal, sizing: Sizing) -> Returns:
+    """Senior yield and junior IRR, XIRR, multiple, static and discounted payback in the base case."""
+    flows = scenario_cashflows(deal, BASE, sizing.servicing_fee_per_period)
+    run = run_paths(np.asarray([flows.cfads], dtype=np.float64), pool_terms(deal, sizing), flows.residual_value)
+    senior_flows = [-float(sizing.senior_size), *(float(s) for s in sizing.debt_service)]
+    junior_cash = run.junior[0].copy()
+    junior_cash[-1] += run.junior_final[0]
+    junior_flows = [-float(sizing.junior_size), *junior_cash.tolist()]
+    dates = [deal.periods.start_of(p + 1) for p in range(len(junior_flows))]
+    monthly_senior = irr(senior_flows) if sizing.senior_size else None
+    hurdle = (1 + deal.financing.junior_discount_rate_bps / BPS) ** (1 / 12) - 1
+    return Returns(
+        senior_yield_nominal=None if monthly_senior is None else monthly_senior * 12,
+        senior_yield_effective=_annual(monthly_senior),
+        junior_irr=_annual(irr(junior_flows)),
+        junior_xirr=xirr(junior_flows, dates),
+        junior_moic=float(junior_cash.sum()) / sizing.junior_size if sizing.junior_size else None,
+        junior_payback_periods=payback(junior_flows),
+        junior_discounted_payback_periods=payback(junior_flows, hurdle),
+        junior_distributions=math.floor(float(junior_cash.sum())),
+    )
+
+
+# ------------------------------------------------------------------------------------------------- breakevens
+
+
+@dataclass(frozen=True)
+class Breakevens:
+    """Lowest utilization and rent that keep every period's DSCR at 1.0 and at the covenant; largest haircut."""
+
+    utilization_at_dscr_1: float | None
+    utilization_at_covenant: float | None
+    rent_factor_at_dscr_1: float | None
+    rent_factor_at_covenant: float | None
+    rent_per_server_month_at_dscr_1: int | None
+    rent_per_server_month_at_covenant: int | None
+    max_cfads_haircut: float
+
+
+def _breakeven_scale(deal: Deal, sizing: Sizing, dscr: float, per_unit: list[float]) -> float | None:
+    """Smallest x with x * per_unit[p] + refunds[p] - fee >= dscr * service[p] in every period with service."""
+    fee = sizing.servicing_fee_per_period
+    need = 0.0
+    for base, refund, service in zip(per_unit, refunds(deal), sizing.debt_service, strict=True):
+        if service == 0:
+            continue
+        shortfall = dscr * service - refund + fee
+        if base <= 0:
+            if shortfall > 0:
+                return None
+            continue
+        need = max(need, shortfall / base)
+    return need
+
+
+def breakevens(deal: Deal, sizing: Sizing) -> Breakevens:
+    """Breakeven utilization and rent (at the base utilization) at DSCR 1.0 and the covenant; largest haircut."""
+    contracted = [float(c) for c in billable_rent(deal)]
+    util = deal.utilization.base
+    covenant = deal.financing.cash_trap_dscr
+    u1 = _breakeven_scale(deal, sizing, 1.0, contracted)
+    uc = _breakeven_scale(deal, sizing, covenant, contracted)
+    r1 = _breakeven_scale(deal, sizing, 1.0, [c * util for c in contracted])
+    rc = _breakeven_scale(deal, sizing, covenant, [c * util for c in contracted])
+    server_months = sum(lease.servers * lease.term_periods for lease in deal.leases)
+    rent_total = sum(lease.servers * lease.term_periods * lease.rent_per_server_month for lease in deal.leases)
+    average_rent = rent_total / server_months
+
+    def rent(factor: float | None) -> int | None:
+        return None if factor is None else math.ceil(average_rent * factor)
+
+    return Breakevens(
+        utilization_at_dscr_1=u1,
+        utilization_at_covenant=uc,
+        rent_factor_at_dscr_1=r1,
+        rent_factor_at_covenant=rc,
+        rent_per_server_month_at_dscr_1=rent(r1),
+        rent_per_server_month_at_covenant=rent(rc),
+        max_cfads_haircut=max_haircut(deal, sizing),
+    )
+
+
+def max_haircut(deal: Deal, sizing: Sizing) -> float:
+    """Largest uniform CFADS haircut (to 1 bp) after which the senior is still repaid in full from cash alone.
+
+    Cash alone: the reserve and cash trap work as in the waterfall, arrears are caught up later, but the sale of
+    the hardware is left out.
+    """
+    cfads = np.asarray(scenario_cashflows(deal, BASE, sizing.servicing_fee_per_period).cfads, dtype=np.float64)
+    cuts = np.arange(HAIRCUT_STEPS + 1) / HAIRCUT_STEPS
+    run = run_paths(np.outer(1 - cuts, cfads), pool_terms(deal, sizing), 0.0)
+    survives = run.loss <= 1.0  # within one smallest unit: float dust, not a loss
+    failing = np.flatnonzero(~survives)
+    first_fail = int(failing[0]) if failing.size else HAIRCUT_STEPS + 1
+    return float(cuts[first_fail - 1]) if first_fail > 0 else 0.0
+
+
+# ----------------------------------------------------------------------------------------------------- stress
+
+
+@dataclass(frozen=True)
+class StressResult:
+    """One scenario of the stress grid."""
+
+    key: str
+    label: str
+    min_dscr: float
+    cash_trap: bool
+    senior_repaid: bool
+    senior_loss: int
+    junior_distributions: int
+    dscr_path: list[float]
+
+
+def stress_scenarios(deal: Deal) -> list[tuple[str, str, Scenario]]:
+    """The grid: (stable key, label, scenario)."""
+    rows: list[tuple[str, str, Scenario]] = [("base", "base case", BASE)]
+    for cut in (20, 50, 70):
+        label = f"rent -{cut}%"
+        rows.append((f"rent_minus_{cut}", label, BASE.with_(name=label, rent_factor=1 - cut / 100)))
+    for level in (80, 50, 30):
+        label = f"utilization {level}%"
+        rows.append((f"utilization_{level}", label, BASE.with_(name=label, utilization=level / 100)))
+    for cut in (30, 60):
+        label = f"residual -{cut}%"
+        rows.append((f"residual_minus_{cut}", label, BASE.with_(name=label, residual_factor=1 - cut / 100)))
+    label = f"delivery {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED} from the largest supplier"
+    rows.append(("delivery_12_of_330", label, BASE.with_(name=label, delivery_shortfall=True)))
+    lessee = largest_lessee(deal)
+    rows.append(
+        (
+            "largest_lessee_default",
+            f"{lessee} defaults in period {deal.risk.default_period}",
+            BASE.with_(name="default", defaulted_lessee=lessee, default_period=deal.risk.default_period),
+        )
+    )
+    rows.append(("rates_plus_200bp", "rates +200 bp", BASE.with_(name="rates", rate_shift_bps=200)))
+    return rows
+
+
+def stress(deal: Deal, sizing: Sizing) -> list[StressResult]:
+    """Run the stress grid through the waterfall with the deployed schedule and fixed servicing fee."""
+    terms = pool_terms(deal, sizing)
+    out: list[StressResult] = []
+    for key, label, scenario in stress_scenarios(deal):
+        flows = scenario_cashflows(deal, scenario, sizing.servicing_fee_per_period)
+        run = run_paths(
+            np.asarray([flows.cfads], dtype=np.float64), terms, float(flows.residual_value), scenario.rate_shift_bps
+        )
+        loss = float(run.loss[0])
+        out.append(
+            StressResult(
+                key=key,
+                label=label,
+                min_dscr=float(run.min_dscr[0]),
+                cash_trap=bool(run.trapped[0]),
+                senior_repaid=loss <= 1.0,
+                senior_loss=math.ceil(loss) if loss > 1.0 else 0,
+                junior_distributions=math.floor(float(run.junior[0].sum() + run.junior_final[0])),
+                dscr_path=[float(x) for x in run.dscr[0]],
+            )
+        )
+    return out

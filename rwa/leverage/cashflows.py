@@ -1,0 +1,207 @@
+"""Monthly cash flows of a deal, in integer smallest units, for the base case and for any stress scenario.
+
+Revenue model: each lease bills ``servers in service x rent x utilization`` a period, where servers in service are
+the delivered servers handed to leases in file order (a lease cannot bill servers that have not arrived); the
+contracted rent is what the leases say regardless of deliveries. Refunds
+of tax are deposits into the pool in the periods the deal names. The pool pays a fixed servicing fee first; it
+covers the operating costs (power, operations and maintenance, colocation per delivered server) and the
+servicer's fee on expected revenue, and is the largest monthly cost over the deal so that it is never short in
+the base case. Income tax is the issuer's, paid out of its junior distributions, so it is not a pool leg.
+
+:func:`scenario_cashflows` is the one place that turns a :class:`Scenario` into cash: the stress grid, the
+breakevens and the cluster simulator all go through it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from rwa.deal import BPS, Deal
+
+SHORTFALL_DELIVERED, SHORTFALL_ORDERED = 12, 330  # one supplier delivered 12 of 330 servers ordered (seed)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A deterministic what-if. Factors multiply the base case; ``utilization`` replaces it when given."""
+
+    name: str = "base"
+    rent_factor: float = 1.0
+    utilization: float | None = None
+    residual_factor: float = 1.0
+    delivery_shortfall: bool = False
+    defaulted_lessee: str | None = None
+    default_period: int = 1
+    rate_shift_bps: int = 0
+    cash_factor: float = 1.0
+
+    def with_(self, **changes: object) -> Scenario:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+BASE = Scenario()
+
+
+@dataclass(frozen=True)
+class ScenarioFlows:
+    """Cash of one scenario, per period (index 0 is period 1), integer smallest units."""
+
+    billable: list[int]
+    revenue: list[int]
+    refunds: list[int]
+    cfads: list[int]
+    residual_value: int
+    coupon_bps: int
+
+
+def delivered_servers(deal: Deal, shortfall: bool = False) -> list[int]:
+    """Servers in service in each period; with ``shortfall`` the largest supplier delivers 12/330 of its order."""
+    count = deal.periods.count
+    deliveries = list(deal.cluster.deliveries)
+    if not deliveries:
+        delivered = [deal.cluster.servers] * count
+        if shortfall:
+            delivered = [d * SHORTFALL_DELIVERED // SHORTFALL_ORDERED for d in delivered]
+        return delivered
+    if shortfall:
+        totals: dict[str, int] = {}
+        for d in deliveries:
+            totals[d.supplier] = totals.get(d.supplier, 0) + d.servers
+        worst = max(totals, key=lambda s: (totals[s], -list(totals).index(s)))
+        deliveries = [
+            d.model_copy(update={"servers": d.servers * SHORTFALL_DELIVERED // SHORTFALL_ORDERED})
+            if d.supplier == worst
+            else d
+            for d in deliveries
+        ]
+    return [sum(d.servers for d in deliveries if d.period <= p) for p in range(1, count + 1)]
+
+
+def lease_servers(deal: Deal, shortfall: bool = False) -> list[list[int]]:
+    """Servers each lease bills per period: delivered servers go to active leases in file order."""
+    delivered = delivered_servers(deal, shortfall)
+    out = [[0] * deal.periods.count for _ in deal.leases]
+    for p in range(deal.periods.count):
+        free = delivered[p]
+        for i, lease in enumerate(deal.leases):
+            if lease.start_period <= p + 1 <= lease.end_period:
+                take = min(lease.servers, free)
+                out[i][p] = take
+                free -= take
+    return out
+
+
+def lease_rent(deal: Deal, shortfall: bool = False) -> list[list[int]]:
+    """Contracted rent per lease per period (servers in service x rent), smallest units."""
+    servers = lease_servers(deal, shortfall)
+    return [[n * lease.rent_per_server_month for n in row] for lease, row in zip(deal.leases, servers, strict=True)]
+
+
+def contracted_rent(deal: Deal) -> list[int]:
+    """What the contracts say is due per period: lease servers x rent over the leases in force.
+
+    This ignores deliveries (a lessee owes nothing for servers that never arrived, but the contract still says
+    so); the revenue model uses :func:`billable_rent`.
+    """
+    return [
+        sum(lease.servers * lease.rent_per_server_month for lease in deal.leases
+            if lease.start_period <= p <= lease.end_period)
+        for p in range(1, deal.periods.count + 1)
+    ]
+
+
+def billable_rent(deal: Deal, shortfall: bool = False) -> list[int]:
+    """Rent the delivered servers can bill per period at full utilization, across all leases."""
+    return [sum(col) for col in zip(*lease_rent(deal, shortfall), strict=True)]
+
+
+def base_revenue(deal: Deal) -> list[int]:
+    """Expected gross revenue per period: billable rent at the base utilization (floored)."""
+    return [math.floor(c * deal.utilization.base) for c in billable_rent(deal)]
+
+
+def base_deposits(deal: Deal) -> list[int]:
+    """Cash the servicer deposits into the pool per period in the base case: revenue plus tax refunds."""
+    return [r + t for r, t in zip(base_revenue(deal), refunds(deal), strict=True)]
+
+
+def refunds(deal: Deal) -> list[int]:
+    """Tax refunds paid into the pool per period: equal parts, the remainder in the last refund period."""
+    out = [0] * deal.periods.count
+    tax = deal.tax
+    if not tax.refunds_to_pool or tax.refunds_total == 0:
+        return out
+    part, rest = divmod(tax.refunds_total, len(tax.refund_periods))
+    for p in tax.refund_periods:
+        out[p - 1] += part
+    out[tax.refund_periods[-1] - 1] += rest
+    return out
+
+
+def operating_costs(deal: Deal) -> list[int]:
+    """Operating cost per period: per-server costs on delivered servers plus the servicer's fee on revenue."""
+    costs = deal.operating_costs
+    per_server = costs.power_per_server_month + costs.om_per_server_month + costs.colocation_per_server_month
+    revenue = base_revenue(deal)
+    return [
+        n * per_server + -(-r * costs.servicer_fee_bps // BPS)
+        for n, r in zip(delivered_servers(deal), revenue, strict=True)
+    ]
+
+
+def servicing_fee_per_period(deal: Deal) -> int:
+    """The pool's fixed first leg: the largest monthly operating cost of the deal."""
+    return max(operating_costs(deal))
+
+
+def collateral_value(deal: Deal, residual_factor: float = 1.0, shortfall: bool = False) -> list[int]:
+    """Hardware value at closing (index 0) and at the end of each period p (index p), smallest units."""
+    delivered = delivered_servers(deal, shortfall)
+    return [
+        math.floor(delivered[max(p - 1, 0)] * deal.cluster.capex_per_server * value_share(deal, p) * residual_factor)
+        for p in range(deal.periods.count + 1)
+    ]
+
+
+def value_share(deal: Deal, months: int) -> float:
+    """Hardware value as a share of capex after ``months``: straight-line decline down to the floor."""
+    decline = deal.residual.annual_decline_bps / BPS * months / 12
+    return max(deal.residual.floor_bps / BPS, 1 - decline)
+
+
+def scenario_cashflows(deal: Deal, scenario: Scenario = BASE, fee: int | None = None) -> ScenarioFlows:
+    """Cash of ``scenario``: revenue, refunds, CFADS after the fixed fee, and the residual sale at the end."""
+    fee = servicing_fee_per_period(deal) if fee is None else fee
+    rents = lease_rent(deal, scenario.delivery_shortfall)
+    if scenario.defaulted_lessee is not None:
+        rents = [
+            [0 if p + 1 >= scenario.default_period else r for p, r in enumerate(row)]
+            if lease.lessee == scenario.defaulted_lessee
+            else row
+            for lease, row in zip(deal.leases, rents, strict=True)
+        ]
+    billable = [sum(col) for col in zip(*rents, strict=True)]
+    utilization = deal.utilization.base if scenario.utilization is None else scenario.utilization
+    revenue = [math.floor(c * utilization * scenario.rent_factor * scenario.cash_factor) for c in billable]
+    refund = [math.floor(r * scenario.cash_factor) for r in refunds(deal)]
+    cfads = [r + t - fee for r, t in zip(revenue, refund, strict=True)]
+    residual = collateral_value(deal, scenario.residual_factor, scenario.delivery_shortfall)[-1]
+    return ScenarioFlows(
+        billable=billable,
+        revenue=revenue,
+        refunds=refund,
+        cfads=cfads,
+        residual_value=residual,
+        coupon_bps=deal.financing.senior_coupon_bps + scenario.rate_shift_bps,
+    )
+
+
+def largest_lessee(deal: Deal) -> str:
+    """The lessee with the most contracted rent over the deal (first in file order on a tie)."""
+    totals: dict[str, int] = {}
+    for lease, row in zip(deal.leases, lease_rent(deal), strict=True):
+        totals[lease.lessee] = totals.get(lease.lessee, 0) + sum(row)
+    names = list(totals)
+    return max(names, key=lambda n: (totals[n], -names.index(n)))

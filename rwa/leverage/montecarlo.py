@@ -1,0 +1,328 @@
+"""Monte Carlo of the deal: rent, utilization, lessee defaults and residual value drawn together, all paths at once.
+
+One seeded ``numpy.random.Generator`` draws, per path and month:
+
+- a rent factor: geometric Brownian motion with the deal's annual drift and volatility (repricing pressure on
+  the contracted rent: renegotiations, credits, early renewals at market);
+- utilization: the base case plus a mean-reverting shock whose innovations are correlated with the rent's
+  (demand moves both), clipped to [0, 1];
+- lessee defaults: each lessee's monthly hazard comes from its annual PD, scaled up on paths where rents fell
+  (a one-factor model on the path's standardized rent shock), and its rent stops from the default month;
+- a residual-value factor (lognormal, mean 1, half-correlated with the same factor).
+
+The pool waterfall (:mod:`rwa.leverage.pool_sim`) then runs with the deployed schedule on every path.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from rwa.deal import Deal
+from rwa.leverage.analysis import pool_terms
+from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
+from rwa.leverage.pool_sim import BLOCK_PATHS, FloatArray, PathResults, concat, run_block, run_paths_loop
+from rwa.leverage.sizing import Sizing
+
+FAN_PERCENTILES = (5, 25, 50, 75, 95)
+RESIDUAL_FACTOR_LOADING = 0.5
+MIN_LOSS_PATHS_FOR_DRIVER = 20
+MAX_STATE_LEASES = 8  # up to 2^8 default states per period in the lookup table (a uint8 state)
+FAN_PATHS = 20_000  # the DSCR fan chart's percentiles come from the first paths only: a chart, not a statistic
+
+IntArray = npt.NDArray[np.int64]
+Float32Array = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The random inputs of every path: (paths x periods) factors, default periods (paths x leases), residual."""
+
+    rent_factor: Float32Array
+    utilization: Float32Array
+    default_period: IntArray
+    residual_factor: FloatArray
+
+
+def draw(deal: Deal, paths: int, seed: int) -> Draws:
+    """Draw ``paths`` joint paths of rent, utilization, defaults and residual value.
+
+    Rent and utilization factors are float32 (statistics, not payments: half the memory traffic) and laid out
+    periods-major in memory (the arrays exposed are transposed views), so the engine walks contiguous rows.
+    """
+    periods = deal.periods.count
+    rng = np.random.default_rng(seed)
+    rent_shock = rng.standard_normal((periods, paths), dtype=np.float32)
+    util_shock = rng.standard_normal((periods, paths), dtype=np.float32)
+    rho = deal.risk.rent_utilization_correlation
+    util_shock *= math.sqrt(1 - rho * rho)
+    util_shock += rho * rent_shock
+    factor = rent_shock.sum(axis=0, dtype=np.float64) / math.sqrt(periods)  # the path's overall rent surprise
+    rent_factor = _rent_factor(deal, rent_shock)
+    utilization = _utilization(deal, util_shock)
+    default_period = _default_periods(deal, factor, rng.random((paths, len(deal.leases))))
+    residual_factor = _residual_factor(deal, factor, rng.standard_normal(paths))
+    return Draws(rent_factor.T, utilization.T, default_period.T, residual_factor)
+
+
+def _rent_factor(deal: Deal, shock: Float32Array) -> Float32Array:
+    """Geometric Brownian motion from 1, monthly steps; overwrites and returns ``shock`` (periods x paths)."""
+    risk = deal.risk
+    dt = 1 / 12
+    shock *= risk.rent_vol_annual * math.sqrt(dt)
+    shock += (risk.rent_drift_annual - risk.rent_vol_annual**2 / 2) * dt
+    return np.exp(np.cumsum(shock, axis=0, out=shock), out=shock)
+
+
+def _utilization(deal: Deal, shock: Float32Array) -> Float32Array:
+    """Base utilization plus a mean-reverting level driven by ``shock``, clipped; overwrites ``shock``."""
+    risk = deal.risk
+    keep = 1 - risk.utilization_mean_reversion
+    shock[0] *= risk.utilization_vol
+    for p in range(1, shock.shape[0]):
+        row = shock[p]
+        row *= risk.utilization_vol
+        row += keep * shock[p - 1]
+    shock += deal.utilization.base
+    return np.clip(shock, 0.0, 1.0, out=shock)
+
+
+def _default_periods(deal: Deal, factor: FloatArray, uniforms: FloatArray) -> IntArray:
+    """First month each lessee pays nothing (``periods + 1``: never), leases x paths in memory.
+
+    The monthly hazard is the annual PD's, scaled by ``exp(-beta * factor - beta^2 / 2)`` (mean 1): higher on
+    paths whose rents fell.
+    """
+    periods = deal.periods.count
+    beta = deal.risk.default_factor_loading
+    monthly = 1 - (1 - deal.risk.lessee_pd_annual) ** (1 / 12)
+    hazard = np.minimum(monthly * np.exp(-beta * factor - beta * beta / 2), 1 - 1e-12)
+    with np.errstate(divide="ignore"):
+        months = np.log(uniforms) / np.log1p(-hazard)[:, None]
+    default_period = np.ascontiguousarray(np.ceil(np.minimum(months, periods + 1)).astype(np.int64).T)
+    np.maximum(default_period, 1, out=default_period)
+    return default_period
+
+
+def _residual_factor(deal: Deal, factor: FloatArray, noise: FloatArray) -> FloatArray:
+    """Lognormal with mean 1, loaded on the rent factor so residual values fall with rents."""
+    sigma = deal.risk.residual_vol
+    mix = RESIDUAL_FACTOR_LOADING * factor + math.sqrt(1 - RESIDUAL_FACTOR_LOADING**2) * noise
+    return np.exp(sigma * mix - sigma * sigma / 2)
+
+
+def cfads_paths(deal: Deal, sizing: Sizing, draws: Draws) -> FloatArray:
+    """CFADS of every path (paths x periods) after the fixed servicing fee."""
+    inputs = _CashInputs.of(deal, sizing)
+    paths = draws.residual_factor.shape[0]
+    return np.concatenate(
+        [inputs.block(draws, i, min(i + BLOCK_PATHS, paths)).T for i in range(0, paths, BLOCK_PATHS)]
+    )
+
+
+def run_draws(deal: Deal, sizing: Sizing, draws: Draws, keep_paths: int = 0) -> PathResults:
+    """CFADS and the waterfall for every drawn path, block by block (the vectorized engine).
+
+    Per-period DSCR and junior arrays are kept for the blocks that hold the first ``keep_paths`` paths only, so
+    ``dscr`` and ``junior`` cover those paths (whole blocks) and the rest of the run allocates nothing per period.
+    """
+    inputs = _CashInputs.of(deal, sizing)
+    terms = pool_terms(deal, sizing)
+    residual = inputs.residual_value * draws.residual_factor
+    paths = residual.shape[0]
+
+    def one(start: int) -> PathResults:
+        stop = min(start + BLOCK_PATHS, paths)
+        cfads = inputs.block(draws, start, stop)
+        return run_block(cfads, terms, residual[start:stop], keep_paths=start < keep_paths)
+
+    return concat([one(i) for i in range(0, paths, BLOCK_PATHS)])
+
+
+@dataclass(frozen=True)
+class _CashInputs:
+    rents: FloatArray  # leases x periods
+    by_state: FloatArray  # periods x 2^leases: contracted rent when the lessees in the state's bits have defaulted
+    deposits: FloatArray  # periods x 1: refunds less the servicing fee
+    residual_value: float
+
+    @classmethod
+    def of(cls, deal: Deal, sizing: Sizing) -> _CashInputs:
+        rents = np.asarray(lease_rent(deal), dtype=np.float64)
+        leases = rents.shape[0]
+        states = np.arange(2**leases) if leases <= MAX_STATE_LEASES else np.arange(1)
+        alive = ((states[:, None] >> np.arange(leases)[None, :]) & 1) == 0  # states x leases
+        by_state = rents.T @ alive.T.astype(np.float64)
+        deposits = np.asarray(refunds(deal), dtype=np.float64) - sizing.servicing_fee_per_period
+        return cls(rents, by_state, deposits[:, None], float(collateral_value(deal)[-1]))
+
+    def block(self, draws: Draws, start: int, stop: int) -> FloatArray:
+        """Periods-major CFADS of paths [start, stop): contracted rent of the lessees still paying (looked up by
+        which have defaulted), times the path's rent and utilization factors, plus refunds, less the fee."""
+        periods, leases = self.rents.shape[1], self.rents.shape[0]
+        month = np.arange(1, periods + 1, dtype=np.int64)[:, None]
+        when = draws.default_period.T[:, start:stop]  # leases x paths, contiguous rows
+        if leases <= MAX_STATE_LEASES:
+            # bit l of a path's state in a period: lessee l has defaulted by then
+            state = (month >= when[0][None, :]).view(np.uint8).copy()
+            for lease_index in range(1, leases):
+                gone = (month >= when[lease_index][None, :]).view(np.uint8)
+                np.left_shift(gone, lease_index, out=gone)
+                state |= gone
+            cfads = np.empty(state.shape)
+            for p in range(periods):  # a row at a time keeps the index uint8: no wide index array
+                np.take(self.by_state[p], state[p], out=cfads[p])
+        else:  # too many lessees for a state table: subtract each defaulted lessee's rent where it defaulted
+            cfads = np.repeat(self.rents.sum(axis=0)[:, None], stop - start, axis=1)
+            for lease_index, row in enumerate(self.rents):
+                cfads -= row[:, None] * (month >= when[lease_index][None, :])
+        # rent x rent factor x utilization in the per-path loop's order, so both give the same floats
+        cfads *= draws.rent_factor.T[:, start:stop]
+        cfads *= draws.utilization.T[:, start:stop]
+        cfads += self.deposits
+        return cfads
+
+
+@dataclass(frozen=True)
+class MonteCarlo:
+    """Loss and covenant statistics over the simulated paths; money in smallest units (floats).
+
+    ``loss_p95`` / ``loss_p99`` are the 95th and 99th percentiles of the senior's loss (value at risk);
+    ``expected_shortfall_*`` the mean loss over the worst 5% / 1% of paths.
+    """
+
+    paths: int
+    seed: int
+    p_covenant_breach: float
+    p_senior_loss: float
+    expected_loss: float
+    expected_loss_rate: float
+    loss_p95: float
+    loss_p99: float
+    expected_shortfall_95: float
+    expected_shortfall_99: float
+    min_dscr_p5: float
+    min_dscr_p1: float
+    driver: str
+    driver_basis: str
+    sensitivities: dict[str, float]
+    dscr_fan: dict[str, list[float]] = field(default_factory=dict)
+
+
+def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | None = None) -> MonteCarlo:
+    """Draw, run the waterfall on every path, and summarize."""
+    paths = deal.risk.paths if paths is None else paths
+    seed = deal.risk.seed if seed is None else seed
+    draws = draw(deal, paths, seed)
+    run = run_draws(deal, sizing, draws, keep_paths=FAN_PATHS)
+    loss = run.loss
+    lost = loss > 1.0
+    senior = max(sizing.senior_size, 1)
+    inputs = _inputs(deal, draws)
+    if int(lost.sum()) >= MIN_LOSS_PATHS_FOR_DRIVER:
+        basis, outcome = "senior_loss", loss
+    else:
+        basis, outcome = "min_dscr_shortfall", -np.minimum(run.min_dscr, 1e6)
+    sensitivities = {name: _spearman(values, outcome) for name, values in inputs.items()}
+    driver = max(sensitivities, key=lambda k: abs(sensitivities[k]))
+    sample = run.dscr[:FAN_PATHS]
+    with warnings.catch_warnings():  # months with no debt service on any path are all-NaN: NaN in the fan
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fan = np.nanpercentile(np.where(np.isinf(sample), np.nan, sample), FAN_PERCENTILES, axis=0)
+    return MonteCarlo(
+        paths=paths,
+        seed=seed,
+        p_covenant_breach=float(run.trapped.mean()),
+        p_senior_loss=float(lost.mean()),
+        expected_loss=float(loss.mean()),
+        expected_loss_rate=float(loss.mean() / senior),
+        loss_p95=float(np.percentile(loss, 95)),
+        loss_p99=float(np.percentile(loss, 99)),
+        expected_shortfall_95=_tail_mean(loss, 0.95),
+        expected_shortfall_99=_tail_mean(loss, 0.99),
+        min_dscr_p5=_percentile(run.min_dscr, 5),
+        min_dscr_p1=_percentile(run.min_dscr, 1),
+        driver=driver,
+        driver_basis=basis,
+        sensitivities=sensitivities,
+        dscr_fan={f"p{q}": [float(x) for x in row] for q, row in zip(FAN_PERCENTILES, fan, strict=True)},
+    )
+
+
+def _tail_mean(loss: FloatArray, level: float) -> float:
+    """Mean of the worst ``1 - level`` share of the paths' losses (expected shortfall)."""
+    worst = max(1, math.ceil(loss.size * (1 - level)))
+    return float(np.partition(loss, loss.size - worst)[loss.size - worst :].mean())
+
+
+def _percentile(values: FloatArray, q: float) -> float:
+    """Percentile that tolerates infinite values (no debt service on a path: DSCR inf)."""
+    with np.errstate(invalid="ignore"):
+        return float(np.percentile(values, q, method="lower"))
+
+
+def _inputs(deal: Deal, draws: Draws) -> dict[str, FloatArray]:
+    """Per-path summaries of each random input, oriented so that larger means better for the senior."""
+    rents = np.asarray(lease_rent(deal), dtype=np.float64)
+    periods = np.arange(1, deal.periods.count + 1)
+    total = rents.sum()
+    kept = np.zeros(draws.default_period.shape[0])
+    for lease_index, row in enumerate(rents):
+        cumulative = np.concatenate([[0.0], np.cumsum(row)])
+        kept += cumulative[np.minimum(draws.default_period[:, lease_index] - 1, len(periods))]
+    return {
+        "rent": draws.rent_factor.mean(axis=1),
+        "utilization": draws.utilization.mean(axis=1),
+        "default": kept / total if total > 0 else kept,
+        "residual": draws.residual_factor,
+    }
+
+
+def _ranks(values: FloatArray) -> FloatArray:
+    """Ranks with ties given their average rank."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    average = ends - (counts - 1) / 2
+    return np.asarray(average[inverse], dtype=np.float64)
+
+
+def _spearman(a: FloatArray, b: FloatArray) -> float:
+    ra, rb = _ranks(a), _ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def simulate_loop(deal: Deal, sizing: Sizing, draws: Draws) -> tuple[list[float], list[bool], list[float]]:
+    """The benchmark's baseline: the same paths, cash flows and waterfall computed one path at a time in Python."""
+    rents = [[float(x) for x in row] for row in lease_rent(deal)]
+    deposits = [float(r) - sizing.servicing_fee_per_period for r in refunds(deal)]
+    residual_value = float(collateral_value(deal)[-1])
+    terms = pool_terms(deal, sizing)
+    periods = deal.periods.count
+    min_dscr: list[float] = []
+    trapped: list[bool] = []
+    losses: list[float] = []
+    rent_rows = draws.rent_factor.tolist()
+    util_rows = draws.utilization.tolist()
+    default_rows = draws.default_period.tolist()
+    residual_factors = draws.residual_factor.tolist()
+    for rent_row, util_row, defaults, residual_factor in zip(
+        rent_rows, util_rows, default_rows, residual_factors, strict=True
+    ):
+        cfads = []
+        for p in range(periods):
+            contracted = 0.0
+            for lease_index, row in enumerate(rents):
+                if p + 1 < defaults[lease_index]:
+                    contracted += row[p]
+            cfads.append(contracted * rent_row[p] * util_row[p] + deposits[p])
+        low, trap, loss = run_paths_loop([cfads], terms, [residual_value * residual_factor])
+        min_dscr.append(low[0])
+        trapped.append(trap[0])
+        losses.append(loss[0])
+    return min_dscr, trapped, losses

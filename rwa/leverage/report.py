@@ -1,0 +1,205 @@
+"""Everything `rwa size` reports: one analysis of a deal, as stable-keyed JSON or as rich tables.
+
+Money in the JSON is integer smallest units of the deal's currency (``deal.decimals``); ratios and rates are
+floats (a rate of 0.08 is 8%); an infinite ratio (no debt service left) is ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rwa.deal import Deal, allocate, deal_hash, load_deal
+from rwa.leverage.analysis import Breakevens, Returns, StressResult, breakevens, returns, stress
+from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
+from rwa.leverage.montecarlo import MonteCarlo, simulate
+from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
+from rwa.leverage.sizing import Sizing, size_deal
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A deal, its sizing and every figure derived from it."""
+
+    deal: Deal
+    deal_hash: str
+    sizing: Sizing
+    returns: Returns
+    breakevens: Breakevens
+    stress: list[StressResult]
+    monte_carlo: MonteCarlo
+    seeds: SeedConsistency
+    allocations: dict[str, dict[str, int]]
+
+
+def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> Analysis:
+    """Load the deal at ``path`` and compute everything."""
+    deal = load_deal(path)
+    sizing = size_deal(deal)
+    return Analysis(
+        deal=deal,
+        deal_hash=deal_hash(path),
+        sizing=sizing,
+        returns=returns(deal, sizing),
+        breakevens=breakevens(deal, sizing),
+        stress=stress(deal, sizing),
+        monte_carlo=simulate(deal, sizing, paths, seed),
+        seeds=seed_consistency(deal, sizing),
+        allocations=allocate(deal, sizing.senior_size, sizing.junior_size),
+    )
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: infinities and NaN become null, containers recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_json(a: Analysis) -> dict[str, Any]:
+    """Every figure, with stable keys."""
+    deal, sizing = a.deal, a.sizing
+    stress_rows = []
+    for row in a.stress:
+        item = asdict(row)
+        item.pop("dscr_path")
+        stress_rows.append(item)
+    payload: dict[str, Any] = _clean(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "deal": {
+                "name": deal.name,
+                "sha256": a.deal_hash,
+                "currency": deal.currency,
+                "decimals": deal.decimals,
+                "rmb_per_unit": deal.rmb_per_unit,
+                "periods": deal.periods.count,
+                "period_seconds": deal.periods.period_seconds,
+                "first_start": deal.periods.first_start.isoformat(),
+            },
+            "max_senior": sizing.max_senior,
+            "senior_size": sizing.senior_size,
+            "junior_size": sizing.junior_size,
+            "binding_constraint": sizing.binding_constraint,
+            "constraints": sizing.constraints,
+            "servicing_fee_per_period": sizing.servicing_fee_per_period,
+            "tenor_periods": sizing.tenor_periods,
+            "coupon_bps": sizing.coupon_bps,
+            "min_dscr": sizing.min_dscr,
+            "contracted_rent": contracted_rent(deal),
+            "billable_rent": billable_rent(deal),
+            "base_revenue": base_revenue(deal),
+            "cfads_p90": sizing.cfads_p90,
+            "schedule": [asdict(r) for r in sizing.schedule],
+            "returns": asdict(a.returns),
+            "breakevens": asdict(a.breakevens),
+            "stress": stress_rows,
+            "monte_carlo": asdict(a.monte_carlo),
+            "seed_consistency": asdict(a.seeds),
+            "allocations": a.allocations,
+        }
+    )
+    return payload
+
+
+def _money(deal: Deal, amount: float) -> str:
+    return f"{amount / deal.unit:,.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.2f}x"
+
+
+def render(a: Analysis, console: Console) -> None:
+    """The default output: a few rich tables."""
+    deal, sizing = a.deal, a.sizing
+    cur = deal.currency
+    head = Table(title=f"{deal.name} - sizing ({cur})", show_header=False)
+    head.add_column("figure")
+    head.add_column("value", justify="right")
+    for name, cap in sizing.constraints.items():
+        mark = "  <- binds" if name == sizing.binding_constraint else ""
+        head.add_row(f"capacity: {name}", _money(deal, cap) + mark)
+    head.add_row("max senior", _money(deal, sizing.max_senior))
+    head.add_row("senior (deployed)", _money(deal, sizing.senior_size))
+    head.add_row("junior", _money(deal, sizing.junior_size))
+    head.add_row("servicing fee per period", _money(deal, sizing.servicing_fee_per_period))
+    head.add_row("tenor (periods)", str(sizing.tenor_periods))
+    head.add_row("min base DSCR", _ratio(sizing.min_dscr))
+    r, b = a.returns, a.breakevens
+    head.add_row("senior yield (nominal)", _pct(r.senior_yield_nominal))
+    head.add_row("junior IRR / XIRR", f"{_pct(r.junior_irr)} / {_pct(r.junior_xirr)}")
+    head.add_row("junior MOIC", _ratio(r.junior_moic))
+    head.add_row(
+        "junior payback (static / discounted)",
+        f"{r.junior_payback_periods or '-'} / {r.junior_discounted_payback_periods or '-'} periods",
+    )
+    head.add_row(
+        "breakeven utilization (1.0x / covenant)",
+        f"{_pct(b.utilization_at_dscr_1)} / {_pct(b.utilization_at_covenant)}",
+    )
+    head.add_row(
+        "breakeven rent (1.0x / covenant)",
+        f"{_money(deal, b.rent_per_server_month_at_dscr_1 or 0)} / "
+        f"{_money(deal, b.rent_per_server_month_at_covenant or 0)} per server-month "
+        f"({_pct(b.rent_factor_at_dscr_1)} / {_pct(b.rent_factor_at_covenant)} of contract)",
+    )
+    head.add_row("largest CFADS haircut survived", _pct(b.max_cfads_haircut))
+    console.print(head)
+
+    grid = Table(title="Stress grid")
+    for col in ("scenario", "min DSCR", "cash trap", "senior repaid", f"senior loss ({cur})"):
+        grid.add_column(col, justify="left" if col == "scenario" else "right")
+    for s in a.stress:
+        grid.add_row(s.label, _ratio(s.min_dscr), "yes" if s.cash_trap else "no",
+                     "yes" if s.senior_repaid else "NO", _money(deal, s.senior_loss))
+    console.print(grid)
+
+    mc = a.monte_carlo
+    sim = Table(title=f"Monte Carlo ({mc.paths:,} paths, seed {mc.seed})", show_header=False)
+    sim.add_column("figure")
+    sim.add_column("value", justify="right")
+    sim.add_row("P(covenant breach)", _pct(mc.p_covenant_breach))
+    sim.add_row("P(senior loss)", _pct(mc.p_senior_loss))
+    sim.add_row("expected loss", f"{_money(deal, mc.expected_loss)} ({_pct(mc.expected_loss_rate)})")
+    sim.add_row("loss 95% / 99% percentile", f"{_money(deal, mc.loss_p95)} / {_money(deal, mc.loss_p99)}")
+    sim.add_row(
+        "mean loss in the worst 5% / 1%",
+        f"{_money(deal, mc.expected_shortfall_95)} / {_money(deal, mc.expected_shortfall_99)}",
+    )
+    sim.add_row("min DSCR 5th / 1st percentile", f"{_ratio(mc.min_dscr_p5)} / {_ratio(mc.min_dscr_p1)}")
+    sim.add_row("main driver", f"{mc.driver} (by {mc.driver_basis})")
+    console.print(sim)
+
+    seeds = Table(title=f"Seed consistency (RMB at {a.seeds.rmb_per_unit}/{cur}"
+                  f"{', assumed' if a.seeds.rate_assumed else ''})")
+    for col in ("check", "status", "value", "headline"):
+        seeds.add_column(col)
+    for c in a.seeds.checks:
+        seeds.add_row(c.key, c.status.upper() if c.status != "ok" else "ok", f"{c.value:,.2f}", c.expected)
+    console.print(seeds)
+    if a.seeds.flagged:
+        console.print("[bold red]flagged: this deal's income cannot come from its cluster[/]")
+
+    sched = Table(title="Senior schedule (first 12 periods; --json has all)")
+    for col in ("period", "CFADS", "interest", "principal", "balance", "DSCR", "LLCR"):
+        sched.add_column(col, justify="right")
+    for row in sizing.schedule[:12]:
+        sched.add_row(str(row.period), _money(deal, row.cfads), _money(deal, row.interest),
+                      _money(deal, row.principal), _money(deal, row.balance), _ratio(row.dscr), _ratio(row.llcr))
+    console.print(sched)

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rwa.deal import Deal, allocate, deal_hash, load_deal, parse_deal
+from rwa.errors import DealConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+
+
+def raw() -> dict[str, Any]:
+    return tomllib.loads(EXAMPLE.read_text(), parse_float=Decimal)
+
+
+def error_of(data: dict[str, Any]) -> str:
+    with pytest.raises(DealConfigError) as info:
+        parse_deal(data)
+    message = str(info.value)
+    assert "\n" not in message
+    assert info.value.exit_code == 2
+    return message
+
+
+def test_example_deal_loads_with_money_in_smallest_units() -> None:
+    deal = load_deal(EXAMPLE)
+    assert deal.currency == "USDC"
+    assert deal.decimals == 6
+    assert deal.rmb_per_unit == 7.2
+    assert deal.periods.count == 60
+    assert deal.periods.period_seconds == 2_592_000
+    assert deal.periods.first_start == datetime(2025, 7, 1, tzinfo=UTC)
+    assert deal.leases[0].rent_per_server_month == 13_333_330_000
+    assert deal.cluster.capex_per_server == 388_888_890_000
+    assert isinstance(deal.financing.senior_coupon_bps, int)
+    assert deal.financing.cash_trap_dscr_bps == 11_500
+
+
+def test_example_investors_are_distinct_checksummed_and_span_both_tranches() -> None:
+    deal = load_deal(EXAMPLE)
+    assert 4 <= len(deal.investors) <= 6
+    assert len({inv.address for inv in deal.investors}) == len(deal.investors)
+    assert {inv.tranche for inv in deal.investors} == {"senior", "junior"}
+    assert all(inv.kyc_expiry.year > 2031 for inv in deal.investors)
+
+
+def test_deal_hash_is_sha256_of_the_file_bytes() -> None:
+    assert deal_hash(EXAMPLE) == hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
+
+
+def test_decimals_scale_amounts() -> None:
+    data = raw()
+    data["decimals"] = 2
+    deal = parse_deal(data)
+    assert deal.leases[0].rent_per_server_month == 1_333_333
+    assert deal.unit == 100
+
+
+def test_more_decimals_than_the_token_has_is_refused() -> None:
+    data = raw()
+    data["decimals"] = 1
+    assert error_of(data) == "deal.cluster.capex_per_server: has more than 1 decimal places"
+
+
+def test_negative_rent_names_the_field() -> None:
+    data = raw()
+    data["leases"][1]["rent_per_server_month"] = Decimal("-5")
+    assert error_of(data) == "deal.leases[1].rent_per_server_month: must be > 0"
+
+
+def test_negative_coupon_names_the_field() -> None:
+    data = raw()
+    data["financing"]["senior_coupon_bps"] = -1
+    assert error_of(data) == "deal.financing.senior_coupon_bps: must be >= 0"
+
+
+@pytest.mark.parametrize("field", ["dscr_target", "p90_dscr_target"])
+def test_dscr_under_one_is_refused(field: str) -> None:
+    data = raw()
+    data["financing"][field] = Decimal("0.95")
+    assert error_of(data) == f"deal.financing.{field}: must be >= 1.0"
+
+
+def test_covenant_under_one_is_refused() -> None:
+    data = raw()
+    data["financing"]["cash_trap_dscr_bps"] = 9_000
+    assert error_of(data) == "deal.financing.cash_trap_dscr_bps: must be >= 10000"
+
+
+def test_allocations_that_do_not_sum_are_refused() -> None:
+    data = raw()
+    data["investors"][0]["share_bps"] = 3_999
+    assert error_of(data) == "deal.investors: senior shares sum to 9999 bps, must be exactly 10000"
+
+
+def test_a_tranche_without_investors_is_refused() -> None:
+    data = raw()
+    data["investors"] = [inv for inv in data["investors"] if inv["tranche"] == "senior"]
+    assert error_of(data) == "deal.investors: junior shares sum to 0 bps, must be exactly 10000"
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [("financing", "dscr_target"), ("cluster", "servers"), ("periods", "first_start"), (None, "currency")],
+)
+def test_missing_fields_are_named(section: str | None, field: str) -> None:
+    data = raw()
+    (data[section] if section else data).pop(field)
+    path = f"deal.{section}.{field}" if section else f"deal.{field}"
+    assert error_of(data) == f"{path}: required field is missing"
+
+
+def test_missing_section_is_named() -> None:
+    data = raw()
+    data.pop("financing")
+    assert error_of(data) == "deal.financing: required field is missing"
+
+
+def test_unknown_field_is_named() -> None:
+    data = raw()
+    data["financing"]["dscr_targte"] = Decimal("1.3")
+    assert error_of(data) == "deal.financing.dscr_targte: unknown field"
+
+
+def test_bad_address_is_named() -> None:
+    data = raw()
+    data["investors"][2]["address"] = data["investors"][2]["address"].lower()
+    assert error_of(data) == "deal.investors[2].address: must be a checksummed 0x address (EIP-55)"
+
+
+def test_duplicate_investor_in_a_tranche_is_refused() -> None:
+    data = raw()
+    data["investors"][1]["address"] = data["investors"][0]["address"]
+    assert error_of(data).startswith("deal.investors: 0x7E5F")
+
+
+def test_jurisdiction_must_be_alpha_2() -> None:
+    data = raw()
+    data["investors"][0]["jurisdiction"] = "SGP"
+    assert error_of(data).startswith("deal.investors[0].jurisdiction:")
+
+
+def test_rmb_figures_need_a_stated_rate() -> None:
+    data = raw()
+    data.pop("rmb_per_unit")
+    assert error_of(data) == "deal.rmb_per_unit: required when source_currency is RMB"
+
+
+def test_deliveries_must_add_up_to_the_cluster() -> None:
+    data = raw()
+    data["cluster"]["deliveries"][0]["servers"] = 300
+    assert error_of(data) == "deal.cluster.deliveries: servers sum to 770, cluster.servers is 800"
+
+
+def test_p90_utilization_above_base_is_refused() -> None:
+    data = raw()
+    data["utilization"]["p90"] = Decimal("0.9")
+    assert error_of(data) == "deal.utilization.p90: must be <= base (0.87)"
+
+
+def test_lease_past_the_deal_is_refused() -> None:
+    data = raw()
+    data["leases"][2]["term_periods"] = 60
+    assert error_of(data) == "deal.leases[2].term_periods: lease ends in period 61, after the deal's 60 periods"
+
+
+def test_naive_start_is_refused() -> None:
+    data = raw()
+    data["periods"]["first_start"] = datetime(2025, 7, 1)
+    assert error_of(data).startswith("deal.periods.first_start: must carry a UTC offset")
+
+
+def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(DealConfigError, match="cannot read"):
+        load_deal(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    with pytest.raises(DealConfigError, match="not valid TOML"):
+        load_deal(bad)
+
+
+def test_allocate_sums_exactly_with_largest_remainder() -> None:
+    deal = load_deal(EXAMPLE)
+    out = allocate(deal, senior=1_000_003, junior=7)
+    assert sum(out["senior"].values()) == 1_000_003
+    assert sum(out["junior"].values()) == 7
+    senior = list(out["senior"].values())
+    # 40% / 35% / 25% of 1_000_003 = 400_001.2 / 350_001.05 / 250_000.75 -> the .75 gets the spare unit
+    assert senior == [400_001, 350_001, 250_001]
+    assert list(out["junior"].values()) == [4, 3]  # 4.2 / 2.8 -> floors 4 / 2, the spare goes to 2.8
+
+
+def test_allocate_breaks_ties_by_file_order() -> None:
+    data = raw()
+    for inv in data["investors"]:
+        if inv["tranche"] == "junior":
+            inv["share_bps"] = 5_000
+    deal: Deal = parse_deal(data)
+    assert list(allocate(deal, 0, 3)["junior"].values()) == [2, 1]
+
+
+def test_allocate_refuses_negative_sizes() -> None:
+    with pytest.raises(DealConfigError):
+        allocate(load_deal(EXAMPLE), -1, 0)
+
+
+def test_a_dumped_deal_round_trips_without_rescaling() -> None:
+    from rwa.deal import deal_from_dump
+
+    deal = load_deal(EXAMPLE)
+    again = deal_from_dump(deal.model_dump())
+    assert again == deal
+    assert again.leases[0].rent_per_server_month == 13_333_330_000

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rwa.deal import Deal, load_deal
+from rwa.leverage import size_deal
+from rwa.leverage.cashflows import lease_rent, refunds
+from rwa.leverage.montecarlo import cfads_paths, draw, run_draws, simulate, simulate_loop
+from rwa.leverage.sizing import Sizing
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+
+
+@pytest.fixture(scope="module")
+def deal() -> Deal:
+    return load_deal(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def sizing(deal: Deal) -> Sizing:
+    return size_deal(deal)
+
+
+def test_draws_are_seeded_and_shaped(deal: Deal) -> None:
+    a, b = draw(deal, 500, 11), draw(deal, 500, 11)
+    assert a.rent_factor.shape == a.utilization.shape == (500, 60)
+    assert a.default_period.shape == (500, len(deal.leases))
+    np.testing.assert_array_equal(a.rent_factor, b.rent_factor)
+    np.testing.assert_array_equal(a.default_period, b.default_period)
+    assert not np.array_equal(a.rent_factor, draw(deal, 500, 12).rent_factor)
+    assert ((a.utilization >= 0) & (a.utilization <= 1)).all()
+    assert (a.default_period >= 1).all() and (a.default_period <= 61).all()
+
+
+def test_rent_and_utilization_move_together(deal: Deal) -> None:
+    d = draw(deal, 4000, 3)
+    rent_moves = np.diff(np.log(d.rent_factor), axis=1).ravel()
+    util_level = d.utilization.mean(axis=1)
+    assert np.corrcoef(rent_moves[:50_000], np.diff(d.utilization, axis=1).ravel()[:50_000])[0, 1] > 0.1
+    assert abs(util_level.mean() - deal.utilization.base) < 0.02
+
+
+def test_defaults_cluster_on_paths_where_rent_fell(deal: Deal) -> None:
+    d = draw(deal, 20_000, 5)
+    fell = d.rent_factor[:, -1] < np.median(d.rent_factor[:, -1])
+    defaults = (d.default_period <= 60).any(axis=1)
+    assert defaults[fell].mean() > defaults[~fell].mean()
+
+
+def test_cfads_paths_apply_defaults_and_factors(deal: Deal, sizing: Sizing) -> None:
+    d = draw(deal, 64, 1)
+    cf = cfads_paths(deal, sizing, d)
+    rents = np.asarray(lease_rent(deal), dtype=float)
+    deposits = np.asarray(refunds(deal), dtype=float) - sizing.servicing_fee_per_period
+    for path in (0, 17, 63):
+        alive = np.arange(1, 61)[None, :] < d.default_period[path][:, None]
+        expected = (rents * alive).sum(axis=0) * d.rent_factor[path] * d.utilization[path] + deposits
+        np.testing.assert_allclose(cf[path], expected, rtol=1e-12)
+
+
+def test_vectorized_engine_matches_the_per_path_loop_on_the_same_paths(deal: Deal, sizing: Sizing) -> None:
+    d = draw(deal, 1500, 2)
+    run = run_draws(deal, sizing, d)
+    low, trapped, loss = simulate_loop(deal, sizing, d)
+    np.testing.assert_array_equal(run.min_dscr, low)  # the same operations in the same order: the same floats
+    np.testing.assert_array_equal(run.loss, loss)
+    assert run.trapped.tolist() == trapped
+    assert (run.loss > 1).any()
+
+
+def test_simulate_is_reproducible_and_sane(deal: Deal, sizing: Sizing) -> None:
+    a = simulate(deal, sizing, paths=3000, seed=9)
+    b = simulate(deal, sizing, paths=3000, seed=9)
+    assert a == b
+    assert 0 <= a.p_senior_loss <= a.p_covenant_breach <= 1
+    assert 0 <= a.expected_loss <= a.loss_p99
+    assert a.loss_p95 <= a.loss_p99 <= sizing.senior_size
+    assert a.loss_p95 <= a.expected_shortfall_95 <= a.expected_shortfall_99 <= sizing.senior_size
+    assert a.expected_shortfall_99 >= a.loss_p99
+    assert a.expected_loss_rate == pytest.approx(a.expected_loss / sizing.senior_size)
+    assert a.driver in {"rent", "utilization", "default", "residual"}
+    assert a.driver_basis in {"senior_loss", "min_dscr_shortfall"}
+    assert abs(a.sensitivities[a.driver]) == max(abs(v) for v in a.sensitivities.values())
+    assert set(a.dscr_fan) == {"p5", "p25", "p50", "p75", "p95"}
+    assert all(len(v) == 60 for v in a.dscr_fan.values())
+
+
+def test_a_riskless_world_loses_nothing(deal: Deal, sizing: Sizing) -> None:
+    quiet = deal.model_copy(
+        update={
+            "risk": deal.risk.model_copy(
+                update={"rent_vol_annual": 0.0, "rent_drift_annual": 0.0, "utilization_vol": 0.0,
+                        "lessee_pd_annual": 0.0}
+            )
+        }
+    )
+    result = simulate(quiet, sizing, paths=200, seed=1)
+    assert result.p_senior_loss == 0
+    assert result.p_covenant_breach == 0
+    assert result.min_dscr_p1 == pytest.approx(sizing.min_dscr, rel=1e-6)  # float32 factors
+    assert result.driver_basis == "min_dscr_shortfall"
+
+
+def test_many_lessees_fall_back_from_the_state_table(
+    deal: Deal, sizing: Sizing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rwa.leverage.montecarlo as mc
+
+    d = draw(deal, 300, 8)
+    table = cfads_paths(deal, sizing, d)
+    monkeypatch.setattr(mc, "MAX_STATE_LEASES", 0)
+    np.testing.assert_allclose(cfads_paths(deal, sizing, d), table, rtol=1e-12)

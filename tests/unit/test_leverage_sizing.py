@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rwa.deal import Deal, load_deal, parse_deal
+from rwa.errors import DealConfigError
+from rwa.leverage import (
+    base_revenue,
+    contracted_rent,
+    junior_for,
+    operating_costs,
+    refunds,
+    scenario_cashflows,
+    servicing_fee_per_period,
+    size_deal,
+)
+from rwa.leverage.cashflows import (
+    BASE,
+    billable_rent,
+    collateral_value,
+    delivered_servers,
+    largest_lessee,
+    lease_servers,
+)
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+
+
+def variant(**changes: Any) -> Deal:
+    """The example deal with ``section__field=value`` changes."""
+    data = tomllib.loads(EXAMPLE.read_text(), parse_float=Decimal)
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        data[section][field] = value
+    return parse_deal(data)
+
+
+@pytest.fixture(scope="module")
+def deal() -> Deal:
+    return load_deal(EXAMPLE)
+
+
+def test_schedule_principal_sums_exactly_to_the_senior(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    assert sum(r.principal for r in sizing.schedule) == sizing.senior_size
+    assert sizing.schedule[-1].balance == 0
+    assert [r.period for r in sizing.schedule] == list(range(1, deal.periods.count + 1))
+
+
+def test_every_base_case_dscr_meets_the_target(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    for row in sizing.schedule:
+        service = row.interest + row.principal
+        if service:
+            assert row.cfads >= deal.financing.dscr_target * service
+            assert row.dscr >= deal.financing.dscr_target
+
+
+def test_schedule_follows_the_contract_conventions(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    balance = sizing.senior_size
+    for row in sizing.schedule:
+        assert row.interest == balance * deal.financing.senior_coupon_bps // 120_000
+        assert row.principal >= 0
+        balance -= row.principal
+        assert row.balance == balance >= 0
+    assert all(r.principal == 0 for r in sizing.schedule[sizing.tenor_periods :])
+
+
+def test_cfads_is_revenue_plus_refunds_less_the_fixed_fee(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    fee = servicing_fee_per_period(deal)
+    assert sizing.servicing_fee_per_period == fee == max(operating_costs(deal))
+    expected = [r + t - fee for r, t in zip(base_revenue(deal), refunds(deal), strict=True)]
+    assert [r.cfads for r in sizing.schedule] == expected
+
+
+def test_example_sizes_and_names_the_binding_constraint(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    assert sizing.binding_constraint in {"dscr_base", "dscr_p90", "ltv", "tenor"}
+    assert sizing.max_senior == min(sizing.constraints.values())
+    assert sizing.constraints[sizing.binding_constraint] == sizing.max_senior
+    assert sizing.max_senior - deal.unit < sizing.senior_size <= sizing.max_senior
+    assert sizing.senior_size % deal.unit == 0
+    assert sizing.binding_constraint == "dscr_p90"
+
+
+def test_junior_meets_the_minimum_share(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    share = deal.financing.min_junior_share_bps
+    assert sizing.junior_size * 10_000 >= share * (sizing.senior_size + sizing.junior_size)
+    assert (sizing.junior_size - 1) * 10_000 < share * (sizing.senior_size + sizing.junior_size - 1)
+
+
+def test_junior_for_rounds_up() -> None:
+    assert junior_for(80, 2_000) == 20
+    assert junior_for(81, 2_000) == 21  # 81 / 4 = 20.25
+    assert junior_for(0, 2_000) == 0
+
+
+def test_llcr_at_start_matches_the_pv_cover(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    rate = deal.financing.senior_coupon_bps / 120_000
+    pv = sum(r.cfads / (1 + rate) ** r.period for r in sizing.schedule[: sizing.tenor_periods])
+    assert sizing.schedule[0].llcr == pytest.approx(pv / sizing.senior_size)
+    assert math.isinf(sizing.schedule[-1].llcr)
+
+
+def test_ltv_binds_when_the_cap_is_low() -> None:
+    sizing = size_deal(variant(financing__ltv_cap_bps=3_000))
+    assert sizing.binding_constraint == "ltv"
+    deal = variant(financing__ltv_cap_bps=3_000)
+    values = collateral_value(deal)
+    assert sizing.senior_size <= 0.3 * values[0]
+    for row, value in zip(sizing.schedule, values[1:], strict=False):
+        assert row.balance <= 0.3 * value + 1
+
+
+def test_dscr_base_binds_without_a_harsh_downside() -> None:
+    deal = variant(financing__p90_dscr_target=Decimal("1.0"), financing__p90_rent_haircut_bps=0,
+                   financing__ltv_cap_bps=10_000)
+    assert size_deal(deal).binding_constraint == "dscr_base"
+
+
+def test_tenor_binds_when_it_runs_into_the_tail() -> None:
+    deal = variant(financing__tenor_periods=60, financing__tail_periods=12, financing__p90_dscr_target=Decimal("1.0"),
+                   financing__p90_rent_haircut_bps=0, financing__ltv_cap_bps=10_000)
+    sizing = size_deal(deal)
+    assert sizing.binding_constraint == "tenor"
+    assert sizing.tenor_periods == 48
+    assert sizing.constraints["tenor"] < sizing.constraints["dscr_base"]
+
+
+def test_a_tail_longer_than_the_leases_is_a_deal_error() -> None:
+    with pytest.raises(DealConfigError, match=r"deal\.financing\.tail_periods"):
+        size_deal(variant(financing__tail_periods=60))
+
+
+def test_revenue_model(deal: Deal) -> None:
+    contracted = contracted_rent(deal)
+    rent_a = deal.leases[0].rent_per_server_month
+    assert contracted[0] == 650 * rent_a  # lessee C's servers arrive in period 2
+    assert contracted[1] == 650 * rent_a + 150 * deal.leases[2].rent_per_server_month
+    assert base_revenue(deal)[1] == math.floor(contracted[1] * 0.87)
+    assert billable_rent(deal) == contracted  # everything is delivered when its lease starts
+    assert billable_rent(deal, shortfall=True)[1] < contracted[1]
+    assert delivered_servers(deal)[:2] == [650, 800]
+    assert sum(refunds(deal)) == deal.tax.refunds_total
+    assert [p + 1 for p, r in enumerate(refunds(deal)) if r] == [12, 24, 36, 48, 60]
+
+
+def test_delivery_shortfall_hits_the_largest_supplier(deal: Deal) -> None:
+    # OEM-B ships 470 servers in total, OEM-A 330: the stress cuts OEM-B to 12/330 of each batch
+    short = delivered_servers(deal, shortfall=True)
+    assert short[0] == 330 + 320 * 12 // 330
+    servers = lease_servers(deal, shortfall=True)
+    assert sum(row[0] for row in servers) == short[0]
+
+
+def test_scenarios_cut_cash(deal: Deal) -> None:
+    base = scenario_cashflows(deal)
+    assert base.cfads == [r.cfads for r in size_deal(deal).schedule]
+    lessee = largest_lessee(deal)
+    assert lessee == deal.leases[0].lessee
+    default = scenario_cashflows(deal, BASE.with_(defaulted_lessee=lessee, default_period=13))
+    assert default.revenue[:12] == base.revenue[:12]
+    assert all(d < b for d, b in zip(default.revenue[12:], base.revenue[12:], strict=True))
+    rates = scenario_cashflows(deal, BASE.with_(rate_shift_bps=200))
+    assert rates.coupon_bps == deal.financing.senior_coupon_bps + 200
+    assert scenario_cashflows(deal, BASE.with_(residual_factor=0.4)).residual_value < base.residual_value
+
+
+def test_collateral_declines_to_the_floor(deal: Deal) -> None:
+    values = collateral_value(deal)
+    assert values[0] == 650 * deal.cluster.capex_per_server
+    assert all(a >= b for a, b in itertools.pairwise(values[2:]))  # all delivered by period 2
+    assert values[-1] == math.floor(800 * deal.cluster.capex_per_server * 0.037)
+
+
+def test_base_deposits_are_revenue_plus_refunds(deal: Deal) -> None:
+    from rwa.leverage import base_deposits
+
+    deposits = base_deposits(deal)
+    fee = servicing_fee_per_period(deal)
+    assert [d - fee for d in deposits] == [r.cfads for r in size_deal(deal).schedule]
+
+
+def test_a_deal_whose_costs_eat_its_revenue_supports_no_senior() -> None:
+    sizing = size_deal(variant(operating_costs__power_per_server_month=Decimal("20000")))
+    assert sizing.senior_size == sizing.junior_size == sizing.max_senior == 0
+    assert all(r.principal == r.interest == 0 for r in sizing.schedule)
