@@ -127,13 +127,12 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
     }
 
     /// @dev `notAllowed` is the side's first code (1 for the sender, 2 for the receiver); the side's KYC and frozen
-    ///      codes follow it two and four apart, as laid out in IComplianceRegistry.
-    function _sideRestriction(Investor memory record, uint8 notAllowed) private view returns (uint8) {
-        if (!record.allowed) return notAllowed;
-        if (block.timestamp >= record.kycExpiry) {
-            return notAllowed + (CODE_SENDER_KYC_EXPIRED - CODE_SENDER_NOT_ALLOWED);
-        }
-        if (record.frozen) return notAllowed + (CODE_SENDER_FROZEN - CODE_SENDER_NOT_ALLOWED);
+    ///      codes follow it two and four apart, as laid out in IComplianceRegistry. Reads the record's one slot once.
+    function _sideRestriction(Investor storage record, uint8 notAllowed) private view returns (uint8) {
+        Investor memory r = record;
+        if (!r.allowed) return notAllowed;
+        if (block.timestamp >= r.kycExpiry) return notAllowed + (CODE_SENDER_KYC_EXPIRED - CODE_SENDER_NOT_ALLOWED);
+        if (r.frozen) return notAllowed + (CODE_SENDER_FROZEN - CODE_SENDER_NOT_ALLOWED);
         return CODE_SUCCESS;
     }
 }
