@@ -175,7 +175,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
             uint256 increase = points / supply;
             pps += increase;
             require(pps <= MAX_POINTS_PER_SHARE, PointsPerShareOverflow(pps, MAX_POINTS_PER_SHARE));
-            carried = points - increase * supply;
+            carried = points % supply;
             _pointsPerShare = uint248(pps); // pps <= 2**151 just checked
         }
         _pointsRemainder = carried;

@@ -69,7 +69,8 @@ def _assert_books(deal: Deal) -> None:
     points = [pps * token.balance_of(h) + token.points_correction_of(h) for h in deal.holders]
     assert sum(points) + token.points_remainder() == token.total_distributed() * POINTS_MAGNITUDE
     claimable = [token.claimable(h) for h in deal.holders]
-    assert claimable == [p // POINTS_MAGNITUDE - token.withdrawn_of(h) for p, h in zip(points, deal.holders, strict=True)]
+    expected = [p // POINTS_MAGNITUDE - token.withdrawn_of(h) for p, h in zip(points, deal.holders, strict=True)]
+    assert claimable == expected
     assert 0 <= owed - sum(claimable) - token.carried_dust_down() < len(deal.holders) + 1
 
 
