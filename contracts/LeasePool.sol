@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {ILeasePool} from "./interfaces/ILeasePool.sol";
+import {IDistributionStatus} from "./interfaces/IDistributionStatus.sol";
+import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
+import {IFundsDistributionToken} from "./interfaces/IFundsDistributionToken.sol";
+import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
+import {WaterfallMath} from "./libraries/WaterfallMath.sol";
+
+/// @title LeasePool
+/// @notice One deal's waterfall: the servicer deposits the period's stablecoin, and once the oracle holds the
+///         period's report the pool pays, in this order: the servicing fee; senior interest (arrears first); senior
+///         scheduled principal (arrears first); the reserve (DSRA) top-up; then either the junior tranche or, when
+///         the covenant trips, senior prepayment (the cash trap). A cash shortfall draws the reserve for the senior
+///         amounts; what stays unpaid becomes arrears.
+/// @dev Cash trap rule: the covenant test is this period's cash after the fee over this period's scheduled senior
+///      debt service (interest on the opening balance + scheduled principal, arrears excluded), in basis points,
+///      rounded down. When it is under `cashTrapDscrBps`, or once default is declared, what would have gone to
+///      junior is applied immediately as senior prepayment, reducing the outstanding balance. The principal
+///      schedule is not re-sculpted: later scheduled amounts are capped at the smaller balance, so the senior is
+///      simply repaid earlier.
+///      The Python reference model `rwa/waterfall.py` computes the same legs to the unit; keep the two in step.
+///      Deliberately not checked: that the oracle's reported revenue matches the cash (the difference is emitted,
+///      never hidden); that the tranche tokens grant this pool their distributor role (`distribute` reverts if
+///      not); the oracle's signatures (the oracle's job).
+contract LeasePool is ILeasePool, AccessControl, ReentrancyGuard, Pausable {
+    using SafeERC20 for IERC20;
+
+    // ----------------------------------------------------------------------------------------------- storage
+    Terms private _terms;
+    uint256[] private _principalSchedule;
+
+    uint256 private _lastDistributedPeriod;
+    uint256 private _seniorOutstanding;
+    uint256 private _reserve;
+    uint256 private _interestArrears;
+    uint256 private _principalArrears;
+    uint256 private _undistributedDeposits;
+    mapping(uint256 period => uint256 amount) private _deposited;
+
+    bool private _defaulted;
+    bool private _finalized;
+
+    uint256 private _totalTrapped;
+    uint256 private _totalFeesPaid;
+    uint256 private _totalSeniorPaid;
+    uint256 private _totalJuniorPaid;
+
+    IERC20 private immutable _stablecoin;
+    IRevenueOracle private immutable _oracle;
+    address private immutable _seniorToken;
+    address private immutable _juniorToken;
+    address private immutable _feeRecipient;
+    uint256 private immutable _seniorFace;
+
+    // --------------------------------------------------------------------------------------------- constants
+    /// @notice May declare default, finalize at maturity, pause and unpause.
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @notice May deposit collected cash and distribute periods.
+    bytes32 public constant SERVICER_ROLE = keccak256("SERVICER_ROLE");
+
+    uint8 private constant _KIND_COUNT = 4;
+
+    /// @dev The amounts a waterfall moves between its steps (a struct keeps the stack shallow).
+    struct Flow {
+        uint256 cash;
+        uint256 reserve;
+        uint256 balance;
+    }
+
+    // ------------------------------------------------------------------------------------------- constructor
+    /// @param terms_ the deal's terms
+    /// @param principalSchedule senior scheduled principal per period (1..N); sums to the senior face
+    /// @param admin gets DEFAULT_ADMIN_ROLE and ISSUER_ROLE
+    constructor(
+        Terms memory terms_,
+        uint256[] memory principalSchedule,
+        address stablecoin_,
+        address oracle_,
+        address seniorToken_,
+        address juniorToken_,
+        address admin,
+        address servicer,
+        address feeRecipient_
+    ) {
+        require(
+            principalSchedule.length == terms_.periodCount,
+            ScheduleLengthMismatch(principalSchedule.length, terms_.periodCount)
+        );
+        uint256 face;
+        for (uint256 i; i < principalSchedule.length; ++i) {
+            face += principalSchedule[i];
+        }
+        require(
+            terms_.periodCount != 0 && terms_.periodLength != 0 && face != 0,
+            InvalidTerms(terms_.periodCount, terms_.periodLength, face)
+        );
+        address[7] memory addrs = [stablecoin_, oracle_, seniorToken_, juniorToken_, admin, servicer, feeRecipient_];
+        for (uint256 i; i < addrs.length; ++i) {
+            require(addrs[i] != address(0), ZeroAddress(i));
+        }
+        require(seniorToken_ != juniorToken_, SameTrancheTokens(seniorToken_));
+        uint256 supply = IERC20(seniorToken_).totalSupply();
+        // The tokens may be minted after the pool is deployed; what is minted must be the face.
+        require(supply == 0 || supply == face, SeniorSupplyMismatch(supply, face));
+
+        _terms = terms_;
+        _principalSchedule = principalSchedule;
+        _seniorOutstanding = face;
+        _seniorFace = face;
+        _stablecoin = IERC20(stablecoin_);
+        _oracle = IRevenueOracle(oracle_);
+        _seniorToken = seniorToken_;
+        _juniorToken = juniorToken_;
+        _feeRecipient = feeRecipient_;
+
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(ISSUER_ROLE, admin);
+        _grantRole(SERVICER_ROLE, servicer);
+    }
+
+    // ---------------------------------------------------------------------------------------------- external
+    /// @inheritdoc ILeasePool
+    function deposit(uint256 period, uint256 amount, uint8 kind)
+        external
+        onlyRole(SERVICER_ROLE)
+        whenNotPaused
+        nonReentrant
+    {
+        require(!_finalized, PoolFinalized());
+        require(amount != 0, ZeroDeposit(period));
+        require(kind < _KIND_COUNT, UnknownDepositKind(kind));
+        require(period > _lastDistributedPeriod, PeriodClosed(period, _lastDistributedPeriod));
+        uint256 maturity = uint256(_terms.periodCount) + 1;
+        require(period <= maturity, PeriodBeyondMaturity(period, maturity));
+
+        uint256 before = _stablecoin.balanceOf(address(this));
+        _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
+        // Fee-on-transfer or rebasing stablecoins would break the pool's accounting: refuse rather than guess.
+        uint256 received = _stablecoin.balanceOf(address(this)) - before;
+        require(received == amount, TransferShortfall(amount, received));
+        _deposited[period] += amount;
+        _undistributedDeposits += amount;
+        emit Deposited(period, kind, amount, msg.sender);
+    }
+
+    /// @inheritdoc ILeasePool
+    function distribute(uint256 period) external onlyRole(SERVICER_ROLE) whenNotPaused nonReentrant {
+        require(!_finalized, PoolFinalized());
+        uint256 last = _lastDistributedPeriod;
+        require(period > last, PeriodAlreadyDistributed(period));
+        require(period == last + 1, PeriodOutOfOrder(last + 1, period));
+        Terms memory t = _terms;
+        require(period <= t.periodCount, NotADistributionPeriod(period, t.periodCount));
+        uint256 end = _periodEnd(t, period);
+        require(block.timestamp >= end, PeriodNotEnded(period, end, block.timestamp));
+        require(_oracle.hasReport(period), ReportMissing(period));
+        uint256 supply = IERC20(_seniorToken).totalSupply();
+        require(supply == _seniorFace, SeniorSupplyMismatch(supply, _seniorFace));
+
+        PeriodLegs memory legs = _runPeriod(t, period, _oracle.reportOf(period).revenue);
+        _lastDistributedPeriod = period;
+        _pay(legs);
+        emit PeriodDistributed(period, legs);
+    }
+
+    /// @inheritdoc ILeasePool
+    function declareDefault(string calldata reason) external onlyRole(ISSUER_ROLE) {
+        require(!_finalized, PoolFinalized());
+        require(!_defaulted, AlreadyDefaulted(_lastDistributedPeriod + 1));
+        _defaulted = true;
+        emit DefaultDeclared(_lastDistributedPeriod + 1, reason);
+    }
+
+    /// @inheritdoc ILeasePool
+    function finalize() external onlyRole(ISSUER_ROLE) whenNotPaused nonReentrant {
+        require(!_finalized, PoolFinalized());
+        uint256 n = _terms.periodCount;
+        require(_lastDistributedPeriod == n, MaturityNotReached(_lastDistributedPeriod, n));
+
+        PeriodLegs memory legs = _runMaturity(n + 1);
+        _finalized = true;
+        _pay(legs);
+        emit PeriodDistributed(n + 1, legs);
+        emit Finalized(_seniorOutstanding, _totalSeniorPaid, _totalJuniorPaid, _totalFeesPaid);
+    }
+
+    /// @inheritdoc ILeasePool
+    function pause() external onlyRole(ISSUER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc ILeasePool
+    function unpause() external onlyRole(ISSUER_ROLE) {
+        _unpause();
+    }
+
+    // ------------------------------------------------------------------------------------------------- views
+    /// @inheritdoc IDistributionStatus
+    function lastDistributedPeriod() external view returns (uint256) {
+        return _lastDistributedPeriod;
+    }
+
+    /// @inheritdoc ILeasePool
+    function terms() external view returns (Terms memory) {
+        return _terms;
+    }
+
+    /// @inheritdoc ILeasePool
+    function principalScheduleAt(uint256 period) external view returns (uint256) {
+        return _scheduledPrincipal(period);
+    }
+
+    /// @inheritdoc ILeasePool
+    function seniorFace() external view returns (uint256) {
+        return _seniorFace;
+    }
+
+    /// @inheritdoc ILeasePool
+    function stablecoin() external view returns (address) {
+        return address(_stablecoin);
+    }
+
+    /// @inheritdoc ILeasePool
+    function oracle() external view returns (address) {
+        return address(_oracle);
+    }
+
+    /// @inheritdoc ILeasePool
+    function seniorToken() external view returns (address) {
+        return _seniorToken;
+    }
+
+    /// @inheritdoc ILeasePool
+    function juniorToken() external view returns (address) {
+        return _juniorToken;
+    }
+
+    /// @inheritdoc ILeasePool
+    function feeRecipient() external view returns (address) {
+        return _feeRecipient;
+    }
+
+    /// @inheritdoc ILeasePool
+    function periodStart(uint256 period) external view returns (uint256) {
+        return _periodEnd(_terms, period) - _terms.periodLength;
+    }
+
+    /// @inheritdoc ILeasePool
+    function periodEnd(uint256 period) external view returns (uint256) {
+        return _periodEnd(_terms, period);
+    }
+
+    /// @inheritdoc ILeasePool
+    function deposited(uint256 period) external view returns (uint256) {
+        return _deposited[period];
+    }
+
+    /// @inheritdoc ILeasePool
+    function seniorOutstanding() external view returns (uint256) {
+        return _seniorOutstanding;
+    }
+
+    /// @inheritdoc ILeasePool
+    function reserveBalance() external view returns (uint256) {
+        return _reserve;
+    }
+
+    /// @inheritdoc ILeasePool
+    function interestArrears() external view returns (uint256) {
+        return _interestArrears;
+    }
+
+    /// @inheritdoc ILeasePool
+    function principalArrears() external view returns (uint256) {
+        return _principalArrears;
+    }
+
+    /// @inheritdoc ILeasePool
+    function defaulted() external view returns (bool) {
+        return _defaulted;
+    }
+
+    /// @inheritdoc ILeasePool
+    function finalized() external view returns (bool) {
+        return _finalized;
+    }
+
+    /// @inheritdoc ILeasePool
+    function totalTrapped() external view returns (uint256) {
+        return _totalTrapped;
+    }
+
+    /// @inheritdoc ILeasePool
+    function totalFeesPaid() external view returns (uint256) {
+        return _totalFeesPaid;
+    }
+
+    /// @inheritdoc ILeasePool
+    function totalSeniorPaid() external view returns (uint256) {
+        return _totalSeniorPaid;
+    }
+
+    /// @inheritdoc ILeasePool
+    function totalJuniorPaid() external view returns (uint256) {
+        return _totalJuniorPaid;
+    }
+
+    /// @inheritdoc ILeasePool
+    function undistributedDeposits() external view returns (uint256) {
+        return _undistributedDeposits;
+    }
+
+    // ---------------------------------------------------------------------------------------------- internal
+    /// @dev Period `period`'s waterfall (1..N) on its deposits; updates the carried state and returns the legs.
+    function _runPeriod(Terms memory t, uint256 period, uint256 reported) private returns (PeriodLegs memory legs) {
+        Flow memory f = Flow({cash: _deposited[period], reserve: _reserve, balance: _seniorOutstanding});
+        _undistributedDeposits -= f.cash;
+        legs.collected = f.cash;
+        legs.reported = reported;
+        legs.collectedMinusReported = WaterfallMath.signedDifference(f.cash, reported);
+        bool isDefaulted = _defaulted;
+
+        legs.fee = WaterfallMath.min(f.cash, t.servicingFeePerPeriod);
+        f.cash -= legs.fee;
+
+        uint256 schedInt = WaterfallMath.monthlyInterestDown(f.balance, t.seniorCouponBps);
+        uint256 schedPrin = WaterfallMath.min(_scheduledPrincipal(period), f.balance);
+        legs.dscrBps = WaterfallMath.dscrBpsDown(f.cash, schedInt + schedPrin);
+
+        uint256 due = _interestArrears + schedInt;
+        legs.seniorInterest = _payFromCashThenReserve(f, due, legs);
+        legs.interestArrears = due - legs.seniorInterest;
+
+        due = isDefaulted ? f.balance : WaterfallMath.min(_principalArrears + schedPrin, f.balance);
+        legs.seniorPrincipal = _payFromCashThenReserve(f, due, legs);
+        legs.principalArrears = isDefaulted ? 0 : due - legs.seniorPrincipal;
+        f.balance -= legs.seniorPrincipal;
+
+        if (period < t.periodCount && !isDefaulted) {
+            uint256 target = uint256(t.reservePeriods)
+                * (WaterfallMath.monthlyInterestDown(f.balance, t.seniorCouponBps)
+                    + WaterfallMath.min(_scheduledPrincipal(period + 1), f.balance));
+            if (f.reserve < target) legs.reserveIn = WaterfallMath.min(f.cash, target - f.reserve);
+        }
+        f.reserve += legs.reserveIn;
+        f.cash -= legs.reserveIn;
+
+        // The cash trap (see the contract's NatSpec): the junior's share prepays senior at once.
+        if ((legs.dscrBps < t.cashTrapDscrBps || isDefaulted) && f.balance != 0) {
+            legs.trapped = WaterfallMath.min(f.cash, f.balance);
+            f.cash -= legs.trapped;
+            f.balance -= legs.trapped;
+            legs.principalArrears = WaterfallMath.min(legs.principalArrears, f.balance);
+        }
+        legs.junior = f.cash;
+        legs.balanceAfter = f.balance;
+        legs.reserveAfter = f.reserve;
+        _commit(legs);
+    }
+
+    /// @dev Pays up to `due` from the period's cash, then from the reserve (counted in `legs.reserveOut`).
+    function _payFromCashThenReserve(Flow memory f, uint256 due, PeriodLegs memory legs)
+        private
+        pure
+        returns (uint256 paid)
+    {
+        paid = WaterfallMath.min(f.cash, due);
+        f.cash -= paid;
+        uint256 drawn = WaterfallMath.min(f.reserve, due - paid);
+        f.reserve -= drawn;
+        legs.reserveOut += drawn;
+        paid += drawn;
+    }
+
+    /// @dev The maturity settlement N+1: its deposits plus the released reserve pay the fee, interest (arrears
+    ///      first), the whole outstanding balance, then junior. Unpaid senior principal stays outstanding.
+    function _runMaturity(uint256 maturity) private returns (PeriodLegs memory legs) {
+        uint256 cash = _deposited[maturity];
+        _undistributedDeposits -= cash;
+        legs.collected = cash;
+        legs.collectedMinusReported = WaterfallMath.signedDifference(cash, 0);
+        legs.reserveOut = _reserve;
+        cash += legs.reserveOut;
+        uint256 balance = _seniorOutstanding;
+
+        legs.fee = WaterfallMath.min(cash, _terms.servicingFeePerPeriod);
+        cash -= legs.fee;
+        uint256 schedInt = WaterfallMath.monthlyInterestDown(balance, _terms.seniorCouponBps);
+        legs.dscrBps = WaterfallMath.dscrBpsDown(cash, schedInt + balance);
+
+        uint256 interestDue = _interestArrears + schedInt;
+        legs.seniorInterest = WaterfallMath.min(cash, interestDue);
+        cash -= legs.seniorInterest;
+        legs.interestArrears = interestDue - legs.seniorInterest;
+        legs.seniorPrincipal = WaterfallMath.min(cash, balance);
+        cash -= legs.seniorPrincipal;
+        balance -= legs.seniorPrincipal;
+        legs.principalArrears = _defaulted ? 0 : balance;
+        legs.junior = cash;
+        legs.balanceAfter = balance;
+        legs.reserveAfter = 0;
+        _commit(legs);
+    }
+
+    /// @dev Writes the period's outcome to the carried state and the running totals.
+    function _commit(PeriodLegs memory legs) private {
+        _seniorOutstanding = legs.balanceAfter;
+        _reserve = legs.reserveAfter;
+        _interestArrears = legs.interestArrears;
+        _principalArrears = legs.principalArrears;
+        _totalTrapped += legs.trapped;
+        _totalFeesPaid += legs.fee;
+        _totalSeniorPaid += legs.seniorInterest + legs.seniorPrincipal + legs.trapped;
+        _totalJuniorPaid += legs.junior;
+    }
+
+    /// @dev Pays the fee recipient and both tranche tokens, then records the tokens' carried remainders.
+    function _pay(PeriodLegs memory legs) private {
+        if (legs.fee != 0) _stablecoin.safeTransfer(_feeRecipient, legs.fee);
+        uint256 senior = legs.seniorInterest + legs.seniorPrincipal + legs.trapped;
+        if (senior != 0) {
+            _stablecoin.safeTransfer(_seniorToken, senior);
+            IFundsDistributionToken(_seniorToken).distributeFunds(senior);
+        }
+        if (legs.junior != 0) {
+            _stablecoin.safeTransfer(_juniorToken, legs.junior);
+            IFundsDistributionToken(_juniorToken).distributeFunds(legs.junior);
+        }
+        legs.seniorDust = ITrancheToken(_seniorToken).carriedDustDown();
+        legs.juniorDust = ITrancheToken(_juniorToken).carriedDustDown();
+    }
+
+    function _scheduledPrincipal(uint256 period) private view returns (uint256) {
+        if (period == 0 || period > _principalSchedule.length) return 0;
+        return _principalSchedule[period - 1];
+    }
+
+    function _periodEnd(Terms memory t, uint256 period) private pure returns (uint256) {
+        return uint256(t.firstPeriodStart) + period * uint256(t.periodLength);
+    }
+}

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IFundsDistributionToken} from "./interfaces/IFundsDistributionToken.sol";
+import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
+import {
+    IComplianceRegistry,
+    CODE_SUCCESS,
+    CODE_SENDER_NOT_ALLOWED,
+    CODE_RECEIVER_NOT_ALLOWED,
+    CODE_SENDER_KYC_EXPIRED,
+    CODE_RECEIVER_KYC_EXPIRED,
+    CODE_SENDER_FROZEN,
+    CODE_RECEIVER_FROZEN,
+    CODE_PAUSED,
+    CODE_INSUFFICIENT_BALANCE,
+    CODE_ZERO_ADDRESS
+} from "./interfaces/IComplianceRegistry.sol";
+
+/// @title TrancheToken
+/// @notice One tranche of a lease-receivable deal: compliant ERC-20 (ERC-1404 restriction codes, ERC-3643-style
+///         agent powers) that pays its holders stablecoin pro rata in O(1) gas per distribution (ERC-2222).
+/// @dev Accounting. Each holder h has accumulated points pointsPerShare * balance(h) + correction(h); claimable(h)
+///      = floor(points(h) / 2**128) - withdrawn(h), rounded down against the claimer. Every balance change runs
+///      through `_update`, which shifts corrections by pointsPerShare * value so that no balance change alters
+///      anyone's points: only distributions add points, only claims (and recovery, which moves them) consume them.
+///      Hence, exactly: totalDistributed * 2**128 = sum over holders of points(h) + pointsRemainder, and the
+///      stablecoin held equals totalDistributed - totalClaimed (nothing leaves except by claim).
+///      Bounds that keep the arithmetic exact (each enforced with its own error): supply <= 2**96 - 1, total
+///      distributed <= 2**96 - 1, pointsPerShare <= 2**151. Then pointsPerShare * balance < 2**247 and every
+///      correction fits the int248 it is stored in.
+///      Deliberately not checked: stablecoin sent to the token outside a distribution is not credited to anyone
+///      (it stays as an unaccounted surplus a later distribution may count as backing); allowances are not part
+///      of detectTransferRestriction; a recovered lost wallet is not frozen automatically (its balance is 0).
+contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransient, ITrancheToken {
+    using SafeERC20 for IERC20;
+
+    // ------------------------------------------------------------------------------------------------ storage
+    /// @dev Packs into the slot of Pausable's `_paused` (the last inherited state variable), so one cold read
+    ///      serves both the pause check and the corrections of a transfer.
+    uint248 private _pointsPerShare;
+
+    /// @dev One slot per holder: the correction and the token-level freeze are read together on every transfer.
+    struct Holder {
+        int248 correction;
+        bool frozen;
+    }
+
+    mapping(address holder => Holder) private _holders;
+    mapping(address holder => uint256) private _withdrawn;
+    uint128 private _totalDistributed;
+    uint128 private _totalClaimed;
+    uint256 private _pointsRemainder;
+    bool private _issuanceClosed;
+    /// @dev Set only for the duration of an agent's forced move, so that `_update` applies the forced rules.
+    bool private transient _agentMove;
+
+    IERC20 private immutable _STABLECOIN;
+    IComplianceRegistry private immutable _REGISTRY;
+
+    // ------------------------------------------------------------------------------------------------ constants
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
+    bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
+    /// @notice Points per stablecoin unit: the accumulator's fixed-point scale.
+    uint256 public constant POINTS_MAGNITUDE = 2 ** 128;
+    uint256 public constant MAX_SUPPLY = 2 ** 96 - 1;
+    uint256 public constant MAX_TOTAL_DISTRIBUTED = 2 ** 96 - 1;
+    uint256 public constant MAX_POINTS_PER_SHARE = 2 ** 151;
+
+    // ------------------------------------------------------------------------------------------------ constructor
+    /// @param admin receives DEFAULT_ADMIN_ROLE, ISSUER_ROLE and AGENT_ROLE; DISTRIBUTOR_ROLE is granted to the
+    ///        pool once it exists.
+    constructor(string memory name_, string memory symbol_, address stablecoin_, address registry_, address admin)
+        ERC20(name_, symbol_)
+    {
+        require(stablecoin_ != address(0) && registry_ != address(0) && admin != address(0), ZeroAddress());
+        _STABLECOIN = IERC20(stablecoin_);
+        _REGISTRY = IComplianceRegistry(registry_);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(ISSUER_ROLE, admin);
+        _grantRole(AGENT_ROLE, admin);
+    }
+
+    // ------------------------------------------------------------------------------------------------ external
+    /// @notice Face value in stablecoin units: 6 decimals.
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function mint(address to, uint256 amount) external onlyRole(ISSUER_ROLE) {
+        _mintChecked(to, amount);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function mintBatch(address[] calldata recipients, uint256[] calldata amounts) external onlyRole(ISSUER_ROLE) {
+        require(recipients.length == amounts.length, LengthMismatch(recipients.length, amounts.length));
+        for (uint256 i; i < recipients.length; ++i) {
+            _mintChecked(recipients[i], amounts[i]);
+        }
+    }
+
+    /// @inheritdoc ITrancheToken
+    function closeIssuance() external onlyRole(ISSUER_ROLE) {
+        require(!_issuanceClosed, IssuanceIsClosed());
+        _issuanceClosed = true;
+        emit IssuanceClosed(totalSupply(), msg.sender);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function setWalletFrozen(address wallet, bool frozen) external onlyRole(AGENT_ROLE) {
+        require(wallet != address(0), ZeroAddress());
+        _holders[wallet].frozen = frozen;
+        emit WalletFrozen(wallet, frozen, msg.sender);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function forcedTransfer(address from, address to, uint256 amount) external onlyRole(AGENT_ROLE) returns (bool) {
+        _agentTransfer(from, to, amount);
+        emit ForcedTransfer(from, to, amount, msg.sender);
+        return true;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function recoverWallet(address lost, address newWallet) external onlyRole(AGENT_ROLE) {
+        require(lost != newWallet, SameWallet(lost));
+        uint256 balance = balanceOf(lost);
+        uint256 entitlement = _claimableDown(lost);
+        require(balance != 0 || entitlement != 0, NothingToRecover(lost));
+        _agentTransfer(lost, newWallet, balance); // checks newWallet's compliance even when balance is 0
+        if (entitlement != 0) {
+            // entitlement <= MAX_TOTAL_DISTRIBUTED < 2**96, so entitlement * 2**128 < 2**224 fits int248
+            int248 points = int248(int256(entitlement * POINTS_MAGNITUDE));
+            _holders[lost].correction -= points;
+            _holders[newWallet].correction += points;
+        }
+        emit WalletRecovered(lost, newWallet, balance, entitlement, msg.sender);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function pause() external onlyRole(AGENT_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc ITrancheToken
+    function unpause() external onlyRole(AGENT_ROLE) {
+        _unpause();
+    }
+
+    /// @inheritdoc IFundsDistributionToken
+    function distributeFunds(uint256 amount) external onlyRole(DISTRIBUTOR_ROLE) {
+        require(amount != 0, ZeroDistribution());
+        uint256 distributed = uint256(_totalDistributed) + amount;
+        require(
+            distributed <= MAX_TOTAL_DISTRIBUTED,
+            DistributionTooLarge(amount, _totalDistributed, MAX_TOTAL_DISTRIBUTED)
+        );
+        uint256 required = distributed - _totalClaimed;
+        uint256 balance = _STABLECOIN.balanceOf(address(this));
+        require(balance >= required, UnbackedDistribution(balance, required));
+
+        uint256 points = amount * POINTS_MAGNITUDE + _pointsRemainder;
+        uint256 supply = totalSupply();
+        uint256 pps = _pointsPerShare;
+        uint256 carried = points;
+        if (supply != 0) {
+            uint256 increase = points / supply;
+            pps += increase;
+            require(pps <= MAX_POINTS_PER_SHARE, PointsPerShareOverflow(pps, MAX_POINTS_PER_SHARE));
+            carried = points % supply;
+            _pointsPerShare = uint248(pps); // pps <= 2**151 just checked
+        }
+        _pointsRemainder = carried;
+        _totalDistributed = uint128(distributed); // distributed <= 2**96 - 1 just checked
+        emit FundsDistributed(msg.sender, amount, carried, supply, pps);
+    }
+
+    /// @inheritdoc IFundsDistributionToken
+    function claim() external nonReentrant returns (uint256 amount) {
+        uint8 code = _claimRestriction(msg.sender);
+        require(code == CODE_SUCCESS, ClaimRestricted(code, msg.sender));
+        amount = _claimableDown(msg.sender);
+        require(amount != 0, NothingToClaim(msg.sender));
+        _withdrawn[msg.sender] += amount;
+        // amount <= totalDistributed - totalClaimed (see the contract's accounting note), so the sum stays < 2**96
+        _totalClaimed += uint128(amount);
+        emit FundsClaimed(msg.sender, amount);
+        _STABLECOIN.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IFundsDistributionToken
+    function claimable(address holder) external view returns (uint256) {
+        return _claimableDown(holder);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function detectTransferRestriction(address from, address to, uint256 amount) external view returns (uint8) {
+        return _transferRestriction(from, to, amount);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function detectClaimRestriction(address holder) external view returns (uint8) {
+        return _claimRestriction(holder);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function messageForTransferRestriction(uint8 restrictionCode) external pure returns (string memory) {
+        if (restrictionCode == CODE_SUCCESS) return "No restriction";
+        if (restrictionCode == CODE_SENDER_NOT_ALLOWED) return "Sender is not an allowed investor";
+        if (restrictionCode == CODE_RECEIVER_NOT_ALLOWED) return "Receiver is not an allowed investor";
+        if (restrictionCode == CODE_SENDER_KYC_EXPIRED) return "Sender KYC has expired";
+        if (restrictionCode == CODE_RECEIVER_KYC_EXPIRED) return "Receiver KYC has expired";
+        if (restrictionCode == CODE_SENDER_FROZEN) return "Sender wallet is frozen";
+        if (restrictionCode == CODE_RECEIVER_FROZEN) return "Receiver wallet is frozen";
+        if (restrictionCode == CODE_PAUSED) return "Token is paused";
+        if (restrictionCode == CODE_INSUFFICIENT_BALANCE) return "Sender balance is insufficient";
+        if (restrictionCode == CODE_ZERO_ADDRESS) return "Sender or receiver is the zero address";
+        return "Unknown restriction code";
+    }
+
+    /// @inheritdoc ITrancheToken
+    function issuanceClosed() external view returns (bool) {
+        return _issuanceClosed;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function isWalletFrozen(address wallet) external view returns (bool) {
+        return _holders[wallet].frozen;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function totalDistributed() external view returns (uint256) {
+        return _totalDistributed;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function totalClaimed() external view returns (uint256) {
+        return _totalClaimed;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function withdrawnOf(address holder) external view returns (uint256) {
+        return _withdrawn[holder];
+    }
+
+    /// @inheritdoc ITrancheToken
+    function pointsRemainder() external view returns (uint256) {
+        return _pointsRemainder;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function carriedDustDown() external view returns (uint256) {
+        return _pointsRemainder / POINTS_MAGNITUDE;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function pointsPerShare() external view returns (uint256) {
+        return _pointsPerShare;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function pointsCorrectionOf(address holder) external view returns (int256) {
+        return _holders[holder].correction;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function stablecoin() external view returns (address) {
+        return address(_STABLECOIN);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function registry() external view returns (address) {
+        return address(_REGISTRY);
+    }
+
+    // ------------------------------------------------------------------------------------------------ internal
+    /// @dev The one place balances change. OpenZeppelin's ERC20 has already rejected a zero sender (transfer) or
+    ///      a zero receiver, and the token has no burn, so `to` is never 0 here.
+    function _update(address from, address to, uint256 value) internal override {
+        uint8 code;
+        if (from == address(0)) code = _receiverRestriction(to);
+        else if (_agentMove) code = _agentRestriction(from, to, value);
+        else code = _transferRestriction(from, to, value);
+        require(code == CODE_SUCCESS, TransferRestricted(code, from, to));
+
+        super._update(from, to, value);
+
+        uint256 pps = _pointsPerShare;
+        if (pps != 0 && value != 0) {
+            // pps <= 2**151 and value <= MAX_SUPPLY < 2**96: the product is < 2**247 and fits int248 exactly
+            int248 delta = int248(int256(pps * value));
+            if (from != address(0)) _holders[from].correction += delta;
+            _holders[to].correction -= delta;
+        }
+    }
+
+    function _mintChecked(address to, uint256 amount) private {
+        require(!_issuanceClosed, IssuanceIsClosed());
+        uint256 supply = totalSupply();
+        require(supply + amount <= MAX_SUPPLY, SupplyCapExceeded(supply, amount, MAX_SUPPLY));
+        _mint(to, amount);
+    }
+
+    function _agentTransfer(address from, address to, uint256 amount) private {
+        _agentMove = true;
+        _transfer(from, to, amount);
+        _agentMove = false;
+    }
+
+    /// @dev The single source of truth for ordinary transfers: detectTransferRestriction returns it, `_update`
+    ///      enforces it.
+    function _transferRestriction(address from, address to, uint256 value) private view returns (uint8) {
+        if (paused()) return CODE_PAUSED;
+        if (from == address(0) || to == address(0)) return CODE_ZERO_ADDRESS;
+        uint8 code = _REGISTRY.restrictionOf(from, to);
+        if (code != CODE_SUCCESS) return code;
+        if (_holders[from].frozen) return CODE_SENDER_FROZEN;
+        if (_holders[to].frozen) return CODE_RECEIVER_FROZEN;
+        if (balanceOf(from) < value) return CODE_INSUFFICIENT_BALANCE;
+        return CODE_SUCCESS;
+    }
+
+    /// @dev Forced transfers and recovery: no pause check and no check on the sender; the receiver must be
+    ///      compliant and the sender must hold the amount.
+    function _agentRestriction(address from, address to, uint256 value) private view returns (uint8) {
+        if (from == address(0) || to == address(0)) return CODE_ZERO_ADDRESS;
+        uint8 code = _receiverRestriction(to);
+        if (code != CODE_SUCCESS) return code;
+        if (balanceOf(from) < value) return CODE_INSUFFICIENT_BALANCE;
+        return CODE_SUCCESS;
+    }
+
+    /// @dev Mints and agent moves: registry checks on the receiver, then the token-level freeze.
+    function _receiverRestriction(address to) private view returns (uint8) {
+        uint8 code = _REGISTRY.restrictionOf(address(0), to);
+        if (code != CODE_SUCCESS) return code;
+        if (_holders[to].frozen) return CODE_RECEIVER_FROZEN;
+        return CODE_SUCCESS;
+    }
+
+    /// @dev Claims: paused, then the claimer checked as a sender in the registry, then the token-level freeze.
+    function _claimRestriction(address holder) private view returns (uint8) {
+        if (paused()) return CODE_PAUSED;
+        uint8 code = _REGISTRY.restrictionOf(holder, address(0));
+        if (code != CODE_SUCCESS) return code;
+        if (_holders[holder].frozen) return CODE_SENDER_FROZEN;
+        return CODE_SUCCESS;
+    }
+
+    /// @dev floor(points / 2**128) - withdrawn: rounds against the claimer. points >= 0 and floor(points / 2**128)
+    ///      >= withdrawn hold by the accounting note (claims and recovery take at most the floor).
+    function _claimableDown(address holder) private view returns (uint256) {
+        Holder storage h = _holders[holder];
+        int256 points = int256(uint256(_pointsPerShare) * balanceOf(holder)) + h.correction;
+        return uint256(points) / POINTS_MAGNITUDE - _withdrawn[holder];
+    }
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IDistributionStatus} from "./IDistributionStatus.sol";
+
+/// @title ILeasePool
+/// @notice One deal's lease pool: the servicer deposits the collected stablecoin per period and the pool runs the
+///         waterfall (servicing fee, senior interest, senior principal, reserve top-up, cash trap, junior) once the
+///         revenue oracle holds the period's report, paying each tranche token, which credits its holders pro rata.
+/// @dev Periods are numbered 1..N (`periodCount`); N+1 is the maturity settlement, run by `finalize`, where the
+///      residual value and the released reserve pay what senior is still owed and the rest goes to junior.
+///      All amounts are in the stablecoin's smallest unit; every division rounds down, in favour of the pool.
+interface ILeasePool is IDistributionStatus {
+    // ------------------------------------------------------------------------------------------------ types
+    /// @notice The deal's terms, fixed at deployment.
+    /// @param firstPeriodStart unix time period 1 starts
+    /// @param periodLength seconds per period (a month of the deal)
+    /// @param periodCount N, the number of periods
+    /// @param seniorCouponBps the senior's annual coupon in basis points; a period's interest is
+    ///        `balance * seniorCouponBps / 120000`, rounded down
+    /// @param servicingFeePerPeriod the fee paid first every period (capped at the period's cash)
+    /// @param reservePeriods the reserve (DSRA) target, in periods of the next period's scheduled senior debt service
+    /// @param cashTrapDscrBps the DSCR covenant in basis points: under it the junior's share prepays senior
+    struct Terms {
+        uint64 firstPeriodStart;
+        uint32 periodLength;
+        uint32 periodCount;
+        uint32 seniorCouponBps;
+        uint256 servicingFeePerPeriod;
+        uint32 reservePeriods;
+        uint32 cashTrapDscrBps;
+    }
+
+    /// @notice Every leg of one period's waterfall, so that history replays without reading storage.
+    /// @param collected stablecoin deposited for the period (all kinds; at maturity without the released reserve)
+    /// @param reported the oracle's reported revenue for the period (0 at maturity)
+    /// @param collectedMinusReported `collected - reported`: negative for a shortfall of cash against the report
+    /// @param fee servicing fee paid to the fee recipient
+    /// @param seniorInterest senior interest paid (arrears first), including what was drawn from the reserve
+    /// @param seniorPrincipal senior principal paid (arrears first), including what was drawn from the reserve
+    /// @param reserveIn reserve top-up taken from the period's cash
+    /// @param reserveOut reserve drawn for senior (at maturity: the whole reserve released into the cash)
+    /// @param trapped cash the covenant trapped and paid to senior as prepayment
+    /// @param junior paid to the junior token
+    /// @param seniorDust the senior token's carried distribution remainder after this distribution
+    /// @param juniorDust the junior token's carried distribution remainder after this distribution
+    /// @param balanceAfter senior outstanding after the period
+    /// @param interestArrears senior interest still owed after the period
+    /// @param principalArrears senior scheduled principal overdue after the period
+    /// @param reserveAfter reserve held after the period
+    /// @param dscrBps cash after fee over the period's scheduled senior debt service, in bps, rounded down, capped
+    ///        at type(uint32).max (also when no senior debt service is scheduled)
+    struct PeriodLegs {
+        uint256 collected;
+        uint256 reported;
+        int256 collectedMinusReported;
+        uint256 fee;
+        uint256 seniorInterest;
+        uint256 seniorPrincipal;
+        uint256 reserveIn;
+        uint256 reserveOut;
+        uint256 trapped;
+        uint256 junior;
+        uint256 seniorDust;
+        uint256 juniorDust;
+        uint256 balanceAfter;
+        uint256 interestArrears;
+        uint256 principalArrears;
+        uint256 reserveAfter;
+        uint256 dscrBps;
+    }
+
+    // ------------------------------------------------------------------------------------------------ errors
+    /// @notice Thrown when the principal schedule does not have one amount per period.
+    error ScheduleLengthMismatch(uint256 scheduleLength, uint256 periodCount);
+    /// @notice Thrown when the terms have no periods, a zero period length or the schedule sums to zero.
+    error InvalidTerms(uint256 periodCount, uint256 periodLength, uint256 seniorFace);
+    /// @notice Thrown when a constructor address argument is zero; `index` is its position (0 = stablecoin).
+    error ZeroAddress(uint256 index);
+    /// @notice Thrown when the senior and junior tranche tokens are the same contract.
+    error SameTrancheTokens(address token);
+    /// @notice Thrown when the senior token's supply is not the senior face the schedule sums to.
+    error SeniorSupplyMismatch(uint256 supply, uint256 face);
+    /// @notice Thrown when a deposit carries no stablecoin.
+    error ZeroDeposit(uint256 period);
+    /// @notice Thrown when the pool received less stablecoin than a deposit's amount (fee-on-transfer tokens).
+    error TransferShortfall(uint256 expected, uint256 received);
+    /// @notice Thrown when a deposit's kind is not rent (0), tax refund (1), residual value (2) or other (3).
+    error UnknownDepositKind(uint8 kind);
+    /// @notice Thrown when depositing for a period already distributed (or period 0).
+    error PeriodClosed(uint256 period, uint256 lastDistributedPeriod);
+    /// @notice Thrown when depositing for a period after the maturity settlement N+1.
+    error PeriodBeyondMaturity(uint256 period, uint256 maturityPeriod);
+    /// @notice Thrown when distributing a period that has already been distributed.
+    error PeriodAlreadyDistributed(uint256 period);
+    /// @notice Thrown when distributing any period but the one after the last distributed.
+    error PeriodOutOfOrder(uint256 expected, uint256 got);
+    /// @notice Thrown when distributing a period outside 1..N (N+1 is settled by `finalize`).
+    error NotADistributionPeriod(uint256 period, uint256 periodCount);
+    /// @notice Thrown when distributing a period before its end.
+    error PeriodNotEnded(uint256 period, uint256 periodEnd, uint256 nowTime);
+    /// @notice Thrown when distributing a period for which the oracle holds no report.
+    error ReportMissing(uint256 period);
+    /// @notice Thrown when finalizing before period N is distributed.
+    error MaturityNotReached(uint256 lastDistributedPeriod, uint256 periodCount);
+    /// @notice Thrown when depositing, distributing, declaring default or finalizing after finalization.
+    error PoolFinalized();
+    /// @notice Thrown when default is declared a second time.
+    error AlreadyDefaulted(uint256 sincePeriod);
+
+    // ------------------------------------------------------------------------------------------------ events
+    /// @notice Emitted when the servicer deposits `amount` of stablecoin of `kind` for `period`.
+    event Deposited(uint256 indexed period, uint8 indexed kind, uint256 amount, address indexed from);
+    /// @notice Emitted when a period's waterfall has run (period N+1 at maturity); carries every leg.
+    event PeriodDistributed(uint256 indexed period, PeriodLegs legs);
+    /// @notice Emitted when the issuer declares the lessee in default; `period` is the first period run under it.
+    event DefaultDeclared(uint256 indexed period, string reason);
+    /// @notice Emitted when the pool is closed at maturity; nothing more can be deposited or distributed.
+    event Finalized(uint256 seniorOutstanding, uint256 totalSeniorPaid, uint256 totalJuniorPaid, uint256 totalFees);
+
+    // --------------------------------------------------------------------------------------------- external
+    /// @notice Deposits `amount` of stablecoin (pulled from the caller) for `period` (> last distributed, <= N+1).
+    /// @param kind 0 rent, 1 tax refund, 2 residual value, 3 other
+    function deposit(uint256 period, uint256 amount, uint8 kind) external;
+
+    /// @notice Runs period `period`'s waterfall and pays both tranche tokens. Only the servicer may call it: a
+    ///         period's deposits close when it is distributed, and the servicer knows when collection is complete.
+    function distribute(uint256 period) external;
+
+    /// @notice Declares the lessee in default: from the next period all cash after the fee goes to senior until
+    ///         the senior balance is repaid, then to junior.
+    function declareDefault(string calldata reason) external;
+
+    /// @notice Settles maturity (period N+1) after period N is distributed and closes the pool.
+    function finalize() external;
+
+    /// @notice Stops deposits, distributions and finalization (claims on the tokens are not affected).
+    function pause() external;
+
+    /// @notice Lifts `pause`.
+    function unpause() external;
+
+    // ------------------------------------------------------------------------------------------------ views
+    function terms() external view returns (Terms memory);
+    function principalScheduleAt(uint256 period) external view returns (uint256);
+    function seniorFace() external view returns (uint256);
+    function stablecoin() external view returns (address);
+    function oracle() external view returns (address);
+    function seniorToken() external view returns (address);
+    function juniorToken() external view returns (address);
+    function feeRecipient() external view returns (address);
+    function periodStart(uint256 period) external view returns (uint256);
+    function periodEnd(uint256 period) external view returns (uint256);
+    /// @notice Stablecoin deposited for `period` (all kinds).
+    function deposited(uint256 period) external view returns (uint256);
+    function seniorOutstanding() external view returns (uint256);
+    function reserveBalance() external view returns (uint256);
+    function interestArrears() external view returns (uint256);
+    function principalArrears() external view returns (uint256);
+    function defaulted() external view returns (bool);
+    function finalized() external view returns (bool);
+    function totalTrapped() external view returns (uint256);
+    function totalFeesPaid() external view returns (uint256);
+    function totalSeniorPaid() external view returns (uint256);
+    function totalJuniorPaid() external view returns (uint256);
+    /// @notice Stablecoin deposited for periods not yet distributed (including N+1 before finalization).
+    function undistributedDeposits() external view returns (uint256);
+}

@@ -1,0 +1,283 @@
+"""``LeasePool``: deposits, the per-period waterfall, default, maturity; events decoded into the model's types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from rwa.chain import Chain
+from rwa.tx import call, contract_at, deploy, send
+from rwa.waterfall import PeriodLegs, PoolTerms
+
+ISSUER_ROLE = Web3.keccak(text="ISSUER_ROLE")
+SERVICER_ROLE = Web3.keccak(text="SERVICER_ROLE")
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
+
+# Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
+# estimates, which decodes a constructor's revert.
+_DEPOSIT_GAS = 200_000
+_DISTRIBUTE_GAS = 1_000_000
+_ADMIN_GAS = 200_000
+
+
+class DepositKind(IntEnum):
+    """``deposit``'s ``kind`` argument."""
+
+    RENT = 0
+    TAX_REFUND = 1
+    RESIDUAL_VALUE = 2
+    OTHER = 3
+
+
+@dataclass(frozen=True)
+class PeriodEvent:
+    """One decoded ``PeriodDistributed`` event and where it was emitted."""
+
+    legs: PeriodLegs
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+def _cs(address: str) -> str:
+    return Web3.to_checksum_address(address)
+
+
+def legs_from_event(period: int, raw: Mapping[str, Any]) -> PeriodLegs:
+    """The model's ``PeriodLegs`` from a decoded ``PeriodDistributed`` ``legs`` tuple."""
+    return PeriodLegs(
+        period=period,
+        collected=int(raw["collected"]),
+        reported=int(raw["reported"]),
+        collected_minus_reported=int(raw["collectedMinusReported"]),
+        fee=int(raw["fee"]),
+        senior_interest=int(raw["seniorInterest"]),
+        senior_principal=int(raw["seniorPrincipal"]),
+        reserve_in=int(raw["reserveIn"]),
+        reserve_out=int(raw["reserveOut"]),
+        trapped=int(raw["trapped"]),
+        junior=int(raw["junior"]),
+        senior_dust=int(raw["seniorDust"]),
+        junior_dust=int(raw["juniorDust"]),
+        balance_after=int(raw["balanceAfter"]),
+        interest_arrears=int(raw["interestArrears"]),
+        principal_arrears=int(raw["principalArrears"]),
+        reserve_after=int(raw["reserveAfter"]),
+        dscr_bps=int(raw["dscrBps"]),
+    )
+
+
+@dataclass
+class LeasePool:
+    """A deployed ``LeasePool``; amounts are integers in the stablecoin's smallest unit."""
+
+    chain: Chain
+    contract: Contract
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    # -- deployment ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def deploy(
+        cls,
+        chain: Chain,
+        terms: PoolTerms,
+        stablecoin: str,
+        oracle: str,
+        senior: str,
+        junior: str,
+        admin: str,
+        servicer: str,
+        fee_recipient: str,
+        *,
+        sender: str | None = None,
+    ) -> LeasePool:
+        """Deploy a pool for ``terms`` (its ``principal_schedule`` included); ``admin`` also gets ISSUER_ROLE."""
+        terms_tuple = (
+            terms.first_period_start,
+            terms.period_length,
+            terms.period_count,
+            terms.senior_coupon_bps,
+            terms.servicing_fee_per_period,
+            terms.reserve_periods,
+            terms.cash_trap_dscr_bps,
+        )
+        contract = deploy(
+            chain,
+            "LeasePool",
+            terms_tuple,
+            list(terms.principal_schedule),
+            _cs(stablecoin),
+            _cs(oracle),
+            _cs(senior),
+            _cs(junior),
+            _cs(admin),
+            _cs(servicer),
+            _cs(fee_recipient),
+            sender=sender or admin,
+        )
+        return cls(chain, contract)
+
+    @classmethod
+    def at(cls, chain: Chain, address: str) -> LeasePool:
+        return cls(chain, contract_at(chain, "LeasePool", address))
+
+    def _gas(self, gas: int | None, embedded_default: int) -> int | None:
+        if gas is not None:
+            return gas
+        return embedded_default if self.chain.kind == "embedded" else None
+
+    # -- transactions -------------------------------------------------------------------------------------------
+
+    def deposit(
+        self,
+        period: int,
+        amount: int,
+        kind: DepositKind | int = DepositKind.RENT,
+        *,
+        sender: str,
+        gas: int | None = None,
+    ) -> TxReceipt:
+        """Deposit ``amount`` for ``period`` (the servicer must have approved the pool for it)."""
+        fn = self.contract.functions.deposit(period, amount, int(kind))
+        return send(fn, sender, self._gas(gas, _DEPOSIT_GAS))
+
+    def distribute(self, period: int, *, sender: str, gas: int | None = None) -> TxReceipt:
+        return send(self.contract.functions.distribute(period), sender, self._gas(gas, _DISTRIBUTE_GAS))
+
+    def finalize(self, *, sender: str, gas: int | None = None) -> TxReceipt:
+        return send(self.contract.functions.finalize(), sender, self._gas(gas, _DISTRIBUTE_GAS))
+
+    def declare_default(self, reason: str, *, sender: str, gas: int | None = None) -> TxReceipt:
+        return send(self.contract.functions.declareDefault(reason), sender, self._gas(gas, _ADMIN_GAS))
+
+    def pause(self, *, sender: str) -> TxReceipt:
+        return send(self.contract.functions.pause(), sender, self._gas(None, _ADMIN_GAS))
+
+    def unpause(self, *, sender: str) -> TxReceipt:
+        return send(self.contract.functions.unpause(), sender, self._gas(None, _ADMIN_GAS))
+
+    def grant_role(self, role: bytes, account: str, *, sender: str) -> TxReceipt:
+        return send(self.contract.functions.grantRole(role, _cs(account)), sender, self._gas(None, _ADMIN_GAS))
+
+    # -- views --------------------------------------------------------------------------------------------------
+
+    def terms(self) -> PoolTerms:
+        """The deployed terms with the principal schedule read back period by period."""
+        raw = call(self.contract.functions.terms())
+        count = int(raw[2])
+        schedule = tuple(self.principal_schedule_at(p) for p in range(1, count + 1))
+        return PoolTerms(
+            first_period_start=int(raw[0]),
+            period_length=int(raw[1]),
+            period_count=count,
+            senior_coupon_bps=int(raw[3]),
+            servicing_fee_per_period=int(raw[4]),
+            reserve_periods=int(raw[5]),
+            cash_trap_dscr_bps=int(raw[6]),
+            principal_schedule=schedule,
+        )
+
+    def principal_schedule_at(self, period: int) -> int:
+        return int(call(self.contract.functions.principalScheduleAt(period)))
+
+    def _uint(self, name: str, *args: Any) -> int:
+        return int(call(getattr(self.contract.functions, name)(*args)))
+
+    def last_distributed_period(self) -> int:
+        return self._uint("lastDistributedPeriod")
+
+    def senior_outstanding(self) -> int:
+        return self._uint("seniorOutstanding")
+
+    def senior_face(self) -> int:
+        return self._uint("seniorFace")
+
+    def reserve_balance(self) -> int:
+        return self._uint("reserveBalance")
+
+    def interest_arrears(self) -> int:
+        return self._uint("interestArrears")
+
+    def principal_arrears(self) -> int:
+        return self._uint("principalArrears")
+
+    def deposited(self, period: int) -> int:
+        return self._uint("deposited", period)
+
+    def undistributed_deposits(self) -> int:
+        return self._uint("undistributedDeposits")
+
+    def total_trapped(self) -> int:
+        return self._uint("totalTrapped")
+
+    def total_fees_paid(self) -> int:
+        return self._uint("totalFeesPaid")
+
+    def total_senior_paid(self) -> int:
+        return self._uint("totalSeniorPaid")
+
+    def total_junior_paid(self) -> int:
+        return self._uint("totalJuniorPaid")
+
+    def period_start(self, period: int) -> int:
+        return self._uint("periodStart", period)
+
+    def period_end(self, period: int) -> int:
+        return self._uint("periodEnd", period)
+
+    def defaulted(self) -> bool:
+        return bool(call(self.contract.functions.defaulted()))
+
+    def finalized(self) -> bool:
+        return bool(call(self.contract.functions.finalized()))
+
+    def paused(self) -> bool:
+        return bool(call(self.contract.functions.paused()))
+
+    def has_role(self, role: bytes, account: str) -> bool:
+        return bool(call(self.contract.functions.hasRole(role, _cs(account))))
+
+    def addresses(self) -> dict[str, str]:
+        """The contracts and accounts the pool was deployed with."""
+        f = self.contract.functions
+        return {
+            "stablecoin": str(call(f.stablecoin())),
+            "oracle": str(call(f.oracle())),
+            "senior": str(call(f.seniorToken())),
+            "junior": str(call(f.juniorToken())),
+            "fee_recipient": str(call(f.feeRecipient())),
+        }
+
+    # -- events -------------------------------------------------------------------------------------------------
+
+    def period_events(self, from_block: int = 0, to_block: int | str = "latest") -> list[PeriodEvent]:
+        """Every ``PeriodDistributed`` in the block range, in chain order, as the model's ``PeriodLegs``."""
+        logs = self.contract.events.PeriodDistributed.get_logs(from_block=from_block, to_block=to_block)
+        out = [
+            PeriodEvent(
+                legs=legs_from_event(int(log["args"]["period"]), log["args"]["legs"]),
+                block_number=int(log["blockNumber"]),
+                tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                log_index=int(log["logIndex"]),
+            )
+            for log in logs
+        ]
+        return sorted(out, key=lambda e: (e.block_number, e.log_index))
+
+    def legs_in(self, receipt: TxReceipt) -> PeriodLegs:
+        """The ``PeriodDistributed`` legs a ``distribute``/``finalize`` receipt carries."""
+        events = self.contract.events.PeriodDistributed().process_receipt(receipt, errors=DISCARD)
+        if len(events) != 1:
+            raise ValueError(f"expected one PeriodDistributed event in the receipt, found {len(events)}")
+        return legs_from_event(int(events[0]["args"]["period"]), events[0]["args"]["legs"])

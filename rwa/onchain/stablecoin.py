@@ -1,0 +1,78 @@
+"""The stablecoin the pool pays in: any ERC-20, and ``TestStablecoin`` (6 decimals, owner-mintable) on dev chains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3 import Web3
+from web3.contract import Contract
+
+from rwa.chain import Chain
+from rwa.errors import InputError
+from rwa.tx import call, contract_at, deploy, send
+
+TEST_NAME = "Test USD"
+TEST_SYMBOL = "tUSD"
+
+
+@dataclass
+class Stablecoin:
+    """An ERC-20 stablecoin; amounts are integers in its smallest unit (6 decimals for ``TestStablecoin``)."""
+
+    chain: Chain
+    contract: Contract
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    @classmethod
+    def deploy_test(cls, chain: Chain, owner: str, *, force: bool = False, gas: int | None = None) -> Stablecoin:
+        """Deploy ``TestStablecoin`` owned (and mintable) by ``owner``.
+
+        Refuses on a chain that is not a local development chain: a mintable "stablecoin" on a public network would
+        be a worthless token anyone might mistake for money. ``force=True`` overrides, e.g. for a testnet rehearsal.
+        """
+        if not chain.is_dev and not force:
+            raise InputError(
+                f"refusing to deploy TestStablecoin on chain {chain.chain_id}, which is not a local development "
+                "chain: pass the real stablecoin's address, or force it for a testnet rehearsal"
+            )
+        contract = deploy(chain, "TestStablecoin", TEST_NAME, TEST_SYMBOL, owner, sender=owner, gas=gas)
+        return cls(chain, contract)
+
+    @classmethod
+    def at(cls, chain: Chain, address: str) -> Stablecoin:
+        """Bind to a deployed ERC-20 (``TestStablecoin``'s ABI is a superset of ERC-20's)."""
+        return cls(chain, contract_at(chain, "TestStablecoin", address))
+
+    def _gas(self, gas: int | None, embedded_default: int) -> int | None:
+        """An explicit limit on the embedded chain (twice as fast as estimating); estimation on a real node."""
+        if gas is not None:
+            return gas
+        return embedded_default if self.chain.kind == "embedded" else None
+
+    def mint(self, to: str, amount: int, *, sender: str, gas: int | None = None) -> None:
+        """Mint ``amount`` to ``to`` (``TestStablecoin`` only; ``sender`` must be its owner)."""
+        send(self.contract.functions.mint(Web3.to_checksum_address(to), amount), sender, self._gas(gas, 200_000))
+
+    def approve(self, spender: str, amount: int, *, sender: str, gas: int | None = None) -> None:
+        send(
+            self.contract.functions.approve(Web3.to_checksum_address(spender), amount), sender, self._gas(gas, 100_000)
+        )
+
+    def transfer(self, to: str, amount: int, *, sender: str, gas: int | None = None) -> None:
+        send(self.contract.functions.transfer(Web3.to_checksum_address(to), amount), sender, self._gas(gas, 100_000))
+
+    def balance_of(self, holder: str) -> int:
+        return int(call(self.contract.functions.balanceOf(Web3.to_checksum_address(holder))))
+
+    def allowance(self, owner: str, spender: str) -> int:
+        fn = self.contract.functions.allowance(Web3.to_checksum_address(owner), Web3.to_checksum_address(spender))
+        return int(call(fn))
+
+    def total_supply(self) -> int:
+        return int(call(self.contract.functions.totalSupply()))
+
+    def decimals(self) -> int:
+        return int(call(self.contract.functions.decimals()))

@@ -1,0 +1,158 @@
+"""A whole deal on a development chain for tests and benchmarks: stablecoin, compliance registry, stub oracle,
+senior and junior tranche tokens, pool.
+
+The oracle is ``StubRevenueOracle`` (a test double whose reports anyone sets), so that the pool's tests do not depend
+on the quorum-signing oracle; everything else is the product's own contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from rwa.chain import Chain
+from rwa.onchain.pool import DepositKind, LeasePool
+from rwa.onchain.registry import ComplianceRegistry
+from rwa.onchain.stablecoin import Stablecoin
+from rwa.onchain.tranche import DISTRIBUTOR_ROLE, TrancheToken
+from rwa.tx import deploy, send
+from rwa.waterfall import PeriodLegs, PoolTerms
+
+DAY = 86_400
+YEAR = 365 * DAY
+GAS = 1_000_000
+TOKEN_GAS = 200_000
+"""Per transaction, and per investor in a batch (the wrappers multiply it); a batch stays under the block limit."""
+REGISTRY_GAS = 100_000
+MINT_BATCH = 100
+JURISDICTION = 344  # ISO 3166-1 numeric, Hong Kong
+
+
+def demo_terms(start: int, **overrides: int | tuple[int, ...]) -> PoolTerms:
+    """A small deal: three 30-day periods, 12% senior coupon, 1 period of reserve, 1.2x covenant."""
+    base: dict[str, int | tuple[int, ...]] = {
+        "first_period_start": start,
+        "period_length": 30 * DAY,
+        "period_count": 3,
+        "senior_coupon_bps": 1_200,
+        "servicing_fee_per_period": 1_000,
+        "reserve_periods": 1,
+        "cash_trap_dscr_bps": 12_000,
+        "principal_schedule": (100_000, 200_000, 300_000),
+    }
+    base.update(overrides)
+    return PoolTerms(**base)  # type: ignore[arg-type]
+
+
+@dataclass
+class PoolSystem:
+    """The deployed contracts and the accounts playing each role."""
+
+    chain: Chain
+    terms: PoolTerms
+    usd: Stablecoin
+    registry: ComplianceRegistry
+    oracle: Contract
+    senior: TrancheToken
+    junior: TrancheToken
+    pool: LeasePool
+    admin: str
+    servicer: str
+    fee_recipient: str
+    senior_holders: dict[str, int] = field(default_factory=dict)
+    junior_holders: dict[str, int] = field(default_factory=dict)
+
+    def report(self, period: int, revenue: int) -> None:
+        send(self.oracle.functions.setReport(period, revenue), self.admin, GAS)
+
+    def fund_servicer(self, amount: int) -> None:
+        self.usd.mint(self.servicer, amount, sender=self.admin)
+        self.usd.approve(self.pool.address, 2**256 - 1, sender=self.servicer)
+
+    def deposit(self, period: int, amount: int, kind: DepositKind = DepositKind.RENT) -> TxReceipt:
+        """Mint ``amount`` to the servicer and deposit it (kind ``kind``) for ``period``."""
+        self.usd.mint(self.servicer, amount, sender=self.admin)
+        return self.pool.deposit(period, amount, kind, sender=self.servicer)
+
+    def end_period(self, period: int) -> None:
+        self.chain.time_travel(self.terms.period_end(period))
+
+    def distribute(self, period: int) -> TxReceipt:
+        self.end_period(period)
+        return self.pool.distribute(period, sender=self.servicer)
+
+    def finalize(self) -> TxReceipt:
+        return self.pool.finalize(sender=self.admin)
+
+    def token_dust(self) -> tuple[int, int]:
+        """Both tokens' carried remainders in whole units, as ``PeriodDistributed`` reports them."""
+        return self.senior.carried_dust_down(), self.junior.carried_dust_down()
+
+    def legs(self, receipt: TxReceipt) -> PeriodLegs:
+        return self.pool.legs_in(receipt)
+
+    def allow(self, investors: list[str]) -> None:
+        """Allow ``investors`` in the registry with KYC valid for ten years."""
+        expiry = self.chain.now() + 10 * YEAR
+        self.registry.allow_investors(
+            investors, [expiry] * len(investors), [JURISDICTION] * len(investors), sender=self.admin
+        )
+
+
+def deploy_pool_system(
+    chain: Chain,
+    *,
+    senior_holders: Mapping[str, int] | None = None,
+    junior_holders: Mapping[str, int] | None = None,
+    **term_overrides: int | tuple[int, ...],
+) -> PoolSystem:
+    """Deploy a deal on ``chain``: accounts 0 admin/issuer, 1 servicer, 2 fee recipient, 3.. holders.
+
+    The terms are :func:`demo_terms` with ``term_overrides``, period 1 starting at the chain's clock once the
+    stablecoin is deployed (the embedded chain's first block jumps from genesis to the wall clock).
+    Senior holders default to accounts 3 and 4 splitting the face 1:2; junior to accounts 5 and 6 with 700 and 300.
+    """
+    accounts = [a.address for a in chain.accounts]
+    admin, servicer, fee_recipient = accounts[0], accounts[1], accounts[2]
+    usd = Stablecoin.deploy_test(chain, admin)
+    terms = demo_terms(chain.now(), **term_overrides)
+    if senior_holders is None:
+        third = terms.face // 3
+        senior_holders = {accounts[3]: third, accounts[4]: terms.face - third}
+    if junior_holders is None:
+        junior_holders = {accounts[5]: 700, accounts[6]: 300}
+    oracle = deploy(chain, "StubRevenueOracle", sender=admin, gas=2_000_000)
+    registry = ComplianceRegistry.deploy(chain, admin, gas=REGISTRY_GAS)
+    investors = sorted({*senior_holders, *junior_holders})
+    if investors:
+        expiry = chain.now() + 10 * YEAR
+        registry.allow_investors(investors, [expiry] * len(investors), [JURISDICTION] * len(investors), sender=admin)
+    senior = TrancheToken.deploy(chain, "Senior", "SNR", usd, registry, admin, gas=TOKEN_GAS)
+    junior = TrancheToken.deploy(chain, "Junior", "JNR", usd, registry, admin, gas=TOKEN_GAS)
+    for token, holders in ((senior, senior_holders), (junior, junior_holders)):
+        if holders:
+            token.mint_batch(list(holders), list(holders.values()), sender=admin, batch_size=MINT_BATCH)
+    pool = LeasePool.deploy(
+        chain, terms, usd.address, oracle.address, senior.address, junior.address, admin, servicer, fee_recipient
+    )
+    senior.grant_role(DISTRIBUTOR_ROLE, pool, sender=admin)
+    junior.grant_role(DISTRIBUTOR_ROLE, pool, sender=admin)
+    usd.approve(pool.address, 2**256 - 1, sender=servicer)
+    return PoolSystem(
+        chain=chain,
+        terms=terms,
+        usd=usd,
+        registry=registry,
+        oracle=oracle,
+        senior=senior,
+        junior=junior,
+        pool=pool,
+        admin=admin,
+        servicer=servicer,
+        fee_recipient=fee_recipient,
+        senior_holders=dict(senior_holders),
+        junior_holders=dict(junior_holders),
+    )

@@ -1,0 +1,388 @@
+"""The lease pool's waterfall as a pure-integer reference model: what ``LeasePool`` pays each period, to the unit.
+
+Independent of web3 on purpose: tests predict every on-chain ``PeriodDistributed`` event with it, and the auditor
+recomputes each period from the deal's terms, the oracle's reports and the deposits alone. Every amount is an ``int``
+in the stablecoin's smallest unit; every division is floor division, as in the contract.
+
+Order of payment in a period ``p`` (1..N) with ``cash`` deposited for it:
+
+1. servicing fee, up to ``servicing_fee_per_period``;
+2. senior interest: arrears first, then ``balance * coupon_bps / 120000`` (monthly coupon, rounded down);
+3. senior principal: arrears first, then the scheduled amount, never more than the outstanding balance;
+   (2 and 3 draw the reserve for what the period's cash cannot pay; what stays unpaid becomes arrears)
+4. reserve (DSRA) top-up to ``reserve_periods`` times the next period's scheduled senior debt service;
+5. cash trap: when the period's DSCR is under the covenant (or the lessee has defaulted), the junior's share is
+   applied immediately as senior prepayment, reducing the outstanding balance. The covenant test is this period's
+   cash after the fee over this period's scheduled senior debt service (interest + scheduled principal, arrears not
+   included). The schedule itself is unchanged, so later scheduled amounts are capped at the smaller balance;
+6. whatever is left goes to the junior tranche.
+
+After a declared default the whole outstanding balance is due every period, no reserve is kept (it is drawn for
+senior), principal arrears are not tracked (the unpaid rest is simply outstanding) and the cash trap sends anything
+left to senior until the balance is 0; then the junior tranche is paid again.
+
+At maturity (period N+1, :func:`run_maturity`) the residual cash plus the released reserve pays the fee, senior
+interest, the whole outstanding balance, and the rest goes to junior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rwa.errors import InputError
+
+MONTHLY_BPS_DIVISOR = 120_000
+"""An annual coupon in basis points becomes a monthly rate: bps / 10_000 / 12."""
+
+BPS = 10_000
+UINT32_MAX = 2**32 - 1
+"""The DSCR is reported in basis points capped at uint32's maximum (also the value when no senior debt is due)."""
+
+POINTS_MAGNITUDE = 2**128
+"""The tranche token's accumulator scale (ERC-2222 points per stablecoin unit)."""
+
+DEPOSIT_KINDS = ("rent", "tax_refund", "residual_value", "other")
+"""``deposit`` kinds in the contract's numbering (0..3)."""
+
+
+class WaterfallError(InputError):
+    """The model was asked to do what the contract would refuse (wrong period order, after finalization...)."""
+
+
+@dataclass(frozen=True)
+class PoolTerms:
+    """The deal's terms as the pool is deployed with them."""
+
+    first_period_start: int
+    period_length: int
+    period_count: int
+    senior_coupon_bps: int
+    servicing_fee_per_period: int
+    reserve_periods: int
+    cash_trap_dscr_bps: int
+    principal_schedule: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.period_count <= 0 or self.period_length <= 0:
+            raise WaterfallError("period_count and period_length must be positive")
+        if len(self.principal_schedule) != self.period_count:
+            raise WaterfallError(
+                f"principal_schedule has {len(self.principal_schedule)} entries, period_count is {self.period_count}"
+            )
+        if any(a < 0 for a in self.principal_schedule) or self.face <= 0:
+            raise WaterfallError("principal_schedule amounts must be >= 0 and sum to a positive senior face")
+        for name in ("senior_coupon_bps", "servicing_fee_per_period", "reserve_periods", "cash_trap_dscr_bps"):
+            if getattr(self, name) < 0:
+                raise WaterfallError(f"{name} must be >= 0")
+
+    @property
+    def face(self) -> int:
+        """The senior tranche's face: its opening balance and its token supply."""
+        return sum(self.principal_schedule)
+
+    @property
+    def maturity_period(self) -> int:
+        """N+1: the settlement after the last period, where residual value is deposited."""
+        return self.period_count + 1
+
+    def period_start(self, period: int) -> int:
+        return self.first_period_start + (period - 1) * self.period_length
+
+    def period_end(self, period: int) -> int:
+        return self.period_start(period) + self.period_length
+
+    def scheduled_principal(self, period: int) -> int:
+        """The schedule's amount for ``period`` (1..N); 0 outside."""
+        return self.principal_schedule[period - 1] if 1 <= period <= self.period_count else 0
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """What the pool carries from one period to the next."""
+
+    balance: int
+    reserve: int = 0
+    interest_arrears: int = 0
+    principal_arrears: int = 0
+    last_distributed_period: int = 0
+    defaulted: bool = False
+    finalized: bool = False
+    total_fees: int = 0
+    total_senior_paid: int = 0
+    total_junior_paid: int = 0
+    total_trapped: int = 0
+
+    @classmethod
+    def opening(cls, terms: PoolTerms) -> PoolState:
+        """The state at deployment: the whole senior face outstanding, nothing else."""
+        return cls(balance=terms.face)
+
+
+@dataclass(frozen=True)
+class PeriodLegs:
+    """Every leg of one period's waterfall, as the contract's ``PeriodDistributed`` event carries it.
+
+    ``senior_dust`` and ``junior_dust`` are the tranche tokens' carried remainders after the distribution, in whole
+    stablecoin units rounded down; they depend on the tokens' supply and earlier remainders, not on the waterfall,
+    so :func:`run_period` leaves them 0; :func:`carry_points` predicts them and :meth:`with_dust` sets them.
+    """
+
+    period: int
+    collected: int
+    reported: int
+    collected_minus_reported: int
+    fee: int
+    senior_interest: int
+    senior_principal: int
+    reserve_in: int
+    reserve_out: int
+    trapped: int
+    junior: int
+    senior_dust: int
+    junior_dust: int
+    balance_after: int
+    interest_arrears: int
+    principal_arrears: int
+    reserve_after: int
+    dscr_bps: int
+
+    @property
+    def senior_paid(self) -> int:
+        """Everything sent to the senior token this period: interest, principal and trapped prepayment."""
+        return self.senior_interest + self.senior_principal + self.trapped
+
+    def with_dust(self, senior_dust: int, junior_dust: int) -> PeriodLegs:
+        return replace(self, senior_dust=senior_dust, junior_dust=junior_dust)
+
+
+def monthly_interest_down(balance: int, coupon_bps: int) -> int:
+    """One period's senior interest on ``balance``, rounded down (in favour of the pool)."""
+    return balance * coupon_bps // MONTHLY_BPS_DIVISOR
+
+
+def dscr_bps_down(cash: int, debt_service: int) -> int:
+    """Cash over scheduled senior debt service in basis points, rounded down, capped at uint32's maximum."""
+    if debt_service == 0:
+        return UINT32_MAX
+    return min(cash * BPS // debt_service, UINT32_MAX)
+
+
+def carry_points(remainder_points: int, amount: int, supply: int) -> int:
+    """A tranche token's carried remainder (in points) after it distributes ``amount`` over ``supply`` shares.
+
+    Mirrors ``TrancheToken.distributeFunds``: points = amount * 2**128 + remainder; with no supply everything is
+    carried, otherwise what ``points / supply`` leaves over. A zero ``amount`` is not distributed at all.
+    """
+    if amount == 0:
+        return remainder_points
+    points = amount * POINTS_MAGNITUDE + remainder_points
+    return points if supply == 0 else points % supply
+
+
+def dust_down(remainder_points: int) -> int:
+    """A carried remainder in whole stablecoin units, rounded down (the token's ``carriedDustDown``)."""
+    return remainder_points // POINTS_MAGNITUDE
+
+
+def _check_amounts(cash: int, reported: int) -> None:
+    if cash < 0 or reported < 0:
+        raise WaterfallError(f"cash ({cash}) and reported revenue ({reported}) must be >= 0")
+
+
+def run_period(
+    terms: PoolTerms, state: PoolState, period: int, cash: int, reported: int
+) -> tuple[PoolState, PeriodLegs]:
+    """Run period ``period`` (1..N) with ``cash`` deposited for it and the oracle's ``reported`` revenue."""
+    _check_amounts(cash, reported)
+    if state.finalized:
+        raise WaterfallError("the pool is finalized")
+    if period != state.last_distributed_period + 1:
+        raise WaterfallError(f"period {period} out of order: expected {state.last_distributed_period + 1}")
+    if not 1 <= period <= terms.period_count:
+        raise WaterfallError(f"period {period} is outside 1..{terms.period_count}; use run_maturity for N+1")
+    collected = cash
+    balance = state.balance
+    reserve = state.reserve
+    coupon = terms.senior_coupon_bps
+
+    fee = min(cash, terms.servicing_fee_per_period)
+    cash -= fee
+
+    sched_int = monthly_interest_down(balance, coupon)
+    sched_prin = min(terms.scheduled_principal(period), balance)
+    dscr = dscr_bps_down(cash, sched_int + sched_prin)
+
+    interest_due = state.interest_arrears + sched_int
+    pay_i = min(cash, interest_due)
+    cash -= pay_i
+    draw_i = min(reserve, interest_due - pay_i)
+    reserve -= draw_i
+    pay_i += draw_i
+    interest_arrears = interest_due - pay_i
+
+    principal_due = balance if state.defaulted else min(state.principal_arrears + sched_prin, balance)
+    pay_p = min(cash, principal_due)
+    cash -= pay_p
+    draw_p = min(reserve, principal_due - pay_p)
+    reserve -= draw_p
+    pay_p += draw_p
+    principal_arrears = 0 if state.defaulted else principal_due - pay_p
+    balance -= pay_p
+
+    target = 0
+    if period < terms.period_count and not state.defaulted:
+        next_service = monthly_interest_down(balance, coupon) + min(terms.scheduled_principal(period + 1), balance)
+        target = terms.reserve_periods * next_service
+    top_up = min(cash, target - reserve) if reserve < target else 0
+    reserve += top_up
+    cash -= top_up
+
+    # Cash trap: an under-covenant (or defaulted) period's junior share prepays senior at once.
+    trapped = 0
+    if (dscr < terms.cash_trap_dscr_bps or state.defaulted) and balance > 0:
+        trapped = min(cash, balance)
+        cash -= trapped
+        balance -= trapped
+        principal_arrears = min(principal_arrears, balance)
+    junior = cash
+
+    legs = PeriodLegs(
+        period=period,
+        collected=collected,
+        reported=reported,
+        collected_minus_reported=collected - reported,
+        fee=fee,
+        senior_interest=pay_i,
+        senior_principal=pay_p,
+        reserve_in=top_up,
+        reserve_out=draw_i + draw_p,
+        trapped=trapped,
+        junior=junior,
+        senior_dust=0,
+        junior_dust=0,
+        balance_after=balance,
+        interest_arrears=interest_arrears,
+        principal_arrears=principal_arrears,
+        reserve_after=reserve,
+        dscr_bps=dscr,
+    )
+    new_state = replace(
+        state,
+        balance=balance,
+        reserve=reserve,
+        interest_arrears=interest_arrears,
+        principal_arrears=principal_arrears,
+        last_distributed_period=period,
+        total_fees=state.total_fees + fee,
+        total_senior_paid=state.total_senior_paid + legs.senior_paid,
+        total_junior_paid=state.total_junior_paid + junior,
+        total_trapped=state.total_trapped + trapped,
+    )
+    return new_state, legs
+
+
+def run_maturity(terms: PoolTerms, state: PoolState, cash: int, reported: int = 0) -> tuple[PoolState, PeriodLegs]:
+    """Settle at maturity (period N+1): ``cash`` deposited for N+1 plus the released reserve.
+
+    Pays the fee, senior interest (arrears first), the whole outstanding balance, then the rest to junior. What
+    senior cannot be paid stays outstanding (as principal arrears, unless defaulted) and the pool is finalized.
+    ``reported`` is 0: the oracle publishes no report for N+1.
+    """
+    _check_amounts(cash, reported)
+    if state.finalized:
+        raise WaterfallError("the pool is already finalized")
+    if state.last_distributed_period != terms.period_count:
+        raise WaterfallError(
+            f"maturity needs period {terms.period_count} distributed; last is {state.last_distributed_period}"
+        )
+    collected = cash
+    released = state.reserve
+    cash += released
+    balance = state.balance
+
+    fee = min(cash, terms.servicing_fee_per_period)
+    cash -= fee
+
+    sched_int = monthly_interest_down(balance, terms.senior_coupon_bps)
+    dscr = dscr_bps_down(cash, sched_int + balance)
+
+    interest_due = state.interest_arrears + sched_int
+    pay_i = min(cash, interest_due)
+    cash -= pay_i
+    interest_arrears = interest_due - pay_i
+
+    pay_p = min(cash, balance)
+    cash -= pay_p
+    balance -= pay_p
+    principal_arrears = 0 if state.defaulted else balance
+    junior = cash
+
+    legs = PeriodLegs(
+        period=terms.maturity_period,
+        collected=collected,
+        reported=reported,
+        collected_minus_reported=collected - reported,
+        fee=fee,
+        senior_interest=pay_i,
+        senior_principal=pay_p,
+        reserve_in=0,
+        reserve_out=released,
+        trapped=0,
+        junior=junior,
+        senior_dust=0,
+        junior_dust=0,
+        balance_after=balance,
+        interest_arrears=interest_arrears,
+        principal_arrears=principal_arrears,
+        reserve_after=0,
+        dscr_bps=dscr,
+    )
+    new_state = replace(
+        state,
+        balance=balance,
+        reserve=0,
+        interest_arrears=interest_arrears,
+        principal_arrears=principal_arrears,
+        finalized=True,
+        total_fees=state.total_fees + fee,
+        total_senior_paid=state.total_senior_paid + legs.senior_paid,
+        total_junior_paid=state.total_junior_paid + junior,
+    )
+    return new_state, legs
+
+
+def declare_default(state: PoolState) -> PoolState:
+    """The issuer declared the lessee in default: from the next distribution all cash goes to senior first."""
+    if state.finalized:
+        raise WaterfallError("the pool is finalized")
+    if state.defaulted:
+        raise WaterfallError("default is already declared")
+    return replace(state, defaulted=True)
+
+
+def run_schedule(
+    terms: PoolTerms,
+    cash_by_period: dict[int, int],
+    reported_by_period: dict[int, int],
+    *,
+    default_before: int | None = None,
+    through: int | None = None,
+) -> tuple[PoolState, list[PeriodLegs]]:
+    """Run periods 1..``through`` (default N, then maturity) from deposits and reports; for tests and replay.
+
+    ``default_before``: declare default just before that period runs (N+1 for a default before maturity).
+    """
+    state = PoolState.opening(terms)
+    legs: list[PeriodLegs] = []
+    last = terms.period_count if through is None else min(through, terms.period_count)
+    for p in range(1, last + 1):
+        if default_before == p:
+            state = declare_default(state)
+        state, leg = run_period(terms, state, p, cash_by_period.get(p, 0), reported_by_period.get(p, 0))
+        legs.append(leg)
+    if through is None or through > terms.period_count:
+        if default_before == terms.maturity_period:
+            state = declare_default(state)
+        state, leg = run_maturity(terms, state, cash_by_period.get(terms.maturity_period, 0))
+        legs.append(leg)
+    return state, legs

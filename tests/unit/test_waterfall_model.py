@@ -1,0 +1,244 @@
+"""The waterfall reference model on hand-computed periods: every expected figure below is worked out in the comment."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from rwa.waterfall import (
+    UINT32_MAX,
+    PeriodLegs,
+    PoolState,
+    PoolTerms,
+    WaterfallError,
+    declare_default,
+    dscr_bps_down,
+    monthly_interest_down,
+    run_maturity,
+    run_period,
+    run_schedule,
+)
+
+DAY = 86_400
+
+
+def make_terms(**overrides: object) -> PoolTerms:
+    base: dict[str, object] = {
+        "first_period_start": 1_767_225_600,
+        "period_length": 30 * DAY,
+        "period_count": 3,
+        "senior_coupon_bps": 1200,  # 12% a year: 1% of the balance a period
+        "servicing_fee_per_period": 1_000,
+        "reserve_periods": 1,
+        "cash_trap_dscr_bps": 12_000,
+        "principal_schedule": (100_000, 200_000, 300_000),
+    }
+    base.update(overrides)
+    return PoolTerms(**base)  # type: ignore[arg-type]
+
+
+def conserved(legs: PeriodLegs) -> bool:
+    paid = legs.fee + legs.senior_interest + legs.senior_principal + legs.trapped + legs.junior
+    return legs.collected == paid + legs.reserve_in - legs.reserve_out
+
+
+def test_terms_period_clock_and_face() -> None:
+    terms = make_terms()
+    assert terms.face == 600_000
+    assert terms.period_start(1) == terms.first_period_start
+    assert terms.period_end(3) == terms.first_period_start + 90 * DAY
+    assert terms.maturity_period == 4
+    assert terms.scheduled_principal(4) == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"principal_schedule": (1, 2)},
+        {"period_count": 0, "principal_schedule": ()},
+        {"principal_schedule": (0, 0, 0)},
+        {"senior_coupon_bps": -1},
+    ],
+)
+def test_terms_refuse_inconsistent_deals(overrides: dict[str, object]) -> None:
+    with pytest.raises(WaterfallError):
+        make_terms(**overrides)
+
+
+def test_rounding_helpers_round_down_and_cap() -> None:
+    assert monthly_interest_down(119_999, 1) == 0
+    assert monthly_interest_down(120_000, 1) == 1
+    assert dscr_bps_down(5, 0) == UINT32_MAX
+    assert dscr_bps_down(2, 3) == 6_666
+    assert dscr_bps_down(10**30, 1) == UINT32_MAX
+
+
+def test_normal_period_pays_every_leg_in_order() -> None:
+    terms = make_terms()
+    state, legs = run_period(terms, PoolState.opening(terms), 1, 500_000, 480_000)
+    # fee 1,000 -> 499,000; interest 600,000 * 1% = 6,000; principal 100,000; DSCR 499,000/106,000 = 4.7075x;
+    # reserve target: next period's service 500,000 * 1% + 200,000 = 205,000; junior gets 499,000 - 311,000.
+    assert legs == PeriodLegs(
+        period=1, collected=500_000, reported=480_000, collected_minus_reported=20_000, fee=1_000,
+        senior_interest=6_000, senior_principal=100_000, reserve_in=205_000, reserve_out=0, trapped=0,
+        junior=188_000, senior_dust=0, junior_dust=0, balance_after=500_000, interest_arrears=0,
+        principal_arrears=0, reserve_after=205_000, dscr_bps=47_075,
+    )  # fmt: skip
+    assert state.balance == 500_000 and state.reserve == 205_000 and state.last_distributed_period == 1
+    assert state.total_senior_paid == 106_000 and state.total_junior_paid == 188_000 and state.total_fees == 1_000
+    assert conserved(legs)
+
+
+def test_shortfall_draws_the_reserve_for_senior() -> None:
+    terms = make_terms()
+    state, _ = run_period(terms, PoolState.opening(terms), 1, 500_000, 500_000)
+    state, legs = run_period(terms, state, 2, 100_000, 400_000)
+    # fee 1,000 -> 99,000; interest 5,000 -> 94,000 cash; principal 200,000 = 94,000 cash + 106,000 reserve.
+    assert (legs.senior_interest, legs.senior_principal, legs.reserve_out) == (5_000, 200_000, 106_000)
+    assert legs.collected_minus_reported == -300_000
+    assert legs.dscr_bps == 99_000 * 10_000 // 205_000
+    # No cash left: no top-up, nothing trapped, nothing for junior, no arrears.
+    assert (legs.reserve_in, legs.trapped, legs.junior) == (0, 0, 0)
+    assert (legs.interest_arrears, legs.principal_arrears) == (0, 0)
+    assert state.reserve == legs.reserve_after == 99_000
+    assert state.balance == 300_000
+    assert conserved(legs)
+
+
+def test_arrears_are_carried_and_cured_first() -> None:
+    terms = make_terms(reserve_periods=0, cash_trap_dscr_bps=0)
+    state, legs = run_period(terms, PoolState.opening(terms), 1, 50_000, 50_000)
+    # 49,000 after fee: interest 6,000, then 43,000 of the 100,000 principal; 57,000 principal in arrears.
+    assert (legs.senior_interest, legs.senior_principal, legs.principal_arrears) == (6_000, 43_000, 57_000)
+    assert state.balance == 557_000 and legs.junior == 0
+    state, legs = run_period(terms, state, 2, 400_000, 400_000)
+    # interest 557,000 * 1% = 5,570; principal due 57,000 arrears + 200,000 scheduled = 257,000.
+    assert (legs.senior_interest, legs.senior_principal) == (5_570, 257_000)
+    assert (legs.principal_arrears, legs.interest_arrears) == (0, 0)
+    assert legs.junior == 399_000 - 5_570 - 257_000
+    assert state.balance == 300_000
+
+
+def test_unpaid_interest_becomes_interest_arrears() -> None:
+    terms = make_terms(reserve_periods=0, cash_trap_dscr_bps=0)
+    state, legs = run_period(terms, PoolState.opening(terms), 1, 5_000, 0)
+    assert (legs.fee, legs.senior_interest, legs.interest_arrears, legs.principal_arrears) == (
+        1_000,
+        4_000,
+        2_000,
+        100_000,
+    )
+    state, legs = run_period(terms, state, 2, 1_000_000, 0)
+    # interest due 2,000 arrears + 6,000 on the unchanged 600,000; principal 100,000 arrears + 200,000.
+    assert (legs.senior_interest, legs.senior_principal) == (8_000, 300_000)
+    assert state.interest_arrears == 0 and state.balance == 300_000
+
+
+def test_cash_trap_prepays_senior_when_dscr_is_under_the_covenant() -> None:
+    terms = make_terms(reserve_periods=0)
+    state, legs = run_period(terms, PoolState.opening(terms), 1, 121_000, 121_000)
+    # 120,000 after fee over 106,000 scheduled service = 1.1320x < 1.2x: the 14,000 left is trapped.
+    assert legs.dscr_bps == 11_320
+    assert (legs.senior_interest, legs.senior_principal, legs.trapped, legs.junior) == (6_000, 100_000, 14_000, 0)
+    assert state.balance == 486_000 and state.total_trapped == 14_000
+    assert legs.senior_paid == 120_000
+    # The schedule is not re-sculpted: period 3's 300,000 is capped at what is left after period 2.
+    state, legs = run_period(terms, state, 2, 1_000_000, 1_000_000)
+    assert legs.senior_principal == 200_000 and legs.trapped == 0
+    state, legs = run_period(terms, state, 3, 1_000_000, 1_000_000)
+    assert legs.senior_principal == 286_000 and state.balance == 0
+
+
+def test_covenant_met_exactly_does_not_trap() -> None:
+    terms = make_terms(reserve_periods=0)
+    _, legs = run_period(terms, PoolState.opening(terms), 1, 1_000 + 127_200, 0)  # 1.2000x exactly
+    assert legs.dscr_bps == 12_000 and legs.trapped == 0 and legs.junior == 21_200
+
+
+def test_default_sends_everything_to_senior_until_repaid() -> None:
+    terms = make_terms()
+    state, _ = run_period(terms, PoolState.opening(terms), 1, 500_000, 500_000)
+    state = declare_default(state)
+    state, legs = run_period(terms, state, 2, 50_000, 50_000)
+    # 49,000 after fee: interest 5,000; the whole 500,000 is due: 44,000 cash + the whole 205,000 reserve.
+    assert (legs.senior_interest, legs.senior_principal, legs.reserve_out) == (5_000, 249_000, 205_000)
+    assert (legs.principal_arrears, legs.reserve_after, legs.junior) == (0, 0, 0)
+    assert state.balance == 251_000
+    state, legs = run_period(terms, state, 3, 400_000, 400_000)
+    # 399,000 after fee: interest 2,510, the 251,000 balance, no reserve kept; junior is paid again after.
+    assert (legs.senior_interest, legs.senior_principal, legs.reserve_in) == (2_510, 251_000, 0)
+    assert legs.junior == 399_000 - 2_510 - 251_000 and state.balance == 0
+    assert conserved(legs)
+
+
+def test_default_cannot_be_declared_twice() -> None:
+    terms = make_terms()
+    state = declare_default(PoolState.opening(terms))
+    with pytest.raises(WaterfallError):
+        declare_default(state)
+
+
+def test_maturity_pays_residual_and_releases_the_reserve() -> None:
+    terms = make_terms(period_count=2, principal_schedule=(100_000, 100_000), reserve_periods=1, cash_trap_dscr_bps=0)
+    state, legs1 = run_period(terms, PoolState.opening(terms), 1, 400_000, 0)
+    # reserve target after period 1: 100,000 * 1% + 100,000 = 101,000.
+    assert legs1.reserve_after == 101_000
+    state, legs2 = run_period(terms, state, 2, 20_000, 0)
+    # 19,000 after fee: interest 1,000, principal 18,000 cash + 82,000 reserve; 19,000 reserve stays.
+    assert (legs2.reserve_out, legs2.reserve_after, state.balance) == (82_000, 19_000, 0)
+    state, legs = run_maturity(terms, state, 30_000)
+    assert legs.period == 3 and legs.reserve_out == 19_000 and legs.reserve_after == 0
+    assert (legs.fee, legs.senior_interest, legs.senior_principal, legs.junior) == (1_000, 0, 0, 48_000)
+    assert state.finalized and conserved(legs)
+
+
+def test_maturity_pays_arrears_and_outstanding_before_junior() -> None:
+    terms = make_terms(
+        period_count=1, principal_schedule=(100_000,), servicing_fee_per_period=100, cash_trap_dscr_bps=0
+    )
+    state, legs = run_period(terms, PoolState.opening(terms), 1, 50_000, 0)
+    assert (legs.senior_principal, legs.principal_arrears, state.balance) == (48_900, 51_100, 51_100)
+    state, legs = run_maturity(terms, state, 60_000)
+    # 59,900 after fee: interest 511 on 51,100, the 51,100 outstanding, 8,289 to junior.
+    assert (legs.senior_interest, legs.senior_principal, legs.junior) == (511, 51_100, 8_289)
+    assert (state.balance, state.principal_arrears) == (0, 0)
+
+
+def test_maturity_shortfall_leaves_senior_outstanding() -> None:
+    terms = make_terms(period_count=1, principal_schedule=(100_000,), servicing_fee_per_period=0, cash_trap_dscr_bps=0)
+    state, _ = run_period(terms, PoolState.opening(terms), 1, 0, 0)
+    state, legs = run_maturity(terms, state, 50_000)
+    # interest 1,000 + 1,000 arrears from period 1, then 48,000 of the 100,000.
+    assert (legs.senior_interest, legs.senior_principal, legs.junior) == (2_000, 48_000, 0)
+    assert state.balance == legs.principal_arrears == 52_000
+
+
+def test_model_refuses_what_the_contract_refuses() -> None:
+    terms = make_terms()
+    state = PoolState.opening(terms)
+    with pytest.raises(WaterfallError):
+        run_period(terms, state, 2, 0, 0)  # out of order
+    with pytest.raises(WaterfallError):
+        run_maturity(terms, state, 0)  # too early
+    with pytest.raises(WaterfallError):
+        run_period(terms, state, 1, -1, 0)
+    done = replace(state, last_distributed_period=3)
+    done, _ = run_maturity(terms, done, 0)
+    with pytest.raises(WaterfallError):
+        run_maturity(terms, done, 0)
+    with pytest.raises(WaterfallError):
+        declare_default(done)
+
+
+def test_run_schedule_matches_period_by_period() -> None:
+    terms = make_terms()
+    cash = {1: 500_000, 2: 100_000, 3: 400_000, 4: 7_000}
+    final, legs = run_schedule(terms, cash, {}, default_before=3)
+    assert [leg.period for leg in legs] == [1, 2, 3, 4]
+    state = PoolState.opening(terms)
+    state, _ = run_period(terms, state, 1, 500_000, 0)
+    state, _ = run_period(terms, state, 2, 100_000, 0)
+    state, third = run_period(terms, declare_default(state), 3, 400_000, 0)
+    state, _ = run_maturity(terms, state, 7_000)
+    assert legs[2] == third and final == state
