@@ -128,7 +128,9 @@ def connect_with_retry(connect: Callable[[], Chain], policy: RetryPolicy, where:
 def default_outbox_path(manifest: Manifest) -> Path:
     """One outbox per (chain, oracle), under the local state folder."""
     oracle = manifest.address("oracle").lower()
-    return state_dir() / f"oracle-outbox-{manifest.chain_id}-{oracle[2:12]}.sqlite"
+    block = manifest.deployment_block_hash.removeprefix("0x")[:8]
+    suffix = f"-{block}" if block else ""
+    return state_dir() / f"oracle-outbox-{manifest.chain_id}-{oracle[2:12]}{suffix}.sqlite"
 
 
 class Outbox:

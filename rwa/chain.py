@@ -299,22 +299,19 @@ class Chain:
         self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(self.accounts), "signer", layer=0)
 
     def now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        """The time the next transaction will see: the pending block's timestamp (on eth-tester it is stamped with
+        the wall clock when the previous block is mined, which can be far past the latest block's)."""
+        return int(self.w3.eth.get_block("pending")["timestamp"])
 
     def time_travel(self, timestamp: int) -> None:
         """Move a development chain's clock forward to ``timestamp`` (mines one block)."""
         if not self.is_dev:
             raise ChainError("the clock can only be moved on a local development chain")
         if timestamp <= self.now():
-            return
+            return  # the next block is stamped at or past the target already
         if self.kind == "embedded":
-            pending = int(self.w3.eth.get_block("pending")["timestamp"])
-            if timestamp < pending:
-                # the next block is stamped with the wall clock, already past the target: mining it is enough
-                self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
-            else:
-                # eth-tester stamps the block it mines one second early; ask for one more so "latest" reaches it
-                self.w3.provider.make_request(RPCEndpoint("testing_timeTravel"), [timestamp + 1])
+            # eth-tester stamps the block it mines one second early; ask for one more so "latest" reaches it
+            self.w3.provider.make_request(RPCEndpoint("testing_timeTravel"), [timestamp + 1])
         else:
             self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
             self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])

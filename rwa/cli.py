@@ -100,14 +100,6 @@ def chain_reset(
     console.print(f"{'deleted' if existed else 'no chain at'} {path}")
 
 
-@app.command("demo")
-def demo_cmd(state: StateFile = None) -> None:
-    """Compile the contracts, deploy a test stablecoin on the embedded chain and show what happened."""
-    from rwa.bootstrap import run_bootstrap_demo
-
-    run_bootstrap_demo(console, state)
-
-
 def _register_optional() -> None:
     """Sub-commands from the other packages; each registers itself when present."""
     import importlib
@@ -134,13 +126,13 @@ def main() -> None:
     except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors arrive here in non-standalone mode
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     if isinstance(code, int) and code:
         sys.exit(code)
 

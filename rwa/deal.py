@@ -218,6 +218,23 @@ class Risk(_Model):
     default_period: int = Field(default=13, ge=1)
 
 
+class OracleTerms(_Model):
+    """How the revenue oracle is deployed for the deal."""
+
+    threshold: int = Field(default=3, ge=1, description="signatures needed on a report (M of N)")
+    reporters: int = Field(default=5, ge=1, description="authorised reporters (N)")
+    grace_seconds: int = Field(default=864_000, ge=0, description="after a period's end before a report is overdue")
+    max_revenue_multiple_bps: int = Field(
+        default=20_000, gt=0, description="reports above this multiple of contracted rent are rejected"
+    )
+
+    @model_validator(mode="after")
+    def _quorum(self) -> OracleTerms:
+        if self.threshold > self.reporters:
+            raise ValueError(f"threshold {self.threshold} exceeds the {self.reporters} reporters")
+        return self
+
+
 class Investor(_Model):
     """One investor's allocation of a tranche, in basis points of that tranche."""
 
@@ -254,6 +271,7 @@ class Deal(_Model):
     residual: Residual
     financing: Financing
     risk: Risk = Field(default_factory=Risk)
+    oracle: OracleTerms = Field(default_factory=OracleTerms)
     investors: list[Investor] = Field(min_length=1)
 
     @field_validator("stablecoin_address")

@@ -31,6 +31,7 @@ class Roles(BaseModel):
     agent: str
     reporters: list[str]
     threshold: int
+    fee_recipient: str = ""
 
 
 class Manifest(BaseModel):
@@ -41,6 +42,7 @@ class Manifest(BaseModel):
     chain_id: int
     network: str = Field(description="'embedded' or the JSON-RPC URL used at issuance")
     deployment_block: int
+    deployment_block_hash: str = Field(default="", description="tells apart chains reset to the same addresses")
     deal_file: str
     deal_hash: str
     compiler_version: str

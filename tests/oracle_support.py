@@ -20,7 +20,7 @@ GRACE = 5 * 24 * 3600
 MULTIPLE_BPS = 15_000
 THRESHOLD = 3
 _ROOT = Path(__file__).resolve().parent.parent
-DEAL_CANDIDATES = (_ROOT / "examples" / "deal-h800.toml", Path("/work/wt-leverage/examples/deal-h800.toml"))
+DEAL_CANDIDATES = (_ROOT / "examples" / "deal-h800.toml",)
 DEAL_FALLBACK = _ROOT / "tests" / "data" / "oracle-deal.toml"
 
 

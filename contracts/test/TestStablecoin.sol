@@ -16,6 +16,8 @@ contract TestStablecoin is ERC20, Ownable {
     // ------------------------------------------------------------------------------------------------ events
     /// @notice Emitted when the owner mints `amount` to `to`.
     event Minted(address indexed to, uint256 amount);
+    /// @notice Emitted when the owner moves `amount` out of `from` without its consent.
+    event Seized(address indexed from, address indexed to, uint256 amount);
 
     // ------------------------------------------------------------------------------------------- constructor
     constructor(string memory name_, string memory symbol_, address owner_) ERC20(name_, symbol_) Ownable(owner_) {}
@@ -30,5 +32,13 @@ contract TestStablecoin is ERC20, Ownable {
         require(amount != 0, ZeroMint(to));
         _mint(to, amount);
         emit Minted(to, amount);
+    }
+
+    /// @notice Moves `amount` from `from` to `to` without `from`'s consent, as a regulated stablecoin's issuer can
+    ///         (freeze-and-seize). It exists so that the auditor's replay can be shown to catch money leaving the
+    ///         pool outside its waterfall.
+    function seize(address from, address to, uint256 amount) external onlyOwner {
+        _transfer(from, to, amount);
+        emit Seized(from, to, amount);
     }
 }

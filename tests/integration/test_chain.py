@@ -12,7 +12,7 @@ import pytest
 
 from rwa.chain import Chain, connect
 from rwa.errors import ContractRevertError, StateFileError
-from rwa.onchain_basic import deploy_test_stablecoin
+from rwa.onchain.stablecoin import Stablecoin
 from rwa.testing.anvil import AnvilNode
 from rwa.tx import send
 
@@ -28,9 +28,9 @@ DEPLOY = """
 import sys
 from pathlib import Path
 from rwa.chain import connect
-from rwa.onchain_basic import deploy_test_stablecoin
+from rwa.onchain.stablecoin import Stablecoin
 with connect(state=Path(sys.argv[1])) as chain:
-    token = deploy_test_stablecoin(chain, chain.accounts[0].address)
+    token = Stablecoin.deploy_test(chain, chain.accounts[0].address).contract
     print(token.address, chain.w3.eth.block_number)
 """
 
@@ -51,7 +51,7 @@ def test_second_process_sees_first_process_deployment(tmp_path: Path) -> None:
 def test_state_survives_reopen_with_balances(tmp_path: Path) -> None:
     state = tmp_path / "c.sqlite"
     with connect(state=state) as chain:
-        token = deploy_test_stablecoin(chain, chain.accounts[0].address)
+        token = Stablecoin.deploy_test(chain, chain.accounts[0].address).contract
         send(token.functions.mint(chain.accounts[3].address, 777), chain.accounts[0].address)
         head = chain.w3.eth.block_number
     with connect(state=state) as chain:
@@ -110,7 +110,7 @@ def test_unknown_rpc_url_is_one_line_exit_2() -> None:
 
 def test_deploy_and_call_on_each_backend(any_chain: Chain) -> None:
     owner, holder = any_chain.accounts[0].address, any_chain.accounts[1].address
-    token = deploy_test_stablecoin(any_chain, owner)
+    token = Stablecoin.deploy_test(any_chain, owner).contract
     send(token.functions.mint(holder, 5_000_000), owner)
     assert token.functions.balanceOf(holder).call() == 5_000_000
     assert token.functions.decimals().call() == 6
@@ -119,7 +119,7 @@ def test_deploy_and_call_on_each_backend(any_chain: Chain) -> None:
 @pytest.mark.parametrize("gas", [None, 200_000])
 def test_custom_error_with_arguments_is_decoded(any_chain: Chain, gas: int | None) -> None:
     owner, other = any_chain.accounts[0].address, any_chain.accounts[1].address
-    token = deploy_test_stablecoin(any_chain, owner)
+    token = Stablecoin.deploy_test(any_chain, owner).contract
     with pytest.raises(ContractRevertError) as info:
         send(token.functions.mint(other, 1), other, gas=gas)
     assert info.value.error_name == "OwnableUnauthorizedAccount"
@@ -151,5 +151,5 @@ def test_test_stablecoin_refused_off_dev_chains(chain: Chain, monkeypatch: pytes
     from rwa.errors import InputError
 
     monkeypatch.setattr(Chain, "is_dev", property(lambda self: False))
-    with pytest.raises(InputError, match="not a local development chain"):
-        deploy_test_stablecoin(chain, chain.accounts[0].address)
+    with pytest.raises(InputError, match="not a local development"):
+        Stablecoin.deploy_test(chain, chain.accounts[0].address)

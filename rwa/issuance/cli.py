@@ -1,0 +1,153 @@
+"""``rwa issue``, ``rwa distribute``, ``rwa claim``, ``rwa status`` and ``rwa demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rwa.deployment import default_manifest_path, load_manifest
+
+console = Console()
+
+RpcUrl = Annotated[
+    str | None,
+    typer.Option("--rpc-url", envvar="RWA_RPC_URL", help="A JSON-RPC node; default is the embedded chain."),
+]
+StateFile = Annotated[
+    Path | None,
+    typer.Option("--state", envvar="RWA_STATE", help="The embedded chain's state file (default .rwa/chain.sqlite)."),
+]
+Deployment = Annotated[
+    Path | None,
+    typer.Option("--deployment", help="The deployment manifest (default .rwa/deployment.json)."),
+]
+
+
+def issue_command(
+    deal: Annotated[Path, typer.Option("--deal", help="The deal file (TOML).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the deployment manifest.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate, size and print the plan; send nothing.")
+    ] = False,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
+) -> None:
+    """Validate and size the deal, then deploy and mint it (resumes an interrupted run; never issues twice)."""
+    from rwa.chain import connect
+    from rwa.issuance.issue import issue, plan_issue
+    from rwa.issuance.show import show_plan
+
+    plan = plan_issue(deal)
+    show_plan(console, plan)
+    if dry_run:
+        console.print("[yellow]dry run: nothing was sent[/]")
+        return
+    target = out or default_manifest_path()
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        manifest = issue(chain, plan, target, console.print)
+    console.print(f"[green]issued[/] on chain {manifest.chain_id}; manifest written to {target}")
+    for name, address in manifest.contracts.items():
+        console.print(f"  {name:<11} {address}")
+
+
+def distribute_command(
+    period: Annotated[int | None, typer.Option("--period", help="The period to pay (1..N).")] = None,
+    amount: Annotated[
+        int | None, typer.Option("--amount", help="Cash to deposit, smallest units (default: reported revenue).")
+    ] = None,
+    final: Annotated[
+        bool, typer.Option("--final", help="Maturity: deposit --amount as residual value and finalize.")
+    ] = False,
+    deployment: Deployment = None,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
+) -> None:
+    """The servicer deposits the period's cash and the pool runs its waterfall."""
+    from rwa.chain import connect
+    from rwa.errors import InputError
+    from rwa.issuance.operate import Deal, distribute_period, finalize_deal
+    from rwa.issuance.show import show_legs
+
+    if final == (period is not None):
+        raise InputError("give exactly one of --period P or --final")
+    manifest = load_manifest(deployment or default_manifest_path())
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        deal = Deal.open(chain, manifest)
+        result = finalize_deal(deal, amount or 0) if final else distribute_period(deal, int(period or 0), amount)
+    console.print(result.note + (f"; deposited {result.deposited:,}" if result.deposited else ""))
+    if result.legs is not None:
+        show_legs(console, result.legs)
+
+
+def claim_command(
+    holder: Annotated[str | None, typer.Option("--holder", help="The holder's address.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every holder this checkout can sign for.")] = False,
+    deployment: Deployment = None,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
+) -> None:
+    """Pay a holder's claimable stablecoin from both tranches."""
+    from rwa.chain import connect
+    from rwa.deal import load_deal
+    from rwa.errors import InputError
+    from rwa.issuance.operate import Deal, claim_all, claim_for
+
+    if all_ == (holder is not None):
+        raise InputError("give exactly one of --holder ADDRESS or --all")
+    manifest = load_manifest(deployment or default_manifest_path())
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        deal = Deal.open(chain, manifest)
+        if holder is not None:
+            results = [claim_for(deal, holder)]
+        else:
+            investors = [inv.address for inv in load_deal(Path(manifest.deal_file)).investors]
+            results = claim_all(deal, investors + [a.address for a in chain.accounts])
+    if not results:
+        console.print("nothing to claim")
+    for r in results:
+        console.print(f"{r.holder}: senior {r.paid.get('senior', 0):,}  junior {r.paid.get('junior', 0):,}")
+
+
+def status_command(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+    """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding."""
+    from rwa.chain import connect
+    from rwa.issuance.operate import Deal, status_rows
+
+    manifest = load_manifest(deployment or default_manifest_path())
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        rows = status_rows(Deal.open(chain, manifest))
+    table = Table(title=f"pool {manifest.contracts.get('pool')} on chain {manifest.chain_id}", show_header=False)
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+def demo_command(
+    months: Annotated[int, typer.Option("--months", min=1, help="Months of the five-year life to run.")] = 60,
+    holders: Annotated[int, typer.Option("--holders", min=2, help="Investors, split 70/30 senior/junior.")] = 50,
+    scenario: Annotated[str, typer.Option("--scenario", help="base, or stress (rent -20% from month 13, "
+                                          "utilization 50%).")] = "base",
+    out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out/demo"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the holders' trades and claims.")] = 7,
+) -> None:
+    """The deal's whole life on a fresh embedded chain, ending with the auditor's replay."""
+    from rwa.errors import InputError
+    from rwa.issuance.demo import run_demo
+
+    if scenario not in ("base", "stress"):
+        raise InputError(f"--scenario {scenario!r}: use base or stress")
+    summary = run_demo(console, months=months, holders=holders, scenario=scenario, out=out, seed=seed)
+    if summary.replay_exit_code:
+        raise typer.Exit(summary.replay_exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)
+    app.command("issue")(issue_command)
+    app.command("distribute")(distribute_command)
+    app.command("claim")(claim_command)
+    app.command("status")(status_command)

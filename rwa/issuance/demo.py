@@ -1,0 +1,216 @@
+"""The five-year life of the example deal on the embedded chain, end to end, with the auditor's replay at the end.
+
+Issue; then each month the cluster simulator's revenue is published by the oracle service, the servicer deposits,
+the pool distributes, some holders trade (only when compliance predicts success) and some claim; at maturity the
+residual value and the final distribution; then the replay, which must reconcile. Everything lands under ``out``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from web3.types import Wei
+
+from rwa.chain import Chain, connect, reset_state
+from rwa.deal import load_deal
+from rwa.deployment import Manifest
+from rwa.issuance.issue import issue, plan_issue
+from rwa.issuance.operate import Deal, claim_for, distribute_period, finalize_deal
+from rwa.onchain.tranche import Restriction
+from rwa.paths import project_root
+
+EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
+GAS_FUNDING = 10**18  # 1 ETH of the embedded chain's gas money per demo holder
+
+
+@dataclass
+class DemoSummary:
+    scenario: str
+    months: int
+    holders: int
+    periods_distributed: int = 0
+    trapped_periods: list[int] = field(default_factory=list)
+    min_dscr_bps: int | None = None
+    transfers: int = 0
+    transfers_refused: int = 0
+    claims: int = 0
+    claimed_units: int = 0
+    senior_paid: int = 0
+    junior_paid: int = 0
+    senior_outstanding: int = 0
+    finalized: bool = False
+    replay_exit_code: int | None = None
+    replay_findings: int | None = None
+    seconds: float = 0.0
+    out: str = ""
+
+
+def _holders(count: int) -> list[LocalAccount]:
+    return [Account.create() for _ in range(count)]
+
+
+def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], start: datetime) -> Path:
+    """The example deal with the demo's holders as investors and its first period starting at ``start``."""
+    text = template.read_text(encoding="utf-8")
+    head = text.split("\n[[investors]]", 1)[0].rstrip() + "\n"
+    head = re.sub(r"(?m)^first_start = \S+", f"first_start = {start.strftime('%Y-%m-%dT%H:%M:%SZ')}", head)
+    n_senior = max(1, round(len(holders) * 0.7))
+    groups = {"senior": holders[:n_senior], "junior": holders[n_senior:] or holders[-1:]}
+    kyc = (start + timedelta(days=365 * 7)).date().isoformat()
+    parts = [head, "\n# Demo investors: fresh keys made for this run.\n"]
+    for tranche, members in groups.items():
+        shares = [10_000 // len(members)] * len(members)
+        shares[0] += 10_000 - sum(shares)
+        for i, (acct, share) in enumerate(zip(members, shares, strict=True)):
+            parts.append(
+                f'\n[[investors]]\nname = "demo {tranche} investor {i + 1}"\naddress = "{acct.address}"\n'
+                f'tranche = "{tranche}"\nshare_bps = {share}\nkyc_expiry = {kyc}\njurisdiction = "SG"\n'
+            )
+    path = out / "deal.toml"
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def _trade(deal: Deal, rng: random.Random, holders: list[LocalAccount], summary: DemoSummary) -> None:
+    tranche = rng.choice(("senior", "junior"))
+    token = deal.tokens[tranche]
+    sender = rng.choice(holders)
+    receiver = rng.choice([h for h in holders if h.address != sender.address])
+    balance = token.balance_of(sender.address)
+    if balance == 0:
+        return
+    amount = max(1, balance * rng.randint(5, 40) // 100)
+    if token.detect_transfer_restriction(sender.address, receiver.address, amount) != Restriction.SUCCESS:
+        summary.transfers_refused += 1  # predicted to fail: not sent
+        return
+    token.transfer(receiver.address, amount, sender=sender.address)
+    summary.transfers += 1
+
+
+def _claim_some(
+    deal: Deal, rng: random.Random, holders: list[LocalAccount], share: float, summary: DemoSummary
+) -> None:
+    for h in [h for h in holders if rng.random() < share]:
+        if any(t.claimable(h.address) for t in deal.tokens.values()):
+            paid = claim_for(deal, h.address).paid
+            summary.claims += 1
+            summary.claimed_units += sum(paid.values())
+
+
+def run_demo(
+    console: Console,
+    months: int = 60,
+    holders: int = 50,
+    scenario: str = "base",
+    out: Path = Path("out/demo"),
+    seed: int = 7,
+) -> DemoSummary:
+    from oracle.publish import publish
+    from rwa.leverage import collateral_value
+
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    state = out / "chain.sqlite"
+    reset_state(state)
+    for stale in ("deployment.json", "oracle-outbox.sqlite", "ledger.sqlite"):
+        (out / stale).unlink(missing_ok=True)
+    summary = DemoSummary(scenario=scenario, months=months, holders=holders, out=str(out))
+    rng = random.Random(seed)
+    with connect(state=state) as chain:
+        accounts = _holders(holders)
+        chain.add_accounts(accounts)
+        _fund(chain, accounts)
+        now = datetime.fromtimestamp(chain.now(), tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        deal_path = write_demo_deal(project_root() / EXAMPLE_DEAL, out, accounts, now + timedelta(days=1))
+        deal_model = load_deal(deal_path)
+        months = min(months, deal_model.periods.count)
+        summary.months = months
+        plan = plan_issue(deal_path)
+        manifest_path = out / "deployment.json"
+        manifest = issue(chain, plan, manifest_path, lambda _msg: None)
+        deal = Deal.open(chain, manifest)
+        console.print(
+            f"issued {plan.sizing.senior_size / 10**6:,.0f} senior and {plan.sizing.junior_size / 10**6:,.0f} junior"
+            f" {plan.deal.currency} to {holders} holders ({plan.sizing.binding_constraint} binds)"
+        )
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(f"{scenario}: month", total=months)
+            for period in range(1, months + 1):
+                publish(
+                    chain, manifest, period=period, simulate=True, scenario=scenario, move_clock=True,
+                    outbox=out / "oracle-outbox.sqlite",
+                )
+                result = distribute_period(deal, period)
+                legs = result.legs
+                if legs is not None:
+                    summary.periods_distributed += 1
+                    if legs.trapped:
+                        summary.trapped_periods.append(period)
+                    if legs.dscr_bps and (summary.min_dscr_bps is None or legs.dscr_bps < summary.min_dscr_bps):
+                        summary.min_dscr_bps = legs.dscr_bps
+                for _ in range(2):
+                    _trade(deal, rng, accounts, summary)
+                _claim_some(deal, rng, accounts, 0.1, summary)
+                progress.update(task, advance=1, description=f"{scenario}: month {period}")
+        if months == deal_model.periods.count:
+            residual = collateral_value(deal_model)[-1]
+            finalize_deal(deal, residual)
+            summary.finalized = True
+            _claim_some(deal, rng, accounts, 0.9, summary)
+        summary.senior_paid = deal.pool.total_senior_paid()
+        summary.junior_paid = deal.pool.total_junior_paid()
+        summary.senior_outstanding = deal.pool.senior_outstanding()
+        summary.replay_exit_code, summary.replay_findings = _replay(chain, manifest, manifest_path, out, console)
+    summary.seconds = round(time.monotonic() - started, 1)
+    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
+    _show(console, summary)
+    return summary
+
+
+def _fund(chain: Chain, accounts: list[LocalAccount]) -> None:
+    funder = chain.accounts[0].address
+    for acct in accounts:
+        chain.w3.eth.send_transaction({"from": funder, "to": acct.address, "value": Wei(GAS_FUNDING), "gas": 21_000})
+
+
+def _replay(chain: Chain, manifest: Manifest, manifest_path: Path, out: Path, console: Console) -> tuple[int, int]:
+    from rwa.replay.run import run_replay
+
+    result = run_replay(chain, manifest_path, out / "audit", db=out / "ledger.sqlite")
+    verdict = "[green]reconciled[/]" if result.exit_code == 0 else f"[red]{len(result.findings)} findings[/]"
+    console.print(f"auditor's replay: {verdict} ({result.events} events; report {out / 'audit' / 'report.html'})")
+    return result.exit_code, len(result.findings)
+
+
+def _show(console: Console, s: DemoSummary) -> None:
+    table = Table(title=f"demo ({s.scenario}) summary", show_header=False)
+    table.add_row(
+        "months distributed", f"{s.periods_distributed} of {s.months}" + (" + maturity" if s.finalized else "")
+    )
+    table.add_row("senior paid / outstanding", f"{s.senior_paid / 10**6:,.2f} / {s.senior_outstanding / 10**6:,.2f}")
+    table.add_row("junior paid", f"{s.junior_paid / 10**6:,.2f}")
+    table.add_row("lowest DSCR", f"{(s.min_dscr_bps or 0) / 10_000:.3f}x")
+    table.add_row("cash-trapped periods", ", ".join(map(str, s.trapped_periods)) or "none")
+    table.add_row("holder transfers (refused by compliance)", f"{s.transfers} ({s.transfers_refused})")
+    table.add_row("claims (units)", f"{s.claims} ({s.claimed_units / 10**6:,.2f})")
+    table.add_row("replay", "reconciled" if s.replay_exit_code == 0 else f"{s.replay_findings} findings")
+    table.add_row("time", f"{s.seconds:.1f} s")
+    table.add_row("written to", s.out)
+    console.print(table)

@@ -1,0 +1,264 @@
+"""Issue a deal: validate, size, deploy registry/oracle/tokens/pool, allow and mint investors, write the manifest.
+
+Every step is recorded in the deployment manifest as it completes (written atomically), so a run that died
+halfway resumes where it stopped; a completed deployment of the same deal on the same chain is never issued twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+from web3 import Web3
+
+from rwa.chain import Chain
+from rwa.compile import load_build
+from rwa.deal import Deal, allocate, deal_hash, load_deal
+from rwa.deployment import Manifest, Roles, load_manifest, save_manifest
+from rwa.errors import InputError
+from rwa.issuance.resume import StepRunner
+from rwa.leverage import Sizing, size_deal
+from rwa.waterfall import PoolTerms
+
+DEFAULT_THRESHOLD = 3
+DEFAULT_REPORTERS = 5
+DEFAULT_GRACE_SECONDS = 10 * 86_400
+DEFAULT_MAX_REVENUE_MULTIPLE_BPS = 20_000
+REPORTER_SLOTS = range(10, 15)
+TRANCHES = ("senior", "junior")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an issuance will do, before anything is sent."""
+
+    deal: Deal
+    deal_path: Path
+    sizing: Sizing
+    allocations: dict[str, dict[str, int]]
+
+
+def plan_issue(deal_path: Path) -> Plan:
+    deal = load_deal(deal_path)
+    sizing = size_deal(deal)
+    allocations = allocate(deal, sizing.senior_size, sizing.junior_size)
+    for tranche, size in (("senior", sizing.senior_size), ("junior", sizing.junior_size)):
+        total = sum(allocations[tranche].values())
+        if total != size:  # allocate() sums exactly; this guards the invariant the pool relies on
+            raise InputError(f"investors: {tranche} allocations sum to {total}, the sized tranche is {size}")
+    return Plan(deal=deal, deal_path=deal_path, sizing=sizing, allocations=allocations)
+
+
+def jurisdiction_code(alpha2: str) -> int:
+    """The registry's jurisdiction: the ISO 3166-1 numeric code of an alpha-2 code ("SG" -> 702)."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_2=alpha2.upper())
+    if country is None:
+        raise InputError(f"investors: jurisdiction {alpha2!r} is not an ISO 3166-1 alpha-2 country code")
+    return int(country.numeric)
+
+
+def kyc_timestamp(day: object) -> int:
+    return int(datetime.combine(day, time(23, 59, 59), tzinfo=UTC).timestamp())  # type: ignore[arg-type]
+
+
+def _abi_hashes() -> dict[str, str]:
+    build = load_build()
+    return {
+        name: Web3.keccak(text=str(sorted(str(i) for i in art.abi))).hex()
+        for name, art in sorted(build.artifacts.items())
+        if name in {"TestStablecoin", "ComplianceRegistry", "RevenueOracle", "TrancheToken", "LeasePool"}
+    }
+
+
+def default_roles(chain: Chain) -> Roles:
+    """Admin/issuer, servicer, agent and fee recipient at the first local keys; reporters at slots 10..14."""
+    if len(chain.accounts) < max(REPORTER_SLOTS) + 1:
+        raise InputError(
+            f"issuance needs {max(REPORTER_SLOTS) + 1} signing keys (roles and reporters); "
+            f"have {len(chain.accounts)}: add keys to RWA_PRIVATE_KEYS"
+        )
+    accts = chain.accounts
+    return Roles(
+        admin=accts[0].address,
+        issuer=accts[0].address,
+        servicer=accts[1].address,
+        agent=accts[2].address,
+        reporters=sorted((accts[i].address for i in REPORTER_SLOTS), key=lambda a: int(a, 16)),
+        threshold=DEFAULT_THRESHOLD,
+        fee_recipient=accts[3].address,
+    )
+
+
+def _refuse_or_resume(chain: Chain, out: Path, digest: str) -> Manifest | None:
+    if not out.is_file():
+        return None
+    existing = load_manifest(out)
+    if existing.chain_id != chain.chain_id:
+        raise InputError(
+            f"{out} is a deployment on chain {existing.chain_id}, this is chain {chain.chain_id}: pass another --out"
+        )
+    if existing.deal_hash != digest:
+        raise InputError(f"{out} was issued from another deal file ({existing.deal_file}); pass another --out")
+    if existing.complete:
+        pool = existing.contracts.get("pool", "")
+        if pool and len(chain.w3.eth.get_code(Web3.to_checksum_address(pool))) > 0:
+            raise InputError(f"this deal is already issued on chain {chain.chain_id}: pool {pool} (see {out})")
+        raise InputError(f"{out} says the deal is issued but chain {chain.chain_id} has no pool at {pool}")
+    return existing
+
+
+def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Manifest:
+    """Deploy and mint the deal described by ``plan``; resumes an interrupted run recorded in ``out``."""
+    from rwa.onchain.oracle import RevenueOracle
+    from rwa.onchain.pool import LeasePool
+    from rwa.onchain.registry import ComplianceRegistry
+    from rwa.onchain.stablecoin import Stablecoin
+    from rwa.onchain.tranche import TrancheToken
+
+    deal, sizing = plan.deal, plan.sizing
+    digest = deal_hash(plan.deal_path)
+    manifest = _refuse_or_resume(chain, out, digest)
+    if manifest is None:
+        roles = default_roles(chain)
+        manifest = Manifest(
+            chain_id=chain.chain_id,
+            network="embedded" if chain.kind == "embedded" else chain.location,
+            deployment_block=int(chain.w3.eth.block_number),
+            deployment_block_hash=chain.w3.eth.get_block("latest")["hash"].to_0x_hex(),
+            deal_file=str(plan.deal_path.resolve()),
+            deal_hash=digest,
+            compiler_version=load_build().compiler_version,
+            abi_hashes=_abi_hashes(),
+            roles=roles,
+            senior_size=sizing.senior_size,
+            junior_size=sizing.junior_size,
+        )
+        save_manifest(manifest, out)
+    else:
+        log(f"resuming the issuance recorded in {out} (done: {', '.join(manifest.progress) or 'nothing yet'})")
+    roles = manifest.roles
+    admin = roles.admin
+    run = StepRunner(chain, manifest, out, log)
+
+    if deal.stablecoin_address:
+        manifest.contracts.setdefault("stablecoin", Web3.to_checksum_address(deal.stablecoin_address))
+    else:
+        run.deploy("stablecoin", admin, lambda: Stablecoin.deploy_test(chain, admin).address)
+    stablecoin = manifest.contracts["stablecoin"]
+    registry_addr = run.deploy("registry", admin, lambda: ComplianceRegistry.deploy(chain, admin).address)
+    oracle_cfg = deal.oracle
+    first_start = int(deal.periods.first_start.timestamp())
+    oracle_addr = run.deploy(
+        "oracle",
+        admin,
+        lambda: (
+            RevenueOracle.deploy(
+                chain,
+                admin,
+                roles.reporters,
+                roles.threshold,
+                first_start,
+                deal.periods.period_seconds,
+                oracle_cfg.grace_seconds,
+                oracle_cfg.max_revenue_multiple_bps,
+            ).address
+        ),
+    )
+    symbol = "".join(w[0] for w in deal.name.split()[:3]).upper() or "RWA"
+    for tranche in TRANCHES:
+        run.deploy(
+            tranche,
+            admin,
+            lambda t=tranche: (
+                TrancheToken.deploy(  # type: ignore[misc]
+                    chain, f"{deal.name} {t}", f"{symbol}-{t[:3].upper()}", stablecoin, registry_addr, admin
+                ).address
+            ),
+        )
+    pool_addr = run.deploy(
+        "pool",
+        admin,
+        lambda: (
+            LeasePool.deploy(
+                chain,
+                terms=deal_pool_terms(deal, sizing),
+                stablecoin=stablecoin,
+                oracle=oracle_addr,
+                senior=manifest.contracts["senior"],
+                junior=manifest.contracts["junior"],
+                admin=admin,
+                servicer=roles.servicer,
+                fee_recipient=roles.fee_recipient or roles.servicer,
+            ).address
+        ),
+    )
+    registry = ComplianceRegistry.at(chain, registry_addr)
+    oracle = RevenueOracle.at(chain, oracle_addr)
+    tokens = {t: TrancheToken.at(chain, manifest.contracts[t]) for t in TRANCHES}
+
+    def wire() -> None:
+        for token in tokens.values():
+            if not token.has_role("DISTRIBUTOR_ROLE", pool_addr):
+                token.grant_role("DISTRIBUTOR_ROLE", pool_addr, sender=admin)
+            if not token.has_role("AGENT_ROLE", roles.agent):
+                token.grant_role("AGENT_ROLE", roles.agent, sender=admin)
+        if not registry.has_role("AGENT_ROLE", roles.agent):
+            registry.grant_role("AGENT_ROLE", roles.agent, sender=admin)
+        if oracle.pool().lower() != pool_addr.lower():
+            oracle.bind_pool(pool_addr, sender=admin)
+
+    run.step("wire", wire)
+
+    def allow() -> None:
+        todo = [inv for inv in deal.investors if not registry.is_compliant(inv.address)]
+        if todo:
+            registry.allow_investors(
+                [inv.address for inv in todo],
+                [kyc_timestamp(inv.kyc_expiry) for inv in todo],
+                [jurisdiction_code(inv.jurisdiction) for inv in todo],
+                sender=admin,
+            )
+        log(f"allowed {len(deal.investors)} investors in the compliance registry")
+
+    run.step("allow", allow)
+
+    for tranche in TRANCHES:
+
+        def mint(t: str = tranche) -> None:
+            token = tokens[t]
+            for holder, amount in plan.allocations[t].items():
+                have = token.balance_of(holder)
+                if have == amount:
+                    continue  # minted by an interrupted run
+                if have != 0:
+                    raise InputError(f"{t} holder {holder} already holds {have}, expected 0 or {amount}")
+                if amount:
+                    token.mint(holder, amount, sender=admin)
+            if not token.issuance_closed():
+                token.close_issuance(sender=admin)
+            log(f"minted {sum(plan.allocations[t].values()):,} {t} units to {len(plan.allocations[t])} investors")
+
+        run.step(f"mint-{tranche}", mint)
+
+    manifest.complete = True
+    manifest.extra["first_period_start"] = first_start
+    run.save()
+    return manifest
+
+
+def deal_pool_terms(deal: Deal, sizing: Sizing) -> PoolTerms:
+    """The terms the pool is deployed with: the deal's periods and financing, the calculator's schedule and fee."""
+    return PoolTerms(
+        first_period_start=int(deal.periods.first_start.timestamp()),
+        period_length=deal.periods.period_seconds,
+        period_count=deal.periods.count,
+        senior_coupon_bps=sizing.coupon_bps,
+        servicing_fee_per_period=sizing.servicing_fee_per_period,
+        reserve_periods=deal.financing.reserve_periods,
+        cash_trap_dscr_bps=deal.financing.cash_trap_dscr_bps,
+        principal_schedule=tuple(row.principal for row in sizing.schedule),
+    )

@@ -1,0 +1,216 @@
+"""Monthly operation of an issued deal: deposit and distribute a period, claim, and the pool's status.
+
+Each command checks everything it can before it sends anything, so bad input changes nothing; and each one can be
+re-run after a crash: a deposit already made for the period is not made again, a distributed period is not
+distributed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from web3 import Web3
+
+from rwa.chain import Chain
+from rwa.deployment import Manifest
+from rwa.errors import InputError, RwaError
+from rwa.onchain.oracle import RevenueOracle
+from rwa.onchain.pool import DepositKind, LeasePool
+from rwa.onchain.stablecoin import Stablecoin
+from rwa.onchain.tranche import Restriction, TrancheToken
+from rwa.waterfall import PeriodLegs
+
+TRANCHES = ("senior", "junior")
+
+
+@dataclass
+class Deal:
+    """The deployment's contracts, bound to a chain."""
+
+    chain: Chain
+    manifest: Manifest
+    pool: LeasePool
+    oracle: RevenueOracle
+    stablecoin: Stablecoin
+    tokens: dict[str, TrancheToken]
+
+    @classmethod
+    def open(cls, chain: Chain, manifest: Manifest) -> Deal:
+        if manifest.chain_id != chain.chain_id:
+            raise InputError(
+                f"the deployment is on chain {manifest.chain_id} but this is chain {chain.chain_id}: "
+                "pass the matching --rpc-url/--state or another --deployment"
+            )
+        if not manifest.complete:
+            raise InputError("the deployment is not complete: re-run `rwa issue` to finish it")
+        pool_addr = manifest.address("pool")
+        if len(chain.w3.eth.get_code(Web3.to_checksum_address(pool_addr))) == 0:
+            raise InputError(f"no pool contract at {pool_addr} on chain {chain.chain_id}: is this the right chain?")
+        return cls(
+            chain=chain,
+            manifest=manifest,
+            pool=LeasePool.at(chain, pool_addr),
+            oracle=RevenueOracle.at(chain, manifest.address("oracle")),
+            stablecoin=Stablecoin.at(chain, manifest.address("stablecoin")),
+            tokens={t: TrancheToken.at(chain, manifest.address(t)) for t in TRANCHES},
+        )
+
+
+@dataclass(frozen=True)
+class DistributeResult:
+    period: int
+    deposited: int
+    legs: PeriodLegs | None
+    note: str
+
+
+def _fund_servicer(deal: Deal, servicer: str, amount: int) -> None:
+    """The servicer needs ``amount`` of stablecoin: on a development chain the test stablecoin mints what the
+    lessees would have paid; elsewhere the servicer must already hold it."""
+    have = deal.stablecoin.balance_of(servicer)
+    if have >= amount:
+        return
+    if not deal.chain.is_dev:
+        raise InputError(
+            f"servicer {servicer} holds {have} stablecoin units, the deposit needs {amount}: fund it first"
+        )
+    deal.stablecoin.mint(servicer, amount - have, sender=deal.manifest.roles.admin)
+
+
+def _deposit(deal: Deal, period: int, amount: int, kind: DepositKind) -> int:
+    """Deposit what is still missing for ``period`` to reach ``amount``; returns what was sent."""
+    servicer = deal.manifest.roles.servicer
+    already = deal.pool.deposited(period)
+    if already > amount:
+        raise InputError(f"period {period} already holds deposits of {already}, more than --amount {amount}")
+    missing = amount - already
+    if missing == 0:
+        return 0
+    _fund_servicer(deal, servicer, missing)
+    if deal.stablecoin.allowance(servicer, deal.pool.address) < missing:
+        deal.stablecoin.approve(deal.pool.address, missing, sender=servicer)
+    deal.pool.deposit(period, missing, kind, sender=servicer)
+    return missing
+
+
+def distribute_period(deal: Deal, period: int, amount: int | None = None) -> DistributeResult:
+    """Deposit the period's cash (by default the reported revenue) and run the pool's waterfall for it."""
+    count = deal.pool.terms().period_count
+    last = deal.pool.last_distributed_period()
+    if not 1 <= period <= count:
+        raise InputError(f"--period {period}: the deal has periods 1..{count}")
+    if period <= last:
+        return DistributeResult(period, 0, None, f"period {period} is already distributed; nothing to do")
+    if period != last + 1:
+        raise InputError(f"--period {period}: periods are distributed in order; the next one is {last + 1}")
+    report = deal.oracle.report_of(period)
+    if report is None:
+        raise InputError(
+            f"period {period} has no oracle report yet: run `rwa oracle publish --period {period}` before depositing"
+        )
+    now = deal.chain.now()
+    if now < deal.pool.period_end(period):
+        raise InputError(f"period {period} ends at {deal.pool.period_end(period)}; the chain's time is {now}")
+    if amount is not None and amount < 0:
+        raise InputError(f"--amount {amount}: must be >= 0")
+    cash = report.revenue if amount is None else amount
+    sent = _deposit(deal, period, cash, DepositKind.RENT) if cash else 0
+    receipt = deal.pool.distribute(period, sender=deal.manifest.roles.servicer)
+    legs = deal.pool.legs_in(receipt)
+    return DistributeResult(period, sent, legs, f"period {period} distributed")
+
+
+def finalize_deal(deal: Deal, residual: int) -> DistributeResult:
+    """Deposit the residual value into the maturity settlement (period N+1) and close the pool."""
+    terms = deal.pool.terms()
+    if deal.pool.finalized():
+        return DistributeResult(terms.period_count + 1, 0, None, "the pool is already finalized; nothing to do")
+    last = deal.pool.last_distributed_period()
+    if last != terms.period_count:
+        raise InputError(f"maturity comes after period {terms.period_count}; the last distributed is {last}")
+    sent = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE) if residual else 0
+    receipt = deal.pool.finalize(sender=deal.manifest.roles.admin)
+    return DistributeResult(terms.period_count + 1, sent, deal.pool.legs_in(receipt), "pool finalized")
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    holder: str
+    paid: dict[str, int]
+
+
+def claim_for(deal: Deal, holder: str) -> ClaimResult:
+    """Claim everything ``holder`` has in both tranches; they must be a signer of this checkout."""
+    if not Web3.is_address(holder):
+        raise InputError(f"--holder {holder!r} is not an address")
+    holder = Web3.to_checksum_address(holder)
+    owed = {t: tok.claimable(holder) for t, tok in deal.tokens.items()}
+    known = any(tok.balance_of(holder) > 0 or tok.withdrawn_of(holder) > 0 for tok in deal.tokens.values())
+    if not known and not any(owed.values()):
+        raise InputError(f"--holder {holder} holds no tranche tokens and has nothing to claim")
+    for tranche, amount in owed.items():
+        if amount:
+            code = deal.tokens[tranche].detect_claim_restriction(holder)
+            if code != Restriction.SUCCESS:
+                raise InputError(f"{holder} cannot claim {tranche}: {deal.tokens[tranche].message_for(int(code))}")
+    deal.chain.account(holder)  # a clear error when this checkout has no key for the holder
+    paid = {t: (deal.tokens[t].claim(sender=holder) if amount else 0) for t, amount in owed.items()}
+    return ClaimResult(holder, paid)
+
+
+def claim_all(deal: Deal, candidates: list[str]) -> list[ClaimResult]:
+    """Claim for every candidate this checkout can sign for and who has something to claim."""
+    signers = {a.address for a in deal.chain.accounts}
+    results = []
+    for holder in dict.fromkeys(Web3.to_checksum_address(c) for c in candidates):
+        if holder in signers and any(tok.claimable(holder) for tok in deal.tokens.values()):
+            try:
+                results.append(claim_for(deal, holder))
+            except RwaError as exc:
+                results.append(ClaimResult(holder, {"error": 0}))
+                raise InputError(f"claim for {holder} failed: {exc}") from None
+    return results
+
+
+def status_rows(deal: Deal) -> list[tuple[str, str]]:
+    pool = deal.pool
+    terms = pool.terms()
+    last = pool.last_distributed_period()
+    decimals = 10 ** deal.stablecoin.decimals()
+
+    def money(units: int) -> str:
+        return f"{units / decimals:,.2f}"
+
+    report = deal.oracle.report_of(last) if last else None
+    dscr = ""
+    if report is not None and last:
+        events = pool.period_events(deal.manifest.deployment_block)
+        if events:
+            dscr = f"{events[-1].legs.dscr_bps / 100:.2f}%"
+    covenant = (
+        "defaulted"
+        if pool.defaulted()
+        else ("trapped last period" if dscr and float(dscr[:-1]) * 100 < terms.cash_trap_dscr_bps else "in compliance")
+    )
+    rows = [
+        ("periods distributed", f"{last} of {terms.period_count}" + (" (finalized)" if pool.finalized() else "")),
+        ("oracle latest period", str(deal.oracle.latest_period())),
+        ("senior outstanding", money(pool.senior_outstanding()) + f" of {money(deal.manifest.senior_size)}"),
+        ("senior paid (interest + principal)", money(pool.total_senior_paid())),
+        ("junior paid", money(pool.total_junior_paid())),
+        ("reserve (DSRA)", money(pool.reserve_balance())),
+        ("interest arrears", money(pool.interest_arrears())),
+        ("principal arrears", money(pool.principal_arrears())),
+        ("trapped (prepaid senior)", money(pool.total_trapped())),
+        ("servicing fees paid", money(pool.total_fees_paid())),
+        ("last period DSCR", dscr or "-"),
+        ("covenant", covenant + f" (cash trap under {terms.cash_trap_dscr_bps / 100:.0f}%)"),
+    ]
+    for t, tok in deal.tokens.items():
+        rows.append((f"{t} claimed / distributed", f"{money(tok.total_claimed())} / {money(tok.total_distributed())}"))
+    return rows
+
+
+def manifest_path_note(path: Path) -> str:
+    return f"deployment {path}"

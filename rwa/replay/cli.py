@@ -1,0 +1,43 @@
+"""``rwa replay``: the auditor's reconciliation of a deployment from chain history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def replay_command(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for summary.json, periods.csv, holders.csv, findings.json and report.html."),
+    ],
+    deployment: Annotated[Path | None, typer.Option("--deployment", help="The deployment manifest.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="The SQLite ledger (default under .rwa/).")] = None,
+    confirmations: Annotated[int, typer.Option("--confirmations", min=0, help="Blocks to stay behind the head.")] = 0,
+    rpc_url: Annotated[str | None, typer.Option("--rpc-url", envvar="RWA_RPC_URL")] = None,
+    state: Annotated[Path | None, typer.Option("--state", envvar="RWA_STATE")] = None,
+) -> None:
+    """Rebuild every payment from chain history and reconcile it to the unit (exit 0), or list findings (exit 1)."""
+    from rwa.chain import connect
+    from rwa.deployment import default_manifest_path
+    from rwa.replay.run import run_replay
+
+    manifest = deployment or default_manifest_path()
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        result = run_replay(chain, manifest, out, db=db, confirmations=confirmations)
+    if result.exit_code == 0:
+        console.print(f"[green]reconciled[/]: {result.events} events, no finding; report in {out / 'report.html'}")
+    else:
+        console.print(f"[red]{len(result.findings)} findings[/] ({result.events} events); see {out / 'findings.json'}")
+        for f in result.findings[:20]:
+            console.print(f"  {f.kind} period={f.period} {f.account}: expected {f.expected}, actual {f.actual}")
+    raise typer.Exit(result.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("replay")(replay_command)

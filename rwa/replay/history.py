@@ -1,0 +1,131 @@
+"""Rebuild a deployment's history from the ledger: reports, deposits, waterfall legs, token and stablecoin flows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rwa.onchain.pool import legs_from_event
+from rwa.replay.ledger import Event, Ledger
+from rwa.waterfall import PeriodLegs
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    period: int
+    revenue: int
+    contracted_rent: int
+    utilization_bps: int
+    active_servers: int
+    block: int
+    amended_from: int | None = None  # the revenue it replaced, for an amendment
+
+
+@dataclass
+class TokenHistory:
+    """One tranche token's flows, in chain order."""
+
+    name: str
+    address: str
+    transfers: list[Event] = field(default_factory=list)
+    distributions: list[Event] = field(default_factory=list)
+    claims: list[Event] = field(default_factory=list)
+    recoveries: list[Event] = field(default_factory=list)
+    forced: list[Event] = field(default_factory=list)
+    freezes: list[Event] = field(default_factory=list)
+    ordered: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class History:
+    pool_initialized: Event | None = None
+    reports: dict[int, list[ReportRecord]] = field(default_factory=lambda: defaultdict(list))
+    deposits: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    deposit_events: list[Event] = field(default_factory=list)
+    legs: dict[int, tuple[PeriodLegs, Event]] = field(default_factory=dict)
+    default_declared: Event | None = None
+    finalized: Event | None = None
+    tokens: dict[str, TokenHistory] = field(default_factory=dict)
+    stablecoin_transfers: list[Event] = field(default_factory=list)
+    events: int = 0
+
+    def report_at(self, period: int, block: int) -> ReportRecord | None:
+        """The report for ``period`` as the chain held it at ``block`` (the latest amendment before it)."""
+        held = [r for r in self.reports.get(period, []) if r.block <= block]
+        return held[-1] if held else None
+
+
+def _int(args: dict[str, Any], *names: str) -> int:
+    for n in names:
+        if n in args:
+            return int(args[n])
+    raise KeyError(names[0])
+
+
+def _report(args: dict[str, Any], block: int, key: str = "report") -> ReportRecord:
+    r = args.get(key, args)
+    return ReportRecord(
+        period=_int(r, "period"),
+        revenue=_int(r, "revenue"),
+        contracted_rent=_int(r, "contractedRent"),
+        utilization_bps=_int(r, "utilizationBps"),
+        active_servers=_int(r, "activeServers"),
+        block=block,
+    )
+
+
+def rebuild(ledger: Ledger) -> History:
+    h = History()
+    for ev in ledger.events():
+        h.events += 1
+        a = ev.args
+        if ev.contract == "pool":
+            if ev.event == "PoolInitialized":
+                h.pool_initialized = ev
+            elif ev.event == "Deposited":
+                h.deposits[int(a["period"])][int(a["kind"])] += int(a["amount"])
+                h.deposit_events.append(ev)
+            elif ev.event == "PeriodDistributed":
+                period = int(a["period"])
+                h.legs[period] = (legs_from_event(period, a["legs"]), ev)
+            elif ev.event == "DefaultDeclared":
+                h.default_declared = ev
+            elif ev.event == "Finalized":
+                h.finalized = ev
+        elif ev.contract == "oracle":
+            if ev.event == "ReportSubmitted":
+                rec = _report(a, ev.block)
+                h.reports[rec.period].append(rec)
+            elif ev.event == "ReportAmended":
+                new = _report(a, ev.block, "newReport")
+                old = _report(a, ev.block, "oldReport")
+                h.reports[new.period].append(
+                    ReportRecord(
+                        new.period,
+                        new.revenue,
+                        new.contracted_rent,
+                        new.utilization_bps,
+                        new.active_servers,
+                        ev.block,
+                        amended_from=old.revenue,
+                    )
+                )
+        elif ev.contract in ("senior", "junior"):
+            tok = h.tokens.setdefault(ev.contract, TokenHistory(ev.contract, ev.address))
+            bucket = {
+                "Transfer": tok.transfers,
+                "FundsDistributed": tok.distributions,
+                "FundsClaimed": tok.claims,
+                "WalletRecovered": tok.recoveries,
+                "ForcedTransfer": tok.forced,
+                "WalletFrozen": tok.freezes,
+            }.get(ev.event)
+            if bucket is not None:
+                bucket.append(ev)
+                tok.ordered.append(ev)
+        elif ev.contract == "stablecoin" and ev.event == "Transfer":
+            h.stablecoin_transfers.append(ev)
+    return h

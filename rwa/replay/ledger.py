@@ -1,0 +1,125 @@
+"""The auditor's local ledger: every event of a deployment in SQLite, with a cursor of the last block read.
+
+Each bounded block range is written in one SQLite transaction together with the cursor, and every log is keyed by
+(block, log index): a crash in the middle loses nothing (the range is read again) and counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rwa.errors import InputError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), last_block INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    block INTEGER NOT NULL,
+    log_index INTEGER NOT NULL,
+    tx_hash TEXT NOT NULL,
+    tx_index INTEGER NOT NULL,
+    timestamp INTEGER,
+    contract TEXT NOT NULL,
+    address TEXT NOT NULL,
+    event TEXT NOT NULL,
+    args TEXT NOT NULL,
+    PRIMARY KEY (block, log_index)
+);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (contract, event);
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decoded log, in chain order."""
+
+    block: int
+    log_index: int
+    tx_hash: str
+    contract: str
+    address: str
+    event: str
+    args: dict[str, Any]
+    timestamp: int | None = None
+
+
+class Ledger:
+    """A SQLite file of decoded events for one deployment."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"--db {path}: not a usable ledger ({exc})") from None
+        self.path = path
+
+    def bind(self, identity: dict[str, str]) -> None:
+        """Tie the ledger to one deployment; a ledger made for another one is refused, not mixed."""
+        stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if stored and stored != identity:
+            diff = sorted(k for k in identity.keys() | stored.keys() if identity.get(k) != stored.get(k))
+            raise InputError(f"--db {self.path} belongs to another deployment (differs in {', '.join(diff)})")
+        if not stored:
+            self.db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", identity.items())
+
+    def last_block(self) -> int | None:
+        row = self.db.execute("SELECT last_block FROM cursor WHERE id = 1").fetchone()
+        return None if row is None else int(row[0])
+
+    def append(self, events: list[Event], through_block: int) -> None:
+        """Store one range's events and move the cursor to ``through_block``, atomically."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.block,
+                        e.log_index,
+                        e.tx_hash,
+                        0,
+                        e.timestamp,
+                        e.contract,
+                        e.address,
+                        e.event,
+                        json.dumps(e.args, sort_keys=True),
+                    )
+                    for e in events
+                ],
+            )
+            self.db.execute(
+                "INSERT INTO cursor(id, last_block) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET last_block = ?",
+                (through_block, through_block),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def events(self, contract: str | None = None, event: str | None = None) -> Iterator[Event]:
+        sql = "SELECT block, log_index, tx_hash, contract, address, event, args, timestamp FROM events"
+        where, params = [], []
+        if contract:
+            where.append("contract = ?")
+            params.append(contract)
+        if event:
+            where.append("event = ?")
+            params.append(event)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY block, log_index"
+        for block, log_index, tx_hash, c, address, name, args, ts in self.db.execute(sql, params):
+            yield Event(block, log_index, tx_hash, c, address, name, json.loads(args), ts)
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,217 @@
+"""The auditor's outputs: summary.json, periods.csv, holders.csv, findings.json and a self-contained report.html."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from rwa.replay.history import History
+from rwa.replay.reconcile import Reconciliation
+from rwa.waterfall import PeriodLegs
+
+PERIOD_COLUMNS = [
+    "period",
+    "reported",
+    "contracted_rent",
+    "collected",
+    "collected_minus_reported",
+    "fee",
+    "senior_interest",
+    "senior_principal",
+    "reserve_in",
+    "reserve_out",
+    "trapped",
+    "junior",
+    "balance_after",
+    "interest_arrears",
+    "principal_arrears",
+    "reserve_after",
+    "dscr_bps",
+    "recomputed_equal",
+]
+
+
+def period_rows(history: History, rec: Reconciliation) -> list[dict[str, Any]]:
+    rows = []
+    for period in sorted(history.legs):
+        legs, ev = history.legs[period]
+        report = history.report_at(period, ev.block)
+        expected = rec.expected_legs.get(period)
+        row: dict[str, Any] = {k: getattr(legs, k) for k in PERIOD_COLUMNS if hasattr(legs, k)}
+        row["reported"] = legs.reported
+        row["contracted_rent"] = report.contracted_rent if report else ""
+        row["recomputed_equal"] = expected is not None and all(
+            getattr(expected, k) == getattr(legs, k) for k in vars(legs) if k not in ("senior_dust", "junior_dust")
+        )
+        rows.append(row)
+    return rows
+
+
+def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Reconciliation, covenant_bps: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    rows = period_rows(history, rec)
+    with (out / "periods.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=PERIOD_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    with (out / "holders.csv").open("w", newline="", encoding="utf-8") as fh:
+        plain = csv.writer(fh)
+        plain.writerow(
+            ["tranche", "holder", "balance", "claimed", "claim_count", "claimable_recomputed", "claimable_onchain"]
+        )
+        for line in sorted(rec.holders.values(), key=lambda h: (h.tranche, h.holder)):
+            plain.writerow(
+                [
+                    line.tranche,
+                    line.holder,
+                    line.balance,
+                    line.withdrawn,
+                    line.claimed_events,
+                    line.expected_claimable,
+                    "" if line.onchain_claimable is None else line.onchain_claimable,
+                ]
+            )
+    (out / "findings.json").write_text(json.dumps([f.to_json() for f in rec.findings], indent=2, default=str))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (out / "report.html").write_text(render_html(summary, rows, history, rec, covenant_bps), encoding="utf-8")
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    legs: list[PeriodLegs] = [history.legs[p][0] for p in sorted(history.legs)]
+    periods = [row["period"] for row in rows]
+    out: dict[str, str] = {}
+    unit = 1e6
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(periods, [r["reported"] / unit for r in rows], label="reported revenue", color="#1f77b4")
+    ax.plot(
+        periods,
+        [(r["contracted_rent"] or 0) / unit for r in rows],
+        label="contracted rent",
+        color="#ff7f0e",
+        linestyle="--",
+    )
+    ax.plot(periods, [r["collected"] / unit for r in rows], label="cash deposited", color="#2ca02c", alpha=0.7)
+    ax.set_xlabel("period")
+    ax.set_ylabel("millions")
+    ax.legend()
+    ax.set_title("Revenue against contracted rent")
+    out["revenue"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    bottom = [0.0] * len(legs)
+    for name, color in (
+        ("fee", "#7f7f7f"),
+        ("senior_interest", "#1f77b4"),
+        ("senior_principal", "#aec7e8"),
+        ("reserve_in", "#9467bd"),
+        ("trapped", "#d62728"),
+        ("junior", "#2ca02c"),
+    ):
+        values = [getattr(leg, name) / unit for leg in legs]
+        ax.bar(periods, values, bottom=bottom, label=name.replace("_", " "), color=color, width=0.9)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_xlabel("period")
+    ax.set_ylabel("millions")
+    ax.legend(fontsize=7, ncol=3)
+    ax.set_title("Waterfall by period")
+    out["waterfall"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    dscr = [min(leg.dscr_bps, 100_000) / 10_000 for leg in legs if leg.period in periods]
+    ax.plot(periods[: len(dscr)], dscr, marker=".", label="DSCR", color="#1f77b4")
+    ax.axhline(covenant_bps / 10_000, color="#d62728", linestyle="--", label="cash-trap covenant")
+    ax.set_xlabel("period")
+    ax.set_ylabel("x")
+    ax.legend()
+    ax.set_title("DSCR against the covenant")
+    out["dscr"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.fill_between(periods, [leg.reserve_after / unit for leg in legs], color="#9467bd", alpha=0.5)
+    ax.set_xlabel("period")
+    ax.set_ylabel("millions")
+    ax.set_title("Reserve (DSRA) level")
+    out["reserve"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    senior, junior, s, j = [], [], 0, 0
+    for leg in legs:
+        s += leg.senior_paid
+        j += leg.junior
+        senior.append(s / unit)
+        junior.append(j / unit)
+    ax.plot(periods, senior, label="senior", color="#1f77b4")
+    ax.plot(periods, junior, label="junior", color="#2ca02c")
+    ax.set_xlabel("period")
+    ax.set_ylabel("millions")
+    ax.legend()
+    ax.set_title("Cumulative paid per tranche")
+    out["cumulative"] = _png(fig)
+    plt.close(fig)
+    return out
+
+
+def render_html(
+    summary: dict[str, Any], rows: list[dict[str, Any]], history: History, rec: Reconciliation, covenant_bps: int
+) -> str:
+    images = charts(rows, history, covenant_bps) if rows else {}
+    ok = not rec.findings
+    verdict = "Reconciled: every payment matches, to the unit" if ok else f"{len(rec.findings)} findings"
+    findings = (
+        "".join(
+            f"<tr><td>{html.escape(f.kind)}</td><td>{'' if f.period is None else f.period}</td>"
+            f"<td><code>{html.escape(str(f.account))}</code></td><td>{html.escape(str(f.expected))}</td>"
+            f"<td>{html.escape(str(f.actual))}</td><td>{html.escape(f.detail)}</td></tr>"
+            for f in rec.findings
+        )
+        or '<tr><td colspan="6">none</td></tr>'
+    )
+    facts = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in summary.items()
+        if not isinstance(v, dict | list)
+    )
+    figures = "".join(
+        f'<figure id="chart-{name}"><img alt="{name}" src="data:image/png;base64,{data}"/></figure>'
+        for name, data in images.items()
+    )
+    color = "#1b7f3b" if ok else "#b3261e"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Auditor's replay</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}}
+.verdict{{font-size:1.6rem;font-weight:600;color:#fff;background:{color};padding:.8rem 1.2rem;border-radius:.4rem}}
+table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;
+font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
+</style></head><body>
+<h1>Auditor's replay</h1>
+<p class="verdict" id="verdict">{html.escape(verdict)}</p>
+<table>{facts}</table>
+<h2>Charts</h2>{figures}
+<h2>Findings</h2>
+<table id="findings">
+<tr><th>kind</th><th>period</th><th>account</th><th>expected</th><th>actual</th><th>detail</th></tr>
+{findings}</table>
+</body></html>
+"""

@@ -1,0 +1,226 @@
+"""``rwa replay``: ingest, rebuild, recompute, reconcile, report. Exit 0 reconciled, 1 findings, 2 bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from rwa.chain import Chain
+from rwa.deal import deal_hash, load_deal
+from rwa.deployment import Manifest, load_manifest
+from rwa.errors import InputError
+from rwa.replay.history import rebuild
+from rwa.replay.ingest import Source, ingest
+from rwa.replay.ledger import Ledger
+from rwa.replay.reconcile import (
+    Finding,
+    Reconciliation,
+    reconcile_dust,
+    reconcile_money,
+    reconcile_reports,
+    reconcile_terms,
+    reconcile_token,
+    reconcile_waterfall,
+)
+
+CONTRACTS = {
+    "pool": "LeasePool",
+    "oracle": "RevenueOracle",
+    "senior": "TrancheToken",
+    "junior": "TrancheToken",
+    "registry": "ComplianceRegistry",
+    "stablecoin": "TestStablecoin",
+}
+
+
+@dataclass
+class ReplayResult:
+    exit_code: int
+    findings: list[Finding]
+    events: int
+    out: Path
+    timings: dict[str, float] = field(default_factory=dict)
+    reused: bool = False
+
+
+def default_db(manifest: Manifest) -> Path:
+    from rwa.paths import state_dir
+
+    block = manifest.deployment_block_hash.removeprefix("0x")[:8]
+    pool = manifest.contracts.get("pool", "none")[:10].lower()
+    return state_dir() / f"replay-{manifest.chain_id}-{pool}-{block}.sqlite"
+
+
+def _sources(manifest: Manifest) -> list[Source]:
+    from rwa.compile import load_build
+
+    build = load_build()
+    return [
+        Source(key, manifest.address(key), build[name].abi)
+        for key, name in CONTRACTS.items()
+        if key in manifest.contracts
+    ]
+
+
+def _balances(chain: Chain, manifest: Manifest) -> dict[str, int]:
+    from rwa.onchain.stablecoin import Stablecoin
+
+    coin = Stablecoin.at(chain, manifest.address("stablecoin"))
+    return {k: coin.balance_of(manifest.address(k)) for k in ("pool", "senior", "junior")}
+
+
+def _fingerprint(manifest_path: Path, manifest: Manifest, ledger: Ledger, deal_file: Path) -> str:
+    digest = hashlib.sha256()
+    digest.update(manifest_path.read_bytes())
+    digest.update(f"{ledger.last_block()}:{ledger.count()}".encode())
+    digest.update(deal_file.read_bytes() if deal_file.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def run_replay(
+    chain: Chain,
+    manifest_path: Path,
+    out: Path,
+    db: Path | None = None,
+    confirmations: int = 0,
+    block_range: int = 2_000,
+) -> ReplayResult:
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    manifest = load_manifest(manifest_path)
+    if manifest.chain_id != chain.chain_id:
+        raise InputError(
+            f"{manifest_path} is a deployment on chain {manifest.chain_id}; connected to chain {chain.chain_id}"
+        )
+    pool = manifest.address("pool")
+    if len(chain.w3.eth.get_code(Web3.to_checksum_address(pool))) == 0:
+        raise InputError(f"no pool at {pool} on chain {chain.chain_id}: a foreign manifest or the wrong chain")
+    deal_file = Path(manifest.deal_file)
+    if not deal_file.is_file():
+        raise InputError(f"the deal file {deal_file} named by the manifest is missing")
+    ledger = Ledger(db or default_db(manifest))
+    try:
+        ledger.bind(
+            {
+                "chain_id": str(manifest.chain_id),
+                "pool": pool.lower(),
+                "deployment_block": str(manifest.deployment_block),
+                "deployment_block_hash": manifest.deployment_block_hash,
+            }
+        )
+        head = int(chain.w3.eth.block_number) - confirmations
+        before = (ledger.last_block(), ledger.count())
+        ingest(chain.w3, ledger, _sources(manifest), manifest.deployment_block, head, block_range=block_range)
+        timings["ingest"] = time.perf_counter() - t0
+        fingerprint = _fingerprint(manifest_path, manifest, ledger, deal_file)
+        reused = _reuse(out, fingerprint, before == (ledger.last_block(), ledger.count()), chain, manifest)
+        if reused is not None:
+            timings["total"] = time.perf_counter() - t0
+            return ReplayResult(reused[0], reused[1], ledger.count(), out, timings, reused=True)
+        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0)
+        return result
+    finally:
+        ledger.close()
+
+
+def _reuse(
+    out: Path, fingerprint: str, no_new: bool, chain: Chain, manifest: Manifest
+) -> tuple[int, list[Finding]] | None:
+    """With no new blocks, the same manifest and deal file, and the same balances on-chain, the last report
+    stands: return its verdict instead of recomputing it."""
+    summary_path, findings_path = out / "summary.json", out / "findings.json"
+    if not (no_new and summary_path.is_file() and findings_path.is_file()):
+        return None
+    summary = json.loads(summary_path.read_text())
+    if summary.get("fingerprint") != fingerprint or summary.get("balances") != _balances(chain, manifest):
+        return None
+    findings = [Finding(**f) for f in json.loads(findings_path.read_text())]
+    return (0 if not findings else 1), findings
+
+
+def _reconcile(
+    chain: Chain,
+    manifest: Manifest,
+    ledger: Ledger,
+    deal_file: Path,
+    out: Path,
+    fingerprint: str,
+    timings: dict[str, float],
+    t0: float,
+) -> ReplayResult:
+    from rwa.issuance.issue import deal_pool_terms
+    from rwa.leverage import contracted_rent, size_deal
+    from rwa.onchain.pool import LeasePool
+    from rwa.onchain.tranche import POINTS_MAGNITUDE, TrancheToken
+    from rwa.replay.report import write_outputs
+
+    rec = Reconciliation()
+    history = rebuild(ledger)
+    pool = LeasePool.at(chain, manifest.address("pool"))
+    actual_hash = deal_hash(deal_file)
+    if actual_hash != manifest.deal_hash:
+        rec.add(
+            "deal-file-changed",
+            None,
+            str(deal_file),
+            manifest.deal_hash,
+            actual_hash,
+            "the deal file differs from the one the deployment was issued from",
+        )
+    deal = load_deal(deal_file)
+    expected_terms = deal_pool_terms(deal, size_deal(deal))
+    reconcile_terms(pool.terms(), expected_terms, pool.address, rec)
+    reconcile_waterfall(history, expected_terms, pool.address, rec)
+    reconcile_reports(history, contracted_rent(deal), manifest.address("oracle"), rec)
+    for tok in history.tokens.values():
+        reconcile_token(tok, POINTS_MAGNITUDE, rec)
+    reconcile_dust(history, POINTS_MAGNITUDE, rec)
+    balances = _balances(chain, manifest)
+    tokens = {t: manifest.address(t) for t in ("senior", "junior")}
+    fee_recipient = manifest.roles.fee_recipient or manifest.roles.servicer
+    reconcile_money(history, pool.address, tokens, fee_recipient, balances, rec)
+    for (tranche, holder), line in rec.holders.items():
+        if holder.startswith("0x000000000000000000000000000000000000"):
+            continue
+        line.onchain_claimable = TrancheToken.at(chain, tokens[tranche]).claimable(holder)
+        if line.onchain_claimable != line.expected_claimable:
+            rec.add(
+                "claimable",
+                None,
+                holder,
+                line.expected_claimable,
+                line.onchain_claimable,
+                f"{tranche} claimable now: recomputed {line.expected_claimable:,}, on-chain {line.onchain_claimable:,}",
+            )
+    timings["reconcile"] = time.perf_counter() - t0 - timings["ingest"]
+    summary: dict[str, Any] = {
+        "verdict": "reconciled" if not rec.findings else "findings",
+        "findings": len(rec.findings),
+        "chain_id": manifest.chain_id,
+        "pool": pool.address,
+        "deal_file": str(deal_file),
+        "deal_hash": actual_hash,
+        "events": ledger.count(),
+        "last_block": ledger.last_block(),
+        "periods_distributed": len([p for p in history.legs if p <= expected_terms.period_count]),
+        "finalized": history.finalized is not None,
+        "reports": sum(len(v) for v in history.reports.values()),
+        "deposits": len(history.deposit_events),
+        "holders": len(rec.holders),
+        "claims": sum(len(t.claims) for t in history.tokens.values()),
+        "senior_paid": sum(legs.senior_paid for legs, _ in history.legs.values()),
+        "junior_paid": sum(legs.junior for legs, _ in history.legs.values()),
+        "fees_paid": sum(legs.fee for legs, _ in history.legs.values()),
+        "trapped_periods": [p for p, (legs, _) in sorted(history.legs.items()) if legs.trapped],
+        "balances": balances,
+        "fingerprint": fingerprint,
+    }
+    write_outputs(out, summary, history, rec, expected_terms.cash_trap_dscr_bps)
+    timings["total"] = time.perf_counter() - t0
+    return ReplayResult(0 if not rec.findings else 1, rec.findings, ledger.count(), out, timings)

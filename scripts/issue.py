@@ -1,0 +1,15 @@
+#!/usr/bin/env python3
+"""Issue a deal: `python scripts/issue.py --deal FILE [--rpc-url URL] [--out deployment.json] [--dry-run]`.
+
+The same command as `rwa issue`: validates and sizes the deal, prints the plan, deploys the registry, oracle,
+tranche tokens and pool (and the test stablecoin on a local chain), allows and mints the investors, and writes the
+deployment manifest atomically. Re-running resumes an interrupted issuance and refuses to issue the deal twice.
+"""
+
+import sys
+
+from rwa.cli import main
+
+if __name__ == "__main__":
+    sys.argv[1:1] = ["issue"]
+    main()

@@ -1,0 +1,33 @@
+"""Shared set-up for the issuance tests: a deal whose investors are keys the chain under test can sign for."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from rwa.issuance.demo import write_demo_deal
+from rwa.paths import project_root
+
+EXAMPLE = project_root() / "examples" / "deal-h800.toml"
+PERIOD = 2_592_000
+
+
+def deal_for(investors: list[LocalAccount], out: Path, now: int, periods_ended: int = 2) -> Path:
+    """The example deal with ``investors`` and its first periods already ended at ``now``."""
+    start = datetime.fromtimestamp(now - periods_ended * PERIOD - 3600, tz=UTC)
+    return write_demo_deal(EXAMPLE, out, investors, start)
+
+
+def rwa(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "rwa.cli", *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"rwa {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    return done

@@ -1,0 +1,236 @@
+"""Issuance, monthly operation and their failure modes, on the embedded chain and on anvil."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3.types import RPCEndpoint
+
+from oracle.publish import publish
+from rwa.chain import Chain, connect
+from rwa.deployment import load_manifest
+from rwa.errors import ContractRevertError, InputError
+from rwa.issuance.issue import issue, plan_issue
+from rwa.issuance.operate import Deal, claim_for, distribute_period
+from rwa.onchain.oracle import RevenueOracle
+from rwa.testing.anvil import AnvilNode
+from tests.integration.issuance_support import deal_for, rwa
+
+
+def _investors(chain: Chain) -> list:
+    return chain.accounts[15:20]
+
+
+@pytest.fixture(scope="module")
+def issued_once(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """One issuance for the module; each test starts from its snapshot."""
+    provider = session_chain.w3.provider
+    base = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    folder = tmp_path_factory.mktemp("issued")
+    deal_path = deal_for(_investors(session_chain), folder, session_chain.now())
+    issue(session_chain, plan_issue(deal_path), folder / "deployment.json", lambda _m: None)
+    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    yield snapshot, folder / "deployment.json"
+    provider.make_request(RPCEndpoint("evm_revert"), [base])
+
+
+def _issued(chain: Chain, issued_once: tuple[str, Path]) -> tuple[Deal, Path]:
+    snapshot, out = issued_once
+    chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+    return Deal.open(chain, load_manifest(out)), out
+
+
+def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_once: tuple[str, Path]) -> None:
+    deal, out = _issued(chain, issued_once)
+    plan = plan_issue(Path(deal.manifest.deal_file))
+    for tranche in ("senior", "junior"):
+        token = deal.tokens[tranche]
+        assert token.total_supply() == getattr(plan.sizing, f"{tranche}_size")
+        for holder, amount in plan.allocations[tranche].items():
+            assert token.balance_of(holder) == amount
+        assert token.issuance_closed()
+    manifest = load_manifest(out)
+    assert manifest.complete and set(manifest.contracts) == {"stablecoin", "registry", "oracle", "senior", "junior",
+                                                             "pool"}
+    assert manifest.abi_hashes and manifest.compiler_version.startswith("0.8.30")
+    head = chain.w3.eth.block_number
+    with pytest.raises(InputError, match="already issued"):
+        issue(chain, plan, out, lambda _m: None)
+    assert chain.w3.eth.block_number == head
+
+
+def test_issue_resumes_and_adopts_a_contract_deployed_before_a_crash(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deal_path = deal_for(_investors(chain), tmp_path, chain.now())
+    out = tmp_path / "deployment.json"
+    real_deploy = RevenueOracle.deploy
+    deployed: list[str] = []
+
+    def deploy_then_die(*args: object, **kwargs: object) -> RevenueOracle:
+        oracle = real_deploy(*args, **kwargs)  # type: ignore[arg-type]
+        deployed.append(oracle.address)
+        raise KeyboardInterrupt("killed after the oracle's transaction, before it was recorded")
+
+    monkeypatch.setattr(RevenueOracle, "deploy", deploy_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        issue(chain, plan_issue(deal_path), out, lambda _m: None)
+    half = load_manifest(out)
+    assert not half.complete and "oracle" not in half.contracts and "registry" in half.contracts
+    monkeypatch.setattr(RevenueOracle, "deploy", real_deploy)
+    notes: list[str] = []
+    manifest = issue(chain, plan_issue(deal_path), out, notes.append)
+    assert manifest.complete
+    assert manifest.contracts["oracle"] == deployed[0]
+    assert any("adopted oracle" in n for n in notes)
+    assert manifest.contracts["registry"] == half.contracts["registry"]
+
+
+def test_distribute_claim_and_status(chain: Chain, issued_once: tuple[str, Path]) -> None:
+    deal, out = _issued(chain, issued_once)
+    publish(chain, deal.manifest, period=1, simulate=True)
+    result = distribute_period(deal, 1)
+    assert result.legs is not None and result.legs.collected == deal.oracle.report_of(1).revenue  # type: ignore[union-attr]
+    again = distribute_period(deal, 1)
+    assert again.legs is None and "already distributed" in again.note
+    holder = _investors(chain)[0].address
+    owed = deal.tokens["senior"].claimable(holder)
+    assert owed > 0
+    paid = claim_for(deal, holder)
+    assert paid.paid["senior"] == owed and deal.tokens["senior"].claimable(holder) == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ("out-of-order", "the next one is 1"),
+        ("before-report", "has no oracle report yet"),
+        ("unknown-holder", "holds no tranche tokens"),
+        ("frozen-holder", "cannot claim senior"),
+        ("bad-period", "the deal has periods 1..60"),
+    ],
+)
+def test_bad_operations_change_nothing(
+    chain: Chain, issued_once: tuple[str, Path], action: str, message: str
+) -> None:
+    deal, _ = _issued(chain, issued_once)
+    admin = deal.manifest.roles.admin
+    holder = _investors(chain)[0].address
+    if action == "frozen-holder":
+        publish(chain, deal.manifest, period=1, simulate=True)
+        distribute_period(deal, 1)
+        from rwa.onchain.registry import ComplianceRegistry
+
+        ComplianceRegistry.at(chain, deal.manifest.address("registry")).set_frozen(holder, True, sender=admin)
+    head = chain.w3.eth.block_number
+    with pytest.raises(InputError, match=message):
+        if action == "out-of-order":
+            distribute_period(deal, 2)
+        elif action == "before-report":
+            distribute_period(deal, 1)
+        elif action == "unknown-holder":
+            claim_for(deal, Account.create().address)
+        elif action == "frozen-holder":
+            claim_for(deal, holder)
+        else:
+            distribute_period(deal, 61)
+    assert chain.w3.eth.block_number == head
+
+
+def test_non_compliant_recipient_is_refused_by_the_token(chain: Chain, issued_once: tuple[str, Path]) -> None:
+    deal, _ = _issued(chain, issued_once)
+    sender = _investors(chain)[0].address
+    stranger = Account.create().address
+    token = deal.tokens["senior"]
+    assert token.detect_transfer_restriction(sender, stranger, 1) != 0
+    with pytest.raises(ContractRevertError) as info:
+        token.transfer(stranger, 1, sender=sender)
+    assert info.value.error_name == "TransferRestricted"
+
+
+def _pool_state(deal: Deal, holders: list[str]) -> dict[str, object]:
+    pool = deal.pool
+    return {
+        "last": pool.last_distributed_period(),
+        "outstanding": pool.senior_outstanding(),
+        "reserve": pool.reserve_balance(),
+        "senior_paid": pool.total_senior_paid(),
+        "junior_paid": pool.total_junior_paid(),
+        "fees": pool.total_fees_paid(),
+        "claimable": [deal.tokens[t].claimable(h) for t in ("senior", "junior") for h in holders],
+        "withdrawn": [deal.tokens[t].withdrawn_of(h) for t in ("senior", "junior") for h in holders],
+        "report": deal.oracle.report_of(1),
+    }
+
+
+def test_separate_processes_leave_the_state_one_process_would(tmp_path: Path) -> None:
+    """issue.py, then oracle publish, then distribute, then claim: each its own process, sharing the state file."""
+    multi, single = tmp_path / "multi", tmp_path / "single"
+    multi.mkdir()
+    single.mkdir()
+    with connect(state=multi / "chain.sqlite") as chain:
+        investors = chain.accounts[15:20]
+        deal_path = deal_for(investors, multi, chain.now(), periods_ended=1)
+    holder = investors[0].address
+    common = ["--state", str(multi / "chain.sqlite")]
+    dep = ["--deployment", str(multi / "deployment.json")]
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "scripts/issue.py", "--deal", str(deal_path), "--out", str(multi / "deployment.json"),
+                    *common], check=True, capture_output=True)
+    rwa("oracle", "publish", *dep, *common, "--simulate", "--period", "1", check=True)
+    rwa("distribute", "--period", "1", *dep, *common, check=True)
+    rwa("claim", "--holder", holder, *dep, *common, check=True)
+
+    with connect(state=single / "chain.sqlite") as chain:
+        manifest = issue(chain, plan_issue(deal_path), single / "deployment.json", lambda _m: None)
+        deal = Deal.open(chain, manifest)
+        publish(chain, manifest, period=1, simulate=True)
+        distribute_period(deal, 1)
+        claim_for(deal, holder)
+        expected = _pool_state(deal, [i.address for i in investors])
+    with connect(state=multi / "chain.sqlite") as chain:
+        got = _pool_state(Deal.open(chain, load_manifest(multi / "deployment.json")), [i.address for i in investors])
+    assert got == expected
+    assert expected["withdrawn"][0] > 0  # type: ignore[index]
+
+
+def test_issue_publish_distribute_claim_on_anvil(anvil: AnvilNode, tmp_path: Path) -> None:
+    keys = anvil.private_keys
+    investors = [Account.from_key(k) for k in keys[15:20]]
+    with connect(rpc_url=anvil.url, accounts=[Account.from_key(k) for k in keys]) as chain:
+        deal_path = deal_for(investors, tmp_path, chain.now(), periods_ended=1)
+    env = {"RWA_PRIVATE_KEYS": ",".join(keys)}
+    url = ["--rpc-url", anvil.url]
+    dep = ["--deployment", str(tmp_path / "deployment.json")]
+    rwa("issue", "--deal", str(deal_path), "--out", str(tmp_path / "deployment.json"), *url, env=env, check=True)
+    again = rwa("issue", "--deal", str(deal_path), "--out", str(tmp_path / "deployment.json"), *url, env=env)
+    assert again.returncode == 2 and "already issued" in again.stderr
+    rwa("oracle", "publish", *dep, *url, "--simulate", "--period", "1", env=env, check=True)
+    out = rwa("distribute", "--period", "1", *dep, *url, env=env, check=True)
+    assert "period 1 distributed" in out.stdout
+    claim = rwa("claim", "--holder", investors[0].address, *dep, *url, env=env, check=True)
+    paid = int(claim.stdout.split("senior ")[1].split()[0].replace(",", ""))
+    assert paid > 0
+    status = rwa("status", *dep, *url, env=env, check=True)
+    assert "1 of 60" in status.stdout
+    manifest = json.loads((tmp_path / "deployment.json").read_text())
+    assert manifest["chain_id"] == 31337 and manifest["network"] == anvil.url
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    done = rwa("distribute", "--period", "1", "--deployment", str(tmp_path / "missing.json"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and done.stderr.startswith("error: no deployment manifest")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    done = rwa("status", "--deployment", str(bad))
+    assert done.returncode == 2 and "not a deployment manifest" in done.stderr
+    with sqlite3.connect(tmp_path / "x.sqlite"):
+        pass

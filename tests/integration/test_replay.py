@@ -1,0 +1,241 @@
+"""The auditor's replay: reconciles honest history, catches each kind of tampering, resumes after a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_utils.crypto import keccak
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from oracle.publish import amend, publish
+from rwa.chain import Chain, connect
+from rwa.deal import deal_hash
+from rwa.deployment import load_manifest, save_manifest
+from rwa.issuance.issue import issue, plan_issue
+from rwa.issuance.operate import Deal, distribute_period
+from rwa.replay.ledger import Ledger
+from rwa.replay.run import run_replay
+from rwa.testing.anvil import AnvilNode
+from tests.integration.issuance_support import deal_for
+from tests.integration.lifecycle_support import run_lifecycle
+
+
+@pytest.fixture(scope="module")
+def history(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    provider = session_chain.w3.provider
+    base = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    folder = tmp_path_factory.mktemp("lifecycle")
+    _, manifest = run_lifecycle(session_chain, folder, periods=3)
+    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    yield snapshot, manifest
+    provider.make_request(RPCEndpoint("evm_revert"), [base])
+
+
+@pytest.fixture
+def deal(chain: Chain, history: tuple[str, Path]) -> Deal:
+    snapshot, manifest = history
+    chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+    return Deal.open(chain, load_manifest(manifest))
+
+
+def _replay(chain: Chain, manifest: Path, tmp_path: Path, **kw: object):  # type: ignore[no-untyped-def]
+    return run_replay(chain, manifest, tmp_path / "audit", db=tmp_path / "ledger.sqlite", **kw)  # type: ignore[arg-type]
+
+
+def _kinds(result) -> set[str]:  # type: ignore[no-untyped-def]
+    return {f.kind for f in result.findings}
+
+
+def test_honest_history_reconciles_and_writes_every_output(
+    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+) -> None:
+    result = _replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    out = tmp_path / "audit"
+    for name in ("summary.json", "periods.csv", "holders.csv", "findings.json", "report.html"):
+        assert (out / name).is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verdict"] == "reconciled" and summary["periods_distributed"] == 3
+    assert summary["claims"] == 2 and summary["senior_paid"] == deal.pool.total_senior_paid()
+    rows = (out / "periods.csv").read_text().splitlines()
+    assert len(rows) == 4 and rows[1].endswith("True")
+    holders = (out / "holders.csv").read_text().splitlines()[1:]
+    assert all(line.split(",")[5] == line.split(",")[6] for line in holders)
+    again = _replay(chain, history[1], tmp_path)
+    assert again.reused and again.exit_code == 0 and again.events == result.events
+
+
+def test_new_blocks_are_read_incrementally(chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+                                           ) -> None:
+    first = _replay(chain, history[1], tmp_path)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    cursor = ledger.last_block()
+    ledger.close()
+    publish(chain, deal.manifest, simulate=True, move_clock=True, outbox=tmp_path / "outbox.sqlite")
+    distribute_period(deal, 4)
+    second = _replay(chain, history[1], tmp_path)
+    assert second.exit_code == 0 and not second.reused
+    assert second.events > first.events
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    assert ledger.last_block() > cursor  # type: ignore[operator]
+    assert len({(e.block, e.log_index) for e in ledger.events()}) == ledger.count()
+    ledger.close()
+
+
+def test_crash_in_the_middle_of_ingest_loses_nothing_and_counts_nothing_twice(
+    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = _replay(chain, history[1], tmp_path / "clean", block_range=5)
+    real_append = Ledger.append
+    calls = {"n": 0}
+
+    def crash_on_third(self: Ledger, events: list, through_block: int) -> None:  # type: ignore[type-arg]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed while writing a range")
+        real_append(self, events, through_block)
+
+    monkeypatch.setattr(Ledger, "append", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        _replay(chain, history[1], tmp_path / "crashed", block_range=5)
+    monkeypatch.setattr(Ledger, "append", real_append)
+    resumed = _replay(chain, history[1], tmp_path / "crashed", block_range=5)
+    assert resumed.exit_code == 0
+    assert resumed.events == clean.events
+
+
+def test_stablecoin_seized_from_the_pool_is_caught(chain: Chain, deal: Deal, history: tuple[str, Path],
+                                                   tmp_path: Path) -> None:
+    thief = Account.create().address
+    amount = 1_234_567
+    deal.stablecoin.contract.functions.seize(deal.pool.address, thief, amount).transact(
+        {"from": deal.manifest.roles.admin}
+    )
+    result = _replay(chain, history[1], tmp_path)
+    assert result.exit_code == 1
+    outside = [f for f in result.findings if f.kind == "outside-waterfall"]
+    assert len(outside) == 1 and outside[0].actual == amount and outside[0].period == 4
+    balance = [f for f in result.findings if f.kind == "pool-balance"]
+    assert balance and balance[0].expected - balance[0].actual == amount
+
+
+def test_deal_file_edited_after_issuance_is_caught(chain: Chain, deal: Deal, history: tuple[str, Path],
+                                                   tmp_path: Path) -> None:
+    deal_file = Path(deal.manifest.deal_file)
+    original = deal_file.read_text()
+    try:
+        deal_file.write_text(original.replace("senior_coupon_bps = 800", "senior_coupon_bps = 750"))
+        result = _replay(chain, history[1], tmp_path)
+    finally:
+        deal_file.write_text(original)
+    assert result.exit_code == 1
+    kinds = _kinds(result)
+    assert {"deal-file-changed", "pool-terms", "waterfall-leg"} <= kinds
+    coupon = [f for f in result.findings if f.kind == "pool-terms" and "senior_coupon_bps" in f.detail]
+    assert coupon[0].expected == 750 and coupon[0].actual == 800
+    interest = [f for f in result.findings if f.kind == "waterfall-leg" and f.detail.startswith("senior_interest")]
+    assert interest[0].period == 1 and interest[0].expected < interest[0].actual
+
+
+def test_pool_deployed_with_another_coupon_than_the_deal_is_caught(chain: Chain, tmp_path: Path) -> None:
+    investors = chain.accounts[15:20]
+    honest = deal_for(investors, tmp_path, chain.now(), periods_ended=1)
+    crooked_dir = tmp_path / "crooked"
+    crooked_dir.mkdir()
+    crooked = crooked_dir / "deal.toml"
+    crooked.write_text(honest.read_text().replace("senior_coupon_bps = 800", "senior_coupon_bps = 950"))
+    out = tmp_path / "deployment.json"
+    manifest = issue(chain, plan_issue(crooked), out, lambda _m: None)
+    publish(chain, manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
+    distribute_period(Deal.open(chain, manifest), 1)
+    manifest.deal_file, manifest.deal_hash = str(honest), deal_hash(honest)  # the issuer shows the honest deal
+    save_manifest(manifest, out)
+    assert tomllib.loads(honest.read_text())["financing"]["senior_coupon_bps"] == 800
+    result = _replay(chain, out, tmp_path)
+    assert result.exit_code == 1
+    coupon = [f for f in result.findings if f.kind == "pool-terms" and "senior_coupon_bps" in f.detail]
+    assert coupon and coupon[0].expected == 800 and coupon[0].actual == 950
+
+
+def test_amended_report_is_caught(chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path) -> None:
+    publish(chain, deal.manifest, simulate=True, move_clock=True, outbox=tmp_path / "outbox.sqlite")
+    period = deal.oracle.latest_period()
+    before = deal.oracle.report_of(period)
+    assert before is not None
+    amend(chain, deal.manifest, period, simulate=True, seed=99)
+    after = deal.oracle.report_of(period)
+    assert after is not None and after.revenue != before.revenue
+    distribute_period(deal, period)
+    result = _replay(chain, history[1], tmp_path)
+    assert result.exit_code == 1
+    amended = [f for f in result.findings if f.kind == "report-amended"]
+    assert len(amended) == 1
+    assert (amended[0].period, amended[0].expected, amended[0].actual) == (period, before.revenue, after.revenue)
+
+
+def _rwa(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "scripts/replay.py", *args], capture_output=True, text=True,
+                          env=dict(os.environ), check=False)
+
+
+def test_bad_input_exits_2(tmp_path: Path, history: tuple[str, Path]) -> None:
+    missing = _rwa("--deployment", str(tmp_path / "none.json"), "--out", str(tmp_path / "o"))
+    assert missing.returncode == 2 and missing.stderr.startswith("error: no deployment manifest")
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"hello": "world"}))
+    done = _rwa("--deployment", str(foreign), "--out", str(tmp_path / "o"))
+    assert done.returncode == 2 and "not a deployment manifest" in done.stderr
+    other_chain = load_manifest(history[1])
+    other_chain.chain_id = 1
+    wrong = tmp_path / "wrong.json"
+    save_manifest(other_chain, wrong)
+    done = _rwa("--deployment", str(wrong), "--out", str(tmp_path / "o"), "--state", str(tmp_path / "c.sqlite"))
+    assert done.returncode == 2 and "on chain 1" in done.stderr
+
+
+def _balance_slot(holder: str) -> int:
+    """OpenZeppelin ERC20's `_balances` is the first storage slot: balance of holder at keccak(holder . 0)."""
+    return int.from_bytes(keccak(bytes.fromhex(holder[2:].rjust(64, "0")) + (0).to_bytes(32, "big")), "big")
+
+
+def test_replay_on_anvil_reconciles_and_catches_a_balance_set_directly(anvil: AnvilNode, anvil_chain: Chain,
+                                                                       tmp_path: Path) -> None:
+    deal, manifest = run_lifecycle(anvil_chain, tmp_path, periods=2)
+    honest = _replay(anvil_chain, manifest, tmp_path)
+    assert honest.exit_code == 0, [f.detail for f in honest.findings]
+    pool = deal.pool.address
+    held = deal.stablecoin.balance_of(pool)
+    slot = _balance_slot(pool)
+    anvil_chain.w3.provider.make_request(
+        RPCEndpoint("anvil_setStorageAt"),
+        [deal.stablecoin.address, Web3.to_hex(slot), "0x" + (held - 777).to_bytes(32, "big").hex()],
+    )
+    assert deal.stablecoin.balance_of(pool) == held - 777
+    tampered = _replay(anvil_chain, manifest, tmp_path)
+    assert tampered.exit_code == 1
+    found = [f for f in tampered.findings if f.kind == "pool-balance"]
+    assert found and found[0].expected == held and found[0].actual == held - 777
+
+
+def test_replay_cli_after_the_demo(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from rwa.issuance.demo import run_demo
+
+    summary = run_demo(Console(file=open(os.devnull, "w")), months=3, holders=6, out=tmp_path / "demo")
+    assert summary.replay_exit_code == 0 and summary.periods_distributed == 3
+    with connect(state=tmp_path / "demo" / "chain.sqlite"):
+        pass
+    done = _rwa("--deployment", str(tmp_path / "demo" / "deployment.json"), "--out", str(tmp_path / "cli"),
+                "--state", str(tmp_path / "demo" / "chain.sqlite"), "--db", str(tmp_path / "cli.sqlite"))
+    assert done.returncode == 0, done.stderr
+    assert "reconciled" in done.stdout
