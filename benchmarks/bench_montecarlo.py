@@ -23,6 +23,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,7 @@ PERIODS = 60
 SEED = 20250701
 
 
-def _timed(fn: object, repeats: int) -> tuple[float, list[float]]:
-    assert callable(fn)
+def _timed(fn: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

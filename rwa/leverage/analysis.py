@@ -8,7 +8,7 @@ are effective (compounded), except ``senior_yield_nominal`` which is monthly x 1
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,9 +51,8 @@ def npv(rate: float, flows: Sequence[float]) -> float:
     return sum(f / (1 + rate) ** t for t, f in enumerate(flows))
 
 
-def _solve(f: object, lo: float, hi: float) -> float | None:
-    func = f  # bisection on a function that changes sign once in [lo, hi]
-    assert callable(func)
+def _solve(func: Callable[[float], float], lo: float, hi: float) -> float | None:
+    """Bisection for a root of ``func`` in [lo, hi]; None if it does not change sign there."""
     flo, fhi = func(lo), func(hi)
     if flo == 0:
         return lo
