@@ -38,6 +38,17 @@ def test_integer_schedule_invariants(cfads: list[int], coupon: int, target: floa
     assert rows[-1].balance == 0
 
 
+@settings(max_examples=100, deadline=None)
+@given(cfads=cash_flows, coupon=coupons, data=st.data())
+def test_integer_schedule_respects_tighter_caps(cfads: list[int], coupon: int, data: st.DataObject) -> None:
+    caps = [c * data.draw(st.floats(min_value=0.0, max_value=1.0)) for c in cfads]
+    largest = max_integer_debt([math.floor(min(c / 1.2, k)) for c, k in zip(cfads, caps, strict=True)], coupon, 10**16)
+    rows = integer_schedule(largest, cfads, 1.2, coupon, len(cfads), caps=caps)
+    assert sum(r.principal for r in rows) == largest
+    for r, cap in zip(rows, caps, strict=True):
+        assert r.interest + r.principal <= cap
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     cfads=st.lists(st.floats(min_value=0.01, max_value=1e9, allow_nan=False), min_size=1, max_size=72),
