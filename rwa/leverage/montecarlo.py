@@ -227,7 +227,8 @@ def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | N
         basis, outcome = "senior_loss", loss
     else:
         basis, outcome = "min_dscr_shortfall", -np.minimum(run.min_dscr, 1e6)
-    sensitivities = {name: _spearman(values, outcome) for name, values in inputs.items()}
+    outcome_ranks = _ranks(outcome)
+    sensitivities = {name: _rank_correlation(_ranks(values), outcome_ranks) for name, values in inputs.items()}
     driver = max(sensitivities, key=lambda k: abs(sensitivities[k]))
     sample = run.dscr[:FAN_PATHS]
     with warnings.catch_warnings():  # months with no debt service on any path are all-NaN: NaN in the fan
@@ -283,15 +284,22 @@ def _inputs(deal: Deal, draws: Draws) -> dict[str, FloatArray]:
 
 
 def _ranks(values: FloatArray) -> FloatArray:
-    """Ranks with ties given their average rank."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    average = ends - (counts - 1) / 2
-    return np.asarray(average[inverse], dtype=np.float64)
+    """Ranks (1-based) with ties given their average rank: one sort, then linear passes."""
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.empty(ordered.size, dtype=bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    group = np.cumsum(starts) - 1
+    counts = np.bincount(group)
+    average = np.cumsum(counts) - (counts - 1) / 2
+    ranks = np.empty(ordered.size)
+    ranks[order] = average[group]
+    return ranks
 
 
-def _spearman(a: FloatArray, b: FloatArray) -> float:
-    ra, rb = _ranks(a), _ranks(b)
+def _rank_correlation(ra: FloatArray, rb: FloatArray) -> float:
+    """Spearman's rho from two rank vectors; 0 when either is constant."""
     if ra.std() == 0 or rb.std() == 0:
         return 0.0
     return float(np.corrcoef(ra, rb)[0, 1])

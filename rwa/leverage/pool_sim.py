@@ -105,11 +105,11 @@ def concat(blocks: Sequence[PathResults]) -> PathResults:
         return blocks[0]
     wide = [b for b in blocks if b.dscr.shape[1]] or list(blocks)
     return PathResults(
-        dscr=np.concatenate([b.dscr for b in wide]),
+        dscr=np.concatenate([b.dscr.T for b in wide], axis=1).T,  # join periods-major rows: contiguous copies
         min_dscr=np.concatenate([b.min_dscr for b in blocks]),
         trapped=np.concatenate([b.trapped for b in blocks]),
         loss=np.concatenate([b.loss for b in blocks]),
-        junior=np.concatenate([b.junior for b in wide]),
+        junior=np.concatenate([b.junior.T for b in wide], axis=1).T,
         junior_final=np.concatenate([b.junior_final for b in blocks]),
     )
 
