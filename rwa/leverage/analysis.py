@@ -240,7 +240,7 @@ def stress_scenarios(deal: Deal) -> list[tuple[str, str, Scenario]]:
     for cut in (30, 60):
         label = f"residual -{cut}%"
         rows.append((f"residual_minus_{cut}", label, BASE.with_(name=label, residual_factor=1 - cut / 100)))
-    label = f"delivery {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED} from the largest supplier"
+    label = f"largest supplier delivers {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED}"
     rows.append(("delivery_12_of_330", label, BASE.with_(name=label, delivery_shortfall=True)))
     lessee = largest_lessee(deal)
     rows.append(
