@@ -36,10 +36,10 @@ def pool_terms(deal: Deal, sizing: Sizing) -> PoolTerms:
     return PoolTerms(
         senior=float(sizing.senior_size),
         principal=[float(r.principal) for r in sizing.schedule],
-        scheduled_service=[float(s) for s in sizing.debt_service],
         coupon_bps=sizing.coupon_bps,
         reserve_periods=deal.financing.reserve_periods,
         cash_trap_dscr=deal.financing.cash_trap_dscr,
+        servicing_fee=float(sizing.servicing_fee_per_period),
     )
 
 

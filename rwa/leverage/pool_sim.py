@@ -1,22 +1,23 @@
-"""The pool's waterfall run over many cash-flow paths at once (numpy), for stress, breakevens and Monte Carlo.
+"""The pool's waterfall over many cash-flow paths at once (numpy), for stress, breakevens and Monte Carlo.
 
-This is the calculator's statistical model of the pool, in floats; the integer reference model that must match
-the contract to the unit lives with the waterfall, not here. Per period, on each path:
+A float mirror of the integer reference model (``rwa.waterfall``, which ``LeasePool`` implements to the unit), kept
+in floats because it only judges risk: nothing it computes is paid. Per period, on each path, with the period's
+cash after the fixed servicing fee (CFADS, floored at 0):
 
-1. the period's DSCR is its CFADS over its own scheduled debt service: interest on the balance plus the
-   scheduled principal (capped at the balance); arrears are not in it;
-2. CFADS (floored at 0) and the reserve pay what is due: interest, then principal down to the scheduled
-   balance (so principal missed earlier is due again). Interest that cannot be paid is added to the balance and
-   the senior is then *in arrears* (its balance is above the schedule's) until it catches up;
-3. the reserve is refilled to the next ``reserve_periods`` of scheduled debt service (it starts empty: the
-   closing funds no reserve, so the first months' excess fills it);
-4. if the period's DSCR is under the covenant, or the senior is in arrears, the cash trap sweeps what is left
-   into senior prepayment; otherwise it goes to the junior;
-5. after the last period the reserve and the sale of the hardware at its residual value repay what the senior is
-   still owed; any shortfall after that is the senior's loss.
+1. DSCR = that cash over the period's scheduled debt service (interest on the balance plus the scheduled principal
+   capped at the balance; arrears not included);
+2. interest (arrears first) and then principal (arrears first, then the schedule's amount, never above the
+   balance) are paid from the cash, then from the reserve; what stays unpaid becomes arrears (no interest on them);
+3. the reserve is topped up to ``reserve_periods`` times the next period's scheduled debt service (it starts empty
+   and is not drawn down to a lower target, only for senior);
+4. under the covenant, the rest prepays senior (cash trap) and the schedule's later amounts are capped at the lower
+   balance; otherwise it goes to the junior;
+5. at maturity (period N+1) the hardware's residual value is deposited and, with the released reserve, pays the
+   fee, interest and the whole balance; what senior is still owed after that is its loss.
 
-:func:`run_paths_loop` is the same model written per path in plain Python: the benchmark's baseline and the
-tests' cross-check.
+The issuer's discretionary default declaration (``rwa.waterfall.declare_default``) is not modelled.
+:func:`run_paths_loop` is the same model written per path in plain Python: the benchmark's baseline and the tests'
+cross-check, written to perform the same float operations in the same order.
 """
 
 from __future__ import annotations
@@ -35,34 +36,19 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class PoolTerms:
-    """What the waterfall needs from the sizing: the schedule, the coupon and the covenants."""
+    """What the waterfall needs from the sizing: the schedule, the coupon, the fee and the covenants."""
 
     senior: float
     principal: Sequence[float]
-    scheduled_service: Sequence[float]
     coupon_bps: int
     reserve_periods: int
     cash_trap_dscr: float
+    servicing_fee: float = 0.0
 
     def principal_by_period(self, periods: int) -> list[float]:
-        """Scheduled principal for each of ``periods`` periods (0 past the schedule)."""
+        """Scheduled principal for each of ``periods`` periods, plus a 0 for the period after the last."""
         given = [float(x) for x in self.principal][:periods]
-        return given + [0.0] * (periods - len(given))
-
-    def scheduled_balances(self, periods: int) -> list[float]:
-        """Balance the schedule expects at the end of each period."""
-        out: list[float] = []
-        balance = float(self.senior)
-        for amount in self.principal_by_period(periods):
-            balance -= amount
-            out.append(max(balance, 0.0))
-        return out
-
-    def reserve_targets(self, periods: int) -> list[float]:
-        """Reserve target after each period: the next ``reserve_periods`` of scheduled debt service."""
-        service = [float(x) for x in self.scheduled_service]
-        r = self.reserve_periods
-        return [sum(service[p + 1 : p + 1 + r]) for p in range(periods)]
+        return given + [0.0] * (periods + 1 - len(given))
 
 
 @dataclass(frozen=True)
@@ -129,55 +115,76 @@ def run_block(
     periods, paths = by_period.shape
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
     principal = terms.principal_by_period(periods)
-    targets = terms.reserve_targets(periods)
-    scheduled_balance = terms.scheduled_balances(periods)
+    reserve_periods = float(terms.reserve_periods)
+    covenant = terms.cash_trap_dscr
     available_all = np.maximum(by_period, 0.0, out=by_period if by_period.flags.writeable else None)
     balance = np.full(paths, float(terms.senior))
     reserve = np.zeros(paths)
+    arrears_interest = np.zeros(paths)
+    arrears_principal = np.zeros(paths)
     rows = periods if keep_paths else 1
     dscr = np.empty((rows, paths))
     junior = np.empty((rows, paths))
     lowest = np.full(paths, np.inf)
     trapped = np.zeros(paths, dtype=bool)
-    covenant = terms.cash_trap_dscr
-    behind = float(terms.senior)
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in range(periods):
-            available = available_all[p]
+            cash = available_all[p]
             interest = balance * rate
             scheduled = np.minimum(balance, principal[p])
-            scheduled += interest
-            ratio = np.divide(available, scheduled, out=dscr[p if keep_paths else 0])
+            ratio = np.divide(cash, interest + scheduled, out=dscr[p if keep_paths else 0])
             np.fmin(lowest, ratio, out=lowest)
-            trap = ratio < covenant
-            trap |= balance > behind
-            trapped |= trap
-            due = balance - scheduled_balance[p]
-            np.maximum(due, 0.0, out=due)
-            due += interest
-            cash = available + reserve
-            paid = np.minimum(cash, due)
+            # interest, arrears first, from cash then reserve
+            interest += arrears_interest
+            paid = np.minimum(cash, interest)
             cash -= paid
-            balance += interest
+            interest -= paid
+            drawn = np.minimum(reserve, interest)
+            reserve -= drawn
+            arrears_interest = np.subtract(interest, drawn, out=interest)
+            # principal, arrears first, capped at the balance, from cash then reserve
+            scheduled += arrears_principal
+            due = np.minimum(scheduled, balance, out=scheduled)
+            paid = np.minimum(cash, due, out=paid)
+            cash -= paid
             balance -= paid
-            reserve = np.minimum(cash, targets[p])
-            cash -= reserve
+            due -= paid
+            drawn = np.minimum(reserve, due, out=drawn)
+            reserve -= drawn
+            balance -= drawn
+            arrears_principal = np.subtract(due, drawn, out=due)
+            # reserve top-up to reserve_periods x next period's scheduled service
+            if p + 1 < periods:
+                target = np.minimum(balance, principal[p + 1])
+                target += balance * rate
+                target *= reserve_periods
+                target -= reserve
+                np.clip(target, 0.0, cash, out=target)
+                reserve += target
+                cash -= target
+            # cash trap: an under-covenant period's rest prepays senior
+            trap = ratio < covenant
+            trapped |= trap
             sweep = np.minimum(cash, balance)
             sweep *= trap
             balance -= sweep
+            np.minimum(arrears_principal, balance, out=arrears_principal)
             if keep_paths:
                 cash -= sweep
                 junior[p] = cash
-            behind = scheduled_balance[p] + 0.5  # half a unit of float slack: dust is not arrears
-    recovery = reserve + residual
-    repaid = np.minimum(balance, recovery)
+    # maturity: the residual value and the released reserve pay the fee, interest, then the whole balance
+    cash = np.maximum(residual + reserve - terms.servicing_fee, 0.0)
+    owed = balance * rate
+    owed += arrears_interest
+    owed += balance
+    repaid = np.minimum(cash, owed)
     return PathResults(
         dscr=dscr.T if keep_paths else np.empty((paths, 0)),
         min_dscr=lowest,
         trapped=trapped,
-        loss=balance - repaid,
+        loss=owed - repaid,
         junior=junior.T if keep_paths else np.empty((paths, 0)),
-        junior_final=recovery - repaid,
+        junior_final=cash - repaid,
     )
 
 
@@ -188,42 +195,62 @@ def run_paths_loop(
     periods = max((len(row) for row in cfads), default=0)
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
     principal = terms.principal_by_period(periods)
-    targets = terms.reserve_targets(periods)
-    scheduled_balance = terms.scheduled_balances(periods)
+    reserve_periods = float(terms.reserve_periods)
     covenant = terms.cash_trap_dscr
+    fee = terms.servicing_fee
     min_dscrs: list[float] = []
     trapped_out: list[bool] = []
     losses: list[float] = []
     for row, residual_value in zip(cfads, residual, strict=True):
         balance = float(terms.senior)
-        reserve = 0.0
+        reserve = arrears_interest = arrears_principal = 0.0
         lowest = float("inf")
         trapped = False
-        behind = balance
         for p, flow in enumerate(row):
-            available = flow if flow > 0.0 else 0.0
+            cash = flow if flow > 0.0 else 0.0
             interest = balance * rate
-            scheduled = (balance if balance < principal[p] else principal[p]) + interest
-            ratio = available / scheduled if scheduled > 0 else float("inf")
+            scheduled = balance if balance < principal[p] else principal[p]
+            service = interest + scheduled
+            ratio = cash / service if service > 0 else (float("inf") if cash > 0 else float("nan"))
             if ratio < lowest:
                 lowest = ratio
-            trap = ratio < covenant or balance > behind
-            if trap:
-                trapped = True
-            due = balance - scheduled_balance[p]
-            due = (due if due > 0.0 else 0.0) + interest
-            cash = available + reserve
+            interest += arrears_interest
+            paid = cash if cash < interest else interest
+            cash -= paid
+            interest -= paid
+            drawn = reserve if reserve < interest else interest
+            reserve -= drawn
+            arrears_interest = interest - drawn
+            scheduled += arrears_principal
+            due = scheduled if scheduled < balance else balance
             paid = cash if cash < due else due
             cash -= paid
-            balance += interest  # two steps, as the vectorized engine does: the same floats
             balance -= paid
-            reserve = cash if cash < targets[p] else targets[p]
-            cash -= reserve
-            if trap:
+            due -= paid
+            drawn = reserve if reserve < due else due
+            reserve -= drawn
+            balance -= drawn
+            arrears_principal = due - drawn
+            if p + 1 < periods:
+                target = balance if balance < principal[p + 1] else principal[p + 1]
+                target += balance * rate
+                target *= reserve_periods
+                target -= reserve
+                target = 0.0 if target < 0.0 else (cash if target > cash else target)
+                reserve += target
+                cash -= target
+            if ratio < covenant:
+                trapped = True
                 balance -= cash if cash < balance else balance
-            behind = scheduled_balance[p] + 0.5
-        recovery = reserve + residual_value
-        losses.append(balance - recovery if balance > recovery else 0.0)
+                if arrears_principal > balance:
+                    arrears_principal = balance
+        cash = residual_value + reserve - fee
+        if cash < 0.0:
+            cash = 0.0
+        owed = balance * rate
+        owed += arrears_interest
+        owed += balance
+        losses.append(owed - cash if owed > cash else 0.0)
         min_dscrs.append(lowest)
         trapped_out.append(trapped)
     return min_dscrs, trapped_out, losses

@@ -73,8 +73,8 @@ def test_float_sculpting_holds_the_target_and_repays(cfads: list[float], rate: f
 )
 def test_vectorized_waterfall_equals_the_loop(rows: list[list[float]], residual: float, shift: int) -> None:
     principal = [150.0, 150.0, 200.0, 250.0, 0.0, 0.0]
-    terms = PoolTerms(senior=750.0, principal=principal, scheduled_service=[p + 5 for p in principal],
-                      coupon_bps=900, reserve_periods=2, cash_trap_dscr=1.15)
+    terms = PoolTerms(senior=750.0, principal=principal, coupon_bps=900, reserve_periods=2, cash_trap_dscr=1.15,
+                      servicing_fee=3.0)
     run = run_paths(np.asarray(rows), terms, residual, shift)
     low, trapped, loss = run_paths_loop(rows, terms, [residual] * len(rows), shift)
     np.testing.assert_allclose(run.loss, loss, rtol=1e-9, atol=1e-6)
