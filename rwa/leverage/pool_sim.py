@@ -113,79 +113,125 @@ def run_block(
     ``keep_paths`` the per-period DSCR and junior arrays are scratch rows and come back empty (0 periods).
     """
     periods, paths = by_period.shape
-    rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
     principal = terms.principal_by_period(periods)
-    reserve_periods = float(terms.reserve_periods)
-    covenant = terms.cash_trap_dscr
-    available_all = np.maximum(by_period, 0.0, out=by_period if by_period.flags.writeable else None)
-    balance = np.full(paths, float(terms.senior))
-    reserve = np.zeros(paths)
-    arrears_interest = np.zeros(paths)
-    arrears_principal = np.zeros(paths)
+    np.maximum(by_period, 0.0, out=by_period)
+    state = _State.opening(terms, paths)
     rows = periods if keep_paths else 1
     dscr = np.empty((rows, paths))
     junior = np.empty((rows, paths))
-    lowest = np.full(paths, np.inf)
-    trapped = np.zeros(paths, dtype=bool)
+    amortizing = max((p + 1 for p in range(periods) if principal[p] > 0), default=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for p in range(periods):
-            cash = available_all[p]
-            interest = balance * rate
-            scheduled = np.minimum(balance, principal[p])
-            ratio = np.divide(cash, interest + scheduled, out=dscr[p if keep_paths else 0])
-            np.fmin(lowest, ratio, out=lowest)
-            # interest, arrears first, from cash then reserve
-            interest += arrears_interest
-            paid = np.minimum(cash, interest)
-            cash -= paid
-            interest -= paid
-            drawn = np.minimum(reserve, interest)
-            reserve -= drawn
-            arrears_interest = np.subtract(interest, drawn, out=interest)
-            # principal, arrears first, capped at the balance, from cash then reserve
-            scheduled += arrears_principal
-            due = np.minimum(scheduled, balance, out=scheduled)
-            paid = np.minimum(cash, due, out=paid)
-            cash -= paid
-            balance -= paid
-            due -= paid
-            drawn = np.minimum(reserve, due, out=drawn)
-            reserve -= drawn
-            balance -= drawn
-            arrears_principal = np.subtract(due, drawn, out=due)
-            # reserve top-up to reserve_periods x next period's scheduled service
-            if p + 1 < periods:
-                target = np.minimum(balance, principal[p + 1])
-                target += balance * rate
-                target *= reserve_periods
-                target -= reserve
-                np.clip(target, 0.0, cash, out=target)
-                reserve += target
-                cash -= target
-            # cash trap: an under-covenant period's rest prepays senior
-            trap = ratio < covenant
-            trapped |= trap
-            sweep = np.minimum(cash, balance)
-            sweep *= trap
-            balance -= sweep
-            np.minimum(arrears_principal, balance, out=arrears_principal)
+        for p in range(amortizing):
+            ratio, left = state.period(terms, by_period[p], principal[p], principal[p + 1], p + 1 < periods,
+                                       rate_shift_bps, dscr[p if keep_paths else 0])
             if keep_paths:
-                cash -= sweep
-                junior[p] = cash
+                junior[p] = left
+        # past the schedule only the paths still owing need the waterfall; the others keep their cash
+        owing = np.flatnonzero(state.balance > 0)
+        if amortizing < periods:
+            tail = state.take(owing)
+            for p in range(amortizing, periods):
+                out = np.empty(owing.size)
+                ratio, left = tail.period(terms, by_period[p, owing], 0.0, 0.0, p + 1 < periods, rate_shift_bps, out)
+                if keep_paths:
+                    dscr[p] = np.where(by_period[p] > 0, np.inf, np.nan)
+                    dscr[p, owing] = ratio
+                    junior[p] = by_period[p]
+                    junior[p, owing] = left
+            state.put(owing, tail)
     # maturity: the residual value and the released reserve pay the fee, interest, then the whole balance
-    cash = np.maximum(residual + reserve - terms.servicing_fee, 0.0)
-    owed = balance * rate
-    owed += arrears_interest
-    owed += balance
+    rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
+    cash = np.maximum(residual + state.reserve - terms.servicing_fee, 0.0)
+    owed = state.balance * rate
+    owed += state.arrears_interest
+    owed += state.balance
     repaid = np.minimum(cash, owed)
     return PathResults(
         dscr=dscr.T if keep_paths else np.empty((paths, 0)),
-        min_dscr=lowest,
-        trapped=trapped,
+        min_dscr=state.lowest,
+        trapped=state.trapped,
         loss=owed - repaid,
         junior=junior.T if keep_paths else np.empty((paths, 0)),
         junior_final=cash - repaid,
     )
+
+
+@dataclass
+class _State:
+    """What the pool carries between periods, one entry per path."""
+
+    balance: FloatArray
+    reserve: FloatArray
+    arrears_interest: FloatArray
+    arrears_principal: FloatArray
+    lowest: FloatArray
+    trapped: BoolArray
+
+    @classmethod
+    def opening(cls, terms: PoolTerms, paths: int) -> _State:
+        return cls(np.full(paths, float(terms.senior)), np.zeros(paths), np.zeros(paths), np.zeros(paths),
+                   np.full(paths, np.inf), np.zeros(paths, dtype=bool))
+
+    def take(self, index: npt.NDArray[np.intp]) -> _State:
+        return _State(*(getattr(self, f)[index] for f in _STATE_FIELDS))
+
+    def put(self, index: npt.NDArray[np.intp], part: _State) -> None:
+        for f in _STATE_FIELDS:
+            getattr(self, f)[index] = getattr(part, f)
+
+    def period(
+        self,
+        terms: PoolTerms,
+        cash: FloatArray,
+        principal: float,
+        next_principal: float,
+        has_next: bool,
+        rate_shift_bps: int,
+        ratio_out: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """One period on every path: updates the state, returns (DSCR, cash left for the junior)."""
+        rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
+        balance = self.balance
+        interest = balance * rate
+        scheduled = np.minimum(balance, principal)
+        ratio = np.divide(cash, interest + scheduled, out=ratio_out)
+        np.fmin(self.lowest, ratio, out=self.lowest)
+        # interest then principal, arrears first, from the cash and then from the reserve
+        interest += self.arrears_interest
+        scheduled += self.arrears_principal
+        due_principal = np.minimum(scheduled, balance, out=scheduled)
+        due = np.add(interest, due_principal)
+        paid = np.minimum(cash, due)
+        cash = cash - paid
+        due -= paid
+        drawn = np.minimum(self.reserve, due, out=due)
+        self.reserve -= drawn
+        paid += drawn
+        paid_interest = np.minimum(paid, interest)
+        self.arrears_interest = np.subtract(interest, paid_interest, out=interest)
+        paid -= paid_interest
+        balance -= paid
+        np.maximum(balance, 0.0, out=balance)  # float dust from the split must not leave a negative balance
+        self.arrears_principal = np.subtract(due_principal, paid, out=due_principal)
+        if has_next:  # top the reserve up to reserve_periods x next period's scheduled service
+            target = np.minimum(balance, next_principal)
+            target += balance * rate
+            target *= float(terms.reserve_periods)
+            target -= self.reserve
+            np.clip(target, 0.0, cash, out=target)
+            self.reserve += target
+            cash -= target
+        trap = ratio < terms.cash_trap_dscr  # under the covenant the rest prepays senior
+        self.trapped |= trap
+        sweep = np.minimum(cash, balance)
+        sweep *= trap
+        balance -= sweep
+        cash -= sweep
+        np.minimum(self.arrears_principal, balance, out=self.arrears_principal)
+        return ratio, cash
+
+
+_STATE_FIELDS = ("balance", "reserve", "arrears_interest", "arrears_principal", "lowest", "trapped")
 
 
 def run_paths_loop(
@@ -198,39 +244,40 @@ def run_paths_loop(
     reserve_periods = float(terms.reserve_periods)
     covenant = terms.cash_trap_dscr
     fee = terms.servicing_fee
+    inf, nan = float("inf"), float("nan")
     min_dscrs: list[float] = []
     trapped_out: list[bool] = []
     losses: list[float] = []
     for row, residual_value in zip(cfads, residual, strict=True):
         balance = float(terms.senior)
         reserve = arrears_interest = arrears_principal = 0.0
-        lowest = float("inf")
+        lowest = inf
         trapped = False
         for p, flow in enumerate(row):
             cash = flow if flow > 0.0 else 0.0
             interest = balance * rate
             scheduled = balance if balance < principal[p] else principal[p]
             service = interest + scheduled
-            ratio = cash / service if service > 0 else (float("inf") if cash > 0 else float("nan"))
+            ratio = cash / service if service > 0 else (inf if cash > 0 else nan)
             if ratio < lowest:
                 lowest = ratio
             interest += arrears_interest
-            paid = cash if cash < interest else interest
-            cash -= paid
-            interest -= paid
-            drawn = reserve if reserve < interest else interest
-            reserve -= drawn
-            arrears_interest = interest - drawn
             scheduled += arrears_principal
-            due = scheduled if scheduled < balance else balance
+            due_principal = scheduled if scheduled < balance else balance
+            due = interest + due_principal
             paid = cash if cash < due else due
-            cash -= paid
-            balance -= paid
+            cash = cash - paid
             due -= paid
             drawn = reserve if reserve < due else due
             reserve -= drawn
-            balance -= drawn
-            arrears_principal = due - drawn
+            paid += drawn
+            paid_interest = paid if paid < interest else interest
+            arrears_interest = interest - paid_interest
+            paid -= paid_interest
+            balance -= paid
+            if balance < 0.0:
+                balance = 0.0
+            arrears_principal = due_principal - paid
             if p + 1 < periods:
                 target = balance if balance < principal[p + 1] else principal[p + 1]
                 target += balance * rate
@@ -242,8 +289,8 @@ def run_paths_loop(
             if ratio < covenant:
                 trapped = True
                 balance -= cash if cash < balance else balance
-                if arrears_principal > balance:
-                    arrears_principal = balance
+            if arrears_principal > balance:
+                arrears_principal = balance
         cash = residual_value + reserve - fee
         if cash < 0.0:
             cash = 0.0

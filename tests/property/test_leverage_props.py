@@ -81,3 +81,4 @@ def test_vectorized_waterfall_equals_the_loop(rows: list[list[float]], residual:
     np.testing.assert_allclose(run.min_dscr, low, rtol=1e-12)
     assert run.trapped.tolist() == trapped
     assert (run.loss >= 0).all() and (run.loss <= 750.0 * 2).all()
+    assert not (run.min_dscr < 0).any()
