@@ -63,7 +63,7 @@ class PathResults:
     junior_final: FloatArray
 
 
-BLOCK_PATHS = 8192  # paths per block: the waterfall's dozen working vectors then stay in a core's L2 cache
+BLOCK_PATHS = 16_384  # paths per block: the waterfall's working rows stay in cache, few calls per period
 
 
 def run_paths(
@@ -158,7 +158,7 @@ def run_block(
 
 @dataclass
 class _State:
-    """What the pool carries between periods, one entry per path."""
+    """What the pool carries between periods, one entry per path, and scratch rows reused every period."""
 
     balance: FloatArray
     reserve: FloatArray
@@ -166,6 +166,12 @@ class _State:
     arrears_principal: FloatArray
     lowest: FloatArray
     trapped: BoolArray
+
+    def __post_init__(self) -> None:
+        # reused every period: no allocation in the loop, and the working set stays small enough for the cache
+        n = self.balance.size
+        self._interest, self._principal, self._due, self._paid, self._cash, self._spare = np.empty((6, n))
+        self._trap = np.empty(n, dtype=bool)
 
     @classmethod
     def opening(cls, terms: PoolTerms, paths: int) -> _State:
@@ -182,48 +188,53 @@ class _State:
     def period(
         self,
         terms: PoolTerms,
-        cash: FloatArray,
+        cash_in: FloatArray,
         principal: float,
         next_principal: float,
         has_next: bool,
         rate_shift_bps: int,
-        ratio_out: FloatArray,
+        ratio: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:
-        """One period on every path: updates the state, returns (DSCR, cash left for the junior)."""
+        """One period on every path: updates the state, fills ``ratio`` with the DSCR, returns it and the cash left
+        for the junior (a scratch row, valid until the next call). The float operations, and their order, are those
+        of :func:`run_paths_loop`."""
         rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
-        balance = self.balance
-        interest = balance * rate
-        scheduled = np.minimum(balance, principal)
-        ratio = np.divide(cash, interest + scheduled, out=ratio_out)
+        balance, reserve = self.balance, self.reserve
+        interest, due_principal, due, paid = self._interest, self._principal, self._due, self._paid
+        cash, spare, trap = self._cash, self._spare, self._trap
+        np.multiply(balance, rate, out=interest)
+        np.minimum(balance, principal, out=due_principal)
+        np.add(interest, due_principal, out=due)
+        np.divide(cash_in, due, out=ratio)
         np.fmin(self.lowest, ratio, out=self.lowest)
         # interest then principal, arrears first, from the cash and then from the reserve
         interest += self.arrears_interest
-        scheduled += self.arrears_principal
-        due_principal = np.minimum(scheduled, balance, out=scheduled)
-        due = np.add(interest, due_principal)
-        paid = np.minimum(cash, due)
-        cash = cash - paid
+        due_principal += self.arrears_principal
+        np.minimum(due_principal, balance, out=due_principal)
+        np.add(interest, due_principal, out=due)
+        np.minimum(cash_in, due, out=paid)
+        np.subtract(cash_in, paid, out=cash)
         due -= paid
-        drawn = np.minimum(self.reserve, due, out=due)
-        self.reserve -= drawn
+        drawn = np.minimum(reserve, due, out=due)
+        reserve -= drawn
         paid += drawn
-        paid_interest = np.minimum(paid, interest)
-        self.arrears_interest = np.subtract(interest, paid_interest, out=interest)
+        paid_interest = np.minimum(paid, interest, out=spare)
+        np.subtract(interest, paid_interest, out=self.arrears_interest)
         paid -= paid_interest
         balance -= paid
         np.maximum(balance, 0.0, out=balance)  # float dust from the split must not leave a negative balance
-        self.arrears_principal = np.subtract(due_principal, paid, out=due_principal)
+        np.subtract(due_principal, paid, out=self.arrears_principal)
         if has_next:  # top the reserve up to reserve_periods x next period's scheduled service
-            target = np.minimum(balance, next_principal)
-            target += balance * rate
+            target = np.minimum(balance, next_principal, out=spare)
+            target += np.multiply(balance, rate, out=due)
             target *= float(terms.reserve_periods)
-            target -= self.reserve
+            target -= reserve
             np.clip(target, 0.0, cash, out=target)
-            self.reserve += target
+            reserve += target
             cash -= target
-        trap = ratio < terms.cash_trap_dscr  # under the covenant the rest prepays senior
+        np.less(ratio, terms.cash_trap_dscr, out=trap)  # under the covenant the rest prepays senior
         self.trapped |= trap
-        sweep = np.minimum(cash, balance)
+        sweep = np.minimum(cash, balance, out=spare)
         sweep *= trap
         balance -= sweep
         cash -= sweep
