@@ -22,7 +22,7 @@ cross-check, written to perform the same float operations in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,7 +75,7 @@ def run_paths(
     residuals = np.broadcast_to(np.asarray(residual, dtype=np.float64), (paths,))
     blocks = [
         run_block(
-            np.array(cf[i : i + BLOCK_PATHS].T, dtype=np.float64, order="C"),  # a copy: run_block clips it
+            np.ascontiguousarray(cf[i : i + BLOCK_PATHS].T, dtype=np.float64),
             terms,
             residuals[i : i + BLOCK_PATHS],
             rate_shift_bps,
@@ -100,6 +100,10 @@ def concat(blocks: Sequence[PathResults]) -> PathResults:
     )
 
 
+CashRows = Callable[[int, FloatArray], FloatArray]
+"""Fills its ``out`` argument with period p's CFADS (floored at 0) for every path of a block, and returns it."""
+
+
 def run_block(
     by_period: FloatArray,
     terms: PoolTerms,
@@ -107,22 +111,40 @@ def run_block(
     rate_shift_bps: int = 0,
     keep_paths: bool = True,
 ) -> PathResults:
-    """The waterfall on one block given periods-major (periods x paths, C-ordered) CFADS; may clip it in place.
+    """The waterfall on one block given periods-major (periods x paths, C-ordered) CFADS."""
+
+    def rows(p: int, out: FloatArray) -> FloatArray:
+        np.maximum(by_period[p], 0.0, out=out)
+        return out
+
+    periods, paths = by_period.shape
+    return run_rows(rows, periods, paths, terms, residual, rate_shift_bps, keep_paths)
+
+
+def run_rows(
+    rows: CashRows,
+    periods: int,
+    paths: int,
+    terms: PoolTerms,
+    residual: FloatArray,
+    rate_shift_bps: int = 0,
+    keep_paths: bool = True,
+) -> PathResults:
+    """The waterfall on one block whose CFADS ``rows`` produces a period at a time.
 
     ``dscr`` is ``inf`` where nothing is scheduled and the period has cash, NaN where it has neither. Without
     ``keep_paths`` the per-period DSCR and junior arrays are scratch rows and come back empty (0 periods).
     """
-    periods, paths = by_period.shape
     principal = terms.principal_by_period(periods)
-    np.maximum(by_period, 0.0, out=by_period)
     state = _State.opening(terms, paths)
-    rows = periods if keep_paths else 1
-    dscr = np.empty((rows, paths))
-    junior = np.empty((rows, paths))
+    held = periods if keep_paths else 1
+    dscr = np.empty((held, paths))
+    junior = np.empty((held, paths))
+    cash = np.empty(paths)
     amortizing = max((p + 1 for p in range(periods) if principal[p] > 0), default=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in range(amortizing):
-            ratio, left = state.period(terms, by_period[p], principal[p], principal[p + 1], p + 1 < periods,
+            ratio, left = state.period(terms, rows(p, cash), principal[p], principal[p + 1], p + 1 < periods,
                                        rate_shift_bps, dscr[p if keep_paths else 0])
             if keep_paths:
                 junior[p] = left
@@ -130,29 +152,30 @@ def run_block(
         owing = np.flatnonzero(state.balance > 0)
         if amortizing < periods:
             tail = state.take(owing)
+            out = np.empty(owing.size)
             for p in range(amortizing, periods):
-                out = np.empty(owing.size)
-                ratio, left = tail.period(terms, by_period[p, owing], 0.0, 0.0, p + 1 < periods, rate_shift_bps, out)
+                row = rows(p, cash)
+                ratio, left = tail.period(terms, row[owing], 0.0, 0.0, p + 1 < periods, rate_shift_bps, out)
                 if keep_paths:
-                    dscr[p] = np.where(by_period[p] > 0, np.inf, np.nan)
+                    dscr[p] = np.where(row > 0, np.inf, np.nan)
                     dscr[p, owing] = ratio
-                    junior[p] = by_period[p]
+                    junior[p] = row
                     junior[p, owing] = left
             state.put(owing, tail)
     # maturity: the residual value and the released reserve pay the fee, interest, then the whole balance
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
-    cash = np.maximum(residual + state.reserve - terms.servicing_fee, 0.0)
+    left_at_maturity = np.maximum(residual + state.reserve - terms.servicing_fee, 0.0)
     owed = state.balance * rate
     owed += state.arrears_interest
     owed += state.balance
-    repaid = np.minimum(cash, owed)
+    repaid = np.minimum(left_at_maturity, owed)
     return PathResults(
         dscr=dscr.T if keep_paths else np.empty((paths, 0)),
         min_dscr=state.lowest,
         trapped=state.trapped,
         loss=owed - repaid,
         junior=junior.T if keep_paths else np.empty((paths, 0)),
-        junior_final=cash - repaid,
+        junior_final=left_at_maturity - repaid,
     )
 
 
