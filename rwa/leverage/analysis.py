@@ -8,7 +8,7 @@ are effective (compounded), except ``senior_yield_nominal`` which is monthly x 1
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +36,10 @@ def pool_terms(deal: Deal, sizing: Sizing) -> PoolTerms:
     return PoolTerms(
         senior=float(sizing.senior_size),
         principal=[float(r.principal) for r in sizing.schedule],
-        scheduled_service=[float(s) for s in sizing.debt_service],
         coupon_bps=sizing.coupon_bps,
         reserve_periods=deal.financing.reserve_periods,
         cash_trap_dscr=deal.financing.cash_trap_dscr,
+        servicing_fee=float(sizing.servicing_fee_per_period),
     )
 
 
@@ -51,9 +51,8 @@ def npv(rate: float, flows: Sequence[float]) -> float:
     return sum(f / (1 + rate) ** t for t, f in enumerate(flows))
 
 
-def _solve(f: object, lo: float, hi: float) -> float | None:
-    func = f  # bisection on a function that changes sign once in [lo, hi]
-    assert callable(func)
+def _solve(func: Callable[[float], float], lo: float, hi: float) -> float | None:
+    """Bisection for a root of ``func`` in [lo, hi]; None if it does not change sign there."""
     flo, fhi = func(lo), func(hi)
     if flo == 0:
         return lo
@@ -241,7 +240,7 @@ def stress_scenarios(deal: Deal) -> list[tuple[str, str, Scenario]]:
     for cut in (30, 60):
         label = f"residual -{cut}%"
         rows.append((f"residual_minus_{cut}", label, BASE.with_(name=label, residual_factor=1 - cut / 100)))
-    label = f"delivery {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED} from the largest supplier"
+    label = f"largest supplier delivers {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED}"
     rows.append(("delivery_12_of_330", label, BASE.with_(name=label, delivery_shortfall=True)))
     lessee = largest_lessee(deal)
     rows.append(

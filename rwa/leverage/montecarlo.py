@@ -25,7 +25,7 @@ import numpy.typing as npt
 from rwa.deal import Deal
 from rwa.leverage.analysis import pool_terms
 from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
-from rwa.leverage.pool_sim import BLOCK_PATHS, FloatArray, PathResults, concat, run_block, run_paths_loop
+from rwa.leverage.pool_sim import BLOCK_PATHS, CashRows, FloatArray, PathResults, concat, run_paths_loop, run_rows
 from rwa.leverage.sizing import Sizing
 
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
@@ -137,8 +137,9 @@ def run_draws(deal: Deal, sizing: Sizing, draws: Draws, keep_paths: int = 0) -> 
 
     def one(start: int) -> PathResults:
         stop = min(start + BLOCK_PATHS, paths)
-        cfads = inputs.block(draws, start, stop)
-        return run_block(cfads, terms, residual[start:stop], keep_paths=start < keep_paths)
+        rows = inputs.rows(draws, start, stop)
+        return run_rows(rows, deal.periods.count, stop - start, terms, residual[start:stop],
+                        keep_paths=start < keep_paths)
 
     return concat([one(i) for i in range(0, paths, BLOCK_PATHS)])
 
@@ -160,6 +161,47 @@ class _CashInputs:
         deposits = np.asarray(refunds(deal), dtype=np.float64) - sizing.servicing_fee_per_period
         return cls(rents, by_state, deposits[:, None], float(collateral_value(deal)[-1]))
 
+    def rows(self, draws: Draws, start: int, stop: int) -> CashRows:
+        """CFADS of paths [start, stop) a period at a time, as :meth:`block` computes it (same floats), floored at 0.
+
+        Only the default states are built up front (one byte per path and period); each period's row is made
+        when the waterfall needs it, so no periods x paths matrix of money is ever written.
+        """
+        if self.rents.shape[0] > MAX_STATE_LEASES:
+            whole = self.block(draws, start, stop)
+
+            def from_block(p: int, out: FloatArray) -> FloatArray:
+                np.maximum(whole[p], 0.0, out=out)
+                return out
+
+            return from_block
+        state = self._states(draws, start, stop)
+        rent = draws.rent_factor.T[:, start:stop]
+        utilization = draws.utilization.T[:, start:stop]
+        by_state, deposits = self.by_state, self.deposits[:, 0]
+
+        def row(p: int, out: FloatArray) -> FloatArray:
+            np.take(by_state[p], state[p], out=out)
+            out *= rent[p]
+            out *= utilization[p]
+            out += deposits[p]
+            np.maximum(out, 0.0, out=out)
+            return out
+
+        return row
+
+    def _states(self, draws: Draws, start: int, stop: int) -> npt.NDArray[np.uint8]:
+        """Bit l of a path's state in a period: lessee l has defaulted by then (periods x paths)."""
+        periods, leases = self.rents.shape[1], self.rents.shape[0]
+        month = np.arange(1, periods + 1, dtype=np.int64)[:, None]
+        when = draws.default_period.T[:, start:stop]  # leases x paths, contiguous rows
+        state: npt.NDArray[np.uint8] = (month >= when[0][None, :]).view(np.uint8).copy()
+        for lease_index in range(1, leases):
+            gone = (month >= when[lease_index][None, :]).view(np.uint8)
+            np.left_shift(gone, lease_index, out=gone)
+            state |= gone
+        return state
+
     def block(self, draws: Draws, start: int, stop: int) -> FloatArray:
         """Periods-major CFADS of paths [start, stop): contracted rent of the lessees still paying (looked up by
         which have defaulted), times the path's rent and utilization factors, plus refunds, less the fee."""
@@ -167,12 +209,7 @@ class _CashInputs:
         month = np.arange(1, periods + 1, dtype=np.int64)[:, None]
         when = draws.default_period.T[:, start:stop]  # leases x paths, contiguous rows
         if leases <= MAX_STATE_LEASES:
-            # bit l of a path's state in a period: lessee l has defaulted by then
-            state = (month >= when[0][None, :]).view(np.uint8).copy()
-            for lease_index in range(1, leases):
-                gone = (month >= when[lease_index][None, :]).view(np.uint8)
-                np.left_shift(gone, lease_index, out=gone)
-                state |= gone
+            state = self._states(draws, start, stop)
             cfads = np.empty(state.shape)
             for p in range(periods):  # a row at a time keeps the index uint8: no wide index array
                 np.take(self.by_state[p], state[p], out=cfads[p])
@@ -227,7 +264,8 @@ def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | N
         basis, outcome = "senior_loss", loss
     else:
         basis, outcome = "min_dscr_shortfall", -np.minimum(run.min_dscr, 1e6)
-    sensitivities = {name: _spearman(values, outcome) for name, values in inputs.items()}
+    outcome_ranks = _ranks(outcome)
+    sensitivities = {name: _rank_correlation(_ranks(values), outcome_ranks) for name, values in inputs.items()}
     driver = max(sensitivities, key=lambda k: abs(sensitivities[k]))
     sample = run.dscr[:FAN_PATHS]
     with warnings.catch_warnings():  # months with no debt service on any path are all-NaN: NaN in the fan
@@ -283,15 +321,22 @@ def _inputs(deal: Deal, draws: Draws) -> dict[str, FloatArray]:
 
 
 def _ranks(values: FloatArray) -> FloatArray:
-    """Ranks with ties given their average rank."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    average = ends - (counts - 1) / 2
-    return np.asarray(average[inverse], dtype=np.float64)
+    """Ranks (1-based) with ties given their average rank: one sort, then linear passes."""
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.empty(ordered.size, dtype=bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    group = np.cumsum(starts) - 1
+    counts = np.bincount(group)
+    average = np.cumsum(counts) - (counts - 1) / 2
+    ranks = np.empty(ordered.size)
+    ranks[order] = average[group]
+    return ranks
 
 
-def _spearman(a: FloatArray, b: FloatArray) -> float:
-    ra, rb = _ranks(a), _ranks(b)
+def _rank_correlation(ra: FloatArray, rb: FloatArray) -> float:
+    """Spearman's rho from two rank vectors; 0 when either is constant."""
     if ra.std() == 0 or rb.std() == 0:
         return 0.0
     return float(np.corrcoef(ra, rb)[0, 1])

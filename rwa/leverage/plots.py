@@ -33,6 +33,8 @@ def write_plots(a: Analysis, directory: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     dscr = [r.dscr if math.isfinite(r.dscr) else float("nan") for r in sizing.schedule]
     ax.plot(periods, dscr, label="base-case DSCR", color="tab:blue")
+    p90 = [c / s if s else float("nan") for c, s in zip(sizing.cfads_p90, sizing.debt_service, strict=True)]
+    ax.plot(periods, p90, label="P90-case DSCR", color="tab:purple", linewidth=1)
     ax.axhline(deal.financing.dscr_target, color="tab:green", linestyle="--", label="target")
     ax.axhline(covenant, color="tab:red", linestyle=":", label="cash-trap covenant")
     ax.axhline(1.0, color="grey", linewidth=0.8)

@@ -1,27 +1,28 @@
-"""The pool's waterfall run over many cash-flow paths at once (numpy), for stress, breakevens and Monte Carlo.
+"""The pool's waterfall over many cash-flow paths at once (numpy), for stress, breakevens and Monte Carlo.
 
-This is the calculator's statistical model of the pool, in floats; the integer reference model that must match
-the contract to the unit lives with the waterfall, not here. Per period, on each path:
+A float mirror of the integer reference model (``rwa.waterfall``, which ``LeasePool`` implements to the unit), kept
+in floats because it only judges risk: nothing it computes is paid. Per period, on each path, with the period's
+cash after the fixed servicing fee (CFADS, floored at 0):
 
-1. the period's DSCR is its CFADS over its own scheduled debt service: interest on the balance plus the
-   scheduled principal (capped at the balance); arrears are not in it;
-2. CFADS (floored at 0) and the reserve pay what is due: interest, then principal down to the scheduled
-   balance (so principal missed earlier is due again). Interest that cannot be paid is added to the balance and
-   the senior is then *in arrears* (its balance is above the schedule's) until it catches up;
-3. the reserve is refilled to the next ``reserve_periods`` of scheduled debt service (it starts empty: the
-   closing funds no reserve, so the first months' excess fills it);
-4. if the period's DSCR is under the covenant, or the senior is in arrears, the cash trap sweeps what is left
-   into senior prepayment; otherwise it goes to the junior;
-5. after the last period the reserve and the sale of the hardware at its residual value repay what the senior is
-   still owed; any shortfall after that is the senior's loss.
+1. DSCR = that cash over the period's scheduled debt service (interest on the balance plus the scheduled principal
+   capped at the balance; arrears not included);
+2. interest (arrears first) and then principal (arrears first, then the schedule's amount, never above the
+   balance) are paid from the cash, then from the reserve; what stays unpaid becomes arrears (no interest on them);
+3. the reserve is topped up to ``reserve_periods`` times the next period's scheduled debt service (it starts empty
+   and is not drawn down to a lower target, only for senior);
+4. under the covenant, the rest prepays senior (cash trap) and the schedule's later amounts are capped at the lower
+   balance; otherwise it goes to the junior;
+5. at maturity (period N+1) the hardware's residual value is deposited and, with the released reserve, pays the
+   fee, interest and the whole balance; what senior is still owed after that is its loss.
 
-:func:`run_paths_loop` is the same model written per path in plain Python: the benchmark's baseline and the
-tests' cross-check.
+The issuer's discretionary default declaration (``rwa.waterfall.declare_default``) is not modelled.
+:func:`run_paths_loop` is the same model written per path in plain Python: the benchmark's baseline and the tests'
+cross-check, written to perform the same float operations in the same order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,34 +36,19 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class PoolTerms:
-    """What the waterfall needs from the sizing: the schedule, the coupon and the covenants."""
+    """What the waterfall needs from the sizing: the schedule, the coupon, the fee and the covenants."""
 
     senior: float
     principal: Sequence[float]
-    scheduled_service: Sequence[float]
     coupon_bps: int
     reserve_periods: int
     cash_trap_dscr: float
+    servicing_fee: float = 0.0
 
     def principal_by_period(self, periods: int) -> list[float]:
-        """Scheduled principal for each of ``periods`` periods (0 past the schedule)."""
+        """Scheduled principal for each of ``periods`` periods, plus a 0 for the period after the last."""
         given = [float(x) for x in self.principal][:periods]
-        return given + [0.0] * (periods - len(given))
-
-    def scheduled_balances(self, periods: int) -> list[float]:
-        """Balance the schedule expects at the end of each period."""
-        out: list[float] = []
-        balance = float(self.senior)
-        for amount in self.principal_by_period(periods):
-            balance -= amount
-            out.append(max(balance, 0.0))
-        return out
-
-    def reserve_targets(self, periods: int) -> list[float]:
-        """Reserve target after each period: the next ``reserve_periods`` of scheduled debt service."""
-        service = [float(x) for x in self.scheduled_service]
-        r = self.reserve_periods
-        return [sum(service[p + 1 : p + 1 + r]) for p in range(periods)]
+        return given + [0.0] * (periods + 1 - len(given))
 
 
 @dataclass(frozen=True)
@@ -77,7 +63,7 @@ class PathResults:
     junior_final: FloatArray
 
 
-BLOCK_PATHS = 8192  # paths per block: the waterfall's dozen working vectors then stay in a core's L2 cache
+BLOCK_PATHS = 16_384  # paths per block: the waterfall's working rows stay in cache, few calls per period
 
 
 def run_paths(
@@ -89,7 +75,7 @@ def run_paths(
     residuals = np.broadcast_to(np.asarray(residual, dtype=np.float64), (paths,))
     blocks = [
         run_block(
-            np.array(cf[i : i + BLOCK_PATHS].T, dtype=np.float64, order="C"),  # a copy: run_block clips it
+            np.ascontiguousarray(cf[i : i + BLOCK_PATHS].T, dtype=np.float64),
             terms,
             residuals[i : i + BLOCK_PATHS],
             rate_shift_bps,
@@ -105,13 +91,17 @@ def concat(blocks: Sequence[PathResults]) -> PathResults:
         return blocks[0]
     wide = [b for b in blocks if b.dscr.shape[1]] or list(blocks)
     return PathResults(
-        dscr=np.concatenate([b.dscr for b in wide]),
+        dscr=np.concatenate([b.dscr.T for b in wide], axis=1).T,  # join periods-major rows: contiguous copies
         min_dscr=np.concatenate([b.min_dscr for b in blocks]),
         trapped=np.concatenate([b.trapped for b in blocks]),
         loss=np.concatenate([b.loss for b in blocks]),
-        junior=np.concatenate([b.junior for b in wide]),
+        junior=np.concatenate([b.junior.T for b in wide], axis=1).T,
         junior_final=np.concatenate([b.junior_final for b in blocks]),
     )
+
+
+CashRows = Callable[[int, FloatArray], FloatArray]
+"""Fills its ``out`` argument with period p's CFADS (floored at 0) for every path of a block, and returns it."""
 
 
 def run_block(
@@ -121,64 +111,161 @@ def run_block(
     rate_shift_bps: int = 0,
     keep_paths: bool = True,
 ) -> PathResults:
-    """The waterfall on one block given periods-major (periods x paths, C-ordered) CFADS; may clip it in place.
+    """The waterfall on one block given periods-major (periods x paths, C-ordered) CFADS."""
+
+    def rows(p: int, out: FloatArray) -> FloatArray:
+        np.maximum(by_period[p], 0.0, out=out)
+        return out
+
+    periods, paths = by_period.shape
+    return run_rows(rows, periods, paths, terms, residual, rate_shift_bps, keep_paths)
+
+
+def run_rows(
+    rows: CashRows,
+    periods: int,
+    paths: int,
+    terms: PoolTerms,
+    residual: FloatArray,
+    rate_shift_bps: int = 0,
+    keep_paths: bool = True,
+) -> PathResults:
+    """The waterfall on one block whose CFADS ``rows`` produces a period at a time.
 
     ``dscr`` is ``inf`` where nothing is scheduled and the period has cash, NaN where it has neither. Without
     ``keep_paths`` the per-period DSCR and junior arrays are scratch rows and come back empty (0 periods).
     """
-    periods, paths = by_period.shape
-    rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
     principal = terms.principal_by_period(periods)
-    targets = terms.reserve_targets(periods)
-    scheduled_balance = terms.scheduled_balances(periods)
-    available_all = np.maximum(by_period, 0.0, out=by_period if by_period.flags.writeable else None)
-    balance = np.full(paths, float(terms.senior))
-    reserve = np.zeros(paths)
-    rows = periods if keep_paths else 1
-    dscr = np.empty((rows, paths))
-    junior = np.empty((rows, paths))
-    lowest = np.full(paths, np.inf)
-    trapped = np.zeros(paths, dtype=bool)
-    covenant = terms.cash_trap_dscr
-    behind = float(terms.senior)
+    state = _State.opening(terms, paths)
+    held = periods if keep_paths else 1
+    dscr = np.empty((held, paths))
+    junior = np.empty((held, paths))
+    cash = np.empty(paths)
+    amortizing = max((p + 1 for p in range(periods) if principal[p] > 0), default=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for p in range(periods):
-            available = available_all[p]
-            interest = balance * rate
-            scheduled = np.minimum(balance, principal[p])
-            scheduled += interest
-            ratio = np.divide(available, scheduled, out=dscr[p if keep_paths else 0])
-            np.fmin(lowest, ratio, out=lowest)
-            trap = ratio < covenant
-            trap |= balance > behind
-            trapped |= trap
-            due = balance - scheduled_balance[p]
-            np.maximum(due, 0.0, out=due)
-            due += interest
-            cash = available + reserve
-            paid = np.minimum(cash, due)
-            cash -= paid
-            balance += interest
-            balance -= paid
-            reserve = np.minimum(cash, targets[p])
-            cash -= reserve
-            sweep = np.minimum(cash, balance)
-            sweep *= trap
-            balance -= sweep
+        for p in range(amortizing):
+            ratio, left = state.period(terms, rows(p, cash), principal[p], principal[p + 1], p + 1 < periods,
+                                       rate_shift_bps, dscr[p if keep_paths else 0])
             if keep_paths:
-                cash -= sweep
-                junior[p] = cash
-            behind = scheduled_balance[p] + 0.5  # half a unit of float slack: dust is not arrears
-    recovery = reserve + residual
-    repaid = np.minimum(balance, recovery)
+                junior[p] = left
+        # past the schedule only the paths still owing need the waterfall; the others keep their cash
+        owing = np.flatnonzero(state.balance > 0)
+        if amortizing < periods:
+            tail = state.take(owing)
+            out = np.empty(owing.size)
+            for p in range(amortizing, periods):
+                row = rows(p, cash)
+                ratio, left = tail.period(terms, row[owing], 0.0, 0.0, p + 1 < periods, rate_shift_bps, out)
+                if keep_paths:
+                    dscr[p] = np.where(row > 0, np.inf, np.nan)
+                    dscr[p, owing] = ratio
+                    junior[p] = row
+                    junior[p, owing] = left
+            state.put(owing, tail)
+    # maturity: the residual value and the released reserve pay the fee, interest, then the whole balance
+    rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
+    left_at_maturity = np.maximum(residual + state.reserve - terms.servicing_fee, 0.0)
+    owed = state.balance * rate
+    owed += state.arrears_interest
+    owed += state.balance
+    repaid = np.minimum(left_at_maturity, owed)
     return PathResults(
         dscr=dscr.T if keep_paths else np.empty((paths, 0)),
-        min_dscr=lowest,
-        trapped=trapped,
-        loss=balance - repaid,
+        min_dscr=state.lowest,
+        trapped=state.trapped,
+        loss=owed - repaid,
         junior=junior.T if keep_paths else np.empty((paths, 0)),
-        junior_final=recovery - repaid,
+        junior_final=left_at_maturity - repaid,
     )
+
+
+@dataclass
+class _State:
+    """What the pool carries between periods, one entry per path, and scratch rows reused every period."""
+
+    balance: FloatArray
+    reserve: FloatArray
+    arrears_interest: FloatArray
+    arrears_principal: FloatArray
+    lowest: FloatArray
+    trapped: BoolArray
+
+    def __post_init__(self) -> None:
+        # reused every period: no allocation in the loop, and the working set stays small enough for the cache
+        n = self.balance.size
+        self._interest, self._principal, self._due, self._paid, self._cash, self._spare = np.empty((6, n))
+        self._trap = np.empty(n, dtype=bool)
+
+    @classmethod
+    def opening(cls, terms: PoolTerms, paths: int) -> _State:
+        return cls(np.full(paths, float(terms.senior)), np.zeros(paths), np.zeros(paths), np.zeros(paths),
+                   np.full(paths, np.inf), np.zeros(paths, dtype=bool))
+
+    def take(self, index: npt.NDArray[np.intp]) -> _State:
+        return _State(*(getattr(self, f)[index] for f in _STATE_FIELDS))
+
+    def put(self, index: npt.NDArray[np.intp], part: _State) -> None:
+        for f in _STATE_FIELDS:
+            getattr(self, f)[index] = getattr(part, f)
+
+    def period(
+        self,
+        terms: PoolTerms,
+        cash_in: FloatArray,
+        principal: float,
+        next_principal: float,
+        has_next: bool,
+        rate_shift_bps: int,
+        ratio: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """One period on every path: updates the state, fills ``ratio`` with the DSCR, returns it and the cash left
+        for the junior (a scratch row, valid until the next call). The float operations, and their order, are those
+        of :func:`run_paths_loop`."""
+        rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
+        balance, reserve = self.balance, self.reserve
+        interest, due_principal, due, paid = self._interest, self._principal, self._due, self._paid
+        cash, spare, trap = self._cash, self._spare, self._trap
+        np.multiply(balance, rate, out=interest)
+        np.minimum(balance, principal, out=due_principal)
+        np.add(interest, due_principal, out=due)
+        np.divide(cash_in, due, out=ratio)
+        np.fmin(self.lowest, ratio, out=self.lowest)
+        # interest then principal, arrears first, from the cash and then from the reserve
+        interest += self.arrears_interest
+        due_principal += self.arrears_principal
+        np.minimum(due_principal, balance, out=due_principal)
+        np.add(interest, due_principal, out=due)
+        np.minimum(cash_in, due, out=paid)
+        np.subtract(cash_in, paid, out=cash)
+        due -= paid
+        drawn = np.minimum(reserve, due, out=due)
+        reserve -= drawn
+        paid += drawn
+        paid_interest = np.minimum(paid, interest, out=spare)
+        np.subtract(interest, paid_interest, out=self.arrears_interest)
+        paid -= paid_interest
+        balance -= paid
+        np.maximum(balance, 0.0, out=balance)  # float dust from the split must not leave a negative balance
+        np.subtract(due_principal, paid, out=self.arrears_principal)
+        if has_next:  # top the reserve up to reserve_periods x next period's scheduled service
+            target = np.minimum(balance, next_principal, out=spare)
+            target += np.multiply(balance, rate, out=due)
+            target *= float(terms.reserve_periods)
+            target -= reserve
+            np.clip(target, 0.0, cash, out=target)
+            reserve += target
+            cash -= target
+        np.less(ratio, terms.cash_trap_dscr, out=trap)  # under the covenant the rest prepays senior
+        self.trapped |= trap
+        sweep = np.minimum(cash, balance, out=spare)
+        sweep *= trap
+        balance -= sweep
+        cash -= sweep
+        np.minimum(self.arrears_principal, balance, out=self.arrears_principal)
+        return ratio, cash
+
+
+_STATE_FIELDS = ("balance", "reserve", "arrears_interest", "arrears_principal", "lowest", "trapped")
 
 
 def run_paths_loop(
@@ -188,42 +275,63 @@ def run_paths_loop(
     periods = max((len(row) for row in cfads), default=0)
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
     principal = terms.principal_by_period(periods)
-    targets = terms.reserve_targets(periods)
-    scheduled_balance = terms.scheduled_balances(periods)
+    reserve_periods = float(terms.reserve_periods)
     covenant = terms.cash_trap_dscr
+    fee = terms.servicing_fee
+    inf, nan = float("inf"), float("nan")
     min_dscrs: list[float] = []
     trapped_out: list[bool] = []
     losses: list[float] = []
     for row, residual_value in zip(cfads, residual, strict=True):
         balance = float(terms.senior)
-        reserve = 0.0
-        lowest = float("inf")
+        reserve = arrears_interest = arrears_principal = 0.0
+        lowest = inf
         trapped = False
-        behind = balance
         for p, flow in enumerate(row):
-            available = flow if flow > 0.0 else 0.0
+            cash = flow if flow > 0.0 else 0.0
             interest = balance * rate
-            scheduled = (balance if balance < principal[p] else principal[p]) + interest
-            ratio = available / scheduled if scheduled > 0 else float("inf")
+            scheduled = balance if balance < principal[p] else principal[p]
+            service = interest + scheduled
+            ratio = cash / service if service > 0 else (inf if cash > 0 else nan)
             if ratio < lowest:
                 lowest = ratio
-            trap = ratio < covenant or balance > behind
-            if trap:
-                trapped = True
-            due = balance - scheduled_balance[p]
-            due = (due if due > 0.0 else 0.0) + interest
-            cash = available + reserve
+            interest += arrears_interest
+            scheduled += arrears_principal
+            due_principal = scheduled if scheduled < balance else balance
+            due = interest + due_principal
             paid = cash if cash < due else due
-            cash -= paid
-            balance += interest  # two steps, as the vectorized engine does: the same floats
+            cash = cash - paid
+            due -= paid
+            drawn = reserve if reserve < due else due
+            reserve -= drawn
+            paid += drawn
+            paid_interest = paid if paid < interest else interest
+            arrears_interest = interest - paid_interest
+            paid -= paid_interest
             balance -= paid
-            reserve = cash if cash < targets[p] else targets[p]
-            cash -= reserve
-            if trap:
+            if balance < 0.0:
+                balance = 0.0
+            arrears_principal = due_principal - paid
+            if p + 1 < periods:
+                target = balance if balance < principal[p + 1] else principal[p + 1]
+                target += balance * rate
+                target *= reserve_periods
+                target -= reserve
+                target = 0.0 if target < 0.0 else (cash if target > cash else target)
+                reserve += target
+                cash -= target
+            if ratio < covenant:
+                trapped = True
                 balance -= cash if cash < balance else balance
-            behind = scheduled_balance[p] + 0.5
-        recovery = reserve + residual_value
-        losses.append(balance - recovery if balance > recovery else 0.0)
+            if arrears_principal > balance:
+                arrears_principal = balance
+        cash = residual_value + reserve - fee
+        if cash < 0.0:
+            cash = 0.0
+        owed = balance * rate
+        owed += arrears_interest
+        owed += balance
+        losses.append(owed - cash if owed > cash else 0.0)
         min_dscrs.append(lowest)
         trapped_out.append(trapped)
     return min_dscrs, trapped_out, losses

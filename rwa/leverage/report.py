@@ -163,8 +163,9 @@ def render(a: Analysis, console: Console) -> None:
     console.print(head)
 
     grid = Table(title="Stress grid")
-    for col in ("scenario", "min DSCR", "cash trap", "senior repaid", f"senior loss ({cur})"):
-        grid.add_column(col, justify="left" if col == "scenario" else "right")
+    grid.add_column("scenario", min_width=28)
+    for col in ("min DSCR", "cash trap", "senior repaid", f"senior loss ({cur})"):
+        grid.add_column(col, justify="right")
     for s in a.stress:
         grid.add_row(s.label, _ratio(s.min_dscr), "yes" if s.cash_trap else "no",
                      "yes" if s.senior_repaid else "NO", _money(deal, s.senior_loss))

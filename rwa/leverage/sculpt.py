@@ -127,16 +127,24 @@ def max_integer_debt(caps: Sequence[int], coupon_bps: int, upper: int) -> int:
 
 
 def integer_schedule(
-    size: int, cfads: Sequence[int], dscr_target: float, coupon_bps: int, tenor: int
+    size: int,
+    cfads: Sequence[int],
+    dscr_target: float,
+    coupon_bps: int,
+    tenor: int,
+    caps: Sequence[float] | None = None,
 ) -> list[IntRow]:
     """The deployed schedule for ``size``: debt service sculpted to ``cfads`` and scaled down to fit the size.
 
-    Debt service in period p <= tenor is ``floor(k * cfads[p] / dscr_target)`` with the smallest ``k`` in (0, 1]
-    that repays the whole size; the last paying period takes exactly what is left, so principals sum to ``size``
-    and every DSCR is at least ``dscr_target / k >= dscr_target``. Raises ValueError if ``size`` does not fit.
+    Debt service in period p <= tenor is ``floor(k * cap[p])`` with the smallest ``k`` in (0, 1] that repays the
+    whole size, where ``cap[p]`` is ``cfads[p] / dscr_target`` unless ``caps`` gives tighter ceilings; the last
+    paying period takes exactly what is left, so principals sum to ``size`` and every DSCR is at least
+    ``dscr_target``. Raises ValueError if ``size`` does not fit.
     """
     tenor = min(tenor, len(cfads))
     base_caps = [max(c, 0) / dscr_target for c in cfads[:tenor]]
+    if caps is not None:
+        base_caps = [min(a, max(b, 0.0)) for a, b in zip(base_caps, caps, strict=False)]
 
     def caps_for(k: float) -> list[int]:
         return [math.floor(k * c) for c in base_caps]

@@ -10,8 +10,11 @@ The senior debt is the smallest of four capacities, and the one that binds is na
 - ``tenor``: base-case CFADS sculpted over the effective tenor, which ends ``tail_periods`` before the last lease
   does; it binds only when the requested tenor runs into that tail.
 
-The deployed size is the largest whole stablecoin amount under that minimum whose integer schedule repays in
-full with every base-case DSCR at or above the target.
+The deployed schedule is sculpted, period by period, to the tighter of the base and the P90 debt-service ceilings
+(so every base DSCR is at least ``dscr_target`` and every P90 DSCR at least ``p90_dscr_target``), and the LTV
+capacity is measured on that shape. The deployed size is the largest whole stablecoin amount under the minimum
+capacity whose integer schedule repays in full under those ceilings; it can fall below ``max_senior`` when the
+two ceilings cross from period to period.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ CONSTRAINTS = ("dscr_base", "dscr_p90", "ltv", "tenor")
 class ScheduleRow:
     """One period of the deployed senior schedule; money in integer smallest units, ratios as floats.
 
-    ``dscr`` and ``llcr`` are ``inf`` once the senior is repaid (no debt service, no balance).
+    ``dscr`` is base-case CFADS over debt service, ``dscr_p90`` the same in the P90 case, ``llcr`` the base CFADS
+    left to the tenor's end discounted at the coupon over the opening balance. All are ``inf`` once the senior is
+    repaid (no debt service, no balance).
     """
 
     period: int
@@ -52,6 +57,7 @@ class ScheduleRow:
     balance: int
     dscr: float
     llcr: float
+    dscr_p90: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -116,31 +122,25 @@ def size_deal(deal: Deal) -> Sizing:
     rate = fin.senior_coupon_bps / MONTHLY_BPS_DENOMINATOR
     tenor = effective_tenor(deal)
 
-    base = size_by_dscr(cfads, rate, fin.dscr_target, fin.tenor_periods).debt
-    within = size_by_dscr(cfads, rate, fin.dscr_target, tenor)
-    p90 = size_by_dscr(cfads_p90, rate, fin.p90_dscr_target, tenor).debt
-    values = collateral_value(deal)
-    ltv = math.inf
-    if within.debt > 0:
-        shape = [1.0] + [row.balance / within.debt for row in within.schedule]
-        for share, value in zip(shape, values, strict=False):
-            if share > 1e-12:
-                ltv = min(ltv, fin.ltv_cap_bps / BPS * value / share)
+    # the deployed shape: in each period the tighter of the base and the P90 debt-service ceilings
+    caps = [
+        min(max(c, 0) / fin.dscr_target, max(d, 0) / fin.p90_dscr_target)
+        for c, d in zip(cfads[:tenor], cfads_p90[:tenor], strict=True)
+    ]
     capacities = {
-        "dscr_base": base,
-        "dscr_p90": p90,
-        "ltv": ltv,
-        "tenor": within.debt,
+        "dscr_base": size_by_dscr(cfads, rate, fin.dscr_target, fin.tenor_periods).debt,
+        "dscr_p90": size_by_dscr(cfads_p90, rate, fin.p90_dscr_target, tenor).debt,
+        "ltv": _ltv_capacity(deal, caps, rate),
+        "tenor": size_by_dscr(cfads, rate, fin.dscr_target, tenor).debt,
     }
     constraints = {k: max(math.floor(v), 0) if math.isfinite(v) else 0 for k, v in capacities.items()}
     binding = min(CONSTRAINTS, key=lambda k: (capacities[k], CONSTRAINTS.index(k)))
     max_senior = constraints[binding]
 
-    caps = [math.floor(max(c, 0) / fin.dscr_target) for c in cfads[:tenor]]
-    fits = max_integer_debt(caps, fin.senior_coupon_bps, max_senior)
+    fits = max_integer_debt([math.floor(c) for c in caps], fin.senior_coupon_bps, max_senior)
     senior = fits // deal.unit * deal.unit
-    rows = integer_schedule(senior, cfads, fin.dscr_target, fin.senior_coupon_bps, tenor)
-    schedule = _with_ratios(rows, cfads, rate, tenor)
+    rows = integer_schedule(senior, cfads, fin.dscr_target, fin.senior_coupon_bps, tenor, caps=caps)
+    schedule = _with_ratios(rows, cfads, cfads_p90, rate, tenor)
     return Sizing(
         senior_size=senior,
         junior_size=junior_for(senior, fin.min_junior_share_bps),
@@ -155,7 +155,24 @@ def size_deal(deal: Deal) -> Sizing:
     )
 
 
-def _with_ratios(rows: list[IntRow], cfads: list[int], rate: float, tenor: int) -> list[ScheduleRow]:
+def _ltv_capacity(deal: Deal, caps: list[float], rate: float) -> float:
+    """Largest size whose balance path (the ``caps`` shape, scaled) stays within the LTV cap of the hardware.
+
+    Scaling a sculpted loan scales its balance path, so one float sculpt gives the balance share per period.
+    """
+    shaped = size_by_dscr(caps, rate, 1.0)
+    if shaped.debt <= 0:
+        return 0.0
+    shares = [1.0] + [row.balance / shaped.debt for row in shaped.schedule]
+    cap = deal.financing.ltv_cap_bps / BPS
+    values = collateral_value(deal)
+    bounds = [cap * value / share for share, value in zip(shares, values, strict=False) if share > 1e-12]
+    return min(bounds, default=math.inf)
+
+
+def _with_ratios(
+    rows: list[IntRow], cfads: list[int], cfads_p90: list[int], rate: float, tenor: int
+) -> list[ScheduleRow]:
     out: list[ScheduleRow] = []
     opening = sum(r.principal for r in rows)
     for i, r in enumerate(rows):
@@ -170,6 +187,7 @@ def _with_ratios(rows: list[IntRow], cfads: list[int], rate: float, tenor: int) 
                 balance=r.balance,
                 dscr=r.cfads / service if service > 0 else math.inf,
                 llcr=remaining / opening if opening > 0 else math.inf,
+                dscr_p90=cfads_p90[i] / service if service > 0 else math.inf,
             )
         )
         opening = r.balance

@@ -38,6 +38,17 @@ def test_integer_schedule_invariants(cfads: list[int], coupon: int, target: floa
     assert rows[-1].balance == 0
 
 
+@settings(max_examples=100, deadline=None)
+@given(cfads=cash_flows, coupon=coupons, data=st.data())
+def test_integer_schedule_respects_tighter_caps(cfads: list[int], coupon: int, data: st.DataObject) -> None:
+    caps = [c * data.draw(st.floats(min_value=0.0, max_value=1.0)) for c in cfads]
+    largest = max_integer_debt([math.floor(min(c / 1.2, k)) for c, k in zip(cfads, caps, strict=True)], coupon, 10**16)
+    rows = integer_schedule(largest, cfads, 1.2, coupon, len(cfads), caps=caps)
+    assert sum(r.principal for r in rows) == largest
+    for r, cap in zip(rows, caps, strict=True):
+        assert r.interest + r.principal <= cap
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     cfads=st.lists(st.floats(min_value=0.01, max_value=1e9, allow_nan=False), min_size=1, max_size=72),
@@ -62,11 +73,12 @@ def test_float_sculpting_holds_the_target_and_repays(cfads: list[float], rate: f
 )
 def test_vectorized_waterfall_equals_the_loop(rows: list[list[float]], residual: float, shift: int) -> None:
     principal = [150.0, 150.0, 200.0, 250.0, 0.0, 0.0]
-    terms = PoolTerms(senior=750.0, principal=principal, scheduled_service=[p + 5 for p in principal],
-                      coupon_bps=900, reserve_periods=2, cash_trap_dscr=1.15)
+    terms = PoolTerms(senior=750.0, principal=principal, coupon_bps=900, reserve_periods=2, cash_trap_dscr=1.15,
+                      servicing_fee=3.0)
     run = run_paths(np.asarray(rows), terms, residual, shift)
     low, trapped, loss = run_paths_loop(rows, terms, [residual] * len(rows), shift)
     np.testing.assert_allclose(run.loss, loss, rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(run.min_dscr, low, rtol=1e-12)
     assert run.trapped.tolist() == trapped
     assert (run.loss >= 0).all() and (run.loss <= 750.0 * 2).all()
+    assert not (run.min_dscr < 0).any()

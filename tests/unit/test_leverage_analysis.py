@@ -114,10 +114,10 @@ def _terms() -> PoolTerms:
     return PoolTerms(
         senior=1000.0,
         principal=principal,
-        scheduled_service=[p + 10 for p in principal],
         coupon_bps=1200,
         reserve_periods=1,
         cash_trap_dscr=1.2,
+        servicing_fee=5.0,
     )
 
 

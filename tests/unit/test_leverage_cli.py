@@ -41,7 +41,9 @@ def test_size_json_has_stable_keys(app: typer.Typer) -> None:
         assert key in data
     assert data["binding_constraint"] in {"dscr_base", "dscr_p90", "ltv", "tenor"}
     assert sum(row["principal"] for row in data["schedule"]) == data["senior_size"]
-    assert set(data["schedule"][0]) == {"period", "cfads", "interest", "principal", "balance", "dscr", "llcr"}
+    assert set(data["schedule"][0]) == {
+        "period", "cfads", "interest", "principal", "balance", "dscr", "llcr", "dscr_p90"
+    }
     assert data["schedule"][-1]["dscr"] is None  # no debt service left: inf in Python, null in JSON
     assert sum(data["allocations"]["senior"].values()) == data["senior_size"]
     assert sum(data["allocations"]["junior"].values()) == data["junior_size"]

@@ -69,6 +69,7 @@ def test_vectorized_engine_matches_the_per_path_loop_on_the_same_paths(deal: Dea
     np.testing.assert_array_equal(run.loss, loss)
     assert run.trapped.tolist() == trapped
     assert (run.loss > 1).any()
+    assert (run.min_dscr >= 0).all() and (run.loss >= 0).all()
 
 
 def test_simulate_is_reproducible_and_sane(deal: Deal, sizing: Sizing) -> None:

@@ -28,6 +28,6 @@ def test_render_mentions_every_section() -> None:
     console = Console(record=True, width=140)
     render(analyse(EXAMPLE, paths=1000, seed=1), console)
     text = console.export_text()
-    for part in ("capacity: dscr_p90", "<- binds", "rent -50%", "delivery 12 of 330", "P(senior loss)",
+    for part in ("capacity: dscr_p90", "<- binds", "rent -50%", "delivers 12 of 330", "P(senior loss)",
                  "main driver", "rent_x_utilization", "Senior schedule"):
         assert part in text

@@ -63,6 +63,15 @@ def test_every_base_case_dscr_meets_the_target(deal: Deal) -> None:
             assert row.dscr >= deal.financing.dscr_target
 
 
+def test_every_p90_dscr_meets_the_downside_target(deal: Deal) -> None:
+    sizing = size_deal(deal)
+    for row, p90 in zip(sizing.schedule, sizing.cfads_p90, strict=True):
+        service = row.interest + row.principal
+        if service:
+            assert p90 >= deal.financing.p90_dscr_target * service
+            assert row.dscr_p90 == pytest.approx(p90 / service)
+
+
 def test_schedule_follows_the_contract_conventions(deal: Deal) -> None:
     sizing = size_deal(deal)
     balance = sizing.senior_size
