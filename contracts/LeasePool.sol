@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {ILeasePool} from "./interfaces/ILeasePool.sol";
@@ -29,9 +29,18 @@ import {WaterfallMath} from "./libraries/WaterfallMath.sol";
 ///      The Python reference model `rwa/waterfall.py` computes the same legs to the unit; keep the two in step.
 ///      Deliberately not checked: that the oracle's reported revenue matches the cash (the difference is emitted,
 ///      never hidden); that the tranche tokens grant this pool their distributor role (`distribute` reverts if
-///      not); the oracle's signatures (the oracle's job).
-contract LeasePool is ILeasePool, AccessControl, ReentrancyGuard, Pausable {
+///      not); the oracle's signatures (the oracle's job). Stablecoin sent to the pool other than through `deposit`
+///      is not credited to any period: it stays in the pool, outside the waterfall.
+contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausable {
     using SafeERC20 for IERC20;
+
+    // ------------------------------------------------------------------------------------------------- types
+    /// @dev The amounts a waterfall moves between its steps (a struct keeps the stack shallow).
+    struct Flow {
+        uint256 cash;
+        uint256 reserve;
+        uint256 balance;
+    }
 
     // ----------------------------------------------------------------------------------------------- storage
     Terms private _terms;
@@ -68,13 +77,6 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuard, Pausable {
 
     uint8 private constant _KIND_COUNT = 4;
 
-    /// @dev The amounts a waterfall moves between its steps (a struct keeps the stack shallow).
-    struct Flow {
-        uint256 cash;
-        uint256 reserve;
-        uint256 balance;
-    }
-
     // ------------------------------------------------------------------------------------------- constructor
     /// @param terms_ the deal's terms
     /// @param principalSchedule senior scheduled principal per period (1..N); sums to the senior face
@@ -94,7 +96,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuard, Pausable {
             principalSchedule.length == terms_.periodCount,
             ScheduleLengthMismatch(principalSchedule.length, terms_.periodCount)
         );
-        uint256 face;
+        uint256 face = 0;
         for (uint256 i; i < principalSchedule.length; ++i) {
             face += principalSchedule[i];
         }
@@ -145,7 +147,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuard, Pausable {
         _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
         // Fee-on-transfer or rebasing stablecoins would break the pool's accounting: refuse rather than guess.
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
-        require(received == amount, TransferShortfall(amount, received));
+        require(received >= amount, TransferShortfall(amount, received));
         _deposited[period] += amount;
         _undistributedDeposits += amount;
         emit Deposited(period, kind, amount, msg.sender);

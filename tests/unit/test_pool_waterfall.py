@@ -183,3 +183,10 @@ def test_junior_without_holders_carries_its_whole_share_as_dust(chain: Chain) ->
 def test_fee_extremes(chain: Chain, fee: int) -> None:
     s = deploy_pool_system(chain, servicing_fee_per_period=fee)
     play(s, Scenario(cash={1: 500_000, 2: 420_000, 3: 400_000, 4: 7}))
+
+
+@pytest.mark.anvil
+def test_a_deal_runs_to_maturity_on_a_json_rpc_node(anvil_chain: Chain) -> None:
+    s = deploy_pool_system(anvil_chain)
+    legs = play(s, Scenario(cash={1: 500_000, 2: 100_000, 3: 600_000, 4: 9_000}, default_before=3))
+    assert legs[1].reserve_out == 106_000 and s.pool.finalized()

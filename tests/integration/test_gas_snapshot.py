@@ -1,0 +1,39 @@
+"""The committed gas snapshot holds: no figure rose more than 1% above ``.gas-snapshot.json``.
+
+Gas on a fresh embedded chain is deterministic, so this is an exact comparison of costs, not a timing. When a
+change makes a contract cheaper, or a rise is intended, regenerate with ``python benchmarks/gas_snapshot.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from rwa.compile import Build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_gas_snapshot() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_gas_snapshot", ROOT / "benchmarks" / "gas_snapshot.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_flags_a_rise_over_one_percent_and_missing_figures() -> None:
+    gas = _load_gas_snapshot()
+    assert gas.compare({"a": 1000, "b": 1000}, {"a": 1010, "b": 990}) == []
+    problems = gas.compare({"a": 1000, "gone": 5}, {"a": 1011, "new": 7})
+    assert len(problems) == 3 and problems[0].startswith("a: 1,000 -> 1,011")
+
+
+def test_no_gas_figure_rose_above_the_committed_snapshot(build: Build) -> None:
+    gas = _load_gas_snapshot()
+    committed = gas.load_snapshot(ROOT / ".gas-snapshot.json")
+    measured = gas.measure_snapshot()
+    print(gas.render_diff(committed, measured))
+    problems = gas.compare(committed, measured)
+    assert not problems, "gas rose above the committed snapshot:\n" + "\n".join(problems)
