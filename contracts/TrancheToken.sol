@@ -339,8 +339,12 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
         if (pps != 0 && value != 0) {
             // pps <= 2**87 and value <= MAX_SUPPLY < 2**96: the product is < 2**183 and fits int184 exactly
             int184 delta = int184(int256(pps * value));
-            if (from != address(0)) _holders[from].correction += delta;
-            _holders[to].correction -= delta;
+            unchecked {
+                // Each new correction is that of a reachable state, which the accounting note bounds to
+                // (-2**183, 2**160): the int184 sums cannot wrap.
+                if (from != address(0)) _holders[from].correction += delta;
+                _holders[to].correction -= delta;
+            }
         }
     }
 
@@ -363,8 +367,8 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     function _transferRestriction(address from, address to, uint256 value) private view returns (uint8) {
         if (paused()) return CODE_PAUSED;
         if (from == address(0) || to == address(0)) return CODE_ZERO_ADDRESS;
-        Holder memory sender = _holders[from];
-        Holder memory receiver = _holders[to];
+        Holder storage sender = _holders[from];
+        Holder storage receiver = _holders[to];
         uint8 code = _recordRestriction(sender, CODE_SENDER_NOT_ALLOWED);
         if (code != CODE_SUCCESS) return code;
         code = _recordRestriction(receiver, CODE_RECEIVER_NOT_ALLOWED);
@@ -387,7 +391,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
 
     /// @dev Mints and agent moves: the receiver's registry record, then the token-level freeze.
     function _receiverRestriction(address to) private view returns (uint8) {
-        Holder memory receiver = _holders[to];
+        Holder storage receiver = _holders[to];
         uint8 code = _recordRestriction(receiver, CODE_RECEIVER_NOT_ALLOWED);
         if (code != CODE_SUCCESS) return code;
         if (receiver.walletFrozen) return CODE_RECEIVER_FROZEN;
@@ -397,7 +401,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     /// @dev Claims: paused, then the claimer's registry record as a sender, then the token-level freeze.
     function _claimRestriction(address holder) private view returns (uint8) {
         if (paused()) return CODE_PAUSED;
-        Holder memory claimer = _holders[holder];
+        Holder storage claimer = _holders[holder];
         uint8 code = _recordRestriction(claimer, CODE_SENDER_NOT_ALLOWED);
         if (code != CODE_SUCCESS) return code;
         if (claimer.walletFrozen) return CODE_SENDER_FROZEN;
@@ -406,7 +410,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
 
     /// @dev The registry's rule (ComplianceRegistry._sideRestriction) applied to the pushed copy: `notAllowed` is
     ///      the side's first code (1 sender, 2 receiver); its KYC and frozen codes follow two and four apart.
-    function _recordRestriction(Holder memory h, uint8 notAllowed) private view returns (uint8) {
+    function _recordRestriction(Holder storage h, uint8 notAllowed) private view returns (uint8) {
         if (!h.allowed) return notAllowed;
         if (block.timestamp >= h.kycExpiry) return notAllowed + (CODE_SENDER_KYC_EXPIRED - CODE_SENDER_NOT_ALLOWED);
         if (h.registryFrozen) return notAllowed + (CODE_SENDER_FROZEN - CODE_SENDER_NOT_ALLOWED);
