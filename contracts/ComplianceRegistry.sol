@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 import {
     IComplianceRegistry,
+    IComplianceSubscriber,
     CODE_SUCCESS,
     CODE_SENDER_NOT_ALLOWED,
     CODE_RECEIVER_NOT_ALLOWED,
@@ -14,13 +15,17 @@ import {
 
 /// @title ComplianceRegistry
 /// @notice The deal's investor list: allowed wallets with a KYC expiry and a jurisdiction, and frozen flags.
-/// @dev One slot per investor, so a transfer's check of both parties costs two storage reads and one call.
+/// @dev Push model: every change of a record is written here, then pushed to each bound token (at most
+///      MAX_BOUND_TOKENS, two per deal), so a transfer checks both parties in the token's own storage without a
+///      call. The bound tokens are the admin's choice and trusted: a push is an ordinary call made after this
+///      contract's state and events are final.
 ///      Deliberately not checked: that a wallet belongs to a natural person or entity (an off-chain KYC matter),
 ///      sanctions lists, per-jurisdiction blocks or investor caps; revocation and freezing take effect on the next
 ///      transfer, not retroactively on balances already held.
 contract ComplianceRegistry is AccessControl, IComplianceRegistry {
     // ------------------------------------------------------------------------------------------------ storage
     mapping(address investor => Investor) private _investors;
+    address[] private _tokens;
 
     // ------------------------------------------------------------------------------------------------ constants
     /// @notice Manages the investor list: allow, update KYC, revoke.
@@ -29,6 +34,10 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
     bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
     /// @dev ISO 3166-1 numeric codes run from 001 to 999.
     uint16 private constant _MAX_JURISDICTION = 999;
+    /// @notice The most tokens a registry pushes to (a deal has two tranches).
+    uint256 public constant MAX_BOUND_TOKENS = 4;
+    /// @notice The latest KYC expiry accepted: the tokens store it in 48 bits.
+    uint64 public constant MAX_KYC_EXPIRY = type(uint48).max;
 
     // ------------------------------------------------------------------------------------------------ constructor
     /// @param admin receives DEFAULT_ADMIN_ROLE, COMPLIANCE_ROLE and AGENT_ROLE; it can hand them on and renounce.
@@ -45,7 +54,7 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
         external
         onlyRole(COMPLIANCE_ROLE)
     {
-        _allow(investor, kycExpiry, jurisdiction);
+        _allow(investor, kycExpiry, jurisdiction, _tokens);
     }
 
     /// @inheritdoc IComplianceRegistry
@@ -59,8 +68,9 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
             kycExpiries.length == n && jurisdictions.length == n,
             LengthMismatch(n, kycExpiries.length, jurisdictions.length)
         );
+        address[] memory tokens = _tokens;
         for (uint256 i; i < n; ++i) {
-            _allow(investors[i], kycExpiries[i], jurisdictions[i]);
+            _allow(investors[i], kycExpiries[i], jurisdictions[i], tokens);
         }
     }
 
@@ -68,9 +78,10 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
     function updateKyc(address investor, uint64 kycExpiry) external onlyRole(COMPLIANCE_ROLE) {
         Investor storage record = _investors[investor];
         require(record.allowed, NotAnInvestor(investor));
-        require(kycExpiry > block.timestamp, KycExpiryNotInFuture(investor, kycExpiry, block.timestamp));
+        _requireValidExpiry(investor, kycExpiry);
         record.kycExpiry = kycExpiry;
         emit KycUpdated(investor, kycExpiry, msg.sender);
+        _push(investor, record, _tokens);
     }
 
     /// @inheritdoc IComplianceRegistry
@@ -80,13 +91,45 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
         record.allowed = false;
         record.kycExpiry = 0;
         emit InvestorRevoked(investor, msg.sender);
+        _push(investor, record, _tokens);
     }
 
     /// @inheritdoc IComplianceRegistry
     function setFrozen(address investor, bool frozen) external onlyRole(AGENT_ROLE) {
         require(investor != address(0), ZeroAddress());
-        _investors[investor].frozen = frozen;
+        Investor storage record = _investors[investor];
+        record.frozen = frozen;
         emit InvestorFrozen(investor, frozen, msg.sender);
+        _push(investor, record, _tokens);
+    }
+
+    /// @inheritdoc IComplianceRegistry
+    function bindToken(address token) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        require(token != address(0), ZeroAddress());
+        uint256 n = _tokens.length;
+        require(n < MAX_BOUND_TOKENS, TooManyTokens(MAX_BOUND_TOKENS));
+        for (uint256 i; i < n; ++i) {
+            require(_tokens[i] != token, TokenAlreadyBound(token));
+        }
+        address tokenRegistry = IComplianceSubscriber(token).registry();
+        require(tokenRegistry == address(this), TokenRegistryMismatch(token, tokenRegistry));
+        _tokens.push(token);
+        emit TokenBound(token, msg.sender);
+    }
+
+    /// @inheritdoc IComplianceRegistry
+    function syncInvestors(address token, address[] calldata investors) external {
+        require(_isBound(token), TokenNotBound(token));
+        emit InvestorsSynced(token, investors.length, msg.sender);
+        for (uint256 i; i < investors.length; ++i) {
+            Investor memory r = _investors[investors[i]];
+            IComplianceSubscriber(token).syncInvestor(investors[i], r.allowed, uint48(r.kycExpiry), r.frozen);
+        }
+    }
+
+    /// @inheritdoc IComplianceRegistry
+    function boundTokens() external view returns (address[] memory) {
+        return _tokens;
     }
 
     /// @inheritdoc IComplianceRegistry
@@ -112,9 +155,9 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
     }
 
     // ------------------------------------------------------------------------------------------------ internal
-    function _allow(address investor, uint64 kycExpiry, uint16 jurisdiction) private {
+    function _allow(address investor, uint64 kycExpiry, uint16 jurisdiction, address[] memory tokens) private {
         require(investor != address(0), ZeroAddress());
-        require(kycExpiry > block.timestamp, KycExpiryNotInFuture(investor, kycExpiry, block.timestamp));
+        _requireValidExpiry(investor, kycExpiry);
         require(
             jurisdiction != 0 && jurisdiction <= _MAX_JURISDICTION,
             InvalidJurisdiction(investor, jurisdiction)
@@ -124,6 +167,29 @@ contract ComplianceRegistry is AccessControl, IComplianceRegistry {
         record.kycExpiry = kycExpiry;
         record.jurisdiction = jurisdiction;
         emit InvestorAllowed(investor, kycExpiry, jurisdiction, msg.sender);
+        _push(investor, record, tokens);
+    }
+
+    function _requireValidExpiry(address investor, uint64 kycExpiry) private view {
+        require(kycExpiry > block.timestamp, KycExpiryNotInFuture(investor, kycExpiry, block.timestamp));
+        require(kycExpiry <= MAX_KYC_EXPIRY, KycExpiryTooLate(investor, kycExpiry, MAX_KYC_EXPIRY));
+    }
+
+    /// @dev Copies `investor`'s record to every bound token. Every stored kycExpiry passed _requireValidExpiry
+    ///      (or is 0 after revocation), so it fits uint48.
+    function _push(address investor, Investor storage record, address[] memory tokens) private {
+        Investor memory r = record;
+        for (uint256 i; i < tokens.length; ++i) {
+            IComplianceSubscriber(tokens[i]).syncInvestor(investor, r.allowed, uint48(r.kycExpiry), r.frozen);
+        }
+    }
+
+    function _isBound(address token) private view returns (bool) {
+        uint256 n = _tokens.length;
+        for (uint256 i; i < n; ++i) {
+            if (_tokens[i] == token) return true;
+        }
+        return false;
     }
 
     /// @dev `notAllowed` is the side's first code (1 for the sender, 2 for the receiver); the side's KYC and frozen

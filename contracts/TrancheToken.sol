@@ -11,7 +11,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IFundsDistributionToken} from "./interfaces/IFundsDistributionToken.sol";
 import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
 import {
-    IComplianceRegistry,
+    IComplianceSubscriber,
     CODE_SUCCESS,
     CODE_SENDER_NOT_ALLOWED,
     CODE_RECEIVER_NOT_ALLOWED,
@@ -27,15 +27,28 @@ import {
 /// @title TrancheToken
 /// @notice One tranche of a lease-receivable deal: compliant ERC-20 (ERC-1404 restriction codes, ERC-3643-style
 ///         agent powers) that pays its holders stablecoin pro rata in O(1) gas per distribution (ERC-2222).
-/// @dev Accounting. Each holder h has accumulated points pointsPerShare * balance(h) + correction(h); claimable(h)
-///      = floor(points(h) / 2**128) - withdrawn(h), rounded down against the claimer. Every balance change runs
+/// @dev Compliance. The registry is the source of truth and pushes each investor's record (allowed, KYC expiry,
+///      frozen) here whenever it changes (`syncInvestor`, callable by the registry only); a transfer reads both
+///      parties' copies from this contract's storage, in the same slot as their distribution corrections, so it
+///      touches per party one holder slot and one balance slot and makes no external call.
+///      Deployment order: registry; this token (naming the registry); `registry.bindToken(token)`;
+///      `registry.syncInvestors(token, investors allowed before the binding)`. An unbound token knows no investor
+///      and refuses every mint and transfer (fail closed).
+///      Accounting. Each holder h has accumulated points pointsPerShare * balance(h) + correction(h); claimable(h)
+///      = floor(points(h) / 2**64) - withdrawn(h), rounded down against the claimer. Every balance change runs
 ///      through `_update`, which shifts corrections by pointsPerShare * value so that no balance change alters
 ///      anyone's points: only distributions add points, only claims (and recovery, which moves them) consume them.
-///      Hence, exactly: totalDistributed * 2**128 = sum over holders of points(h) + pointsRemainder, and the
+///      Hence, exactly: totalDistributed * 2**64 = sum over holders of points(h) + pointsRemainder, and the
 ///      stablecoin held equals totalDistributed - totalClaimed (nothing leaves except by claim).
+///      Precision: a distribution's division remainder is carried in points to the next one, so the scale only
+///      decides how much sits in the carry, never whether a unit is lost; 2**64 points per unit leave each holder
+///      less than one unit of rounding in total.
 ///      Bounds that keep the arithmetic exact (each enforced with its own error): supply <= 2**96 - 1, total
-///      distributed <= 2**96 - 1, pointsPerShare <= 2**151. Then pointsPerShare * balance < 2**247 and every
-///      correction fits the int248 it is stored in.
+///      distributed <= 2**96 - 1, pointsPerShare <= 2**87 (2**23 stablecoin units per token unit over the deal's
+///      life, the same bound as before the scale was lowered). Then 0 <= points(h) <= totalDistributed * 2**64
+///      < 2**160 and 0 <= pointsPerShare * balance(h) < 2**183, so correction(h) = points(h) - pointsPerShare *
+///      balance(h) lies in (-2**183, 2**160) and fits the int184 it is stored in, as does every shift
+///      pointsPerShare * value applied in `_update`.
 ///      Deliberately not checked: stablecoin sent to the token outside a distribution is not credited to anyone
 ///      (it stays as an unaccounted surplus a later distribution may count as backing); allowances are not part
 ///      of detectTransferRestriction; a recovered lost wallet is not frozen automatically (its balance is 0).
@@ -47,10 +60,19 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     ///      serves both the pause check and the corrections of a transfer.
     uint248 private _pointsPerShare;
 
-    /// @dev One slot per holder: the correction and the token-level freeze are read together on every transfer.
+    /// @dev One slot per holder (184 + 8 + 48 + 8 + 8 = 256 bits): a transfer reads the compliance and updates the
+    ///      correction of each party in this one slot.
+    /// @param correction the distribution correction (see the accounting note)
+    /// @param allowed the registry allows the holder (pushed by the registry)
+    /// @param kycExpiry the holder's KYC is valid while block.timestamp < kycExpiry (pushed by the registry)
+    /// @param registryFrozen the registry's agent froze the holder (pushed by the registry)
+    /// @param walletFrozen this token's own freeze, set by its agent
     struct Holder {
-        int248 correction;
-        bool frozen;
+        int184 correction;
+        bool allowed;
+        uint48 kycExpiry;
+        bool registryFrozen;
+        bool walletFrozen;
     }
 
     mapping(address holder => Holder) private _holders;
@@ -63,17 +85,17 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     bool private transient _agentMove;
 
     IERC20 private immutable _STABLECOIN;
-    IComplianceRegistry private immutable _REGISTRY;
+    address private immutable _REGISTRY;
 
     // ------------------------------------------------------------------------------------------------ constants
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
     bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
     /// @notice Points per stablecoin unit: the accumulator's fixed-point scale.
-    uint256 public constant POINTS_MAGNITUDE = 2 ** 128;
+    uint256 public constant POINTS_MAGNITUDE = 2 ** 64;
     uint256 public constant MAX_SUPPLY = 2 ** 96 - 1;
     uint256 public constant MAX_TOTAL_DISTRIBUTED = 2 ** 96 - 1;
-    uint256 public constant MAX_POINTS_PER_SHARE = 2 ** 151;
+    uint256 public constant MAX_POINTS_PER_SHARE = 2 ** 87;
 
     // ------------------------------------------------------------------------------------------------ constructor
     /// @param admin receives DEFAULT_ADMIN_ROLE, ISSUER_ROLE and AGENT_ROLE; DISTRIBUTOR_ROLE is granted to the
@@ -83,7 +105,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     {
         require(stablecoin_ != address(0) && registry_ != address(0) && admin != address(0), ZeroAddress());
         _STABLECOIN = IERC20(stablecoin_);
-        _REGISTRY = IComplianceRegistry(registry_);
+        _REGISTRY = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ISSUER_ROLE, admin);
         _grantRole(AGENT_ROLE, admin);
@@ -118,7 +140,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     /// @inheritdoc ITrancheToken
     function setWalletFrozen(address wallet, bool frozen) external onlyRole(AGENT_ROLE) {
         require(wallet != address(0), ZeroAddress());
-        _holders[wallet].frozen = frozen;
+        _holders[wallet].walletFrozen = frozen;
         emit WalletFrozen(wallet, frozen, msg.sender);
     }
 
@@ -137,8 +159,8 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
         require(balance != 0 || entitlement != 0, NothingToRecover(lost));
         _agentTransfer(lost, newWallet, balance); // checks newWallet's compliance even when balance is 0
         if (entitlement != 0) {
-            // entitlement <= MAX_TOTAL_DISTRIBUTED < 2**96, so entitlement * 2**128 < 2**224 fits int248
-            int248 points = int248(int256(entitlement * POINTS_MAGNITUDE));
+            // entitlement <= MAX_TOTAL_DISTRIBUTED < 2**96, so entitlement * 2**64 < 2**160 fits int184
+            int184 points = int184(int256(entitlement * POINTS_MAGNITUDE));
             _holders[lost].correction -= points;
             _holders[newWallet].correction += points;
         }
@@ -176,7 +198,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
             pps += increase;
             require(pps <= MAX_POINTS_PER_SHARE, PointsPerShareOverflow(pps, MAX_POINTS_PER_SHARE));
             carried = points % supply;
-            _pointsPerShare = uint248(pps); // pps <= 2**151 just checked
+            _pointsPerShare = uint248(pps); // pps <= 2**87 just checked
         }
         _pointsRemainder = carried;
         _totalDistributed = uint128(distributed); // distributed <= 2**96 - 1 just checked
@@ -199,6 +221,26 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     /// @inheritdoc IFundsDistributionToken
     function claimable(address holder) external view returns (uint256) {
         return _claimableDown(holder);
+    }
+
+    /// @inheritdoc IComplianceSubscriber
+    function syncInvestor(address investor, bool allowed, uint48 kycExpiry, bool frozen) external {
+        require(msg.sender == _REGISTRY, NotRegistry(msg.sender));
+        Holder storage h = _holders[investor];
+        h.allowed = allowed;
+        h.kycExpiry = kycExpiry;
+        h.registryFrozen = frozen;
+        emit InvestorSynced(investor, allowed, kycExpiry, frozen);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function investorRecordOf(address investor)
+        external
+        view
+        returns (bool allowed, uint48 kycExpiry, bool registryFrozen)
+    {
+        Holder memory h = _holders[investor];
+        return (h.allowed, h.kycExpiry, h.registryFrozen);
     }
 
     /// @inheritdoc ITrancheToken
@@ -233,7 +275,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
 
     /// @inheritdoc ITrancheToken
     function isWalletFrozen(address wallet) external view returns (bool) {
-        return _holders[wallet].frozen;
+        return _holders[wallet].walletFrozen;
     }
 
     /// @inheritdoc ITrancheToken
@@ -276,9 +318,9 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
         return address(_STABLECOIN);
     }
 
-    /// @inheritdoc ITrancheToken
+    /// @inheritdoc IComplianceSubscriber
     function registry() external view returns (address) {
-        return address(_REGISTRY);
+        return _REGISTRY;
     }
 
     // ------------------------------------------------------------------------------------------------ internal
@@ -295,10 +337,14 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
 
         uint256 pps = _pointsPerShare;
         if (pps != 0 && value != 0) {
-            // pps <= 2**151 and value <= MAX_SUPPLY < 2**96: the product is < 2**247 and fits int248 exactly
-            int248 delta = int248(int256(pps * value));
-            if (from != address(0)) _holders[from].correction += delta;
-            _holders[to].correction -= delta;
+            // pps <= 2**87 and value <= MAX_SUPPLY < 2**96: the product is < 2**183 and fits int184 exactly
+            int184 delta = int184(int256(pps * value));
+            unchecked {
+                // Each new correction is that of a reachable state, which the accounting note bounds to
+                // (-2**183, 2**160): the int184 sums cannot wrap.
+                if (from != address(0)) _holders[from].correction += delta;
+                _holders[to].correction -= delta;
+            }
         }
     }
 
@@ -316,14 +362,19 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     }
 
     /// @dev The single source of truth for ordinary transfers: detectTransferRestriction returns it, `_update`
-    ///      enforces it.
+    ///      enforces it. Order: pause, zero address, the sender's registry record (1, 3, 5), the receiver's
+    ///      (2, 4, 6), the token-level freeze of the sender (5) then of the receiver (6), the balance (8).
     function _transferRestriction(address from, address to, uint256 value) private view returns (uint8) {
         if (paused()) return CODE_PAUSED;
         if (from == address(0) || to == address(0)) return CODE_ZERO_ADDRESS;
-        uint8 code = _REGISTRY.restrictionOf(from, to);
+        Holder storage sender = _holders[from];
+        Holder storage receiver = _holders[to];
+        uint8 code = _recordRestriction(sender, CODE_SENDER_NOT_ALLOWED);
         if (code != CODE_SUCCESS) return code;
-        if (_holders[from].frozen) return CODE_SENDER_FROZEN;
-        if (_holders[to].frozen) return CODE_RECEIVER_FROZEN;
+        code = _recordRestriction(receiver, CODE_RECEIVER_NOT_ALLOWED);
+        if (code != CODE_SUCCESS) return code;
+        if (sender.walletFrozen) return CODE_SENDER_FROZEN;
+        if (receiver.walletFrozen) return CODE_RECEIVER_FROZEN;
         if (balanceOf(from) < value) return CODE_INSUFFICIENT_BALANCE;
         return CODE_SUCCESS;
     }
@@ -338,24 +389,35 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
         return CODE_SUCCESS;
     }
 
-    /// @dev Mints and agent moves: registry checks on the receiver, then the token-level freeze.
+    /// @dev Mints and agent moves: the receiver's registry record, then the token-level freeze.
     function _receiverRestriction(address to) private view returns (uint8) {
-        uint8 code = _REGISTRY.restrictionOf(address(0), to);
+        Holder storage receiver = _holders[to];
+        uint8 code = _recordRestriction(receiver, CODE_RECEIVER_NOT_ALLOWED);
         if (code != CODE_SUCCESS) return code;
-        if (_holders[to].frozen) return CODE_RECEIVER_FROZEN;
+        if (receiver.walletFrozen) return CODE_RECEIVER_FROZEN;
         return CODE_SUCCESS;
     }
 
-    /// @dev Claims: paused, then the claimer checked as a sender in the registry, then the token-level freeze.
+    /// @dev Claims: paused, then the claimer's registry record as a sender, then the token-level freeze.
     function _claimRestriction(address holder) private view returns (uint8) {
         if (paused()) return CODE_PAUSED;
-        uint8 code = _REGISTRY.restrictionOf(holder, address(0));
+        Holder storage claimer = _holders[holder];
+        uint8 code = _recordRestriction(claimer, CODE_SENDER_NOT_ALLOWED);
         if (code != CODE_SUCCESS) return code;
-        if (_holders[holder].frozen) return CODE_SENDER_FROZEN;
+        if (claimer.walletFrozen) return CODE_SENDER_FROZEN;
         return CODE_SUCCESS;
     }
 
-    /// @dev floor(points / 2**128) - withdrawn: rounds against the claimer. points >= 0 and floor(points / 2**128)
+    /// @dev The registry's rule (ComplianceRegistry._sideRestriction) applied to the pushed copy: `notAllowed` is
+    ///      the side's first code (1 sender, 2 receiver); its KYC and frozen codes follow two and four apart.
+    function _recordRestriction(Holder storage h, uint8 notAllowed) private view returns (uint8) {
+        if (!h.allowed) return notAllowed;
+        if (block.timestamp >= h.kycExpiry) return notAllowed + (CODE_SENDER_KYC_EXPIRED - CODE_SENDER_NOT_ALLOWED);
+        if (h.registryFrozen) return notAllowed + (CODE_SENDER_FROZEN - CODE_SENDER_NOT_ALLOWED);
+        return CODE_SUCCESS;
+    }
+
+    /// @dev floor(points / 2**64) - withdrawn: rounds against the claimer. points >= 0 and floor(points / 2**64)
     ///      >= withdrawn hold by the accounting note (claims and recovery take at most the floor).
     function _claimableDown(address holder) private view returns (uint256) {
         Holder storage h = _holders[holder];

@@ -38,7 +38,7 @@ BPS = 10_000
 UINT32_MAX = 2**32 - 1
 """The DSCR is reported in basis points capped at uint32's maximum (also the value when no senior debt is due)."""
 
-POINTS_MAGNITUDE = 2**128
+POINTS_MAGNITUDE = 2**64
 """The tranche token's accumulator scale (ERC-2222 points per stablecoin unit)."""
 
 DEPOSIT_KINDS = ("rent", "tax_refund", "residual_value", "other")
@@ -170,7 +170,7 @@ def dscr_bps_down(cash: int, debt_service: int) -> int:
 def carry_points(remainder_points: int, amount: int, supply: int) -> int:
     """A tranche token's carried remainder (in points) after it distributes ``amount`` over ``supply`` shares.
 
-    Mirrors ``TrancheToken.distributeFunds``: points = amount * 2**128 + remainder; with no supply everything is
+    Mirrors ``TrancheToken.distributeFunds``: points = amount * 2**64 + remainder; with no supply everything is
     carried, otherwise what ``points / supply`` leaves over. A zero ``amount`` is not distributed at all.
     """
     if amount == 0:

@@ -26,9 +26,28 @@ uint8 constant CODE_INSUFFICIENT_BALANCE = 8;
 /// @dev The sender or the receiver is the zero address.
 uint8 constant CODE_ZERO_ADDRESS = 9;
 
+/// @title IComplianceSubscriber
+/// @notice A token that keeps a local copy of its registry's investor records, pushed by the registry on every
+///         change, so a transfer reads its compliance from the token's own storage instead of calling out.
+interface IComplianceSubscriber {
+    /// @notice Stores `investor`'s current registry record (only the token's registry may call).
+    /// @param allowed the registry allows `investor` (false when never allowed or revoked)
+    /// @param kycExpiry the investor's KYC is valid while block.timestamp < kycExpiry
+    /// @param frozen the registry's agent froze `investor`
+    function syncInvestor(address investor, bool allowed, uint48 kycExpiry, bool frozen) external;
+
+    /// @notice The registry the token takes its investor records from.
+    function registry() external view returns (address);
+}
+
 /// @title IComplianceRegistry
 /// @notice Who may hold the deal's tranche tokens: investors allowed with a KYC expiry and a jurisdiction, and
-///         frozen flags set by the agent. The tokens ask it about both parties of a transfer in one call.
+///         frozen flags set by the agent. The registry is the source of truth; it pushes every change of an
+///         investor's record to each token bound to it (IComplianceSubscriber), and transfers check the tokens'
+///         copies. `restrictionOf` and `isCompliant` answer from the registry's own records, for off-chain use.
+/// @dev Deployment order: registry, then each token (naming the registry), then `bindToken(token)` by the
+///      registry's admin, then `syncInvestors(token, ...)` for investors allowed before the binding. Until a token
+///      is bound and synced its copy is empty and every investor is "not allowed" there: it fails closed.
 /// @dev Jurisdiction codes are ISO 3166-1 numeric country codes (e.g. 156 China, 344 Hong Kong, 702 Singapore,
 ///      840 United States); 0 is not a country and is rejected. The registry records them for the issuer's and the
 ///      auditor's reports; it does not block any jurisdiction by itself.
@@ -57,6 +76,16 @@ interface IComplianceRegistry {
     error NotAnInvestor(address investor);
     /// @notice Thrown when the arrays of a batch call differ in length.
     error LengthMismatch(uint256 investors, uint256 kycExpiries, uint256 jurisdictions);
+    /// @notice Thrown when a KYC expiry does not fit the 48-bit timestamp the tokens store (year 8.9 million).
+    error KycExpiryTooLate(address investor, uint64 kycExpiry, uint64 maxKycExpiry);
+    /// @notice Thrown when binding a token that is already bound.
+    error TokenAlreadyBound(address token);
+    /// @notice Thrown when binding more tokens than the registry pushes to.
+    error TooManyTokens(uint256 cap);
+    /// @notice Thrown when binding a token whose registry is another contract.
+    error TokenRegistryMismatch(address token, address tokenRegistry);
+    /// @notice Thrown when syncing investors to a token that is not bound.
+    error TokenNotBound(address token);
 
     // ------------------------------------------------------------------------------------------------ events
     /// @notice Emitted when `investor` is allowed (or re-allowed) with a KYC expiry and jurisdiction.
@@ -67,6 +96,10 @@ interface IComplianceRegistry {
     event InvestorRevoked(address indexed investor, address indexed by);
     /// @notice Emitted when the agent freezes or unfreezes `investor` in the registry.
     event InvestorFrozen(address indexed investor, bool frozen, address indexed by);
+    /// @notice Emitted when `token` is bound: from now on every record change is pushed to it.
+    event TokenBound(address indexed token, address indexed by);
+    /// @notice Emitted when `count` investors' current records are pushed to `token`.
+    event InvestorsSynced(address indexed token, uint256 count, address indexed by);
 
     // ------------------------------------------------------------------------------------------------ external
     /// @notice Allows `investor` until `kycExpiry`, in `jurisdiction` (COMPLIANCE_ROLE). Re-allowing overwrites the
@@ -88,6 +121,17 @@ interface IComplianceRegistry {
 
     /// @notice Freezes or unfreezes `investor` for every token using this registry (AGENT_ROLE).
     function setFrozen(address investor, bool frozen) external;
+
+    /// @notice Binds `token` (DEFAULT_ADMIN_ROLE): every later record change is pushed to it. The token must name
+    ///         this registry. Investors allowed before the binding reach it through `syncInvestors`.
+    function bindToken(address token) external;
+
+    /// @notice Pushes the current records of `investors` to the bound `token`. Anyone may call: it only copies
+    ///         the registry's truth, so it cannot grant what the registry does not.
+    function syncInvestors(address token, address[] calldata investors) external;
+
+    /// @notice The tokens every record change is pushed to, in binding order.
+    function boundTokens() external view returns (address[] memory);
 
     /// @notice The stored record of `investor` (all zero for an unknown wallet).
     function investorOf(address investor) external view returns (Investor memory);

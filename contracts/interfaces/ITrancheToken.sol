@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IFundsDistributionToken} from "./IFundsDistributionToken.sol";
+import {IComplianceSubscriber} from "./IComplianceRegistry.sol";
 
 /// @title ITrancheToken
 /// @notice One tranche of the deal (senior or junior): an ERC-20 whose unit is one unit of face value in the
@@ -17,7 +18,10 @@ import {IFundsDistributionToken} from "./IFundsDistributionToken.sol";
 ///                  receiver (6), balance (8). They skip the pause and every check on the sender: an agent moves
 ///                  tokens out of a frozen, revoked, expired or lost wallet, never into a non-compliant one;
 ///      claim     — paused (7), registry claimer as sender (1, 3, 5), token-level freeze of the claimer (5).
-interface ITrancheToken is IFundsDistributionToken {
+///      Every "registry" check above reads the copy of the investor's registry record that the registry pushed to
+///      this token (IComplianceSubscriber), never the registry itself: the same rule as the registry's
+///      `restrictionOf`, on data the registry keeps equal to its own.
+interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
     // ------------------------------------------------------------------------------------------------ errors
     /// @notice Thrown when a balance change is restricted; `code` is the ERC-1404 code detectTransferRestriction gives.
     error TransferRestricted(uint8 code, address from, address to);
@@ -45,6 +49,8 @@ interface ITrancheToken is IFundsDistributionToken {
     error SameWallet(address wallet);
     /// @notice Thrown when recovering a wallet that holds no tokens and no claimable stablecoin.
     error NothingToRecover(address lost);
+    /// @notice Thrown when anyone but the token's registry pushes an investor record.
+    error NotRegistry(address caller);
 
     // ------------------------------------------------------------------------------------------------ events
     /// @notice Emitted when the issuer closes issuance; no mint is possible afterwards.
@@ -58,7 +64,7 @@ interface ITrancheToken is IFundsDistributionToken {
     event WalletRecovered(
         address indexed lost, address indexed newWallet, uint256 balance, uint256 entitlement, address indexed agent
     );
-    /// @notice Emitted when `amount` of stablecoin is credited to the holders. Replay: points = amount * 2**128 +
+    /// @notice Emitted when `amount` of stablecoin is credited to the holders. Replay: points = amount * 2**64 +
     ///         previous carriedPoints; if `totalSupply` is 0 all points are carried, else pointsPerShare grows by
     ///         points / totalSupply and carriedPoints = points % totalSupply.
     event FundsDistributed(
@@ -66,6 +72,8 @@ interface ITrancheToken is IFundsDistributionToken {
     );
     /// @notice Emitted when `holder` is paid `amount` of stablecoin.
     event FundsClaimed(address indexed holder, uint256 amount);
+    /// @notice Emitted when the registry pushes `investor`'s current record to this token.
+    event InvestorSynced(address indexed investor, bool allowed, uint48 kycExpiry, bool frozen);
 
     // ------------------------------------------------------------------------------------------------ issuance
     /// @notice Mints `amount` to the compliant investor `to` (ISSUER_ROLE, before issuance closes).
@@ -124,7 +132,7 @@ interface ITrancheToken is IFundsDistributionToken {
     /// @notice Stablecoin `holder` has claimed so far.
     function withdrawnOf(address holder) external view returns (uint256);
 
-    /// @notice Points (units * 2**128) distributed but not yet credited to any holder, carried to the next
+    /// @notice Points (units * 2**64) distributed but not yet credited to any holder, carried to the next
     ///         distribution: the division remainder, or whole distributions made while the supply was 0.
     function pointsRemainder() external view returns (uint256);
 
@@ -140,6 +148,9 @@ interface ITrancheToken is IFundsDistributionToken {
     /// @notice The stablecoin the token pays in.
     function stablecoin() external view returns (address);
 
-    /// @notice The compliance registry the token asks.
-    function registry() external view returns (address);
+    /// @notice The registry's record of `investor` as last pushed to this token (all zero before any push).
+    function investorRecordOf(address investor)
+        external
+        view
+        returns (bool allowed, uint48 kycExpiry, bool registryFrozen);
 }

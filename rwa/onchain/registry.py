@@ -20,7 +20,10 @@ COMPLIANCE_ROLE = "COMPLIANCE_ROLE"
 AGENT_ROLE = "AGENT_ROLE"
 
 BATCH_SIZE = 200
-"""Investors per ``allowInvestors`` transaction: about 25k gas each, so a batch stays far below a block's limit."""
+"""Investors per ``allowInvestors`` transaction: about 25k gas each plus about 25k per bound token, so a batch
+stays far below a block's limit."""
+
+_RECORD_EVENTS = ("InvestorAllowed", "KycUpdated", "InvestorRevoked", "InvestorFrozen")
 
 
 class HasAddress(Protocol):
@@ -59,6 +62,9 @@ class InvestorRecord:
 
 class ComplianceRegistry:
     """The deployed ``ComplianceRegistry``; every transaction names its ``sender`` explicitly.
+
+    The registry pushes every record change to its bound tokens; bind a new token with ``bind_token`` and then
+    ``sync_investors(token, registry.known_investors())`` (``TrancheToken.deploy`` does both).
 
     ``gas``, when given, is sent with every transaction instead of an estimate (about twice as fast on the
     embedded chain; a revert is still decoded).
@@ -133,6 +139,29 @@ class ComplianceRegistry:
     def set_frozen(self, investor: str | HasAddress, frozen: bool, *, sender: str) -> TxReceipt:
         return tx.send(self.contract.functions.setFrozen(to_address(investor), frozen), sender, self.gas)
 
+    def bind_token(self, token: str | HasAddress, *, sender: str) -> TxReceipt:
+        """Push every later record change to ``token`` (``sender`` needs DEFAULT_ADMIN_ROLE)."""
+        return tx.send(self.contract.functions.bindToken(to_address(token)), sender, self.gas)
+
+    def sync_investors(
+        self,
+        token: str | HasAddress,
+        investors: Sequence[str | HasAddress],
+        *,
+        sender: str,
+        batch_size: int = BATCH_SIZE,
+    ) -> list[TxReceipt]:
+        """Push the current records of ``investors`` to the bound ``token``, ``batch_size`` per transaction."""
+        if batch_size < 1:
+            raise InputError(f"sync_investors: batch_size must be at least 1, got {batch_size}")
+        target = to_address(token)
+        addresses = [to_address(i) for i in investors]
+        receipts = []
+        for start in range(0, len(addresses), batch_size):
+            fn = self.contract.functions.syncInvestors(target, addresses[start : start + batch_size])
+            receipts.append(tx.send(fn, sender))  # estimated: a batch needs far more than one call's gas
+        return receipts
+
     def grant_role(self, role_name: str, account: str | HasAddress, *, sender: str) -> TxReceipt:
         fn = self.contract.functions.grantRole(role_id(role_name), to_address(account))
         return tx.send(fn, sender, self.gas)
@@ -157,6 +186,18 @@ class ComplianceRegistry:
             zero if from_ is None else to_address(from_), zero if to is None else to_address(to)
         )
         return int(tx.call(fn))
+
+    def bound_tokens(self) -> list[str]:
+        """The tokens every record change is pushed to, in binding order."""
+        return [to_address(a) for a in tx.call(self.contract.functions.boundTokens())]
+
+    def known_investors(self) -> list[str]:
+        """Every wallet the registry holds a record of, from its event history, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for name in _RECORD_EVENTS:
+            for log in self.contract.events[name]().get_logs(from_block=0):
+                seen.setdefault(to_address(log["args"]["investor"]), None)
+        return list(seen)
 
     def has_role(self, role_name: str, account: str | HasAddress) -> bool:
         return bool(tx.call(self.contract.functions.hasRole(role_id(role_name), to_address(account))))

@@ -17,6 +17,7 @@ from rwa.onchain.registry import (
     AGENT_ROLE,
     BATCH_SIZE,
     DEFAULT_ADMIN_ROLE,
+    ComplianceRegistry,
     HasAddress,
     role_id,
     to_address,
@@ -25,7 +26,7 @@ from rwa.onchain.registry import (
 ISSUER_ROLE = "ISSUER_ROLE"
 DISTRIBUTOR_ROLE = "DISTRIBUTOR_ROLE"
 
-POINTS_MAGNITUDE = 2**128
+POINTS_MAGNITUDE = 2**64
 """The accumulator's fixed-point scale: points per stablecoin unit."""
 
 
@@ -71,9 +72,14 @@ class TrancheToken:
         *,
         sender: str | None = None,
         gas: int | None = None,
+        bind: bool = True,
     ) -> TrancheToken:
         """Deploy a tranche paying in ``stablecoin``, checking ``registry``; ``admin`` holds DEFAULT_ADMIN_ROLE,
-        ISSUER_ROLE and AGENT_ROLE. Grant DISTRIBUTOR_ROLE to the pool once it is deployed."""
+        ISSUER_ROLE and AGENT_ROLE. Grant DISTRIBUTOR_ROLE to the pool once it is deployed.
+
+        With ``bind`` (the default), ``admin``, who must also be the registry's admin, then binds the token to the
+        registry and syncs every investor the registry already knows, so the token is usable at once. Without it
+        the token knows no investor (every mint and transfer is refused) until that is done."""
         contract = tx.deploy(
             chain,
             cls.CONTRACT,
@@ -84,7 +90,13 @@ class TrancheToken:
             to_address(admin),
             sender=sender,
         )
-        return cls(chain, contract, gas)
+        token = cls(chain, contract, gas)
+        if bind:
+            reg = ComplianceRegistry.at(chain, registry, gas)
+            binder = to_address(admin)
+            reg.bind_token(token, sender=binder)
+            reg.sync_investors(token, reg.known_investors(), sender=binder)
+        return token
 
     @classmethod
     def at(cls, chain: Chain, address: str | HasAddress, gas: int | None = None) -> TrancheToken:
@@ -237,6 +249,11 @@ class TrancheToken:
 
     def points_correction_of(self, holder: str | HasAddress) -> int:
         return int(tx.call(self.contract.functions.pointsCorrectionOf(to_address(holder))))
+
+    def investor_record_of(self, investor: str | HasAddress) -> tuple[bool, int, bool]:
+        """``(allowed, kyc_expiry, registry_frozen)``: the registry's record of ``investor`` as pushed here."""
+        allowed, kyc_expiry, frozen = tx.call(self.contract.functions.investorRecordOf(to_address(investor)))
+        return bool(allowed), int(kyc_expiry), bool(frozen)
 
     def stablecoin(self) -> str:
         return str(tx.call(self.contract.functions.stablecoin()))

@@ -234,12 +234,26 @@ def test_distribution_reverts(deal: Deal) -> None:
 def test_points_per_share_bound(deal: Deal) -> None:
     a = deal.holders[0]
     deal.token.mint(a, 1, sender=deal.admin)
-    amount = 2**23 + 1  # over a supply of 1 unit: 2**151 + 2**128 points per share
+    amount = 2**23 + 1  # over a supply of 1 unit: 2**87 + 2**64 points per share
     tx.send(deal.usd.functions.mint(deal.token.address, amount), deal.admin, GAS)
     with pytest.raises(ContractRevertError) as exc:
         deal.token.distribute_funds(amount, sender=deal.pool)
     assert exc.value.error_name == "PointsPerShareOverflow"
-    assert exc.value.error_args["cap"] == 2**151
+    assert exc.value.error_args == {"pointsPerShare": 2**87 + 2**64, "cap": 2**87}
+
+
+def test_corrections_fit_at_the_bounds(deal: Deal) -> None:
+    """At the largest points per share and the largest supply every correction still fits its int184 slot."""
+    a, b, _, _ = deal.holders
+    deal.token.mint(a, 1, sender=deal.admin)
+    _fund(deal, 2**23)  # exactly the cap: 2**87 points per share
+    assert deal.token.points_per_share() == 2**87
+    deal.token.mint(b, 2**96 - 2, sender=deal.admin)  # supply reaches MAX_SUPPLY
+    deal.token.transfer(a, 2**96 - 3, sender=b)
+    assert deal.token.points_correction_of(a) == -(2**87) * (2**96 - 3)
+    assert deal.token.points_correction_of(b) == -(2**87) * 1
+    assert (deal.token.claimable(a), deal.token.claimable(b)) == (2**23, 0)
+    _assert_books(deal)
 
 
 def test_reentrant_claim_is_refused(chain: Chain) -> None:
