@@ -145,7 +145,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
 
         uint256 before = _stablecoin.balanceOf(address(this));
         _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
-        // Fee-on-transfer or rebasing stablecoins would break the pool's accounting: refuse rather than guess.
+        // A fee-on-transfer stablecoin would credit more than arrived and break the accounting: refuse it.
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
         require(received >= amount, TransferShortfall(amount, received));
         _deposited[period] += amount;
