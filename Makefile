@@ -28,6 +28,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	bash ci/slither.sh
 	$(BIN)/pytest -q
 
 lint: setup

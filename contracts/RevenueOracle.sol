@@ -123,10 +123,12 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
 
     /// @inheritdoc IQuorumRevenueOracle
     function removeReporter(address reporter) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        require(_reporters.contains(reporter), ReporterUnknown(reporter));
-        uint256 remaining = _reporters.length() - 1; // cannot underflow: `reporter` is in the set
+        uint256 remaining = _reporters.length();
+        require(_reporters.remove(reporter), ReporterUnknown(reporter));
+        unchecked {
+            remaining -= 1; // cannot underflow: `reporter` was in the set, so it held at least one
+        }
         require(remaining >= _threshold, InvalidThreshold(_threshold, remaining));
-        _reporters.remove(reporter);
         emit ReporterRemoved(reporter);
     }
 

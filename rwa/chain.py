@@ -170,7 +170,9 @@ class _PersistingProvider(EthereumTesterProvider):
 
 
 def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
-    from eth_tester import EthereumTester, PyEVMBackend
+    from eth_tester import PyEVMBackend
+
+    from rwa.embedded_logs import FastLogsTester
 
     state = StateFile(state_path)
     meta, kv = state.open()
@@ -200,7 +202,7 @@ def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
                 "chain_id": str(backend.chain.chain_id),
                 "created": str(int(time.time())),
             }
-        tester = EthereumTester(backend)
+        tester = FastLogsTester(backend)
         provider = _PersistingProvider(tester, store, state, meta)
         if store.dirty:
             provider.flush()

@@ -51,7 +51,7 @@ interface IRevenueOracle {
     /// @notice Thrown when a period already has a report (a replay); corrections go through `amend`.
     error PeriodAlreadyReported(uint256 period);
     /// @notice Thrown when a period is reported before it has ended.
-    error PeriodNotEnded(uint256 period, uint256 endsAt, uint256 now);
+    error PeriodNotEnded(uint256 period, uint256 periodEnd, uint256 nowTime);
     /// @notice Thrown when revenue exceeds the contracted rent times the configured multiple.
     error RevenueOutOfBounds(uint256 revenue, uint256 max);
     /// @notice Thrown when utilization is above 100% (10000 bps).

@@ -230,14 +230,18 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
 
         def mint(t: str = tranche) -> None:
             token = tokens[t]
+            todo: dict[str, int] = {}
+            fresh = token.total_supply() == 0  # nothing minted yet: no holder to look up one by one
             for holder, amount in plan.allocations[t].items():
-                have = token.balance_of(holder)
+                have = 0 if fresh else token.balance_of(holder)
                 if have == amount:
                     continue  # minted by an interrupted run
                 if have != 0:
                     raise InputError(f"{t} holder {holder} already holds {have}, expected 0 or {amount}")
                 if amount:
-                    token.mint(holder, amount, sender=admin)
+                    todo[holder] = amount
+            if todo:
+                token.mint_batch(list(todo), list(todo.values()), sender=admin, batch_size=100)
             if not token.issuance_closed():
                 token.close_issuance(sender=admin)
             log(f"minted {sum(plan.allocations[t].values()):,} {t} units to {len(plan.allocations[t])} investors")

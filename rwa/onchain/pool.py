@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -80,6 +80,7 @@ class LeasePool:
 
     chain: Chain
     contract: Contract
+    _terms: PoolTerms | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
@@ -173,7 +174,12 @@ class LeasePool:
     # -- views --------------------------------------------------------------------------------------------------
 
     def terms(self) -> PoolTerms:
-        """The deployed terms with the principal schedule read back period by period."""
+        """The deployed terms with the principal schedule read back period by period (read once: immutable)."""
+        if self._terms is None:
+            self._terms = self._read_terms()
+        return self._terms
+
+    def _read_terms(self) -> PoolTerms:
         raw = call(self.contract.functions.terms())
         count = int(raw[2])
         schedule = tuple(self.principal_schedule_at(p) for p in range(1, count + 1))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from web3 import Web3
 
 from rwa.chain import Chain, connect
 from rwa.errors import ContractRevertError, StateFileError
@@ -153,3 +154,28 @@ def test_test_stablecoin_refused_off_dev_chains(chain: Chain, monkeypatch: pytes
     monkeypatch.setattr(Chain, "is_dev", property(lambda self: False))
     with pytest.raises(InputError, match="not a local development"):
         Stablecoin.deploy_test(chain, chain.accounts[0].address)
+
+
+def test_embedded_get_logs_equals_eth_testers_own(chain: Chain) -> None:
+    """The embedded chain's faster eth_getLogs returns exactly what eth-tester's would, filters included."""
+    from eth_tester import EthereumTester
+
+    owner = chain.accounts[0].address
+    first = chain.w3.eth.block_number
+    tokens = [Stablecoin.deploy_test(chain, owner).contract for _ in range(2)]
+    for i, token in enumerate(tokens * 2):
+        send(token.functions.mint(chain.accounts[i + 1].address, 10 + i), owner)
+    chain.w3.eth.send_transaction({"from": owner, "to": chain.accounts[5].address, "value": 1, "gas": 21_000})
+    tester = chain.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    head = chain.w3.eth.block_number
+    minted = Web3.keccak(text="Minted(address,uint256)").to_0x_hex()
+    for kwargs in (
+        {},
+        {"address": tokens[0].address},
+        {"address": [tokens[0].address, tokens[1].address]},
+        {"address": tokens[1].address, "topics": [minted]},
+    ):
+        fast = tester.get_logs(first, head, **kwargs)
+        slow = EthereumTester.get_logs(tester, first, head, **kwargs)
+        assert fast == slow
+    assert len(tester.get_logs(first, head)) >= 8

@@ -92,7 +92,7 @@ def test_issue_resumes_and_adopts_a_contract_deployed_before_a_crash(
 
 
 def test_distribute_claim_and_status(chain: Chain, issued_once: tuple[str, Path]) -> None:
-    deal, out = _issued(chain, issued_once)
+    deal, _ = _issued(chain, issued_once)
     publish(chain, deal.manifest, period=1, simulate=True)
     result = distribute_period(deal, 1)
     assert result.legs is not None and result.legs.collected == deal.oracle.report_of(1).revenue  # type: ignore[union-attr]
@@ -182,8 +182,8 @@ def test_separate_processes_leave_the_state_one_process_would(tmp_path: Path) ->
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "scripts/issue.py", "--deal", str(deal_path), "--out", str(multi / "deployment.json"),
-                    *common], check=True, capture_output=True)
+    issue_cmd = [sys.executable, "scripts/issue.py", "--deal", str(deal_path), "--out", str(multi / "deployment.json")]
+    subprocess.run([*issue_cmd, *common], check=True, capture_output=True)
     rwa("oracle", "publish", *dep, *common, "--simulate", "--period", "1", check=True)
     rwa("distribute", "--period", "1", *dep, *common, check=True)
     rwa("claim", "--holder", holder, *dep, *common, check=True)

@@ -231,7 +231,8 @@ def test_replay_cli_after_the_demo(tmp_path: Path) -> None:
 
     from rwa.issuance.demo import run_demo
 
-    summary = run_demo(Console(file=open(os.devnull, "w")), months=3, holders=6, out=tmp_path / "demo")
+    with open(os.devnull, "w") as quiet:
+        summary = run_demo(Console(file=quiet), months=3, holders=6, out=tmp_path / "demo")
     assert summary.replay_exit_code == 0 and summary.periods_distributed == 3
     with connect(state=tmp_path / "demo" / "chain.sqlite"):
         pass

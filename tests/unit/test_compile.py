@@ -152,3 +152,18 @@ def test_native_solc_on_path_is_preferred_when_its_version_fits(
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     assert find_compiler({"A.sol": "pragma solidity ^0.8.24;"})[0] == str(fake)
     assert find_compiler({"A.sol": "pragma solidity ^0.8.31;"})[0] == str(front)
+
+
+def test_no_two_custom_errors_share_a_selector_with_different_arguments(build: Build) -> None:
+    """Revert decoding is by selector across every ABI: a clash would name the wrong arguments."""
+    from eth_utils.crypto import keccak
+
+    seen: dict[bytes, tuple[str, tuple[str, ...]]] = {}
+    for art in build.artifacts.values():
+        for item in art.abi:
+            if item.get("type") != "error":
+                continue
+            types = ",".join(p["type"] for p in item["inputs"])
+            selector = keccak(text=f"{item['name']}({types})")[:4]
+            entry = (item["name"], tuple(p["name"] for p in item["inputs"]))
+            assert seen.setdefault(selector, entry) == entry, (art.name, entry, seen[selector])

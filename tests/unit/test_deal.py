@@ -137,7 +137,7 @@ def test_bad_address_is_named() -> None:
 def test_duplicate_investor_in_a_tranche_is_refused() -> None:
     data = raw()
     data["investors"][1]["address"] = data["investors"][0]["address"]
-    assert error_of(data).startswith("deal.investors: 0x7E5F")
+    assert error_of(data).startswith(f"deal.investors: {data['investors'][0]['address'][:6]}")
 
 
 def test_jurisdiction_must_be_alpha_2() -> None:

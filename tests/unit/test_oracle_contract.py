@@ -135,7 +135,7 @@ def test_period_not_ended_is_rejected(setup: OracleSetup) -> None:
     _submit(setup, sample_report(1))
     _submit(setup, sample_report(2))
     err = _rejects("PeriodNotEnded", _submit, setup, sample_report(3))
-    assert err.error_args["endsAt"] == setup.first_start + 3 * PERIOD
+    assert err.error_args["periodEnd"] == setup.first_start + 3 * PERIOD
     setup.chain.time_travel(setup.first_start + 3 * PERIOD)
     _submit(setup, sample_report(3))
     assert setup.oracle.latest_period() == 3
