@@ -11,7 +11,8 @@ Model, per period ``p`` (all money integer smallest units; floats only in the ut
   ``active_servers = sum(min(lease.servers, servers left for it))``.
 - *Utilization*: a mean-reverting path ``u' = u + k (target - u) + vol * N(0, 1)``, clipped to [0, 1], started at
   the target; ``k`` = ``risk.utilization_mean_reversion``, ``vol`` = ``risk.utilization_vol``, target =
-  ``utilization.base`` (``stress``: 50%, the seed's loss line). Rounded to integer basis points.
+  ``utilization.base`` (``stress``: from period 13 the target glides down to 50%, the seed's loss line, over
+  twelve periods, so the pool passes through the covenant's trap zone on its way down). Rounded to integer bps.
 - *Price*: a rent index in basis points, ``(1 + risk.rent_drift_annual) ** ((p - 1) / 12)``, times 80% from period 13
   in ``stress`` (the seed's 2024 decline repeated).
 - ``revenue = sum(active servers of lease x lease rent) x price_bps x utilization_bps / 10^8`` (rounded down): the
@@ -41,6 +42,16 @@ BPS = 10_000
 STRESS_FROM_PERIOD = 13
 STRESS_RENT_BPS = 8_000
 STRESS_UTILIZATION = 0.50
+STRESS_GLIDE_PERIODS = 12
+
+
+def utilization_target(base: float, scenario: str, period: int) -> float:
+    """The utilization the path reverts to in ``period``: the deal's base, or in ``stress`` a glide from it to 50%
+    over the twelve periods from period 13."""
+    if scenario != "stress" or period < STRESS_FROM_PERIOD:
+        return base
+    progress = min(1.0, (period - STRESS_FROM_PERIOD + 1) / STRESS_GLIDE_PERIODS)
+    return base + (STRESS_UTILIZATION - base) * progress
 
 
 @dataclass(frozen=True)
@@ -179,10 +190,10 @@ def simulate(params: ClusterParams, seed: int, scenario: Scenario = "base") -> l
     if scenario not in ("base", "stress"):
         raise InputError(f"scenario: {scenario!r} is not 'base' or 'stress'")
     rng = np.random.default_rng(seed)
-    target = STRESS_UTILIZATION if scenario == "stress" else params.utilization_base
-    utilization = target
+    utilization = params.utilization_base
     rows: list[BillingRow] = []
     for period in range(1, params.periods + 1):
+        target = utilization_target(params.utilization_base, scenario, period)
         if period > 1:
             shock = float(rng.standard_normal())
             utilization += params.mean_reversion * (target - utilization) + params.utilization_vol * shock

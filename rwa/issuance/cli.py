@@ -59,6 +59,10 @@ def distribute_command(
     amount: Annotated[
         int | None, typer.Option("--amount", help="Cash to deposit, smallest units (default: reported revenue).")
     ] = None,
+    tax_refund: Annotated[
+        int | None,
+        typer.Option("--tax-refund", help="Tax refund to deposit, smallest units (default: the deal's schedule)."),
+    ] = None,
     final: Annotated[
         bool, typer.Option("--final", help="Maturity: deposit --amount as residual value and finalize.")
     ] = False,
@@ -77,7 +81,10 @@ def distribute_command(
     manifest = load_manifest(deployment or default_manifest_path())
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = Deal.open(chain, manifest)
-        result = finalize_deal(deal, amount or 0) if final else distribute_period(deal, int(period or 0), amount)
+        if final:
+            result = finalize_deal(deal, amount or 0)
+        else:
+            result = distribute_period(deal, int(period or 0), amount, tax_refund)
     console.print(result.note + (f"; deposited {result.deposited:,}" if result.deposited else ""))
     if result.legs is not None:
         show_legs(console, result.legs)

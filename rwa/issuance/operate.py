@@ -78,24 +78,44 @@ def _fund_servicer(deal: Deal, servicer: str, amount: int) -> None:
     deal.stablecoin.mint(servicer, amount - have, sender=deal.manifest.roles.admin)
 
 
-def _deposit(deal: Deal, period: int, amount: int, kind: DepositKind) -> int:
-    """Deposit what is still missing for ``period`` to reach ``amount``; returns what was sent."""
+def _deposit(deal: Deal, period: int, total: int, kind: DepositKind, refund: int = 0) -> int:
+    """Bring ``period``'s deposits up to ``total``: the ``refund`` part as a tax-refund deposit, the rest as
+    ``kind``. What an interrupted run already deposited counts; returns what was sent now."""
     servicer = deal.manifest.roles.servicer
     already = deal.pool.deposited(period)
-    if already > amount:
-        raise InputError(f"period {period} already holds deposits of {already}, more than --amount {amount}")
-    missing = amount - already
+    if already > total:
+        raise InputError(f"period {period} already holds deposits of {already}, more than the {total} asked for")
+    missing = total - already
     if missing == 0:
         return 0
     _fund_servicer(deal, servicer, missing)
     if deal.stablecoin.allowance(servicer, deal.pool.address) < missing:
         deal.stablecoin.approve(deal.pool.address, missing, sender=servicer)
-    deal.pool.deposit(period, missing, kind, sender=servicer)
+    refund_part = min(refund, missing)
+    if refund_part:
+        deal.pool.deposit(period, refund_part, DepositKind.TAX_REFUND, sender=servicer)
+    if missing - refund_part:
+        deal.pool.deposit(period, missing - refund_part, kind, sender=servicer)
     return missing
 
 
-def distribute_period(deal: Deal, period: int, amount: int | None = None) -> DistributeResult:
-    """Deposit the period's cash (by default the reported revenue) and run the pool's waterfall for it."""
+def scheduled_tax_refund(deal: Deal, period: int) -> int:
+    """The tax refund the deal file schedules into the pool for ``period`` (0 in most periods)."""
+    from rwa.deal import load_deal
+    from rwa.leverage import refunds
+
+    schedule = refunds(load_deal(Path(deal.manifest.deal_file)))
+    return schedule[period - 1] if 1 <= period <= len(schedule) else 0
+
+
+def distribute_period(
+    deal: Deal, period: int, amount: int | None = None, tax_refund: int | None = None
+) -> DistributeResult:
+    """Deposit the period's cash and run the pool's waterfall for it.
+
+    ``amount`` (rent) defaults to the oracle's reported revenue; ``tax_refund`` defaults to the refund the deal file
+    schedules for the period, deposited as a tax-refund deposit.
+    """
     count = deal.pool.terms().period_count
     last = deal.pool.last_distributed_period()
     if not 1 <= period <= count:
@@ -114,8 +134,11 @@ def distribute_period(deal: Deal, period: int, amount: int | None = None) -> Dis
         raise InputError(f"period {period} ends at {deal.pool.period_end(period)}; the chain's time is {now}")
     if amount is not None and amount < 0:
         raise InputError(f"--amount {amount}: must be >= 0")
+    if tax_refund is not None and tax_refund < 0:
+        raise InputError(f"--tax-refund {tax_refund}: must be >= 0")
     cash = report.revenue if amount is None else amount
-    sent = _deposit(deal, period, cash, DepositKind.RENT) if cash else 0
+    refund = scheduled_tax_refund(deal, period) if tax_refund is None else tax_refund
+    sent = _deposit(deal, period, cash + refund, DepositKind.RENT, refund)
     receipt = deal.pool.distribute(period, sender=deal.manifest.roles.servicer)
     legs = deal.pool.legs_in(receipt)
     return DistributeResult(period, sent, legs, f"period {period} distributed")
@@ -129,7 +152,7 @@ def finalize_deal(deal: Deal, residual: int) -> DistributeResult:
     last = deal.pool.last_distributed_period()
     if last != terms.period_count:
         raise InputError(f"maturity comes after period {terms.period_count}; the last distributed is {last}")
-    sent = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE) if residual else 0
+    sent = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE)
     receipt = deal.pool.finalize(sender=deal.manifest.roles.admin)
     return DistributeResult(terms.period_count + 1, sent, deal.pool.legs_in(receipt), "pool finalized")
 

@@ -82,6 +82,10 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
 
 
 def _png(fig: Any) -> str:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in fig.axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # periods are whole numbers
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode()
@@ -96,7 +100,7 @@ def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> d
     legs: list[PeriodLegs] = [history.legs[p][0] for p in sorted(history.legs)]
     periods = [row["period"] for row in rows]
     out: dict[str, str] = {}
-    unit = 1e6
+    unit = 1e12  # millions of a 6-decimal stablecoin
 
     fig, ax = plt.subplots(figsize=(8, 3.2))
     ax.plot(periods, [r["reported"] / unit for r in rows], label="reported revenue", color="#1f77b4")
@@ -109,7 +113,7 @@ def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> d
     )
     ax.plot(periods, [r["collected"] / unit for r in rows], label="cash deposited", color="#2ca02c", alpha=0.7)
     ax.set_xlabel("period")
-    ax.set_ylabel("millions")
+    ax.set_ylabel("millions of USDC")
     ax.legend()
     ax.set_title("Revenue against contracted rent")
     out["revenue"] = _png(fig)
@@ -129,7 +133,7 @@ def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> d
         ax.bar(periods, values, bottom=bottom, label=name.replace("_", " "), color=color, width=0.9)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xlabel("period")
-    ax.set_ylabel("millions")
+    ax.set_ylabel("millions of USDC")
     ax.legend(fontsize=7, ncol=3)
     ax.set_title("Waterfall by period")
     out["waterfall"] = _png(fig)
@@ -149,7 +153,7 @@ def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> d
     fig, ax = plt.subplots(figsize=(8, 3.2))
     ax.fill_between(periods, [leg.reserve_after / unit for leg in legs], color="#9467bd", alpha=0.5)
     ax.set_xlabel("period")
-    ax.set_ylabel("millions")
+    ax.set_ylabel("millions of USDC")
     ax.set_title("Reserve (DSRA) level")
     out["reserve"] = _png(fig)
     plt.close(fig)
@@ -164,7 +168,7 @@ def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> d
     ax.plot(periods, senior, label="senior", color="#1f77b4")
     ax.plot(periods, junior, label="junior", color="#2ca02c")
     ax.set_xlabel("period")
-    ax.set_ylabel("millions")
+    ax.set_ylabel("millions of USDC")
     ax.legend()
     ax.set_title("Cumulative paid per tranche")
     out["cumulative"] = _png(fig)

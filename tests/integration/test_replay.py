@@ -240,3 +240,51 @@ def test_replay_cli_after_the_demo(tmp_path: Path) -> None:
                 "--state", str(tmp_path / "demo" / "chain.sqlite"), "--db", str(tmp_path / "cli.sqlite"))
     assert done.returncode == 0, done.stderr
     assert "reconciled" in done.stdout
+
+
+CHART_COLORS = {"blue": (0x1F, 0x77, 0xB4), "orange": (0xFF, 0x7F, 0x0E), "green": (0x2C, 0xA0, 0x2C),
+                "red": (0xD6, 0x27, 0x28), "verdict": (0x1B, 0x7F, 0x3B)}
+
+
+def _chromium() -> str:
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Chromium is a prerequisite of the test suite (see the README; .ci/run installs Debian's chromium)"
+    return found
+
+
+def test_report_html_is_self_contained_and_its_charts_render_in_chromium(
+    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+) -> None:
+    import re
+
+    import numpy as np
+    from matplotlib.image import imread
+
+    result = _replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0
+    report = tmp_path / "audit" / "report.html"
+    html = report.read_text()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(re.findall(r'<figure id="chart-', html)) == 5
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,2600",
+         report.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+    pixels = (imread(shot)[:, :, :3] * 255).round().astype(np.int16)
+
+    def count(rgb: tuple[int, int, int]) -> int:
+        return int((np.abs(pixels - np.array(rgb)).max(axis=2) <= 12).sum())
+
+    counts = {name: count(rgb) for name, rgb in CHART_COLORS.items()}
+    assert counts["verdict"] > 5_000, counts  # the green "reconciled" banner
+    for name in ("blue", "orange", "green", "red"):
+        assert counts[name] > 50, counts  # every series colour is drawn somewhere on the page
+    non_white = int((pixels.min(axis=2) < 235).sum())
+    assert non_white > 0.05 * pixels.shape[0] * pixels.shape[1], non_white
