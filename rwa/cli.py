@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rwa.cli_options import RpcUrl, StateFile
 from rwa.errors import RwaError
 
 app = typer.Typer(
@@ -21,16 +22,9 @@ app = typer.Typer(
 )
 chain_app = typer.Typer(help="The chain the commands talk to: the embedded one by default, or --rpc-url.")
 app.add_typer(chain_app, name="chain")
+
 console = Console()
 
-RpcUrl = Annotated[
-    str | None,
-    typer.Option("--rpc-url", envvar="RWA_RPC_URL", help="A JSON-RPC node; default is the embedded chain."),
-]
-StateFile = Annotated[
-    Path | None,
-    typer.Option("--state", envvar="RWA_STATE", help="The embedded chain's state file (default .rwa/chain.sqlite)."),
-]
 
 
 @app.command("compile")

@@ -9,22 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rwa.cli_options import Deployment, RpcUrl, StateFile
 from rwa.deployment import default_manifest_path, load_manifest
 
 console = Console()
 
-RpcUrl = Annotated[
-    str | None,
-    typer.Option("--rpc-url", envvar="RWA_RPC_URL", help="A JSON-RPC node; default is the embedded chain."),
-]
-StateFile = Annotated[
-    Path | None,
-    typer.Option("--state", envvar="RWA_STATE", help="The embedded chain's state file (default .rwa/chain.sqlite)."),
-]
-Deployment = Annotated[
-    Path | None,
-    typer.Option("--deployment", help="The deployment manifest (default .rwa/deployment.json)."),
-]
 
 
 def issue_command(

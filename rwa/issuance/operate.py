@@ -14,7 +14,7 @@ from web3 import Web3
 
 from rwa.chain import Chain
 from rwa.deployment import Manifest
-from rwa.errors import InputError, RwaError
+from rwa.errors import InputError
 from rwa.onchain.oracle import RevenueOracle
 from rwa.onchain.pool import DepositKind, LeasePool
 from rwa.onchain.stablecoin import Stablecoin
@@ -188,11 +188,7 @@ def claim_all(deal: Deal, candidates: list[str]) -> list[ClaimResult]:
     results = []
     for holder in dict.fromkeys(Web3.to_checksum_address(c) for c in candidates):
         if holder in signers and any(tok.claimable(holder) for tok in deal.tokens.values()):
-            try:
-                results.append(claim_for(deal, holder))
-            except RwaError as exc:
-                results.append(ClaimResult(holder, {"error": 0}))
-                raise InputError(f"claim for {holder} failed: {exc}") from None
+            results.append(claim_for(deal, holder))
     return results
 
 
@@ -233,7 +229,3 @@ def status_rows(deal: Deal) -> list[tuple[str, str]]:
     for t, tok in deal.tokens.items():
         rows.append((f"{t} claimed / distributed", f"{money(tok.total_claimed())} / {money(tok.total_distributed())}"))
     return rows
-
-
-def manifest_path_note(path: Path) -> str:
-    return f"deployment {path}"

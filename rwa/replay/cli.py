@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from rwa.cli_options import Deployment, RpcUrl, StateFile
+
 console = Console()
 
 
@@ -16,11 +18,11 @@ def replay_command(
         Path,
         typer.Option("--out", help="Folder for summary.json, periods.csv, holders.csv, findings.json and report.html."),
     ],
-    deployment: Annotated[Path | None, typer.Option("--deployment", help="The deployment manifest.")] = None,
+    deployment: Deployment = None,
     db: Annotated[Path | None, typer.Option("--db", help="The SQLite ledger (default under .rwa/).")] = None,
     confirmations: Annotated[int, typer.Option("--confirmations", min=0, help="Blocks to stay behind the head.")] = 0,
-    rpc_url: Annotated[str | None, typer.Option("--rpc-url", envvar="RWA_RPC_URL")] = None,
-    state: Annotated[Path | None, typer.Option("--state", envvar="RWA_STATE")] = None,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
 ) -> None:
     """Rebuild every payment from chain history and reconcile it to the unit (exit 0), or list findings (exit 1)."""
     from rwa.chain import connect
