@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from rwa.replay.run import _sources, run_replay
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", type=Path, default=Path("out/demo"))
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians are reported")
     args = parser.parse_args()
     manifest_path = args.demo / "deployment.json"
     if not manifest_path.is_file():
@@ -38,22 +40,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp, connect(state=args.demo / "chain.sqlite") as chain:
         head = int(chain.w3.eth.block_number)
         addresses = [Web3.to_checksum_address(s.address) for s in _sources(manifest)]
-        t = time.perf_counter()
-        logs = 0
-        for frm in range(manifest.deployment_block, head + 1, DEFAULT_RANGE):
-            to = min(head, frm + DEFAULT_RANGE - 1)
-            logs += len(chain.w3.eth.get_logs({"fromBlock": frm, "toBlock": to, "address": addresses}))
-        fetch = time.perf_counter() - t
-        out, db = Path(tmp) / "audit", Path(tmp) / "ledger.sqlite"
-        t = time.perf_counter()
-        first = run_replay(chain, manifest_path, out, db=db)
-        whole = time.perf_counter() - t
-        t = time.perf_counter()
-        second = run_replay(chain, manifest_path, out, db=db)
-        again = time.perf_counter() - t
+        fetches, wholes, agains = [], [], []
+        for attempt in range(args.repeat):  # alternate the two so that both see the same machine
+            t = time.perf_counter()
+            logs = 0
+            for frm in range(manifest.deployment_block, head + 1, DEFAULT_RANGE):
+                to = min(head, frm + DEFAULT_RANGE - 1)
+                logs += len(chain.w3.eth.get_logs({"fromBlock": frm, "toBlock": to, "address": addresses}))
+            fetches.append(time.perf_counter() - t)
+            out, db = Path(tmp) / f"audit{attempt}", Path(tmp) / f"ledger{attempt}.sqlite"
+            t = time.perf_counter()
+            first = run_replay(chain, manifest_path, out, db=db)
+            wholes.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            second = run_replay(chain, manifest_path, out, db=db)
+            agains.append(time.perf_counter() - t)
+        fetch, whole, again = statistics.median(fetches), statistics.median(wholes), statistics.median(agains)
         shutil.rmtree(out, ignore_errors=True)
     print(f"history: {head - manifest.deployment_block} blocks, {logs} logs; verdict "
           f"{'reconciled' if first.exit_code == 0 else f'{len(first.findings)} findings'}")
+    print(f"medians of {args.repeat} alternating runs; fetch {[round(x, 2) for x in fetches]}, "
+          f"replay {[round(x, 2) for x in wholes]}")
     print(f"fetching the logs only: {fetch:.2f} s")
     ingest, reconcile = first.timings["ingest"], first.timings["reconcile"]
     print(f"whole replay:           {whole:.2f} s  (ingest {ingest:.2f} s, reconcile {reconcile:.2f} s, "

@@ -221,6 +221,11 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     }
 
     /// @inheritdoc ILeasePool
+    function principalSchedule() external view returns (uint256[] memory) {
+        return _principalSchedule;
+    }
+
+    /// @inheritdoc ILeasePool
     function seniorFace() external view returns (uint256) {
         return _seniorFace;
     }

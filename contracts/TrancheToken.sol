@@ -223,6 +223,14 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
         return _claimableDown(holder);
     }
 
+    /// @inheritdoc ITrancheToken
+    function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts) {
+        amounts = new uint256[](holders.length);
+        for (uint256 i = 0; i < holders.length; ++i) {
+            amounts[i] = _claimableDown(holders[i]);
+        }
+    }
+
     /// @inheritdoc IComplianceSubscriber
     function syncInvestor(address investor, bool allowed, uint48 kycExpiry, bool frozen) external {
         require(msg.sender == _REGISTRY, NotRegistry(msg.sender));

@@ -143,6 +143,8 @@ interface ILeasePool is IDistributionStatus {
     // ------------------------------------------------------------------------------------------------ views
     function terms() external view returns (Terms memory);
     function principalScheduleAt(uint256 period) external view returns (uint256);
+    /// @notice The whole senior principal schedule, one amount per period (what `principalScheduleAt` reads).
+    function principalSchedule() external view returns (uint256[] memory);
     function seniorFace() external view returns (uint256);
     function stablecoin() external view returns (address);
     function oracle() external view returns (address);

@@ -131,6 +131,8 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
 
     /// @notice Stablecoin `holder` has claimed so far.
     function withdrawnOf(address holder) external view returns (uint256);
+    /// @notice `claimable` for each of `holders`, in order: one call for an auditor checking every holder.
+    function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts);
 
     /// @notice Points (units * 2**64) distributed but not yet credited to any holder, carried to the next
     ///         distribution: the division remainder, or whole distributions made while the supply was 0.

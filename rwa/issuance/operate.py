@@ -34,6 +34,16 @@ class Deal:
     oracle: RevenueOracle
     stablecoin: Stablecoin
     tokens: dict[str, TrancheToken]
+    _refunds: list[int] | None = None
+
+    def refund_schedule(self) -> list[int]:
+        """Tax refunds per period as the deal file schedules them (read once: the file has every investor)."""
+        if self._refunds is None:
+            from rwa.deal import load_deal
+            from rwa.leverage import refunds
+
+            self._refunds = refunds(load_deal(Path(self.manifest.deal_file)))
+        return self._refunds
 
     @classmethod
     def open(cls, chain: Chain, manifest: Manifest) -> Deal:
@@ -101,10 +111,7 @@ def _deposit(deal: Deal, period: int, total: int, kind: DepositKind, refund: int
 
 def scheduled_tax_refund(deal: Deal, period: int) -> int:
     """The tax refund the deal file schedules into the pool for ``period`` (0 in most periods)."""
-    from rwa.deal import load_deal
-    from rwa.leverage import refunds
-
-    schedule = refunds(load_deal(Path(deal.manifest.deal_file)))
+    schedule = deal.refund_schedule()
     return schedule[period - 1] if 1 <= period <= len(schedule) else 0
 
 

@@ -182,7 +182,7 @@ class LeasePool:
     def _read_terms(self) -> PoolTerms:
         raw = call(self.contract.functions.terms())
         count = int(raw[2])
-        schedule = tuple(self.principal_schedule_at(p) for p in range(1, count + 1))
+        schedule = tuple(int(a) for a in call(self.contract.functions.principalSchedule()))
         return PoolTerms(
             first_period_start=int(raw[0]),
             period_length=int(raw[1]),

@@ -234,6 +234,10 @@ class TrancheToken:
     def total_claimed(self) -> int:
         return int(tx.call(self.contract.functions.totalClaimed()))
 
+    def claimable_of(self, holders: Sequence[str | HasAddress]) -> list[int]:
+        """``claimable`` of many holders in one call."""
+        return [int(a) for a in tx.call(self.contract.functions.claimableOf([to_address(h) for h in holders]))]
+
     def withdrawn_of(self, holder: str | HasAddress) -> int:
         return int(tx.call(self.contract.functions.withdrawnOf(to_address(holder))))
 

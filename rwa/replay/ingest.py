@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.abi import decode
 from eth_utils.abi import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
-from web3._utils.events import get_event_data
 from web3.types import FilterParams, LogReceipt
 
 from rwa.replay.ledger import Event, Ledger
@@ -37,35 +37,86 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _type(param: dict[str, Any]) -> str:
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + kind[5:]
+    return kind
+
+
+def _shape(param: dict[str, Any], value: Any) -> Any:
+    """A decoded value as the ledger keeps it: structs as dicts by field name, addresses checksummed."""
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        if kind.endswith("]"):
+            inner = {**param, "type": kind[: kind.rindex("[")]}
+            return [_shape(inner, v) for v in value]
+        return {c["name"]: _shape(c, v) for c, v in zip(param["components"], value, strict=True)}
+    if kind == "address":
+        return Web3.to_checksum_address(value)
+    if kind.endswith("]"):
+        inner = {**param, "type": kind[: kind.rindex("[")]}
+        return [_shape(inner, v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class _EventShape:
+    name: str
+    indexed: list[dict[str, Any]]
+    data: list[dict[str, Any]]
+    data_types: list[str]
+    order: list[str]
+
+
+_DYNAMIC = ("string", "bytes")
+
+
 class Decoder:
+    """Decodes the logs of known contracts by their ABIs, straight with eth-abi (no per-log ABI lookups)."""
+
     def __init__(self, w3: Web3, sources: Iterable[Source]) -> None:
         self.w3 = w3
-        self.by_address: dict[str, tuple[str, dict[bytes, dict[str, Any]]]] = {}
+        self.by_address: dict[str, tuple[str, dict[bytes, _EventShape]]] = {}
         for src in sources:
-            topics = {
-                bytes(event_abi_to_log_topic(item)): item  # type: ignore[arg-type]
-                for item in src.abi
-                if item.get("type") == "event" and not item.get("anonymous")
-            }
-            self.by_address[src.address.lower()] = (src.name, topics)
+            shapes: dict[bytes, _EventShape] = {}
+            for item in src.abi:
+                if item.get("type") != "event" or item.get("anonymous"):
+                    continue
+                inputs = item["inputs"]
+                indexed = [p for p in inputs if p.get("indexed")]
+                data = [p for p in inputs if not p.get("indexed")]
+                shapes[bytes(event_abi_to_log_topic(item))] = _EventShape(  # type: ignore[arg-type]
+                    item["name"], indexed, data, [_type(p) for p in data], [p["name"] for p in inputs]
+                )
+            self.by_address[src.address.lower()] = (src.name, shapes)
 
     def decode(self, log: LogReceipt) -> Event | None:
         entry = self.by_address.get(str(log["address"]).lower())
         if entry is None or not log["topics"]:
             return None
-        name, topics = entry
-        abi = topics.get(bytes(log["topics"][0]))
-        if abi is None:
+        name, shapes = entry
+        shape = shapes.get(bytes(log["topics"][0]))
+        if shape is None:
             return None
-        data = get_event_data(self.w3.codec, abi, log)  # type: ignore[arg-type]
+        args: dict[str, Any] = {}
+        for param, topic in zip(shape.indexed, log["topics"][1:], strict=True):
+            kind = _type(param)
+            if kind in _DYNAMIC or kind.endswith("]") or kind.startswith("("):
+                args[param["name"]] = bytes(topic)  # an indexed dynamic value is only its hash
+            else:
+                args[param["name"]] = _shape(param, decode([kind], bytes(topic))[0])
+        values = decode(shape.data_types, bytes(log["data"])) if shape.data_types else ()
+        for param, value in zip(shape.data, values, strict=True):
+            args[param["name"]] = _shape(param, value)
         return Event(
             block=int(log["blockNumber"]),
             log_index=int(log["logIndex"]),
             tx_hash="0x" + bytes(log["transactionHash"]).hex(),
             contract=name,
             address=Web3.to_checksum_address(log["address"]),
-            event=str(data["event"]),
-            args=jsonable(dict(data["args"])),
+            event=shape.name,
+            args=jsonable({k: args[k] for k in shape.order}),
         )
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -81,98 +79,58 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
     (out / "report.html").write_text(render_html(summary, rows, history, rec, covenant_bps), encoding="utf-8")
 
 
-def _png(fig: Any) -> str:
-    from matplotlib.ticker import MaxNLocator
-
-    for ax in fig.axes:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # periods are whole numbers
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode()
-
-
 def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The report's five charts as inline SVG, keyed by name."""
+    from rwa.replay.svg import Series, line_chart, stacked_bars
 
     legs: list[PeriodLegs] = [history.legs[p][0] for p in sorted(history.legs)]
-    periods = [row["period"] for row in rows]
-    out: dict[str, str] = {}
+    periods = [int(row["period"]) for row in rows]
     unit = 1e12  # millions of a 6-decimal stablecoin
-
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.plot(periods, [r["reported"] / unit for r in rows], label="reported revenue", color="#1f77b4")
-    ax.plot(
+    label = "millions of USDC"
+    out: dict[str, str] = {}
+    out["revenue"] = line_chart(
+        "Revenue against contracted rent",
         periods,
-        [(r["contracted_rent"] or 0) / unit for r in rows],
-        label="contracted rent",
-        color="#ff7f0e",
-        linestyle="--",
+        [
+            Series("reported revenue", [r["reported"] / unit for r in rows], "#1f77b4"),
+            Series("contracted rent", [(r["contracted_rent"] or 0) / unit for r in rows], "#ff7f0e", dashed=True),
+            Series("cash deposited", [r["collected"] / unit for r in rows], "#2ca02c"),
+        ],
+        label,
     )
-    ax.plot(periods, [r["collected"] / unit for r in rows], label="cash deposited", color="#2ca02c", alpha=0.7)
-    ax.set_xlabel("period")
-    ax.set_ylabel("millions of USDC")
-    ax.legend()
-    ax.set_title("Revenue against contracted rent")
-    out["revenue"] = _png(fig)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    bottom = [0.0] * len(legs)
-    for name, color in (
-        ("fee", "#7f7f7f"),
-        ("senior_interest", "#1f77b4"),
-        ("senior_principal", "#aec7e8"),
-        ("reserve_in", "#9467bd"),
-        ("trapped", "#d62728"),
-        ("junior", "#2ca02c"),
-    ):
-        values = [getattr(leg, name) / unit for leg in legs]
-        ax.bar(periods, values, bottom=bottom, label=name.replace("_", " "), color=color, width=0.9)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xlabel("period")
-    ax.set_ylabel("millions of USDC")
-    ax.legend(fontsize=7, ncol=3)
-    ax.set_title("Waterfall by period")
-    out["waterfall"] = _png(fig)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    dscr = [min(leg.dscr_bps, 100_000) / 10_000 for leg in legs if leg.period in periods]
-    ax.plot(periods[: len(dscr)], dscr, marker=".", label="DSCR", color="#1f77b4")
-    ax.axhline(covenant_bps / 10_000, color="#d62728", linestyle="--", label="cash-trap covenant")
-    ax.set_xlabel("period")
-    ax.set_ylabel("x")
-    ax.legend()
-    ax.set_title("DSCR against the covenant")
-    out["dscr"] = _png(fig)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.fill_between(periods, [leg.reserve_after / unit for leg in legs], color="#9467bd", alpha=0.5)
-    ax.set_xlabel("period")
-    ax.set_ylabel("millions of USDC")
-    ax.set_title("Reserve (DSRA) level")
-    out["reserve"] = _png(fig)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    out["waterfall"] = stacked_bars(
+        "Waterfall by period",
+        periods,
+        [
+            Series(name.replace("_", " "), [getattr(leg, name) / unit for leg in legs], color)
+            for name, color in (("fee", "#7f7f7f"), ("senior_interest", "#1f77b4"), ("senior_principal", "#aec7e8"),
+                                ("reserve_in", "#9467bd"), ("trapped", "#d62728"), ("junior", "#2ca02c"))
+        ],
+        label,
+    )
+    out["dscr"] = line_chart(
+        "DSCR against the covenant",
+        periods,
+        [Series("DSCR", [min(leg.dscr_bps, 50_000) / 10_000 for leg in legs], "#1f77b4")],
+        "times debt service",
+        hline=(covenant_bps / 10_000, "cash-trap covenant", "#d62728"),
+    )
+    out["reserve"] = line_chart(
+        "Reserve (DSRA) level", periods, [Series("reserve", [leg.reserve_after / unit for leg in legs], "#9467bd")],
+        label, fill=True,
+    )
     senior, junior, s, j = [], [], 0, 0
     for leg in legs:
         s += leg.senior_paid
         j += leg.junior
         senior.append(s / unit)
         junior.append(j / unit)
-    ax.plot(periods, senior, label="senior", color="#1f77b4")
-    ax.plot(periods, junior, label="junior", color="#2ca02c")
-    ax.set_xlabel("period")
-    ax.set_ylabel("millions of USDC")
-    ax.legend()
-    ax.set_title("Cumulative paid per tranche")
-    out["cumulative"] = _png(fig)
-    plt.close(fig)
+    out["cumulative"] = line_chart(
+        "Cumulative paid per tranche",
+        periods,
+        [Series("senior", senior, "#1f77b4"), Series("junior", junior, "#2ca02c")],
+        label,
+    )
     return out
 
 
@@ -196,10 +154,7 @@ def render_html(
         for k, v in summary.items()
         if not isinstance(v, dict | list)
     )
-    figures = "".join(
-        f'<figure id="chart-{name}"><img alt="{name}" src="data:image/png;base64,{data}"/></figure>'
-        for name, data in images.items()
-    )
+    figures = "".join(f'<figure id="chart-{name}">{svg}</figure>' for name, svg in images.items())
     color = "#1b7f3b" if ok else "#b3261e"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Auditor's replay</title>

@@ -185,19 +185,14 @@ def _reconcile(
     tokens = {t: manifest.address(t) for t in ("senior", "junior")}
     fee_recipient = manifest.roles.fee_recipient or manifest.roles.servicer
     reconcile_money(history, pool.address, tokens, fee_recipient, balances, rec)
-    for (tranche, holder), line in rec.holders.items():
-        if holder.startswith("0x000000000000000000000000000000000000"):
-            continue
-        line.onchain_claimable = TrancheToken.at(chain, tokens[tranche]).claimable(holder)
-        if line.onchain_claimable != line.expected_claimable:
-            rec.add(
-                "claimable",
-                None,
-                holder,
-                line.expected_claimable,
-                line.onchain_claimable,
-                f"{tranche} claimable now: recomputed {line.expected_claimable:,}, on-chain {line.onchain_claimable:,}",
-            )
+    for tranche, address in tokens.items():
+        lines = [line for (t, _), line in rec.holders.items() if t == tranche]
+        onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines]) if lines else []
+        for line, amount in zip(lines, onchain, strict=True):
+            line.onchain_claimable = amount
+            if amount != line.expected_claimable:
+                rec.add("claimable", None, line.holder, line.expected_claimable, amount,
+                        f"{tranche} claimable now: recomputed {line.expected_claimable:,}, on-chain {amount:,}")
     timings["reconcile"] = time.perf_counter() - t0 - timings["ingest"]
     summary: dict[str, Any] = {
         "verdict": "reconciled" if not rec.findings else "findings",

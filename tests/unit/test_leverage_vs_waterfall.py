@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rwa import waterfall
 from rwa.deal import load_deal
 from rwa.leverage import pool_terms, scenario_cashflows, size_deal
 from rwa.leverage.analysis import stress_scenarios
 from rwa.leverage.pool_sim import run_paths
-
-waterfall = pytest.importorskip("rwa.waterfall")
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
 
