@@ -22,11 +22,8 @@ from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
 from rwa.waterfall import PoolTerms
 
-DEFAULT_THRESHOLD = 3
-DEFAULT_REPORTERS = 5
-DEFAULT_GRACE_SECONDS = 10 * 86_400
-DEFAULT_MAX_REVENUE_MULTIPLE_BPS = 20_000
-REPORTER_SLOTS = range(10, 15)
+FIRST_REPORTER_SLOT = 10
+"""Reporters sign with the local keys from this slot on (the oracle service's development set starts there too)."""
 TRANCHES = ("senior", "junior")
 
 
@@ -74,12 +71,14 @@ def _abi_hashes() -> dict[str, str]:
     }
 
 
-def default_roles(chain: Chain) -> Roles:
-    """Admin/issuer, servicer, agent and fee recipient at the first local keys; reporters at slots 10..14."""
-    if len(chain.accounts) < max(REPORTER_SLOTS) + 1:
+def default_roles(chain: Chain, deal: Deal) -> Roles:
+    """Admin/issuer, servicer, agent and fee recipient at the first four local keys; the deal's N reporters at the
+    keys from slot 10 on, with its threshold M."""
+    last = FIRST_REPORTER_SLOT + deal.oracle.reporters
+    if len(chain.accounts) < last:
         raise InputError(
-            f"issuance needs {max(REPORTER_SLOTS) + 1} signing keys (roles and reporters); "
-            f"have {len(chain.accounts)}: add keys to RWA_PRIVATE_KEYS"
+            f"issuance needs {last} signing keys (four roles, then {deal.oracle.reporters} reporters from slot "
+            f"{FIRST_REPORTER_SLOT}); have {len(chain.accounts)}: add keys to RWA_PRIVATE_KEYS"
         )
     accts = chain.accounts
     return Roles(
@@ -87,8 +86,8 @@ def default_roles(chain: Chain) -> Roles:
         issuer=accts[0].address,
         servicer=accts[1].address,
         agent=accts[2].address,
-        reporters=sorted((accts[i].address for i in REPORTER_SLOTS), key=lambda a: int(a, 16)),
-        threshold=DEFAULT_THRESHOLD,
+        reporters=sorted((a.address for a in accts[FIRST_REPORTER_SLOT:last]), key=lambda a: int(a, 16)),
+        threshold=deal.oracle.threshold,
         fee_recipient=accts[3].address,
     )
 
@@ -123,7 +122,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
     digest = deal_hash(plan.deal_path)
     manifest = _refuse_or_resume(chain, out, digest)
     if manifest is None:
-        roles = default_roles(chain)
+        roles = default_roles(chain, deal)
         manifest = Manifest(
             chain_id=chain.chain_id,
             network="embedded" if chain.kind == "embedded" else chain.location,

@@ -217,3 +217,23 @@ def test_a_dumped_deal_round_trips_without_rescaling() -> None:
     again = deal_from_dump(deal.model_dump())
     assert again == deal
     assert again.leases[0].rent_per_server_month == 13_333_330_000
+
+
+def test_oracle_quorum_larger_than_its_reporters_is_refused() -> None:
+    data = raw()
+    data["oracle"]["threshold"] = 6
+    assert error_of(data).startswith("deal.oracle: ")
+    assert "threshold 6 exceeds the 5 reporters" in error_of(data)
+
+
+def test_issuance_roles_follow_the_deals_oracle_terms(tmp_path: Path) -> None:
+    from rwa.chain import connect
+    from rwa.deal import load_deal
+    from rwa.issuance.issue import default_roles
+
+    deal = load_deal(EXAMPLE)
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        roles = default_roles(chain, deal)
+        assert roles.threshold == deal.oracle.threshold == 3
+        assert sorted(roles.reporters) == sorted(a.address for a in chain.accounts[10:15])
+        assert len({roles.admin, roles.servicer, roles.agent, roles.fee_recipient}) == 4
