@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from web3 import Web3
-from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
@@ -25,20 +24,6 @@ def reverts(fn: Callable[[], Any], error: str, **expected: Any) -> ContractRever
     for key, value in expected.items():
         assert info.value.error_args[key] == value, (key, info.value.error_args)
     return info.value
-
-
-@pytest.fixture(scope="module")
-def deployed(session_chain: Chain) -> Iterator[PoolSystem]:
-    """One default deal per module; each test starts from it through the ``chain`` fixture's snapshot."""
-    provider = session_chain.w3.provider
-    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    yield deploy_pool_system(session_chain)
-    provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
-
-
-@pytest.fixture
-def system(deployed: PoolSystem, chain: Chain) -> PoolSystem:
-    return deployed
 
 
 def run_all_periods(s: PoolSystem) -> None:

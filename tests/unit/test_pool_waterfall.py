@@ -3,12 +3,10 @@ after every step: the pool holds exactly the undistributed deposits plus the res
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from web3.logs import DISCARD
-from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
 from rwa.onchain.pool import DepositKind
@@ -30,20 +28,6 @@ class Scenario:
     reported: dict[int, int] = field(default_factory=dict)
     default_before: int | None = None
     terms: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
-
-
-@pytest.fixture(scope="module")
-def deployed(session_chain: Chain) -> Iterator[PoolSystem]:
-    """One default deal per module; each test starts from it through the ``chain`` fixture's snapshot."""
-    provider = session_chain.w3.provider
-    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    yield deploy_pool_system(session_chain)
-    provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
-
-
-@pytest.fixture
-def system(deployed: PoolSystem, chain: Chain) -> PoolSystem:
-    return deployed
 
 
 def check_accounting(s: PoolSystem, state: PoolState) -> None:
