@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
 from oracle.keys import reporter_keys
 from oracle.publish import RetryPolicy, amend, connect_with_retry, publish, status
 from rwa.chain import Chain, connect
-from rwa.deployment import default_manifest_path, load_manifest
-from rwa.errors import RwaError
+from rwa.cli_options import Deployment, RpcUrl, StateFile
+from rwa.deployment import Manifest, default_manifest_path, load_manifest
 
-T = TypeVar("T")
-
-Deployment = Annotated[
-    Path | None, typer.Option("--deployment", help="deployment manifest (default .rwa/deployment.json)")
-]
-RpcUrl = Annotated[str | None, typer.Option("--rpc-url", help="JSON-RPC node; default: the embedded chain")]
-State = Annotated[Path | None, typer.Option("--state", help="embedded chain state file")]
 Period = Annotated[int | None, typer.Option("--period", help="publish only this period")]
 Source = Annotated[Path | None, typer.Option("--source", help="billing export (.csv or .json)")]
 Simulate = Annotated[bool, typer.Option("--simulate", help="figures from the cluster simulator for the deal")]
@@ -36,23 +30,22 @@ Retries = Annotated[int | None, typer.Option("--retries", help="attempts when th
 RetryDelay = Annotated[float | None, typer.Option("--retry-delay", help="first backoff delay in seconds")]
 
 
-def _run(job: Callable[[], T]) -> T:
-    try:
-        return job()
-    except RwaError as exc:
-        typer.echo(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
-        raise typer.Exit(exc.exit_code) from None
-
-
 def _logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
 
 
-def _open(deployment: Path | None, rpc_url: str | None, state: Path | None, retry: RetryPolicy) -> tuple[Any, Chain]:
+@contextlib.contextmanager
+def _session(
+    deployment: Path | None, rpc_url: str | None, state: Path | None, retry: RetryPolicy
+) -> Iterator[tuple[Manifest, Chain]]:
+    """The manifest and a connected chain (retried while the node is down), closed afterwards."""
     manifest = load_manifest(deployment or default_manifest_path())
     chain = connect_with_retry(lambda: connect(rpc_url=rpc_url, state=state), retry, rpc_url or "the embedded chain")
-    return manifest, chain
+    try:
+        yield manifest, chain
+    finally:
+        chain.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -62,57 +55,43 @@ def register(app: typer.Typer) -> None:
 
     @sub.command("publish")
     def publish_cmd(
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: State = None, period: Period = None,
+        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None, period: Period = None,
         source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
         """Publish period P, or every ended period not yet on-chain, oldest first."""
         _logging()
-
-        def job() -> None:
-            retry = RetryPolicy.from_env(retries, retry_delay)
-            manifest, chain = _open(deployment, rpc_url, state, retry)
-            try:
-                keys = reporter_keys(chain, reporter_keystore, reporter_password)
-                results = publish(chain, manifest, period=period, source=source, simulate=simulate, seed=seed,
-                                  scenario=scenario, keys=keys, outbox=outbox, retry=retry)
-            finally:
-                chain.close()
-            if not results:
-                typer.echo("nothing to publish: every ended period is on-chain")
-            for result in results:
-                typer.echo(result.message)
-
-        _run(job)
+        retry = RetryPolicy.from_env(retries, retry_delay)
+        with _session(deployment, rpc_url, state, retry) as (manifest, chain):
+            keys = reporter_keys(chain, reporter_keystore, reporter_password)
+            results = publish(chain, manifest, period=period, source=source, simulate=simulate, seed=seed,
+                              scenario=scenario, keys=keys, outbox=outbox, retry=retry)
+        if not results:
+            typer.echo("nothing to publish: every ended period is on-chain")
+        for result in results:
+            typer.echo(result.message)
 
     @sub.command("amend")
     def amend_cmd(
         period: Annotated[int, typer.Option("--period", help="the period to correct")],
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: State = None,
+        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
         source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None,
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
         """Correct an already published period that the pool has not distributed."""
         _logging()
-
-        def job() -> None:
-            retry = RetryPolicy.from_env(retries, retry_delay)
-            manifest, chain = _open(deployment, rpc_url, state, retry)
-            try:
-                keys = reporter_keys(chain, reporter_keystore, reporter_password)
-                result = amend(chain, manifest, period, source=source, simulate=simulate, seed=seed,
-                               scenario=scenario, keys=keys, retry=retry)
-            finally:
-                chain.close()
-            typer.echo(result.message)
-
-        _run(job)
+        retry = RetryPolicy.from_env(retries, retry_delay)
+        with _session(deployment, rpc_url, state, retry) as (manifest, chain):
+            keys = reporter_keys(chain, reporter_keystore, reporter_password)
+            result = amend(chain, manifest, period, source=source, simulate=simulate, seed=seed,
+                           scenario=scenario, keys=keys, retry=retry)
+        typer.echo(result.message)
 
     @sub.command("run")
     def run_cmd(
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: State = None,
+        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
         cron: Annotated[str, typer.Option("--cron", help="crontab schedule of the publish job (UTC)")] = "0 6 1 * *",
         source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
@@ -123,29 +102,20 @@ def register(app: typer.Typer) -> None:
 
         _logging()
 
-        def job() -> None:
-            service = OracleService(
-                deployment=deployment or default_manifest_path(), rpc_url=rpc_url, state=state, source=source,
-                simulate=simulate, seed=seed, scenario=scenario, keystores=reporter_keystore,
-                password=reporter_password, outbox=outbox, retry=RetryPolicy.from_env(retries, retry_delay),
-            )
-            service.run(cron_trigger(cron))
-
-        _run(job)
+        service = OracleService(
+            deployment=deployment or default_manifest_path(), rpc_url=rpc_url, state=state, source=source,
+            simulate=simulate, seed=seed, scenario=scenario, keystores=reporter_keystore,
+            password=reporter_password, outbox=outbox, retry=RetryPolicy.from_env(retries, retry_delay),
+        )
+        service.run(cron_trigger(cron))
 
     @sub.command("status")
     def status_cmd(
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: State = None, outbox: Outbox = None,
+        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None, outbox: Outbox = None,
     ) -> None:
         """Latest period, deadline, overdue flag, reporters and anything pending in the outbox, as JSON."""
 
-        def job() -> None:
-            manifest, chain = _open(deployment, rpc_url, state, RetryPolicy.from_env())
-            try:
-                typer.echo(json.dumps(status(chain, manifest, outbox), indent=2))
-            finally:
-                chain.close()
-
-        _run(job)
+        with _session(deployment, rpc_url, state, RetryPolicy.from_env()) as (manifest, chain):
+            typer.echo(json.dumps(status(chain, manifest, outbox), indent=2))
 
     app.add_typer(sub, name="oracle")

@@ -24,11 +24,10 @@ Deterministic for a given deal, seed and scenario (numpy ``default_rng(seed)``).
 
 from __future__ import annotations
 
+import functools
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -143,46 +142,21 @@ class ClusterParams:
 
 
 def load_params(deal_path: Path) -> ClusterParams:
-    """Simulator parameters from a deal file: through ``rwa.deal.load_deal`` when it is installed, else by reading
-    the same fields straight from the TOML (money in whole units x 10^decimals)."""
+    """Simulator parameters from a deal file, read once per file version: monthly publishing asks for them every
+    period, and a deal with a thousand investors takes a noticeable time to validate."""
+    path = Path(deal_path).resolve()
     try:
-        from rwa.deal import load_deal  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return _params_from_toml(Path(deal_path))
-    return ClusterParams.from_deal(load_deal(Path(deal_path)))
-
-
-def _params_from_toml(path: Path) -> ClusterParams:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        stat = path.stat()
+    except OSError as exc:
         raise DealConfigError(f"deal: cannot read {path}: {exc}") from None
-    unit = Decimal(10) ** int(data.get("decimals", 6))
-    try:
-        cluster, risk = data["cluster"], data.get("risk", {})
-        return ClusterParams(
-            periods=int(data["periods"]["count"]),
-            servers=int(cluster["servers"]),
-            deliveries=tuple(
-                DeliveryBatch(int(d["period"]), int(d["servers"]), str(d["supplier"]))
-                for d in cluster.get("deliveries", [])
-            ),
-            leases=tuple(
-                LeaseTerms(
-                    int(lease["servers"]),
-                    int(Decimal(str(lease["rent_per_server_month"])) * unit),
-                    int(lease.get("start_period", 1)),
-                    int(lease.get("start_period", 1)) + int(lease["term_periods"]) - 1,
-                )
-                for lease in data["leases"]
-            ),
-            utilization_base=float(data["utilization"]["base"]),
-            utilization_vol=float(risk.get("utilization_vol", 0.05)),
-            mean_reversion=float(risk.get("utilization_mean_reversion", 0.3)),
-            rent_drift_annual=float(risk.get("rent_drift_annual", -0.05)),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DealConfigError(f"deal: {path}: the simulator needs field {exc}") from None
+    return _params_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _params_of(path: Path, mtime_ns: int, size: int) -> ClusterParams:
+    from rwa.deal import load_deal
+
+    return ClusterParams.from_deal(load_deal(path))
 
 
 def simulate(params: ClusterParams, seed: int, scenario: Scenario = "base") -> list[BillingRow]:

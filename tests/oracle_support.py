@@ -94,11 +94,11 @@ def sample_report(period: int, revenue: int = 9_000_000, rent: int = 10_000_000,
     return Report(period, revenue, 8_700, 800, rent, bytes(keccak(tag + period.to_bytes(8, "big"))))
 
 
-CLI = "import typer; from oracle.cli import register; app = typer.Typer(); register(app); app()"
+CLI = "from rwa.cli import main; main()"
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 120):  # type: ignore[no-untyped-def]
-    """Run ``rwa oracle ...`` (through ``register``) in a fresh process."""
+    """Run ``rwa oracle ...`` through the ``rwa`` entry point, in a fresh process."""
     import os
     import subprocess
     import sys

@@ -24,7 +24,6 @@ from web3.types import Wei
 
 from rwa.chain import Chain, connect, reset_state
 from rwa.deal import load_deal
-from rwa.deployment import Manifest
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import Deal, claim_for, distribute_period, finalize_deal
 from rwa.onchain.tranche import Restriction
@@ -177,7 +176,7 @@ def run_demo(
         summary.senior_paid = deal.pool.total_senior_paid()
         summary.junior_paid = deal.pool.total_junior_paid()
         summary.senior_outstanding = deal.pool.senior_outstanding()
-        summary.replay_exit_code, summary.replay_findings = _replay(chain, manifest, manifest_path, out, console)
+        summary.replay_exit_code, summary.replay_findings = _replay(chain, manifest_path, out, console)
     summary.seconds = round(time.monotonic() - started, 1)
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
     _show(console, summary)
@@ -190,7 +189,7 @@ def _fund(chain: Chain, accounts: list[LocalAccount]) -> None:
         chain.w3.eth.send_transaction({"from": funder, "to": acct.address, "value": Wei(GAS_FUNDING), "gas": 21_000})
 
 
-def _replay(chain: Chain, manifest: Manifest, manifest_path: Path, out: Path, console: Console) -> tuple[int, int]:
+def _replay(chain: Chain, manifest_path: Path, out: Path, console: Console) -> tuple[int, int]:
     from rwa.replay.run import run_replay
 
     result = run_replay(chain, manifest_path, out / "audit", db=out / "ledger.sqlite")

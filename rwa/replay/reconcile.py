@@ -239,24 +239,20 @@ def reconcile_token(tok: TokenHistory, magnitude: int, rec: Reconciliation) -> N
 
 
 def reconcile_dust(history: History, magnitude: int, rec: Reconciliation) -> None:
-    """The pool's per-period dust legs against the token accumulators replayed up to each distribution."""
-    carried: dict[str, int] = defaultdict(int)
-    supply: dict[str, int] = defaultdict(int)
-    marks: dict[int, dict[str, int]] = {}
-    events = sorted(
-        (ev for tok in history.tokens.values() for ev in tok.ordered if ev.event in ("FundsDistributed",)),
-        key=lambda e: (e.block, e.log_index),
+    """The pool's per-period dust legs against the tokens' carried remainders as of each distribution (whose
+    accumulator values :func:`reconcile_token` has recomputed)."""
+    marks = sorted(
+        (ev.block, ev.log_index, ev.contract, int(ev.args["carriedPoints"]) // magnitude)
+        for tok in history.tokens.values()
+        for ev in tok.distributions
     )
-    for ev in events:
-        carried[ev.contract] = int(ev.args["carriedPoints"])
-        supply[ev.contract] = int(ev.args["totalSupply"])
-        marks[ev.block] = {k: v // magnitude for k, v in carried.items()}
     last: dict[str, int] = {"senior": 0, "junior": 0}
+    i = 0
     for period in sorted(history.legs):
         legs, ev = history.legs[period]
-        at = [b for b in marks if b <= ev.block]
-        if at:
-            last = {**last, **marks[max(at)]}
+        while i < len(marks) and marks[i][0] <= ev.block:
+            last[marks[i][2]] = marks[i][3]
+            i += 1
         for tranche, got in (("senior", legs.senior_dust), ("junior", legs.junior_dust)):
             if last.get(tranche, 0) != got:
                 rec.add(

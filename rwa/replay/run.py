@@ -61,8 +61,9 @@ def _sources(manifest: Manifest) -> list[Source]:
     from rwa.compile import load_build
 
     build = load_build()
+    deal_accounts = tuple(manifest.address(k) for k in ("pool", "senior", "junior"))
     return [
-        Source(key, manifest.address(key), build[name].abi)
+        Source(key, manifest.address(key), build[name].abi, deal_accounts if key == "stablecoin" else ())
         for key, name in CONTRACTS.items()
         if key in manifest.contracts
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,8 +231,6 @@ def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
     bad.write_text("{}")
     done = rwa("status", "--deployment", str(bad))
     assert done.returncode == 2 and "not a deployment manifest" in done.stderr
-    with sqlite3.connect(tmp_path / "x.sqlite"):
-        pass
 
 
 def test_stress_demo_traps_cash_and_still_reconciles(tmp_path: Path) -> None:

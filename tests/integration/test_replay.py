@@ -17,7 +17,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from oracle.publish import amend, publish
-from rwa.chain import Chain, connect
+from rwa.chain import Chain
 from rwa.deal import deal_hash
 from rwa.deployment import load_manifest, save_manifest
 from rwa.issuance.issue import issue, plan_issue
@@ -234,8 +234,6 @@ def test_replay_cli_after_the_demo(tmp_path: Path) -> None:
     with open(os.devnull, "w") as quiet:
         summary = run_demo(Console(file=quiet), months=3, holders=6, out=tmp_path / "demo")
     assert summary.replay_exit_code == 0 and summary.periods_distributed == 3
-    with connect(state=tmp_path / "demo" / "chain.sqlite"):
-        pass
     done = _rwa("--deployment", str(tmp_path / "demo" / "deployment.json"), "--out", str(tmp_path / "cli"),
                 "--state", str(tmp_path / "demo" / "chain.sqlite"), "--db", str(tmp_path / "cli.sqlite"))
     assert done.returncode == 0, done.stderr
@@ -288,3 +286,21 @@ def test_report_html_is_self_contained_and_its_charts_render_in_chromium(
         assert counts[name] > 50, counts  # every series colour is drawn somewhere on the page
     non_white = int((pixels.min(axis=2) < 235).sum())
     assert non_white > 0.05 * pixels.shape[0] * pixels.shape[1], non_white
+
+
+def test_only_stablecoin_transfers_touching_the_deal_are_read(
+    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+) -> None:
+    """On a real network the stablecoin is everybody's token: the ledger keeps what moved in and out of the deal."""
+    admin = deal.manifest.roles.admin
+    strangers = [Account.create().address for _ in range(2)]
+    deal.stablecoin.mint(strangers[0], 5_000, sender=admin)
+    deal.stablecoin.contract.functions.seize(strangers[0], strangers[1], 2_000).transact({"from": admin})
+    result = _replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    moves = [e for e in ledger.events("stablecoin", "Transfer")]
+    ledger.close()
+    deal_accounts = {deal.pool.address, *(t.address for t in deal.tokens.values())}
+    assert moves and all({e.args["from"], e.args["to"]} & deal_accounts for e in moves)
+    assert not any(strangers[1] in (e.args["from"], e.args["to"]) for e in moves)

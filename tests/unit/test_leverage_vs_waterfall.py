@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from rwa import waterfall
 from rwa.deal import load_deal
+from rwa.issuance.issue import deal_pool_terms
 from rwa.leverage import pool_terms, scenario_cashflows, size_deal
 from rwa.leverage.analysis import stress_scenarios
 from rwa.leverage.pool_sim import run_paths
@@ -26,16 +28,8 @@ def test_stress_outcomes_match_the_reference_waterfall(key: str) -> None:
     sizing = size_deal(deal)
     scenario = {k: s for k, _, s in stress_scenarios(deal)}[key]
     flows = scenario_cashflows(deal, scenario, sizing.servicing_fee_per_period)
-    terms = waterfall.PoolTerms(
-        first_period_start=int(deal.periods.first_start.timestamp()),
-        period_length=deal.periods.period_seconds,
-        period_count=deal.periods.count,
-        senior_coupon_bps=flows.coupon_bps,
-        servicing_fee_per_period=sizing.servicing_fee_per_period,
-        reserve_periods=deal.financing.reserve_periods,
-        cash_trap_dscr_bps=deal.financing.cash_trap_dscr_bps,
-        principal_schedule=tuple(r.principal for r in sizing.schedule),
-    )
+    # the pool's terms as issuance deploys them, at the scenario's coupon (the rates stress moves it)
+    terms = replace(deal_pool_terms(deal, sizing), senior_coupon_bps=flows.coupon_bps)
     deposits = {p + 1: r + t for p, (r, t) in enumerate(zip(flows.revenue, flows.refunds, strict=True))}
     deposits[deal.periods.count + 1] = flows.residual_value
     state, legs = waterfall.run_schedule(terms, deposits, {})
