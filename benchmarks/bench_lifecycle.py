@@ -18,11 +18,12 @@ from pathlib import Path
 
 from eth_account import Account
 
-from oracle.publish import publish
 from rwa.chain import connect
-from rwa.issuance.demo import write_demo_deal
+from rwa.demo import write_demo_deal
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import Deal, distribute_period
+from rwa.issuance.operate import distribute_period
+from rwa.onchain.deployed import open_deployment
+from rwa.oracle.publish import publish
 from rwa.paths import project_root
 
 
@@ -34,7 +35,7 @@ def run(holders: int, periods: int, folder: Path) -> dict[str, float]:
         t0 = time.perf_counter()
         manifest = issue(chain, plan_issue(deal_path), folder / "deployment.json", lambda _m: None)
         issued = time.perf_counter() - t0
-        deal = Deal.open(chain, manifest)
+        deal = open_deployment(chain, manifest)
         publishing = distributing = 0.0
         gas = 0
         for period in range(1, periods + 1):

@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rwa.deal import load_deal  # noqa: E402
-from rwa.leverage.montecarlo import draw, run_draws, simulate, simulate_loop  # noqa: E402
+from rwa.leverage.montecarlo import draw, run_draws, simulate  # noqa: E402
 from rwa.leverage.sizing import size_deal  # noqa: E402
+from tests.support.reference_loops import simulate_loop  # noqa: E402
 
 PERIODS = 60
 SEED = 20250701

@@ -16,7 +16,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from rwa.chain import Chain, connect
-from rwa.testing.pool_system import PoolSystem, deploy_pool_system
+from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 TARGET_RATIO = 1.02
 SENIOR_FACE_PER_HOLDER_AT_10 = 60_000

@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     manifest_path = args.demo / "deployment.json"
     if not manifest_path.is_file():
-        from rwa.issuance.demo import run_demo
+        from rwa.demo import run_demo
 
         run_demo(Console(), out=args.demo)
     manifest = load_manifest(manifest_path)

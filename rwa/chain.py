@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +26,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from rwa.errors import ChainError, InputError, StateFileError
+from rwa.errors import ChainError, InputError, NodeUnreachableError, StateFileError
 from rwa.paths import state_dir
 
 STATE_FORMAT = "rwa-embedded-chain/1"
@@ -34,6 +34,10 @@ DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
 """eth-tester's chain id and the usual ids of local development nodes (anvil, hardhat, ganache)."""
 
 EMBEDDED_ACCOUNTS = 20
+DEV_ROLE_SLOTS = 4
+"""On a development chain the local keys 0..3 sign as admin/issuer, servicer, agent and fee recipient."""
+DEV_REPORTER_SLOT = 10
+"""... and the oracle's reporters sign with the keys from this slot on."""
 _GENESIS_TIMESTAMP = 1_767_225_600  # 2026-01-01T00:00:00Z: a fixed genesis makes every state file's genesis equal
 
 _MUTATING = frozenset(
@@ -235,15 +239,17 @@ def keys_from_environment() -> list[LocalAccount]:
     return accounts
 
 
-def load_keystore(path: Path, password: str) -> LocalAccount:
+def load_keystore(path: Path, password: str, what: str = "keystore", password_env: str = "RWA_KEYSTORE_PASSWORD"
+                  ) -> LocalAccount:
+    """Decrypt one encrypted keystore file; an unreadable file or a wrong password is one line naming it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"keystore {path}: cannot read it ({exc})") from None
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{what} {path}: cannot read it ({exc})") from None
     try:
         key = Account.decrypt(data, password)
-    except ValueError:
-        raise InputError(f"keystore {path}: wrong password (set RWA_KEYSTORE_PASSWORD)") from None
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"{what} {path}: wrong password or not a keystore (set {password_env})") from None
     account: LocalAccount = Account.from_key(key)
     return account
 
@@ -254,11 +260,11 @@ def _rpc(url: str, timeout: float) -> Web3:
     elif url.endswith(".ipc") or url.startswith("/"):
         w3 = Web3(Web3.IPCProvider(url, timeout=int(timeout)))
     else:
-        raise ChainError(f"--rpc-url {url}: not an http(s):// URL or an IPC path")
+        raise InputError(f"--rpc-url {url}: not an http(s):// URL or an IPC path")
     try:
         w3.eth.chain_id  # noqa: B018 - the first request proves the node answers
     except Exception as exc:
-        raise ChainError(f"cannot reach a JSON-RPC node at {url}: {type(exc).__name__}") from None
+        raise NodeUnreachableError(f"cannot reach a JSON-RPC node at {url}: {type(exc).__name__}") from None
     return w3
 
 
@@ -351,15 +357,6 @@ def connect(
         w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(chain.accounts), "signer", layer=0)
         w3.eth.default_account = chain.accounts[0].address
     return chain
-
-
-@contextlib.contextmanager
-def connected(rpc_url: str | None = None, state: Path | None = None) -> Iterator[Chain]:
-    chain = connect(rpc_url=rpc_url, state=state)
-    try:
-        yield chain
-    finally:
-        chain.close()
 
 
 def reset_state(path: Path) -> bool:

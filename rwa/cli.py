@@ -94,21 +94,39 @@ def chain_reset(
     console.print(f"{'deleted' if existed else 'no chain at'} {path}")
 
 
-def _register_optional() -> None:
-    """Sub-commands from the other packages; each registers itself when present."""
-    import importlib
+@app.command("demo")
+def demo_command(
+    months: Annotated[int, typer.Option("--months", min=1, help="Months of the five-year life to run.")] = 60,
+    holders: Annotated[int, typer.Option("--holders", min=2, help="Investors, split 70/30 senior/junior.")] = 50,
+    scenario: Annotated[str, typer.Option("--scenario", help="base, or stress (rent -20% from month 13, "
+                                          "utilization 50%).")] = "base",
+    out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out/demo"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the holders' trades and claims.")] = 7,
+) -> None:
+    """The deal's whole life on a fresh embedded chain, ending with the auditor's replay."""
+    from rwa.demo import run_demo
+    from rwa.errors import InputError
 
-    for module in ("rwa.leverage.cli", "oracle.cli", "rwa.issuance.cli", "rwa.replay.cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        mod.register(app)
+    if scenario not in ("base", "stress"):
+        raise InputError(f"--scenario {scenario!r}: use base or stress")
+    summary = run_demo(console, months=months, holders=holders, scenario=scenario, out=out, seed=seed)
+    if summary.replay_exit_code:
+        raise typer.Exit(summary.replay_exit_code)
 
 
-_register_optional()
+
+def _register() -> None:
+    """Sub-commands of the layers below: calculator, oracle, issuance and operation, audit."""
+    from rwa.issuance import cli as issuance_cli
+    from rwa.leverage import cli as leverage_cli
+    from rwa.oracle import cli as oracle_cli
+    from rwa.replay import cli as replay_cli
+
+    for module in (leverage_cli, oracle_cli, issuance_cli, replay_cli):
+        module.register(app)
+
+
+_register()
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import tomllib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from eth_utils.address import is_checksum_address
 from pydantic import (
@@ -36,8 +36,8 @@ from pydantic import (
 )
 
 from rwa.errors import DealConfigError
+from rwa.units import BPS, TRANCHES, Tranche
 
-BPS = 10_000
 DEFAULT_DECIMALS = 6
 
 
@@ -240,7 +240,7 @@ class Investor(_Model):
 
     name: str = Field(min_length=1)
     address: str
-    tranche: Literal["senior", "junior"]
+    tranche: Tranche
     share_bps: int = Field(gt=0, le=BPS)
     kyc_expiry: date
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
@@ -299,7 +299,7 @@ class Deal(_Model):
             raise _FieldError("financing.tenor_periods", f"must be <= periods.count ({self.periods.count})")
         if self.risk.default_period > self.periods.count:
             raise _FieldError("risk.default_period", f"must be <= periods.count ({self.periods.count})")
-        for tranche in ("senior", "junior"):
+        for tranche in TRANCHES:
             shares = [inv.share_bps for inv in self.investors if inv.tranche == tranche]
             if sum(shares) != BPS:
                 raise _FieldError("investors", f"{tranche} shares sum to {sum(shares)} bps, must be exactly {BPS}")

@@ -1,23 +1,30 @@
-"""The deployment manifest: where a deal's contracts live and what they were built from.
+"""The deployment manifest: where a deal's contracts live and what they were built from; and opening it on a chain.
 
 Written atomically (temp file + rename) by the issuer; read by every later command (publish, distribute, claim,
 status, replay). ``progress`` records each completed issuance step so that a run that died halfway resumes.
+
+:func:`open_session` is the one way a command gets from ``--deployment`` to a chain it may act on: it loads the
+manifest, connects, and checks that the chain is the manifest's (chain id, and code at the contract it needs).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
+from web3 import Web3
 
+from rwa.chain import Chain, connect
 from rwa.errors import InputError
 from rwa.paths import state_dir
+from rwa.terms import RecordedTerms
 
-MANIFEST_FORMAT = "rwa-deployment/1"
+MANIFEST_FORMAT = "rwa-deployment/2"
 
 
 def default_manifest_path() -> Path:
@@ -25,13 +32,23 @@ def default_manifest_path() -> Path:
 
 
 class Roles(BaseModel):
+    """Who holds which power in the deployment."""
+
     admin: str
     issuer: str
     servicer: str
     agent: str
+    fee_recipient: str
     reporters: list[str]
     threshold: int
-    fee_recipient: str = ""
+
+
+class PendingDeploy(BaseModel):
+    """A contract creation about to be sent: if the process dies, the next run looks for its CREATE address."""
+
+    key: str
+    sender: str
+    nonce: int
 
 
 class Manifest(BaseModel):
@@ -51,9 +68,10 @@ class Manifest(BaseModel):
     roles: Roles
     senior_size: int
     junior_size: int
+    terms: RecordedTerms | None = None
     progress: list[str] = Field(default_factory=list)
+    pending_deploy: PendingDeploy | None = None
     complete: bool = False
-    extra: dict[str, Any] = Field(default_factory=dict)
 
     def address(self, name: str) -> str:
         try:
@@ -63,11 +81,13 @@ class Manifest(BaseModel):
 
 
 def load_manifest(path: Path) -> Manifest:
+    if path.is_dir():
+        raise InputError(f"--deployment {path}: is a folder; give the deployment manifest's JSON file")
     if not path.is_file():
         raise InputError(f"no deployment manifest at {path}: run `rwa issue --deal FILE` first or pass --deployment")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a JSON deployment manifest ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise InputError(f"{path}: not a deployment manifest (format is not {MANIFEST_FORMAT!r})")
@@ -81,6 +101,8 @@ def load_manifest(path: Path) -> Manifest:
 
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write atomically: a reader sees the old manifest or the new one, never half of one."""
+    if path.is_dir():
+        raise InputError(f"--out {path}: is a folder; give a file name for the deployment manifest")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
@@ -92,3 +114,41 @@ def save_manifest(manifest: Manifest, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_chain(chain: Chain, manifest: Manifest, contract: str = "pool") -> None:
+    """Refuse a chain that is not the manifest's: another chain id, or no code at the ``contract`` it names."""
+    if manifest.chain_id != chain.chain_id:
+        raise InputError(
+            f"the deployment is on chain {manifest.chain_id} but this is chain {chain.chain_id}: "
+            "pass the matching --rpc-url/--state or another --deployment"
+        )
+    address = manifest.address(contract)
+    if len(chain.w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
+        raise InputError(
+            f"no {contract} contract at {address} on chain {chain.chain_id}: a foreign manifest or the wrong chain "
+            "(was it reset?)"
+        )
+
+
+@contextlib.contextmanager
+def open_session(
+    deployment: Path | None,
+    rpc_url: str | None = None,
+    state: Path | None = None,
+    *,
+    contract: str = "pool",
+    connector: Callable[[], Chain] | None = None,
+) -> Iterator[tuple[Manifest, Chain]]:
+    """The manifest and a connected chain checked against it (:func:`check_chain`), closed afterwards.
+
+    The manifest is read before connecting, so a missing or malformed one never touches the chain; ``connector``
+    replaces the plain :func:`rwa.chain.connect` (the oracle retries it while a node is down).
+    """
+    manifest = load_manifest(deployment or default_manifest_path())
+    chain = connector() if connector is not None else connect(rpc_url=rpc_url, state=state)
+    try:
+        check_chain(chain, manifest, contract)
+        yield manifest, chain
+    finally:
+        chain.close()

@@ -37,14 +37,18 @@ class ToolchainError(RwaError, RuntimeError):
     """No usable Solidity compiler or node binary; the message says how to get one."""
 
 
-class ChainError(RwaError, ConnectionError):
-    """The chain cannot be reached or its state file cannot be used."""
+class ChainError(RwaError):
+    """The chain cannot be used: its state file, its URL, or a transaction that did not go through."""
 
     exit_code = 2
 
 
+class NodeUnreachableError(ChainError, ConnectionError):
+    """A JSON-RPC node did not answer: the one chain failure that is worth retrying."""
+
+
 class StateFileError(ChainError):
-    """The embedded chain's state file is corrupt or belongs to another chain; never silently reset."""
+    """The embedded chain's state file is corrupt, locked or belongs to another chain; never silently reset."""
 
 
 class ContractRevertError(RwaError):

@@ -30,19 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rwa.errors import InputError
-
-MONTHLY_BPS_DIVISOR = 120_000
-"""An annual coupon in basis points becomes a monthly rate: bps / 10_000 / 12."""
-
-BPS = 10_000
-UINT32_MAX = 2**32 - 1
-"""The DSCR is reported in basis points capped at uint32's maximum (also the value when no senior debt is due)."""
-
-POINTS_MAGNITUDE = 2**64
-"""The tranche token's accumulator scale (ERC-2222 points per stablecoin unit)."""
-
-DEPOSIT_KINDS = ("rent", "tax_refund", "residual_value", "other")
-"""``deposit`` kinds in the contract's numbering (0..3)."""
+from rwa.units import BPS, MONTHLY_BPS_DIVISOR, POINTS_MAGNITUDE, UINT32_MAX
 
 
 class WaterfallError(InputError):

@@ -11,7 +11,7 @@ from web3.types import RPCEndpoint
 
 from rwa.chain import Chain, connect
 from rwa.compile import Build, load_build
-from rwa.testing.anvil import AnvilNode, start_anvil
+from tests.support.anvil import AnvilNode, start_anvil
 
 
 @pytest.fixture(scope="session")

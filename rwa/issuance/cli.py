@@ -62,14 +62,15 @@ def distribute_command(
     """The servicer deposits the period's cash and the pool runs its waterfall."""
     from rwa.chain import connect
     from rwa.errors import InputError
-    from rwa.issuance.operate import Deal, distribute_period, finalize_deal
+    from rwa.issuance.operate import distribute_period, finalize_deal
     from rwa.issuance.show import show_legs
+    from rwa.onchain.deployed import open_deployment
 
     if final == (period is not None):
         raise InputError("give exactly one of --period P or --final")
     manifest = load_manifest(deployment or default_manifest_path())
     with connect(rpc_url=rpc_url, state=state) as chain:
-        deal = Deal.open(chain, manifest)
+        deal = open_deployment(chain, manifest)
         if final:
             result = finalize_deal(deal, amount or 0)
         else:
@@ -90,13 +91,14 @@ def claim_command(
     from rwa.chain import connect
     from rwa.deal import load_deal
     from rwa.errors import InputError
-    from rwa.issuance.operate import Deal, claim_all, claim_for
+    from rwa.issuance.operate import claim_all, claim_for
+    from rwa.onchain.deployed import open_deployment
 
     if all_ == (holder is not None):
         raise InputError("give exactly one of --holder ADDRESS or --all")
     manifest = load_manifest(deployment or default_manifest_path())
     with connect(rpc_url=rpc_url, state=state) as chain:
-        deal = Deal.open(chain, manifest)
+        deal = open_deployment(chain, manifest)
         if holder is not None:
             results = [claim_for(deal, holder)]
         else:
@@ -111,38 +113,19 @@ def claim_command(
 def status_command(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding."""
     from rwa.chain import connect
-    from rwa.issuance.operate import Deal, status_rows
+    from rwa.issuance.operate import status_rows
+    from rwa.onchain.deployed import open_deployment
 
     manifest = load_manifest(deployment or default_manifest_path())
     with connect(rpc_url=rpc_url, state=state) as chain:
-        rows = status_rows(Deal.open(chain, manifest))
+        rows = status_rows(open_deployment(chain, manifest))
     table = Table(title=f"pool {manifest.contracts.get('pool')} on chain {manifest.chain_id}", show_header=False)
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
 
 
-def demo_command(
-    months: Annotated[int, typer.Option("--months", min=1, help="Months of the five-year life to run.")] = 60,
-    holders: Annotated[int, typer.Option("--holders", min=2, help="Investors, split 70/30 senior/junior.")] = 50,
-    scenario: Annotated[str, typer.Option("--scenario", help="base, or stress (rent -20% from month 13, "
-                                          "utilization 50%).")] = "base",
-    out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out/demo"),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the holders' trades and claims.")] = 7,
-) -> None:
-    """The deal's whole life on a fresh embedded chain, ending with the auditor's replay."""
-    from rwa.errors import InputError
-    from rwa.issuance.demo import run_demo
-
-    if scenario not in ("base", "stress"):
-        raise InputError(f"--scenario {scenario!r}: use base or stress")
-    summary = run_demo(console, months=months, holders=holders, scenario=scenario, out=out, seed=seed)
-    if summary.replay_exit_code:
-        raise typer.Exit(summary.replay_exit_code)
-
-
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo_command)
     app.command("issue")(issue_command)
     app.command("distribute")(distribute_command)
     app.command("claim")(claim_command)

@@ -13,18 +13,16 @@ from pathlib import Path
 
 from web3 import Web3
 
-from rwa.chain import Chain
+from rwa.chain import DEV_REPORTER_SLOT, Chain
 from rwa.compile import load_build
 from rwa.deal import Deal, allocate, deal_hash, load_deal
 from rwa.deployment import Manifest, Roles, load_manifest, save_manifest
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
+from rwa.terms import record
+from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolTerms
-
-FIRST_REPORTER_SLOT = 10
-"""Reporters sign with the local keys from this slot on (the oracle service's development set starts there too)."""
-TRANCHES = ("senior", "junior")
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,7 @@ class Plan:
     deal: Deal
     deal_path: Path
     sizing: Sizing
+    terms: PoolTerms
     allocations: dict[str, dict[str, int]]
 
 
@@ -45,7 +44,7 @@ def plan_issue(deal_path: Path) -> Plan:
         total = sum(allocations[tranche].values())
         if total != size:  # allocate() sums exactly; this guards the invariant the pool relies on
             raise InputError(f"investors: {tranche} allocations sum to {total}, the sized tranche is {size}")
-    return Plan(deal=deal, deal_path=deal_path, sizing=sizing, allocations=allocations)
+    return Plan(deal=deal, deal_path=deal_path, sizing=sizing, terms=sizing.pool_terms(deal), allocations=allocations)
 
 
 def jurisdiction_code(alpha2: str) -> int:
@@ -74,11 +73,11 @@ def _abi_hashes() -> dict[str, str]:
 def default_roles(chain: Chain, deal: Deal) -> Roles:
     """Admin/issuer, servicer, agent and fee recipient at the first four local keys; the deal's N reporters at the
     keys from slot 10 on, with its threshold M."""
-    last = FIRST_REPORTER_SLOT + deal.oracle.reporters
+    last = DEV_REPORTER_SLOT + deal.oracle.reporters
     if len(chain.accounts) < last:
         raise InputError(
             f"issuance needs {last} signing keys (four roles, then {deal.oracle.reporters} reporters from slot "
-            f"{FIRST_REPORTER_SLOT}); have {len(chain.accounts)}: add keys to RWA_PRIVATE_KEYS"
+            f"{DEV_REPORTER_SLOT}); have {len(chain.accounts)}: add keys to RWA_PRIVATE_KEYS"
         )
     accts = chain.accounts
     return Roles(
@@ -86,7 +85,7 @@ def default_roles(chain: Chain, deal: Deal) -> Roles:
         issuer=accts[0].address,
         servicer=accts[1].address,
         agent=accts[2].address,
-        reporters=sorted((a.address for a in accts[FIRST_REPORTER_SLOT:last]), key=lambda a: int(a, 16)),
+        reporters=sorted((a.address for a in accts[DEV_REPORTER_SLOT:last]), key=lambda a: int(a, 16)),
         threshold=deal.oracle.threshold,
         fee_recipient=accts[3].address,
     )
@@ -134,6 +133,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
             abi_hashes=_abi_hashes(),
             roles=roles,
             senior_size=sizing.senior_size,
+            terms=record(plan.terms),
             junior_size=sizing.junior_size,
         )
         save_manifest(manifest, out)
@@ -178,20 +178,21 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
                 ).address
             ),
         )
+    terms = plan.terms
     pool_addr = run.deploy(
         "pool",
         admin,
         lambda: (
             LeasePool.deploy(
                 chain,
-                terms=deal_pool_terms(deal, sizing),
+                terms=terms,
                 stablecoin=stablecoin,
                 oracle=oracle_addr,
                 senior=manifest.contracts["senior"],
                 junior=manifest.contracts["junior"],
                 admin=admin,
                 servicer=roles.servicer,
-                fee_recipient=roles.fee_recipient or roles.servicer,
+                fee_recipient=roles.fee_recipient,
             ).address
         ),
     )
@@ -227,7 +228,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
 
     for tranche in TRANCHES:
 
-        def mint(t: str = tranche) -> None:
+        def mint(t: Tranche = tranche) -> None:
             token = tokens[t]
             todo: dict[str, int] = {}
             fresh = token.total_supply() == 0  # nothing minted yet: no holder to look up one by one
@@ -248,20 +249,5 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
         run.step(f"mint-{tranche}", mint)
 
     manifest.complete = True
-    manifest.extra["first_period_start"] = first_start
     run.save()
     return manifest
-
-
-def deal_pool_terms(deal: Deal, sizing: Sizing) -> PoolTerms:
-    """The terms the pool is deployed with: the deal's periods and financing, the calculator's schedule and fee."""
-    return PoolTerms(
-        first_period_start=int(deal.periods.first_start.timestamp()),
-        period_length=deal.periods.period_seconds,
-        period_count=deal.periods.count,
-        senior_coupon_bps=sizing.coupon_bps,
-        servicing_fee_per_period=sizing.servicing_fee_per_period,
-        reserve_periods=deal.financing.reserve_periods,
-        cash_trap_dscr_bps=deal.financing.cash_trap_dscr_bps,
-        principal_schedule=tuple(row.principal for row in sizing.schedule),
-    )

@@ -7,64 +7,27 @@ distributed twice.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from web3 import Web3
 
-from rwa.chain import Chain
-from rwa.deployment import Manifest
 from rwa.errors import InputError
-from rwa.onchain.oracle import RevenueOracle
-from rwa.onchain.pool import DepositKind, LeasePool
-from rwa.onchain.stablecoin import Stablecoin
-from rwa.onchain.tranche import Restriction, TrancheToken
+from rwa.onchain.deployed import DeployedDeal
+from rwa.onchain.pool import DepositKind
+from rwa.onchain.tranche import Restriction
+from rwa.units import Tranche
 from rwa.waterfall import PeriodLegs
 
-TRANCHES = ("senior", "junior")
 
+@functools.lru_cache(maxsize=8)
+def _refund_schedule(deal_file: str, deal_hash: str) -> list[int]:
+    """Tax refunds per period as the deal file schedules them, read once per file version."""
+    from rwa.deal import load_deal
+    from rwa.leverage.cashflows import refunds
 
-@dataclass
-class Deal:
-    """The deployment's contracts, bound to a chain."""
-
-    chain: Chain
-    manifest: Manifest
-    pool: LeasePool
-    oracle: RevenueOracle
-    stablecoin: Stablecoin
-    tokens: dict[str, TrancheToken]
-    _refunds: list[int] | None = None
-
-    def refund_schedule(self) -> list[int]:
-        """Tax refunds per period as the deal file schedules them (read once: the file has every investor)."""
-        if self._refunds is None:
-            from rwa.deal import load_deal
-            from rwa.leverage import refunds
-
-            self._refunds = refunds(load_deal(Path(self.manifest.deal_file)))
-        return self._refunds
-
-    @classmethod
-    def open(cls, chain: Chain, manifest: Manifest) -> Deal:
-        if manifest.chain_id != chain.chain_id:
-            raise InputError(
-                f"the deployment is on chain {manifest.chain_id} but this is chain {chain.chain_id}: "
-                "pass the matching --rpc-url/--state or another --deployment"
-            )
-        if not manifest.complete:
-            raise InputError("the deployment is not complete: re-run `rwa issue` to finish it")
-        pool_addr = manifest.address("pool")
-        if len(chain.w3.eth.get_code(Web3.to_checksum_address(pool_addr))) == 0:
-            raise InputError(f"no pool contract at {pool_addr} on chain {chain.chain_id}: is this the right chain?")
-        return cls(
-            chain=chain,
-            manifest=manifest,
-            pool=LeasePool.at(chain, pool_addr),
-            oracle=RevenueOracle.at(chain, manifest.address("oracle")),
-            stablecoin=Stablecoin.at(chain, manifest.address("stablecoin")),
-            tokens={t: TrancheToken.at(chain, manifest.address(t)) for t in TRANCHES},
-        )
+    return refunds(load_deal(Path(deal_file)))
 
 
 @dataclass(frozen=True)
@@ -75,7 +38,7 @@ class DistributeResult:
     note: str
 
 
-def _fund_servicer(deal: Deal, servicer: str, amount: int) -> None:
+def _fund_servicer(deal: DeployedDeal, servicer: str, amount: int) -> None:
     """The servicer needs ``amount`` of stablecoin: on a development chain the test stablecoin mints what the
     lessees would have paid; elsewhere the servicer must already hold it."""
     have = deal.stablecoin.balance_of(servicer)
@@ -88,7 +51,7 @@ def _fund_servicer(deal: Deal, servicer: str, amount: int) -> None:
     deal.stablecoin.mint(servicer, amount - have, sender=deal.manifest.roles.admin)
 
 
-def _deposit(deal: Deal, period: int, total: int, kind: DepositKind, refund: int = 0) -> int:
+def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, refund: int = 0) -> int:
     """Bring ``period``'s deposits up to ``total``: the ``refund`` part as a tax-refund deposit, the rest as
     ``kind``. What an interrupted run already deposited counts; returns what was sent now."""
     servicer = deal.manifest.roles.servicer
@@ -109,14 +72,14 @@ def _deposit(deal: Deal, period: int, total: int, kind: DepositKind, refund: int
     return missing
 
 
-def scheduled_tax_refund(deal: Deal, period: int) -> int:
+def scheduled_tax_refund(deal: DeployedDeal, period: int) -> int:
     """The tax refund the deal file schedules into the pool for ``period`` (0 in most periods)."""
-    schedule = deal.refund_schedule()
+    schedule = _refund_schedule(deal.manifest.deal_file, deal.manifest.deal_hash)
     return schedule[period - 1] if 1 <= period <= len(schedule) else 0
 
 
 def distribute_period(
-    deal: Deal, period: int, amount: int | None = None, tax_refund: int | None = None
+    deal: DeployedDeal, period: int, amount: int | None = None, tax_refund: int | None = None
 ) -> DistributeResult:
     """Deposit the period's cash and run the pool's waterfall for it.
 
@@ -151,7 +114,7 @@ def distribute_period(
     return DistributeResult(period, sent, legs, f"period {period} distributed")
 
 
-def finalize_deal(deal: Deal, residual: int) -> DistributeResult:
+def finalize_deal(deal: DeployedDeal, residual: int) -> DistributeResult:
     """Deposit the residual value into the maturity settlement (period N+1) and close the pool."""
     terms = deal.pool.terms()
     if deal.pool.finalized():
@@ -167,10 +130,10 @@ def finalize_deal(deal: Deal, residual: int) -> DistributeResult:
 @dataclass(frozen=True)
 class ClaimResult:
     holder: str
-    paid: dict[str, int]
+    paid: dict[Tranche, int]
 
 
-def claim_for(deal: Deal, holder: str) -> ClaimResult:
+def claim_for(deal: DeployedDeal, holder: str) -> ClaimResult:
     """Claim everything ``holder`` has in both tranches; they must be a signer of this checkout."""
     if not Web3.is_address(holder):
         raise InputError(f"--holder {holder!r} is not an address")
@@ -189,7 +152,7 @@ def claim_for(deal: Deal, holder: str) -> ClaimResult:
     return ClaimResult(holder, paid)
 
 
-def claim_all(deal: Deal, candidates: list[str]) -> list[ClaimResult]:
+def claim_all(deal: DeployedDeal, candidates: list[str]) -> list[ClaimResult]:
     """Claim for every candidate this checkout can sign for and who has something to claim."""
     signers = {a.address for a in deal.chain.accounts}
     results = []
@@ -199,7 +162,7 @@ def claim_all(deal: Deal, candidates: list[str]) -> list[ClaimResult]:
     return results
 
 
-def status_rows(deal: Deal) -> list[tuple[str, str]]:
+def status_rows(deal: DeployedDeal) -> list[tuple[str, str]]:
     pool = deal.pool
     terms = pool.terms()
     last = pool.last_distributed_period()

@@ -15,7 +15,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from rwa.chain import Chain
-from rwa.deployment import Manifest, save_manifest
+from rwa.deployment import Manifest, PendingDeploy, save_manifest
 
 
 def create_address(sender: str, nonce: int) -> str:
@@ -46,14 +46,14 @@ class StepRunner:
         """Deploy contract ``key`` once: adopt an earlier run's contract when its transaction went through."""
         if key in self.manifest.contracts:
             return self.manifest.contracts[key]
-        pending = self.manifest.extra.get("pending_deploy")
-        if isinstance(pending, dict) and pending.get("key") == key:
-            guess = create_address(str(pending["sender"]), int(pending["nonce"]))
+        pending = self.manifest.pending_deploy
+        if pending is not None and pending.key == key:
+            guess = create_address(pending.sender, pending.nonce)
             if len(self.chain.w3.eth.get_code(Web3.to_checksum_address(guess))) > 0:
                 self.log(f"adopted {key} at {guess}, deployed by an interrupted run")
                 return self._record(key, guess)
         nonce = self.chain.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending")
-        self.manifest.extra["pending_deploy"] = {"key": key, "sender": sender, "nonce": nonce}
+        self.manifest.pending_deploy = PendingDeploy(key=key, sender=sender, nonce=nonce)
         self.save()
         address = action()
         self.log(f"deployed {key} at {address}")
@@ -61,6 +61,6 @@ class StepRunner:
 
     def _record(self, key: str, address: str) -> str:
         self.manifest.contracts[key] = address
-        self.manifest.extra.pop("pending_deploy", None)
+        self.manifest.pending_deploy = None
         self.save()
         return address

@@ -4,7 +4,7 @@ Money is integer smallest units of the deal's stablecoin wherever it is paid (th
 floats appear only in ratios and in the statistics of the stress grid and the Monte Carlo.
 """
 
-from rwa.leverage.analysis import Breakevens, Returns, StressResult, breakevens, pool_terms, returns, stress
+from rwa.leverage.analysis import Breakevens, Returns, StressResult, breakevens, path_terms, returns, stress
 from rwa.leverage.cashflows import (
     BASE,
     Scenario,
@@ -42,7 +42,7 @@ __all__ = [
     "contracted_rent",
     "junior_for",
     "operating_costs",
-    "pool_terms",
+    "path_terms",
     "refunds",
     "returns",
     "scenario_cashflows",

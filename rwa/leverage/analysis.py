@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from rwa.deal import BPS, Deal
+from rwa.deal import Deal
 from rwa.leverage.cashflows import (
     BASE,
     SHORTFALL_DELIVERED,
@@ -25,22 +25,16 @@ from rwa.leverage.cashflows import (
     refunds,
     scenario_cashflows,
 )
-from rwa.leverage.pool_sim import PoolTerms, run_paths
+from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
+from rwa.units import BPS
 
 HAIRCUT_STEPS = 10_000  # the haircut search resolves to 1 bp
 
 
-def pool_terms(deal: Deal, sizing: Sizing) -> PoolTerms:
-    """The waterfall inputs of a sized deal."""
-    return PoolTerms(
-        senior=float(sizing.senior_size),
-        principal=[float(r.principal) for r in sizing.schedule],
-        coupon_bps=sizing.coupon_bps,
-        reserve_periods=deal.financing.reserve_periods,
-        cash_trap_dscr=deal.financing.cash_trap_dscr,
-        servicing_fee=float(sizing.servicing_fee_per_period),
-    )
+def path_terms(deal: Deal, sizing: Sizing) -> PathTerms:
+    """The deployed terms of a sized deal (``rwa.terms``) in the path engine's floats."""
+    return PathTerms.of(sizing.pool_terms(deal))
 
 
 # ---------------------------------------------------------------------------------------------- rates of return
@@ -117,7 +111,7 @@ class Returns:
 def returns(deal: Deal, sizing: Sizing) -> Returns:
     """Senior yield and junior IRR, XIRR, multiple, static and discounted payback in the base case."""
     flows = scenario_cashflows(deal, BASE, sizing.servicing_fee_per_period)
-    run = run_paths(np.asarray([flows.cfads], dtype=np.float64), pool_terms(deal, sizing), flows.residual_value)
+    run = run_paths(np.asarray([flows.cfads], dtype=np.float64), path_terms(deal, sizing), flows.residual_value)
     senior_flows = [-float(sizing.senior_size), *(float(s) for s in sizing.debt_service)]
     junior_cash = run.junior[0].copy()
     junior_cash[-1] += run.junior_final[0]
@@ -204,7 +198,7 @@ def max_haircut(deal: Deal, sizing: Sizing) -> float:
     """
     cfads = np.asarray(scenario_cashflows(deal, BASE, sizing.servicing_fee_per_period).cfads, dtype=np.float64)
     cuts = np.arange(HAIRCUT_STEPS + 1) / HAIRCUT_STEPS
-    run = run_paths(np.outer(1 - cuts, cfads), pool_terms(deal, sizing), 0.0)
+    run = run_paths(np.outer(1 - cuts, cfads), path_terms(deal, sizing), 0.0)
     survives = run.loss <= 1.0  # within one smallest unit: float dust, not a loss
     failing = np.flatnonzero(~survives)
     first_fail = int(failing[0]) if failing.size else HAIRCUT_STEPS + 1
@@ -256,7 +250,7 @@ def stress_scenarios(deal: Deal) -> list[tuple[str, str, Scenario]]:
 
 def stress(deal: Deal, sizing: Sizing) -> list[StressResult]:
     """Run the stress grid through the waterfall with the deployed schedule and fixed servicing fee."""
-    terms = pool_terms(deal, sizing)
+    terms = path_terms(deal, sizing)
     out: list[StressResult] = []
     for key, label, scenario in stress_scenarios(deal):
         flows = scenario_cashflows(deal, scenario, sizing.servicing_fee_per_period)

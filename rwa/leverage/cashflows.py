@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from rwa.deal import BPS, Deal
+from rwa.deal import Deal
+from rwa.units import BPS
 
 SHORTFALL_DELIVERED, SHORTFALL_ORDERED = 12, 330  # one supplier delivered 12 of 330 servers ordered (seed)
 

@@ -23,9 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rwa.deal import Deal
-from rwa.leverage.analysis import pool_terms
 from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
-from rwa.leverage.pool_sim import BLOCK_PATHS, CashRows, FloatArray, PathResults, concat, run_paths_loop, run_rows
+from rwa.leverage.path_engine import BLOCK_PATHS, CashRows, FloatArray, PathResults, PathTerms, concat, run_rows
 from rwa.leverage.sizing import Sizing
 
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
@@ -131,7 +130,7 @@ def run_draws(deal: Deal, sizing: Sizing, draws: Draws, keep_paths: int = 0) -> 
     ``dscr`` and ``junior`` cover those paths (whole blocks) and the rest of the run allocates nothing per period.
     """
     inputs = _CashInputs.of(deal, sizing)
-    terms = pool_terms(deal, sizing)
+    terms = PathTerms.of(sizing.pool_terms(deal))
     residual = inputs.residual_value * draws.residual_factor
     paths = residual.shape[0]
 
@@ -340,34 +339,3 @@ def _rank_correlation(ra: FloatArray, rb: FloatArray) -> float:
     if ra.std() == 0 or rb.std() == 0:
         return 0.0
     return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def simulate_loop(deal: Deal, sizing: Sizing, draws: Draws) -> tuple[list[float], list[bool], list[float]]:
-    """The benchmark's baseline: the same paths, cash flows and waterfall computed one path at a time in Python."""
-    rents = [[float(x) for x in row] for row in lease_rent(deal)]
-    deposits = [float(r) - sizing.servicing_fee_per_period for r in refunds(deal)]
-    residual_value = float(collateral_value(deal)[-1])
-    terms = pool_terms(deal, sizing)
-    periods = deal.periods.count
-    min_dscr: list[float] = []
-    trapped: list[bool] = []
-    losses: list[float] = []
-    rent_rows = draws.rent_factor.tolist()
-    util_rows = draws.utilization.tolist()
-    default_rows = draws.default_period.tolist()
-    residual_factors = draws.residual_factor.tolist()
-    for rent_row, util_row, defaults, residual_factor in zip(
-        rent_rows, util_rows, default_rows, residual_factors, strict=True
-    ):
-        cfads = []
-        for p in range(periods):
-            contracted = 0.0
-            for lease_index, row in enumerate(rents):
-                if p + 1 < defaults[lease_index]:
-                    contracted += row[p]
-            cfads.append(contracted * rent_row[p] * util_row[p] + deposits[p])
-        low, trap, loss = run_paths_loop([cfads], terms, [residual_value * residual_factor])
-        min_dscr.append(low[0])
-        trapped.append(trap[0])
-        losses.append(loss[0])
-    return min_dscr, trapped, losses

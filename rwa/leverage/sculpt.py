@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-MONTHLY_BPS_DENOMINATOR = 120_000  # 10_000 bps x 12 months: the contract's monthly interest divisor
+from rwa.waterfall import monthly_interest_down
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,6 @@ class IntRow:
     balance: int
 
 
-def interest_for(balance: int, coupon_bps: int) -> int:
-    """The contract's interest for a period: floored, monthly = annual / 12."""
-    return balance * coupon_bps // MONTHLY_BPS_DENOMINATOR
-
-
 def _run(size: int, caps: Sequence[int], coupon_bps: int) -> tuple[list[tuple[int, int]], int] | None:
     """Amortize ``size`` paying at most ``caps[p]`` each period; None if some period cannot cover its interest.
 
@@ -104,7 +99,7 @@ def _run(size: int, caps: Sequence[int], coupon_bps: int) -> tuple[list[tuple[in
     balance = size
     legs: list[tuple[int, int]] = []
     for cap in caps:
-        interest = interest_for(balance, coupon_bps)
+        interest = monthly_interest_down(balance, coupon_bps)
         if interest > cap:
             return None
         principal = min(cap - interest, balance)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rwa.deal import BPS, Deal
+from rwa.deal import Deal
 from rwa.errors import DealConfigError
 from rwa.leverage.cashflows import (
     BASE,
@@ -31,12 +31,14 @@ from rwa.leverage.cashflows import (
     servicing_fee_per_period,
 )
 from rwa.leverage.sculpt import (
-    MONTHLY_BPS_DENOMINATOR,
     IntRow,
     integer_schedule,
     max_integer_debt,
     size_by_dscr,
 )
+from rwa.terms import pool_terms
+from rwa.units import BPS, MONTHLY_BPS_DIVISOR
+from rwa.waterfall import PoolTerms
 
 CONSTRAINTS = ("dscr_base", "dscr_p90", "ltv", "tenor")
 
@@ -74,6 +76,15 @@ class Sizing:
     coupon_bps: int
     schedule: list[ScheduleRow]
     cfads_p90: list[int] = field(default_factory=list)
+
+    @property
+    def principal_schedule(self) -> list[int]:
+        """Scheduled senior principal per period: the schedule the pool is deployed with."""
+        return [r.principal for r in self.schedule]
+
+    def pool_terms(self, deal: Deal) -> PoolTerms:
+        """The terms the pool is deployed with for this sizing of ``deal`` (the one derivation, ``rwa.terms``)."""
+        return pool_terms(deal, self.principal_schedule, self.servicing_fee_per_period)
 
     @property
     def debt_service(self) -> list[int]:
@@ -119,7 +130,7 @@ def size_deal(deal: Deal) -> Sizing:
     fee = servicing_fee_per_period(deal)
     cfads = scenario_cashflows(deal, BASE, fee).cfads
     cfads_p90 = p90_cfads(deal, fee)
-    rate = fin.senior_coupon_bps / MONTHLY_BPS_DENOMINATOR
+    rate = fin.senior_coupon_bps / MONTHLY_BPS_DIVISOR
     tenor = effective_tenor(deal)
 
     # the deployed shape: in each period the tighter of the base and the P90 debt-service ceilings

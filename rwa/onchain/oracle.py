@@ -16,11 +16,7 @@ from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError, InputError
 from rwa.tx import call, contract_at, deploy, reraise_revert, send
-
-UINT32_MAX = 2**32 - 1
-UINT64_MAX = 2**64 - 1
-UINT128_MAX = 2**128 - 1
-BPS = 10_000
+from rwa.units import BPS, UINT32_MAX, UINT64_MAX, UINT128_MAX
 
 SUBMIT_GAS = 400_000
 """Enough for submit/amend with up to ~10 signatures; passing it skips estimation (twice as fast on eth-tester)."""

@@ -26,8 +26,6 @@ from rwa.onchain.registry import (
 ISSUER_ROLE = "ISSUER_ROLE"
 DISTRIBUTOR_ROLE = "DISTRIBUTOR_ROLE"
 
-POINTS_MAGNITUDE = 2**64
-"""The accumulator's fixed-point scale: points per stablecoin unit."""
 
 
 class Restriction(enum.IntEnum):

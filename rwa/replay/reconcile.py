@@ -9,10 +9,12 @@ difference is a :class:`Finding` with its period, account, expected and actual v
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rwa.replay.history import ZERO, History, TokenHistory
+from rwa.units import Tranche
 from rwa.waterfall import PeriodLegs, PoolState, PoolTerms, declare_default, run_maturity, run_period
 
 LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "senior_dust", "junior_dust")]
@@ -271,7 +273,7 @@ def reconcile_dust(history: History, magnitude: int, rec: Reconciliation) -> Non
 def reconcile_money(
     history: History,
     pool: str,
-    tokens: dict[str, str],
+    tokens: Mapping[Tranche, str],
     fee_recipient: str,
     onchain_balances: dict[str, int],
     rec: Reconciliation,
@@ -279,7 +281,8 @@ def reconcile_money(
     """Every stablecoin unit into and out of the pool and the tokens is explained by a deposit, a waterfall leg
     or a claim; and the balances the chain holds are what entered less what left."""
     pool_l = pool.lower()
-    token_names = {addr.lower(): name for name, addr in tokens.items()}
+    by_name: dict[str, str] = {str(name): addr for name, addr in tokens.items()}
+    token_names = {addr.lower(): name for name, addr in by_name.items()}
     deposits_total = sum(sum(k.values()) for k in history.deposits.values())
     legs = [legs for legs, _ in history.legs.values()]
     paid_to = {
@@ -318,7 +321,7 @@ def reconcile_money(
             rec.add(
                 "token-outflow",
                 None,
-                tokens[name],
+                by_name[name],
                 paid,
                 token_out.get(name, 0),
                 f"stablecoin that left the {name} token against claims",

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from web3 import Web3
-
 from rwa.chain import Chain
 from rwa.deal import deal_hash, load_deal
-from rwa.deployment import Manifest, load_manifest
+from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError
 from rwa.replay.history import rebuild
 from rwa.replay.ingest import Source, ingest
@@ -95,13 +93,8 @@ def run_replay(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     manifest = load_manifest(manifest_path)
-    if manifest.chain_id != chain.chain_id:
-        raise InputError(
-            f"{manifest_path} is a deployment on chain {manifest.chain_id}; connected to chain {chain.chain_id}"
-        )
+    check_chain(chain, manifest, "pool")
     pool = manifest.address("pool")
-    if len(chain.w3.eth.get_code(Web3.to_checksum_address(pool))) == 0:
-        raise InputError(f"no pool at {pool} on chain {chain.chain_id}: a foreign manifest or the wrong chain")
     deal_file = Path(manifest.deal_file)
     if not deal_file.is_file():
         raise InputError(f"the deal file {deal_file} named by the manifest is missing")
@@ -155,11 +148,12 @@ def _reconcile(
     timings: dict[str, float],
     t0: float,
 ) -> ReplayResult:
-    from rwa.issuance.issue import deal_pool_terms
-    from rwa.leverage import contracted_rent, size_deal
+    from rwa.leverage.cashflows import contracted_rent
     from rwa.onchain.pool import LeasePool
-    from rwa.onchain.tranche import POINTS_MAGNITUDE, TrancheToken
+    from rwa.onchain.tranche import TrancheToken
     from rwa.replay.report import write_outputs
+    from rwa.terms import recorded_terms
+    from rwa.units import POINTS_MAGNITUDE, TRANCHES
 
     rec = Reconciliation()
     history = rebuild(ledger)
@@ -175,7 +169,10 @@ def _reconcile(
             "the deal file differs from the one the deployment was issued from",
         )
     deal = load_deal(deal_file)
-    expected_terms = deal_pool_terms(deal, size_deal(deal))
+    expected_terms = recorded_terms(deal, manifest.terms)
+    if expected_terms.face != manifest.senior_size:
+        rec.add("pool-terms", None, pool.address, manifest.senior_size, expected_terms.face,
+                "the recorded principal schedule does not sum to the senior size the manifest states")
     reconcile_terms(pool.terms(), expected_terms, pool.address, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
     reconcile_reports(history, contracted_rent(deal), manifest.address("oracle"), rec)
@@ -183,9 +180,8 @@ def _reconcile(
         reconcile_token(tok, POINTS_MAGNITUDE, rec)
     reconcile_dust(history, POINTS_MAGNITUDE, rec)
     balances = _balances(chain, manifest)
-    tokens = {t: manifest.address(t) for t in ("senior", "junior")}
-    fee_recipient = manifest.roles.fee_recipient or manifest.roles.servicer
-    reconcile_money(history, pool.address, tokens, fee_recipient, balances, rec)
+    tokens = {t: manifest.address(t) for t in TRANCHES}
+    reconcile_money(history, pool.address, tokens, manifest.roles.fee_recipient, balances, rec)
     for tranche, address in tokens.items():
         lines = [line for (t, _), line in rec.holders.items() if t == tranche]
         onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines]) if lines else []

@@ -14,8 +14,8 @@ from web3 import Web3
 from rwa.chain import Chain, connect
 from rwa.errors import ContractRevertError, StateFileError
 from rwa.onchain.stablecoin import Stablecoin
-from rwa.testing.anvil import AnvilNode
 from rwa.tx import send
+from tests.support.anvil import AnvilNode
 
 
 def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -139,7 +139,7 @@ def test_cli_against_anvil_and_anvil_stops_by_pid(anvil: AnvilNode) -> None:
 
 
 def test_anvil_node_is_stopped_by_its_pid() -> None:
-    from rwa.testing.anvil import start_anvil
+    from tests.support.anvil import start_anvil
 
     node = start_anvil(accounts=2)
     os.kill(node.pid, 0)  # running

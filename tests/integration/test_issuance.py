@@ -10,15 +10,16 @@ import pytest
 from eth_account import Account
 from web3.types import RPCEndpoint
 
-from oracle.publish import publish
 from rwa.chain import Chain, connect
 from rwa.deployment import load_manifest
 from rwa.errors import ContractRevertError, InputError
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import Deal, claim_for, distribute_period
+from rwa.issuance.operate import claim_for, distribute_period
+from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.oracle import RevenueOracle
-from rwa.testing.anvil import AnvilNode
-from tests.integration.issuance_support import deal_for, rwa
+from rwa.oracle.publish import publish
+from tests.support.anvil import AnvilNode
+from tests.support.issuance import deal_for, rwa
 
 
 def _investors(chain: Chain) -> list:
@@ -38,10 +39,10 @@ def issued_once(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) 
     provider.make_request(RPCEndpoint("evm_revert"), [base])
 
 
-def _issued(chain: Chain, issued_once: tuple[str, Path]) -> tuple[Deal, Path]:
+def _issued(chain: Chain, issued_once: tuple[str, Path]) -> tuple[DeployedDeal, Path]:
     snapshot, out = issued_once
     chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
-    return Deal.open(chain, load_manifest(out)), out
+    return open_deployment(chain, load_manifest(out)), out
 
 
 def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_once: tuple[str, Path]) -> None:
@@ -152,7 +153,7 @@ def test_non_compliant_recipient_is_refused_by_the_token(chain: Chain, issued_on
     assert info.value.error_name == "TransferRestricted"
 
 
-def _pool_state(deal: Deal, holders: list[str]) -> dict[str, object]:
+def _pool_state(deal: DeployedDeal, holders: list[str]) -> dict[str, object]:
     pool = deal.pool
     return {
         "last": pool.last_distributed_period(),
@@ -189,13 +190,14 @@ def test_separate_processes_leave_the_state_one_process_would(tmp_path: Path) ->
 
     with connect(state=single / "chain.sqlite") as chain:
         manifest = issue(chain, plan_issue(deal_path), single / "deployment.json", lambda _m: None)
-        deal = Deal.open(chain, manifest)
+        deal = open_deployment(chain, manifest)
         publish(chain, manifest, period=1, simulate=True)
         distribute_period(deal, 1)
         claim_for(deal, holder)
         expected = _pool_state(deal, [i.address for i in investors])
     with connect(state=multi / "chain.sqlite") as chain:
-        got = _pool_state(Deal.open(chain, load_manifest(multi / "deployment.json")), [i.address for i in investors])
+        reopened = open_deployment(chain, load_manifest(multi / "deployment.json"))
+        got = _pool_state(reopened, [i.address for i in investors])
     assert got == expected
     assert expected["withdrawn"][0] > 0  # type: ignore[index]
 
@@ -239,7 +241,7 @@ def test_stress_demo_traps_cash_and_still_reconciles(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from rwa.issuance.demo import run_demo
+    from rwa.demo import run_demo
 
     with open(os.devnull, "w") as quiet:
         summary = run_demo(Console(file=quiet), months=14, holders=4, scenario="stress", out=tmp_path / "stress")

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from oracle.publish import AmendRequiredError, amend, publish
-from oracle.sources import read_billing
 from rwa.chain import Chain, connect
 from rwa.deployment import Manifest, load_manifest
 from rwa.errors import InputError
 from rwa.onchain.oracle import RevenueOracle
-from rwa.testing.anvil import AnvilNode, free_port
-from tests.oracle_support import (
+from rwa.oracle.publish import AmendRequiredError, amend, publish
+from rwa.oracle.sources import read_billing
+from tests.support.anvil import AnvilNode, free_port
+from tests.support.oracle import (
     PERIOD,
     THRESHOLD,
     OracleSetup,

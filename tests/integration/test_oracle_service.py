@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from oracle.service import OracleService, cron_trigger
 from rwa.chain import connect
 from rwa.errors import InputError
 from rwa.onchain.oracle import RevenueOracle
-from tests.oracle_support import CLI, PERIOD, billing_rows, deal_file, deploy_oracle, write_export, write_manifest
+from rwa.oracle.service import OracleService, cron_trigger
+from tests.support.oracle import CLI, PERIOD, billing_rows, deal_file, deploy_oracle, write_export, write_manifest
 
 
 def test_interval_trigger_catches_up_two_missed_periods_then_fires_again(

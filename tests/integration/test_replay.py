@@ -16,17 +16,18 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from oracle.publish import amend, publish
 from rwa.chain import Chain
 from rwa.deal import deal_hash
 from rwa.deployment import load_manifest, save_manifest
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import Deal, distribute_period
+from rwa.issuance.operate import distribute_period
+from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.oracle.publish import amend, publish
 from rwa.replay.ledger import Ledger
 from rwa.replay.run import run_replay
-from rwa.testing.anvil import AnvilNode
-from tests.integration.issuance_support import deal_for
-from tests.integration.lifecycle_support import run_lifecycle
+from tests.support.anvil import AnvilNode
+from tests.support.issuance import deal_for
+from tests.support.lifecycle import run_lifecycle
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +42,10 @@ def history(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
-def deal(chain: Chain, history: tuple[str, Path]) -> Deal:
+def deal(chain: Chain, history: tuple[str, Path]) -> DeployedDeal:
     snapshot, manifest = history
     chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
-    return Deal.open(chain, load_manifest(manifest))
+    return open_deployment(chain, load_manifest(manifest))
 
 
 def _replay(chain: Chain, manifest: Path, tmp_path: Path, **kw: object):  # type: ignore[no-untyped-def]
@@ -56,7 +57,7 @@ def _kinds(result) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_honest_history_reconciles_and_writes_every_output(
-    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
 ) -> None:
     result = _replay(chain, history[1], tmp_path)
     assert result.exit_code == 0, [f.detail for f in result.findings]
@@ -74,7 +75,7 @@ def test_honest_history_reconciles_and_writes_every_output(
     assert again.reused and again.exit_code == 0 and again.events == result.events
 
 
-def test_new_blocks_are_read_incrementally(chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+def test_new_blocks_are_read_incrementally(chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
                                            ) -> None:
     first = _replay(chain, history[1], tmp_path)
     ledger = Ledger(tmp_path / "ledger.sqlite")
@@ -92,7 +93,7 @@ def test_new_blocks_are_read_incrementally(chain: Chain, deal: Deal, history: tu
 
 
 def test_crash_in_the_middle_of_ingest_loses_nothing_and_counts_nothing_twice(
-    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clean = _replay(chain, history[1], tmp_path / "clean", block_range=5)
     real_append = Ledger.append
@@ -113,7 +114,7 @@ def test_crash_in_the_middle_of_ingest_loses_nothing_and_counts_nothing_twice(
     assert resumed.events == clean.events
 
 
-def test_stablecoin_seized_from_the_pool_is_caught(chain: Chain, deal: Deal, history: tuple[str, Path],
+def test_stablecoin_seized_from_the_pool_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[str, Path],
                                                    tmp_path: Path) -> None:
     thief = Account.create().address
     amount = 1_234_567
@@ -128,7 +129,7 @@ def test_stablecoin_seized_from_the_pool_is_caught(chain: Chain, deal: Deal, his
     assert balance and balance[0].expected - balance[0].actual == amount
 
 
-def test_deal_file_edited_after_issuance_is_caught(chain: Chain, deal: Deal, history: tuple[str, Path],
+def test_deal_file_edited_after_issuance_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[str, Path],
                                                    tmp_path: Path) -> None:
     deal_file = Path(deal.manifest.deal_file)
     original = deal_file.read_text()
@@ -156,7 +157,7 @@ def test_pool_deployed_with_another_coupon_than_the_deal_is_caught(chain: Chain,
     out = tmp_path / "deployment.json"
     manifest = issue(chain, plan_issue(crooked), out, lambda _m: None)
     publish(chain, manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
-    distribute_period(Deal.open(chain, manifest), 1)
+    distribute_period(open_deployment(chain, manifest), 1)
     manifest.deal_file, manifest.deal_hash = str(honest), deal_hash(honest)  # the issuer shows the honest deal
     save_manifest(manifest, out)
     assert tomllib.loads(honest.read_text())["financing"]["senior_coupon_bps"] == 800
@@ -166,7 +167,7 @@ def test_pool_deployed_with_another_coupon_than_the_deal_is_caught(chain: Chain,
     assert coupon and coupon[0].expected == 800 and coupon[0].actual == 950
 
 
-def test_amended_report_is_caught(chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path) -> None:
+def test_amended_report_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path) -> None:
     publish(chain, deal.manifest, simulate=True, move_clock=True, outbox=tmp_path / "outbox.sqlite")
     period = deal.oracle.latest_period()
     before = deal.oracle.report_of(period)
@@ -229,7 +230,7 @@ def test_replay_on_anvil_reconciles_and_catches_a_balance_set_directly(anvil: An
 def test_replay_cli_after_the_demo(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from rwa.issuance.demo import run_demo
+    from rwa.demo import run_demo
 
     with open(os.devnull, "w") as quiet:
         summary = run_demo(Console(file=quiet), months=3, holders=6, out=tmp_path / "demo")
@@ -253,7 +254,7 @@ def _chromium() -> str:
 
 
 def test_report_html_is_self_contained_and_its_charts_render_in_chromium(
-    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
 ) -> None:
     import re
 
@@ -289,7 +290,7 @@ def test_report_html_is_self_contained_and_its_charts_render_in_chromium(
 
 
 def test_only_stablecoin_transfers_touching_the_deal_are_read(
-    chain: Chain, deal: Deal, history: tuple[str, Path], tmp_path: Path
+    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
 ) -> None:
     """On a real network the stablecoin is everybody's token: the ledger keeps what moved in and out of the deal."""
     admin = deal.manifest.roles.admin

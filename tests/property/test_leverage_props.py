@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rwa.leverage import size_by_dscr
-from rwa.leverage.pool_sim import PoolTerms, run_paths, run_paths_loop
+from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sculpt import integer_schedule, max_integer_debt
+from tests.support.reference_loops import run_paths_loop
 
 cash_flows = st.lists(st.integers(min_value=1, max_value=10**13), min_size=1, max_size=72)
 coupons = st.integers(min_value=0, max_value=3_000)
@@ -73,7 +74,7 @@ def test_float_sculpting_holds_the_target_and_repays(cfads: list[float], rate: f
 )
 def test_vectorized_waterfall_equals_the_loop(rows: list[list[float]], residual: float, shift: int) -> None:
     principal = [150.0, 150.0, 200.0, 250.0, 0.0, 0.0]
-    terms = PoolTerms(senior=750.0, principal=principal, coupon_bps=900, reserve_periods=2, cash_trap_dscr=1.15,
+    terms = PathTerms(senior=750.0, principal=principal, coupon_bps=900, reserve_periods=2, cash_trap_dscr=1.15,
                       servicing_fee=3.0)
     run = run_paths(np.asarray(rows), terms, residual, shift)
     low, trapped, loss = run_paths_loop(rows, terms, [residual] * len(rows), shift)

@@ -34,10 +34,11 @@ from web3.types import RPCEndpoint
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.pool import DepositKind
-from rwa.onchain.tranche import POINTS_MAGNITUDE, Restriction, TrancheToken
-from rwa.testing.pool_system import PoolSystem, deploy_pool_system
+from rwa.onchain.tranche import Restriction, TrancheToken
 from rwa.tx import call, deploy
+from rwa.units import POINTS_MAGNITUDE
 from rwa.waterfall import PoolState, declare_default, run_maturity, run_period
+from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 SENIOR, JUNIOR = 0, 1
 HOLDER_SLOTS = range(3, 8)  # accounts 3..6 are allowed investors, 7 never is

@@ -22,7 +22,8 @@ from rwa import tx
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.registry import ComplianceRegistry
-from rwa.onchain.tranche import POINTS_MAGNITUDE, Restriction, TrancheToken
+from rwa.onchain.tranche import Restriction, TrancheToken
+from rwa.units import POINTS_MAGNITUDE
 
 GAS = 3_000_000
 WALLETS = 5  # four investors and one wallet the registry never allowed

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rwa.waterfall import UINT32_MAX, PeriodLegs, PoolState, PoolTerms, declare_default, run_maturity, run_period
+from rwa.units import UINT32_MAX
+from rwa.waterfall import PeriodLegs, PoolState, PoolTerms, declare_default, run_maturity, run_period
 
 AMOUNT = st.integers(min_value=0, max_value=10**13)
 

@@ -8,7 +8,7 @@ import pytest
 from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
-from rwa.testing.pool_system import PoolSystem, deploy_pool_system
+from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from rwa.deal import Deal, load_deal
-from rwa.leverage import breakevens, pool_terms, returns, size_deal, stress
+from rwa.leverage import breakevens, path_terms, returns, size_deal, stress
 from rwa.leverage.analysis import irr, max_haircut, payback, xirr
 from rwa.leverage.cashflows import BASE, billable_rent, refunds, scenario_cashflows
-from rwa.leverage.pool_sim import PoolTerms, run_paths, run_paths_loop
+from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
+from tests.support.reference_loops import run_paths_loop
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
 
@@ -82,7 +83,7 @@ def test_max_haircut_is_the_edge_of_survival(deal: Deal, sizing: Sizing) -> None
     h = max_haircut(deal, sizing)
     assert 0 < h < 1
     cfads = np.asarray(scenario_cashflows(deal, BASE, sizing.servicing_fee_per_period).cfads, dtype=float)
-    terms = pool_terms(deal, sizing)
+    terms = path_terms(deal, sizing)
     steps = round(h * 10_000)
     grid = np.arange(steps + 2) / 10_000
     survived = run_paths(np.outer(1 - grid, cfads), terms, 0.0).loss <= 1.0
@@ -109,9 +110,9 @@ def test_stress_grid_has_every_scenario(deal: Deal, sizing: Sizing) -> None:
     assert rows["largest_lessee_default"].cash_trap
 
 
-def _terms() -> PoolTerms:
+def _terms() -> PathTerms:
     principal = [300.0, 300.0, 400.0, 0.0, 0.0]
-    return PoolTerms(
+    return PathTerms(
         senior=1000.0,
         principal=principal,
         coupon_bps=1200,
@@ -146,7 +147,7 @@ def test_vectorized_waterfall_matches_the_per_path_loop(deal: Deal, sizing: Sizi
     base = np.asarray(scenario_cashflows(deal).cfads, dtype=float)
     cfads = base * rng.uniform(0.2, 1.8, size=(300, 1)) * rng.uniform(0.7, 1.0, size=(300, base.size))
     residual = rng.uniform(0, 3e13, size=300)
-    terms = pool_terms(deal, sizing)
+    terms = path_terms(deal, sizing)
     run = run_paths(cfads, terms, residual, 100)
     low, trapped, loss = run_paths_loop(cfads.tolist(), terms, residual.tolist(), 100)
     np.testing.assert_allclose(run.min_dscr, low, rtol=1e-12)

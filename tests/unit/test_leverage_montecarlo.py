@@ -8,8 +8,9 @@ import pytest
 from rwa.deal import Deal, load_deal
 from rwa.leverage import size_deal
 from rwa.leverage.cashflows import lease_rent, refunds
-from rwa.leverage.montecarlo import cfads_paths, draw, run_draws, simulate, simulate_loop
+from rwa.leverage.montecarlo import cfads_paths, draw, run_draws, simulate
 from rwa.leverage.sizing import Sizing
+from tests.support.reference_loops import simulate_loop
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
 

@@ -5,7 +5,8 @@ import math
 import pytest
 
 from rwa.leverage import size_by_dscr
-from rwa.leverage.sculpt import integer_schedule, interest_for, max_integer_debt
+from rwa.leverage.sculpt import integer_schedule, max_integer_debt
+from rwa.waterfall import monthly_interest_down
 
 
 def test_size_by_dscr_five_years() -> None:
@@ -42,8 +43,8 @@ def test_size_by_dscr_rejects_nonsense() -> None:
 
 
 def test_interest_is_floored_monthly_of_annual_bps() -> None:
-    assert interest_for(1_000_000, 800) == 1_000_000 * 800 // 120_000 == 6_666
-    assert interest_for(0, 800) == 0
+    assert monthly_interest_down(1_000_000, 800) == 1_000_000 * 800 // 120_000 == 6_666
+    assert monthly_interest_down(0, 800) == 0
 
 
 def test_integer_schedule_repays_exactly_within_the_caps() -> None:

@@ -10,10 +10,9 @@ import pytest
 
 from rwa import waterfall
 from rwa.deal import load_deal
-from rwa.issuance.issue import deal_pool_terms
-from rwa.leverage import pool_terms, scenario_cashflows, size_deal
+from rwa.leverage import path_terms, scenario_cashflows, size_deal
 from rwa.leverage.analysis import stress_scenarios
-from rwa.leverage.pool_sim import run_paths
+from rwa.leverage.path_engine import run_paths
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
 
@@ -29,7 +28,7 @@ def test_stress_outcomes_match_the_reference_waterfall(key: str) -> None:
     scenario = {k: s for k, _, s in stress_scenarios(deal)}[key]
     flows = scenario_cashflows(deal, scenario, sizing.servicing_fee_per_period)
     # the pool's terms as issuance deploys them, at the scenario's coupon (the rates stress moves it)
-    terms = replace(deal_pool_terms(deal, sizing), senior_coupon_bps=flows.coupon_bps)
+    terms = replace(sizing.pool_terms(deal), senior_coupon_bps=flows.coupon_bps)
     deposits = {p + 1: r + t for p, (r, t) in enumerate(zip(flows.revenue, flows.refunds, strict=True))}
     deposits[deal.periods.count + 1] = flows.residual_value
     state, legs = waterfall.run_schedule(terms, deposits, {})
@@ -37,7 +36,7 @@ def test_stress_outcomes_match_the_reference_waterfall(key: str) -> None:
     reference_trap = any(leg.dscr_bps < deal.financing.cash_trap_dscr_bps for leg in legs[:-1])
     reference_min = min(leg.dscr_bps for leg in legs[:-1]) / 10_000
 
-    model = run_paths(np.asarray([flows.cfads], dtype=float), pool_terms(deal, sizing), float(flows.residual_value),
+    model = run_paths(np.asarray([flows.cfads], dtype=float), path_terms(deal, sizing), float(flows.residual_value),
                       scenario.rate_shift_bps)
     # floats against floored integers: a few units a period at most
     assert model.loss[0] == pytest.approx(reference_loss, abs=1_000 * deal.periods.count)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from oracle.report import digest, sign_report
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.oracle import Report
+from rwa.oracle.report import digest, sign_report
 from rwa.tx import contract_at, deploy, send
-from tests.oracle_support import GRACE, MULTIPLE_BPS, PERIOD, OracleSetup, deploy_oracle, sample_report
+from tests.support.oracle import GRACE, MULTIPLE_BPS, PERIOD, OracleSetup, deploy_oracle, sample_report
 
 
 @pytest.fixture

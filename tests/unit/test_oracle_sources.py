@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from oracle.keys import load_reporter_keystores, select_signers, write_keystore
-from oracle.simulator import ClusterParams, load_params, simulate, simulate_from_deal
-from oracle.sources import read_billing, write_csv, write_json
 from rwa.errors import InputError
-from tests.oracle_support import billing_rows, deal_path, write_export
+from rwa.oracle.keys import load_reporter_keystores, select_signers, write_keystore
+from rwa.oracle.simulator import ClusterParams, load_params, simulate, simulate_from_deal
+from rwa.oracle.sources import read_billing, write_csv, write_json
+from tests.support.oracle import billing_rows, deal_path, write_export
 
 DEAL = deal_path()
 

@@ -11,8 +11,8 @@ from web3 import Web3
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.pool import ISSUER_ROLE, SERVICER_ROLE, LeasePool
-from rwa.testing.pool_system import PoolSystem, demo_terms, deploy_pool_system
 from rwa.tx import deploy, send
+from tests.support.pool_system import PoolSystem, demo_terms, deploy_pool_system
 
 ZERO = "0x" + "00" * 20
 

@@ -10,7 +10,6 @@ from web3.logs import DISCARD
 
 from rwa.chain import Chain
 from rwa.onchain.pool import DepositKind
-from rwa.testing.pool_system import PoolSystem, deploy_pool_system
 from rwa.waterfall import (
     PeriodLegs,
     PoolState,
@@ -20,6 +19,7 @@ from rwa.waterfall import (
     run_maturity,
     run_period,
 )
+from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 
 @dataclass

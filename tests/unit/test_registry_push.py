@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import pytest
 from web3.logs import DISCARD
 
-from rwa import tx, waterfall
+from rwa import tx
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.registry import ComplianceRegistry
-from rwa.onchain.tranche import POINTS_MAGNITUDE, Restriction, TrancheToken
+from rwa.onchain.tranche import Restriction, TrancheToken
+from rwa.units import POINTS_MAGNITUDE
 
 GAS = 3_000_000
 YEAR = 365 * 86_400
@@ -24,7 +25,7 @@ MAX_KYC_EXPIRY = 2**48 - 1
 
 
 @dataclass
-class Deal:
+class TokenSetup:
     chain: Chain
     usd: str
     registry: ComplianceRegistry
@@ -34,17 +35,17 @@ class Deal:
 
 
 @pytest.fixture
-def deal(chain: Chain) -> Deal:
+def deal(chain: Chain) -> TokenSetup:
     admin = chain.accounts[0].address
     wallets: list[str] = [a.address for a in chain.accounts[1:5]]
     usd = tx.deploy(chain, "TestStablecoin", "Test USD", "tUSD", admin).address
     registry = ComplianceRegistry.deploy(chain, admin, gas=GAS)
     senior = TrancheToken.deploy(chain, "Senior", "SNR", usd, registry, admin, gas=GAS)
     junior = TrancheToken.deploy(chain, "Junior", "JNR", usd, registry, admin, gas=GAS)
-    return Deal(chain, usd, registry, [senior, junior], admin, wallets)
+    return TokenSetup(chain, usd, registry, [senior, junior], admin, wallets)
 
 
-def _assert_mirrors(deal: Deal) -> None:
+def _assert_mirrors(deal: TokenSetup) -> None:
     """Each token's copy equals the registry's record, and both answer every pair with the same code."""
     records = {w: deal.registry.investor_of(w) for w in deal.wallets}
     pairs = [(a, b) for a in deal.wallets for b in deal.wallets if a != b]
@@ -56,17 +57,17 @@ def _assert_mirrors(deal: Deal) -> None:
             assert token.detect_transfer_restriction(*pair, 0) == codes[pair]
 
 
-def test_points_magnitude_is_one_constant_everywhere(deal: Deal) -> None:
+def test_points_magnitude_matches_the_contract(deal: TokenSetup) -> None:
     onchain = int(tx.call(deal.tokens[0].contract.functions.POINTS_MAGNITUDE()))
-    assert onchain == POINTS_MAGNITUDE == waterfall.POINTS_MAGNITUDE == 2**64
+    assert onchain == POINTS_MAGNITUDE
 
 
-def test_deploy_binds_both_tokens(deal: Deal) -> None:
+def test_deploy_binds_both_tokens(deal: TokenSetup) -> None:
     assert deal.registry.bound_tokens() == [t.address for t in deal.tokens]
     assert all(t.registry() == deal.registry.address for t in deal.tokens)
 
 
-def test_every_registry_change_reaches_every_bound_token(deal: Deal) -> None:
+def test_every_registry_change_reaches_every_bound_token(deal: TokenSetup) -> None:
     reg, admin = deal.registry, deal.admin
     a, b, c, d = deal.wallets
     expiry = deal.chain.now() + YEAR
@@ -93,7 +94,7 @@ def test_every_registry_change_reaches_every_bound_token(deal: Deal) -> None:
     _assert_mirrors(deal)
 
 
-def test_token_bound_later_is_synced_from_history(chain: Chain, deal: Deal) -> None:
+def test_token_bound_later_is_synced_from_history(chain: Chain, deal: TokenSetup) -> None:
     reg, admin = deal.registry, deal.admin
     a, b, c, _ = deal.wallets
     expiry = chain.now() + YEAR
@@ -120,7 +121,7 @@ def test_token_bound_later_is_synced_from_history(chain: Chain, deal: Deal) -> N
     late.mint(a, 1, sender=admin)
 
 
-def test_only_the_registry_pushes(deal: Deal) -> None:
+def test_only_the_registry_pushes(deal: TokenSetup) -> None:
     a = deal.wallets[0]
     fn = deal.tokens[0].contract.functions.syncInvestor(a, True, deal.chain.now() + YEAR, False)
     with pytest.raises(ContractRevertError) as exc:
@@ -129,7 +130,7 @@ def test_only_the_registry_pushes(deal: Deal) -> None:
     assert deal.tokens[0].investor_record_of(a) == (False, 0, False)
 
 
-def test_bind_reverts_by_custom_error(chain: Chain, deal: Deal) -> None:
+def test_bind_reverts_by_custom_error(chain: Chain, deal: TokenSetup) -> None:
     reg, admin = deal.registry, deal.admin
     with pytest.raises(ContractRevertError) as exc:
         reg.bind_token(deal.tokens[0], sender=admin)
@@ -158,7 +159,7 @@ def test_bind_reverts_by_custom_error(chain: Chain, deal: Deal) -> None:
     assert (exc.value.error_name, exc.value.error_args) == ("TooManyTokens", {"cap": cap})
 
 
-def test_kyc_expiry_must_fit_the_tokens_48_bits(deal: Deal) -> None:
+def test_kyc_expiry_must_fit_the_tokens_48_bits(deal: TokenSetup) -> None:
     reg, admin, a = deal.registry, deal.admin, deal.wallets[0]
     for call in (
         lambda: reg.allow_investor(a, MAX_KYC_EXPIRY + 1, CHINA, sender=admin),
@@ -177,7 +178,7 @@ def test_kyc_expiry_must_fit_the_tokens_48_bits(deal: Deal) -> None:
     _assert_mirrors(deal)
 
 
-def test_batch_allow_cost_per_investor_with_two_tokens(deal: Deal) -> None:
+def test_batch_allow_cost_per_investor_with_two_tokens(deal: TokenSetup) -> None:
     investors = [f"0x{i:040x}" for i in range(1, 21)]
     expiry = deal.chain.now() + YEAR
     (receipt,) = deal.registry.allow_investors(investors, [expiry] * 20, [CHINA] * 20, sender=deal.admin)

@@ -21,7 +21,7 @@ ZERO = "0x" + "00" * 20
 
 
 @dataclass
-class Deal:
+class TokenSetup:
     chain: Chain
     usd: Contract
     registry: ComplianceRegistry
@@ -35,7 +35,7 @@ class Deal:
 
 
 @pytest.fixture
-def deal(chain: Chain) -> Deal:
+def deal(chain: Chain) -> TokenSetup:
     admin, alice, bob, carol, outsider = (a.address for a in chain.accounts[:5])
     usd = tx.deploy(chain, "TestStablecoin", "Test USD", "tUSD", admin)
     registry = ComplianceRegistry.deploy(chain, admin, gas=GAS)
@@ -44,7 +44,7 @@ def deal(chain: Chain) -> Deal:
     registry.allow_investors([alice, bob, carol], [expiry] * 3, [CHINA] * 3, sender=admin)
     token.mint(alice, 1_000_000, sender=admin)
     token.mint(bob, 500_000, sender=admin)
-    return Deal(chain, usd, registry, token, admin, alice, bob, carol, outsider, expiry)
+    return TokenSetup(chain, usd, registry, token, admin, alice, bob, carol, outsider, expiry)
 
 
 def _expect(exc: pytest.ExceptionInfo[ContractRevertError], name: str, **args: object) -> None:
@@ -53,7 +53,7 @@ def _expect(exc: pytest.ExceptionInfo[ContractRevertError], name: str, **args: o
         assert exc.value.error_args[key] == value, (key, exc.value.error_args)
 
 
-def _assert_transfer_restricted(deal: Deal, sender: str, to: str, amount: int, code: Restriction) -> None:
+def _assert_transfer_restricted(deal: TokenSetup, sender: str, to: str, amount: int, code: Restriction) -> None:
     """The prediction is `code`, and the transfer reverts with exactly that code."""
     assert deal.token.detect_transfer_restriction(sender, to, amount) == code
     with pytest.raises(ContractRevertError) as exc:
@@ -62,7 +62,7 @@ def _assert_transfer_restricted(deal: Deal, sender: str, to: str, amount: int, c
     assert exc.value.error_args["from"] == sender
 
 
-def test_metadata_and_roles(deal: Deal) -> None:
+def test_metadata_and_roles(deal: TokenSetup) -> None:
     token = deal.token
     assert (token.name(), token.symbol(), token.decimals()) == ("Senior", "SNR", 6)
     assert token.stablecoin() == deal.usd.address
@@ -72,29 +72,29 @@ def test_metadata_and_roles(deal: Deal) -> None:
     assert not token.has_role("DISTRIBUTOR_ROLE", deal.admin)
 
 
-def test_compliant_transfer_succeeds_when_predicted(deal: Deal) -> None:
+def test_compliant_transfer_succeeds_when_predicted(deal: TokenSetup) -> None:
     assert deal.token.detect_transfer_restriction(deal.alice, deal.carol, 250_000) == Restriction.SUCCESS
     deal.token.transfer(deal.carol, 250_000, sender=deal.alice)
     assert deal.token.balance_of(deal.carol) == 250_000
     assert deal.token.balance_of(deal.alice) == 750_000
 
 
-def test_non_compliant_receiver(deal: Deal) -> None:
+def test_non_compliant_receiver(deal: TokenSetup) -> None:
     _assert_transfer_restricted(deal, deal.alice, deal.outsider, 1, Restriction.RECEIVER_NOT_ALLOWED)
 
 
-def test_non_compliant_sender(deal: Deal) -> None:
+def test_non_compliant_sender(deal: TokenSetup) -> None:
     deal.registry.revoke_investor(deal.alice, sender=deal.admin)
     _assert_transfer_restricted(deal, deal.alice, deal.bob, 1, Restriction.SENDER_NOT_ALLOWED)
 
 
-def test_registry_frozen_wallets(deal: Deal) -> None:
+def test_registry_frozen_wallets(deal: TokenSetup) -> None:
     deal.registry.set_frozen(deal.bob, True, sender=deal.admin)
     _assert_transfer_restricted(deal, deal.alice, deal.bob, 1, Restriction.RECEIVER_FROZEN)
     _assert_transfer_restricted(deal, deal.bob, deal.alice, 1, Restriction.SENDER_FROZEN)
 
 
-def test_token_frozen_wallets(deal: Deal) -> None:
+def test_token_frozen_wallets(deal: TokenSetup) -> None:
     receipt = deal.token.set_wallet_frozen(deal.bob, True, sender=deal.admin)
     (event,) = deal.token.contract.events.WalletFrozen().process_receipt(receipt, errors=DISCARD)
     assert (event["args"]["wallet"], event["args"]["frozen"], event["args"]["agent"]) == (deal.bob, True, deal.admin)
@@ -106,14 +106,14 @@ def test_token_frozen_wallets(deal: Deal) -> None:
     deal.token.transfer(deal.alice, 1, sender=deal.bob)
 
 
-def test_expired_kyc(deal: Deal) -> None:
+def test_expired_kyc(deal: TokenSetup) -> None:
     deal.registry.update_kyc(deal.bob, deal.kyc_expiry + YEAR, sender=deal.admin)
     deal.chain.time_travel(deal.kyc_expiry)
     _assert_transfer_restricted(deal, deal.alice, deal.bob, 1, Restriction.SENDER_KYC_EXPIRED)
     _assert_transfer_restricted(deal, deal.bob, deal.alice, 1, Restriction.RECEIVER_KYC_EXPIRED)
 
 
-def test_paused_token(deal: Deal) -> None:
+def test_paused_token(deal: TokenSetup) -> None:
     deal.token.pause(sender=deal.admin)
     assert deal.token.paused()
     _assert_transfer_restricted(deal, deal.alice, deal.bob, 1, Restriction.PAUSED)
@@ -127,11 +127,11 @@ def test_paused_token(deal: Deal) -> None:
     deal.token.transfer(deal.bob, 1, sender=deal.alice)
 
 
-def test_insufficient_balance_is_a_restriction(deal: Deal) -> None:
+def test_insufficient_balance_is_a_restriction(deal: TokenSetup) -> None:
     _assert_transfer_restricted(deal, deal.bob, deal.alice, 500_001, Restriction.INSUFFICIENT_BALANCE)
 
 
-def test_zero_address_is_predicted_and_rejected(deal: Deal) -> None:
+def test_zero_address_is_predicted_and_rejected(deal: TokenSetup) -> None:
     assert deal.token.detect_transfer_restriction(deal.alice, ZERO, 1) == Restriction.ZERO_ADDRESS
     assert deal.token.detect_transfer_restriction(ZERO, deal.alice, 1) == Restriction.ZERO_ADDRESS
     with pytest.raises(ContractRevertError) as exc:
@@ -139,7 +139,7 @@ def test_zero_address_is_predicted_and_rejected(deal: Deal) -> None:
     _expect(exc, "ERC20InvalidReceiver")
 
 
-def test_transfer_from_goes_through_the_same_checks(deal: Deal) -> None:
+def test_transfer_from_goes_through_the_same_checks(deal: TokenSetup) -> None:
     deal.token.approve(deal.carol, 10, sender=deal.alice)
     with pytest.raises(ContractRevertError) as exc:
         deal.token.transfer_from(deal.alice, deal.outsider, 10, sender=deal.carol)
@@ -148,14 +148,14 @@ def test_transfer_from_goes_through_the_same_checks(deal: Deal) -> None:
     assert deal.token.allowance(deal.alice, deal.carol) == 0
 
 
-def test_messages_for_every_code(deal: Deal) -> None:
+def test_messages_for_every_code(deal: TokenSetup) -> None:
     messages = {code: deal.token.message_for(code) for code in Restriction}
     assert messages[Restriction.SUCCESS] == "No restriction"
     assert len(set(messages.values())) == len(Restriction)
     assert deal.token.message_for(200) == "Unknown restriction code"
 
 
-def test_mint_checks_receiver_only(deal: Deal) -> None:
+def test_mint_checks_receiver_only(deal: TokenSetup) -> None:
     with pytest.raises(ContractRevertError) as exc:
         deal.token.mint(deal.outsider, 1, sender=deal.admin)
     _expect(exc, "TransferRestricted", code=int(Restriction.RECEIVER_NOT_ALLOWED), to=deal.outsider)
@@ -168,7 +168,7 @@ def test_mint_checks_receiver_only(deal: Deal) -> None:
     assert deal.token.total_supply() == 1_500_001
 
 
-def test_mint_after_issuance_closed(deal: Deal) -> None:
+def test_mint_after_issuance_closed(deal: TokenSetup) -> None:
     receipt = deal.token.close_issuance(sender=deal.admin)
     (event,) = deal.token.contract.events.IssuanceClosed().process_receipt(receipt, errors=DISCARD)
     assert event["args"]["totalSupply"] == 1_500_000
@@ -184,7 +184,7 @@ def test_mint_after_issuance_closed(deal: Deal) -> None:
     _expect(exc, "IssuanceIsClosed")
 
 
-def test_mint_batch_and_supply_cap(deal: Deal) -> None:
+def test_mint_batch_and_supply_cap(deal: TokenSetup) -> None:
     deal.token.mint_batch([deal.alice, deal.carol], [5, 7], sender=deal.admin)
     assert deal.token.balance_of(deal.carol) == 7
     with pytest.raises(ContractRevertError) as exc:
@@ -196,7 +196,7 @@ def test_mint_batch_and_supply_cap(deal: Deal) -> None:
     _expect(exc, "SupplyCapExceeded", totalSupply=1_500_012, amount=cap, cap=cap)
 
 
-def test_unauthorised_roles(deal: Deal) -> None:
+def test_unauthorised_roles(deal: TokenSetup) -> None:
     token, alice = deal.token, deal.alice
     calls = [
         lambda: token.mint(alice, 1, sender=alice),
@@ -215,7 +215,7 @@ def test_unauthorised_roles(deal: Deal) -> None:
         _expect(exc, "AccessControlUnauthorizedAccount", account=alice)
 
 
-def test_constructor_rejects_zero_addresses(chain: Chain, deal: Deal) -> None:
+def test_constructor_rejects_zero_addresses(chain: Chain, deal: TokenSetup) -> None:
     with pytest.raises(ContractRevertError) as exc:
         tx.deploy(chain, "TrancheToken", "J", "J", ZERO, deal.registry.address, deal.admin)
     _expect(exc, "ZeroAddress")
@@ -224,7 +224,7 @@ def test_constructor_rejects_zero_addresses(chain: Chain, deal: Deal) -> None:
     _expect(exc, "ZeroAddress")
 
 
-def test_forced_transfer_skips_sender_checks_not_receiver_checks(deal: Deal) -> None:
+def test_forced_transfer_skips_sender_checks_not_receiver_checks(deal: TokenSetup) -> None:
     token = deal.token
     token.set_wallet_frozen(deal.alice, True, sender=deal.admin)
     deal.registry.revoke_investor(deal.alice, sender=deal.admin)
@@ -248,7 +248,7 @@ def test_forced_transfer_skips_sender_checks_not_receiver_checks(deal: Deal) -> 
     _expect(exc, "ERC20InvalidSender")
 
 
-def test_recover_wallet_moves_balance(deal: Deal) -> None:
+def test_recover_wallet_moves_balance(deal: TokenSetup) -> None:
     token = deal.token
     receipt = token.recover_wallet(deal.alice, deal.carol, sender=deal.admin)
     (event,) = token.contract.events.WalletRecovered().process_receipt(receipt, errors=DISCARD)

@@ -12,7 +12,8 @@ from rwa import tx
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.registry import ComplianceRegistry
-from rwa.onchain.tranche import POINTS_MAGNITUDE, Restriction, TrancheToken
+from rwa.onchain.tranche import Restriction, TrancheToken
+from rwa.units import POINTS_MAGNITUDE
 
 GAS = 3_000_000
 YEAR = 365 * 86_400
@@ -20,7 +21,7 @@ CHINA = 156
 
 
 @dataclass
-class Deal:
+class TokenSetup:
     chain: Chain
     usd: Contract
     registry: ComplianceRegistry
@@ -30,7 +31,7 @@ class Deal:
     holders: list[str]
 
 
-def _deploy(chain: Chain, stablecoin: str = "TestStablecoin") -> Deal:
+def _deploy(chain: Chain, stablecoin: str = "TestStablecoin") -> TokenSetup:
     admin, pool = chain.accounts[0].address, chain.accounts[10].address
     holders = [a.address for a in chain.accounts[1:5]]
     if stablecoin == "TestStablecoin":
@@ -42,25 +43,25 @@ def _deploy(chain: Chain, stablecoin: str = "TestStablecoin") -> Deal:
     expiry = chain.now() + YEAR
     registry.allow_investors(holders, [expiry] * len(holders), [CHINA] * len(holders), sender=admin)
     token.grant_role("DISTRIBUTOR_ROLE", pool, sender=admin)
-    return Deal(chain, usd, registry, token, admin, pool, holders)
+    return TokenSetup(chain, usd, registry, token, admin, pool, holders)
 
 
 @pytest.fixture
-def deal(chain: Chain) -> Deal:
+def deal(chain: Chain) -> TokenSetup:
     return _deploy(chain)
 
 
-def _fund(deal: Deal, amount: int) -> None:
+def _fund(deal: TokenSetup, amount: int) -> None:
     """What the pool does: send stablecoin to the token, then distribute it."""
     tx.send(deal.usd.functions.mint(deal.token.address, amount), deal.admin, GAS)
     deal.token.distribute_funds(amount, sender=deal.pool)
 
 
-def _stablecoin_of(deal: Deal, who: str) -> int:
+def _stablecoin_of(deal: TokenSetup, who: str) -> int:
     return int(tx.call(deal.usd.functions.balanceOf(who)))
 
 
-def _assert_books(deal: Deal) -> None:
+def _assert_books(deal: TokenSetup) -> None:
     """Exact identity: distributed points = every holder's points + carried points; and the cash backs it."""
     token = deal.token
     owed = token.total_distributed() - token.total_claimed()
@@ -74,7 +75,7 @@ def _assert_books(deal: Deal) -> None:
     assert 0 <= owed - sum(claimable) - token.carried_dust_down() < len(deal.holders) + 1
 
 
-def test_distribution_is_pro_rata_and_rounds_down(deal: Deal) -> None:
+def test_distribution_is_pro_rata_and_rounds_down(deal: TokenSetup) -> None:
     a, b, c, _ = deal.holders
     deal.token.mint_batch([a, b, c], [1, 1, 1], sender=deal.admin)
     _fund(deal, 100)
@@ -86,7 +87,7 @@ def test_distribution_is_pro_rata_and_rounds_down(deal: Deal) -> None:
     _assert_books(deal)
 
 
-def test_distributed_event_carries_replay_data(deal: Deal) -> None:
+def test_distributed_event_carries_replay_data(deal: TokenSetup) -> None:
     a, b, _, _ = deal.holders
     deal.token.mint_batch([a, b], [2, 5], sender=deal.admin)
     tx.send(deal.usd.functions.mint(deal.token.address, 10), deal.admin, GAS)
@@ -100,7 +101,7 @@ def test_distributed_event_carries_replay_data(deal: Deal) -> None:
     assert args["carriedPoints"] == points % 7 == deal.token.points_remainder()
 
 
-def test_distribution_with_zero_supply_is_carried_whole(deal: Deal) -> None:
+def test_distribution_with_zero_supply_is_carried_whole(deal: TokenSetup) -> None:
     _fund(deal, 1_234)
     assert deal.token.carried_dust_down() == 1_234
     assert deal.token.points_per_share() == 0
@@ -112,7 +113,7 @@ def test_distribution_with_zero_supply_is_carried_whole(deal: Deal) -> None:
     _assert_books(deal)
 
 
-def test_transfers_do_not_change_claimable(deal: Deal) -> None:
+def test_transfers_do_not_change_claimable(deal: TokenSetup) -> None:
     a, b, c, d = deal.holders
     deal.token.mint_batch([a, b, c], [300, 200, 100], sender=deal.admin)
     _fund(deal, 601)
@@ -126,7 +127,7 @@ def test_transfers_do_not_change_claimable(deal: Deal) -> None:
     _assert_books(deal)
 
 
-def test_claim_pays_and_emits(deal: Deal) -> None:
+def test_claim_pays_and_emits(deal: TokenSetup) -> None:
     a, b, _, _ = deal.holders
     deal.token.mint_batch([a, b], [1, 2], sender=deal.admin)
     _fund(deal, 3_000)
@@ -141,7 +142,7 @@ def test_claim_pays_and_emits(deal: Deal) -> None:
     assert (exc.value.error_name, exc.value.error_args) == ("NothingToClaim", {"holder": b})
 
 
-def test_claim_restrictions(deal: Deal) -> None:
+def test_claim_restrictions(deal: TokenSetup) -> None:
     a, b, c, d = deal.holders
     deal.token.mint_batch([a, b, c, d], [1, 1, 1, 1], sender=deal.admin)
     _fund(deal, 40)
@@ -166,7 +167,7 @@ def test_claim_restrictions(deal: Deal) -> None:
             assert deal.token.claim(sender=holder) == 10
 
 
-def test_claim_with_expired_kyc(deal: Deal) -> None:
+def test_claim_with_expired_kyc(deal: TokenSetup) -> None:
     a = deal.holders[0]
     deal.token.mint(a, 5, sender=deal.admin)
     _fund(deal, 50)
@@ -176,7 +177,7 @@ def test_claim_with_expired_kyc(deal: Deal) -> None:
     assert exc.value.error_args == {"code": Restriction.SENDER_KYC_EXPIRED, "holder": a}
 
 
-def test_recovery_moves_entitlement_exactly(deal: Deal) -> None:
+def test_recovery_moves_entitlement_exactly(deal: TokenSetup) -> None:
     a, b, c, d = deal.holders
     deal.token.mint_batch([a, b, c], [7, 11, 13], sender=deal.admin)
     _fund(deal, 1_000)
@@ -197,7 +198,7 @@ def test_recovery_moves_entitlement_exactly(deal: Deal) -> None:
     _assert_books(deal)
 
 
-def test_recovery_of_entitlement_only(deal: Deal) -> None:
+def test_recovery_of_entitlement_only(deal: TokenSetup) -> None:
     a, b, _, d = deal.holders
     deal.token.mint_batch([a, b], [1, 1], sender=deal.admin)
     _fund(deal, 10)
@@ -208,7 +209,7 @@ def test_recovery_of_entitlement_only(deal: Deal) -> None:
     _assert_books(deal)
 
 
-def test_distribution_reverts(deal: Deal) -> None:
+def test_distribution_reverts(deal: TokenSetup) -> None:
     a = deal.holders[0]
     deal.token.mint(a, 10, sender=deal.admin)
     with pytest.raises(ContractRevertError) as exc:
@@ -231,7 +232,7 @@ def test_distribution_reverts(deal: Deal) -> None:
     )
 
 
-def test_points_per_share_bound(deal: Deal) -> None:
+def test_points_per_share_bound(deal: TokenSetup) -> None:
     a = deal.holders[0]
     deal.token.mint(a, 1, sender=deal.admin)
     amount = 2**23 + 1  # over a supply of 1 unit: 2**87 + 2**64 points per share
@@ -242,7 +243,7 @@ def test_points_per_share_bound(deal: Deal) -> None:
     assert exc.value.error_args == {"pointsPerShare": 2**87 + 2**64, "cap": 2**87}
 
 
-def test_corrections_fit_at_the_bounds(deal: Deal) -> None:
+def test_corrections_fit_at_the_bounds(deal: TokenSetup) -> None:
     """At the largest points per share and the largest supply every correction still fits its int184 slot."""
     a, b, _, _ = deal.holders
     deal.token.mint(a, 1, sender=deal.admin)

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from rwa.units import UINT32_MAX
 from rwa.waterfall import (
-    UINT32_MAX,
     PeriodLegs,
     PoolState,
     PoolTerms,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from rwa.issuance.demo import write_demo_deal
+from rwa.demo import write_demo_deal
 from rwa.paths import project_root
 
 EXAMPLE = project_root() / "examples" / "deal-h800.toml"

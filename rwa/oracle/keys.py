@@ -16,19 +16,19 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from rwa.chain import Chain
+from rwa.chain import DEV_REPORTER_SLOT, Chain, load_keystore
 from rwa.errors import InputError
 
-DEV_REPORTER_SLOTS = range(10, 15)
-"""Which of the embedded chain's dev accounts act as reporters (five of them, beside the roles at 0..9)."""
+DEV_REPORTERS = 5
+"""How many development reporter keys there are, from ``rwa.chain.DEV_REPORTER_SLOT`` on."""
 
 
-def dev_reporters(chain: Chain, count: int = len(DEV_REPORTER_SLOTS)) -> list[LocalAccount]:
-    """The development reporter keys: the embedded chain's accounts 10, 11, ... (``count`` of them).
+def dev_reporters(chain: Chain, count: int = DEV_REPORTERS) -> list[LocalAccount]:
+    """The development reporter keys: the chain's local accounts from ``DEV_REPORTER_SLOT`` on (``count`` of them).
 
     On a JSON-RPC development node the chain's own accounts (from its key source) are used at the same slots.
     """
-    slots = list(DEV_REPORTER_SLOTS)[:count]
+    slots = list(range(DEV_REPORTER_SLOT, DEV_REPORTER_SLOT + count))
     if len(chain.accounts) <= slots[-1]:
         raise InputError(
             f"the chain has {len(chain.accounts)} local keys; development reporters need slots {slots[0]}..{slots[-1]}"
@@ -39,18 +39,7 @@ def dev_reporters(chain: Chain, count: int = len(DEV_REPORTER_SLOTS)) -> list[Lo
 
 def load_reporter_keystores(paths: Sequence[Path], password: str) -> list[LocalAccount]:
     """Decrypt each keystore file; a file that is unreadable or a wrong password is an ``InputError`` naming it."""
-    accounts: list[LocalAccount] = []
-    for path in paths:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"reporter keystore {path}: cannot read it ({exc})") from None
-        try:
-            accounts.append(Account.from_key(Account.decrypt(data, password)))
-        except (ValueError, KeyError, TypeError):
-            raise InputError(f"reporter keystore {path}: wrong password or not a keystore "
-                             "(set RWA_REPORTER_PASSWORD)") from None
-    return accounts
+    return [load_keystore(Path(p), password, "reporter keystore", "RWA_REPORTER_PASSWORD") for p in paths]
 
 
 def write_keystore(account: LocalAccount, path: Path, password: str, iterations: int | None = None) -> Path:

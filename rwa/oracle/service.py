@@ -21,13 +21,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from oracle.keys import reporter_keys
-from oracle.publish import PublishResult, RetryPolicy, connect_with_retry, publish
 from rwa.chain import Chain, connect
 from rwa.deployment import load_manifest
 from rwa.errors import InputError, RwaError
+from rwa.oracle.keys import reporter_keys
+from rwa.oracle.publish import PublishResult, RetryPolicy, connect_with_retry, publish
 
-log = logging.getLogger("oracle.service")
+log = logging.getLogger("rwa.oracle.service")
 
 DEFAULT_CRON = "0 6 1 * *"
 

@@ -8,18 +8,18 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from oracle.keys import dev_reporters
 from rwa.chain import Chain
 from rwa.compile import load_build
 from rwa.deployment import Manifest, Roles, save_manifest
 from rwa.onchain.oracle import Report, RevenueOracle
+from rwa.oracle.keys import dev_reporters
 from rwa.tx import deploy
 
 PERIOD = 30 * 24 * 3600
 GRACE = 5 * 24 * 3600
 MULTIPLE_BPS = 15_000
 THRESHOLD = 3
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 DEAL_CANDIDATES = (_ROOT / "examples" / "deal-h800.toml",)
 DEAL_FALLBACK = _ROOT / "tests" / "data" / "oracle-deal.toml"
 
@@ -63,7 +63,7 @@ def deal_file(dest_dir: Path) -> Path:
 
 
 def write_manifest(setup: OracleSetup, path: Path, deal: Path) -> Manifest:
-    """A manifest for the oracle deployment; the pool is the distribution-status stub until issuance exists."""
+    """A manifest for an oracle-only deployment: its pool is the distribution-status stub."""
     chain = setup.chain
     manifest = Manifest(
         chain_id=chain.chain_id,
@@ -78,6 +78,7 @@ def write_manifest(setup: OracleSetup, path: Path, deal: Path) -> Manifest:
             issuer=setup.admin,
             servicer=setup.admin,
             agent=setup.admin,
+            fee_recipient=setup.admin,
             reporters=[r.address for r in setup.reporters],
             threshold=setup.oracle.threshold(),
         ),
@@ -103,7 +104,7 @@ def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float =
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = _ROOT
     full_env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
     return subprocess.run([sys.executable, "-c", CLI, "oracle", *args], cwd=root, env=full_env, capture_output=True,
                           text=True, timeout=timeout)

@@ -38,13 +38,14 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from rwa.errors import InputError
-from rwa.onchain.oracle import UINT32_MAX, UINT64_MAX, UINT128_MAX, Report
+from rwa.onchain.oracle import Report
+from rwa.units import BPS, UINT32_MAX, UINT64_MAX, UINT128_MAX
 
 REQUIRED = ("period", "revenue", "utilization_bps", "active_servers", "contracted_rent")
 _LIMITS = {
     "period": UINT64_MAX,
     "revenue": UINT128_MAX,
-    "utilization_bps": 10_000,
+    "utilization_bps": BPS,
     "active_servers": UINT32_MAX,
     "contracted_rent": UINT128_MAX,
 }

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oracle.publish import publish
 from rwa.chain import Chain
 from rwa.deployment import Manifest
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import Deal, claim_for, distribute_period
-from tests.integration.issuance_support import deal_for
+from rwa.issuance.operate import claim_for, distribute_period
+from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.oracle.publish import publish
+from tests.support.issuance import deal_for
 
 
-def run_lifecycle(chain: Chain, folder: Path, periods: int = 3, distribute: int | None = None) -> tuple[Deal, Path]:
+def run_lifecycle(
+    chain: Chain, folder: Path, periods: int = 3, distribute: int | None = None
+) -> tuple[DeployedDeal, Path]:
     """Issue the example deal to the chain's accounts 15..19, publish ``periods`` and distribute ``distribute``
     of them (default all), with a transfer and two claims on the way."""
     investors = chain.accounts[15:20]
     deal_path = deal_for(investors, folder, chain.now(), periods_ended=periods)
     out = folder / "deployment.json"
     manifest: Manifest = issue(chain, plan_issue(deal_path), out, lambda _m: None)
-    deal = Deal.open(chain, manifest)
+    deal = open_deployment(chain, manifest)
     publish(chain, manifest, simulate=True, outbox=folder / "outbox.sqlite")
     for period in range(1, (periods if distribute is None else distribute) + 1):
         distribute_period(deal, period)

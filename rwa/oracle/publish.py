@@ -31,18 +31,18 @@ from hexbytes import HexBytes
 from web3.exceptions import ProviderConnectionError, TimeExhausted, TransactionNotFound
 from web3.types import RPCEndpoint
 
-from oracle.keys import reporter_keys, select_signers
-from oracle.report import sign_report
-from oracle.simulator import load_params, simulate
-from oracle.sources import BillingExport, read_billing
 from rwa.chain import Chain
 from rwa.deployment import Manifest
-from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
+from rwa.errors import ChainError, ContractRevertError, InputError, NodeUnreachableError, RwaError
 from rwa.onchain.oracle import OracleConfig, Report, RevenueOracle
+from rwa.oracle.keys import reporter_keys, select_signers
+from rwa.oracle.report import sign_report
+from rwa.oracle.simulator import load_params, simulate
+from rwa.oracle.sources import BillingExport, read_billing
 from rwa.paths import state_dir
 from rwa.tx import reraise_revert
 
-log = logging.getLogger("oracle.publish")
+log = logging.getLogger("rwa.oracle.publish")
 
 DEFAULT_SEED = 20250701
 FAULT_ENV = "RWA_FAULT"
@@ -50,7 +50,7 @@ T = TypeVar("T")
 
 
 class NodeUnavailableError(ChainError):
-    """The node did not answer after every retry."""
+    """The node did not answer after every retry (not itself retried: it is the end of the retries)."""
 
 
 class AmendRequiredError(InputError):
@@ -95,12 +95,14 @@ class RetryPolicy:
 
 
 _TRANSIENT: tuple[type[BaseException], ...] = (
+    NodeUnreachableError,
     requests.ConnectionError,
     requests.Timeout,
     ProviderConnectionError,
     ConnectionError,
     TimeoutError,
 )
+"""A node that does not answer; never a ``ChainError`` about a state file, a URL or a transaction."""
 
 
 def _short(exc: BaseException) -> str:
@@ -109,17 +111,9 @@ def _short(exc: BaseException) -> str:
 
 
 def connect_with_retry(connect: Callable[[], Chain], policy: RetryPolicy, where: str) -> Chain:
-    """``connect()`` retried like any other node request (``rwa.chain`` raises ``ChainError`` for a dead node)."""
-
-    def attempt() -> Chain:
-        try:
-            return connect()
-        except ChainError as exc:
-            if "cannot reach" in str(exc):
-                raise ConnectionError(str(exc)) from None
-            raise
-
-    return policy.run(attempt, f"connecting to {where}")
+    """``connect()`` retried while the node does not answer (``NodeUnreachableError``); any other failure, such as
+    a corrupt state file or a malformed URL, is raised at once."""
+    return policy.run(connect, f"connecting to {where}")
 
 
 # -- the outbox -----------------------------------------------------------------------------------------------

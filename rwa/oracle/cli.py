@@ -12,11 +12,11 @@ from typing import Annotated
 
 import typer
 
-from oracle.keys import reporter_keys
-from oracle.publish import RetryPolicy, amend, connect_with_retry, publish, status
 from rwa.chain import Chain, connect
 from rwa.cli_options import Deployment, RpcUrl, StateFile
 from rwa.deployment import Manifest, default_manifest_path, load_manifest
+from rwa.oracle.keys import reporter_keys
+from rwa.oracle.publish import RetryPolicy, amend, connect_with_retry, publish, status
 
 Period = Annotated[int | None, typer.Option("--period", help="publish only this period")]
 Source = Annotated[Path | None, typer.Option("--source", help="billing export (.csv or .json)")]
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
         """Run the publish job on a schedule (monthly by default), catching up missed periods at start."""
-        from oracle.service import OracleService, cron_trigger
+        from rwa.oracle.service import OracleService, cron_trigger
 
         _logging()
 

@@ -25,9 +25,11 @@ from web3.types import Wei
 from rwa.chain import Chain, connect, reset_state
 from rwa.deal import load_deal
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import Deal, claim_for, distribute_period, finalize_deal
+from rwa.issuance.operate import claim_for, distribute_period, finalize_deal
+from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
 from rwa.paths import project_root
+from rwa.units import TRANCHES
 
 EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
 GAS_FUNDING = 10**18  # 1 ETH of the embedded chain's gas money per demo holder
@@ -81,8 +83,8 @@ def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], star
     return path
 
 
-def _trade(deal: Deal, rng: random.Random, holders: list[LocalAccount], summary: DemoSummary) -> None:
-    tranche = rng.choice(("senior", "junior"))
+def _trade(deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], summary: DemoSummary) -> None:
+    tranche = rng.choice(TRANCHES)
     token = deal.tokens[tranche]
     sender = rng.choice(holders)
     receiver = rng.choice([h for h in holders if h.address != sender.address])
@@ -98,7 +100,7 @@ def _trade(deal: Deal, rng: random.Random, holders: list[LocalAccount], summary:
 
 
 def _claim_some(
-    deal: Deal, rng: random.Random, holders: list[LocalAccount], share: float, summary: DemoSummary
+    deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], share: float, summary: DemoSummary
 ) -> None:
     for h in [h for h in holders if rng.random() < share]:
         if any(t.claimable(h.address) for t in deal.tokens.values()):
@@ -115,8 +117,8 @@ def run_demo(
     out: Path = Path("out/demo"),
     seed: int = 7,
 ) -> DemoSummary:
-    from oracle.publish import publish
     from rwa.leverage import collateral_value
+    from rwa.oracle.publish import publish
 
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +140,7 @@ def run_demo(
         plan = plan_issue(deal_path)
         manifest_path = out / "deployment.json"
         manifest = issue(chain, plan, manifest_path, lambda _msg: None)
-        deal = Deal.open(chain, manifest)
+        deal = open_deployment(chain, manifest)
         console.print(
             f"issued {plan.sizing.senior_size / 10**6:,.0f} senior and {plan.sizing.junior_size / 10**6:,.0f} junior"
             f" {plan.deal.currency} to {holders} holders ({plan.sizing.binding_constraint} binds)"

@@ -16,8 +16,8 @@ cash after the fixed servicing fee (CFADS, floored at 0):
    fee, interest and the whole balance; what senior is still owed after that is its loss.
 
 The issuer's discretionary default declaration (``rwa.waterfall.declare_default``) is not modelled.
-:func:`run_paths_loop` is the same model written per path in plain Python: the benchmark's baseline and the tests'
-cross-check, written to perform the same float operations in the same order.
+``tests/support/reference_loops.py`` holds the same model written per path in plain Python, performing the same
+float operations in the same order: the benchmark's baseline and the tests' cross-check.
 """
 
 from __future__ import annotations
@@ -28,15 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from rwa.leverage.sculpt import MONTHLY_BPS_DENOMINATOR
+from rwa.units import BPS, MONTHLY_BPS_DIVISOR
+from rwa.waterfall import PoolTerms
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
-class PoolTerms:
-    """What the waterfall needs from the sizing: the schedule, the coupon, the fee and the covenants."""
+class PathTerms:
+    """The pool's terms in the engine's floats: the schedule, the coupon, the fee and the covenants."""
 
     senior: float
     principal: Sequence[float]
@@ -44,6 +45,18 @@ class PoolTerms:
     reserve_periods: int
     cash_trap_dscr: float
     servicing_fee: float = 0.0
+
+    @classmethod
+    def of(cls, terms: PoolTerms) -> PathTerms:
+        """The engine's view of the deployed terms (the integer ones of ``rwa.terms``)."""
+        return cls(
+            senior=float(terms.face),
+            principal=[float(a) for a in terms.principal_schedule],
+            coupon_bps=terms.senior_coupon_bps,
+            reserve_periods=terms.reserve_periods,
+            cash_trap_dscr=terms.cash_trap_dscr_bps / BPS,
+            servicing_fee=float(terms.servicing_fee_per_period),
+        )
 
     def principal_by_period(self, periods: int) -> list[float]:
         """Scheduled principal for each of ``periods`` periods, plus a 0 for the period after the last."""
@@ -67,7 +80,7 @@ BLOCK_PATHS = 16_384  # paths per block: the waterfall's working rows stay in ca
 
 
 def run_paths(
-    cfads: FloatArray, terms: PoolTerms, residual: FloatArray | float, rate_shift_bps: int = 0
+    cfads: FloatArray, terms: PathTerms, residual: FloatArray | float, rate_shift_bps: int = 0
 ) -> PathResults:
     """Run the waterfall on every row of ``cfads`` (paths x periods), in blocks of paths."""
     cf = np.atleast_2d(np.asarray(cfads))
@@ -106,7 +119,7 @@ CashRows = Callable[[int, FloatArray], FloatArray]
 
 def run_block(
     by_period: FloatArray,
-    terms: PoolTerms,
+    terms: PathTerms,
     residual: FloatArray,
     rate_shift_bps: int = 0,
     keep_paths: bool = True,
@@ -125,7 +138,7 @@ def run_rows(
     rows: CashRows,
     periods: int,
     paths: int,
-    terms: PoolTerms,
+    terms: PathTerms,
     residual: FloatArray,
     rate_shift_bps: int = 0,
     keep_paths: bool = True,
@@ -163,7 +176,7 @@ def run_rows(
                     junior[p, owing] = left
             state.put(owing, tail)
     # maturity: the residual value and the released reserve pay the fee, interest, then the whole balance
-    rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
+    rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DIVISOR
     left_at_maturity = np.maximum(residual + state.reserve - terms.servicing_fee, 0.0)
     owed = state.balance * rate
     owed += state.arrears_interest
@@ -197,7 +210,7 @@ class _State:
         self._trap = np.empty(n, dtype=bool)
 
     @classmethod
-    def opening(cls, terms: PoolTerms, paths: int) -> _State:
+    def opening(cls, terms: PathTerms, paths: int) -> _State:
         return cls(np.full(paths, float(terms.senior)), np.zeros(paths), np.zeros(paths), np.zeros(paths),
                    np.full(paths, np.inf), np.zeros(paths, dtype=bool))
 
@@ -210,7 +223,7 @@ class _State:
 
     def period(
         self,
-        terms: PoolTerms,
+        terms: PathTerms,
         cash_in: FloatArray,
         principal: float,
         next_principal: float,
@@ -221,7 +234,7 @@ class _State:
         """One period on every path: updates the state, fills ``ratio`` with the DSCR, returns it and the cash left
         for the junior (a scratch row, valid until the next call). The float operations, and their order, are those
         of :func:`run_paths_loop`."""
-        rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
+        rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DIVISOR
         balance, reserve = self.balance, self.reserve
         interest, due_principal, due, paid = self._interest, self._principal, self._due, self._paid
         cash, spare, trap = self._cash, self._spare, self._trap
@@ -266,72 +279,3 @@ class _State:
 
 
 _STATE_FIELDS = ("balance", "reserve", "arrears_interest", "arrears_principal", "lowest", "trapped")
-
-
-def run_paths_loop(
-    cfads: Sequence[Sequence[float]], terms: PoolTerms, residual: Sequence[float], rate_shift_bps: int = 0
-) -> tuple[list[float], list[bool], list[float]]:
-    """The same waterfall, one path at a time in plain Python: (min DSCR, trapped, loss) per path."""
-    periods = max((len(row) for row in cfads), default=0)
-    rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DENOMINATOR
-    principal = terms.principal_by_period(periods)
-    reserve_periods = float(terms.reserve_periods)
-    covenant = terms.cash_trap_dscr
-    fee = terms.servicing_fee
-    inf, nan = float("inf"), float("nan")
-    min_dscrs: list[float] = []
-    trapped_out: list[bool] = []
-    losses: list[float] = []
-    for row, residual_value in zip(cfads, residual, strict=True):
-        balance = float(terms.senior)
-        reserve = arrears_interest = arrears_principal = 0.0
-        lowest = inf
-        trapped = False
-        for p, flow in enumerate(row):
-            cash = flow if flow > 0.0 else 0.0
-            interest = balance * rate
-            scheduled = balance if balance < principal[p] else principal[p]
-            service = interest + scheduled
-            ratio = cash / service if service > 0 else (inf if cash > 0 else nan)
-            if ratio < lowest:
-                lowest = ratio
-            interest += arrears_interest
-            scheduled += arrears_principal
-            due_principal = scheduled if scheduled < balance else balance
-            due = interest + due_principal
-            paid = cash if cash < due else due
-            cash = cash - paid
-            due -= paid
-            drawn = reserve if reserve < due else due
-            reserve -= drawn
-            paid += drawn
-            paid_interest = paid if paid < interest else interest
-            arrears_interest = interest - paid_interest
-            paid -= paid_interest
-            balance -= paid
-            if balance < 0.0:
-                balance = 0.0
-            arrears_principal = due_principal - paid
-            if p + 1 < periods:
-                target = balance if balance < principal[p + 1] else principal[p + 1]
-                target += balance * rate
-                target *= reserve_periods
-                target -= reserve
-                target = 0.0 if target < 0.0 else (cash if target > cash else target)
-                reserve += target
-                cash -= target
-            if ratio < covenant:
-                trapped = True
-                balance -= cash if cash < balance else balance
-            if arrears_principal > balance:
-                arrears_principal = balance
-        cash = residual_value + reserve - fee
-        if cash < 0.0:
-            cash = 0.0
-        owed = balance * rate
-        owed += arrears_interest
-        owed += balance
-        losses.append(owed - cash if owed > cash else 0.0)
-        min_dscrs.append(lowest)
-        trapped_out.append(trapped)
-    return min_dscrs, trapped_out, losses

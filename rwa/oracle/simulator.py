@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from oracle.sources import BillingRow, make_row
 from rwa.errors import DealConfigError, InputError
+from rwa.oracle.sources import BillingRow, make_row
 
 Scenario = Literal["base", "stress"]
 BPS = 10_000

@@ -1,0 +1,44 @@
+"""A whole deployment's contracts bound to a chain, opened from its manifest after checking it is that chain's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rwa.chain import Chain
+from rwa.deployment import Manifest, check_chain
+from rwa.errors import InputError
+from rwa.onchain.oracle import RevenueOracle
+from rwa.onchain.pool import LeasePool
+from rwa.onchain.registry import ComplianceRegistry
+from rwa.onchain.stablecoin import Stablecoin
+from rwa.onchain.tranche import TrancheToken
+from rwa.units import TRANCHES, Tranche
+
+
+@dataclass
+class DeployedDeal:
+    """The deployment's contracts, bound to a chain (the deal *file* is :class:`rwa.deal.Deal`)."""
+
+    chain: Chain
+    manifest: Manifest
+    pool: LeasePool
+    oracle: RevenueOracle
+    registry: ComplianceRegistry
+    stablecoin: Stablecoin
+    tokens: dict[Tranche, TrancheToken]
+
+
+def open_deployment(chain: Chain, manifest: Manifest) -> DeployedDeal:
+    """Bind every contract of a complete deployment, refusing another chain's manifest (:func:`check_chain`)."""
+    check_chain(chain, manifest, "pool")
+    if not manifest.complete:
+        raise InputError("the deployment is not complete: re-run `rwa issue` to finish it")
+    return DeployedDeal(
+        chain=chain,
+        manifest=manifest,
+        pool=LeasePool.at(chain, manifest.address("pool")),
+        oracle=RevenueOracle.at(chain, manifest.address("oracle")),
+        registry=ComplianceRegistry.at(chain, manifest.address("registry")),
+        stablecoin=Stablecoin.at(chain, manifest.address("stablecoin")),
+        tokens={t: TrancheToken.at(chain, manifest.address(t)) for t in TRANCHES},
+    )

@@ -1,0 +1,64 @@
+"""The pool's deployed terms, derived once: from the deal file and the calculator's integer schedule and fee.
+
+This is the only place that turns a deal into :class:`rwa.waterfall.PoolTerms`. The issuer calls it with the
+sizing's schedule and fee (and records both in the manifest as :class:`RecordedTerms`); the
+auditor calls it with the recorded ones. Every input is an integer or an integer field of the deal, and the rule
+is versioned (``TERMS_VERSION``), so the expected terms of a deployment never change when the calculator's
+floating-point internals do: an old deployment's audit verdict is stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from rwa.deal import Deal
+from rwa.errors import InputError
+from rwa.waterfall import PoolTerms
+
+TERMS_VERSION = 1
+"""The version of the rule below; a manifest records it with the terms."""
+
+
+class RecordedTerms(BaseModel):
+    """What the calculator decided at issuance, in integers, as the manifest keeps it: the auditor re-derives the
+    pool's terms from these and the deal file by :func:`recorded_terms`, never by re-running the float sizing."""
+
+    version: int = TERMS_VERSION
+    principal_schedule: list[int]
+    servicing_fee_per_period: int
+
+
+def pool_terms(deal: Deal, principal_schedule: Sequence[int], servicing_fee_per_period: int) -> PoolTerms:
+    """The terms ``LeasePool`` is deployed with: the deal's calendar and financing, the given schedule and fee."""
+    return PoolTerms(
+        first_period_start=int(deal.periods.first_start.timestamp()),
+        period_length=deal.periods.period_seconds,
+        period_count=deal.periods.count,
+        senior_coupon_bps=deal.financing.senior_coupon_bps,
+        servicing_fee_per_period=servicing_fee_per_period,
+        reserve_periods=deal.financing.reserve_periods,
+        cash_trap_dscr_bps=deal.financing.cash_trap_dscr_bps,
+        principal_schedule=tuple(principal_schedule),
+    )
+
+
+def record(terms: PoolTerms) -> RecordedTerms:
+    """What the manifest keeps of ``terms`` so that :func:`recorded_terms` can rebuild them."""
+    return RecordedTerms(
+        version=TERMS_VERSION,
+        principal_schedule=list(terms.principal_schedule),
+        servicing_fee_per_period=terms.servicing_fee_per_period,
+    )
+
+
+def recorded_terms(deal: Deal, recorded: RecordedTerms | None) -> PoolTerms:
+    """The terms a deployment was issued with, rebuilt from its manifest's record and the deal file."""
+    if recorded is None:
+        raise InputError("the deployment manifest records no pool terms: it predates this version; re-issue the deal")
+    if recorded.version != TERMS_VERSION:
+        raise InputError(
+            f"the manifest's pool terms follow rule version {recorded.version}; this version knows {TERMS_VERSION}"
+        )
+    return pool_terms(deal, recorded.principal_schedule, recorded.servicing_fee_per_period)

@@ -1,0 +1,1 @@
+"""Test scaffolding shared by the test suite and the benchmarks; never shipped in the package."""
