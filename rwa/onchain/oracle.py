@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from web3.contract import Contract
 from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
 
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError, InputError
-from rwa.tx import call, contract_at, deploy, reraise_revert, send
+from rwa.onchain.base import ContractWrapper
+from rwa.tx import call, deploy, reraise_revert, send
 from rwa.units import BPS, UINT32_MAX, UINT64_MAX, UINT128_MAX
 
 SUBMIT_GAS = 400_000
@@ -107,16 +107,10 @@ class ReportEvent:
     tx_hash: str
 
 
-class RevenueOracle:
+class RevenueOracle(ContractWrapper):
     """A deployed ``RevenueOracle``."""
 
-    def __init__(self, chain: Chain, contract: Contract) -> None:
-        self.chain = chain
-        self.contract = contract
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+    CONTRACT = "RevenueOracle"
 
     @classmethod
     def deploy(
@@ -136,10 +130,6 @@ class RevenueOracle:
             max_multiple_bps, sender=sender or admin,
         )
         return cls(chain, contract)
-
-    @classmethod
-    def at(cls, chain: Chain, address: str) -> RevenueOracle:
-        return cls(chain, contract_at(chain, "RevenueOracle", address))
 
     # -- transactions ------------------------------------------------------------------------------------------
 

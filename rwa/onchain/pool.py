@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -13,12 +13,9 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from rwa.chain import Chain
-from rwa.tx import call, contract_at, deploy, send
+from rwa.onchain.base import ContractWrapper, Role
+from rwa.tx import deploy
 from rwa.waterfall import PeriodLegs, PoolTerms
-
-ISSUER_ROLE = Web3.keccak(text="ISSUER_ROLE")
-SERVICER_ROLE = Web3.keccak(text="SERVICER_ROLE")
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 # Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
 # estimates, which decodes a constructor's revert.
@@ -74,17 +71,15 @@ def legs_from_event(period: int, raw: Mapping[str, Any]) -> PeriodLegs:
     )
 
 
-@dataclass
-class LeasePool:
+class LeasePool(ContractWrapper):
     """A deployed ``LeasePool``; amounts are integers in the stablecoin's smallest unit."""
 
-    chain: Chain
-    contract: Contract
-    _terms: PoolTerms | None = field(default=None, repr=False)
+    CONTRACT = "LeasePool"
+    ROLES = (Role.DEFAULT_ADMIN_ROLE, Role.ISSUER_ROLE, Role.SERVICER_ROLE)
 
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+    def __init__(self, chain: Chain, contract: Contract, gas: int | None = None) -> None:
+        super().__init__(chain, contract, gas)
+        self._terms: PoolTerms | None = None
 
     # -- deployment ---------------------------------------------------------------------------------------------
 
@@ -129,15 +124,6 @@ class LeasePool:
         )
         return cls(chain, contract)
 
-    @classmethod
-    def at(cls, chain: Chain, address: str) -> LeasePool:
-        return cls(chain, contract_at(chain, "LeasePool", address))
-
-    def _gas(self, gas: int | None, embedded_default: int) -> int | None:
-        if gas is not None:
-            return gas
-        return embedded_default if self.chain.kind == "embedded" else None
-
     # -- transactions -------------------------------------------------------------------------------------------
 
     def deposit(
@@ -151,25 +137,22 @@ class LeasePool:
     ) -> TxReceipt:
         """Deposit ``amount`` for ``period`` (the servicer must have approved the pool for it)."""
         fn = self.contract.functions.deposit(period, amount, int(kind))
-        return send(fn, sender, self._gas(gas, _DEPOSIT_GAS))
+        return self._send(fn, sender, gas, _DEPOSIT_GAS)
 
     def distribute(self, period: int, *, sender: str, gas: int | None = None) -> TxReceipt:
-        return send(self.contract.functions.distribute(period), sender, self._gas(gas, _DISTRIBUTE_GAS))
+        return self._send(self.contract.functions.distribute(period), sender, gas, _DISTRIBUTE_GAS)
 
     def finalize(self, *, sender: str, gas: int | None = None) -> TxReceipt:
-        return send(self.contract.functions.finalize(), sender, self._gas(gas, _DISTRIBUTE_GAS))
+        return self._send(self.contract.functions.finalize(), sender, gas, _DISTRIBUTE_GAS)
 
     def declare_default(self, reason: str, *, sender: str, gas: int | None = None) -> TxReceipt:
-        return send(self.contract.functions.declareDefault(reason), sender, self._gas(gas, _ADMIN_GAS))
+        return self._send(self.contract.functions.declareDefault(reason), sender, gas, _ADMIN_GAS)
 
     def pause(self, *, sender: str) -> TxReceipt:
-        return send(self.contract.functions.pause(), sender, self._gas(None, _ADMIN_GAS))
+        return self._send(self.contract.functions.pause(), sender, embedded_default=_ADMIN_GAS)
 
     def unpause(self, *, sender: str) -> TxReceipt:
-        return send(self.contract.functions.unpause(), sender, self._gas(None, _ADMIN_GAS))
-
-    def grant_role(self, role: bytes, account: str, *, sender: str) -> TxReceipt:
-        return send(self.contract.functions.grantRole(role, _cs(account)), sender, self._gas(None, _ADMIN_GAS))
+        return self._send(self.contract.functions.unpause(), sender, embedded_default=_ADMIN_GAS)
 
     # -- views --------------------------------------------------------------------------------------------------
 
@@ -180,9 +163,9 @@ class LeasePool:
         return self._terms
 
     def _read_terms(self) -> PoolTerms:
-        raw = call(self.contract.functions.terms())
+        raw = self._call(self.contract.functions.terms())
         count = int(raw[2])
-        schedule = tuple(int(a) for a in call(self.contract.functions.principalSchedule()))
+        schedule = tuple(int(a) for a in self._call(self.contract.functions.principalSchedule()))
         return PoolTerms(
             first_period_start=int(raw[0]),
             period_length=int(raw[1]),
@@ -195,10 +178,10 @@ class LeasePool:
         )
 
     def principal_schedule_at(self, period: int) -> int:
-        return int(call(self.contract.functions.principalScheduleAt(period)))
+        return int(self._call(self.contract.functions.principalScheduleAt(period)))
 
     def _uint(self, name: str, *args: Any) -> int:
-        return int(call(getattr(self.contract.functions, name)(*args)))
+        return int(self._call(getattr(self.contract.functions, name)(*args)))
 
     def last_distributed_period(self) -> int:
         return self._uint("lastDistributedPeriod")
@@ -243,26 +226,23 @@ class LeasePool:
         return self._uint("periodEnd", period)
 
     def defaulted(self) -> bool:
-        return bool(call(self.contract.functions.defaulted()))
+        return bool(self._call(self.contract.functions.defaulted()))
 
     def finalized(self) -> bool:
-        return bool(call(self.contract.functions.finalized()))
+        return bool(self._call(self.contract.functions.finalized()))
 
     def paused(self) -> bool:
-        return bool(call(self.contract.functions.paused()))
-
-    def has_role(self, role: bytes, account: str) -> bool:
-        return bool(call(self.contract.functions.hasRole(role, _cs(account))))
+        return bool(self._call(self.contract.functions.paused()))
 
     def addresses(self) -> dict[str, str]:
         """The contracts and accounts the pool was deployed with."""
         f = self.contract.functions
         return {
-            "stablecoin": str(call(f.stablecoin())),
-            "oracle": str(call(f.oracle())),
-            "senior": str(call(f.seniorToken())),
-            "junior": str(call(f.juniorToken())),
-            "fee_recipient": str(call(f.feeRecipient())),
+            "stablecoin": str(self._call(f.stablecoin())),
+            "oracle": str(self._call(f.oracle())),
+            "senior": str(self._call(f.seniorToken())),
+            "junior": str(self._call(f.juniorToken())),
+            "fee_recipient": str(self._call(f.feeRecipient())),
         }
 
     # -- events -------------------------------------------------------------------------------------------------

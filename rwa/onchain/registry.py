@@ -4,50 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from eth_utils.crypto import keccak
-from web3 import Web3
-from web3.contract import Contract
 from web3.types import TxReceipt
 
 from rwa import tx
 from rwa.chain import Chain
 from rwa.errors import InputError
-
-DEFAULT_ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
-COMPLIANCE_ROLE = "COMPLIANCE_ROLE"
-AGENT_ROLE = "AGENT_ROLE"
+from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
 
 BATCH_SIZE = 200
 """Investors per ``allowInvestors`` transaction: about 25k gas each plus about 25k per bound token, so a batch
 stays far below a block's limit."""
 
 _RECORD_EVENTS = ("InvestorAllowed", "KycUpdated", "InvestorRevoked", "InvestorFrozen")
-
-
-class HasAddress(Protocol):
-    """Anything deployed: a wrapper or a web3 contract."""
-
-    @property
-    def address(self) -> str: ...
-
-
-def to_address(target: str | HasAddress) -> str:
-    """The checksummed address of an address string or of anything with an ``address``."""
-    raw = target if isinstance(target, str) else target.address
-    if not Web3.is_address(raw):
-        raise InputError(f"{raw!r} is not an Ethereum address")
-    return Web3.to_checksum_address(raw)
-
-
-def role_id(role_name: str) -> bytes:
-    """The AccessControl role id of ``role_name`` (``DEFAULT_ADMIN_ROLE`` is the zero id)."""
-    if role_name == DEFAULT_ADMIN_ROLE:
-        return bytes(32)
-    if not role_name.endswith("_ROLE"):
-        raise InputError(f"{role_name!r} is not a role name (expected e.g. AGENT_ROLE)")
-    return keccak(text=role_name)
 
 
 @dataclass(frozen=True)
@@ -60,7 +29,7 @@ class InvestorRecord:
     jurisdiction: int
 
 
-class ComplianceRegistry:
+class ComplianceRegistry(ContractWrapper):
     """The deployed ``ComplianceRegistry``; every transaction names its ``sender`` explicitly.
 
     The registry pushes every record change to its bound tokens; bind a new token with ``bind_token`` and then
@@ -71,12 +40,7 @@ class ComplianceRegistry:
     """
 
     CONTRACT = "ComplianceRegistry"
-    ROLES = (DEFAULT_ADMIN_ROLE, COMPLIANCE_ROLE, AGENT_ROLE)
-
-    def __init__(self, chain: Chain, contract: Contract, gas: int | None = None) -> None:
-        self.chain = chain
-        self.contract = contract
-        self.gas = gas
+    ROLES = (Role.DEFAULT_ADMIN_ROLE, Role.COMPLIANCE_ROLE, Role.AGENT_ROLE)
 
     @classmethod
     def deploy(
@@ -86,14 +50,6 @@ class ComplianceRegistry:
         contract = tx.deploy(chain, cls.CONTRACT, to_address(admin), sender=sender)
         return cls(chain, contract, gas)
 
-    @classmethod
-    def at(cls, chain: Chain, address: str | HasAddress, gas: int | None = None) -> ComplianceRegistry:
-        return cls(chain, tx.contract_at(chain, cls.CONTRACT, to_address(address)), gas)
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
     # -- transactions ---------------------------------------------------------------------------------------
 
     def allow_investor(
@@ -101,7 +57,7 @@ class ComplianceRegistry:
     ) -> TxReceipt:
         """Allow ``investor`` until ``kyc_expiry`` (unix seconds) in ``jurisdiction`` (ISO 3166-1 numeric)."""
         fn = self.contract.functions.allowInvestor(to_address(investor), kyc_expiry, jurisdiction)
-        return tx.send(fn, sender, self.gas)
+        return self._send(fn, sender)
 
     def allow_investors(
         self,
@@ -127,21 +83,21 @@ class ComplianceRegistry:
             fn = self.contract.functions.allowInvestors(
                 addresses[start:end], list(kyc_expiries[start:end]), list(jurisdictions[start:end])
             )
-            receipts.append(tx.send(fn, sender))  # estimated: a batch needs far more than one call's gas
+            receipts.append(self._send_estimated(fn, sender))  # estimated: a batch needs far more than one call's gas
         return receipts
 
     def update_kyc(self, investor: str | HasAddress, kyc_expiry: int, *, sender: str) -> TxReceipt:
-        return tx.send(self.contract.functions.updateKyc(to_address(investor), kyc_expiry), sender, self.gas)
+        return self._send(self.contract.functions.updateKyc(to_address(investor), kyc_expiry), sender)
 
     def revoke_investor(self, investor: str | HasAddress, *, sender: str) -> TxReceipt:
-        return tx.send(self.contract.functions.revokeInvestor(to_address(investor)), sender, self.gas)
+        return self._send(self.contract.functions.revokeInvestor(to_address(investor)), sender)
 
     def set_frozen(self, investor: str | HasAddress, frozen: bool, *, sender: str) -> TxReceipt:
-        return tx.send(self.contract.functions.setFrozen(to_address(investor), frozen), sender, self.gas)
+        return self._send(self.contract.functions.setFrozen(to_address(investor), frozen), sender)
 
     def bind_token(self, token: str | HasAddress, *, sender: str) -> TxReceipt:
         """Push every later record change to ``token`` (``sender`` needs DEFAULT_ADMIN_ROLE)."""
-        return tx.send(self.contract.functions.bindToken(to_address(token)), sender, self.gas)
+        return self._send(self.contract.functions.bindToken(to_address(token)), sender)
 
     def sync_investors(
         self,
@@ -159,25 +115,17 @@ class ComplianceRegistry:
         receipts = []
         for start in range(0, len(addresses), batch_size):
             fn = self.contract.functions.syncInvestors(target, addresses[start : start + batch_size])
-            receipts.append(tx.send(fn, sender))  # estimated: a batch needs far more than one call's gas
+            receipts.append(self._send_estimated(fn, sender))  # estimated: a batch needs far more than one call's gas
         return receipts
-
-    def grant_role(self, role_name: str, account: str | HasAddress, *, sender: str) -> TxReceipt:
-        fn = self.contract.functions.grantRole(role_id(role_name), to_address(account))
-        return tx.send(fn, sender, self.gas)
-
-    def revoke_role(self, role_name: str, account: str | HasAddress, *, sender: str) -> TxReceipt:
-        fn = self.contract.functions.revokeRole(role_id(role_name), to_address(account))
-        return tx.send(fn, sender, self.gas)
 
     # -- views ----------------------------------------------------------------------------------------------
 
     def investor_of(self, investor: str | HasAddress) -> InvestorRecord:
-        allowed, frozen, kyc_expiry, jurisdiction = tx.call(self.contract.functions.investorOf(to_address(investor)))
+        allowed, frozen, kyc_expiry, jurisdiction = self._call(self.contract.functions.investorOf(to_address(investor)))
         return InvestorRecord(bool(allowed), bool(frozen), int(kyc_expiry), int(jurisdiction))
 
     def is_compliant(self, investor: str | HasAddress) -> bool:
-        return bool(tx.call(self.contract.functions.isCompliant(to_address(investor))))
+        return bool(self._call(self.contract.functions.isCompliant(to_address(investor))))
 
     def restriction_of(self, from_: str | HasAddress | None, to: str | HasAddress | None) -> int:
         """The registry's ERC-1404 code for a transfer; ``None`` on a side means "do not check it"."""
@@ -185,11 +133,11 @@ class ComplianceRegistry:
         fn = self.contract.functions.restrictionOf(
             zero if from_ is None else to_address(from_), zero if to is None else to_address(to)
         )
-        return int(tx.call(fn))
+        return int(self._call(fn))
 
     def bound_tokens(self) -> list[str]:
         """The tokens every record change is pushed to, in binding order."""
-        return [to_address(a) for a in tx.call(self.contract.functions.boundTokens())]
+        return [to_address(a) for a in self._call(self.contract.functions.boundTokens())]
 
     def known_investors(self) -> list[str]:
         """Every wallet the registry holds a record of, from its event history, in order of first appearance."""
@@ -199,5 +147,3 @@ class ComplianceRegistry:
                 seen.setdefault(to_address(log["args"]["investor"]), None)
         return list(seen)
 
-    def has_role(self, role_name: str, account: str | HasAddress) -> bool:
-        return bool(tx.call(self.contract.functions.hasRole(role_id(role_name), to_address(account))))

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from web3 import Web3
-from web3.contract import Contract
 
 from rwa.chain import Chain
 from rwa.errors import InputError
-from rwa.tx import call, contract_at, deploy, send
+from rwa.onchain.base import ContractWrapper
+from rwa.tx import deploy
 
 TEST_NAME = "Test USD"
 TEST_SYMBOL = "tUSD"
 
 
-@dataclass
-class Stablecoin:
-    """An ERC-20 stablecoin; amounts are integers in its smallest unit (6 decimals for ``TestStablecoin``)."""
+class Stablecoin(ContractWrapper):
+    """An ERC-20 stablecoin; amounts are integers in its smallest unit (6 decimals for ``TestStablecoin``).
 
-    chain: Chain
-    contract: Contract
+    Bound with ``TestStablecoin``'s ABI, a superset of ERC-20's."""
 
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+    CONTRACT = "TestStablecoin"
 
     @classmethod
     def deploy_test(cls, chain: Chain, owner: str, *, force: bool = False, gas: int | None = None) -> Stablecoin:
@@ -41,38 +35,27 @@ class Stablecoin:
         contract = deploy(chain, "TestStablecoin", TEST_NAME, TEST_SYMBOL, owner, sender=owner, gas=gas)
         return cls(chain, contract)
 
-    @classmethod
-    def at(cls, chain: Chain, address: str) -> Stablecoin:
-        """Bind to a deployed ERC-20 (``TestStablecoin``'s ABI is a superset of ERC-20's)."""
-        return cls(chain, contract_at(chain, "TestStablecoin", address))
-
-    def _gas(self, gas: int | None, embedded_default: int) -> int | None:
-        """An explicit limit on the embedded chain (twice as fast as estimating); estimation on a real node."""
-        if gas is not None:
-            return gas
-        return embedded_default if self.chain.kind == "embedded" else None
-
     def mint(self, to: str, amount: int, *, sender: str, gas: int | None = None) -> None:
         """Mint ``amount`` to ``to`` (``TestStablecoin`` only; ``sender`` must be its owner)."""
-        send(self.contract.functions.mint(Web3.to_checksum_address(to), amount), sender, self._gas(gas, 200_000))
+        self._send(self.contract.functions.mint(Web3.to_checksum_address(to), amount), sender, gas, 200_000)
 
     def approve(self, spender: str, amount: int, *, sender: str, gas: int | None = None) -> None:
-        send(
-            self.contract.functions.approve(Web3.to_checksum_address(spender), amount), sender, self._gas(gas, 100_000)
+        self._send(
+            self.contract.functions.approve(Web3.to_checksum_address(spender), amount), sender, gas, 100_000
         )
 
     def transfer(self, to: str, amount: int, *, sender: str, gas: int | None = None) -> None:
-        send(self.contract.functions.transfer(Web3.to_checksum_address(to), amount), sender, self._gas(gas, 100_000))
+        self._send(self.contract.functions.transfer(Web3.to_checksum_address(to), amount), sender, gas, 100_000)
 
     def balance_of(self, holder: str) -> int:
-        return int(call(self.contract.functions.balanceOf(Web3.to_checksum_address(holder))))
+        return int(self._call(self.contract.functions.balanceOf(Web3.to_checksum_address(holder))))
 
     def allowance(self, owner: str, spender: str) -> int:
         fn = self.contract.functions.allowance(Web3.to_checksum_address(owner), Web3.to_checksum_address(spender))
-        return int(call(fn))
+        return int(self._call(fn))
 
     def total_supply(self) -> int:
-        return int(call(self.contract.functions.totalSupply()))
+        return int(self._call(self.contract.functions.totalSupply()))
 
     def decimals(self) -> int:
-        return int(call(self.contract.functions.decimals()))
+        return int(self._call(self.contract.functions.decimals()))

@@ -5,27 +5,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 
-from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from rwa import tx
 from rwa.chain import Chain
 from rwa.errors import InputError
-from rwa.onchain.registry import (
-    AGENT_ROLE,
-    BATCH_SIZE,
-    DEFAULT_ADMIN_ROLE,
-    ComplianceRegistry,
-    HasAddress,
-    role_id,
-    to_address,
-)
-
-ISSUER_ROLE = "ISSUER_ROLE"
-DISTRIBUTOR_ROLE = "DISTRIBUTOR_ROLE"
-
+from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
+from rwa.onchain.registry import BATCH_SIZE, ComplianceRegistry
 
 
 class Restriction(enum.IntEnum):
@@ -43,7 +30,7 @@ class Restriction(enum.IntEnum):
     ZERO_ADDRESS = 9
 
 
-class TrancheToken:
+class TrancheToken(ContractWrapper):
     """One deployed tranche (senior or junior); every transaction names its ``sender`` explicitly.
 
     ``gas``, when given, is sent with every transaction instead of an estimate (about twice as fast on the
@@ -51,12 +38,7 @@ class TrancheToken:
     """
 
     CONTRACT = "TrancheToken"
-    ROLES = (DEFAULT_ADMIN_ROLE, ISSUER_ROLE, AGENT_ROLE, DISTRIBUTOR_ROLE)
-
-    def __init__(self, chain: Chain, contract: Contract, gas: int | None = None) -> None:
-        self.chain = chain
-        self.contract = contract
-        self.gas = gas
+    ROLES = (Role.DEFAULT_ADMIN_ROLE, Role.ISSUER_ROLE, Role.AGENT_ROLE, Role.DISTRIBUTOR_ROLE)
 
     @classmethod
     def deploy(
@@ -96,17 +78,6 @@ class TrancheToken:
             reg.sync_investors(token, reg.known_investors(), sender=binder)
         return token
 
-    @classmethod
-    def at(cls, chain: Chain, address: str | HasAddress, gas: int | None = None) -> TrancheToken:
-        return cls(chain, tx.contract_at(chain, cls.CONTRACT, to_address(address)), gas)
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
-    def _send(self, fn: ContractFunction, sender: str) -> TxReceipt:
-        return tx.send(fn, sender, self.gas)
-
     # -- issuance -------------------------------------------------------------------------------------------
 
     def mint(self, to: str | HasAddress, amount: int, *, sender: str) -> TxReceipt:
@@ -130,14 +101,14 @@ class TrancheToken:
         for start in range(0, len(addresses), batch_size):
             end = start + batch_size
             fn = self.contract.functions.mintBatch(addresses[start:end], list(amounts[start:end]))
-            receipts.append(tx.send(fn, sender))  # estimated: a batch needs far more than one call's gas
+            receipts.append(self._send_estimated(fn, sender))  # estimated: a batch needs far more than one call's gas
         return receipts
 
     def close_issuance(self, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.closeIssuance(), sender)
 
     def issuance_closed(self) -> bool:
-        return bool(tx.call(self.contract.functions.issuanceClosed()))
+        return bool(self._call(self.contract.functions.issuanceClosed()))
 
     # -- ERC-20 ---------------------------------------------------------------------------------------------
 
@@ -153,22 +124,22 @@ class TrancheToken:
         return self._send(self.contract.functions.transferFrom(to_address(from_), to_address(to), amount), sender)
 
     def balance_of(self, holder: str | HasAddress) -> int:
-        return int(tx.call(self.contract.functions.balanceOf(to_address(holder))))
+        return int(self._call(self.contract.functions.balanceOf(to_address(holder))))
 
     def total_supply(self) -> int:
-        return int(tx.call(self.contract.functions.totalSupply()))
+        return int(self._call(self.contract.functions.totalSupply()))
 
     def allowance(self, owner: str | HasAddress, spender: str | HasAddress) -> int:
-        return int(tx.call(self.contract.functions.allowance(to_address(owner), to_address(spender))))
+        return int(self._call(self.contract.functions.allowance(to_address(owner), to_address(spender))))
 
     def name(self) -> str:
-        return str(tx.call(self.contract.functions.name()))
+        return str(self._call(self.contract.functions.name()))
 
     def symbol(self) -> str:
-        return str(tx.call(self.contract.functions.symbol()))
+        return str(self._call(self.contract.functions.symbol()))
 
     def decimals(self) -> int:
-        return int(tx.call(self.contract.functions.decimals()))
+        return int(self._call(self.contract.functions.decimals()))
 
     # -- agent ----------------------------------------------------------------------------------------------
 
@@ -176,7 +147,7 @@ class TrancheToken:
         return self._send(self.contract.functions.setWalletFrozen(to_address(wallet), frozen), sender)
 
     def is_wallet_frozen(self, wallet: str | HasAddress) -> bool:
-        return bool(tx.call(self.contract.functions.isWalletFrozen(to_address(wallet))))
+        return bool(self._call(self.contract.functions.isWalletFrozen(to_address(wallet))))
 
     def forced_transfer(
         self, from_: str | HasAddress, to: str | HasAddress, amount: int, *, sender: str
@@ -194,7 +165,7 @@ class TrancheToken:
         return self._send(self.contract.functions.unpause(), sender)
 
     def paused(self) -> bool:
-        return bool(tx.call(self.contract.functions.paused()))
+        return bool(self._call(self.contract.functions.paused()))
 
     # -- ERC-1404 -------------------------------------------------------------------------------------------
 
@@ -202,13 +173,13 @@ class TrancheToken:
         """The code ``transfer(to, amount)`` from ``from_`` meets now; ``Restriction.SUCCESS`` exactly when it
         would succeed."""
         fn = self.contract.functions.detectTransferRestriction(to_address(from_), to_address(to), amount)
-        return Restriction(int(tx.call(fn)))
+        return Restriction(int(self._call(fn)))
 
     def detect_claim_restriction(self, holder: str | HasAddress) -> Restriction:
-        return Restriction(int(tx.call(self.contract.functions.detectClaimRestriction(to_address(holder)))))
+        return Restriction(int(self._call(self.contract.functions.detectClaimRestriction(to_address(holder)))))
 
     def message_for(self, code: int) -> str:
-        return str(tx.call(self.contract.functions.messageForTransferRestriction(int(code))))
+        return str(self._call(self.contract.functions.messageForTransferRestriction(int(code))))
 
     # -- distributions --------------------------------------------------------------------------------------
 
@@ -224,53 +195,41 @@ class TrancheToken:
 
     def claimable(self, holder: str | HasAddress) -> int:
         """Stablecoin ``holder`` can claim now, rounded down."""
-        return int(tx.call(self.contract.functions.claimable(to_address(holder))))
+        return int(self._call(self.contract.functions.claimable(to_address(holder))))
 
     def total_distributed(self) -> int:
-        return int(tx.call(self.contract.functions.totalDistributed()))
+        return int(self._call(self.contract.functions.totalDistributed()))
 
     def total_claimed(self) -> int:
-        return int(tx.call(self.contract.functions.totalClaimed()))
+        return int(self._call(self.contract.functions.totalClaimed()))
 
     def claimable_of(self, holders: Sequence[str | HasAddress]) -> list[int]:
         """``claimable`` of many holders in one call."""
-        return [int(a) for a in tx.call(self.contract.functions.claimableOf([to_address(h) for h in holders]))]
+        return [int(a) for a in self._call(self.contract.functions.claimableOf([to_address(h) for h in holders]))]
 
     def withdrawn_of(self, holder: str | HasAddress) -> int:
-        return int(tx.call(self.contract.functions.withdrawnOf(to_address(holder))))
+        return int(self._call(self.contract.functions.withdrawnOf(to_address(holder))))
 
     def points_remainder(self) -> int:
-        return int(tx.call(self.contract.functions.pointsRemainder()))
+        return int(self._call(self.contract.functions.pointsRemainder()))
 
     def carried_dust_down(self) -> int:
         """The carried remainder in whole stablecoin units, rounded down."""
-        return int(tx.call(self.contract.functions.carriedDustDown()))
+        return int(self._call(self.contract.functions.carriedDustDown()))
 
     def points_per_share(self) -> int:
-        return int(tx.call(self.contract.functions.pointsPerShare()))
+        return int(self._call(self.contract.functions.pointsPerShare()))
 
     def points_correction_of(self, holder: str | HasAddress) -> int:
-        return int(tx.call(self.contract.functions.pointsCorrectionOf(to_address(holder))))
+        return int(self._call(self.contract.functions.pointsCorrectionOf(to_address(holder))))
 
     def investor_record_of(self, investor: str | HasAddress) -> tuple[bool, int, bool]:
         """``(allowed, kyc_expiry, registry_frozen)``: the registry's record of ``investor`` as pushed here."""
-        allowed, kyc_expiry, frozen = tx.call(self.contract.functions.investorRecordOf(to_address(investor)))
+        allowed, kyc_expiry, frozen = self._call(self.contract.functions.investorRecordOf(to_address(investor)))
         return bool(allowed), int(kyc_expiry), bool(frozen)
 
     def stablecoin(self) -> str:
-        return str(tx.call(self.contract.functions.stablecoin()))
+        return str(self._call(self.contract.functions.stablecoin()))
 
     def registry(self) -> str:
-        return str(tx.call(self.contract.functions.registry()))
-
-    # -- roles ----------------------------------------------------------------------------------------------
-
-    def grant_role(self, role_name: str, account: str | HasAddress, *, sender: str) -> TxReceipt:
-        """Grant ``role_name`` (e.g. ``"DISTRIBUTOR_ROLE"``) to ``account``; ``sender`` needs DEFAULT_ADMIN_ROLE."""
-        return self._send(self.contract.functions.grantRole(role_id(role_name), to_address(account)), sender)
-
-    def revoke_role(self, role_name: str, account: str | HasAddress, *, sender: str) -> TxReceipt:
-        return self._send(self.contract.functions.revokeRole(role_id(role_name), to_address(account)), sender)
-
-    def has_role(self, role_name: str, account: str | HasAddress) -> bool:
-        return bool(tx.call(self.contract.functions.hasRole(role_id(role_name), to_address(account))))
+        return str(self._call(self.contract.functions.registry()))

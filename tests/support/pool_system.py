@@ -14,10 +14,11 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from rwa.chain import Chain
+from rwa.onchain.base import Role
 from rwa.onchain.pool import DepositKind, LeasePool
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import Stablecoin
-from rwa.onchain.tranche import DISTRIBUTOR_ROLE, TrancheToken
+from rwa.onchain.tranche import TrancheToken
 from rwa.tx import deploy, send
 from rwa.waterfall import PeriodLegs, PoolTerms
 
@@ -138,8 +139,8 @@ def deploy_pool_system(
     pool = LeasePool.deploy(
         chain, terms, usd.address, oracle.address, senior.address, junior.address, admin, servicer, fee_recipient
     )
-    senior.grant_role(DISTRIBUTOR_ROLE, pool, sender=admin)
-    junior.grant_role(DISTRIBUTOR_ROLE, pool, sender=admin)
+    senior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)
+    junior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)
     usd.approve(pool.address, 2**256 - 1, sender=servicer)
     return PoolSystem(
         chain=chain,

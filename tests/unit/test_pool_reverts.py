@@ -10,7 +10,8 @@ from web3 import Web3
 
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
-from rwa.onchain.pool import ISSUER_ROLE, SERVICER_ROLE, LeasePool
+from rwa.onchain.base import Role
+from rwa.onchain.pool import LeasePool
 from rwa.tx import deploy, send
 from tests.support.pool_system import PoolSystem, demo_terms, deploy_pool_system
 
@@ -75,7 +76,7 @@ def test_deposit_needs_the_servicer_role(system: PoolSystem) -> None:
         lambda: system.pool.deposit(1, 10, sender=outsider),
         "AccessControlUnauthorizedAccount",
         account=outsider,
-        neededRole=SERVICER_ROLE,
+        neededRole=Role.SERVICER_ROLE.id,
     )
 
 
@@ -135,7 +136,7 @@ def test_distribute_needs_the_servicer_role(system: PoolSystem) -> None:
         lambda: system.pool.distribute(1, sender=system.admin),
         "AccessControlUnauthorizedAccount",
         account=system.admin,
-        neededRole=SERVICER_ROLE,
+        neededRole=Role.SERVICER_ROLE.id,
     )
 
 
@@ -155,7 +156,7 @@ def test_declare_default_once_and_by_the_issuer_only(system: PoolSystem) -> None
     reverts(
         lambda: system.pool.declare_default("lessee insolvent", sender=system.servicer),
         "AccessControlUnauthorizedAccount",
-        neededRole=ISSUER_ROLE,
+        neededRole=Role.ISSUER_ROLE.id,
     )
     system.pool.declare_default("lessee insolvent", sender=system.admin)
     reverts(lambda: system.pool.declare_default("again", sender=system.admin), "AlreadyDefaulted", sincePeriod=1)

@@ -1,0 +1,113 @@
+"""What every contract wrapper shares: binding, addresses, gas, sending, calling and AccessControl roles.
+
+A wrapper is a thin typed class over one web3 contract. Every transaction names its ``sender``. ``gas``, when the
+wrapper is given one, is sent with every single-call transaction instead of an estimate; on the embedded chain a
+method may name its own limit (estimation re-runs the call about twenty times there), and on a real node the node
+estimates. A revert is decoded into the contract's custom error either way (``rwa.tx``).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar, Protocol, Self
+
+from eth_utils.crypto import keccak
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from rwa import tx
+from rwa.chain import Chain
+from rwa.errors import InputError
+
+
+class HasAddress(Protocol):
+    """Anything deployed: a wrapper or a web3 contract."""
+
+    @property
+    def address(self) -> str: ...
+
+
+def to_address(target: str | HasAddress) -> str:
+    """The checksummed address of an address string or of anything with an ``address``."""
+    raw = target if isinstance(target, str) else target.address
+    if not Web3.is_address(raw):
+        raise InputError(f"{raw!r} is not an Ethereum address")
+    return Web3.to_checksum_address(raw)
+
+
+class Role(enum.StrEnum):
+    """The AccessControl roles of the project's contracts, by their Solidity names."""
+
+    DEFAULT_ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
+    ISSUER_ROLE = "ISSUER_ROLE"
+    SERVICER_ROLE = "SERVICER_ROLE"
+    AGENT_ROLE = "AGENT_ROLE"
+    COMPLIANCE_ROLE = "COMPLIANCE_ROLE"
+    DISTRIBUTOR_ROLE = "DISTRIBUTOR_ROLE"
+
+    @property
+    def id(self) -> bytes:
+        """The role's 32-byte id: keccak of its name, the zero id for the admin role."""
+        return bytes(32) if self is Role.DEFAULT_ADMIN_ROLE else bytes(keccak(text=self.value))
+
+
+def role_id(role: Role | str) -> bytes:
+    """The id of ``role``, given as a :class:`Role` or its name; an unknown name is an ``InputError``."""
+    try:
+        return Role(role).id
+    except ValueError:
+        raise InputError(f"{role!r} is not a role of these contracts ({', '.join(Role)})") from None
+
+
+class ContractWrapper:
+    """A deployed contract of the project's build, named ``CONTRACT``."""
+
+    CONTRACT: ClassVar[str]
+    ROLES: ClassVar[tuple[Role, ...]] = ()
+
+    def __init__(self, chain: Chain, contract: Contract, gas: int | None = None) -> None:
+        self.chain = chain
+        self.contract = contract
+        self.gas = gas
+
+    @classmethod
+    def at(cls, chain: Chain, address: str | HasAddress, gas: int | None = None) -> Self:
+        return cls(chain, tx.contract_at(chain, cls.CONTRACT, to_address(address)), gas)
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    def _limit(self, gas: int | None = None, embedded_default: int | None = None) -> int | None:
+        """The gas to send: the call's, else the wrapper's, else on the embedded chain the method's own limit; None
+        lets ``rwa.tx.send`` decide (a block-sized limit on the embedded chain, the node's estimate elsewhere)."""
+        if gas is not None:
+            return gas
+        if self.gas is not None:
+            return self.gas
+        return embedded_default if self.chain.kind == "embedded" else None
+
+    def _send(self, fn: ContractFunction, sender: str, gas: int | None = None,
+              embedded_default: int | None = None) -> TxReceipt:
+        return tx.send(fn, sender, self._limit(gas, embedded_default))
+
+    def _send_estimated(self, fn: ContractFunction, sender: str) -> TxReceipt:
+        """Send with the node's estimate: batches need far more gas than one call."""
+        return tx.send(fn, sender)
+
+    def _call(self, fn: ContractFunction) -> Any:
+        return tx.call(fn)
+
+    # -- AccessControl -----------------------------------------------------------------------------------------
+
+    def has_role(self, role: Role | str, account: str | HasAddress) -> bool:
+        return bool(self._call(self.contract.functions.hasRole(role_id(role), to_address(account))))
+
+    def grant_role(self, role: Role | str, account: str | HasAddress, *, sender: str) -> TxReceipt:
+        """Grant ``role`` to ``account``; ``sender`` needs the role's admin role."""
+        return self._send(self.contract.functions.grantRole(role_id(role), to_address(account)), sender)
+
+    def revoke_role(self, role: Role | str, account: str | HasAddress, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.revokeRole(role_id(role), to_address(account)), sender)
