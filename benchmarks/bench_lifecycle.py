@@ -24,14 +24,14 @@ from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
 from rwa.onchain.deployed import open_deployment
 from rwa.oracle.publish import publish
-from rwa.paths import project_root
+from tests.support.deals import EXAMPLE_DEAL
 
 
 def run(holders: int, periods: int, folder: Path) -> dict[str, float]:
     with connect(state=folder / "chain.sqlite") as chain:
         investors = [Account.create() for _ in range(holders)]
         start = datetime.fromtimestamp(chain.now(), tz=UTC) + timedelta(days=1)
-        deal_path = write_demo_deal(project_root() / "examples" / "deal-h800.toml", folder, investors, start)
+        deal_path = write_demo_deal(EXAMPLE_DEAL, folder, investors, start)
         t0 = time.perf_counter()
         manifest = issue(chain, plan_issue(deal_path), folder / "deployment.json", lambda _m: None)
         issued = time.perf_counter() - t0

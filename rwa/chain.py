@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -323,6 +323,26 @@ class Chain:
         else:
             self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
             self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+
+    def take_snapshot(self) -> object:
+        """Remember the chain's state (``evm_snapshot``: eth-tester and development nodes such as anvil); the id is
+        opaque (an integer on eth-tester, a hex string on anvil)."""
+        return self.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+
+    def revert_to(self, snapshot: object) -> None:
+        """Go back to a state from :meth:`take_snapshot`; later blocks are forgotten."""
+        self.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Chain]:
+        """Run the body, then put the chain back as it was (the tests' isolation; development chains only)."""
+        if not self.is_dev:
+            raise ChainError("snapshots are for local development chains")
+        taken = self.take_snapshot()
+        try:
+            yield self
+        finally:
+            self.revert_to(taken)
 
     def close(self) -> None:
         if self._state is not None:

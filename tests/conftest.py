@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from web3.types import RPCEndpoint
 
 from rwa.chain import Chain, connect
 from rwa.compile import Build, load_build
@@ -29,10 +28,8 @@ def session_chain(tmp_path_factory: pytest.TempPathFactory, build: Build) -> Ite
 @pytest.fixture
 def chain(session_chain: Chain) -> Iterator[Chain]:
     """The session's embedded chain, reverted to this point after the test."""
-    provider = session_chain.w3.provider
-    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    yield session_chain
-    provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+    with session_chain.snapshot():
+        yield session_chain
 
 
 @pytest.fixture(scope="session")
@@ -45,10 +42,8 @@ def anvil() -> Iterator[AnvilNode]:
 @pytest.fixture
 def anvil_chain(anvil: AnvilNode, build: Build) -> Iterator[Chain]:
     chain = connect(rpc_url=anvil.url, accounts=[Account.from_key(k) for k in anvil.private_keys])
-    snapshot = chain.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    yield chain
-    chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
-    chain.close()
+    with chain, chain.snapshot():
+        yield chain
 
 
 @pytest.fixture(params=["embedded", "anvil"])

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from web3.types import RPCEndpoint
 
 from rwa.chain import Chain, connect
 from rwa.deployment import load_manifest
@@ -27,25 +26,22 @@ def _investors(chain: Chain) -> list:
 
 
 @pytest.fixture(scope="module")
-def issued_once(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def issued_once(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Path]]:
     """One issuance for the module; each test starts from its snapshot."""
-    provider = session_chain.w3.provider
-    base = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    folder = tmp_path_factory.mktemp("issued")
-    deal_path = deal_for(_investors(session_chain), folder, session_chain.now())
-    issue(session_chain, plan_issue(deal_path), folder / "deployment.json", lambda _m: None)
-    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    yield snapshot, folder / "deployment.json"
-    provider.make_request(RPCEndpoint("evm_revert"), [base])
+    with session_chain.snapshot():
+        folder = tmp_path_factory.mktemp("issued")
+        deal_path = deal_for(_investors(session_chain), folder, session_chain.now())
+        issue(session_chain, plan_issue(deal_path), folder / "deployment.json", lambda _m: None)
+        yield session_chain.take_snapshot(), folder / "deployment.json"
 
 
-def _issued(chain: Chain, issued_once: tuple[str, Path]) -> tuple[DeployedDeal, Path]:
+def _issued(chain: Chain, issued_once: tuple[object, Path]) -> tuple[DeployedDeal, Path]:
     snapshot, out = issued_once
-    chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+    chain.revert_to(snapshot)
     return open_deployment(chain, load_manifest(out)), out
 
 
-def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_once: tuple[str, Path]) -> None:
+def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_once: tuple[object, Path]) -> None:
     deal, out = _issued(chain, issued_once)
     plan = plan_issue(Path(deal.manifest.deal_file))
     for tranche in ("senior", "junior"):
@@ -91,7 +87,7 @@ def test_issue_resumes_and_adopts_a_contract_deployed_before_a_crash(
     assert manifest.contracts["registry"] == half.contracts["registry"]
 
 
-def test_distribute_claim_and_status(chain: Chain, issued_once: tuple[str, Path]) -> None:
+def test_distribute_claim_and_status(chain: Chain, issued_once: tuple[object, Path]) -> None:
     deal, _ = _issued(chain, issued_once)
     publish(chain, deal.manifest, period=1, simulate=True)
     result = distribute_period(deal, 1)
@@ -116,7 +112,7 @@ def test_distribute_claim_and_status(chain: Chain, issued_once: tuple[str, Path]
     ],
 )
 def test_bad_operations_change_nothing(
-    chain: Chain, issued_once: tuple[str, Path], action: str, message: str
+    chain: Chain, issued_once: tuple[object, Path], action: str, message: str
 ) -> None:
     deal, _ = _issued(chain, issued_once)
     admin = deal.manifest.roles.admin
@@ -142,7 +138,7 @@ def test_bad_operations_change_nothing(
     assert chain.w3.eth.block_number == head
 
 
-def test_non_compliant_recipient_is_refused_by_the_token(chain: Chain, issued_once: tuple[str, Path]) -> None:
+def test_non_compliant_recipient_is_refused_by_the_token(chain: Chain, issued_once: tuple[object, Path]) -> None:
     deal, _ = _issued(chain, issued_once)
     sender = _investors(chain)[0].address
     stranger = Account.create().address

@@ -31,20 +31,17 @@ from tests.support.lifecycle import run_lifecycle
 
 
 @pytest.fixture(scope="module")
-def history(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    provider = session_chain.w3.provider
-    base = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    folder = tmp_path_factory.mktemp("lifecycle")
-    _, manifest = run_lifecycle(session_chain, folder, periods=3)
-    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    yield snapshot, manifest
-    provider.make_request(RPCEndpoint("evm_revert"), [base])
+def history(session_chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Path]]:
+    with session_chain.snapshot():
+        folder = tmp_path_factory.mktemp("lifecycle")
+        _, manifest = run_lifecycle(session_chain, folder, periods=3)
+        yield session_chain.take_snapshot(), manifest
 
 
 @pytest.fixture
-def deal(chain: Chain, history: tuple[str, Path]) -> DeployedDeal:
+def deal(chain: Chain, history: tuple[object, Path]) -> DeployedDeal:
     snapshot, manifest = history
-    chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+    chain.revert_to(snapshot)
     return open_deployment(chain, load_manifest(manifest))
 
 
@@ -57,7 +54,7 @@ def _kinds(result) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_honest_history_reconciles_and_writes_every_output(
-    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
 ) -> None:
     result = _replay(chain, history[1], tmp_path)
     assert result.exit_code == 0, [f.detail for f in result.findings]
@@ -75,7 +72,7 @@ def test_honest_history_reconciles_and_writes_every_output(
     assert again.reused and again.exit_code == 0 and again.events == result.events
 
 
-def test_new_blocks_are_read_incrementally(chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
+def test_new_blocks_are_read_incrementally(chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
                                            ) -> None:
     first = _replay(chain, history[1], tmp_path)
     ledger = Ledger(tmp_path / "ledger.sqlite")
@@ -93,7 +90,7 @@ def test_new_blocks_are_read_incrementally(chain: Chain, deal: DeployedDeal, his
 
 
 def test_crash_in_the_middle_of_ingest_loses_nothing_and_counts_nothing_twice(
-    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clean = _replay(chain, history[1], tmp_path / "clean", block_range=5)
     real_append = Ledger.append
@@ -114,7 +111,7 @@ def test_crash_in_the_middle_of_ingest_loses_nothing_and_counts_nothing_twice(
     assert resumed.events == clean.events
 
 
-def test_stablecoin_seized_from_the_pool_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[str, Path],
+def test_stablecoin_seized_from_the_pool_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[object, Path],
                                                    tmp_path: Path) -> None:
     thief = Account.create().address
     amount = 1_234_567
@@ -129,7 +126,7 @@ def test_stablecoin_seized_from_the_pool_is_caught(chain: Chain, deal: DeployedD
     assert balance and balance[0].expected - balance[0].actual == amount
 
 
-def test_deal_file_edited_after_issuance_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[str, Path],
+def test_deal_file_edited_after_issuance_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[object, Path],
                                                    tmp_path: Path) -> None:
     deal_file = Path(deal.manifest.deal_file)
     original = deal_file.read_text()
@@ -167,7 +164,7 @@ def test_pool_deployed_with_another_coupon_than_the_deal_is_caught(chain: Chain,
     assert coupon and coupon[0].expected == 800 and coupon[0].actual == 950
 
 
-def test_amended_report_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path) -> None:
+def test_amended_report_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path) -> None:
     publish(chain, deal.manifest, simulate=True, move_clock=True, outbox=tmp_path / "outbox.sqlite")
     period = deal.oracle.latest_period()
     before = deal.oracle.report_of(period)
@@ -188,7 +185,7 @@ def _rwa(*args: str) -> subprocess.CompletedProcess[str]:
                           env=dict(os.environ), check=False)
 
 
-def test_bad_input_exits_2(tmp_path: Path, history: tuple[str, Path]) -> None:
+def test_bad_input_exits_2(tmp_path: Path, history: tuple[object, Path]) -> None:
     missing = _rwa("--deployment", str(tmp_path / "none.json"), "--out", str(tmp_path / "o"))
     assert missing.returncode == 2 and missing.stderr.startswith("error: no deployment manifest")
     foreign = tmp_path / "foreign.json"
@@ -254,7 +251,7 @@ def _chromium() -> str:
 
 
 def test_report_html_is_self_contained_and_its_charts_render_in_chromium(
-    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
 ) -> None:
     import re
 
@@ -290,7 +287,7 @@ def test_report_html_is_self_contained_and_its_charts_render_in_chromium(
 
 
 def test_only_stablecoin_transfers_touching_the_deal_are_read(
-    chain: Chain, deal: DeployedDeal, history: tuple[str, Path], tmp_path: Path
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
 ) -> None:
     """On a real network the stablecoin is everybody's token: the ledger keeps what moved in and out of the deal."""
     admin = deal.manifest.roles.admin

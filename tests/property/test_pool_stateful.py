@@ -29,7 +29,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from web3.contract import Contract
-from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError
@@ -49,19 +48,17 @@ COMPLIANCE = ["freeze_wallet", "unfreeze_wallet", "freeze_investor", "unfreeze_i
 
 @pytest.fixture(scope="module")
 def deployed(session_chain: Chain) -> Iterator[PoolSystem]:
-    provider = session_chain.w3.provider
-    snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
-    accounts = [a.address for a in session_chain.accounts]
-    system = deploy_pool_system(
-        session_chain,
-        senior_holders={accounts[3]: 100_000, accounts[4]: 200_000, accounts[5]: 300_000},
-        junior_holders={accounts[4]: 1_000, accounts[5]: 2_000, accounts[6]: 4_000},
-        reserve_periods=1,
-        cash_trap_dscr_bps=15_000,
-    )
-    DealMachine.lens = deploy(session_chain, "TrancheLens", gas=2_000_000)
-    yield system
-    provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+    with session_chain.snapshot():
+        accounts = [a.address for a in session_chain.accounts]
+        system = deploy_pool_system(
+            session_chain,
+            senior_holders={accounts[3]: 100_000, accounts[4]: 200_000, accounts[5]: 300_000},
+            junior_holders={accounts[4]: 1_000, accounts[5]: 2_000, accounts[6]: 4_000},
+            reserve_periods=1,
+            cash_trap_dscr_bps=15_000,
+        )
+        DealMachine.lens = deploy(session_chain, "TrancheLens", gas=2_000_000)
+        yield system
 
 
 class DealMachine(RuleBasedStateMachine):
@@ -71,8 +68,7 @@ class DealMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         s = self.system
-        provider = s.chain.w3.provider
-        self.snapshot = provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+        self.snapshot = s.chain.take_snapshot()
         self.accounts = [a.address for a in s.chain.accounts]
         self.tokens = (s.senior, s.junior)
         self.state = PoolState.opening(s.terms)
@@ -82,7 +78,7 @@ class DealMachine(RuleBasedStateMachine):
         self.exempt: set[tuple[int, str]] = set()
 
     def teardown(self) -> None:
-        self.system.chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [self.snapshot])
+        self.system.chain.revert_to(self.snapshot)
 
     # -- helpers --------------------------------------------------------------------------------------------------
 

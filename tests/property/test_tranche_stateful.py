@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from web3.contract import Contract
-from web3.types import RPCEndpoint
 
 from rwa import tx
 from rwa.chain import Chain
@@ -47,13 +46,13 @@ class TrancheMachine(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
-        self.snapshot = self.env.chain.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+        self.snapshot = self.env.chain.take_snapshot()
         self.last = [0] * WALLETS
         self.may_fall: set[int] = set()
 
     def teardown(self) -> None:
         if hasattr(self, "snapshot"):
-            self.env.chain.w3.provider.make_request(RPCEndpoint("evm_revert"), [self.snapshot])
+            self.env.chain.revert_to(self.snapshot)
 
     # -- helpers --------------------------------------------------------------------------------------------
 

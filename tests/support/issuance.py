@@ -11,9 +11,9 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from rwa.demo import write_demo_deal
-from rwa.paths import project_root
+from tests.support.deals import EXAMPLE_DEAL
 
-EXAMPLE = project_root() / "examples" / "deal-h800.toml"
+EXAMPLE = EXAMPLE_DEAL
 PERIOD = 2_592_000
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from rwa.deal import Deal, allocate, deal_hash, load_deal, parse_deal
 from rwa.errors import DealConfigError
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 
 def raw() -> dict[str, Any]:

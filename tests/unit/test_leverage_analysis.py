@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +11,8 @@ from rwa.leverage.analysis import irr, max_haircut, payback, xirr
 from rwa.leverage.cashflows import BASE, billable_rent, refunds, scenario_cashflows
 from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 from tests.support.reference_loops import run_paths_loop
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
 
 
 @pytest.fixture(scope="module")

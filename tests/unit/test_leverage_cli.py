@@ -8,8 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from rwa.leverage.cli import register
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -10,9 +8,8 @@ from rwa.leverage import size_deal
 from rwa.leverage.cashflows import lease_rent, refunds
 from rwa.leverage.montecarlo import cfads_paths, draw, run_draws, simulate
 from rwa.leverage.sizing import Sizing
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 from tests.support.reference_loops import simulate_loop
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
 
 
 @pytest.fixture(scope="module")

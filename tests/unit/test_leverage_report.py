@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from rich.console import Console
 
 from rwa.leverage.report import analyse, render, to_json
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 
 def test_json_is_strict_deterministic_and_integer_money() -> None:

@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import tomllib
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rwa.deal import load_deal, parse_deal
 from rwa.leverage import size_deal
 from rwa.leverage.seedcheck import seed_consistency
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 
 def raw() -> dict[str, Any]:

@@ -4,7 +4,6 @@ import itertools
 import math
 import tomllib
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +28,7 @@ from rwa.leverage.cashflows import (
     largest_lessee,
     lease_servers,
 )
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 
 def variant(**changes: Any) -> Deal:

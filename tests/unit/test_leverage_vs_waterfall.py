@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ from rwa.deal import load_deal
 from rwa.leverage import path_terms, scenario_cashflows, size_deal
 from rwa.leverage.analysis import stress_scenarios
 from rwa.leverage.path_engine import run_paths
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deal-h800.toml"
+from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 
 @pytest.mark.parametrize(

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 from web3 import Web3
 
 from rwa.chain import Chain
-from rwa.errors import ContractRevertError
 from rwa.onchain.base import Role
 from rwa.onchain.pool import LeasePool
 from rwa.tx import deploy, send
 from tests.support.pool_system import PoolSystem, demo_terms, deploy_pool_system
+from tests.support.reverts import reverts
 
 ZERO = "0x" + "00" * 20
-
-
-def reverts(fn: Callable[[], Any], error: str, **expected: Any) -> ContractRevertError:
-    with pytest.raises(ContractRevertError) as info:
-        fn()
-    assert info.value.error_name == error, str(info.value)
-    for key, value in expected.items():
-        assert info.value.error_args[key] == value, (key, info.value.error_args)
-    return info.value
 
 
 def run_all_periods(s: PoolSystem) -> None:

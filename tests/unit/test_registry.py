@@ -7,9 +7,10 @@ from web3.logs import DISCARD
 
 from rwa import tx
 from rwa.chain import Chain
-from rwa.errors import ContractRevertError, InputError
+from rwa.errors import InputError
 from rwa.onchain.registry import ComplianceRegistry, InvestorRecord
 from rwa.onchain.tranche import Restriction
+from tests.support.reverts import reverts
 
 GAS = 3_000_000
 YEAR = 365 * 86_400
@@ -19,10 +20,6 @@ CHINA, SINGAPORE = 156, 702
 @pytest.fixture
 def registry(chain: Chain) -> ComplianceRegistry:
     return ComplianceRegistry.deploy(chain, chain.accounts[0].address, gas=GAS)
-
-
-def _revert(exc: pytest.ExceptionInfo[ContractRevertError]) -> tuple[str, dict[str, object]]:
-    return exc.value.error_name, exc.value.error_args
 
 
 def test_admin_holds_every_role(chain: Chain, registry: ComplianceRegistry) -> None:
@@ -112,44 +109,27 @@ def test_batch_allow_of_many_investors(chain: Chain, registry: ComplianceRegistr
 
 def test_reverts_by_custom_error(chain: Chain, registry: ComplianceRegistry) -> None:
     admin, a, outsider = chain.accounts[0].address, chain.accounts[1].address, chain.accounts[5].address
+    zero = "0x" + "00" * 20
     now = chain.now()
-    with pytest.raises(ContractRevertError) as exc:
-        registry.allow_investor(a, now + YEAR, CHINA, sender=outsider)
-    name, args = _revert(exc)
-    assert name == "AccessControlUnauthorizedAccount"
-    assert args["account"] == outsider
-    with pytest.raises(ContractRevertError) as exc:
-        registry.set_frozen(a, True, sender=outsider)
-    assert exc.value.error_name == "AccessControlUnauthorizedAccount"
-    with pytest.raises(ContractRevertError) as exc:
-        registry.allow_investor("0x" + "00" * 20, now + YEAR, CHINA, sender=admin)
-    assert exc.value.error_name == "ZeroAddress"
-    with pytest.raises(ContractRevertError) as exc:
-        registry.set_frozen("0x" + "00" * 20, True, sender=admin)
-    assert exc.value.error_name == "ZeroAddress"
-    with pytest.raises(ContractRevertError) as exc:
-        registry.allow_investor(a, now - 1, CHINA, sender=admin)
-    name, args = _revert(exc)
-    assert name == "KycExpiryNotInFuture"
-    assert args["kycExpiry"] == now - 1
+    reverts(lambda: registry.allow_investor(a, now + YEAR, CHINA, sender=outsider),
+            "AccessControlUnauthorizedAccount", account=outsider)
+    reverts(lambda: registry.set_frozen(a, True, sender=outsider), "AccessControlUnauthorizedAccount")
+    reverts(lambda: registry.allow_investor(zero, now + YEAR, CHINA, sender=admin), "ZeroAddress")
+    reverts(lambda: registry.set_frozen(zero, True, sender=admin), "ZeroAddress")
+    reverts(lambda: registry.allow_investor(a, now - 1, CHINA, sender=admin), "KycExpiryNotInFuture",
+            kycExpiry=now - 1)
     for bad in (0, 1000):
-        with pytest.raises(ContractRevertError) as exc:
-            registry.allow_investor(a, now + YEAR, bad, sender=admin)
-        assert _revert(exc) == ("InvalidJurisdiction", {"investor": a, "jurisdiction": bad})
-    with pytest.raises(ContractRevertError) as exc:
-        registry.update_kyc(a, now + YEAR, sender=admin)
-    assert _revert(exc) == ("NotAnInvestor", {"investor": a})
-    with pytest.raises(ContractRevertError) as exc:
-        registry.revoke_investor(a, sender=admin)
-    assert exc.value.error_name == "NotAnInvestor"
+        err = reverts(lambda b=bad: registry.allow_investor(a, now + YEAR, b, sender=admin), "InvalidJurisdiction")
+        assert err.error_args == {"investor": a, "jurisdiction": bad}
+    assert reverts(lambda: registry.update_kyc(a, now + YEAR, sender=admin), "NotAnInvestor").error_args == {
+        "investor": a
+    }
+    reverts(lambda: registry.revoke_investor(a, sender=admin), "NotAnInvestor")
     registry.allow_investor(a, now + YEAR, CHINA, sender=admin)
-    with pytest.raises(ContractRevertError) as exc:
-        registry.update_kyc(a, 5, sender=admin)
-    assert exc.value.error_name == "KycExpiryNotInFuture"
+    reverts(lambda: registry.update_kyc(a, 5, sender=admin), "KycExpiryNotInFuture")
     fn = registry.contract.functions.allowInvestors([a], [now + YEAR, now + YEAR], [CHINA])
-    with pytest.raises(ContractRevertError) as exc:
-        tx.send(fn, admin, GAS)
-    assert _revert(exc) == ("LengthMismatch", {"investors": 1, "kycExpiries": 2, "jurisdictions": 1})
+    err = reverts(lambda: tx.send(fn, admin, GAS), "LengthMismatch")
+    assert err.error_args == {"investors": 1, "kycExpiries": 2, "jurisdictions": 1}
 
 
 def test_wrapper_rejects_bad_input(chain: Chain, registry: ComplianceRegistry) -> None:
