@@ -72,8 +72,9 @@ def test_honest_history_reconciles_and_writes_every_output(
     assert again.reused and again.exit_code == 0 and again.events == result.events
 
 
-def test_new_blocks_are_read_incrementally(chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
-                                           ) -> None:
+def test_new_blocks_are_read_incrementally(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
     first = _replay(chain, history[1], tmp_path)
     ledger = Ledger(tmp_path / "ledger.sqlite")
     cursor = ledger.last_block()
@@ -164,7 +165,9 @@ def test_pool_deployed_with_another_coupon_than_the_deal_is_caught(chain: Chain,
     assert coupon and coupon[0].expected == 800 and coupon[0].actual == 950
 
 
-def test_amended_report_is_caught(chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path) -> None:
+def test_amended_report_is_caught(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
     publish(chain, deal.manifest, simulate=True, move_clock=True, outbox=tmp_path / "outbox.sqlite")
     period = deal.oracle.latest_period()
     before = deal.oracle.report_of(period)
