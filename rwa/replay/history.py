@@ -8,6 +8,7 @@ from typing import Any
 
 from rwa.onchain.pool import legs_from_event
 from rwa.replay.ledger import Event, Ledger
+from rwa.units import TRANCHES
 from rwa.waterfall import PeriodLegs
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -113,7 +114,7 @@ def rebuild(ledger: Ledger) -> History:
                         amended_from=old.revenue,
                     )
                 )
-        elif ev.contract in ("senior", "junior"):
+        elif ev.contract in TRANCHES:
             tok = h.tokens.setdefault(ev.contract, TokenHistory(ev.contract, ev.address))
             bucket = {
                 "Transfer": tok.transfers,

@@ -8,6 +8,7 @@ difference is a :class:`Finding` with its period, account, expected and actual v
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -20,11 +21,34 @@ from rwa.waterfall import PeriodLegs, PoolState, PoolTerms, declare_default, run
 LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "senior_dust", "junior_dust")]
 
 
+class FindingKind(enum.StrEnum):
+    """What a finding is about; the value is what ``findings.json`` and the report show."""
+
+    CLAIM = "claim"
+    CLAIMABLE = "claimable"
+    CONTRACTED_RENT = "contracted-rent"
+    DEAL_FILE_CHANGED = "deal-file-changed"
+    DISTRIBUTED_WITHOUT_REPORT = "distributed-without-report"
+    DUST = "dust"
+    OUTSIDE_WATERFALL = "outside-waterfall"
+    PERIOD_ORDER = "period-order"
+    POOL_BALANCE = "pool-balance"
+    POOL_INFLOW = "pool-inflow"
+    POOL_OUTFLOW = "pool-outflow"
+    POOL_TERMS = "pool-terms"
+    REPORT_AMENDED = "report-amended"
+    TOKEN_ACCUMULATOR = "token-accumulator"
+    TOKEN_BALANCE = "token-balance"
+    TOKEN_OUTFLOW = "token-outflow"
+    TOKEN_SUPPLY = "token-supply"
+    WATERFALL_LEG = "waterfall-leg"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One discrepancy between what should have happened and what the chain shows."""
 
-    kind: str
+    kind: FindingKind
     period: int | None
     account: str
     expected: Any
@@ -55,7 +79,7 @@ class Reconciliation:
     token_dust: dict[str, int] = field(default_factory=dict)
     expected_balances: dict[str, int] = field(default_factory=dict)
 
-    def add(self, kind: str, period: int | None, account: str, expected: Any, actual: Any, detail: str) -> None:
+    def add(self, kind: FindingKind, period: int | None, account: str, expected: Any, actual: Any, detail: str) -> None:
         self.findings.append(Finding(kind, period, account, expected, actual, detail))
 
 
@@ -76,7 +100,7 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
             report = history.report_at(period, event.block)
             if report is None:
                 rec.add(
-                    "distributed-without-report",
+                    FindingKind.DISTRIBUTED_WITHOUT_REPORT,
                     period,
                     pool,
                     "a report",
@@ -86,7 +110,7 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
                 continue
             if period != state.last_distributed_period + 1:
                 rec.add(
-                    "period-order",
+                    FindingKind.PERIOD_ORDER,
                     period,
                     pool,
                     state.last_distributed_period + 1,
@@ -99,7 +123,8 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
         for name in LEG_FIELDS:
             want, got = getattr(expected, name), getattr(actual, name)
             if want != got:
-                rec.add("waterfall-leg", period, pool, want, got, f"{name}: recomputed {want:,}, on-chain {got:,}")
+                rec.add(FindingKind.WATERFALL_LEG, period, pool, want, got,
+                        f"{name}: recomputed {want:,}, on-chain {got:,}")
 
 
 def reconcile_terms(onchain: PoolTerms, expected: PoolTerms, pool: str, rec: Reconciliation) -> None:
@@ -115,14 +140,15 @@ def reconcile_terms(onchain: PoolTerms, expected: PoolTerms, pool: str, rec: Rec
         want, got = getattr(expected, name), getattr(onchain, name)
         if want != got:
             rec.add(
-                "pool-terms", None, pool, want, got, f"the pool was deployed with {name}={got}, the deal says {want}"
+                FindingKind.POOL_TERMS, None, pool, want, got,
+                f"the pool was deployed with {name}={got}, the deal says {want}",
             )
     for i, (want, got) in enumerate(zip(expected.principal_schedule, onchain.principal_schedule, strict=False)):
         if want != got:
-            rec.add("pool-terms", i + 1, pool, want, got, f"scheduled principal for period {i + 1}")
+            rec.add(FindingKind.POOL_TERMS, i + 1, pool, want, got, f"scheduled principal for period {i + 1}")
     if len(expected.principal_schedule) != len(onchain.principal_schedule):
         rec.add(
-            "pool-terms",
+            FindingKind.POOL_TERMS,
             None,
             pool,
             len(expected.principal_schedule),
@@ -136,7 +162,7 @@ def reconcile_reports(history: History, contracted: list[int], oracle: str, rec:
         for r in records:
             if r.amended_from is not None:
                 rec.add(
-                    "report-amended",
+                    FindingKind.REPORT_AMENDED,
                     period,
                     oracle,
                     r.amended_from,
@@ -146,7 +172,7 @@ def reconcile_reports(history: History, contracted: list[int], oracle: str, rec:
         last = records[-1]
         if 1 <= period <= len(contracted) and last.contracted_rent != contracted[period - 1]:
             rec.add(
-                "contracted-rent",
+                FindingKind.CONTRACTED_RENT,
                 period,
                 oracle,
                 contracted[period - 1],
@@ -193,7 +219,7 @@ def reconcile_token(tok: TokenHistory, magnitude: int, rec: Reconciliation) -> N
             amount = int(a["amount"])
             if int(a["totalSupply"]) != supply:
                 rec.add(
-                    "token-supply",
+                    FindingKind.TOKEN_SUPPLY,
                     None,
                     tok.address,
                     supply,
@@ -208,7 +234,7 @@ def reconcile_token(tok: TokenHistory, magnitude: int, rec: Reconciliation) -> N
                 carried = points
             if pps != int(a["pointsPerShare"]) or carried != int(a["carriedPoints"]):
                 rec.add(
-                    "token-accumulator",
+                    FindingKind.TOKEN_ACCUMULATOR,
                     None,
                     tok.address,
                     (pps, carried),
@@ -226,7 +252,7 @@ def reconcile_token(tok: TokenHistory, magnitude: int, rec: Reconciliation) -> N
             paid = int(a["amount"])
             if paid != due:
                 rec.add(
-                    "claim",
+                    FindingKind.CLAIM,
                     None,
                     h.holder,
                     due,
@@ -258,7 +284,7 @@ def reconcile_dust(history: History, magnitude: int, rec: Reconciliation) -> Non
         for tranche, got in (("senior", legs.senior_dust), ("junior", legs.junior_dust)):
             if last.get(tranche, 0) != got:
                 rec.add(
-                    "dust",
+                    FindingKind.DUST,
                     period,
                     tranche,
                     last.get(tranche, 0),
@@ -302,7 +328,7 @@ def reconcile_money(
             flows_out[dst] += value
             if dst not in paid_to:
                 rec.add(
-                    "outside-waterfall",
+                    FindingKind.OUTSIDE_WATERFALL,
                     _period_at(history, ev.block),
                     pool,
                     0,
@@ -312,14 +338,16 @@ def reconcile_money(
         if src in token_names:
             token_out[token_names[src]] += value
     if into_pool != deposits_total:
-        rec.add("pool-inflow", None, pool, deposits_total, into_pool, "stablecoin received against deposits made")
+        rec.add(FindingKind.POOL_INFLOW, None, pool, deposits_total, into_pool,
+                "stablecoin received against deposits made")
     for dst, want in paid_to.items():
         if flows_out.get(dst, 0) != want:
-            rec.add("pool-outflow", None, dst, want, flows_out.get(dst, 0), "stablecoin paid by the pool's waterfall")
+            rec.add(FindingKind.POOL_OUTFLOW, None, dst, want, flows_out.get(dst, 0),
+                    "stablecoin paid by the pool's waterfall")
     for name, paid in claims_paid.items():
         if token_out.get(name, 0) != paid:
             rec.add(
-                "token-outflow",
+                FindingKind.TOKEN_OUTFLOW,
                 None,
                 by_name[name],
                 paid,
@@ -330,7 +358,7 @@ def reconcile_money(
     rec.expected_balances["pool"] = expected_pool
     if onchain_balances.get("pool") != expected_pool:
         rec.add(
-            "pool-balance",
+            FindingKind.POOL_BALANCE,
             _period_at(history, None),
             pool,
             expected_pool,
@@ -345,7 +373,7 @@ def reconcile_money(
         rec.expected_balances[name] = want
         if onchain_balances.get(name) != want:
             rec.add(
-                "token-balance",
+                FindingKind.TOKEN_BALANCE,
                 None,
                 address,
                 want,

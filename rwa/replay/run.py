@@ -18,6 +18,7 @@ from rwa.replay.ingest import Source, ingest
 from rwa.replay.ledger import Ledger
 from rwa.replay.reconcile import (
     Finding,
+    FindingKind,
     Reconciliation,
     reconcile_dust,
     reconcile_money,
@@ -26,6 +27,7 @@ from rwa.replay.reconcile import (
     reconcile_token,
     reconcile_waterfall,
 )
+from rwa.units import TRANCHES
 
 CONTRACTS = {
     "pool": "LeasePool",
@@ -59,7 +61,7 @@ def _sources(manifest: Manifest) -> list[Source]:
     from rwa.compile import load_build
 
     build = load_build()
-    deal_accounts = tuple(manifest.address(k) for k in ("pool", "senior", "junior"))
+    deal_accounts = tuple(manifest.address(k) for k in ("pool", *TRANCHES))
     return [
         Source(key, manifest.address(key), build[name].abi, deal_accounts if key == "stablecoin" else ())
         for key, name in CONTRACTS.items()
@@ -71,7 +73,7 @@ def _balances(chain: Chain, manifest: Manifest) -> dict[str, int]:
     from rwa.onchain.stablecoin import Stablecoin
 
     coin = Stablecoin.at(chain, manifest.address("stablecoin"))
-    return {k: coin.balance_of(manifest.address(k)) for k in ("pool", "senior", "junior")}
+    return {k: coin.balance_of(manifest.address(k)) for k in ("pool", *TRANCHES)}
 
 
 def _fingerprint(manifest_path: Path, manifest: Manifest, ledger: Ledger, deal_file: Path) -> str:
@@ -134,7 +136,7 @@ def _reuse(
     summary = json.loads(summary_path.read_text())
     if summary.get("fingerprint") != fingerprint or summary.get("balances") != _balances(chain, manifest):
         return None
-    findings = [Finding(**f) for f in json.loads(findings_path.read_text())]
+    findings = [Finding(**{**f, "kind": FindingKind(f["kind"])}) for f in json.loads(findings_path.read_text())]
     return (0 if not findings else 1), findings
 
 
@@ -161,7 +163,7 @@ def _reconcile(
     actual_hash = deal_hash(deal_file)
     if actual_hash != manifest.deal_hash:
         rec.add(
-            "deal-file-changed",
+            FindingKind.DEAL_FILE_CHANGED,
             None,
             str(deal_file),
             manifest.deal_hash,
@@ -171,7 +173,7 @@ def _reconcile(
     deal = load_deal(deal_file)
     expected_terms = recorded_terms(deal, manifest.terms)
     if expected_terms.face != manifest.senior_size:
-        rec.add("pool-terms", None, pool.address, manifest.senior_size, expected_terms.face,
+        rec.add(FindingKind.POOL_TERMS, None, pool.address, manifest.senior_size, expected_terms.face,
                 "the recorded principal schedule does not sum to the senior size the manifest states")
     reconcile_terms(pool.terms(), expected_terms, pool.address, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
@@ -188,7 +190,7 @@ def _reconcile(
         for line, amount in zip(lines, onchain, strict=True):
             line.onchain_claimable = amount
             if amount != line.expected_claimable:
-                rec.add("claimable", None, line.holder, line.expected_claimable, amount,
+                rec.add(FindingKind.CLAIMABLE, None, line.holder, line.expected_claimable, amount,
                         f"{tranche} claimable now: recomputed {line.expected_claimable:,}, on-chain {amount:,}")
     timings["reconcile"] = time.perf_counter() - t0 - timings["ingest"]
     summary: dict[str, Any] = {
