@@ -305,3 +305,38 @@ def test_only_stablecoin_transfers_touching_the_deal_are_read(
     deal_accounts = {deal.pool.address, *(t.address for t in deal.tokens.values())}
     assert moves and all({e.args["from"], e.args["to"]} & deal_accounts for e in moves)
     assert not any(strangers[1] in (e.args["from"], e.args["to"]) for e in moves)
+
+
+def test_the_auditor_never_runs_the_calculators_sizing(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rwa.leverage
+    import rwa.leverage.sizing
+
+    def refuse(*_args: object) -> None:
+        raise AssertionError("the replay ran the float sizing")
+
+    monkeypatch.setattr(rwa.leverage.sizing, "size_deal", refuse)
+    monkeypatch.setattr(rwa.leverage, "size_deal", refuse)
+    result = _replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+
+
+def test_a_recorded_schedule_other_than_the_pools_is_a_finding(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    manifest = load_manifest(history[1])
+    assert manifest.terms is not None
+    schedule = manifest.terms.principal_schedule
+    paying = [i for i, amount in enumerate(schedule) if amount > 0]
+    schedule[paying[0]] -= 1
+    schedule[paying[1]] += 1
+    tampered = tmp_path / "deployment.json"
+    save_manifest(manifest, tampered)
+    result = _replay(chain, tampered, tmp_path)
+    terms = [f for f in result.findings if f.kind == "pool-terms"]
+    assert result.exit_code == 1
+    assert {(f.period, f.expected, f.actual) for f in terms} == {
+        (paying[0] + 1, schedule[paying[0]], schedule[paying[0]] + 1),
+        (paying[1] + 1, schedule[paying[1]], schedule[paying[1]] - 1),
+    }
