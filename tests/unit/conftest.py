@@ -1,4 +1,5 @@
-"""Fixtures of the pool's unit tests: one default deal per module, each test starting from its snapshot."""
+"""Fixtures of the unit tests: the example deal and its sizing (loaded once), and a default pool system per module
+whose snapshot each test starts from."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from rwa.chain import Chain
+from rwa.deal import Deal, load_deal
+from rwa.leverage.sizing import Sizing, size_deal
+from tests.support.deals import EXAMPLE_DEAL
 from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 
@@ -20,3 +24,15 @@ def deployed(session_chain: Chain) -> Iterator[PoolSystem]:
 @pytest.fixture
 def system(deployed: PoolSystem, chain: Chain) -> PoolSystem:
     return deployed
+
+
+@pytest.fixture(scope="session")
+def deal() -> Deal:
+    """The example deal (modules about a token set-up override this name with their own fixture)."""
+    return load_deal(EXAMPLE_DEAL)
+
+
+@pytest.fixture(scope="session")
+def sizing(deal: Deal) -> Sizing:
+    """The calculator's sizing of the example deal."""
+    return size_deal(deal)

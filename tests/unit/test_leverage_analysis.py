@@ -5,24 +5,13 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from rwa.deal import Deal, load_deal
-from rwa.leverage import breakevens, path_terms, returns, size_deal, stress
+from rwa.deal import Deal
+from rwa.leverage import breakevens, path_terms, returns, stress
 from rwa.leverage.analysis import irr, max_haircut, payback, xirr
 from rwa.leverage.cashflows import BASE, billable_rent, refunds, scenario_cashflows
 from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
-from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 from tests.support.reference_loops import run_paths_loop
-
-
-@pytest.fixture(scope="module")
-def deal() -> Deal:
-    return load_deal(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
-def sizing(deal: Deal) -> Sizing:
-    return size_deal(deal)
 
 
 def test_irr_of_a_simple_loan() -> None:

@@ -3,23 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rwa.deal import Deal, load_deal
-from rwa.leverage import size_deal
+from rwa.deal import Deal
 from rwa.leverage.cashflows import lease_rent, refunds
 from rwa.leverage.montecarlo import cfads_paths, draw, run_draws, simulate
 from rwa.leverage.sizing import Sizing
-from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 from tests.support.reference_loops import simulate_loop
-
-
-@pytest.fixture(scope="module")
-def deal() -> Deal:
-    return load_deal(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
-def sizing(deal: Deal) -> Sizing:
-    return size_deal(deal)
 
 
 def test_draws_are_seeded_and_shaped(deal: Deal) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rwa.deal import Deal, load_deal, parse_deal
+from rwa.deal import Deal, parse_deal
 from rwa.errors import DealConfigError
 from rwa.leverage import (
     base_revenue,
@@ -38,11 +38,6 @@ def variant(**changes: Any) -> Deal:
         section, _, field = key.partition("__")
         data[section][field] = value
     return parse_deal(data)
-
-
-@pytest.fixture(scope="module")
-def deal() -> Deal:
-    return load_deal(EXAMPLE)
 
 
 def test_schedule_principal_sums_exactly_to_the_senior(deal: Deal) -> None:
