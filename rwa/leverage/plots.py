@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from rwa.errors import InputError
 from rwa.leverage.cashflows import collateral_value
 from rwa.leverage.report import Analysis
+from rwa.units import BPS
 
 FILES = ("dscr.png", "balance.png", "stress_fan.png")
 
@@ -50,7 +51,7 @@ def write_plots(a: Analysis, directory: Path) -> list[Path]:
     ax.plot([0, *periods], [sizing.senior_size / unit, *(r.balance / unit for r in sizing.schedule)],
             label="senior balance", color="tab:blue")
     values = collateral_value(deal)
-    cap = deal.financing.ltv_cap_bps / 10_000
+    cap = deal.financing.ltv_cap_bps / BPS
     ax.plot(range(len(values)), [v * cap / unit for v in values], label="LTV cap x hardware value",
             color="tab:orange", linestyle="--")
     ax.set_xlabel("period (month)")
