@@ -159,12 +159,20 @@ def test_piped_size_keeps_every_stress_grid_column() -> None:
         ("oracle", "publish", "--period", "one"),
     ],
 )
-def test_a_usage_mistake_is_one_error_line_and_exit_2(args: tuple[str, ...]) -> None:
-    done = rwa(*args)
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert len(done.stderr.splitlines()) == 1, done.stderr
-    assert done.stderr.startswith("error: rwa ")
+def test_a_usage_mistake_is_one_error_line_and_exit_2(
+    args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rwa.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["rwa", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"error: rwa {args[0]}")
+    assert err.rstrip().endswith("--help)")
 
 
 def _script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -178,8 +186,17 @@ def test_script_help_shows_a_usage_line_that_works(name: str) -> None:
     assert done.returncode == 0, done.stderr
     usage = next(line.strip() for line in done.stdout.splitlines() if "Usage:" in line)
     assert usage == f"Usage: python scripts/{name} [OPTIONS]"
-    mistake = _script(name, "--no-such-option")
-    assert mistake.returncode == 2
-    assert len(mistake.stderr.splitlines()) == 1, mistake.stderr
-    assert mistake.stderr.startswith(f"error: python scripts/{name}: No such option: --no-such-option")
-    assert mistake.stderr.rstrip().endswith(f"(see python scripts/{name} --help)")
+
+def test_a_script_usage_mistake_is_one_line_naming_the_script(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rwa.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["scripts/issue.py", "--no-such-option"])
+    with pytest.raises(SystemExit) as exited:
+        main("issue", prog_name="python scripts/issue.py")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("error: python scripts/issue.py: No such option: --no-such-option")
+    assert err.rstrip().endswith("(see python scripts/issue.py --help)")
