@@ -9,8 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click; these are its usage errors
+from typer.core import TyperGroup
+from typer.main import get_command
 
-from rwa.cli_options import RpcUrl, StateFile
+from rwa.cli_options import RpcUrl, StateFile, output_console
 from rwa.errors import RwaError
 
 app = typer.Typer(
@@ -23,8 +26,7 @@ app = typer.Typer(
 chain_app = typer.Typer(help="The chain the commands talk to: the embedded one by default, or --rpc-url.")
 app.add_typer(chain_app, name="chain")
 
-console = Console()
-
+console: Console = output_console()
 
 
 @app.command("compile")
@@ -114,7 +116,6 @@ def demo_command(
         raise typer.Exit(summary.replay_exit_code)
 
 
-
 def _register() -> None:
     """Sub-commands of the layers below: calculator, oracle, issuance and operation, audit."""
     from rwa.issuance import cli as issuance_cli
@@ -129,24 +130,38 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
+def main(command: str | None = None, prog_name: str | None = None) -> None:
+    """Run ``rwa`` with the process's arguments, or only its sub-command ``command`` (the scripts' entry point,
+    whose usage line then reads ``prog_name [OPTIONS]``). Every mistake is one ``error:`` line on stderr."""
+    group = get_command(app)
+    assert isinstance(group, TyperGroup)
     try:
-        code = app(standalone_mode=False)
+        if command is None:
+            code = group.main(prog_name=prog_name or "rwa", standalone_mode=False)
+        else:
+            code = group.commands[command].main(prog_name=prog_name or command, standalone_mode=False)
     except RwaError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        print(f"error: {_usage_message(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
-    except typer.TyperException as exc:  # usage errors arrive here in non-standalone mode
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-        sys.exit(int(getattr(exc, "exit_code", 2)))
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _usage_message(exc: UsageError) -> str:
+    """A usage error on one line, naming the command and where its help is."""
+    message = " ".join(exc.format_message().split())
+    if exc.ctx is None:
+        return message
+    return f"{exc.ctx.command_path}: {message} (see {exc.ctx.command_path} --help)"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Options every chain-facing command shares, declared once."""
+"""Options every chain-facing command shares, and the console every command prints to, declared once."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 RpcUrl = Annotated[
     str | None,
@@ -19,3 +20,14 @@ Deployment = Annotated[
     Path | None,
     typer.Option("--deployment", help="The deployment manifest (default .rwa/deployment.json)."),
 ]
+
+PIPE_WIDTH = 400
+"""Columns of a command's output when it is not a terminal: wide enough for every table the commands print."""
+
+
+def output_console() -> Console:
+    """The console a command prints to: the terminal's width on a terminal; in a pipe or a file, a width no table
+    of the commands reaches and no wrapping, so nothing is dropped, cropped or split across lines."""
+    if Console().is_terminal:
+        return Console()
+    return Console(width=PIPE_WIDTH, soft_wrap=True)

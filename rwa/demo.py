@@ -29,7 +29,7 @@ from rwa.issuance.operate import claim_for, distribute_period, finalize_deal
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
 from rwa.paths import project_root
-from rwa.units import TRANCHES
+from rwa.units import TRANCHES, format_dscr, money_formatter
 
 EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
 GAS_FUNDING = 10**18  # 1 ETH of the embedded chain's gas money per demo holder
@@ -40,6 +40,8 @@ class DemoSummary:
     scenario: str
     months: int
     holders: int
+    currency: str = ""
+    decimals: int = 0
     periods_distributed: int = 0
     trapped_periods: list[int] = field(default_factory=list)
     min_dscr_bps: int | None = None
@@ -137,13 +139,15 @@ def run_demo(
         deal_model = load_deal(deal_path)
         months = min(months, deal_model.periods.count)
         summary.months = months
+        summary.currency, summary.decimals = deal_model.currency, deal_model.decimals
+        money = money_formatter(deal_model.decimals, deal_model.currency)
         plan = plan_issue(deal_path)
         manifest_path = out / "deployment.json"
         manifest = issue(chain, plan, manifest_path, lambda _msg: None)
         deal = open_deployment(chain, manifest)
         console.print(
-            f"issued {plan.sizing.senior_size / 10**6:,.0f} senior and {plan.sizing.junior_size / 10**6:,.0f} junior"
-            f" {plan.deal.currency} to {holders} holders ({plan.sizing.binding_constraint} binds)"
+            f"issued {money(plan.sizing.senior_size)} senior and {money(plan.sizing.junior_size)} junior"
+            f" to {holders} holders ({plan.sizing.binding_constraint} binds)"
         )
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -201,16 +205,18 @@ def _replay(chain: Chain, manifest_path: Path, out: Path, console: Console) -> t
 
 
 def _show(console: Console, s: DemoSummary) -> None:
+    money = money_formatter(s.decimals, s.currency)
     table = Table(title=f"demo ({s.scenario}) summary", show_header=False)
     table.add_row(
         "months distributed", f"{s.periods_distributed} of {s.months}" + (" + maturity" if s.finalized else "")
     )
-    table.add_row("senior paid / outstanding", f"{s.senior_paid / 10**6:,.2f} / {s.senior_outstanding / 10**6:,.2f}")
-    table.add_row("junior paid", f"{s.junior_paid / 10**6:,.2f}")
-    table.add_row("lowest DSCR", f"{(s.min_dscr_bps or 0) / 10_000:.3f}x")
+    table.add_row("senior paid", money(s.senior_paid))
+    table.add_row("senior outstanding", money(s.senior_outstanding))
+    table.add_row("junior paid", money(s.junior_paid))
+    table.add_row("lowest DSCR", format_dscr(s.min_dscr_bps))
     table.add_row("cash-trapped periods", ", ".join(map(str, s.trapped_periods)) or "none")
     table.add_row("holder transfers (refused by compliance)", f"{s.transfers} ({s.transfers_refused})")
-    table.add_row("claims (units)", f"{s.claims} ({s.claimed_units / 10**6:,.2f})")
+    table.add_row("claims (paid)", f"{s.claims} ({money(s.claimed_units)})")
     table.add_row("replay", "reconciled" if s.replay_exit_code == 0 else f"{s.replay_findings} findings")
     table.add_row("time", f"{s.seconds:.1f} s")
     table.add_row("written to", s.out)

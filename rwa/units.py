@@ -8,7 +8,9 @@ in JSON output.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
+from functools import partial
 from typing import Literal
 
 BPS = 10_000
@@ -30,14 +32,20 @@ TRANCHES: tuple[Tranche, Tranche] = ("senior", "junior")
 
 
 def format_money(units: int, decimals: int, currency: str, *, raw: bool = False) -> str:
-    """``units`` smallest units as whole units with two decimals (rounded down) and the currency.
+    """``units`` smallest units as whole units with two decimals (rounded towards zero) and the currency.
 
-    ``raw`` shows the integer itself, labelled as smallest units, for a user who wants every digit.
+    ``raw`` shows the integer itself, labelled as smallest units, for a user who wants every digit: without
+    separators, so it can be given back to an option that takes smallest units (``rwa distribute --amount``).
     """
     if raw:
-        return f"{units:,} {currency} smallest units"
+        return f"{units} {currency} smallest units"
     whole = (Decimal(units) / (Decimal(10) ** decimals)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    return f"{whole:,.2f} {currency}"
+    return f"{whole + 0:,.2f} {currency}"  # + 0: a negative amount under a cent shows as 0.00, not -0.00
+
+
+def money_formatter(decimals: int, currency: str, *, raw: bool = False) -> Callable[[int], str]:
+    """:func:`format_money` bound to one currency: what a command holds to show every amount of a deal alike."""
+    return partial(format_money, decimals=decimals, currency=currency, raw=raw)
 
 
 def format_dscr(dscr_bps: int | None) -> str:

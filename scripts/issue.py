@@ -6,10 +6,7 @@ tranche tokens and pool (and the test stablecoin on a local chain), allows and m
 deployment manifest atomically. Re-running resumes an interrupted issuance and refuses to issue the deal twice.
 """
 
-import sys
-
 from rwa.cli import main
 
 if __name__ == "__main__":
-    sys.argv[1:1] = ["issue"]
-    main()
+    main("issue", prog_name="python scripts/issue.py")

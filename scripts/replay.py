@@ -8,10 +8,7 @@ the unit and writes summary.json, periods.csv, holders.csv, findings.json and re
 history reconciles, 1 when there is any finding, 2 on bad input.
 """
 
-import sys
-
 from rwa.cli import main
 
 if __name__ == "__main__":
-    sys.argv[1:1] = ["replay"]
-    main()
+    main("replay", prog_name="python scripts/replay.py")

@@ -9,11 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile
+from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
 from rwa.deployment import default_manifest_path, load_manifest
 
-console = Console()
+console: Console = output_console()
 
+Raw = Annotated[
+    bool, typer.Option("--raw", help="Show amounts in the stablecoin's smallest units instead of whole units.")
+]
 
 
 def issue_command(
@@ -55,6 +58,7 @@ def distribute_command(
     final: Annotated[
         bool, typer.Option("--final", help="Maturity: deposit --amount as residual value and finalize.")
     ] = False,
+    raw: Raw = False,
     deployment: Deployment = None,
     rpc_url: RpcUrl = None,
     state: StateFile = None,
@@ -63,26 +67,28 @@ def distribute_command(
     from rwa.chain import connect
     from rwa.errors import InputError
     from rwa.issuance.operate import distribute_period, finalize_deal
-    from rwa.issuance.show import show_legs
+    from rwa.issuance.show import deal_money, show_legs
     from rwa.onchain.deployed import open_deployment
 
     if final == (period is not None):
         raise InputError("give exactly one of --period P or --final")
     manifest = load_manifest(deployment or default_manifest_path())
+    money = deal_money(manifest, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = open_deployment(chain, manifest)
         if final:
             result = finalize_deal(deal, amount or 0)
         else:
             result = distribute_period(deal, int(period or 0), amount, tax_refund)
-    console.print(result.note + (f"; deposited {result.deposited:,}" if result.deposited else ""))
+    console.print(result.note + (f"; deposited {money(result.deposited)}" if result.deposited else ""))
     if result.legs is not None:
-        show_legs(console, result.legs)
+        show_legs(console, result.legs, money)
 
 
 def claim_command(
     holder: Annotated[str | None, typer.Option("--holder", help="The holder's address.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every holder this checkout can sign for.")] = False,
+    raw: Raw = False,
     deployment: Deployment = None,
     rpc_url: RpcUrl = None,
     state: StateFile = None,
@@ -92,11 +98,13 @@ def claim_command(
     from rwa.deal import load_deal
     from rwa.errors import InputError
     from rwa.issuance.operate import claim_all, claim_for
+    from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment
 
     if all_ == (holder is not None):
         raise InputError("give exactly one of --holder ADDRESS or --all")
     manifest = load_manifest(deployment or default_manifest_path())
+    money = deal_money(manifest, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = open_deployment(chain, manifest)
         if holder is not None:
@@ -107,18 +115,22 @@ def claim_command(
     if not results:
         console.print("nothing to claim")
     for r in results:
-        console.print(f"{r.holder}: senior {r.paid.get('senior', 0):,}  junior {r.paid.get('junior', 0):,}")
+        console.print(f"{r.holder}: senior {money(r.paid.get('senior', 0))}  junior {money(r.paid.get('junior', 0))}")
 
 
-def status_command(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+def status_command(
+    raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None
+) -> None:
     """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding."""
     from rwa.chain import connect
     from rwa.issuance.operate import status_rows
+    from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment
 
     manifest = load_manifest(deployment or default_manifest_path())
+    money = deal_money(manifest, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
-        rows = status_rows(open_deployment(chain, manifest))
+        rows = status_rows(open_deployment(chain, manifest), money)
     table = Table(title=f"pool {manifest.contracts.get('pool')} on chain {manifest.chain_id}", show_header=False)
     for key, value in rows:
         table.add_row(key, value)

@@ -8,6 +8,7 @@ distributed twice.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction
-from rwa.units import Tranche
+from rwa.units import Tranche, format_dscr
 from rwa.waterfall import PeriodLegs
 
 
@@ -162,30 +163,22 @@ def claim_all(deal: DeployedDeal, candidates: list[str]) -> list[ClaimResult]:
     return results
 
 
-def status_rows(deal: DeployedDeal) -> list[tuple[str, str]]:
+def status_rows(deal: DeployedDeal, money: Callable[[int], str]) -> list[tuple[str, str]]:
+    """The pool's figures as (label, shown value) pairs; ``money`` shows an amount (see ``deal_money``)."""
     pool = deal.pool
     terms = pool.terms()
     last = pool.last_distributed_period()
-    decimals = 10 ** deal.stablecoin.decimals()
-
-    def money(units: int) -> str:
-        return f"{units / decimals:,.2f}"
-
-    report = deal.oracle.report_of(last) if last else None
-    dscr = ""
-    if report is not None and last:
+    dscr_bps: int | None = None
+    if last and deal.oracle.report_of(last) is not None:
         events = pool.period_events(deal.manifest.deployment_block)
         if events:
-            dscr = f"{events[-1].legs.dscr_bps / 100:.2f}%"
-    covenant = (
-        "defaulted"
-        if pool.defaulted()
-        else ("trapped last period" if dscr and float(dscr[:-1]) * 100 < terms.cash_trap_dscr_bps else "in compliance")
-    )
+            dscr_bps = events[-1].legs.dscr_bps
+    trapped = dscr_bps is not None and dscr_bps < terms.cash_trap_dscr_bps
+    covenant = "defaulted" if pool.defaulted() else ("trapped last period" if trapped else "in compliance")
     rows = [
         ("periods distributed", f"{last} of {terms.period_count}" + (" (finalized)" if pool.finalized() else "")),
         ("oracle latest period", str(deal.oracle.latest_period())),
-        ("senior outstanding", money(pool.senior_outstanding()) + f" of {money(deal.manifest.senior_size)}"),
+        ("senior outstanding", f"{money(pool.senior_outstanding())} of {money(deal.manifest.senior_size)}"),
         ("senior paid (interest + principal)", money(pool.total_senior_paid())),
         ("junior paid", money(pool.total_junior_paid())),
         ("reserve (DSRA)", money(pool.reserve_balance())),
@@ -193,8 +186,8 @@ def status_rows(deal: DeployedDeal) -> list[tuple[str, str]]:
         ("principal arrears", money(pool.principal_arrears())),
         ("trapped (prepaid senior)", money(pool.total_trapped())),
         ("servicing fees paid", money(pool.total_fees_paid())),
-        ("last period DSCR", dscr or "-"),
-        ("covenant", covenant + f" (cash trap under {terms.cash_trap_dscr_bps / 100:.0f}%)"),
+        ("last period DSCR", format_dscr(dscr_bps)),
+        ("covenant", f"{covenant} (cash trap under {format_dscr(terms.cash_trap_dscr_bps)})"),
     ]
     for t, tok in deal.tokens.items():
         rows.append((f"{t} claimed / distributed", f"{money(tok.total_claimed())} / {money(tok.total_distributed())}"))

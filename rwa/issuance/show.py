@@ -1,38 +1,66 @@
-"""Rich views of a plan and of a period's waterfall."""
+"""Rich views of a plan and of a period's waterfall, and how a deployment's money is shown."""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from rwa.deployment import Manifest
 from rwa.issuance.issue import Plan
+from rwa.units import format_dscr, format_ratio, money_formatter
 from rwa.waterfall import PeriodLegs
+
+NOT_MONEY = frozenset({"period", "dscr_bps"})
+"""The fields of :class:`PeriodLegs` that are not amounts of stablecoin."""
+
+
+@functools.lru_cache(maxsize=8)
+def _currency(deal_file: str, deal_hash: str) -> tuple[int, str]:
+    """The deal file's decimals and currency, read once per file version."""
+    from rwa.deal import load_deal
+
+    spec = load_deal(Path(deal_file))
+    return spec.decimals, spec.currency
+
+
+def deal_money(manifest: Manifest, *, raw: bool = False) -> Callable[[int], str]:
+    """How the deployment's amounts are shown: whole units of its deal's currency, or smallest units with ``raw``."""
+    decimals, currency = _currency(manifest.deal_file, manifest.deal_hash)
+    return money_formatter(decimals, currency, raw=raw)
 
 
 def show_plan(console: Console, plan: Plan) -> None:
     s = plan.sizing
-    unit = 10**plan.deal.decimals
+    money = money_formatter(plan.deal.decimals, plan.deal.currency)
     table = Table(title=f"issuance plan: {plan.deal.name}", show_header=False)
-    table.add_row("senior tranche", f"{s.senior_size / unit:,.2f} {plan.deal.currency}")
-    table.add_row("junior tranche", f"{s.junior_size / unit:,.2f} {plan.deal.currency}")
+    table.add_row("senior tranche", money(s.senior_size))
+    table.add_row("junior tranche", money(s.junior_size))
     table.add_row("binding constraint", s.binding_constraint)
     table.add_row("coupon", f"{s.coupon_bps / 100:.2f}% a year")
     table.add_row("periods / tenor", f"{plan.deal.periods.count} / {s.tenor_periods}")
-    table.add_row("servicing fee per period", f"{s.servicing_fee_per_period / unit:,.2f}")
-    table.add_row("min base-case DSCR", f"{s.min_dscr:.3f}")
+    table.add_row("servicing fee per period", money(s.servicing_fee_per_period))
+    table.add_row("min base-case DSCR", format_ratio(s.min_dscr))
     paying = [r for r in s.schedule if r.principal]
     if paying:
         table.add_row(
             "principal schedule",
-            f"periods {paying[0].period}..{paying[-1].period}, "
-            f"{sum(r.principal for r in s.schedule) / unit:,.2f} in all",
+            f"periods {paying[0].period}..{paying[-1].period}, {money(sum(r.principal for r in s.schedule))} in all",
         )
     table.add_row("investors", f"{len(plan.allocations['senior'])} senior, {len(plan.allocations['junior'])} junior")
     console.print(table)
 
 
-def show_legs(console: Console, legs: PeriodLegs) -> None:
+def show_legs(console: Console, legs: PeriodLegs, money: Callable[[int], str]) -> None:
     table = Table(title=f"period {legs.period} waterfall", show_header=False)
     for name, value in vars(legs).items():
-        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
+        if name == "dscr_bps":
+            table.add_row("dscr", format_dscr(value))
+        elif name in NOT_MONEY:
+            table.add_row(name, str(value))
+        else:
+            table.add_row(name, money(value))
     console.print(table)

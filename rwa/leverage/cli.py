@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from rwa.cli_options import output_console
 from rwa.errors import InputError, RwaError
 
 
@@ -52,7 +52,7 @@ def run_size(deal: Path, as_json: bool, plots: Path | None, paths: int | None, s
             payload["plots"] = [str(p) for p in written]
         print(json.dumps(payload, indent=2, allow_nan=False))
     else:
-        console = Console()
+        console = output_console()
         render(analysis, console)
         for p in written:
             console.print(f"wrote {p}")

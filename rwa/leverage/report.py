@@ -20,6 +20,7 @@ from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
 from rwa.leverage.montecarlo import MonteCarlo, simulate
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
+from rwa.units import format_money, format_ratio
 
 SCHEMA_VERSION = 1
 
@@ -114,7 +115,8 @@ def to_json(a: Analysis) -> dict[str, Any]:
 
 
 def _money(deal: Deal, amount: float) -> str:
-    return f"{amount / deal.unit:,.0f}"
+    """A calculator amount (smallest units, maybe fractional) the way every command shows money: rounded down."""
+    return format_money(math.floor(amount), deal.decimals, deal.currency) if math.isfinite(amount) else "-"
 
 
 def _pct(value: float | None) -> str:
@@ -122,14 +124,14 @@ def _pct(value: float | None) -> str:
 
 
 def _ratio(value: float | None) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.2f}x"
+    return "-" if value is None else format_ratio(value)
 
 
 def render(a: Analysis, console: Console) -> None:
     """The default output: a few rich tables."""
     deal, sizing = a.deal, a.sizing
     cur = deal.currency
-    head = Table(title=f"{deal.name} - sizing ({cur})", show_header=False)
+    head = Table(title=f"{deal.name} - sizing", show_header=False)
     head.add_column("figure")
     head.add_column("value", justify="right")
     for name, cap in sizing.constraints.items():
@@ -164,7 +166,7 @@ def render(a: Analysis, console: Console) -> None:
 
     grid = Table(title="Stress grid")
     grid.add_column("scenario", min_width=28)
-    for col in ("min DSCR", "cash trap", "senior repaid", f"senior loss ({cur})"):
+    for col in ("min DSCR", "cash trap", "senior repaid", "senior loss"):
         grid.add_column(col, justify="right")
     for s in a.stress:
         grid.add_row(s.label, _ratio(s.min_dscr), "yes" if s.cash_trap else "no",

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile
+from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
 
-console = Console()
+console: Console = output_console()
 
 
 def replay_command(

@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rwa.deal import load_deal
 from rwa.replay.history import History
 from rwa.replay.reconcile import Reconciliation
+from rwa.units import format_dscr, money_formatter
 from rwa.waterfall import PeriodLegs
+
+MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid"})
+"""The summary's amounts: report.html shows them in whole units of the deal's currency, summary.json in smallest
+units."""
 
 PERIOD_COLUMNS = [
     "period",
@@ -76,17 +83,21 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
             )
     (out / "findings.json").write_text(json.dumps([f.to_json() for f in rec.findings], indent=2, default=str))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    (out / "report.html").write_text(render_html(summary, rows, history, rec, covenant_bps), encoding="utf-8")
+    deal = load_deal(Path(str(summary["deal_file"])))
+    page = render_html(summary, rows, history, rec, covenant_bps, decimals=deal.decimals, currency=deal.currency)
+    (out / "report.html").write_text(page, encoding="utf-8")
 
 
-def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> dict[str, str]:
-    """The report's five charts as inline SVG, keyed by name."""
+def charts(
+    rows: list[dict[str, Any]], history: History, covenant_bps: int, *, decimals: int, currency: str
+) -> dict[str, str]:
+    """The report's five charts as inline SVG, keyed by name; amounts in millions of whole units."""
     from rwa.replay.svg import Series, line_chart, stacked_bars
 
     legs: list[PeriodLegs] = [history.legs[p][0] for p in sorted(history.legs)]
     periods = [int(row["period"]) for row in rows]
-    unit = 1e12  # millions of a 6-decimal stablecoin
-    label = "millions of USDC"
+    unit = float(10 ** (decimals + 6))
+    label = f"millions of {currency}"
     out: dict[str, str] = {}
     out["revenue"] = line_chart(
         "Revenue against contracted rent",
@@ -134,10 +145,40 @@ def charts(rows: list[dict[str, Any]], history: History, covenant_bps: int) -> d
     return out
 
 
+def lowest_dscr(history: History) -> int | None:
+    """The lowest DSCR of any distributed period with one, in basis points."""
+    ratios = [legs.dscr_bps for legs, _ in history.legs.values() if legs.dscr_bps]
+    return min(ratios) if ratios else None
+
+
+def facts(summary: dict[str, Any], history: History, money: Callable[[int], str]) -> list[tuple[str, str]]:
+    """The summary's figures as a person reads them: amounts with the currency, yes/no, DSCR as a multiple."""
+    shown: list[tuple[str, str]] = []
+    for key, value in summary.items():
+        if isinstance(value, dict | list):
+            continue
+        if key in MONEY_FACTS:
+            text = money(value)
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = str(value)
+        shown.append((key.replace("_", " "), text))
+    shown.append(("lowest DSCR", format_dscr(lowest_dscr(history))))
+    return shown
+
+
 def render_html(
-    summary: dict[str, Any], rows: list[dict[str, Any]], history: History, rec: Reconciliation, covenant_bps: int
+    summary: dict[str, Any],
+    rows: list[dict[str, Any]],
+    history: History,
+    rec: Reconciliation,
+    covenant_bps: int,
+    *,
+    decimals: int,
+    currency: str,
 ) -> str:
-    images = charts(rows, history, covenant_bps) if rows else {}
+    images = charts(rows, history, covenant_bps, decimals=decimals, currency=currency) if rows else {}
     ok = not rec.findings
     verdict = "Reconciled: every payment matches, to the unit" if ok else f"{len(rec.findings)} findings"
     findings = (
@@ -149,10 +190,9 @@ def render_html(
         )
         or '<tr><td colspan="6">none</td></tr>'
     )
-    facts = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in summary.items()
-        if not isinstance(v, dict | list)
+    table = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in facts(summary, history, money_formatter(decimals, currency))
     )
     figures = "".join(f'<figure id="chart-{name}">{svg}</figure>' for name, svg in images.items())
     color = "#1b7f3b" if ok else "#b3261e"
@@ -166,7 +206,7 @@ font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
 </style></head><body>
 <h1>Auditor's replay</h1>
 <p class="verdict" id="verdict">{html.escape(verdict)}</p>
-<table>{facts}</table>
+<table id="facts">{table}</table>
 <h2>Charts</h2>{figures}
 <h2>Findings</h2>
 <table id="findings">

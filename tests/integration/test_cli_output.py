@@ -1,0 +1,202 @@
+"""The CLI speaks one language: the same amount is the same string in every command and in the auditor's report,
+money carries its currency, DSCR is a multiple, piped output is whole, and a usage mistake is one ``error:`` line.
+
+Every command here runs as its own process with its output piped, the way a user's script or a file sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rwa.chain import connect
+from rwa.issuance.issue import issue, plan_issue
+from rwa.oracle.publish import publish
+from rwa.units import format_dscr, format_money
+from tests.support.issuance import deal_for, rwa
+
+REPO = Path(__file__).resolve().parents[2]
+STRESS_GRID_COLUMNS = ("scenario", "min DSCR", "cash trap", "senior repaid", "senior loss")
+
+
+def _value(output: str, label: str) -> str:
+    """The value of the row ``label`` of a rich table printed without colour: the cell after the label's."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃|]", line)]
+        if label in cells:
+            return cells[cells.index(label) + 1]
+    raise AssertionError(f"no row {label!r} in:\n{output}")
+
+
+@dataclass(frozen=True)
+class Demo:
+    out: Path
+    stdout: str
+    summary: dict[str, object]
+    status: str
+    status_raw: str
+    report: str
+
+    def money(self, units: int) -> str:
+        return format_money(units, int(str(self.summary["decimals"])), str(self.summary["currency"]))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    out = tmp_path_factory.mktemp("demo-output-with-a-folder-name-long-enough-to-wrap-a-narrow-console") / "demo"
+    done = rwa("demo", "--months", "2", "--holders", "4", "--out", str(out), check=True)
+    chain = ["--deployment", str(out / "deployment.json"), "--state", str(out / "chain.sqlite")]
+    status = rwa("status", *chain, check=True)
+    raw = rwa("status", "--raw", *chain, check=True)
+    return Demo(
+        out=out,
+        stdout=done.stdout,
+        summary=json.loads((out / "summary.json").read_text()),
+        status=status.stdout,
+        status_raw=raw.stdout,
+        report=(out / "audit" / "report.html").read_text(encoding="utf-8"),
+    )
+
+
+def test_senior_paid_reads_the_same_in_the_demo_status_and_report(demo: Demo) -> None:
+    senior_paid = int(str(demo.summary["senior_paid"]))
+    assert senior_paid > 0
+    shown = demo.money(senior_paid)
+    assert shown.endswith(" USDC") and re.fullmatch(r"[\d,]+\.\d\d USDC", shown)
+    assert _value(demo.stdout, "senior paid") == shown
+    assert _value(demo.status, "senior paid (interest + principal)") == shown
+    assert f"<th>senior paid</th><td>{shown}</td>" in demo.report
+    assert _value(demo.stdout, "junior paid") == _value(demo.status, "junior paid")
+
+
+def test_dscr_is_a_multiple_in_the_demo_status_and_report(demo: Demo) -> None:
+    lowest = format_dscr(int(str(demo.summary["min_dscr_bps"])))
+    assert re.fullmatch(r"\d+\.\d\dx", lowest)
+    assert _value(demo.stdout, "lowest DSCR") == lowest
+    assert f"<th>lowest DSCR</th><td>{lowest}</td>" in demo.report
+    assert re.fullmatch(r"\d+\.\d\dx", _value(demo.status, "last period DSCR"))
+    assert re.search(r"cash trap under \d+\.\d\dx", _value(demo.status, "covenant"))
+    assert "%" not in _value(demo.status, "last period DSCR")
+
+
+def test_every_amount_carries_the_currency_and_raw_shows_smallest_units(demo: Demo) -> None:
+    claimed = demo.money(int(str(demo.summary["claimed_units"])))
+    assert _value(demo.stdout, "claims (paid)") == f"{demo.summary['claims']} ({claimed})"
+    for label in ("reserve (DSRA)", "servicing fees paid", "interest arrears"):
+        assert _value(demo.status, label).endswith(" USDC")
+    senior_paid = demo.summary["senior_paid"]
+    assert _value(demo.status_raw, "senior paid (interest + principal)") == f"{senior_paid} USDC smallest units"
+    assert "<td>True</td>" not in demo.report and "<td>False</td>" not in demo.report
+    assert "<th>finalized</th><td>no</td>" in demo.report
+
+
+def test_piped_demo_output_keeps_paths_on_one_line(demo: Demo) -> None:
+    report = str(demo.out / "audit" / "report.html")
+    assert len(report) > 80
+    assert report in demo.stdout
+    assert _value(demo.stdout, "written to") == str(demo.out)
+
+
+@pytest.fixture(scope="module")
+def operated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str, str]:
+    """A deal issued with period 1 reported, then ``rwa distribute``, ``rwa claim`` and ``rwa status`` as
+    separate processes; returns their outputs and the holder."""
+    folder = tmp_path_factory.mktemp("operated")
+    state, manifest = folder / "chain.sqlite", folder / "deployment.json"
+    with connect(state=state) as chain:
+        holder = chain.accounts[15].address
+        deal_path = deal_for(chain.accounts[15:20], folder, chain.now(), periods_ended=1)
+        issued = issue(chain, plan_issue(deal_path), manifest, lambda _m: None)
+        publish(chain, issued, period=1, simulate=True)
+    common = ["--deployment", str(manifest), "--state", str(state)]
+    distributed = rwa("distribute", "--period", "1", *common, check=True)
+    claimed = rwa("claim", "--holder", holder, *common, check=True)
+    status = rwa("status", *common, check=True)
+    return distributed.stdout, claimed.stdout, status.stdout, holder
+
+
+def test_distribute_shows_money_with_the_currency_and_dscr_as_a_multiple(
+    operated: tuple[str, str, str, str],
+) -> None:
+    distributed, _, status, _ = operated
+    assert re.search(r"period 1 distributed; deposited [\d,]+\.\d\d USDC$", distributed.splitlines()[0])
+    for leg in ("collected", "fee", "senior_interest", "senior_principal", "reserve_in", "junior", "balance_after"):
+        assert re.fullmatch(r"-?[\d,]+\.\d\d USDC", _value(distributed, leg)), leg
+    assert _value(distributed, "dscr") == _value(status, "last period DSCR")
+    assert re.fullmatch(r"\d+\.\d\dx", _value(distributed, "dscr"))
+    assert _value(distributed, "fee") == _value(status, "servicing fees paid")
+
+
+def test_claim_shows_what_status_counts_as_claimed(operated: tuple[str, str, str, str]) -> None:
+    _, claimed, status, holder = operated
+    found = re.fullmatch(rf"{holder}: senior ([\d,]+\.\d\d USDC)  junior ([\d,]+\.\d\d USDC)", claimed.strip())
+    assert found, claimed
+    assert found.group(1) != "0.00 USDC"
+    assert _value(status, "senior claimed / distributed").split(" / ")[0] == found.group(1)
+
+
+def test_piped_size_keeps_every_stress_grid_column() -> None:
+    done = rwa("size", "--deal", "examples/deal-h800.toml", "--paths", "500", check=True)
+    header = next(line for line in done.stdout.splitlines() if "scenario" in line)
+    for column in STRESS_GRID_COLUMNS:
+        assert column in header, (column, header)
+    assert re.search(r"│ senior \(deployed\)\s+│\s+[\d,]+\.00 USDC │", done.stdout)
+    assert re.search(r"│ min base DSCR\s+│\s+\d+\.\d\dx │", done.stdout)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("demo", "--months", "x"),  # a word where a number goes
+        ("demo", "--no-such-option"),
+        ("size",),  # --deal is required
+        ("oracle", "publish", "--period", "one"),
+    ],
+)
+def test_a_usage_mistake_is_one_error_line_and_exit_2(
+    args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rwa.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["rwa", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"error: rwa {args[0]}")
+    assert err.rstrip().endswith("--help)")
+
+
+def _script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, f"scripts/{name}", *args], capture_output=True, text=True, cwd=REPO,
+                          check=False)
+
+
+@pytest.mark.parametrize("name", ["issue.py", "replay.py"])
+def test_script_help_shows_a_usage_line_that_works(name: str) -> None:
+    done = _script(name, "--help")
+    assert done.returncode == 0, done.stderr
+    usage = next(line.strip() for line in done.stdout.splitlines() if "Usage:" in line)
+    assert usage == f"Usage: python scripts/{name} [OPTIONS]"
+
+def test_a_script_usage_mistake_is_one_line_naming_the_script(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rwa.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["scripts/issue.py", "--no-such-option"])
+    with pytest.raises(SystemExit) as exited:
+        main("issue", prog_name="python scripts/issue.py")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("error: python scripts/issue.py: No such option: --no-such-option")
+    assert err.rstrip().endswith("(see python scripts/issue.py --help)")

@@ -1,0 +1,75 @@
+"""How every command shows money and DSCR: ``rwa.units``'s formatting functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from rwa.units import UINT32_MAX, format_dscr, format_money, format_ratio, money_formatter
+
+
+@pytest.mark.parametrize(
+    ("units", "decimals", "shown"),
+    [
+        (189_377_036_000_000, 6, "189,377,036.00 USDC"),
+        (189_377_036_699_999, 6, "189,377,036.69 USDC"),  # rounded down, never up
+        (0, 6, "0.00 USDC"),
+        (9_999, 6, "0.00 USDC"),
+        (10_000, 6, "0.01 USDC"),
+        (1_234_567, 2, "12,345.67 USDC"),
+        (42, 0, "42.00 USDC"),
+        (-1_500_000, 6, "-1.50 USDC"),
+        (-5, 6, "0.00 USDC"),  # less than a cent either side of zero reads as zero
+        (10**30, 18, "1,000,000,000,000.00 USDC"),
+    ],
+)
+def test_format_money_shows_whole_units_with_the_currency(units: int, decimals: int, shown: str) -> None:
+    assert format_money(units, decimals, "USDC") == shown
+
+
+def test_format_money_raw_is_the_integer_an_option_takes_back() -> None:
+    shown = format_money(7_462_040_370_619, 6, "USDC", raw=True)
+    assert shown == "7462040370619 USDC smallest units"
+    assert int(shown.split()[0]) == 7_462_040_370_619
+
+
+def test_money_formatter_binds_one_currency() -> None:
+    money = money_formatter(6, "USDT")
+    assert money(1_000_000) == format_money(1_000_000, 6, "USDT") == "1.00 USDT"
+    assert money_formatter(6, "USDT", raw=True)(1_000_000) == "1000000 USDT smallest units"
+
+
+@pytest.mark.parametrize(
+    ("bps", "shown"),
+    [
+        (18_267, "1.82x"),  # rounded down: a coverage ratio is never overstated
+        (10_000, "1.00x"),
+        (11_500, "1.15x"),
+        (9_999, "0.99x"),
+        (0, "0.00x"),
+        (123_456, "12.34x"),
+        (None, "-"),
+        (UINT32_MAX, "-"),  # the pool's "no debt service due"
+    ],
+)
+def test_format_dscr_is_a_multiple(bps: int | None, shown: str) -> None:
+    assert format_dscr(bps) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1.8267, "1.82x"),
+        (1.4, "1.40x"),
+        (0.29, "0.29x"),  # 0.29 is 0.28999... in binary; repr keeps it 0.29
+        (5.5799, "5.57x"),
+        (-0.5, "-0.50x"),
+        (float("inf"), "-"),
+        (float("nan"), "-"),
+    ],
+)
+def test_format_ratio_matches_format_dscr(value: float, shown: str) -> None:
+    assert format_ratio(value) == shown
+
+
+def test_calculator_and_pool_show_the_same_dscr_alike() -> None:
+    assert format_ratio(18_267 / 10_000) == format_dscr(18_267)
