@@ -29,7 +29,7 @@ from rwa.issuance.operate import claim_for, distribute_period, finalize_deal
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
 from rwa.paths import project_root
-from rwa.units import TRANCHES, format_dscr, money_formatter
+from rwa.units import BPS, TRANCHES, format_dscr, money_formatter
 
 EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
 GAS_FUNDING = 10**18  # 1 ETH of the embedded chain's gas money per demo holder
@@ -73,8 +73,8 @@ def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], star
     kyc = (start + timedelta(days=365 * 7)).date().isoformat()
     parts = [head, "\n# Demo investors: fresh keys made for this run.\n"]
     for tranche, members in groups.items():
-        shares = [10_000 // len(members)] * len(members)
-        shares[0] += 10_000 - sum(shares)
+        shares = [BPS // len(members)] * len(members)
+        shares[0] += BPS - sum(shares)
         for i, (acct, share) in enumerate(zip(members, shares, strict=True)):
             parts.append(
                 f'\n[[investors]]\nname = "demo {tranche} investor {i + 1}"\naddress = "{acct.address}"\n'

@@ -12,7 +12,7 @@ from typing import Any
 from rwa.deal import load_deal
 from rwa.replay.history import History
 from rwa.replay.reconcile import Reconciliation
-from rwa.units import format_dscr, money_formatter
+from rwa.units import BPS, format_dscr, money_formatter
 from rwa.waterfall import PeriodLegs
 
 MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid"})
@@ -122,9 +122,9 @@ def charts(
     out["dscr"] = line_chart(
         "DSCR against the covenant",
         periods,
-        [Series("DSCR", [min(leg.dscr_bps, 50_000) / 10_000 for leg in legs], "#1f77b4")],
+        [Series("DSCR", [min(leg.dscr_bps, 50_000) / BPS for leg in legs], "#1f77b4")],
         "times debt service",
-        hline=(covenant_bps / 10_000, "cash-trap covenant", "#d62728"),
+        hline=(covenant_bps / BPS, "cash-trap covenant", "#d62728"),
     )
     out["reserve"] = line_chart(
         "Reserve (DSRA) level", periods, [Series("reserve", [leg.reserve_after / unit for leg in legs], "#9467bd")],
