@@ -2,7 +2,8 @@
 
 Before the scheduler starts, the deployment is checked once: a missing or malformed manifest, another chain or
 no oracle code at the manifest's address ends ``run`` at once with that error (a service that could never publish
-must not sit waiting for its next firing). The job then runs once at start (catching up every ended period that is
+must not sit waiting for its next firing); a node that does not answer is a warning, since it may be back by the
+next run. The job then runs once at start (catching up every ended period that is
 not on-chain) and then on the trigger (monthly by default, ``0 6 1 * *`` UTC). Each run opens the deployment's
 session, publishes, and lets the chain go again, so other commands can use the embedded chain between runs. A failed
 run is logged and retried at the next firing; SIGTERM or SIGINT stop the scheduler cleanly after the run in progress.
@@ -30,7 +31,8 @@ from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError, RwaError
 from rwa.oracle.keys import reporter_keys
 from rwa.oracle.publisher import PublishResult, PublishStatus, publish
-from rwa.oracle.retry import RetryPolicy, open_oracle_session
+from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, open_oracle_session
+from rwa.oracle.simulator import SimulatorScenario
 
 log = logging.getLogger("rwa.oracle.service")
 
@@ -83,6 +85,7 @@ class OracleService:
         self.scheduler: BlockingScheduler | None = None
         if source is None and not simulate:
             raise InputError("give --source FILE or --simulate")
+        SimulatorScenario.parse(scenario)  # a typo must not fail every run, month after month
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[tuple[Manifest, Chain]]:
@@ -96,9 +99,13 @@ class OracleService:
         yield manifest, self.chain
 
     def check(self) -> None:
-        """Open the deployment's session once and let it go: raises what would make every run fail."""
-        with self.lock, self._session():
-            pass
+        """Open the deployment's session once and let it go: raises what would make every run fail. A node that
+        does not answer is only a warning: it may be back by the next run, which retries it again."""
+        try:
+            with self.lock, self._session():
+                pass
+        except NodeUnavailableError as exc:
+            log.warning("oracle service: %s; starting anyway, each run retries the node", exc)
 
     def publish_once(self) -> list[PublishResult]:
         """One run of the job: every ended period that is not on-chain."""

@@ -19,6 +19,7 @@ from rwa.chain import connect
 from rwa.errors import InputError
 from rwa.onchain.oracle import RevenueOracle
 from rwa.oracle.service import OracleService, cron_trigger
+from tests.support.anvil import free_port
 from tests.support.oracle import (
     CLI,
     PERIOD,
@@ -127,3 +128,34 @@ def test_run_with_an_unusable_manifest_exits_at_once(tmp_path: Path, problem: st
     assert "oracle service: started" not in done.stderr
     with connect(state=state) as chain:
         assert RevenueOracle.at(chain, setup.oracle.address).events() == []
+
+
+def test_a_scenario_typo_is_refused_before_the_service_starts(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="use one of base, stress"):
+        OracleService(tmp_path / "deployment.json", simulate=True, scenario="strss")
+
+
+def test_a_node_down_at_start_is_a_warning_and_the_service_keeps_running(tmp_path: Path) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as disk_chain:
+        setup = deploy_oracle(disk_chain, ended=2)
+        write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "RWA_HOME": str(tmp_path / ".rwa")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "oracle", "run", "--deployment", str(tmp_path / "deployment.json"), "--rpc-url",
+         f"http://127.0.0.1:{free_port()}", "--source", str(csv), "--retries", "1"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if "publish job failed" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    log = "".join(lines) + rest
+    assert proc.returncode == 0, log
+    assert "starting anyway, each run retries the node" in log and "oracle service: stopped" in log
