@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
+from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import Nonce, RPCEndpoint, TxParams
 
@@ -231,7 +232,7 @@ class Publisher:
         signers = select_signers(self.keys, reporters, threshold)
         return sign_report(report, signers, self.chain.chain_id, self.oracle.address)
 
-    def _function(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> Any:
+    def _function(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> ContractFunction:
         functions = self.oracle.contract.functions
         if kind is ReportKind.SUBMITTED:
             return functions.submit(report.as_tuple(), list(signatures))
@@ -255,7 +256,7 @@ class Publisher:
         tx.setdefault("gasPrice", self._node(lambda: self.chain.w3.eth.gas_price, "gas price"))
         tx.pop("maxFeePerGas", None)
         tx.pop("maxPriorityFeePerGas", None)
-        signed = sender.sign_transaction(dict(tx))
+        signed = sender.sign_transaction(dict(tx))  # type: ignore[arg-type]  # TxParams is a TypedDict of objects
         raw = bytes(signed.raw_transaction)
         tx_hash = "0x" + bytes(signed.hash).hex()
         self.outbox.record_sending(self.oracle.address, kind, period, raw, tx_hash)
