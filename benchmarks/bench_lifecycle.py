@@ -23,7 +23,7 @@ from rwa.demo import write_demo_deal
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
 from rwa.onchain.deployed import open_deployment
-from rwa.oracle.publish import publish
+from rwa.oracle.publisher import publish
 from tests.support.deals import EXAMPLE_DEAL
 
 

@@ -120,7 +120,7 @@ def run_demo(
     seed: int = 7,
 ) -> DemoSummary:
     from rwa.leverage import collateral_value
-    from rwa.oracle.publish import publish
+    from rwa.oracle.publisher import publish
 
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
@@ -94,11 +95,18 @@ class OracleConfig:
         return (timestamp - self.first_period_start) // self.period_length
 
 
+class ReportKind(StrEnum):
+    """What a report transaction does to a period: the first report (``submit``) or a correction (``amend``)."""
+
+    SUBMITTED = "submitted"
+    AMENDED = "amended"
+
+
 @dataclass(frozen=True)
 class ReportEvent:
     """A ``ReportSubmitted`` or ``ReportAmended`` log, enough to replay the oracle's history."""
 
-    kind: str  # "submitted" | "amended"
+    kind: ReportKind
     period: int
     report: Report
     old_report: Report | None
@@ -234,13 +242,13 @@ class RevenueOracle(ContractWrapper):
                 rep = Report(int(a["period"]), int(a["revenue"]), int(a["utilizationBps"]), int(a["activeServers"]),
                              int(a["contractedRent"]), bytes(a["dataHash"]))
                 out.append((log["blockNumber"], log["logIndex"], ReportEvent(
-                    "submitted", rep.period, rep, None, [str(s) for s in a["signers"]], log["blockNumber"],
+                    ReportKind.SUBMITTED, rep.period, rep, None, [str(s) for s in a["signers"]], log["blockNumber"],
                     log["transactionHash"].hex())))
             for log in self.contract.events.ReportAmended.get_logs(from_block=start, to_block=end):
                 a = log["args"]
                 new, old = _struct(a["newReport"]), _struct(a["oldReport"])
                 out.append((log["blockNumber"], log["logIndex"], ReportEvent(
-                    "amended", int(a["period"]), new, old, [str(s) for s in a["signers"]], log["blockNumber"],
+                    ReportKind.AMENDED, int(a["period"]), new, old, [str(s) for s in a["signers"]], log["blockNumber"],
                     log["transactionHash"].hex())))
             start = end + 1
         out.sort(key=lambda item: (item[0], item[1]))

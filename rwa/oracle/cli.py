@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rwa.chain import Chain, connect
 from rwa.cli_options import Deployment, RpcUrl, StateFile
-from rwa.deployment import Manifest, default_manifest_path, load_manifest
+from rwa.deployment import default_manifest_path
 from rwa.oracle.keys import reporter_keys
-from rwa.oracle.publish import RetryPolicy, amend, connect_with_retry, publish, status
+from rwa.oracle.publisher import amend, publish, status
+from rwa.oracle.retry import RetryPolicy, open_oracle_session
 
 Period = Annotated[int | None, typer.Option("--period", help="publish only this period")]
 Source = Annotated[Path | None, typer.Option("--source", help="billing export (.csv or .json)")]
@@ -35,19 +33,6 @@ def _logging() -> None:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
 
 
-@contextlib.contextmanager
-def _session(
-    deployment: Path | None, rpc_url: str | None, state: Path | None, retry: RetryPolicy
-) -> Iterator[tuple[Manifest, Chain]]:
-    """The manifest and a connected chain (retried while the node is down), closed afterwards."""
-    manifest = load_manifest(deployment or default_manifest_path())
-    chain = connect_with_retry(lambda: connect(rpc_url=rpc_url, state=state), retry, rpc_url or "the embedded chain")
-    try:
-        yield manifest, chain
-    finally:
-        chain.close()
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``oracle`` sub-app to ``app``."""
     sub = typer.Typer(help="Revenue oracle: publish signed monthly reports, amend them, run the scheduled job.",
@@ -63,7 +48,7 @@ def register(app: typer.Typer) -> None:
         """Publish period P, or every ended period not yet on-chain, oldest first."""
         _logging()
         retry = RetryPolicy.from_env(retries, retry_delay)
-        with _session(deployment, rpc_url, state, retry) as (manifest, chain):
+        with open_oracle_session(deployment, rpc_url, state, retry) as (manifest, chain):
             keys = reporter_keys(chain, reporter_keystore, reporter_password)
             results = publish(chain, manifest, period=period, source=source, simulate=simulate, seed=seed,
                               scenario=scenario, keys=keys, outbox=outbox, retry=retry)
@@ -77,16 +62,16 @@ def register(app: typer.Typer) -> None:
         period: Annotated[int, typer.Option("--period", help="the period to correct")],
         deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
         source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
-        reporter_keystore: Keystore = None, reporter_password: Password = None,
+        reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
         """Correct an already published period that the pool has not distributed."""
         _logging()
         retry = RetryPolicy.from_env(retries, retry_delay)
-        with _session(deployment, rpc_url, state, retry) as (manifest, chain):
+        with open_oracle_session(deployment, rpc_url, state, retry) as (manifest, chain):
             keys = reporter_keys(chain, reporter_keystore, reporter_password)
             result = amend(chain, manifest, period, source=source, simulate=simulate, seed=seed,
-                           scenario=scenario, keys=keys, retry=retry)
+                           scenario=scenario, keys=keys, retry=retry, outbox=outbox)
         typer.echo(result.message)
 
     @sub.command("run")
@@ -115,7 +100,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Latest period, deadline, overdue flag, reporters and anything pending in the outbox, as JSON."""
 
-        with _session(deployment, rpc_url, state, RetryPolicy.from_env()) as (manifest, chain):
+        with open_oracle_session(deployment, rpc_url, state, RetryPolicy.from_env()) as (manifest, chain):
             typer.echo(json.dumps(status(chain, manifest, outbox), indent=2))
 
     app.add_typer(sub, name="oracle")

@@ -1,17 +1,22 @@
 """``rwa oracle run``: the publish job on an apscheduler ``BlockingScheduler``.
 
-The job runs once at start (catching up every ended period that is not on-chain) and then on the trigger (monthly
-by default, ``0 6 1 * *`` UTC). Each run connects, publishes, and lets the chain go again, so other commands can use
-the embedded chain between runs. A failed run is logged and retried at the next firing; SIGTERM or SIGINT stop the
-scheduler cleanly after the run in progress.
+Before the scheduler starts, the deployment is checked once: a missing or malformed manifest, another chain or
+no oracle code at the manifest's address ends ``run`` at once with that error (a service that could never publish
+must not sit waiting for its next firing); a node that does not answer is a warning, since it may be back by the
+next run. The job then runs once at start (catching up every ended period that is
+not on-chain) and then on the trigger (monthly by default, ``0 6 1 * *`` UTC). Each run opens the deployment's
+session, publishes, and lets the chain go again, so other commands can use the embedded chain between runs. A failed
+run is logged and retried at the next firing; SIGTERM or SIGINT stop the scheduler cleanly after the run in progress.
+The service's log is its output: each run logs its results, one line each.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -21,11 +26,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from rwa.chain import Chain, connect
-from rwa.deployment import load_manifest
+from rwa.chain import Chain
+from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError, RwaError
 from rwa.oracle.keys import reporter_keys
-from rwa.oracle.publish import PublishResult, RetryPolicy, connect_with_retry, publish
+from rwa.oracle.publisher import PublishResult, PublishStatus, publish
+from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, open_oracle_session
+from rwa.oracle.simulator import SimulatorScenario
 
 log = logging.getLogger("rwa.oracle.service")
 
@@ -78,23 +85,42 @@ class OracleService:
         self.scheduler: BlockingScheduler | None = None
         if source is None and not simulate:
             raise InputError("give --source FILE or --simulate")
+        SimulatorScenario.parse(scenario)  # a typo must not fail every run, month after month
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[tuple[Manifest, Chain]]:
+        """The deployment on its chain, checked (chain id, oracle code): the given chain, or a new connection."""
+        if self.chain is None:
+            with open_oracle_session(self.deployment, self.rpc_url, self.state, self.retry) as session:
+                yield session
+            return
+        manifest = load_manifest(self.deployment)
+        check_chain(self.chain, manifest, "oracle")
+        yield manifest, self.chain
+
+    def check(self) -> None:
+        """Open the deployment's session once and let it go: raises what would make every run fail. A node that
+        does not answer is only a warning: it may be back by the next run, which retries it again."""
+        try:
+            with self.lock, self._session():
+                pass
+        except NodeUnavailableError as exc:
+            log.warning("oracle service: %s; starting anyway, each run retries the node", exc)
 
     def publish_once(self) -> list[PublishResult]:
         """One run of the job: every ended period that is not on-chain."""
         with self.lock:
             log.info("publish job: starting")
-            manifest = load_manifest(self.deployment)
-            chain = self.chain or connect_with_retry(
-                lambda: connect(rpc_url=self.rpc_url, state=self.state), self.retry, self.rpc_url or "embedded chain"
-            )
-            try:
+            with self._session() as (manifest, chain):
                 keys = reporter_keys(chain, self.keystores, self.password)
                 results = publish(chain, manifest, source=self.source, simulate=self.simulate, seed=self.seed,
                                   scenario=self.scenario, keys=keys, outbox=self.outbox, retry=self.retry)
-            finally:
-                if self.chain is None:
-                    chain.close()
-            log.info("publish job: done, %d period(s) published", sum(r.status == "published" for r in results))
+            if not results:
+                log.info("nothing to publish: every ended period is on-chain")
+            for result in results:
+                log.info("%s", result.message)
+            log.info("publish job: done, %d period(s) published",
+                     sum(r.status is PublishStatus.PUBLISHED for r in results))
             return results
 
     def _job(self) -> None:
@@ -116,7 +142,9 @@ class OracleService:
             return self.run_done.wait_for(lambda: len(self.runs) + len(self.failures) >= count, timeout)
 
     def run(self, trigger: BaseTrigger | None = None, install_signals: bool = True) -> None:
-        """Run until ``stop()``, SIGTERM or SIGINT: once now (catch-up), then on ``trigger``."""
+        """Check the deployment (:meth:`check`, raising at once), then run until ``stop()``, SIGTERM or SIGINT: once
+        now (catch-up), then on ``trigger``."""
+        self.check()
         scheduler = BlockingScheduler(timezone=UTC)
         self.scheduler = scheduler
         scheduler.add_listener(self._listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)

@@ -17,7 +17,7 @@ import pytest
 
 from rwa.chain import connect
 from rwa.issuance.issue import issue, plan_issue
-from rwa.oracle.publish import publish
+from rwa.oracle.publisher import publish
 from rwa.units import format_dscr, format_money
 from tests.support.issuance import deal_for, rwa
 

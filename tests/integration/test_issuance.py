@@ -16,7 +16,7 @@ from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.oracle import RevenueOracle
-from rwa.oracle.publish import publish
+from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import deal_for, rwa
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,9 @@ from eth_account import Account
 from rwa.chain import Chain, connect
 from rwa.deployment import Manifest, load_manifest
 from rwa.errors import InputError
-from rwa.onchain.oracle import RevenueOracle
-from rwa.oracle.publish import AmendRequiredError, amend, publish
+from rwa.onchain.oracle import ReportKind, RevenueOracle
+from rwa.oracle.outbox import Outbox, OutboxStatus
+from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish
 from rwa.oracle.sources import read_billing
 from tests.support.anvil import AnvilNode, free_port
 from tests.support.oracle import (
@@ -131,6 +134,45 @@ def test_simulate_moves_the_dev_clock_one_period_at_a_time(deployed: tuple[Oracl
     assert same.status == "unchanged"
 
 
+def test_an_unknown_scenario_is_refused_not_read_as_base(deployed: tuple[OracleSetup, Manifest]) -> None:
+    setup, manifest = deployed
+    with pytest.raises(InputError, match=r"--scenario 'strss': unknown scenario; use one of base, stress"):
+        publish(setup.chain, manifest, simulate=True, scenario="strss")
+    assert setup.oracle.latest_period() == 0
+
+
+def test_an_amendment_lost_before_its_broadcast_is_resent_from_the_outbox(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between recording the signed amendment and broadcasting it: the re-run sends the recorded bytes."""
+    setup, manifest = deployed
+    box = tmp_path / "outbox.sqlite"
+    publish(setup.chain, manifest, source=write_export(billing_rows(range(1, 3)), tmp_path / "a.csv"), outbox=box)
+    changed = billing_rows(range(1, 3))
+    changed[1]["revenue"] = 4_321
+    fixed = write_export(changed, tmp_path / "fixed.csv")
+    real = Publisher._broadcast
+
+    def crash(self: Publisher, raw: bytes, period: int) -> None:
+        raise KeyboardInterrupt("killed before the broadcast")
+
+    monkeypatch.setattr(Publisher, "_broadcast", crash)
+    with pytest.raises(KeyboardInterrupt):
+        amend(setup.chain, manifest, 2, source=fixed, outbox=box)
+    outbox = Outbox(box)
+    try:
+        entry = outbox.get(setup.oracle.address, ReportKind.AMENDED, 2)
+    finally:
+        outbox.close()
+    assert entry is not None and entry.status is OutboxStatus.SENDING and entry.raw_tx is not None
+    assert setup.oracle.report_of(2).revenue != 4_321  # type: ignore[union-attr]
+    monkeypatch.setattr(Publisher, "_broadcast", real)
+    result = amend(setup.chain, manifest, 2, source=fixed, outbox=box)
+    assert result.status == "amended" and result.tx_hash == entry.tx_hash  # the recorded transaction, not a new one
+    assert [e.kind for e in setup.oracle.events()] == [ReportKind.SUBMITTED, ReportKind.SUBMITTED, ReportKind.AMENDED]
+    assert setup.oracle.report_of(2).revenue == 4_321  # type: ignore[union-attr]
+
+
 # -- separate processes: the embedded chain's state file is shared between them ------------------------------
 
 
@@ -172,6 +214,97 @@ def test_killed_publish_rerun_publishes_exactly_once(
     assert _oracle_events(state, manifest) == [1, 2]
 
 
+def _kinds(state: Path, manifest: Path) -> list[str]:
+    with connect(state=state) as chain:
+        oracle = RevenueOracle.at(chain, load_manifest(manifest).address("oracle"))
+        return [f"{e.kind}:{e.period}" for e in oracle.events()]
+
+
+@pytest.mark.parametrize("point", ["after-sign", "after-submit"])
+def test_killed_amend_rerun_amends_exactly_once(on_disk: tuple[Path, Path, Path], tmp_path: Path, point: str) -> None:
+    state, manifest, csv = on_disk
+    env = {"RWA_HOME": str(tmp_path / ".rwa")}
+    chain_args = ["--deployment", str(manifest), "--state", str(state)]
+    assert run_cli(["publish", *chain_args, "--source", str(csv)], env).returncode == 0
+    changed = billing_rows(range(1, 3))
+    changed[0]["revenue"] = 7_777
+    fixed = write_export(changed, tmp_path / "fixed.csv")
+    args = ["amend", "--period", "1", *chain_args, "--source", str(fixed)]
+    killed = run_cli(args, {**env, "RWA_FAULT": point})
+    assert killed.returncode == 137, killed.stderr
+    sent = ["amended:1"] if point == "after-submit" else []
+    assert _kinds(state, manifest) == ["submitted:1", "submitted:2", *sent]
+    rerun = run_cli(args, env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _kinds(state, manifest) == ["submitted:1", "submitted:2", "amended:1"]
+    if point == "after-submit":
+        recovered = "period 1: the sending amendment recorded in the outbox before an interruption is on-chain"
+        assert recovered in rerun.stderr
+        assert rerun.stdout.strip() == "period 1: on-chain report already has these figures; nothing to amend"
+    else:
+        assert "reusing the 3 signatures recorded in the outbox" in rerun.stderr
+        assert "period 1: amended in transaction" in rerun.stdout
+    third = run_cli(args, env)
+    assert third.returncode == 0 and "nothing to amend" in third.stdout
+    assert _kinds(state, manifest) == ["submitted:1", "submitted:2", "amended:1"]
+    status = run_cli(["status", *chain_args], env)
+    assert status.returncode == 0 and json.loads(status.stdout)["outbox_pending"] == []
+
+
+def test_cli_prints_each_result_once_on_stdout(on_disk: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    state, manifest, csv = on_disk
+    done = run_cli(["publish", "--deployment", str(manifest), "--state", str(state), "--source", str(csv)],
+                   {"RWA_HOME": str(tmp_path / ".rwa")})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2 and [line.split(":")[0] for line in lines] == ["period 1", "period 2"]
+    for line in lines:
+        assert "published in transaction" in line and done.stdout.count(line) == 1
+        assert line not in done.stderr
+    assert "published in transaction" not in done.stderr
+    again = run_cli(["publish", "--deployment", str(manifest), "--state", str(state), "--source", str(csv)],
+                    {"RWA_HOME": str(tmp_path / ".rwa")})
+    assert again.stdout.splitlines() == ["nothing to publish: every ended period is on-chain"]
+    assert "nothing to publish" not in again.stderr
+
+
+def test_corrupt_state_file_is_one_error_line_at_once(on_disk: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, manifest, csv = on_disk
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    started = time.monotonic()
+    done = run_cli(["publish", "--deployment", str(manifest), "--state", str(garbage), "--source", str(csv)],
+                   {"RWA_HOME": str(tmp_path / ".rwa"), "RWA_RETRY_ATTEMPTS": "5", "RWA_RETRY_BASE_DELAY": "2"})
+    elapsed = time.monotonic() - started
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(garbage) in errors[0] and "is corrupt" in errors[0]
+    assert "did not answer" not in done.stderr and "node unavailable" not in done.stderr
+    assert elapsed < 20  # five attempts from 2 s would wait 2 + 4 + 8 + 8 = 22 s
+
+
+@pytest.mark.parametrize("change", ["chain_id", "oracle"])
+def test_publish_refuses_a_manifest_of_another_chain(
+    on_disk: tuple[Path, Path, Path], tmp_path: Path, change: str
+) -> None:
+    state, manifest, csv = on_disk
+    data = json.loads(manifest.read_text())
+    if change == "chain_id":
+        data["chain_id"] += 1
+        expected = f"the deployment is on chain {data['chain_id']} but this is chain {data['chain_id'] - 1}"
+    else:
+        data["contracts"]["oracle"] = "0x" + "ab" * 20
+        expected = f"no oracle contract at {data['contracts']['oracle']}"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data))
+    done = run_cli(["publish", "--deployment", str(other), "--state", str(state), "--source", str(csv)],
+                   {"RWA_HOME": str(tmp_path / ".rwa")})
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and expected in errors[0], done.stderr
+    assert _oracle_events(state, manifest) == []
+
+
 def test_cli_bad_input_is_one_error_line_with_exit_2(on_disk: tuple[Path, Path, Path], tmp_path: Path) -> None:
     state, manifest, _ = on_disk
     bad = write_export(billing_rows(range(1, 2)) + billing_rows(range(3, 4)), tmp_path / "gap.csv")
@@ -189,7 +322,7 @@ def test_node_down_is_retried_then_one_error_line(tmp_path: Path, on_disk: tuple
     done = run_cli(["publish", "--deployment", str(manifest), "--rpc-url", url, "--source", str(csv),
                     "--retries", "3", "--retry-delay", "0.01"], {"RWA_HOME": str(tmp_path / ".rwa")})
     assert done.returncode != 0
-    assert done.stderr.count("retry ") == 2
+    assert done.stderr.count("; retry ") == 2
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: connecting to") and "did not answer after 3 attempts" in last
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +19,17 @@ from rwa.chain import connect
 from rwa.errors import InputError
 from rwa.onchain.oracle import RevenueOracle
 from rwa.oracle.service import OracleService, cron_trigger
-from tests.support.oracle import CLI, PERIOD, billing_rows, deal_file, deploy_oracle, write_export, write_manifest
+from tests.support.anvil import free_port
+from tests.support.oracle import (
+    CLI,
+    PERIOD,
+    billing_rows,
+    deal_file,
+    deploy_oracle,
+    run_cli,
+    write_export,
+    write_manifest,
+)
 
 
 def test_interval_trigger_catches_up_two_missed_periods_then_fires_again(
@@ -89,3 +100,62 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, log
     assert "publish job: done, 2 period(s) published" in log
     assert "oracle service: stopped" in log
+
+
+@pytest.mark.parametrize("problem", ["missing", "malformed", "other-chain"])
+def test_run_with_an_unusable_manifest_exits_at_once(tmp_path: Path, problem: str) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as disk_chain:
+        setup = deploy_oracle(disk_chain, ended=2)
+        write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    manifest = tmp_path / "run.json"
+    if problem == "malformed":
+        manifest.write_bytes(b"\x00{not json")
+        expected = "not a JSON deployment manifest"
+    elif problem == "other-chain":
+        data = json.loads((tmp_path / "deployment.json").read_text())
+        data["chain_id"] += 7
+        manifest.write_text(json.dumps(data))
+        expected = f"the deployment is on chain {data['chain_id']}"
+    else:
+        expected = f"no deployment manifest at {manifest}"
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    done = run_cli(["run", "--deployment", str(manifest), "--state", str(state), "--source", str(csv)],
+                   {"RWA_HOME": str(tmp_path / ".rwa")}, timeout=60)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and expected in errors[0], done.stderr
+    assert "oracle service: started" not in done.stderr
+    with connect(state=state) as chain:
+        assert RevenueOracle.at(chain, setup.oracle.address).events() == []
+
+
+def test_a_scenario_typo_is_refused_before_the_service_starts(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="use one of base, stress"):
+        OracleService(tmp_path / "deployment.json", simulate=True, scenario="strss")
+
+
+def test_a_node_down_at_start_is_a_warning_and_the_service_keeps_running(tmp_path: Path) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as disk_chain:
+        setup = deploy_oracle(disk_chain, ended=2)
+        write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "RWA_HOME": str(tmp_path / ".rwa")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "oracle", "run", "--deployment", str(tmp_path / "deployment.json"), "--rpc-url",
+         f"http://127.0.0.1:{free_port()}", "--source", str(csv), "--retries", "1"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if "publish job failed" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    log = "".join(lines) + rest
+    assert proc.returncode == 0, log
+    assert "starting anyway, each run retries the node" in log and "oracle service: stopped" in log

@@ -22,7 +22,7 @@ from rwa.deployment import load_manifest, save_manifest
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
-from rwa.oracle.publish import amend, publish
+from rwa.oracle.publisher import amend, publish
 from rwa.replay.ledger import Ledger
 from rwa.replay.run import run_replay
 from tests.support.anvil import AnvilNode

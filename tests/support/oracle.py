@@ -20,13 +20,12 @@ GRACE = 5 * 24 * 3600
 MULTIPLE_BPS = 15_000
 THRESHOLD = 3
 _ROOT = Path(__file__).resolve().parents[2]
-DEAL_CANDIDATES = (_ROOT / "examples" / "deal-h800.toml",)
-DEAL_FALLBACK = _ROOT / "tests" / "data" / "oracle-deal.toml"
+DEAL = _ROOT / "examples" / "deal-h800.toml"
 
 
 def deal_path() -> Path:
-    """The demo deal when the checkout has it, else the minimal one under tests/data."""
-    return next((p for p in DEAL_CANDIDATES if p.is_file()), DEAL_FALLBACK)
+    """The demo deal: the simulator reads a whole ``rwa.deal.Deal``."""
+    return DEAL
 
 
 @dataclass
@@ -55,7 +54,7 @@ def deploy_oracle(chain: Chain, ended: int = 2, threshold: int = THRESHOLD) -> O
 
 
 def deal_file(dest_dir: Path) -> Path:
-    """The demo deal (the leverage module's example when present, else the copy under tests/data)."""
+    """A copy of the demo deal in ``dest_dir``."""
     source = deal_path()
     dest = dest_dir / "deal.toml"
     shutil.copyfile(source, dest)

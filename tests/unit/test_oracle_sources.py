@@ -9,8 +9,9 @@ import pytest
 from eth_account import Account
 
 from rwa.errors import InputError
+from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
 from rwa.oracle.keys import load_reporter_keystores, select_signers, write_keystore
-from rwa.oracle.simulator import ClusterParams, load_params, simulate, simulate_from_deal
+from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate
 from rwa.oracle.sources import read_billing, write_csv, write_json
 from tests.support.oracle import billing_rows, deal_path, write_export
 
@@ -59,29 +60,42 @@ def test_json_problems_name_the_row(tmp_path: Path) -> None:
 
 
 def test_simulator_is_deterministic_and_seeded() -> None:
-    params = load_params(DEAL)
-    a, b = simulate(params, 7), simulate(params, 7)
+    deal = load_deal_cached(DEAL)
+    a, b = simulate(deal, 7), simulate(deal, 7)
     assert a == b
     assert [r.to_report() for r in a] == [r.to_report() for r in b]
-    assert [r.utilization_bps for r in simulate(params, 8)] != [r.utilization_bps for r in a]
-    assert len(a) == params.periods
+    assert [r.utilization_bps for r in simulate(deal, 8)] != [r.utilization_bps for r in a]
+    assert len(a) == deal.periods.count
 
 
-def test_simulator_figures_follow_the_deal() -> None:
-    params = load_params(DEAL)
-    rows = simulate(params, 1)
-    for row in rows:
+def test_simulator_servers_and_rents_are_the_calculators() -> None:
+    deal = load_deal_cached(DEAL)
+    rows = simulate(deal, 1)
+    servers, rents = lease_servers(deal), lease_rent(deal)
+    for index, row in enumerate(rows):
+        assert row.active_servers == sum(lease[index] for lease in servers)
+        assert row.contracted_rent == contracted_rent(deal)[index]
+        assert int(row.raw["delivered_servers"]) == delivered_servers(deal)[index]
+        billable = sum(lease[index] for lease in rents)
+        price = int(row.raw["price_index_bps"])
+        assert row.revenue == billable * price * row.utilization_bps // 10**8
         assert 0 <= row.revenue <= row.contracted_rent  # utilization and prices never bill above the contracts
-        assert row.active_servers <= params.servers
-    lease_servers = sum(lease.servers for lease in params.leases if lease.start_period == 1)
-    assert rows[0].active_servers == min(lease_servers, params.delivered_by(1))
-    in_force = [lease for lease in params.leases if lease.start_period <= 1 <= lease.end_period]
-    assert rows[0].contracted_rent == sum(lease.servers * lease.rent_per_server_month for lease in in_force)
+
+
+def test_simulator_leaves_servers_idle_until_they_are_delivered() -> None:
+    deal = load_deal_cached(DEAL)
+    first = deal.cluster.deliveries[0]
+    late = deal.model_copy(update={"cluster": deal.cluster.model_copy(update={"deliveries": [
+        first.model_copy(update={"period": 3}), *deal.cluster.deliveries[1:]]})})
+    on_time, delayed = simulate(deal, 1), simulate(late, 1)
+    assert delayed[0].active_servers < on_time[0].active_servers
+    assert delayed[0].contracted_rent == on_time[0].contracted_rent  # the contracts do not care about deliveries
+    assert delayed[2].active_servers == on_time[2].active_servers
 
 
 def test_stress_cuts_rent_from_month_13_and_holds_utilization_near_half() -> None:
-    params = load_params(DEAL)
-    base, stress = simulate(params, 3, "base"), simulate(params, 3, "stress")
+    deal = load_deal_cached(DEAL)
+    base, stress = simulate(deal, 3, SimulatorScenario.BASE), simulate(deal, 3, SimulatorScenario.STRESS)
     assert [r.contracted_rent for r in base] == [r.contracted_rent for r in stress]
     assert int(stress[12].raw["price_index_bps"]) == int(base[12].raw["price_index_bps"]) * 8_000 // 10_000
     assert int(stress[11].raw["price_index_bps"]) == int(base[11].raw["price_index_bps"])
@@ -92,45 +106,24 @@ def test_stress_cuts_rent_from_month_13_and_holds_utilization_near_half() -> Non
     assert sum(r.revenue for r in stress) < sum(r.revenue for r in base)
 
 
-def test_a_supplier_that_delivers_12_of_330_leaves_servers_idle() -> None:
-    params = load_params(DEAL)
-    supplier = params.deliveries[0].supplier
-    short = params.with_supplier_trouble(shortfall={supplier: 12 / 330}, delay_periods={"OEM-B": 2})
-    assert short.delivered_by(1) < params.delivered_by(1)
-    rows = simulate(short, 1)
-    assert rows[0].active_servers == short.delivered_by(1)
-    assert sum(r.revenue for r in rows) < sum(r.revenue for r in simulate(params, 1))
+@pytest.mark.parametrize("scenario", ["strss", "Stress", ""])
+def test_an_unknown_scenario_is_refused_naming_the_allowed_ones(scenario: str) -> None:
+    with pytest.raises(InputError, match=r"use one of base, stress") as info:
+        SimulatorScenario.parse(scenario)
+    assert repr(scenario) in str(info.value)
 
 
-def test_simulate_from_a_loaded_deal_matches_the_file_reader() -> None:
-    try:
-        from rwa.deal import load_deal  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        params = load_params(DEAL)
-        assert ClusterParams.from_deal(params_as_deal(params)) == params
-        return
-    assert simulate_from_deal(load_deal(DEAL), 5) == simulate_from_deal(DEAL, 5)
-
-
-def params_as_deal(params: ClusterParams) -> object:
-    """A duck-typed deal with just the fields ``from_deal`` reads."""
-    from types import SimpleNamespace as NS
-
-    return NS(
-        periods=NS(count=params.periods),
-        cluster=NS(servers=params.servers, deliveries=[NS(period=d.period, servers=d.servers, supplier=d.supplier)
-                                                       for d in params.deliveries]),
-        leases=[NS(servers=lease.servers, rent_per_server_month=lease.rent_per_server_month,
-                   start_period=lease.start_period, term_periods=lease.end_period - lease.start_period + 1)
-                for lease in params.leases],
-        utilization=NS(base=params.utilization_base),
-        risk=NS(utilization_vol=params.utilization_vol, utilization_mean_reversion=params.mean_reversion,
-                rent_drift_annual=params.rent_drift_annual),
-    )
+def test_the_parsed_deal_is_cached_per_file_version(tmp_path: Path) -> None:
+    copy = tmp_path / "deal.toml"
+    copy.write_bytes(DEAL.read_bytes())
+    first = load_deal_cached(copy)
+    assert load_deal_cached(copy) is first
+    copy.write_bytes(DEAL.read_bytes() + b"\n")  # another version of the file: read again
+    assert load_deal_cached(copy) is not first and load_deal_cached(copy) == first
 
 
 def test_simulated_rows_round_trip_through_csv_and_json(tmp_path: Path) -> None:
-    rows = simulate(load_params(DEAL), 2)[:6]
+    rows = simulate(load_deal_cached(DEAL), 2)[:6]
     for path in (write_csv(rows, tmp_path / "s.csv"), write_json(rows, tmp_path / "s.json")):
         export = read_billing(path)
         assert [export.row(r.period).to_report() for r in rows] == [r.to_report() for r in rows]

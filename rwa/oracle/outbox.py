@@ -1,0 +1,156 @@
+"""The outbox: what was signed and sent for each report transaction, kept in SQLite so a crash loses nothing.
+
+Crash rule, the same for a first report (``submit``) and a correction (``amend``): the signed report is recorded
+(``signed``) before anything is sent, and the signed raw transaction with its hash (``sending``) *before* it is
+broadcast; ``done`` once the chain holds the report. A re-run reads the chain first: a period that already holds
+these figures is done. Otherwise a recorded transaction is looked up (mined, pending or unknown) and the *same* raw
+bytes are re-broadcast, which can never execute twice (same nonce). Only when the recorded transaction can no
+longer be mined (it failed, or its nonce was used by another one) is a new one built, from the recorded
+signatures.
+
+One outbox per (chain, oracle), ``.rwa/oracle-outbox-<chain id>-<oracle>[-<deployment block>].sqlite``; an entry
+is keyed by the oracle, the kind of transaction and the period, so an amendment of a published period has its own
+entry next to the first report's.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from rwa.deployment import Manifest
+from rwa.onchain.oracle import Report, ReportKind
+from rwa.paths import state_dir
+
+
+class OutboxStatus(StrEnum):
+    """Where an entry is in the crash rule."""
+
+    SIGNED = "signed"
+    """The signatures are recorded; no transaction was built yet."""
+    SENDING = "sending"
+    """The signed raw transaction and its hash are recorded and may have been broadcast."""
+    DONE = "done"
+    """The chain holds the report."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One report transaction: the report, its signatures and, once built, the raw transaction and its hash."""
+
+    oracle: str
+    kind: ReportKind
+    report: Report
+    signatures: tuple[bytes, ...]
+    raw_tx: bytes | None
+    tx_hash: str | None
+    status: OutboxStatus
+
+    @property
+    def period(self) -> int:
+        return self.report.period
+
+
+def default_outbox_path(manifest: Manifest) -> Path:
+    """One outbox per (chain, oracle), under the local state folder."""
+    oracle = manifest.address("oracle").lower()
+    block = manifest.deployment_block_hash.removeprefix("0x")[:8]
+    suffix = f"-{block}" if block else ""
+    return state_dir() / f"oracle-outbox-{manifest.chain_id}-{oracle[2:12]}{suffix}.sqlite"
+
+
+_COLUMNS = "oracle, kind, period, report, signatures, raw_tx, tx_hash, status"
+
+
+class Outbox:
+    """The entries of one outbox file; see the module docstring for the crash rule they implement."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS entries (oracle TEXT NOT NULL, kind TEXT NOT NULL, period INTEGER NOT NULL, "
+            "report TEXT NOT NULL, signatures TEXT NOT NULL, raw_tx TEXT, tx_hash TEXT, status TEXT NOT NULL, "
+            "updated INTEGER NOT NULL, PRIMARY KEY (oracle, kind, period))"
+        )
+        self._adopt_first_format()
+
+    def _adopt_first_format(self) -> None:
+        """An outbox written before amendments had entries keeps its (submit-only) rows, pending ones included."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "outbox" not in tables:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(
+                f"INSERT OR IGNORE INTO entries ({_COLUMNS}, updated) SELECT oracle, ?, period, report, signatures, "
+                "raw_tx, tx_hash, status, updated FROM outbox", (ReportKind.SUBMITTED.value,)
+            )
+            self.db.execute("DROP TABLE outbox")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def get(self, oracle: str, kind: ReportKind, period: int) -> OutboxEntry | None:
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM entries WHERE oracle = ? AND kind = ? AND period = ?",
+            (oracle.lower(), kind.value, period),
+        ).fetchone()
+        return None if row is None else _entry(row)
+
+    def record_signed(self, oracle: str, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> None:
+        """Step one: the signatures, before anything is sent (replaces an older entry of the same period)."""
+        self.db.execute(
+            f"INSERT OR REPLACE INTO entries ({_COLUMNS}, updated) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+            (oracle.lower(), kind.value, report.period, json.dumps(report.to_json()),
+             json.dumps([s.hex() for s in signatures]), OutboxStatus.SIGNED.value, int(time.time())),
+        )
+
+    def record_sending(self, oracle: str, kind: ReportKind, period: int, raw_tx: bytes, tx_hash: str) -> None:
+        """Step two: the signed raw transaction and its hash, before it is broadcast."""
+        self.db.execute(
+            "UPDATE entries SET raw_tx = ?, tx_hash = ?, status = ?, updated = ? "
+            "WHERE oracle = ? AND kind = ? AND period = ?",
+            (raw_tx.hex(), tx_hash, OutboxStatus.SENDING.value, int(time.time()), oracle.lower(), kind.value,
+             period),
+        )
+
+    def record_done(self, oracle: str, kind: ReportKind, period: int, tx_hash: str | None) -> None:
+        """The chain holds the report (``tx_hash`` when this run saw the transaction mined)."""
+        self.db.execute(
+            "UPDATE entries SET status = ?, tx_hash = COALESCE(?, tx_hash), updated = ? "
+            "WHERE oracle = ? AND kind = ? AND period = ?",
+            (OutboxStatus.DONE.value, tx_hash, int(time.time()), oracle.lower(), kind.value, period),
+        )
+
+    def pending(self, oracle: str) -> list[OutboxEntry]:
+        """Entries not yet done, by period, first reports before amendments."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM entries WHERE oracle = ? AND status != ? ORDER BY period, kind DESC",
+            (oracle.lower(), OutboxStatus.DONE.value),
+        )
+        return [_entry(row) for row in rows]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _entry(row: tuple[str, str, int, str, str, str | None, str | None, str]) -> OutboxEntry:
+    oracle, kind, _period, report, signatures, raw_tx, tx_hash, status = row
+    return OutboxEntry(
+        oracle=oracle,
+        kind=ReportKind(kind),
+        report=Report.from_json(json.loads(report)),
+        signatures=tuple(bytes.fromhex(s) for s in json.loads(signatures)),
+        raw_tx=bytes.fromhex(raw_tx) if raw_tx else None,
+        tx_hash=tx_hash,
+        status=OutboxStatus(status),
+    )

@@ -1,0 +1,412 @@
+"""Publishing and amending reports: plan the periods, collect M signatures, send, wait for the receipt; exactly once.
+
+A first report (``publish``) and a correction (``amend``) take the same path through the outbox
+(:mod:`rwa.oracle.outbox`, whose docstring states the crash rule): signatures recorded before anything is sent, the
+signed raw transaction recorded before it is broadcast, and a re-run that reads the chain, then resumes the recorded
+transaction instead of building a second one.
+
+Faults for tests: ``RWA_FAULT=after-sign`` kills the process (exit 137) right after the signatures are recorded,
+``RWA_FAULT=after-submit`` right after the transaction is broadcast, before its receipt; both for publish and amend.
+
+Results are returned, not logged: the command prints them. The log (stderr) carries diagnostics only: retries,
+recovery after a crash, warnings, and routine steps at DEBUG.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3.contract.contract import ContractFunction
+from web3.exceptions import TimeExhausted, TransactionNotFound
+from web3.types import Nonce, RPCEndpoint, TxParams
+
+from rwa.chain import Chain
+from rwa.deployment import Manifest
+from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
+from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
+from rwa.oracle.keys import reporter_keys, select_signers
+from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path
+from rwa.oracle.report import sign_report
+from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
+from rwa.oracle.source import FigureSource, open_source
+from rwa.tx import reraise_revert
+
+log = logging.getLogger("rwa.oracle.publisher")
+
+FAULT_ENV = "RWA_FAULT"
+T = TypeVar("T")
+
+
+class AmendRequiredError(InputError):
+    """The period is on-chain with other figures: a correction goes through ``rwa oracle amend``."""
+
+    exit_code = 1
+
+
+class PublishStatus(StrEnum):
+    """What a run did to one period."""
+
+    PUBLISHED = "published"
+    UNCHANGED = "unchanged"
+    AMENDED = "amended"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What happened to one period; ``message`` is the line a command prints."""
+
+    period: int
+    status: PublishStatus
+    report: Report
+    tx_hash: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class _Mined:
+    tx_hash: str
+    block: int
+
+
+class Publisher:
+    """Publishes and amends one deployment's periods; see :mod:`rwa.oracle.outbox` for the crash rule."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        manifest: Manifest,
+        keys: Sequence[LocalAccount] | None = None,
+        outbox: Path | None = None,
+        sender: str | None = None,
+        retry: RetryPolicy | None = None,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        self.chain = chain
+        self.manifest = manifest
+        self.retry = retry or RetryPolicy.from_env()
+        self.oracle = RevenueOracle.at(chain, manifest.address("oracle"))
+        self.keys = list(keys) if keys is not None else reporter_keys(chain)
+        self.outbox = Outbox(outbox or default_outbox_path(manifest))
+        self.sender = chain.account(sender or chain.accounts[0].address) if chain.accounts else None
+        self.receipt_timeout = receipt_timeout
+        self._config: OracleConfig | None = None
+
+    def close(self) -> None:
+        self.outbox.close()
+
+    def _node(self, fn: Callable[[], T], what: str) -> T:
+        return self.retry.run(fn, what)
+
+    @property
+    def config(self) -> OracleConfig:
+        if self._config is None:
+            self._config = self._node(self.oracle.config, "reading the oracle's calendar")
+        return self._config
+
+    def _onchain(self, period: int) -> Report | None:
+        return self._node(lambda: self.oracle.report_of(period), f"reading period {period}")
+
+    # -- planning ----------------------------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Close outbox entries left by an interrupted run whose report is now on-chain."""
+        latest = self._node(self.oracle.latest_period, "reading the latest period")
+        for entry in self.outbox.pending(self.oracle.address):
+            if entry.kind is ReportKind.SUBMITTED:
+                landed = entry.period <= latest
+            else:
+                landed = self._onchain(entry.period) == entry.report
+            if landed:
+                log.info("period %d: the %s %s recorded in the outbox before an interruption is on-chain",
+                         entry.period, entry.status, "report" if entry.kind is ReportKind.SUBMITTED else "amendment")
+                self.outbox.record_done(self.oracle.address, entry.kind, entry.period, None)
+
+    def plan(self, period: int | None, source: FigureSource, move_clock: bool) -> list[int]:
+        """The periods to publish, oldest first; on a dev chain with ``move_clock`` the clock may move forward."""
+        latest = self._node(self.oracle.latest_period, "reading the latest period")
+        now = self._node(self.chain.now, "reading the chain's clock")
+        ended = self.config.ended_by(now)
+        source.check_ended(ended)
+        if period is not None:
+            if period < 1:
+                raise InputError(f"--period {period}: periods start at 1")
+            if period > latest + 1:
+                raise InputError(f"--period {period}: period {latest + 1} must be published first "
+                                 "(publish without --period to catch up)")
+            if period > ended:
+                if move_clock and period == latest + 1:
+                    self._advance_clock(self.config.period_end(period))
+                else:
+                    raise InputError(f"--period {period}: wrong period: it has not ended "
+                                     f"(ends at {self.config.period_end(period)}, chain time {now})")
+            return [period]
+        last = ended if source.last_period is None else min(ended, source.last_period)
+        periods = list(range(latest + 1, last + 1))
+        if not periods and move_clock and (source.last_period is None or latest < source.last_period):
+            self._advance_clock(self.config.period_end(latest + 1))
+            periods = [latest + 1]
+        return periods
+
+    def _advance_clock(self, timestamp: int) -> None:
+        log.info("development chain: moving the clock to %d, the end of the next period", timestamp)
+        try:
+            self.chain.time_travel(timestamp)
+        except Exception:
+            # eth-tester refuses to travel to a time its pending block (wall clock) already passed: a block mined now
+            # is at least that late
+            self.chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        if self.chain.now() < timestamp:
+            raise ChainError(f"could not move the development chain's clock to {timestamp}")
+
+    # -- one period --------------------------------------------------------------------------------------------
+
+    def publish_period(self, report: Report) -> PublishResult:
+        """Submit ``report`` unless its period is on-chain (same figures: unchanged; others: ``amend``)."""
+        period = report.period
+        log.debug("period %d: revenue %d, utilization %d bps, %d servers, contracted %d, dataHash 0x%s", period,
+                  report.revenue, report.utilization_bps, report.active_servers, report.contracted_rent,
+                  report.data_hash.hex())
+        onchain = self._onchain(period)
+        if onchain is not None:
+            self.outbox.record_done(self.oracle.address, ReportKind.SUBMITTED, period, None)
+            if onchain == report:
+                return PublishResult(period, PublishStatus.UNCHANGED, report, None,
+                                     f"period {period}: already on-chain with the same data; nothing to do")
+            raise AmendRequiredError(
+                f"period {period} is already on-chain with other figures (revenue {onchain.revenue}, dataHash "
+                f"0x{onchain.data_hash.hex()[:12]}...); to correct it run `rwa oracle amend --period {period}`"
+            )
+        mined = self._deliver(ReportKind.SUBMITTED, report)
+        return PublishResult(period, PublishStatus.PUBLISHED, report, mined.tx_hash,
+                             f"period {period}: published in transaction {mined.tx_hash} (block {mined.block})")
+
+    def amend_period(self, report: Report) -> PublishResult:
+        """Replace the on-chain report of ``report.period`` by ``report`` (unchanged when it already holds it)."""
+        period = report.period
+        onchain = self._onchain(period)
+        if onchain is None:
+            raise InputError(f"period {period} has no report on-chain yet: use `rwa oracle publish`")
+        if onchain == report:
+            self.outbox.record_done(self.oracle.address, ReportKind.AMENDED, period, None)
+            return PublishResult(period, PublishStatus.UNCHANGED, report, None,
+                                 f"period {period}: on-chain report already has these figures; nothing to amend")
+        mined = self._deliver(ReportKind.AMENDED, report)
+        return PublishResult(period, PublishStatus.AMENDED, report, mined.tx_hash,
+                             f"period {period}: amended in transaction {mined.tx_hash} "
+                             f"(revenue {onchain.revenue} -> {report.revenue})")
+
+    def _deliver(self, kind: ReportKind, report: Report) -> _Mined:
+        """The outbox path: resume a recorded transaction, or sign (recorded), then send (recorded) and wait."""
+        period = report.period
+        entry = self.outbox.get(self.oracle.address, kind, period)
+        if entry is not None and entry.status is OutboxStatus.DONE:
+            entry = None  # history: the chain no longer holds these figures, so this is a new transaction
+        if entry is not None and entry.report != report:
+            log.warning("period %d: the outbox holds other, unsent %s figures; they are replaced", period, kind)
+            entry = None
+        if entry is not None and entry.raw_tx is not None:
+            mined = self._resume(entry)
+            if mined is not None:
+                return mined
+        if entry is None:
+            signatures: Sequence[bytes] = self._sign(report)
+            self.outbox.record_signed(self.oracle.address, kind, report, signatures)
+            log.debug("period %d: %d signatures recorded in the outbox", period, len(signatures))
+            _fault("after-sign")
+        else:
+            signatures = entry.signatures
+            log.info("period %d: reusing the %d signatures recorded in the outbox", period, len(signatures))
+        return self._send(kind, report, signatures)
+
+    def _sign(self, report: Report) -> list[bytes]:
+        reporters = self._node(self.oracle.reporters, "reading the reporters")
+        threshold = self._node(self.oracle.threshold, "reading the threshold")
+        signers = select_signers(self.keys, reporters, threshold)
+        return sign_report(report, signers, self.chain.chain_id, self.oracle.address)
+
+    def _function(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> ContractFunction:
+        functions = self.oracle.contract.functions
+        if kind is ReportKind.SUBMITTED:
+            return functions.submit(report.as_tuple(), list(signatures))
+        return functions.amend(report.period, report.as_tuple(), list(signatures))
+
+    def _send(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> _Mined:
+        if self.sender is None:
+            raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
+        sender = self.sender
+        period = report.period
+        if kind is ReportKind.SUBMITTED:
+            self._node(lambda: self.oracle.check_submit(report, signatures, sender.address),
+                       f"checking period {period}")
+        else:
+            self._node(lambda: self.oracle.check_amend(period, report, signatures, sender.address),
+                       f"checking the amendment of period {period}")
+        nonce = self._node(lambda: self.chain.w3.eth.get_transaction_count(sender.address, "pending"), "nonce")
+        params: TxParams = {"from": sender.address, "nonce": Nonce(nonce), "gas": SUBMIT_GAS,
+                            "chainId": self.chain.chain_id}
+        tx = self._function(kind, report, signatures).build_transaction(params)
+        tx.setdefault("gasPrice", self._node(lambda: self.chain.w3.eth.gas_price, "gas price"))
+        tx.pop("maxFeePerGas", None)
+        tx.pop("maxPriorityFeePerGas", None)
+        signed = sender.sign_transaction(dict(tx))  # type: ignore[arg-type]  # TxParams is a TypedDict of objects
+        raw = bytes(signed.raw_transaction)
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        self.outbox.record_sending(self.oracle.address, kind, period, raw, tx_hash)
+        self._broadcast(raw, period)
+        log.debug("period %d: %s transaction %s sent", period, kind, tx_hash)
+        _fault("after-submit")
+        return self._await(kind, report, tx_hash)
+
+    def _broadcast(self, raw: bytes, period: int) -> None:
+        self._node(lambda: self.chain.w3.eth.send_raw_transaction(raw), f"sending period {period}")
+
+    def _await(self, kind: ReportKind, report: Report, tx_hash: str) -> _Mined:
+        period = report.period
+        try:
+            receipt = self._node(
+                lambda: self.chain.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=self.receipt_timeout),
+                f"waiting for period {period}",
+            )
+        except TimeExhausted:
+            raise ChainError(f"period {period}: transaction {tx_hash} not mined within {self.receipt_timeout:.0f}s; "
+                             "re-run the command: it resumes this transaction") from None
+        if receipt["status"] != 1:
+            self._explain_failure(kind, report, int(receipt["blockNumber"]))
+        self.outbox.record_done(self.oracle.address, kind, period, tx_hash)
+        return _Mined(tx_hash, int(receipt["blockNumber"]))
+
+    def _explain_failure(self, kind: ReportKind, report: Report, block: int) -> None:
+        try:
+            self._function(kind, report, []).call(block_identifier=block - 1)
+        except Exception as exc:
+            reraise_revert(exc, "RevenueOracle")
+        raise ContractRevertError("SubmitFailed" if kind is ReportKind.SUBMITTED else "AmendFailed",
+                                  {"period": report.period, "block": block}, b"", "RevenueOracle")
+
+    def _resume(self, entry: OutboxEntry) -> _Mined | None:
+        """A transaction was recorded before a crash: wait for it, re-broadcast it, or give up on it (None)."""
+        tx_hash = str(entry.tx_hash)
+        period = entry.period
+        log.info("period %d: resuming %s transaction %s from the outbox", period, entry.kind, tx_hash)
+        try:
+            receipt = self._node(lambda: self.chain.w3.eth.get_transaction_receipt(HexBytes(tx_hash)), "receipt")
+        except TransactionNotFound:
+            receipt = None
+        if receipt is not None:
+            if receipt["status"] == 1:
+                return self._await(entry.kind, entry.report, tx_hash)
+            log.warning("period %d: recorded transaction %s failed on-chain; building a new one", period, tx_hash)
+            return None
+        try:
+            self._node(lambda: self.chain.w3.eth.get_transaction(HexBytes(tx_hash)), "pending transaction")
+            return self._await(entry.kind, entry.report, tx_hash)  # still pending: just wait for it
+        except TransactionNotFound:
+            pass
+        assert entry.raw_tx is not None
+        try:
+            self._broadcast(entry.raw_tx, period)
+        except (NodeUnavailableError, RwaError):
+            raise
+        except Exception as exc:  # nonce already used by another transaction: this one can never be mined
+            log.warning("period %d: recorded transaction cannot be re-sent (%s); building a new one", period,
+                        short_error(exc))
+            return None
+        log.info("period %d: re-broadcast the recorded transaction %s", period, tx_hash)
+        return self._await(entry.kind, entry.report, tx_hash)
+
+
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_ENV) == point:
+        log.error("fault injection: killed %s", point)
+        logging.shutdown()
+        os._exit(137)
+
+
+# -- entry points ---------------------------------------------------------------------------------------------
+
+
+def publish(
+    chain: Chain,
+    manifest: Manifest,
+    period: int | None = None,
+    source: Path | None = None,
+    simulate: bool = False,
+    seed: int | None = None,
+    scenario: str = "base",
+    keys: Sequence[LocalAccount] | None = None,
+    outbox: Path | None = None,
+    sender: str | None = None,
+    retry: RetryPolicy | None = None,
+    move_clock: bool | None = None,
+) -> list[PublishResult]:
+    """Publish ``period``, or every ended period not yet on-chain (oldest first). Returns one result per period.
+
+    ``move_clock`` (default: ``simulate`` on a development chain) lets the chain's clock jump to the end of the next
+    period when none has ended.
+    """
+    figures = open_source(manifest, source, simulate, seed, scenario)
+    publisher = Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry)
+    try:
+        publisher.reconcile()
+        moving = (figures.simulated if move_clock is None else move_clock) and chain.is_dev
+        periods = publisher.plan(period, figures, moving)
+        reports = [figures.report(p) for p in periods]  # every row is validated before anything is sent
+        return [publisher.publish_period(report) for report in reports]
+    finally:
+        publisher.close()
+
+
+def amend(
+    chain: Chain,
+    manifest: Manifest,
+    period: int,
+    source: Path | None = None,
+    simulate: bool = False,
+    seed: int | None = None,
+    scenario: str = "base",
+    keys: Sequence[LocalAccount] | None = None,
+    sender: str | None = None,
+    retry: RetryPolicy | None = None,
+    outbox: Path | None = None,
+) -> PublishResult:
+    """Replace period ``period``'s on-chain report by the source's figures (same quorum; refused once distributed).
+
+    The amendment goes through the outbox like a first report, so a re-run after a crash resumes it."""
+    report = open_source(manifest, source, simulate, seed, scenario).report(period)
+    publisher = Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry)
+    try:
+        publisher.reconcile()
+        return publisher.amend_period(report)
+    finally:
+        publisher.close()
+
+
+def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict[str, Any]:
+    """The oracle's state for ``rwa oracle status`` (a JSON object)."""
+    oracle = RevenueOracle.at(chain, manifest.address("oracle"))
+    config = oracle.config()
+    now = chain.now()
+    box = Outbox(outbox or default_outbox_path(manifest))
+    try:
+        pending = box.pending(oracle.address)
+    finally:
+        box.close()
+    return {
+        "oracle": oracle.address,
+        "latest_period": oracle.latest_period(),
+        "last_ended_period": config.ended_by(now),
+        "next_deadline": oracle.next_deadline(),
+        "overdue": oracle.is_overdue(),
+        "chain_time": now,
+        "threshold": oracle.threshold(),
+        "reporters": oracle.reporters(),
+        "outbox_pending": [{"period": e.period, "kind": e.kind.value, "status": e.status.value} for e in pending],
+    }

@@ -1,0 +1,107 @@
+"""Retrying a node that does not answer: bounded exponential backoff, then one ``NodeUnavailableError``.
+
+Only a node that does not answer is retried (``NodeUnreachableError`` and the transport errors below it); any other
+failure, such as a corrupt state file, a malformed URL or a reverted transaction, is raised at once: waiting would
+not change it. ``RWA_RETRY_ATTEMPTS`` (default 5) and ``RWA_RETRY_BASE_DELAY`` (seconds, default 0.5, doubling, at
+most 8) set the policy when the command line does not. :func:`open_oracle_session` is how the oracle's commands
+and its service get a chain: the deployment's session, connected with these retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import requests
+from web3.exceptions import ProviderConnectionError
+
+from rwa.chain import Chain, connect
+from rwa.deployment import Manifest, open_session
+from rwa.errors import ChainError, NodeUnreachableError
+
+log = logging.getLogger("rwa.oracle.retry")
+
+T = TypeVar("T")
+
+
+class NodeUnavailableError(ChainError):
+    """The node did not answer after every retry (not itself retried: it is the end of the retries)."""
+
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    NodeUnreachableError,
+    requests.ConnectionError,
+    requests.Timeout,
+    ProviderConnectionError,
+    ConnectionError,
+    TimeoutError,
+)
+"""A node that does not answer; never a ``ChainError`` about a state file, a URL or a transaction."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff: ``attempts`` tries, waiting ``base_delay * 2**i`` (at most ``max_delay``)."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    @classmethod
+    def from_env(cls, attempts: int | None = None, base_delay: float | None = None) -> RetryPolicy:
+        """The given values, else ``RWA_RETRY_ATTEMPTS`` and ``RWA_RETRY_BASE_DELAY``, else the defaults."""
+        return cls(
+            attempts=max(1, attempts if attempts is not None else int(os.environ.get("RWA_RETRY_ATTEMPTS", "5"))),
+            base_delay=base_delay if base_delay is not None else float(os.environ.get("RWA_RETRY_BASE_DELAY", "0.5")),
+        )
+
+    def run(self, fn: Callable[[], T], what: str) -> T:
+        """``fn()``, retried while the node does not answer; ``what`` names the step in messages."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return fn()
+            except TRANSIENT as exc:
+                if attempt == self.attempts:
+                    raise NodeUnavailableError(
+                        f"{what}: the node did not answer after {self.attempts} attempts ({short_error(exc)}); "
+                        "check that it is running and --rpc-url"
+                    ) from None
+                delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+                log.warning("%s: node unavailable (%s); retry %d/%d in %.2fs", what, short_error(exc), attempt,
+                            self.attempts - 1, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def short_error(exc: BaseException) -> str:
+    """The exception's type and the first line of its message, cut to fit a log line."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
+
+
+def connect_with_retry(connect: Callable[[], Chain], policy: RetryPolicy, where: str) -> Chain:
+    """``connect()`` retried while the node does not answer (``NodeUnreachableError``); any other failure, such as
+    a corrupt state file or a malformed URL, is raised at once."""
+    return policy.run(connect, f"connecting to {where}")
+
+
+@contextlib.contextmanager
+def open_oracle_session(
+    deployment: Path | None, rpc_url: str | None, state: Path | None, retry: RetryPolicy
+) -> Iterator[tuple[Manifest, Chain]]:
+    """:func:`rwa.deployment.open_session` for the oracle: the manifest (read first, so a missing or malformed one
+    never touches the chain), then a chain connected with retries while the node is down and checked against the
+    manifest (chain id, code at the oracle); closed afterwards."""
+    where = rpc_url or "the embedded chain"
+
+    def connector() -> Chain:
+        return connect_with_retry(lambda: connect(rpc_url=rpc_url, state=state), retry, where)
+
+    with open_session(deployment, rpc_url, state, contract="oracle", connector=connector) as session:
+        yield session

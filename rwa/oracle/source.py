@@ -1,0 +1,85 @@
+"""Where a run's figures come from: a billing export, or the simulator for the deployment's deal.
+
+Both are a :class:`FigureSource`: the report of a period, a check of the periods the source holds against the
+periods that have ended, and two plain facts the planner needs, ``simulated`` (the figures are invented, so a
+development chain's clock may follow them) and ``last_period`` (the last period the source can ever have figures
+for: the deal's term for the simulator; ``None`` for an export, which gains a row each month).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from rwa.deployment import Manifest
+from rwa.errors import InputError
+from rwa.onchain.oracle import Report
+from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate
+from rwa.oracle.sources import BillingExport, read_billing
+
+DEFAULT_SEED = 20250701
+
+
+class FigureSource(ABC):
+    """The figures of each period, validated before anything is signed."""
+
+    simulated: bool
+    """The figures come from the simulator, not from billing."""
+    last_period: int | None
+    """The last period this source can ever have figures for; ``None`` when it grows with time."""
+
+    @abstractmethod
+    def report(self, period: int) -> Report:
+        """The report of ``period``; a period the source has no figures for is an ``InputError``."""
+
+    @abstractmethod
+    def check_ended(self, last_ended: int) -> None:
+        """Refuse figures for a period that has not ended (``last_ended`` is the last one that has)."""
+
+
+class BillingSource(FigureSource):
+    """A billing export (CSV or JSON, :mod:`rwa.oracle.sources`)."""
+
+    simulated = False
+    last_period = None
+
+    def __init__(self, path: Path) -> None:
+        self.export: BillingExport = read_billing(path)
+
+    def report(self, period: int) -> Report:
+        return self.export.row(period).to_report()
+
+    def check_ended(self, last_ended: int) -> None:
+        self.export.check_ended(last_ended)
+
+
+class SimulatedSource(FigureSource):
+    """The cluster simulator (:mod:`rwa.oracle.simulator`) run over the deployment's deal file."""
+
+    simulated = True
+
+    def __init__(self, deal_file: Path, seed: int = DEFAULT_SEED,
+                 scenario: SimulatorScenario = SimulatorScenario.BASE) -> None:
+        if not deal_file.is_file():
+            raise InputError(f"deployment's deal_file {deal_file} does not exist: --simulate needs the deal")
+        rows = simulate(load_deal_cached(deal_file), seed, scenario)
+        self.export = BillingExport(rows, f"simulator({deal_file.name})")
+        self.last_period = len(rows)
+
+    def report(self, period: int) -> Report:
+        return self.export.row(period).to_report()
+
+    def check_ended(self, last_ended: int) -> None:
+        """Nothing to refuse: the simulator has every period of the deal, and the planner asks only for ended ones."""
+
+
+def open_source(
+    manifest: Manifest, source: Path | None, simulate: bool, seed: int | None = None, scenario: str = "base"
+) -> FigureSource:
+    """The source the options name: ``--source FILE`` or ``--simulate`` (exactly one)."""
+    market = SimulatorScenario.parse(scenario)
+    if (source is None) == (not simulate):
+        raise InputError("give exactly one of --source FILE or --simulate")
+    if source is not None:
+        return BillingSource(source)
+    return SimulatedSource(Path(manifest.deal_file), DEFAULT_SEED if seed is None else seed, market)
