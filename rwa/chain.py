@@ -103,14 +103,16 @@ class StateFile:
             self.close()
             raise
 
-    def _open_locked(self) -> tuple[dict[str, str], dict[bytes, bytes]]:
+    def lock(self, timeout: float | None = None) -> None:
+        """Take the file's exclusive lock, waiting up to ``timeout`` seconds (default ``RWA_STATE_LOCK_TIMEOUT``)."""
         lock_path = self.path.with_name(self.path.name + ".lock")
         try:
             self._lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
         except OSError as exc:
             raise StateFileError(f"--state {self.path}: cannot create its lock {lock_path} ({exc.strerror or exc})"
                                  ) from None
-        deadline = time.monotonic() + float(os.environ.get("RWA_STATE_LOCK_TIMEOUT", "60"))
+        wait = float(os.environ.get("RWA_STATE_LOCK_TIMEOUT", "60")) if timeout is None else timeout
+        deadline = time.monotonic() + wait
         while True:
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -119,6 +121,9 @@ class StateFile:
                 if time.monotonic() > deadline:
                     raise StateFileError(f"{self.path} is in use by another process (lock {lock_path})") from None
                 time.sleep(0.05)
+
+    def _open_locked(self) -> tuple[dict[str, str], dict[bytes, bytes]]:
+        self.lock()
         existed = self.path.exists() and self.path.stat().st_size > 0
         try:
             # one process holds the file (the lock above); its threads (e.g. a scheduler's) may share the connection
@@ -413,7 +418,13 @@ def reset_state(path: Path) -> bool:
     existed = path.exists()
     if existed and path.stat().st_size > 0:
         _check_state_file(path)
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + suffix).unlink()
+    lock = StateFile(path)
+    try:
+        if existed:
+            lock.lock(timeout=0.0)  # a chain another process has open is not deleted from under it
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(path) + suffix).unlink()
+    finally:
+        lock.close()
     return existed

@@ -2,6 +2,8 @@
 
 Every step is recorded in the deployment manifest as it completes (written atomically), so a run that died
 halfway resumes where it stopped; a completed deployment of the same deal on the same chain is never issued twice.
+Another run of a deal already issued, or being issued, on the chain is found by the deal's mark on-chain
+(:func:`deal_marker`), whatever manifest path it is given.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def plan_issue(deal_path: Path, today: date | None = None) -> Plan:
     if deal.stablecoin_address is None and deal.decimals != TEST_STABLECOIN_DECIMALS:
         raise InputError(
             f"deal.decimals: {deal.decimals}, but the test stablecoin issuance deploys has {TEST_STABLECOIN_DECIMALS}"
-            " decimals: state decimals = 6 or set stablecoin_address"
+            f" decimals: state decimals = {TEST_STABLECOIN_DECIMALS} or set stablecoin_address"
         )
     _refuse_bad_investors(deal, today or datetime.now(UTC).date())
     sizing = size_deal(deal)
@@ -166,8 +168,9 @@ def _refuse_issued_on_chain(chain: Chain, digest: str) -> None:
         address = Web3.to_checksum_address(entry["address"])
         if len(chain.w3.eth.get_code(address)) > 0:
             raise InputError(
-                f"this deal (sha256 {digest[:12]}...) is already issued on chain {chain.chain_id}: its registry is "
-                f"{address} (block {entry['blockNumber']}); resume with that run's --out, or issue another deal"
+                f"this deal (sha256 {digest[:12]}...) is already issued on chain {chain.chain_id} (or its issuance "
+                f"was interrupted): its registry is {address} (block {entry['blockNumber']}); resume with that run's "
+                "--out, or issue another deal"
             )
 
 
@@ -205,6 +208,10 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
     digest = deal_hash(plan.deal_path)
     manifest = _refuse_or_resume(chain, out, digest)
     _refuse_stablecoin_decimals(chain, deal)
+    now = chain.now()
+    for i, inv in enumerate(deal.investors):
+        if kyc_timestamp(inv.kyc_expiry) <= now:  # the chain's clock can be ahead of the wall clock plan_issue used
+            raise InputError(f"deal.investors[{i}].kyc_expiry: {inv.kyc_expiry} has passed on chain {chain.chain_id}")
     if manifest is None:
         _refuse_issued_on_chain(chain, digest)
         roles = default_roles(chain, deal)

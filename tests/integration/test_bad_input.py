@@ -200,10 +200,11 @@ def test_a_foreign_garbage_or_folder_state_is_refused_untouched(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "folder", "garbage.sqlite"]
 
 
-def test_chain_reset_deletes_a_real_state_file(tmp_path: Path) -> None:
+def test_chain_reset_deletes_a_real_state_file_unless_it_is_in_use(tmp_path: Path) -> None:
     state = tmp_path / "chain.sqlite"
     with connect(state=state):
-        pass
+        _refused(None, "chain", "reset", "--yes", "--state", str(state), match="in use by another process")
+        assert state.exists()
     done = rwa("chain", "reset", "--yes", "--state", str(state), check=True)
     assert "deleted" in done.stdout and not state.exists()
 
