@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -86,6 +87,9 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
 
     IERC20 private immutable _STABLECOIN;
     address private immutable _REGISTRY;
+    /// @dev The stablecoin's own decimals, read once at deployment: one token unit is one stablecoin smallest unit
+    ///      of face value.
+    uint8 private immutable _DECIMALS;
 
     // ------------------------------------------------------------------------------------------------ constants
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
@@ -105,6 +109,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     {
         require(stablecoin_ != address(0) && registry_ != address(0) && admin != address(0), ZeroAddress());
         _STABLECOIN = IERC20(stablecoin_);
+        _DECIMALS = IERC20Metadata(stablecoin_).decimals();
         _REGISTRY = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ISSUER_ROLE, admin);
@@ -112,9 +117,9 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     }
 
     // ------------------------------------------------------------------------------------------------ external
-    /// @notice Face value in stablecoin units: 6 decimals.
-    function decimals() public pure override returns (uint8) {
-        return 6;
+    /// @notice Face value in stablecoin units: the stablecoin's decimals, read at deployment.
+    function decimals() public view override returns (uint8) {
+        return _DECIMALS;
     }
 
     /// @inheritdoc ITrancheToken

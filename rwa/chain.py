@@ -85,11 +85,34 @@ class StateFile:
         self._db: sqlite3.Connection | None = None
 
     def open(self) -> tuple[dict[str, str], dict[bytes, bytes]]:
-        """Lock and read the file; an absent file gives empty meta (a new chain)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Lock and read the file; an absent file gives empty meta (a new chain).
+
+        A file that is not an embedded-chain state file is refused before anything in it changes: its tables are
+        checked before the journal mode is switched to WAL (which rewrites the file's header)."""
+        if self.path.is_dir():
+            raise StateFileError(f"--state {self.path}: is a folder; give the embedded chain's state file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateFileError(f"--state {self.path}: cannot create its folder ({exc.strerror or exc})") from None
+        if self.path.exists() and self.path.stat().st_size > 0:
+            _check_state_file(self.path)  # read-only, before the lock file is made beside it
+        try:
+            return self._open_locked()
+        except BaseException:
+            self.close()
+            raise
+
+    def lock(self, timeout: float | None = None) -> None:
+        """Take the file's exclusive lock, waiting up to ``timeout`` seconds (default ``RWA_STATE_LOCK_TIMEOUT``)."""
         lock_path = self.path.with_name(self.path.name + ".lock")
-        self._lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
-        deadline = time.monotonic() + float(os.environ.get("RWA_STATE_LOCK_TIMEOUT", "60"))
+        try:
+            self._lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise StateFileError(f"--state {self.path}: cannot create its lock {lock_path} ({exc.strerror or exc})"
+                                 ) from None
+        wait = float(os.environ.get("RWA_STATE_LOCK_TIMEOUT", "60")) if timeout is None else timeout
+        deadline = time.monotonic() + wait
         while True:
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -98,6 +121,9 @@ class StateFile:
                 if time.monotonic() > deadline:
                     raise StateFileError(f"{self.path} is in use by another process (lock {lock_path})") from None
                 time.sleep(0.05)
+
+    def _open_locked(self) -> tuple[dict[str, str], dict[bytes, bytes]]:
+        self.lock()
         existed = self.path.exists() and self.path.stat().st_size > 0
         try:
             # one process holds the file (the lock above); its threads (e.g. a scheduler's) may share the connection
@@ -107,22 +133,10 @@ class StateFile:
                 self._db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self._db.execute("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
                 return {}, {}
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if not {"meta", "kv"} <= tables:
-                raise StateFileError(
-                    f"{self.path} is not an embedded-chain state file (no meta/kv tables); "
-                    "pass another --state or remove it with `rwa chain reset --yes`"
-                )
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("format") != STATE_FORMAT:
-                raise StateFileError(
-                    f"{self.path} has format {meta.get('format')!r}, expected {STATE_FORMAT!r}; "
-                    "use `rwa chain reset --yes` to start a new chain"
-                )
             kv = {bytes(k): bytes(v) for k, v in self._db.execute("SELECT k, v FROM kv")}
             return meta, kv
         except sqlite3.DatabaseError as exc:
-            self.close()
             raise StateFileError(
                 f"{self.path} is corrupt or not a SQLite file ({exc}); "
                 "nothing was changed: restore it or run `rwa chain reset --yes`"
@@ -151,6 +165,41 @@ class StateFile:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_state_file(path: Path) -> None:
+    """Refuse ``path`` unless it is an embedded-chain state file: a SQLite file with the ``meta`` and ``kv`` tables
+    and this format. Reads only (a read-only connection): the file is never changed, whatever it is."""
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise StateFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if header != _SQLITE_HEADER:
+        raise StateFileError(f"{path} is not an embedded-chain state file (not a SQLite file); pass another --state")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise StateFileError(
+            f"{path} is corrupt or not a SQLite file ({exc}); nothing was changed: restore it or pass another --state"
+        ) from None
+    if not {"meta", "kv"} <= tables:
+        raise StateFileError(
+            f"{path} is not an embedded-chain state file (no meta/kv tables); nothing was changed: pass another --state"
+        )
+    if meta.get("format") != STATE_FORMAT:
+        raise StateFileError(
+            f"{path} has format {meta.get('format')!r}, expected {STATE_FORMAT!r}; "
+            "use `rwa chain reset --yes` to start a new chain"
+        )
 
 
 class _PersistingProvider(EthereumTesterProvider):
@@ -380,9 +429,22 @@ def connect(
 
 
 def reset_state(path: Path) -> bool:
-    """Delete the embedded chain's state file (and its lock and WAL); True when there was one."""
+    """Delete the embedded chain's state file (and its lock and WAL); True when there was one.
+
+    Refuses a folder and any file that is not an embedded-chain state file (another app's database, a manifest, a
+    typo), leaving it as it was."""
+    if path.is_dir():
+        raise StateFileError(f"--state {path}: is a folder, not an embedded-chain state file; nothing was deleted")
     existed = path.exists()
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + suffix).unlink()
+    if existed and path.stat().st_size > 0:
+        _check_state_file(path)
+    lock = StateFile(path)
+    try:
+        if existed:
+            lock.lock(timeout=0.0)  # a chain another process has open is not deleted from under it
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(path) + suffix).unlink()
+    finally:
+        lock.close()
     return existed

@@ -3,8 +3,10 @@
 Units. Every money amount in the file is written in *whole stablecoin units* (``rent_per_server_month = 13333.33``
 means 13,333.33 USDC); the file may use at most ``decimals`` fractional digits. On load each amount becomes an
 ``int`` in the token's *smallest unit* (``13_333_330_000`` for a 6-decimal token), and that integer is what the
-rest of the code sees. A deal whose figures were converted from RMB says so with ``source_currency = "RMB"`` and
-states the conversion rate in ``rmb_per_unit``; the amounts in the file are already converted.
+rest of the code sees. ``decimals`` must be the stablecoin's own: issuance refuses a deal whose decimals differ
+from those of the stablecoin it pays in (the tranche tokens take theirs from it). A deal whose figures were
+converted from RMB says so with ``source_currency = "RMB"`` and states the conversion rate in ``rmb_per_unit``; the
+amounts in the file are already converted.
 
 Every validation failure becomes a :class:`~rwa.errors.DealConfigError` whose message is one line naming the
 dotted field path, e.g. ``deal.financing.senior_coupon_bps: must be >= 0``.

@@ -6,8 +6,9 @@ import {IComplianceSubscriber} from "./IComplianceRegistry.sol";
 
 /// @title ITrancheToken
 /// @notice One tranche of the deal (senior or junior): an ERC-20 whose unit is one unit of face value in the
-///         stablecoin (6 decimals), transferable only between compliant investors (ERC-1404 codes from
-///         IComplianceRegistry.sol), with ERC-3643-style agent powers and O(1) stablecoin distributions.
+///         stablecoin (its decimals are the stablecoin's, read once at deployment), transferable only between
+///         compliant investors (ERC-1404 codes from IComplianceRegistry.sol), with ERC-3643-style agent powers and
+///         O(1) stablecoin distributions.
 /// @dev Roles: DEFAULT_ADMIN_ROLE (grants roles), ISSUER_ROLE (mints until issuance closes), AGENT_ROLE (freeze,
 ///      forced transfer, recovery, pause), DISTRIBUTOR_ROLE (the pool: distributes funds).
 ///      Restriction checks, in the order the first failing one is reported:

@@ -2,13 +2,15 @@
 
 Every step is recorded in the deployment manifest as it completes (written atomically), so a run that died
 halfway resumes where it stopped; a completed deployment of the same deal on the same chain is never issued twice.
+Another run of a deal already issued, or being issued, on the chain is found by the deal's mark on-chain
+(:func:`deal_marker`), whatever manifest path it is given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from web3 import Web3
@@ -21,6 +23,7 @@ from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
 from rwa.terms import record
+from rwa.tx import send
 from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolTerms
 
@@ -36,9 +39,45 @@ class Plan:
     allocations: dict[str, dict[str, int]]
 
 
-def plan_issue(deal_path: Path) -> Plan:
+TEST_STABLECOIN_DECIMALS = 6
+"""``TestStablecoin.decimals()``: what a deal without ``stablecoin_address`` must state (a test compares the two)."""
+
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def _refuse_bad_investors(deal: Deal, today: date) -> None:
+    """What the registry would only refuse after the contracts are deployed: a zero address, an expired KYC, a
+    jurisdiction that is no ISO country."""
+    for i, inv in enumerate(deal.investors):
+        if inv.address == _ZERO_ADDRESS:
+            raise InputError(f"deal.investors[{i}].address: the zero address cannot hold tokens")
+        if inv.kyc_expiry <= today:
+            raise InputError(f"deal.investors[{i}].kyc_expiry: {inv.kyc_expiry} is not after today ({today})")
+        try:
+            jurisdiction_code(inv.jurisdiction)
+        except InputError:
+            raise InputError(
+                f"deal.investors[{i}].jurisdiction: {inv.jurisdiction!r} is not an ISO 3166-1 alpha-2 country code"
+            ) from None
+
+
+def plan_issue(deal_path: Path, today: date | None = None) -> Plan:
+    """Validate and size the deal; everything refused here is refused before anything is sent (``--dry-run`` too).
+
+    ``today`` (UTC, default the wall clock's) is what a KYC expiry must be after."""
     deal = load_deal(deal_path)
+    if deal.stablecoin_address is None and deal.decimals != TEST_STABLECOIN_DECIMALS:
+        raise InputError(
+            f"deal.decimals: {deal.decimals}, but the test stablecoin issuance deploys has {TEST_STABLECOIN_DECIMALS}"
+            f" decimals: state decimals = {TEST_STABLECOIN_DECIMALS} or set stablecoin_address"
+        )
+    _refuse_bad_investors(deal, today or datetime.now(UTC).date())
     sizing = size_deal(deal)
+    if sizing.senior_size <= 0:
+        raise InputError(
+            "deal.leases: the cash flow after operating costs carries no senior debt (sized senior 0, binding: "
+            f"{sizing.binding_constraint}); rent must exceed operating costs"
+        )
     allocations = allocate(deal, sizing.senior_size, sizing.junior_size)
     for tranche, size in (("senior", sizing.senior_size), ("junior", sizing.junior_size)):
         total = sum(allocations[tranche].values())
@@ -109,6 +148,54 @@ def _refuse_or_resume(chain: Chain, out: Path, digest: str) -> Manifest | None:
     return existing
 
 
+_ROLE_GRANTED = Web3.keccak(text="RoleGranted(bytes32,address,address)").to_0x_hex()
+
+
+def deal_marker(digest: str) -> bytes:
+    """The deal's on-chain mark: its sha256 as an AccessControl role id that the admin holds on the registry.
+
+    The role guards nothing; granting it emits ``RoleGranted`` with the deal's hash as the first indexed topic, so
+    an issuance of the deal on a chain is found by one log query on that topic, whatever manifest it wrote."""
+    return bytes.fromhex(digest)
+
+
+def _refuse_issued_on_chain(chain: Chain, digest: str) -> None:
+    """Refuse a deal whose mark is already on this chain (another ``--out``, or a run that died halfway)."""
+    logs = chain.w3.eth.get_logs(
+        {"fromBlock": 0, "toBlock": "latest", "topics": [_ROLE_GRANTED, "0x" + deal_marker(digest).hex()]}
+    )
+    for entry in logs:
+        address = Web3.to_checksum_address(entry["address"])
+        if len(chain.w3.eth.get_code(address)) > 0:
+            raise InputError(
+                f"this deal (sha256 {digest[:12]}...) is already issued on chain {chain.chain_id} (or its issuance "
+                f"was interrupted): its registry is {address} (block {entry['blockNumber']}); resume with that run's "
+                "--out, or issue another deal"
+            )
+
+
+def _refuse_stablecoin_decimals(chain: Chain, deal: Deal) -> None:
+    """The stablecoin named by the deal must exist on this chain and have the deal's decimals."""
+    from web3.exceptions import Web3Exception
+
+    from rwa.errors import ContractRevertError
+    from rwa.onchain.stablecoin import Stablecoin
+
+    if deal.stablecoin_address is None:
+        return  # plan_issue compared the deal with the test stablecoin's TEST_STABLECOIN_DECIMALS
+    address = Web3.to_checksum_address(deal.stablecoin_address)
+    if len(chain.w3.eth.get_code(address)) == 0:
+        raise InputError(f"deal.stablecoin_address: no contract at {address} on chain {chain.chain_id}")
+    try:
+        decimals = Stablecoin.at(chain, address).decimals()
+    except (Web3Exception, ContractRevertError):
+        raise InputError(f"deal.stablecoin_address: {address} does not answer ERC-20 decimals()") from None
+    if decimals != deal.decimals:
+        raise InputError(
+            f"deal.decimals: {deal.decimals}, but the stablecoin at {address} has {decimals} decimals"
+        )
+
+
 def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Manifest:
     """Deploy and mint the deal described by ``plan``; resumes an interrupted run recorded in ``out``."""
     from rwa.onchain.oracle import RevenueOracle
@@ -120,7 +207,13 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
     deal, sizing = plan.deal, plan.sizing
     digest = deal_hash(plan.deal_path)
     manifest = _refuse_or_resume(chain, out, digest)
+    _refuse_stablecoin_decimals(chain, deal)
+    now = chain.now()
+    for i, inv in enumerate(deal.investors):
+        if kyc_timestamp(inv.kyc_expiry) <= now:  # the chain's clock can be ahead of the wall clock plan_issue used
+            raise InputError(f"deal.investors[{i}].kyc_expiry: {inv.kyc_expiry} has passed on chain {chain.chain_id}")
     if manifest is None:
+        _refuse_issued_on_chain(chain, digest)
         roles = default_roles(chain, deal)
         manifest = Manifest(
             chain_id=chain.chain_id,
@@ -149,6 +242,13 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
         run.deploy("stablecoin", admin, lambda: Stablecoin.deploy_test(chain, admin).address)
     stablecoin = manifest.contracts["stablecoin"]
     registry_addr = run.deploy("registry", admin, lambda: ComplianceRegistry.deploy(chain, admin).address)
+
+    def mark() -> None:
+        fn = ComplianceRegistry.at(chain, registry_addr).contract.functions
+        if not fn.hasRole(deal_marker(digest), admin).call():
+            send(fn.grantRole(deal_marker(digest), admin), admin)
+
+    run.step("mark", mark)
     oracle_cfg = deal.oracle
     first_start = int(deal.periods.first_start.timestamp())
     oracle_addr = run.deploy(

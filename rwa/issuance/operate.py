@@ -31,6 +31,53 @@ def _refund_schedule(deal_file: str, deal_hash: str) -> list[int]:
     return refunds(load_deal(Path(deal_file)))
 
 
+def _refuse_edited_deal_file(deal: DeployedDeal) -> None:
+    """The deal file the manifest names must be the very file issued (its sha256 is in the manifest)."""
+    from rwa.deal import deal_hash
+
+    path = Path(deal.manifest.deal_file)
+    try:
+        digest = deal_hash(path)
+    except OSError as exc:
+        raise InputError(f"deal file {path} (named by the deployment manifest): cannot read it ({exc.strerror})"
+                         ) from None
+    if digest != deal.manifest.deal_hash:
+        raise InputError(
+            f"deal file {path} was edited after issuance (sha256 {digest[:12]}..., the manifest records "
+            f"{deal.manifest.deal_hash[:12]}...): restore the issued file"
+        )
+
+
+def _refuse_beyond_capacity(deal: DeployedDeal, period: int, total: int) -> None:
+    """Refuse deposits the pool could take but never pay out, before any is sent.
+
+    ``distribute`` pays out the period's deposits plus at most the whole reserve; every unit of it may reach either
+    tranche token, whose ``distributeFunds`` reverts past ``MAX_TOTAL_DISTRIBUTED`` or ``MAX_POINTS_PER_SHARE``
+    (``TrancheToken.sol``'s accounting note). A deposit made then could never be distributed, so the whole amount
+    is checked against both tokens' room first (conservatively: as if all of it went to one token)."""
+    from rwa.units import POINTS_MAGNITUDE
+
+    payable = total + deal.pool.reserve_balance()
+    for tranche, token in deal.tokens.items():
+        room = _MAX_TOTAL_DISTRIBUTED - token.total_distributed()
+        supply = token.total_supply()
+        if supply:
+            pps_room = _MAX_POINTS_PER_SHARE - token.points_per_share()
+            # pps may grow by (amount * 2**64 + remainder) // supply; keep that <= pps_room
+            room = min(room, ((pps_room + 1) * supply - 1 - token.points_remainder()) // POINTS_MAGNITUDE)
+        if payable > room:
+            raise InputError(
+                f"period {period}: deposits of {total:,} (plus the reserve) exceed what the {tranche} tranche can "
+                f"still distribute ({max(room, 0):,}); nothing was sent"
+            )
+
+
+_MAX_TOTAL_DISTRIBUTED = 2**96 - 1
+"""``TrancheToken.MAX_TOTAL_DISTRIBUTED``."""
+_MAX_POINTS_PER_SHARE = 2**87
+"""``TrancheToken.MAX_POINTS_PER_SHARE``."""
+
+
 @dataclass(frozen=True)
 class DistributeResult:
     period: int
@@ -62,6 +109,7 @@ def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, ref
     missing = total - already
     if missing == 0:
         return 0
+    _refuse_beyond_capacity(deal, period, total)
     _fund_servicer(deal, servicer, missing)
     if deal.stablecoin.allowance(servicer, deal.pool.address) < missing:
         deal.stablecoin.approve(deal.pool.address, missing, sender=servicer)
@@ -87,6 +135,7 @@ def distribute_period(
     ``amount`` (rent) defaults to the oracle's reported revenue; ``tax_refund`` defaults to the refund the deal file
     schedules for the period, deposited as a tax-refund deposit.
     """
+    _refuse_edited_deal_file(deal)
     count = deal.pool.terms().period_count
     last = deal.pool.last_distributed_period()
     if not 1 <= period <= count:
@@ -138,6 +187,9 @@ def claim_for(deal: DeployedDeal, holder: str) -> ClaimResult:
     """Claim everything ``holder`` has in both tranches; they must be a signer of this checkout."""
     if not Web3.is_address(holder):
         raise InputError(f"--holder {holder!r} is not an address")
+    digits = holder[2:]
+    if digits.lower() != digits != digits.upper() and not Web3.is_checksum_address(holder):
+        raise InputError(f"--holder {holder}: mixed case that fails the EIP-55 checksum (a mistyped address?)")
     holder = Web3.to_checksum_address(holder)
     owed = {t: tok.claimable(holder) for t, tok in deal.tokens.items()}
     known = any(tok.balance_of(holder) > 0 or tok.withdrawn_of(holder) > 0 for tok in deal.tokens.values())

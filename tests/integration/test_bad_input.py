@@ -1,0 +1,217 @@
+"""Bad input never changes the chain: every refusal is one ``error:`` line on stderr, exit code 2, and the head block
+of the chain is what it was. Each command runs as its own process (``python -m rwa.cli``) on a state file."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rwa import tx
+from rwa.chain import connect
+from rwa.issuance.issue import issue, plan_issue
+from rwa.oracle.publish import publish
+from tests.support.anvil import AnvilNode
+from tests.support.issuance import deal_for, rwa
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A state file holding one issued deal with period 1 reported, and an 18-decimal ERC-20 beside it."""
+
+    state: Path
+    deal: Path
+    manifest: Path
+    holder: str
+    token18: str
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issued]:
+    folder = tmp_path_factory.mktemp("bad-input")
+    state = folder / "chain.sqlite"
+    with connect(state=state) as chain:
+        investors = chain.accounts[15:20]
+        deal_path = deal_for(investors, folder, chain.now(), periods_ended=1)
+        manifest = issue(chain, plan_issue(deal_path), folder / "deployment.json", lambda _m: None)
+        publish(chain, manifest, period=1, simulate=True)
+        token18 = tx.deploy(chain, "Decimals18Token", 10**24, sender=chain.accounts[0].address).address
+    yield Issued(state, deal_path, folder / "deployment.json", investors[0].address, str(token18))
+
+
+def _head(state: Path) -> tuple[int, str]:
+    with connect(state=state) as chain:
+        block = chain.w3.eth.get_block("latest")
+        return int(block["number"]), block["hash"].to_0x_hex()
+
+
+def _refused(state: Path | None, *args: str, match: str, env: dict[str, str] | None = None) -> str:
+    """Run ``rwa ARGS``; it must exit 2 with one ``error:`` line containing ``match`` and leave the head alone."""
+    before = _head(state) if state is not None else None
+    done = rwa(*args, env=env)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert match in lines[0], lines[0]
+    if state is not None:
+        assert _head(state) == before
+    return lines[0]
+
+
+def _copy(issued: Issued, tmp_path: Path) -> Path:
+    """A private copy of the issued chain, for a test that goes on to change it."""
+    state = tmp_path / "chain.sqlite"
+    shutil.copyfile(issued.state, state)
+    return state
+
+
+def _edited_deal(issued: Issued, tmp_path: Path, old: str, new: str) -> Path:
+    text = issued.deal.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "deal.toml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+# -- issuance ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "replacement", "match"),
+    [
+        (r"decimals = 6 ", "decimals = 18 ", "deal.decimals: 18, but the test stablecoin"),
+        (r"kyc_expiry = \S+", "kyc_expiry = 2020-01-01", "deal.investors[0].kyc_expiry"),
+        (r'jurisdiction = "SG"', 'jurisdiction = "XX"', "deal.investors[0].jurisdiction"),
+        (r'address = "0x[0-9a-fA-F]{40}"', f'address = "0x{"00" * 20}"', "deal.investors[0].address"),
+        (r"rent_per_server_month = [0-9.]+", "rent_per_server_month = 500.0", "deal.leases: the cash flow"),
+    ],
+    ids=["decimals-vs-test-stablecoin", "kyc-expired", "unknown-country", "zero-address", "rent-below-cost"],
+)
+def test_issue_refuses_a_bad_deal_before_deploying(
+    issued: Issued, tmp_path: Path, pattern: str, replacement: str, match: str
+) -> None:
+    text = issued.deal.read_text(encoding="utf-8")
+    # the rent goes down in every lease (below the operating costs); every other edit touches the first match only
+    edited, n = re.subn(pattern, replacement, text, count=0 if "rent" in pattern else 1)
+    assert n >= 1
+    deal = tmp_path / "deal.toml"
+    deal.write_text(edited, encoding="utf-8")
+    out = tmp_path / "deployment.json"
+    _refused(issued.state, "issue", "--deal", str(deal), "--out", str(out), "--state", str(issued.state), match=match)
+    assert not out.exists()
+    _refused(None, "issue", "--deal", str(deal), "--dry-run", match=match)
+
+
+def test_issue_refuses_a_deal_whose_decimals_differ_from_its_stablecoin(issued: Issued, tmp_path: Path) -> None:
+    deal = _edited_deal(issued, tmp_path, "decimals = 6 ", f'stablecoin_address = "{issued.token18}"\ndecimals = 6 ')
+    out = tmp_path / "deployment.json"
+    _refused(issued.state, "issue", "--deal", str(deal), "--out", str(out), "--state", str(issued.state),
+             match="has 18 decimals")
+    assert not out.exists()
+
+
+def test_issue_refuses_the_same_deal_with_another_out(issued: Issued, tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere.json"
+    _refused(issued.state, "issue", "--deal", str(issued.deal), "--out", str(out), "--state", str(issued.state),
+             match="is already issued on chain")
+    assert not out.exists()
+
+
+def test_issue_refuses_an_out_that_is_a_folder_or_garbage(issued: Issued, tmp_path: Path) -> None:
+    deal = _edited_deal(issued, tmp_path, "H800", "H800 other")  # another deal: only --out is wrong
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(b"\x00\xffnot json")
+    _refused(issued.state, "issue", "--deal", str(deal), "--out", str(tmp_path), "--state", str(issued.state),
+             match="is a folder")
+    _refused(issued.state, "issue", "--deal", str(deal), "--out", str(garbage), "--state", str(issued.state),
+             match="not a JSON deployment manifest")
+
+
+# -- operation --------------------------------------------------------------------------------------------------
+
+
+def test_distribute_refuses_an_absurd_tax_refund_and_the_period_stays_payable(
+    issued: Issued, tmp_path: Path
+) -> None:
+    state = _copy(issued, tmp_path)
+    common = ["--deployment", str(issued.manifest), "--state", str(state)]
+    _refused(state, "distribute", "--period", "1", "--tax-refund", str(2**200), *common,
+             match="can still distribute")
+    _refused(state, "distribute", "--period", "1", "--amount", str(2**96), *common, match="can still distribute")
+    done = rwa("distribute", "--period", "1", *common, check=True)
+    assert "period 1 distributed" in done.stdout
+
+
+def test_distribute_refuses_a_deal_file_edited_after_issuance(issued: Issued, tmp_path: Path) -> None:
+    edited = _edited_deal(issued, tmp_path, "refunds_total", "refunds_total = 1\n# was refunds_total")
+    manifest = json.loads(issued.manifest.read_text(encoding="utf-8"))
+    manifest["deal_file"] = str(edited)
+    moved = tmp_path / "deployment.json"
+    moved.write_text(json.dumps(manifest), encoding="utf-8")
+    _refused(issued.state, "distribute", "--period", "1", "--deployment", str(moved), "--state", str(issued.state),
+             match="was edited after issuance")
+
+
+def test_claim_refuses_a_holder_failing_its_checksum(issued: Issued) -> None:
+    holder = issued.holder
+    flipped = holder[:-1] + (holder[-1].lower() if holder[-1].isupper() else holder[-1].upper())
+    if flipped == holder:  # the last character is a digit: flip the case of the last letter instead
+        i = max(i for i, c in enumerate(holder) if c.isalpha() and i > 1)
+        flipped = holder[:i] + holder[i].swapcase() + holder[i + 1 :]
+    common = ["--deployment", str(issued.manifest), "--state", str(issued.state)]
+    _refused(issued.state, "claim", "--holder", flipped, *common, match="EIP-55")
+    before = _head(issued.state)
+    done = rwa("claim", "--holder", holder.lower(), *common)  # all lowercase carries no checksum: accepted
+    assert done.returncode == 0, done.stderr
+    assert _head(issued.state) == before  # nothing is claimable before period 1 is distributed
+
+
+# -- the state file and keys ------------------------------------------------------------------------------------
+
+
+def _foreign_sqlite(path: Path) -> bytes:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    db.execute("INSERT INTO notes(body) VALUES ('another app')")
+    db.commit()
+    db.close()
+    return path.read_bytes()
+
+
+def test_a_foreign_garbage_or_folder_state_is_refused_untouched(tmp_path: Path) -> None:
+    foreign = tmp_path / "app.db"
+    foreign_bytes = _foreign_sqlite(foreign)
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not a database at all\n" * 10)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for state, match in ((foreign, "no meta/kv tables"), (garbage, "not a SQLite file"), (folder, "is a folder")):
+        _refused(None, "chain", "info", "--state", str(state), match=match)
+        _refused(None, "chain", "reset", "--yes", "--state", str(state), match=match)
+        assert state.exists()
+    assert foreign.read_bytes() == foreign_bytes
+    assert garbage.read_bytes() == b"not a database at all\n" * 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "folder", "garbage.sqlite"]
+
+
+def test_chain_reset_deletes_a_real_state_file_unless_it_is_in_use(tmp_path: Path) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state):
+        _refused(None, "chain", "reset", "--yes", "--state", str(state), match="in use by another process")
+        assert state.exists()
+    done = rwa("chain", "reset", "--yes", "--state", str(state), check=True)
+    assert "deleted" in done.stdout and not state.exists()
+
+
+def test_a_keystore_that_is_a_folder_or_garbage_is_one_line(anvil: AnvilNode, tmp_path: Path) -> None:
+    garbage = tmp_path / "key.json"
+    garbage.write_bytes(b"\x89garbage")
+    for keystore in (tmp_path, garbage):
+        env = {"RWA_KEYSTORE": str(keystore), "RWA_KEYSTORE_PASSWORD": "x", "RWA_PRIVATE_KEYS": ""}
+        _refused(None, "chain", "info", "--rpc-url", anvil.url, env=env, match=f"keystore {keystore}")
