@@ -22,6 +22,12 @@ MONTHLY_BPS_DIVISOR = 12 * BPS
 POINTS_MAGNITUDE = 2**64
 """The tranche token's accumulator scale: points per stablecoin smallest unit (``TrancheToken.POINTS_MAGNITUDE``)."""
 
+MAX_TOTAL_DISTRIBUTED = 2**96 - 1
+"""The most a tranche token can ever distribute (``TrancheToken.MAX_TOTAL_DISTRIBUTED``)."""
+
+MAX_POINTS_PER_SHARE = 2**87
+"""The accumulator's ceiling (``TrancheToken.MAX_POINTS_PER_SHARE``)."""
+
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
 UINT128_MAX = 2**128 - 1

@@ -22,6 +22,7 @@ from rwa.deployment import Manifest, Roles, load_manifest, save_manifest
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
+from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 from rwa.terms import record
 from rwa.tx import send
 from rwa.units import TRANCHES, Tranche
@@ -39,8 +40,6 @@ class Plan:
     allocations: dict[str, dict[str, int]]
 
 
-TEST_STABLECOIN_DECIMALS = 6
-"""``TestStablecoin.decimals()``: what a deal without ``stablecoin_address`` must state (a test compares the two)."""
 
 _ZERO_ADDRESS = "0x" + "00" * 20
 

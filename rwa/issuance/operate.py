@@ -18,7 +18,7 @@ from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction
-from rwa.units import Tranche, format_dscr
+from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr
 from rwa.waterfall import PeriodLegs
 
 
@@ -59,10 +59,10 @@ def _refuse_beyond_capacity(deal: DeployedDeal, period: int, total: int) -> None
 
     payable = total + deal.pool.reserve_balance()
     for tranche, token in deal.tokens.items():
-        room = _MAX_TOTAL_DISTRIBUTED - token.total_distributed()
+        room = MAX_TOTAL_DISTRIBUTED - token.total_distributed()
         supply = token.total_supply()
         if supply:
-            pps_room = _MAX_POINTS_PER_SHARE - token.points_per_share()
+            pps_room = MAX_POINTS_PER_SHARE - token.points_per_share()
             # pps may grow by (amount * 2**64 + remainder) // supply; keep that <= pps_room
             room = min(room, ((pps_room + 1) * supply - 1 - token.points_remainder()) // POINTS_MAGNITUDE)
         if payable > room:
@@ -72,10 +72,6 @@ def _refuse_beyond_capacity(deal: DeployedDeal, period: int, total: int) -> None
             )
 
 
-_MAX_TOTAL_DISTRIBUTED = 2**96 - 1
-"""``TrancheToken.MAX_TOTAL_DISTRIBUTED``."""
-_MAX_POINTS_PER_SHARE = 2**87
-"""``TrancheToken.MAX_POINTS_PER_SHARE``."""
 
 
 @dataclass(frozen=True)

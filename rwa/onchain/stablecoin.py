@@ -11,6 +11,8 @@ from rwa.tx import deploy
 
 TEST_NAME = "Test USD"
 TEST_SYMBOL = "tUSD"
+TEST_DECIMALS = 6
+"""``TestStablecoin.decimals()``: a deal issued against it must state ``decimals = 6``."""
 
 
 class Stablecoin(ContractWrapper):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rwa import tx
 from rwa.chain import Chain
-from rwa.issuance import operate
-from rwa.issuance.issue import TEST_STABLECOIN_DECIMALS
 from rwa.onchain.registry import ComplianceRegistry
+from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.onchain.tranche import TrancheToken
+from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED
 
 GAS = 3_000_000
 
@@ -35,5 +35,5 @@ def test_operate_distribution_bounds_are_the_token_constants(chain: Chain) -> No
     registry = ComplianceRegistry.deploy(chain, admin, gas=GAS)
     token = TrancheToken.deploy(chain, "Senior", "SNR", usd.address, registry, admin, gas=GAS)
     functions = token.contract.functions
-    assert tx.call(functions.MAX_TOTAL_DISTRIBUTED()) == operate._MAX_TOTAL_DISTRIBUTED
-    assert tx.call(functions.MAX_POINTS_PER_SHARE()) == operate._MAX_POINTS_PER_SHARE
+    assert tx.call(functions.MAX_TOTAL_DISTRIBUTED()) == MAX_TOTAL_DISTRIBUTED
+    assert tx.call(functions.MAX_POINTS_PER_SHARE()) == MAX_POINTS_PER_SHARE
