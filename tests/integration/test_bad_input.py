@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rwa.oracle.publish import publish
+from rwa.oracle.publisher import publish
 
 from rwa import tx
 from rwa.chain import connect
