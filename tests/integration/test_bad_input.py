@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rwa.oracle.publisher import publish
 
 from rwa import tx
 from rwa.chain import connect
 from rwa.issuance.issue import issue, plan_issue
+from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import deal_for, rwa
 
