@@ -9,7 +9,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.providers.eth_tester import EthereumTesterProvider
-from web3.types import TxParams, TxReceipt, Wei
+from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
 from rwa.chain import Chain
 from rwa.compile import Build, load_build
@@ -93,10 +93,10 @@ def send(fn: ContractFunction, sender: str, gas: int | None = None, value: int =
     return receipt
 
 
-def call(fn: ContractFunction, sender: str | None = None) -> Any:
-    """A view call whose revert is decoded like a transaction's."""
+def call(fn: ContractFunction, sender: str | None = None, block: BlockIdentifier = "latest") -> Any:
+    """A view call at ``block`` whose revert is decoded like a transaction's."""
     try:
-        return fn.call({"from": sender} if sender else None)
+        return fn.call({"from": sender} if sender else None, block_identifier=block)
     except Exception as exc:
         reraise_revert(exc, str(getattr(fn, "address", "")))
         raise

@@ -15,7 +15,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
 from rwa import tx
 from rwa.chain import Chain
@@ -97,8 +97,8 @@ class ContractWrapper:
         """Send with the node's estimate: batches need far more gas than one call."""
         return tx.send(fn, sender)
 
-    def _call(self, fn: ContractFunction) -> Any:
-        return tx.call(fn)
+    def _call(self, fn: ContractFunction, block: BlockIdentifier = "latest") -> Any:
+        return tx.call(fn, block=block)
 
     # -- AccessControl -----------------------------------------------------------------------------------------
 

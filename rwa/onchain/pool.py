@@ -10,7 +10,7 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain import Chain
 from rwa.onchain.base import ContractWrapper, Role
@@ -156,16 +156,16 @@ class LeasePool(ContractWrapper):
 
     # -- views --------------------------------------------------------------------------------------------------
 
-    def terms(self) -> PoolTerms:
-        """The deployed terms with the principal schedule read back period by period (read once: immutable)."""
+    def terms(self, block: BlockIdentifier = "latest") -> PoolTerms:
+        """The deployed terms with the principal schedule (read once: immutable once deployed)."""
         if self._terms is None:
-            self._terms = self._read_terms()
+            self._terms = self._read_terms(block)
         return self._terms
 
-    def _read_terms(self) -> PoolTerms:
-        raw = self._call(self.contract.functions.terms())
+    def _read_terms(self, block: BlockIdentifier) -> PoolTerms:
+        raw = self._call(self.contract.functions.terms(), block)
         count = int(raw[2])
-        schedule = tuple(int(a) for a in self._call(self.contract.functions.principalSchedule()))
+        schedule = tuple(int(a) for a in self._call(self.contract.functions.principalSchedule(), block))
         return PoolTerms(
             first_period_start=int(raw[0]),
             period_length=int(raw[1]),

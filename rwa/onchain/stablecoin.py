@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from web3 import Web3
+from web3.types import BlockIdentifier
 
 from rwa.chain import Chain
 from rwa.errors import InputError
@@ -49,8 +50,8 @@ class Stablecoin(ContractWrapper):
     def transfer(self, to: str, amount: int, *, sender: str, gas: int | None = None) -> None:
         self._send(self.contract.functions.transfer(Web3.to_checksum_address(to), amount), sender, gas, 100_000)
 
-    def balance_of(self, holder: str) -> int:
-        return int(self._call(self.contract.functions.balanceOf(Web3.to_checksum_address(holder))))
+    def balance_of(self, holder: str, block: BlockIdentifier = "latest") -> int:
+        return int(self._call(self.contract.functions.balanceOf(Web3.to_checksum_address(holder)), block))
 
     def allowance(self, owner: str, spender: str) -> int:
         fn = self.contract.functions.allowance(Web3.to_checksum_address(owner), Web3.to_checksum_address(spender))

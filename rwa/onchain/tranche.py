@@ -6,13 +6,16 @@ import enum
 from collections.abc import Sequence
 
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
 from rwa import tx
 from rwa.chain import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
 from rwa.onchain.registry import BATCH_SIZE, ComplianceRegistry
+
+CLAIMABLE_BATCH = 1_000
+"""Holders per ``claimableOf`` call: about 8k gas each, far below a node's call gas cap (eth-tester's is ~30M)."""
 
 
 class Restriction(enum.IntEnum):
@@ -203,9 +206,17 @@ class TrancheToken(ContractWrapper):
     def total_claimed(self) -> int:
         return int(self._call(self.contract.functions.totalClaimed()))
 
-    def claimable_of(self, holders: Sequence[str | HasAddress]) -> list[int]:
-        """``claimable`` of many holders in one call."""
-        return [int(a) for a in self._call(self.contract.functions.claimableOf([to_address(h) for h in holders]))]
+    def claimable_of(
+        self, holders: Sequence[str | HasAddress], block: BlockIdentifier = "latest", batch: int = CLAIMABLE_BATCH
+    ) -> list[int]:
+        """``claimable`` of many holders at ``block``, ``batch`` holders a call (a call's gas is capped: one view over
+        every holder of a large deal would fail)."""
+        addresses = [to_address(h) for h in holders]
+        out: list[int] = []
+        for start in range(0, len(addresses), batch):
+            fn = self.contract.functions.claimableOf(addresses[start : start + batch])
+            out.extend(int(a) for a in self._call(fn, block))
+        return out
 
     def withdrawn_of(self, holder: str | HasAddress) -> int:
         return int(self._call(self.contract.functions.withdrawnOf(to_address(holder))))

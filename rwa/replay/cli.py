@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,8 @@ def replay_command(
     manifest = deployment or default_manifest_path()
     with connect(rpc_url=rpc_url, state=state) as chain:
         result = run_replay(chain, manifest, out, db=db, confirmations=confirmations)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     if result.exit_code == 0:
         console.print(f"[green]reconciled[/]: {result.events} events, no finding; report in {out / 'report.html'}")
     else:

@@ -14,6 +14,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import FilterParams, LogReceipt
 
+from rwa.errors import InputError
 from rwa.replay.ledger import Event, Ledger
 
 DEFAULT_RANGE = 2_000
@@ -152,6 +153,32 @@ def range_queries(
     return queries
 
 
+def _hash(value: Any) -> str:
+    return "0x" + bytes(value).hex()
+
+
+class ForeignLedgerError(InputError):
+    """The ledger was read from another chain: none of the blocks it knows is on this one."""
+
+
+def check_continuity(w3: Web3, ledger: Ledger) -> int:
+    """Make sure the ledger's history is still this chain's; after a reorg roll it back to the last block the chain
+    still has (returns the events dropped, 0 when nothing changed). No common block is a ``ForeignLedgerError``."""
+    if ledger.last_block() is None:
+        return 0
+    head = int(w3.eth.block_number)
+    stored = ledger.block_hashes()
+    for number, stored_hash in stored:
+        if number > head:
+            continue
+        if _hash(w3.eth.get_block(number)["hash"]) == stored_hash:
+            return 0 if number == ledger.last_block() else ledger.rollback_to(number)
+    raise ForeignLedgerError(
+        f"the ledger {ledger.path} holds another chain's history (none of its {len(stored)} block hashes is on this "
+        "chain): pass another --db, or remove it"
+    )
+
+
 def ingest(
     w3: Web3,
     ledger: Ledger,
@@ -172,13 +199,15 @@ def ingest(
         to = min(head, frm + block_range - 1)
         queries = list(range_queries(sources, frm, to, whole))
         seen: dict[tuple[int, int], Event] = {}
+        hashes = {to: _hash(w3.eth.get_block(to)["hash"])}
         for query in queries:
             for log in w3.eth.get_logs(query):
                 event = decoder.decode(log)
                 if event is not None:
                     seen[(event.block, event.log_index)] = event
+                    hashes[event.block] = _hash(log["blockHash"])
         events = [seen[k] for k in sorted(seen)]
-        ledger.append(events, to)
+        ledger.append(events, to, hashes)
         stored += len(events)
         if on_range:
             on_range(frm, to, len(events))

@@ -2,10 +2,16 @@
 
 Each bounded block range is written in one SQLite transaction together with the cursor, and every log is keyed by
 (block, log index): a crash in the middle loses nothing (the range is read again) and counts nothing twice.
+
+The ledger is bound to the chain's actual history, not to a file: it keeps the hash of every block it read an event
+from and of every block its cursor stopped at. A run first checks that the cursor's block is still canonical; after
+a reorg it rolls back to the last block whose hash the chain still has (:meth:`Ledger.rollback_to`) and reads on
+from there; when not even its anchor (the first block of the deployment) matches, the ledger is another chain's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -31,7 +37,12 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (block, log_index)
 );
 CREATE INDEX IF NOT EXISTS events_by_name ON events (contract, event);
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 """
+
+
+class LedgerIdentityError(InputError):
+    """The ledger was made for another deployment, or another history of this chain."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,9 @@ class Ledger:
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         if stored and stored != identity:
             diff = sorted(k for k in identity.keys() | stored.keys() if identity.get(k) != stored.get(k))
-            raise InputError(f"--db {self.path} belongs to another deployment (differs in {', '.join(diff)})")
+            raise LedgerIdentityError(
+                f"--db {self.path} belongs to another deployment or history (differs in {', '.join(diff)})"
+            )
         if not stored:
             self.db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", identity.items())
 
@@ -73,10 +86,13 @@ class Ledger:
         row = self.db.execute("SELECT last_block FROM cursor WHERE id = 1").fetchone()
         return None if row is None else int(row[0])
 
-    def append(self, events: list[Event], through_block: int) -> None:
-        """Store one range's events and move the cursor to ``through_block``, atomically."""
+    def append(self, events: list[Event], through_block: int, hashes: dict[int, str] | None = None) -> None:
+        """Store one range's events, the hashes of the blocks read (``hashes``: the cursor's block and every block
+        an event is in), and move the cursor to ``through_block``, atomically."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            self.db.executemany("INSERT OR REPLACE INTO blocks(number, hash) VALUES (?, ?)",
+                                sorted((hashes or {}).items()))
             self.db.executemany(
                 "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -117,6 +133,44 @@ class Ledger:
         sql += " ORDER BY block, log_index"
         for block, log_index, tx_hash, c, address, name, args, ts in self.db.execute(sql, params):
             yield Event(block, log_index, tx_hash, c, address, name, json.loads(args), ts)
+
+    def block_hashes(self, above: int | None = None) -> list[tuple[int, str]]:
+        """The stored block hashes, newest first (only those above ``above`` when given)."""
+        sql = "SELECT number, hash FROM blocks"
+        params: tuple[int, ...] = ()
+        if above is not None:
+            sql += " WHERE number > ?"
+            params = (above,)
+        return [(int(n), str(h)) for n, h in self.db.execute(sql + " ORDER BY number DESC", params)]
+
+    def rollback_to(self, block: int | None) -> int:
+        """Forget everything read after ``block`` (``None``: everything); returns the events dropped."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            floor = -1 if block is None else block
+            dropped = int(self.db.execute("SELECT COUNT(*) FROM events WHERE block > ?", (floor,)).fetchone()[0])
+            self.db.execute("DELETE FROM events WHERE block > ?", (floor,))
+            self.db.execute("DELETE FROM blocks WHERE number > ?", (floor,))
+            if block is None:
+                self.db.execute("DELETE FROM cursor")
+            else:
+                self.db.execute("UPDATE cursor SET last_block = ? WHERE id = 1", (block,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return dropped
+
+    def digest(self) -> str:
+        """A hash of the ledger's whole content (events, block hashes, cursor): what a re-used verdict must match."""
+        h = hashlib.sha256()
+        for row in self.db.execute("SELECT block, log_index, tx_hash, contract, event, args FROM events "
+                                   "ORDER BY block, log_index"):
+            h.update(repr(row).encode())
+        for row in self.db.execute("SELECT number, hash FROM blocks ORDER BY number"):
+            h.update(repr(row).encode())
+        h.update(repr(self.last_block()).encode())
+        return h.hexdigest()
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])

@@ -14,8 +14,8 @@ from rwa.deal import deal_hash, load_deal
 from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError
 from rwa.replay.history import rebuild
-from rwa.replay.ingest import Source, ingest
-from rwa.replay.ledger import Ledger
+from rwa.replay.ingest import ForeignLedgerError, Source, check_continuity, ingest
+from rwa.replay.ledger import Ledger, LedgerIdentityError
 from rwa.replay.reconcile import (
     Finding,
     FindingKind,
@@ -47,14 +47,53 @@ class ReplayResult:
     out: Path
     timings: dict[str, float] = field(default_factory=dict)
     reused: bool = False
+    notes: list[str] = field(default_factory=list)
+    """What the auditor should know about the run itself (a ledger set aside, a reorg rolled back)."""
 
 
 def default_db(manifest: Manifest) -> Path:
     from rwa.paths import state_dir
 
-    block = manifest.deployment_block_hash.removeprefix("0x")[:8]
     pool = manifest.contracts.get("pool", "none")[:10].lower()
-    return state_dir() / f"replay-{manifest.chain_id}-{pool}-{block}.sqlite"
+    return state_dir() / f"replay-{manifest.chain_id}-{pool}.sqlite"
+
+
+def chain_identity(chain: Chain, manifest: Manifest) -> dict[str, str]:
+    """What ties a ledger to one history: chain id, pool, and the hash of the deployment's first block as this chain
+    has it. A reset embedded chain has the same genesis and the same addresses but another first block (its
+    timestamp, the deal's own transactions), so a ledger of the old history never serves the new one."""
+    anchor = manifest.deployment_block + 1
+    block = chain.w3.eth.get_block(anchor)
+    return {
+        "chain_id": str(manifest.chain_id),
+        "pool": manifest.address("pool").lower(),
+        "anchor_block": str(anchor),
+        "anchor_hash": "0x" + bytes(block["hash"]).hex(),
+    }
+
+
+def open_ledger(chain: Chain, manifest: Manifest, db: Path | None, notes: list[str]) -> Ledger:
+    """The ledger for this deployment on this chain. A default ledger left by another history (a reset chain) is
+    set aside under a new name, with a note; an explicitly named one is refused. Never merged."""
+    identity = chain_identity(chain, manifest)
+    path = db or default_db(manifest)
+    ledger = Ledger(path)
+    try:
+        ledger.bind(identity)
+        dropped = check_continuity(chain.w3, ledger)
+        if dropped:
+            notes.append(f"a reorg replaced blocks the ledger had read: {dropped} events rolled back and read again")
+        return ledger
+    except (ForeignLedgerError, LedgerIdentityError) as exc:
+        ledger.close()
+        if db is not None:
+            raise
+        aside = path.with_name(f"{path.stem}.set-aside-{int(time.time())}{path.suffix}")
+        path.rename(aside)
+        notes.append(f"the ledger {path} held another history of this chain ({exc}); set aside as {aside.name}")
+    ledger = Ledger(path)
+    ledger.bind(identity)
+    return ledger
 
 
 def _sources(manifest: Manifest) -> list[Source]:
@@ -69,17 +108,21 @@ def _sources(manifest: Manifest) -> list[Source]:
     ]
 
 
-def _balances(chain: Chain, manifest: Manifest) -> dict[str, int]:
+def _balances(chain: Chain, manifest: Manifest, block: int) -> dict[str, int]:
     from rwa.onchain.stablecoin import Stablecoin
 
     coin = Stablecoin.at(chain, manifest.address("stablecoin"))
-    return {k: coin.balance_of(manifest.address(k)) for k in ("pool", *TRANCHES)}
+    return {k: coin.balance_of(manifest.address(k), block) for k in ("pool", *TRANCHES)}
 
 
-def _fingerprint(manifest_path: Path, manifest: Manifest, ledger: Ledger, deal_file: Path) -> str:
+def _fingerprint(manifest_path: Path, ledger: Ledger, deal_file: Path, identity: dict[str, str], head: str) -> str:
+    """Everything a verdict depends on: the chain (identity and the ingested head's hash), the ledger's content,
+    the manifest and the deal file."""
     digest = hashlib.sha256()
+    digest.update(json.dumps(identity, sort_keys=True).encode())
+    digest.update(head.encode())
+    digest.update(ledger.digest().encode())
     digest.update(manifest_path.read_bytes())
-    digest.update(f"{ledger.last_block()}:{ledger.count()}".encode())
     digest.update(deal_file.read_bytes() if deal_file.is_file() else b"<missing>")
     return digest.hexdigest()
 
@@ -96,45 +139,41 @@ def run_replay(
     timings: dict[str, float] = {}
     manifest = load_manifest(manifest_path)
     check_chain(chain, manifest, "pool")
-    pool = manifest.address("pool")
     deal_file = Path(manifest.deal_file)
     if not deal_file.is_file():
         raise InputError(f"the deal file {deal_file} named by the manifest is missing")
-    ledger = Ledger(db or default_db(manifest))
+    notes: list[str] = []
+    ledger = open_ledger(chain, manifest, db, notes)
     try:
-        ledger.bind(
-            {
-                "chain_id": str(manifest.chain_id),
-                "pool": pool.lower(),
-                "deployment_block": str(manifest.deployment_block),
-                "deployment_block_hash": manifest.deployment_block_hash,
-            }
-        )
         head = int(chain.w3.eth.block_number) - confirmations
-        before = (ledger.last_block(), ledger.count())
+        if head < manifest.deployment_block:
+            raise InputError(f"--confirmations {confirmations}: the chain has no block that deep after the deployment")
+        if (ledger.last_block() or -1) > head:  # a larger --confirmations than the last run's
+            ledger.rollback_to(head)
         ingest(chain.w3, ledger, _sources(manifest), manifest.deployment_block, head, block_range=block_range)
         timings["ingest"] = time.perf_counter() - t0
-        fingerprint = _fingerprint(manifest_path, manifest, ledger, deal_file)
-        reused = _reuse(out, fingerprint, before == (ledger.last_block(), ledger.count()), chain, manifest)
+        head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
+        fingerprint = _fingerprint(manifest_path, ledger, deal_file, chain_identity(chain, manifest), head_hash)
+        reused = _reuse(out, fingerprint, _balances(chain, manifest, head))
         if reused is not None:
             timings["total"] = time.perf_counter() - t0
-            return ReplayResult(reused[0], reused[1], ledger.count(), out, timings, reused=True)
-        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0)
+            return ReplayResult(reused[0], reused[1], ledger.count(), out, timings, reused=True, notes=notes)
+        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0, head)
+        result.notes = notes
         return result
     finally:
         ledger.close()
 
 
-def _reuse(
-    out: Path, fingerprint: str, no_new: bool, chain: Chain, manifest: Manifest
-) -> tuple[int, list[Finding]] | None:
-    """With no new blocks, the same manifest and deal file, and the same balances on-chain, the last report
-    stands: return its verdict instead of recomputing it."""
+def _reuse(out: Path, fingerprint: str, balances: dict[str, int]) -> tuple[int, list[Finding]] | None:
+    """With the same chain identity and head, the same ledger content, manifest and deal file, and the same balances
+    at the head (a development node can rewrite state without a block), the last report stands: return its verdict
+    instead of recomputing it."""
     summary_path, findings_path = out / "summary.json", out / "findings.json"
-    if not (no_new and summary_path.is_file() and findings_path.is_file()):
+    if not (summary_path.is_file() and findings_path.is_file()):
         return None
     summary = json.loads(summary_path.read_text())
-    if summary.get("fingerprint") != fingerprint or summary.get("balances") != _balances(chain, manifest):
+    if summary.get("fingerprint") != fingerprint or summary.get("balances") != balances:
         return None
     findings = [Finding(**{**f, "kind": FindingKind(f["kind"])}) for f in json.loads(findings_path.read_text())]
     return (0 if not findings else 1), findings
@@ -149,7 +188,9 @@ def _reconcile(
     fingerprint: str,
     timings: dict[str, float],
     t0: float,
+    head: int,
 ) -> ReplayResult:
+    """Reconcile with every on-chain read at ``head``, the block the ledger was read to."""
     from rwa.leverage.cashflows import contracted_rent
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
@@ -175,18 +216,18 @@ def _reconcile(
     if expected_terms.face != manifest.senior_size:
         rec.add(FindingKind.POOL_TERMS, None, pool.address, manifest.senior_size, expected_terms.face,
                 "the recorded principal schedule does not sum to the senior size the manifest states")
-    reconcile_terms(pool.terms(), expected_terms, pool.address, rec)
+    reconcile_terms(pool.terms(head), expected_terms, pool.address, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
     reconcile_reports(history, contracted_rent(deal), manifest.address("oracle"), rec)
     for tok in history.tokens.values():
         reconcile_token(tok, POINTS_MAGNITUDE, rec)
     reconcile_dust(history, POINTS_MAGNITUDE, rec)
-    balances = _balances(chain, manifest)
+    balances = _balances(chain, manifest, head)
     tokens = {t: manifest.address(t) for t in TRANCHES}
     reconcile_money(history, pool.address, tokens, manifest.roles.fee_recipient, balances, rec)
     for tranche, address in tokens.items():
         lines = [line for (t, _), line in rec.holders.items() if t == tranche]
-        onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines]) if lines else []
+        onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines], head) if lines else []
         for line, amount in zip(lines, onchain, strict=True):
             line.onchain_claimable = amount
             if amount != line.expected_claimable:

@@ -97,11 +97,11 @@ def test_crash_in_the_middle_of_ingest_loses_nothing_and_counts_nothing_twice(
     real_append = Ledger.append
     calls = {"n": 0}
 
-    def crash_on_third(self: Ledger, events: list, through_block: int) -> None:  # type: ignore[type-arg]
+    def crash_on_third(self: Ledger, events: list, through_block: int, hashes: dict) -> None:  # type: ignore[type-arg]
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt("killed while writing a range")
-        real_append(self, events, through_block)
+        real_append(self, events, through_block, hashes)
 
     monkeypatch.setattr(Ledger, "append", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
@@ -340,3 +340,62 @@ def test_a_recorded_schedule_other_than_the_pools_is_a_finding(
         (paying[0] + 1, schedule[paying[0]], schedule[paying[0]] + 1),
         (paying[1] + 1, schedule[paying[1]], schedule[paying[1]] - 1),
     }
+
+
+def test_a_reset_chain_reissued_gets_a_new_default_ledger_and_the_old_one_is_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rwa.chain import connect, reset_state
+    from rwa.errors import InputError
+
+    monkeypatch.setenv("RWA_HOME", str(tmp_path / "home"))
+    state = tmp_path / "chain.sqlite"
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    with connect(state=state) as first:
+        _, manifest = run_lifecycle(first, tmp_path / "first", periods=2)
+        old = run_replay(first, manifest, tmp_path / "audit-1")
+        assert old.exit_code == 0 and not old.notes
+    ledgers = list((tmp_path / "home").glob("replay-*.sqlite"))
+    assert len(ledgers) == 1
+    reset_state(state)
+    with connect(state=state) as second:
+        _, manifest = run_lifecycle(second, tmp_path / "second", periods=3, distribute=1)
+        with pytest.raises(InputError, match="another deployment or history"):
+            run_replay(second, manifest, tmp_path / "audit-x", db=ledgers[0])
+        new = run_replay(second, manifest, tmp_path / "audit-2")
+    assert new.exit_code == 0, [f.detail for f in new.findings]
+    assert len(new.notes) == 1 and "set aside" in new.notes[0]
+    assert len(list((tmp_path / "home").glob("replay-*.set-aside-*.sqlite"))) == 1
+    assert json.loads((tmp_path / "audit-2" / "summary.json").read_text())["periods_distributed"] == 1
+
+
+def test_a_replay_behind_the_head_reads_everything_at_the_ingested_block(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    from rwa.issuance.operate import claim_for
+
+    holders = [a.address for a in chain.accounts[15:20]]
+    for run, holder in enumerate(holders[:2]):
+        claim_for(deal, holder)  # the newest block holds a claim the replay must not see yet
+        result = _replay(chain, history[1], tmp_path, confirmations=1)
+        assert result.exit_code == 0, (run, [f.detail for f in result.findings])
+        summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+        assert summary["last_block"] == chain.w3.eth.block_number - 1
+
+
+def test_a_reorg_that_drops_a_claim_the_ledger_read_is_rolled_back(anvil: AnvilNode, anvil_chain: Chain,
+                                                                    tmp_path: Path) -> None:
+    from rwa.issuance.operate import claim_for
+
+    deal, manifest = run_lifecycle(anvil_chain, tmp_path, periods=2)
+    claimer = anvil_chain.accounts[15].address
+    claim_for(deal, claimer)
+    seen = _replay(anvil_chain, manifest, tmp_path)
+    assert seen.exit_code == 0, [f.detail for f in seen.findings]
+    anvil_chain.w3.provider.make_request(RPCEndpoint("anvil_reorg"), [1, []])
+    assert deal.tokens["senior"].claimable(claimer) > 0  # the claim is gone from the canonical chain
+    again = _replay(anvil_chain, manifest, tmp_path)
+    assert again.exit_code == 0, [f.detail for f in again.findings]
+    assert not again.reused and any("reorg" in note for note in again.notes)
+    assert again.events < seen.events  # the claim and its stablecoin transfer are no longer in the ledger
