@@ -72,10 +72,12 @@ def chain_identity(chain: Chain, manifest: Manifest) -> dict[str, str]:
     }
 
 
-def open_ledger(chain: Chain, manifest: Manifest, db: Path | None, notes: list[str]) -> Ledger:
-    """The ledger for this deployment on this chain. A default ledger left by another history (a reset chain) is
-    set aside under a new name, with a note; an explicitly named one is refused. Never merged."""
-    identity = chain_identity(chain, manifest)
+def open_ledger(
+    chain: Chain, manifest: Manifest, db: Path | None, identity: dict[str, str], notes: list[str]
+) -> Ledger:
+    """The ledger for this deployment on this chain (``identity``: :func:`chain_identity`). A default ledger left by
+    another history (a reset chain) is set aside under a new name, with a note; an explicitly named one is refused.
+    Never merged."""
     path = db or default_db(manifest)
     ledger = Ledger(path)
     try:
@@ -143,7 +145,8 @@ def run_replay(
     if not deal_file.is_file():
         raise InputError(f"the deal file {deal_file} named by the manifest is missing")
     notes: list[str] = []
-    ledger = open_ledger(chain, manifest, db, notes)
+    identity = chain_identity(chain, manifest)
+    ledger = open_ledger(chain, manifest, db, identity, notes)
     try:
         head = int(chain.w3.eth.block_number) - confirmations
         if head < manifest.deployment_block:
@@ -153,12 +156,13 @@ def run_replay(
         ingest(chain.w3, ledger, _sources(manifest), manifest.deployment_block, head, block_range=block_range)
         timings["ingest"] = time.perf_counter() - t0
         head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
-        fingerprint = _fingerprint(manifest_path, ledger, deal_file, chain_identity(chain, manifest), head_hash)
-        reused = _reuse(out, fingerprint, _balances(chain, manifest, head))
+        fingerprint = _fingerprint(manifest_path, ledger, deal_file, identity, head_hash)
+        balances = _balances(chain, manifest, head)
+        reused = _reuse(out, fingerprint, balances)
         if reused is not None:
             timings["total"] = time.perf_counter() - t0
             return ReplayResult(reused[0], reused[1], ledger.count(), out, timings, reused=True, notes=notes)
-        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0, head)
+        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0, head, balances)
         result.notes = notes
         return result
     finally:
@@ -189,8 +193,9 @@ def _reconcile(
     timings: dict[str, float],
     t0: float,
     head: int,
+    balances: dict[str, int],
 ) -> ReplayResult:
-    """Reconcile with every on-chain read at ``head``, the block the ledger was read to."""
+    """Reconcile with every on-chain read at ``head``, the block the ledger was read to (``balances`` read there)."""
     from rwa.leverage.cashflows import contracted_rent
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
@@ -222,7 +227,6 @@ def _reconcile(
     for tok in history.tokens.values():
         reconcile_token(tok, POINTS_MAGNITUDE, rec)
     reconcile_dust(history, POINTS_MAGNITUDE, rec)
-    balances = _balances(chain, manifest, head)
     tokens = {t: manifest.address(t) for t in TRANCHES}
     reconcile_money(history, pool.address, tokens, manifest.roles.fee_recipient, balances, rec)
     for tranche, address in tokens.items():

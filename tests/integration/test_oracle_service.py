@@ -75,29 +75,35 @@ def test_bad_cron_is_an_input_error() -> None:
     assert fire == datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
 
 
-def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    state = tmp_path / "chain.sqlite"
-    with connect(state=state) as disk_chain:
-        setup = deploy_oracle(disk_chain, ended=2)
-        write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
-    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+def _run_service_until(tmp_path: Path, args: list[str], marker: str) -> tuple[int, str]:
+    """Start `rwa oracle run ARGS`, wait for a stderr line holding ``marker``, stop it with SIGTERM; (code, log)."""
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "RWA_HOME": str(tmp_path / ".rwa")}
     proc = subprocess.Popen(
-        [sys.executable, "-c", CLI, "oracle", "run", "--deployment", str(tmp_path / "deployment.json"), "--state",
-         str(state), "--source", str(csv), "--cron", "0 6 1 * *"],
+        [sys.executable, "-c", CLI, "oracle", "run", "--deployment", str(tmp_path / "deployment.json"), *args],
         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines: list[str] = []
     assert proc.stderr is not None
     for line in proc.stderr:
         lines.append(line)
-        if "publish job: done" in line:
+        if marker in line:
             break
     proc.send_signal(signal.SIGTERM)
     _, rest = proc.communicate(timeout=30)
-    log = "".join(lines) + rest
-    assert proc.returncode == 0, log
+    return proc.returncode, "".join(lines) + rest
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as disk_chain:
+        setup = deploy_oracle(disk_chain, ended=2)
+        write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
+    code, log = _run_service_until(
+        tmp_path, ["--state", str(state), "--source", str(csv), "--cron", "0 6 1 * *"], "publish job: done"
+    )
+    assert code == 0, log
     assert "publish job: done, 2 period(s) published" in log
     assert "oracle service: stopped" in log
 
@@ -141,21 +147,9 @@ def test_a_node_down_at_start_is_a_warning_and_the_service_keeps_running(tmp_pat
         setup = deploy_oracle(disk_chain, ended=2)
         write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
     csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root), "RWA_HOME": str(tmp_path / ".rwa")}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CLI, "oracle", "run", "--deployment", str(tmp_path / "deployment.json"), "--rpc-url",
-         f"http://127.0.0.1:{free_port()}", "--source", str(csv), "--retries", "1"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    node = f"http://127.0.0.1:{free_port()}"
+    code, log = _run_service_until(
+        tmp_path, ["--rpc-url", node, "--source", str(csv), "--retries", "1"], "publish job failed"
     )
-    lines: list[str] = []
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        lines.append(line)
-        if "publish job failed" in line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    _, rest = proc.communicate(timeout=30)
-    log = "".join(lines) + rest
-    assert proc.returncode == 0, log
+    assert code == 0, log
     assert "starting anyway, each run retries the node" in log and "oracle service: stopped" in log

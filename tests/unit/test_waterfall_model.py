@@ -19,23 +19,14 @@ from rwa.waterfall import (
     run_period,
     run_schedule,
 )
+from tests.support.pool_system import demo_terms
 
 DAY = 86_400
 
 
-def make_terms(**overrides: object) -> PoolTerms:
-    base: dict[str, object] = {
-        "first_period_start": 1_767_225_600,
-        "period_length": 30 * DAY,
-        "period_count": 3,
-        "senior_coupon_bps": 1200,  # 12% a year: 1% of the balance a period
-        "servicing_fee_per_period": 1_000,
-        "reserve_periods": 1,
-        "cash_trap_dscr_bps": 12_000,
-        "principal_schedule": (100_000, 200_000, 300_000),
-    }
-    base.update(overrides)
-    return PoolTerms(**base)  # type: ignore[arg-type]
+def make_terms(**overrides: int | tuple[int, ...]) -> PoolTerms:
+    """The pool tests' small deal (12% a year: 1% of the balance a period), starting at the embedded genesis."""
+    return demo_terms(1_767_225_600, **overrides)
 
 
 def conserved(legs: PeriodLegs) -> bool:
