@@ -221,8 +221,8 @@ class RevenueOracle(ContractWrapper):
     def reporters(self) -> list[str]:
         return [str(a) for a in call(self.contract.functions.reporters())]
 
-    def pool(self) -> str:
-        return str(call(self.contract.functions.pool()))
+    def pool(self, block: BlockIdentifier = "latest") -> str:
+        return str(self.contract.functions.pool().call(block_identifier=block))
 
     def config(self) -> OracleConfig:
         first, length, grace, multiple = call(self.contract.functions.config())

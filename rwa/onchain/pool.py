@@ -234,15 +234,15 @@ class LeasePool(ContractWrapper):
     def paused(self) -> bool:
         return bool(self._call(self.contract.functions.paused()))
 
-    def addresses(self) -> dict[str, str]:
-        """The contracts and accounts the pool was deployed with."""
+    def addresses(self, block: BlockIdentifier = "latest") -> dict[str, str]:
+        """The contracts and accounts the pool was deployed with (immutable; read at ``block``)."""
         f = self.contract.functions
         return {
-            "stablecoin": str(self._call(f.stablecoin())),
-            "oracle": str(self._call(f.oracle())),
-            "senior": str(self._call(f.seniorToken())),
-            "junior": str(self._call(f.juniorToken())),
-            "fee_recipient": str(self._call(f.feeRecipient())),
+            "stablecoin": str(self._call(f.stablecoin(), block)),
+            "oracle": str(self._call(f.oracle(), block)),
+            "senior": str(self._call(f.seniorToken(), block)),
+            "junior": str(self._call(f.juniorToken(), block)),
+            "fee_recipient": str(self._call(f.feeRecipient(), block)),
         }
 
     # -- events -------------------------------------------------------------------------------------------------

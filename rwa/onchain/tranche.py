@@ -239,8 +239,8 @@ class TrancheToken(ContractWrapper):
         allowed, kyc_expiry, frozen = self._call(self.contract.functions.investorRecordOf(to_address(investor)))
         return bool(allowed), int(kyc_expiry), bool(frozen)
 
-    def stablecoin(self) -> str:
-        return str(self._call(self.contract.functions.stablecoin()))
+    def stablecoin(self, block: BlockIdentifier = "latest") -> str:
+        return str(self._call(self.contract.functions.stablecoin(), block))
 
-    def registry(self) -> str:
-        return str(self._call(self.contract.functions.registry()))
+    def registry(self, block: BlockIdentifier = "latest") -> str:
+        return str(self._call(self.contract.functions.registry(), block))

@@ -22,23 +22,32 @@ def replay_command(
     deployment: Deployment = None,
     db: Annotated[Path | None, typer.Option("--db", help="The SQLite ledger (default under .rwa/).")] = None,
     confirmations: Annotated[int, typer.Option("--confirmations", min=0, help="Blocks to stay behind the head.")] = 0,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Read the ledger's blocks again from the chain and compare (slower).")
+    ] = False,
     rpc_url: RpcUrl = None,
     state: StateFile = None,
 ) -> None:
-    """Rebuild every payment from chain history and reconcile it to the unit (exit 0), or list findings (exit 1)."""
+    """Rebuild every payment from chain history and reconcile it to the unit: exit 0 reconciled (disclosures listed),
+    1 findings, 2 bad input, 3 the replay could not finish (no verdict; re-run)."""
     from rwa.chain import connect
     from rwa.deployment import default_manifest_path
     from rwa.replay.run import run_replay
 
     manifest = deployment or default_manifest_path()
     with connect(rpc_url=rpc_url, state=state) as chain:
-        result = run_replay(chain, manifest, out, db=db, confirmations=confirmations)
+        result = run_replay(chain, manifest, out, db=db, confirmations=confirmations, verify=verify)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
+    shown = f"; {len(result.disclosures)} disclosures in {out / 'disclosures.csv'}" if result.disclosures else ""
     if result.exit_code == 0:
-        console.print(f"[green]reconciled[/]: {result.events} events, no finding; report in {out / 'report.html'}")
+        console.print(
+            f"[green]reconciled[/]: {result.events} events, no finding{shown}; report in {out / 'report.html'}"
+        )
     else:
-        console.print(f"[red]{len(result.findings)} findings[/] ({result.events} events); see {out / 'findings.json'}")
+        console.print(
+            f"[red]{len(result.findings)} findings[/] ({result.events} events); see {out / 'findings.csv'}{shown}"
+        )
         for f in result.findings[:20]:
             console.print(f"  {f.kind} period={f.period} {f.account}: expected {f.expected}, actual {f.actual}")
     raise typer.Exit(result.exit_code)

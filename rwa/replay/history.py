@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rwa.onchain.pool import legs_from_event
@@ -23,6 +23,8 @@ class ReportRecord:
     active_servers: int
     block: int
     amended_from: int | None = None  # the revenue it replaced, for an amendment
+    signers: tuple[str, ...] = ()
+    event: Event | None = None
 
 
 @dataclass
@@ -51,7 +53,24 @@ class History:
     finalized: Event | None = None
     tokens: dict[str, TokenHistory] = field(default_factory=dict)
     stablecoin_transfers: list[Event] = field(default_factory=list)
+    governance: list[Event] = field(default_factory=list)
+    """The oracle's reporter set, threshold and pool binding, in chain order (its constructor's included)."""
+    roles: list[Event] = field(default_factory=list)
+    """``RoleGranted`` and ``RoleRevoked`` on every contract of the deal, in chain order."""
+    pauses: list[Event] = field(default_factory=list)
+    issuance_closed: dict[str, Event] = field(default_factory=dict)
     events: int = 0
+
+    @property
+    def issuance_end(self) -> int | None:
+        """The block in which issuance finished (the last tranche's ``IssuanceClosed``), if it has."""
+        if len(self.issuance_closed) < len(TRANCHES):
+            return None
+        return max(ev.block for ev in self.issuance_closed.values())
+
+    def distribution_txs(self) -> dict[str, int]:
+        """The transactions that ran the pool's waterfall, each with the period it distributed."""
+        return {ev.tx_hash: period for period, (_, ev) in self.legs.items()}
 
     def report_at(self, period: int, block: int) -> ReportRecord | None:
         """The report for ``period`` as the chain held it at ``block`` (the latest amendment before it)."""
@@ -66,7 +85,7 @@ def _int(args: dict[str, Any], *names: str) -> int:
     raise KeyError(names[0])
 
 
-def _report(args: dict[str, Any], block: int, key: str = "report") -> ReportRecord:
+def _report(args: dict[str, Any], ev: Event, key: str = "report") -> ReportRecord:
     r = args.get(key, args)
     return ReportRecord(
         period=_int(r, "period"),
@@ -74,8 +93,15 @@ def _report(args: dict[str, Any], block: int, key: str = "report") -> ReportReco
         contracted_rent=_int(r, "contractedRent"),
         utilization_bps=_int(r, "utilizationBps"),
         active_servers=_int(r, "activeServers"),
-        block=block,
+        block=ev.block,
+        signers=tuple(args.get("signers", ())),
+        event=ev,
     )
+
+
+ROLE_EVENTS = frozenset({"RoleGranted", "RoleRevoked"})
+PAUSE_EVENTS = frozenset({"Paused", "Unpaused"})
+GOVERNANCE_EVENTS = frozenset({"ReporterAdded", "ReporterRemoved", "ThresholdChanged", "PoolBound"})
 
 
 def rebuild(ledger: Ledger) -> History:
@@ -83,6 +109,12 @@ def rebuild(ledger: Ledger) -> History:
     for ev in ledger.events():
         h.events += 1
         a = ev.args
+        if ev.event in ROLE_EVENTS:
+            h.roles.append(ev)
+            continue
+        if ev.event in PAUSE_EVENTS:
+            h.pauses.append(ev)
+            continue
         if ev.contract == "pool":
             if ev.event == "PoolInitialized":
                 h.pool_initialized = ev
@@ -98,22 +130,14 @@ def rebuild(ledger: Ledger) -> History:
                 h.finalized = ev
         elif ev.contract == "oracle":
             if ev.event == "ReportSubmitted":
-                rec = _report(a, ev.block)
+                rec = _report(a, ev)
                 h.reports[rec.period].append(rec)
             elif ev.event == "ReportAmended":
-                new = _report(a, ev.block, "newReport")
-                old = _report(a, ev.block, "oldReport")
-                h.reports[new.period].append(
-                    ReportRecord(
-                        new.period,
-                        new.revenue,
-                        new.contracted_rent,
-                        new.utilization_bps,
-                        new.active_servers,
-                        ev.block,
-                        amended_from=old.revenue,
-                    )
-                )
+                new = _report({**a["newReport"], "signers": a["signers"]}, ev)
+                old = _report(a, ev, "oldReport")
+                h.reports[new.period].append(replace(new, amended_from=old.revenue))
+            elif ev.event in GOVERNANCE_EVENTS:
+                h.governance.append(ev)
         elif ev.contract in TRANCHES:
             tok = h.tokens.setdefault(ev.contract, TokenHistory(ev.contract, ev.address))
             bucket = {
@@ -124,6 +148,8 @@ def rebuild(ledger: Ledger) -> History:
                 "ForcedTransfer": tok.forced,
                 "WalletFrozen": tok.freezes,
             }.get(ev.event)
+            if ev.event == "IssuanceClosed":
+                h.issuance_closed[ev.contract] = ev
             if bucket is not None:
                 bucket.append(ev)
                 tok.ordered.append(ev)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_abi.abi import decode
@@ -12,12 +12,23 @@ from eth_utils.abi import event_abi_to_log_topic
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 from web3.types import FilterParams, LogReceipt
 
 from rwa.errors import InputError
 from rwa.replay.ledger import Event, Ledger
 
 DEFAULT_RANGE = 2_000
+
+SENDER_EVENTS = frozenset(
+    {"ReporterAdded", "ReporterRemoved", "ThresholdChanged", "ReportAmended", "PoolBound", "DefaultDeclared",
+     "WalletRecovered", "IssuanceClosed"}
+)
+"""Events a disclosure names the sender of that do not carry it themselves: their transaction's ``from`` is read once
+per transaction and kept in the ledger beside the event."""
+
+REFUSAL_HINTS = ("too many", "too large", "more than", "limit", "exceed", "range", "response size", "-32005")
+"""Words public nodes use when they refuse an ``eth_getLogs`` range as too large (result caps, range caps)."""
 
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
@@ -179,6 +190,46 @@ def check_continuity(w3: Web3, ledger: Ledger) -> int:
     )
 
 
+class LogRangeRefusedError(Exception):
+    """The node refused one ``eth_getLogs`` query; the range is retried smaller."""
+
+
+def refused_as_too_large(exc: Exception) -> bool:
+    """Whether a node's error on ``eth_getLogs`` reads as "the range or its result is too large"."""
+    text = str(exc).lower()
+    return any(hint in text for hint in REFUSAL_HINTS)
+
+
+def _read_range(
+    w3: Web3, decoder: Decoder, sources: list[Source], frm: int, to: int, whole: list[ChecksumAddress]
+) -> tuple[list[Event], dict[int, str]]:
+    seen: dict[tuple[int, int], Event] = {}
+    hashes = {to: _hash(w3.eth.get_block(to)["hash"])}
+    for query in range_queries(sources, frm, to, whole):
+        try:
+            logs = w3.eth.get_logs(query)
+        except (Web3RPCError, ValueError) as exc:
+            if to > frm and refused_as_too_large(exc):
+                raise LogRangeRefusedError(str(exc)) from exc
+            raise
+        for log in logs:
+            event = decoder.decode(log)
+            if event is not None:
+                seen[(event.block, event.log_index)] = event
+                hashes[event.block] = _hash(log["blockHash"])
+    senders: dict[str, str] = {}
+    events = []
+    for key in sorted(seen):
+        event = seen[key]
+        if event.event in SENDER_EVENTS:
+            if event.tx_hash not in senders:
+                tx = w3.eth.get_transaction(HexBytes(event.tx_hash))
+                senders[event.tx_hash] = Web3.to_checksum_address(tx["from"])
+            event = replace(event, sender=senders[event.tx_hash])
+        events.append(event)
+    return events, hashes
+
+
 def ingest(
     w3: Web3,
     ledger: Ledger,
@@ -188,28 +239,31 @@ def ingest(
     *,
     block_range: int = DEFAULT_RANGE,
     on_range: Callable[[int, int, int], None] | None = None,
+    on_refusal: Callable[[int, int, str], None] | None = None,
 ) -> int:
-    """Read blocks (cursor or ``start_block``) .. ``head`` in ranges of ``block_range``; return events stored."""
+    """Read blocks (cursor or ``start_block``) .. ``head`` in ranges of ``block_range``; return events stored.
+
+    A node that refuses a range as too large (public nodes cap the blocks or the results of one query) gets the same
+    blocks again in halves, down to one block; after a range is read the size grows back towards ``block_range``."""
     decoder = Decoder(w3, sources)
     last = ledger.last_block()
     frm = start_block if last is None else last + 1
     stored = 0
     whole = [Web3.to_checksum_address(s.address) for s in sources if not s.touching]
+    size = block_range
     while frm <= head:
-        to = min(head, frm + block_range - 1)
-        queries = list(range_queries(sources, frm, to, whole))
-        seen: dict[tuple[int, int], Event] = {}
-        hashes = {to: _hash(w3.eth.get_block(to)["hash"])}
-        for query in queries:
-            for log in w3.eth.get_logs(query):
-                event = decoder.decode(log)
-                if event is not None:
-                    seen[(event.block, event.log_index)] = event
-                    hashes[event.block] = _hash(log["blockHash"])
-        events = [seen[k] for k in sorted(seen)]
+        to = min(head, frm + size - 1)
+        try:
+            events, hashes = _read_range(w3, decoder, sources, frm, to, whole)
+        except LogRangeRefusedError as exc:
+            size = max(1, (to - frm + 1) // 2)
+            if on_refusal:
+                on_refusal(frm, to, str(exc))
+            continue
         ledger.append(events, to, hashes)
         stored += len(events)
         if on_range:
             on_range(frm, to, len(events))
         frm = to + 1
+        size = min(block_range, size * 2)
     return stored

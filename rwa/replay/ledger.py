@@ -34,11 +34,16 @@ CREATE TABLE IF NOT EXISTS events (
     address TEXT NOT NULL,
     event TEXT NOT NULL,
     args TEXT NOT NULL,
+    sender TEXT,
     PRIMARY KEY (block, log_index)
 );
 CREATE INDEX IF NOT EXISTS events_by_name ON events (contract, event);
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 """
+
+
+LEDGER_SCHEMA = "3"
+"""Part of every ledger's identity: a ledger written by another layout of this file is set aside, never misread."""
 
 
 class LedgerIdentityError(InputError):
@@ -57,6 +62,8 @@ class Event:
     event: str
     args: dict[str, Any]
     timestamp: int | None = None
+    sender: str | None = None
+    """The account that sent the event's transaction, for the events a disclosure names it by (else ``None``)."""
 
 
 class Ledger:
@@ -73,6 +80,7 @@ class Ledger:
 
     def bind(self, identity: dict[str, str]) -> None:
         """Tie the ledger to one deployment; a ledger made for another one is refused, not mixed."""
+        identity = {**identity, "schema": LEDGER_SCHEMA}
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         if stored and stored != identity:
             diff = sorted(k for k in identity.keys() | stored.keys() if identity.get(k) != stored.get(k))
@@ -94,7 +102,7 @@ class Ledger:
             self.db.executemany("INSERT OR REPLACE INTO blocks(number, hash) VALUES (?, ?)",
                                 sorted((hashes or {}).items()))
             self.db.executemany(
-                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         e.block,
@@ -106,6 +114,7 @@ class Ledger:
                         e.address,
                         e.event,
                         json.dumps(e.args, sort_keys=True),
+                        e.sender,
                     )
                     for e in events
                 ],
@@ -120,7 +129,7 @@ class Ledger:
             raise
 
     def events(self, contract: str | None = None, event: str | None = None) -> Iterator[Event]:
-        sql = "SELECT block, log_index, tx_hash, contract, address, event, args, timestamp FROM events"
+        sql = "SELECT block, log_index, tx_hash, contract, address, event, args, timestamp, sender FROM events"
         where, params = [], []
         if contract:
             where.append("contract = ?")
@@ -131,8 +140,8 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY block, log_index"
-        for block, log_index, tx_hash, c, address, name, args, ts in self.db.execute(sql, params):
-            yield Event(block, log_index, tx_hash, c, address, name, json.loads(args), ts)
+        for block, log_index, tx_hash, c, address, name, args, ts, sender in self.db.execute(sql, params):
+            yield Event(block, log_index, tx_hash, c, address, name, json.loads(args), ts, sender)
 
     def block_hashes(self, above: int | None = None) -> list[tuple[int, str]]:
         """The stored block hashes, newest first (only those above ``above`` when given)."""
@@ -161,10 +170,18 @@ class Ledger:
             raise
         return dropped
 
+    def events_digest(self) -> str:
+        """A hash of the events alone, as the chain gives them: what ``--verify`` compares with a fresh read."""
+        h = hashlib.sha256()
+        for row in self.db.execute("SELECT block, log_index, tx_hash, contract, address, event, args, sender "
+                                   "FROM events ORDER BY block, log_index"):
+            h.update(repr(row).encode())
+        return h.hexdigest()
+
     def digest(self) -> str:
         """A hash of the ledger's whole content (events, block hashes, cursor): what a re-used verdict must match."""
         h = hashlib.sha256()
-        for row in self.db.execute("SELECT block, log_index, tx_hash, contract, event, args FROM events "
+        for row in self.db.execute("SELECT block, log_index, tx_hash, contract, event, args, sender FROM events "
                                    "ORDER BY block, log_index"):
             h.update(repr(row).encode())
         for row in self.db.execute("SELECT number, hash FROM blocks ORDER BY number"):

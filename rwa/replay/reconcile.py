@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rwa.replay.history import ZERO, History, TokenHistory
+from rwa.replay.ledger import Event
 from rwa.units import Tranche
 from rwa.waterfall import PeriodLegs, PoolState, PoolTerms, declare_default, run_maturity, run_period
 
@@ -24,19 +25,25 @@ LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "se
 class FindingKind(enum.StrEnum):
     """What a finding is about; the value is what ``findings.json`` and the report show."""
 
+    AMENDED_AFTER_DISTRIBUTION = "amended-after-distribution"
     CLAIM = "claim"
     CLAIMABLE = "claimable"
     CONTRACTED_RENT = "contracted-rent"
     DEAL_FILE_CHANGED = "deal-file-changed"
     DISTRIBUTED_WITHOUT_REPORT = "distributed-without-report"
+    DISTRIBUTION_OUTSIDE_WATERFALL = "distribution-outside-waterfall"
+    DISTRIBUTOR_GRANTED = "distributor-granted"
     DUST = "dust"
+    MANIFEST_LINK = "manifest-link"
     OUTSIDE_WATERFALL = "outside-waterfall"
     PERIOD_ORDER = "period-order"
     POOL_BALANCE = "pool-balance"
     POOL_INFLOW = "pool-inflow"
     POOL_OUTFLOW = "pool-outflow"
     POOL_TERMS = "pool-terms"
-    REPORT_AMENDED = "report-amended"
+    REPORT_QUORUM = "report-quorum"
+    REPORTERS = "reporters"
+    STATE_WITHOUT_EVENT = "state-without-event"
     TOKEN_ACCUMULATOR = "token-accumulator"
     TOKEN_BALANCE = "token-balance"
     TOKEN_OUTFLOW = "token-outflow"
@@ -44,9 +51,26 @@ class FindingKind(enum.StrEnum):
     WATERFALL_LEG = "waterfall-leg"
 
 
+class DisclosureKind(enum.StrEnum):
+    """Legitimate but material facts a holder should know; the value is what ``disclosures.json`` shows."""
+
+    COLLECTION_SHORTFALL = "collection-shortfall"
+    DEFAULT_DECLARED = "default-declared"
+    DONATION = "donation"
+    FORCED_TRANSFER = "forced-transfer"
+    PAUSE = "pause"
+    REPORT_AMENDED = "report-amended"
+    REPORTER_CHANGE = "reporter-change"
+    ROLE_CHANGE = "role-change"
+    THRESHOLD_CHANGE = "threshold-change"
+    WALLET_FREEZE = "wallet-freeze"
+    WALLET_RECOVERY = "wallet-recovery"
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One discrepancy between what should have happened and what the chain shows."""
+    """One discrepancy between what should have happened and what the chain shows: the money or the rules were
+    broken."""
 
     kind: FindingKind
     period: int | None
@@ -54,6 +78,25 @@ class Finding:
     expected: Any
     actual: Any
     detail: str
+    block: int | None = None
+    sender: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """A legitimate but material act or fact, with where it happened, who did it and the amount involved."""
+
+    kind: DisclosureKind
+    period: int | None
+    block: int | None
+    sender: str | None
+    account: str
+    amount: int | None
+    detail: str
+    tx_hash: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,9 +121,47 @@ class Reconciliation:
     holders: dict[tuple[str, str], HolderLine] = field(default_factory=dict)
     token_dust: dict[str, int] = field(default_factory=dict)
     expected_balances: dict[str, int] = field(default_factory=dict)
+    disclosures: list[Disclosure] = field(default_factory=list)
+    donations: dict[str, int] = field(default_factory=dict)
+    """Stablecoin that reached the pool or a token other than by the rules (a deposit, a waterfall leg), per account."""
 
-    def add(self, kind: FindingKind, period: int | None, account: str, expected: Any, actual: Any, detail: str) -> None:
-        self.findings.append(Finding(kind, period, account, expected, actual, detail))
+    def add(
+        self,
+        kind: FindingKind,
+        period: int | None,
+        account: str,
+        expected: Any,
+        actual: Any,
+        detail: str,
+        *,
+        block: int | None = None,
+        sender: str | None = None,
+    ) -> None:
+        self.findings.append(Finding(kind, period, account, expected, actual, detail, block, sender))
+
+    def disclose(
+        self,
+        kind: DisclosureKind,
+        event: Event | None,
+        account: str,
+        amount: int | None,
+        detail: str,
+        *,
+        period: int | None = None,
+        sender: str | None = None,
+    ) -> None:
+        self.disclosures.append(
+            Disclosure(
+                kind,
+                period,
+                None if event is None else event.block,
+                sender if sender is not None or event is None else event.sender,
+                account,
+                amount,
+                detail,
+                None if event is None else event.tx_hash,
+            )
+        )
 
 
 # -- the waterfall ------------------------------------------------------------------------------------------------
@@ -158,16 +239,35 @@ def reconcile_terms(onchain: PoolTerms, expected: PoolTerms, pool: str, rec: Rec
 
 
 def reconcile_reports(history: History, contracted: list[int], oracle: str, rec: Reconciliation) -> None:
+    """Each report's contracted rent against the deal's leases; each amendment disclosed, and a finding when it came
+    after the period was distributed (the oracle's rules forbid it: the paid figure would no longer be the report)."""
+    distributed_at = {period: (ev.block, ev.log_index) for period, (_, ev) in history.legs.items()}
     for period, records in sorted(history.reports.items()):
         for r in records:
-            if r.amended_from is not None:
+            if r.amended_from is None or r.event is None:
+                continue
+            where = (r.event.block, r.event.log_index)
+            if period in distributed_at and distributed_at[period] < where:
                 rec.add(
-                    FindingKind.REPORT_AMENDED,
+                    FindingKind.AMENDED_AFTER_DISTRIBUTION,
                     period,
                     oracle,
                     r.amended_from,
                     r.revenue,
-                    f"the revenue for period {period} was amended from {r.amended_from:,} to {r.revenue:,}",
+                    f"period {period}'s report was amended after its distribution, from {r.amended_from:,} to "
+                    f"{r.revenue:,}",
+                    block=r.block,
+                    sender=r.event.sender,
+                )
+            else:
+                rec.disclose(
+                    DisclosureKind.REPORT_AMENDED,
+                    r.event,
+                    oracle,
+                    r.revenue - r.amended_from,
+                    f"period {period}'s revenue amended from {r.amended_from:,} to {r.revenue:,} before its "
+                    f"distribution, signed by {len(r.signers)}: {', '.join(r.signers)}",
+                    period=period,
                 )
         last = records[-1]
         if 1 <= period <= len(contracted) and last.contracted_rent != contracted[period - 1]:
@@ -178,7 +278,37 @@ def reconcile_reports(history: History, contracted: list[int], oracle: str, rec:
                 contracted[period - 1],
                 last.contracted_rent,
                 "the report's contracted rent differs from the lease contracts in the deal",
+                block=last.block,
             )
+
+
+def disclose_shortfalls(history: History, pool: str, rec: Reconciliation) -> None:
+    """Per distributed period, rent collected against the revenue reported, and the total: a servicer that deposits
+    less than the cluster earned is within the pool's rules (it pays what arrived) but a holder must know."""
+    from rwa.onchain.pool import DepositKind
+
+    total_short = 0
+    servicer = {int(ev.args["period"]): str(ev.args["from"]) for ev in history.deposit_events}
+    for period in sorted(history.legs):
+        legs, ev = history.legs[period]
+        rent = history.deposits.get(period, {}).get(int(DepositKind.RENT), 0)
+        short = legs.reported - rent
+        if short > 0:
+            total_short += short
+            share = short * 10_000 // legs.reported
+            rec.disclose(
+                DisclosureKind.COLLECTION_SHORTFALL,
+                ev,
+                pool,
+                short,
+                f"period {period}: rent deposited {rent:,} against {legs.reported:,} reported "
+                f"({share / 100:.2f}% short)",
+                period=period,
+                sender=servicer.get(period),
+            )
+    if total_short:
+        rec.disclose(DisclosureKind.COLLECTION_SHORTFALL, None, pool, total_short,
+                     f"all periods: {total_short:,} of reported revenue was not deposited as rent")
 
 
 # -- the holders -----------------------------------------------------------------------------------------------
@@ -304,29 +434,41 @@ def reconcile_money(
     onchain_balances: dict[str, int],
     rec: Reconciliation,
 ) -> None:
-    """Every stablecoin unit into and out of the pool and the tokens is explained by a deposit, a waterfall leg
-    or a claim; and the balances the chain holds are what entered less what left."""
+    """Every stablecoin unit into and out of the pool and the tokens, transfer by transfer.
+
+    Into the pool: a ``Deposited`` of the same amount from the same sender in the same transaction, or else a
+    donation (disclosed, counted as surplus). Out of the pool: the waterfall's legs of the distribution run in that
+    transaction (fee recipient, senior token, junior token), or else a finding. Into a token: its leg, or a donation.
+    Out of a token: a claim of the same holder and amount in the same transaction, or else a finding. And the balance
+    the chain holds at the head is what the transfers brought in less what they took out (a balance written without
+    a transfer is a finding)."""
     pool_l = pool.lower()
     by_name: dict[str, str] = {str(name): addr for name, addr in tokens.items()}
     token_names = {addr.lower(): name for name, addr in by_name.items()}
-    deposits_total = sum(sum(k.values()) for k in history.deposits.values())
-    legs = [legs for legs, _ in history.legs.values()]
-    paid_to = {
-        fee_recipient.lower(): sum(leg.fee for leg in legs),
-        tokens["senior"].lower(): sum(leg.senior_paid for leg in legs),
-        tokens["junior"].lower(): sum(leg.junior for leg in legs),
-    }
-    flows_out: dict[str, int] = defaultdict(int)
-    into_pool = 0
-    claims_paid = {name: sum(int(e.args["amount"]) for e in tok.claims) for name, tok in history.tokens.items()}
-    token_out: dict[str, int] = defaultdict(int)
+    fee_l = fee_recipient.lower()
+    runs = history.distribution_txs()
+    deposits: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for ev in history.deposit_events:
+        deposits[ev.tx_hash].append((str(ev.args["from"]).lower(), int(ev.args["amount"])))
+    claims: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for name, tok in history.tokens.items():
+        for ev in tok.claims:
+            claims[ev.tx_hash].append((f"{name}:{str(ev.args['holder']).lower()}", int(ev.args["amount"])))
+    legs_paid: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # tx -> recipient -> paid
+    net: dict[str, int] = defaultdict(int)  # account -> in less out, by transfers
     for ev in history.stablecoin_transfers:
-        src, dst, value = ev.args["from"].lower(), ev.args["to"].lower(), int(ev.args["value"])
+        src, dst, value = str(ev.args["from"]).lower(), str(ev.args["to"]).lower(), int(ev.args["value"])
         if dst == pool_l:
-            into_pool += value
+            net["pool"] += value
+            if (src, value) in deposits.get(ev.tx_hash, []):
+                deposits[ev.tx_hash].remove((src, value))
+            else:
+                _donation(rec, ev, "pool", pool, value)
         if src == pool_l:
-            flows_out[dst] += value
-            if dst not in paid_to:
+            net["pool"] -= value
+            if ev.tx_hash in runs and (dst == fee_l or dst in token_names):
+                legs_paid[ev.tx_hash][dst] += value
+            else:
                 rec.add(
                     FindingKind.OUTSIDE_WATERFALL,
                     _period_at(history, ev.block),
@@ -334,52 +476,103 @@ def reconcile_money(
                     0,
                     value,
                     f"{value:,} left the pool to {ev.args['to']} in block {ev.block}, outside the waterfall",
+                    block=ev.block,
+                    sender=ev.sender,
                 )
+        if dst in token_names:
+            name = token_names[dst]
+            net[name] += value
+            if not (src == pool_l and ev.tx_hash in runs):
+                _donation(rec, ev, name, by_name[name], value)
         if src in token_names:
-            token_out[token_names[src]] += value
-    if into_pool != deposits_total:
-        rec.add(FindingKind.POOL_INFLOW, None, pool, deposits_total, into_pool,
-                "stablecoin received against deposits made")
-    for dst, want in paid_to.items():
-        if flows_out.get(dst, 0) != want:
-            rec.add(FindingKind.POOL_OUTFLOW, None, dst, want, flows_out.get(dst, 0),
-                    "stablecoin paid by the pool's waterfall")
-    for name, paid in claims_paid.items():
-        if token_out.get(name, 0) != paid:
+            name = token_names[src]
+            net[name] -= value
+            key = (f"{name}:{dst}", value)
+            if key in claims.get(ev.tx_hash, []):
+                claims[ev.tx_hash].remove(key)
+            else:
+                rec.add(
+                    FindingKind.TOKEN_OUTFLOW,
+                    _period_at(history, ev.block),
+                    by_name[name],
+                    0,
+                    value,
+                    f"{value:,} left the {name} token to {ev.args['to']} in block {ev.block} with no claim of it",
+                    block=ev.block,
+                )
+    for tx, unmatched in deposits.items():
+        for sender, amount in unmatched:
+            rec.add(FindingKind.POOL_INFLOW, None, pool, amount, 0,
+                    f"a deposit of {amount:,} by {sender} in {tx} with no stablecoin received")
+    for tx, unmatched_claims in claims.items():
+        for who, amount in unmatched_claims:
+            rec.add(FindingKind.TOKEN_OUTFLOW, None, who.split(":", 1)[1], amount, 0,
+                    f"a {who.split(':', 1)[0]} claim of {amount:,} in {tx} with no stablecoin paid")
+    for tx, period in runs.items():
+        legs = history.legs[period][0]
+        want = {fee_l: legs.fee, tokens["senior"].lower(): legs.senior_paid, tokens["junior"].lower(): legs.junior}
+        for dst, amount in want.items():
+            got = legs_paid.get(tx, {}).get(dst, 0)
+            if got != amount:
+                rec.add(FindingKind.POOL_OUTFLOW, period, dst, amount, got,
+                        f"period {period}: stablecoin the waterfall paid to {dst}")
+    deposited = sum(sum(k.values()) for k in history.deposits.values())
+    paid = sum(legs.fee + legs.senior_paid + legs.junior for legs, _ in history.legs.values())
+    rec.expected_balances["pool"] = deposited - paid + rec.donations.get("pool", 0)
+    for name in tokens:
+        distributed = sum(int(e.args["amount"]) for e in history.tokens.get(name, TokenHistory(name, "")).distributions)
+        claimed = sum(int(e.args["amount"]) for e in history.tokens.get(name, TokenHistory(name, "")).claims)
+        rec.expected_balances[str(name)] = distributed - claimed
+    for account, address in (("pool", pool), *by_name.items()):
+        if onchain_balances.get(account) != net[account]:
             rec.add(
-                FindingKind.TOKEN_OUTFLOW,
-                None,
-                by_name[name],
-                paid,
-                token_out.get(name, 0),
-                f"stablecoin that left the {name} token against claims",
-            )
-    expected_pool = deposits_total - sum(paid_to.values())
-    rec.expected_balances["pool"] = expected_pool
-    if onchain_balances.get("pool") != expected_pool:
-        rec.add(
-            FindingKind.POOL_BALANCE,
-            _period_at(history, None),
-            pool,
-            expected_pool,
-            onchain_balances.get("pool"),
-            "stablecoin the pool holds against deposits less waterfall payments",
-        )
-    for name, address in tokens.items():
-        distributed = sum(
-            int(e.args["amount"]) for e in history.tokens.get(name, TokenHistory(name, address)).distributions
-        )
-        want = distributed - claims_paid.get(name, 0)
-        rec.expected_balances[name] = want
-        if onchain_balances.get(name) != want:
-            rec.add(
-                FindingKind.TOKEN_BALANCE,
+                FindingKind.POOL_BALANCE if account == "pool" else FindingKind.TOKEN_BALANCE,
                 None,
                 address,
-                want,
-                onchain_balances.get(name),
-                f"stablecoin the {name} token holds against distributions less claims",
+                net[account],
+                onchain_balances.get(account),
+                f"stablecoin the {account} holds against the transfers in and out of it",
             )
+
+
+def _donation(rec: Reconciliation, ev: Event, account: str, address: str, value: int) -> None:
+    rec.donations[account] = rec.donations.get(account, 0) + value
+    rec.disclose(
+        DisclosureKind.DONATION,
+        ev,
+        address,
+        value,
+        f"{value:,} sent to the {account} by {ev.args['from']} outside a deposit or a waterfall leg: surplus, "
+        "not distributed",
+        sender=str(ev.args["from"]),
+    )
+
+
+def reconcile_distributions(history: History, pool: str, rec: Reconciliation) -> None:
+    """Every ``FundsDistributed`` on a token is the pool's waterfall leg for that token, in the distribution's own
+    transaction, for the leg's amount; anything else credited holders with money the waterfall did not pay."""
+    runs = history.distribution_txs()
+    for name, tok in history.tokens.items():
+        for ev in tok.distributions:
+            amount = int(ev.args["amount"])
+            period = runs.get(ev.tx_hash)
+            leg = None
+            if period is not None:
+                legs = history.legs[period][0]
+                leg = legs.senior_paid if name == "senior" else legs.junior
+            by_pool = str(ev.args["distributor"]).lower() == pool.lower()
+            if period is None or not by_pool or leg != amount:
+                rec.add(
+                    FindingKind.DISTRIBUTION_OUTSIDE_WATERFALL,
+                    period if period is not None else _period_at(history, ev.block),
+                    tok.address,
+                    leg or 0,
+                    amount,
+                    f"{amount:,} distributed to {name} holders by {ev.args['distributor']} in block {ev.block}, "
+                    "not as a leg of the pool's waterfall",
+                    block=ev.block,
+                    sender=str(ev.args["distributor"]),
+                )
 
 
 def _period_at(history: History, block: int | None) -> int:

@@ -1,9 +1,11 @@
-"""The auditor's outputs: summary.json, periods.csv, holders.csv, findings.json and a self-contained report.html."""
+"""The auditor's outputs: summary.json, periods.csv, holders.csv, findings.json/.csv, disclosures.json/.csv and a
+self-contained report.html, published as one set (:mod:`rwa.replay.outputs`)."""
 
 from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +13,12 @@ from typing import Any
 
 from rwa.deal import load_deal
 from rwa.replay.history import History
-from rwa.replay.reconcile import Reconciliation
+from rwa.replay.outputs import publish
+from rwa.replay.reconcile import Disclosure, Finding, Reconciliation
 from rwa.units import BPS, format_dscr, money_formatter
 from rwa.waterfall import PeriodLegs
 
-MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid"})
+MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid", "collection_shortfall", "donations"})
 """The summary's amounts: report.html shows them in whole units of the deal's currency, summary.json in smallest
 units."""
 
@@ -57,35 +60,53 @@ def period_rows(history: History, rec: Reconciliation) -> list[dict[str, Any]]:
     return rows
 
 
+FINDING_COLUMNS = ["kind", "period", "block", "sender", "account", "expected", "actual", "detail"]
+DISCLOSURE_COLUMNS = ["kind", "period", "block", "tx_hash", "sender", "account", "amount", "detail"]
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _row(item: Finding | Disclosure, columns: list[str]) -> list[Any]:
+    data = item.to_json()
+    return ["" if data.get(c) is None else data[c] for c in columns]
+
+
 def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Reconciliation, covenant_bps: int) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     rows = period_rows(history, rec)
-    with (out / "periods.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=PERIOD_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    with (out / "holders.csv").open("w", newline="", encoding="utf-8") as fh:
-        plain = csv.writer(fh)
-        plain.writerow(
-            ["tranche", "holder", "balance", "claimed", "claim_count", "claimable_recomputed", "claimable_onchain"]
-        )
-        for line in sorted(rec.holders.values(), key=lambda h: (h.tranche, h.holder)):
-            plain.writerow(
-                [
-                    line.tranche,
-                    line.holder,
-                    line.balance,
-                    line.withdrawn,
-                    line.claimed_events,
-                    line.expected_claimable,
-                    "" if line.onchain_claimable is None else line.onchain_claimable,
-                ]
-            )
-    (out / "findings.json").write_text(json.dumps([f.to_json() for f in rec.findings], indent=2, default=str))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    holders = [
+        [
+            line.tranche,
+            line.holder,
+            line.balance,
+            line.withdrawn,
+            line.claimed_events,
+            line.expected_claimable,
+            "" if line.onchain_claimable is None else line.onchain_claimable,
+        ]
+        for line in sorted(rec.holders.values(), key=lambda h: (h.tranche, h.holder))
+    ]
     deal = load_deal(Path(str(summary["deal_file"])))
     page = render_html(summary, rows, history, rec, covenant_bps, decimals=deal.decimals, currency=deal.currency)
-    (out / "report.html").write_text(page, encoding="utf-8")
+    files = {
+        "periods.csv": _csv(PERIOD_COLUMNS, [[row.get(c, "") for c in PERIOD_COLUMNS] for row in rows]),
+        "holders.csv": _csv(
+            ["tranche", "holder", "balance", "claimed", "claim_count", "claimable_recomputed", "claimable_onchain"],
+            holders,
+        ),
+        "findings.json": json.dumps([f.to_json() for f in rec.findings], indent=2, default=str).encode(),
+        "findings.csv": _csv(FINDING_COLUMNS, [_row(f, FINDING_COLUMNS) for f in rec.findings]),
+        "disclosures.json": json.dumps([d.to_json() for d in rec.disclosures], indent=2, default=str).encode(),
+        "disclosures.csv": _csv(DISCLOSURE_COLUMNS, [_row(d, DISCLOSURE_COLUMNS) for d in rec.disclosures]),
+        "summary.json": json.dumps(summary, indent=2, default=str).encode(),
+        "report.html": page.encode("utf-8"),
+    }
+    publish(out, files)
 
 
 def charts(
@@ -145,6 +166,19 @@ def charts(
     return out
 
 
+UNIT_KINDS = frozenset({"forced-transfer", "wallet-recovery"})
+"""Disclosures whose amount is in token units, not in the stablecoin (threshold changes are a count)."""
+
+
+def _amount(d: Disclosure, money: Callable[[int], str]) -> str:
+    assert d.amount is not None
+    if d.kind in UNIT_KINDS:
+        return f"{d.amount:,} units"
+    if d.kind == "threshold-change":
+        return str(d.amount)
+    return money(d.amount)
+
+
 def lowest_dscr(history: History) -> int | None:
     """The lowest DSCR of any distributed period with one, in basis points."""
     ratios = [legs.dscr_bps for legs, _ in history.legs.values() if legs.dscr_bps]
@@ -181,14 +215,29 @@ def render_html(
     images = charts(rows, history, covenant_bps, decimals=decimals, currency=currency) if rows else {}
     ok = not rec.findings
     verdict = "Reconciled: every payment matches, to the unit" if ok else f"{len(rec.findings)} findings"
+    if rec.disclosures:
+        verdict += f" ({len(rec.disclosures)} disclosures below)"
     findings = (
         "".join(
             f"<tr><td>{html.escape(f.kind)}</td><td>{'' if f.period is None else f.period}</td>"
+            f"<td>{'' if f.block is None else f.block}</td><td><code>{html.escape(f.sender or '')}</code></td>"
             f"<td><code>{html.escape(str(f.account))}</code></td><td>{html.escape(str(f.expected))}</td>"
             f"<td>{html.escape(str(f.actual))}</td><td>{html.escape(f.detail)}</td></tr>"
             for f in rec.findings
         )
-        or '<tr><td colspan="6">none</td></tr>'
+        or '<tr><td colspan="8">none</td></tr>'
+    )
+    money = money_formatter(decimals, currency)
+    disclosures = (
+        "".join(
+            f"<tr><td>{html.escape(d.kind)}</td><td>{'' if d.period is None else d.period}</td>"
+            f"<td>{'' if d.block is None else d.block}</td><td><code>{html.escape(d.sender or '')}</code></td>"
+            f"<td><code>{html.escape(d.account)}</code></td>"
+            f"<td>{'' if d.amount is None else html.escape(_amount(d, money))}</td>"
+            f"<td>{html.escape(d.detail)}</td></tr>"
+            for d in rec.disclosures
+        )
+        or '<tr><td colspan="7">none</td></tr>'
     )
     table = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
@@ -209,8 +258,15 @@ font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
 <table id="facts">{table}</table>
 <h2>Charts</h2>{figures}
 <h2>Findings</h2>
+<p>The money or the rules were broken: each is a failed audit (exit code 1).</p>
 <table id="findings">
-<tr><th>kind</th><th>period</th><th>account</th><th>expected</th><th>actual</th><th>detail</th></tr>
+<tr><th>kind</th><th>period</th><th>block</th><th>sender</th><th>account</th><th>expected</th><th>actual</th>
+<th>detail</th></tr>
 {findings}</table>
+<h2>Disclosures</h2>
+<p>Legitimate but material: acts of the deal's roles and facts a holder should know; not a failed audit.</p>
+<table id="disclosures">
+<tr><th>kind</th><th>period</th><th>block</th><th>sender</th><th>account</th><th>amount</th><th>detail</th></tr>
+{disclosures}</table>
 </body></html>
 """

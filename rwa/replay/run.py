@@ -1,10 +1,15 @@
-"""``rwa replay``: ingest, rebuild, recompute, reconcile, report. Exit 0 reconciled, 1 findings, 2 bad input."""
+"""``rwa replay``: ingest, rebuild, recompute, reconcile, report.
+
+Exit 0 reconciled (disclosures are not failures), 1 findings, 2 bad input, 3 the replay could not finish (a node
+that stopped answering, an internal failure): no verdict, the previous outputs untouched, and a re-run finishes.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,14 +17,20 @@ from typing import Any
 from rwa.chain import Chain
 from rwa.deal import deal_hash, load_deal
 from rwa.deployment import Manifest, check_chain, load_manifest
-from rwa.errors import InputError
-from rwa.replay.history import rebuild
+from rwa.errors import InputError, NodeUnreachableError, RwaError
+from rwa.replay.governance import Links, disclose_agent_acts, reconcile_links, reconcile_oracle, review_roles
+from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import ForeignLedgerError, Source, check_continuity, ingest
 from rwa.replay.ledger import Ledger, LedgerIdentityError
+from rwa.replay.outputs import check_out, recover
 from rwa.replay.reconcile import (
+    Disclosure,
+    DisclosureKind,
     Finding,
     FindingKind,
     Reconciliation,
+    disclose_shortfalls,
+    reconcile_distributions,
     reconcile_dust,
     reconcile_money,
     reconcile_reports,
@@ -27,7 +38,7 @@ from rwa.replay.reconcile import (
     reconcile_token,
     reconcile_waterfall,
 )
-from rwa.units import TRANCHES
+from rwa.units import TRANCHES, Tranche
 
 CONTRACTS = {
     "pool": "LeasePool",
@@ -37,6 +48,15 @@ CONTRACTS = {
     "registry": "ComplianceRegistry",
     "stablecoin": "TestStablecoin",
 }
+
+
+EXIT_RECONCILED, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 3
+
+
+class ReplayFailure(RwaError):
+    """The replay could not reach a verdict (the node stopped answering, or an internal failure): never "findings"."""
+
+    exit_code = EXIT_FAILED
 
 
 @dataclass
@@ -49,6 +69,7 @@ class ReplayResult:
     reused: bool = False
     notes: list[str] = field(default_factory=list)
     """What the auditor should know about the run itself (a ledger set aside, a reorg rolled back)."""
+    disclosures: list[Disclosure] = field(default_factory=list)
 
 
 def default_db(manifest: Manifest) -> Path:
@@ -98,23 +119,116 @@ def open_ledger(
     return ledger
 
 
-def _sources(manifest: Manifest) -> list[Source]:
+def read_links(chain: Chain, manifest: Manifest, block: int) -> Links:
+    """The deal's contracts as the pool and its tokens name them at ``block``: the manifest gives only the pool."""
+    from rwa.onchain.oracle import RevenueOracle
+    from rwa.onchain.pool import LeasePool
+    from rwa.onchain.tranche import TrancheToken
+
+    linked = LeasePool.at(chain, manifest.address("pool")).addresses(block)
+    tokens = {t: TrancheToken.at(chain, linked[t]) for t in TRANCHES}
+    return Links(
+        oracle=linked["oracle"],
+        senior=linked["senior"],
+        junior=linked["junior"],
+        stablecoin=linked["stablecoin"],
+        fee_recipient=linked["fee_recipient"],
+        registry=tokens["senior"].registry(block),
+        token_stablecoins={t: tok.stablecoin(block) for t, tok in tokens.items()},
+        token_registries={t: tok.registry(block) for t, tok in tokens.items()},
+        oracle_pool=RevenueOracle.at(chain, linked["oracle"]).pool(block),
+    )
+
+
+def _sources(manifest: Manifest, links: Links | None = None) -> list[Source]:
+    """What the replay reads: the pool the manifest names and the contracts the chain links it to (the manifest's own
+    addresses only when ``links`` is not given, as the benchmark does)."""
     from rwa.compile import load_build
 
     build = load_build()
-    deal_accounts = tuple(manifest.address(k) for k in ("pool", *TRANCHES))
+    where = {k: manifest.address(k) for k in CONTRACTS if k in manifest.contracts}
+    if links is not None:
+        where.update(links.contracts())
+    deal_accounts = tuple(where[k] for k in ("pool", *TRANCHES))
     return [
-        Source(key, manifest.address(key), build[name].abi, deal_accounts if key == "stablecoin" else ())
+        Source(key, where[key], build[name].abi, deal_accounts if key == "stablecoin" else ())
         for key, name in CONTRACTS.items()
-        if key in manifest.contracts
+        if key in where
     ]
 
 
-def _balances(chain: Chain, manifest: Manifest, block: int) -> dict[str, int]:
+def _balances(chain: Chain, links: Links, pool: str, block: int) -> dict[str, int]:
     from rwa.onchain.stablecoin import Stablecoin
 
-    coin = Stablecoin.at(chain, manifest.address("stablecoin"))
-    return {k: coin.balance_of(manifest.address(k), block) for k in ("pool", *TRANCHES)}
+    coin = Stablecoin.at(chain, links.stablecoin)
+    accounts = {"pool": pool, "senior": links.senior, "junior": links.junior}
+    return {k: coin.balance_of(a, block) for k, a in accounts.items()}
+
+
+def _counters(chain: Chain, links: Links, pool: str, block: int) -> dict[str, int]:
+    """The contracts' own running totals at ``block``: what the ledger's events must add up to."""
+    from rwa.onchain.oracle import RevenueOracle
+    from rwa.onchain.pool import LeasePool
+    from rwa.onchain.tranche import TrancheToken
+
+    def read(contract: Any, name: str) -> int:
+        return int(getattr(contract.functions, name)().call(block_identifier=block))
+
+    p = LeasePool.at(chain, pool).contract
+    out = {name: read(p, name) for name in ("lastDistributedPeriod", "totalSeniorPaid", "totalJuniorPaid",
+                                            "totalFeesPaid")}
+    o = RevenueOracle.at(chain, links.oracle).contract
+    out["latestPeriod"] = read(o, "latestPeriod")
+    out["threshold"] = read(o, "threshold")
+    out["reporters"] = len(o.functions.reporters().call(block_identifier=block))
+    for tranche in TRANCHES:
+        t = TrancheToken.at(chain, getattr(links, tranche)).contract
+        for name in ("totalDistributed", "totalClaimed", "totalSupply"):
+            out[f"{tranche}.{name}"] = read(t, name)
+    return out
+
+
+def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
+    """The same totals as :func:`_counters` and the stablecoin balances of ``accounts``, added up from the ledger's
+    events alone."""
+    from rwa.replay.history import ZERO
+
+    legs = [legs for legs, _ in history.legs.values()]
+    out = {
+        "lastDistributedPeriod": max((p for p in history.legs if history.finalized is None or p != max(history.legs)),
+                                     default=0),
+        "totalSeniorPaid": sum(leg.senior_paid for leg in legs),
+        "totalJuniorPaid": sum(leg.junior for leg in legs),
+        "totalFeesPaid": sum(leg.fee for leg in legs),
+        "latestPeriod": max(history.reports, default=0),
+    }
+    reporters: set[str] = set()
+    threshold = 0
+    for ev in history.governance:
+        if ev.event == "ReporterAdded":
+            reporters.add(str(ev.args["reporter"]).lower())
+        elif ev.event == "ReporterRemoved":
+            reporters.discard(str(ev.args["reporter"]).lower())
+        elif ev.event == "ThresholdChanged":
+            threshold = int(ev.args["newThreshold"])
+    out["threshold"], out["reporters"] = threshold, len(reporters)
+    for tranche in TRANCHES:
+        tok = history.tokens.get(tranche)
+        out[f"{tranche}.totalDistributed"] = sum(int(e.args["amount"]) for e in tok.distributions) if tok else 0
+        out[f"{tranche}.totalClaimed"] = sum(int(e.args["amount"]) for e in tok.claims) if tok else 0
+        supply = 0
+        for ev in tok.transfers if tok else []:
+            value = int(ev.args["value"])
+            supply += value if ev.args["from"] == ZERO else 0
+            supply -= value if ev.args["to"] == ZERO else 0
+        out[f"{tranche}.totalSupply"] = supply
+    for name, address in accounts.items():
+        a = address.lower()
+        out[f"balance.{name}"] = sum(
+            int(ev.args["value"]) * ((str(ev.args["to"]).lower() == a) - (str(ev.args["from"]).lower() == a))
+            for ev in history.stablecoin_transfers
+        )
+    return out
 
 
 def _fingerprint(manifest_path: Path, ledger: Ledger, deal_file: Path, identity: dict[str, str], head: str) -> str:
@@ -136,14 +250,43 @@ def run_replay(
     db: Path | None = None,
     confirmations: int = 0,
     block_range: int = 2_000,
+    verify: bool = False,
 ) -> ReplayResult:
+    """Replay the deployment of ``manifest_path`` on ``chain`` into ``out``. Bad input raises ``InputError`` before
+    anything is read; a failure on the way raises :class:`ReplayFailure` and leaves ``out`` as it was."""
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     manifest = load_manifest(manifest_path)
     check_chain(chain, manifest, "pool")
     deal_file = Path(manifest.deal_file)
     if not deal_file.is_file():
         raise InputError(f"the deal file {deal_file} named by the manifest is missing")
+    check_out(out)
+    try:
+        return _run(chain, manifest_path, manifest, deal_file, out, db, confirmations, block_range, verify, t0)
+    except RwaError as exc:
+        if isinstance(exc, NodeUnreachableError):
+            raise ReplayFailure(f"the node stopped answering ({exc}); what was read is kept: re-run to finish") from exc
+        raise
+    except Exception as exc:  # anything else is the replay's own failure: one line, exit 3, never "findings"
+        raise ReplayFailure(
+            f"internal failure before a verdict ({type(exc).__name__}: {exc}); {out} is unchanged"
+        ) from exc
+
+
+def _run(
+    chain: Chain,
+    manifest_path: Path,
+    manifest: Manifest,
+    deal_file: Path,
+    out: Path,
+    db: Path | None,
+    confirmations: int,
+    block_range: int,
+    verify: bool,
+    t0: float,
+) -> ReplayResult:
+    timings: dict[str, float] = {}
+    recover(out)
     notes: list[str] = []
     identity = chain_identity(chain, manifest)
     ledger = open_ledger(chain, manifest, db, identity, notes)
@@ -153,34 +296,94 @@ def run_replay(
             raise InputError(f"--confirmations {confirmations}: the chain has no block that deep after the deployment")
         if (ledger.last_block() or -1) > head:  # a larger --confirmations than the last run's
             ledger.rollback_to(head)
-        ingest(chain.w3, ledger, _sources(manifest), manifest.deployment_block, head, block_range=block_range)
+        pool_address = manifest.address("pool")
+        links = read_links(chain, manifest, head)
+        sources = _sources(manifest, links)
+        refusals: list[str] = []
+
+        def refused(frm: int, to: int, message: str) -> None:
+            if not refusals:
+                notes.append(f"the node refused the log range {frm}..{to} as too large ({message}); read in smaller "
+                             "ranges")
+            refusals.append(message)
+
+        if verify and ledger.last_block() is not None:
+            _verify(chain, ledger, sources, manifest, identity, block_range, notes)
+        ingest(chain.w3, ledger, sources, manifest.deployment_block, head, block_range=block_range,
+               on_refusal=refused)
+        balances = _balances(chain, links, pool_address, head)
+        counters = _counters(chain, links, pool_address, head) | {f"balance.{k}": v for k, v in balances.items()}
+        accounts = {"pool": pool_address, "senior": links.senior, "junior": links.junior}
+        if _counted(rebuild(ledger), accounts) != counters:  # the file does not add up to the chain: read again
+            notes.append(f"the ledger {ledger.path} does not add up to the contracts' own totals at block {head}: "
+                         "read again from the chain")
+            ledger.rollback_to(None)
+            ingest(chain.w3, ledger, sources, manifest.deployment_block, head, block_range=block_range,
+                   on_refusal=refused)
         timings["ingest"] = time.perf_counter() - t0
         head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
         fingerprint = _fingerprint(manifest_path, ledger, deal_file, identity, head_hash)
-        balances = _balances(chain, manifest, head)
         reused = _reuse(out, fingerprint, balances)
         if reused is not None:
             timings["total"] = time.perf_counter() - t0
-            return ReplayResult(reused[0], reused[1], ledger.count(), out, timings, reused=True, notes=notes)
-        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0, head, balances)
+            return ReplayResult(reused[0], reused[1], ledger.count(), out, timings, reused=True, notes=notes,
+                                disclosures=reused[2])
+        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0, head, balances,
+                            links, counters)
         result.notes = notes
         return result
     finally:
         ledger.close()
 
 
-def _reuse(out: Path, fingerprint: str, balances: dict[str, int]) -> tuple[int, list[Finding]] | None:
+def _verify(
+    chain: Chain,
+    ledger: Ledger,
+    sources: list[Source],
+    manifest: Manifest,
+    identity: dict[str, str],
+    block_range: int,
+    notes: list[str],
+) -> None:
+    """Read the ledger's blocks again from the chain into a scratch ledger and compare the events; a ledger that
+    differs (a tampered or damaged file) is emptied and read again, with a note."""
+    import tempfile
+
+    through = ledger.last_block()
+    assert through is not None
+    with tempfile.TemporaryDirectory(prefix="rwa-verify-") as tmp:
+        fresh = Ledger(Path(tmp) / "verify.sqlite")
+        try:
+            fresh.bind(identity)
+            ingest(chain.w3, fresh, sources, manifest.deployment_block, through, block_range=block_range)
+            same = fresh.events_digest() == ledger.events_digest()
+            counts = (ledger.count(), fresh.count())
+        finally:
+            fresh.close()
+    if not same:
+        notes.append(f"--verify: the ledger {ledger.path} differs from the chain ({counts[0]} events in the file, "
+                     f"{counts[1]} on the chain through block {through}): read again from the chain")
+        ledger.rollback_to(None)
+    else:
+        notes.append(f"--verify: the ledger's {counts[0]} events through block {through} are the chain's")
+
+
+def _reuse(out: Path, fingerprint: str, balances: dict[str, int]) -> tuple[int, list[Finding], list[Disclosure]] | None:
     """With the same chain identity and head, the same ledger content, manifest and deal file, and the same balances
     at the head (a development node can rewrite state without a block), the last report stands: return its verdict
-    instead of recomputing it."""
-    summary_path, findings_path = out / "summary.json", out / "findings.json"
-    if not (summary_path.is_file() and findings_path.is_file()):
+    instead of recomputing it. The outputs are one set (see :mod:`rwa.replay.outputs`), so they agree."""
+    summary_path, findings_path, disclosures_path = (out / n for n in ("summary.json", "findings.json",
+                                                                        "disclosures.json"))
+    if not (summary_path.is_file() and findings_path.is_file() and disclosures_path.is_file()):
         return None
     summary = json.loads(summary_path.read_text())
     if summary.get("fingerprint") != fingerprint or summary.get("balances") != balances:
         return None
     findings = [Finding(**{**f, "kind": FindingKind(f["kind"])}) for f in json.loads(findings_path.read_text())]
-    return (0 if not findings else 1), findings
+    disclosures = [
+        Disclosure(**{**d, "kind": DisclosureKind(d["kind"])}) for d in json.loads(disclosures_path.read_text())
+    ]
+    return (EXIT_RECONCILED if not findings else EXIT_FINDINGS), findings, disclosures
 
 
 def _reconcile(
@@ -194,14 +397,17 @@ def _reconcile(
     t0: float,
     head: int,
     balances: dict[str, int],
+    links: Links,
+    counters: dict[str, int],
 ) -> ReplayResult:
-    """Reconcile with every on-chain read at ``head``, the block the ledger was read to (``balances`` read there)."""
+    """Reconcile with every on-chain read at ``head``, the block the ledger was read to (``balances``, ``links`` and
+    ``counters`` read there)."""
     from rwa.leverage.cashflows import contracted_rent
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
     from rwa.replay.report import write_outputs
     from rwa.terms import recorded_terms
-    from rwa.units import POINTS_MAGNITUDE, TRANCHES
+    from rwa.units import POINTS_MAGNITUDE
 
     rec = Reconciliation()
     history = rebuild(ledger)
@@ -221,14 +427,27 @@ def _reconcile(
     if expected_terms.face != manifest.senior_size:
         rec.add(FindingKind.POOL_TERMS, None, pool.address, manifest.senior_size, expected_terms.face,
                 "the recorded principal schedule does not sum to the senior size the manifest states")
+    reconcile_links(links, manifest.contracts, manifest.roles.fee_recipient, pool.address, rec)
+    counted = _counted(history, {"pool": pool.address, "senior": links.senior, "junior": links.junior})
+    for key in sorted(counters):
+        if key.startswith("balance."):
+            continue  # the money reconciliation names a balance that its transfers do not explain
+        if counted.get(key) != counters[key]:
+            rec.add(FindingKind.STATE_WITHOUT_EVENT, None, key, counted.get(key), counters[key],
+                    f"{key} at block {head} is {counters[key]:,} on-chain, {counted.get(key)} by the events")
     reconcile_terms(pool.terms(head), expected_terms, pool.address, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
-    reconcile_reports(history, contracted_rent(deal), manifest.address("oracle"), rec)
+    reconcile_reports(history, contracted_rent(deal), links.oracle, rec)
+    thresholds = reconcile_oracle(history, deal.oracle.threshold, manifest.roles.reporters, links.oracle, rec)
     for tok in history.tokens.values():
         reconcile_token(tok, POINTS_MAGNITUDE, rec)
     reconcile_dust(history, POINTS_MAGNITUDE, rec)
-    tokens = {t: manifest.address(t) for t in TRANCHES}
-    reconcile_money(history, pool.address, tokens, manifest.roles.fee_recipient, balances, rec)
+    tokens: dict[Tranche, str] = {"senior": links.senior, "junior": links.junior}
+    reconcile_money(history, pool.address, tokens, links.fee_recipient, balances, rec)
+    reconcile_distributions(history, pool.address, rec)
+    review_roles(history, pool.address, {**links.contracts(), "pool": pool.address}, rec)
+    disclose_agent_acts(history, rec)
+    disclose_shortfalls(history, pool.address, rec)
     for tranche, address in tokens.items():
         lines = [line for (t, _), line in rec.holders.items() if t == tranche]
         onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines], head) if lines else []
@@ -257,9 +476,19 @@ def _reconcile(
         "junior_paid": sum(legs.junior for legs, _ in history.legs.values()),
         "fees_paid": sum(legs.fee for legs, _ in history.legs.values()),
         "trapped_periods": [p for p, (legs, _) in sorted(history.legs.items()) if legs.trapped],
+        "disclosures": len(rec.disclosures),
+        "disclosures_by_kind": dict(sorted(Counter(str(d.kind) for d in rec.disclosures).items())),
+        "collection_shortfall": sum(
+            d.amount or 0 for d in rec.disclosures if d.kind == DisclosureKind.COLLECTION_SHORTFALL and d.period
+        ),
+        "donations": sum(rec.donations.values()),
+        "reporters": thresholds[-1][1] if thresholds else 0,
+        "threshold": thresholds[-1][2] if thresholds else 0,
+        "links": {"pool": pool.address, **links.contracts(), "fee_recipient": links.fee_recipient},
         "balances": balances,
         "fingerprint": fingerprint,
     }
     write_outputs(out, summary, history, rec, expected_terms.cash_trap_dscr_bps)
     timings["total"] = time.perf_counter() - t0
-    return ReplayResult(0 if not rec.findings else 1, rec.findings, ledger.count(), out, timings)
+    code = EXIT_RECONCILED if not rec.findings else EXIT_FINDINGS
+    return ReplayResult(code, rec.findings, ledger.count(), out, timings, disclosures=rec.disclosures)

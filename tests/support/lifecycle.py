@@ -10,6 +10,8 @@ from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.oracle.publisher import publish
+from rwa.replay.reconcile import Disclosure
+from rwa.replay.run import ReplayResult, run_replay
 from tests.support.issuance import deal_for
 
 
@@ -33,3 +35,16 @@ def run_lifecycle(
             claim_for(deal, investors[0].address)
     claim_for(deal, investors[1].address)
     return deal, out
+
+
+def replay(chain: Chain, manifest: Path, folder: Path, **kw: object) -> ReplayResult:
+    """The auditor's replay of ``manifest`` into ``folder``/audit with its ledger in ``folder``."""
+    return run_replay(chain, manifest, folder / "audit", db=folder / "ledger.sqlite", **kw)  # type: ignore[arg-type]
+
+
+def kinds(result: ReplayResult) -> set[str]:
+    return {f.kind for f in result.findings}
+
+
+def disclosed(result: ReplayResult, kind: str) -> list[Disclosure]:
+    return [d for d in result.disclosures if d.kind == kind]

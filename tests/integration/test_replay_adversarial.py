@@ -1,0 +1,236 @@
+"""The auditor against a deal's own keys and against its own files: each way of moving money or facts outside the
+rules is a finding; each legitimate but material act is a disclosure with its block, sender and amount."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from rwa.chain import Chain
+from rwa.deal import load_deal
+from rwa.deployment import load_manifest, save_manifest
+from rwa.issuance.operate import distribute_period
+from rwa.leverage.cashflows import contracted_rent
+from rwa.onchain.deployed import DeployedDeal
+from rwa.onchain.oracle import Report
+from rwa.oracle.report import sign_report
+from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle
+
+
+def _admin(deal: DeployedDeal) -> str:
+    return deal.manifest.roles.admin
+
+
+def _to_period_end(chain: Chain, timestamp: int) -> None:
+    from web3.types import RPCEndpoint
+
+    try:
+        chain.time_travel(timestamp)
+    except Exception:
+        chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    assert chain.now() >= timestamp
+
+
+def test_a_distributor_granted_by_the_admin_and_its_direct_distribution_are_findings(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    admin, junior = _admin(deal), deal.tokens["junior"]
+    junior.grant_role("DISTRIBUTOR_ROLE", admin, sender=admin)
+    deal.stablecoin.mint(admin, 5_000_000, sender=admin)
+    deal.stablecoin.transfer(junior.address, 5_000_000, sender=admin)
+    junior.distribute_funds(5_000_000, sender=admin)
+    result = replay(chain, history[1], tmp_path)
+    assert result.exit_code == 1
+    assert {"distributor-granted", "distribution-outside-waterfall"} <= kinds(result)
+    outside = [f for f in result.findings if f.kind == "distribution-outside-waterfall"]
+    assert len(outside) == 1 and outside[0].actual == 5_000_000 and outside[0].sender == admin
+    donation = disclosed(result, "donation")
+    assert len(donation) == 1 and donation[0].amount == 5_000_000 and donation[0].sender == admin
+    role = disclosed(result, "role-change")
+    assert len(role) == 1 and role[0].sender == admin and "DISTRIBUTOR_ROLE" in role[0].detail
+
+
+def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_changes_are_disclosed(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    admin, oracle = _admin(deal), deal.oracle
+    rogue = Account.create()
+    oracle.add_reporter(rogue.address, sender=admin)
+    oracle.set_threshold(1, sender=admin)
+    period = oracle.latest_period() + 1
+    _to_period_end(chain, oracle.period_end(period))
+    rent = contracted_rent(load_deal(Path(deal.manifest.deal_file)))[period - 1]
+    report = Report(period, rent // 2, 5_000, 100, rent, b"\x01" * 32)
+    oracle.submit(report, sign_report(report, [rogue], chain.chain_id, oracle.address), sender=admin)
+    distribute_period(deal, period)
+    result = replay(chain, history[1], tmp_path)
+    assert result.exit_code == 1
+    quorum = [f for f in result.findings if f.kind == "report-quorum"]
+    deal_threshold = load_deal(Path(deal.manifest.deal_file)).oracle.threshold
+    assert len(quorum) == 1 and quorum[0].period == period
+    assert (quorum[0].expected, quorum[0].actual) == (deal_threshold, 1) and rogue.address in quorum[0].detail
+    added = disclosed(result, "reporter-change")
+    assert len(added) == 1 and added[0].account == rogue.address and added[0].sender == admin
+    lowered = disclosed(result, "threshold-change")
+    assert len(lowered) == 1 and lowered[0].amount == 1 and lowered[0].sender == admin
+    summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+    assert summary["threshold"] == 1 and summary["reporters"] == len(deal.manifest.roles.reporters) + 1
+
+
+def test_a_donation_to_the_pool_is_disclosed_and_the_deal_still_reconciles(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    stranger = chain.accounts[8].address
+    deal.stablecoin.mint(stranger, 1, sender=_admin(deal))
+    deal.stablecoin.transfer(deal.pool.address, 1, sender=stranger)
+    result = replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    gift = disclosed(result, "donation")
+    assert len(gift) == 1 and (gift[0].amount, gift[0].sender, gift[0].account) == (1, stranger, deal.pool.address)
+    summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+    assert summary["donations"] == 1 and summary["verdict"] == "reconciled"
+
+
+def test_short_collections_forced_transfers_recoveries_and_freezes_are_disclosed(chain: Chain, tmp_path: Path) -> None:
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=4, distribute=0)
+    reported = []
+    for period in range(1, 5):
+        report = deal.oracle.report_of(period)
+        assert report is not None
+        reported.append(report.revenue)
+        distribute_period(deal, period, amount=report.revenue * 60 // 100)
+    agent, senior = deal.manifest.roles.agent, deal.tokens["senior"]
+    a, b, c = (acct.address for acct in chain.accounts[15:18])
+    senior.forced_transfer(a, b, 1_000, sender=agent)
+    senior.set_wallet_frozen(c, True, sender=agent)
+    senior.recover_wallet(c, a, sender=agent)
+    result = replay(chain, manifest, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    short = disclosed(result, "collection-shortfall")
+    per_period = [d for d in short if d.period is not None]
+    assert [d.period for d in per_period] == [1, 2, 3, 4]
+    assert [d.amount for d in per_period] == [r - r * 60 // 100 for r in reported]
+    assert all(d.sender == deal.manifest.roles.servicer for d in per_period)
+    total = [d for d in short if d.period is None]
+    assert len(total) == 1 and total[0].amount == sum(d.amount or 0 for d in per_period)
+    forced = disclosed(result, "forced-transfer")
+    assert len(forced) == 1 and (forced[0].amount, forced[0].sender, forced[0].account) == (1_000, agent, a)
+    recovered = disclosed(result, "wallet-recovery")
+    assert len(recovered) == 1 and recovered[0].account == c and recovered[0].sender == agent
+    assert len(disclosed(result, "wallet-freeze")) == 1
+    summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+    assert summary["collection_shortfall"] == total[0].amount
+    assert summary["disclosures_by_kind"]["collection-shortfall"] == 5
+    csv_rows = (tmp_path / "audit" / "disclosures.csv").read_text().splitlines()
+    assert len(csv_rows) == 1 + len(result.disclosures)
+
+
+def test_a_manifest_naming_another_oracle_than_the_pools_is_a_finding_and_the_pools_is_read(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    manifest = load_manifest(history[1])
+    decoy = chain.accounts[9].address
+    manifest.contracts["oracle"] = decoy
+    path = tmp_path / "deployment.json"
+    save_manifest(manifest, path)
+    result = replay(chain, path, tmp_path)
+    assert result.exit_code == 1
+    links = [f for f in result.findings if f.kind == "manifest-link"]
+    assert len(links) == 1 and links[0].actual == decoy and links[0].expected == deal.oracle.address
+    assert kinds(result) == {"manifest-link"}  # the reports were read from the pool's own oracle
+
+
+def _tamper(db: Path, sql: str) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute(sql)
+
+
+def test_a_ledger_with_an_event_deleted_is_read_again_and_never_hides_a_seizure(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    thief = Account.create().address
+    deal.stablecoin.contract.functions.seize(deal.pool.address, thief, 777).transact({"from": _admin(deal)})
+    first = replay(chain, history[1], tmp_path)
+    assert "outside-waterfall" in kinds(first)
+    _tamper(tmp_path / "ledger.sqlite", "DELETE FROM events WHERE contract = 'stablecoin' AND args LIKE '%777%'")
+    again = replay(chain, history[1], tmp_path)
+    assert "outside-waterfall" in kinds(again)  # read again: the same ledger as the first run, the same verdict
+    assert any("read again" in note for note in again.notes)
+
+
+@pytest.mark.parametrize("verify", [False, True])
+def test_a_ledger_with_an_amount_rewritten_is_caught_by_the_chain(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path, verify: bool
+) -> None:
+    clean = replay(chain, history[1], tmp_path)
+    assert clean.exit_code == 0
+    # a claim's amount doubled in the file: the chain's own totals no longer add up to the ledger's
+    _tamper(tmp_path / "ledger.sqlite",
+            "UPDATE events SET args = replace(args, '\"amount\": ', '\"amount\": 1') WHERE event = 'FundsClaimed'")
+    again = replay(chain, history[1], tmp_path, verify=verify)
+    assert again.exit_code == 0, [f.detail for f in again.findings]
+    assert any(("differs from the chain" if verify else "read again") in note for note in again.notes)
+    assert again.events == clean.events
+
+
+def test_an_honest_replay_makes_no_note_and_verify_confirms_the_ledger(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    first = replay(chain, history[1], tmp_path)
+    assert first.exit_code == 0 and first.notes == []
+    checked = replay(chain, history[1], tmp_path, verify=True)
+    assert checked.exit_code == 0 and checked.notes == [f"--verify: the ledger's {first.events} events through "
+                                                        f"block {chain.w3.eth.block_number} are the chain's"]
+
+
+def test_the_replay_never_replaces_a_folder_holding_other_files(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    from rwa.errors import InputError
+
+    (tmp_path / "audit").mkdir()
+    (tmp_path / "audit" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="holds files the replay did not write"):
+        replay(chain, history[1], tmp_path)
+    assert (tmp_path / "audit" / "notes.txt").read_text() == "mine"
+
+
+def test_an_internal_failure_exits_3_with_one_line_and_leaves_the_outputs(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import rwa.chain
+    import rwa.replay.run
+    from rwa.cli import main
+
+    replay(chain, history[1], tmp_path)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "audit").iterdir()}
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise KeyError("legs")
+
+    monkeypatch.setattr(rwa.replay.run, "_reconcile", broken)
+    monkeypatch.setattr(rwa.replay.run, "_reuse", lambda *_a: None)
+
+    class Same:
+        def __enter__(self) -> Chain:
+            return chain
+
+        def __exit__(self, *_a: object) -> None:
+            return None
+
+    monkeypatch.setattr(rwa.chain, "connect", lambda **_k: Same())
+    monkeypatch.setattr(sys, "argv", ["rwa", "replay", "--deployment", str(history[1]), "--out",
+                                      str(tmp_path / "audit"), "--db", str(tmp_path / "ledger.sqlite")])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: internal failure before a verdict (KeyError")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "audit").iterdir()} == before
