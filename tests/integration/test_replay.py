@@ -351,17 +351,18 @@ def test_a_reset_chain_reissued_gets_a_new_default_ledger_and_the_old_one_is_set
     assert json.loads((tmp_path / "audit-2" / "summary.json").read_text())["periods_distributed"] == 1
 
 
-def test_a_replay_six_blocks_behind_a_growing_head_reconciles_on_every_run(
-    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
-) -> None:
+def test_a_replay_six_blocks_behind_a_growing_head_reconciles_on_every_run(any_chain: Chain, tmp_path: Path) -> None:
     from rwa.issuance.operate import claim_for
 
+    chain = any_chain
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=2)
     holders = [a.address for a in chain.accounts[15:20]]
     for run, holder in enumerate(holders):
-        claim_for(deal, holder)  # a claim the replay sees on a later run, once six blocks cover it
-        for _ in range(run % 3):
+        if deal.tokens["senior"].claimable(holder) or deal.tokens["junior"].claimable(holder):
+            claim_for(deal, holder)  # a claim the replay sees on a later run, once six blocks cover it
+        for _ in range(run % 3 + 1):
             chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
-        result = _replay(chain, history[1], tmp_path, confirmations=6)
+        result = _replay(chain, manifest, tmp_path, confirmations=6)
         assert result.exit_code == 0, (run, [f.detail for f in result.findings])
         summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
         assert summary["last_block"] == chain.w3.eth.block_number - 6
@@ -398,3 +399,54 @@ def test_a_reorg_that_drops_a_claim_the_ledger_read_is_rolled_back(anvil: AnvilN
     assert again.exit_code == 0, [f.detail for f in again.findings]
     assert not again.reused and any("reorg" in note for note in again.notes)
     assert again.events < seen.events  # the claim and its stablecoin transfer are no longer in the ledger
+
+
+def _killed_at(url: str, manifest: Path, folder: Path, delay: float) -> None:
+    """Run the replay in a forked child and SIGKILL it after ``delay`` seconds (or let it finish first)."""
+    import multiprocessing
+    import signal
+
+    def child() -> None:
+        from rwa.chain import connect
+
+        with connect(rpc_url=url) as node:
+            _replay(node, manifest, folder)
+        os._exit(0)
+
+    proc = multiprocessing.get_context("fork").Process(target=child)
+    proc.start()
+    proc.join(delay)
+    if proc.is_alive():
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / "audit").iterdir())}
+
+
+def test_a_replay_killed_twenty_times_ends_with_the_outputs_of_a_clean_run(anvil: AnvilNode, anvil_chain: Chain,
+                                                                          tmp_path: Path) -> None:
+    import random
+
+    from rwa.replay.outputs import OUTPUT_FILES
+
+    _, manifest = run_lifecycle(anvil_chain, tmp_path, periods=3)
+    clean = _replay(anvil_chain, manifest, tmp_path / "clean")
+    assert clean.exit_code == 0
+    ingest, total = clean.timings["ingest"], clean.timings["total"]
+    rng = random.Random(11)
+    delays = [rng.uniform(0, ingest) for _ in range(10)] + [rng.uniform(ingest, total) for _ in range(10)]
+    killed = tmp_path / "killed"
+    for delay in delays:
+        _killed_at(anvil.url, manifest, killed, delay)
+        audit = killed / "audit"
+        if audit.exists():  # whatever the moment of the kill, the folder is a whole set or absent
+            names = {p.name for p in audit.iterdir()} - {".complete"}
+            assert names == set(OUTPUT_FILES), (delay, names)
+            summary = json.loads((audit / "summary.json").read_text())
+            assert summary["verdict"] == "reconciled"
+            assert "Reconciled" in (audit / "report.html").read_text()
+    final = _replay(anvil_chain, manifest, killed)
+    assert final.exit_code == 0 and final.events == clean.events
+    assert _outputs(killed) == _outputs(tmp_path / "clean")
