@@ -5,7 +5,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {ILeasePool} from "./interfaces/ILeasePool.sol";
 import {IDistributionStatus} from "./interfaces/IDistributionStatus.sol";
@@ -13,6 +12,7 @@ import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
 import {IFundsDistributionToken} from "./interfaces/IFundsDistributionToken.sol";
 import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
 import {WaterfallMath} from "./libraries/WaterfallMath.sol";
+import {BoundedPausable} from "./utils/BoundedPausable.sol";
 
 /// @title LeasePool
 /// @notice One deal's waterfall: the servicer deposits the period's stablecoin, and once the oracle holds the
@@ -31,7 +31,11 @@ import {WaterfallMath} from "./libraries/WaterfallMath.sol";
 ///      never hidden); that the tranche tokens grant this pool their distributor role (`distribute` reverts if
 ///      not); the oracle's signatures (the oracle's job). Stablecoin sent to the pool other than through `deposit`
 ///      is not credited to any period: it stays in the pool, outside the waterfall.
-contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausable {
+///      Events of default are objective: anyone may trigger one when its condition holds on the pool's own records
+///      (interest arrears over consecutive periods, a report overdue, rent collected short of the attested revenue
+///      over a trailing window), and only the trustee may declare one otherwise, or cure and waive under the rules
+///      of `cureDefault` and `waiveDefault`. The issuer has no power here: the pool's admin is the deal's timelock.
+contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, BoundedPausable {
     using SafeERC20 for IERC20;
 
     // ------------------------------------------------------------------------------------------------- types
@@ -42,8 +46,21 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         uint256 balance;
     }
 
+    /// @dev A period's deposits: all kinds, and rent alone (what the shortfall trigger compares with the report).
+    struct Deposits {
+        uint128 total;
+        uint128 rent;
+    }
+
+    /// @dev Running sums through a distributed period, for the trailing-window shortfall test.
+    struct Cumulative {
+        uint128 reported;
+        uint128 rent;
+    }
+
     // ----------------------------------------------------------------------------------------------- storage
     Terms private _terms;
+    DefaultRules private _rules;
     uint256[] private _principalSchedule;
 
     uint256 private _lastDistributedPeriod;
@@ -52,10 +69,15 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     uint256 private _interestArrears;
     uint256 private _principalArrears;
     uint256 private _undistributedDeposits;
-    mapping(uint256 period => uint256 amount) private _deposited;
+    mapping(uint256 period => Deposits) private _deposited;
+    mapping(uint256 period => Cumulative) private _cumulative;
 
     bool private _defaulted;
     bool private _finalized;
+    uint8 private _defaultTrigger;
+    uint64 private _pauseEnds;
+    uint256 private _defaultSince;
+    uint256 private _arrearsStreak;
 
     uint256 private _totalTrapped;
     uint256 private _totalFeesPaid;
@@ -70,27 +92,31 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     uint256 private immutable _seniorFace;
 
     // --------------------------------------------------------------------------------------------- constants
-    /// @notice May declare default, finalize at maturity, pause and unpause.
-    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
-    /// @notice May deposit collected cash and distribute periods.
+    /// @notice Declares, cures and waives default; pauses for at most MAX_PAUSE.
+    bytes32 public constant TRUSTEE_ROLE = keccak256("TRUSTEE_ROLE");
+    /// @notice May deposit collected cash, and distributes a period first.
     bytes32 public constant SERVICER_ROLE = keccak256("SERVICER_ROLE");
 
+    uint8 public constant TRIGGER_NONE = 0;
+    uint8 public constant TRIGGER_INTEREST_ARREARS = 1;
+    uint8 public constant TRIGGER_REPORT_OVERDUE = 2;
+    uint8 public constant TRIGGER_COLLECTION_SHORTFALL = 3;
+
     uint8 private constant _KIND_COUNT = 4;
+    uint8 private constant _KIND_RENT = 0;
+    uint256 private constant _BPS = 10_000;
 
     // ------------------------------------------------------------------------------------------- constructor
     /// @param terms_ the deal's terms
     /// @param principalSchedule senior scheduled principal per period (1..N); sums to the senior face
-    /// @param admin gets DEFAULT_ADMIN_ROLE and ISSUER_ROLE
+    /// @param rules the objective events of default and the servicer's window
+    /// @param parties the contracts and accounts: `admin` gets DEFAULT_ADMIN_ROLE, `trustee` TRUSTEE_ROLE,
+    ///        `servicer` SERVICER_ROLE
     constructor(
         Terms memory terms_,
         uint256[] memory principalSchedule,
-        address stablecoin_,
-        address oracle_,
-        address seniorToken_,
-        address juniorToken_,
-        address admin,
-        address servicer,
-        address feeRecipient_
+        DefaultRules memory rules,
+        Parties memory parties
     ) {
         require(
             principalSchedule.length == terms_.periodCount,
@@ -104,28 +130,38 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
             terms_.periodCount != 0 && terms_.periodLength != 0 && face != 0,
             InvalidTerms(terms_.periodCount, terms_.periodLength, face)
         );
-        address[7] memory addrs = [stablecoin_, oracle_, seniorToken_, juniorToken_, admin, servicer, feeRecipient_];
+        address[8] memory addrs = [
+            parties.stablecoin,
+            parties.oracle,
+            parties.seniorToken,
+            parties.juniorToken,
+            parties.admin,
+            parties.servicer,
+            parties.trustee,
+            parties.feeRecipient
+        ];
         for (uint256 i; i < addrs.length; ++i) {
             require(addrs[i] != address(0), ZeroAddress(i));
         }
-        require(seniorToken_ != juniorToken_, SameTrancheTokens(seniorToken_));
-        uint256 supply = IERC20(seniorToken_).totalSupply();
+        require(parties.seniorToken != parties.juniorToken, SameTrancheTokens(parties.seniorToken));
+        uint256 supply = IERC20(parties.seniorToken).totalSupply();
         // The tokens may be minted after the pool is deployed; what is minted must be the face.
         require(supply == 0 || supply == face, SeniorSupplyMismatch(supply, face));
 
         _terms = terms_;
+        _rules = rules;
         _principalSchedule = principalSchedule;
         _seniorOutstanding = face;
         _seniorFace = face;
-        _stablecoin = IERC20(stablecoin_);
-        _oracle = IRevenueOracle(oracle_);
-        _seniorToken = seniorToken_;
-        _juniorToken = juniorToken_;
-        _feeRecipient = feeRecipient_;
+        _stablecoin = IERC20(parties.stablecoin);
+        _oracle = IRevenueOracle(parties.oracle);
+        _seniorToken = parties.seniorToken;
+        _juniorToken = parties.juniorToken;
+        _feeRecipient = parties.feeRecipient;
 
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(ISSUER_ROLE, admin);
-        _grantRole(SERVICER_ROLE, servicer);
+        _grantRole(DEFAULT_ADMIN_ROLE, parties.admin);
+        _grantRole(TRUSTEE_ROLE, parties.trustee);
+        _grantRole(SERVICER_ROLE, parties.servicer);
     }
 
     // ---------------------------------------------------------------------------------------------- external
@@ -148,13 +184,15 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         // A fee-on-transfer stablecoin would credit more than arrived and break the accounting: refuse it.
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
         require(received >= amount, TransferShortfall(amount, received));
-        _deposited[period] += amount;
+        Deposits storage d = _deposited[period];
+        d.total += uint128(amount); // a stablecoin's supply fits 128 bits
+        if (kind == _KIND_RENT) d.rent += uint128(amount);
         _undistributedDeposits += amount;
         emit Deposited(period, kind, amount, msg.sender);
     }
 
     /// @inheritdoc ILeasePool
-    function distribute(uint256 period) external onlyRole(SERVICER_ROLE) whenNotPaused nonReentrant {
+    function distribute(uint256 period) external whenNotPaused nonReentrant {
         require(!_finalized, PoolFinalized());
         uint256 last = _lastDistributedPeriod;
         require(period > last, PeriodAlreadyDistributed(period));
@@ -163,29 +201,63 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         require(period <= t.periodCount, NotADistributionPeriod(period, t.periodCount));
         uint256 end = _periodEnd(t, period);
         require(block.timestamp >= end, PeriodNotEnded(period, end, block.timestamp));
+        if (!hasRole(SERVICER_ROLE, msg.sender)) {
+            uint256 open = end + _rules.distributionGrace;
+            require(block.timestamp >= open, ServicerWindow(period, open));
+        }
         require(_oracle.hasReport(period), ReportMissing(period));
         uint256 supply = IERC20(_seniorToken).totalSupply();
         require(supply == _seniorFace, SeniorSupplyMismatch(supply, _seniorFace));
 
         PeriodLegs memory legs = _runPeriod(t, period, _oracle.reportOf(period).revenue);
         _lastDistributedPeriod = period;
+        _record(period, legs);
         _pay(legs);
         emit PeriodDistributed(period, legs);
     }
 
     /// @inheritdoc ILeasePool
-    function declareDefault(string calldata reason) external onlyRole(ISSUER_ROLE) {
-        require(!_finalized, PoolFinalized());
-        require(!_defaulted, AlreadyDefaulted(_lastDistributedPeriod + 1));
-        _defaulted = true;
-        emit DefaultDeclared(_lastDistributedPeriod + 1, reason);
+    function declareDefault(string calldata reason) external onlyRole(TRUSTEE_ROLE) {
+        _declare(TRIGGER_NONE, reason);
     }
 
     /// @inheritdoc ILeasePool
-    function finalize() external onlyRole(ISSUER_ROLE) whenNotPaused nonReentrant {
+    function triggerDefault(uint8 trigger) external {
+        require(trigger != TRIGGER_NONE && _triggerHolds(trigger), TriggerConditionNotMet(trigger));
+        _declare(trigger, _triggerReason(trigger));
+    }
+
+    /// @inheritdoc ILeasePool
+    function cureDefault(string calldata reason) external onlyRole(TRUSTEE_ROLE) {
+        require(_defaulted, NotDefaulted());
+        uint8 trigger = _defaultTrigger;
+        require(trigger == TRIGGER_NONE || !_triggerHolds(trigger), TriggerConditionStillHolds(trigger));
+        _cure(false, reason);
+    }
+
+    /// @inheritdoc ILeasePool
+    function waiveDefault(string calldata reason) external onlyRole(TRUSTEE_ROLE) {
+        require(_defaulted, NotDefaulted());
+        uint8 trigger = _defaultTrigger;
+        require(
+            trigger != TRIGGER_NONE && _lastDistributedPeriod == _defaultSince,
+            WaiverClosed(trigger, _defaultSince, _lastDistributedPeriod)
+        );
+        _cure(true, reason);
+    }
+
+    /// @inheritdoc ILeasePool
+    function triggerHolds(uint8 trigger) external view returns (bool) {
+        return _triggerHolds(trigger);
+    }
+
+    /// @inheritdoc ILeasePool
+    function finalize() external whenNotPaused nonReentrant {
         require(!_finalized, PoolFinalized());
         uint256 n = _terms.periodCount;
         require(_lastDistributedPeriod == n, MaturityNotReached(_lastDistributedPeriod, n));
+        uint256 endsAt = _periodEnd(_terms, n + 1) + _rules.distributionGrace;
+        require(block.timestamp >= endsAt, MaturityNotEnded(endsAt, block.timestamp));
 
         PeriodLegs memory legs = _runMaturity(n + 1);
         _finalized = true;
@@ -195,13 +267,13 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     }
 
     /// @inheritdoc ILeasePool
-    function pause() external onlyRole(ISSUER_ROLE) {
-        _pause();
+    function pause() external onlyRole(TRUSTEE_ROLE) {
+        _boundedPause();
     }
 
     /// @inheritdoc ILeasePool
-    function unpause() external onlyRole(ISSUER_ROLE) {
-        _unpause();
+    function unpause() external {
+        _liftPause(hasRole(TRUSTEE_ROLE, msg.sender));
     }
 
     // ------------------------------------------------------------------------------------------------- views
@@ -267,7 +339,22 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
 
     /// @inheritdoc ILeasePool
     function deposited(uint256 period) external view returns (uint256) {
-        return _deposited[period];
+        return _deposited[period].total;
+    }
+
+    /// @inheritdoc ILeasePool
+    function defaultRules() external view returns (DefaultRules memory) {
+        return _rules;
+    }
+
+    /// @inheritdoc ILeasePool
+    function arrearsStreak() external view returns (uint256) {
+        return _arrearsStreak;
+    }
+
+    /// @inheritdoc ILeasePool
+    function defaultTrigger() external view returns (uint8) {
+        return _defaultTrigger;
     }
 
     /// @inheritdoc ILeasePool
@@ -328,7 +415,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     // ---------------------------------------------------------------------------------------------- internal
     /// @dev Period `period`'s waterfall (1..N) on its deposits; updates the carried state and returns the legs.
     function _runPeriod(Terms memory t, uint256 period, uint256 reported) private returns (PeriodLegs memory legs) {
-        Flow memory f = Flow({cash: _deposited[period], reserve: _reserve, balance: _seniorOutstanding});
+        Flow memory f = Flow({cash: _deposited[period].total, reserve: _reserve, balance: _seniorOutstanding});
         _undistributedDeposits -= f.cash;
         legs.collected = f.cash;
         legs.reported = reported;
@@ -390,7 +477,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     /// @dev The maturity settlement N+1: its deposits plus the released reserve pay the fee, interest (arrears
     ///      first), the whole outstanding balance, then junior. Unpaid senior principal stays outstanding.
     function _runMaturity(uint256 maturity) private returns (PeriodLegs memory legs) {
-        uint256 cash = _deposited[maturity];
+        uint256 cash = _deposited[maturity].total;
         _undistributedDeposits -= cash;
         legs.collected = cash;
         legs.collectedMinusReported = WaterfallMath.signedDifference(cash, 0);
@@ -443,6 +530,71 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         }
         legs.seniorDust = ITrancheToken(_seniorToken).carriedDustDown();
         legs.juniorDust = ITrancheToken(_juniorToken).carriedDustDown();
+    }
+
+    /// @dev After period `period` ran: the arrears streak and the running sums of reported revenue and rent.
+    function _record(uint256 period, PeriodLegs memory legs) private {
+        _arrearsStreak = legs.interestArrears != 0 ? _arrearsStreak + 1 : 0;
+        Cumulative memory before = _cumulative[period - 1];
+        _cumulative[period] = Cumulative({
+            reported: before.reported + uint128(legs.reported),
+            rent: before.rent + _deposited[period].rent
+        });
+    }
+
+    function _declare(uint8 trigger, string memory reason) private {
+        require(!_finalized, PoolFinalized());
+        require(!_defaulted, AlreadyDefaulted(_defaultSince + 1));
+        _defaulted = true;
+        _defaultTrigger = trigger;
+        _defaultSince = _lastDistributedPeriod;
+        emit DefaultDeclared(_lastDistributedPeriod + 1, reason, trigger, msg.sender);
+    }
+
+    function _cure(bool waived, string calldata reason) private {
+        require(!_finalized, PoolFinalized());
+        _defaulted = false;
+        _defaultTrigger = TRIGGER_NONE;
+        _arrearsStreak = 0;
+        emit DefaultCured(_lastDistributedPeriod + 1, waived, reason, msg.sender);
+    }
+
+    function _triggerHolds(uint8 trigger) private view returns (bool) {
+        DefaultRules memory r = _rules;
+        uint256 last = _lastDistributedPeriod;
+        if (trigger == TRIGGER_INTEREST_ARREARS) {
+            return r.arrearsPeriods != 0 && _arrearsStreak >= r.arrearsPeriods;
+        }
+        if (trigger == TRIGGER_REPORT_OVERDUE) {
+            uint256 next = last + 1;
+            if (r.reportOverdueSeconds == 0 || next > _terms.periodCount) return false;
+            return !_oracle.hasReport(next)
+                && block.timestamp >= _periodEnd(_terms, next) + uint256(r.reportOverdueSeconds);
+        }
+        if (trigger == TRIGGER_COLLECTION_SHORTFALL) {
+            uint256 window = r.shortfallWindow;
+            if (r.shortfallBps == 0 || window == 0 || last < window) return false;
+            Cumulative memory a = _cumulative[last - window];
+            Cumulative memory b = _cumulative[last];
+            uint256 reported = uint256(b.reported) - a.reported;
+            uint256 rent = uint256(b.rent) - a.rent;
+            return rent < reported && (reported - rent) * _BPS > reported * r.shortfallBps;
+        }
+        return false;
+    }
+
+    function _triggerReason(uint8 trigger) private pure returns (string memory) {
+        if (trigger == TRIGGER_INTEREST_ARREARS) return "senior interest in arrears for the stated periods";
+        if (trigger == TRIGGER_REPORT_OVERDUE) return "the revenue report is overdue beyond its stated time";
+        return "rent collected short of the attested revenue over the stated window";
+    }
+
+    function _pauseExpiry() internal view override returns (uint256) {
+        return _pauseEnds;
+    }
+
+    function _setPauseExpiry(uint256 expiresAt) internal override {
+        _pauseEnds = uint64(expiresAt);
     }
 
     function _scheduledPrincipal(uint256 period) private view returns (uint256) {

@@ -340,12 +340,22 @@ def run_maturity(terms: PoolTerms, state: PoolState, cash: int, reported: int = 
 
 
 def declare_default(state: PoolState) -> PoolState:
-    """The issuer declared the lessee in default: from the next distribution all cash goes to senior first."""
+    """The pool entered default (declared by the trustee or triggered on an objective condition): from the next
+    distribution all cash goes to senior first."""
     if state.finalized:
         raise WaterfallError("the pool is finalized")
     if state.defaulted:
         raise WaterfallError("default is already declared")
     return replace(state, defaulted=True)
+
+
+def cure_default(state: PoolState) -> PoolState:
+    """The trustee cured or waived the default: the next distribution runs the ordinary waterfall again."""
+    if state.finalized:
+        raise WaterfallError("the pool is finalized")
+    if not state.defaulted:
+        raise WaterfallError("the pool is not in default")
+    return replace(state, defaulted=False)
 
 
 def run_schedule(

@@ -17,7 +17,15 @@ from typing import Any
 from rwa.replay.history import ZERO, History, TokenHistory
 from rwa.replay.ledger import Event
 from rwa.units import Tranche
-from rwa.waterfall import PeriodLegs, PoolState, PoolTerms, declare_default, run_maturity, run_period
+from rwa.waterfall import (
+    PeriodLegs,
+    PoolState,
+    PoolTerms,
+    cure_default,
+    declare_default,
+    run_maturity,
+    run_period,
+)
 
 LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "senior_dust", "junior_dust")]
 
@@ -55,6 +63,7 @@ class DisclosureKind(enum.StrEnum):
     """Legitimate but material facts a holder should know; the value is what ``disclosures.json`` shows."""
 
     COLLECTION_SHORTFALL = "collection-shortfall"
+    DEFAULT_CURED = "default-cured"
     DEFAULT_DECLARED = "default-declared"
     DONATION = "donation"
     FORCED_TRANSFER = "forced-transfer"
@@ -169,11 +178,15 @@ class Reconciliation:
 
 def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reconciliation) -> None:
     state = PoolState.opening(terms)
-    default_from = int(history.default_declared.args["period"]) if history.default_declared else None
+    changes = sorted(history.default_events, key=lambda e: (e.block, e.log_index))
     for period in sorted(history.legs):
         actual, event = history.legs[period]
-        if default_from is not None and period >= default_from and not state.defaulted:
-            state = declare_default(state)
+        while changes and (changes[0].block, changes[0].log_index) < (event.block, event.log_index):
+            change = changes.pop(0)
+            if change.event == "DefaultDeclared" and not state.defaulted:
+                state = declare_default(state)
+            elif change.event == "DefaultCured" and state.defaulted:
+                state = cure_default(state)
         cash = sum(history.deposits.get(period, {}).values())
         if period == terms.maturity_period:
             state, expected = run_maturity(terms, state, cash)

@@ -46,6 +46,7 @@ CONTRACTS = {
     "senior": "TrancheToken",
     "junior": "TrancheToken",
     "registry": "ComplianceRegistry",
+    "timelock": "DealTimelock",
     "stablecoin": "TestStablecoin",
 }
 
@@ -125,7 +126,8 @@ def read_links(chain: Chain, manifest: Manifest, block: int) -> Links:
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
 
-    linked = LeasePool.at(chain, manifest.address("pool")).addresses(block)
+    pool = LeasePool.at(chain, manifest.address("pool"))
+    linked = pool.addresses(block)
     tokens = {t: TrancheToken.at(chain, linked[t]) for t in TRANCHES}
     return Links(
         oracle=linked["oracle"],
@@ -137,6 +139,9 @@ def read_links(chain: Chain, manifest: Manifest, block: int) -> Links:
         token_stablecoins={t: tok.stablecoin(block) for t, tok in tokens.items()},
         token_registries={t: tok.registry(block) for t, tok in tokens.items()},
         oracle_pool=RevenueOracle.at(chain, linked["oracle"]).pool(block),
+        timelock_is_admin="timelock" in manifest.contracts and bool(
+            pool.contract.functions.hasRole(bytes(32), manifest.address("timelock")).call(block_identifier=block)
+        ),
     )
 
 

@@ -35,7 +35,7 @@ class CappedLogsProxy:
                 if answer is None:
                     forward = urllib.request.Request(proxy.upstream, data=body,
                                                      headers={"Content-Type": "application/json"})
-                    with urllib.request.urlopen(forward, timeout=30) as resp:  # noqa: S310 - loopback test node
+                    with urllib.request.urlopen(forward, timeout=30) as resp:
                         data = resp.read()
                 else:
                     data = json.dumps(answer).encode()

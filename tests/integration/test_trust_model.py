@@ -1,0 +1,118 @@
+"""The trust model of an issued deal: no single key moves holders' money or rewrites the deal's facts at once; every
+such power waits the timelock's delay in public and the trustee can cancel it; default has objective triggers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from rwa.chain import Chain
+from rwa.errors import ContractRevertError
+from rwa.issuance.governance import (
+    add_reporter_call,
+    check_roles,
+    privileges_markdown,
+    recovery_call,
+    set_threshold_call,
+    timelock_of,
+)
+from rwa.issuance.operate import distribute_period
+from rwa.onchain.base import Role
+from rwa.onchain.deployed import DeployedDeal
+from rwa.onchain.pool import DefaultTrigger
+from rwa.onchain.timelock import State
+from tests.support.lifecycle import disclosed, replay, run_lifecycle
+from tests.support.reverts import reverts
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_issuance_leaves_exactly_the_roles_of_the_readmes_table(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path]
+) -> None:
+    assert check_roles(deal) == []
+    deployer = deal.manifest.roles.admin
+    for contract in (*deal.tokens.values(), deal.pool, deal.oracle, deal.registry, timelock_of(deal)):
+        assert not contract.has_role(Role.DEFAULT_ADMIN_ROLE, deployer), contract.address
+    assert privileges_markdown() in README.read_text(encoding="utf-8")
+
+
+def _freeze(deal: DeployedDeal, wallet: str) -> None:
+    deal.tokens["senior"].set_wallet_frozen(wallet, True, sender=deal.manifest.roles.agent)
+
+
+def test_a_recovery_waits_the_announced_delay_the_trustee_can_cancel_it_and_then_it_runs(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    chain = any_chain
+    deal, _ = run_lifecycle(chain, tmp_path, periods=1)
+    roles, senior = deal.manifest.roles, deal.tokens["senior"]
+    lost, new = chain.accounts[16].address, chain.accounts[17].address
+    _freeze(deal, lost)
+    for key in {roles.admin, roles.issuer, roles.agent, roles.trustee}:  # no single key does it now
+        reverts(lambda k=key: senior.recover_wallet(lost, new, sender=k), "AccessControlUnauthorizedAccount")
+    timelock = timelock_of(deal)
+    delay = timelock.min_delay()
+    assert delay > deal.pool.terms().period_length
+    call = recovery_call(deal, "senior", lost, new)
+    timelock.schedule(call, sender=roles.issuer)
+    assert timelock.state(call) == State.WAITING
+    reverts(lambda: timelock.execute(call, sender=roles.issuer), "TimelockUnexpectedOperationState")
+    timelock.cancel(call, sender=roles.trustee)
+    assert timelock.state(call) == State.UNSET
+    balance = senior.balance_of(lost)
+    again = recovery_call(deal, "senior", lost, new).__class__(call.target, call.data, b"\x02" * 32, "again")
+    timelock.schedule(again, sender=roles.issuer)
+    chain.time_travel(timelock.ready_at(again))
+    timelock.execute(again, sender=chain.accounts[9].address)  # anyone runs it once the delay has passed
+    assert timelock.state(again) == State.DONE
+    assert (senior.balance_of(lost), senior.balance_of(new) >= balance) == (0, True)
+
+
+def test_the_admin_cannot_add_a_reporter_and_lower_the_threshold_in_one_block(any_chain: Chain, tmp_path: Path) -> None:
+    chain = any_chain
+    deal, _ = run_lifecycle(chain, tmp_path, periods=1)
+    roles, oracle = deal.manifest.roles, deal.oracle
+    rogue = Account.create().address
+    reverts(lambda: oracle.add_reporter(rogue, sender=roles.admin), "AccessControlUnauthorizedAccount")
+    reverts(lambda: oracle.set_threshold(1, sender=roles.admin), "AccessControlUnauthorizedAccount")
+    timelock = timelock_of(deal)
+    add, lower = add_reporter_call(deal, rogue), set_threshold_call(deal, 1)
+    for call in (add, lower):
+        timelock.schedule(call, sender=roles.issuer)
+    with pytest.raises(ContractRevertError, match="TimelockUnexpectedOperationState"):
+        timelock.execute(add, sender=roles.issuer)
+    assert oracle.threshold() == roles.threshold and rogue not in oracle.reporters()
+    chain.time_travel(timelock.ready_at(lower))
+    timelock.execute(add, sender=roles.issuer)
+    timelock.execute(lower, sender=roles.issuer)
+    assert oracle.threshold() == 1 and rogue in oracle.reporters()
+
+
+def test_three_periods_of_interest_arrears_let_anyone_trigger_default_and_the_issuer_cannot_declare(
+    chain: Chain, tmp_path: Path
+) -> None:
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=4, distribute=0)
+    roles, pool = deal.manifest.roles, deal.pool
+    stranger = chain.accounts[9].address
+    for period in (1, 2):
+        distribute_period(deal, period, amount=0, tax_refund=0)
+    assert pool.arrears_streak() == 2
+    reverts(lambda: pool.trigger_default(DefaultTrigger.INTEREST_ARREARS, sender=stranger), "TriggerConditionNotMet",
+            trigger=1)
+    distribute_period(deal, 3, amount=0, tax_refund=0)
+    reverts(lambda: pool.declare_default("the issuer alone", sender=roles.issuer), "AccessControlUnauthorizedAccount",
+            neededRole=Role.TRUSTEE_ROLE.id)
+    pool.trigger_default(DefaultTrigger.INTEREST_ARREARS, sender=stranger)
+    assert pool.defaulted() and pool.default_trigger() == DefaultTrigger.INTEREST_ARREARS
+    reverts(lambda: pool.cure_default("paid up", sender=roles.trustee), "TriggerConditionStillHolds", trigger=1)
+    pool.waive_default("the lessee's payment is on its way", sender=roles.trustee)  # before any period ran under it
+    assert not pool.defaulted()
+    distribute_period(deal, 4)
+    result = replay(chain, manifest, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    declared, cured = disclosed(result, "default-declared"), disclosed(result, "default-cured")
+    assert len(declared) == 1 and declared[0].sender == stranger and declared[0].period == 4
+    assert len(cured) == 1 and cured[0].sender == roles.trustee and "waived" in cured[0].detail
