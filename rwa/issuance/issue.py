@@ -22,6 +22,7 @@ from rwa.deployment import Manifest, Roles, load_manifest, save_manifest
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
+from rwa.leverage.cashflows import contracted_rent
 from rwa.onchain.base import ContractWrapper
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 from rwa.terms import record
@@ -269,6 +270,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
                 deal.periods.period_seconds,
                 oracle_cfg.grace_seconds,
                 oracle_cfg.max_revenue_multiple_bps,
+                contracted_rent(deal),
             ).address
         ),
     )

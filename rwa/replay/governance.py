@@ -211,3 +211,27 @@ def disclose_agent_acts(history: History, rec: Reconciliation) -> None:
             rec.disclose(DisclosureKind.DEFAULT_CURED, ev, ev.address, None,
                          f"default {'waived' if a['waived'] else 'cured'} by {a['by']} from period {a['period']}: "
                          f"{a['reason']}", period=int(a["period"]), sender=str(a["by"]))
+
+
+GOVERNANCE_COLUMNS = ["block", "log_index", "tx_hash", "contract", "act", "sender", "arguments"]
+
+
+def privileged_acts(history: History) -> list[dict[str, object]]:
+    """Every privileged act in chain order, issuance included: role grants and revocations, timelocked calls
+    announced, run and cancelled, reporter and threshold changes, pauses, forced transfers, recoveries, freezes,
+    defaults declared, triggered, cured and waived (``governance.csv``)."""
+    import json
+
+    events = [*history.roles, *history.timelock_calls, *history.governance, *history.pauses,
+              *history.default_events]
+    for tok in history.tokens.values():
+        events.extend([*tok.forced, *tok.recoveries, *tok.freezes])
+    rows: list[dict[str, object]] = []
+    for ev in sorted(events, key=lambda e: (e.block, e.log_index)):
+        args = dict(ev.args)
+        if "role" in args:
+            args["role"] = role_name(str(args["role"]))
+        sender = ev.sender or next((str(args[k]) for k in ("sender", "agent", "account", "by") if k in args), "")
+        rows.append({"block": ev.block, "log_index": ev.log_index, "tx_hash": ev.tx_hash, "contract": ev.contract,
+                     "act": ev.event, "sender": sender, "arguments": json.dumps(args, sort_keys=True)})
+    return rows

@@ -116,3 +116,51 @@ def test_three_periods_of_interest_arrears_let_anyone_trigger_default_and_the_is
     declared, cured = disclosed(result, "default-declared"), disclosed(result, "default-cured")
     assert len(declared) == 1 and declared[0].sender == stranger and declared[0].period == 4
     assert len(cured) == 1 and cured[0].sender == roles.trustee and "waived" in cured[0].detail
+
+
+def test_the_replays_governance_table_lists_every_privileged_act(chain: Chain, tmp_path: Path) -> None:
+    import csv
+
+    from rwa.issuance.governance import forced_transfer_call
+    from rwa.onchain.timelock import Call
+
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=4, distribute=0)
+    roles, pool, senior = deal.manifest.roles, deal.pool, deal.tokens["senior"]
+    timelock = timelock_of(deal)
+    a, b, c = (acct.address for acct in chain.accounts[15:18])
+    rogue = Account.create().address
+    calls = [
+        forced_transfer_call(deal, "senior", a, c, 1_000),
+        recovery_call(deal, "senior", b, a),
+        add_reporter_call(deal, rogue),
+        Call.of(senior.contract.functions.grantRole(Role.COMPLIANCE_ROLE.id, rogue), "a second compliance agent"),
+    ]
+    cancelled = set_threshold_call(deal, 1)
+    for call in (*calls, cancelled):
+        timelock.schedule(call, sender=roles.issuer)
+    timelock.cancel(cancelled, sender=roles.trustee)
+    senior.set_wallet_frozen(b, True, sender=roles.agent)
+    chain.time_travel(timelock.ready_at(calls[0]))
+    for call in calls:
+        timelock.execute(call, sender=roles.servicer)
+    senior.pause(sender=roles.agent)
+    senior.unpause(sender=roles.agent)
+    for period in (1, 2, 3):
+        distribute_period(deal, period, amount=0, tax_refund=0)
+    pool.trigger_default(DefaultTrigger.INTEREST_ARREARS, sender=chain.accounts[9].address)
+    pool.waive_default("payment arranged", sender=roles.trustee)
+    pool.declare_default("the lessee filed for insolvency", sender=roles.trustee)
+    result = replay(chain, manifest, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    with (tmp_path / "audit" / "governance.csv").open(encoding="utf-8") as fh:
+        acts = list(csv.DictReader(fh))
+    kinds = {row["act"] for row in acts}
+    assert {"RoleGranted", "RoleRevoked", "CallScheduled", "CallExecuted", "Cancelled", "ReporterAdded",
+            "ThresholdChanged", "Paused", "Unpaused", "ForcedTransfer", "WalletRecovered", "WalletFrozen",
+            "DefaultDeclared", "DefaultCured"} <= kinds
+    scheduled = [r for r in acts if r["act"] == "CallScheduled"]
+    assert len(scheduled) == len(calls) + 1 and all(r["sender"] == roles.issuer for r in scheduled)
+    assert [r["sender"] for r in acts if r["act"] == "Cancelled"] == [roles.trustee]
+    assert "Privileged acts" in (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
+    assert {d.kind for d in result.disclosures} >= {"forced-transfer", "wallet-recovery", "reporter-change",
+                                                     "role-change", "pause", "default-declared", "default-cured"}

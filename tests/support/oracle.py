@@ -39,6 +39,11 @@ class OracleSetup:
     first_start: int
 
 
+CONTRACTED_RENT = 10_000_000
+"""The contracted rent of every period of the test oracle's schedule (what :func:`sample_report` reports)."""
+PERIODS = 60
+
+
 def deploy_oracle(chain: Chain, ended: int = 2, threshold: int = THRESHOLD) -> OracleSetup:
     """An oracle whose first ``ended`` periods have ended at the chain's current time (and the next has not)."""
     admin = chain.accounts[0].address
@@ -48,7 +53,8 @@ def deploy_oracle(chain: Chain, ended: int = 2, threshold: int = THRESHOLD) -> O
     now = chain.now()
     first_start = now - ended * PERIOD - 60
     oracle = RevenueOracle.deploy(
-        chain, admin, [r.address for r in reporters], threshold, first_start, PERIOD, GRACE, MULTIPLE_BPS
+        chain, admin, [r.address for r in reporters], threshold, first_start, PERIOD, GRACE, MULTIPLE_BPS,
+        [CONTRACTED_RENT] * PERIODS,
     )
     return OracleSetup(chain, oracle, str(stub.address), str(coin.address), reporters, admin, first_start)
 
