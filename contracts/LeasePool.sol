@@ -70,19 +70,24 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint256 private _principalArrears;
     uint256 private _undistributedDeposits;
     mapping(uint256 period => Deposits) private _deposited;
-    mapping(uint256 period => Cumulative) private _cumulative;
+    /// @dev Running sums through period p, kept at slot p % (shortfallWindow + 1): a ring of window + 1 entries
+    ///      holds both ends of the trailing window, and a distribution rewrites a used slot instead of a new one.
+    mapping(uint256 slot => Cumulative) private _cumulative;
 
+    // one slot: the flags, the pause expiry, the arrears streak and when default started
     bool private _defaulted;
     bool private _finalized;
     uint8 private _defaultTrigger;
     uint64 private _pauseEnds;
-    uint256 private _defaultSince;
-    uint256 private _arrearsStreak;
+    uint32 private _arrearsStreak;
+    uint64 private _defaultSince;
 
     uint256 private _totalTrapped;
     uint256 private _totalFeesPaid;
     uint256 private _totalSeniorPaid;
     uint256 private _totalJuniorPaid;
+    /// @dev Servicing fees the stablecoin refused to deliver (a blacklisted recipient): owed, paid by `payFees`.
+    uint256 private _feesOwed;
 
     IERC20 private immutable _stablecoin;
     IRevenueOracle private immutable _oracle;
@@ -264,6 +269,20 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _pay(legs);
         emit PeriodDistributed(n + 1, legs);
         emit Finalized(_seniorOutstanding, _totalSeniorPaid, _totalJuniorPaid, _totalFeesPaid);
+    }
+
+    /// @inheritdoc ILeasePool
+    function payFees() external nonReentrant {
+        uint256 owed = _feesOwed;
+        require(owed != 0, NoFeesOwed());
+        _feesOwed = 0;
+        _stablecoin.safeTransfer(_feeRecipient, owed);
+        emit FeesPaid(_feeRecipient, owed);
+    }
+
+    /// @inheritdoc ILeasePool
+    function feesOwed() external view returns (uint256) {
+        return _feesOwed;
     }
 
     /// @inheritdoc ILeasePool
@@ -518,7 +537,12 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @dev Pays the fee recipient and both tranche tokens, then records the tokens' carried remainders.
     function _pay(PeriodLegs memory legs) private {
-        if (legs.fee != 0) _stablecoin.safeTransfer(_feeRecipient, legs.fee);
+        // A push the stablecoin refuses (it blacklisted the recipient, as USDC and USDT can) must not stop the
+        // holders' distribution: the fee is kept as owed and paid later by `payFees`.
+        if (legs.fee != 0 && !_stablecoin.trySafeTransfer(_feeRecipient, legs.fee)) {
+            _feesOwed += legs.fee;
+            emit FeeDeferred(_feeRecipient, legs.fee);
+        }
         uint256 senior = legs.seniorInterest + legs.seniorPrincipal + legs.trapped;
         if (senior != 0) {
             _stablecoin.safeTransfer(_seniorToken, senior);
@@ -535,8 +559,9 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     /// @dev After period `period` ran: the arrears streak and the running sums of reported revenue and rent.
     function _record(uint256 period, PeriodLegs memory legs) private {
         _arrearsStreak = legs.interestArrears != 0 ? _arrearsStreak + 1 : 0;
-        Cumulative memory before = _cumulative[period - 1];
-        _cumulative[period] = Cumulative({
+        uint256 ring = uint256(_rules.shortfallWindow) + 1;
+        Cumulative memory before = _cumulative[(period - 1) % ring];
+        _cumulative[period % ring] = Cumulative({
             reported: before.reported + uint128(legs.reported),
             rent: before.rent + _deposited[period].rent
         });
@@ -547,7 +572,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(!_defaulted, AlreadyDefaulted(_defaultSince + 1));
         _defaulted = true;
         _defaultTrigger = trigger;
-        _defaultSince = _lastDistributedPeriod;
+        _defaultSince = uint64(_lastDistributedPeriod); // a period count fits 64 bits
         emit DefaultDeclared(_lastDistributedPeriod + 1, reason, trigger, msg.sender);
     }
 
@@ -574,8 +599,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         if (trigger == TRIGGER_COLLECTION_SHORTFALL) {
             uint256 window = r.shortfallWindow;
             if (r.shortfallBps == 0 || window == 0 || last < window) return false;
-            Cumulative memory a = _cumulative[last - window];
-            Cumulative memory b = _cumulative[last];
+            Cumulative memory a = _cumulative[(last - window) % (window + 1)];
+            Cumulative memory b = _cumulative[last % (window + 1)];
             uint256 reported = uint256(b.reported) - a.reported;
             uint256 rent = uint256(b.rent) - a.rent;
             return rent < reported && (reported - rent) * _BPS > reported * r.shortfallBps;

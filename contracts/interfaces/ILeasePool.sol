@@ -150,6 +150,8 @@ interface ILeasePool is IDistributionStatus {
     error WaiverClosed(uint8 trigger, uint256 sincePeriod, uint256 lastDistributedPeriod);
     /// @notice Thrown when anyone but the servicer distributes before the period's grace has passed.
     error ServicerWindow(uint256 period, uint256 openToAnyoneAt);
+    /// @notice Thrown when paying fees while none are owed.
+    error NoFeesOwed();
     /// @notice Thrown when finalizing before period N+1 has ended and its grace has passed.
     error MaturityNotEnded(uint256 endsAt, uint256 nowTime);
 
@@ -164,6 +166,10 @@ interface ILeasePool is IDistributionStatus {
     /// @notice Emitted when the trustee cures (its condition no longer holds) or waives (before any period ran
     ///         under it) a default; `period` is the first period run without it.
     event DefaultCured(uint256 indexed period, bool waived, string reason, address indexed by);
+    /// @notice Emitted when the stablecoin refused the fee's transfer to `recipient` (blacklisted): it is owed.
+    event FeeDeferred(address indexed recipient, uint256 amount);
+    /// @notice Emitted when owed fees are paid to `recipient`.
+    event FeesPaid(address indexed recipient, uint256 amount);
     /// @notice Emitted when the pool is closed at maturity; nothing more can be deposited or distributed.
     event Finalized(uint256 seniorOutstanding, uint256 totalSeniorPaid, uint256 totalJuniorPaid, uint256 totalFees);
 
@@ -190,6 +196,12 @@ interface ILeasePool is IDistributionStatus {
 
     /// @notice The trustee waives a triggered default before any period has been distributed under it.
     function waiveDefault(string calldata reason) external;
+
+    /// @notice Pays the fee recipient the fees the stablecoin refused before (anyone may call).
+    function payFees() external;
+
+    /// @notice Fees owed to the fee recipient because the stablecoin refused to deliver them.
+    function feesOwed() external view returns (uint256);
 
     /// @notice Whether objective condition `trigger` holds now.
     function triggerHolds(uint8 trigger) external view returns (bool);

@@ -195,6 +195,11 @@ def disclose_agent_acts(history: History, rec: Reconciliation) -> None:
             rec.disclose(DisclosureKind.WALLET_FREEZE, ev, str(a["wallet"]), None,
                          f"{name} wallet {a['wallet']} {'frozen' if a['frozen'] else 'unfrozen'}",
                          sender=str(a["agent"]))
+    for ev in history.fee_events:
+        if ev.event == "FeeDeferred":
+            rec.disclose(DisclosureKind.FEE_DEFERRED, ev, str(ev.args["recipient"]), int(ev.args["amount"]),
+                         f"the stablecoin refused the fee of {int(ev.args['amount']):,} to {ev.args['recipient']}: "
+                         "owed, the distribution went on")
     for ev in history.pauses:
         rec.disclose(DisclosureKind.PAUSE, ev, ev.address, None,
                      f"the {ev.contract} {'paused' if ev.event == 'Paused' else 'unpaused'}",

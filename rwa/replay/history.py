@@ -50,6 +50,8 @@ class History:
     deposit_events: list[Event] = field(default_factory=list)
     legs: dict[int, tuple[PeriodLegs, Event]] = field(default_factory=dict)
     default_declared: Event | None = None
+    fee_events: list[Event] = field(default_factory=list)
+    """``FeeDeferred`` and ``FeesPaid``: fees the stablecoin refused to deliver, and their later payment."""
     default_events: list[Event] = field(default_factory=list)
     """``DefaultDeclared`` and ``DefaultCured`` in chain order: the pool's default state over time."""
     finalized: Event | None = None
@@ -147,6 +149,8 @@ def rebuild(ledger: Ledger) -> History:
                 h.default_events.append(ev)
             elif ev.event == "DefaultCured":
                 h.default_events.append(ev)
+            elif ev.event in ("FeeDeferred", "FeesPaid"):
+                h.fee_events.append(ev)
             elif ev.event == "Finalized":
                 h.finalized = ev
         elif ev.contract == "oracle":

@@ -66,6 +66,7 @@ class DisclosureKind(enum.StrEnum):
     DEFAULT_CURED = "default-cured"
     DEFAULT_DECLARED = "default-declared"
     DONATION = "donation"
+    FEE_DEFERRED = "fee-deferred"
     FORCED_TRANSFER = "forced-transfer"
     PAUSE = "pause"
     REPORT_AMENDED = "report-amended"
@@ -468,6 +469,11 @@ def reconcile_money(
         for ev in tok.claims:
             claims[ev.tx_hash].append((f"{name}:{str(ev.args['holder']).lower()}", int(ev.args["amount"])))
     legs_paid: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # tx -> recipient -> paid
+    deferred = {ev.tx_hash: int(ev.args["amount"]) for ev in history.fee_events if ev.event == "FeeDeferred"}
+    fee_payments: dict[str, list[int]] = defaultdict(list)
+    for ev in history.fee_events:
+        if ev.event == "FeesPaid":
+            fee_payments[ev.tx_hash].append(int(ev.args["amount"]))
     net: dict[str, int] = defaultdict(int)  # account -> in less out, by transfers
     for ev in history.stablecoin_transfers:
         src, dst, value = str(ev.args["from"]).lower(), str(ev.args["to"]).lower(), int(ev.args["value"])
@@ -481,6 +487,8 @@ def reconcile_money(
             net["pool"] -= value
             if ev.tx_hash in runs and (dst == fee_l or dst in token_names):
                 legs_paid[ev.tx_hash][dst] += value
+            elif dst == fee_l and value in fee_payments.get(ev.tx_hash, []):
+                fee_payments[ev.tx_hash].remove(value)  # a deferred fee, paid later
             else:
                 rec.add(
                     FindingKind.OUTSIDE_WATERFALL,
@@ -523,7 +531,8 @@ def reconcile_money(
                     f"a {who.split(':', 1)[0]} claim of {amount:,} in {tx} with no stablecoin paid")
     for tx, period in runs.items():
         legs = history.legs[period][0]
-        want = {fee_l: legs.fee, tokens["senior"].lower(): legs.senior_paid, tokens["junior"].lower(): legs.junior}
+        want = {fee_l: legs.fee - deferred.get(tx, 0), tokens["senior"].lower(): legs.senior_paid,
+                tokens["junior"].lower(): legs.junior}
         for dst, amount in want.items():
             got = legs_paid.get(tx, {}).get(dst, 0)
             if got != amount:
