@@ -168,6 +168,13 @@ class LeasePool(ContractWrapper):
     def waive_default(self, reason: str, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.waiveDefault(reason), sender, embedded_default=_ADMIN_GAS)
 
+    def pay_fees(self, *, sender: str) -> TxReceipt:
+        """Pay the fee recipient the fees the stablecoin refused before (anyone may)."""
+        return self._send(self.contract.functions.payFees(), sender, embedded_default=_ADMIN_GAS)
+
+    def fees_owed(self) -> int:
+        return int(self._call(self.contract.functions.feesOwed()))
+
     def trigger_holds(self, trigger: DefaultTrigger | int) -> bool:
         return bool(self._call(self.contract.functions.triggerHolds(int(trigger))))
 

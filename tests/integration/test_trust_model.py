@@ -21,6 +21,7 @@ from rwa.issuance.governance import (
 from rwa.issuance.operate import distribute_period
 from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
+from rwa.onchain.oracle import Report
 from rwa.onchain.pool import DefaultTrigger
 from rwa.onchain.timelock import State
 from tests.support.lifecycle import disclosed, replay, run_lifecycle
@@ -164,3 +165,51 @@ def test_the_replays_governance_table_lists_every_privileged_act(chain: Chain, t
     assert "Privileged acts" in (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
     assert {d.kind for d in result.disclosures} >= {"forced-transfer", "wallet-recovery", "reporter-change",
                                                      "role-change", "pause", "default-declared", "default-cured"}
+
+
+def _signed(chain: Chain, deal: DeployedDeal, report: Report) -> list[bytes]:
+    from rwa.oracle.keys import dev_reporters, select_signers
+    from rwa.oracle.report import sign_report
+
+    signers = select_signers(dev_reporters(chain), deal.oracle.reporters(), deal.oracle.threshold())
+    return sign_report(report, signers, chain.chain_id, deal.oracle.address)
+
+
+def test_a_superseded_report_cannot_come_back_and_a_distributed_period_cannot_be_amended(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    chain = any_chain
+    deal, _ = run_lifecycle(chain, tmp_path, periods=2, distribute=1)
+    oracle, sender = deal.oracle, deal.manifest.roles.servicer
+    first = oracle.report_of(2)
+    assert first is not None and first.version == 0
+    first_signatures = _signed(chain, deal, first)  # public once submitted: anyone can copy them from the chain
+    second = replace(first, revenue=first.revenue - 1, version=1)
+    oracle.amend(2, second, _signed(chain, deal, second), sender=sender)
+    reverts(lambda: oracle.amend(2, first, first_signatures, sender=sender), "WrongVersion", period=2, expected=2,
+            got=0)
+    assert oracle.report_of(2) == second
+    paid = oracle.report_of(1)
+    assert paid is not None
+    late = replace(paid, revenue=paid.revenue - 1, version=1)
+    reverts(lambda: oracle.amend(1, late, _signed(chain, deal, late), sender=sender), "AmendAfterDistribution",
+            period=1, lastDistributed=1)
+
+
+def test_a_report_above_the_bound_is_refused_even_with_an_inflated_contracted_rent(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    chain = any_chain
+    deal, _ = run_lifecycle(chain, tmp_path, periods=1)
+    oracle = deal.oracle
+    period = oracle.latest_period() + 1
+    chain.time_travel(oracle.period_end(period))
+    scheduled = int(oracle.contract.functions.contractedRentOf(period).call())
+    inflated = Report(period, scheduled * 3, 9_000, 100, scheduled * 4, b"\x07" * 32)
+    reverts(lambda: oracle.submit(inflated, _signed(chain, deal, inflated), sender=deal.manifest.roles.servicer),
+            "ContractedRentMismatch", period=period, scheduled=scheduled, reported=scheduled * 4)
+    honest_field = Report(period, scheduled * 3, 9_000, 100, scheduled, b"\x07" * 32)
+    reverts(lambda: oracle.submit(honest_field, _signed(chain, deal, honest_field),
+                                  sender=deal.manifest.roles.servicer), "RevenueOutOfBounds")

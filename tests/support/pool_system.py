@@ -112,6 +112,7 @@ def deploy_pool_system(
     senior_holders: Mapping[str, int] | None = None,
     junior_holders: Mapping[str, int] | None = None,
     rules: DefaultRules | None = None,
+    stablecoin: str = "TestStablecoin",
     **term_overrides: int | tuple[int, ...],
 ) -> PoolSystem:
     """Deploy a deal on ``chain``: accounts 0 admin/trustee, 1 servicer, 2 fee recipient, 3.. holders; the
@@ -123,7 +124,10 @@ def deploy_pool_system(
     """
     accounts = [a.address for a in chain.accounts]
     admin, servicer, fee_recipient = accounts[0], accounts[1], accounts[2]
-    usd = Stablecoin.deploy_test(chain, admin)
+    if stablecoin == "TestStablecoin":
+        usd = Stablecoin.deploy_test(chain, admin)
+    else:  # a test double with the same mint(to, amount) and ERC-20 calls, owned by the admin
+        usd = Stablecoin.at(chain, deploy(chain, stablecoin, admin, sender=admin, gas=2_000_000).address)
     terms = demo_terms(chain.now(), **term_overrides)
     if senior_holders is None:
         third = terms.face // 3
