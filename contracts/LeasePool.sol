@@ -88,6 +88,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint256 private _totalJuniorPaid;
     /// @dev Servicing fees the stablecoin refused to deliver (a blacklisted recipient): owed, paid by `payFees`.
     uint256 private _feesOwed;
+    /// @dev Recovery rounds distributed after maturity (round r is period N+1+r).
+    uint256 private _recoveries;
 
     IERC20 private immutable _stablecoin;
     IRevenueOracle private immutable _oracle;
@@ -177,12 +179,17 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         whenNotPaused
         nonReentrant
     {
-        require(!_finalized, PoolFinalized());
         require(amount != 0, ZeroDeposit(period));
         require(kind < _KIND_COUNT, UnknownDepositKind(kind));
-        require(period > _lastDistributedPeriod, PeriodClosed(period, _lastDistributedPeriod));
         uint256 maturity = uint256(_terms.periodCount) + 1;
-        require(period <= maturity, PeriodBeyondMaturity(period, maturity));
+        if (_finalized) {
+            // after maturity only recoveries arrive: each is the next recovery round, N+2, N+3, ...
+            uint256 next = maturity + 1 + _recoveries;
+            require(period == next, RecoveryRound(next, period));
+        } else {
+            require(period > _lastDistributedPeriod, PeriodClosed(period, _lastDistributedPeriod));
+            require(period <= maturity, PeriodBeyondMaturity(period, maturity));
+        }
 
         uint256 before = _stablecoin.balanceOf(address(this));
         _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
@@ -272,12 +279,44 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     /// @inheritdoc ILeasePool
+    function distributeRecovery() external whenNotPaused nonReentrant {
+        require(_finalized, RecoveryBeforeMaturity());
+        uint256 period = uint256(_terms.periodCount) + 2 + _recoveries;
+        uint256 cash = _deposited[period].total;
+        require(cash != 0, ZeroDeposit(period));
+        _undistributedDeposits -= cash;
+        PeriodLegs memory legs;
+        legs.collected = cash;
+        legs.collectedMinusReported = int256(cash);
+        uint256 balance = _seniorOutstanding;
+        legs.seniorInterest = WaterfallMath.min(cash, _interestArrears);
+        cash -= legs.seniorInterest;
+        legs.interestArrears = _interestArrears - legs.seniorInterest;
+        legs.seniorPrincipal = WaterfallMath.min(cash, balance);
+        cash -= legs.seniorPrincipal;
+        balance -= legs.seniorPrincipal;
+        legs.principalArrears = WaterfallMath.min(_principalArrears, balance);
+        legs.junior = cash;
+        legs.balanceAfter = balance;
+        legs.dscrBps = type(uint32).max;
+        _recoveries += 1;
+        _commit(legs);
+        _pay(legs);
+        emit PeriodDistributed(period, legs);
+    }
+
+    /// @inheritdoc ILeasePool
     function payFees() external nonReentrant {
         uint256 owed = _feesOwed;
         require(owed != 0, NoFeesOwed());
         _feesOwed = 0;
         _stablecoin.safeTransfer(_feeRecipient, owed);
         emit FeesPaid(_feeRecipient, owed);
+    }
+
+    /// @inheritdoc ILeasePool
+    function recoveries() external view returns (uint256) {
+        return _recoveries;
     }
 
     /// @inheritdoc ILeasePool

@@ -150,6 +150,10 @@ interface ILeasePool is IDistributionStatus {
     error WaiverClosed(uint8 trigger, uint256 sincePeriod, uint256 lastDistributedPeriod);
     /// @notice Thrown when anyone but the servicer distributes before the period's grace has passed.
     error ServicerWindow(uint256 period, uint256 openToAnyoneAt);
+    /// @notice Thrown when a deposit after maturity is not for the next recovery round.
+    error RecoveryRound(uint256 expected, uint256 got);
+    /// @notice Thrown when distributing a recovery before the pool is finalized.
+    error RecoveryBeforeMaturity();
     /// @notice Thrown when paying fees while none are owed.
     error NoFeesOwed();
     /// @notice Thrown when finalizing before period N+1 has ended and its grace has passed.
@@ -197,8 +201,16 @@ interface ILeasePool is IDistributionStatus {
     /// @notice The trustee waives a triggered default before any period has been distributed under it.
     function waiveDefault(string calldata reason) external;
 
+    /// @notice After maturity, pays what was recovered (deposited for the next round, N+2, N+3, ...) through the
+    ///         rest of the waterfall: senior interest arrears, the senior balance still owed, then junior (no fee;
+    ///         no interest accrues after maturity). Anyone may call it.
+    function distributeRecovery() external;
+
     /// @notice Pays the fee recipient the fees the stablecoin refused before (anyone may call).
     function payFees() external;
+
+    /// @notice Recovery rounds distributed after maturity; the next one is period N + 2 + recoveries.
+    function recoveries() external view returns (uint256);
 
     /// @notice Fees owed to the fee recipient because the stablecoin refused to deliver them.
     function feesOwed() external view returns (uint256);

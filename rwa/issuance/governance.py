@@ -138,3 +138,28 @@ def add_reporter_call(deal: DeployedDeal, reporter: str) -> Call:
 
 def set_threshold_call(deal: DeployedDeal, threshold: int) -> Call:
     return Call.of(deal.oracle.contract.functions.setThreshold(threshold), f"set the threshold to {threshold}")
+
+
+def announced(deal: DeployedDeal) -> list[tuple[bytes, Call, str]]:
+    """Every call announced through the deal's timelock, oldest first: its operation id, the :class:`Call` that
+    executes or cancels it (target, calldata and salt from the ``CallScheduled`` and ``CallSalt`` events), and
+    what it does, decoded with the deal's ABIs."""
+    timelock = timelock_of(deal)
+    events = timelock.contract.events
+    salts = {bytes(e["args"]["id"]): bytes(e["args"]["salt"]) for e in events.CallSalt().get_logs(from_block=0)}
+    contracts = {c.address.lower(): (name, c) for name, c in _contracts(deal).items()}
+    out = []
+    for e in events.CallScheduled().get_logs(from_block=0):
+        op = bytes(e["args"]["id"])
+        target, data = str(e["args"]["target"]), bytes(e["args"]["data"])
+        what = f"call {target}"
+        if target.lower() in contracts:
+            name, wrapper = contracts[target.lower()]
+            try:
+                fn, args = wrapper.contract.decode_function_input(data)
+                shown = ", ".join(f"{k}={'0x' + v.hex() if isinstance(v, bytes) else v}" for k, v in args.items())
+                what = f"{name}.{fn.fn_name}({shown})"
+            except ValueError:
+                what = f"{name}: undecodable calldata"
+        out.append((op, Call(to_address(target), data, salts.get(op, bytes(32)), what), what))
+    return out

@@ -168,6 +168,13 @@ class LeasePool(ContractWrapper):
     def waive_default(self, reason: str, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.waiveDefault(reason), sender, embedded_default=_ADMIN_GAS)
 
+    def distribute_recovery(self, *, sender: str, gas: int | None = None) -> TxReceipt:
+        """After maturity, pay the next recovery round's deposits through the rest of the waterfall (anyone)."""
+        return self._send(self.contract.functions.distributeRecovery(), sender, gas, _DISTRIBUTE_GAS)
+
+    def recoveries(self) -> int:
+        return int(self._call(self.contract.functions.recoveries()))
+
     def pay_fees(self, *, sender: str) -> TxReceipt:
         """Pay the fee recipient the fees the stablecoin refused before (anyone may)."""
         return self._send(self.contract.functions.payFees(), sender, embedded_default=_ADMIN_GAS)

@@ -25,6 +25,7 @@ from rwa.waterfall import (
     declare_default,
     run_maturity,
     run_period,
+    run_recovery,
 )
 
 LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "senior_dust", "junior_dust")]
@@ -191,6 +192,12 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
         cash = sum(history.deposits.get(period, {}).values())
         if period == terms.maturity_period:
             state, expected = run_maturity(terms, state, cash)
+        elif period > terms.maturity_period:
+            if not state.finalized:
+                rec.add(FindingKind.PERIOD_ORDER, period, pool, terms.maturity_period, period,
+                        "a recovery was distributed before maturity")
+                continue
+            state, expected = run_recovery(terms, state, period, cash)
         else:
             report = history.report_at(period, event.block)
             if report is None:

@@ -193,6 +193,15 @@ def _counters(chain: Chain, links: Links, pool: str, block: int) -> dict[str, in
     return out
 
 
+def _last_distributed(history: History) -> int:
+    """The pool's ``lastDistributedPeriod`` by the events: N once finalized (the maturity run, N+1, and the
+    recoveries after it do not move it), else the last period distributed."""
+    if history.finalized is not None:
+        (maturity,) = [p for p, (_, ev) in history.legs.items() if ev.tx_hash == history.finalized.tx_hash]
+        return maturity - 1
+    return max(history.legs, default=0)
+
+
 def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
     """The same totals as :func:`_counters` and the stablecoin balances of ``accounts``, added up from the ledger's
     events alone."""
@@ -200,8 +209,7 @@ def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
 
     legs = [legs for legs, _ in history.legs.values()]
     out = {
-        "lastDistributedPeriod": max((p for p in history.legs if history.finalized is None or p != max(history.legs)),
-                                     default=0),
+        "lastDistributedPeriod": _last_distributed(history),
         "totalSeniorPaid": sum(leg.senior_paid for leg in legs),
         "totalJuniorPaid": sum(leg.junior for leg in legs),
         "totalFeesPaid": sum(leg.fee for leg in legs),

@@ -3,6 +3,9 @@ such power waits the timelock's delay in public and the trustee can cancel it; d
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,8 @@ from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.oracle import Report
 from rwa.onchain.pool import DefaultTrigger
-from rwa.onchain.timelock import State
+from rwa.onchain.timelock import Call, State
+from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import disclosed, replay, run_lifecycle
 from tests.support.reverts import reverts
 
@@ -213,3 +217,48 @@ def test_a_report_above_the_bound_is_refused_even_with_an_inflated_contracted_re
     honest_field = Report(period, scheduled * 3, 9_000, 100, scheduled, b"\x07" * 32)
     reverts(lambda: oracle.submit(honest_field, _signed(chain, deal, honest_field),
                                   sender=deal.manifest.roles.servicer), "RevenueOutOfBounds")
+
+
+def _rwa(args: list[str], key: bytes) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "RWA_PRIVATE_KEYS": "0x" + key.hex(), "COLUMNS": "250"}
+    return subprocess.run([sys.executable, "-c", "from rwa.cli import main; main()", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_governance_commands_announce_list_run_and_cancel_a_recovery(
+    anvil: AnvilNode, anvil_chain: Chain, tmp_path: Path
+) -> None:
+    chain = anvil_chain
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=1)
+    roles, senior = deal.manifest.roles, deal.tokens["senior"]
+    keys = {a.address: bytes(a.key) for a in chain.accounts}
+    lost, new = chain.accounts[16].address, chain.accounts[17].address
+    _freeze(deal, lost)
+    where = ["--deployment", str(manifest), "--rpc-url", anvil.url]
+    announced = _rwa(["governance", "propose", "recover", "--tranche", "senior", "--lost", lost, "--to", new,
+                      *where], keys[roles.issuer])
+    assert announced.returncode == 0, announced.stderr
+    op = announced.stdout.split(" id ", 1)[1].split()[0]
+    early = _rwa(["governance", "execute", "--id", op, *where], keys[roles.servicer])
+    assert early.returncode == 2 and "may run from" in early.stderr
+    listed = _rwa(["governance", "pending", *where], keys[roles.servicer])
+    assert listed.returncode == 0 and op in listed.stdout and "recoverWallet" in listed.stdout
+    chain.time_travel(timelock_of(deal).min_delay() + chain.now())
+    balance = senior.balance_of(lost)
+    ran = _rwa(["governance", "execute", "--id", op, *where], keys[roles.servicer])
+    assert ran.returncode == 0, ran.stderr
+    assert senior.balance_of(lost) == 0 and senior.balance_of(new) >= balance
+    second = _rwa(["governance", "propose", "set-threshold", "--threshold", "1", *where], keys[roles.issuer])
+    op2 = second.stdout.split(" id ", 1)[1].split()[0]
+    cancelled = _rwa(["governance", "cancel", "--id", op2, *where], keys[roles.trustee])
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert timelock_of(deal).state(_call_by_id(deal, op2)) == State.UNSET
+    table = _rwa(["governance", "roles", *where], keys[roles.servicer])
+    assert table.returncode == 0, table.stdout + table.stderr
+
+
+def _call_by_id(deal: DeployedDeal, op: str) -> Call:
+    from rwa.issuance.governance import announced
+
+    return next(call for oid, call, _ in announced(deal) if "0x" + oid.hex() == op)

@@ -193,7 +193,7 @@ def test_nothing_happens_after_finalize(system: PoolSystem) -> None:
     system.fund_servicer(10)
     system.finalize()
     assert system.pool.finalized()
-    reverts(lambda: system.pool.deposit(4, 10, sender=system.servicer), "PoolFinalized")
+    reverts(lambda: system.pool.deposit(4, 10, sender=system.servicer), "RecoveryRound", expected=5, got=4)
     reverts(lambda: system.pool.distribute(4, sender=system.servicer), "PoolFinalized")
     reverts(lambda: system.finalize(), "PoolFinalized")
     reverts(lambda: system.pool.declare_default("late", sender=system.admin), "PoolFinalized")
