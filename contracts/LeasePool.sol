@@ -282,25 +282,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     function distributeRecovery() external whenNotPaused nonReentrant {
         require(_finalized, RecoveryBeforeMaturity());
         uint256 period = uint256(_terms.periodCount) + 2 + _recoveries;
-        uint256 cash = _deposited[period].total;
-        require(cash != 0, ZeroDeposit(period));
-        _undistributedDeposits -= cash;
-        PeriodLegs memory legs;
-        legs.collected = cash;
-        legs.collectedMinusReported = int256(cash);
-        uint256 balance = _seniorOutstanding;
-        legs.seniorInterest = WaterfallMath.min(cash, _interestArrears);
-        cash -= legs.seniorInterest;
-        legs.interestArrears = _interestArrears - legs.seniorInterest;
-        legs.seniorPrincipal = WaterfallMath.min(cash, balance);
-        cash -= legs.seniorPrincipal;
-        balance -= legs.seniorPrincipal;
-        legs.principalArrears = WaterfallMath.min(_principalArrears, balance);
-        legs.junior = cash;
-        legs.balanceAfter = balance;
-        legs.dscrBps = type(uint32).max;
+        PeriodLegs memory legs = _runRecovery(period);
         _recoveries += 1;
-        _commit(legs);
         _pay(legs);
         emit PeriodDistributed(period, legs);
     }
@@ -559,6 +542,28 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         legs.junior = cash;
         legs.balanceAfter = balance;
         legs.reserveAfter = 0;
+        _commit(legs);
+    }
+
+    /// @dev A recovery round after maturity: its deposits pay senior interest arrears, the senior balance still owed,
+    ///      then junior; no fee, no reserve, no new interest.
+    function _runRecovery(uint256 period) private returns (PeriodLegs memory legs) {
+        uint256 cash = _deposited[period].total;
+        require(cash != 0, ZeroDeposit(period));
+        _undistributedDeposits -= cash;
+        legs.collected = cash;
+        legs.collectedMinusReported = WaterfallMath.signedDifference(cash, 0);
+        uint256 balance = _seniorOutstanding;
+        legs.seniorInterest = WaterfallMath.min(cash, _interestArrears);
+        cash -= legs.seniorInterest;
+        legs.interestArrears = _interestArrears - legs.seniorInterest;
+        legs.seniorPrincipal = WaterfallMath.min(cash, balance);
+        cash -= legs.seniorPrincipal;
+        balance -= legs.seniorPrincipal;
+        legs.principalArrears = WaterfallMath.min(_principalArrears, balance);
+        legs.junior = cash;
+        legs.balanceAfter = balance;
+        legs.dscrBps = type(uint32).max;
         _commit(legs);
     }
 
