@@ -29,7 +29,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	bash ci/slither.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lint: setup
 	$(BIN)/ruff check .

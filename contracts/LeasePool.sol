@@ -5,7 +5,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {ILeasePool} from "./interfaces/ILeasePool.sol";
 import {IDistributionStatus} from "./interfaces/IDistributionStatus.sol";
@@ -13,6 +12,7 @@ import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
 import {IFundsDistributionToken} from "./interfaces/IFundsDistributionToken.sol";
 import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
 import {WaterfallMath} from "./libraries/WaterfallMath.sol";
+import {BoundedPausable} from "./utils/BoundedPausable.sol";
 
 /// @title LeasePool
 /// @notice One deal's waterfall: the servicer deposits the period's stablecoin, and once the oracle holds the
@@ -31,7 +31,11 @@ import {WaterfallMath} from "./libraries/WaterfallMath.sol";
 ///      never hidden); that the tranche tokens grant this pool their distributor role (`distribute` reverts if
 ///      not); the oracle's signatures (the oracle's job). Stablecoin sent to the pool other than through `deposit`
 ///      is not credited to any period: it stays in the pool, outside the waterfall.
-contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausable {
+///      Events of default are objective: anyone may trigger one when its condition holds on the pool's own records
+///      (interest arrears over consecutive periods, a report overdue, rent collected short of the attested revenue
+///      over a trailing window), and only the trustee may declare one otherwise, or cure and waive under the rules
+///      of `cureDefault` and `waiveDefault`. The issuer has no power here: the pool's admin is the deal's timelock.
+contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, BoundedPausable {
     using SafeERC20 for IERC20;
 
     // ------------------------------------------------------------------------------------------------- types
@@ -42,8 +46,21 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         uint256 balance;
     }
 
+    /// @dev A period's deposits: all kinds, and rent alone (what the shortfall trigger compares with the report).
+    struct Deposits {
+        uint128 total;
+        uint128 rent;
+    }
+
+    /// @dev Running sums through a distributed period, for the trailing-window shortfall test.
+    struct Cumulative {
+        uint128 reported;
+        uint128 rent;
+    }
+
     // ----------------------------------------------------------------------------------------------- storage
     Terms private _terms;
+    DefaultRules private _rules;
     uint256[] private _principalSchedule;
 
     uint256 private _lastDistributedPeriod;
@@ -52,15 +69,27 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     uint256 private _interestArrears;
     uint256 private _principalArrears;
     uint256 private _undistributedDeposits;
-    mapping(uint256 period => uint256 amount) private _deposited;
+    mapping(uint256 period => Deposits) private _deposited;
+    /// @dev Running sums through period p, kept at slot p % (shortfallWindow + 1): a ring of window + 1 entries
+    ///      holds both ends of the trailing window, and a distribution rewrites a used slot instead of a new one.
+    mapping(uint256 slot => Cumulative) private _cumulative;
 
+    // one slot: the flags, the pause expiry, the arrears streak and when default started
     bool private _defaulted;
     bool private _finalized;
+    uint8 private _defaultTrigger;
+    uint64 private _pauseEnds;
+    uint32 private _arrearsStreak;
+    uint64 private _defaultSince;
 
     uint256 private _totalTrapped;
     uint256 private _totalFeesPaid;
     uint256 private _totalSeniorPaid;
     uint256 private _totalJuniorPaid;
+    /// @dev Servicing fees the stablecoin refused to deliver (a blacklisted recipient): owed, paid by `payFees`.
+    uint256 private _feesOwed;
+    /// @dev Recovery rounds distributed after maturity (round r is period N+1+r).
+    uint256 private _recoveries;
 
     IERC20 private immutable _stablecoin;
     IRevenueOracle private immutable _oracle;
@@ -70,27 +99,31 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     uint256 private immutable _seniorFace;
 
     // --------------------------------------------------------------------------------------------- constants
-    /// @notice May declare default, finalize at maturity, pause and unpause.
-    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
-    /// @notice May deposit collected cash and distribute periods.
+    /// @notice Declares, cures and waives default; pauses for at most MAX_PAUSE.
+    bytes32 public constant TRUSTEE_ROLE = keccak256("TRUSTEE_ROLE");
+    /// @notice May deposit collected cash, and distributes a period first.
     bytes32 public constant SERVICER_ROLE = keccak256("SERVICER_ROLE");
 
+    uint8 public constant TRIGGER_NONE = 0;
+    uint8 public constant TRIGGER_INTEREST_ARREARS = 1;
+    uint8 public constant TRIGGER_REPORT_OVERDUE = 2;
+    uint8 public constant TRIGGER_COLLECTION_SHORTFALL = 3;
+
     uint8 private constant _KIND_COUNT = 4;
+    uint8 private constant _KIND_RENT = 0;
+    uint256 private constant _BPS = 10_000;
 
     // ------------------------------------------------------------------------------------------- constructor
     /// @param terms_ the deal's terms
     /// @param principalSchedule senior scheduled principal per period (1..N); sums to the senior face
-    /// @param admin gets DEFAULT_ADMIN_ROLE and ISSUER_ROLE
+    /// @param rules the objective events of default and the servicer's window
+    /// @param parties the contracts and accounts: `admin` gets DEFAULT_ADMIN_ROLE, `trustee` TRUSTEE_ROLE,
+    ///        `servicer` SERVICER_ROLE
     constructor(
         Terms memory terms_,
         uint256[] memory principalSchedule,
-        address stablecoin_,
-        address oracle_,
-        address seniorToken_,
-        address juniorToken_,
-        address admin,
-        address servicer,
-        address feeRecipient_
+        DefaultRules memory rules,
+        Parties memory parties
     ) {
         require(
             principalSchedule.length == terms_.periodCount,
@@ -104,28 +137,38 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
             terms_.periodCount != 0 && terms_.periodLength != 0 && face != 0,
             InvalidTerms(terms_.periodCount, terms_.periodLength, face)
         );
-        address[7] memory addrs = [stablecoin_, oracle_, seniorToken_, juniorToken_, admin, servicer, feeRecipient_];
+        address[8] memory addrs = [
+            parties.stablecoin,
+            parties.oracle,
+            parties.seniorToken,
+            parties.juniorToken,
+            parties.admin,
+            parties.servicer,
+            parties.trustee,
+            parties.feeRecipient
+        ];
         for (uint256 i; i < addrs.length; ++i) {
             require(addrs[i] != address(0), ZeroAddress(i));
         }
-        require(seniorToken_ != juniorToken_, SameTrancheTokens(seniorToken_));
-        uint256 supply = IERC20(seniorToken_).totalSupply();
+        require(parties.seniorToken != parties.juniorToken, SameTrancheTokens(parties.seniorToken));
+        uint256 supply = IERC20(parties.seniorToken).totalSupply();
         // The tokens may be minted after the pool is deployed; what is minted must be the face.
         require(supply == 0 || supply == face, SeniorSupplyMismatch(supply, face));
 
         _terms = terms_;
+        _rules = rules;
         _principalSchedule = principalSchedule;
         _seniorOutstanding = face;
         _seniorFace = face;
-        _stablecoin = IERC20(stablecoin_);
-        _oracle = IRevenueOracle(oracle_);
-        _seniorToken = seniorToken_;
-        _juniorToken = juniorToken_;
-        _feeRecipient = feeRecipient_;
+        _stablecoin = IERC20(parties.stablecoin);
+        _oracle = IRevenueOracle(parties.oracle);
+        _seniorToken = parties.seniorToken;
+        _juniorToken = parties.juniorToken;
+        _feeRecipient = parties.feeRecipient;
 
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(ISSUER_ROLE, admin);
-        _grantRole(SERVICER_ROLE, servicer);
+        _grantRole(DEFAULT_ADMIN_ROLE, parties.admin);
+        _grantRole(TRUSTEE_ROLE, parties.trustee);
+        _grantRole(SERVICER_ROLE, parties.servicer);
     }
 
     // ---------------------------------------------------------------------------------------------- external
@@ -136,25 +179,32 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         whenNotPaused
         nonReentrant
     {
-        require(!_finalized, PoolFinalized());
         require(amount != 0, ZeroDeposit(period));
         require(kind < _KIND_COUNT, UnknownDepositKind(kind));
-        require(period > _lastDistributedPeriod, PeriodClosed(period, _lastDistributedPeriod));
         uint256 maturity = uint256(_terms.periodCount) + 1;
-        require(period <= maturity, PeriodBeyondMaturity(period, maturity));
+        if (_finalized) {
+            // after maturity only recoveries arrive: each is the next recovery round, N+2, N+3, ...
+            uint256 next = maturity + 1 + _recoveries;
+            require(period == next, RecoveryRound(next, period));
+        } else {
+            require(period > _lastDistributedPeriod, PeriodClosed(period, _lastDistributedPeriod));
+            require(period <= maturity, PeriodBeyondMaturity(period, maturity));
+        }
 
         uint256 before = _stablecoin.balanceOf(address(this));
         _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
         // A fee-on-transfer stablecoin would credit more than arrived and break the accounting: refuse it.
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
         require(received >= amount, TransferShortfall(amount, received));
-        _deposited[period] += amount;
+        Deposits storage d = _deposited[period];
+        d.total += uint128(amount); // a stablecoin's supply fits 128 bits
+        if (kind == _KIND_RENT) d.rent += uint128(amount);
         _undistributedDeposits += amount;
         emit Deposited(period, kind, amount, msg.sender);
     }
 
     /// @inheritdoc ILeasePool
-    function distribute(uint256 period) external onlyRole(SERVICER_ROLE) whenNotPaused nonReentrant {
+    function distribute(uint256 period) external whenNotPaused nonReentrant {
         require(!_finalized, PoolFinalized());
         uint256 last = _lastDistributedPeriod;
         require(period > last, PeriodAlreadyDistributed(period));
@@ -163,29 +213,63 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         require(period <= t.periodCount, NotADistributionPeriod(period, t.periodCount));
         uint256 end = _periodEnd(t, period);
         require(block.timestamp >= end, PeriodNotEnded(period, end, block.timestamp));
+        if (!hasRole(SERVICER_ROLE, msg.sender)) {
+            uint256 open = end + _rules.distributionGrace;
+            require(block.timestamp >= open, ServicerWindow(period, open));
+        }
         require(_oracle.hasReport(period), ReportMissing(period));
         uint256 supply = IERC20(_seniorToken).totalSupply();
         require(supply == _seniorFace, SeniorSupplyMismatch(supply, _seniorFace));
 
         PeriodLegs memory legs = _runPeriod(t, period, _oracle.reportOf(period).revenue);
         _lastDistributedPeriod = period;
+        _record(period, legs);
         _pay(legs);
         emit PeriodDistributed(period, legs);
     }
 
     /// @inheritdoc ILeasePool
-    function declareDefault(string calldata reason) external onlyRole(ISSUER_ROLE) {
-        require(!_finalized, PoolFinalized());
-        require(!_defaulted, AlreadyDefaulted(_lastDistributedPeriod + 1));
-        _defaulted = true;
-        emit DefaultDeclared(_lastDistributedPeriod + 1, reason);
+    function declareDefault(string calldata reason) external onlyRole(TRUSTEE_ROLE) {
+        _declare(TRIGGER_NONE, reason);
     }
 
     /// @inheritdoc ILeasePool
-    function finalize() external onlyRole(ISSUER_ROLE) whenNotPaused nonReentrant {
+    function triggerDefault(uint8 trigger) external {
+        require(trigger != TRIGGER_NONE && _triggerHolds(trigger), TriggerConditionNotMet(trigger));
+        _declare(trigger, _triggerReason(trigger));
+    }
+
+    /// @inheritdoc ILeasePool
+    function cureDefault(string calldata reason) external onlyRole(TRUSTEE_ROLE) {
+        require(_defaulted, NotDefaulted());
+        uint8 trigger = _defaultTrigger;
+        require(trigger == TRIGGER_NONE || !_triggerHolds(trigger), TriggerConditionStillHolds(trigger));
+        _cure(false, reason);
+    }
+
+    /// @inheritdoc ILeasePool
+    function waiveDefault(string calldata reason) external onlyRole(TRUSTEE_ROLE) {
+        require(_defaulted, NotDefaulted());
+        uint8 trigger = _defaultTrigger;
+        require(
+            trigger != TRIGGER_NONE && _lastDistributedPeriod == _defaultSince,
+            WaiverClosed(trigger, _defaultSince, _lastDistributedPeriod)
+        );
+        _cure(true, reason);
+    }
+
+    /// @inheritdoc ILeasePool
+    function triggerHolds(uint8 trigger) external view returns (bool) {
+        return _triggerHolds(trigger);
+    }
+
+    /// @inheritdoc ILeasePool
+    function finalize() external whenNotPaused nonReentrant {
         require(!_finalized, PoolFinalized());
         uint256 n = _terms.periodCount;
         require(_lastDistributedPeriod == n, MaturityNotReached(_lastDistributedPeriod, n));
+        uint256 endsAt = _periodEnd(_terms, n + 1) + _rules.distributionGrace;
+        require(block.timestamp >= endsAt, MaturityNotEnded(endsAt, block.timestamp));
 
         PeriodLegs memory legs = _runMaturity(n + 1);
         _finalized = true;
@@ -195,13 +279,42 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     }
 
     /// @inheritdoc ILeasePool
-    function pause() external onlyRole(ISSUER_ROLE) {
-        _pause();
+    function distributeRecovery() external whenNotPaused nonReentrant {
+        require(_finalized, RecoveryBeforeMaturity());
+        uint256 period = uint256(_terms.periodCount) + 2 + _recoveries;
+        PeriodLegs memory legs = _runRecovery(period);
+        _recoveries += 1;
+        _pay(legs);
+        emit PeriodDistributed(period, legs);
     }
 
     /// @inheritdoc ILeasePool
-    function unpause() external onlyRole(ISSUER_ROLE) {
-        _unpause();
+    function payFees() external nonReentrant {
+        uint256 owed = _feesOwed;
+        require(owed != 0, NoFeesOwed());
+        _feesOwed = 0;
+        _stablecoin.safeTransfer(_feeRecipient, owed);
+        emit FeesPaid(_feeRecipient, owed);
+    }
+
+    /// @inheritdoc ILeasePool
+    function recoveries() external view returns (uint256) {
+        return _recoveries;
+    }
+
+    /// @inheritdoc ILeasePool
+    function feesOwed() external view returns (uint256) {
+        return _feesOwed;
+    }
+
+    /// @inheritdoc ILeasePool
+    function pause() external onlyRole(TRUSTEE_ROLE) {
+        _boundedPause();
+    }
+
+    /// @inheritdoc ILeasePool
+    function unpause() external {
+        _liftPause(hasRole(TRUSTEE_ROLE, msg.sender));
     }
 
     // ------------------------------------------------------------------------------------------------- views
@@ -267,7 +380,22 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
 
     /// @inheritdoc ILeasePool
     function deposited(uint256 period) external view returns (uint256) {
-        return _deposited[period];
+        return _deposited[period].total;
+    }
+
+    /// @inheritdoc ILeasePool
+    function defaultRules() external view returns (DefaultRules memory) {
+        return _rules;
+    }
+
+    /// @inheritdoc ILeasePool
+    function arrearsStreak() external view returns (uint256) {
+        return _arrearsStreak;
+    }
+
+    /// @inheritdoc ILeasePool
+    function defaultTrigger() external view returns (uint8) {
+        return _defaultTrigger;
     }
 
     /// @inheritdoc ILeasePool
@@ -328,7 +456,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     // ---------------------------------------------------------------------------------------------- internal
     /// @dev Period `period`'s waterfall (1..N) on its deposits; updates the carried state and returns the legs.
     function _runPeriod(Terms memory t, uint256 period, uint256 reported) private returns (PeriodLegs memory legs) {
-        Flow memory f = Flow({cash: _deposited[period], reserve: _reserve, balance: _seniorOutstanding});
+        Flow memory f = Flow({cash: _deposited[period].total, reserve: _reserve, balance: _seniorOutstanding});
         _undistributedDeposits -= f.cash;
         legs.collected = f.cash;
         legs.reported = reported;
@@ -390,7 +518,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
     /// @dev The maturity settlement N+1: its deposits plus the released reserve pay the fee, interest (arrears
     ///      first), the whole outstanding balance, then junior. Unpaid senior principal stays outstanding.
     function _runMaturity(uint256 maturity) private returns (PeriodLegs memory legs) {
-        uint256 cash = _deposited[maturity];
+        uint256 cash = _deposited[maturity].total;
         _undistributedDeposits -= cash;
         legs.collected = cash;
         legs.collectedMinusReported = WaterfallMath.signedDifference(cash, 0);
@@ -417,6 +545,28 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         _commit(legs);
     }
 
+    /// @dev A recovery round after maturity: its deposits pay senior interest arrears, the senior balance still owed,
+    ///      then junior; no fee, no reserve, no new interest.
+    function _runRecovery(uint256 period) private returns (PeriodLegs memory legs) {
+        uint256 cash = _deposited[period].total;
+        require(cash != 0, ZeroDeposit(period));
+        _undistributedDeposits -= cash;
+        legs.collected = cash;
+        legs.collectedMinusReported = WaterfallMath.signedDifference(cash, 0);
+        uint256 balance = _seniorOutstanding;
+        legs.seniorInterest = WaterfallMath.min(cash, _interestArrears);
+        cash -= legs.seniorInterest;
+        legs.interestArrears = _interestArrears - legs.seniorInterest;
+        legs.seniorPrincipal = WaterfallMath.min(cash, balance);
+        cash -= legs.seniorPrincipal;
+        balance -= legs.seniorPrincipal;
+        legs.principalArrears = WaterfallMath.min(_principalArrears, balance);
+        legs.junior = cash;
+        legs.balanceAfter = balance;
+        legs.dscrBps = type(uint32).max;
+        _commit(legs);
+    }
+
     /// @dev Writes the period's outcome to the carried state and the running totals.
     function _commit(PeriodLegs memory legs) private {
         _seniorOutstanding = legs.balanceAfter;
@@ -431,7 +581,12 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
 
     /// @dev Pays the fee recipient and both tranche tokens, then records the tokens' carried remainders.
     function _pay(PeriodLegs memory legs) private {
-        if (legs.fee != 0) _stablecoin.safeTransfer(_feeRecipient, legs.fee);
+        // A push the stablecoin refuses (it blacklisted the recipient, as USDC and USDT can) must not stop the
+        // holders' distribution: the fee is kept as owed and paid later by `payFees`.
+        if (legs.fee != 0 && !_stablecoin.trySafeTransfer(_feeRecipient, legs.fee)) {
+            _feesOwed += legs.fee;
+            emit FeeDeferred(_feeRecipient, legs.fee);
+        }
         uint256 senior = legs.seniorInterest + legs.seniorPrincipal + legs.trapped;
         if (senior != 0) {
             _stablecoin.safeTransfer(_seniorToken, senior);
@@ -443,6 +598,72 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Pausa
         }
         legs.seniorDust = ITrancheToken(_seniorToken).carriedDustDown();
         legs.juniorDust = ITrancheToken(_juniorToken).carriedDustDown();
+    }
+
+    /// @dev After period `period` ran: the arrears streak and the running sums of reported revenue and rent.
+    function _record(uint256 period, PeriodLegs memory legs) private {
+        _arrearsStreak = legs.interestArrears != 0 ? _arrearsStreak + 1 : 0;
+        uint256 ring = uint256(_rules.shortfallWindow) + 1;
+        Cumulative memory before = _cumulative[(period - 1) % ring];
+        _cumulative[period % ring] = Cumulative({
+            reported: before.reported + uint128(legs.reported),
+            rent: before.rent + _deposited[period].rent
+        });
+    }
+
+    function _declare(uint8 trigger, string memory reason) private {
+        require(!_finalized, PoolFinalized());
+        require(!_defaulted, AlreadyDefaulted(_defaultSince + 1));
+        _defaulted = true;
+        _defaultTrigger = trigger;
+        _defaultSince = uint64(_lastDistributedPeriod); // a period count fits 64 bits
+        emit DefaultDeclared(_lastDistributedPeriod + 1, reason, trigger, msg.sender);
+    }
+
+    function _cure(bool waived, string calldata reason) private {
+        require(!_finalized, PoolFinalized());
+        _defaulted = false;
+        _defaultTrigger = TRIGGER_NONE;
+        _arrearsStreak = 0;
+        emit DefaultCured(_lastDistributedPeriod + 1, waived, reason, msg.sender);
+    }
+
+    function _triggerHolds(uint8 trigger) private view returns (bool) {
+        DefaultRules memory r = _rules;
+        uint256 last = _lastDistributedPeriod;
+        if (trigger == TRIGGER_INTEREST_ARREARS) {
+            return r.arrearsPeriods != 0 && _arrearsStreak >= r.arrearsPeriods;
+        }
+        if (trigger == TRIGGER_REPORT_OVERDUE) {
+            uint256 next = last + 1;
+            if (r.reportOverdueSeconds == 0 || next > _terms.periodCount) return false;
+            return !_oracle.hasReport(next)
+                && block.timestamp >= _periodEnd(_terms, next) + uint256(r.reportOverdueSeconds);
+        }
+        if (trigger == TRIGGER_COLLECTION_SHORTFALL) {
+            uint256 window = r.shortfallWindow;
+            if (r.shortfallBps == 0 || window == 0 || last < window) return false;
+            Cumulative memory a = _cumulative[(last - window) % (window + 1)];
+            Cumulative memory b = _cumulative[last % (window + 1)];
+            uint256 reported = uint256(b.reported) - a.reported;
+            uint256 rent = uint256(b.rent) - a.rent;
+            return rent < reported && (reported - rent) * _BPS > reported * r.shortfallBps;
+        }
+        return false;
+    }
+
+    function _triggerReason(uint8 trigger) private pure returns (string memory) {
+        if (trigger == TRIGGER_INTEREST_ARREARS) return "senior interest in arrears for the stated periods";
+        if (trigger == TRIGGER_REPORT_OVERDUE) return "the revenue report is overdue beyond its stated time";
+        return "rent collected short of the attested revenue over the stated window";
+    }
+
+    function _pauseExpiry() internal view override returns (uint256) {
+        return _pauseEnds;
+    }
+
+    function _setPauseExpiry(uint256 expiresAt) internal override {
+        _pauseEnds = uint64(expiresAt);
     }
 
     function _scheduledPrincipal(uint256 period) private view returns (uint256) {

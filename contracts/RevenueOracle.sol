@@ -13,11 +13,13 @@ import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
 /// @title RevenueOracle
 /// @notice Monthly cluster revenue, accepted when M of N reporters signed it under EIP-712 (domain "RevenueOracle",
 ///         version "1", this chain, this contract). Periods arrive strictly in order, each only after it has ended.
-/// @dev Deliberately not checked:
-///      - whether the figures are true: the quorum vouches for them and `dataHash` ties them to the billing data;
-///      - the deal's last period: the oracle keeps accepting (and `isOverdue` keeps counting) past the deal's end;
-///      - who sends the transaction: the signatures are the authority, so any relayer may submit;
-///      - an amendment without a bound pool: nothing can have been distributed, so it is allowed.
+/// @dev The facts that bind the money are fixed at deployment: the contracted rent of every period, from the deal's
+///      leases (a report must carry exactly it, and its revenue is bounded by it times `maxRevenueMultipleBps`), and
+///      the deal's last period (no report after it). Each report carries a version in its signed data: 0 first, and
+///      an amendment must be the next one, so a superseded report's public signatures are worthless. An amendment
+///      needs a bound pool and an undistributed period.
+///      Deliberately not checked: whether the figures are true (the quorum vouches for them and `dataHash` ties
+///      them to the billing data); who sends the transaction (the signatures are the authority: any relayer may).
 contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -27,6 +29,7 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     uint256 private _latestPeriod;
     address private _pool;
     mapping(uint256 period => Report) private _reports;
+    uint256[] private _contractedRent;
 
     uint64 private immutable _firstPeriodStart;
     uint32 private immutable _periodLength;
@@ -36,7 +39,7 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     // ---------------------------------------------------------------------------------------------- constants
     /// @notice The EIP-712 type hash of `Report`.
     bytes32 public constant REPORT_TYPEHASH = keccak256(
-        "Report(uint64 period,uint128 revenue,uint32 utilizationBps,uint32 activeServers,uint128 contractedRent,bytes32 dataHash)"
+        "Report(uint64 period,uint128 revenue,uint32 utilizationBps,uint32 activeServers,uint128 contractedRent,bytes32 dataHash,uint32 version)"
     );
     uint256 private constant BPS = 10_000;
     uint256 private constant SIGNATURE_LENGTH = 85; // 20-byte signer + 65-byte (r, s, v)
@@ -49,9 +52,12 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         uint64 firstPeriodStart_,
         uint32 periodLength_,
         uint32 graceSeconds_,
-        uint32 maxRevenueMultipleBps_
+        uint32 maxRevenueMultipleBps_,
+        uint256[] memory contractedRent_
     ) EIP712("RevenueOracle", "1") {
         require(admin != address(0), ZeroAddress());
+        require(contractedRent_.length != 0, EmptySchedule());
+        _contractedRent = contractedRent_;
         require(periodLength_ != 0 && maxRevenueMultipleBps_ != 0,
             InvalidConfiguration(periodLength_, maxRevenueMultipleBps_));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -72,6 +78,8 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         uint256 latest_ = _latestPeriod;
         require(period == 0 || period > latest_, PeriodAlreadyReported(period));
         require(period == latest_ + 1, PeriodGap(latest_ + 1, period));
+        require(period <= _contractedRent.length, PeriodBeyondDeal(period, _contractedRent.length));
+        require(report.version == 0, WrongVersion(period, 0, report.version));
         uint256 endsAt = _periodEnd(period);
         require(block.timestamp >= endsAt, PeriodNotEnded(period, endsAt, block.timestamp));
         _checkBounds(report);
@@ -95,12 +103,13 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         require(period != 0 && period <= _latestPeriod, NoReport(period));
         require(report.period == period, AmendPeriodMismatch(period, report.period));
         address pool_ = _pool;
-        if (pool_ != address(0)) {
-            uint256 lastDistributed = IDistributionStatus(pool_).lastDistributedPeriod();
-            require(lastDistributed < period, AmendAfterDistribution(period, lastDistributed));
-        }
+        require(pool_ != address(0), PoolNotBound());
+        uint256 lastDistributed = IDistributionStatus(pool_).lastDistributedPeriod();
+        require(lastDistributed < period, AmendAfterDistribution(period, lastDistributed));
         Report memory old = _reports[period];
-        require(_hashReport(old) != _hashReportCalldata(report), AmendmentUnchanged(period));
+        uint256 next = uint256(old.version) + 1;
+        require(report.version == next, WrongVersion(period, next, report.version));
+        require(!_sameFigures(old, report), AmendmentUnchanged(period));
         _checkBounds(report);
         address[] memory signers = _verifyQuorum(report, signatures);
 
@@ -229,8 +238,13 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     }
 
     function _checkBounds(Report calldata report) internal view {
+        uint256 scheduled = _contractedRent[report.period - 1]; // period is 1.._contractedRent.length here
+        require(
+            report.contractedRent == scheduled,
+            ContractedRentMismatch(report.period, scheduled, report.contractedRent)
+        );
         // rounded down: a report must stay at or under the bound, never ride on its rounding
-        uint256 max = uint256(report.contractedRent) * _maxRevenueMultipleBps / BPS;
+        uint256 max = scheduled * _maxRevenueMultipleBps / BPS;
         require(report.revenue <= max, RevenueOutOfBounds(report.revenue, max));
         require(report.utilizationBps <= BPS, UtilizationOutOfBounds(report.utilizationBps));
     }
@@ -264,16 +278,31 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     function _hashReportCalldata(Report calldata r) internal pure returns (bytes32) {
         return keccak256(
             abi.encode(
-                REPORT_TYPEHASH, r.period, r.revenue, r.utilizationBps, r.activeServers, r.contractedRent, r.dataHash
+                REPORT_TYPEHASH,
+                r.period,
+                r.revenue,
+                r.utilizationBps,
+                r.activeServers,
+                r.contractedRent,
+                r.dataHash,
+                r.version
             )
         );
     }
 
-    function _hashReport(Report memory r) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                REPORT_TYPEHASH, r.period, r.revenue, r.utilizationBps, r.activeServers, r.contractedRent, r.dataHash
-            )
-        );
+    function _sameFigures(Report memory a, Report calldata b) internal pure returns (bool) {
+        return a.revenue == b.revenue && a.utilizationBps == b.utilizationBps && a.activeServers == b.activeServers
+            && a.contractedRent == b.contractedRent && a.dataHash == b.dataHash;
+    }
+
+    /// @notice The contracted rent of `period` (1..N) fixed at deployment from the deal's leases.
+    function contractedRentOf(uint256 period) external view returns (uint256) {
+        require(period != 0 && period <= _contractedRent.length, PeriodBeyondDeal(period, _contractedRent.length));
+        return _contractedRent[period - 1];
+    }
+
+    /// @notice N, the deal's last period: no report after it is accepted.
+    function periodCount() external view returns (uint256) {
+        return _contractedRent.length;
     }
 }

@@ -6,11 +6,11 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IFundsDistributionToken} from "./interfaces/IFundsDistributionToken.sol";
 import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
+import {BoundedPausable} from "./utils/BoundedPausable.sol";
 import {
     IComplianceSubscriber,
     CODE_SUCCESS,
@@ -22,7 +22,8 @@ import {
     CODE_RECEIVER_FROZEN,
     CODE_PAUSED,
     CODE_INSUFFICIENT_BALANCE,
-    CODE_ZERO_ADDRESS
+    CODE_ZERO_ADDRESS,
+    CODE_SPENDER_RESTRICTED
 } from "./interfaces/IComplianceRegistry.sol";
 
 /// @title TrancheToken
@@ -53,7 +54,7 @@ import {
 ///      Deliberately not checked: stablecoin sent to the token outside a distribution is not credited to anyone
 ///      (it stays as an unaccounted surplus a later distribution may count as backing); allowances are not part
 ///      of detectTransferRestriction; a recovered lost wallet is not frozen automatically (its balance is 0).
-contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransient, ITrancheToken {
+contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardTransient, ITrancheToken {
     using SafeERC20 for IERC20;
 
     // ------------------------------------------------------------------------------------------------ storage
@@ -82,6 +83,8 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     uint128 private _totalClaimed;
     uint256 private _pointsRemainder;
     bool private _issuanceClosed;
+    /// @dev When the current or last pause ends by itself (BoundedPausable); packs beside `_issuanceClosed`.
+    uint64 private _pauseEnds;
     /// @dev Set only for the duration of an agent's forced move, so that `_update` applies the forced rules.
     bool private transient _agentMove;
 
@@ -93,7 +96,11 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
 
     // ------------------------------------------------------------------------------------------------ constants
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @notice Forced transfers and wallet recoveries: powers over holders' tokens, held by the deal's timelock so
+    ///         that each is announced and can be cancelled by the trustee before it runs.
     bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
+    /// @notice Freezes wallets and pauses (at most MAX_PAUSE): immediate, and neither moves a token nor a unit.
+    bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
     /// @notice Points per stablecoin unit: the accumulator's fixed-point scale.
     uint256 public constant POINTS_MAGNITUDE = 2 ** 64;
@@ -102,8 +109,8 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     uint256 public constant MAX_POINTS_PER_SHARE = 2 ** 87;
 
     // ------------------------------------------------------------------------------------------------ constructor
-    /// @param admin receives DEFAULT_ADMIN_ROLE, ISSUER_ROLE and AGENT_ROLE; DISTRIBUTOR_ROLE is granted to the
-    ///        pool once it exists.
+    /// @param admin receives DEFAULT_ADMIN_ROLE, ISSUER_ROLE, AGENT_ROLE and COMPLIANCE_ROLE; DISTRIBUTOR_ROLE is
+    ///        granted to the pool once it exists. Issuance hands each on and renounces it (see the deal's roles).
     constructor(string memory name_, string memory symbol_, address stablecoin_, address registry_, address admin)
         ERC20(name_, symbol_)
     {
@@ -114,6 +121,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ISSUER_ROLE, admin);
         _grantRole(AGENT_ROLE, admin);
+        _grantRole(COMPLIANCE_ROLE, admin);
     }
 
     // ------------------------------------------------------------------------------------------------ external
@@ -143,7 +151,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     }
 
     /// @inheritdoc ITrancheToken
-    function setWalletFrozen(address wallet, bool frozen) external onlyRole(AGENT_ROLE) {
+    function setWalletFrozen(address wallet, bool frozen) external onlyRole(COMPLIANCE_ROLE) {
         require(wallet != address(0), ZeroAddress());
         _holders[wallet].walletFrozen = frozen;
         emit WalletFrozen(wallet, frozen, msg.sender);
@@ -159,6 +167,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     /// @inheritdoc ITrancheToken
     function recoverWallet(address lost, address newWallet) external onlyRole(AGENT_ROLE) {
         require(lost != newWallet, SameWallet(lost));
+        require(_holders[lost].walletFrozen, LostWalletNotFrozen(lost));
         uint256 balance = balanceOf(lost);
         uint256 entitlement = _claimableDown(lost);
         require(balance != 0 || entitlement != 0, NothingToRecover(lost));
@@ -173,13 +182,37 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
     }
 
     /// @inheritdoc ITrancheToken
-    function pause() external onlyRole(AGENT_ROLE) {
-        _pause();
+    function pause() external onlyRole(COMPLIANCE_ROLE) {
+        _boundedPause();
     }
 
     /// @inheritdoc ITrancheToken
-    function unpause() external onlyRole(AGENT_ROLE) {
-        _unpause();
+    function unpause() external {
+        _liftPause(hasRole(COMPLIANCE_ROLE, msg.sender));
+    }
+
+    /// @notice ERC-20 `transferFrom`, refused when the spender (the caller, when it is not `from`) is not itself an
+    ///         allowed, KYC-valid, unfrozen investor: no wallet that never passed KYC moves a holder's tokens.
+    function transferFrom(address from, address to, uint256 value) public override returns (bool) {
+        address spender = _msgSender();
+        if (spender != from) {
+            uint8 code = _spenderRestriction(spender);
+            require(code == CODE_SUCCESS, TransferRestricted(code, from, to));
+        }
+        return super.transferFrom(from, to, value);
+    }
+
+    /// @inheritdoc ITrancheToken
+    function detectTransferFromRestriction(address spender, address from, address to, uint256 amount)
+        external
+        view
+        returns (uint8)
+    {
+        if (spender != from) {
+            uint8 code = _spenderRestriction(spender);
+            if (code != CODE_SUCCESS) return code;
+        }
+        return _transferRestriction(from, to, amount);
     }
 
     /// @inheritdoc IFundsDistributionToken
@@ -278,6 +311,7 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
         if (restrictionCode == CODE_PAUSED) return "Token is paused";
         if (restrictionCode == CODE_INSUFFICIENT_BALANCE) return "Sender balance is insufficient";
         if (restrictionCode == CODE_ZERO_ADDRESS) return "Sender or receiver is the zero address";
+        if (restrictionCode == CODE_SPENDER_RESTRICTED) return "Spender is not an allowed, unfrozen investor";
         return "Unknown restriction code";
     }
 
@@ -359,6 +393,22 @@ contract TrancheToken is ERC20, AccessControl, Pausable, ReentrancyGuardTransien
                 _holders[to].correction -= delta;
             }
         }
+    }
+
+    function _pauseExpiry() internal view override returns (uint256) {
+        return _pauseEnds;
+    }
+
+    function _setPauseExpiry(uint256 expiresAt) internal override {
+        _pauseEnds = uint64(expiresAt); // block.timestamp + 14 days fits 64 bits for billions of years
+    }
+
+    function _spenderRestriction(address spender) private view returns (uint8) {
+        Holder storage s = _holders[spender];
+        if (_recordRestriction(s, CODE_SENDER_NOT_ALLOWED) != CODE_SUCCESS || s.walletFrozen) {
+            return CODE_SPENDER_RESTRICTED;
+        }
+        return CODE_SUCCESS;
     }
 
     function _mintChecked(address to, uint256 amount) private {

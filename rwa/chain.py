@@ -34,8 +34,9 @@ DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
 """eth-tester's chain id and the usual ids of local development nodes (anvil, hardhat, ganache)."""
 
 EMBEDDED_ACCOUNTS = 20
-DEV_ROLE_SLOTS = 4
-"""On a development chain the local keys 0..3 sign as admin/issuer, servicer, agent and fee recipient."""
+DEV_ROLE_SLOTS = 5
+"""On a development chain the local keys 0..4 sign as deployer/issuer, servicer, compliance agent, fee recipient and
+trustee."""
 DEV_REPORTER_SLOT = 10
 """... and the oracle's reporters sign with the keys from this slot on."""
 _GENESIS_TIMESTAMP = 1_767_225_600  # 2026-01-01T00:00:00Z: a fixed genesis makes every state file's genesis equal

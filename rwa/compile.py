@@ -256,11 +256,16 @@ def compile_contracts(root: Path | None = None, *, force: bool = False) -> Build
 
 
 def _store(out: Path, key: str, binary: str, version: str, artifacts: dict[str, Artifact]) -> None:
+    """Write the build so that concurrent writers (two processes compiling the same tree at once) and readers never
+    meet a half-written file: every file is written under a name of this process's, then renamed into place."""
     out.mkdir(parents=True, exist_ok=True)
+    mine = f".{os.getpid()}.tmp"
     for name, art in artifacts.items():
-        (out / f"{name}.json").write_text(json.dumps(art.to_json(), indent=1), encoding="utf-8")
+        tmp = out / f"{name}.json{mine}"
+        tmp.write_text(json.dumps(art.to_json(), indent=1), encoding="utf-8")
+        tmp.replace(out / f"{name}.json")
     manifest = {"key": key, "compiler": binary, "compilerVersion": version, "contracts": sorted(artifacts)}
-    tmp = out / "build.json.tmp"
+    tmp = out / f"build.json{mine}"
     tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     tmp.replace(out / "build.json")  # the manifest appears last and atomically: a half-written build is no build
 

@@ -237,6 +237,37 @@ class OracleTerms(_Model):
         return self
 
 
+class EventsOfDefault(_Model):
+    """Objective events of default: when one holds, anyone may put the pool in default; the trustee may also
+    declare one, and cure or waive it under the pool's rules. Each at 0 is never triggered."""
+
+    interest_arrears_periods: int = Field(default=3, ge=0, description="consecutive periods with interest unpaid")
+    report_overdue_seconds: int = Field(
+        default=1_296_000, ge=0, description="after a period's end with no report (beyond the oracle's grace)"
+    )
+    shortfall_bps: int = Field(default=2_000, ge=0, le=BPS, description="rent short of reported revenue, a share")
+    shortfall_window: int = Field(default=3, ge=0, description="trailing distributed periods of the shortfall test")
+    distribution_grace_seconds: int = Field(
+        default=432_000, ge=0, description="after a period's end only the servicer distributes; then anyone may"
+    )
+
+
+class Governance(_Model):
+    """Who acts for the holders and how long every power over their money waits before it can run."""
+
+    trustee: str | None = Field(default=None, description="the trustee's address (a local key on a dev chain)")
+    delay_seconds: int | None = Field(
+        default=None, gt=0, description="timelock delay of privileged calls; default one period plus one day"
+    )
+
+    @field_validator("trustee")
+    @classmethod
+    def _checksummed(cls, value: str | None) -> str | None:
+        if value is not None and not is_checksum_address(value):
+            raise ValueError("must be a checksummed 0x address (EIP-55)")
+        return value
+
+
 class Investor(_Model):
     """One investor's allocation of a tranche, in basis points of that tranche."""
 
@@ -274,6 +305,8 @@ class Deal(_Model):
     financing: Financing
     risk: Risk = Field(default_factory=Risk)
     oracle: OracleTerms = Field(default_factory=OracleTerms)
+    events_of_default: EventsOfDefault = Field(default_factory=EventsOfDefault)
+    governance: Governance = Field(default_factory=Governance)
     investors: list[Investor] = Field(min_length=1)
 
     @field_validator("stablecoin_address")
@@ -299,6 +332,14 @@ class Deal(_Model):
                 raise _FieldError(f"tax.refund_periods[{i}]", f"must be <= {self.periods.count}")
         if self.financing.tenor_periods > self.periods.count:
             raise _FieldError("financing.tenor_periods", f"must be <= periods.count ({self.periods.count})")
+        delay = self.governance.delay_seconds
+        if delay is not None and delay <= self.periods.period_seconds:
+            raise _FieldError("governance.delay_seconds", f"must exceed one period ({self.periods.period_seconds} s) "
+                              "so that holders see a privileged call a whole distribution cycle before it runs")
+        overdue = self.events_of_default.report_overdue_seconds
+        if overdue and overdue <= self.oracle.grace_seconds:
+            raise _FieldError("events_of_default.report_overdue_seconds",
+                              f"must exceed the oracle's grace ({self.oracle.grace_seconds} s)")
         if self.risk.default_period > self.periods.count:
             raise _FieldError("risk.default_period", f"must be <= periods.count ({self.periods.count})")
         for tranche in TRANCHES:
@@ -312,6 +353,11 @@ class Deal(_Model):
                 raise _FieldError("investors", f"{inv.address} appears twice in the {inv.tranche} tranche")
             seen.add(key)
         return self
+
+    @property
+    def governance_delay(self) -> int:
+        """The timelock's delay: the deal's, or one period plus one day."""
+        return self.governance.delay_seconds or self.periods.period_seconds + 86_400
 
     @property
     def unit(self) -> int:

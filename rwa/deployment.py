@@ -24,7 +24,7 @@ from rwa.errors import InputError
 from rwa.paths import state_dir
 from rwa.terms import RecordedTerms
 
-MANIFEST_FORMAT = "rwa-deployment/2"
+MANIFEST_FORMAT = "rwa-deployment/3"
 
 
 def default_manifest_path() -> Path:
@@ -32,15 +32,18 @@ def default_manifest_path() -> Path:
 
 
 class Roles(BaseModel):
-    """Who holds which power in the deployment."""
+    """Who holds which power in the deployment. ``admin`` deploys and wires the contracts, then renounces every
+    role it held; the deal's timelock (``contracts["timelock"]``) holds the admin roles after issuance."""
 
-    admin: str
-    issuer: str
+    admin: str = Field(description="the deployer: no role left once issuance is complete")
+    issuer: str = Field(description="proposes privileged calls to the timelock")
     servicer: str
-    agent: str
+    agent: str = Field(description="the compliance agent: KYC records, freezes, pauses")
     fee_recipient: str
+    trustee: str = Field(description="acts for the holders: cancels timelocked calls, declares and cures default")
     reporters: list[str]
     threshold: int
+    delay_seconds: int = Field(description="the timelock's delay")
 
 
 class PendingDeploy(BaseModel):

@@ -10,6 +10,7 @@ floating-point internals do: an old deployment's audit verdict is stable.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 
 from pydantic import BaseModel
 
@@ -28,6 +29,27 @@ class RecordedTerms(BaseModel):
     version: int = TERMS_VERSION
     principal_schedule: list[int]
     servicing_fee_per_period: int
+
+
+@dataclass(frozen=True)
+class DefaultRules:
+    """The pool's objective events of default and the servicer's window (``ILeasePool.DefaultRules``)."""
+
+    arrears_periods: int
+    report_overdue_seconds: int
+    shortfall_bps: int
+    shortfall_window: int
+    distribution_grace: int
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return astuple(self)
+
+
+def default_rules(deal: Deal) -> DefaultRules:
+    """The rules the pool is deployed with, from the deal's ``[events_of_default]``."""
+    e = deal.events_of_default
+    return DefaultRules(e.interest_arrears_periods, e.report_overdue_seconds, e.shortfall_bps, e.shortfall_window,
+                        e.distribution_grace_seconds)
 
 
 def pool_terms(deal: Deal, principal_schedule: Sequence[int], servicing_fee_per_period: int) -> PoolTerms:

@@ -339,13 +339,65 @@ def run_maturity(terms: PoolTerms, state: PoolState, cash: int, reported: int = 
     return new_state, legs
 
 
+def run_recovery(terms: PoolTerms, state: PoolState, period: int, cash: int) -> tuple[PoolState, PeriodLegs]:
+    """A recovery after maturity (period N+2, N+3, ...): ``cash`` pays senior interest arrears, then the senior
+    balance still owed, then junior. No fee, no reserve, no new interest (``LeasePool.distributeRecovery``)."""
+    _check_amounts(cash, 0)
+    if not state.finalized:
+        raise WaterfallError("a recovery is distributed only after maturity")
+    if period <= terms.maturity_period:
+        raise WaterfallError(f"recovery period {period} must come after maturity {terms.maturity_period}")
+    pay_i = min(cash, state.interest_arrears)
+    left = cash - pay_i
+    pay_p = min(left, state.balance)
+    balance = state.balance - pay_p
+    legs = PeriodLegs(
+        period=period,
+        collected=cash,
+        reported=0,
+        collected_minus_reported=cash,
+        fee=0,
+        senior_interest=pay_i,
+        senior_principal=pay_p,
+        reserve_in=0,
+        reserve_out=0,
+        trapped=0,
+        junior=left - pay_p,
+        senior_dust=0,
+        junior_dust=0,
+        balance_after=balance,
+        interest_arrears=state.interest_arrears - pay_i,
+        principal_arrears=min(state.principal_arrears, balance),
+        reserve_after=0,
+        dscr_bps=UINT32_MAX,
+    )
+    return replace(
+        state,
+        balance=balance,
+        interest_arrears=legs.interest_arrears,
+        principal_arrears=legs.principal_arrears,
+        total_senior_paid=state.total_senior_paid + legs.senior_paid,
+        total_junior_paid=state.total_junior_paid + legs.junior,
+    ), legs
+
+
 def declare_default(state: PoolState) -> PoolState:
-    """The issuer declared the lessee in default: from the next distribution all cash goes to senior first."""
+    """The pool entered default (declared by the trustee or triggered on an objective condition): from the next
+    distribution all cash goes to senior first."""
     if state.finalized:
         raise WaterfallError("the pool is finalized")
     if state.defaulted:
         raise WaterfallError("default is already declared")
     return replace(state, defaulted=True)
+
+
+def cure_default(state: PoolState) -> PoolState:
+    """The trustee cured or waived the default: the next distribution runs the ordinary waterfall again."""
+    if state.finalized:
+        raise WaterfallError("the pool is finalized")
+    if not state.defaulted:
+        raise WaterfallError("the pool is not in default")
+    return replace(state, defaulted=False)
 
 
 def run_schedule(

@@ -13,6 +13,13 @@ from rwa.compile import Build, load_build
 from tests.support.anvil import AnvilNode, start_anvil
 
 
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test keeps its local records (default chain, manifests, ledgers) in a folder of its own, never in the
+    checkout's ``.rwa``: tests may then run in parallel, and a developer's own chain is never touched."""
+    monkeypatch.setenv("RWA_HOME", str(tmp_path_factory.mktemp("rwa-home")))
+
+
 @pytest.fixture(scope="session")
 def build() -> Build:
     return load_build()

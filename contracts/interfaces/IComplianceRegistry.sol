@@ -25,6 +25,8 @@ uint8 constant CODE_PAUSED = 7;
 uint8 constant CODE_INSUFFICIENT_BALANCE = 8;
 /// @dev The sender or the receiver is the zero address.
 uint8 constant CODE_ZERO_ADDRESS = 9;
+/// @dev A `transferFrom` whose spender (the caller, not the holder) is not an allowed, KYC-valid, unfrozen investor.
+uint8 constant CODE_SPENDER_RESTRICTED = 10;
 
 /// @title IComplianceSubscriber
 /// @notice A token that keeps a local copy of its registry's investor records, pushed by the registry on every

@@ -31,6 +31,39 @@ interface ILeasePool is IDistributionStatus {
         uint32 cashTrapDscrBps;
     }
 
+    /// @notice The objective events of default and the servicer's window, fixed at deployment from the deal.
+    /// @param arrearsPeriods anyone may trigger default once senior interest has been in arrears this many
+    ///        consecutive distributed periods (0: never)
+    /// @param reportOverdueSeconds anyone may trigger default when the next period's report is still missing this
+    ///        long after the period ended (0: never)
+    /// @param shortfallBps anyone may trigger default when rent collected over the last `shortfallWindow`
+    ///        distributed periods is short of the revenue reported for them by more than this share (0: never)
+    /// @param shortfallWindow the number of distributed periods the shortfall is measured over
+    /// @param distributionGrace after a period ends, only the servicer distributes it for this long (to finish
+    ///        depositing); then anyone may. Maturity N+1 is finalized by anyone once it has ended plus this grace.
+    struct DefaultRules {
+        uint32 arrearsPeriods;
+        uint32 reportOverdueSeconds;
+        uint32 shortfallBps;
+        uint32 shortfallWindow;
+        uint32 distributionGrace;
+    }
+
+    /// @notice The parties and contracts of the deal.
+    /// @param admin DEFAULT_ADMIN_ROLE (the deal's timelock after issuance)
+    /// @param servicer SERVICER_ROLE: deposits, and distributes first
+    /// @param trustee TRUSTEE_ROLE: declares, cures and waives default, pauses (at most MAX_PAUSE)
+    struct Parties {
+        address stablecoin;
+        address oracle;
+        address seniorToken;
+        address juniorToken;
+        address admin;
+        address servicer;
+        address trustee;
+        address feeRecipient;
+    }
+
     /// @notice Every leg of one period's waterfall, so that history replays without reading storage.
     /// @param collected stablecoin deposited for the period (all kinds; at maturity without the released reserve)
     /// @param reported the oracle's reported revenue for the period (0 at maturity)
@@ -107,14 +140,40 @@ interface ILeasePool is IDistributionStatus {
     error PoolFinalized();
     /// @notice Thrown when default is declared a second time.
     error AlreadyDefaulted(uint256 sincePeriod);
+    /// @notice Thrown when triggering default on a condition that does not hold now.
+    error TriggerConditionNotMet(uint8 trigger);
+    /// @notice Thrown when curing a triggered default whose condition still holds.
+    error TriggerConditionStillHolds(uint8 trigger);
+    /// @notice Thrown when curing or waiving while the pool is not in default.
+    error NotDefaulted();
+    /// @notice Thrown when waiving a default that was not triggered, or after a period was distributed under it.
+    error WaiverClosed(uint8 trigger, uint256 sincePeriod, uint256 lastDistributedPeriod);
+    /// @notice Thrown when anyone but the servicer distributes before the period's grace has passed.
+    error ServicerWindow(uint256 period, uint256 openToAnyoneAt);
+    /// @notice Thrown when a deposit after maturity is not for the next recovery round.
+    error RecoveryRound(uint256 expected, uint256 got);
+    /// @notice Thrown when distributing a recovery before the pool is finalized.
+    error RecoveryBeforeMaturity();
+    /// @notice Thrown when paying fees while none are owed.
+    error NoFeesOwed();
+    /// @notice Thrown when finalizing before period N+1 has ended and its grace has passed.
+    error MaturityNotEnded(uint256 endsAt, uint256 nowTime);
 
     // ------------------------------------------------------------------------------------------------ events
     /// @notice Emitted when the servicer deposits `amount` of stablecoin of `kind` for `period`.
     event Deposited(uint256 indexed period, uint8 indexed kind, uint256 amount, address indexed from);
     /// @notice Emitted when a period's waterfall has run (period N+1 at maturity); carries every leg.
     event PeriodDistributed(uint256 indexed period, PeriodLegs legs);
-    /// @notice Emitted when the issuer declares the lessee in default; `period` is the first period run under it.
-    event DefaultDeclared(uint256 indexed period, string reason);
+    /// @notice Emitted when the pool enters default (declared by the trustee, or triggered by anyone on an objective
+    ///         condition, then `trigger` is its number); `period` is the first period run under it.
+    event DefaultDeclared(uint256 indexed period, string reason, uint8 indexed trigger, address indexed by);
+    /// @notice Emitted when the trustee cures (its condition no longer holds) or waives (before any period ran
+    ///         under it) a default; `period` is the first period run without it.
+    event DefaultCured(uint256 indexed period, bool waived, string reason, address indexed by);
+    /// @notice Emitted when the stablecoin refused the fee's transfer to `recipient` (blacklisted): it is owed.
+    event FeeDeferred(address indexed recipient, uint256 amount);
+    /// @notice Emitted when owed fees are paid to `recipient`.
+    event FeesPaid(address indexed recipient, uint256 amount);
     /// @notice Emitted when the pool is closed at maturity; nothing more can be deposited or distributed.
     event Finalized(uint256 seniorOutstanding, uint256 totalSeniorPaid, uint256 totalJuniorPaid, uint256 totalFees);
 
@@ -123,25 +182,59 @@ interface ILeasePool is IDistributionStatus {
     /// @param kind 0 rent, 1 tax refund, 2 residual value, 3 other
     function deposit(uint256 period, uint256 amount, uint8 kind) external;
 
-    /// @notice Runs period `period`'s waterfall and pays both tranche tokens. Only the servicer may call it: a
-    ///         period's deposits close when it is distributed, and the servicer knows when collection is complete.
+    /// @notice Runs period `period`'s waterfall and pays both tranche tokens. The servicer distributes first (a
+    ///         period's deposits close when it is distributed, and the servicer knows when collection is complete);
+    ///         once the period has ended plus `distributionGrace`, anyone may, so no key can hold holders' money back.
     function distribute(uint256 period) external;
 
-    /// @notice Declares the lessee in default: from the next period all cash after the fee goes to senior until
-    ///         the senior balance is repaid, then to junior.
+    /// @notice The trustee declares the lessee in default: from the next period all cash after the fee goes to
+    ///         senior until the senior balance is repaid, then to junior.
     function declareDefault(string calldata reason) external;
 
-    /// @notice Settles maturity (period N+1) after period N is distributed and closes the pool.
+    /// @notice Anyone triggers default when objective condition `trigger` holds now (1 interest arrears for
+    ///         `arrearsPeriods` periods, 2 the next report overdue, 3 collections short over the window).
+    function triggerDefault(uint8 trigger) external;
+
+    /// @notice The trustee cures a default: a triggered one only once its condition no longer holds.
+    function cureDefault(string calldata reason) external;
+
+    /// @notice The trustee waives a triggered default before any period has been distributed under it.
+    function waiveDefault(string calldata reason) external;
+
+    /// @notice After maturity, pays what was recovered (deposited for the next round, N+2, N+3, ...) through the
+    ///         rest of the waterfall: senior interest arrears, the senior balance still owed, then junior (no fee;
+    ///         no interest accrues after maturity). Anyone may call it.
+    function distributeRecovery() external;
+
+    /// @notice Pays the fee recipient the fees the stablecoin refused before (anyone may call).
+    function payFees() external;
+
+    /// @notice Recovery rounds distributed after maturity; the next one is period N + 2 + recoveries.
+    function recoveries() external view returns (uint256);
+
+    /// @notice Fees owed to the fee recipient because the stablecoin refused to deliver them.
+    function feesOwed() external view returns (uint256);
+
+    /// @notice Whether objective condition `trigger` holds now.
+    function triggerHolds(uint8 trigger) external view returns (bool);
+
+    /// @notice Settles maturity (period N+1) once it has ended plus the grace, and closes the pool. Anyone may.
     function finalize() external;
 
-    /// @notice Stops deposits, distributions and finalization (claims on the tokens are not affected).
+    /// @notice The trustee stops deposits, distributions and finalization for at most MAX_PAUSE (claims on the
+    ///         tokens are not affected).
     function pause() external;
 
-    /// @notice Lifts `pause`.
+    /// @notice Lifts `pause`: the trustee at any time, anyone once it has expired.
     function unpause() external;
 
     // ------------------------------------------------------------------------------------------------ views
     function terms() external view returns (Terms memory);
+    function defaultRules() external view returns (DefaultRules memory);
+    /// @notice Consecutive distributed periods that ended with senior interest in arrears.
+    function arrearsStreak() external view returns (uint256);
+    /// @notice The objective condition the current default was triggered on (0: declared by the trustee, or none).
+    function defaultTrigger() external view returns (uint8);
     function principalScheduleAt(uint256 period) external view returns (uint256);
     /// @notice The whole senior principal schedule, one amount per period (what `principalScheduleAt` reads).
     function principalSchedule() external view returns (uint256[] memory);

@@ -15,6 +15,8 @@ interface IRevenueOracle {
     /// @param activeServers servers in service during the period
     /// @param contractedRent the rent due under the lease contracts for the period, in the stablecoin's unit
     /// @param dataHash keccak256 of the raw billing data the figures were computed from
+    /// @param version 0 for the period's first report, then one more for each amendment: signatures of a
+    ///        superseded report can never be submitted again
     struct Report {
         uint64 period;
         uint128 revenue;
@@ -22,11 +24,22 @@ interface IRevenueOracle {
         uint32 activeServers;
         uint128 contractedRent;
         bytes32 dataHash;
+        uint32 version;
     }
 
     // ------------------------------------------------------------------------------------------------ errors
     /// @notice Thrown when an address that must be set is zero.
     error ZeroAddress();
+    /// @notice Thrown when a report's contracted rent is not the lease schedule fixed at deployment.
+    error ContractedRentMismatch(uint256 period, uint256 scheduled, uint256 reported);
+    /// @notice Thrown when a report is for a period after the deal's last.
+    error PeriodBeyondDeal(uint256 period, uint256 periodCount);
+    /// @notice Thrown when a report's version is not the next one for its period.
+    error WrongVersion(uint256 period, uint256 expected, uint256 got);
+    /// @notice Thrown when amending while no pool is bound: nothing would stop a paid period being rewritten.
+    error PoolNotBound();
+    /// @notice Thrown when the contracted-rent schedule given at deployment is empty.
+    error EmptySchedule();
     /// @notice Thrown when the threshold would be zero or above the number of reporters.
     error InvalidThreshold(uint256 threshold, uint256 reporters);
     /// @notice Thrown when a period length or a revenue multiple given at deployment is zero.

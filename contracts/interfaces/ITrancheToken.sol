@@ -9,8 +9,9 @@ import {IComplianceSubscriber} from "./IComplianceRegistry.sol";
 ///         stablecoin (its decimals are the stablecoin's, read once at deployment), transferable only between
 ///         compliant investors (ERC-1404 codes from IComplianceRegistry.sol), with ERC-3643-style agent powers and
 ///         O(1) stablecoin distributions.
-/// @dev Roles: DEFAULT_ADMIN_ROLE (grants roles), ISSUER_ROLE (mints until issuance closes), AGENT_ROLE (freeze,
-///      forced transfer, recovery, pause), DISTRIBUTOR_ROLE (the pool: distributes funds).
+/// @dev Roles: DEFAULT_ADMIN_ROLE (grants roles; the deal's timelock), ISSUER_ROLE (mints until issuance closes),
+///      AGENT_ROLE (forced transfer, recovery of a frozen wallet; the deal's timelock, so each is announced first),
+///      COMPLIANCE_ROLE (freeze, pause for at most MAX_PAUSE), DISTRIBUTOR_ROLE (the pool: distributes funds).
 ///      Restriction checks, in the order the first failing one is reported:
 ///      transfer  — paused (7), zero address (9), registry sender (1, 3, 5) then receiver (2, 4, 6), token-level
 ///                  freeze sender (5) then receiver (6), balance (8);
@@ -18,7 +19,9 @@ import {IComplianceSubscriber} from "./IComplianceRegistry.sol";
 ///      forced transfer and recovery — zero address (9), registry receiver (2, 4, 6), token-level freeze of the
 ///                  receiver (6), balance (8). They skip the pause and every check on the sender: an agent moves
 ///                  tokens out of a frozen, revoked, expired or lost wallet, never into a non-compliant one;
-///      claim     — paused (7), registry claimer as sender (1, 3, 5), token-level freeze of the claimer (5).
+///      claim     — paused (7), registry claimer as sender (1, 3, 5), token-level freeze of the claimer (5);
+///      transferFrom — first the spender, when it is not the holder: allowed, KYC-valid and unfrozen (10), then as
+///                  a transfer.
 ///      Every "registry" check above reads the copy of the investor's registry record that the registry pushed to
 ///      this token (IComplianceSubscriber), never the registry itself: the same rule as the registry's
 ///      `restrictionOf`, on data the registry keeps equal to its own.
@@ -50,6 +53,8 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
     error SameWallet(address wallet);
     /// @notice Thrown when recovering a wallet that holds no tokens and no claimable stablecoin.
     error NothingToRecover(address lost);
+    /// @notice Thrown when recovering a wallet the compliance agent has not frozen first.
+    error LostWalletNotFrozen(address lost);
     /// @notice Thrown when anyone but the token's registry pushes an investor record.
     error NotRegistry(address caller);
 
@@ -116,6 +121,13 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
     /// @notice The restriction code a `transfer(to, amount)` from `from` meets now; 0 exactly when it succeeds.
     ///         (`transferFrom` additionally needs the allowance.)
     function detectTransferRestriction(address from, address to, uint256 amount) external view returns (uint8);
+
+    /// @notice The restriction code a `transferFrom(from, to, amount)` sent by `spender` meets now (the allowance
+    ///         aside): the spender's own code (10) first when it is not `from`, then the transfer's.
+    function detectTransferFromRestriction(address spender, address from, address to, uint256 amount)
+        external
+        view
+        returns (uint8);
 
     /// @notice Human-readable text of a restriction code.
     function messageForTransferRestriction(uint8 restrictionCode) external view returns (string memory);

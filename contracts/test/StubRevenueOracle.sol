@@ -18,7 +18,7 @@ contract StubRevenueOracle is IRevenueOracle {
     // ---------------------------------------------------------------------------------------------- external
     /// @notice Sets (or replaces) `period`'s report with the given revenue; other fields are zero.
     function setReport(uint256 period, uint128 revenue) external {
-        _reports[period] = Report(uint64(period), revenue, 0, 0, 0, bytes32(0));
+        _reports[period] = Report(uint64(period), revenue, 0, 0, 0, bytes32(0), 0);
         _has[period] = true;
     }
 

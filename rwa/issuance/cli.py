@@ -58,6 +58,9 @@ def distribute_command(
     final: Annotated[
         bool, typer.Option("--final", help="Maturity: deposit --amount as residual value and finalize.")
     ] = False,
+    recovery: Annotated[
+        bool, typer.Option("--recovery", help="After maturity: deposit --amount recovered and distribute it.")
+    ] = False,
     raw: Raw = False,
     deployment: Deployment = None,
     rpc_url: RpcUrl = None,
@@ -66,17 +69,19 @@ def distribute_command(
     """The servicer deposits the period's cash and the pool runs its waterfall."""
     from rwa.chain import connect
     from rwa.errors import InputError
-    from rwa.issuance.operate import distribute_period, finalize_deal
+    from rwa.issuance.operate import distribute_period, distribute_recovery, finalize_deal
     from rwa.issuance.show import deal_money, show_legs
     from rwa.onchain.deployed import open_deployment
 
-    if final == (period is not None):
-        raise InputError("give exactly one of --period P or --final")
+    if [final, recovery, period is not None].count(True) != 1:
+        raise InputError("give exactly one of --period P, --final or --recovery")
     manifest = load_manifest(deployment or default_manifest_path())
     money = deal_money(manifest, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = open_deployment(chain, manifest)
-        if final:
+        if recovery:
+            result = distribute_recovery(deal, amount or 0)
+        elif final:
             result = finalize_deal(deal, amount or 0)
         else:
             result = distribute_period(deal, int(period or 0), amount, tax_refund)

@@ -22,6 +22,8 @@ from rwa.deployment import Manifest, Roles, load_manifest, save_manifest
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
+from rwa.leverage.cashflows import contracted_rent
+from rwa.onchain.base import ContractWrapper
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 from rwa.terms import record
 from rwa.tx import send
@@ -104,13 +106,14 @@ def _abi_hashes() -> dict[str, str]:
     return {
         name: Web3.keccak(text=str(sorted(str(i) for i in art.abi))).hex()
         for name, art in sorted(build.artifacts.items())
-        if name in {"TestStablecoin", "ComplianceRegistry", "RevenueOracle", "TrancheToken", "LeasePool"}
+        if name in {"TestStablecoin", "ComplianceRegistry", "RevenueOracle", "TrancheToken", "LeasePool",
+                    "DealTimelock"}
     }
 
 
 def default_roles(chain: Chain, deal: Deal) -> Roles:
-    """Admin/issuer, servicer, agent and fee recipient at the first four local keys; the deal's N reporters at the
-    keys from slot 10 on, with its threshold M."""
+    """Deployer/issuer, servicer, compliance agent, fee recipient and trustee at the first five local keys (the
+    deal's trustee when it names one); the deal's N reporters at the keys from slot 10 on, with its threshold M."""
     last = DEV_REPORTER_SLOT + deal.oracle.reporters
     if len(chain.accounts) < last:
         raise InputError(
@@ -126,6 +129,8 @@ def default_roles(chain: Chain, deal: Deal) -> Roles:
         reporters=sorted((a.address for a in accts[DEV_REPORTER_SLOT:last]), key=lambda a: int(a, 16)),
         threshold=deal.oracle.threshold,
         fee_recipient=accts[3].address,
+        trustee=deal.governance.trustee or accts[4].address,
+        delay_seconds=deal.governance_delay,
     )
 
 
@@ -201,7 +206,9 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.registry import ComplianceRegistry
     from rwa.onchain.stablecoin import Stablecoin
+    from rwa.onchain.timelock import DealTimelock
     from rwa.onchain.tranche import TrancheToken
+    from rwa.terms import default_rules
 
     deal, sizing = plan.deal, plan.sizing
     digest = deal_hash(plan.deal_path)
@@ -263,6 +270,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
                 deal.periods.period_seconds,
                 oracle_cfg.grace_seconds,
                 oracle_cfg.max_revenue_multiple_bps,
+                contracted_rent(deal),
             ).address
         ),
     )
@@ -277,6 +285,11 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
                 ).address
             ),
         )
+    timelock_addr = run.deploy(
+        "timelock",
+        admin,
+        lambda: DealTimelock.deploy(chain, roles.delay_seconds, [roles.issuer], admin=admin).address,
+    )
     terms = plan.terms
     pool_addr = run.deploy(
         "pool",
@@ -284,29 +297,39 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
         lambda: (
             LeasePool.deploy(
                 chain,
-                terms=terms,
+                terms,
+                default_rules(deal),
                 stablecoin=stablecoin,
                 oracle=oracle_addr,
                 senior=manifest.contracts["senior"],
                 junior=manifest.contracts["junior"],
-                admin=admin,
+                admin=timelock_addr,
                 servicer=roles.servicer,
+                trustee=roles.trustee,
                 fee_recipient=roles.fee_recipient,
+                sender=admin,
             ).address
         ),
     )
     registry = ComplianceRegistry.at(chain, registry_addr)
     oracle = RevenueOracle.at(chain, oracle_addr)
     tokens = {t: TrancheToken.at(chain, manifest.contracts[t]) for t in TRANCHES}
+    timelock = DealTimelock.at(chain, timelock_addr)
+
+    def grant(contract: ContractWrapper, role: str, account: str) -> None:
+        if not contract.has_role(role, account):
+            contract.grant_role(role, account, sender=admin)
 
     def wire() -> None:
         for token in tokens.values():
-            if not token.has_role("DISTRIBUTOR_ROLE", pool_addr):
-                token.grant_role("DISTRIBUTOR_ROLE", pool_addr, sender=admin)
-            if not token.has_role("AGENT_ROLE", roles.agent):
-                token.grant_role("AGENT_ROLE", roles.agent, sender=admin)
-        if not registry.has_role("AGENT_ROLE", roles.agent):
-            registry.grant_role("AGENT_ROLE", roles.agent, sender=admin)
+            grant(token, "DISTRIBUTOR_ROLE", pool_addr)
+            grant(token, "AGENT_ROLE", timelock_addr)  # forced transfers and recoveries: announced, cancellable
+            grant(token, "COMPLIANCE_ROLE", roles.agent)
+        grant(registry, "AGENT_ROLE", roles.agent)
+        grant(registry, "COMPLIANCE_ROLE", roles.agent)
+        grant(timelock, "CANCELLER_ROLE", roles.trustee)
+        if roles.issuer != roles.trustee and timelock.has_role("CANCELLER_ROLE", roles.issuer):
+            timelock.revoke_role("CANCELLER_ROLE", roles.issuer, sender=admin)  # only the trustee cancels
         if oracle.pool().lower() != pool_addr.lower():
             oracle.bind_pool(pool_addr, sender=admin)
 
@@ -346,6 +369,22 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
             log(f"minted {sum(plan.allocations[t].values()):,} {t} units to {len(plan.allocations[t])} investors")
 
         run.step(f"mint-{tranche}", mint)
+
+    def hand_over() -> None:
+        """The timelock becomes every contract's admin; the deployer keeps no power it does not need."""
+        held = {"ISSUER_ROLE": None, "AGENT_ROLE": roles.agent, "COMPLIANCE_ROLE": roles.agent}
+        for contract in (*tokens.values(), registry, oracle):
+            grant(contract, "DEFAULT_ADMIN_ROLE", timelock_addr)
+            for role, keeper in held.items():
+                if role in {r.value for r in contract.ROLES} and keeper != admin and contract.has_role(role, admin):
+                    contract.renounce_role(role, sender=admin)
+            if contract.has_role("DEFAULT_ADMIN_ROLE", admin):
+                contract.renounce_role("DEFAULT_ADMIN_ROLE", sender=admin)
+        if timelock.has_role("DEFAULT_ADMIN_ROLE", admin):
+            timelock.renounce_role("DEFAULT_ADMIN_ROLE", sender=admin)
+        log(f"handed every admin role to the timelock ({roles.delay_seconds:,} s delay); the deployer kept none")
+
+    run.step("hand-over", hand_over)
 
     manifest.complete = True
     run.save()

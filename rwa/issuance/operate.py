@@ -168,9 +168,27 @@ def finalize_deal(deal: DeployedDeal, residual: int) -> DistributeResult:
     last = deal.pool.last_distributed_period()
     if last != terms.period_count:
         raise InputError(f"maturity comes after period {terms.period_count}; the last distributed is {last}")
+    opens = deal.pool.period_end(terms.period_count + 1) + deal.pool.default_rules().distribution_grace
+    if deal.chain.now() < opens:
+        raise InputError(f"the maturity settlement runs once period {terms.period_count + 1} has ended and its grace "
+                         f"has passed, at {opens}; the chain's time is {deal.chain.now()}")
     sent = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE)
-    receipt = deal.pool.finalize(sender=deal.manifest.roles.admin)
+    receipt = deal.pool.finalize(sender=deal.manifest.roles.servicer)
     return DistributeResult(terms.period_count + 1, sent, deal.pool.legs_in(receipt), "pool finalized")
+
+
+def distribute_recovery(deal: DeployedDeal, amount: int) -> DistributeResult:
+    """After maturity: deposit ``amount`` recovered (a sale of the servers, a late payment) as the next recovery
+    round and pay it through the rest of the waterfall: senior arrears and balance, then junior."""
+    if amount <= 0:
+        raise InputError(f"--amount {amount}: a recovery must be positive")
+    terms = deal.pool.terms()
+    if not deal.pool.finalized():
+        raise InputError("recoveries are distributed after maturity: finalize the pool first (`--final`)")
+    period = terms.maturity_period + 1 + deal.pool.recoveries()
+    sent = _deposit(deal, period, amount, DepositKind.RESIDUAL_VALUE)
+    receipt = deal.pool.distribute_recovery(sender=deal.manifest.roles.servicer)
+    return DistributeResult(period, sent, deal.pool.legs_in(receipt), f"recovery round {period} distributed")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,10 @@ class Role(enum.StrEnum):
     AGENT_ROLE = "AGENT_ROLE"
     COMPLIANCE_ROLE = "COMPLIANCE_ROLE"
     DISTRIBUTOR_ROLE = "DISTRIBUTOR_ROLE"
+    TRUSTEE_ROLE = "TRUSTEE_ROLE"
+    PROPOSER_ROLE = "PROPOSER_ROLE"
+    EXECUTOR_ROLE = "EXECUTOR_ROLE"
+    CANCELLER_ROLE = "CANCELLER_ROLE"
 
     @property
     def id(self) -> bytes:
@@ -108,6 +112,10 @@ class ContractWrapper:
     def grant_role(self, role: Role | str, account: str | HasAddress, *, sender: str) -> TxReceipt:
         """Grant ``role`` to ``account``; ``sender`` needs the role's admin role."""
         return self._send(self.contract.functions.grantRole(role_id(role), to_address(account)), sender)
+
+    def renounce_role(self, role: Role | str, *, sender: str) -> TxReceipt:
+        """Give up ``role`` held by ``sender`` itself."""
+        return self._send(self.contract.functions.renounceRole(role_id(role), to_address(sender)), sender)
 
     def revoke_role(self, role: Role | str, account: str | HasAddress, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.revokeRole(role_id(role), to_address(account)), sender)

@@ -33,6 +33,8 @@ class Report:
     active_servers: int
     contracted_rent: int
     data_hash: bytes
+    version: int = 0
+    """0 for a period's first report, one more for each amendment (signed: old signatures cannot be replayed)."""
 
     def __post_init__(self) -> None:
         for name, top in (
@@ -41,6 +43,7 @@ class Report:
             ("utilization_bps", BPS),
             ("active_servers", UINT32_MAX),
             ("contracted_rent", UINT128_MAX),
+            ("version", UINT32_MAX),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
@@ -50,14 +53,19 @@ class Report:
         if not isinstance(self.data_hash, bytes) or len(self.data_hash) != 32:
             raise InputError(f"report period {self.period}: data_hash must be 32 bytes")
 
-    def as_tuple(self) -> tuple[int, int, int, int, int, bytes]:
+    def same_figures(self, other: Report) -> bool:
+        """Whether ``other`` reports the same figures (its version aside)."""
+        return self.as_tuple()[:6] == other.as_tuple()[:6]
+
+    def as_tuple(self) -> tuple[int, int, int, int, int, bytes, int]:
         """The contract's ``Report`` struct, in field order."""
         return (self.period, self.revenue, self.utilization_bps, self.active_servers, self.contracted_rent,
-                self.data_hash)
+                self.data_hash, self.version)
 
     @classmethod
     def from_tuple(cls, value: Sequence[Any]) -> Report:
-        return cls(int(value[0]), int(value[1]), int(value[2]), int(value[3]), int(value[4]), bytes(value[5]))
+        return cls(int(value[0]), int(value[1]), int(value[2]), int(value[3]), int(value[4]), bytes(value[5]),
+                   int(value[6]) if len(value) > 6 else 0)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -73,6 +81,7 @@ class Report:
             active_servers=int(data["active_servers"]),
             contracted_rent=int(data["contracted_rent"]),
             data_hash=bytes.fromhex(str(data["data_hash"]).removeprefix("0x")),
+            version=int(data.get("version", 0)),
         )
 
 
@@ -131,11 +140,13 @@ class RevenueOracle(ContractWrapper):
         period_length: int,
         grace: int,
         max_multiple_bps: int,
+        contracted_rent: Sequence[int],
         sender: str | None = None,
     ) -> RevenueOracle:
+        """Deploy with the deal's reporters and quorum and its contracted-rent schedule (one amount per period)."""
         contract = deploy(
             chain, "RevenueOracle", admin, list(reporters), threshold, first_start, period_length, grace,
-            max_multiple_bps, sender=sender or admin,
+            max_multiple_bps, list(contracted_rent), sender=sender or admin,
         )
         return cls(chain, contract)
 
@@ -258,5 +269,6 @@ class RevenueOracle(ContractWrapper):
 def _struct(value: Any) -> Report:
     if hasattr(value, "keys"):
         return Report(int(value["period"]), int(value["revenue"]), int(value["utilizationBps"]),
-                      int(value["activeServers"]), int(value["contractedRent"]), bytes(value["dataHash"]))
+                      int(value["activeServers"]), int(value["contractedRent"]), bytes(value["dataHash"]),
+                      int(value.get("version", 0)))
     return Report.from_tuple(value)

@@ -14,6 +14,7 @@ from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain import Chain
 from rwa.onchain.base import ContractWrapper, Role
+from rwa.terms import DefaultRules
 from rwa.tx import deploy
 from rwa.waterfall import PeriodLegs, PoolTerms
 
@@ -22,6 +23,15 @@ from rwa.waterfall import PeriodLegs, PoolTerms
 _DEPOSIT_GAS = 200_000
 _DISTRIBUTE_GAS = 1_000_000
 _ADMIN_GAS = 200_000
+
+
+class DefaultTrigger(IntEnum):
+    """``LeasePool``'s objective events of default (``TRIGGER_*``)."""
+
+    NONE = 0
+    INTEREST_ARREARS = 1
+    REPORT_OVERDUE = 2
+    COLLECTION_SHORTFALL = 3
 
 
 class DepositKind(IntEnum):
@@ -75,7 +85,7 @@ class LeasePool(ContractWrapper):
     """A deployed ``LeasePool``; amounts are integers in the stablecoin's smallest unit."""
 
     CONTRACT = "LeasePool"
-    ROLES = (Role.DEFAULT_ADMIN_ROLE, Role.ISSUER_ROLE, Role.SERVICER_ROLE)
+    ROLES = (Role.DEFAULT_ADMIN_ROLE, Role.TRUSTEE_ROLE, Role.SERVICER_ROLE)
 
     def __init__(self, chain: Chain, contract: Contract, gas: int | None = None) -> None:
         super().__init__(chain, contract, gas)
@@ -88,17 +98,21 @@ class LeasePool(ContractWrapper):
         cls,
         chain: Chain,
         terms: PoolTerms,
+        rules: DefaultRules,
+        *,
         stablecoin: str,
         oracle: str,
         senior: str,
         junior: str,
         admin: str,
         servicer: str,
+        trustee: str,
         fee_recipient: str,
-        *,
         sender: str | None = None,
     ) -> LeasePool:
-        """Deploy a pool for ``terms`` (its ``principal_schedule`` included); ``admin`` also gets ISSUER_ROLE."""
+        """Deploy a pool for ``terms`` (its ``principal_schedule`` included) and the events of default ``rules``;
+        ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
+        SERVICER_ROLE."""
         terms_tuple = (
             terms.first_period_start,
             terms.period_length,
@@ -108,18 +122,14 @@ class LeasePool(ContractWrapper):
             terms.reserve_periods,
             terms.cash_trap_dscr_bps,
         )
+        parties = tuple(_cs(a) for a in (stablecoin, oracle, senior, junior, admin, servicer, trustee, fee_recipient))
         contract = deploy(
             chain,
             "LeasePool",
             terms_tuple,
             list(terms.principal_schedule),
-            _cs(stablecoin),
-            _cs(oracle),
-            _cs(senior),
-            _cs(junior),
-            _cs(admin),
-            _cs(servicer),
-            _cs(fee_recipient),
+            rules.as_tuple(),
+            parties,
             sender=sender or admin,
         )
         return cls(chain, contract)
@@ -147,6 +157,43 @@ class LeasePool(ContractWrapper):
 
     def declare_default(self, reason: str, *, sender: str, gas: int | None = None) -> TxReceipt:
         return self._send(self.contract.functions.declareDefault(reason), sender, gas, _ADMIN_GAS)
+
+    def trigger_default(self, trigger: DefaultTrigger | int, *, sender: str) -> TxReceipt:
+        """Put the pool in default on objective condition ``trigger`` (anyone, while it holds)."""
+        return self._send(self.contract.functions.triggerDefault(int(trigger)), sender, embedded_default=_ADMIN_GAS)
+
+    def cure_default(self, reason: str, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.cureDefault(reason), sender, embedded_default=_ADMIN_GAS)
+
+    def waive_default(self, reason: str, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.waiveDefault(reason), sender, embedded_default=_ADMIN_GAS)
+
+    def distribute_recovery(self, *, sender: str, gas: int | None = None) -> TxReceipt:
+        """After maturity, pay the next recovery round's deposits through the rest of the waterfall (anyone)."""
+        return self._send(self.contract.functions.distributeRecovery(), sender, gas, _DISTRIBUTE_GAS)
+
+    def recoveries(self) -> int:
+        return int(self._call(self.contract.functions.recoveries()))
+
+    def pay_fees(self, *, sender: str) -> TxReceipt:
+        """Pay the fee recipient the fees the stablecoin refused before (anyone may)."""
+        return self._send(self.contract.functions.payFees(), sender, embedded_default=_ADMIN_GAS)
+
+    def fees_owed(self) -> int:
+        return int(self._call(self.contract.functions.feesOwed()))
+
+    def trigger_holds(self, trigger: DefaultTrigger | int) -> bool:
+        return bool(self._call(self.contract.functions.triggerHolds(int(trigger))))
+
+    def arrears_streak(self) -> int:
+        return int(self._call(self.contract.functions.arrearsStreak()))
+
+    def default_trigger(self) -> DefaultTrigger:
+        return DefaultTrigger(int(self._call(self.contract.functions.defaultTrigger())))
+
+    def default_rules(self, block: BlockIdentifier = "latest") -> DefaultRules:
+        raw = self._call(self.contract.functions.defaultRules(), block)
+        return DefaultRules(*(int(x) for x in raw))
 
     def pause(self, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.pause(), sender, embedded_default=_ADMIN_GAS)

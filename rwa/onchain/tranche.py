@@ -31,6 +31,7 @@ class Restriction(enum.IntEnum):
     PAUSED = 7
     INSUFFICIENT_BALANCE = 8
     ZERO_ADDRESS = 9
+    SPENDER_RESTRICTED = 10
 
 
 class TrancheToken(ContractWrapper):
@@ -41,7 +42,7 @@ class TrancheToken(ContractWrapper):
     """
 
     CONTRACT = "TrancheToken"
-    ROLES = (Role.DEFAULT_ADMIN_ROLE, Role.ISSUER_ROLE, Role.AGENT_ROLE, Role.DISTRIBUTOR_ROLE)
+    ROLES = (Role.DEFAULT_ADMIN_ROLE, Role.ISSUER_ROLE, Role.AGENT_ROLE, Role.COMPLIANCE_ROLE, Role.DISTRIBUTOR_ROLE)
 
     @classmethod
     def deploy(
@@ -176,6 +177,14 @@ class TrancheToken(ContractWrapper):
         """The code ``transfer(to, amount)`` from ``from_`` meets now; ``Restriction.SUCCESS`` exactly when it
         would succeed."""
         fn = self.contract.functions.detectTransferRestriction(to_address(from_), to_address(to), amount)
+        return Restriction(int(self._call(fn)))
+
+    def detect_transfer_from_restriction(
+        self, spender: str | HasAddress, from_: str | HasAddress, to: str | HasAddress, amount: int
+    ) -> Restriction:
+        fn = self.contract.functions.detectTransferFromRestriction(
+            to_address(spender), to_address(from_), to_address(to), amount
+        )
         return Restriction(int(self._call(fn)))
 
     def detect_claim_restriction(self, holder: str | HasAddress) -> Restriction:

@@ -12,6 +12,7 @@ import typer
 
 from rwa.cli_options import Deployment, RpcUrl, StateFile
 from rwa.deployment import default_manifest_path
+from rwa.errors import InputError
 from rwa.oracle.keys import reporter_keys
 from rwa.oracle.publisher import amend, publish, status
 from rwa.oracle.retry import RetryPolicy, open_oracle_session
@@ -26,6 +27,11 @@ Password = Annotated[str | None, typer.Option("--reporter-password", help="keyst
 Outbox = Annotated[Path | None, typer.Option("--outbox", help="outbox file (default derived from the manifest)")]
 Retries = Annotated[int | None, typer.Option("--retries", help="attempts when the node is down")]
 RetryDelay = Annotated[float | None, typer.Option("--retry-delay", help="first backoff delay in seconds")]
+Signatures = Annotated[
+    Path | None,
+    typer.Option("--signatures", help="folder of the reporters' signature files (`rwa oracle sign`): submit them "
+                 "as they are, holding no reporter key"),
+]
 
 
 def _logging() -> None:
@@ -43,11 +49,22 @@ def register(app: typer.Typer) -> None:
         deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None, period: Period = None,
         source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
-        retries: Retries = None, retry_delay: RetryDelay = None,
+        retries: Retries = None, retry_delay: RetryDelay = None, signatures: Signatures = None,
     ) -> None:
-        """Publish period P, or every ended period not yet on-chain, oldest first."""
+        """Publish period P, or every ended period not yet on-chain, oldest first; with --signatures, the period the
+        reporters signed (default the next one)."""
         _logging()
         retry = RetryPolicy.from_env(retries, retry_delay)
+        if signatures is not None:
+            from rwa.oracle.publisher import publish_signed
+
+            if source is not None or simulate or reporter_keystore:
+                raise InputError("--signatures: the reporters signed the figures; give no --source, --simulate or "
+                                 "--reporter-keystore")
+            with open_oracle_session(deployment, rpc_url, state, retry) as (manifest, chain):
+                result = publish_signed(chain, manifest, signatures, period=period, outbox=outbox, retry=retry)
+            typer.echo(result.message)
+            return
         with open_oracle_session(deployment, rpc_url, state, retry) as (manifest, chain):
             keys = reporter_keys(chain, reporter_keystore, reporter_password)
             results = publish(chain, manifest, period=period, source=source, simulate=simulate, seed=seed,
@@ -73,6 +90,51 @@ def register(app: typer.Typer) -> None:
             result = amend(chain, manifest, period, source=source, simulate=simulate, seed=seed,
                            scenario=scenario, keys=keys, retry=retry, outbox=outbox)
         typer.echo(result.message)
+
+    @sub.command("sign")
+    def sign_cmd(
+        period: Annotated[int, typer.Option("--period", help="the period to sign")],
+        out: Annotated[Path, typer.Option("--out", help="folder the signature file is written to")],
+        key: Annotated[Path | None, typer.Option("--key", help="this reporter's keystore file")] = None,
+        password: Annotated[
+            str | None, typer.Option("--password", help="the keystore's password (or RWA_REPORTER_PASSWORD)")
+        ] = None,
+        dev_key: Annotated[
+            int | None,
+            typer.Option("--dev-key", help="DEVELOPMENT CHAINS ONLY: sign with the local development reporter key "
+                         "N (0..4) instead of a keystore"),
+        ] = None,
+        amend_: Annotated[bool, typer.Option("--amend", help="sign the next version of a published period")] = False,
+        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
+        source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
+    ) -> None:
+        """One reporter signs one period from its own billing data into a signature file (no transaction)."""
+        import os
+
+        from rwa.onchain.oracle import RevenueOracle
+        from rwa.oracle.keys import dev_reporters, load_reporter_keystores
+        from rwa.oracle.signatures import report_to_sign, sign_to_file
+        from rwa.oracle.source import open_source
+
+        if (key is None) == (dev_key is None):
+            raise InputError("--key: give this reporter's keystore (or, on a development chain, --dev-key N)")
+        with open_oracle_session(deployment, rpc_url, state, RetryPolicy.from_env()) as (manifest, chain):
+            if key is not None:
+                secret = password if password is not None else os.environ.get("RWA_REPORTER_PASSWORD")
+                if secret is None:
+                    raise InputError("--password: the keystore's password (or set RWA_REPORTER_PASSWORD)")
+                (account,) = load_reporter_keystores([key], secret)
+            else:
+                if not chain.is_dev:
+                    raise InputError("--dev-key: only on a development chain; give --key KEYSTORE")
+                keys = dev_reporters(chain)
+                if dev_key is None or not 0 <= dev_key < len(keys):
+                    raise InputError(f"--dev-key {dev_key}: must be 0..{len(keys) - 1}")
+                account = keys[dev_key]
+            oracle = RevenueOracle.at(chain, manifest.address("oracle"))
+            figures = open_source(manifest, source, simulate, seed, scenario).report(period)
+            path = sign_to_file(oracle, chain.chain_id, report_to_sign(oracle, figures, amend_), account, out)
+        typer.echo(f"period {period}: signed by {account.address} into {path}")
 
     @sub.command("run")
     def run_cmd(

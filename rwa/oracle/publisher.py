@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -168,7 +168,7 @@ class Publisher:
 
     # -- one period --------------------------------------------------------------------------------------------
 
-    def publish_period(self, report: Report) -> PublishResult:
+    def publish_period(self, report: Report, signatures: Sequence[bytes] | None = None) -> PublishResult:
         """Submit ``report`` unless its period is on-chain (same figures: unchanged; others: ``amend``)."""
         period = report.period
         log.debug("period %d: revenue %d, utilization %d bps, %d servers, contracted %d, dataHash 0x%s", period,
@@ -177,33 +177,39 @@ class Publisher:
         onchain = self._onchain(period)
         if onchain is not None:
             self.outbox.record_done(self.oracle.address, ReportKind.SUBMITTED, period, None)
-            if onchain == report:
-                return PublishResult(period, PublishStatus.UNCHANGED, report, None,
+            if onchain.same_figures(report):
+                return PublishResult(period, PublishStatus.UNCHANGED, onchain, None,
                                      f"period {period}: already on-chain with the same data; nothing to do")
             raise AmendRequiredError(
                 f"period {period} is already on-chain with other figures (revenue {onchain.revenue}, dataHash "
                 f"0x{onchain.data_hash.hex()[:12]}...); to correct it run `rwa oracle amend --period {period}`"
             )
-        mined = self._deliver(ReportKind.SUBMITTED, report)
+        mined = self._deliver(ReportKind.SUBMITTED, report, signatures)
         return PublishResult(period, PublishStatus.PUBLISHED, report, mined.tx_hash,
                              f"period {period}: published in transaction {mined.tx_hash} (block {mined.block})")
 
-    def amend_period(self, report: Report) -> PublishResult:
-        """Replace the on-chain report of ``report.period`` by ``report`` (unchanged when it already holds it)."""
+    def amend_period(self, report: Report, signatures: Sequence[bytes] | None = None) -> PublishResult:
+        """Replace the on-chain report of ``report.period`` by ``report`` (unchanged when it already holds it);
+        with ``signatures`` (collected from the reporters) they must sign the next version."""
         period = report.period
         onchain = self._onchain(period)
         if onchain is None:
             raise InputError(f"period {period} has no report on-chain yet: use `rwa oracle publish`")
-        if onchain == report:
+        if signatures is None:
+            report = replace(report, version=onchain.version + 1)  # an amendment is the next version, signed so
+        elif report.version != onchain.version + 1:
+            raise InputError(f"period {period}: the signature files sign version {report.version}, the oracle "
+                             f"expects version {onchain.version + 1}: the reporters must sign again")
+        if onchain.same_figures(report):
             self.outbox.record_done(self.oracle.address, ReportKind.AMENDED, period, None)
             return PublishResult(period, PublishStatus.UNCHANGED, report, None,
                                  f"period {period}: on-chain report already has these figures; nothing to amend")
-        mined = self._deliver(ReportKind.AMENDED, report)
+        mined = self._deliver(ReportKind.AMENDED, report, signatures)
         return PublishResult(period, PublishStatus.AMENDED, report, mined.tx_hash,
                              f"period {period}: amended in transaction {mined.tx_hash} "
                              f"(revenue {onchain.revenue} -> {report.revenue})")
 
-    def _deliver(self, kind: ReportKind, report: Report) -> _Mined:
+    def _deliver(self, kind: ReportKind, report: Report, collected: Sequence[bytes] | None = None) -> _Mined:
         """The outbox path: resume a recorded transaction, or sign (recorded), then send (recorded) and wait."""
         period = report.period
         entry = self.outbox.get(self.oracle.address, kind, period)
@@ -217,7 +223,7 @@ class Publisher:
             if mined is not None:
                 return mined
         if entry is None:
-            signatures: Sequence[bytes] = self._sign(report)
+            signatures: Sequence[bytes] = self._sign(report) if collected is None else list(collected)
             self.outbox.record_signed(self.oracle.address, kind, report, signatures)
             log.debug("period %d: %d signatures recorded in the outbox", period, len(signatures))
             _fault("after-sign")
@@ -385,6 +391,31 @@ def amend(
     try:
         publisher.reconcile()
         return publisher.amend_period(report)
+    finally:
+        publisher.close()
+
+
+def publish_signed(
+    chain: Chain,
+    manifest: Manifest,
+    folder: Path,
+    period: int | None = None,
+    outbox: Path | None = None,
+    sender: str | None = None,
+    retry: RetryPolicy | None = None,
+) -> PublishResult:
+    """Submit (or amend) ``period`` (default: the next one) with the reporters' signature files in ``folder``; the
+    publisher holds no reporter key: it only relays what M reporters signed on their own machines."""
+    from rwa.oracle.signatures import collect
+
+    publisher = Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=retry)
+    try:
+        publisher.reconcile()
+        target = period if period is not None else publisher._node(publisher.oracle.latest_period, "latest") + 1
+        report, signatures = collect(folder, chain.chain_id, publisher.oracle.address, target)
+        if report.version == 0:
+            return publisher.publish_period(report, signatures)
+        return publisher.amend_period(report, signatures)
     finally:
         publisher.close()
 

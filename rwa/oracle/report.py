@@ -25,6 +25,7 @@ REPORT_TYPE = [
     {"name": "activeServers", "type": "uint32"},
     {"name": "contractedRent", "type": "uint128"},
     {"name": "dataHash", "type": "bytes32"},
+    {"name": "version", "type": "uint32"},
 ]
 DOMAIN_NAME = "RevenueOracle"
 DOMAIN_VERSION = "1"
@@ -58,6 +59,7 @@ def typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, 
             "activeServers": report.active_servers,
             "contractedRent": report.contracted_rent,
             "dataHash": report.data_hash,
+            "version": report.version,
         },
     }
 

@@ -23,7 +23,8 @@ from rwa.replay.reconcile import DisclosureKind, FindingKind, Reconciliation
 
 ROLE_NAMES = {
     "0x" + keccak(text=name).hex(): name
-    for name in ("DISTRIBUTOR_ROLE", "AGENT_ROLE", "ISSUER_ROLE", "SERVICER_ROLE", "REPORTER_ROLE")
+    for name in ("DISTRIBUTOR_ROLE", "AGENT_ROLE", "ISSUER_ROLE", "SERVICER_ROLE", "COMPLIANCE_ROLE", "TRUSTEE_ROLE",
+                 "PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE")
 }
 ROLE_NAMES["0x" + "00" * 32] = "DEFAULT_ADMIN_ROLE"
 DISTRIBUTOR_ROLE = "0x" + keccak(text="DISTRIBUTOR_ROLE").hex()
@@ -46,6 +47,8 @@ class Links:
     token_stablecoins: Mapping[str, str]
     token_registries: Mapping[str, str]
     oracle_pool: str
+    timelock_is_admin: bool = True
+    """Whether the timelock the manifest names holds the pool's admin role."""
 
     def contracts(self) -> dict[str, str]:
         return {"oracle": self.oracle, "senior": self.senior, "junior": self.junior, "stablecoin": self.stablecoin,
@@ -72,6 +75,9 @@ def reconcile_links(
         if registry.lower() != links.registry.lower():
             rec.add(FindingKind.MANIFEST_LINK, None, tranche, links.registry, registry,
                     f"the {tranche} token checks compliance in {registry}, the senior token in {links.registry}")
+    if not links.timelock_is_admin:
+        rec.add(FindingKind.MANIFEST_LINK, None, pool, "the timelock", manifest_contracts.get("timelock"),
+                "the timelock the manifest names is not the pool's admin: privileged calls may bypass its delay")
     if links.oracle_pool.lower() != pool.lower():
         rec.add(FindingKind.MANIFEST_LINK, None, links.oracle, pool, links.oracle_pool,
                 "the oracle is not bound to this pool: a distributed period's report can still be amended")
@@ -164,7 +170,7 @@ def review_roles(history: History, pool: str, addresses: Mapping[str, str], rec:
                 block=ev.block,
                 sender=str(ev.args["sender"]),
             )
-        if end is not None and ev.block > end:
+        if end is not None and (ev.block, ev.log_index) > end:
             verb = "granted" if granted else "revoked"
             rec.disclose(DisclosureKind.ROLE_CHANGE, ev, account, None,
                          f"{role_name(role)} on the {where} {verb} {'to' if granted else 'from'} {account}",
@@ -189,12 +195,48 @@ def disclose_agent_acts(history: History, rec: Reconciliation) -> None:
             rec.disclose(DisclosureKind.WALLET_FREEZE, ev, str(a["wallet"]), None,
                          f"{name} wallet {a['wallet']} {'frozen' if a['frozen'] else 'unfrozen'}",
                          sender=str(a["agent"]))
+    for ev in history.fee_events:
+        if ev.event == "FeeDeferred":
+            rec.disclose(DisclosureKind.FEE_DEFERRED, ev, str(ev.args["recipient"]), int(ev.args["amount"]),
+                         f"the stablecoin refused the fee of {int(ev.args['amount']):,} to {ev.args['recipient']}: "
+                         "owed, the distribution went on")
     for ev in history.pauses:
         rec.disclose(DisclosureKind.PAUSE, ev, ev.address, None,
                      f"the {ev.contract} {'paused' if ev.event == 'Paused' else 'unpaused'}",
                      sender=str(ev.args.get("account", "")) or None)
-    if history.default_declared is not None:
-        ev = history.default_declared
-        rec.disclose(DisclosureKind.DEFAULT_DECLARED, ev, ev.address, None,
-                     f"default declared from period {ev.args['period']}: {ev.args['reason']}",
-                     period=int(ev.args["period"]))
+    for ev in history.default_events:
+        a = ev.args
+        if ev.event == "DefaultDeclared":
+            how = (f"triggered by {a['by']} on condition {a['trigger']}" if int(a["trigger"])
+                   else f"declared by {a['by']}")
+            rec.disclose(DisclosureKind.DEFAULT_DECLARED, ev, ev.address, None,
+                         f"default {how} from period {a['period']}: {a['reason']}", period=int(a["period"]),
+                         sender=str(a["by"]))
+        else:
+            rec.disclose(DisclosureKind.DEFAULT_CURED, ev, ev.address, None,
+                         f"default {'waived' if a['waived'] else 'cured'} by {a['by']} from period {a['period']}: "
+                         f"{a['reason']}", period=int(a["period"]), sender=str(a["by"]))
+
+
+GOVERNANCE_COLUMNS = ["block", "log_index", "tx_hash", "contract", "act", "sender", "arguments"]
+
+
+def privileged_acts(history: History) -> list[dict[str, object]]:
+    """Every privileged act in chain order, issuance included: role grants and revocations, timelocked calls
+    announced, run and cancelled, reporter and threshold changes, pauses, forced transfers, recoveries, freezes,
+    defaults declared, triggered, cured and waived (``governance.csv``)."""
+    import json
+
+    events = [*history.roles, *history.timelock_calls, *history.governance, *history.pauses,
+              *history.default_events]
+    for tok in history.tokens.values():
+        events.extend([*tok.forced, *tok.recoveries, *tok.freezes])
+    rows: list[dict[str, object]] = []
+    for ev in sorted(events, key=lambda e: (e.block, e.log_index)):
+        args = dict(ev.args)
+        if "role" in args:
+            args["role"] = role_name(str(args["role"]))
+        sender = ev.sender or next((str(args[k]) for k in ("sender", "agent", "account", "by") if k in args), "")
+        rows.append({"block": ev.block, "log_index": ev.log_index, "tx_hash": ev.tx_hash, "contract": ev.contract,
+                     "act": ev.event, "sender": sender, "arguments": json.dumps(args, sort_keys=True)})
+    return rows

@@ -50,6 +50,10 @@ class History:
     deposit_events: list[Event] = field(default_factory=list)
     legs: dict[int, tuple[PeriodLegs, Event]] = field(default_factory=dict)
     default_declared: Event | None = None
+    fee_events: list[Event] = field(default_factory=list)
+    """``FeeDeferred`` and ``FeesPaid``: fees the stablecoin refused to deliver, and their later payment."""
+    default_events: list[Event] = field(default_factory=list)
+    """``DefaultDeclared`` and ``DefaultCured`` in chain order: the pool's default state over time."""
     finalized: Event | None = None
     tokens: dict[str, TokenHistory] = field(default_factory=dict)
     stablecoin_transfers: list[Event] = field(default_factory=list)
@@ -61,12 +65,21 @@ class History:
     issuance_closed: dict[str, Event] = field(default_factory=dict)
     events: int = 0
 
+    timelock_calls: list[Event] = field(default_factory=list)
+    """The timelock's ``CallScheduled``, ``CallExecuted`` and ``Cancelled``, in chain order."""
+    handed_over: Event | None = None
+    """The deployer renouncing the timelock's admin role: the last act of issuance."""
+
     @property
-    def issuance_end(self) -> int | None:
-        """The block in which issuance finished (the last tranche's ``IssuanceClosed``), if it has."""
+    def issuance_end(self) -> tuple[int, int] | None:
+        """Where issuance finished (block, log index): the deployer's last renounce, else the last tranche's
+        ``IssuanceClosed``; ``None`` while it has not."""
+        if self.handed_over is not None:
+            return (self.handed_over.block, self.handed_over.log_index)
         if len(self.issuance_closed) < len(TRANCHES):
             return None
-        return max(ev.block for ev in self.issuance_closed.values())
+        last = max(self.issuance_closed.values(), key=lambda ev: (ev.block, ev.log_index))
+        return (last.block, last.log_index)
 
     def distribution_txs(self) -> dict[str, int]:
         """The transactions that ran the pool's waterfall, each with the period it distributed."""
@@ -111,6 +124,13 @@ def rebuild(ledger: Ledger) -> History:
         a = ev.args
         if ev.event in ROLE_EVENTS:
             h.roles.append(ev)
+            if (ev.contract == "timelock" and ev.event == "RoleRevoked" and int(str(ev.args["role"]), 16) == 0
+                    and str(ev.args["account"]).lower() == str(ev.args["sender"]).lower()):
+                h.handed_over = ev
+            continue
+        if ev.contract == "timelock":
+            if ev.event in ("CallScheduled", "CallExecuted", "Cancelled"):
+                h.timelock_calls.append(ev)
             continue
         if ev.event in PAUSE_EVENTS:
             h.pauses.append(ev)
@@ -125,7 +145,12 @@ def rebuild(ledger: Ledger) -> History:
                 period = int(a["period"])
                 h.legs[period] = (legs_from_event(period, a["legs"]), ev)
             elif ev.event == "DefaultDeclared":
-                h.default_declared = ev
+                h.default_declared = h.default_declared or ev
+                h.default_events.append(ev)
+            elif ev.event == "DefaultCured":
+                h.default_events.append(ev)
+            elif ev.event in ("FeeDeferred", "FeesPaid"):
+                h.fee_events.append(ev)
             elif ev.event == "Finalized":
                 h.finalized = ev
         elif ev.contract == "oracle":

@@ -22,7 +22,7 @@ DEFAULT_RANGE = 2_000
 
 SENDER_EVENTS = frozenset(
     {"ReporterAdded", "ReporterRemoved", "ThresholdChanged", "ReportAmended", "PoolBound", "DefaultDeclared",
-     "WalletRecovered", "IssuanceClosed"}
+     "WalletRecovered", "IssuanceClosed", "CallScheduled", "CallExecuted", "Cancelled", "MinDelayChange"}
 )
 """Events a disclosure names the sender of that do not carry it themselves: their transaction's ``from`` is read once
 per transaction and kept in the ledger beside the event."""

@@ -22,6 +22,7 @@ OUTPUT_FILES = (
     "findings.csv",
     "disclosures.json",
     "disclosures.csv",
+    "governance.csv",
     "periods.csv",
     "holders.csv",
     "report.html",

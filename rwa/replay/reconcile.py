@@ -17,7 +17,16 @@ from typing import Any
 from rwa.replay.history import ZERO, History, TokenHistory
 from rwa.replay.ledger import Event
 from rwa.units import Tranche
-from rwa.waterfall import PeriodLegs, PoolState, PoolTerms, declare_default, run_maturity, run_period
+from rwa.waterfall import (
+    PeriodLegs,
+    PoolState,
+    PoolTerms,
+    cure_default,
+    declare_default,
+    run_maturity,
+    run_period,
+    run_recovery,
+)
 
 LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "senior_dust", "junior_dust")]
 
@@ -55,8 +64,10 @@ class DisclosureKind(enum.StrEnum):
     """Legitimate but material facts a holder should know; the value is what ``disclosures.json`` shows."""
 
     COLLECTION_SHORTFALL = "collection-shortfall"
+    DEFAULT_CURED = "default-cured"
     DEFAULT_DECLARED = "default-declared"
     DONATION = "donation"
+    FEE_DEFERRED = "fee-deferred"
     FORCED_TRANSFER = "forced-transfer"
     PAUSE = "pause"
     REPORT_AMENDED = "report-amended"
@@ -169,14 +180,24 @@ class Reconciliation:
 
 def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reconciliation) -> None:
     state = PoolState.opening(terms)
-    default_from = int(history.default_declared.args["period"]) if history.default_declared else None
+    changes = sorted(history.default_events, key=lambda e: (e.block, e.log_index))
     for period in sorted(history.legs):
         actual, event = history.legs[period]
-        if default_from is not None and period >= default_from and not state.defaulted:
-            state = declare_default(state)
+        while changes and (changes[0].block, changes[0].log_index) < (event.block, event.log_index):
+            change = changes.pop(0)
+            if change.event == "DefaultDeclared" and not state.defaulted:
+                state = declare_default(state)
+            elif change.event == "DefaultCured" and state.defaulted:
+                state = cure_default(state)
         cash = sum(history.deposits.get(period, {}).values())
         if period == terms.maturity_period:
             state, expected = run_maturity(terms, state, cash)
+        elif period > terms.maturity_period:
+            if not state.finalized:
+                rec.add(FindingKind.PERIOD_ORDER, period, pool, terms.maturity_period, period,
+                        "a recovery was distributed before maturity")
+                continue
+            state, expected = run_recovery(terms, state, period, cash)
         else:
             report = history.report_at(period, event.block)
             if report is None:
@@ -455,6 +476,11 @@ def reconcile_money(
         for ev in tok.claims:
             claims[ev.tx_hash].append((f"{name}:{str(ev.args['holder']).lower()}", int(ev.args["amount"])))
     legs_paid: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # tx -> recipient -> paid
+    deferred = {ev.tx_hash: int(ev.args["amount"]) for ev in history.fee_events if ev.event == "FeeDeferred"}
+    fee_payments: dict[str, list[int]] = defaultdict(list)
+    for ev in history.fee_events:
+        if ev.event == "FeesPaid":
+            fee_payments[ev.tx_hash].append(int(ev.args["amount"]))
     net: dict[str, int] = defaultdict(int)  # account -> in less out, by transfers
     for ev in history.stablecoin_transfers:
         src, dst, value = str(ev.args["from"]).lower(), str(ev.args["to"]).lower(), int(ev.args["value"])
@@ -468,6 +494,8 @@ def reconcile_money(
             net["pool"] -= value
             if ev.tx_hash in runs and (dst == fee_l or dst in token_names):
                 legs_paid[ev.tx_hash][dst] += value
+            elif dst == fee_l and value in fee_payments.get(ev.tx_hash, []):
+                fee_payments[ev.tx_hash].remove(value)  # a deferred fee, paid later
             else:
                 rec.add(
                     FindingKind.OUTSIDE_WATERFALL,
@@ -510,7 +538,8 @@ def reconcile_money(
                     f"a {who.split(':', 1)[0]} claim of {amount:,} in {tx} with no stablecoin paid")
     for tx, period in runs.items():
         legs = history.legs[period][0]
-        want = {fee_l: legs.fee, tokens["senior"].lower(): legs.senior_paid, tokens["junior"].lower(): legs.junior}
+        want = {fee_l: legs.fee - deferred.get(tx, 0), tokens["senior"].lower(): legs.senior_paid,
+                tokens["junior"].lower(): legs.junior}
         for dst, amount in want.items():
             got = legs_paid.get(tx, {}).get(dst, 0)
             if got != amount:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rwa.deal import load_deal
+from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
 from rwa.replay.history import History
 from rwa.replay.outputs import publish
 from rwa.replay.reconcile import Disclosure, Finding, Reconciliation
@@ -92,7 +93,9 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
         for line in sorted(rec.holders.values(), key=lambda h: (h.tranche, h.holder))
     ]
     deal = load_deal(Path(str(summary["deal_file"])))
-    page = render_html(summary, rows, history, rec, covenant_bps, decimals=deal.decimals, currency=deal.currency)
+    acts = privileged_acts(history)
+    page = render_html(summary, rows, history, rec, covenant_bps, decimals=deal.decimals, currency=deal.currency,
+                       acts=acts)
     files = {
         "periods.csv": _csv(PERIOD_COLUMNS, [[row.get(c, "") for c in PERIOD_COLUMNS] for row in rows]),
         "holders.csv": _csv(
@@ -103,6 +106,7 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
         "findings.csv": _csv(FINDING_COLUMNS, [_row(f, FINDING_COLUMNS) for f in rec.findings]),
         "disclosures.json": json.dumps([d.to_json() for d in rec.disclosures], indent=2, default=str).encode(),
         "disclosures.csv": _csv(DISCLOSURE_COLUMNS, [_row(d, DISCLOSURE_COLUMNS) for d in rec.disclosures]),
+        "governance.csv": _csv(GOVERNANCE_COLUMNS, [[a[c] for c in GOVERNANCE_COLUMNS] for a in acts]),
         "summary.json": json.dumps(summary, indent=2, default=str).encode(),
         "report.html": page.encode("utf-8"),
     }
@@ -179,6 +183,18 @@ def _amount(d: Disclosure, money: Callable[[int], str]) -> str:
     return money(d.amount)
 
 
+def _acts_html(acts: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        f"<tr><td>{a['block']}</td><td>{html.escape(str(a['contract']))}</td><td>{html.escape(str(a['act']))}</td>"
+        f"<td><code>{html.escape(str(a['sender']))}</code></td><td><code>{html.escape(str(a['arguments']))}</code>"
+        "</td></tr>"
+        for a in acts
+    ) or '<tr><td colspan="5">none</td></tr>'
+    return ("<h2>Privileged acts</h2>\n<p>Every use of a role, issuance included, in chain order "
+            "(<code>governance.csv</code>).</p>\n<table id=\"governance\">\n<tr><th>block</th><th>contract</th>"
+            f"<th>act</th><th>sender</th><th>arguments</th></tr>\n{rows}</table>")
+
+
 def lowest_dscr(history: History) -> int | None:
     """The lowest DSCR of any distributed period with one, in basis points."""
     ratios = [legs.dscr_bps for legs, _ in history.legs.values() if legs.dscr_bps]
@@ -211,6 +227,7 @@ def render_html(
     *,
     decimals: int,
     currency: str,
+    acts: list[dict[str, Any]] | None = None,
 ) -> str:
     images = charts(rows, history, covenant_bps, decimals=decimals, currency=currency) if rows else {}
     ok = not rec.findings
@@ -263,6 +280,7 @@ font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
 <tr><th>kind</th><th>period</th><th>block</th><th>sender</th><th>account</th><th>expected</th><th>actual</th>
 <th>detail</th></tr>
 {findings}</table>
+{_acts_html(acts or [])}
 <h2>Disclosures</h2>
 <p>Legitimate but material: acts of the deal's roles and facts a holder should know; not a failed audit.</p>
 <table id="disclosures">

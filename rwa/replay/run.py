@@ -46,6 +46,7 @@ CONTRACTS = {
     "senior": "TrancheToken",
     "junior": "TrancheToken",
     "registry": "ComplianceRegistry",
+    "timelock": "DealTimelock",
     "stablecoin": "TestStablecoin",
 }
 
@@ -125,7 +126,8 @@ def read_links(chain: Chain, manifest: Manifest, block: int) -> Links:
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
 
-    linked = LeasePool.at(chain, manifest.address("pool")).addresses(block)
+    pool = LeasePool.at(chain, manifest.address("pool"))
+    linked = pool.addresses(block)
     tokens = {t: TrancheToken.at(chain, linked[t]) for t in TRANCHES}
     return Links(
         oracle=linked["oracle"],
@@ -137,6 +139,9 @@ def read_links(chain: Chain, manifest: Manifest, block: int) -> Links:
         token_stablecoins={t: tok.stablecoin(block) for t, tok in tokens.items()},
         token_registries={t: tok.registry(block) for t, tok in tokens.items()},
         oracle_pool=RevenueOracle.at(chain, linked["oracle"]).pool(block),
+        timelock_is_admin="timelock" in manifest.contracts and bool(
+            pool.contract.functions.hasRole(bytes(32), manifest.address("timelock")).call(block_identifier=block)
+        ),
     )
 
 
@@ -188,6 +193,15 @@ def _counters(chain: Chain, links: Links, pool: str, block: int) -> dict[str, in
     return out
 
 
+def _last_distributed(history: History) -> int:
+    """The pool's ``lastDistributedPeriod`` by the events: N once finalized (the maturity run, N+1, and the
+    recoveries after it do not move it), else the last period distributed."""
+    if history.finalized is not None:
+        (maturity,) = [p for p, (_, ev) in history.legs.items() if ev.tx_hash == history.finalized.tx_hash]
+        return maturity - 1
+    return max(history.legs, default=0)
+
+
 def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
     """The same totals as :func:`_counters` and the stablecoin balances of ``accounts``, added up from the ledger's
     events alone."""
@@ -195,8 +209,7 @@ def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
 
     legs = [legs for legs, _ in history.legs.values()]
     out = {
-        "lastDistributedPeriod": max((p for p in history.legs if history.finalized is None or p != max(history.legs)),
-                                     default=0),
+        "lastDistributedPeriod": _last_distributed(history),
         "totalSeniorPaid": sum(leg.senior_paid for leg in legs),
         "totalJuniorPaid": sum(leg.junior for leg in legs),
         "totalFeesPaid": sum(leg.fee for leg in legs),

@@ -52,7 +52,7 @@ def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_on
         assert token.issuance_closed()
     manifest = load_manifest(out)
     assert manifest.complete and set(manifest.contracts) == {"stablecoin", "registry", "oracle", "senior", "junior",
-                                                             "pool"}
+                                                             "timelock", "pool"}
     assert manifest.abi_hashes and manifest.compiler_version.startswith("0.8.30")
     head = chain.w3.eth.block_number
     with pytest.raises(InputError, match="already issued"):
@@ -115,14 +115,14 @@ def test_bad_operations_change_nothing(
     chain: Chain, issued_once: tuple[object, Path], action: str, message: str
 ) -> None:
     deal, _ = _issued(chain, issued_once)
-    admin = deal.manifest.roles.admin
     holder = _investors(chain)[0].address
     if action == "frozen-holder":
         publish(chain, deal.manifest, period=1, simulate=True)
         distribute_period(deal, 1)
         from rwa.onchain.registry import ComplianceRegistry
 
-        ComplianceRegistry.at(chain, deal.manifest.address("registry")).set_frozen(holder, True, sender=admin)
+        registry = ComplianceRegistry.at(chain, deal.manifest.address("registry"))
+        registry.set_frozen(holder, True, sender=deal.manifest.roles.agent)
     head = chain.w3.eth.block_number
     with pytest.raises(InputError, match=message):
         if action == "out-of-order":

@@ -38,7 +38,7 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def deployed(chain: Chain, tmp_path: Path) -> tuple[OracleSetup, Manifest]:
-    setup = deploy_oracle(chain, ended=2)
+    setup = deploy_oracle(chain, ended=2, bound=True)
     manifest = write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
     return setup, manifest
 
@@ -119,8 +119,19 @@ def test_asking_for_a_period_that_has_not_ended_is_refused(
     assert setup.oracle.latest_period() == 2
 
 
-def test_simulate_moves_the_dev_clock_one_period_at_a_time(deployed: tuple[OracleSetup, Manifest]) -> None:
-    setup, manifest = deployed
+@pytest.fixture
+def simulated(chain: Chain, tmp_path: Path) -> tuple[OracleSetup, Manifest]:
+    """An oracle whose contracted-rent schedule is the example deal's, for the simulator's figures."""
+    from rwa.deal import load_deal
+    from rwa.leverage.cashflows import contracted_rent
+
+    deal = deal_file(tmp_path)
+    setup = deploy_oracle(chain, ended=2, bound=True, schedule=contracted_rent(load_deal(deal)))
+    return setup, write_manifest(setup, tmp_path / "deployment.json", deal)
+
+
+def test_simulate_moves_the_dev_clock_one_period_at_a_time(simulated: tuple[OracleSetup, Manifest]) -> None:
+    setup, manifest = simulated
     first = publish(setup.chain, manifest, simulate=True)
     assert [r.period for r in first] == [1, 2]
     for expected in (3, 4):
@@ -180,7 +191,7 @@ def on_disk(tmp_path: Path) -> tuple[Path, Path, Path]:
     """A chain state file with a deployed oracle (two periods ended), its manifest and a billing export."""
     state = tmp_path / "chain.sqlite"
     with connect(state=state) as chain:
-        setup = deploy_oracle(chain, ended=2)
+        setup = deploy_oracle(chain, ended=2, bound=True)
         write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
     return state, tmp_path / "deployment.json", write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")
 
@@ -325,7 +336,7 @@ def test_node_down_is_retried_then_one_error_line(tmp_path: Path, on_disk: tuple
 
 @pytest.mark.anvil
 def test_publish_through_rpc_url_on_anvil(anvil: AnvilNode, anvil_chain: Chain, tmp_path: Path) -> None:
-    setup = deploy_oracle(anvil_chain, ended=2)
+    setup = deploy_oracle(anvil_chain, ended=2, bound=True)
     manifest = tmp_path / "deployment.json"
     write_manifest(setup, manifest, deal_file(tmp_path))
     csv = write_export(billing_rows(range(1, 3)), tmp_path / "billing.csv")

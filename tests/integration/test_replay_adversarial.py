@@ -14,12 +14,15 @@ from eth_account import Account
 from rwa.chain import Chain
 from rwa.deal import load_deal
 from rwa.deployment import load_manifest, save_manifest
+from rwa.issuance.governance import add_reporter_call, forced_transfer_call, recovery_call, set_threshold_call
 from rwa.issuance.operate import distribute_period
 from rwa.leverage.cashflows import contracted_rent
+from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.oracle import Report
+from rwa.onchain.timelock import Call
 from rwa.oracle.report import sign_report
-from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle
+from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle, through_timelock
 
 
 def _admin(deal: DeployedDeal) -> str:
@@ -40,7 +43,8 @@ def test_a_distributor_granted_by_the_admin_and_its_direct_distribution_are_find
     chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
 ) -> None:
     admin, junior = _admin(deal), deal.tokens["junior"]
-    junior.grant_role("DISTRIBUTOR_ROLE", admin, sender=admin)
+    grant = Call.of(junior.contract.functions.grantRole(Role.DISTRIBUTOR_ROLE.id, admin), "a second distributor")
+    through_timelock(deal, grant)  # announced a period ahead: the holders could see it coming
     deal.stablecoin.mint(admin, 5_000_000, sender=admin)
     deal.stablecoin.transfer(junior.address, 5_000_000, sender=admin)
     junior.distribute_funds(5_000_000, sender=admin)
@@ -52,7 +56,8 @@ def test_a_distributor_granted_by_the_admin_and_its_direct_distribution_are_find
     donation = disclosed(result, "donation")
     assert len(donation) == 1 and donation[0].amount == 5_000_000 and donation[0].sender == admin
     role = disclosed(result, "role-change")
-    assert len(role) == 1 and role[0].sender == admin and "DISTRIBUTOR_ROLE" in role[0].detail
+    assert len(role) == 1 and role[0].sender == deal.manifest.address("timelock")
+    assert "DISTRIBUTOR_ROLE" in role[0].detail
 
 
 def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_changes_are_disclosed(
@@ -60,8 +65,7 @@ def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_change
 ) -> None:
     admin, oracle = _admin(deal), deal.oracle
     rogue = Account.create()
-    oracle.add_reporter(rogue.address, sender=admin)
-    oracle.set_threshold(1, sender=admin)
+    executor = through_timelock(deal, add_reporter_call(deal, rogue.address), set_threshold_call(deal, 1))
     period = oracle.latest_period() + 1
     _to_period_end(chain, oracle.period_end(period))
     rent = contracted_rent(load_deal(Path(deal.manifest.deal_file)))[period - 1]
@@ -75,9 +79,9 @@ def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_change
     assert len(quorum) == 1 and quorum[0].period == period
     assert (quorum[0].expected, quorum[0].actual) == (deal_threshold, 1) and rogue.address in quorum[0].detail
     added = disclosed(result, "reporter-change")
-    assert len(added) == 1 and added[0].account == rogue.address and added[0].sender == admin
+    assert len(added) == 1 and added[0].account == rogue.address and added[0].sender == executor
     lowered = disclosed(result, "threshold-change")
-    assert len(lowered) == 1 and lowered[0].amount == 1 and lowered[0].sender == admin
+    assert len(lowered) == 1 and lowered[0].amount == 1 and lowered[0].sender == executor
     summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
     assert summary["threshold"] == 1 and summary["reporters"] == len(deal.manifest.roles.reporters) + 1
 
@@ -106,9 +110,9 @@ def test_short_collections_forced_transfers_recoveries_and_freezes_are_disclosed
         distribute_period(deal, period, amount=report.revenue * 60 // 100)
     agent, senior = deal.manifest.roles.agent, deal.tokens["senior"]
     a, b, c = (acct.address for acct in chain.accounts[15:18])
-    senior.forced_transfer(a, b, 1_000, sender=agent)
     senior.set_wallet_frozen(c, True, sender=agent)
-    senior.recover_wallet(c, a, sender=agent)
+    timelock = deal.manifest.address("timelock")
+    through_timelock(deal, forced_transfer_call(deal, "senior", a, b, 1_000), recovery_call(deal, "senior", c, a))
     result = replay(chain, manifest, tmp_path)
     assert result.exit_code == 0, [f.detail for f in result.findings]
     short = disclosed(result, "collection-shortfall")
@@ -119,9 +123,9 @@ def test_short_collections_forced_transfers_recoveries_and_freezes_are_disclosed
     total = [d for d in short if d.period is None]
     assert len(total) == 1 and total[0].amount == sum(d.amount or 0 for d in per_period)
     forced = disclosed(result, "forced-transfer")
-    assert len(forced) == 1 and (forced[0].amount, forced[0].sender, forced[0].account) == (1_000, agent, a)
+    assert len(forced) == 1 and (forced[0].amount, forced[0].sender, forced[0].account) == (1_000, timelock, a)
     recovered = disclosed(result, "wallet-recovery")
-    assert len(recovered) == 1 and recovered[0].account == c and recovered[0].sender == agent
+    assert len(recovered) == 1 and recovered[0].account == c and recovered[0].sender == timelock
     assert len(disclosed(result, "wallet-freeze")) == 1
     summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
     assert summary["collection_shortfall"] == total[0].amount

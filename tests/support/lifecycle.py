@@ -9,6 +9,7 @@ from rwa.deployment import Manifest
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.onchain.timelock import Call
 from rwa.oracle.publisher import publish
 from rwa.replay.reconcile import Disclosure
 from rwa.replay.run import ReplayResult, run_replay
@@ -48,3 +49,18 @@ def kinds(result: ReplayResult) -> set[str]:
 
 def disclosed(result: ReplayResult, kind: str) -> list[Disclosure]:
     return [d for d in result.disclosures if d.kind == kind]
+
+
+def through_timelock(deal: DeployedDeal, *calls: Call) -> str:
+    """Announce ``calls`` through the deal's timelock (the issuer proposes), wait out the delay on the development
+    chain and run them; returns the account that ran them."""
+    from rwa.issuance.governance import timelock_of
+
+    timelock = timelock_of(deal)
+    for call in calls:
+        timelock.schedule(call, sender=deal.manifest.roles.issuer)
+    deal.chain.time_travel(max(timelock.ready_at(call) for call in calls))
+    executor = deal.manifest.roles.servicer
+    for call in calls:
+        timelock.execute(call, sender=executor)
+    return executor

@@ -39,8 +39,18 @@ class OracleSetup:
     first_start: int
 
 
-def deploy_oracle(chain: Chain, ended: int = 2, threshold: int = THRESHOLD) -> OracleSetup:
-    """An oracle whose first ``ended`` periods have ended at the chain's current time (and the next has not)."""
+CONTRACTED_RENT = 10_000_000
+"""The contracted rent of every period of the test oracle's schedule (what :func:`sample_report` reports)."""
+PERIODS = 60
+
+
+def deploy_oracle(
+    chain: Chain, ended: int = 2, threshold: int = THRESHOLD, bound: bool = False, schedule: list[int] | None = None
+) -> OracleSetup:
+    """An oracle whose first ``ended`` periods have ended at the chain's current time (and the next has not); with
+    ``bound``, its pool is the distribution-status stub (nothing distributed), so amendments are accepted. Its
+    contracted-rent ``schedule`` defaults to :data:`CONTRACTED_RENT` for each of :data:`PERIODS` periods (the
+    example deal's own schedule for the simulator's figures)."""
     admin = chain.accounts[0].address
     reporters = dev_reporters(chain)
     stub = deploy(chain, "StubDistributionStatus", sender=admin, gas=500_000)
@@ -48,8 +58,11 @@ def deploy_oracle(chain: Chain, ended: int = 2, threshold: int = THRESHOLD) -> O
     now = chain.now()
     first_start = now - ended * PERIOD - 60
     oracle = RevenueOracle.deploy(
-        chain, admin, [r.address for r in reporters], threshold, first_start, PERIOD, GRACE, MULTIPLE_BPS
+        chain, admin, [r.address for r in reporters], threshold, first_start, PERIOD, GRACE, MULTIPLE_BPS,
+        schedule or [CONTRACTED_RENT] * PERIODS,
     )
+    if bound:
+        oracle.bind_pool(str(stub.address), sender=admin)
     return OracleSetup(chain, oracle, str(stub.address), str(coin.address), reporters, admin, first_start)
 
 
@@ -78,8 +91,10 @@ def write_manifest(setup: OracleSetup, path: Path, deal: Path) -> Manifest:
             servicer=setup.admin,
             agent=setup.admin,
             fee_recipient=setup.admin,
+            trustee=setup.admin,
             reporters=[r.address for r in setup.reporters],
             threshold=setup.oracle.threshold(),
+            delay_seconds=PERIOD + 86_400,
         ),
         senior_size=0,
         junior_size=0,

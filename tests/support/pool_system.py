@@ -19,6 +19,7 @@ from rwa.onchain.pool import DepositKind, LeasePool
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.onchain.tranche import TrancheToken
+from rwa.terms import DefaultRules
 from rwa.tx import deploy, send
 from rwa.waterfall import PeriodLegs, PoolTerms
 
@@ -86,6 +87,8 @@ class PoolSystem:
         return self.pool.distribute(period, sender=self.servicer)
 
     def finalize(self) -> TxReceipt:
+        """Settle maturity once period N+1 has ended (anyone may; the admin sends it here)."""
+        self.end_period(self.terms.period_count + 1)
         return self.pool.finalize(sender=self.admin)
 
     def token_dust(self) -> tuple[int, int]:
@@ -108,9 +111,12 @@ def deploy_pool_system(
     *,
     senior_holders: Mapping[str, int] | None = None,
     junior_holders: Mapping[str, int] | None = None,
+    rules: DefaultRules | None = None,
+    stablecoin: str = "TestStablecoin",
     **term_overrides: int | tuple[int, ...],
 ) -> PoolSystem:
-    """Deploy a deal on ``chain``: accounts 0 admin/issuer, 1 servicer, 2 fee recipient, 3.. holders.
+    """Deploy a deal on ``chain``: accounts 0 admin/trustee, 1 servicer, 2 fee recipient, 3.. holders; the
+    default ``rules`` trigger on three periods of interest arrears only, and anyone may distribute at a period's end.
 
     The terms are :func:`demo_terms` with ``term_overrides``, period 1 starting at the chain's clock once the
     stablecoin is deployed (the embedded chain's first block jumps from genesis to the wall clock).
@@ -118,7 +124,10 @@ def deploy_pool_system(
     """
     accounts = [a.address for a in chain.accounts]
     admin, servicer, fee_recipient = accounts[0], accounts[1], accounts[2]
-    usd = Stablecoin.deploy_test(chain, admin)
+    if stablecoin == "TestStablecoin":
+        usd = Stablecoin.deploy_test(chain, admin)
+    else:  # a test double with the same mint(to, amount) and ERC-20 calls, owned by the admin
+        usd = Stablecoin.at(chain, deploy(chain, stablecoin, admin, sender=admin, gas=2_000_000).address)
     terms = demo_terms(chain.now(), **term_overrides)
     if senior_holders is None:
         third = terms.face // 3
@@ -137,7 +146,18 @@ def deploy_pool_system(
         if holders:
             token.mint_batch(list(holders), list(holders.values()), sender=admin, batch_size=MINT_BATCH)
     pool = LeasePool.deploy(
-        chain, terms, usd.address, oracle.address, senior.address, junior.address, admin, servicer, fee_recipient
+        chain,
+        terms,
+        rules or DefaultRules(arrears_periods=3, report_overdue_seconds=0, shortfall_bps=0, shortfall_window=0,
+                              distribution_grace=0),
+        stablecoin=usd.address,
+        oracle=oracle.address,
+        senior=senior.address,
+        junior=junior.address,
+        admin=admin,
+        servicer=servicer,
+        trustee=admin,
+        fee_recipient=fee_recipient,
     )
     senior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)
     junior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)

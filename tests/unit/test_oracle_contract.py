@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from eth_account import Account
 
@@ -10,7 +12,16 @@ from rwa.errors import ContractRevertError
 from rwa.onchain.oracle import Report
 from rwa.oracle.report import digest, sign_report
 from rwa.tx import contract_at, deploy, send
-from tests.support.oracle import GRACE, MULTIPLE_BPS, PERIOD, OracleSetup, deploy_oracle, sample_report
+from tests.support.oracle import (
+    CONTRACTED_RENT,
+    GRACE,
+    MULTIPLE_BPS,
+    PERIOD,
+    PERIODS,
+    OracleSetup,
+    deploy_oracle,
+    sample_report,
+)
 
 
 @pytest.fixture
@@ -167,11 +178,47 @@ def test_amend_before_distribution_emits_both_reports(setup: OracleSetup) -> Non
     setup.oracle.bind_pool(setup.stub, sender=setup.admin)
     old = sample_report(1)
     _submit(setup, old)
-    new = sample_report(1, revenue=old.revenue - 5, tag=b"corrected")
+    new = replace(sample_report(1, revenue=old.revenue - 5, tag=b"corrected"), version=1)
     setup.oracle.amend(1, new, _sigs(setup, new), sender=setup.admin)
     assert setup.oracle.report_of(1) == new
     amended = setup.oracle.events()[-1]
     assert amended.kind == "amended" and amended.old_report == old and amended.report == new
+
+
+def test_a_superseded_reports_signatures_are_refused_and_an_amendment_must_be_the_next_version(
+    setup: OracleSetup,
+) -> None:
+    setup.oracle.bind_pool(setup.stub, sender=setup.admin)
+    first = sample_report(1)
+    first_sigs = _sigs(setup, first)
+    setup.oracle.submit(first, first_sigs, sender=setup.admin)
+    second = replace(sample_report(1, revenue=1, tag=b"second"), version=1)
+    setup.oracle.amend(1, second, _sigs(setup, second), sender=setup.admin)
+    # anyone holding the first report's public signatures tries to put it back
+    err = _rejects("WrongVersion", setup.oracle.amend, 1, first, first_sigs, sender=setup.admin)
+    assert err.error_args == {"period": 1, "expected": 2, "got": 0}
+    skipped = replace(first, version=3)
+    _rejects("WrongVersion", setup.oracle.amend, 1, skipped, _sigs(setup, skipped), sender=setup.admin)
+    back = replace(first, version=2)  # the first figures again are only a new, newly signed version
+    setup.oracle.amend(1, back, _sigs(setup, back), sender=setup.admin)
+    assert setup.oracle.report_of(1) == back
+
+
+def test_an_unbound_oracle_refuses_every_amendment(setup: OracleSetup) -> None:
+    _submit(setup, sample_report(1))
+    new = replace(sample_report(1, revenue=1, tag=b"n"), version=1)
+    _rejects("PoolNotBound", setup.oracle.amend, 1, new, _sigs(setup, new), sender=setup.admin)
+
+
+def test_the_contracted_rent_is_the_schedule_fixed_at_deployment(setup: OracleSetup) -> None:
+    inflated = sample_report(1, revenue=CONTRACTED_RENT * 3, rent=CONTRACTED_RENT * 4)
+    err = _rejects("ContractedRentMismatch", setup.oracle.submit, inflated, _sigs(setup, inflated),
+                   sender=setup.admin)
+    assert err.error_args == {"period": 1, "scheduled": CONTRACTED_RENT, "reported": CONTRACTED_RENT * 4}
+    over = sample_report(1, revenue=CONTRACTED_RENT * 3)
+    _rejects("RevenueOutOfBounds", setup.oracle.submit, over, _sigs(setup, over), sender=setup.admin)
+    assert setup.oracle.contract.functions.contractedRentOf(1).call() == CONTRACTED_RENT
+    assert setup.oracle.contract.functions.periodCount().call() == PERIODS
 
 
 def test_amend_after_distribution_is_rejected(setup: OracleSetup) -> None:
@@ -185,15 +232,16 @@ def test_amend_after_distribution_is_rejected(setup: OracleSetup) -> None:
 
 
 def test_amend_needs_the_same_quorum_and_an_existing_report(setup: OracleSetup) -> None:
+    setup.oracle.bind_pool(setup.stub, sender=setup.admin)
     _submit(setup, sample_report(1))
-    new = sample_report(1, revenue=7, tag=b"n")
+    new = replace(sample_report(1, revenue=7, tag=b"n"), version=1)
     _rejects("QuorumNotReached", setup.oracle.amend, 1, new, _sigs(setup, new, n=2), sender=setup.admin)
     other = sample_report(2, tag=b"n")
     _rejects("NoReport", setup.oracle.amend, 2, other, _sigs(setup, other), sender=setup.admin)
     _rejects("AmendPeriodMismatch", setup.oracle.amend, 1, other, _sigs(setup, other), sender=setup.admin)
-    same = sample_report(1)
+    same = replace(sample_report(1), version=1)
     _rejects("AmendmentUnchanged", setup.oracle.amend, 1, same, _sigs(setup, same), sender=setup.admin)
-    big = sample_report(1, revenue=10**12, rent=1)
+    big = replace(sample_report(1, revenue=10**12), version=1)
     _rejects("RevenueOutOfBounds", setup.oracle.amend, 1, big, _sigs(setup, big), sender=setup.admin)
 
 
@@ -228,9 +276,9 @@ def test_constructor_validates_threshold(chain: Chain) -> None:
     admin = chain.accounts[0].address
     reporters = [a.address for a in chain.accounts[10:12]]
     with pytest.raises(ContractRevertError) as info:
-        deploy(chain, "RevenueOracle", admin, reporters, 3, 0, PERIOD, GRACE, MULTIPLE_BPS, sender=admin)
+        deploy(chain, "RevenueOracle", admin, reporters, 3, 0, PERIOD, GRACE, MULTIPLE_BPS, [1], sender=admin)
     assert info.value.error_name == "InvalidThreshold"
     with pytest.raises(ContractRevertError) as info:
-        deploy(chain, "RevenueOracle", admin, [reporters[0], reporters[0]], 1, 0, PERIOD, GRACE, MULTIPLE_BPS,
+        deploy(chain, "RevenueOracle", admin, [reporters[0], reporters[0]], 1, 0, PERIOD, GRACE, MULTIPLE_BPS, [1],
                sender=admin)
     assert info.value.error_name == "ReporterAlreadyAdded"

@@ -9,6 +9,7 @@ from web3 import Web3
 from rwa.chain import Chain
 from rwa.onchain.base import Role
 from rwa.onchain.pool import LeasePool
+from rwa.terms import DefaultRules
 from rwa.tx import deploy, send
 from tests.support.pool_system import PoolSystem, demo_terms, deploy_pool_system
 from tests.support.reverts import reverts
@@ -78,13 +79,31 @@ def test_deposit_without_allowance_reverts_in_the_token(system: PoolSystem) -> N
 def test_paused_pool_refuses_deposit_and_distribute(system: PoolSystem) -> None:
     system.fund_servicer(10)
     system.report(1, 0)
+    system.end_period(1)
     system.pool.pause(sender=system.admin)
     reverts(lambda: system.pool.deposit(1, 10, sender=system.servicer), "EnforcedPause")
-    reverts(lambda: system.distribute(1), "EnforcedPause")
+    reverts(lambda: system.pool.distribute(1, sender=system.servicer), "EnforcedPause")
     reverts(lambda: system.pool.pause(sender=system.servicer), "AccessControlUnauthorizedAccount")
     system.pool.unpause(sender=system.admin)
     system.pool.deposit(1, 10, sender=system.servicer)
     system.pool.distribute(1, sender=system.servicer)
+
+
+def test_a_pause_ends_by_itself_anyone_clears_it_and_it_cannot_be_renewed_at_once(system: PoolSystem) -> None:
+    max_pause = int(system.pool.contract.functions.MAX_PAUSE().call())
+    receipt = system.pool.pause(sender=system.admin)
+    expires = int(system.pool.contract.functions.pauseExpiresAt().call())
+    assert system.pool.paused()
+    assert expires == system.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] + max_pause
+    reverts(lambda: system.pool.unpause(sender=system.servicer), "PauseNotExpired", expiresAt=expires)
+    system.chain.time_travel(expires)
+    assert not system.pool.paused()  # over by itself: deposits and distributions run again
+    system.deposit(1, 10)
+    system.pool.unpause(sender=system.servicer)  # anyone clears the stale flag
+    reverts(lambda: system.pool.pause(sender=system.admin), "PauseCoolingDown", allowedFrom=expires + max_pause)
+    system.chain.time_travel(expires + max_pause)
+    system.pool.pause(sender=system.admin)
+    assert system.pool.paused()
 
 
 # -- distribute -------------------------------------------------------------------------------------------------
@@ -118,15 +137,17 @@ def test_distribute_waits_for_the_period_end(system: PoolSystem) -> None:
     assert err.error_args["nowTime"] < end
 
 
-def test_distribute_needs_the_servicer_role(system: PoolSystem) -> None:
-    system.report(1, 0)
-    system.end_period(1)
-    reverts(
-        lambda: system.pool.distribute(1, sender=system.admin),
-        "AccessControlUnauthorizedAccount",
-        account=system.admin,
-        neededRole=Role.SERVICER_ROLE.id,
-    )
+def test_only_the_servicer_distributes_within_the_grace_then_anyone_may(chain: Chain) -> None:
+    grace = 5 * 86_400
+    s = deploy_pool_system(chain, rules=DefaultRules(3, 0, 0, 0, grace))
+    s.report(1, 0)
+    s.end_period(1)
+    stranger = chain.accounts[9].address
+    opens = s.terms.period_end(1) + grace
+    reverts(lambda: s.pool.distribute(1, sender=stranger), "ServicerWindow", period=1, openToAnyoneAt=opens)
+    chain.time_travel(opens)
+    s.pool.distribute(1, sender=stranger)  # a servicer that holds back cannot stop the holders being paid
+    assert s.pool.last_distributed_period() == 1
 
 
 def test_maturity_is_not_a_distribution_period(system: PoolSystem) -> None:
@@ -141,11 +162,11 @@ def test_maturity_is_not_a_distribution_period(system: PoolSystem) -> None:
 # -- default and maturity ---------------------------------------------------------------------------------------
 
 
-def test_declare_default_once_and_by_the_issuer_only(system: PoolSystem) -> None:
+def test_declare_default_once_and_by_the_trustee_only(system: PoolSystem) -> None:
     reverts(
         lambda: system.pool.declare_default("lessee insolvent", sender=system.servicer),
         "AccessControlUnauthorizedAccount",
-        neededRole=Role.ISSUER_ROLE.id,
+        neededRole=Role.TRUSTEE_ROLE.id,
     )
     system.pool.declare_default("lessee insolvent", sender=system.admin)
     reverts(lambda: system.pool.declare_default("again", sender=system.admin), "AlreadyDefaulted", sincePeriod=1)
@@ -158,9 +179,13 @@ def test_finalize_too_early(system: PoolSystem) -> None:
     reverts(lambda: system.finalize(), "MaturityNotReached", lastDistributedPeriod=1, periodCount=3)
 
 
-def test_finalize_needs_the_issuer_role(system: PoolSystem) -> None:
+def test_finalize_waits_for_the_maturity_period_and_its_grace_then_anyone_may(system: PoolSystem) -> None:
     run_all_periods(system)
-    reverts(lambda: system.pool.finalize(sender=system.servicer), "AccessControlUnauthorizedAccount")
+    ends = system.terms.period_end(system.terms.period_count + 1)
+    reverts(lambda: system.pool.finalize(sender=system.servicer), "MaturityNotEnded", endsAt=ends)
+    system.end_period(system.terms.period_count + 1)
+    system.pool.finalize(sender=system.chain.accounts[9].address)
+    assert system.pool.finalized()
 
 
 def test_nothing_happens_after_finalize(system: PoolSystem) -> None:
@@ -168,7 +193,7 @@ def test_nothing_happens_after_finalize(system: PoolSystem) -> None:
     system.fund_servicer(10)
     system.finalize()
     assert system.pool.finalized()
-    reverts(lambda: system.pool.deposit(4, 10, sender=system.servicer), "PoolFinalized")
+    reverts(lambda: system.pool.deposit(4, 10, sender=system.servicer), "RecoveryRound", expected=5, got=4)
     reverts(lambda: system.pool.distribute(4, sender=system.servicer), "PoolFinalized")
     reverts(lambda: system.finalize(), "PoolFinalized")
     reverts(lambda: system.pool.declare_default("late", sender=system.admin), "PoolFinalized")
@@ -186,10 +211,12 @@ def _deploy(s: PoolSystem, **changes: Any) -> LeasePool:
         "junior": s.junior.address,
         "admin": s.admin,
         "servicer": s.servicer,
+        "trustee": s.admin,
         "fee_recipient": s.fee_recipient,
     }
     args.update(changes)
-    return LeasePool.deploy(s.chain, **args)
+    terms = args.pop("terms")
+    return LeasePool.deploy(s.chain, terms, DefaultRules(3, 0, 0, 0, 0), **args)
 
 
 def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
@@ -197,22 +224,23 @@ def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
 
     terms = system.terms
     tuple_terms = (terms.first_period_start, terms.period_length, 3, 1200, 1000, 1, 12000)
-    accounts = [system.usd.address, system.oracle.address, system.senior.address, system.junior.address]
-    roles = [system.admin, system.servicer, system.fee_recipient]
+    parties = (system.usd.address, system.oracle.address, system.senior.address, system.junior.address,
+               system.admin, system.servicer, system.admin, system.fee_recipient)
+    rules = (3, 0, 0, 0, 0)
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2], *accounts, *roles),
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2], rules, parties),
         "ScheduleLengthMismatch",
         scheduleLength=2,
         periodCount=3,
     )
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [0, 0, 0], *accounts, *roles),
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [0, 0, 0], rules, parties),
         "InvalidTerms",
         seniorFace=0,
     )
     zero_length = (terms.first_period_start, 0, 3, 1200, 1000, 1, 12000)
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", zero_length, [1, 2, 3], *accounts, *roles),
+        lambda: tx.deploy(system.chain, "LeasePool", zero_length, [1, 2, 3], rules, parties),
         "InvalidTerms",
         periodLength=0,
     )
@@ -220,7 +248,8 @@ def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
 
 def test_constructor_refuses_zero_addresses_and_one_token_for_both_tranches(system: PoolSystem) -> None:
     reverts(lambda: _deploy(system, oracle=ZERO), "ZeroAddress", index=1)
-    reverts(lambda: _deploy(system, fee_recipient=ZERO), "ZeroAddress", index=6)
+    reverts(lambda: _deploy(system, trustee=ZERO), "ZeroAddress", index=6)
+    reverts(lambda: _deploy(system, fee_recipient=ZERO), "ZeroAddress", index=7)
     reverts(
         lambda: _deploy(system, junior=system.senior.address),
         "SameTrancheTokens",

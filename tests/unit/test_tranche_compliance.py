@@ -119,7 +119,7 @@ def test_paused_token(deal: TokenSetup) -> None:
     _assert_transfer_restricted(deal, deal.alice, deal.bob, 1, Restriction.PAUSED)
     with pytest.raises(ContractRevertError) as exc:
         deal.token.pause(sender=deal.admin)
-    _expect(exc, "EnforcedPause")
+    _expect(exc, "PauseCoolingDown")  # no second pause: not while one runs, nor until MAX_PAUSE after it ends
     deal.token.unpause(sender=deal.admin)
     with pytest.raises(ContractRevertError) as exc:
         deal.token.unpause(sender=deal.admin)
@@ -205,7 +205,6 @@ def test_unauthorised_roles(deal: TokenSetup) -> None:
         lambda: token.forced_transfer(deal.bob, alice, 1, sender=alice),
         lambda: token.recover_wallet(deal.bob, alice, sender=alice),
         lambda: token.pause(sender=alice),
-        lambda: token.unpause(sender=alice),
         lambda: token.distribute_funds(1, sender=alice),
         lambda: token.grant_role("AGENT_ROLE", alice, sender=alice),
     ]
@@ -250,6 +249,10 @@ def test_forced_transfer_skips_sender_checks_not_receiver_checks(deal: TokenSetu
 
 def test_recover_wallet_moves_balance(deal: TokenSetup) -> None:
     token = deal.token
+    with pytest.raises(ContractRevertError) as exc:
+        token.recover_wallet(deal.alice, deal.carol, sender=deal.admin)
+    _expect(exc, "LostWalletNotFrozen", lost=deal.alice)  # the lost wallet is frozen first, in the open
+    token.set_wallet_frozen(deal.alice, True, sender=deal.admin)
     receipt = token.recover_wallet(deal.alice, deal.carol, sender=deal.admin)
     (event,) = token.contract.events.WalletRecovered().process_receipt(receipt, errors=DISCARD)
     assert event["args"]["balance"] == 1_000_000
@@ -261,9 +264,37 @@ def test_recover_wallet_moves_balance(deal: TokenSetup) -> None:
     with pytest.raises(ContractRevertError) as exc:
         token.recover_wallet(deal.bob, deal.bob, sender=deal.admin)
     _expect(exc, "SameWallet", wallet=deal.bob)
+    token.set_wallet_frozen(deal.bob, True, sender=deal.admin)
     with pytest.raises(ContractRevertError) as exc:
         token.recover_wallet(deal.bob, deal.outsider, sender=deal.admin)
     _expect(exc, "TransferRestricted", code=int(Restriction.RECEIVER_NOT_ALLOWED))
     with pytest.raises(ContractRevertError) as exc:
         token.set_wallet_frozen(ZERO, True, sender=deal.admin)
     _expect(exc, "ZeroAddress")
+
+
+def test_unpause_before_expiry_needs_the_compliance_role(deal: TokenSetup) -> None:
+    deal.token.pause(sender=deal.admin)
+    with pytest.raises(ContractRevertError) as exc:
+        deal.token.unpause(sender=deal.alice)
+    _expect(exc, "PauseNotExpired")
+
+
+def test_a_spender_that_is_not_an_allowed_investor_cannot_move_a_holders_tokens(chain: Chain, deal: TokenSetup) -> None:
+    token = deal.token
+    stranger = chain.accounts[9].address  # never passed KYC
+    token.approve(stranger, 10, sender=deal.alice)
+    assert token.detect_transfer_from_restriction(stranger, deal.alice, deal.bob, 10) == Restriction.SPENDER_RESTRICTED
+    with pytest.raises(ContractRevertError) as exc:
+        token.transfer_from(deal.alice, deal.bob, 10, sender=stranger)
+    _expect(exc, "TransferRestricted", code=Restriction.SPENDER_RESTRICTED)
+    token.approve(deal.bob, 10, sender=deal.alice)  # an allowed investor may spend its allowance
+    assert token.detect_transfer_from_restriction(deal.bob, deal.alice, deal.bob, 10) == Restriction.SUCCESS
+    token.set_wallet_frozen(deal.bob, True, sender=deal.admin)
+    restriction = token.detect_transfer_from_restriction(deal.bob, deal.alice, deal.carol, 10)
+    assert restriction == Restriction.SPENDER_RESTRICTED
+    with pytest.raises(ContractRevertError) as exc:
+        token.transfer_from(deal.alice, deal.carol, 10, sender=deal.bob)
+    _expect(exc, "TransferRestricted", code=Restriction.SPENDER_RESTRICTED)
+    token.set_wallet_frozen(deal.bob, False, sender=deal.admin)
+    token.transfer_from(deal.alice, deal.carol, 10, sender=deal.bob)

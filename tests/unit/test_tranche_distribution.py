@@ -204,6 +204,7 @@ def test_recovery_of_entitlement_only(deal: TokenSetup) -> None:
     _fund(deal, 10)
     deal.token.transfer(b, 1, sender=a)
     assert deal.token.claimable(a) == 5
+    deal.token.set_wallet_frozen(a, True, sender=deal.admin)
     deal.token.recover_wallet(a, d, sender=deal.admin)
     assert (deal.token.claimable(a), deal.token.claimable(d)) == (0, 5)
     _assert_books(deal)

@@ -1,0 +1,155 @@
+"""``rwa governance ...``: who holds which role, and the timelocked calls (propose, pending, execute, cancel)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
+from rwa.errors import InputError
+from rwa.units import TRANCHES, Tranche
+
+console: Console = output_console()
+
+TrancheOpt = Annotated[str, typer.Option("--tranche", help="senior or junior")]
+OperationId = Annotated[str, typer.Option("--id", help="the operation id `rwa governance pending` shows")]
+
+
+def _tranche(value: str) -> Tranche:
+    if value not in TRANCHES:
+        raise InputError(f"--tranche {value!r}: use senior or junior")
+    return value  # type: ignore[return-value]
+
+
+def _when(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(help="The trust model: roles, and privileged calls announced through the timelock.",
+                      no_args_is_help=True)
+    propose = typer.Typer(help="Announce a privileged call (the issuer); it runs after the timelock's delay.",
+                          no_args_is_help=True)
+
+    @sub.command("roles")
+    def roles_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+        """Who holds each role on-chain, against the deal's trust model (exit 1 when they differ)."""
+        from rwa.deployment import open_session
+        from rwa.issuance.governance import PRIVILEGES, check_roles, role_holders
+        from rwa.onchain.deployed import open_deployment
+
+        with open_session(deployment, rpc_url, state) as (manifest, chain):
+            deal = open_deployment(chain, manifest)
+            holders, problems = role_holders(deal), check_roles(deal)
+        table = Table(title="roles on-chain")
+        for col in ("contract", "role", "held by", "meant", "delay"):
+            table.add_column(col)
+        for p in PRIVILEGES:
+            for name in p.contract.split(", "):
+                table.add_row(name, p.role.value, ", ".join(sorted(holders[(name, p.role)])) or "nobody", p.holder,
+                              p.delay)
+        console.print(table)
+        for problem in problems:
+            console.print(f"[red]differs[/]: {problem}")
+        if problems:
+            raise typer.Exit(1)
+
+    def _propose(call_of: str, deployment: Deployment, rpc_url: RpcUrl, state: StateFile, **args: object) -> None:
+        from rwa.deployment import open_session
+        from rwa.issuance import governance
+        from rwa.onchain.deployed import open_deployment
+
+        with open_session(deployment, rpc_url, state) as (manifest, chain):
+            deal = open_deployment(chain, manifest)
+            call = getattr(governance, call_of)(deal, **args)
+            timelock = governance.timelock_of(deal)
+            timelock.schedule(call, sender=manifest.roles.issuer)
+            op, ready = timelock.operation_id(call), timelock.ready_at(call)
+        console.print(f"announced: {call.description}\n  id {'0x' + op.hex()}\n  runs from {_when(ready)} "
+                      "(anyone may execute it then; the trustee may cancel it before)")
+
+    @propose.command("recover")
+    def recover_cmd(tranche: TrancheOpt, lost: Annotated[str, typer.Option("--lost")],
+                    to: Annotated[str, typer.Option("--to")], deployment: Deployment = None,
+                    rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+        """Move a frozen lost wallet's tokens and unclaimed entitlement to a new wallet."""
+        _propose("recovery_call", deployment, rpc_url, state, tranche=_tranche(tranche), lost=lost, new_wallet=to)
+
+    @propose.command("forced-transfer")
+    def forced_cmd(tranche: TrancheOpt, from_: Annotated[str, typer.Option("--from")],
+                   to: Annotated[str, typer.Option("--to")], amount: Annotated[int, typer.Option("--amount")],
+                   deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+        """Move a holder's tokens (token units) by a court order or a regulator's."""
+        _propose("forced_transfer_call", deployment, rpc_url, state, tranche=_tranche(tranche), src=from_, dst=to,
+                 amount=amount)
+
+    @propose.command("add-reporter")
+    def add_reporter_cmd(address: Annotated[str, typer.Option("--address")], deployment: Deployment = None,
+                         rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+        """Add a reporter to the oracle."""
+        _propose("add_reporter_call", deployment, rpc_url, state, reporter=address)
+
+    @propose.command("set-threshold")
+    def threshold_cmd(threshold: Annotated[int, typer.Option("--threshold", min=1)], deployment: Deployment = None,
+                      rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+        """Change the oracle's signature threshold."""
+        _propose("set_threshold_call", deployment, rpc_url, state, threshold=threshold)
+
+    @sub.command("pending")
+    def pending_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+        """Every call announced through the timelock, with its state and when it may run."""
+        from rwa.deployment import open_session
+        from rwa.issuance.governance import announced, timelock_of
+        from rwa.onchain.deployed import open_deployment
+
+        with open_session(deployment, rpc_url, state) as (manifest, chain):
+            deal = open_deployment(chain, manifest)
+            rows = announced(deal)
+            timelock = timelock_of(deal)
+            states = [(timelock.state(call).name.lower(), timelock.ready_at(call)) for _, call, _ in rows]
+        table = Table(title="timelocked calls")
+        for col in ("id", "call", "state", "runs from"):
+            table.add_column(col)
+        for (op, _call, what), (st, ready) in zip(rows, states, strict=True):
+            table.add_row("0x" + op.hex(), what, st, _when(ready) if ready > 1 else "")
+        console.print(table)
+
+    def _act(op_id: str, deployment: Deployment, rpc_url: RpcUrl, state: StateFile, cancel: bool) -> None:
+        from rwa.deployment import open_session
+        from rwa.issuance.governance import announced, timelock_of
+        from rwa.onchain.deployed import open_deployment
+
+        with open_session(deployment, rpc_url, state) as (manifest, chain):
+            deal = open_deployment(chain, manifest)
+            found = [(call, what) for op, call, what in announced(deal) if "0x" + op.hex() == op_id.lower()]
+            if not found:
+                raise InputError(f"--id {op_id}: no such announced call (see `rwa governance pending`)")
+            call, what = found[0]
+            timelock = timelock_of(deal)
+            if cancel:
+                timelock.cancel(call, sender=manifest.roles.trustee)
+            else:
+                ready = timelock.ready_at(call)
+                if ready > chain.now():
+                    raise InputError(f"--id {op_id}: {what} may run from {_when(ready)}, not before")
+                timelock.execute(call, sender=chain.accounts[0].address if chain.accounts else manifest.roles.issuer)
+        console.print(f"{'cancelled' if cancel else 'executed'}: {what}")
+
+    @sub.command("execute")
+    def execute_cmd(op_id: OperationId, deployment: Deployment = None, rpc_url: RpcUrl = None,
+                    state: StateFile = None) -> None:
+        """Run an announced call once its delay has passed (anyone may)."""
+        _act(op_id, deployment, rpc_url, state, cancel=False)
+
+    @sub.command("cancel")
+    def cancel_cmd(op_id: OperationId, deployment: Deployment = None, rpc_url: RpcUrl = None,
+                   state: StateFile = None) -> None:
+        """The trustee cancels an announced call before it runs."""
+        _act(op_id, deployment, rpc_url, state, cancel=True)
+
+    sub.add_typer(propose, name="propose")
+    app.add_typer(sub, name="governance")

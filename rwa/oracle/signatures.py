@@ -1,0 +1,117 @@
+"""Independent reporters: each signs a period's report on its own machine, from its own copy of the billing data,
+into a signature file; the publisher collects M of them and submits, holding no reporter key.
+
+A signature file (``rwa-report-signature/1``) names the chain, the oracle, the report (every signed field, its
+version included) and one 85-byte signature (signer address || r || s || v). :func:`collect` accepts a folder of
+them only when every file is for this oracle on this chain, recovers to the signer it names, and signs the very
+same report; it returns the report and the signatures in the order the oracle wants (by signer address).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+
+from rwa.errors import InputError
+from rwa.onchain.oracle import Report, RevenueOracle
+from rwa.oracle.report import sign_report, signer_of, typed_data
+
+SIGNATURE_FORMAT = "rwa-report-signature/1"
+
+
+@dataclass(frozen=True)
+class SignedReport:
+    report: Report
+    signer: str
+    signature: bytes
+    chain_id: int
+    oracle: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": SIGNATURE_FORMAT, "chain_id": self.chain_id, "oracle": self.oracle, "signer": self.signer,
+                "report": self.report.to_json(), "signature": "0x" + self.signature.hex()}
+
+
+def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report:
+    """``report`` with the version the oracle expects next, checked against what the chain fixes: the contracted
+    rent of the period (from the deal's leases) and whether the period is already reported."""
+    scheduled = int(oracle.contract.functions.contractedRentOf(report.period).call())
+    if report.contracted_rent != scheduled:
+        raise InputError(f"period {report.period}: the billing data's contracted rent {report.contracted_rent:,} "
+                         f"is not the lease schedule fixed on-chain ({scheduled:,}); check the export")
+    onchain = oracle.report_of(report.period)
+    if onchain is None:
+        if amend:
+            raise InputError(f"period {report.period} has no report on-chain: sign it without --amend")
+        return report
+    if not amend:
+        raise InputError(f"period {report.period} is already on-chain: to correct it, sign with --amend")
+    return Report(*report.as_tuple()[:6], version=onchain.version + 1)
+
+
+def sign_to_file(oracle: RevenueOracle, chain_id: int, report: Report, key: LocalAccount, out: Path) -> Path:
+    """Sign ``report`` (already :func:`report_to_sign`) with ``key`` into a file in folder ``out``."""
+    reporters = {r.lower() for r in oracle.reporters()}
+    if key.address.lower() not in reporters:
+        raise InputError(f"--key: {key.address} is not a reporter of the oracle {oracle.address}")
+    (signature,) = sign_report(report, [key], chain_id, oracle.address)
+    signed = SignedReport(report, key.address, signature, chain_id, to_checksum_address(oracle.address))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"period-{report.period}-v{report.version}-{key.address}.json"
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=".sig-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(signed.to_json(), fh, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def _load(path: Path) -> SignedReport:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != SIGNATURE_FORMAT:
+            raise ValueError(f"format is not {SIGNATURE_FORMAT!r}")
+        return SignedReport(Report.from_json(data["report"]), to_checksum_address(data["signer"]),
+                            bytes.fromhex(str(data["signature"]).removeprefix("0x")), int(data["chain_id"]),
+                            to_checksum_address(data["oracle"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"--signatures: {path} is not a report signature file ({exc})") from None
+
+
+def collect(folder: Path, chain_id: int, oracle: str, period: int) -> tuple[Report, list[bytes]]:
+    """The report of ``period`` and its signatures from the files in ``folder`` (see the module docstring)."""
+    if not folder.is_dir():
+        raise InputError(f"--signatures {folder}: not a folder of signature files")
+    signed = [s for s in (_load(p) for p in sorted(folder.glob("period-*.json"))) if s.report.period == period]
+    if not signed:
+        raise InputError(f"--signatures {folder}: no signature file for period {period}")
+    latest = max(s.report.version for s in signed)
+    signed = [s for s in signed if s.report.version == latest]  # older versions were superseded
+    for s in signed:  # each file on its own first: an altered file is named as such, not as a disagreement
+        where = f"the signature of {s.signer} for period {period}"
+        if s.chain_id != chain_id or s.oracle.lower() != oracle.lower():
+            raise InputError(f"{where} is for oracle {s.oracle} on chain {s.chain_id}, not {oracle} on {chain_id}")
+        if signer_of(s.signature) != s.signer or _recover(s) != s.signer.lower():
+            raise InputError(f"{where} does not recover to {s.signer}: the file was altered")
+    report = signed[0].report
+    by_signer: dict[str, bytes] = {}
+    for s in signed:
+        if s.report != report:
+            raise InputError(f"the signature of {s.signer} for period {period} signs other figures than "
+                             f"{signed[0].signer}'s: the reporters disagree")
+        by_signer[s.signer.lower()] = s.signature
+    return report, [by_signer[k] for k in sorted(by_signer)]
+
+
+def _recover(s: SignedReport) -> str:
+    """The key that made the signature, recovered from the EIP-712 message (not from what the file says)."""
+    message = encode_typed_data(full_message=typed_data(s.report, s.chain_id, s.oracle))
+    return str(Account.recover_message(message, signature=s.signature[20:])).lower()
