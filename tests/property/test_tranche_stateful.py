@@ -121,7 +121,9 @@ class TrancheMachine(RuleBasedStateMachine):
     @rule(paused=st.booleans())
     def pause(self, paused: bool) -> None:
         if paused != self.token.paused():
-            (self.token.pause if paused else self.token.unpause)(sender=self.env.admin)
+            err = self._attempt(lambda: (self.token.pause if paused else self.token.unpause)(sender=self.env.admin))
+            if err is not None:  # a new pause only MAX_PAUSE after the last one ended
+                assert paused and err.error_name == "PauseCoolingDown", str(err)
 
     @rule(value=st.integers(min_value=1, max_value=10_000_000))
     def distribute(self, value: int) -> None:
