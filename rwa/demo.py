@@ -176,8 +176,6 @@ def run_demo(
                 progress.update(task, advance=1, description=f"{scenario}: month {period}")
         if months == deal_model.periods.count:
             residual = collateral_value(deal_model)[-1]
-            maturity = deal.pool.period_end(months + 1) + deal.pool.default_rules().distribution_grace
-            chain.time_travel(maturity)  # a development chain: the maturity period and its grace pass at once
             finalize_deal(deal, residual)
             summary.finalized = True
             _claim_some(deal, rng, accounts, 0.9, summary)
