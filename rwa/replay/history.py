@@ -49,7 +49,6 @@ class History:
     deposits: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     deposit_events: list[Event] = field(default_factory=list)
     legs: dict[int, tuple[PeriodLegs, Event]] = field(default_factory=dict)
-    default_declared: Event | None = None
     fee_events: list[Event] = field(default_factory=list)
     """``FeeDeferred`` and ``FeesPaid``: fees the stablecoin refused to deliver, and their later payment."""
     default_events: list[Event] = field(default_factory=list)
@@ -144,10 +143,7 @@ def rebuild(ledger: Ledger) -> History:
             elif ev.event == "PeriodDistributed":
                 period = int(a["period"])
                 h.legs[period] = (legs_from_event(period, a["legs"]), ev)
-            elif ev.event == "DefaultDeclared":
-                h.default_declared = h.default_declared or ev
-                h.default_events.append(ev)
-            elif ev.event == "DefaultCured":
+            elif ev.event == "DefaultDeclared" or ev.event == "DefaultCured":
                 h.default_events.append(ev)
             elif ev.event in ("FeeDeferred", "FeesPaid"):
                 h.fee_events.append(ev)

@@ -327,12 +327,16 @@ def _run(
         balances = _balances(chain, links, pool_address, head)
         counters = _counters(chain, links, pool_address, head) | {f"balance.{k}": v for k, v in balances.items()}
         accounts = {"pool": pool_address, "senior": links.senior, "junior": links.junior}
-        if _counted(rebuild(ledger), accounts) != counters:  # the file does not add up to the chain: read again
+        history = rebuild(ledger)
+        counted = _counted(history, accounts)
+        if counted != counters:  # the file does not add up to the chain: read again
             notes.append(f"the ledger {ledger.path} does not add up to the contracts' own totals at block {head}: "
                          "read again from the chain")
             ledger.rollback_to(None)
             ingest(chain.w3, ledger, sources, manifest.deployment_block, head, block_range=block_range,
                    on_refusal=refused)
+            history = rebuild(ledger)
+            counted = _counted(history, accounts)
         timings["ingest"] = time.perf_counter() - t0
         head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
         fingerprint = _fingerprint(manifest_path, ledger, deal_file, identity, head_hash)
@@ -341,8 +345,8 @@ def _run(
             timings["total"] = time.perf_counter() - t0
             return ReplayResult(reused[0], reused[1], ledger.count(), out, timings, reused=True, notes=notes,
                                 disclosures=reused[2])
-        result = _reconcile(chain, manifest, ledger, deal_file, out, fingerprint, timings, t0, head, balances,
-                            links, counters)
+        result = _reconcile(chain, manifest, ledger, history, deal_file, out, fingerprint, timings, t0, head,
+                            balances, links, counters, counted)
         result.notes = notes
         return result
     finally:
@@ -403,6 +407,7 @@ def _reconcile(
     chain: Chain,
     manifest: Manifest,
     ledger: Ledger,
+    history: History,
     deal_file: Path,
     out: Path,
     fingerprint: str,
@@ -412,9 +417,10 @@ def _reconcile(
     balances: dict[str, int],
     links: Links,
     counters: dict[str, int],
+    counted: dict[str, int],
 ) -> ReplayResult:
     """Reconcile with every on-chain read at ``head``, the block the ledger was read to (``balances``, ``links`` and
-    ``counters`` read there)."""
+    ``counters`` read there; ``history`` rebuilt from the ledger once and ``counted`` from it by the caller)."""
     from rwa.leverage.cashflows import contracted_rent
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
@@ -423,7 +429,6 @@ def _reconcile(
     from rwa.units import POINTS_MAGNITUDE
 
     rec = Reconciliation()
-    history = rebuild(ledger)
     pool = LeasePool.at(chain, manifest.address("pool"))
     actual_hash = deal_hash(deal_file)
     if actual_hash != manifest.deal_hash:
@@ -441,7 +446,6 @@ def _reconcile(
         rec.add(FindingKind.POOL_TERMS, None, pool.address, manifest.senior_size, expected_terms.face,
                 "the recorded principal schedule does not sum to the senior size the manifest states")
     reconcile_links(links, manifest.contracts, manifest.roles.fee_recipient, pool.address, rec)
-    counted = _counted(history, {"pool": pool.address, "senior": links.senior, "junior": links.junior})
     for key in sorted(counters):
         if key.startswith("balance."):
             continue  # the money reconciliation names a balance that its transfers do not explain
