@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {ILeasePool} from "./interfaces/ILeasePool.sol";
@@ -20,12 +21,24 @@ import {BoundedPausable} from "./utils/BoundedPausable.sol";
 ///         scheduled principal (arrears first); the reserve (DSRA) top-up; then either the junior tranche or, when
 ///         the covenant trips, senior prepayment (the cash trap). A cash shortfall draws the reserve for the senior
 ///         amounts; what stays unpaid becomes arrears.
-/// @dev Cash trap rule: the covenant test is this period's cash after the fee over this period's scheduled senior
-///      debt service (interest on the opening balance + scheduled principal, arrears excluded), in basis points,
-///      rounded down. When it is under `cashTrapDscrBps`, or once default is declared, what would have gone to
-///      junior is applied immediately as senior prepayment, reducing the outstanding balance. The principal
-///      schedule is not re-sculpted: later scheduled amounts are capped at the smaller balance, so the senior is
-///      simply repaid earlier.
+/// @dev Cash trap rule: the covenant is tested on the period's coverage over its scheduled senior debt service
+///      (interest on the opening balance + scheduled principal, arrears excluded), in basis points, rounded down.
+///      The coverage is the rent deposited for the period up to the revenue the oracle's reporters attested for
+///      it, plus the tax refunds deposited for it up to the refund the deal schedules for it (fixed at
+///      deployment), less the servicing fee. When it is under `cashTrapDscrBps`, or once default is declared,
+///      what would have gone to junior is applied immediately as senior prepayment, reducing the outstanding
+///      balance. The principal schedule is not re-sculpted: later scheduled amounts are capped at the smaller
+///      balance, so the senior is simply repaid earlier.
+///      Why the coverage and not the cash: the servicer chooses when cash is deposited and for which period, so a
+///      test on deposits could be passed by pulling the next period's collections (or the issuer's own money)
+///      forward into a weak period, paying the junior now and leaving the senior the hole. Every term of the
+///      coverage is capped by a figure the servicer cannot move: the attested revenue is signed by a quorum of
+///      independent reporters from the billing data for that period alone, and the refund schedule is fixed at
+///      deployment. Cash deposited above the caps, residual value and other deposits still flow through the
+///      waterfall (to arrears, the reserve, the trap or the junior) but never pass the test; cash held back only
+///      lowers the period's own coverage. Collections short of the attested revenue are caught twice: the
+///      coverage counts the rent actually deposited, and a shortfall over the trailing window is an event of
+///      default.
 ///      The Python reference model `rwa/waterfall.py` computes the same legs to the unit; keep the two in step.
 ///      Deliberately not checked: that the oracle's reported revenue matches the cash (the difference is emitted,
 ///      never hidden); that the tranche tokens grant this pool their distributor role (`distribute` reverts if
@@ -46,10 +59,19 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         uint256 balance;
     }
 
-    /// @dev A period's deposits: all kinds, and rent alone (what the shortfall trigger compares with the report).
+    /// @dev A period's deposits in one slot: all kinds, and rent alone (what the covenant and the shortfall trigger
+    ///      compare with the report); `hasRefund` when the period has a scheduled refund or a refund deposit, so
+    ///      that a period without either never reads its `Refunds` slot. 120 bits hold any stablecoin's supply.
     struct Deposits {
-        uint128 total;
-        uint128 rent;
+        uint120 total;
+        uint120 rent;
+        bool hasRefund;
+    }
+
+    /// @dev A period's tax refunds: deposited, and scheduled by the deal (set at deployment).
+    struct Refunds {
+        uint128 deposited;
+        uint128 scheduled;
     }
 
     /// @dev Running sums through a distributed period, for the trailing-window shortfall test.
@@ -70,6 +92,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint256 private _principalArrears;
     uint256 private _undistributedDeposits;
     mapping(uint256 period => Deposits) private _deposited;
+    mapping(uint256 period => Refunds) private _refunds;
     /// @dev Running sums through period p, kept at slot p % (shortfallWindow + 1): a ring of window + 1 entries
     ///      holds both ends of the trailing window, and a distribution rewrites a used slot instead of a new one.
     mapping(uint256 slot => Cumulative) private _cumulative;
@@ -111,17 +134,20 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     uint8 private constant _KIND_COUNT = 4;
     uint8 private constant _KIND_RENT = 0;
+    uint8 private constant _KIND_TAX_REFUND = 1;
     uint256 private constant _BPS = 10_000;
 
     // ------------------------------------------------------------------------------------------- constructor
     /// @param terms_ the deal's terms
     /// @param principalSchedule senior scheduled principal per period (1..N); sums to the senior face
+    /// @param refundSchedule the tax refund the deal expects per period (1..N), what the covenant counts of refunds
     /// @param rules the objective events of default and the servicer's window
     /// @param parties the contracts and accounts: `admin` gets DEFAULT_ADMIN_ROLE, `trustee` TRUSTEE_ROLE,
     ///        `servicer` SERVICER_ROLE
     constructor(
         Terms memory terms_,
         uint256[] memory principalSchedule,
+        uint256[] memory refundSchedule,
         DefaultRules memory rules,
         Parties memory parties
     ) {
@@ -129,6 +155,16 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             principalSchedule.length == terms_.periodCount,
             ScheduleLengthMismatch(principalSchedule.length, terms_.periodCount)
         );
+        require(
+            refundSchedule.length == terms_.periodCount,
+            RefundScheduleLengthMismatch(refundSchedule.length, terms_.periodCount)
+        );
+        for (uint256 i; i < refundSchedule.length; ++i) {
+            if (refundSchedule[i] != 0) {
+                _refunds[i + 1].scheduled = SafeCast.toUint128(refundSchedule[i]);
+                _deposited[i + 1].hasRefund = true;
+            }
+        }
         uint256 face = 0;
         for (uint256 i; i < principalSchedule.length; ++i) {
             face += principalSchedule[i];
@@ -197,8 +233,14 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
         require(received >= amount, TransferShortfall(amount, received));
         Deposits storage d = _deposited[period];
-        d.total += uint128(amount); // a stablecoin's supply fits 128 bits
-        if (kind == _KIND_RENT) d.rent += uint128(amount);
+        uint120 credited = SafeCast.toUint120(amount);
+        d.total += credited;
+        if (kind == _KIND_RENT) {
+            d.rent += credited;
+        } else if (kind == _KIND_TAX_REFUND) {
+            _refunds[period].deposited += credited;
+            if (!d.hasRefund) d.hasRefund = true;
+        }
         _undistributedDeposits += amount;
         emit Deposited(period, kind, amount, msg.sender);
     }
@@ -339,6 +381,19 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     /// @inheritdoc ILeasePool
+    function refundScheduleAt(uint256 period) external view returns (uint256) {
+        return _refunds[period].scheduled;
+    }
+
+    /// @inheritdoc ILeasePool
+    function refundSchedule() external view returns (uint256[] memory schedule) {
+        schedule = new uint256[](_terms.periodCount);
+        for (uint256 i; i < schedule.length; ++i) {
+            schedule[i] = _refunds[i + 1].scheduled;
+        }
+    }
+
+    /// @inheritdoc ILeasePool
     function seniorFace() external view returns (uint256) {
         return _seniorFace;
     }
@@ -456,7 +511,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     // ---------------------------------------------------------------------------------------------- internal
     /// @dev Period `period`'s waterfall (1..N) on its deposits; updates the carried state and returns the legs.
     function _runPeriod(Terms memory t, uint256 period, uint256 reported) private returns (PeriodLegs memory legs) {
-        Flow memory f = Flow({cash: _deposited[period].total, reserve: _reserve, balance: _seniorOutstanding});
+        Deposits memory d = _deposited[period];
+        Flow memory f = Flow({cash: d.total, reserve: _reserve, balance: _seniorOutstanding});
         _undistributedDeposits -= f.cash;
         legs.collected = f.cash;
         legs.reported = reported;
@@ -468,7 +524,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
         uint256 schedInt = WaterfallMath.monthlyInterestDown(f.balance, t.seniorCouponBps);
         uint256 schedPrin = WaterfallMath.min(_scheduledPrincipal(period), f.balance);
-        legs.dscrBps = WaterfallMath.dscrBpsDown(f.cash, schedInt + schedPrin);
+        uint256 covered = _coverage(period, d, reported, t.servicingFeePerPeriod);
+        legs.dscrBps = WaterfallMath.dscrBpsDown(covered, schedInt + schedPrin);
 
         uint256 due = _interestArrears + schedInt;
         legs.seniorInterest = _payFromCashThenReserve(f, due, legs);
@@ -499,6 +556,21 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         legs.balanceAfter = f.balance;
         legs.reserveAfter = f.reserve;
         _commit(legs);
+    }
+
+    /// @dev The covenant's coverage (see the contract's NatSpec): rent up to the attested revenue, plus tax refunds
+    ///      up to the scheduled refund, less the servicing fee (0 when the fee exceeds it).
+    function _coverage(uint256 period, Deposits memory d, uint256 reported, uint256 fee)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 coverage = WaterfallMath.min(d.rent, reported);
+        if (d.hasRefund) {
+            Refunds memory r = _refunds[period];
+            coverage += WaterfallMath.min(r.deposited, r.scheduled);
+        }
+        return coverage > fee ? coverage - fee : 0;
     }
 
     /// @dev Pays up to `due` from the period's cash, then from the reserve (counted in `legs.reserveOut`).

@@ -18,8 +18,8 @@ from rwa.deal import Deal
 from rwa.errors import InputError
 from rwa.waterfall import PoolTerms
 
-TERMS_VERSION = 1
-"""The version of the rule below; a manifest records it with the terms."""
+TERMS_VERSION = 2
+"""The version of the rule below; a manifest records it with the terms (2: the refund schedule is fixed on-chain)."""
 
 
 class RecordedTerms(BaseModel):
@@ -52,8 +52,24 @@ def default_rules(deal: Deal) -> DefaultRules:
                         e.distribution_grace_seconds)
 
 
+def refund_schedule(deal: Deal) -> list[int]:
+    """Tax refunds paid into the pool per period: ``refunds_total`` in equal parts over ``refund_periods``, the
+    remainder in the last; all 0 when the refunds are not paid to the pool. The pool is deployed with it as the
+    most of each period's refunds its covenant counts; the calculator sizes on the same figures."""
+    out = [0] * deal.periods.count
+    tax = deal.tax
+    if not tax.refunds_to_pool or tax.refunds_total == 0:
+        return out
+    part, rest = divmod(tax.refunds_total, len(tax.refund_periods))
+    for p in tax.refund_periods:
+        out[p - 1] += part
+    out[tax.refund_periods[-1] - 1] += rest
+    return out
+
+
 def pool_terms(deal: Deal, principal_schedule: Sequence[int], servicing_fee_per_period: int) -> PoolTerms:
-    """The terms ``LeasePool`` is deployed with: the deal's calendar and financing, the given schedule and fee."""
+    """The terms ``LeasePool`` is deployed with: the deal's calendar and financing, its refund schedule, and the
+    given principal schedule and fee."""
     return PoolTerms(
         first_period_start=int(deal.periods.first_start.timestamp()),
         period_length=deal.periods.period_seconds,
@@ -63,6 +79,7 @@ def pool_terms(deal: Deal, principal_schedule: Sequence[int], servicing_fee_per_
         reserve_periods=deal.financing.reserve_periods,
         cash_trap_dscr_bps=deal.financing.cash_trap_dscr_bps,
         principal_schedule=tuple(principal_schedule),
+        refund_schedule=tuple(refund_schedule(deal)),
     )
 
 

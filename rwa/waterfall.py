@@ -12,9 +12,11 @@ Order of payment in a period ``p`` (1..N) with ``cash`` deposited for it:
    (2 and 3 draw the reserve for what the period's cash cannot pay; what stays unpaid becomes arrears)
 4. reserve (DSRA) top-up to ``reserve_periods`` times the next period's scheduled senior debt service;
 5. cash trap: when the period's DSCR is under the covenant (or the lessee has defaulted), the junior's share is
-   applied immediately as senior prepayment, reducing the outstanding balance. The covenant test is this period's
-   cash after the fee over this period's scheduled senior debt service (interest + scheduled principal, arrears not
-   included). The schedule itself is unchanged, so later scheduled amounts are capped at the smaller balance;
+   applied immediately as senior prepayment, reducing the outstanding balance. The covenant test is the period's
+   coverage over its scheduled senior debt service (interest + scheduled principal, arrears not included); the
+   coverage is the rent deposited up to the attested (reported) revenue plus the tax refunds deposited up to the
+   period's scheduled refund, less the fee, so cash moved between periods cannot pass it (:func:`coverage`). The
+   schedule itself is unchanged, so later scheduled amounts are capped at the smaller balance;
 6. whatever is left goes to the junior tranche.
 
 After a declared default the whole outstanding balance is due every period, no reserve is kept (it is drawn for
@@ -49,14 +51,21 @@ class PoolTerms:
     reserve_periods: int
     cash_trap_dscr_bps: int
     principal_schedule: tuple[int, ...]
+    refund_schedule: tuple[int, ...] = ()
+    """The tax refund the deal expects per period (1..N): the most of a period's refunds the covenant counts.
+    Empty means none; it is stored as one 0 per period."""
 
     def __post_init__(self) -> None:
+        if not self.refund_schedule:
+            object.__setattr__(self, "refund_schedule", (0,) * max(self.period_count, 0))
         if self.period_count <= 0 or self.period_length <= 0:
             raise WaterfallError("period_count and period_length must be positive")
         if len(self.principal_schedule) != self.period_count:
             raise WaterfallError(
                 f"principal_schedule has {len(self.principal_schedule)} entries, period_count is {self.period_count}"
             )
+        if len(self.refund_schedule) != self.period_count or any(a < 0 for a in self.refund_schedule):
+            raise WaterfallError(f"refund_schedule needs {self.period_count} amounts >= 0, one per period")
         if any(a < 0 for a in self.principal_schedule) or self.face <= 0:
             raise WaterfallError("principal_schedule amounts must be >= 0 and sum to a positive senior face")
         for name in ("senior_coupon_bps", "servicing_fee_per_period", "reserve_periods", "cash_trap_dscr_bps"):
@@ -82,6 +91,10 @@ class PoolTerms:
     def scheduled_principal(self, period: int) -> int:
         """The schedule's amount for ``period`` (1..N); 0 outside."""
         return self.principal_schedule[period - 1] if 1 <= period <= self.period_count else 0
+
+    def scheduled_refund(self, period: int) -> int:
+        """The refund schedule's amount for ``period`` (1..N); 0 outside."""
+        return self.refund_schedule[period - 1] if 1 <= period <= self.period_count else 0
 
 
 @dataclass(frozen=True)
@@ -172,16 +185,37 @@ def dust_down(remainder_points: int) -> int:
     return remainder_points // POINTS_MAGNITUDE
 
 
+def coverage(rent: int, refund: int, reported: int, scheduled_refund: int, fee_per_period: int) -> int:
+    """The covenant's numerator (``LeasePool._coverage``): rent up to the attested revenue, plus tax refunds up to
+    the scheduled refund, less the servicing fee, never below 0. No term grows with cash the servicer moves from
+    another period, labels as a refund, or adds from elsewhere."""
+    return max(min(rent, reported) + min(refund, scheduled_refund) - fee_per_period, 0)
+
+
 def _check_amounts(cash: int, reported: int) -> None:
     if cash < 0 or reported < 0:
         raise WaterfallError(f"cash ({cash}) and reported revenue ({reported}) must be >= 0")
 
 
 def run_period(
-    terms: PoolTerms, state: PoolState, period: int, cash: int, reported: int
+    terms: PoolTerms,
+    state: PoolState,
+    period: int,
+    cash: int,
+    reported: int,
+    *,
+    rent: int | None = None,
+    refund: int = 0,
 ) -> tuple[PoolState, PeriodLegs]:
-    """Run period ``period`` (1..N) with ``cash`` deposited for it and the oracle's ``reported`` revenue."""
+    """Run period ``period`` (1..N) with ``cash`` deposited for it and the oracle's ``reported`` revenue.
+
+    ``rent`` and ``refund`` are the parts of ``cash`` deposited as rent and as tax refunds (the rest is residual
+    value or other); ``rent`` defaults to all of ``cash`` that is not ``refund``.
+    """
     _check_amounts(cash, reported)
+    rent = cash - refund if rent is None else rent
+    if rent < 0 or refund < 0 or rent + refund > cash:
+        raise WaterfallError(f"rent ({rent}) and refund ({refund}) must be >= 0 and within the cash ({cash})")
     if state.finalized:
         raise WaterfallError("the pool is finalized")
     if period != state.last_distributed_period + 1:
@@ -198,7 +232,8 @@ def run_period(
 
     sched_int = monthly_interest_down(balance, coupon)
     sched_prin = min(terms.scheduled_principal(period), balance)
-    dscr = dscr_bps_down(cash, sched_int + sched_prin)
+    covered = coverage(rent, refund, reported, terms.scheduled_refund(period), terms.servicing_fee_per_period)
+    dscr = dscr_bps_down(covered, sched_int + sched_prin)
 
     interest_due = state.interest_arrears + sched_int
     pay_i = min(cash, interest_due)
@@ -405,20 +440,24 @@ def run_schedule(
     cash_by_period: dict[int, int],
     reported_by_period: dict[int, int],
     *,
+    refund_by_period: dict[int, int] | None = None,
     default_before: int | None = None,
     through: int | None = None,
 ) -> tuple[PoolState, list[PeriodLegs]]:
     """Run periods 1..``through`` (default N, then maturity) from deposits and reports; for tests and replay.
 
-    ``default_before``: declare default just before that period runs (N+1 for a default before maturity).
+    Each period's cash is rent except its part in ``refund_by_period``. ``default_before``: declare default just
+    before that period runs (N+1 for a default before maturity).
     """
+    refunds = refund_by_period or {}
     state = PoolState.opening(terms)
     legs: list[PeriodLegs] = []
     last = terms.period_count if through is None else min(through, terms.period_count)
     for p in range(1, last + 1):
         if default_before == p:
             state = declare_default(state)
-        state, leg = run_period(terms, state, p, cash_by_period.get(p, 0), reported_by_period.get(p, 0))
+        state, leg = run_period(terms, state, p, cash_by_period.get(p, 0), reported_by_period.get(p, 0),
+                                refund=refunds.get(p, 0))
         legs.append(leg)
     if through is None or through > terms.period_count:
         if default_before == terms.maturity_period:

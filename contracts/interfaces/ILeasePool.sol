@@ -81,8 +81,10 @@ interface ILeasePool is IDistributionStatus {
     /// @param interestArrears senior interest still owed after the period
     /// @param principalArrears senior scheduled principal overdue after the period
     /// @param reserveAfter reserve held after the period
-    /// @param dscrBps cash after fee over the period's scheduled senior debt service, in bps, rounded down, capped
-    ///        at type(uint32).max (also when no senior debt service is scheduled)
+    /// @param dscrBps the covenant test: in periods 1..N the coverage (rent up to the attested revenue, plus tax
+    ///        refunds up to the scheduled refund, less the fee) over the period's scheduled senior debt service; at
+    ///        maturity the cash after the fee over interest and the balance; in bps, rounded down, capped at
+    ///        type(uint32).max (also when no senior debt service is scheduled, and in recoveries)
     struct PeriodLegs {
         uint256 collected;
         uint256 reported;
@@ -106,6 +108,8 @@ interface ILeasePool is IDistributionStatus {
     // ------------------------------------------------------------------------------------------------ errors
     /// @notice Thrown when the principal schedule does not have one amount per period.
     error ScheduleLengthMismatch(uint256 scheduleLength, uint256 periodCount);
+    /// @notice Thrown when the refund schedule does not have one amount per period.
+    error RefundScheduleLengthMismatch(uint256 scheduleLength, uint256 periodCount);
     /// @notice Thrown when the terms have no periods, a zero period length or the schedule sums to zero.
     error InvalidTerms(uint256 periodCount, uint256 periodLength, uint256 seniorFace);
     /// @notice Thrown when a constructor address argument is zero; `index` is its position (0 = stablecoin).
@@ -238,6 +242,11 @@ interface ILeasePool is IDistributionStatus {
     function principalScheduleAt(uint256 period) external view returns (uint256);
     /// @notice The whole senior principal schedule, one amount per period (what `principalScheduleAt` reads).
     function principalSchedule() external view returns (uint256[] memory);
+    /// @notice The tax refund the deal schedules for `period`: the most of the period's refund deposits the
+    ///         covenant counts (0 outside 1..N).
+    function refundScheduleAt(uint256 period) external view returns (uint256);
+    /// @notice The whole refund schedule, one amount per period (what `refundScheduleAt` reads).
+    function refundSchedule() external view returns (uint256[] memory);
     function seniorFace() external view returns (uint256);
     function stablecoin() external view returns (address);
     function oracle() external view returns (address);

@@ -7,7 +7,6 @@ distributed twice.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +19,6 @@ from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction
 from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr
 from rwa.waterfall import PeriodLegs
-
-
-@functools.lru_cache(maxsize=8)
-def _refund_schedule(deal_file: str, deal_hash: str) -> list[int]:
-    """Tax refunds per period as the deal file schedules them, read once per file version."""
-    from rwa.deal import load_deal
-    from rwa.leverage.cashflows import refunds
-
-    return refunds(load_deal(Path(deal_file)))
 
 
 def _refuse_edited_deal_file(deal: DeployedDeal) -> None:
@@ -118,9 +108,9 @@ def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, ref
 
 
 def scheduled_tax_refund(deal: DeployedDeal, period: int) -> int:
-    """The tax refund the deal file schedules into the pool for ``period`` (0 in most periods)."""
-    schedule = _refund_schedule(deal.manifest.deal_file, deal.manifest.deal_hash)
-    return schedule[period - 1] if 1 <= period <= len(schedule) else 0
+    """The tax refund the deal schedules into the pool for ``period`` (0 in most periods), as the pool was deployed
+    with it: the most of the period's refunds its covenant counts."""
+    return deal.pool.terms().scheduled_refund(period)
 
 
 def distribute_period(
@@ -128,7 +118,7 @@ def distribute_period(
 ) -> DistributeResult:
     """Deposit the period's cash and run the pool's waterfall for it.
 
-    ``amount`` (rent) defaults to the oracle's reported revenue; ``tax_refund`` defaults to the refund the deal file
+    ``amount`` (rent) defaults to the oracle's reported revenue; ``tax_refund`` defaults to the refund the pool
     schedules for the period, deposited as a tax-refund deposit.
     """
     _refuse_edited_deal_file(deal)

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, replace
 
 from rwa.deal import Deal
+from rwa.terms import refund_schedule
 from rwa.units import BPS
 
 SHORTFALL_DELIVERED, SHORTFALL_ORDERED = 12, 330  # one supplier delivered 12 of 330 servers ordered (seed)
@@ -129,16 +130,8 @@ def base_deposits(deal: Deal) -> list[int]:
 
 
 def refunds(deal: Deal) -> list[int]:
-    """Tax refunds paid into the pool per period: equal parts, the remainder in the last refund period."""
-    out = [0] * deal.periods.count
-    tax = deal.tax
-    if not tax.refunds_to_pool or tax.refunds_total == 0:
-        return out
-    part, rest = divmod(tax.refunds_total, len(tax.refund_periods))
-    for p in tax.refund_periods:
-        out[p - 1] += part
-    out[tax.refund_periods[-1] - 1] += rest
-    return out
+    """Tax refunds paid into the pool per period (the pool's refund schedule, :func:`rwa.terms.refund_schedule`)."""
+    return refund_schedule(deal)
 
 
 def operating_costs(deal: Deal) -> list[int]:

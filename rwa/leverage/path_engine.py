@@ -5,7 +5,9 @@ in floats because it only judges risk: nothing it computes is paid. Per period, 
 cash after the fixed servicing fee (CFADS, floored at 0):
 
 1. DSCR = that cash over the period's scheduled debt service (interest on the balance plus the scheduled principal
-   capped at the balance; arrears not included);
+   capped at the balance; arrears not included). The pool measures its covenant on rent up to the attested revenue
+   plus refunds up to the deal's refund schedule (``rwa.waterfall.coverage``); on every path here the rent is the
+   revenue and the refunds are at most the schedule, so the two are the same cash;
 2. interest (arrears first) and then principal (arrears first, then the schedule's amount, never above the
    balance) are paid from the cash, then from the reserve; what stays unpaid becomes arrears (no interest on them);
 3. the reserve is topped up to ``reserve_periods`` times the next period's scheduled debt service (it starts empty

@@ -110,8 +110,8 @@ class LeasePool(ContractWrapper):
         fee_recipient: str,
         sender: str | None = None,
     ) -> LeasePool:
-        """Deploy a pool for ``terms`` (its ``principal_schedule`` included) and the events of default ``rules``;
-        ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
+        """Deploy a pool for ``terms`` (its principal and refund schedules included) and the events of default
+        ``rules``; ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
         SERVICER_ROLE."""
         terms_tuple = (
             terms.first_period_start,
@@ -128,6 +128,7 @@ class LeasePool(ContractWrapper):
             "LeasePool",
             terms_tuple,
             list(terms.principal_schedule),
+            list(terms.refund_schedule),
             rules.as_tuple(),
             parties,
             sender=sender or admin,
@@ -213,6 +214,7 @@ class LeasePool(ContractWrapper):
         raw = self._call(self.contract.functions.terms(), block)
         count = int(raw[2])
         schedule = tuple(int(a) for a in self._call(self.contract.functions.principalSchedule(), block))
+        refunds = tuple(int(a) for a in self._call(self.contract.functions.refundSchedule(), block))
         return PoolTerms(
             first_period_start=int(raw[0]),
             period_length=int(raw[1]),
@@ -222,6 +224,7 @@ class LeasePool(ContractWrapper):
             reserve_periods=int(raw[5]),
             cash_trap_dscr_bps=int(raw[6]),
             principal_schedule=schedule,
+            refund_schedule=refunds,
         )
 
     def principal_schedule_at(self, period: int) -> int:

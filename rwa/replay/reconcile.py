@@ -179,6 +179,8 @@ class Reconciliation:
 
 
 def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reconciliation) -> None:
+    from rwa.onchain.pool import DepositKind
+
     state = PoolState.opening(terms)
     changes = sorted(history.default_events, key=lambda e: (e.block, e.log_index))
     for period in sorted(history.legs):
@@ -220,7 +222,10 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
                     "periods must be distributed in order",
                 )
                 continue
-            state, expected = run_period(terms, state, period, cash, report.revenue)
+            kinds = history.deposits.get(period, {})
+            state, expected = run_period(terms, state, period, cash, report.revenue,
+                                         rent=kinds.get(int(DepositKind.RENT), 0),
+                                         refund=kinds.get(int(DepositKind.TAX_REFUND), 0))
         rec.expected_legs[period] = expected
         for name in LEG_FIELDS:
             want, got = getattr(expected, name), getattr(actual, name)
@@ -245,18 +250,15 @@ def reconcile_terms(onchain: PoolTerms, expected: PoolTerms, pool: str, rec: Rec
                 FindingKind.POOL_TERMS, None, pool, want, got,
                 f"the pool was deployed with {name}={got}, the deal says {want}",
             )
-    for i, (want, got) in enumerate(zip(expected.principal_schedule, onchain.principal_schedule, strict=False)):
-        if want != got:
-            rec.add(FindingKind.POOL_TERMS, i + 1, pool, want, got, f"scheduled principal for period {i + 1}")
-    if len(expected.principal_schedule) != len(onchain.principal_schedule):
-        rec.add(
-            FindingKind.POOL_TERMS,
-            None,
-            pool,
-            len(expected.principal_schedule),
-            len(onchain.principal_schedule),
-            "length of the principal schedule",
-        )
+    for what, want_all, got_all in (
+        ("principal", expected.principal_schedule, onchain.principal_schedule),
+        ("refund", expected.refund_schedule, onchain.refund_schedule),
+    ):
+        for i, (want, got) in enumerate(zip(want_all, got_all, strict=False)):
+            if want != got:
+                rec.add(FindingKind.POOL_TERMS, i + 1, pool, want, got, f"scheduled {what} for period {i + 1}")
+        if len(want_all) != len(got_all):
+            rec.add(FindingKind.POOL_TERMS, None, pool, len(want_all), len(got_all), f"length of the {what} schedule")
 
 
 def reconcile_reports(history: History, contracted: list[int], oracle: str, rec: Reconciliation) -> None:

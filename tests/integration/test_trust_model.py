@@ -219,6 +219,45 @@ def test_a_report_above_the_bound_is_refused_even_with_an_inflated_contracted_re
                                   sender=deal.manifest.roles.servicer), "RevenueOutOfBounds")
 
 
+def test_pulling_the_next_periods_cash_forward_does_not_avoid_the_cash_trap(chain: Chain, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from rwa import waterfall
+
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=1, distribute=0)
+    pool, oracle = deal.pool, deal.oracle
+    terms = pool.terms()
+    honest = oracle.report_of(1)
+    assert honest is not None
+    service = (waterfall.monthly_interest_down(terms.face, terms.senior_coupon_bps)
+               + terms.scheduled_principal(1))
+    fee, refund_due = terms.servicing_fee_per_period, terms.scheduled_refund(1)
+    # A weak month: the reporters attest revenue that covers the senior's debt service only 1.0x.
+    weak = replace(honest, revenue=max(service + fee - refund_due, 0), version=1)
+    oracle.amend(1, weak, _signed(chain, deal, weak), sender=deal.manifest.roles.servicer)
+    # The servicer pulls later collections forward, enough to fill the reserve and leave a month's revenue over:
+    # half as rent, half labelled a tax refund.
+    opening = terms.face - terms.scheduled_principal(1)
+    target = terms.reserve_periods * (waterfall.monthly_interest_down(opening, terms.senior_coupon_bps)
+                                      + terms.scheduled_principal(2))
+    pulled = target + honest.revenue
+    rent, refund = weak.revenue + pulled // 2, refund_due + pulled - pulled // 2
+    cash = rent + refund
+    assert waterfall.dscr_bps_down(cash - fee, service) >= terms.cash_trap_dscr_bps  # a test on cash would pass
+    result = distribute_period(deal, 1, amount=rent, tax_refund=refund)
+    legs = result.legs
+    assert legs is not None and legs.collected == cash
+    assert legs.dscr_bps == waterfall.dscr_bps_down(service, service) < terms.cash_trap_dscr_bps
+    paid = legs.fee + legs.senior_interest + legs.senior_principal + legs.reserve_in
+    assert legs.reserve_in == target and legs.junior == 0
+    assert legs.trapped == cash - paid >= honest.revenue  # what the pulled cash would have paid junior prepays senior
+    _, expected = waterfall.run_period(terms, waterfall.PoolState.opening(terms), 1, cash, weak.revenue, rent=rent,
+                                       refund=refund)
+    assert expected.with_dust(legs.senior_dust, legs.junior_dust) == legs
+    audit = replay(chain, manifest, tmp_path)
+    assert audit.exit_code == 0, [f.detail for f in audit.findings]
+
+
 def _rwa(args: list[str], key: bytes) -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "RWA_PRIVATE_KEYS": "0x" + key.hex(), "COLUMNS": "250"}

@@ -56,6 +56,7 @@ def deployed(session_chain: Chain) -> Iterator[PoolSystem]:
             junior_holders={accounts[4]: 1_000, accounts[5]: 2_000, accounts[6]: 4_000},
             reserve_periods=1,
             cash_trap_dscr_bps=15_000,
+            refund_schedule=(40_000, 0, 25_000),  # the covenant counts refunds up to these
         )
         DealMachine.lens = deploy(session_chain, "TrancheLens", gas=2_000_000)
         yield system
@@ -73,6 +74,7 @@ class DealMachine(RuleBasedStateMachine):
         self.tokens = (s.senior, s.junior)
         self.state = PoolState.opening(s.terms)
         self.deposits: dict[int, int] = {}
+        self.by_kind: dict[int, dict[DepositKind, int]] = {}
         self.claimed = [0, 0]
         self.previous: list[dict[str, int]] | None = None
         self.exempt: set[tuple[int, str]] = set()
@@ -181,8 +183,13 @@ class DealMachine(RuleBasedStateMachine):
         s = self.system
         period = s.terms.maturity_period if maturity else self._next_period()
         s.deposit(period, amount, kind)
-        self.deposits[period] = self.deposits.get(period, 0) + amount
+        self._count(period, amount, kind)
         assert s.pool.deposited(period) == self.deposits[period]
+
+    def _count(self, period: int, amount: int, kind: DepositKind) -> None:
+        self.deposits[period] = self.deposits.get(period, 0) + amount
+        kinds = self.by_kind.setdefault(period, {})
+        kinds[kind] = kinds.get(kind, 0) + amount
 
     @precondition(lambda self: self.state.last_distributed_period < self.system.terms.period_count)
     @rule(cash=st.integers(0, 500_000), reported=st.integers(0, 600_000))
@@ -191,10 +198,13 @@ class DealMachine(RuleBasedStateMachine):
         period = self._next_period()
         if cash:
             s.deposit(period, cash, DepositKind.RENT)
-            self.deposits[period] = self.deposits.get(period, 0) + cash
+            self._count(period, cash, DepositKind.RENT)
         s.report(period, reported)
         receipt = s.distribute(period)
-        self.state, expected = run_period(s.terms, self.state, period, self.deposits.get(period, 0), reported)
+        kinds = self.by_kind.get(period, {})
+        self.state, expected = run_period(s.terms, self.state, period, self.deposits.get(period, 0), reported,
+                                          rent=kinds.get(DepositKind.RENT, 0),
+                                          refund=kinds.get(DepositKind.TAX_REFUND, 0))
         assert s.legs(receipt) == expected.with_dust(*s.token_dust())
 
     @precondition(lambda self: not self.state.defaulted and not self.state.finalized)

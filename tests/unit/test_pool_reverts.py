@@ -228,19 +228,25 @@ def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
                system.admin, system.servicer, system.admin, system.fee_recipient)
     rules = (3, 0, 0, 0, 0)
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2], [0, 0, 0], rules, parties),
         "ScheduleLengthMismatch",
         scheduleLength=2,
         periodCount=3,
     )
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [0, 0, 0], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2, 3], [0, 0], rules, parties),
+        "RefundScheduleLengthMismatch",
+        scheduleLength=2,
+        periodCount=3,
+    )
+    reverts(
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [0, 0, 0], [0, 0, 0], rules, parties),
         "InvalidTerms",
         seniorFace=0,
     )
     zero_length = (terms.first_period_start, 0, 3, 1200, 1000, 1, 12000)
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", zero_length, [1, 2, 3], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", zero_length, [1, 2, 3], [0, 0, 0], rules, parties),
         "InvalidTerms",
         periodLength=0,
     )

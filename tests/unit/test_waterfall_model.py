@@ -12,6 +12,7 @@ from rwa.waterfall import (
     PoolState,
     PoolTerms,
     WaterfallError,
+    coverage,
     declare_default,
     dscr_bps_down,
     monthly_interest_down,
@@ -50,6 +51,8 @@ def test_terms_period_clock_and_face() -> None:
         {"period_count": 0, "principal_schedule": ()},
         {"principal_schedule": (0, 0, 0)},
         {"senior_coupon_bps": -1},
+        {"refund_schedule": (0, 5)},
+        {"refund_schedule": (0, -1, 0)},
     ],
 )
 def test_terms_refuse_inconsistent_deals(overrides: dict[str, object]) -> None:
@@ -68,13 +71,14 @@ def test_rounding_helpers_round_down_and_cap() -> None:
 def test_normal_period_pays_every_leg_in_order() -> None:
     terms = make_terms()
     state, legs = run_period(terms, PoolState.opening(terms), 1, 500_000, 480_000)
-    # fee 1,000 -> 499,000; interest 600,000 * 1% = 6,000; principal 100,000; DSCR 499,000/106,000 = 4.7075x;
+    # fee 1,000 -> 499,000; interest 600,000 * 1% = 6,000; principal 100,000; the covenant counts rent only up to
+    # the 480,000 reported: (480,000 - 1,000 fee) / 106,000 = 4.5188x;
     # reserve target: next period's service 500,000 * 1% + 200,000 = 205,000; junior gets 499,000 - 311,000.
     assert legs == PeriodLegs(
         period=1, collected=500_000, reported=480_000, collected_minus_reported=20_000, fee=1_000,
         senior_interest=6_000, senior_principal=100_000, reserve_in=205_000, reserve_out=0, trapped=0,
         junior=188_000, senior_dust=0, junior_dust=0, balance_after=500_000, interest_arrears=0,
-        principal_arrears=0, reserve_after=205_000, dscr_bps=47_075,
+        principal_arrears=0, reserve_after=205_000, dscr_bps=45_188,
     )  # fmt: skip
     assert state.balance == 500_000 and state.reserve == 205_000 and state.last_distributed_period == 1
     assert state.total_senior_paid == 106_000 and state.total_junior_paid == 188_000 and state.total_fees == 1_000
@@ -143,8 +147,36 @@ def test_cash_trap_prepays_senior_when_dscr_is_under_the_covenant() -> None:
 
 def test_covenant_met_exactly_does_not_trap() -> None:
     terms = make_terms(reserve_periods=0)
-    _, legs = run_period(terms, PoolState.opening(terms), 1, 1_000 + 127_200, 0)  # 1.2000x exactly
+    _, legs = run_period(terms, PoolState.opening(terms), 1, 1_000 + 127_200, 1_000 + 127_200)  # 1.2000x exactly
     assert legs.dscr_bps == 12_000 and legs.trapped == 0 and legs.junior == 21_200
+
+
+def test_cash_pulled_forward_from_the_next_period_does_not_pass_the_covenant() -> None:
+    terms = make_terms(reserve_periods=0)
+    # The cluster earned 121,000 (1.1320x, under the covenant); the servicer deposits 379,000 of next period's rent
+    # on top. The covenant still reads (121,000 - 1,000) / 106,000: everything past senior's due is trapped.
+    _, legs = run_period(terms, PoolState.opening(terms), 1, 500_000, 121_000)
+    assert legs.dscr_bps == 11_320
+    assert (legs.senior_interest, legs.senior_principal, legs.trapped, legs.junior) == (6_000, 100_000, 393_000, 0)
+    # Labelled a tax refund, the same cash counts only up to the period's scheduled refund (here 20,000):
+    # (121,000 + 20,000 - 1,000) / 106,000 = 1.3207x passes, exactly as the scheduled refund alone would.
+    refunding = make_terms(reserve_periods=0, refund_schedule=(20_000, 0, 0))
+    _, legs = run_period(refunding, PoolState.opening(refunding), 1, 500_000, 121_000, rent=121_000, refund=379_000)
+    _, scheduled = run_period(refunding, PoolState.opening(refunding), 1, 141_000, 121_000, rent=121_000,
+                              refund=20_000)
+    assert legs.dscr_bps == scheduled.dscr_bps == 13_207 and legs.trapped == 0
+    # Residual value or other deposits do not count at all.
+    _, legs = run_period(terms, PoolState.opening(terms), 1, 500_000, 500_000, rent=121_000)
+    assert legs.dscr_bps == 11_320 and legs.junior == 0
+
+
+def test_coverage_caps_each_term_and_never_goes_below_zero() -> None:
+    assert coverage(rent=90, refund=50, reported=100, scheduled_refund=30, fee_per_period=10) == 90 + 30 - 10
+    assert coverage(rent=200, refund=0, reported=100, scheduled_refund=30, fee_per_period=10) == 90
+    assert coverage(rent=5, refund=0, reported=100, scheduled_refund=0, fee_per_period=10) == 0
+    terms = make_terms()
+    with pytest.raises(WaterfallError):
+        run_period(terms, PoolState.opening(terms), 1, 100, 100, rent=80, refund=30)  # more than was deposited
 
 
 def test_default_sends_everything_to_senior_until_repaid() -> None:
