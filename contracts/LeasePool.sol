@@ -262,6 +262,11 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(_oracle.hasReport(period), ReportMissing(period));
         uint256 supply = IERC20(_seniorToken).totalSupply();
         require(supply == _seniorFace, SeniorSupplyMismatch(supply, _seniorFace));
+        if (period == 1) {
+            // issuance is closed once and for all, so the first period is the one to check
+            require(ITrancheToken(_seniorToken).issuanceClosed(), IssuanceNotClosed(_seniorToken));
+            require(ITrancheToken(_juniorToken).issuanceClosed(), IssuanceNotClosed(_juniorToken));
+        }
 
         PeriodLegs memory legs = _runPeriod(t, period, _oracle.reportOf(period).revenue);
         _lastDistributedPeriod = period;
@@ -328,6 +333,18 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _recoveries += 1;
         _pay(legs);
         emit PeriodDistributed(period, legs);
+    }
+
+    /// @inheritdoc ILeasePool
+    function fundReserve(uint256 amount) external nonReentrant {
+        require(!_finalized, PoolFinalized());
+        require(amount != 0, ZeroDeposit(0));
+        uint256 before = _stablecoin.balanceOf(address(this));
+        _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = _stablecoin.balanceOf(address(this)) - before;
+        require(received >= amount, TransferShortfall(amount, received));
+        _reserve += amount;
+        emit ReserveFunded(msg.sender, amount);
     }
 
     /// @inheritdoc ILeasePool

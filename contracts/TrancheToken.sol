@@ -300,6 +300,12 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ITrancheToken
+    function detectMintRestriction(address to) external view returns (uint8) {
+        if (to == address(0)) return CODE_ZERO_ADDRESS;
+        return _receiverRestriction(to);
+    }
+
+    /// @inheritdoc ITrancheToken
     function messageForTransferRestriction(uint8 restrictionCode) external pure returns (string memory) {
         if (restrictionCode == CODE_SUCCESS) return "No restriction";
         if (restrictionCode == CODE_SENDER_NOT_ALLOWED) return "Sender is not an allowed investor";

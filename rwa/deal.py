@@ -23,7 +23,7 @@ import tomllib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from eth_utils.address import is_checksum_address
 from pydantic import (
@@ -268,13 +268,81 @@ class Governance(_Model):
         return value
 
 
+class UpfrontCost(_Model):
+    """A cost of the raise the offering pays at its close (arranger, legal, rating), to its recipient."""
+
+    label: str = Field(min_length=1)
+    recipient: str
+    amount: Money = Field(gt=0)
+
+    @field_validator("recipient")
+    @classmethod
+    def _checksummed(cls, value: str) -> str:
+        if not is_checksum_address(value):
+            raise ValueError("must be a checksummed 0x address (EIP-55)")
+        return value
+
+
+MAX_UPFRONT_COSTS = 8
+"""The most upfront costs an offering pays (``DealOffering``'s bound)."""
+
+
+class Offering(_Model):
+    """The primary offering of both tranches at par: the window, the tickets, what the close pays, and the rule
+    for an under-subscribed tranche. Without it the investors' ``share_bps`` are minted to them (a private placement).
+    """
+
+    opens: datetime
+    closes: datetime
+    min_ticket: Money = Field(default=0, ge=0)
+    max_ticket: Money = Field(gt=0)
+    reserve_at_close: Money | None = Field(
+        default=None, ge=0, description="the reserve funded into the pool at the close; default its first target"
+    )
+    treasury: str | None = Field(default=None, description="receives the proceeds; default the issuer")
+    under_subscribed: Literal["cancel", "take-up"] = "cancel"
+    take_up_senior: Money = Field(default=0, ge=0)
+    take_up_junior: Money = Field(default=0, ge=0)
+    costs: list[UpfrontCost] = Field(default_factory=list, max_length=MAX_UPFRONT_COSTS)
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a UTC offset, e.g. 2025-06-01T00:00:00Z")
+        return value.astimezone(UTC)
+
+    @field_validator("treasury")
+    @classmethod
+    def _checksummed(cls, value: str | None) -> str | None:
+        if value is not None and not is_checksum_address(value):
+            raise ValueError("must be a checksummed 0x address (EIP-55)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Offering:
+        if self.closes <= self.opens:
+            raise _FieldError("closes", "must be after opens")
+        if self.min_ticket > self.max_ticket:
+            raise _FieldError("min_ticket", "must be <= max_ticket")
+        if self.under_subscribed == "cancel" and (self.take_up_senior or self.take_up_junior):
+            raise _FieldError("under_subscribed", 'is "cancel": take_up_senior and take_up_junior must be 0')
+        if (self.take_up_senior or self.take_up_junior) and self.treasury is None:
+            raise _FieldError("treasury", "required with a take-up: it receives the taken-up tokens")
+        return self
+
+    def take_up(self) -> tuple[int, int]:
+        return (self.take_up_senior, self.take_up_junior)
+
+
 class Investor(_Model):
-    """One investor's allocation of a tranche, in basis points of that tranche."""
+    """One investor: its KYC record, and in a private placement its allocation of a tranche in basis points of that
+    tranche (with an ``[offering]`` the investor subscribes instead and ``share_bps`` may be left out)."""
 
     name: str = Field(min_length=1)
     address: str
     tranche: Tranche
-    share_bps: int = Field(gt=0, le=BPS)
+    share_bps: int | None = Field(default=None, gt=0, le=BPS)
     kyc_expiry: date
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
 
@@ -307,6 +375,7 @@ class Deal(_Model):
     oracle: OracleTerms = Field(default_factory=OracleTerms)
     events_of_default: EventsOfDefault = Field(default_factory=EventsOfDefault)
     governance: Governance = Field(default_factory=Governance)
+    offering: Offering | None = None
     investors: list[Investor] = Field(min_length=1)
 
     @field_validator("stablecoin_address")
@@ -343,9 +412,19 @@ class Deal(_Model):
         if self.risk.default_period > self.periods.count:
             raise _FieldError("risk.default_period", f"must be <= periods.count ({self.periods.count})")
         for tranche in TRANCHES:
-            shares = [inv.share_bps for inv in self.investors if inv.tranche == tranche]
-            if sum(shares) != BPS:
+            shares = [inv.share_bps or 0 for inv in self.investors if inv.tranche == tranche]
+            if self.offering is None and sum(shares) != BPS:
                 raise _FieldError("investors", f"{tranche} shares sum to {sum(shares)} bps, must be exactly {BPS}")
+        if self.offering is not None:
+            o = self.offering
+            if o.closes > self.periods.first_start:
+                start = self.periods.first_start.isoformat()
+                raise _FieldError("offering.closes", f"must be at or before periods.first_start ({start}): the "
+                                  "offering funds the deal before it runs")
+            if o.treasury is not None and (o.take_up_senior or o.take_up_junior) and not any(
+                inv.address.lower() == o.treasury.lower() for inv in self.investors
+            ):
+                raise _FieldError("offering.treasury", "must be one of the investors (KYC'd) to take up tokens")
         seen: set[tuple[str, str]] = set()
         for inv in self.investors:
             key = (inv.tranche, inv.address.lower())
@@ -389,8 +468,8 @@ def allocate(deal: Deal, senior: int, junior: int) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for tranche, size in (("senior", senior), ("junior", junior)):
         members = deal.investors_of(tranche)
-        floors = [size * inv.share_bps // BPS for inv in members]
-        remainders = [size * inv.share_bps % BPS for inv in members]
+        floors = [size * (inv.share_bps or 0) // BPS for inv in members]
+        remainders = [size * (inv.share_bps or 0) % BPS for inv in members]
         left = size - sum(floors)
         order = sorted(range(len(members)), key=lambda i: (-remainders[i], i))
         for i in order[:left]:

@@ -85,6 +85,57 @@ def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], star
     return path
 
 
+def write_offering_deal(
+    template: Path,
+    out: Path,
+    investors: list[LocalAccount],
+    opens: datetime,
+    closes: datetime,
+    cost_recipients: list[str],
+    *,
+    max_ticket: int,
+) -> Path:
+    """The example deal sold through an offering: ``investors`` are KYC'd (and subscribe), the window is
+    [``opens``, ``closes``), the first period starts at the close, and two upfront costs go to ``cost_recipients``.
+    ``max_ticket`` is in whole units."""
+    text = template.read_text(encoding="utf-8")
+    head = text.split("\n[[investors]]", 1)[0].rstrip() + "\n"
+    head = re.sub(r"(?m)^first_start = \S+", f"first_start = {_iso(closes)}", head)
+    kyc = (closes + timedelta(days=365 * 7)).date().isoformat()
+    parts = [head, f"""
+# The primary offering: both tranches at par for a week; the excess of an over-subscribed tranche is refunded.
+[offering]
+opens = {_iso(opens)}
+closes = {_iso(closes)}
+min_ticket = 1000                 # whole USDC per investor and tranche
+max_ticket = {max_ticket}
+under_subscribed = "cancel"       # a tranche short of its size cancels the offering and refunds every request
+
+[[offering.costs]]
+label = "arranger"
+recipient = "{cost_recipients[0]}"
+amount = 1500000                  # assumption: ~0.5% of the raise
+
+[[offering.costs]]
+label = "legal and rating"
+recipient = "{cost_recipients[1]}"
+amount = 400000                   # assumption
+"""]
+    for i, acct in enumerate(investors):
+        tranche = "senior" if i < max(1, round(len(investors) * 0.7)) else "junior"
+        parts.append(
+            f'\n[[investors]]\nname = "subscriber {i + 1}"\naddress = "{acct.address}"\ntranche = "{tranche}"\n'
+            f'kyc_expiry = {kyc}\njurisdiction = "SG"\n'
+        )
+    path = out / "deal.toml"
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _trade(deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], summary: DemoSummary) -> None:
     tranche = rng.choice(TRANCHES)
     token = deal.tokens[tranche]

@@ -101,3 +101,17 @@ def recorded_terms(deal: Deal, recorded: RecordedTerms | None) -> PoolTerms:
             f"the manifest's pool terms follow rule version {recorded.version}; this version knows {TERMS_VERSION}"
         )
     return pool_terms(deal, recorded.principal_schedule, recorded.servicing_fee_per_period)
+
+
+def reserve_at_close(deal: Deal, terms: PoolTerms) -> int:
+    """The reserve the offering funds into the pool at its close: the deal's ``offering.reserve_at_close``, else
+    the pool's first reserve target (``reserve_periods`` times period 1's scheduled senior debt service); 0 without
+    an offering."""
+    if deal.offering is None:
+        return 0
+    if deal.offering.reserve_at_close is not None:
+        return deal.offering.reserve_at_close
+    from rwa.waterfall import monthly_interest_down
+
+    first = monthly_interest_down(terms.face, terms.senior_coupon_bps) + terms.scheduled_principal(1)
+    return terms.reserve_periods * first

@@ -416,6 +416,16 @@ def run_recovery(terms: PoolTerms, state: PoolState, period: int, cash: int) -> 
     ), legs
 
 
+def fund_reserve(state: PoolState, amount: int) -> PoolState:
+    """Stablecoin added to the reserve outside a period (``LeasePool.fundReserve``: the offering's funding at its
+    close); it serves senior like any reserve."""
+    if state.finalized:
+        raise WaterfallError("the pool is finalized")
+    if amount <= 0:
+        raise WaterfallError(f"a reserve funding must be positive, got {amount}")
+    return replace(state, reserve=state.reserve + amount)
+
+
 def declare_default(state: PoolState) -> PoolState:
     """The pool entered default (declared by the trustee or triggered on an objective condition): from the next
     distribution all cash goes to senior first."""

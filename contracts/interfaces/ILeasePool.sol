@@ -142,6 +142,9 @@ interface ILeasePool is IDistributionStatus {
     error MaturityNotReached(uint256 lastDistributedPeriod, uint256 periodCount);
     /// @notice Thrown when depositing, distributing, declaring default or finalizing after finalization.
     error PoolFinalized();
+    /// @notice Thrown when the first period is distributed while a tranche token still mints (its offering has
+    ///         not delivered every unit): holders would be paid on a supply that is still growing.
+    error IssuanceNotClosed(address token);
     /// @notice Thrown when default is declared a second time.
     error AlreadyDefaulted(uint256 sincePeriod);
     /// @notice Thrown when triggering default on a condition that does not hold now.
@@ -176,6 +179,8 @@ interface ILeasePool is IDistributionStatus {
     event DefaultCured(uint256 indexed period, bool waived, string reason, address indexed by);
     /// @notice Emitted when the stablecoin refused the fee's transfer to `recipient` (blacklisted): it is owed.
     event FeeDeferred(address indexed recipient, uint256 amount);
+    /// @notice Emitted when `from` adds `amount` of stablecoin to the reserve (the offering's funding at its close).
+    event ReserveFunded(address indexed from, uint256 amount);
     /// @notice Emitted when owed fees are paid to `recipient`.
     event FeesPaid(address indexed recipient, uint256 amount);
     /// @notice Emitted when the pool is closed at maturity; nothing more can be deposited or distributed.
@@ -212,6 +217,9 @@ interface ILeasePool is IDistributionStatus {
 
     /// @notice Pays the fee recipient the fees the stablecoin refused before (anyone may call).
     function payFees() external;
+
+    /// @notice Adds `amount` of stablecoin from the caller to the reserve (DSRA); anyone may, before maturity.
+    function fundReserve(uint256 amount) external;
 
     /// @notice Recovery rounds distributed after maturity; the next one is period N + 2 + recoveries.
     function recoveries() external view returns (uint256);

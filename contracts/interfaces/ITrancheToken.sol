@@ -135,6 +135,9 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
     /// @notice The restriction code `holder`'s claim meets now (paused 7, registry 1/3/5, token freeze 5), or 0.
     function detectClaimRestriction(address holder) external view returns (uint8);
 
+    /// @notice The restriction code a mint to `to` meets now (registry 2/4/6, token freeze 6), or 0.
+    function detectMintRestriction(address to) external view returns (uint8);
+
     // ------------------------------------------------------------------------------------------------ distribution
     /// @notice Every unit of stablecoin credited so far.
     function totalDistributed() external view returns (uint256);

@@ -39,8 +39,10 @@ PRIVILEGES: tuple[Privilege, ...] = (
               "immediate; a pause ends by itself after at most 14 days", "anyone lifts an expired pause"),
     Privilege("senior, junior", Role.DISTRIBUTOR_ROLE, "pool", "credit holders with stablecoin",
               "only as a leg of the pool's waterfall", "the auditor's finding for any other distribution"),
-    Privilege("senior, junior", Role.ISSUER_ROLE, "nobody", "mint (before issuance closed)",
-              "renounced at issuance", "issuance is closed on-chain"),
+    Privilege("senior, junior", Role.ISSUER_ROLE, "offering", "mint (before issuance closed): an allocation as it "
+              "is claimed, paid for at par; the last unit closes issuance", "the offering's fixed rules (it has no "
+              "admin); in a private placement nobody: renounced at issuance",
+              "issuance closes on-chain and the pool pays nothing before it has"),
     Privilege("pool", Role.DEFAULT_ADMIN_ROLE, "timelock", "grant and revoke the pool's roles", DELAYED,
               "the trustee cancels"),
     Privilege("pool", Role.TRUSTEE_ROLE, "trustee", "declare, cure and waive default; pause (at most 14 days)",
@@ -83,7 +85,8 @@ def parties(deal: DeployedDeal) -> dict[str, str]:
     roles = deal.manifest.roles
     return {"deployer": roles.admin, "issuer": roles.issuer, "servicer": roles.servicer, "agent": roles.agent,
             "trustee": roles.trustee, "fee_recipient": roles.fee_recipient,
-            "timelock": deal.manifest.address("timelock"), "pool": deal.pool.address}
+            "timelock": deal.manifest.address("timelock"), "pool": deal.pool.address,
+            **({"offering": deal.offering.address} if deal.offering is not None else {})}
 
 
 def role_holders(deal: DeployedDeal) -> dict[tuple[str, Role], set[str]]:
@@ -105,7 +108,7 @@ def check_roles(deal: DeployedDeal) -> list[str]:
     named = parties(deal)
     for (contract, role), holders in role_holders(deal).items():
         (meant,) = {p.holder for p in PRIVILEGES if p.role == role and contract in p.contract.split(", ")}
-        want = set() if meant == "nobody" else {named[meant].lower()}
+        want = set() if meant == "nobody" or meant not in named else {named[meant].lower()}
         have = {named[n].lower() for n in holders}
         if have != want:
             problems.append(f"{contract} {role.value}: held by {sorted(holders) or 'nobody'}, meant {meant}")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from web3 import Web3
 
@@ -24,11 +25,15 @@ from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
 from rwa.leverage.cashflows import contracted_rent
 from rwa.onchain.base import ContractWrapper
+from rwa.onchain.offering import Cost, OfferingConfig
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
-from rwa.terms import record
+from rwa.terms import record, reserve_at_close
 from rwa.tx import send
 from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolTerms
+
+if TYPE_CHECKING:
+    from rwa.onchain.tranche import TrancheToken
 
 
 @dataclass(frozen=True)
@@ -79,12 +84,31 @@ def plan_issue(deal_path: Path, today: date | None = None) -> Plan:
             "deal.leases: the cash flow after operating costs carries no senior debt (sized senior 0, binding: "
             f"{sizing.binding_constraint}); rent must exceed operating costs"
         )
+    terms = sizing.pool_terms(deal)
+    if deal.offering is not None:
+        _refuse_unworkable_offering(deal, sizing, terms)
+        return Plan(deal=deal, deal_path=deal_path, sizing=sizing, terms=terms, allocations={t: {} for t in TRANCHES})
     allocations = allocate(deal, sizing.senior_size, sizing.junior_size)
     for tranche, size in (("senior", sizing.senior_size), ("junior", sizing.junior_size)):
         total = sum(allocations[tranche].values())
         if total != size:  # allocate() sums exactly; this guards the invariant the pool relies on
             raise InputError(f"investors: {tranche} allocations sum to {total}, the sized tranche is {size}")
-    return Plan(deal=deal, deal_path=deal_path, sizing=sizing, terms=sizing.pool_terms(deal), allocations=allocations)
+    return Plan(deal=deal, deal_path=deal_path, sizing=sizing, terms=terms, allocations=allocations)
+
+
+def _refuse_unworkable_offering(deal: Deal, sizing: Sizing, terms: PoolTerms) -> None:
+    """What ``DealOffering``'s constructor would refuse, said before anything is sent."""
+    offer = deal.offering
+    assert offer is not None
+    reserve = reserve_at_close(deal, terms)
+    costs = sum(c.amount for c in offer.costs)
+    if reserve + costs > sizing.senior_size + sizing.junior_size:
+        raise InputError(f"deal.offering: the reserve at close ({reserve}) and the costs ({costs}) exceed the two "
+                         f"tranches ({sizing.senior_size + sizing.junior_size}): the raise could never pay them")
+    for tranche, take_up, size in (("senior", offer.take_up_senior, sizing.senior_size),
+                                   ("junior", offer.take_up_junior, sizing.junior_size)):
+        if take_up > size:
+            raise InputError(f"deal.offering.take_up_{tranche}: {take_up} is more than the {tranche} tranche ({size})")
 
 
 def jurisdiction_code(alpha2: str) -> int:
@@ -107,7 +131,7 @@ def _abi_hashes() -> dict[str, str]:
         name: Web3.keccak(text=str(sorted(str(i) for i in art.abi))).hex()
         for name, art in sorted(build.artifacts.items())
         if name in {"TestStablecoin", "ComplianceRegistry", "RevenueOracle", "TrancheToken", "LeasePool",
-                    "DealTimelock"}
+                    "DealTimelock", "DealOffering"}
     }
 
 
@@ -198,6 +222,56 @@ def _refuse_stablecoin_decimals(chain: Chain, deal: Deal) -> None:
         raise InputError(
             f"deal.decimals: {deal.decimals}, but the stablecoin at {address} has {decimals} decimals"
         )
+
+
+def offering_config(plan: Plan, roles: Roles) -> tuple[OfferingConfig, list[Cost]]:
+    """The offering's terms as deployed: the deal's ``[offering]``, the reserve at close, the treasury (the deal's,
+    else the issuer)."""
+    offer = plan.deal.offering
+    if offer is None:
+        raise InputError("the deal has no [offering]")
+    config = OfferingConfig(
+        open_time=int(offer.opens.timestamp()),
+        close_time=int(offer.closes.timestamp()),
+        min_ticket=offer.min_ticket,
+        max_ticket=offer.max_ticket,
+        reserve_at_close=reserve_at_close(plan.deal, plan.terms),
+        treasury=offer.treasury or roles.issuer,
+        take_up_senior=offer.take_up_senior,
+        take_up_junior=offer.take_up_junior,
+    )
+    return config, [Cost(c.recipient, c.amount) for c in offer.costs]
+
+
+def _offer(
+    chain: Chain,
+    plan: Plan,
+    manifest: Manifest,
+    run: StepRunner,
+    tokens: dict[Tranche, TrancheToken],
+    pool: str,
+    log: Callable[[str], None],
+) -> None:
+    """Deploy the offering and give it the tokens' ISSUER_ROLE: it mints each allocation when claimed and closes
+    each token's issuance with its last unit; nothing is minted now."""
+    from rwa.onchain.offering import DealOffering
+
+    admin = manifest.roles.admin
+    config, costs = offering_config(plan, manifest.roles)
+    address = run.deploy(
+        "offering", admin,
+        lambda: DealOffering.deploy(chain, config, costs, pool, plan.sizing.senior_size, plan.sizing.junior_size,
+                                    sender=admin).address,
+    )
+
+    def open_offering() -> None:
+        for token in tokens.values():
+            if not token.has_role("ISSUER_ROLE", address):
+                token.grant_role("ISSUER_ROLE", address, sender=admin)
+        log(f"offering {address} sells {plan.sizing.senior_size:,} senior and {plan.sizing.junior_size:,} junior "
+            f"units from {config.open_time} to {config.close_time}")
+
+    run.step("open-offering", open_offering)
 
 
 def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Manifest:
@@ -348,7 +422,10 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
 
     run.step("allow", allow)
 
-    for tranche in TRANCHES:
+    if deal.offering is not None:
+        _offer(chain, plan, manifest, run, tokens, pool_addr, log)
+
+    for tranche in TRANCHES if deal.offering is None else ():
 
         def mint(t: Tranche = tranche) -> None:
             token = tokens[t]

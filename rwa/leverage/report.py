@@ -20,6 +20,7 @@ from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
 from rwa.leverage.montecarlo import MonteCarlo, simulate
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
+from rwa.leverage.sources import SourcesAndUses, sources_and_uses
 from rwa.units import format_money, format_ratio
 
 SCHEMA_VERSION = 1
@@ -38,6 +39,7 @@ class Analysis:
     monte_carlo: MonteCarlo
     seeds: SeedConsistency
     allocations: dict[str, dict[str, int]]
+    sources_and_uses: SourcesAndUses
 
 
 def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> Analysis:
@@ -54,6 +56,7 @@ def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> An
         monte_carlo=simulate(deal, sizing, paths, seed),
         seeds=seed_consistency(deal, sizing),
         allocations=allocate(deal, sizing.senior_size, sizing.junior_size),
+        sources_and_uses=sources_and_uses(deal, sizing),
     )
 
 
@@ -109,6 +112,8 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "monte_carlo": asdict(a.monte_carlo),
             "seed_consistency": asdict(a.seeds),
             "allocations": a.allocations,
+            "sources_and_uses": {**asdict(a.sources_and_uses), "uses": a.sources_and_uses.uses,
+                                 "sources": a.sources_and_uses.sources},
         }
     )
     return payload
@@ -163,6 +168,19 @@ def render(a: Analysis, console: Console) -> None:
     )
     head.add_row("largest CFADS haircut survived", _pct(b.max_cfads_haircut))
     console.print(head)
+
+    su = a.sources_and_uses
+    flows = Table(title="Sources and uses of the raise")
+    for col in ("uses", "", "sources", " "):
+        flows.add_column(col, justify="right" if col.strip() == "" else "left")
+    equity = "issuer equity" if su.issuer_equity >= 0 else "surplus to the issuer"
+    rows = [("servers (capex)", su.capex, "senior tranche", su.senior),
+            ("reserve at close", su.reserve_at_close, "junior tranche", su.junior),
+            ("upfront costs", su.upfront_costs, equity, su.issuer_equity),
+            ("total", su.uses, "total", su.sources)]
+    for use, amount, source, value in rows:
+        flows.add_row(use, _money(deal, amount), source, _money(deal, value))
+    console.print(flows)
 
     grid = Table(title="Stress grid")
     grid.add_column("scenario", min_width=28)

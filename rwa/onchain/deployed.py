@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rwa.chain import Chain
 from rwa.deployment import Manifest, check_chain
 from rwa.errors import InputError
+from rwa.onchain.offering import DealOffering
 from rwa.onchain.oracle import RevenueOracle
 from rwa.onchain.pool import LeasePool
 from rwa.onchain.registry import ComplianceRegistry
@@ -26,6 +27,8 @@ class DeployedDeal:
     registry: ComplianceRegistry
     stablecoin: Stablecoin
     tokens: dict[Tranche, TrancheToken]
+    offering: DealOffering | None = None
+    """The primary offering, when the deal sold its tranches through one."""
 
 
 def open_deployment(chain: Chain, manifest: Manifest) -> DeployedDeal:
@@ -41,4 +44,5 @@ def open_deployment(chain: Chain, manifest: Manifest) -> DeployedDeal:
         registry=ComplianceRegistry.at(chain, manifest.address("registry")),
         stablecoin=Stablecoin.at(chain, manifest.address("stablecoin")),
         tokens={t: TrancheToken.at(chain, manifest.address(t)) for t in TRANCHES},
+        offering=DealOffering.at(chain, manifest.address("offering")) if "offering" in manifest.contracts else None,
     )

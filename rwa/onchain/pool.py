@@ -180,6 +180,10 @@ class LeasePool(ContractWrapper):
         """Pay the fee recipient the fees the stablecoin refused before (anyone may)."""
         return self._send(self.contract.functions.payFees(), sender, embedded_default=_ADMIN_GAS)
 
+    def fund_reserve(self, amount: int, *, sender: str) -> TxReceipt:
+        """Add ``amount`` from ``sender`` (which approved the pool) to the reserve; anyone may, before maturity."""
+        return self._send(self.contract.functions.fundReserve(amount), sender)
+
     def fees_owed(self) -> int:
         return int(self._call(self.contract.functions.feesOwed()))
 

@@ -190,6 +190,10 @@ class TrancheToken(ContractWrapper):
     def detect_claim_restriction(self, holder: str | HasAddress) -> Restriction:
         return Restriction(int(self._call(self.contract.functions.detectClaimRestriction(to_address(holder)))))
 
+    def detect_mint_restriction(self, to: str | HasAddress) -> Restriction:
+        """What a mint to ``to`` would meet now (the offering checks it when a subscription is requested)."""
+        return Restriction(int(self._call(self.contract.functions.detectMintRestriction(to_address(to)))))
+
     def message_for(self, code: int) -> str:
         return str(self._call(self.contract.functions.messageForTransferRestriction(int(code))))
 

@@ -53,6 +53,8 @@ class History:
     """``FeeDeferred`` and ``FeesPaid``: fees the stablecoin refused to deliver, and their later payment."""
     default_events: list[Event] = field(default_factory=list)
     """``DefaultDeclared`` and ``DefaultCured`` in chain order: the pool's default state over time."""
+    reserve_funded: list[Event] = field(default_factory=list)
+    """``ReserveFunded``: stablecoin added to the reserve outside a period (the offering's close)."""
     finalized: Event | None = None
     tokens: dict[str, TokenHistory] = field(default_factory=dict)
     stablecoin_transfers: list[Event] = field(default_factory=list)
@@ -145,6 +147,8 @@ def rebuild(ledger: Ledger) -> History:
                 h.legs[period] = (legs_from_event(period, a["legs"]), ev)
             elif ev.event == "DefaultDeclared" or ev.event == "DefaultCured":
                 h.default_events.append(ev)
+            elif ev.event == "ReserveFunded":
+                h.reserve_funded.append(ev)
             elif ev.event in ("FeeDeferred", "FeesPaid"):
                 h.fee_events.append(ev)
             elif ev.event == "Finalized":

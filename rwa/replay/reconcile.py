@@ -23,6 +23,7 @@ from rwa.waterfall import (
     PoolTerms,
     cure_default,
     declare_default,
+    fund_reserve,
     run_maturity,
     run_period,
     run_recovery,
@@ -182,12 +183,14 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
     from rwa.onchain.pool import DepositKind
 
     state = PoolState.opening(terms)
-    changes = sorted(history.default_events, key=lambda e: (e.block, e.log_index))
+    changes = sorted([*history.default_events, *history.reserve_funded], key=lambda e: (e.block, e.log_index))
     for period in sorted(history.legs):
         actual, event = history.legs[period]
         while changes and (changes[0].block, changes[0].log_index) < (event.block, event.log_index):
             change = changes.pop(0)
-            if change.event == "DefaultDeclared" and not state.defaulted:
+            if change.event == "ReserveFunded":
+                state = fund_reserve(state, int(change.args["amount"]))
+            elif change.event == "DefaultDeclared" and not state.defaulted:
                 state = declare_default(state)
             elif change.event == "DefaultCured" and state.defaulted:
                 state = cure_default(state)
@@ -473,6 +476,8 @@ def reconcile_money(
     deposits: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for ev in history.deposit_events:
         deposits[ev.tx_hash].append((str(ev.args["from"]).lower(), int(ev.args["amount"])))
+    for ev in history.reserve_funded:
+        deposits[ev.tx_hash].append((str(ev.args["from"]).lower(), int(ev.args["amount"])))
     claims: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for name, tok in history.tokens.items():
         for ev in tok.claims:
@@ -548,6 +553,7 @@ def reconcile_money(
                 rec.add(FindingKind.POOL_OUTFLOW, period, dst, amount, got,
                         f"period {period}: stablecoin the waterfall paid to {dst}")
     deposited = sum(sum(k.values()) for k in history.deposits.values())
+    deposited += sum(int(ev.args["amount"]) for ev in history.reserve_funded)
     paid = sum(legs.fee + legs.senior_paid + legs.junior for legs, _ in history.legs.values())
     rec.expected_balances["pool"] = deposited - paid + rec.donations.get("pool", 0)
     for name in tokens:

@@ -113,6 +113,7 @@ def deploy_pool_system(
     junior_holders: Mapping[str, int] | None = None,
     rules: DefaultRules | None = None,
     stablecoin: str = "TestStablecoin",
+    close_issuance: bool = True,
     **term_overrides: int | tuple[int, ...],
 ) -> PoolSystem:
     """Deploy a deal on ``chain``: accounts 0 admin/trustee, 1 servicer, 2 fee recipient, 3.. holders; the
@@ -121,6 +122,7 @@ def deploy_pool_system(
     The terms are :func:`demo_terms` with ``term_overrides``, period 1 starting at the chain's clock once the
     stablecoin is deployed (the embedded chain's first block jumps from genesis to the wall clock).
     Senior holders default to accounts 3 and 4 splitting the face 1:2; junior to accounts 5 and 6 with 700 and 300.
+    Both tokens' issuance is then closed (the pool distributes nothing before), unless ``close_issuance`` is false.
     """
     accounts = [a.address for a in chain.accounts]
     admin, servicer, fee_recipient = accounts[0], accounts[1], accounts[2]
@@ -145,6 +147,8 @@ def deploy_pool_system(
     for token, holders in ((senior, senior_holders), (junior, junior_holders)):
         if holders:
             token.mint_batch(list(holders), list(holders.values()), sender=admin, batch_size=MINT_BATCH)
+        if close_issuance:
+            token.close_issuance(sender=admin)
     pool = LeasePool.deploy(
         chain,
         terms,

@@ -12,7 +12,7 @@ PACKAGE = ROOT / "rwa"
 
 LAYERS: list[set[str]] = [
     {"rwa.errors", "rwa.units", "rwa.paths"},
-    {"rwa.deal", "rwa.waterfall"},
+    {"rwa.deal", "rwa.waterfall", "rwa.allocation"},
     {"rwa.terms", "rwa.compile", "rwa.reverts", "rwa.embedded_logs", "rwa.cli_options"},
     {"rwa.chain", "rwa.tx", "rwa.deployment", "rwa.leverage"},
     {"rwa.onchain"},

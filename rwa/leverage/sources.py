@@ -1,0 +1,44 @@
+"""Sources and uses of the raise: what the offering's money pays for and who puts it in.
+
+Uses: the capex of every server the deal delivers, the reserve (DSRA) funded into the pool at the offering's close,
+and the upfront costs the close pays. Sources: the senior and junior tranches sold at par, and the issuer's equity,
+the rest of the uses. A negative equity means the tranches raise more than the uses: the surplus goes to the issuer's
+treasury with the proceeds. Integers in the stablecoin's smallest units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rwa.deal import Deal
+from rwa.leverage.cashflows import delivered_servers
+from rwa.leverage.sizing import Sizing
+from rwa.terms import reserve_at_close
+
+
+@dataclass(frozen=True)
+class SourcesAndUses:
+    capex: int
+    reserve_at_close: int
+    upfront_costs: int
+    senior: int
+    junior: int
+    issuer_equity: int
+
+    @property
+    def uses(self) -> int:
+        return self.capex + self.reserve_at_close + self.upfront_costs
+
+    @property
+    def sources(self) -> int:
+        return self.senior + self.junior + self.issuer_equity
+
+
+def sources_and_uses(deal: Deal, sizing: Sizing) -> SourcesAndUses:
+    """The raise of ``deal`` sized as ``sizing``; sources equal uses to the unit."""
+    servers = max(delivered_servers(deal), default=0)
+    capex = servers * deal.cluster.capex_per_server
+    reserve = reserve_at_close(deal, sizing.pool_terms(deal))
+    costs = sum(c.amount for c in deal.offering.costs) if deal.offering is not None else 0
+    equity = capex + reserve + costs - sizing.senior_size - sizing.junior_size
+    return SourcesAndUses(capex, reserve, costs, sizing.senior_size, sizing.junior_size, equity)

@@ -1,0 +1,164 @@
+"""The deal's primary offering (``DealOffering``): ERC-7540-style deposit requests per tranche, a close that
+allocates and routes the raise, and claims of tokens and refunds. Amounts are stablecoin smallest units; a token
+unit costs one stablecoin unit (par)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from typing import Any
+
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from rwa.allocation import CloseOutcome
+from rwa.chain import Chain
+from rwa.onchain.base import ContractWrapper, HasAddress, to_address
+from rwa.tx import deploy
+from rwa.units import Tranche
+
+TRANCHE_IDS: dict[Tranche, int] = {"senior": 0, "junior": 1}
+
+
+class Phase(enum.IntEnum):
+    """``IDealOffering.Phase``."""
+
+    OPEN = 0
+    CLOSED = 1
+    CANCELLED = 2
+
+
+@dataclass(frozen=True)
+class OfferingConfig:
+    """``IDealOffering.Config``: the window, tickets, reserve, treasury and take-up the deal fixed."""
+
+    open_time: int
+    close_time: int
+    min_ticket: int
+    max_ticket: int
+    reserve_at_close: int
+    treasury: str
+    take_up_senior: int
+    take_up_junior: int
+
+    def take_up(self) -> tuple[int, int]:
+        return (self.take_up_senior, self.take_up_junior)
+
+
+@dataclass(frozen=True)
+class Cost:
+    recipient: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class TrancheBook:
+    """One tranche's side of the book as the contract holds it."""
+
+    token: str
+    size: int
+    requested: int
+    claimed_assets: int
+    delivered: int
+    taken_up: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A ``DepositClaimed``: what one claim delivered."""
+
+    controller: str
+    tranche: int
+    assets: int
+    shares: int
+    refund: int
+    refund_paid: bool
+
+
+class DealOffering(ContractWrapper):
+    CONTRACT = "DealOffering"
+
+    @classmethod
+    def deploy(
+        cls,
+        chain: Chain,
+        config: OfferingConfig,
+        costs: Sequence[Cost],
+        pool: str | HasAddress,
+        senior_size: int,
+        junior_size: int,
+        *,
+        sender: str,
+    ) -> DealOffering:
+        cfg = astuple(config)
+        cfg = (*cfg[:5], to_address(config.treasury), *cfg[6:])
+        contract = deploy(chain, "DealOffering", cfg, [(to_address(c.recipient), c.amount) for c in costs],
+                          to_address(pool), senior_size, junior_size, sender=sender)
+        return cls(chain, contract)
+
+    # -- transactions -------------------------------------------------------------------------------------------
+
+    def request_deposit(self, tranche: int, assets: int, controller: str, *, sender: str) -> TxReceipt:
+        """``sender`` pays ``assets`` (approved to the offering) for ``controller``'s request in ``tranche``."""
+        fn = self.contract.functions.requestDeposit(tranche, assets, to_address(controller), to_address(sender))
+        return self._send(fn, sender)
+
+    def cancel(self, tranche: int, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.cancelDepositRequest(tranche, to_address(sender)), sender)
+
+    def close(self, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.close(), sender)
+
+    def claim(self, tranche: int, controller: str, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.claimDeposit(tranche, to_address(controller)), sender)
+
+    def withdraw_owed(self, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.withdrawOwed(), sender)
+
+    # -- views --------------------------------------------------------------------------------------------------
+
+    def phase(self) -> Phase:
+        return Phase(int(self._call(self.contract.functions.phase())))
+
+    def config(self) -> OfferingConfig:
+        raw = self._call(self.contract.functions.config())
+        return OfferingConfig(int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]), str(raw[5]),
+                              int(raw[6]), int(raw[7]))
+
+    def costs(self) -> list[Cost]:
+        return [Cost(str(r), int(a)) for r, a in self._call(self.contract.functions.costs())]
+
+    def book(self, tranche: int) -> TrancheBook:
+        raw = self._call(self.contract.functions.trancheState(tranche))
+        return TrancheBook(str(raw[0]), *(int(x) for x in raw[1:]))
+
+    def pending(self, tranche: int, controller: str) -> int:
+        return int(self._call(self.contract.functions.pendingDepositRequest(tranche, to_address(controller))))
+
+    def claimable(self, tranche: int, controller: str) -> int:
+        return int(self._call(self.contract.functions.claimableDepositRequest(tranche, to_address(controller))))
+
+    def owed(self, account: str) -> int:
+        return int(self._call(self.contract.functions.owed(to_address(account))))
+
+    # -- events -------------------------------------------------------------------------------------------------
+
+    def settled_in(self, receipt: TxReceipt) -> Settled:
+        ev = self.contract.events.DepositClaimed().process_receipt(receipt, errors=DISCARD)[0]
+        a: Any = ev["args"]
+        return Settled(str(a["controller"]), int(a["requestId"]), int(a["assets"]), int(a["shares"]),
+                       int(a["refund"]), bool(a["refundPaid"]))
+
+    def close_outcome_in(self, receipt: TxReceipt) -> CloseOutcome:
+        """What the close in ``receipt`` decided (``OfferingClosed`` or ``OfferingCancelled``)."""
+        closed = self.contract.events.OfferingClosed().process_receipt(receipt, errors=DISCARD)
+        if closed:
+            a: Any = closed[0]["args"]
+            return CloseOutcome(tuple(int(x) for x in a["requested"]), tuple(int(x) for x in a["sold"]),  # type: ignore[arg-type]
+                                tuple(int(x) for x in a["takenUp"]), int(a["reserve"]), int(a["costs"]),  # type: ignore[arg-type]
+                                int(a["proceeds"]))
+        c: Any = self.contract.events.OfferingCancelled().process_receipt(receipt, errors=DISCARD)[0]["args"]
+        books = (self.book(0), self.book(1))
+        return CloseOutcome((books[0].requested, books[1].requested), (0, 0), (0, 0), 0, 0, 0,
+                            cancelled_by=int(c["tranche"]), needed=int(c["needed"]))

@@ -1,0 +1,140 @@
+"""An issued deal sells its tranches through its offering: investors pay stablecoin for their tokens, the close
+allocates an over-subscribed senior pro rata and routes the raise, and the pool runs on what was raised."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rwa.allocation import JUNIOR_ID, SENIOR_ID, allocation
+from rwa.chain import Chain
+from rwa.demo import write_offering_deal
+from rwa.deployment import Manifest
+from rwa.issuance.governance import check_roles
+from rwa.issuance.issue import issue, plan_issue
+from rwa.issuance.operate import distribute_period
+from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.onchain.offering import Phase
+from rwa.oracle.publisher import publish
+from rwa.terms import reserve_at_close
+from tests.support.deals import EXAMPLE_DEAL
+from tests.support.lifecycle import replay
+from tests.support.reverts import reverts
+
+WEEK = 7 * 86_400
+UNIT = 10**6
+
+
+def _issue_offering(chain: Chain, folder: Path) -> tuple[DeployedDeal, Path]:
+    now = chain.now()
+    investors = chain.accounts[15:20]  # four senior subscribers, one junior
+    recipients = [chain.accounts[12].address, chain.accounts[13].address]
+    path = write_offering_deal(EXAMPLE_DEAL, folder, investors, datetime.fromtimestamp(now - 60, tz=UTC),
+                               datetime.fromtimestamp(now + WEEK, tz=UTC), recipients, max_ticket=10**9)
+    out = folder / "deployment.json"
+    manifest: Manifest = issue(chain, plan_issue(path), out, lambda _m: None)
+    return open_deployment(chain, manifest), out
+
+
+def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the_deal(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    chain = any_chain
+    deal, manifest_path = _issue_offering(chain, tmp_path)
+    offering, usd, admin = deal.offering, deal.stablecoin, deal.manifest.roles.admin
+    assert offering is not None and check_roles(deal) == []
+    senior_size, junior_size = deal.manifest.senior_size, deal.manifest.junior_size
+    seniors, junior = [a.address for a in chain.accounts[15:19]], chain.accounts[19].address
+    asks = {who: senior_size * (40 + i) // 100 + i for i, who in enumerate(seniors)}  # 166% of the tranche
+    for who, assets in [*asks.items(), (junior, junior_size)]:
+        usd.mint(who, assets, sender=admin)
+        usd.approve(offering.address, assets, sender=who)
+        offering.request_deposit(JUNIOR_ID if who == junior else SENIOR_ID, assets, who, sender=who)
+    cancelled = seniors[3]
+    offering.cancel(SENIOR_ID, sender=cancelled)  # changes its mind in the window: refunded in full at once
+    assert usd.balance_of(cancelled) == asks.pop(cancelled)
+    chain.time_travel(offering.config().close_time)
+    outcome = offering.close_outcome_in(offering.close(sender=chain.accounts[9].address))
+    requested = sum(asks.values())
+    reserve = reserve_at_close(_deal_file(deal), deal.pool.terms())
+    costs = sum(c.amount for c in offering.costs())
+    assert outcome.sold == (senior_size, junior_size) and outcome.reserve == reserve > 0
+    assert outcome.proceeds == senior_size + junior_size - reserve - costs
+    assert usd.balance_of(deal.manifest.roles.issuer) >= outcome.proceeds  # the treasury defaults to the issuer
+    assert deal.pool.reserve_balance() == reserve and offering.phase() == Phase.CLOSED
+    reverts(lambda: offering.request_deposit(SENIOR_ID, UNIT, seniors[0], sender=seniors[0]), "WrongPhase")
+
+    claimed, delivered = 0, 0
+    for who in reversed(list(asks)):
+        settled = offering.settled_in(offering.claim(SENIOR_ID, who, sender=who))
+        assert settled.shares == allocation(senior_size, requested, claimed, asks[who])
+        assert usd.balance_of(who) == settled.refund == asks[who] - settled.shares
+        claimed, delivered = claimed + asks[who], delivered + settled.shares
+    assert delivered == senior_size == deal.tokens["senior"].total_supply()
+    offering.claim(JUNIOR_ID, junior, sender=junior)
+    assert deal.tokens["junior"].issuance_closed() and usd.balance_of(offering.address) == 0
+
+    chain.time_travel(deal.pool.period_end(1))
+    publish(chain, deal.manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
+    legs = distribute_period(deal, 1).legs
+    assert legs is not None and legs.reserve_out == 0
+    result = replay(chain, manifest_path, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+
+
+def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
+    from rwa.deal import load_deal
+
+    return load_deal(Path(deal.manifest.deal_file))
+
+
+def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from rwa.chain import connect
+    from tests.support.issuance import rwa
+
+    state = ["--state", str(tmp_path / "chain.sqlite")]
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        now = chain.now()
+        investors = chain.accounts[15:20]
+        recipients = [chain.accounts[12].address, chain.accounts[13].address]
+        stranger = chain.accounts[9].address
+    path = write_offering_deal(EXAMPLE_DEAL, tmp_path, investors, datetime.fromtimestamp(now - 60, tz=UTC),
+                               datetime.fromtimestamp(now + WEEK, tz=UTC), recipients, max_ticket=10**9)
+    dep = ["--deployment", str(tmp_path / "deployment.json")]
+    subprocess.run([sys.executable, "scripts/issue.py", "--deal", str(path), "--out", str(tmp_path / "deployment.json"),
+                    *state], check=True, capture_output=True)
+    manifest = json.loads((tmp_path / "deployment.json").read_text())
+    senior, junior = manifest["senior_size"], manifest["junior_size"]
+    seniors, junior_investor = [a.address for a in investors[:4]], investors[4].address
+    half = senior // 2 + 1
+    for who in seniors[:3]:
+        rwa("offering", "subscribe", "--tranche", "senior", "--investor", who, "--amount", str(half), *dep, *state,
+            check=True)
+    rwa("offering", "subscribe", "--tranche", "junior", "--investor", junior_investor, "--amount", str(junior),
+        *dep, *state, check=True)
+    bad = rwa("offering", "subscribe", "--tranche", "senior", "--investor", stranger, "--amount", "5000000000", *dep,
+              *state)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "cannot subscribe" in bad.stderr
+    small = rwa("offering", "subscribe", "--tranche", "senior", "--investor", seniors[3], "--amount", "5", *dep,
+                *state)
+    assert small.returncode == 2 and "tickets" in small.stderr
+    out = rwa("offering", "cancel", "--tranche", "senior", "--investor", seniors[2], *dep, *state, check=True)
+    assert "cancelled" in out.stdout and "USDC" in out.stdout
+    early = rwa("offering", "claim", "--all", *dep, *state)
+    assert early.returncode == 2 and "has not closed" in early.stderr
+    assert rwa("offering", "close", *dep, *state, check=True).stdout.strip() == "closed"
+    late = rwa("offering", "subscribe", "--tranche", "senior", "--investor", seniors[3], "--amount", str(10**9),
+               *dep, *state)
+    assert late.returncode == 2 and "closed" in late.stderr
+    claims = rwa("offering", "claim", "--all", "--raw", *dep, *state, check=True).stdout.splitlines()
+    assert len(claims) == 3
+    delivered = [int(line.split("senior ")[1].split()[0]) for line in claims if "senior" in line]
+    assert sum(delivered) == senior  # two requests of half + 1 each share the tranche exactly
+    again = rwa("offering", "claim", "--all", *dep, *state, check=True)
+    assert again.stdout.strip() == "nothing to claim"
+    status = rwa("offering", "status", *dep, *state, check=True).stdout
+    assert "closed" in status and "delivered" in status
