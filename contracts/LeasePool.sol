@@ -262,11 +262,9 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(_oracle.hasReport(period), ReportMissing(period));
         uint256 supply = IERC20(_seniorToken).totalSupply();
         require(supply == _seniorFace, SeniorSupplyMismatch(supply, _seniorFace));
-        if (period == 1) {
-            // issuance is closed once and for all, so the first period is the one to check
-            require(ITrancheToken(_seniorToken).issuanceClosed(), IssuanceNotClosed(_seniorToken));
-            require(ITrancheToken(_juniorToken).issuanceClosed(), IssuanceNotClosed(_juniorToken));
-        }
+        // Issuance closes once and for all, so the first period is the one to check; the senior needs no check:
+        // its supply must be the face at every period, and a later mint would break that.
+        if (period == 1) require(ITrancheToken(_juniorToken).issuanceClosed(), IssuanceNotClosed(_juniorToken));
 
         PeriodLegs memory legs = _runPeriod(t, period, _oracle.reportOf(period).revenue);
         _lastDistributedPeriod = period;

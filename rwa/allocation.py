@@ -44,6 +44,29 @@ def allocation(size: int, requested: int, claimed_before: int, assets: int) -> i
 
 
 @dataclass(frozen=True)
+class OfferingConfig:
+    """``IDealOffering.Config``: the window, tickets, reserve, treasury and take-up the deal fixed."""
+
+    open_time: int
+    close_time: int
+    min_ticket: int
+    max_ticket: int
+    reserve_at_close: int
+    treasury: str
+    take_up_senior: int
+    take_up_junior: int
+
+    def take_up(self) -> tuple[int, int]:
+        return (self.take_up_senior, self.take_up_junior)
+
+
+@dataclass(frozen=True)
+class Cost:
+    recipient: str
+    amount: int
+
+
+@dataclass(frozen=True)
 class CloseOutcome:
     """What a close decided. ``cancelled_by``: the tranche (0, 1) short beyond its take-up, or 2 for a raise short of
     the reserve and the costs; ``None`` when it allocated."""

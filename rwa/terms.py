@@ -14,6 +14,7 @@ from dataclasses import astuple, dataclass
 
 from pydantic import BaseModel
 
+from rwa.allocation import Cost, OfferingConfig
 from rwa.deal import Deal
 from rwa.errors import InputError
 from rwa.waterfall import PoolTerms
@@ -101,6 +102,25 @@ def recorded_terms(deal: Deal, recorded: RecordedTerms | None) -> PoolTerms:
             f"the manifest's pool terms follow rule version {recorded.version}; this version knows {TERMS_VERSION}"
         )
     return pool_terms(deal, recorded.principal_schedule, recorded.servicing_fee_per_period)
+
+
+def offering_config(deal: Deal, terms: PoolTerms, issuer: str) -> tuple[OfferingConfig, list[Cost]]:
+    """The offering's terms as ``DealOffering`` is deployed with them: the deal's ``[offering]``, the reserve at
+    close (:func:`reserve_at_close`), and the treasury (the deal's, else ``issuer``). The auditor derives the same."""
+    offer = deal.offering
+    if offer is None:
+        raise InputError("the deal has no [offering]")
+    config = OfferingConfig(
+        open_time=int(offer.opens.timestamp()),
+        close_time=int(offer.closes.timestamp()),
+        min_ticket=offer.min_ticket,
+        max_ticket=offer.max_ticket,
+        reserve_at_close=reserve_at_close(deal, terms),
+        treasury=offer.treasury or issuer,
+        take_up_senior=offer.take_up_senior,
+        take_up_junior=offer.take_up_junior,
+    )
+    return config, [Cost(c.recipient, c.amount) for c in offer.costs]
 
 
 def reserve_at_close(deal: Deal, terms: PoolTerms) -> int:

@@ -25,9 +25,8 @@ from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
 from rwa.leverage.cashflows import contracted_rent
 from rwa.onchain.base import ContractWrapper
-from rwa.onchain.offering import Cost, OfferingConfig
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
-from rwa.terms import record, reserve_at_close
+from rwa.terms import offering_config, record, reserve_at_close
 from rwa.tx import send
 from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolTerms
@@ -224,25 +223,6 @@ def _refuse_stablecoin_decimals(chain: Chain, deal: Deal) -> None:
         )
 
 
-def offering_config(plan: Plan, roles: Roles) -> tuple[OfferingConfig, list[Cost]]:
-    """The offering's terms as deployed: the deal's ``[offering]``, the reserve at close, the treasury (the deal's,
-    else the issuer)."""
-    offer = plan.deal.offering
-    if offer is None:
-        raise InputError("the deal has no [offering]")
-    config = OfferingConfig(
-        open_time=int(offer.opens.timestamp()),
-        close_time=int(offer.closes.timestamp()),
-        min_ticket=offer.min_ticket,
-        max_ticket=offer.max_ticket,
-        reserve_at_close=reserve_at_close(plan.deal, plan.terms),
-        treasury=offer.treasury or roles.issuer,
-        take_up_senior=offer.take_up_senior,
-        take_up_junior=offer.take_up_junior,
-    )
-    return config, [Cost(c.recipient, c.amount) for c in offer.costs]
-
-
 def _offer(
     chain: Chain,
     plan: Plan,
@@ -257,7 +237,7 @@ def _offer(
     from rwa.onchain.offering import DealOffering
 
     admin = manifest.roles.admin
-    config, costs = offering_config(plan, manifest.roles)
+    config, costs = offering_config(plan.deal, plan.terms, manifest.roles.issuer)
     address = run.deploy(
         "offering", admin,
         lambda: DealOffering.deploy(chain, config, costs, pool, plan.sizing.senior_size, plan.sizing.junior_size,

@@ -10,9 +10,9 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
-from rwa.allocation import CloseOutcome
+from rwa.allocation import CloseOutcome, Cost, OfferingConfig
 from rwa.chain import Chain
 from rwa.onchain.base import ContractWrapper, HasAddress, to_address
 from rwa.tx import deploy
@@ -27,29 +27,6 @@ class Phase(enum.IntEnum):
     OPEN = 0
     CLOSED = 1
     CANCELLED = 2
-
-
-@dataclass(frozen=True)
-class OfferingConfig:
-    """``IDealOffering.Config``: the window, tickets, reserve, treasury and take-up the deal fixed."""
-
-    open_time: int
-    close_time: int
-    min_ticket: int
-    max_ticket: int
-    reserve_at_close: int
-    treasury: str
-    take_up_senior: int
-    take_up_junior: int
-
-    def take_up(self) -> tuple[int, int]:
-        return (self.take_up_senior, self.take_up_junior)
-
-
-@dataclass(frozen=True)
-class Cost:
-    recipient: str
-    amount: int
 
 
 @dataclass(frozen=True)
@@ -121,13 +98,13 @@ class DealOffering(ContractWrapper):
     def phase(self) -> Phase:
         return Phase(int(self._call(self.contract.functions.phase())))
 
-    def config(self) -> OfferingConfig:
-        raw = self._call(self.contract.functions.config())
+    def config(self, block: BlockIdentifier = "latest") -> OfferingConfig:
+        raw = self._call(self.contract.functions.config(), block)
         return OfferingConfig(int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]), str(raw[5]),
                               int(raw[6]), int(raw[7]))
 
-    def costs(self) -> list[Cost]:
-        return [Cost(str(r), int(a)) for r, a in self._call(self.contract.functions.costs())]
+    def costs(self, block: BlockIdentifier = "latest") -> list[Cost]:
+        return [Cost(str(r), int(a)) for r, a in self._call(self.contract.functions.costs(), block)]
 
     def book(self, tranche: int) -> TrancheBook:
         raw = self._call(self.contract.functions.trancheState(tranche))
@@ -138,6 +115,9 @@ class DealOffering(ContractWrapper):
 
     def claimable(self, tranche: int, controller: str) -> int:
         return int(self._call(self.contract.functions.claimableDepositRequest(tranche, to_address(controller))))
+
+    def stablecoin(self) -> str:
+        return str(self._call(self.contract.functions.stablecoin()))
 
     def owed(self, account: str) -> int:
         return int(self._call(self.contract.functions.owed(to_address(account))))

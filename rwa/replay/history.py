@@ -66,6 +66,8 @@ class History:
     issuance_closed: dict[str, Event] = field(default_factory=dict)
     events: int = 0
 
+    offering: list[Event] = field(default_factory=list)
+    """Every event of the deal's offering, in chain order (requests, cancellations, the close, claims)."""
     timelock_calls: list[Event] = field(default_factory=list)
     """The timelock's ``CallScheduled``, ``CallExecuted`` and ``Cancelled``, in chain order."""
     handed_over: Event | None = None
@@ -178,6 +180,8 @@ def rebuild(ledger: Ledger) -> History:
             if bucket is not None:
                 bucket.append(ev)
                 tok.ordered.append(ev)
+        elif ev.contract == "offering":
+            h.offering.append(ev)
         elif ev.contract == "stablecoin" and ev.event == "Transfer":
             h.stablecoin_transfers.append(ev)
     return h

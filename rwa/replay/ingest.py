@@ -27,6 +27,12 @@ SENDER_EVENTS = frozenset(
 """Events a disclosure names the sender of that do not carry it themselves: their transaction's ``from`` is read once
 per transaction and kept in the ledger beside the event."""
 
+TIMED_EVENTS = frozenset(
+    {"DepositRequest", "DepositRequestCancelled", "DepositClaimed", "OwedWithdrawn", "FundsClaimed"}
+)
+"""Events a holder's realised cash flows are dated by: their block's timestamp is read once per block and kept in the
+ledger beside the event (the holders' XIRR)."""
+
 REFUSAL_HINTS = ("too many", "too large", "more than", "limit", "exceed", "range", "response size", "-32005")
 """Words public nodes use when they refuse an ``eth_getLogs`` range as too large (result caps, range caps)."""
 
@@ -218,9 +224,14 @@ def _read_range(
                 seen[(event.block, event.log_index)] = event
                 hashes[event.block] = _hash(log["blockHash"])
     senders: dict[str, str] = {}
+    times: dict[int, int] = {}
     events = []
     for key in sorted(seen):
         event = seen[key]
+        if event.event in TIMED_EVENTS:
+            if event.block not in times:
+                times[event.block] = int(w3.eth.get_block(event.block)["timestamp"])
+            event = replace(event, timestamp=times[event.block])
         if event.event in SENDER_EVENTS:
             if event.tx_hash not in senders:
                 tx = w3.eth.get_transaction(HexBytes(event.tx_hash))

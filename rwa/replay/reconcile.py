@@ -12,6 +12,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from rwa.replay.history import ZERO, History, TokenHistory
@@ -45,6 +46,12 @@ class FindingKind(enum.StrEnum):
     DISTRIBUTOR_GRANTED = "distributor-granted"
     DUST = "dust"
     MANIFEST_LINK = "manifest-link"
+    OFFERING_ALLOCATION = "offering-allocation"
+    OFFERING_BALANCE = "offering-balance"
+    OFFERING_CLOSE = "offering-close"
+    OFFERING_MINT = "offering-mint"
+    OFFERING_OUTFLOW = "offering-outflow"
+    OFFERING_TERMS = "offering-terms"
     OUTSIDE_WATERFALL = "outside-waterfall"
     PERIOD_ORDER = "period-order"
     POOL_BALANCE = "pool-balance"
@@ -127,6 +134,30 @@ class HolderLine:
 
 
 @dataclass
+class HolderFlows:
+    """One holder's realised cash flows, in smallest units, each with the time it happened."""
+
+    paid: int = 0
+    refunded: int = 0
+    received: int = 0
+    flows: list[tuple[int, int]] = field(default_factory=list)
+    """(unix time, signed amount): negative paid in, positive paid out to the holder."""
+
+    def xirr(self) -> float | None:
+        """The realised annual rate (actual/365) of the flows so far; None when it cannot be computed."""
+        import pyxirr
+
+        if not any(a < 0 for _, a in self.flows) or not any(a > 0 for _, a in self.flows):
+            return None
+        dates = [datetime.fromtimestamp(t, tz=UTC) for t, _ in self.flows]
+        try:
+            rate = pyxirr.xirr(dates, [float(a) for _, a in self.flows])
+        except Exception:  # pyxirr raises when no rate solves the flows
+            return None
+        return None if rate is None else float(rate)
+
+
+@dataclass
 class Reconciliation:
     findings: list[Finding] = field(default_factory=list)
     expected_legs: dict[int, PeriodLegs] = field(default_factory=dict)
@@ -136,6 +167,8 @@ class Reconciliation:
     disclosures: list[Disclosure] = field(default_factory=list)
     donations: dict[str, int] = field(default_factory=dict)
     """Stablecoin that reached the pool or a token other than by the rules (a deposit, a waterfall leg), per account."""
+    flows: dict[tuple[str, str], HolderFlows] = field(default_factory=dict)
+    """Each (tranche, holder)'s realised cash flows: paid for its subscription, refunded, received from claims."""
 
     def add(
         self,

@@ -80,18 +80,25 @@ def _row(item: Finding | Disclosure, columns: list[str]) -> list[Any]:
 
 def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Reconciliation, covenant_bps: int) -> None:
     rows = period_rows(history, rec)
-    holders = [
-        [
-            line.tranche,
-            line.holder,
-            line.balance,
-            line.withdrawn,
-            line.claimed_events,
-            line.expected_claimable,
-            "" if line.onchain_claimable is None else line.onchain_claimable,
-        ]
-        for line in sorted(rec.holders.values(), key=lambda h: (h.tranche, h.holder))
-    ]
+    holders = []
+    keys = sorted({*((t, h.lower()) for t, h in rec.holders), *rec.flows})
+    lines = {(t, h.lower()): line for (t, h), line in rec.holders.items()}
+    for tranche, holder in keys:
+        line = lines.get((tranche, holder))
+        flow = rec.flows.get((tranche, holder))
+        rate = flow.xirr() if flow is not None else None
+        holders.append([
+            tranche,
+            line.holder if line is not None else holder,
+            line.balance if line is not None else 0,
+            line.withdrawn if line is not None else 0,
+            line.claimed_events if line is not None else 0,
+            line.expected_claimable if line is not None else 0,
+            "" if line is None or line.onchain_claimable is None else line.onchain_claimable,
+            flow.paid - flow.refunded if flow is not None else "",
+            flow.received if flow is not None else 0,
+            "" if rate is None else f"{rate:.6f}",
+        ])
     deal = load_deal(Path(str(summary["deal_file"])))
     acts = privileged_acts(history)
     page = render_html(summary, rows, history, rec, covenant_bps, decimals=deal.decimals, currency=deal.currency,
@@ -99,7 +106,8 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
     files = {
         "periods.csv": _csv(PERIOD_COLUMNS, [[row.get(c, "") for c in PERIOD_COLUMNS] for row in rows]),
         "holders.csv": _csv(
-            ["tranche", "holder", "balance", "claimed", "claim_count", "claimable_recomputed", "claimable_onchain"],
+            ["tranche", "holder", "balance", "claimed", "claim_count", "claimable_recomputed", "claimable_onchain",
+             "paid", "received", "xirr"],
             holders,
         ),
         "findings.json": json.dumps([f.to_json() for f in rec.findings], indent=2, default=str).encode(),

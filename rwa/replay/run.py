@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from rwa.chain import Chain
-from rwa.deal import deal_hash, load_deal
+from rwa.deal import Deal, deal_hash, load_deal
 from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError, NodeUnreachableError, RwaError
 from rwa.replay.governance import Links, disclose_agent_acts, reconcile_links, reconcile_oracle, review_roles
 from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import ForeignLedgerError, Source, check_continuity, ingest
 from rwa.replay.ledger import Ledger, LedgerIdentityError
+from rwa.replay.offering import holder_flows_from_claims, reconcile_offering
 from rwa.replay.outputs import check_out, recover
 from rwa.replay.reconcile import (
     Disclosure,
@@ -39,6 +40,7 @@ from rwa.replay.reconcile import (
     reconcile_waterfall,
 )
 from rwa.units import TRANCHES, Tranche
+from rwa.waterfall import PoolTerms
 
 CONTRACTS = {
     "pool": "LeasePool",
@@ -47,6 +49,7 @@ CONTRACTS = {
     "junior": "TrancheToken",
     "registry": "ComplianceRegistry",
     "timelock": "DealTimelock",
+    "offering": "DealOffering",
     "stablecoin": "TestStablecoin",
 }
 
@@ -154,7 +157,7 @@ def _sources(manifest: Manifest, links: Links | None = None) -> list[Source]:
     where = {k: manifest.address(k) for k in CONTRACTS if k in manifest.contracts}
     if links is not None:
         where.update(links.contracts())
-    deal_accounts = tuple(where[k] for k in ("pool", *TRANCHES))
+    deal_accounts = tuple(where[k] for k in ("pool", *TRANCHES, "offering") if k in where)
     return [
         Source(key, where[key], build[name].abi, deal_accounts if key == "stablecoin" else ())
         for key, name in CONTRACTS.items()
@@ -403,6 +406,37 @@ def _reuse(out: Path, fingerprint: str, balances: dict[str, int]) -> tuple[int, 
     return (EXIT_RECONCILED if not findings else EXIT_FINDINGS), findings, disclosures
 
 
+def _reconcile_offering(
+    chain: Chain,
+    manifest: Manifest,
+    deal: Deal,
+    terms: PoolTerms,
+    history: History,
+    pool: str,
+    tokens: dict[Tranche, str],
+    head: int,
+    rec: Reconciliation,
+) -> dict[str, Any] | None:
+    """The offering's book and money (:mod:`rwa.replay.offering`), when the deal sold through one."""
+    from rwa.onchain.offering import DealOffering
+    from rwa.onchain.stablecoin import Stablecoin
+    from rwa.terms import offering_config
+
+    if "offering" not in manifest.contracts or deal.offering is None:
+        return None
+    offering = DealOffering.at(chain, manifest.address("offering"))
+    onchain = (offering.config(head), offering.costs(head))
+    expected = offering_config(deal, terms, manifest.roles.issuer)
+    balance = Stablecoin.at(chain, offering.stablecoin()).balance_of(offering.address, head)
+    book = reconcile_offering(history, offering.address, onchain, expected,
+                              (manifest.senior_size, manifest.junior_size), pool,
+                              {str(k): v for k, v in tokens.items()}, balance, rec, rec.flows)
+    return {"address": offering.address, "phase": book.phase, "subscribers": book.subscribers,
+            "requested": book.requested, "sold": list(book.sold), "taken_up": list(book.taken_up),
+            "delivered": book.delivered, "reserve": book.reserve, "costs": book.costs, "proceeds": book.proceeds,
+            "refunds": book.refunds, "balance": balance}
+
+
 def _reconcile(
     chain: Chain,
     manifest: Manifest,
@@ -465,6 +499,9 @@ def _reconcile(
     review_roles(history, pool.address, {**links.contracts(), "pool": pool.address}, rec)
     disclose_agent_acts(history, rec)
     disclose_shortfalls(history, pool.address, rec)
+    offering_summary = _reconcile_offering(chain, manifest, deal, expected_terms, history, pool.address, tokens,
+                                           head, rec)
+    holder_flows_from_claims(history, rec.flows)
     for tranche, address in tokens.items():
         lines = [line for (t, _), line in rec.holders.items() if t == tranche]
         onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines], head) if lines else []
@@ -503,6 +540,7 @@ def _reconcile(
         "threshold": thresholds[-1][2] if thresholds else 0,
         "links": {"pool": pool.address, **links.contracts(), "fee_recipient": links.fee_recipient},
         "balances": balances,
+        "offering": offering_summary,
         "fingerprint": fingerprint,
     }
     write_outputs(out, summary, history, rec, expected_terms.cash_trap_dscr_bps)

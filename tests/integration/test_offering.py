@@ -3,6 +3,7 @@ allocates an over-subscribed senior pro rata and routes the raise, and the pool 
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +14,12 @@ from rwa.demo import write_offering_deal
 from rwa.deployment import Manifest
 from rwa.issuance.governance import check_roles
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import distribute_period
+from rwa.issuance.operate import claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.offering import Phase
 from rwa.oracle.publisher import publish
 from rwa.terms import reserve_at_close
+from rwa.tx import send
 from tests.support.deals import EXAMPLE_DEAL
 from tests.support.lifecycle import replay
 from tests.support.reverts import reverts
@@ -79,8 +81,21 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     publish(chain, deal.manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
     legs = distribute_period(deal, 1).legs
     assert legs is not None and legs.reserve_out == 0
+    for who in seniors[:3]:
+        claim_for(deal, who)
     result = replay(chain, manifest_path, tmp_path)
     assert result.exit_code == 0, [f.detail for f in result.findings]
+    summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+    book = summary["offering"]
+    assert (book["phase"], book["subscribers"], book["sold"]) == ("closed", 5, [senior_size, junior_size])
+    assert (book["reserve"], book["proceeds"], book["balance"]) == (reserve, outcome.proceeds, 0)
+    with (tmp_path / "audit" / "holders.csv").open() as f:
+        rows = {(r["tranche"], r["holder"].lower()): r for r in csv.DictReader(f)}
+    first = rows[("senior", seniors[0].lower())]
+    assert int(first["paid"]) == int(first["balance"]) > 0  # net of its refund it paid par for the tokens it holds
+    claimed = sum(int(r["claimed"]) for k, r in rows.items() if k[1] == seniors[0].lower())
+    assert int(first["received"]) == claimed > 0 and "xirr" in first
+    assert rows[("senior", cancelled.lower())]["paid"] == "0"  # cancelled in full: paid nothing in the end
 
 
 def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
@@ -138,3 +153,53 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     assert again.stdout.strip() == "nothing to claim"
     status = rwa("offering", "status", *dep, *state, check=True).stdout
     assert "closed" in status and "delivered" in status
+
+
+def test_stablecoin_taken_out_of_the_offering_is_a_finding_with_its_account_and_amount(
+    chain: Chain, tmp_path: Path
+) -> None:
+    deal, manifest_path = _issue_offering(chain, tmp_path)
+    offering, usd, admin = deal.offering, deal.stablecoin, deal.manifest.roles.admin
+    assert offering is not None
+    who = chain.accounts[15].address
+    usd.mint(who, 5_000 * UNIT, sender=admin)
+    usd.approve(offering.address, 5_000 * UNIT, sender=who)
+    offering.request_deposit(SENIOR_ID, 5_000 * UNIT, who, sender=who)
+    thief = chain.accounts[9].address
+    send(usd.contract.functions.seize(offering.address, thief, 1_234), admin)  # the coin's owner takes it
+    result = replay(chain, manifest_path, tmp_path)
+    outflow = [f for f in result.findings if f.kind == "offering-outflow"]
+    assert result.exit_code == 1 and len(outflow) == 1
+    assert (outflow[0].account, outflow[0].expected, outflow[0].actual) == (offering.address, 0, 1_234)
+    balance = [f for f in result.findings if f.kind == "offering-balance"]
+    assert [(f.expected, f.actual) for f in balance] == [(5_000 * UNIT, 5_000 * UNIT - 1_234)]
+
+
+def test_claims_that_break_the_allocation_rule_are_findings_naming_the_account(chain: Chain, tmp_path: Path) -> None:
+    from rwa.tx import deploy
+
+    deal, manifest_path = _issue_offering(chain, tmp_path)
+    assert deal.offering is not None
+    forged = deploy(chain, "ForgedOffering", deal.offering.address, sender=chain.accounts[9].address)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["contracts"]["offering"] = forged.address  # the manifest names a rogue offering
+    manifest_path.write_text(json.dumps(manifest))
+    senior, junior = manifest["senior_size"], manifest["junior_size"]
+    a, b, c = (x.address for x in chain.accounts[15:18])
+    fn, sender = forged.functions, chain.accounts[9].address
+    for who, tranche, assets in ((a, SENIOR_ID, senior * 6 // 10), (b, SENIOR_ID, senior * 6 // 10),
+                                 (c, JUNIOR_ID, junior)):
+        send(fn.forgeRequest(who, tranche, assets), sender)
+    requested = [senior * 6 // 10 * 2, junior]
+    cfg = deal.offering.config()
+    costs = sum(x.amount for x in deal.offering.costs())
+    send(fn.forgeClose(requested, [senior, junior], cfg.reserve_at_close, costs,
+                       senior + junior - cfg.reserve_at_close - costs), sender)
+    send(fn.forgeClaim(a, SENIOR_ID, senior * 6 // 10, senior * 6 // 10), sender)  # all of it: the rule gives half
+    result = replay(chain, manifest_path, tmp_path)
+    skewed = [f for f in result.findings if f.kind == "offering-allocation"]
+    want = allocation(senior, requested[0], 0, senior * 6 // 10)
+    assert result.exit_code == 1 and len(skewed) == 1
+    assert skewed[0].account == a.lower()
+    assert (tuple(skewed[0].expected), tuple(skewed[0].actual)) == ((want, senior * 6 // 10 - want),
+                                                                     (senior * 6 // 10, 0))

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from web3.types import TxReceipt
 
-from rwa.allocation import JUNIOR_ID, SENIOR_ID
+from rwa.allocation import JUNIOR_ID, SENIOR_ID, Cost, OfferingConfig
 from rwa.chain import Chain
 from rwa.onchain.base import Role
-from rwa.onchain.offering import Cost, DealOffering, OfferingConfig
+from rwa.onchain.offering import DealOffering
 from tests.support.pool_system import DAY, PoolSystem, deploy_pool_system
 
 JUNIOR_SIZE = 100_000
