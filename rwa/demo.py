@@ -1,8 +1,11 @@
 """The five-year life of the example deal on the embedded chain, end to end, with the auditor's replay at the end.
 
-Issue; then each month the cluster simulator's revenue is published by the oracle service, the servicer deposits,
-the pool distributes, some holders trade (only when compliance predicts success) and some claim; at maturity the
-residual value and the final distribution; then the replay, which must reconcile. Everything lands under ``out``.
+Issue, with the tranches offered for a week: every holder subscribes (the senior over-subscribed, one request
+cancelled), the close allocates and routes the raise, every allocation and refund is claimed. Then each month the
+cluster simulator's revenue is published by the oracle service, the servicer deposits, the pool distributes, some
+holders sell to others through the settlement at what a buyer would pay (only when compliance predicts success) and
+some claim; at maturity the residual value and the final distribution; then the replay, which must reconcile.
+Everything lands under ``out``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +27,7 @@ from rich.table import Table
 from web3.types import Wei
 
 from rwa.chain import Chain, connect, reset_state
-from rwa.deal import load_deal
+from rwa.deal import Deal, load_deal
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period, finalize_deal
 from rwa.onchain.deployed import DeployedDeal, open_deployment
@@ -45,8 +49,17 @@ class DemoSummary:
     periods_distributed: int = 0
     trapped_periods: list[int] = field(default_factory=list)
     min_dscr_bps: int | None = None
+    subscribers: int = 0
+    requested: list[int] = field(default_factory=lambda: [0, 0])
+    sold: list[int] = field(default_factory=lambda: [0, 0])
+    cancellations: int = 0
+    refunds: int = 0
+    reserve_at_close: int = 0
+    upfront_costs: int = 0
+    proceeds: int = 0
     transfers: int = 0
     transfers_refused: int = 0
+    trade_volume: int = 0
     claims: int = 0
     claimed_units: int = 0
     senior_paid: int = 0
@@ -91,7 +104,7 @@ def write_offering_deal(
     investors: list[LocalAccount],
     opens: datetime,
     closes: datetime,
-    cost_recipients: list[str],
+    cost_recipients: Sequence[str],
     *,
     max_ticket: int,
 ) -> Path:
@@ -136,20 +149,68 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _trade(deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], summary: DemoSummary) -> None:
+def _trade(deal: DeployedDeal, deal_model: Deal, rng: random.Random, holders: list[LocalAccount],
+           summary: DemoSummary) -> None:
+    """A holder sells part of a tranche to another through the settlement, at what a buyer would pay."""
+    from rwa.errors import InputError
+    from rwa.issuance.trade import expected_payments, fair_price, fill_order, make_order, market_rate_bps
+
     tranche = rng.choice(TRANCHES)
     token = deal.tokens[tranche]
-    sender = rng.choice(holders)
-    receiver = rng.choice([h for h in holders if h.address != sender.address])
-    balance = token.balance_of(sender.address)
+    seller = rng.choice(holders)
+    buyer = rng.choice([h for h in holders if h.address != seller.address])
+    balance = token.balance_of(seller.address)
     if balance == 0:
         return
     amount = max(1, balance * rng.randint(5, 40) // 100)
-    if token.detect_transfer_restriction(sender.address, receiver.address, amount) != Restriction.SUCCESS:
+    if token.detect_transfer_restriction(seller.address, buyer.address, amount) != Restriction.SUCCESS:
         summary.transfers_refused += 1  # predicted to fail: not sent
         return
-    token.transfer(receiver.address, amount, sender=sender.address)
+    payments = expected_payments(deal_model, deal)[tranche]
+    price = fair_price(payments, token.total_supply(), amount, market_rate_bps(deal_model, tranche))
+    signed = make_order(deal, tranche, seller.address, amount, price, buyer.address, deal.chain.now() + 86_400)
+    try:
+        fill_order(deal, signed, buyer.address)
+    except InputError:
+        summary.transfers_refused += 1
+        return
     summary.transfers += 1
+    summary.trade_volume += price
+
+
+def _offer(deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], summary: DemoSummary) -> None:
+    """A realistic book: every holder subscribes, the senior about 1.4 times over, one request is cancelled and
+    made again smaller; the close allocates, and every allocation and refund is claimed."""
+    from rwa.issuance import offering as ops
+
+    sizes = (deal.manifest.senior_size, deal.manifest.junior_size)
+    n_senior = max(1, round(len(holders) * 0.7))
+    groups = {"senior": holders[:n_senior], "junior": holders[n_senior:] or holders[-1:]}
+    for tranche, members in groups.items():
+        size = sizes[0] if tranche == "senior" else sizes[1]
+        target = size * 14 // 10 if tranche == "senior" else size
+        weights = [1] + [rng.randint(2, 9) for _ in members[1:]]
+        asks = [target * w // sum(weights) for w in weights]
+        asks[-1] += target - sum(asks)
+        for who, assets in zip(members, asks, strict=True):
+            ops.subscribe(deal, tranche, who.address, assets)
+        if tranche == "senior":
+            first = members[0].address
+            ops.cancel(deal, tranche, first)  # changes its mind in the window ...
+            summary.cancellations += 1
+            ops.subscribe(deal, tranche, first, asks[0] // 2)  # ... and asks for half
+    ops.close(deal, deal.manifest.roles.issuer)
+    settled = ops.claim(deal, deal.manifest.roles.issuer)
+    offering = ops.offering_of(deal)
+    books = [offering.book(0), offering.book(1)]
+    summary.subscribers = len({s.controller for s in settled})
+    summary.requested = [b.requested for b in books]
+    summary.sold = [min(b.requested, b.size) for b in books]
+    summary.refunds = sum(s.refund for s in settled)
+    config = offering.config()
+    summary.reserve_at_close = config.reserve_at_close
+    summary.upfront_costs = sum(c.amount for c in offering.costs())
+    summary.proceeds = sum(summary.sold) - summary.reserve_at_close - summary.upfront_costs
 
 
 def _claim_some(
@@ -185,8 +246,10 @@ def run_demo(
         accounts = _holders(holders)
         chain.add_accounts(accounts)
         _fund(chain, accounts)
-        now = datetime.fromtimestamp(chain.now(), tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        deal_path = write_demo_deal(project_root() / EXAMPLE_DEAL, out, accounts, now + timedelta(days=1))
+        now = datetime.fromtimestamp(chain.now(), tz=UTC).replace(microsecond=0)
+        recipients = [str(Account.create().address) for _ in range(2)]  # the arranger and the lawyers
+        deal_path = write_offering_deal(project_root() / EXAMPLE_DEAL, out, accounts, now - timedelta(minutes=1),
+                                        now + timedelta(days=7), recipients, max_ticket=10**9)
         deal_model = load_deal(deal_path)
         months = min(months, deal_model.periods.count)
         summary.months = months
@@ -196,9 +259,11 @@ def run_demo(
         manifest_path = out / "deployment.json"
         manifest = issue(chain, plan, manifest_path, lambda _msg: None)
         deal = open_deployment(chain, manifest)
+        _offer(deal, rng, accounts, summary)
         console.print(
-            f"issued {money(plan.sizing.senior_size)} senior and {money(plan.sizing.junior_size)} junior"
-            f" to {holders} holders ({plan.sizing.binding_constraint} binds)"
+            f"sold {money(plan.sizing.senior_size)} senior and {money(plan.sizing.junior_size)} junior to "
+            f"{summary.subscribers} subscribers ({plan.sizing.binding_constraint} binds); senior requested "
+            f"{money(summary.requested[0])}, refunded {money(summary.refunds)}"
         )
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -222,7 +287,7 @@ def run_demo(
                     if legs.dscr_bps and (summary.min_dscr_bps is None or legs.dscr_bps < summary.min_dscr_bps):
                         summary.min_dscr_bps = legs.dscr_bps
                 for _ in range(2):
-                    _trade(deal, rng, accounts, summary)
+                    _trade(deal, deal_model, rng, accounts, summary)
                 _claim_some(deal, rng, accounts, 0.1, summary)
                 progress.update(task, advance=1, description=f"{scenario}: month {period}")
         if months == deal_model.periods.count:
@@ -266,7 +331,14 @@ def _show(console: Console, s: DemoSummary) -> None:
     table.add_row("junior paid", money(s.junior_paid))
     table.add_row("lowest DSCR", format_dscr(s.min_dscr_bps))
     table.add_row("cash-trapped periods", ", ".join(map(str, s.trapped_periods)) or "none")
-    table.add_row("holder transfers (refused by compliance)", f"{s.transfers} ({s.transfers_refused})")
+    table.add_row("subscribers (cancellations)", f"{s.subscribers} ({s.cancellations})")
+    table.add_row("senior requested / sold", f"{money(s.requested[0])} / {money(s.sold[0])}")
+    table.add_row("junior requested / sold", f"{money(s.requested[1])} / {money(s.sold[1])}")
+    table.add_row("refunded at the close", money(s.refunds))
+    table.add_row("raise: reserve / costs / to the issuer",
+                  f"{money(s.reserve_at_close)} / {money(s.upfront_costs)} / {money(s.proceeds)}")
+    table.add_row("trades settled against payment (refused)", f"{s.transfers} ({s.transfers_refused})")
+    table.add_row("trade volume", money(s.trade_volume))
     table.add_row("claims (paid)", f"{s.claims} ({money(s.claimed_units)})")
     table.add_row("replay", "reconciled" if s.replay_exit_code == 0 else f"{s.replay_findings} findings")
     table.add_row("time", f"{s.seconds:.1f} s")

@@ -130,7 +130,7 @@ def _abi_hashes() -> dict[str, str]:
         name: Web3.keccak(text=str(sorted(str(i) for i in art.abi))).hex()
         for name, art in sorted(build.artifacts.items())
         if name in {"TestStablecoin", "ComplianceRegistry", "RevenueOracle", "TrancheToken", "LeasePool",
-                    "DealTimelock", "DealOffering"}
+                    "DealTimelock", "DealOffering", "TradeSettlement"}
     }
 
 
@@ -365,6 +365,13 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
             ).address
         ),
     )
+    from rwa.onchain.settlement import TradeSettlement
+
+    settlement_addr = run.deploy(
+        "settlement", admin,
+        lambda: TradeSettlement.deploy(chain, stablecoin, manifest.contracts["senior"], manifest.contracts["junior"],
+                                       sender=admin).address,
+    )
     registry = ComplianceRegistry.at(chain, registry_addr)
     oracle = RevenueOracle.at(chain, oracle_addr)
     tokens = {t: TrancheToken.at(chain, manifest.contracts[t]) for t in TRANCHES}
@@ -398,7 +405,12 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
                 [jurisdiction_code(inv.jurisdiction) for inv in todo],
                 sender=admin,
             )
-        log(f"allowed {len(deal.investors)} investors in the compliance registry")
+        if not registry.is_compliant(settlement_addr):
+            # the settlement moves tokens as a spender, and the tokens check a spender like a holder
+            latest = max(deal.investors, key=lambda inv: inv.kyc_expiry)
+            registry.allow_investors([settlement_addr], [kyc_timestamp(latest.kyc_expiry)],
+                                     [jurisdiction_code(latest.jurisdiction)], sender=admin)
+        log(f"allowed {len(deal.investors)} investors and the settlement contract in the compliance registry")
 
     run.step("allow", allow)
 

@@ -66,6 +66,8 @@ class History:
     issuance_closed: dict[str, Event] = field(default_factory=dict)
     events: int = 0
 
+    trades: list[Event] = field(default_factory=list)
+    """The settlement's ``TradeSettled`` and ``OrderCancelled``, in chain order."""
     offering: list[Event] = field(default_factory=list)
     """Every event of the deal's offering, in chain order (requests, cancellations, the close, claims)."""
     timelock_calls: list[Event] = field(default_factory=list)
@@ -182,6 +184,8 @@ def rebuild(ledger: Ledger) -> History:
                 tok.ordered.append(ev)
         elif ev.contract == "offering":
             h.offering.append(ev)
+        elif ev.contract == "settlement":
+            h.trades.append(ev)
         elif ev.contract == "stablecoin" and ev.event == "Transfer":
             h.stablecoin_transfers.append(ev)
     return h

@@ -28,7 +28,7 @@ SENDER_EVENTS = frozenset(
 per transaction and kept in the ledger beside the event."""
 
 TIMED_EVENTS = frozenset(
-    {"DepositRequest", "DepositRequestCancelled", "DepositClaimed", "OwedWithdrawn", "FundsClaimed"}
+    {"DepositRequest", "DepositRequestCancelled", "DepositClaimed", "OwedWithdrawn", "FundsClaimed", "TradeSettled"}
 )
 """Events a holder's realised cash flows are dated by: their block's timestamp is read once per block and kept in the
 ledger beside the event (the holders' XIRR)."""

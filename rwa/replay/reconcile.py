@@ -65,6 +65,7 @@ class FindingKind(enum.StrEnum):
     TOKEN_BALANCE = "token-balance"
     TOKEN_OUTFLOW = "token-outflow"
     TOKEN_SUPPLY = "token-supply"
+    TRADE = "trade"
     WATERFALL_LEG = "waterfall-leg"
 
 

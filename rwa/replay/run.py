@@ -22,7 +22,7 @@ from rwa.replay.governance import Links, disclose_agent_acts, reconcile_links, r
 from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import ForeignLedgerError, Source, check_continuity, ingest
 from rwa.replay.ledger import Ledger, LedgerIdentityError
-from rwa.replay.offering import holder_flows_from_claims, reconcile_offering
+from rwa.replay.offering import holder_flows_from_claims, reconcile_offering, reconcile_trades
 from rwa.replay.outputs import check_out, recover
 from rwa.replay.reconcile import (
     Disclosure,
@@ -50,6 +50,7 @@ CONTRACTS = {
     "registry": "ComplianceRegistry",
     "timelock": "DealTimelock",
     "offering": "DealOffering",
+    "settlement": "TradeSettlement",
     "stablecoin": "TestStablecoin",
 }
 
@@ -157,7 +158,7 @@ def _sources(manifest: Manifest, links: Links | None = None) -> list[Source]:
     where = {k: manifest.address(k) for k in CONTRACTS if k in manifest.contracts}
     if links is not None:
         where.update(links.contracts())
-    deal_accounts = tuple(where[k] for k in ("pool", *TRANCHES, "offering") if k in where)
+    deal_accounts = tuple(where[k] for k in ("pool", *TRANCHES, "offering", "settlement") if k in where)
     return [
         Source(key, where[key], build[name].abi, deal_accounts if key == "stablecoin" else ())
         for key, name in CONTRACTS.items()
@@ -502,6 +503,8 @@ def _reconcile(
     offering_summary = _reconcile_offering(chain, manifest, deal, expected_terms, history, pool.address, tokens,
                                            head, rec)
     holder_flows_from_claims(history, rec.flows)
+    trades = reconcile_trades(history, manifest.contracts.get("settlement", ""), {str(k): v for k, v in tokens.items()},
+                              rec)
     for tranche, address in tokens.items():
         lines = [line for (t, _), line in rec.holders.items() if t == tranche]
         onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines], head) if lines else []
@@ -541,6 +544,7 @@ def _reconcile(
         "links": {"pool": pool.address, **links.contracts(), "fee_recipient": links.fee_recipient},
         "balances": balances,
         "offering": offering_summary,
+        "trades": trades,
         "fingerprint": fingerprint,
     }
     write_outputs(out, summary, history, rec, expected_terms.cash_trap_dscr_bps)

@@ -1,0 +1,126 @@
+"""``rwa trade quote | make | fill | cancel``: tranche tokens sold against payment through the deal's settlement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
+from rwa.deployment import default_manifest_path, load_manifest
+
+console = output_console()
+trade_app = typer.Typer(help="Sell tranche tokens against payment: signed orders, filled once, both legs at once.",
+                        no_args_is_help=True)
+
+TrancheOpt = Annotated[str, typer.Option("--tranche", help="senior or junior.")]
+Amount = Annotated[int, typer.Option("--amount", help="Tokens to sell, smallest units.")]
+
+
+@trade_app.command("quote")
+def quote_cmd(tranche: TrancheOpt, amount: Amount, deployment: Deployment = None, rpc_url: RpcUrl = None,
+              state: StateFile = None) -> None:
+    """What a buyer would pay: the remaining expected payments discounted at a market rate."""
+    from rwa.chain import connect
+    from rwa.deal import load_deal
+    from rwa.issuance.show import deal_money
+    from rwa.issuance.trade import expected_payments, fair_price, market_rate_bps
+    from rwa.onchain.deployed import open_deployment
+
+    manifest = load_manifest(deployment or default_manifest_path())
+    money = deal_money(manifest)
+    deal_file = load_deal(Path(manifest.deal_file))
+    if tranche not in ("senior", "junior"):
+        from rwa.errors import InputError
+
+        raise InputError(f"--tranche {tranche!r}: one of senior, junior")
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        deal = open_deployment(chain, manifest)
+        payments = expected_payments(deal_file, deal)[tranche]  # type: ignore[index]
+        supply = deal.tokens[tranche].total_supply()  # type: ignore[index]
+    rate = market_rate_bps(deal_file, tranche)  # type: ignore[arg-type]
+    price = fair_price(payments, supply, amount, rate)
+    console.print(f"{amount} {tranche} units: {money(price)} at {rate / 100:.2f}% a year ({price} smallest units)")
+
+
+@trade_app.command("make")
+def make_cmd(
+    tranche: TrancheOpt,
+    amount: Amount,
+    price: Annotated[int, typer.Option("--price", help="Stablecoin asked, smallest units, for the whole amount.")],
+    seller: Annotated[str, typer.Option("--seller", help="The seller (a key of this checkout).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the signed order (JSON).")],
+    buyer: Annotated[str | None, typer.Option("--buyer", help="Only this buyer may fill it (default anyone).")] = None,
+    valid_for: Annotated[int, typer.Option("--valid-for", help="Seconds until the order expires.")] = 86_400,
+    nonce: Annotated[int | None, typer.Option("--nonce", help="The order's nonce (default from the clock).")] = None,
+    deployment: Deployment = None,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
+) -> None:
+    """Sign a sell order; the buyer fills the order file with `rwa trade fill`."""
+    from rwa.chain import connect
+    from rwa.errors import InputError
+    from rwa.issuance.trade import make_order
+    from rwa.onchain.deployed import open_deployment
+
+    if valid_for <= 0:
+        raise InputError(f"--valid-for {valid_for}: must be positive")
+    manifest = load_manifest(deployment or default_manifest_path())
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        signed = make_order(open_deployment(chain, manifest), tranche, seller, amount, price, buyer,
+                            chain.now() + valid_for, nonce)
+    signed.write(out)
+    console.print(f"order {out}: {amount} {tranche} units for {price}, nonce {signed.order.nonce}, "
+                  f"expires {signed.order.expiry}")
+
+
+@trade_app.command("fill")
+def fill_cmd(
+    order: Annotated[Path, typer.Option("--order", help="The seller's signed order file.")],
+    buyer: Annotated[str, typer.Option("--buyer", help="The buyer (a key of this checkout).")],
+    deployment: Deployment = None,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
+) -> None:
+    """Fill a signed order: the tokens and the payment move in one transaction."""
+    from rwa.chain import connect
+    from rwa.issuance.show import deal_money
+    from rwa.issuance.trade import fill_order, read_order
+    from rwa.onchain.deployed import open_deployment
+
+    signed = read_order(order)
+    manifest = load_manifest(deployment or default_manifest_path())
+    money = deal_money(manifest)
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        trade = fill_order(open_deployment(chain, manifest), signed, buyer)
+    console.print(f"settled: {trade.amount} units from {trade.seller} to {trade.buyer} for {money(trade.price)}")
+
+
+@trade_app.command("cancel")
+def cancel_cmd(
+    seller: Annotated[str, typer.Option("--seller", help="The seller (a key of this checkout).")],
+    nonce: Annotated[int, typer.Option("--nonce", help="The nonce of the order to cancel.")],
+    deployment: Deployment = None,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
+) -> None:
+    """Spend an order's nonce so that it can never be filled."""
+    from rwa.chain import connect
+    from rwa.errors import InputError
+    from rwa.issuance.trade import settlement_of
+    from rwa.onchain.deployed import open_deployment
+
+    manifest = load_manifest(deployment or default_manifest_path())
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        deal = open_deployment(chain, manifest)
+        settlement = settlement_of(deal)
+        key = chain.account(seller)
+        if settlement.nonce_spent(key.address, nonce):
+            raise InputError(f"--nonce {nonce}: already spent by {key.address} (filled or cancelled)")
+        settlement.cancel(nonce, sender=key.address)
+    console.print(f"order nonce {nonce} of {seller} cancelled")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(trade_app, name="trade")

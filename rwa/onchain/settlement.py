@@ -1,0 +1,146 @@
+"""Delivery against payment for tranche tokens (``TradeSettlement``): EIP-712 sell orders signed by the seller,
+filled once by the buyer, both legs in one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from rwa.chain import Chain
+from rwa.errors import InputError
+from rwa.onchain.base import ContractWrapper, HasAddress, to_address
+from rwa.tx import deploy
+
+DOMAIN_NAME = "RWA TradeSettlement"
+DOMAIN_VERSION = "1"
+ORDER_TYPE = [
+    {"name": "seller", "type": "address"},
+    {"name": "token", "type": "address"},
+    {"name": "amount", "type": "uint256"},
+    {"name": "price", "type": "uint256"},
+    {"name": "buyer", "type": "address"},
+    {"name": "expiry", "type": "uint64"},
+    {"name": "nonce", "type": "uint256"},
+]
+ANYONE = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class Order:
+    """A sell order: ``amount`` of ``token`` for ``price`` stablecoin units, to ``buyer`` (or anyone), until
+    ``expiry`` (unix time); ``nonce`` makes it unique for the seller."""
+
+    seller: str
+    token: str
+    amount: int
+    price: int
+    buyer: str
+    expiry: int
+    nonce: int
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (to_checksum_address(self.seller), to_checksum_address(self.token), self.amount, self.price,
+                to_checksum_address(self.buyer), self.expiry, self.nonce)
+
+
+@dataclass(frozen=True)
+class SignedOrder:
+    order: Order
+    signature: bytes
+
+    def write(self, path: Path) -> None:
+        """An order file the buyer fills: the order and the seller's signature, as JSON."""
+        path.write_text(json.dumps({"order": asdict(self.order), "signature": "0x" + self.signature.hex()},
+                                   indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> SignedOrder:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            order = Order(**data["order"])
+            signature = bytes.fromhex(str(data["signature"]).removeprefix("0x"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"--order {path}: not an order file ({exc})") from None
+        return cls(order, signature)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A ``TradeSettled``."""
+
+    order_hash: bytes
+    seller: str
+    buyer: str
+    token: str
+    amount: int
+    price: int
+    nonce: int
+
+
+def typed_data(order: Order, chain_id: int, settlement: str) -> dict[str, Any]:
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Order": ORDER_TYPE,
+        },
+        "primaryType": "Order",
+        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
+                   "verifyingContract": to_checksum_address(settlement)},
+        "message": {**asdict(order), "seller": to_checksum_address(order.seller),
+                    "token": to_checksum_address(order.token), "buyer": to_checksum_address(order.buyer)},
+    }
+
+
+def order_digest(order: Order, chain_id: int, settlement: str) -> bytes:
+    signable = encode_typed_data(full_message=typed_data(order, chain_id, settlement))
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def sign_order(order: Order, seller: LocalAccount, chain_id: int, settlement: str) -> SignedOrder:
+    if seller.address.lower() != order.seller.lower():
+        raise InputError(f"the order's seller is {order.seller}; the key given is {seller.address}")
+    signed = Account.sign_typed_data(seller.key, full_message=typed_data(order, chain_id, settlement))
+    return SignedOrder(order, bytes(signed.signature))
+
+
+class TradeSettlement(ContractWrapper):
+    CONTRACT = "TradeSettlement"
+
+    @classmethod
+    def deploy(cls, chain: Chain, stablecoin: str | HasAddress, senior: str | HasAddress, junior: str | HasAddress,
+               *, sender: str) -> TradeSettlement:
+        contract = deploy(chain, "TradeSettlement", to_address(stablecoin), to_address(senior), to_address(junior),
+                          sender=sender)
+        return cls(chain, contract)
+
+    def fill(self, signed: SignedOrder, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.fill(signed.order.as_tuple(), signed.signature), sender)
+
+    def cancel(self, nonce: int, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.cancel(nonce), sender)
+
+    def nonce_spent(self, seller: str, nonce: int) -> bool:
+        return bool(self._call(self.contract.functions.nonceSpent(to_address(seller), nonce)))
+
+    def digest(self, order: Order) -> bytes:
+        return bytes(self._call(self.contract.functions.orderDigest(order.as_tuple())))
+
+    def trade_in(self, receipt: TxReceipt) -> Trade:
+        a: Any = self.contract.events.TradeSettled().process_receipt(receipt, errors=DISCARD)[0]["args"]
+        return Trade(bytes(a["orderHash"]), str(a["seller"]), str(a["buyer"]), str(a["token"]), int(a["amount"]),
+                     int(a["price"]), int(a["nonce"]))
