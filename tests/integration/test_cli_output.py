@@ -96,6 +96,25 @@ def test_every_amount_carries_the_currency_and_raw_shows_smallest_units(demo: De
     assert "<th>finalized</th><td>no</td>" in demo.report
 
 
+def test_the_demo_shows_the_raise_the_allocation_and_the_trades(demo: Demo) -> None:
+    import csv
+
+    s = demo.summary
+    sold = [int(x) for x in s["sold"]]  # type: ignore[union-attr]
+    requested = [int(x) for x in s["requested"]]  # type: ignore[union-attr]
+    assert requested[0] > sold[0] > 0 and int(str(s["refunds"])) == sum(requested) - sum(sold)
+    assert _value(demo.stdout, "senior requested / sold") == f"{demo.money(requested[0])} / {demo.money(sold[0])}"
+    raise_row = _value(demo.stdout, "raise: reserve / costs / to the issuer")
+    assert raise_row == " / ".join(demo.money(int(str(s[k]))) for k in ("reserve_at_close", "upfront_costs",
+                                                                          "proceeds"))
+    assert int(str(s["reserve_at_close"])) + int(str(s["upfront_costs"])) + int(str(s["proceeds"])) == sum(sold)
+    assert re.fullmatch(r"\d+ \(\d+\)", _value(demo.stdout, "trades settled against payment (refused)"))
+    with (demo.out / "audit" / "holders.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {"paid", "received", "xirr"} <= set(rows[0])
+    assert sum(int(r["paid"] or 0) for r in rows) >= sum(sold)  # par for the tokens, and the trades' prices
+
+
 def test_piped_demo_output_keeps_paths_on_one_line(demo: Demo) -> None:
     report = str(demo.out / "audit" / "report.html")
     assert len(report) > 80

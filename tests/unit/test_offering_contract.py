@@ -21,7 +21,8 @@ def _balances(usd: Stablecoin, accounts: list[str]) -> dict[str, int]:
     return {a: usd.balance_of(a) for a in accounts}
 
 
-def test_an_over_subscribed_senior_allocates_pro_rata_exactly_and_routes_the_raise(book: OfferingSystem) -> None:
+def test_an_over_subscribed_senior_allocates_pro_rata_exactly_and_routes_the_raise(any_chain: Chain) -> None:
+    book = deploy_offering_system(any_chain)
     s, o, usd = book.pool, book.offering, book.pool.usd
     a, b, c, d, e, f = book.investors[:6]
     senior_requests = {a: 250_001, b: 333_333, c: 100_000, d: 17}  # 683,351 for 600,000
@@ -85,9 +86,8 @@ def test_the_pool_distributes_nothing_before_every_allocation_is_delivered(book:
     assert legs.reserve_out == 0 and legs.reserve_after >= RESERVE  # the close's reserve is the pool's reserve
 
 
-def test_an_under_subscribed_tranche_without_take_up_cancels_and_refunds_everyone_exactly(
-    book: OfferingSystem,
-) -> None:
+def test_an_under_subscribed_tranche_without_take_up_cancels_and_refunds_everyone_exactly(any_chain: Chain) -> None:
+    book = deploy_offering_system(any_chain)
     s, o, usd = book.pool, book.offering, book.pool.usd
     paid = {book.investors[0]: 123_457, book.investors[1]: 99_999}
     for investor, assets in paid.items():
