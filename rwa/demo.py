@@ -78,9 +78,7 @@ def _holders(count: int) -> list[LocalAccount]:
 
 def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], start: datetime) -> Path:
     """The example deal with the demo's holders as investors and its first period starting at ``start``."""
-    text = template.read_text(encoding="utf-8")
-    head = text.split("\n[[investors]]", 1)[0].rstrip() + "\n"
-    head = re.sub(r"(?m)^first_start = \S+", f"first_start = {start.strftime('%Y-%m-%dT%H:%M:%SZ')}", head)
+    head = _deal_head(template, start)
     n_senior = max(1, round(len(holders) * 0.7))
     groups = {"senior": holders[:n_senior], "junior": holders[n_senior:] or holders[-1:]}
     kyc = (start + timedelta(days=365 * 7)).date().isoformat()
@@ -89,10 +87,24 @@ def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], star
         shares = [BPS // len(members)] * len(members)
         shares[0] += BPS - sum(shares)
         for i, (acct, share) in enumerate(zip(members, shares, strict=True)):
-            parts.append(
-                f'\n[[investors]]\nname = "demo {tranche} investor {i + 1}"\naddress = "{acct.address}"\n'
-                f'tranche = "{tranche}"\nshare_bps = {share}\nkyc_expiry = {kyc}\njurisdiction = "SG"\n'
-            )
+            parts.append(_investor(f"demo {tranche} investor {i + 1}", acct.address, tranche, kyc, share))
+    return _write_deal(out, parts)
+
+
+def _deal_head(template: Path, first_start: datetime) -> str:
+    """The template deal without its investors, its first period starting at ``first_start``."""
+    text = template.read_text(encoding="utf-8")
+    head = text.split("\n[[investors]]", 1)[0].rstrip() + "\n"
+    return re.sub(r"(?m)^first_start = \S+", f"first_start = {_iso(first_start)}", head)
+
+
+def _investor(name: str, address: str, tranche: str, kyc: str, share: int | None = None) -> str:
+    allocation = "" if share is None else f"share_bps = {share}\n"
+    return (f'\n[[investors]]\nname = "{name}"\naddress = "{address}"\ntranche = "{tranche}"\n{allocation}'
+            f'kyc_expiry = {kyc}\njurisdiction = "SG"\n')
+
+
+def _write_deal(out: Path, parts: list[str]) -> Path:
     path = out / "deal.toml"
     path.write_text("".join(parts), encoding="utf-8")
     return path
@@ -111,9 +123,7 @@ def write_offering_deal(
     """The example deal sold through an offering: ``investors`` are KYC'd (and subscribe), the window is
     [``opens``, ``closes``), the first period starts at the close, and two upfront costs go to ``cost_recipients``.
     ``max_ticket`` is in whole units."""
-    text = template.read_text(encoding="utf-8")
-    head = text.split("\n[[investors]]", 1)[0].rstrip() + "\n"
-    head = re.sub(r"(?m)^first_start = \S+", f"first_start = {_iso(closes)}", head)
+    head = _deal_head(template, closes)
     kyc = (closes + timedelta(days=365 * 7)).date().isoformat()
     parts = [head, f"""
 # The primary offering: both tranches at par for a week; the excess of an over-subscribed tranche is refunded.
@@ -136,13 +146,8 @@ amount = 400000                   # assumption
 """]
     for i, acct in enumerate(investors):
         tranche = "senior" if i < max(1, round(len(investors) * 0.7)) else "junior"
-        parts.append(
-            f'\n[[investors]]\nname = "subscriber {i + 1}"\naddress = "{acct.address}"\ntranche = "{tranche}"\n'
-            f'kyc_expiry = {kyc}\njurisdiction = "SG"\n'
-        )
-    path = out / "deal.toml"
-    path.write_text("".join(parts), encoding="utf-8")
-    return path
+        parts.append(_investor(f"subscriber {i + 1}", acct.address, tranche, kyc))
+    return _write_deal(out, parts)
 
 
 def _iso(moment: datetime) -> str:

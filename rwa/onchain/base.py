@@ -119,3 +119,33 @@ class ContractWrapper:
 
     def revoke_role(self, role: Role | str, account: str | HasAddress, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.revokeRole(role_id(role), to_address(account)), sender)
+
+
+def eip712_message(
+    name: str, version: str, chain_id: int, contract: str, primary: str, fields: list[dict[str, str]],
+    message: dict[str, Any],
+) -> dict[str, Any]:
+    """An EIP-712 message under a contract's domain (OpenZeppelin's ``EIP712``: name, version, chain, contract)."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            primary: fields,
+        },
+        "primaryType": primary,
+        "domain": {"name": name, "version": version, "chainId": chain_id,
+                   "verifyingContract": Web3.to_checksum_address(contract)},
+        "message": message,
+    }
+
+
+def eip712_digest(full_message: dict[str, Any]) -> bytes:
+    """The 32-byte digest a key signs for ``full_message`` (what the contract's ``_hashTypedDataV4`` computes)."""
+    from eth_account.messages import encode_typed_data
+
+    signable = encode_typed_data(full_message=full_message)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)

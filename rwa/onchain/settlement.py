@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from rwa.chain import Chain
 from rwa.errors import InputError
-from rwa.onchain.base import ContractWrapper, HasAddress, to_address
+from rwa.onchain.base import ContractWrapper, HasAddress, eip712_digest, eip712_message, to_address
 from rwa.tx import deploy
 
 DOMAIN_NAME = "RWA TradeSettlement"
@@ -88,27 +86,14 @@ class Trade:
 
 
 def typed_data(order: Order, chain_id: int, settlement: str) -> dict[str, Any]:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Order": ORDER_TYPE,
-        },
-        "primaryType": "Order",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
-                   "verifyingContract": to_checksum_address(settlement)},
-        "message": {**asdict(order), "seller": to_checksum_address(order.seller),
-                    "token": to_checksum_address(order.token), "buyer": to_checksum_address(order.buyer)},
-    }
+    """The EIP-712 message for ``order`` under the settlement's domain."""
+    message = {**asdict(order), "seller": to_checksum_address(order.seller), "token": to_checksum_address(order.token),
+               "buyer": to_checksum_address(order.buyer)}
+    return eip712_message(DOMAIN_NAME, DOMAIN_VERSION, chain_id, settlement, "Order", ORDER_TYPE, message)
 
 
 def order_digest(order: Order, chain_id: int, settlement: str) -> bytes:
-    signable = encode_typed_data(full_message=typed_data(order, chain_id, settlement))
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+    return eip712_digest(typed_data(order, chain_id, settlement))
 
 
 def sign_order(order: Order, seller: LocalAccount, chain_id: int, settlement: str) -> SignedOrder:

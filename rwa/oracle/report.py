@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from rwa.onchain.base import eip712_digest, eip712_message
 from rwa.onchain.oracle import Report
 
 REPORT_TYPE = [
@@ -35,39 +35,20 @@ __all__ = ["Report", "data_hash_of", "digest", "sign_report", "signer_of", "type
 
 def typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, Any]:
     """The EIP-712 message for ``report`` under the oracle's domain."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Report": REPORT_TYPE,
-        },
-        "primaryType": "Report",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(oracle_address),
-        },
-        "message": {
-            "period": report.period,
-            "revenue": report.revenue,
-            "utilizationBps": report.utilization_bps,
-            "activeServers": report.active_servers,
-            "contractedRent": report.contracted_rent,
-            "dataHash": report.data_hash,
-            "version": report.version,
-        },
-    }
+    return eip712_message(DOMAIN_NAME, DOMAIN_VERSION, chain_id, oracle_address, "Report", REPORT_TYPE, {
+        "period": report.period,
+        "revenue": report.revenue,
+        "utilizationBps": report.utilization_bps,
+        "activeServers": report.active_servers,
+        "contractedRent": report.contracted_rent,
+        "dataHash": report.data_hash,
+        "version": report.version,
+    })
 
 
 def digest(report: Report, chain_id: int, oracle_address: str) -> bytes:
     """The 32-byte EIP-712 digest the reporters sign (equals the contract's ``reportDigest``)."""
-    signable = encode_typed_data(full_message=typed_data(report, chain_id, oracle_address))
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+    return eip712_digest(typed_data(report, chain_id, oracle_address))
 
 
 def sign_report(
