@@ -226,6 +226,31 @@ def facts(summary: dict[str, Any], history: History, money: Callable[[int], str]
     return shown
 
 
+MAX_INVESTOR_ROWS = 200
+"""The report lists at most this many holders' cash flows (the largest payers); ``holders.csv`` has them all."""
+
+
+def _investors_html(rec: Reconciliation, money: Any) -> str:
+    """Each holder's realised cash flows: paid (subscriptions and purchases, net of refunds), received (claims and
+    sales) and the realised XIRR."""
+    if not rec.flows:
+        return ""
+    flows = sorted(rec.flows.items(), key=lambda kv: (-(kv[1].paid - kv[1].refunded), kv[0]))
+    rows = []
+    for (tranche, holder), f in flows[:MAX_INVESTOR_ROWS]:
+        rate = f.xirr()
+        rows.append(f"<tr><td>{html.escape(tranche)}</td><td><code>{html.escape(holder)}</code></td>"
+                    f"<td>{html.escape(money(f.paid - f.refunded))}</td><td>{html.escape(money(f.received))}</td>"
+                    f"<td>{'' if rate is None else f'{rate * 100:.2f}%'}</td></tr>")
+    more = len(flows) - MAX_INVESTOR_ROWS
+    note = f"<p>{more:,} more in holders.csv.</p>" if more > 0 else ""
+    return f"""<h2>Investors' cash flows</h2>
+<p>What each holder paid for its tokens (net of refunds) and received (claims and sales) so far, and the realised
+annual rate of those flows on their dates (XIRR); tokens still held are not valued.</p>
+<table id="investors"><tr><th>tranche</th><th>holder</th><th>paid</th><th>received</th><th>realised XIRR</th></tr>
+{''.join(rows)}</table>{note}"""
+
+
 def render_html(
     summary: dict[str, Any],
     rows: list[dict[str, Any]],
@@ -269,6 +294,7 @@ def render_html(
         for k, v in facts(summary, history, money_formatter(decimals, currency))
     )
     figures = "".join(f'<figure id="chart-{name}">{svg}</figure>' for name, svg in images.items())
+    investors = _investors_html(rec, money)
     color = "#1b7f3b" if ok else "#b3261e"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Auditor's replay</title>
@@ -288,6 +314,7 @@ font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
 <tr><th>kind</th><th>period</th><th>block</th><th>sender</th><th>account</th><th>expected</th><th>actual</th>
 <th>detail</th></tr>
 {findings}</table>
+{investors}
 {_acts_html(acts or [])}
 <h2>Disclosures</h2>
 <p>Legitimate but material: acts of the deal's roles and facts a holder should know; not a failed audit.</p>

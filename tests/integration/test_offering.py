@@ -116,6 +116,8 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     claimed = sum(int(r["claimed"]) for k, r in rows.items() if k[1] == seniors[0].lower())
     assert int(first["received"]) == claimed > 0 and "xirr" in first
     assert rows[("senior", cancelled.lower())]["paid"] == "0"  # cancelled in full: paid nothing in the end
+    report = (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
+    assert 'id="investors"' in report and seniors[0].lower() in report
 
 
 def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
