@@ -72,7 +72,7 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
         require(costs_.length <= _MAX_COSTS, InvalidOffering("at most 8 upfront costs"));
         require(seniorSize == pool_.seniorFace(), InvalidOffering("seniorSize must be the pool's senior face"));
         require(juniorSize != 0, InvalidOffering("juniorSize must be positive"));
-        uint256 costTotal;
+        uint256 costTotal = 0;
         for (uint256 i; i < costs_.length; ++i) {
             require(costs_[i].recipient != address(0), InvalidOffering("a cost's recipient is the zero address"));
             costTotal += costs_[i].amount;
@@ -112,7 +112,7 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
         uint256 total = _requests[t][controller] + assets;
         require(total >= c.minTicket && total <= c.maxTicket, TicketOutOfRange(total, c.minTicket, c.maxTicket));
 
-        _stablecoin.safeTransferFrom(owner, address(this), assets);
+        _stablecoin.safeTransferFrom(msg.sender, address(this), assets); // the owner, checked above
         _requests[t][controller] = total;
         _books[t].requested += SafeCast.toUint128(assets);
         emit DepositRequest(controller, owner, t, msg.sender, assets);
@@ -138,9 +138,9 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
         _requirePhase(Phase.Open);
         Config memory c = _config;
         require(block.timestamp >= c.closeTime, WindowStillOpen(c.closeTime, block.timestamp));
-        uint256[2] memory requested;
-        uint256[2] memory sold;
-        uint256[2] memory takenUp;
+        uint256[2] memory requested = [uint256(0), 0];
+        uint256[2] memory sold = [uint256(0), 0];
+        uint256[2] memory takenUp = [uint256(0), 0];
         uint128[2] memory takeUpMax = [c.takeUpSenior, c.takeUpJunior];
         for (uint8 t; t < _TRANCHES; ++t) {
             Book memory b = _books[t];
@@ -150,7 +150,7 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
             if (takenUp[t] > takeUpMax[t]) return _cancel(t, b.requested, b.size - takeUpMax[t]);
         }
         uint256 raise = sold[0] + sold[1];
-        uint256 costTotal;
+        uint256 costTotal = 0;
         Cost[] memory costs_ = _costs;
         for (uint256 i; i < costs_.length; ++i) {
             costTotal += costs_[i].amount;
