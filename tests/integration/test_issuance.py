@@ -52,7 +52,7 @@ def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_on
         assert token.issuance_closed()
     manifest = load_manifest(out)
     assert manifest.complete and set(manifest.contracts) == {"stablecoin", "registry", "oracle", "senior", "junior",
-                                                             "timelock", "pool"}
+                                                             "timelock", "pool", "settlement"}
     assert manifest.abi_hashes and manifest.compiler_version.startswith("0.8.30")
     head = chain.w3.eth.block_number
     with pytest.raises(InputError, match="already issued"):
