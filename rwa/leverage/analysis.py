@@ -8,11 +8,12 @@ are effective (compounded), except ``senior_yield_nominal`` which is monthly x 1
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from rwa.deal import Deal
 from rwa.leverage.cashflows import (
@@ -45,39 +46,32 @@ def npv(rate: float, flows: Sequence[float]) -> float:
     return sum(f / (1 + rate) ** t for t, f in enumerate(flows))
 
 
-def _solve(func: Callable[[float], float], lo: float, hi: float) -> float | None:
-    """Bisection for a root of ``func`` in [lo, hi]; None if it does not change sign there."""
-    flo, fhi = func(lo), func(hi)
-    if flo == 0:
-        return lo
-    if flo * fhi > 0:
-        return None
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        fm = func(mid)
-        if fm == 0 or hi - lo < 1e-14:
-            return mid
-        if (fm > 0) == (flo > 0):
-            lo, flo = mid, fm
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def irr(flows: Sequence[float]) -> float | None:
-    """Per-period internal rate of return; None if the flows never change sign or it is out of range."""
+    """Per-period internal rate of return (pyxirr); None if the flows never change sign or no rate solves them."""
+    import pyxirr
+
     if not any(f < 0 for f in flows) or not any(f > 0 for f in flows):
         return None
-    return _solve(lambda r: npv(r, flows), -0.9999, 10.0)
+    scale = max(abs(f) for f in flows)  # the rate does not depend on the unit; pyxirr converges on unit-sized flows
+    try:
+        rate = pyxirr.irr([f / scale for f in flows])
+    except pyxirr.InvalidPaymentsError:
+        return None
+    return None if rate is None or not math.isfinite(rate) else float(rate)
 
 
 def xirr(flows: Sequence[float], dates: Sequence[datetime]) -> float | None:
-    """Annual rate on actual dates (actual/365), as spreadsheets compute XIRR."""
+    """Annual rate on actual dates (actual/365), as spreadsheets compute XIRR (pyxirr)."""
+    import pyxirr
+
     if not any(f < 0 for f in flows) or not any(f > 0 for f in flows):
         return None
-    t0 = dates[0]
-    years = [(d - t0).total_seconds() / (365 * 86400) for d in dates]
-    return _solve(lambda r: sum(f / (1 + r) ** y for f, y in zip(flows, years, strict=True)), -0.9999, 100.0)
+    scale = max(abs(f) for f in flows)
+    try:
+        rate = pyxirr.xirr(list(dates), [f / scale for f in flows])
+    except pyxirr.InvalidPaymentsError:
+        return None
+    return None if rate is None or not math.isfinite(rate) else float(rate)
 
 
 def payback(flows: Sequence[float], rate: float = 0.0) -> int | None:
@@ -108,13 +102,60 @@ class Returns:
     junior_distributions: int
 
 
-def returns(deal: Deal, sizing: Sizing) -> Returns:
-    """Senior yield and junior IRR, XIRR, multiple, static and discounted payback in the base case."""
+def _junior_cash(deal: Deal, sizing: Sizing) -> npt.NDArray[np.float64]:
+    """The junior's base-case cash per period, the maturity settlement added to the last."""
     flows = scenario_cashflows(deal, BASE, sizing.servicing_fee_per_period)
     run = run_paths(np.asarray([flows.cfads], dtype=np.float64), path_terms(deal, sizing), flows.residual_value)
-    senior_flows = [-float(sizing.senior_size), *(float(s) for s in sizing.debt_service)]
-    junior_cash = run.junior[0].copy()
+    junior_cash: npt.NDArray[np.float64] = run.junior[0].copy()
     junior_cash[-1] += run.junior_final[0]
+    return junior_cash
+
+
+@dataclass(frozen=True)
+class TrancheFigures:
+    """What an investor prices a tranche with, in the base case, bought at par at ``periods.first_start`` and paid at
+    each period's end: ``ytm`` the annual effective yield on actual dates (XIRR, actual/365); ``wal_years`` the
+    weighted average life (principal-weighted for the senior, cash-weighted for the junior, which has no principal
+    schedule); ``modified_duration`` the Macaulay duration at ``ytm`` over (1 + ``ytm``), in years."""
+
+    ytm: float | None
+    wal_years: float | None
+    modified_duration: float | None
+
+
+def _years(deal: Deal, periods: int) -> list[float]:
+    t0 = deal.periods.first_start
+    return [(deal.periods.start_of(p + 1) - t0).total_seconds() / (365 * 86_400) for p in range(1, periods + 1)]
+
+
+def _figures(deal: Deal, price: float, cash: Sequence[float], weights: Sequence[float]) -> TrancheFigures:
+    if price <= 0 or not any(cash):
+        return TrancheFigures(None, None, None)
+    years = _years(deal, len(cash))
+    dates = [deal.periods.first_start, *(deal.periods.start_of(p + 1) for p in range(1, len(cash) + 1))]
+    y = xirr([-price, *cash], dates)
+    wal = sum(w * t for w, t in zip(weights, years, strict=True)) / sum(weights) if sum(weights) else None
+    if y is None:
+        return TrancheFigures(None, wal, None)
+    pv = [c / (1 + y) ** t for c, t in zip(cash, years, strict=True)]
+    macaulay = sum(v * t for v, t in zip(pv, years, strict=True)) / sum(pv)
+    return TrancheFigures(y, wal, macaulay / (1 + y))
+
+
+def tranche_figures(deal: Deal, sizing: Sizing) -> dict[str, TrancheFigures]:
+    """Yield to maturity, weighted average life and modified duration of each tranche (see :class:`TrancheFigures`)."""
+    senior_cash = [float(d) for d in sizing.debt_service]
+    junior_cash = [float(c) for c in _junior_cash(deal, sizing)]
+    return {
+        "senior": _figures(deal, float(sizing.senior_size), senior_cash, [float(p) for p in sizing.principal_schedule]),
+        "junior": _figures(deal, float(sizing.junior_size), junior_cash, junior_cash),
+    }
+
+
+def returns(deal: Deal, sizing: Sizing) -> Returns:
+    """Senior yield and junior IRR, XIRR, multiple, static and discounted payback in the base case."""
+    senior_flows = [-float(sizing.senior_size), *(float(s) for s in sizing.debt_service)]
+    junior_cash = _junior_cash(deal, sizing)
     junior_flows = [-float(sizing.junior_size), *junior_cash.tolist()]
     dates = [deal.periods.start_of(p + 1) for p in range(len(junior_flows))]
     monthly_senior = irr(senior_flows) if sizing.senior_size else None

@@ -15,7 +15,16 @@ from rich.console import Console
 from rich.table import Table
 
 from rwa.deal import Deal, allocate, deal_hash, load_deal
-from rwa.leverage.analysis import Breakevens, Returns, StressResult, breakevens, returns, stress
+from rwa.leverage.analysis import (
+    Breakevens,
+    Returns,
+    StressResult,
+    TrancheFigures,
+    breakevens,
+    returns,
+    stress,
+    tranche_figures,
+)
 from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
 from rwa.leverage.montecarlo import MonteCarlo, simulate
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
@@ -40,6 +49,7 @@ class Analysis:
     seeds: SeedConsistency
     allocations: dict[str, dict[str, int]]
     sources_and_uses: SourcesAndUses
+    tranches: dict[str, TrancheFigures]
 
 
 def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> Analysis:
@@ -57,6 +67,7 @@ def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> An
         seeds=seed_consistency(deal, sizing),
         allocations=allocate(deal, sizing.senior_size, sizing.junior_size),
         sources_and_uses=sources_and_uses(deal, sizing),
+        tranches=tranche_figures(deal, sizing),
     )
 
 
@@ -112,6 +123,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "monte_carlo": asdict(a.monte_carlo),
             "seed_consistency": asdict(a.seeds),
             "allocations": a.allocations,
+            "tranches": {name: asdict(figures) for name, figures in a.tranches.items()},
             "sources_and_uses": {**asdict(a.sources_and_uses), "uses": a.sources_and_uses.uses,
                                  "sources": a.sources_and_uses.sources},
         }
@@ -122,6 +134,10 @@ def to_json(a: Analysis) -> dict[str, Any]:
 def _money(deal: Deal, amount: float) -> str:
     """A calculator amount (smallest units, maybe fractional) the way every command shows money: rounded down."""
     return format_money(math.floor(amount), deal.decimals, deal.currency) if math.isfinite(amount) else "-"
+
+
+def _years(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} years"
 
 
 def _pct(value: float | None) -> str:
@@ -152,6 +168,9 @@ def render(a: Analysis, console: Console) -> None:
     head.add_row("senior yield (nominal)", _pct(r.senior_yield_nominal))
     head.add_row("junior IRR / XIRR", f"{_pct(r.junior_irr)} / {_pct(r.junior_xirr)}")
     head.add_row("junior MOIC", _ratio(r.junior_moic))
+    for name, f in a.tranches.items():
+        head.add_row(f"{name} YTM / WAL / modified duration",
+                     f"{_pct(f.ytm)} / {_years(f.wal_years)} / {_years(f.modified_duration)}")
     head.add_row(
         "junior payback (static / discounted)",
         f"{r.junior_payback_periods or '-'} / {r.junior_discounted_payback_periods or '-'} periods",

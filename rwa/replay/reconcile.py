@@ -145,17 +145,15 @@ class HolderFlows:
     """(unix time, signed amount): negative paid in, positive paid out to the holder."""
 
     def xirr(self) -> float | None:
-        """The realised annual rate (actual/365) of the flows so far; None when it cannot be computed."""
-        import pyxirr
+        """The realised annual rate (actual/365) of the flows so far (pyxirr); None when it cannot be computed.
+        Flows on the same date are netted first."""
+        from rwa.leverage.analysis import xirr
 
-        if not any(a < 0 for _, a in self.flows) or not any(a > 0 for _, a in self.flows):
-            return None
-        dates = [datetime.fromtimestamp(t, tz=UTC) for t, _ in self.flows]
-        try:
-            rate = pyxirr.xirr(dates, [float(a) for _, a in self.flows])
-        except Exception:  # pyxirr raises when no rate solves the flows
-            return None
-        return None if rate is None else float(rate)
+        by_time: dict[int, int] = {}
+        for t, a in self.flows:
+            by_time[t] = by_time.get(t, 0) + a
+        times = sorted(by_time)
+        return xirr([float(by_time[t]) for t in times], [datetime.fromtimestamp(t, tz=UTC) for t in times])
 
 
 @dataclass

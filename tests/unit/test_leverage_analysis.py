@@ -141,3 +141,23 @@ def test_vectorized_waterfall_matches_the_per_path_loop(deal: Deal, sizing: Sizi
     np.testing.assert_allclose(run.loss, loss, rtol=1e-9, atol=1.0)
     assert run.trapped.tolist() == trapped
     assert run.loss.max() > 0 and not run.trapped.all()
+
+
+def test_tranche_figures_follow_the_deployed_schedule(deal: Deal, sizing: Sizing) -> None:
+    from rwa.leverage.analysis import tranche_figures
+
+    figures = tranche_figures(deal, sizing)
+    senior = figures["senior"]
+    t0 = deal.periods.first_start
+    times = [(deal.periods.start_of(p + 1) - t0).total_seconds() / (365 * 86_400)
+             for p in range(1, deal.periods.count + 1)]
+    principal = sizing.principal_schedule
+    assert senior.wal_years == pytest.approx(sum(p * t for p, t in zip(principal, times, strict=True))
+                                             / sum(principal), rel=1e-12)
+    # the monthly coupon on 30-day periods, on actual/365: (1 + c/12)^(365/30) - 1, floored interest a hair under
+    effective = (1 + deal.financing.senior_coupon_bps / 10_000 / 12) ** (365 / 30) - 1
+    assert senior.ytm == pytest.approx(effective, abs=2e-5) and senior.ytm <= effective + 1e-9
+    assert senior.modified_duration is not None and senior.wal_years is not None
+    assert 0 < senior.modified_duration < senior.wal_years
+    junior = figures["junior"]
+    assert junior.ytm is not None and junior.ytm > senior.ytm and junior.wal_years is not None
