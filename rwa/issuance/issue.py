@@ -77,12 +77,7 @@ def plan_issue(deal_path: Path, today: date | None = None) -> Plan:
             f" decimals: state decimals = {TEST_STABLECOIN_DECIMALS} or set stablecoin_address"
         )
     _refuse_bad_investors(deal, today or datetime.now(UTC).date())
-    sizing = size_deal(deal)
-    if sizing.senior_size <= 0:
-        raise InputError(
-            "deal.leases: the cash flow after operating costs carries no senior debt (sized senior 0, binding: "
-            f"{sizing.binding_constraint}); rent must exceed operating costs"
-        )
+    sizing = size_deal(deal)  # a deal that carries no senior debt is refused there, in one line
     terms = sizing.pool_terms(deal)
     if deal.offering is not None:
         _refuse_unworkable_offering(deal, sizing, terms)

@@ -243,7 +243,8 @@ class _State:
         np.multiply(balance, rate, out=interest)
         np.minimum(balance, principal, out=due_principal)
         np.add(interest, due_principal, out=due)
-        np.divide(cash_in, due, out=ratio)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            np.divide(cash_in, due, out=ratio)  # a vanishing balance's DSCR is inf by design, not an overflow
         np.fmin(self.lowest, ratio, out=self.lowest)
         # interest then principal, arrears first, from the cash and then from the reserve
         interest += self.arrears_interest

@@ -37,7 +37,7 @@ from rwa.leverage.sculpt import (
     size_by_dscr,
 )
 from rwa.terms import pool_terms
-from rwa.units import BPS, MONTHLY_BPS_DIVISOR
+from rwa.units import BPS, MONTHLY_BPS_DIVISOR, format_money
 from rwa.waterfall import PoolTerms
 
 CONSTRAINTS = ("dscr_base", "dscr_p90", "ltv", "tenor")
@@ -150,6 +150,8 @@ def size_deal(deal: Deal) -> Sizing:
 
     fits = max_integer_debt([math.floor(c) for c in caps], fin.senior_coupon_bps, max_senior)
     senior = fits // deal.unit * deal.unit
+    if senior <= 0:
+        raise DealConfigError(_infeasible(deal, cfads, cfads_p90, tenor, binding))
     rows = integer_schedule(senior, cfads, fin.dscr_target, fin.senior_coupon_bps, tenor, caps=caps)
     schedule = _with_ratios(rows, cfads, cfads_p90, rate, tenor)
     return Sizing(
@@ -164,6 +166,20 @@ def size_deal(deal: Deal) -> Sizing:
         schedule=schedule,
         cfads_p90=cfads_p90,
     )
+
+
+def _infeasible(deal: Deal, cfads: list[int], cfads_p90: list[int], tenor: int, binding: str) -> str:
+    """One line naming why ``deal`` carries no senior debt at all."""
+    best = max(cfads[:tenor], default=0)
+    if best <= 0:
+        return (f"deal.leases: the cash flow after operating costs and the servicing fee is not positive in any of "
+                f"the tenor's {tenor} periods (best {format_money(best, deal.decimals, deal.currency)}): it carries "
+                "no senior debt; rent must exceed operating costs")
+    if max(cfads_p90[:tenor], default=0) <= 0:
+        return ("deal.leases: the cash flow after operating costs is never positive in the tenor at the P90 "
+                "utilization and rent haircut: the downside case carries no senior debt")
+    return (f"deal.leases: the cash flow after operating costs carries no senior debt (sized senior 0, {binding} "
+            "binds); rent must exceed operating costs by more")
 
 
 def _ltv_capacity(deal: Deal, caps: list[float], rate: float) -> float:

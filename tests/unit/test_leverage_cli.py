@@ -70,6 +70,9 @@ def test_size_writes_plots(app: typer.Typer, tmp_path: Path) -> None:
         (("share_bps = 2500", "share_bps = 2400"),
          "error: deal.investors: senior shares sum to 9900 bps, must be exactly 10000"),
         (("tenor_periods = 48", ""), "error: deal.financing.tenor_periods: required field is missing"),
+        (("power_per_server_month = 847.22", "power_per_server_month = 20000"),
+         "error: deal.leases: the cash flow after operating costs and the servicing fee is not positive in any of the "
+         "tenor's 48 periods"),
     ],
 )
 def test_invalid_deals_exit_2_with_one_line(
@@ -81,7 +84,7 @@ def test_invalid_deals_exit_2_with_one_line(
     bad.write_text(text.replace(edit[0], edit[1], 1))
     result = CliRunner().invoke(app, ["size", "--deal", str(bad)])
     assert result.exit_code == 2
-    assert result.stderr == message + "\n"
+    assert result.stderr.startswith(message) and result.stderr.endswith("\n") and result.stderr.count("\n") == 1
     assert result.stdout == ""
 
 
@@ -92,3 +95,17 @@ def test_missing_file_and_bad_paths_exit_2(app: typer.Typer, tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["size", "--deal", str(EXAMPLE), "--paths", "0"])
     assert result.exit_code == 2
     assert result.stderr == "error: --paths: must be > 0\n"
+
+
+def test_a_short_tenor_sizes_without_numeric_warnings(app: typer.Typer, tmp_path: Path) -> None:
+    import warnings
+
+    short = tmp_path / "short.toml"
+    text = EXAMPLE.read_text()
+    assert "tenor_periods = 48" in text
+    short.write_text(text.replace("tenor_periods = 48", "tenor_periods = 24", 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a vanishing balance's DSCR is inf, not an overflow
+        result = CliRunner().invoke(app, ["size", "--deal", str(short), "--paths", "2000", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tenor_periods"] == 24

@@ -194,7 +194,8 @@ def test_base_deposits_are_revenue_plus_refunds(deal: Deal) -> None:
     assert [d - fee for d in deposits] == [r.cfads for r in size_deal(deal).schedule]
 
 
-def test_a_deal_whose_costs_eat_its_revenue_supports_no_senior() -> None:
-    sizing = size_deal(variant(operating_costs__power_per_server_month=Decimal("20000")))
-    assert sizing.senior_size == sizing.junior_size == sizing.max_senior == 0
-    assert all(r.principal == r.interest == 0 for r in sizing.schedule)
+def test_a_deal_whose_costs_eat_its_revenue_is_refused_naming_the_cause() -> None:
+    cause = r"^deal\.leases: the cash flow after operating costs and the servicing fee is not positive"
+    with pytest.raises(DealConfigError, match=cause) as info:
+        size_deal(variant(operating_costs__power_per_server_month=Decimal("20000")))
+    assert "\n" not in str(info.value) and info.value.exit_code == 2
