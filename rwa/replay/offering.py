@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rwa.allocation import Cost, OfferingConfig, allocation, close_book
+from rwa.allocation import CloseOutcome, Cost, OfferingConfig, allocation, close_book
 from rwa.replay.history import ZERO, History
 from rwa.replay.ledger import Event
 from rwa.replay.reconcile import DisclosureKind, FindingKind, HolderFlows, Reconciliation
@@ -62,17 +62,17 @@ def reconcile_offering(
     tokens: Mapping[str, str],
     balance: int,
     rec: Reconciliation,
-    flows: dict[tuple[str, str], HolderFlows],
 ) -> OfferingBook:
     """Check the offering at ``offering`` (see the module); ``balance`` is its stablecoin balance at the head."""
     _reconcile_config(onchain, expected, offering, rec)
     config, costs = onchain
+    flows = rec.flows
     book = OfferingBook()
     seen: set[str] = set()
     allowed_out: dict[str, list[tuple[str, int]]] = defaultdict(list)  # tx -> (recipient, amount) the rules allow
     allowed_in: dict[str, list[tuple[str, int]]] = defaultdict(list)
     mints: dict[str, list[tuple[str, str, int]]] = defaultdict(list)  # tx -> (tranche, to, amount)
-    outcome = None
+    outcome: CloseOutcome | None = None
     for ev in history.offering:
         a = ev.args
         if ev.event == "DepositRequest":
@@ -146,15 +146,13 @@ def _refund(flows: dict[tuple[str, str], HolderFlows], key: tuple[str, str], amo
 def _claim(
     ev: Event,
     book: OfferingBook,
-    outcome: object,
+    outcome: CloseOutcome | None,
     sizes: Sequence[int],
     allowed_out: dict[str, list[tuple[str, int]]],
     mints: dict[str, list[tuple[str, str, int]]],
     flows: dict[tuple[str, str], HolderFlows],
     rec: Reconciliation,
 ) -> None:
-    from rwa.allocation import CloseOutcome
-
     a = ev.args
     t, who = int(a["requestId"]), str(a["controller"]).lower()
     assets, shares, refund = int(a["assets"]), int(a["shares"]), int(a["refund"])
@@ -163,7 +161,7 @@ def _claim(
         rec.add(FindingKind.OFFERING_ALLOCATION, None, who, held, assets,
                 f"{_TRANCHE[t]} claim in block {ev.block} settled a request of {assets:,}; the book holds {held:,}",
                 block=ev.block)
-    if not isinstance(outcome, CloseOutcome):
+    if outcome is None:
         rec.add(FindingKind.OFFERING_ALLOCATION, None, who, "a close", "none",
                 f"{_TRANCHE[t]} claim in block {ev.block} before the offering closed", block=ev.block)
         return
@@ -198,10 +196,7 @@ def _reconcile_config(onchain: tuple[OfferingConfig, list[Cost]], expected: tupl
                 [(c.recipient, c.amount) for c in got[1]], "the offering's upfront costs differ from the deal's")
 
 
-def _reconcile_close(ev: Event, outcome: object, offering: str, rec: Reconciliation) -> None:
-    from rwa.allocation import CloseOutcome
-
-    assert isinstance(outcome, CloseOutcome)
+def _reconcile_close(ev: Event, outcome: CloseOutcome, offering: str, rec: Reconciliation) -> None:
     a = ev.args
     if ev.event == "OfferingCancelled":
         if outcome.cancelled_by != int(a["tranche"]):
@@ -217,12 +212,9 @@ def _reconcile_close(ev: Event, outcome: object, offering: str, rec: Reconciliat
                 f"the close in block {ev.block}: requested, sold, taken up, reserve, costs, proceeds", block=ev.block)
 
 
-def _reconcile_routing(history: History, outcome: object, config: OfferingConfig, costs: list[Cost],
+def _reconcile_routing(history: History, outcome: CloseOutcome, config: OfferingConfig, costs: list[Cost],
                        offering: str, pool: str, rec: Reconciliation) -> None:
     """The close's routing events name the deal's recipients with the book's amounts."""
-    from rwa.allocation import CloseOutcome
-
-    assert isinstance(outcome, CloseOutcome)
     want = ([(0, pool.lower(), outcome.reserve)] if outcome.reserve else [])
     want += [(1, c.recipient.lower(), c.amount) for c in costs]
     want += [(2, config.treasury.lower(), outcome.proceeds)] if outcome.proceeds else []

@@ -431,7 +431,7 @@ def _reconcile_offering(
     balance = Stablecoin.at(chain, offering.stablecoin()).balance_of(offering.address, head)
     book = reconcile_offering(history, offering.address, onchain, expected,
                               (manifest.senior_size, manifest.junior_size), pool,
-                              {str(k): v for k, v in tokens.items()}, balance, rec, rec.flows)
+                              {str(k): v for k, v in tokens.items()}, balance, rec)
     return {"address": offering.address, "phase": book.phase, "subscribers": book.subscribers,
             "requested": book.requested, "sold": list(book.sold), "taken_up": list(book.taken_up),
             "delivered": book.delivered, "reserve": book.reserve, "costs": book.costs, "proceeds": book.proceeds,
