@@ -18,9 +18,9 @@ import {BoundedPausable} from "./utils/BoundedPausable.sol";
 /// @title LeasePool
 /// @notice One deal's waterfall: the servicer deposits the period's stablecoin, and once the oracle holds the
 ///         period's report the pool pays, in this order: the servicing fee; senior interest (arrears first); senior
-///         scheduled principal (arrears first); the reserve (DSRA) top-up; then either the junior tranche or, when
-///         the covenant trips, senior prepayment (the cash trap). A cash shortfall draws the reserve for the senior
-///         amounts; what stays unpaid becomes arrears.
+///         scheduled principal (arrears first); the reserve (DSRA) held at its target (the next periods' debt
+///         service); then either the junior tranche or, when the covenant trips, senior prepayment (the cash trap).
+///         A cash shortfall draws the reserve for the senior amounts; what stays unpaid becomes arrears.
 /// @dev Cash trap rule: the covenant is tested on the period's coverage over its scheduled senior debt service
 ///      (interest on the opening balance + scheduled principal, arrears excluded), in basis points, rounded down.
 ///      The coverage is the rent deposited for the period up to the revenue the oracle's reporters attested for
@@ -551,11 +551,21 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         legs.principalArrears = isDefaulted ? 0 : due - legs.seniorPrincipal;
         f.balance -= legs.seniorPrincipal;
 
-        if (period < t.periodCount && !isDefaulted) {
-            uint256 target = uint256(t.reservePeriods)
-                * (WaterfallMath.monthlyInterestDown(f.balance, t.seniorCouponBps)
-                    + WaterfallMath.min(_scheduledPrincipal(period + 1), f.balance));
-            if (f.reserve < target) legs.reserveIn = WaterfallMath.min(f.cash, target - f.reserve);
+        // The reserve (DSRA) is held at the next `reservePeriods` periods' scheduled debt service: topped up from
+        // the cash when below, the excess released into the cash when above, all of it released once the senior
+        // is repaid; in the last period with senior still owed it is kept for the maturity settlement.
+        if (!isDefaulted) {
+            uint256 released;
+            if (f.balance == 0) {
+                released = f.reserve;
+            } else if (period < t.periodCount) {
+                uint256 target = _reserveTarget(t, period, f.balance);
+                if (f.reserve < target) legs.reserveIn = WaterfallMath.min(f.cash, target - f.reserve);
+                else released = f.reserve - target;
+            }
+            f.reserve -= released;
+            f.cash += released;
+            legs.reserveOut += released;
         }
         f.reserve += legs.reserveIn;
         f.cash -= legs.reserveIn;
@@ -571,6 +581,17 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         legs.balanceAfter = f.balance;
         legs.reserveAfter = f.reserve;
         _commit(legs);
+    }
+
+    /// @dev The reserve target after `period`: the scheduled debt service of the next `reservePeriods` periods
+    ///      (within the term) on the balance path that starts at `balance`, interest rounded down as paid.
+    function _reserveTarget(Terms memory t, uint256 period, uint256 balance) private view returns (uint256 target) {
+        uint256 last = WaterfallMath.min(period + t.reservePeriods, t.periodCount);
+        for (uint256 q = period + 1; q <= last && balance != 0; ++q) {
+            uint256 principal = WaterfallMath.min(_scheduledPrincipal(q), balance);
+            target += WaterfallMath.monthlyInterestDown(balance, t.seniorCouponBps) + principal;
+            balance -= principal;
+        }
     }
 
     /// @dev The covenant's coverage (see the contract's NatSpec): rent up to the attested revenue, plus tax refunds

@@ -194,6 +194,11 @@ class Financing(_Model):
     min_junior_share_bps: int = Field(ge=0, lt=BPS)
     ltv_cap_bps: int = Field(gt=0, le=BPS)
     reserve_periods: int = Field(default=0, ge=0)
+    reserve_at_close: Money | None = Field(
+        default=None, ge=0,
+        description="the reserve funded into the pool at close (by the offering, or the deployer in a private "
+        "placement); default the first reserve_periods periods' scheduled debt service",
+    )
     cash_trap_dscr_bps: int = Field(ge=BPS)
     junior_discount_rate_bps: Bps = 1500
     p90_rent_haircut_bps: Bps = 0
@@ -217,7 +222,15 @@ class Risk(_Model):
     lessee_pd_annual: float = Field(default=0.03, ge=0, lt=1)
     default_factor_loading: float = Field(default=0.5, ge=0)
     residual_vol: float = Field(default=0.3, ge=0)
-    default_period: int = Field(default=13, ge=1)
+    default_period: int | None = Field(
+        default=None, ge=1, description="the stress grid's lessee default period; unset: the worst for the deal"
+    )
+    relet_vacancy_periods: int = Field(
+        default=3, ge=0, description="periods a defaulted lessee's servers stand empty before they are re-let"
+    )
+    relet_discount_bps: int = Field(
+        default=2500, ge=0, le=10_000, description="re-let rent below the market rent of the re-letting month"
+    )
 
 
 class OracleTerms(_Model):
@@ -296,9 +309,6 @@ class Offering(_Model):
     closes: datetime
     min_ticket: Money = Field(default=0, ge=0)
     max_ticket: Money = Field(gt=0)
-    reserve_at_close: Money | None = Field(
-        default=None, ge=0, description="the reserve funded into the pool at the close; default its first target"
-    )
     treasury: str | None = Field(default=None, description="receives the proceeds; default the issuer")
     under_subscribed: Literal["cancel", "take-up"] = "cancel"
     take_up_senior: Money = Field(default=0, ge=0)
@@ -409,7 +419,7 @@ class Deal(_Model):
         if overdue and overdue <= self.oracle.grace_seconds:
             raise _FieldError("events_of_default.report_overdue_seconds",
                               f"must exceed the oracle's grace ({self.oracle.grace_seconds} s)")
-        if self.risk.default_period > self.periods.count:
+        if self.risk.default_period is not None and self.risk.default_period > self.periods.count:
             raise _FieldError("risk.default_period", f"must be <= periods.count ({self.periods.count})")
         for tranche in TRANCHES:
             shares = [inv.share_bps or 0 for inv in self.investors if inv.tranche == tranche]

@@ -19,8 +19,10 @@ from rwa.deal import Deal
 from rwa.errors import InputError
 from rwa.waterfall import PoolTerms
 
-TERMS_VERSION = 2
-"""The version of the rule below; a manifest records it with the terms (2: the refund schedule is fixed on-chain)."""
+TERMS_VERSION = 3
+"""The version of the rule below; a manifest records it with the terms (2: the refund schedule is fixed on-chain;
+3: the reserve is the next ``reserve_periods`` periods' scheduled debt service, its excess released, and the
+offering funds that target at its close)."""
 
 
 class RecordedTerms(BaseModel):
@@ -124,14 +126,12 @@ def offering_config(deal: Deal, terms: PoolTerms, issuer: str) -> tuple[Offering
 
 
 def reserve_at_close(deal: Deal, terms: PoolTerms) -> int:
-    """The reserve the offering funds into the pool at its close: the deal's ``offering.reserve_at_close``, else
-    the pool's first reserve target (``reserve_periods`` times period 1's scheduled senior debt service); 0 without
-    an offering."""
-    if deal.offering is None:
-        return 0
-    if deal.offering.reserve_at_close is not None:
-        return deal.offering.reserve_at_close
-    from rwa.waterfall import monthly_interest_down
+    """The reserve funded into the pool at close: the deal's ``financing.reserve_at_close``, else the pool's reserve
+    target at close (the scheduled senior debt service of the first ``reserve_periods`` periods,
+    :func:`rwa.waterfall.reserve_target`). The offering's close routes it from the raise; a private placement's
+    issuance funds it from the deployer's stablecoin."""
+    if deal.financing.reserve_at_close is not None:
+        return deal.financing.reserve_at_close
+    from rwa.waterfall import reserve_target
 
-    first = monthly_interest_down(terms.face, terms.senior_coupon_bps) + terms.scheduled_principal(1)
-    return terms.reserve_periods * first
+    return reserve_target(terms, 0, terms.face)

@@ -10,7 +10,10 @@ Order of payment in a period ``p`` (1..N) with ``cash`` deposited for it:
 2. senior interest: arrears first, then ``balance * coupon_bps / 120000`` (monthly coupon, rounded down);
 3. senior principal: arrears first, then the scheduled amount, never more than the outstanding balance;
    (2 and 3 draw the reserve for what the period's cash cannot pay; what stays unpaid becomes arrears)
-4. reserve (DSRA) top-up to ``reserve_periods`` times the next period's scheduled senior debt service;
+4. the reserve (DSRA) is held at its target, the scheduled senior debt service of the next ``reserve_periods``
+   periods (:func:`reserve_target`): topped up from the cash when below it, the excess released into the cash
+   when above (counted in ``reserve_out`` with the draws), all of it released once the senior is repaid, and kept
+   for the maturity settlement in period N;
 5. cash trap: when the period's DSCR is under the covenant (or the lessee has defaulted), the junior's share is
    applied immediately as senior prepayment, reducing the outstanding balance. The covenant test is the period's
    coverage over its scheduled senior debt service (interest + scheduled principal, arrears not included); the
@@ -197,6 +200,19 @@ def _check_amounts(cash: int, reported: int) -> None:
         raise WaterfallError(f"cash ({cash}) and reported revenue ({reported}) must be >= 0")
 
 
+def reserve_target(terms: PoolTerms, period: int, balance: int) -> int:
+    """The reserve (DSRA) target after ``period``: the scheduled senior debt service of the next
+    ``reserve_periods`` periods within the term, on the balance path from ``balance`` (``period`` 0: at close)."""
+    target = 0
+    for q in range(period + 1, min(period + terms.reserve_periods, terms.period_count) + 1):
+        if balance == 0:
+            break
+        principal = min(terms.scheduled_principal(q), balance)
+        target += monthly_interest_down(balance, terms.senior_coupon_bps) + principal
+        balance -= principal
+    return target
+
+
 def run_period(
     terms: PoolTerms,
     state: PoolState,
@@ -252,13 +268,20 @@ def run_period(
     principal_arrears = 0 if state.defaulted else principal_due - pay_p
     balance -= pay_p
 
-    target = 0
-    if period < terms.period_count and not state.defaulted:
-        next_service = monthly_interest_down(balance, coupon) + min(terms.scheduled_principal(period + 1), balance)
-        target = terms.reserve_periods * next_service
-    top_up = min(cash, target - reserve) if reserve < target else 0
-    reserve += top_up
-    cash -= top_up
+    # the reserve is held at its target: topped up from the cash, the excess released into it, all of it released
+    # once the senior is repaid; kept for the maturity settlement in the last period with senior still owed
+    top_up = released = 0
+    if not state.defaulted:
+        if balance == 0:
+            released = reserve
+        elif period < terms.period_count:
+            target = reserve_target(terms, period, balance)
+            if reserve < target:
+                top_up = min(cash, target - reserve)
+            else:
+                released = reserve - target
+    reserve += top_up - released
+    cash += released - top_up
 
     # Cash trap: an under-covenant (or defaulted) period's junior share prepays senior at once.
     trapped = 0
@@ -278,7 +301,7 @@ def run_period(
         senior_interest=pay_i,
         senior_principal=pay_p,
         reserve_in=top_up,
-        reserve_out=draw_i + draw_p,
+        reserve_out=draw_i + draw_p + released,
         trapped=trapped,
         junior=junior,
         senior_dust=0,
@@ -453,14 +476,17 @@ def run_schedule(
     refund_by_period: dict[int, int] | None = None,
     default_before: int | None = None,
     through: int | None = None,
+    reserve_at_close: int = 0,
 ) -> tuple[PoolState, list[PeriodLegs]]:
     """Run periods 1..``through`` (default N, then maturity) from deposits and reports; for tests and replay.
 
     Each period's cash is rent except its part in ``refund_by_period``. ``default_before``: declare default just
-    before that period runs (N+1 for a default before maturity).
+    before that period runs (N+1 for a default before maturity). ``reserve_at_close`` is funded before period 1.
     """
     refunds = refund_by_period or {}
     state = PoolState.opening(terms)
+    if reserve_at_close:
+        state = fund_reserve(state, reserve_at_close)
     legs: list[PeriodLegs] = []
     last = terms.period_count if through is None else min(through, terms.period_count)
     for p in range(1, last + 1):

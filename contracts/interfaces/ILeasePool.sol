@@ -19,7 +19,7 @@ interface ILeasePool is IDistributionStatus {
     /// @param seniorCouponBps the senior's annual coupon in basis points; a period's interest is
     ///        `balance * seniorCouponBps / 120000`, rounded down
     /// @param servicingFeePerPeriod the fee paid first every period (capped at the period's cash)
-    /// @param reservePeriods the reserve (DSRA) target, in periods of the next period's scheduled senior debt service
+    /// @param reservePeriods the reserve (DSRA) target: the scheduled senior debt service of the next this many periods
     /// @param cashTrapDscrBps the DSCR covenant in basis points: under it the junior's share prepays senior
     struct Terms {
         uint64 firstPeriodStart;
@@ -72,7 +72,8 @@ interface ILeasePool is IDistributionStatus {
     /// @param seniorInterest senior interest paid (arrears first), including what was drawn from the reserve
     /// @param seniorPrincipal senior principal paid (arrears first), including what was drawn from the reserve
     /// @param reserveIn reserve top-up taken from the period's cash
-    /// @param reserveOut reserve drawn for senior (at maturity: the whole reserve released into the cash)
+    /// @param reserveOut reserve drawn for senior, plus the excess over its target released into the period's cash
+    ///        (all of it once the senior is repaid, and at maturity)
     /// @param trapped cash the covenant trapped and paid to senior as prepayment
     /// @param junior paid to the junior token
     /// @param seniorDust the senior token's carried distribution remainder after this distribution

@@ -28,7 +28,7 @@ from rwa.onchain.base import ContractWrapper
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 from rwa.terms import offering_config, record, reserve_at_close
 from rwa.tx import send
-from rwa.units import TRANCHES, Tranche
+from rwa.units import TRANCHES, Tranche, format_money
 from rwa.waterfall import PoolTerms
 
 if TYPE_CHECKING:
@@ -103,6 +103,54 @@ def _refuse_unworkable_offering(deal: Deal, sizing: Sizing, terms: PoolTerms) ->
                                    ("junior", offer.take_up_junior, sizing.junior_size)):
         if take_up > size:
             raise InputError(f"deal.offering.take_up_{tranche}: {take_up} is more than the {tranche} tranche ({size})")
+
+
+def deal_money(deal: Deal) -> Callable[[int], str]:
+    """Shows an amount of ``deal``'s stablecoin the way every command does."""
+    return lambda amount: format_money(amount, deal.decimals, deal.currency)
+
+
+def _fund_reserve(chain: Chain, deal: Deal, terms: PoolTerms, manifest: Manifest, pool_addr: str,
+                  log: Callable[[str], None]) -> None:
+    """A private placement's reserve at close, funded by the deployer (the offering's close funds it otherwise).
+
+    Re-running after a crash funds nothing twice: the pool's reserve is 0 until this step, and a test stablecoin
+    is minted only for what the deployer is short of."""
+    from rwa.onchain.pool import LeasePool
+    from rwa.onchain.stablecoin import Stablecoin
+
+    reserve = reserve_at_close(deal, terms)
+    money = deal_money(deal)
+    pool = LeasePool.at(chain, pool_addr)
+    if reserve == 0 or pool.reserve_balance() != 0:
+        return
+    admin = manifest.roles.admin
+    usd = Stablecoin.at(chain, manifest.contracts["stablecoin"])
+    short = reserve - usd.balance_of(admin)
+    if short > 0:
+        if deal.stablecoin_address:
+            raise InputError(f"deal.stablecoin_address: the deployer {admin} is {money(short)} short of the reserve "
+                             f"at close ({money(reserve)}); fund it and re-run to finish the issuance")
+        usd.mint(admin, short, sender=admin)  # the test stablecoin of a development chain
+    usd.approve(pool_addr, reserve, sender=admin)
+    pool.fund_reserve(reserve, sender=admin)
+    log(f"funded the reserve at close: {money(reserve)} (the first {deal.financing.reserve_periods} periods' "
+        "scheduled senior debt service)")
+
+
+def _refuse_unfunded_reserve(chain: Chain, deal: Deal, terms: PoolTerms, admin: str) -> None:
+    """A private placement on a real stablecoin: the deployer must hold the reserve at close before anything is
+    sent."""
+    from rwa.onchain.stablecoin import Stablecoin
+
+    if deal.offering is not None or not deal.stablecoin_address:
+        return
+    reserve = reserve_at_close(deal, terms)
+    money = deal_money(deal)
+    held = Stablecoin.at(chain, Web3.to_checksum_address(deal.stablecoin_address)).balance_of(admin)
+    if held < reserve:
+        raise InputError(f"deal.stablecoin_address: the deployer {admin} holds {money(held)}, the reserve at close "
+                         f"needs {money(reserve)}: fund the deployer first")
 
 
 def jurisdiction_code(alpha2: str) -> int:
@@ -270,6 +318,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
     if manifest is None:
         _refuse_issued_on_chain(chain, digest)
         roles = default_roles(chain, deal)
+        _refuse_unfunded_reserve(chain, deal, plan.terms, roles.admin)
         manifest = Manifest(
             chain_id=chain.chain_id,
             network="embedded" if chain.kind == "embedded" else chain.location,
@@ -433,6 +482,9 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
             log(f"minted {sum(plan.allocations[t].values()):,} {t} units to {len(plan.allocations[t])} investors")
 
         run.step(f"mint-{tranche}", mint)
+
+    if deal.offering is None:
+        run.step("fund-reserve", lambda: _fund_reserve(chain, deal, terms, manifest, pool_addr, log))
 
     def hand_over() -> None:
         """The timelock becomes every contract's admin; the deployer keeps no power it does not need."""

@@ -22,20 +22,23 @@ from rwa.leverage.cashflows import (
     SHORTFALL_ORDERED,
     Scenario,
     billable_rent,
-    largest_lessee,
+    largest_supplier,
+    lessee_default,
     refunds,
     scenario_cashflows,
 )
 from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
+from rwa.terms import refund_schedule, reserve_at_close
 from rwa.units import BPS
+from rwa.waterfall import PoolState, fund_reserve, reserve_target, run_period
 
 HAIRCUT_STEPS = 10_000  # the haircut search resolves to 1 bp
 
 
 def path_terms(deal: Deal, sizing: Sizing) -> PathTerms:
     """The deployed terms of a sized deal (``rwa.terms``) in the path engine's floats."""
-    return PathTerms.of(sizing.pool_terms(deal))
+    return sizing.path_terms(deal)
 
 
 # ---------------------------------------------------------------------------------------------- rates of return
@@ -172,6 +175,40 @@ def returns(deal: Deal, sizing: Sizing) -> Returns:
     )
 
 
+# ------------------------------------------------------------------------------------------------------ DSRA
+
+
+@dataclass(frozen=True)
+class Dsra:
+    """The debt service reserve in the base case, integer smallest units, as the pool holds it (``rwa.waterfall``).
+
+    ``target_at_close``: the scheduled senior debt service of the first ``reserve_periods`` periods; ``funded_at_close``
+    what the offering routes into the pool at its close (0 without an offering: the pool then fills it from the
+    first periods' cash); ``reserve_after``: the reserve after each period 1..N, 0 from the period that repays the
+    senior."""
+
+    target_at_close: int
+    funded_at_close: int
+    reserve_after: list[int]
+
+
+def dsra(deal: Deal, sizing: Sizing) -> Dsra:
+    """The reserve of the base case: the pool's own integer waterfall on the deal's base deposits."""
+    terms = sizing.pool_terms(deal)
+    funded = reserve_at_close(deal, terms)
+    state = PoolState.opening(terms)
+    if funded:
+        state = fund_reserve(state, funded)
+    flows = scenario_cashflows(deal, BASE, sizing.servicing_fee_per_period)
+    scheduled = refund_schedule(deal)
+    after: list[int] = []
+    for p in range(1, terms.period_count + 1):
+        revenue, refund = flows.revenue[p - 1], scheduled[p - 1]
+        state, legs = run_period(terms, state, p, revenue + refund, revenue, refund=refund)
+        after.append(legs.reserve_after)
+    return Dsra(target_at_close=reserve_target(terms, 0, terms.face), funded_at_close=funded, reserve_after=after)
+
+
 # ------------------------------------------------------------------------------------------------- breakevens
 
 
@@ -263,29 +300,47 @@ class StressResult:
     dscr_path: list[float]
 
 
-def stress_scenarios(deal: Deal) -> list[tuple[str, str, Scenario]]:
-    """The grid: (stable key, label, scenario)."""
+FX_DEPRECIATIONS = (10, 20)  # per cent the source currency loses against the stablecoin from period 1
+STRESS_DELIVERY_DELAY = 6  # periods the largest supplier's deliveries arrive late
+STRESS_REFUND_DELAY = 6  # periods each tax refund arrives late
+
+
+def stress_scenarios(deal: Deal, sizing: Sizing | None = None) -> list[tuple[str, str, Scenario]]:
+    """The grid: (stable key, label, scenario). Each row is one a senior lender would ask for and moves at least
+    one senior figure of the example deal; the lessee default is at the deal's ``risk.default_period``, else at
+    the period the sizing found worst."""
+    fin, risk = deal.financing, deal.risk
+    p90 = BASE.with_(name="p90", utilization=deal.utilization.p90, rent_factor=1 - fin.p90_rent_haircut_bps / BPS)
+    period = risk.default_period or (sizing.worst_default_period if sizing else None) or 1
+    default = lessee_default(deal, period)
     rows: list[tuple[str, str, Scenario]] = [("base", "base case", BASE)]
-    for cut in (20, 50, 70):
-        label = f"rent -{cut}%"
+    for cut in (20, 50, 90):
+        label = f"rent -{cut}%" + (" (inference price collapse)" if cut == 90 else "")
         rows.append((f"rent_minus_{cut}", label, BASE.with_(name=label, rent_factor=1 - cut / 100)))
     for level in (80, 50, 30):
         label = f"utilization {level}%"
         rows.append((f"utilization_{level}", label, BASE.with_(name=label, utilization=level / 100)))
-    for cut in (30, 60):
-        label = f"residual -{cut}%"
-        rows.append((f"residual_minus_{cut}", label, BASE.with_(name=label, residual_factor=1 - cut / 100)))
-    label = f"largest supplier delivers {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED}"
+    label = "rent -20% and utilization 50%"
+    rows.append(("rent_minus_20_utilization_50", label, BASE.with_(name=label, rent_factor=0.8, utilization=0.5)))
+    vacancy = f"empty {risk.relet_vacancy_periods} periods, re-let {risk.relet_discount_bps / 100:g}% below market"
+    rows.append(("largest_lessee_default", f"{default.name} ({vacancy})", default))
+    rows.append(("p90_and_largest_lessee_default", f"P90 case and {default.name}",
+                 default.with_(utilization=p90.utilization, rent_factor=p90.rent_factor)))
+    supplier = largest_supplier(deal) or "the supplier"
+    label = f"{supplier} delivers {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED}"
     rows.append(("delivery_12_of_330", label, BASE.with_(name=label, delivery_shortfall=True)))
-    lessee = largest_lessee(deal)
-    rows.append(
-        (
-            "largest_lessee_default",
-            f"{lessee} defaults in period {deal.risk.default_period}",
-            BASE.with_(name="default", defaulted_lessee=lessee, default_period=deal.risk.default_period),
-        )
-    )
-    rows.append(("rates_plus_200bp", "rates +200 bp", BASE.with_(name="rates", rate_shift_bps=200)))
+    label = f"{supplier} delivers {STRESS_DELIVERY_DELAY} periods late"
+    rows.append(("delivery_delay", label, BASE.with_(name=label, delivery_delay=STRESS_DELIVERY_DELAY)))
+    rows.append(("power_plus_50", "power price +50%", BASE.with_(name="power", power_factor=1.5)))
+    rows.append(("opex_plus_30", "operating costs +30%", BASE.with_(name="opex", opex_factor=1.3)))
+    if any(refunds(deal)):
+        label = f"tax refunds {STRESS_REFUND_DELAY} periods late"
+        rows.append(("refunds_late", label, BASE.with_(name=label, refund_delay=STRESS_REFUND_DELAY)))
+        rows.append(("refunds_lost", "tax refunds lost", BASE.with_(name="refunds lost", refund_factor=0.0)))
+    source = deal.source_currency or "source currency"
+    for dep in FX_DEPRECIATIONS:
+        label = f"{source} -{dep}% against {deal.currency}"
+        rows.append((f"fx_minus_{dep}", label, BASE.with_(name=label, fx_factor=1 - dep / 100)))
     return rows
 
 
@@ -293,7 +348,7 @@ def stress(deal: Deal, sizing: Sizing) -> list[StressResult]:
     """Run the stress grid through the waterfall with the deployed schedule and fixed servicing fee."""
     terms = path_terms(deal, sizing)
     out: list[StressResult] = []
-    for key, label, scenario in stress_scenarios(deal):
+    for key, label, scenario in stress_scenarios(deal, sizing):
         flows = scenario_cashflows(deal, scenario, sizing.servicing_fee_per_period)
         run = run_paths(
             np.asarray([flows.cfads], dtype=np.float64), terms, float(flows.residual_value), scenario.rate_shift_bps

@@ -35,8 +35,16 @@ class Scenario:
     delivery_shortfall: bool = False
     defaulted_lessee: str | None = None
     default_period: int = 1
+    relet_after: int | None = None  # periods the defaulted lessee's servers stand empty; None: never re-let
+    relet_factor: float = 1.0  # the re-let rent as a share of the defaulted lease's contracted rent
     rate_shift_bps: int = 0
     cash_factor: float = 1.0
+    delivery_delay: int = 0  # the largest supplier's deliveries arrive this many periods late
+    power_factor: float = 1.0  # power price multiple; the servicer nets costs above the pool's fixed fee
+    opex_factor: float = 1.0  # every operating cost multiple (power too), netted the same way
+    refund_delay: int = 0  # tax refunds arrive this many periods late (one falling after the last period is lost)
+    refund_factor: float = 1.0  # share of each tax refund received
+    fx_factor: float = 1.0  # the stablecoin value of the source currency against the deal's rate (0.8: -20%)
 
     def with_(self, **changes: object) -> Scenario:
         """A copy with some fields changed."""
@@ -58,22 +66,24 @@ class ScenarioFlows:
     coupon_bps: int
 
 
-def delivered_servers(deal: Deal, shortfall: bool = False) -> list[int]:
-    """Servers in service in each period; with ``shortfall`` the largest supplier delivers 12/330 of its order."""
+def delivered_servers(deal: Deal, shortfall: bool = False, delay: int = 0) -> list[int]:
+    """Servers in service in each period; with ``shortfall`` the largest supplier delivers 12/330 of its order, with
+    ``delay`` its deliveries arrive that many periods late (a deal without deliveries has one supplier)."""
     count = deal.periods.count
     deliveries = list(deal.cluster.deliveries)
     if not deliveries:
-        delivered = [deal.cluster.servers] * count
+        delivered = [deal.cluster.servers if p > delay else 0 for p in range(1, count + 1)]
         if shortfall:
             delivered = [d * SHORTFALL_DELIVERED // SHORTFALL_ORDERED for d in delivered]
         return delivered
-    if shortfall:
+    if shortfall or delay:
         totals: dict[str, int] = {}
         for d in deliveries:
             totals[d.supplier] = totals.get(d.supplier, 0) + d.servers
         worst = max(totals, key=lambda s: (totals[s], -list(totals).index(s)))
+        factor = (SHORTFALL_DELIVERED, SHORTFALL_ORDERED) if shortfall else (1, 1)
         deliveries = [
-            d.model_copy(update={"servers": d.servers * SHORTFALL_DELIVERED // SHORTFALL_ORDERED})
+            d.model_copy(update={"servers": d.servers * factor[0] // factor[1], "period": d.period + delay})
             if d.supplier == worst
             else d
             for d in deliveries
@@ -81,9 +91,18 @@ def delivered_servers(deal: Deal, shortfall: bool = False) -> list[int]:
     return [sum(d.servers for d in deliveries if d.period <= p) for p in range(1, count + 1)]
 
 
-def lease_servers(deal: Deal, shortfall: bool = False) -> list[list[int]]:
+def largest_supplier(deal: Deal) -> str | None:
+    """The supplier with the most servers on order (first in file order on a tie); None without deliveries."""
+    totals: dict[str, int] = {}
+    for d in deal.cluster.deliveries:
+        totals[d.supplier] = totals.get(d.supplier, 0) + d.servers
+    names = list(totals)
+    return max(names, key=lambda n: (totals[n], -names.index(n))) if names else None
+
+
+def lease_servers(deal: Deal, shortfall: bool = False, delay: int = 0) -> list[list[int]]:
     """Servers each lease bills per period: delivered servers go to active leases in file order."""
-    delivered = delivered_servers(deal, shortfall)
+    delivered = delivered_servers(deal, shortfall, delay)
     out = [[0] * deal.periods.count for _ in deal.leases]
     for p in range(deal.periods.count):
         free = delivered[p]
@@ -95,9 +114,9 @@ def lease_servers(deal: Deal, shortfall: bool = False) -> list[list[int]]:
     return out
 
 
-def lease_rent(deal: Deal, shortfall: bool = False) -> list[list[int]]:
+def lease_rent(deal: Deal, shortfall: bool = False, delay: int = 0) -> list[list[int]]:
     """Contracted rent per lease per period (servers in service x rent), smallest units."""
-    servers = lease_servers(deal, shortfall)
+    servers = lease_servers(deal, shortfall, delay)
     return [[n * lease.rent_per_server_month for n in row] for lease, row in zip(deal.leases, servers, strict=True)]
 
 
@@ -168,18 +187,23 @@ def value_share(deal: Deal, months: int) -> float:
 def scenario_cashflows(deal: Deal, scenario: Scenario = BASE, fee: int | None = None) -> ScenarioFlows:
     """Cash of ``scenario``: revenue, refunds, CFADS after the fixed fee, and the residual sale at the end."""
     fee = servicing_fee_per_period(deal) if fee is None else fee
-    rents = lease_rent(deal, scenario.delivery_shortfall)
+    rents = lease_rent(deal, scenario.delivery_shortfall, scenario.delivery_delay)
     if scenario.defaulted_lessee is not None:
         rents = [
-            [0 if p + 1 >= scenario.default_period else r for p, r in enumerate(row)]
+            [_after_default(scenario, p + 1, r) for p, r in enumerate(row)]
             if lease.lessee == scenario.defaulted_lessee
             else row
             for lease, row in zip(deal.leases, rents, strict=True)
         ]
     billable = [sum(col) for col in zip(*rents, strict=True)]
     utilization = deal.utilization.base if scenario.utilization is None else scenario.utilization
-    revenue = [math.floor(c * utilization * scenario.rent_factor * scenario.cash_factor) for c in billable]
-    refund = [math.floor(r * scenario.cash_factor) for r in refunds(deal)]
+    cash = scenario.cash_factor * scenario.fx_factor
+    revenue = [math.floor(c * utilization * scenario.rent_factor * cash) for c in billable]
+    overrun = _cost_overrun(deal, scenario, fee)
+    revenue = [max(r - o, 0) for r, o in zip(revenue, overrun, strict=True)]
+    scheduled = refunds(deal)
+    late = [0] * scenario.refund_delay + scheduled[: len(scheduled) - scenario.refund_delay]
+    refund = [math.floor(r * cash * scenario.refund_factor) for r in late]
     cfads = [r + t - fee for r, t in zip(revenue, refund, strict=True)]
     residual = collateral_value(deal, scenario.residual_factor, scenario.delivery_shortfall)[-1]
     return ScenarioFlows(
@@ -189,6 +213,51 @@ def scenario_cashflows(deal: Deal, scenario: Scenario = BASE, fee: int | None = 
         cfads=cfads,
         residual_value=residual,
         coupon_bps=deal.financing.senior_coupon_bps + scenario.rate_shift_bps,
+    )
+
+
+def _cost_overrun(deal: Deal, scenario: Scenario, fee: int) -> list[int]:
+    """What the servicer nets from the rent it deposits when the operating costs of ``scenario`` exceed the
+    pool's fixed servicing fee (the power bill is paid before the pool, or the servers stop)."""
+    if scenario.power_factor == 1.0 and scenario.opex_factor == 1.0:
+        return [0] * deal.periods.count
+    c = deal.operating_costs
+    per_server = (c.power_per_server_month * scenario.power_factor + c.om_per_server_month
+                  + c.colocation_per_server_month) * scenario.opex_factor
+    revenue = base_revenue(deal)
+    servers = delivered_servers(deal, scenario.delivery_shortfall, scenario.delivery_delay)
+    return [max(math.ceil(n * per_server + -(-r * c.servicer_fee_bps // BPS)) - fee, 0)
+            for n, r in zip(servers, revenue, strict=True)]
+
+
+def _after_default(scenario: Scenario, period: int, rent: int) -> int:
+    """A defaulted lease's rent in ``period``: the contract until the default, nothing while the servers stand
+    empty, then the re-let rent."""
+    if period < scenario.default_period:
+        return rent
+    if scenario.relet_after is None or period < scenario.default_period + scenario.relet_after:
+        return 0
+    return math.floor(rent * scenario.relet_factor)
+
+
+def market_rent_factor(deal: Deal, period: int) -> float:
+    """The expected market rent in ``period`` as a share of today's contracted rent: the deal's annual rent drift,
+    compounded continuously as the Monte Carlo's geometric Brownian motion has it in expectation."""
+    return math.exp(deal.risk.rent_drift_annual * period / 12)
+
+
+def lessee_default(deal: Deal, period: int, lessee: str | None = None) -> Scenario:
+    """``lessee`` (default: the largest) defaults in ``period``; its servers stand empty for the deal's vacancy,
+    then are re-let at the market rent of the re-letting month less the deal's re-let discount."""
+    risk = deal.risk
+    name = largest_lessee(deal) if lessee is None else lessee
+    relet = period + risk.relet_vacancy_periods
+    return BASE.with_(
+        name=f"{name} defaults in period {period}",
+        defaulted_lessee=name,
+        default_period=period,
+        relet_after=risk.relet_vacancy_periods,
+        relet_factor=market_rent_factor(deal, relet) * (1 - risk.relet_discount_bps / BPS),
     )
 
 

@@ -1,16 +1,21 @@
-"""Monte Carlo of the deal: rent, utilization, lessee defaults and residual value drawn together, all paths at once.
+"""Monte Carlo of the deal: market rent, utilization, lessee defaults and residual value drawn together, all paths
+at once.
 
 One seeded ``numpy.random.Generator`` draws, per path and month:
 
-- a rent factor: geometric Brownian motion with the deal's annual drift and volatility (repricing pressure on
-  the contracted rent: renegotiations, credits, early renewals at market);
+- a market rent factor: geometric Brownian motion with the deal's annual drift and volatility. Contracted rent is
+  contracted: the leases pay what they say until a lessee defaults; only a re-let follows the market;
 - utilization: the base case plus a mean-reverting shock whose innovations are correlated with the rent's
   (demand moves both), clipped to [0, 1];
-- lessee defaults: each lessee's monthly hazard comes from its annual PD, scaled up on paths where rents fell
-  (a one-factor model on the path's standardized rent shock), and its rent stops from the default month;
-- a residual-value factor (lognormal, mean 1, half-correlated with the same factor).
+- lessee defaults: each lessee's hazard in month t comes from its annual PD, scaled up when the market rent has
+  fallen *through month t-1* (a one-factor model on the standardized cumulative rent shock so far: no look-ahead),
+  and a lessee defaults in the first month its cumulative hazard passes its own exponential draw. A defaulted
+  lessee's servers stand empty for ``risk.relet_vacancy_periods``, then are re-let for the rest of the term at
+  the market rent of the re-letting month less ``risk.relet_discount_bps``;
+- a residual-value factor (lognormal, mean 1, half-correlated with the path's whole rent shock: it is realised at
+  maturity).
 
-The pool waterfall (:mod:`rwa.leverage.pool_sim`) then runs with the deployed schedule on every path.
+The pool waterfall (:mod:`rwa.leverage.path_engine`) then runs with the deployed schedule on every path.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import numpy.typing as npt
 
 from rwa.deal import Deal
 from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
-from rwa.leverage.path_engine import BLOCK_PATHS, CashRows, FloatArray, PathResults, PathTerms, concat, run_rows
+from rwa.leverage.path_engine import BLOCK_PATHS, CashRows, FloatArray, PathResults, concat, run_rows
 from rwa.leverage.sizing import Sizing
+from rwa.units import BPS
 
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
 RESIDUAL_FACTOR_LOADING = 0.5
@@ -39,12 +45,14 @@ Float32Array = npt.NDArray[np.float32]
 
 @dataclass(frozen=True)
 class Draws:
-    """The random inputs of every path: (paths x periods) factors, default periods (paths x leases), residual."""
+    """The random inputs of every path: (paths x periods) factors, default periods and re-let rents (paths x
+    leases), residual factors (paths)."""
 
     rent_factor: Float32Array
     utilization: Float32Array
     default_period: IntArray
     residual_factor: FloatArray
+    relet_factor: FloatArray  # a re-let lease's rent as a share of its contracted rent (0: not re-let in the term)
 
 
 def draw(deal: Deal, paths: int, seed: int) -> Draws:
@@ -61,11 +69,12 @@ def draw(deal: Deal, paths: int, seed: int) -> Draws:
     util_shock *= math.sqrt(1 - rho * rho)
     util_shock += rho * rent_shock
     factor = rent_shock.sum(axis=0, dtype=np.float64) / math.sqrt(periods)  # the path's overall rent surprise
+    default_period = default_periods(deal, rent_shock, rng.standard_exponential((len(deal.leases), paths)))
     rent_factor = _rent_factor(deal, rent_shock)
     utilization = _utilization(deal, util_shock)
-    default_period = _default_periods(deal, factor, rng.random((paths, len(deal.leases))))
     residual_factor = _residual_factor(deal, factor, rng.standard_normal(paths))
-    return Draws(rent_factor.T, utilization.T, default_period.T, residual_factor)
+    relet = _relet_factor(deal, rent_factor, default_period)
+    return Draws(rent_factor.T, utilization.T, default_period.T, residual_factor, relet.T)
 
 
 def _rent_factor(deal: Deal, shock: Float32Array) -> Float32Array:
@@ -90,21 +99,38 @@ def _utilization(deal: Deal, shock: Float32Array) -> Float32Array:
     return np.clip(shock, 0.0, 1.0, out=shock)
 
 
-def _default_periods(deal: Deal, factor: FloatArray, uniforms: FloatArray) -> IntArray:
-    """First month each lessee pays nothing (``periods + 1``: never), leases x paths in memory.
+def default_periods(deal: Deal, rent_shock: Float32Array, exposures: FloatArray) -> IntArray:
+    """First month each lessee pays nothing (``periods + 1``: never), leases x paths.
 
-    The monthly hazard is the annual PD's, scaled by ``exp(-beta * factor - beta^2 / 2)`` (mean 1): higher on
-    paths whose rents fell.
+    ``rent_shock`` holds the standard normal rent innovations (periods x paths), ``exposures`` one unit
+    exponential draw per lessee and path. The hazard of month t is the annual PD's monthly hazard scaled by
+    ``exp(-beta * z - beta^2 / 2)`` (mean 1), where z is the standardized sum of the rent shocks of months before t
+    (0 in month 1): it uses no shock of month t or later, so a default by month t is decided by then.
     """
-    periods = deal.periods.count
+    periods, paths = rent_shock.shape
     beta = deal.risk.default_factor_loading
     monthly = 1 - (1 - deal.risk.lessee_pd_annual) ** (1 / 12)
-    hazard = np.minimum(monthly * np.exp(-beta * factor - beta * beta / 2), 1 - 1e-12)
-    with np.errstate(divide="ignore"):
-        months = np.log(uniforms) / np.log1p(-hazard)[:, None]
-    default_period = np.ascontiguousarray(np.ceil(np.minimum(months, periods + 1)).astype(np.int64).T)
-    np.maximum(default_period, 1, out=default_period)
-    return default_period
+    so_far = np.zeros((periods, paths))
+    np.cumsum(rent_shock[:-1], axis=0, dtype=np.float64, out=so_far[1:])
+    so_far[1:] /= np.sqrt(np.arange(1, periods, dtype=np.float64))[:, None]
+    hazard = np.minimum(monthly * np.exp(-beta * so_far - beta * beta / 2), 1 - 1e-12)
+    cumulative = np.cumsum(-np.log1p(-hazard), axis=0)  # periods x paths, non-decreasing down each column
+    out = np.empty(exposures.shape, dtype=np.int64)
+    for lease_index, exposure in enumerate(exposures):
+        passed = cumulative >= exposure[None, :]
+        out[lease_index] = np.where(passed.any(axis=0), passed.argmax(axis=0) + 1, periods + 1)
+    return out
+
+
+def _relet_factor(deal: Deal, rent_factor: Float32Array, default_period: IntArray) -> FloatArray:
+    """Each defaulted lease's re-let rent as a share of its contract: the market rent factor of the re-letting
+    month less the re-let discount (leases x paths; 0 where the re-let would fall after the last period)."""
+    periods = rent_factor.shape[0]
+    start = default_period + deal.risk.relet_vacancy_periods  # leases x paths
+    market = np.take_along_axis(rent_factor, np.minimum(start, periods) - 1, axis=0).astype(np.float64)
+    market *= 1 - deal.risk.relet_discount_bps / BPS
+    market[start > periods] = 0.0
+    return market
 
 
 def _residual_factor(deal: Deal, factor: FloatArray, noise: FloatArray) -> FloatArray:
@@ -130,7 +156,7 @@ def run_draws(deal: Deal, sizing: Sizing, draws: Draws, keep_paths: int = 0) -> 
     ``dscr`` and ``junior`` cover those paths (whole blocks) and the rest of the run allocates nothing per period.
     """
     inputs = _CashInputs.of(deal, sizing)
-    terms = PathTerms.of(sizing.pool_terms(deal))
+    terms = sizing.path_terms(deal)
     residual = inputs.residual_value * draws.residual_factor
     paths = residual.shape[0]
 
@@ -149,6 +175,7 @@ class _CashInputs:
     by_state: FloatArray  # periods x 2^leases: contracted rent when the lessees in the state's bits have defaulted
     deposits: FloatArray  # periods x 1: refunds less the servicing fee
     residual_value: float
+    vacancy: int
 
     @classmethod
     def of(cls, deal: Deal, sizing: Sizing) -> _CashInputs:
@@ -158,7 +185,8 @@ class _CashInputs:
         alive = ((states[:, None] >> np.arange(leases)[None, :]) & 1) == 0  # states x leases
         by_state = rents.T @ alive.T.astype(np.float64)
         deposits = np.asarray(refunds(deal), dtype=np.float64) - sizing.servicing_fee_per_period
-        return cls(rents, by_state, deposits[:, None], float(collateral_value(deal)[-1]))
+        return cls(rents, by_state, deposits[:, None], float(collateral_value(deal)[-1]),
+                   deal.risk.relet_vacancy_periods)
 
     def rows(self, draws: Draws, start: int, stop: int) -> CashRows:
         """CFADS of paths [start, stop) a period at a time, as :meth:`block` computes it (same floats), floored at 0.
@@ -166,25 +194,45 @@ class _CashInputs:
         Only the default states are built up front (one byte per path and period); each period's row is made
         when the waterfall needs it, so no periods x paths matrix of money is ever written.
         """
-        if self.rents.shape[0] > MAX_STATE_LEASES:
-            whole = self.block(draws, start, stop)
-
-            def from_block(p: int, out: FloatArray) -> FloatArray:
-                np.maximum(whole[p], 0.0, out=out)
-                return out
-
-            return from_block
-        state = self._states(draws, start, stop)
-        rent = draws.rent_factor.T[:, start:stop]
-        utilization = draws.utilization.T[:, start:stop]
-        by_state, deposits = self.by_state, self.deposits[:, 0]
+        unfloored = self._unfloored(draws, start, stop)
 
         def row(p: int, out: FloatArray) -> FloatArray:
-            np.take(by_state[p], state[p], out=out)
-            out *= rent[p]
+            unfloored(p, out)
+            np.maximum(out, 0.0, out=out)
+            return out
+
+        return row
+
+    def _unfloored(self, draws: Draws, start: int, stop: int) -> CashRows:
+        """Period p's CFADS of paths [start, stop): the contracted rent of the lessees still paying (looked up by
+        which have defaulted), plus each re-let lease's rent at its re-let share, times utilization, plus the
+        refunds less the fee."""
+        leases, paths = self.rents.shape[0], stop - start
+        when = draws.default_period.T[:, start:stop]  # leases x paths, contiguous rows
+        relet_from = when + self.vacancy
+        share = draws.relet_factor.T[:, start:stop]
+        utilization = draws.utilization.T[:, start:stop]
+        deposits = self.deposits[:, 0]
+        table = leases <= MAX_STATE_LEASES
+        state = self._states(draws, start, stop) if table else None
+        mask, part = np.empty(paths, dtype=bool), np.empty(paths)
+
+        def row(p: int, out: FloatArray) -> FloatArray:
+            if state is not None:
+                np.take(self.by_state[p], state[p], out=out)
+            else:  # too many lessees for a state table: add each lessee still paying
+                out.fill(0.0)
+                for lease_index, rent in enumerate(self.rents):
+                    np.less(p + 1, when[lease_index], out=mask)
+                    np.multiply(mask, rent[p], out=part)
+                    out += part
+            for lease_index, rent in enumerate(self.rents):
+                np.greater_equal(p + 1, relet_from[lease_index], out=mask)
+                np.multiply(mask, share[lease_index], out=part)
+                np.multiply(part, rent[p], out=part)
+                out += part
             out *= utilization[p]
             out += deposits[p]
-            np.maximum(out, 0.0, out=out)
             return out
 
         return row
@@ -202,24 +250,12 @@ class _CashInputs:
         return state
 
     def block(self, draws: Draws, start: int, stop: int) -> FloatArray:
-        """Periods-major CFADS of paths [start, stop): contracted rent of the lessees still paying (looked up by
-        which have defaulted), times the path's rent and utilization factors, plus refunds, less the fee."""
-        periods, leases = self.rents.shape[1], self.rents.shape[0]
-        month = np.arange(1, periods + 1, dtype=np.int64)[:, None]
-        when = draws.default_period.T[:, start:stop]  # leases x paths, contiguous rows
-        if leases <= MAX_STATE_LEASES:
-            state = self._states(draws, start, stop)
-            cfads = np.empty(state.shape)
-            for p in range(periods):  # a row at a time keeps the index uint8: no wide index array
-                np.take(self.by_state[p], state[p], out=cfads[p])
-        else:  # too many lessees for a state table: subtract each defaulted lessee's rent where it defaulted
-            cfads = np.repeat(self.rents.sum(axis=0)[:, None], stop - start, axis=1)
-            for lease_index, row in enumerate(self.rents):
-                cfads -= row[:, None] * (month >= when[lease_index][None, :])
-        # rent x rent factor x utilization in the per-path loop's order, so both give the same floats
-        cfads *= draws.rent_factor.T[:, start:stop]
-        cfads *= draws.utilization.T[:, start:stop]
-        cfads += self.deposits
+        """Periods-major CFADS of paths [start, stop) (not floored)."""
+        periods = self.rents.shape[1]
+        cfads = np.empty((periods, stop - start))
+        row = self._unfloored(draws, start, stop)
+        for p in range(periods):
+            row(p, cfads[p])
         return cfads
 
 

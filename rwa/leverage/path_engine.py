@@ -10,8 +10,9 @@ cash after the fixed servicing fee (CFADS, floored at 0):
    revenue and the refunds are at most the schedule, so the two are the same cash;
 2. interest (arrears first) and then principal (arrears first, then the schedule's amount, never above the
    balance) are paid from the cash, then from the reserve; what stays unpaid becomes arrears (no interest on them);
-3. the reserve is topped up to ``reserve_periods`` times the next period's scheduled debt service (it starts empty
-   and is not drawn down to a lower target, only for senior);
+3. the reserve (it opens at what the offering funds at close) is held at its target, the scheduled debt service of
+   the next ``reserve_periods`` periods on the scheduled balance path: topped up from the cash, the excess released
+   into it, all of it released once the senior is repaid, kept for maturity in the last period;
 4. under the covenant, the rest prepays senior (cash trap) and the schedule's later amounts are capped at the lower
    balance; otherwise it goes to the junior;
 5. at maturity (period N+1) the hardware's residual value is deposited and, with the released reserve, pays the
@@ -47,10 +48,11 @@ class PathTerms:
     reserve_periods: int
     cash_trap_dscr: float
     servicing_fee: float = 0.0
+    opening_reserve: float = 0.0
 
     @classmethod
-    def of(cls, terms: PoolTerms) -> PathTerms:
-        """The engine's view of the deployed terms (the integer ones of ``rwa.terms``)."""
+    def of(cls, terms: PoolTerms, opening_reserve: int = 0) -> PathTerms:
+        """The engine's view of the deployed terms (the integer ones of ``rwa.terms``) and the reserve at close."""
         return cls(
             senior=float(terms.face),
             principal=[float(a) for a in terms.principal_schedule],
@@ -58,12 +60,19 @@ class PathTerms:
             reserve_periods=terms.reserve_periods,
             cash_trap_dscr=terms.cash_trap_dscr_bps / BPS,
             servicing_fee=float(terms.servicing_fee_per_period),
+            opening_reserve=float(opening_reserve),
         )
 
     def principal_by_period(self, periods: int) -> list[float]:
         """Scheduled principal for each of ``periods`` periods, plus a 0 for the period after the last."""
         given = [float(x) for x in self.principal][:periods]
         return given + [0.0] * (periods + 1 - len(given))
+
+    def reserve_window(self, periods: int) -> list[list[float]]:
+        """For each period p (0-based), the scheduled principal of the periods whose debt service the reserve holds
+        after it: the next ``reserve_periods`` periods within the term."""
+        principal = self.principal_by_period(periods)
+        return [principal[p + 1 : min(p + 1 + self.reserve_periods, periods)] for p in range(periods)]
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,11 @@ class PathResults:
     loss: FloatArray
     junior: FloatArray
     junior_final: FloatArray
+    reserve: FloatArray  # paths x periods: the reserve after each period (kept like ``dscr``)
+    late: BoolArray  # some period's scheduled debt service was not paid in full when due (arrears beyond LATE_DUST)
 
 
+LATE_DUST = 100.0  # arrears below this many smallest units are float dust (unfloored interest), not a late payment
 BLOCK_PATHS = 16_384  # paths per block: the waterfall's working rows stay in cache, few calls per period
 
 
@@ -112,6 +124,8 @@ def concat(blocks: Sequence[PathResults]) -> PathResults:
         loss=np.concatenate([b.loss for b in blocks]),
         junior=np.concatenate([b.junior.T for b in wide], axis=1).T,
         junior_final=np.concatenate([b.junior_final for b in blocks]),
+        reserve=np.concatenate([b.reserve.T for b in wide], axis=1).T,
+        late=np.concatenate([b.late for b in blocks]),
     )
 
 
@@ -151,31 +165,37 @@ def run_rows(
     ``keep_paths`` the per-period DSCR and junior arrays are scratch rows and come back empty (0 periods).
     """
     principal = terms.principal_by_period(periods)
+    window = terms.reserve_window(periods)
     state = _State.opening(terms, paths)
     held = periods if keep_paths else 1
     dscr = np.empty((held, paths))
     junior = np.empty((held, paths))
+    reserve = np.empty((held, paths))
     cash = np.empty(paths)
     amortizing = max((p + 1 for p in range(periods) if principal[p] > 0), default=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in range(amortizing):
-            ratio, left = state.period(terms, rows(p, cash), principal[p], principal[p + 1], p + 1 < periods,
+            ratio, left = state.period(terms, rows(p, cash), principal[p], window[p], p + 1 < periods,
                                        rate_shift_bps, dscr[p if keep_paths else 0])
             if keep_paths:
                 junior[p] = left
-        # past the schedule only the paths still owing need the waterfall; the others keep their cash
-        owing = np.flatnonzero(state.balance > 0)
+                reserve[p] = state.reserve
+        # past the schedule only the paths still owing (or holding a reserve to release) need the waterfall; the
+        # others keep their cash
+        owing = np.flatnonzero((state.balance > 0) | (state.reserve > 0))
         if amortizing < periods:
             tail = state.take(owing)
             out = np.empty(owing.size)
             for p in range(amortizing, periods):
                 row = rows(p, cash)
-                ratio, left = tail.period(terms, row[owing], 0.0, 0.0, p + 1 < periods, rate_shift_bps, out)
+                ratio, left = tail.period(terms, row[owing], 0.0, window[p], p + 1 < periods, rate_shift_bps, out)
                 if keep_paths:
                     dscr[p] = np.where(row > 0, np.inf, np.nan)
                     dscr[p, owing] = ratio
                     junior[p] = row
                     junior[p, owing] = left
+                    reserve[p] = 0.0
+                    reserve[p, owing] = tail.reserve
             state.put(owing, tail)
     # maturity: the residual value and the released reserve pay the fee, interest, then the whole balance
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DIVISOR
@@ -191,6 +211,8 @@ def run_rows(
         loss=owed - repaid,
         junior=junior.T if keep_paths else np.empty((paths, 0)),
         junior_final=left_at_maturity - repaid,
+        reserve=reserve.T if keep_paths else np.empty((paths, 0)),
+        late=state.late,
     )
 
 
@@ -204,17 +226,19 @@ class _State:
     arrears_principal: FloatArray
     lowest: FloatArray
     trapped: BoolArray
+    late: BoolArray
 
     def __post_init__(self) -> None:
         # reused every period: no allocation in the loop, and the working set stays small enough for the cache
         n = self.balance.size
-        self._interest, self._principal, self._due, self._paid, self._cash, self._spare = np.empty((6, n))
+        self._interest, self._principal, self._due, self._paid, self._cash, self._spare, self._left = np.empty((7, n))
         self._trap = np.empty(n, dtype=bool)
 
     @classmethod
     def opening(cls, terms: PathTerms, paths: int) -> _State:
-        return cls(np.full(paths, float(terms.senior)), np.zeros(paths), np.zeros(paths), np.zeros(paths),
-                   np.full(paths, np.inf), np.zeros(paths, dtype=bool))
+        return cls(np.full(paths, float(terms.senior)), np.full(paths, terms.opening_reserve), np.zeros(paths),
+                   np.zeros(paths),
+                   np.full(paths, np.inf), np.zeros(paths, dtype=bool), np.zeros(paths, dtype=bool))
 
     def take(self, index: npt.NDArray[np.intp]) -> _State:
         return _State(*(getattr(self, f)[index] for f in _STATE_FIELDS))
@@ -228,7 +252,7 @@ class _State:
         terms: PathTerms,
         cash_in: FloatArray,
         principal: float,
-        next_principal: float,
+        window: Sequence[float],
         has_next: bool,
         rate_shift_bps: int,
         ratio: FloatArray,
@@ -263,14 +287,28 @@ class _State:
         balance -= paid
         np.maximum(balance, 0.0, out=balance)  # float dust from the split must not leave a negative balance
         np.subtract(due_principal, paid, out=self.arrears_principal)
-        if has_next:  # top the reserve up to reserve_periods x next period's scheduled service
-            target = np.minimum(balance, next_principal, out=spare)
-            target += np.multiply(balance, rate, out=due)
-            target *= float(terms.reserve_periods)
-            target -= reserve
-            np.clip(target, 0.0, cash, out=target)
-            reserve += target
-            cash -= target
+        np.add(self.arrears_interest, self.arrears_principal, out=due)
+        self.late |= due > LATE_DUST
+        # the reserve held at its target (the next periods' scheduled service), the excess released; released
+        # whole once the senior is repaid (its target is then 0); kept for maturity in the last period
+        target = spare
+        target.fill(0.0)
+        if has_next:
+            left = self._left
+            np.copyto(left, balance)
+            for amount in window:
+                np.multiply(left, rate, out=due)
+                target += due
+                np.minimum(left, amount, out=due)
+                target += due
+                left -= due
+        else:
+            np.copyto(target, reserve)
+            target *= balance > 0
+        target -= reserve  # > 0: a top-up from the cash; < 0: a release into it
+        np.minimum(target, cash, out=target)
+        reserve += target
+        cash -= target
         np.less(ratio, terms.cash_trap_dscr, out=trap)  # under the covenant the rest prepays senior
         self.trapped |= trap
         sweep = np.minimum(cash, balance, out=spare)
@@ -281,4 +319,4 @@ class _State:
         return ratio, cash
 
 
-_STATE_FIELDS = ("balance", "reserve", "arrears_interest", "arrears_principal", "lowest", "trapped")
+_STATE_FIELDS = ("balance", "reserve", "arrears_interest", "arrears_principal", "lowest", "trapped", "late")

@@ -17,10 +17,12 @@ from rich.table import Table
 from rwa.deal import Deal, allocate, deal_hash, load_deal
 from rwa.leverage.analysis import (
     Breakevens,
+    Dsra,
     Returns,
     StressResult,
     TrancheFigures,
     breakevens,
+    dsra,
     returns,
     stress,
     tranche_figures,
@@ -50,6 +52,7 @@ class Analysis:
     allocations: dict[str, dict[str, int]]
     sources_and_uses: SourcesAndUses
     tranches: dict[str, TrancheFigures]
+    dsra: Dsra
 
 
 def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> Analysis:
@@ -68,6 +71,7 @@ def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> An
         allocations=allocate(deal, sizing.senior_size, sizing.junior_size),
         sources_and_uses=sources_and_uses(deal, sizing),
         tranches=tranche_figures(deal, sizing),
+        dsra=dsra(deal, sizing),
     )
 
 
@@ -107,6 +111,8 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "senior_size": sizing.senior_size,
             "junior_size": sizing.junior_size,
             "binding_constraint": sizing.binding_constraint,
+            "dsra_target": a.dsra.target_at_close,
+            "dsra": asdict(a.dsra),
             "constraints": sizing.constraints,
             "servicing_fee_per_period": sizing.servicing_fee_per_period,
             "tenor_periods": sizing.tenor_periods,
@@ -157,7 +163,7 @@ def render(a: Analysis, console: Console) -> None:
     head.add_column("value", justify="right")
     for name, cap in sizing.constraints.items():
         mark = "  <- binds" if name == sizing.binding_constraint else ""
-        head.add_row(f"capacity: {name}", _money(deal, cap) + mark)
+        head.add_row(f"capacity: {name}", ("no limit" if cap is None else _money(deal, cap)) + mark)
     head.add_row("max senior", _money(deal, sizing.max_senior))
     head.add_row("senior (deployed)", _money(deal, sizing.senior_size))
     head.add_row("junior", _money(deal, sizing.junior_size))
@@ -186,6 +192,11 @@ def render(a: Analysis, console: Console) -> None:
         f"({_pct(b.rent_factor_at_dscr_1)} / {_pct(b.rent_factor_at_covenant)} of contract)",
     )
     head.add_row("largest CFADS haircut survived", _pct(b.max_cfads_haircut))
+    repaid_at = next((i + 1 for i, row in enumerate(sizing.schedule) if row.balance == 0), None)
+    head.add_row(f"reserve (DSRA): target at close / funded at close ({deal.financing.reserve_periods} periods)",
+                 f"{_money(deal, a.dsra.target_at_close)} / {_money(deal, a.dsra.funded_at_close)}")
+    head.add_row("reserve (DSRA): largest / released from period",
+                 f"{_money(deal, max(a.dsra.reserve_after, default=0))} / {repaid_at or '-'}")
     console.print(head)
 
     su = a.sources_and_uses

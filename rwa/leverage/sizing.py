@@ -4,11 +4,14 @@ The senior debt is the smallest of four capacities, and the one that binds is na
 
 - ``dscr_base``: base-case CFADS sculpted at ``dscr_target`` over the requested tenor;
 - ``dscr_p90``: downside CFADS (P90 utilization, P90 rent haircut) sculpted at ``p90_dscr_target`` over the
-  effective tenor;
-- ``ltv``: the largest size whose balance path (the base-case sculpted shape, scaled) stays within
-  ``ltv_cap`` of the depreciating hardware value at closing and at the end of every period;
-- ``tenor``: base-case CFADS sculpted over the effective tenor, which ends ``tail_periods`` before the last lease
-  does; it binds only when the requested tenor runs into that tail.
+  requested tenor;
+- ``ltv``: the largest size whose balance path (the deployed shape, scaled) stays within ``ltv_cap`` of the
+  depreciating hardware value at closing and at the end of every period;
+- ``tenor``: the tighter of the two DSCR capacities over the effective tenor, which ends ``tail_periods`` before
+  the last lease does; it binds (it is below both DSCR capacities) only when the requested tenor runs into that
+  tail, and then it is named, not the DSCR it is measured with;
+- ``largest_lessee_default``: the largest size (on the deployed shape) that stays paid on time when the largest
+  lessee defaults in the worst period of the tenor (:func:`lessee_default_capacity`).
 
 The deployed schedule is sculpted, period by period, to the tighter of the base and the P90 debt-service ceilings
 (so every base DSCR is at least ``dscr_target`` and every P90 DSCR at least ``p90_dscr_target``), and the LTV
@@ -22,25 +25,32 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from rwa.deal import Deal
 from rwa.errors import DealConfigError
 from rwa.leverage.cashflows import (
     BASE,
     collateral_value,
+    lessee_default,
     scenario_cashflows,
     servicing_fee_per_period,
 )
+from rwa.leverage.path_engine import PathTerms
 from rwa.leverage.sculpt import (
     IntRow,
     integer_schedule,
     max_integer_debt,
     size_by_dscr,
 )
-from rwa.terms import pool_terms
+from rwa.terms import pool_terms, reserve_at_close
 from rwa.units import BPS, MONTHLY_BPS_DIVISOR, format_money
 from rwa.waterfall import PoolTerms
 
-CONSTRAINTS = ("dscr_base", "dscr_p90", "ltv", "tenor")
+CONSTRAINTS = ("dscr_base", "dscr_p90", "ltv", "tenor", "largest_lessee_default")
+UNBOUNDED_MULTIPLE = 16  # a lessee default that leaves 16x the other capacities paid on time never binds
+LESSEE_SEARCH_STEPS = 48  # bisection steps of the lessee-default capacity: far below one smallest unit
 
 
 @dataclass(frozen=True)
@@ -70,12 +80,13 @@ class Sizing:
     junior_size: int
     max_senior: int
     binding_constraint: str
-    constraints: dict[str, int]
+    constraints: dict[str, int | None]
     servicing_fee_per_period: int
     tenor_periods: int
     coupon_bps: int
     schedule: list[ScheduleRow]
     cfads_p90: list[int] = field(default_factory=list)
+    worst_default_period: int | None = None
 
     @property
     def principal_schedule(self) -> list[int]:
@@ -85,6 +96,11 @@ class Sizing:
     def pool_terms(self, deal: Deal) -> PoolTerms:
         """The terms the pool is deployed with for this sizing of ``deal`` (the one derivation, ``rwa.terms``)."""
         return pool_terms(deal, self.principal_schedule, self.servicing_fee_per_period)
+
+    def path_terms(self, deal: Deal) -> PathTerms:
+        """The deployed terms in the path engine's floats, with the reserve the offering funds at close."""
+        terms = self.pool_terms(deal)
+        return PathTerms.of(terms, reserve_at_close(deal, terms))
 
     @property
     def debt_service(self) -> list[int]:
@@ -140,13 +156,17 @@ def size_deal(deal: Deal) -> Sizing:
     ]
     capacities = {
         "dscr_base": size_by_dscr(cfads, rate, fin.dscr_target, fin.tenor_periods).debt,
-        "dscr_p90": size_by_dscr(cfads_p90, rate, fin.p90_dscr_target, tenor).debt,
+        "dscr_p90": size_by_dscr(cfads_p90, rate, fin.p90_dscr_target, fin.tenor_periods).debt,
         "ltv": _ltv_capacity(deal, caps, rate),
-        "tenor": size_by_dscr(cfads, rate, fin.dscr_target, tenor).debt,
+        "tenor": min(size_by_dscr(cfads, rate, fin.dscr_target, tenor).debt,
+                     size_by_dscr(cfads_p90, rate, fin.p90_dscr_target, tenor).debt),
     }
-    constraints = {k: max(math.floor(v), 0) if math.isfinite(v) else 0 for k, v in capacities.items()}
+    upper = min(capacities.values())
+    capacities["largest_lessee_default"], worst = lessee_default_capacity(deal, caps, fee, tenor, upper)
+    constraints: dict[str, int | None] = {k: max(math.floor(v), 0) if math.isfinite(v) else None
+                                          for k, v in capacities.items()}
     binding = min(CONSTRAINTS, key=lambda k: (capacities[k], CONSTRAINTS.index(k)))
-    max_senior = constraints[binding]
+    max_senior = max(math.floor(capacities[binding]), 0) if math.isfinite(capacities[binding]) else 0
 
     fits = max_integer_debt([math.floor(c) for c in caps], fin.senior_coupon_bps, max_senior)
     senior = fits // deal.unit * deal.unit
@@ -165,7 +185,56 @@ def size_deal(deal: Deal) -> Sizing:
         coupon_bps=fin.senior_coupon_bps,
         schedule=schedule,
         cfads_p90=cfads_p90,
+        worst_default_period=worst,
     )
+
+
+def _shape_terms(deal: Deal, principal: list[float], fee: int, size: float) -> PathTerms:
+    """The deployed terms for a senior of ``size`` on the ``principal`` shape (scaled, in whole smallest units),
+    with the reserve the offering would fund at close for them (``rwa.terms``)."""
+    total = sum(principal)
+    schedule = [math.floor(size * a / total) for a in principal]
+    terms = pool_terms(deal, schedule + [0] * (deal.periods.count - len(schedule)), fee)
+    return PathTerms.of(terms, reserve_at_close(deal, terms))
+
+
+def lessee_default_capacity(
+    deal: Deal, caps: list[float], fee: int, tenor: int, upper: float
+) -> tuple[float, int | None]:
+    """Largest senior (on the deployed shape ``caps``, up to ``upper``) that the largest lessee's default in any
+    period of the tenor leaves paid on time, and the default period that binds (None when none does).
+
+    On time: every period's scheduled debt service is paid when due from the period's cash and the reserve, with
+    no arrears, while the defaulted lessee's servers stand empty and after they are re-let
+    (:func:`rwa.leverage.cashflows.lessee_default`). The reserve is what the deal funds at close, then the pool's.
+    """
+    from rwa.leverage.path_engine import run_paths
+
+    if not deal.leases or upper <= 0:
+        return upper, None
+    rate = deal.financing.senior_coupon_bps / MONTHLY_BPS_DIVISOR
+    principal = [max(row.principal, 0.0) for row in size_by_dscr(caps, rate, 1.0).schedule]
+    if sum(principal) <= 0:
+        return 0.0, None
+    rows = np.asarray([scenario_cashflows(deal, lessee_default(deal, d), fee).cfads for d in range(1, tenor + 1)],
+                      dtype=np.float64)
+
+    def failing(size: float) -> npt.NDArray[np.bool_]:
+        run = run_paths(rows, _shape_terms(deal, principal, fee, size), 0.0)
+        return run.late | (run.loss > 1.0)
+
+    lo, hi = 0.0, upper
+    while not failing(hi).any():  # the default costs nothing at the other capacities: find where it would bind
+        lo, hi = hi, 2 * hi
+        if hi > UNBOUNDED_MULTIPLE * upper:
+            return math.inf, None
+    for _ in range(LESSEE_SEARCH_STEPS):
+        mid = (lo + hi) / 2
+        if failing(mid).any():
+            hi = mid
+        else:
+            lo = mid
+    return lo, int(np.flatnonzero(failing(hi))[0]) + 1
 
 
 def _infeasible(deal: Deal, cfads: list[int], cfads_p90: list[int], tenor: int, binding: str) -> str:

@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rwa.units import UINT32_MAX
-from rwa.waterfall import PeriodLegs, PoolState, PoolTerms, declare_default, run_maturity, run_period
+from rwa.waterfall import (
+    PeriodLegs,
+    PoolState,
+    PoolTerms,
+    declare_default,
+    reserve_target,
+    run_maturity,
+    run_period,
+)
 
 AMOUNT = st.integers(min_value=0, max_value=10**13)
 
@@ -86,11 +94,17 @@ def test_ample_cash_repays_senior_on_schedule_and_pays_junior(
     terms, _, _, _ = deal
     plenty = terms.face * 10 + terms.servicing_fee_per_period + 10**6
     state = PoolState.opening(terms)
+    previous_reserve = 0
     for p in range(1, terms.period_count + 1):
         state, legs = run_period(terms, state, p, plenty, plenty)
         assert legs.interest_arrears == 0 and legs.principal_arrears == 0
-        assert legs.trapped == 0 and legs.reserve_out == 0
+        assert legs.trapped == 0
         assert state.balance == sum(terms.principal_schedule[p:])
+        # the reserve sits at its target after every period: the next periods' debt service, 0 once repaid
+        expected = reserve_target(terms, p, state.balance) if p < terms.period_count else 0
+        assert legs.reserve_after == expected
+        assert previous_reserve + legs.reserve_in - legs.reserve_out == legs.reserve_after
+        previous_reserve = legs.reserve_after
         assert legs.junior > 0
     state, legs = run_maturity(terms, state, 0)
     assert state.balance == 0 and legs.senior_principal == 0

@@ -17,10 +17,18 @@ EXAMPLE = EXAMPLE_DEAL
 PERIOD = 2_592_000
 
 
-def deal_for(investors: list[LocalAccount], out: Path, now: int, periods_ended: int = 2) -> Path:
-    """The example deal with ``investors`` and its first periods already ended at ``now``."""
+def deal_for(
+    investors: list[LocalAccount], out: Path, now: int, periods_ended: int = 2, reserve_at_close: int | None = None
+) -> Path:
+    """The example deal with ``investors`` and its first periods already ended at ``now``; ``reserve_at_close`` in
+    whole units overrides the reserve funded at close (0: the pool fills it from the first periods' cash)."""
     start = datetime.fromtimestamp(now - periods_ended * PERIOD - 3600, tz=UTC)
-    return write_demo_deal(EXAMPLE, out, investors, start)
+    path = write_demo_deal(EXAMPLE, out, investors, start)
+    if reserve_at_close is not None:
+        text = path.read_text()
+        assert "\n[financing]\n" in text
+        path.write_text(text.replace("\n[financing]\n", f"\n[financing]\nreserve_at_close = {reserve_at_close}\n", 1))
+    return path
 
 
 def rwa(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:

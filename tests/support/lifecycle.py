@@ -17,12 +17,12 @@ from tests.support.issuance import deal_for
 
 
 def run_lifecycle(
-    chain: Chain, folder: Path, periods: int = 3, distribute: int | None = None
+    chain: Chain, folder: Path, periods: int = 3, distribute: int | None = None, reserve_at_close: int | None = None
 ) -> tuple[DeployedDeal, Path]:
     """Issue the example deal to the chain's accounts 15..19, publish ``periods`` and distribute ``distribute``
-    of them (default all), with a transfer and two claims on the way."""
+    of them (default all), with a transfer and two claims on the way (``reserve_at_close``: see ``deal_for``)."""
     investors = chain.accounts[15:20]
-    deal_path = deal_for(investors, folder, chain.now(), periods_ended=periods)
+    deal_path = deal_for(investors, folder, chain.now(), periods_ended=periods, reserve_at_close=reserve_at_close)
     out = folder / "deployment.json"
     manifest: Manifest = issue(chain, plan_issue(deal_path), out, lambda _m: None)
     deal = open_deployment(chain, manifest)

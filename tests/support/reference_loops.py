@@ -23,7 +23,7 @@ def run_paths_loop(
     periods = max((len(row) for row in cfads), default=0)
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DIVISOR
     principal = terms.principal_by_period(periods)
-    reserve_periods = float(terms.reserve_periods)
+    window = terms.reserve_window(periods)
     covenant = terms.cash_trap_dscr
     fee = terms.servicing_fee
     inf, nan = float("inf"), float("nan")
@@ -32,7 +32,8 @@ def run_paths_loop(
     losses: list[float] = []
     for row, residual_value in zip(cfads, residual, strict=True):
         balance = float(terms.senior)
-        reserve = arrears_interest = arrears_principal = 0.0
+        reserve = terms.opening_reserve
+        arrears_interest = arrears_principal = 0.0
         lowest = inf
         trapped = False
         for p, flow in enumerate(row):
@@ -60,14 +61,21 @@ def run_paths_loop(
             if balance < 0.0:
                 balance = 0.0
             arrears_principal = due_principal - paid
+            target = 0.0
             if p + 1 < periods:
-                target = balance if balance < principal[p + 1] else principal[p + 1]
-                target += balance * rate
-                target *= reserve_periods
-                target -= reserve
-                target = 0.0 if target < 0.0 else (cash if target > cash else target)
-                reserve += target
-                cash -= target
+                left = balance
+                for amount in window[p]:
+                    target += left * rate
+                    step = left if left < amount else amount
+                    target += step
+                    left -= step
+            elif balance > 0:
+                target = reserve
+            target -= reserve
+            if target > cash:
+                target = cash
+            reserve += target
+            cash -= target
             if ratio < covenant:
                 trapped = True
                 balance -= cash if cash < balance else balance
@@ -90,17 +98,18 @@ def simulate_loop(deal: Deal, sizing: Sizing, draws: Draws) -> tuple[list[float]
     rents = [[float(x) for x in row] for row in lease_rent(deal)]
     deposits = [float(r) - sizing.servicing_fee_per_period for r in refunds(deal)]
     residual_value = float(collateral_value(deal)[-1])
-    terms = PathTerms.of(sizing.pool_terms(deal))
+    terms = sizing.path_terms(deal)
     periods = deal.periods.count
     min_dscr: list[float] = []
     trapped: list[bool] = []
     losses: list[float] = []
-    rent_rows = draws.rent_factor.tolist()
     util_rows = draws.utilization.tolist()
     default_rows = draws.default_period.tolist()
+    relet_rows = draws.relet_factor.tolist()
     residual_factors = draws.residual_factor.tolist()
-    for rent_row, util_row, defaults, residual_factor in zip(
-        rent_rows, util_rows, default_rows, residual_factors, strict=True
+    vacancy = deal.risk.relet_vacancy_periods
+    for util_row, defaults, relets, residual_factor in zip(
+        util_rows, default_rows, relet_rows, residual_factors, strict=True
     ):
         cfads = []
         for p in range(periods):
@@ -108,7 +117,10 @@ def simulate_loop(deal: Deal, sizing: Sizing, draws: Draws) -> tuple[list[float]
             for lease_index, row in enumerate(rents):
                 if p + 1 < defaults[lease_index]:
                     contracted += row[p]
-            cfads.append(contracted * rent_row[p] * util_row[p] + deposits[p])
+            for lease_index, row in enumerate(rents):
+                if p + 1 >= defaults[lease_index] + vacancy:
+                    contracted += relets[lease_index] * row[p]
+            cfads.append(contracted * util_row[p] + deposits[p])
         low, trap, loss = run_paths_loop([cfads], terms, [residual_value * residual_factor])
         min_dscr.append(low[0])
         trapped.append(trap[0])

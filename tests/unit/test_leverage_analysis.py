@@ -7,7 +7,7 @@ import pytest
 
 from rwa.deal import Deal
 from rwa.leverage import breakevens, path_terms, returns, stress
-from rwa.leverage.analysis import irr, max_haircut, payback, xirr
+from rwa.leverage.analysis import StressResult, irr, max_haircut, payback, stress_scenarios, xirr
 from rwa.leverage.cashflows import BASE, billable_rent, refunds, scenario_cashflows
 from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
@@ -83,18 +83,40 @@ def test_max_haircut_is_the_edge_of_survival(deal: Deal, sizing: Sizing) -> None
 def test_stress_grid_has_every_scenario(deal: Deal, sizing: Sizing) -> None:
     rows = {r.key: r for r in stress(deal, sizing)}
     assert set(rows) == {
-        "base", "rent_minus_20", "rent_minus_50", "rent_minus_70", "utilization_80", "utilization_50",
-        "utilization_30", "residual_minus_30", "residual_minus_60", "delivery_12_of_330",
-        "largest_lessee_default", "rates_plus_200bp",
+        "base", "rent_minus_20", "rent_minus_50", "rent_minus_90", "utilization_80", "utilization_50",
+        "utilization_30", "rent_minus_20_utilization_50", "largest_lessee_default", "p90_and_largest_lessee_default",
+        "delivery_12_of_330", "delivery_delay", "power_plus_50", "opex_plus_30", "refunds_late", "refunds_lost",
+        "fx_minus_10", "fx_minus_20",
     }
     base = rows["base"]
     assert base.senior_repaid and not base.cash_trap and base.senior_loss == 0
     assert base.min_dscr == pytest.approx(sizing.min_dscr)
-    assert rows["rent_minus_70"].min_dscr < rows["rent_minus_50"].min_dscr < rows["rent_minus_20"].min_dscr
+    assert rows["rent_minus_90"].min_dscr < rows["rent_minus_50"].min_dscr < rows["rent_minus_20"].min_dscr
     assert rows["utilization_30"].cash_trap and not rows["utilization_30"].senior_repaid
-    assert rows["rent_minus_70"].senior_loss > rows["rent_minus_50"].senior_loss > 0
-    assert rows["rates_plus_200bp"].min_dscr < base.min_dscr
+    assert rows["rent_minus_90"].senior_loss > rows["rent_minus_50"].senior_loss > 0
+    assert rows["fx_minus_20"].min_dscr < rows["fx_minus_10"].min_dscr < base.min_dscr
+    assert rows["p90_and_largest_lessee_default"].min_dscr < rows["largest_lessee_default"].min_dscr
+    assert rows["opex_plus_30"].min_dscr < rows["power_plus_50"].min_dscr < base.min_dscr
     assert rows["largest_lessee_default"].cash_trap
+
+
+def test_every_stress_row_moves_a_senior_figure(deal: Deal, sizing: Sizing) -> None:
+    rows = stress(deal, sizing)
+    base = rows[0]
+
+    def senior(r: StressResult) -> tuple[float, bool, bool, int]:
+        return (round(r.min_dscr, 6), r.cash_trap, r.senior_repaid, r.senior_loss)
+
+    assert base.key == "base"
+    unmoved = [r.key for r in rows[1:] if senior(r) == senior(base)]
+    assert unmoved == []
+
+
+def test_the_lessee_default_row_is_the_sizings_worst_period(deal: Deal, sizing: Sizing) -> None:
+    scenario = {k: s for k, _, s in stress_scenarios(deal, sizing)}["largest_lessee_default"]
+    assert deal.risk.default_period is None  # the example deal leaves the period to the search
+    assert scenario.default_period == sizing.worst_default_period
+    assert scenario.relet_after == deal.risk.relet_vacancy_periods and 0 < scenario.relet_factor < 1
 
 
 def _terms() -> PathTerms:

@@ -38,7 +38,9 @@ def test_size_json_has_stable_keys(app: typer.Typer) -> None:
                 "servicing_fee_per_period", "returns", "breakevens", "stress", "monte_carlo", "seed_consistency",
                 "allocations", "deal"):
         assert key in data
-    assert data["binding_constraint"] in {"dscr_base", "dscr_p90", "ltv", "tenor"}
+    assert data["binding_constraint"] in {"dscr_base", "dscr_p90", "ltv", "tenor", "largest_lessee_default"}
+    assert data["dsra_target"] == data["dsra"]["target_at_close"] > 0
+    assert len(data["dsra"]["reserve_after"]) == data["deal"]["periods"]
     assert sum(row["principal"] for row in data["schedule"]) == data["senior_size"]
     assert set(data["schedule"][0]) == {
         "period", "cfads", "interest", "principal", "balance", "dscr", "llcr", "dscr_p90"
@@ -47,7 +49,7 @@ def test_size_json_has_stable_keys(app: typer.Typer) -> None:
     assert sum(data["allocations"]["senior"].values()) == data["senior_size"]
     assert sum(data["allocations"]["junior"].values()) == data["junior_size"]
     assert data["monte_carlo"]["paths"] == 2000 and data["monte_carlo"]["seed"] == 3
-    assert len(data["stress"]) == 12
+    assert len(data["stress"]) == 18
     assert {"junior_irr", "junior_xirr", "junior_moic", "senior_yield_nominal"} <= set(data["returns"])
     assert {"utilization_at_dscr_1", "utilization_at_covenant", "rent_per_server_month_at_dscr_1",
             "max_cfads_haircut"} <= set(data["breakevens"])

@@ -5,7 +5,7 @@ import pytest
 
 from rwa.deal import Deal
 from rwa.leverage.cashflows import lease_rent, refunds
-from rwa.leverage.montecarlo import cfads_paths, draw, run_draws, simulate
+from rwa.leverage.montecarlo import cfads_paths, default_periods, draw, run_draws, simulate
 from rwa.leverage.sizing import Sizing
 from tests.support.reference_loops import simulate_loop
 
@@ -36,15 +36,47 @@ def test_defaults_cluster_on_paths_where_rent_fell(deal: Deal) -> None:
     assert defaults[fell].mean() > defaults[~fell].mean()
 
 
+def test_a_default_by_month_t_uses_no_rent_shock_of_month_t_or_later(deal: Deal) -> None:
+    rng = np.random.default_rng(4)
+    shocks = rng.standard_normal((60, 4000)).astype(np.float32)
+    exposures = rng.standard_exponential((3, 4000)) * 0.05  # small exposures: many defaults to compare
+    before = default_periods(deal, shocks, exposures)
+    for t in (1, 12, 30):
+        changed = shocks.copy()
+        changed[t - 1 :] = rng.standard_normal((60 - t + 1, 4000)) * 3  # months t.. redrawn, and wilder
+        after = default_periods(deal, changed, exposures)
+        early = before <= t
+        assert early.any() and (~early).any()
+        np.testing.assert_array_equal(after[early], before[early])  # every default by t is unchanged
+        assert (after[~early] > t).all()  # and no new one appears by t
+        assert (after != before).any()  # the later shocks do move the later defaults
+
+
+def test_the_relet_rent_follows_the_market_of_the_relet_month(deal: Deal) -> None:
+    d = draw(deal, 3000, 6)
+    start = d.default_period + deal.risk.relet_vacancy_periods
+    inside = start <= 60
+    rows, cols = np.nonzero(inside)
+    market = d.rent_factor[rows, start[rows, cols] - 1].astype(np.float64)
+    np.testing.assert_allclose(d.relet_factor[rows, cols], market * (1 - deal.risk.relet_discount_bps / 10_000))
+    assert (d.relet_factor[~inside] == 0).all()
+
+
 def test_cfads_paths_apply_defaults_and_factors(deal: Deal, sizing: Sizing) -> None:
     d = draw(deal, 64, 1)
     cf = cfads_paths(deal, sizing, d)
     rents = np.asarray(lease_rent(deal), dtype=float)
     deposits = np.asarray(refunds(deal), dtype=float) - sizing.servicing_fee_per_period
-    for path in (0, 17, 63):
-        alive = np.arange(1, 61)[None, :] < d.default_period[path][:, None]
-        expected = (rents * alive).sum(axis=0) * d.rent_factor[path] * d.utilization[path] + deposits
+    month = np.arange(1, 61)[None, :]
+    defaulted = (d.default_period <= 60).any(axis=1)
+    for path in (0, 17, 63, *np.flatnonzero(defaulted)[:3]):
+        alive = month < d.default_period[path][:, None]
+        relet = month >= d.default_period[path][:, None] + deal.risk.relet_vacancy_periods
+        # contracted rent is contracted (no market factor); a re-let lease pays its share of the contract
+        paying = rents * alive + rents * relet * d.relet_factor[path][:, None]
+        expected = paying.sum(axis=0) * d.utilization[path] + deposits
         np.testing.assert_allclose(cf[path], expected, rtol=1e-12)
+    assert defaulted.any()
 
 
 def test_vectorized_engine_matches_the_per_path_loop_on_the_same_paths(deal: Deal, sizing: Sizing) -> None:

@@ -6,6 +6,7 @@ import tomllib
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from rwa.deal import Deal, parse_deal
@@ -27,8 +28,17 @@ from rwa.leverage.cashflows import (
     delivered_servers,
     largest_lessee,
     lease_servers,
+    lessee_default,
 )
+from rwa.leverage.path_engine import run_paths
+from rwa.leverage.sculpt import size_by_dscr
+from rwa.leverage.sizing import CONSTRAINTS
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
+
+
+def example_data() -> dict[str, Any]:
+    """The example deal's parsed TOML, to change before ``parse_deal``."""
+    return tomllib.loads(EXAMPLE.read_text(), parse_float=Decimal)
 
 
 def variant(**changes: Any) -> Deal:
@@ -86,8 +96,8 @@ def test_cfads_is_revenue_plus_refunds_less_the_fixed_fee(deal: Deal) -> None:
 
 def test_example_sizes_and_names_the_binding_constraint(deal: Deal) -> None:
     sizing = size_deal(deal)
-    assert sizing.binding_constraint in {"dscr_base", "dscr_p90", "ltv", "tenor"}
-    assert sizing.max_senior == min(sizing.constraints.values())
+    assert sizing.binding_constraint in CONSTRAINTS
+    assert sizing.max_senior == min(v for v in sizing.constraints.values() if v is not None)
     assert sizing.constraints[sizing.binding_constraint] == sizing.max_senior
     assert sizing.max_senior - deal.unit < sizing.senior_size <= sizing.max_senior
     assert sizing.senior_size % deal.unit == 0
@@ -138,6 +148,52 @@ def test_tenor_binds_when_it_runs_into_the_tail() -> None:
     assert sizing.binding_constraint == "tenor"
     assert sizing.tenor_periods == 48
     assert sizing.constraints["tenor"] < sizing.constraints["dscr_base"]
+
+
+def test_a_short_lease_names_the_tenor_cut_not_the_dscr_it_is_measured_with() -> None:
+    data = example_data()
+    for lease in data["leases"]:
+        lease["term_periods"] = 36 - lease["start_period"] + 1  # the leases end in period 36: tenor 48 -> 24
+    sizing = size_deal(parse_deal(data))
+    assert sizing.tenor_periods == 24
+    assert sizing.binding_constraint == "tenor"
+    tenor, p90 = sizing.constraints["tenor"], sizing.constraints["dscr_p90"]
+    assert tenor is not None and p90 is not None and tenor < p90
+
+
+def test_a_single_lessee_sizes_a_smaller_senior_than_the_same_rent_over_three() -> None:
+    data = example_data()
+    three = size_deal(parse_deal(data))
+    for lease in data["leases"]:
+        lease["lessee"] = "Sole lessee"  # the same leases, servers and rent, all to one lessee
+    single = size_deal(parse_deal(data))
+    assert single.senior_size < three.senior_size
+    assert single.binding_constraint == "largest_lessee_default" != three.binding_constraint
+    assert single.worst_default_period is not None and 1 <= single.worst_default_period <= single.tenor_periods
+    lessee = single.constraints["largest_lessee_default"]
+    assert lessee is not None and single.max_senior == lessee
+
+
+def test_the_lessee_default_capacity_keeps_the_senior_paid_on_time_and_no_more() -> None:
+    from rwa.leverage.sizing import _shape_terms, lessee_default_capacity
+
+    data = example_data()
+    for lease in data["leases"]:
+        lease["lessee"] = "Sole lessee"
+    deal = parse_deal(data)
+    sizing = size_deal(deal)
+    fin, fee, tenor = deal.financing, sizing.servicing_fee_per_period, sizing.tenor_periods
+    cfads, p90 = scenario_cashflows(deal, BASE, fee).cfads, sizing.cfads_p90
+    caps = [min(max(c, 0) / fin.dscr_target, max(d, 0) / fin.p90_dscr_target)
+            for c, d in zip(cfads[:tenor], p90[:tenor], strict=True)]
+    capacity, worst = lessee_default_capacity(deal, caps, fee, tenor, float(sizing.constraints["dscr_p90"] or 0))
+    assert worst == sizing.worst_default_period
+    principal = [max(r.principal, 0.0) for r in size_by_dscr(caps, fin.senior_coupon_bps / 120_000, 1.0).schedule]
+    rows = np.asarray([scenario_cashflows(deal, lessee_default(deal, worst), fee).cfads], dtype=float)
+    # just under the capacity the worst default leaves every payment on time; 1% over it, a payment is late
+    under = run_paths(rows, _shape_terms(deal, principal, fee, capacity * 0.999), 0.0)
+    over = run_paths(rows, _shape_terms(deal, principal, fee, capacity * 1.01), 0.0)
+    assert not under.late[0] and over.late[0]
 
 
 def test_a_tail_longer_than_the_leases_is_a_deal_error() -> None:

@@ -34,15 +34,22 @@ def test_an_offering_deal_needs_no_allocations_and_sizes_its_sources_and_uses() 
     sizing = size_deal(deal)
     terms = sizing.pool_terms(deal)
     su = sources_and_uses(deal, sizing)
-    first = monthly_interest_down(terms.face, terms.senior_coupon_bps) + terms.scheduled_principal(1)
-    assert su.reserve_at_close == reserve_at_close(deal, terms) == terms.reserve_periods * first > 0
+    # the textbook DSRA: the scheduled debt service of the first reserve_periods periods, computed here by hand
+    balance, target = terms.face, 0
+    for p in range(1, terms.reserve_periods + 1):
+        principal = terms.scheduled_principal(p)
+        target += monthly_interest_down(balance, terms.senior_coupon_bps) + principal
+        balance -= principal
+    assert su.reserve_at_close == reserve_at_close(deal, terms) == target > 0
     assert su.upfront_costs == 1_500_000 * 10**6
     assert su.uses == su.sources and su.issuer_equity == su.uses - sizing.senior_size - sizing.junior_size
     assert su.capex == 800 * deal.cluster.capex_per_server
 
 
 def test_a_stated_reserve_at_close_is_used_as_it_is() -> None:
-    deal = parse_deal(with_offering(reserve_at_close=1_000))
+    data = with_offering()
+    data["financing"] = {**data["financing"], "reserve_at_close": 1_000}
+    deal = parse_deal(data)
     assert sources_and_uses(deal, size_deal(deal)).reserve_at_close == 1_000 * 10**6
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 from web3.logs import DISCARD
 
 from rwa.chain import Chain
+from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.onchain.pool import DepositKind
 from rwa.waterfall import (
     PeriodLegs,
@@ -16,6 +18,8 @@ from rwa.waterfall import (
     carry_points,
     declare_default,
     dust_down,
+    fund_reserve,
+    reserve_target,
     run_maturity,
     run_period,
 )
@@ -28,6 +32,7 @@ class Scenario:
     reported: dict[int, int] = field(default_factory=dict)
     default_before: int | None = None
     terms: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
+    reserve_at_close: int = 0  # funded before period 1, as the offering's close does
 
 
 def check_accounting(s: PoolSystem, state: PoolState) -> None:
@@ -53,6 +58,12 @@ def play(s: PoolSystem, scenario: Scenario) -> list[PeriodLegs]:
     seen: list[PeriodLegs] = []
     remainders = [s.senior.points_remainder(), s.junior.points_remainder()]
     supplies = [s.senior.total_supply(), s.junior.total_supply()]
+    if scenario.reserve_at_close:
+        s.usd.mint(s.admin, scenario.reserve_at_close, sender=s.admin)
+        s.usd.approve(s.pool.address, scenario.reserve_at_close, sender=s.admin)
+        s.pool.fund_reserve(scenario.reserve_at_close, sender=s.admin)
+        state = fund_reserve(state, scenario.reserve_at_close)
+        check_accounting(s, state)
     for p in range(1, terms.period_count + 2):
         if scenario.default_before == p:
             s.pool.declare_default("lessee missed payments", sender=s.admin)
@@ -104,7 +115,37 @@ def test_normal_periods_and_maturity(system: PoolSystem) -> None:
     legs = play(s, Scenario(cash={1: 500_000, 2: 420_000, 3: 400_000, 4: 25_000}))
     assert [leg.trapped for leg in legs] == [0, 0, 0, 0]
     assert s.pool.senior_outstanding() == 0
-    assert legs[-1].reserve_out > 0  # the reserve kept for period 3 is released at maturity
+    # the reserve held for period 3 is released into period 3's cash once it repays the senior, not kept to maturity
+    assert legs[2].reserve_out > 0 and legs[2].reserve_after == 0 and legs[2].balance_after == 0
+    assert legs[-1].reserve_out == 0
+
+
+@pytest.mark.parametrize(
+    "cash",
+    [
+        {p: 150_000 for p in range(1, 7)},  # base: every period covers its debt service
+        {1: 150_000, 2: 20_000, 3: 0, 4: 400_000, 5: 150_000, 6: 150_000},  # stress: two weak months, then a catch-up
+    ],
+    ids=["base", "stress"],
+)
+def test_the_reserve_is_the_same_on_chain_in_the_model_and_in_the_calculator(
+    chain: Chain, cash: dict[int, int]
+) -> None:
+    """The textbook DSRA: the next two periods' scheduled debt service, funded at close, its excess released, and 0
+    once the senior is repaid; the pool's events, the reference model and the calculator's engine agree."""
+    s = deploy_pool_system(chain, period_count=6, reserve_periods=2, cash_trap_dscr_bps=0,
+                           principal_schedule=(100_000, 100_000, 100_000, 50_000, 0, 0))
+    funded = reserve_target(s.terms, 0, s.terms.face)
+    assert funded == (3_500 + 100_000) + (2_500 + 100_000)  # 1% a month on 350,000 then 250,000
+    legs = play(s, Scenario(cash=cash, reserve_at_close=funded))  # on-chain == model, every leg
+    reserve = [leg.reserve_after for leg in legs[:-1]]
+    repaid = next(i for i, leg in enumerate(legs) if leg.balance_after == 0)
+    assert all(r == 0 for r in reserve[repaid:]) and all(r > 0 for r in reserve[:repaid])
+    # the calculator's engine on the same cash after the fee, opening with the same reserve
+    engine = run_paths(np.asarray([[max(cash[p] - 1_000, 0) for p in range(1, 7)]], dtype=float),
+                       PathTerms.of(s.terms, funded), 0.0)
+    assert [round(float(x)) for x in engine.reserve[0]] == reserve
+    assert engine.loss[0] == 0.0 == legs[-1].balance_after
 
 
 def test_shortfall_draws_the_reserve(system: PoolSystem) -> None:

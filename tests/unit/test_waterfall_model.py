@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from rwa import waterfall
 from rwa.units import UINT32_MAX
 from rwa.waterfall import (
     PeriodLegs,
@@ -202,18 +203,36 @@ def test_default_cannot_be_declared_twice() -> None:
         declare_default(state)
 
 
-def test_maturity_pays_residual_and_releases_the_reserve() -> None:
+def test_the_reserve_is_released_once_the_senior_is_repaid() -> None:
     terms = make_terms(period_count=2, principal_schedule=(100_000, 100_000), reserve_periods=1, cash_trap_dscr_bps=0)
     state, legs1 = run_period(terms, PoolState.opening(terms), 1, 400_000, 0)
     # reserve target after period 1: 100,000 * 1% + 100,000 = 101,000.
-    assert legs1.reserve_after == 101_000
+    assert legs1.reserve_after == 101_000 == waterfall.reserve_target(terms, 1, 100_000)
     state, legs2 = run_period(terms, state, 2, 20_000, 0)
-    # 19,000 after fee: interest 1,000, principal 18,000 cash + 82,000 reserve; 19,000 reserve stays.
-    assert (legs2.reserve_out, legs2.reserve_after, state.balance) == (82_000, 19_000, 0)
+    # 19,000 after fee: interest 1,000, principal 18,000 cash + 82,000 reserve; the senior is repaid, so the
+    # 19,000 left in the reserve is released into the period's cash and goes to the junior.
+    assert (legs2.reserve_out, legs2.reserve_after, state.balance, legs2.junior) == (101_000, 0, 0, 19_000)
     state, legs = run_maturity(terms, state, 30_000)
-    assert legs.period == 3 and legs.reserve_out == 19_000 and legs.reserve_after == 0
-    assert (legs.fee, legs.senior_interest, legs.senior_principal, legs.junior) == (1_000, 0, 0, 48_000)
+    assert legs.period == 3 and legs.reserve_out == 0 and legs.reserve_after == 0
+    assert (legs.fee, legs.senior_interest, legs.senior_principal, legs.junior) == (1_000, 0, 0, 29_000)
     assert state.finalized and conserved(legs)
+
+
+def test_the_reserve_holds_the_next_periods_debt_service_and_releases_the_excess() -> None:
+    terms = make_terms(period_count=4, principal_schedule=(100_000, 100_000, 10_000, 10_000), reserve_periods=2,
+                       cash_trap_dscr_bps=0)
+    # at close: 2,200 + 100,000 (period 1) and 1,200 + 100,000 (period 2) on the 220,000 balance path
+    assert waterfall.reserve_target(terms, 0, 220_000) == 203_400
+    state, legs = run_period(terms, PoolState.opening(terms), 1, 500_000, 0)
+    # after period 1 the target is periods 2 and 3: 1,200 + 100,000 and 200 + 10,000
+    assert legs.reserve_in == legs.reserve_after == 111_400 and legs.reserve_out == 0
+    state, legs = run_period(terms, state, 2, 500_000, 0)
+    # after period 2 (periods 3 and 4): 200 + 10,000 and 100 + 10,000 = 20,300; 91,100 released to the junior
+    assert (legs.reserve_in, legs.reserve_out, legs.reserve_after) == (0, 91_100, 20_300)
+    assert legs.junior == 500_000 - 1_000 - 1_200 - 100_000 + 91_100
+    state, legs = run_period(terms, state, 3, 500_000, 0)
+    # after period 3 only period 4 is left in the term: 100 + 10,000
+    assert (legs.reserve_out, legs.reserve_after) == (10_200, 10_100)
 
 
 def test_maturity_pays_arrears_and_outstanding_before_junior() -> None:
