@@ -119,12 +119,13 @@ def demo_command(
 def _register() -> None:
     """Sub-commands of the layers below: calculator, oracle, issuance and operation, audit."""
     from rwa.issuance import cli as issuance_cli
-    from rwa.issuance import governance_cli, offering_cli, trade_cli
+    from rwa.issuance import governance_cli, offering_cli, trade_cli, value_cli
     from rwa.leverage import cli as leverage_cli
     from rwa.oracle import cli as oracle_cli
     from rwa.replay import cli as replay_cli
 
-    for module in (leverage_cli, oracle_cli, issuance_cli, governance_cli, offering_cli, trade_cli, replay_cli):
+    for module in (leverage_cli, oracle_cli, issuance_cli, governance_cli, offering_cli, trade_cli, value_cli,
+                   replay_cli):
         module.register(app)
 
 

@@ -158,7 +158,7 @@ def _trade(deal: DeployedDeal, deal_model: Deal, rng: random.Random, holders: li
            summary: DemoSummary) -> None:
     """A holder sells part of a tranche to another through the settlement, at what a buyer would pay."""
     from rwa.errors import InputError
-    from rwa.issuance.trade import expected_payments, fair_price, fill_order, make_order, market_rate_bps
+    from rwa.issuance.trade import fair_price, fill_order, make_order
 
     tranche = rng.choice(TRANCHES)
     token = deal.tokens[tranche]
@@ -171,8 +171,7 @@ def _trade(deal: DeployedDeal, deal_model: Deal, rng: random.Random, holders: li
     if token.detect_transfer_restriction(seller.address, buyer.address, amount) != Restriction.SUCCESS:
         summary.transfers_refused += 1  # predicted to fail: not sent
         return
-    payments = expected_payments(deal_model, deal)[tranche]
-    price = fair_price(payments, token.total_supply(), amount, market_rate_bps(deal_model, tranche))
+    price = fair_price(deal_model, deal, tranche, amount)
     signed = make_order(deal, tranche, seller.address, amount, price, buyer.address, deal.chain.now() + 86_400)
     try:
         fill_order(deal, signed, buyer.address)

@@ -1,8 +1,8 @@
 """Secondary trades of tranche tokens, settled against payment by the deal's ``TradeSettlement``.
 
 A seller makes (signs) an order and gives the buyer the order file; the buyer fills it, and tokens and stablecoin
-move in one transaction. :func:`fair_price` quotes what a buyer would pay: the tranche's remaining expected payments
-(the pool's waterfall run forward from its on-chain state on the deal's base-case cash) discounted at a market rate.
+move in one transaction. :func:`fair_price` quotes what a buyer would pay: the amount's share of the tranche's fair
+value (:mod:`rwa.leverage.valuation`: the remaining expected payments discounted at the tranche's market rate).
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from pathlib import Path
 
 from rwa.deal import Deal
 from rwa.errors import InputError
-from rwa.leverage import base_deposits, base_revenue, collateral_value
+from rwa.issuance.value import value_deployment
+from rwa.leverage.valuation import share_value
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.settlement import ANYONE, Order, SignedOrder, Trade, TradeSettlement, sign_order
 from rwa.onchain.tranche import Restriction
-from rwa.terms import refund_schedule
-from rwa.units import BPS, TRANCHES, Tranche
-from rwa.waterfall import PoolState, run_maturity, run_period
+from rwa.units import TRANCHES, Tranche
 
 
 def settlement_of(deal: DeployedDeal) -> TradeSettlement:
@@ -26,42 +25,15 @@ def settlement_of(deal: DeployedDeal) -> TradeSettlement:
     return TradeSettlement.at(deal.chain, deal.manifest.address("settlement"))
 
 
-def expected_payments(deal: Deal, deployed: DeployedDeal) -> dict[Tranche, list[int]]:
-    """Each tranche's expected payments in the periods still to come, maturity included, on the base case."""
-    pool = deployed.pool
-    terms = pool.terms()
-    last = pool.last_distributed_period()
-    state = PoolState(balance=pool.senior_outstanding(), reserve=pool.reserve_balance(),
-                      interest_arrears=pool.interest_arrears(), principal_arrears=pool.principal_arrears(),
-                      last_distributed_period=last, defaulted=pool.defaulted(), finalized=pool.finalized())
-    out: dict[Tranche, list[int]] = {"senior": [], "junior": []}
-    if state.finalized:
-        return out
-    cash, revenue, refunds = base_deposits(deal), base_revenue(deal), refund_schedule(deal)
-    for p in range(last + 1, terms.period_count + 1):
-        state, legs = run_period(terms, state, p, cash[p - 1], revenue[p - 1], refund=refunds[p - 1])
-        out["senior"].append(legs.senior_paid)
-        out["junior"].append(legs.junior)
-    _, legs = run_maturity(terms, state, collateral_value(deal)[-1])
-    out["senior"].append(legs.senior_paid)
-    out["junior"].append(legs.junior)
-    return out
-
-
-def market_rate_bps(deal: Deal, tranche: Tranche) -> int:
-    """The rate a buyer discounts at: the senior coupon plus 100 bp; the junior's hurdle from the deal."""
-    if tranche == "senior":
-        return deal.financing.senior_coupon_bps + 100
-    return deal.financing.junior_discount_rate_bps
-
-
-def fair_price(payments: list[int], supply: int, amount: int, annual_rate_bps: int) -> int:
-    """``amount`` tokens' share of ``payments`` (one per coming month), discounted monthly, rounded down."""
-    if supply <= 0 or amount <= 0:
-        raise InputError("a price needs a positive supply and amount")
-    monthly = annual_rate_bps / BPS / 12
-    value = sum(p / (1 + monthly) ** (k + 1) for k, p in enumerate(payments))
-    return int(value * amount // supply)
+def fair_price(deal: Deal, deployed: DeployedDeal, tranche: Tranche, amount: int) -> int:
+    """What a buyer would pay for ``amount`` token units: their share of the tranche's fair value at the chain's
+    latest block time, at the tranche's market rate (:mod:`rwa.leverage.valuation`), rounded down."""
+    if tranche not in TRANCHES:
+        raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
+    valued = value_deployment(deal, deployed).tranches[tranche]
+    if valued.supply <= 0 or amount <= 0:
+        raise InputError(f"a price needs a positive supply and amount, got {amount} of {valued.supply}")
+    return share_value(valued.payments, valued.at, valued.rate, amount, valued.supply)
 
 
 def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, price: int, buyer: str | None,

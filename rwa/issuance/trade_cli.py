@@ -21,26 +21,24 @@ Amount = Annotated[int, typer.Option("--amount", help="Tokens to sell, smallest 
 @trade_app.command("quote")
 def quote_cmd(tranche: TrancheOpt, amount: Amount, deployment: Deployment = None, rpc_url: RpcUrl = None,
               state: StateFile = None) -> None:
-    """What a buyer would pay: the remaining expected payments discounted at a market rate."""
+    """What a buyer would pay: the amount's share of the tranche's fair value now (as `rwa value` computes it)."""
     from rwa.chain import connect
     from rwa.deal import load_deal
+    from rwa.errors import InputError
     from rwa.issuance.show import deal_money
-    from rwa.issuance.trade import expected_payments, fair_price, market_rate_bps
+    from rwa.issuance.trade import fair_price
+    from rwa.leverage.valuation import market_rate_bps
     from rwa.onchain.deployed import open_deployment
+    from rwa.units import TRANCHES
 
+    if tranche not in TRANCHES:
+        raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
     manifest = load_manifest(deployment or default_manifest_path())
     money = deal_money(manifest)
     deal_file = load_deal(Path(manifest.deal_file))
-    if tranche not in ("senior", "junior"):
-        from rwa.errors import InputError
-
-        raise InputError(f"--tranche {tranche!r}: one of senior, junior")
     with connect(rpc_url=rpc_url, state=state) as chain:
-        deal = open_deployment(chain, manifest)
-        payments = expected_payments(deal_file, deal)[tranche]  # type: ignore[index]
-        supply = deal.tokens[tranche].total_supply()  # type: ignore[index]
+        price = fair_price(deal_file, open_deployment(chain, manifest), tranche, amount)  # type: ignore[arg-type]
     rate = market_rate_bps(deal_file, tranche)  # type: ignore[arg-type]
-    price = fair_price(payments, supply, amount, rate)
     console.print(f"{amount} {tranche} units: {money(price)} at {rate / 100:.2f}% a year ({price} smallest units)")
 
 

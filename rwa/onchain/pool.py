@@ -16,7 +16,7 @@ from rwa.chain import Chain
 from rwa.onchain.base import ContractWrapper, Role
 from rwa.terms import DefaultRules
 from rwa.tx import deploy
-from rwa.waterfall import PeriodLegs, PoolTerms
+from rwa.waterfall import PeriodLegs, PoolState, PoolTerms
 
 # Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
 # estimates, which decodes a constructor's revert.
@@ -229,6 +229,28 @@ class LeasePool(ContractWrapper):
             cash_trap_dscr_bps=int(raw[6]),
             principal_schedule=schedule,
             refund_schedule=refunds,
+        )
+
+    def state(self, block: BlockIdentifier = "latest") -> PoolState:
+        """What the pool carries into its next period, read at one block: the reference model's :class:`PoolState`
+        (the running totals are the pool's own, not the model's)."""
+        f = self.contract.functions
+
+        def read(fn: Any) -> int:
+            return int(self._call(fn, block))
+
+        return PoolState(
+            balance=read(f.seniorOutstanding()),
+            reserve=read(f.reserveBalance()),
+            interest_arrears=read(f.interestArrears()),
+            principal_arrears=read(f.principalArrears()),
+            last_distributed_period=read(f.lastDistributedPeriod()),
+            defaulted=bool(self._call(f.defaulted(), block)),
+            finalized=bool(self._call(f.finalized(), block)),
+            total_fees=read(f.totalFeesPaid()),
+            total_senior_paid=read(f.totalSeniorPaid()),
+            total_junior_paid=read(f.totalJuniorPaid()),
+            total_trapped=read(f.totalTrapped()),
         )
 
     def principal_schedule_at(self, period: int) -> int:

@@ -130,8 +130,8 @@ class TrancheToken(ContractWrapper):
     def balance_of(self, holder: str | HasAddress) -> int:
         return int(self._call(self.contract.functions.balanceOf(to_address(holder))))
 
-    def total_supply(self) -> int:
-        return int(self._call(self.contract.functions.totalSupply()))
+    def total_supply(self, block: BlockIdentifier = "latest") -> int:
+        return int(self._call(self.contract.functions.totalSupply(), block))
 
     def allowance(self, owner: str | HasAddress, spender: str | HasAddress) -> int:
         return int(self._call(self.contract.functions.allowance(to_address(owner), to_address(spender))))

@@ -9,7 +9,7 @@ from typing import Any
 from rwa.onchain.pool import legs_from_event
 from rwa.replay.ledger import Event, Ledger
 from rwa.units import TRANCHES
-from rwa.waterfall import PeriodLegs
+from rwa.waterfall import PeriodLegs, PoolState
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -89,6 +89,37 @@ class History:
     def distribution_txs(self) -> dict[str, int]:
         """The transactions that ran the pool's waterfall, each with the period it distributed."""
         return {ev.tx_hash: period for period, (_, ev) in self.legs.items()}
+
+    def state_after(self, period: int) -> PoolState:
+        """The pool's state right after ``period``'s distribution, as the chain's events tell it: the balance,
+        reserve and arrears its ``PeriodDistributed`` carries, default declared or cured before it, finalized from
+        the maturity settlement on (whose ``Finalized`` the same transaction emits). The running totals are not
+        kept (0)."""
+        legs, event = self.legs[period]
+        at = (event.block, event.log_index)
+        defaulted = False
+        for change in self.default_events:
+            if (change.block, change.log_index) < at:
+                defaulted = change.event == "DefaultDeclared"
+        last, finalized = period, False
+        settled = [p for p, (_, ev) in self.legs.items() if self.finalized and ev.tx_hash == self.finalized.tx_hash]
+        if settled and period >= settled[0]:
+            last, finalized = settled[0] - 1, True
+        return PoolState(balance=legs.balance_after, reserve=legs.reserve_after, interest_arrears=legs.interest_arrears,
+                         principal_arrears=legs.principal_arrears, last_distributed_period=last, defaulted=defaulted,
+                         finalized=finalized)
+
+    def supply_at(self, tranche: str, at: tuple[int, int]) -> int:
+        """A tranche token's supply just before the log at ``at`` (block, log index): its mints less its burns."""
+        tok = self.tokens.get(tranche)
+        supply = 0
+        for ev in tok.transfers if tok else []:
+            if (ev.block, ev.log_index) >= at:
+                break
+            value = int(ev.args["value"])
+            supply += value if ev.args["from"] == ZERO else 0
+            supply -= value if ev.args["to"] == ZERO else 0
+        return supply
 
     def report_at(self, period: int, block: int) -> ReportRecord | None:
         """The report for ``period`` as the chain held it at ``block`` (the latest amendment before it)."""

@@ -1,5 +1,9 @@
 """The auditor's outputs: summary.json, periods.csv, holders.csv, findings.json/.csv, disclosures.json/.csv and a
-self-contained report.html, published as one set (:mod:`rwa.replay.outputs`)."""
+self-contained report.html, published as one set (:mod:`rwa.replay.outputs`).
+
+Each distributed period also carries each tranche's fair value per token right after its distribution
+(:func:`fair_values`): the shared valuation (:mod:`rwa.leverage.valuation`) of the pool's state the events give, at
+the period's end and at the default rates."""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rwa.deal import load_deal
+from rwa.deal import Deal, load_deal
 from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
 from rwa.replay.history import History
 from rwa.replay.outputs import publish
 from rwa.replay.reconcile import Disclosure, Finding, Reconciliation
-from rwa.units import BPS, format_dscr, money_formatter
-from rwa.waterfall import PeriodLegs
+from rwa.units import BPS, TRANCHES, Tranche, format_dscr, money_formatter
+from rwa.waterfall import PeriodLegs, PoolTerms, WaterfallError
 
 MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid", "collection_shortfall", "donations"})
 """The summary's amounts: report.html shows them in whole units of the deal's currency, summary.json in smallest
@@ -41,11 +45,40 @@ PERIOD_COLUMNS = [
     "principal_arrears",
     "reserve_after",
     "dscr_bps",
+    "senior_value_per_token",
+    "junior_value_per_token",
     "recomputed_equal",
 ]
+"""``*_value_per_token``: the tranche's fair value of one whole token (``10**decimals`` token units, one stablecoin
+unit of face) right after the period's distribution, in the stablecoin's smallest units (:func:`fair_values`)."""
+
+FairValues = dict[int, dict[Tranche, int | None]]
+"""Per distributed period, each tranche's fair value per whole token in smallest units (``None``: no supply)."""
 
 
-def period_rows(history: History, rec: Reconciliation) -> list[dict[str, Any]]:
+def fair_values(history: History, deal: Deal, terms: PoolTerms) -> FairValues:
+    """Each distributed period's fair value per token of each tranche, right after its distribution: the remaining
+    base-case payments from the pool's state the events give (:meth:`History.state_after`), discounted to the
+    period's end (its payment date) at each tranche's market rate, on actual/365 (:mod:`rwa.leverage.valuation`).
+    0 from the maturity settlement on; none (``None``) for a period the waterfall cannot run on from, such as a
+    recovery distributed before maturity (a finding already names it)."""
+    from rwa.leverage.valuation import payment_date, value_tranches
+
+    out: FairValues = {}
+    for period in sorted(history.legs):
+        _, event = history.legs[period]
+        at = payment_date(deal, period)
+        supplies = {t: history.supply_at(t, (event.block, event.log_index)) for t in TRANCHES}
+        try:
+            valued = value_tranches(deal, terms, history.state_after(period), supplies, at, as_of=at)
+        except WaterfallError:
+            out[period] = dict.fromkeys(TRANCHES)
+            continue
+        out[period] = {t: v.per_token for t, v in valued.items()}
+    return out
+
+
+def period_rows(history: History, rec: Reconciliation, values: FairValues | None = None) -> list[dict[str, Any]]:
     rows = []
     for period in sorted(history.legs):
         legs, ev = history.legs[period]
@@ -54,6 +87,9 @@ def period_rows(history: History, rec: Reconciliation) -> list[dict[str, Any]]:
         row: dict[str, Any] = {k: getattr(legs, k) for k in PERIOD_COLUMNS if hasattr(legs, k)}
         row["reported"] = legs.reported
         row["contracted_rent"] = report.contracted_rent if report else ""
+        for tranche in TRANCHES:
+            value = (values or {}).get(period, {}).get(tranche)
+            row[f"{tranche}_value_per_token"] = "" if value is None else value
         row["recomputed_equal"] = expected is not None and all(
             getattr(expected, k) == getattr(legs, k) for k in vars(legs) if k not in ("senior_dust", "junior_dust")
         )
@@ -78,8 +114,9 @@ def _row(item: Finding | Disclosure, columns: list[str]) -> list[Any]:
     return ["" if data.get(c) is None else data[c] for c in columns]
 
 
-def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Reconciliation, covenant_bps: int) -> None:
-    rows = period_rows(history, rec)
+def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Reconciliation, terms: PoolTerms) -> None:
+    deal = load_deal(Path(str(summary["deal_file"])))
+    rows = period_rows(history, rec, fair_values(history, deal, terms))
     holders = []
     keys = sorted({*((t, h.lower()) for t, h in rec.holders), *rec.flows})
     lines = {(t, h.lower()): line for (t, h), line in rec.holders.items()}
@@ -99,10 +136,9 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
             flow.received if flow is not None else 0,
             "" if rate is None else f"{rate:.6f}",
         ])
-    deal = load_deal(Path(str(summary["deal_file"])))
     acts = privileged_acts(history)
-    page = render_html(summary, rows, history, rec, covenant_bps, decimals=deal.decimals, currency=deal.currency,
-                       acts=acts)
+    page = render_html(summary, rows, history, rec, terms.cash_trap_dscr_bps, decimals=deal.decimals,
+                       currency=deal.currency, acts=acts)
     files = {
         "periods.csv": _csv(PERIOD_COLUMNS, [[row.get(c, "") for c in PERIOD_COLUMNS] for row in rows]),
         "holders.csv": _csv(
@@ -124,7 +160,8 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
 def charts(
     rows: list[dict[str, Any]], history: History, covenant_bps: int, *, decimals: int, currency: str
 ) -> dict[str, str]:
-    """The report's five charts as inline SVG, keyed by name; amounts in millions of whole units."""
+    """The report's six charts as inline SVG, keyed by name; amounts in millions of whole units, the fair value per
+    token in whole units."""
     from rwa.replay.svg import Series, line_chart, stacked_bars
 
     legs: list[PeriodLegs] = [history.legs[p][0] for p in sorted(history.legs)]
@@ -174,6 +211,14 @@ def charts(
         periods,
         [Series("senior", senior, "#1f77b4"), Series("junior", junior, "#2ca02c")],
         label,
+    )
+    token = float(10**decimals)
+    out["value"] = line_chart(
+        "Fair value per token after each distribution",
+        periods,
+        [Series(tranche, [float(r[f"{tranche}_value_per_token"] or 0) / token for r in rows], color)
+         for tranche, color in (("senior", "#1f77b4"), ("junior", "#2ca02c"))],
+        f"{currency} per token",
     )
     return out
 
@@ -251,6 +296,29 @@ annual rate of those flows on their dates (XIRR); tokens still held are not valu
 {''.join(rows)}</table>{note}"""
 
 
+def _values_html(rows: list[dict[str, Any]], money: Callable[[int], str], currency: str) -> str:
+    """Each distributed period's fair value per token of each tranche (:func:`fair_values`)."""
+    if not rows:
+        return ""
+
+    def shown(value: Any) -> str:
+        return "-" if value == "" else html.escape(money(int(value)))
+
+    body = "".join(
+        f"<tr><td>{r['period']}</td><td>{shown(r['senior_value_per_token'])}</td>"
+        f"<td>{shown(r['junior_value_per_token'])}</td></tr>"
+        for r in rows
+    )
+    return f"""<h2>Fair value per token</h2>
+<p>Each tranche's fair value of one whole token (one {html.escape(currency)} of face) right after each period's
+distribution: the payments the pool's waterfall would still make from the state the chain shows then, on the
+deal's base case, discounted to the period's end at the default rates (senior coupon + 1%, the junior's hurdle),
+effective annual on actual/365. Not loss-adjusted. <code>periods.csv</code> has them in smallest units
+(<code>senior_value_per_token</code>, <code>junior_value_per_token</code>).</p>
+<table id="fair-value"><tr><th>period</th><th>senior</th><th>junior</th></tr>
+{body}</table>"""
+
+
 def render_html(
     summary: dict[str, Any],
     rows: list[dict[str, Any]],
@@ -295,6 +363,7 @@ def render_html(
     )
     figures = "".join(f'<figure id="chart-{name}">{svg}</figure>' for name, svg in images.items())
     investors = _investors_html(rec, money)
+    values = _values_html(rows, money, currency)
     color = "#1b7f3b" if ok else "#b3261e"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Auditor's replay</title>
@@ -308,6 +377,7 @@ font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
 <p class="verdict" id="verdict">{html.escape(verdict)}</p>
 <table id="facts">{table}</table>
 <h2>Charts</h2>{figures}
+{values}
 <h2>Findings</h2>
 <p>The money or the rules were broken: each is a failed audit (exit code 1).</p>
 <table id="findings">

@@ -547,7 +547,7 @@ def _reconcile(
         "trades": trades,
         "fingerprint": fingerprint,
     }
-    write_outputs(out, summary, history, rec, expected_terms.cash_trap_dscr_bps)
+    write_outputs(out, summary, history, rec, expected_terms)
     timings["total"] = time.perf_counter() - t0
     code = EXIT_RECONCILED if not rec.findings else EXIT_FINDINGS
     return ReplayResult(code, rec.findings, ledger.count(), out, timings, disclosures=rec.disclosures)

@@ -172,6 +172,23 @@ def test_claim_refuses_a_holder_failing_its_checksum(issued: Issued) -> None:
     assert _head(issued.state) == before  # nothing is claimable before period 1 is distributed
 
 
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("--date", "next tuesday"), "--date 'next tuesday': not a date"),
+        (("--date", "2026-02-30"), "--date '2026-02-30': not a date"),
+        (("--rate", "-1"), "--rate '-1': must be a finite rate of 0% or more"),
+        (("--rate", "nine"), "--rate 'nine': not a number"),
+        (("--rate", "inf"), "--rate 'inf': must be a finite rate"),
+        (("--tranche", "mezzanine"), "--tranche 'mezzanine': one of senior, junior"),
+    ],
+    ids=["date-words", "date-impossible", "rate-negative", "rate-word", "rate-infinite", "tranche-unknown"],
+)
+def test_value_refuses_a_bad_date_rate_or_tranche(issued: Issued, args: tuple[str, ...], match: str) -> None:
+    _refused(issued.state, "value", *args, "--deployment", str(issued.manifest), "--state", str(issued.state),
+             match=match)
+
+
 # -- the state file and keys ------------------------------------------------------------------------------------
 
 

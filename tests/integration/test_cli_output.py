@@ -122,10 +122,20 @@ def test_piped_demo_output_keeps_paths_on_one_line(demo: Demo) -> None:
     assert _value(demo.stdout, "written to") == str(demo.out)
 
 
+@dataclass(frozen=True)
+class Operated:
+    """A deal issued with period 1 reported, then ``rwa distribute``, ``rwa claim`` and ``rwa status`` run as
+    separate processes: their outputs, the holder, and the options that reach the deal's chain."""
+
+    distributed: str
+    claimed: str
+    status: str
+    holder: str
+    chain: tuple[str, ...]
+
+
 @pytest.fixture(scope="module")
-def operated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str, str]:
-    """A deal issued with period 1 reported, then ``rwa distribute``, ``rwa claim`` and ``rwa status`` as
-    separate processes; returns their outputs and the holder."""
+def operated(tmp_path_factory: pytest.TempPathFactory) -> Operated:
     folder = tmp_path_factory.mktemp("operated")
     state, manifest = folder / "chain.sqlite", folder / "deployment.json"
     with connect(state=state) as chain:
@@ -133,17 +143,15 @@ def operated(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str, s
         deal_path = deal_for(chain.accounts[15:20], folder, chain.now(), periods_ended=1)
         issued = issue(chain, plan_issue(deal_path), manifest, lambda _m: None)
         publish(chain, issued, period=1, simulate=True)
-    common = ["--deployment", str(manifest), "--state", str(state)]
+    common = ("--deployment", str(manifest), "--state", str(state))
     distributed = rwa("distribute", "--period", "1", *common, check=True)
     claimed = rwa("claim", "--holder", holder, *common, check=True)
     status = rwa("status", *common, check=True)
-    return distributed.stdout, claimed.stdout, status.stdout, holder
+    return Operated(distributed.stdout, claimed.stdout, status.stdout, holder, common)
 
 
-def test_distribute_shows_money_with_the_currency_and_dscr_as_a_multiple(
-    operated: tuple[str, str, str, str],
-) -> None:
-    distributed, _, status, _ = operated
+def test_distribute_shows_money_with_the_currency_and_dscr_as_a_multiple(operated: Operated) -> None:
+    distributed, status = operated.distributed, operated.status
     assert re.search(r"period 1 distributed; deposited [\d,]+\.\d\d USDC$", distributed.splitlines()[0])
     for leg in ("collected", "fee", "senior_interest", "senior_principal", "reserve_in", "junior", "balance_after"):
         assert re.fullmatch(r"-?[\d,]+\.\d\d USDC", _value(distributed, leg)), leg
@@ -152,12 +160,37 @@ def test_distribute_shows_money_with_the_currency_and_dscr_as_a_multiple(
     assert _value(distributed, "fee") == _value(status, "servicing fees paid")
 
 
-def test_claim_shows_what_status_counts_as_claimed(operated: tuple[str, str, str, str]) -> None:
-    _, claimed, status, holder = operated
+def test_claim_shows_what_status_counts_as_claimed(operated: Operated) -> None:
+    claimed, status, holder = operated.claimed, operated.status, operated.holder
     found = re.fullmatch(rf"{holder}: senior ([\d,]+\.\d\d USDC)  junior ([\d,]+\.\d\d USDC)", claimed.strip())
     assert found, claimed
     assert found.group(1) != "0.00 USDC"
     assert _value(status, "senior claimed / distributed").split(" / ")[0] == found.group(1)
+
+
+def test_value_shows_each_tokens_fair_value_and_trade_quote_agrees(operated: Operated) -> None:
+    raw = json.loads(rwa("value", "--json", *operated.chain, check=True).stdout)
+    assert raw["date"] == raw["as_of"]["time"] and raw["day_count"] == "actual/365"
+    assert raw["last_distributed_period"] == 1 and not raw["finalized"]
+    senior, junior = raw["tranches"]["senior"], raw["tranches"]["junior"]
+    assert senior["rate"] == 0.09 and junior["rate"] == 0.15  # the example deal's coupon + 1% and junior hurdle
+    assert 0 < senior["value_per_token"] < 10**6 and isinstance(senior["value"], int)
+    assert [p["period"] for p in senior["payments"]] == [*range(2, 61), 61]
+    # at 0% the value is the payments themselves; a later date within the period accretes it
+    flat = json.loads(rwa("value", "--json", "--rate", "0", "--tranche", "senior", *operated.chain, check=True).stdout)
+    assert list(flat["tranches"]) == ["senior"]
+    assert flat["tranches"]["senior"]["value"] == sum(p["amount"] for p in senior["payments"])
+    later = json.loads(rwa("value", "--json", "--date", senior["payments"][0]["date"], *operated.chain,
+                           check=True).stdout)
+    assert later["tranches"]["senior"]["value"] > senior["value"]
+    shown = rwa("value", *operated.chain, check=True).stdout
+    per_token = format_money(senior["value_per_token"], 6, "USDC")
+    left = sum(1 for p in senior["payments"] if p["amount"])  # the senior is repaid before the leases end
+    assert re.search(rf"│ senior\s+│\s+9\.00% │\s+{left} │\s+{re.escape(per_token)} │", shown), shown
+    assert format_money(junior["value"], 6, "USDC") in shown
+    # one definition of fair value: a quote for one whole token is the value of one token
+    quote = rwa("trade", "quote", "--tranche", "senior", "--amount", str(10**6), *operated.chain, check=True).stdout
+    assert f"({senior['value_per_token']} smallest units)" in quote
 
 
 def test_piped_size_keeps_every_stress_grid_column() -> None:

@@ -223,7 +223,7 @@ def test_a_trade_settles_against_payment_and_the_replay_follows_both_legs(chain:
     import pytest
 
     from rwa.errors import InputError
-    from rwa.issuance.trade import expected_payments, fair_price, fill_order, make_order, market_rate_bps
+    from rwa.issuance.trade import fair_price, fill_order, make_order
     from tests.support.lifecycle import run_lifecycle
 
     deal, manifest_path = run_lifecycle(chain, tmp_path, periods=2)
@@ -231,8 +231,7 @@ def test_a_trade_settles_against_payment_and_the_replay_follows_both_legs(chain:
     senior = deal.tokens["senior"]
     amount = senior.balance_of(seller) // 3
     model = _deal_file(deal)
-    price = fair_price(expected_payments(model, deal)["senior"], senior.total_supply(), amount,
-                       market_rate_bps(model, "senior"))
+    price = fair_price(model, deal, "senior", amount)
     assert 0 < price < amount * 11 // 10  # near par: the senior pays its coupon on a falling balance
     signed = make_order(deal, "senior", seller, amount, price, None, chain.now() + 3_600)
     outsider = chain.accounts[9].address  # never passed KYC

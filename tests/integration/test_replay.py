@@ -24,6 +24,7 @@ from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.oracle.publisher import amend, publish
 from rwa.replay.ledger import Ledger
 from rwa.replay.run import run_replay
+from rwa.units import TRANCHES, format_money
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import deal_for
 from tests.support.lifecycle import kinds as _kinds
@@ -48,6 +49,32 @@ def test_honest_history_reconciles_and_writes_every_output(
     assert all(line.split(",")[5] == line.split(",")[6] for line in holders)
     again = _replay(chain, history[1], tmp_path)
     assert again.reused and again.exit_code == 0 and again.events == result.events
+
+
+def test_the_period_rows_carry_each_tranches_fair_value_per_token_after_the_distribution(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    import csv
+
+    from rwa.deal import load_deal
+    from rwa.leverage.valuation import payment_date, value_tranches
+
+    result = _replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    with (tmp_path / "audit" / "periods.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    senior = [int(r["senior_value_per_token"]) for r in rows]
+    junior = [int(r["junior_value_per_token"]) for r in rows]
+    assert len(senior) == 3 and senior[0] > senior[1] > senior[2] > 0  # the senior amortizes
+    assert senior[0] < 10**6 and all(j > 0 for j in junior)
+    # the last row is the shared valuation of the pool's state now, read from the chain, at the period's end
+    model = load_deal(Path(deal.manifest.deal_file))
+    supplies = {t: deal.tokens[t].total_supply() for t in TRANCHES}
+    now = value_tranches(model, deal.pool.terms(), deal.pool.state(), supplies, payment_date(model, 3))
+    assert [now["senior"].per_token, now["junior"].per_token] == [senior[2], junior[2]]
+    page = (tmp_path / "audit" / "report.html").read_text()
+    assert '<table id="fair-value">' in page and '<figure id="chart-value">' in page
+    assert f"<td>3</td><td>{format_money(senior[2], 6, 'USDC')}</td>" in page
 
 
 def test_new_blocks_are_read_incrementally(
@@ -248,7 +275,7 @@ def test_report_html_is_self_contained_and_its_charts_render_in_chromium(
     html = report.read_text()
     assert all(s.startswith("data:") for s in re.findall(r'(?:src|href)="([^"]+)"', html))  # nothing fetched
     assert "<script" not in html and "<link" not in html
-    assert len(re.findall(r'<figure id="chart-[a-z]+"><svg ', html)) == 5
+    assert len(re.findall(r'<figure id="chart-[a-z]+"><svg ', html)) == 6
     shot = tmp_path / "report.png"
     subprocess.run(
         [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

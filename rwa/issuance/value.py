@@ -1,0 +1,47 @@
+"""A deployment's tranches at fair value (:mod:`rwa.leverage.valuation`), from the pool's state on the chain.
+
+Everything is read at the chain's latest block, and that block's time is the default valuation date: the state and
+the date are the same moment, whatever the wall clock says (a development chain's clock is moved by the demo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from rwa.deal import Deal
+from rwa.leverage.valuation import TrancheValue, value_tranches
+from rwa.onchain.deployed import DeployedDeal
+from rwa.units import TRANCHES, Tranche
+from rwa.waterfall import PoolState
+
+
+@dataclass(frozen=True)
+class DeploymentValue:
+    """The tranches' fair values at ``at``, from the pool's ``state`` at ``block`` (whose time is ``as_of``)."""
+
+    at: datetime
+    as_of: datetime
+    block: int
+    state: PoolState
+    tranches: dict[Tranche, TrancheValue]
+
+
+def value_deployment(
+    deal: Deal,
+    deployed: DeployedDeal,
+    at: datetime | None = None,
+    rates: dict[Tranche, Decimal] | None = None,
+) -> DeploymentValue:
+    """Each tranche's fair value at ``at`` (default the latest block's time) at ``rates`` (default each tranche's
+    market rate, :func:`rwa.leverage.valuation.market_rate_bps`)."""
+    head = deployed.chain.w3.eth.get_block("latest")
+    block = int(head["number"])
+    as_of = datetime.fromtimestamp(int(head["timestamp"]), tz=UTC)
+    pool = deployed.pool
+    state = pool.state(block)
+    supplies = {t: deployed.tokens[t].total_supply(block) for t in TRANCHES}
+    when = as_of if at is None else at
+    tranches = value_tranches(deal, pool.terms(), state, supplies, when, rates, as_of=as_of)
+    return DeploymentValue(at=when, as_of=as_of, block=block, state=state, tranches=tranches)
