@@ -12,7 +12,7 @@ import pytest
 
 from rwa.deal import Deal
 from rwa.errors import InputError
-from rwa.leverage.cashflows import base_deposits, base_revenue
+from rwa.leverage.cashflows import base_deposits, base_revenue, collateral_value
 from rwa.leverage.sizing import Sizing
 from rwa.leverage.valuation import (
     Payment,
@@ -82,9 +82,10 @@ def test_payments_come_at_the_end_of_their_period_and_maturity_with_the_last(dea
     assert [p.period for p in payments["senior"]] == [*range(1, n + 1), n + 1]
     assert payments["senior"][0].when == deal.periods.start_of(2) == payment_date(deal, 1)
     assert payments["junior"][-1].when == payments["junior"][-2].when == deal.periods.start_of(n + 1)
-    # the base case repays the whole face on schedule, and the junior takes the residual value at maturity
+    # the base case repays the whole face on schedule (the reserve is released as it is repaid), and the junior
+    # takes the hardware's residual value less the fee at maturity
     assert sum(p.amount for p in payments["senior"]) > terms.face
-    assert payments["junior"][-1].amount > payments["junior"][-2].amount
+    assert payments["junior"][-1].amount == collateral_value(deal)[-1] - terms.servicing_fee_per_period
 
 
 def test_the_senior_is_at_par_at_the_close_at_its_own_coupons_rate(deal: Deal, sizing: Sizing) -> None:
