@@ -24,8 +24,9 @@ import {BoundedPausable} from "./utils/BoundedPausable.sol";
 /// @dev Cash trap rule: the covenant is tested on the period's coverage over its scheduled senior debt service
 ///      (interest on the opening balance + scheduled principal, arrears excluded), in basis points, rounded down.
 ///      The coverage is the rent deposited for the period up to the revenue the oracle's reporters attested for
-///      it, plus the tax refunds deposited for it up to the refund the deal schedules for it (fixed at
-///      deployment), less the servicing fee. When it is under `cashTrapDscrBps`, or once default is declared,
+///      it, less the servicing fee; tax refunds are left out (they are lumpy, annual and at the tax authority's
+///      pace, and the sizing does not lean on them: its downside case haircuts them). When it is under
+///      `cashTrapDscrBps`, or once default is declared,
 ///      what would have gone to junior is applied immediately as senior prepayment, reducing the outstanding
 ///      balance. The principal schedule is not re-sculpted: later scheduled amounts are capped at the smaller
 ///      balance, so the senior is simply repaid earlier.
@@ -33,8 +34,8 @@ import {BoundedPausable} from "./utils/BoundedPausable.sol";
 ///      test on deposits could be passed by pulling the next period's collections (or the issuer's own money)
 ///      forward into a weak period, paying the junior now and leaving the senior the hole. Every term of the
 ///      coverage is capped by a figure the servicer cannot move: the attested revenue is signed by a quorum of
-///      independent reporters from the billing data for that period alone, and the refund schedule is fixed at
-///      deployment. Cash deposited above the caps, residual value and other deposits still flow through the
+///      independent reporters from the billing data for that period alone. Cash deposited above the cap, tax
+///      refunds, residual value and other deposits still flow through the
 ///      waterfall (to arrears, the reserve, the trap or the junior) but never pass the test; cash held back only
 ///      lowers the period's own coverage. Collections short of the attested revenue are caught twice: the
 ///      coverage counts the rent actually deposited, and a shortfall over the trailing window is an event of
@@ -60,18 +61,10 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     /// @dev A period's deposits in one slot: all kinds, and rent alone (what the covenant and the shortfall trigger
-    ///      compare with the report); `hasRefund` when the period has a scheduled refund or a refund deposit, so
-    ///      that a period without either never reads its `Refunds` slot. 120 bits hold any stablecoin's supply.
+    ///      compare with the report). 128 bits hold any stablecoin's supply.
     struct Deposits {
-        uint120 total;
-        uint120 rent;
-        bool hasRefund;
-    }
-
-    /// @dev A period's tax refunds: deposited, and scheduled by the deal (set at deployment).
-    struct Refunds {
-        uint128 deposited;
-        uint128 scheduled;
+        uint128 total;
+        uint128 rent;
     }
 
     /// @dev Running sums through a distributed period, for the trailing-window shortfall test.
@@ -92,7 +85,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint256 private _principalArrears;
     uint256 private _undistributedDeposits;
     mapping(uint256 period => Deposits) private _deposited;
-    mapping(uint256 period => Refunds) private _refunds;
+    /// @dev The tax refund the deal schedules per period (a term, set at deployment; the covenant does not count it).
+    mapping(uint256 period => uint256) private _scheduledRefund;
     /// @dev Running sums through period p, kept at slot p % (shortfallWindow + 1): a ring of window + 1 entries
     ///      holds both ends of the trailing window, and a distribution rewrites a used slot instead of a new one.
     mapping(uint256 slot => Cumulative) private _cumulative;
@@ -134,13 +128,12 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     uint8 private constant _KIND_COUNT = 4;
     uint8 private constant _KIND_RENT = 0;
-    uint8 private constant _KIND_TAX_REFUND = 1;
     uint256 private constant _BPS = 10_000;
 
     // ------------------------------------------------------------------------------------------- constructor
     /// @param terms_ the deal's terms
     /// @param principalSchedule senior scheduled principal per period (1..N); sums to the senior face
-    /// @param refundSchedule the tax refund the deal expects per period (1..N), what the covenant counts of refunds
+    /// @param refundSchedule the tax refund the deal expects per period (1..N), a term the auditor reads back
     /// @param rules the objective events of default and the servicer's window
     /// @param parties the contracts and accounts: `admin` gets DEFAULT_ADMIN_ROLE, `trustee` TRUSTEE_ROLE,
     ///        `servicer` SERVICER_ROLE
@@ -160,10 +153,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             RefundScheduleLengthMismatch(refundSchedule.length, terms_.periodCount)
         );
         for (uint256 i; i < refundSchedule.length; ++i) {
-            if (refundSchedule[i] != 0) {
-                _refunds[i + 1].scheduled = SafeCast.toUint128(refundSchedule[i]);
-                _deposited[i + 1].hasRefund = true;
-            }
+            if (refundSchedule[i] != 0) _scheduledRefund[i + 1] = refundSchedule[i];
         }
         uint256 face = 0;
         for (uint256 i; i < principalSchedule.length; ++i) {
@@ -233,14 +223,9 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
         require(received >= amount, TransferShortfall(amount, received));
         Deposits storage d = _deposited[period];
-        uint120 credited = SafeCast.toUint120(amount);
+        uint128 credited = SafeCast.toUint128(amount);
         d.total += credited;
-        if (kind == _KIND_RENT) {
-            d.rent += credited;
-        } else if (kind == _KIND_TAX_REFUND) {
-            _refunds[period].deposited += credited;
-            if (!d.hasRefund) d.hasRefund = true;
-        }
+        if (kind == _KIND_RENT) d.rent += credited;
         _undistributedDeposits += amount;
         emit Deposited(period, kind, amount, msg.sender);
     }
@@ -397,14 +382,14 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @inheritdoc ILeasePool
     function refundScheduleAt(uint256 period) external view returns (uint256) {
-        return _refunds[period].scheduled;
+        return _scheduledRefund[period];
     }
 
     /// @inheritdoc ILeasePool
     function refundSchedule() external view returns (uint256[] memory schedule) {
         schedule = new uint256[](_terms.periodCount);
         for (uint256 i; i < schedule.length; ++i) {
-            schedule[i] = _refunds[i + 1].scheduled;
+            schedule[i] = _scheduledRefund[i + 1];
         }
     }
 
@@ -539,7 +524,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
         uint256 schedInt = WaterfallMath.monthlyInterestDown(f.balance, t.seniorCouponBps);
         uint256 schedPrin = WaterfallMath.min(_scheduledPrincipal(period), f.balance);
-        uint256 covered = _coverage(period, d, reported, t.servicingFeePerPeriod);
+        uint256 covered = _coverage(d, reported, t.servicingFeePerPeriod);
         legs.dscrBps = WaterfallMath.dscrBpsDown(covered, schedInt + schedPrin);
 
         uint256 due = _interestArrears + schedInt;
@@ -555,7 +540,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         // the cash when below, the excess released into the cash when above, all of it released once the senior
         // is repaid; in the last period with senior still owed it is kept for the maturity settlement.
         if (!isDefaulted) {
-            uint256 released;
+            uint256 released = 0;
             if (f.balance == 0) {
                 released = f.reserve;
             } else if (period < t.periodCount) {
@@ -594,18 +579,10 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         }
     }
 
-    /// @dev The covenant's coverage (see the contract's NatSpec): rent up to the attested revenue, plus tax refunds
-    ///      up to the scheduled refund, less the servicing fee (0 when the fee exceeds it).
-    function _coverage(uint256 period, Deposits memory d, uint256 reported, uint256 fee)
-        private
-        view
-        returns (uint256)
-    {
+    /// @dev The covenant's coverage (see the contract's NatSpec): rent up to the attested revenue, less the
+    ///      servicing fee (0 when the fee exceeds it).
+    function _coverage(Deposits memory d, uint256 reported, uint256 fee) private pure returns (uint256) {
         uint256 coverage = WaterfallMath.min(d.rent, reported);
-        if (d.hasRefund) {
-            Refunds memory r = _refunds[period];
-            coverage += WaterfallMath.min(r.deposited, r.scheduled);
-        }
         return coverage > fee ? coverage - fee : 0;
     }
 

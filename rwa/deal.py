@@ -202,6 +202,10 @@ class Financing(_Model):
     cash_trap_dscr_bps: int = Field(ge=BPS)
     junior_discount_rate_bps: Bps = 1500
     p90_rent_haircut_bps: Bps = 0
+    p90_refund_haircut_bps: Bps = Field(
+        default=BPS, description="tax refunds cut in the downside case (all of them by default: debt service is not "
+        "sculpted onto refunds, which the covenant does not count either)"
+    )
 
     @property
     def cash_trap_dscr(self) -> float:
@@ -346,13 +350,16 @@ class Offering(_Model):
 
 
 class Investor(_Model):
-    """One investor: its KYC record, and in a private placement its allocation of a tranche in basis points of that
-    tranche (with an ``[offering]`` the investor subscribes instead and ``share_bps`` may be left out)."""
+    """One investor: its KYC record, and in a private placement its allocation of a tranche, either in basis points
+    of the tranche (``share_bps``) or as an amount (``amount``, a weight: the tranche is shared pro rata to the
+    amounts, each investor gets exactly its amount when they add up to the sized tranche). With an ``[offering]``
+    the investor subscribes instead and both may be left out."""
 
     name: str = Field(min_length=1)
     address: str
     tranche: Tranche
     share_bps: int | None = Field(default=None, gt=0, le=BPS)
+    amount: Money | None = Field(default=None, gt=0)
     kyc_expiry: date
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
 
@@ -419,12 +426,23 @@ class Deal(_Model):
         if overdue and overdue <= self.oracle.grace_seconds:
             raise _FieldError("events_of_default.report_overdue_seconds",
                               f"must exceed the oracle's grace ({self.oracle.grace_seconds} s)")
+        if self.financing.cash_trap_dscr_bps > round(self.financing.p90_dscr_target * BPS):
+            raise _FieldError("financing.cash_trap_dscr_bps",
+                              f"{self.financing.cash_trap_dscr_bps} bps is above the P90 DSCR target "
+                              f"{self.financing.p90_dscr_target}: the deal's own downside case would trap cash every "
+                              "period; set the covenant at or below the target")
         if self.risk.default_period is not None and self.risk.default_period > self.periods.count:
             raise _FieldError("risk.default_period", f"must be <= periods.count ({self.periods.count})")
         for tranche in TRANCHES:
-            shares = [inv.share_bps or 0 for inv in self.investors if inv.tranche == tranche]
-            if self.offering is None and sum(shares) != BPS:
-                raise _FieldError("investors", f"{tranche} shares sum to {sum(shares)} bps, must be exactly {BPS}")
+            members = [inv for inv in self.investors if inv.tranche == tranche]
+            by_amount = [inv.amount is not None for inv in members]
+            if any(by_amount) and (not all(by_amount) or any(inv.share_bps is not None for inv in members)):
+                raise _FieldError("investors", f"{tranche}: give every investor of a tranche either share_bps or an "
+                                  "amount, not a mix")
+            shares = [inv.share_bps or 0 for inv in members]
+            if self.offering is None and not any(by_amount) and sum(shares) != BPS:
+                raise _FieldError("investors", f"{tranche} shares sum to {sum(shares)} bps, must be exactly {BPS} "
+                                  "(or give each investor an amount)")
         if self.offering is not None:
             o = self.offering
             if o.closes > self.periods.first_start:
@@ -470,16 +488,23 @@ class _FieldError(ValueError):
 def allocate(deal: Deal, senior: int, junior: int) -> dict[str, dict[str, int]]:
     """Integer amounts per investor address for each tranche, summing exactly to ``senior`` and ``junior``.
 
-    Largest-remainder method: each investor gets ``floor(size * share / 10000)``, and the units left over go one
-    each to the largest remainders, ties broken by the order of the investors in the file.
+    Largest-remainder method on each investor's weight (``share_bps`` out of 10000, or ``amount`` out of the
+    tranche's amounts): each gets ``floor(size * weight / total)``, and the units left over go one each to the
+    largest remainders, ties broken by the order of the investors in the file. Amounts that add up to the size are
+    allocated exactly. One pass over the investors, whatever their number.
     """
     if senior < 0 or junior < 0:
         raise DealConfigError("allocate: tranche sizes must be >= 0")
     out: dict[str, dict[str, int]] = {}
     for tranche, size in (("senior", senior), ("junior", junior)):
         members = deal.investors_of(tranche)
-        floors = [size * (inv.share_bps or 0) // BPS for inv in members]
-        remainders = [size * (inv.share_bps or 0) % BPS for inv in members]
+        weights = [inv.amount if inv.amount is not None else inv.share_bps or 0 for inv in members]
+        total = BPS if not any(inv.amount is not None for inv in members) else sum(weights)
+        if total <= 0:
+            out[tranche] = {inv.address: 0 for inv in members}
+            continue
+        floors = [size * w // total for w in weights]
+        remainders = [size * w % total for w in weights]
         left = size - sum(floors)
         order = sorted(range(len(members)), key=lambda i: (-remainders[i], i))
         for i in order[:left]:

@@ -17,8 +17,8 @@ Order of payment in a period ``p`` (1..N) with ``cash`` deposited for it:
 5. cash trap: when the period's DSCR is under the covenant (or the lessee has defaulted), the junior's share is
    applied immediately as senior prepayment, reducing the outstanding balance. The covenant test is the period's
    coverage over its scheduled senior debt service (interest + scheduled principal, arrears not included); the
-   coverage is the rent deposited up to the attested (reported) revenue plus the tax refunds deposited up to the
-   period's scheduled refund, less the fee, so cash moved between periods cannot pass it (:func:`coverage`). The
+   coverage is the rent deposited up to the attested (reported) revenue, less the fee (tax refunds are not
+   counted), so cash moved between periods cannot pass it (:func:`coverage`). The
    schedule itself is unchanged, so later scheduled amounts are capped at the smaller balance;
 6. whatever is left goes to the junior tranche.
 
@@ -188,11 +188,12 @@ def dust_down(remainder_points: int) -> int:
     return remainder_points // POINTS_MAGNITUDE
 
 
-def coverage(rent: int, refund: int, reported: int, scheduled_refund: int, fee_per_period: int) -> int:
-    """The covenant's numerator (``LeasePool._coverage``): rent up to the attested revenue, plus tax refunds up to
-    the scheduled refund, less the servicing fee, never below 0. No term grows with cash the servicer moves from
-    another period, labels as a refund, or adds from elsewhere."""
-    return max(min(rent, reported) + min(refund, scheduled_refund) - fee_per_period, 0)
+def coverage(rent: int, reported: int, fee_per_period: int) -> int:
+    """The covenant's numerator (``LeasePool._coverage``): rent up to the attested revenue, less the servicing fee,
+    never below 0. Tax refunds are not counted (lumpy, annual, at the tax authority's pace; the sizing's downside
+    case haircuts them), and no term grows with cash the servicer moves from another period or adds from
+    elsewhere."""
+    return max(min(rent, reported) - fee_per_period, 0)
 
 
 def _check_amounts(cash: int, reported: int) -> None:
@@ -248,7 +249,7 @@ def run_period(
 
     sched_int = monthly_interest_down(balance, coupon)
     sched_prin = min(terms.scheduled_principal(period), balance)
-    covered = coverage(rent, refund, reported, terms.scheduled_refund(period), terms.servicing_fee_per_period)
+    covered = coverage(rent, reported, terms.servicing_fee_per_period)
     dscr = dscr_bps_down(covered, sched_int + sched_prin)
 
     interest_due = state.interest_arrears + sched_int

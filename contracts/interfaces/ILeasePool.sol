@@ -82,8 +82,8 @@ interface ILeasePool is IDistributionStatus {
     /// @param interestArrears senior interest still owed after the period
     /// @param principalArrears senior scheduled principal overdue after the period
     /// @param reserveAfter reserve held after the period
-    /// @param dscrBps the covenant test: in periods 1..N the coverage (rent up to the attested revenue, plus tax
-    ///        refunds up to the scheduled refund, less the fee) over the period's scheduled senior debt service; at
+    /// @param dscrBps the covenant test: in periods 1..N the coverage (rent up to the attested revenue, less the fee;
+    ///        tax refunds are not counted) over the period's scheduled senior debt service; at
     ///        maturity the cash after the fee over interest and the balance; in bps, rounded down, capped at
     ///        type(uint32).max (also when no senior debt service is scheduled, and in recoveries)
     struct PeriodLegs {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -21,13 +21,14 @@ from rwa.leverage.cashflows import (
     SHORTFALL_DELIVERED,
     SHORTFALL_ORDERED,
     Scenario,
+    ScenarioFlows,
     billable_rent,
     largest_supplier,
     lessee_default,
     refunds,
     scenario_cashflows,
 )
-from rwa.leverage.path_engine import PathTerms, run_paths
+from rwa.leverage.path_engine import PathResults, PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
 from rwa.terms import refund_schedule, reserve_at_close
 from rwa.units import BPS
@@ -225,14 +226,15 @@ class Breakevens:
     max_cfads_haircut: float
 
 
-def _breakeven_scale(deal: Deal, sizing: Sizing, dscr: float, per_unit: list[float]) -> float | None:
-    """Smallest x with x * per_unit[p] + refunds[p] - fee >= dscr * service[p] in every period with service."""
+def _breakeven_scale(deal: Deal, sizing: Sizing, dscr: float, per_unit: list[float], on_coverage: bool) -> float | None:
+    """Smallest x with x * per_unit[p] (+ refunds[p] unless ``on_coverage``: the covenant leaves them out) - fee >=
+    dscr * service[p] in every period with service."""
     fee = sizing.servicing_fee_per_period
     need = 0.0
     for base, refund, service in zip(per_unit, refunds(deal), sizing.debt_service, strict=True):
         if service == 0:
             continue
-        shortfall = dscr * service - refund + fee
+        shortfall = dscr * service - (0 if on_coverage else refund) + fee
         if base <= 0:
             if shortfall > 0:
                 return None
@@ -246,10 +248,10 @@ def breakevens(deal: Deal, sizing: Sizing) -> Breakevens:
     contracted = [float(c) for c in billable_rent(deal)]
     util = deal.utilization.base
     covenant = deal.financing.cash_trap_dscr
-    u1 = _breakeven_scale(deal, sizing, 1.0, contracted)
-    uc = _breakeven_scale(deal, sizing, covenant, contracted)
-    r1 = _breakeven_scale(deal, sizing, 1.0, [c * util for c in contracted])
-    rc = _breakeven_scale(deal, sizing, covenant, [c * util for c in contracted])
+    u1 = _breakeven_scale(deal, sizing, 1.0, contracted, on_coverage=False)
+    uc = _breakeven_scale(deal, sizing, covenant, contracted, on_coverage=True)
+    r1 = _breakeven_scale(deal, sizing, 1.0, [c * util for c in contracted], on_coverage=False)
+    rc = _breakeven_scale(deal, sizing, covenant, [c * util for c in contracted], on_coverage=True)
     server_months = sum(lease.servers * lease.term_periods for lease in deal.leases)
     rent_total = sum(lease.servers * lease.term_periods * lease.rent_per_server_month for lease in deal.leases)
     average_rent = rent_total / server_months
@@ -302,7 +304,6 @@ class StressResult:
 
 FX_DEPRECIATIONS = (10, 20)  # per cent the source currency loses against the stablecoin from period 1
 STRESS_DELIVERY_DELAY = 6  # periods the largest supplier's deliveries arrive late
-STRESS_REFUND_DELAY = 6  # periods each tax refund arrives late
 
 
 def stress_scenarios(deal: Deal, sizing: Sizing | None = None) -> list[tuple[str, str, Scenario]]:
@@ -310,7 +311,8 @@ def stress_scenarios(deal: Deal, sizing: Sizing | None = None) -> list[tuple[str
     one senior figure of the example deal; the lessee default is at the deal's ``risk.default_period``, else at
     the period the sizing found worst."""
     fin, risk = deal.financing, deal.risk
-    p90 = BASE.with_(name="p90", utilization=deal.utilization.p90, rent_factor=1 - fin.p90_rent_haircut_bps / BPS)
+    p90 = BASE.with_(name="p90", utilization=deal.utilization.p90, rent_factor=1 - fin.p90_rent_haircut_bps / BPS,
+                     refund_factor=1 - fin.p90_refund_haircut_bps / BPS)
     period = risk.default_period or (sizing.worst_default_period if sizing else None) or 1
     default = lessee_default(deal, period)
     rows: list[tuple[str, str, Scenario]] = [("base", "base case", BASE)]
@@ -325,7 +327,8 @@ def stress_scenarios(deal: Deal, sizing: Sizing | None = None) -> list[tuple[str
     vacancy = f"empty {risk.relet_vacancy_periods} periods, re-let {risk.relet_discount_bps / 100:g}% below market"
     rows.append(("largest_lessee_default", f"{default.name} ({vacancy})", default))
     rows.append(("p90_and_largest_lessee_default", f"P90 case and {default.name}",
-                 default.with_(utilization=p90.utilization, rent_factor=p90.rent_factor)))
+                 default.with_(utilization=p90.utilization, rent_factor=p90.rent_factor,
+                               refund_factor=p90.refund_factor)))
     supplier = largest_supplier(deal) or "the supplier"
     label = f"{supplier} delivers {SHORTFALL_DELIVERED} of {SHORTFALL_ORDERED}"
     rows.append(("delivery_12_of_330", label, BASE.with_(name=label, delivery_shortfall=True)))
@@ -333,10 +336,8 @@ def stress_scenarios(deal: Deal, sizing: Sizing | None = None) -> list[tuple[str
     rows.append(("delivery_delay", label, BASE.with_(name=label, delivery_delay=STRESS_DELIVERY_DELAY)))
     rows.append(("power_plus_50", "power price +50%", BASE.with_(name="power", power_factor=1.5)))
     rows.append(("opex_plus_30", "operating costs +30%", BASE.with_(name="opex", opex_factor=1.3)))
-    if any(refunds(deal)):
-        label = f"tax refunds {STRESS_REFUND_DELAY} periods late"
-        rows.append(("refunds_late", label, BASE.with_(name=label, refund_delay=STRESS_REFUND_DELAY)))
-        rows.append(("refunds_lost", "tax refunds lost", BASE.with_(name="refunds lost", refund_factor=0.0)))
+    # no refund row: the sizing's downside case and the covenant leave refunds out, so a late or lost refund
+    # moves no senior figure (rows that test nothing are not shown)
     source = deal.source_currency or "source currency"
     for dep in FX_DEPRECIATIONS:
         label = f"{source} -{dep}% against {deal.currency}"
@@ -344,15 +345,25 @@ def stress_scenarios(deal: Deal, sizing: Sizing | None = None) -> list[tuple[str
     return rows
 
 
+def run_scenario(
+    deal: Deal, sizing: Sizing, scenario: Scenario, terms: PathTerms | None = None
+) -> tuple[ScenarioFlows, PathResults]:
+    """``scenario``'s cash and the deployed waterfall on it (one path); the covenant leaves out the refunds the
+    scenario actually deposits."""
+    flows = scenario_cashflows(deal, scenario, sizing.servicing_fee_per_period)
+    base = path_terms(deal, sizing) if terms is None else terms
+    run = run_paths(np.asarray([flows.cfads], dtype=np.float64),
+                    replace(base, uncovered=[float(r) for r in flows.refunds]),
+                    float(flows.residual_value), scenario.rate_shift_bps)
+    return flows, run
+
+
 def stress(deal: Deal, sizing: Sizing) -> list[StressResult]:
     """Run the stress grid through the waterfall with the deployed schedule and fixed servicing fee."""
     terms = path_terms(deal, sizing)
     out: list[StressResult] = []
     for key, label, scenario in stress_scenarios(deal, sizing):
-        flows = scenario_cashflows(deal, scenario, sizing.servicing_fee_per_period)
-        run = run_paths(
-            np.asarray([flows.cfads], dtype=np.float64), terms, float(flows.residual_value), scenario.rate_shift_bps
-        )
+        _, run = run_scenario(deal, sizing, scenario, terms)
         loss = float(run.loss[0])
         out.append(
             StressResult(

@@ -23,10 +23,14 @@ def register(app: typer.Typer) -> None:
         plots: Annotated[Path | None, typer.Option("--plots", help="write PNG charts into this directory")] = None,
         paths: Annotated[int | None, typer.Option("--paths", help="Monte Carlo paths (default: the deal's)")] = None,
         seed: Annotated[int | None, typer.Option("--seed", help="Monte Carlo seed (default: the deal's)")] = None,
+        target_loss: Annotated[float | None, typer.Option(
+            "--target-loss-probability",
+            help="also size the senior to this Monte Carlo probability of a loss (e.g. 0.01), with its 95% interval",
+        )] = None,
     ) -> None:
         """Size the senior and junior tranches of a deal, with returns, breakevens, stress and Monte Carlo."""
         try:
-            run_size(deal, as_json, plots, paths, seed)
+            run_size(deal, as_json, plots, paths, seed, target_loss)
         except RwaError as exc:
             print(f"error: {exc}", file=sys.stderr)
             # SystemExit, not typer.Exit: in click's non-standalone mode typer.Exit becomes a return value that a
@@ -34,13 +38,18 @@ def register(app: typer.Typer) -> None:
             raise SystemExit(exc.exit_code) from None
 
 
-def run_size(deal: Path, as_json: bool, plots: Path | None, paths: int | None, seed: int | None) -> None:
+def run_size(
+    deal: Path, as_json: bool, plots: Path | None, paths: int | None, seed: int | None,
+    target_loss: float | None = None,
+) -> None:
     """The command's body, without the error handling."""
     from rwa.leverage.report import analyse, render, to_json  # heavy imports only when the command runs
 
     if paths is not None and paths <= 0:
         raise InputError("--paths: must be > 0")
-    analysis = analyse(deal, paths, seed)
+    if target_loss is not None and not 0 < target_loss < 1:
+        raise InputError(f"--target-loss-probability: {target_loss} must be between 0 and 1 (e.g. 0.01 for 1%)")
+    analysis = analyse(deal, paths, seed, target_loss)
     written: list[Path] = []
     if plots is not None:
         from rwa.leverage.plots import write_plots

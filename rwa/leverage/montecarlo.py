@@ -28,9 +28,10 @@ import numpy as np
 import numpy.typing as npt
 
 from rwa.deal import Deal
+from rwa.leverage.analysis import irr, xirr
 from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
-from rwa.leverage.path_engine import BLOCK_PATHS, CashRows, FloatArray, PathResults, concat, run_rows
-from rwa.leverage.sizing import Sizing
+from rwa.leverage.path_engine import BLOCK_PATHS, CashRows, FloatArray, PathResults, PathTerms, concat, run_rows
+from rwa.leverage.sizing import Sizing, shape_terms
 from rwa.units import BPS
 
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
@@ -149,14 +150,17 @@ def cfads_paths(deal: Deal, sizing: Sizing, draws: Draws) -> FloatArray:
     )
 
 
-def run_draws(deal: Deal, sizing: Sizing, draws: Draws, keep_paths: int = 0) -> PathResults:
+def run_draws(
+    deal: Deal, sizing: Sizing, draws: Draws, keep_paths: int = 0, terms: PathTerms | None = None
+) -> PathResults:
     """CFADS and the waterfall for every drawn path, block by block (the vectorized engine).
 
     Per-period DSCR and junior arrays are kept for the blocks that hold the first ``keep_paths`` paths only, so
     ``dscr`` and ``junior`` cover those paths (whole blocks) and the rest of the run allocates nothing per period.
+    ``terms`` replaces the deployed terms (another senior size on the same shape).
     """
     inputs = _CashInputs.of(deal, sizing)
-    terms = sizing.path_terms(deal)
+    terms = sizing.path_terms(deal) if terms is None else terms
     residual = inputs.residual_value * draws.residual_factor
     paths = residual.shape[0]
 
@@ -283,6 +287,10 @@ class MonteCarlo:
     driver_basis: str
     sensitivities: dict[str, float]
     dscr_fan: dict[str, list[float]] = field(default_factory=dict)
+    p_senior_loss_ci95: tuple[float, float] = (0.0, 1.0)
+    senior_loss_adjusted_yield: float | None = None
+    junior_loss_adjusted_yield: float | None = None
+    junior_irr_percentiles: dict[str, float | None] = field(default_factory=dict)
 
 
 def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | None = None) -> MonteCarlo:
@@ -323,7 +331,105 @@ def simulate(deal: Deal, sizing: Sizing, paths: int | None = None, seed: int | N
         driver_basis=basis,
         sensitivities=sensitivities,
         dscr_fan={f"p{q}": [float(x) for x in row] for q, row in zip(FAN_PERCENTILES, fan, strict=True)},
+        p_senior_loss_ci95=wilson_interval(int(lost.sum()), paths),
+        senior_loss_adjusted_yield=_mean_flow_yield(deal, sizing.senior_size, run.senior, run.senior_final),
+        junior_loss_adjusted_yield=_mean_flow_yield(deal, sizing.junior_size, run.junior, run.junior_final),
+        junior_irr_percentiles=_junior_irr_percentiles(sizing.junior_size, run),
     )
+
+
+def wilson_interval(hits: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
+    """The 95% Wilson score interval of a probability estimated as ``hits / trials`` (sound at 0 hits)."""
+    if trials <= 0:
+        return (0.0, 1.0)
+    p = hits / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(centre - half, 0.0), min(centre + half, 1.0))
+
+
+def _mean_flow_yield(deal: Deal, price: int, cash: FloatArray, final: FloatArray) -> float | None:
+    """The loss-adjusted yield: XIRR (actual/365) of paying ``price`` at the first start for the mean, over the kept
+    paths, of what the tranche receives each period (maturity added to the last): expected cash, losses included."""
+    if price <= 0 or cash.shape[1] == 0:
+        return None
+    kept = cash.shape[0]
+    mean = cash.mean(axis=0)
+    mean[-1] += float(final[:kept].mean())
+    dates = [deal.periods.first_start, *(deal.periods.start_of(p + 1) for p in range(1, mean.size + 1))]
+    return xirr([-float(price), *mean.tolist()], dates)
+
+
+def _junior_irr_percentiles(price: int, run: PathResults) -> dict[str, float | None]:
+    """P10, P50 and P90 of the junior's IRR over the kept paths (monthly IRR compounded to a year; a path whose flows
+    never turn positive has no IRR and ranks lowest)."""
+    if price <= 0 or run.junior.shape[1] == 0:
+        return {}
+    kept = run.junior.shape[0]
+    rates = []
+    for path in range(kept):
+        flows = [-float(price), *run.junior[path].tolist()]
+        flows[-1] += float(run.junior_final[path])
+        monthly = irr(flows)
+        rates.append(-math.inf if monthly is None else (1 + monthly) ** 12 - 1)
+    values = np.asarray(rates)
+    out: dict[str, float | None] = {}
+    for q in (10, 50, 90):
+        v = float(np.percentile(values, q, method="lower"))
+        out[f"p{q}"] = v if math.isfinite(v) else None
+    return out
+
+
+@dataclass(frozen=True)
+class LossSizing:
+    """The senior sized to a target probability of loss in the Monte Carlo, on the deployed shape."""
+
+    target: float
+    senior_size: int
+    p_senior_loss: float
+    ci95: tuple[float, float]
+    paths: int
+    seed: int
+
+
+LOSS_SIZING_STEPS = 24  # bisection steps: about 1e-7 of the search range
+LOSS_SIZING_MAX_MULTIPLE = 8  # the search stops at 8x the deployed senior
+
+
+def size_to_loss_probability(
+    deal: Deal, sizing: Sizing, target: float, paths: int | None = None, seed: int | None = None
+) -> LossSizing:
+    """The largest senior (the deployed schedule's shape, scaled; whole stablecoin units) whose Monte Carlo
+    probability of a senior loss is at most ``target``, on one set of drawn paths for every size tried (common
+    random numbers, so the probability only rises with the size), with the 95% interval of the estimate there."""
+    if not 0 < target < 1:
+        raise ValueError("target loss probability must be in (0, 1)")
+    paths = deal.risk.paths if paths is None else paths
+    seed = deal.risk.seed if seed is None else seed
+    draws = draw(deal, paths, seed)
+    shape = [float(a) for a in sizing.principal_schedule]
+    fee = sizing.servicing_fee_per_period
+
+    def losses(size: float) -> int:
+        run = run_draws(deal, sizing, draws, terms=shape_terms(deal, shape, fee, size))
+        return int((run.loss > 1.0).sum())
+
+    lo, hi = 0.0, float(max(sizing.senior_size, deal.unit))
+    while losses(hi) <= target * paths:
+        lo, hi = hi, 2 * hi
+        if hi > LOSS_SIZING_MAX_MULTIPLE * max(sizing.senior_size, deal.unit):
+            hi = lo
+            break
+    for _ in range(LOSS_SIZING_STEPS if hi > lo else 0):
+        mid = (lo + hi) / 2
+        if losses(mid) <= target * paths:
+            lo = mid
+        else:
+            hi = mid
+    size = int(lo) // deal.unit * deal.unit
+    hits = losses(size) if size > 0 else 0
+    return LossSizing(target, size, hits / paths, wilson_interval(hits, paths), paths, seed)
 
 
 def _tail_mean(loss: FloatArray, level: float) -> float:

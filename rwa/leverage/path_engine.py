@@ -4,10 +4,10 @@ A float mirror of the integer reference model (``rwa.waterfall``, which ``LeaseP
 in floats because it only judges risk: nothing it computes is paid. Per period, on each path, with the period's
 cash after the fixed servicing fee (CFADS, floored at 0):
 
-1. DSCR = that cash over the period's scheduled debt service (interest on the balance plus the scheduled principal
-   capped at the balance; arrears not included). The pool measures its covenant on rent up to the attested revenue
-   plus refunds up to the deal's refund schedule (``rwa.waterfall.coverage``); on every path here the rent is the
-   revenue and the refunds are at most the schedule, so the two are the same cash;
+1. DSCR = the covenant's coverage over the period's scheduled debt service (interest on the balance plus the
+   scheduled principal capped at the balance; arrears not included). The pool measures its covenant on rent up to
+   the attested revenue less the fee, refunds left out (``rwa.waterfall.coverage``); here the rent is the revenue,
+   so the coverage is the cash less the period's refunds (``PathTerms.uncovered``), floored at 0;
 2. interest (arrears first) and then principal (arrears first, then the schedule's amount, never above the
    balance) are paid from the cash, then from the reserve; what stays unpaid becomes arrears (no interest on them);
 3. the reserve (it opens at what the offering funds at close) is held at its target, the scheduled debt service of
@@ -49,6 +49,7 @@ class PathTerms:
     cash_trap_dscr: float
     servicing_fee: float = 0.0
     opening_reserve: float = 0.0
+    uncovered: Sequence[float] = ()  # per period, cash the covenant does not count (the tax refunds deposited)
 
     @classmethod
     def of(cls, terms: PoolTerms, opening_reserve: int = 0) -> PathTerms:
@@ -61,6 +62,7 @@ class PathTerms:
             cash_trap_dscr=terms.cash_trap_dscr_bps / BPS,
             servicing_fee=float(terms.servicing_fee_per_period),
             opening_reserve=float(opening_reserve),
+            uncovered=[float(r) for r in terms.refund_schedule],
         )
 
     def principal_by_period(self, periods: int) -> list[float]:
@@ -86,6 +88,8 @@ class PathResults:
     junior: FloatArray
     junior_final: FloatArray
     reserve: FloatArray  # paths x periods: the reserve after each period (kept like ``dscr``)
+    senior: FloatArray  # paths x periods: what the senior was paid each period, interest and principal (kept)
+    senior_final: FloatArray  # what the senior is paid at maturity
     late: BoolArray  # some period's scheduled debt service was not paid in full when due (arrears beyond LATE_DUST)
 
 
@@ -126,6 +130,8 @@ def concat(blocks: Sequence[PathResults]) -> PathResults:
         junior_final=np.concatenate([b.junior_final for b in blocks]),
         reserve=np.concatenate([b.reserve.T for b in wide], axis=1).T,
         late=np.concatenate([b.late for b in blocks]),
+        senior=np.concatenate([b.senior.T for b in wide], axis=1).T,
+        senior_final=np.concatenate([b.senior_final for b in blocks]),
     )
 
 
@@ -166,20 +172,28 @@ def run_rows(
     """
     principal = terms.principal_by_period(periods)
     window = terms.reserve_window(periods)
+    uncovered = [float(x) for x in terms.uncovered][:periods]
+    uncovered += [0.0] * (periods - len(uncovered))
     state = _State.opening(terms, paths)
     held = periods if keep_paths else 1
     dscr = np.empty((held, paths))
     junior = np.empty((held, paths))
     reserve = np.empty((held, paths))
+    senior = np.empty((held, paths))
     cash = np.empty(paths)
+    before = state.reserve.copy() if keep_paths else state.reserve
     amortizing = max((p + 1 for p in range(periods) if principal[p] > 0), default=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in range(amortizing):
             ratio, left = state.period(terms, rows(p, cash), principal[p], window[p], p + 1 < periods,
-                                       rate_shift_bps, dscr[p if keep_paths else 0])
-            if keep_paths:
+                                       rate_shift_bps, dscr[p if keep_paths else 0], uncovered[p])
+            if keep_paths:  # the period's cash is the senior's, the junior's, or a change of the reserve
                 junior[p] = left
                 reserve[p] = state.reserve
+                np.subtract(cash, left, out=senior[p])
+                senior[p] -= state.reserve
+                senior[p] += before
+                np.copyto(before, state.reserve)
         # past the schedule only the paths still owing (or holding a reserve to release) need the waterfall; the
         # others keep their cash
         owing = np.flatnonzero((state.balance > 0) | (state.reserve > 0))
@@ -188,7 +202,8 @@ def run_rows(
             out = np.empty(owing.size)
             for p in range(amortizing, periods):
                 row = rows(p, cash)
-                ratio, left = tail.period(terms, row[owing], 0.0, window[p], p + 1 < periods, rate_shift_bps, out)
+                ratio, left = tail.period(terms, row[owing], 0.0, window[p], p + 1 < periods, rate_shift_bps, out,
+                                          uncovered[p])
                 if keep_paths:
                     dscr[p] = np.where(row > 0, np.inf, np.nan)
                     dscr[p, owing] = ratio
@@ -196,6 +211,9 @@ def run_rows(
                     junior[p, owing] = left
                     reserve[p] = 0.0
                     reserve[p, owing] = tail.reserve
+                    senior[p] = 0.0
+                    senior[p, owing] = row[owing] - left - tail.reserve + before[owing]
+                    before[owing] = tail.reserve
             state.put(owing, tail)
     # maturity: the residual value and the released reserve pay the fee, interest, then the whole balance
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DIVISOR
@@ -213,6 +231,8 @@ def run_rows(
         junior_final=left_at_maturity - repaid,
         reserve=reserve.T if keep_paths else np.empty((paths, 0)),
         late=state.late,
+        senior=senior.T if keep_paths else np.empty((paths, 0)),
+        senior_final=repaid,
     )
 
 
@@ -256,6 +276,7 @@ class _State:
         has_next: bool,
         rate_shift_bps: int,
         ratio: FloatArray,
+        uncovered: float = 0.0,
     ) -> tuple[FloatArray, FloatArray]:
         """One period on every path: updates the state, fills ``ratio`` with the DSCR, returns it and the cash left
         for the junior (a scratch row, valid until the next call). The float operations, and their order, are those
@@ -268,7 +289,12 @@ class _State:
         np.minimum(balance, principal, out=due_principal)
         np.add(interest, due_principal, out=due)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            np.divide(cash_in, due, out=ratio)  # a vanishing balance's DSCR is inf by design, not an overflow
+            if uncovered:  # the covenant leaves the refunds out: coverage = cash - refunds, floored at 0
+                np.subtract(cash_in, uncovered, out=ratio)
+                np.maximum(ratio, 0.0, out=ratio)
+                np.divide(ratio, due, out=ratio)
+            else:
+                np.divide(cash_in, due, out=ratio)  # a vanishing balance's DSCR is inf by design, not an overflow
         np.fmin(self.lowest, ratio, out=self.lowest)
         # interest then principal, arrears first, from the cash and then from the reserve
         interest += self.arrears_interest

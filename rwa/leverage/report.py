@@ -28,7 +28,7 @@ from rwa.leverage.analysis import (
     tranche_figures,
 )
 from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
-from rwa.leverage.montecarlo import MonteCarlo, simulate
+from rwa.leverage.montecarlo import LossSizing, MonteCarlo, simulate, size_to_loss_probability
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
 from rwa.leverage.sources import SourcesAndUses, sources_and_uses
@@ -53,10 +53,12 @@ class Analysis:
     sources_and_uses: SourcesAndUses
     tranches: dict[str, TrancheFigures]
     dsra: Dsra
+    loss_sizing: LossSizing | None = None
 
 
-def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> Analysis:
-    """Load the deal at ``path`` and compute everything."""
+def analyse(path: Path, paths: int | None = None, seed: int | None = None,
+            target_loss: float | None = None) -> Analysis:
+    """Load the deal at ``path`` and compute everything (and the loss-probability sizing when a target is given)."""
     deal = load_deal(path)
     sizing = size_deal(deal)
     return Analysis(
@@ -72,6 +74,7 @@ def analyse(path: Path, paths: int | None = None, seed: int | None = None) -> An
         sources_and_uses=sources_and_uses(deal, sizing),
         tranches=tranche_figures(deal, sizing),
         dsra=dsra(deal, sizing),
+        loss_sizing=None if target_loss is None else size_to_loss_probability(deal, sizing, target_loss, paths, seed),
     )
 
 
@@ -113,6 +116,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "binding_constraint": sizing.binding_constraint,
             "dsra_target": a.dsra.target_at_close,
             "dsra": asdict(a.dsra),
+            "loss_probability_sizing": None if a.loss_sizing is None else asdict(a.loss_sizing),
             "constraints": sizing.constraints,
             "servicing_fee_per_period": sizing.servicing_fee_per_period,
             "tenor_periods": sizing.tenor_periods,
@@ -146,8 +150,8 @@ def _years(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} years"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}%}"
 
 
 def _ratio(value: float | None) -> str:
@@ -226,7 +230,7 @@ def render(a: Analysis, console: Console) -> None:
     sim.add_column("figure")
     sim.add_column("value", justify="right")
     sim.add_row("P(covenant breach)", _pct(mc.p_covenant_breach))
-    sim.add_row("P(senior loss)", _pct(mc.p_senior_loss))
+    sim.add_row("P(senior loss)", _pct(mc.p_senior_loss, 2))
     sim.add_row("expected loss", f"{_money(deal, mc.expected_loss)} ({_pct(mc.expected_loss_rate)})")
     sim.add_row("loss 95% / 99% percentile", f"{_money(deal, mc.loss_p95)} / {_money(deal, mc.loss_p99)}")
     sim.add_row(
@@ -235,6 +239,17 @@ def render(a: Analysis, console: Console) -> None:
     )
     sim.add_row("min DSCR 5th / 1st percentile", f"{_ratio(mc.min_dscr_p5)} / {_ratio(mc.min_dscr_p1)}")
     sim.add_row("main driver", f"{mc.driver} (by {mc.driver_basis})")
+    lo, hi = mc.p_senior_loss_ci95
+    sim.add_row("P(senior loss) 95% interval", f"{_pct(lo, 2)} - {_pct(hi, 2)}")
+    sim.add_row("loss-adjusted yield: senior / junior",
+                f"{_pct(mc.senior_loss_adjusted_yield, 2)} / {_pct(mc.junior_loss_adjusted_yield)}")
+    q = mc.junior_irr_percentiles
+    sim.add_row("junior IRR P10 / P50 / P90", " / ".join(_pct(q.get(k)) for k in ("p10", "p50", "p90")))
+    if a.loss_sizing is not None:
+        ls = a.loss_sizing
+        sim.add_row(f"senior sized to P(loss) <= {_pct(ls.target, 2)}",
+                    f"{_money(deal, ls.senior_size)} (P(loss) {_pct(ls.p_senior_loss, 3)}, 95% "
+                    f"{_pct(ls.ci95[0], 3)} - {_pct(ls.ci95[1], 3)})")
     console.print(sim)
 
     seeds = Table(title=f"Seed consistency (RMB at {a.seeds.rmb_per_unit}/{cur}"

@@ -131,11 +131,12 @@ def junior_for(senior: int, min_junior_share_bps: int) -> int:
 
 
 def p90_cfads(deal: Deal, fee: int) -> list[int]:
-    """Downside CFADS: P90 utilization and the P90 rent haircut."""
+    """Downside CFADS: P90 utilization, the P90 rent haircut and the P90 refund haircut."""
     scenario = BASE.with_(
         name="p90",
         utilization=deal.utilization.p90,
         rent_factor=1 - deal.financing.p90_rent_haircut_bps / BPS,
+        refund_factor=1 - deal.financing.p90_refund_haircut_bps / BPS,
     )
     return scenario_cashflows(deal, scenario, fee).cfads
 
@@ -189,7 +190,7 @@ def size_deal(deal: Deal) -> Sizing:
     )
 
 
-def _shape_terms(deal: Deal, principal: list[float], fee: int, size: float) -> PathTerms:
+def shape_terms(deal: Deal, principal: list[float], fee: int, size: float) -> PathTerms:
     """The deployed terms for a senior of ``size`` on the ``principal`` shape (scaled, in whole smallest units),
     with the reserve the offering would fund at close for them (``rwa.terms``)."""
     total = sum(principal)
@@ -220,7 +221,7 @@ def lessee_default_capacity(
                       dtype=np.float64)
 
     def failing(size: float) -> npt.NDArray[np.bool_]:
-        run = run_paths(rows, _shape_terms(deal, principal, fee, size), 0.0)
+        run = run_paths(rows, shape_terms(deal, principal, fee, size), 0.0)
         return run.late | (run.loss > 1.0)
 
     lo, hi = 0.0, upper

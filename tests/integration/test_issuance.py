@@ -251,3 +251,33 @@ def test_stress_demo_traps_cash_and_still_reconciles(tmp_path: Path) -> None:
     collected = int(refund_period[header.index("collected")])
     reported = int(refund_period[header.index("reported")])
     assert collected > reported  # the scheduled tax refund was deposited beside the rent
+    _reserve_is_the_calculators(tmp_path / "stress", summary.periods_distributed)
+
+
+def _reserve_is_the_calculators(out: Path, periods: int) -> None:
+    """The reserve after every period on chain (the replay's table) is the calculator's engine's on the same cash
+    after the fee, opening with the reserve funded at close; within the engine's unrounded interest."""
+    import csv
+    import itertools
+    from dataclasses import replace
+
+    import numpy as np
+
+    from rwa.deal import load_deal
+    from rwa.leverage.path_engine import PathTerms, run_paths
+    from rwa.terms import recorded_terms, reserve_at_close
+
+    manifest = load_manifest(out / "deployment.json")
+    deal = load_deal(Path(manifest.deal_file))
+    terms = recorded_terms(deal, manifest.terms)
+    with (out / "audit" / "periods.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if 1 <= int(r["period"]) <= periods]
+    collected = [int(r["collected"]) for r in rows] + [0] * (terms.period_count - periods)
+    reported = [int(r["reported"]) for r in rows] + [0] * (terms.period_count - periods)
+    fee = terms.servicing_fee_per_period
+    engine_terms = replace(PathTerms.of(terms, reserve_at_close(deal, terms)),
+                           uncovered=[float(c - r) for c, r in zip(collected, reported, strict=True)])
+    engine = run_paths(np.asarray([[max(c - fee, 0) for c in collected]], dtype=float), engine_terms, 0.0)
+    on_chain = [int(r["reserve_after"]) for r in rows]
+    assert any(b < a for a, b in itertools.pairwise(on_chain))  # the stress draws or releases it
+    assert np.abs(engine.reserve[0][:periods] - on_chain).max() <= terms.reserve_periods + 1

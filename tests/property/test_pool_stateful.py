@@ -56,7 +56,7 @@ def deployed(session_chain: Chain) -> Iterator[PoolSystem]:
             junior_holders={accounts[4]: 1_000, accounts[5]: 2_000, accounts[6]: 4_000},
             reserve_periods=1,
             cash_trap_dscr_bps=15_000,
-            refund_schedule=(40_000, 0, 25_000),  # the covenant counts refunds up to these
+            refund_schedule=(40_000, 0, 25_000),  # a term read back; the covenant does not count refunds
         )
         DealMachine.lens = deploy(session_chain, "TrancheLens", gas=2_000_000)
         yield system

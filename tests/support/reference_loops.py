@@ -24,6 +24,8 @@ def run_paths_loop(
     rate = (terms.coupon_bps + rate_shift_bps) / MONTHLY_BPS_DIVISOR
     principal = terms.principal_by_period(periods)
     window = terms.reserve_window(periods)
+    uncovered = [float(x) for x in terms.uncovered][:periods]
+    uncovered += [0.0] * (periods - len(uncovered))
     covenant = terms.cash_trap_dscr
     fee = terms.servicing_fee
     inf, nan = float("inf"), float("nan")
@@ -41,7 +43,11 @@ def run_paths_loop(
             interest = balance * rate
             scheduled = balance if balance < principal[p] else principal[p]
             service = interest + scheduled
-            ratio = cash / service if service > 0 else (inf if cash > 0 else nan)
+            covered = cash
+            if uncovered[p]:
+                covered = cash - uncovered[p]
+                covered = covered if covered > 0.0 else 0.0
+            ratio = covered / service if service > 0 else (inf if covered > 0 else nan)
             if ratio < lowest:
                 lowest = ratio
             interest += arrears_interest

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rwa.deal import Deal, allocate, deal_hash, load_deal, parse_deal
 from rwa.errors import DealConfigError
@@ -38,7 +40,7 @@ def test_example_deal_loads_with_money_in_smallest_units() -> None:
     assert deal.leases[0].rent_per_server_month == 13_333_330_000
     assert deal.cluster.capex_per_server == 388_888_890_000
     assert isinstance(deal.financing.senior_coupon_bps, int)
-    assert deal.financing.cash_trap_dscr_bps == 11_500
+    assert deal.financing.cash_trap_dscr_bps == 10_500
 
 
 def test_example_investors_are_distinct_checksummed_and_span_both_tranches() -> None:
@@ -95,13 +97,15 @@ def test_covenant_under_one_is_refused() -> None:
 def test_allocations_that_do_not_sum_are_refused() -> None:
     data = raw()
     data["investors"][0]["share_bps"] = 3_999
-    assert error_of(data) == "deal.investors: senior shares sum to 9999 bps, must be exactly 10000"
+    assert error_of(data) == ("deal.investors: senior shares sum to 9999 bps, must be exactly 10000 (or give each "
+                              "investor an amount)")
 
 
 def test_a_tranche_without_investors_is_refused() -> None:
     data = raw()
     data["investors"] = [inv for inv in data["investors"] if inv["tranche"] == "senior"]
-    assert error_of(data) == "deal.investors: junior shares sum to 0 bps, must be exactly 10000"
+    assert error_of(data) == ("deal.investors: junior shares sum to 0 bps, must be exactly 10000 (or give each "
+                              "investor an amount)")
 
 
 @pytest.mark.parametrize(
@@ -202,6 +206,48 @@ def test_allocate_breaks_ties_by_file_order() -> None:
             inv["share_bps"] = 5_000
     deal: Deal = parse_deal(data)
     assert list(allocate(deal, 0, 3)["junior"].values()) == [2, 1]
+
+
+def _by_amount(amounts: list[int]) -> Deal:
+    """The example deal with its senior investors replaced by ``len(amounts)`` investors giving amounts."""
+    from web3 import Web3
+
+    data = raw()
+    template = next(inv for inv in data["investors"] if inv["tranche"] == "senior")
+    juniors = [inv for inv in data["investors"] if inv["tranche"] == "junior"]
+    seniors = []
+    for i, amount in enumerate(amounts):
+        inv = {k: v for k, v in template.items() if k != "share_bps"}
+        inv.update(name=f"holder {i}", address=Web3.to_checksum_address(f"0x{i + 1:040x}"), amount=amount)
+        seniors.append(inv)
+    data["investors"] = seniors + juniors
+    return parse_deal(data)
+
+
+def test_amounts_that_add_up_to_the_tranche_are_allocated_exactly_for_any_number_of_holders() -> None:
+    amounts = [1 + (i * 7919) % 5000 for i in range(10_001)]  # more holders than basis points
+    deal = _by_amount(amounts)
+    size = sum(amounts) * 10**deal.decimals
+    out = allocate(deal, senior=size, junior=7)["senior"]
+    assert len(out) == 10_001 and list(out.values()) == [a * 10**deal.decimals for a in amounts]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 10**6), min_size=1, max_size=40), st.integers(0, 10**15))
+def test_amounts_share_any_tranche_pro_rata_within_a_unit(amounts: list[int], size: int) -> None:
+    deal = _by_amount(amounts)
+    out = list(allocate(deal, senior=size, junior=0)["senior"].values())
+    assert sum(out) == size  # every unit allocated
+    total = sum(amounts)
+    for got, amount in zip(out, amounts, strict=True):
+        assert abs(got * total - size * amount) < total  # within one unit of pro rata
+
+
+def test_a_tranche_mixing_shares_and_amounts_is_refused() -> None:
+    data = raw()
+    data["investors"][0]["amount"] = 1_000
+    assert error_of(data) == ("deal.investors: senior: give every investor of a tranche either share_bps or an "
+                              "amount, not a mix")
 
 
 def test_allocate_refuses_negative_sizes() -> None:

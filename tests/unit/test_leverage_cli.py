@@ -49,7 +49,7 @@ def test_size_json_has_stable_keys(app: typer.Typer) -> None:
     assert sum(data["allocations"]["senior"].values()) == data["senior_size"]
     assert sum(data["allocations"]["junior"].values()) == data["junior_size"]
     assert data["monte_carlo"]["paths"] == 2000 and data["monte_carlo"]["seed"] == 3
-    assert len(data["stress"]) == 18
+    assert len(data["stress"]) == 16
     assert {"junior_irr", "junior_xirr", "junior_moic", "senior_yield_nominal"} <= set(data["returns"])
     assert {"utilization_at_dscr_1", "utilization_at_covenant", "rent_per_server_month_at_dscr_1",
             "max_cfads_haircut"} <= set(data["breakevens"])
@@ -111,3 +111,9 @@ def test_a_short_tenor_sizes_without_numeric_warnings(app: typer.Typer, tmp_path
         result = CliRunner().invoke(app, ["size", "--deal", str(short), "--paths", "2000", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["tenor_periods"] == 24
+
+
+def test_size_refuses_a_loss_probability_outside_0_and_1(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["size", "--deal", str(EXAMPLE), "--target-loss-probability", "1.5"])
+    assert result.exit_code == 2
+    assert "--target-loss-probability" in result.output and result.output.count("\n") == 1

@@ -137,13 +137,14 @@ def test_ltv_binds_when_the_cap_is_low() -> None:
 
 def test_dscr_base_binds_without_a_harsh_downside() -> None:
     deal = variant(financing__p90_dscr_target=Decimal("1.0"), financing__p90_rent_haircut_bps=0,
-                   financing__ltv_cap_bps=10_000)
+                   financing__ltv_cap_bps=10_000, financing__cash_trap_dscr_bps=10_000)
     assert size_deal(deal).binding_constraint == "dscr_base"
 
 
 def test_tenor_binds_when_it_runs_into_the_tail() -> None:
     deal = variant(financing__tenor_periods=60, financing__tail_periods=12, financing__p90_dscr_target=Decimal("1.0"),
-                   financing__p90_rent_haircut_bps=0, financing__ltv_cap_bps=10_000)
+                   financing__p90_rent_haircut_bps=0, financing__ltv_cap_bps=10_000,
+                   financing__cash_trap_dscr_bps=10_000)
     sizing = size_deal(deal)
     assert sizing.binding_constraint == "tenor"
     assert sizing.tenor_periods == 48
@@ -175,7 +176,7 @@ def test_a_single_lessee_sizes_a_smaller_senior_than_the_same_rent_over_three() 
 
 
 def test_the_lessee_default_capacity_keeps_the_senior_paid_on_time_and_no_more() -> None:
-    from rwa.leverage.sizing import _shape_terms, lessee_default_capacity
+    from rwa.leverage.sizing import lessee_default_capacity, shape_terms
 
     data = example_data()
     for lease in data["leases"]:
@@ -191,8 +192,8 @@ def test_the_lessee_default_capacity_keeps_the_senior_paid_on_time_and_no_more()
     principal = [max(r.principal, 0.0) for r in size_by_dscr(caps, fin.senior_coupon_bps / 120_000, 1.0).schedule]
     rows = np.asarray([scenario_cashflows(deal, lessee_default(deal, worst), fee).cfads], dtype=float)
     # just under the capacity the worst default leaves every payment on time; 1% over it, a payment is late
-    under = run_paths(rows, _shape_terms(deal, principal, fee, capacity * 0.999), 0.0)
-    over = run_paths(rows, _shape_terms(deal, principal, fee, capacity * 1.01), 0.0)
+    under = run_paths(rows, shape_terms(deal, principal, fee, capacity * 0.999), 0.0)
+    over = run_paths(rows, shape_terms(deal, principal, fee, capacity * 1.01), 0.0)
     assert not under.late[0] and over.late[0]
 
 

@@ -159,22 +159,22 @@ def test_cash_pulled_forward_from_the_next_period_does_not_pass_the_covenant() -
     _, legs = run_period(terms, PoolState.opening(terms), 1, 500_000, 121_000)
     assert legs.dscr_bps == 11_320
     assert (legs.senior_interest, legs.senior_principal, legs.trapped, legs.junior) == (6_000, 100_000, 393_000, 0)
-    # Labelled a tax refund, the same cash counts only up to the period's scheduled refund (here 20,000):
-    # (121,000 + 20,000 - 1,000) / 106,000 = 1.3207x passes, exactly as the scheduled refund alone would.
+    # Labelled a tax refund, the same cash does not count at all, not even the period's scheduled refund: the
+    # covenant reads rent only, so the refund schedule cannot be leaned on either.
     refunding = make_terms(reserve_periods=0, refund_schedule=(20_000, 0, 0))
     _, legs = run_period(refunding, PoolState.opening(refunding), 1, 500_000, 121_000, rent=121_000, refund=379_000)
     _, scheduled = run_period(refunding, PoolState.opening(refunding), 1, 141_000, 121_000, rent=121_000,
                               refund=20_000)
-    assert legs.dscr_bps == scheduled.dscr_bps == 13_207 and legs.trapped == 0
+    assert legs.dscr_bps == scheduled.dscr_bps == 11_320 and legs.junior == scheduled.junior == 0
     # Residual value or other deposits do not count at all.
     _, legs = run_period(terms, PoolState.opening(terms), 1, 500_000, 500_000, rent=121_000)
     assert legs.dscr_bps == 11_320 and legs.junior == 0
 
 
-def test_coverage_caps_each_term_and_never_goes_below_zero() -> None:
-    assert coverage(rent=90, refund=50, reported=100, scheduled_refund=30, fee_per_period=10) == 90 + 30 - 10
-    assert coverage(rent=200, refund=0, reported=100, scheduled_refund=30, fee_per_period=10) == 90
-    assert coverage(rent=5, refund=0, reported=100, scheduled_refund=0, fee_per_period=10) == 0
+def test_coverage_caps_rent_at_the_report_and_never_goes_below_zero() -> None:
+    assert coverage(rent=90, reported=100, fee_per_period=10) == 80
+    assert coverage(rent=200, reported=100, fee_per_period=10) == 90
+    assert coverage(rent=5, reported=100, fee_per_period=10) == 0
     terms = make_terms()
     with pytest.raises(WaterfallError):
         run_period(terms, PoolState.opening(terms), 1, 100, 100, rent=80, refund=30)  # more than was deposited
