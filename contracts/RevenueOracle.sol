@@ -17,9 +17,12 @@ import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
 ///      leases (a report must carry exactly it, and its revenue is bounded by it times `maxRevenueMultipleBps`), and
 ///      the deal's last period (no report after it). Each report carries a version in its signed data: 0 first, and
 ///      an amendment must be the next one, so a superseded report's public signatures are worthless. An amendment
-///      needs a bound pool and an undistributed period.
+///      needs a bound pool and an undistributed period. A report carries its revenue twice, in the stablecoin and in
+///      the currency the cluster bills in, with the rate between them; the stablecoin figure must be the source figure
+///      converted at that rate, rounded down (`fxConvertDown`), so a quorum cannot sign an inconsistent conversion.
 ///      Deliberately not checked: whether the figures are true (the quorum vouches for them and `dataHash` ties
-///      them to the billing data); who sends the transaction (the signatures are the authority: any relayer may).
+///      them to the billing data); whether the rate is the market's (the quorum vouches for it too, and the auditor
+///      shows it); who sends the transaction (the signatures are the authority: any relayer may).
 contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -39,8 +42,10 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     // ---------------------------------------------------------------------------------------------- constants
     /// @notice The EIP-712 type hash of `Report`.
     bytes32 public constant REPORT_TYPEHASH = keccak256(
-        "Report(uint64 period,uint128 revenue,uint32 utilizationBps,uint32 activeServers,uint128 contractedRent,bytes32 dataHash,uint32 version)"
+        "Report(uint64 period,uint128 revenue,uint32 utilizationBps,uint32 activeServers,uint128 contractedRent,bytes32 dataHash,uint32 version,uint128 sourceRevenue,uint96 fxRate)"
     );
+    /// @notice The scale of `Report.fxRate`: 1e18 is one stablecoin smallest unit per source smallest unit.
+    uint256 public constant FX_RATE_SCALE = 1e18;
     uint256 private constant BPS = 10_000;
     uint256 private constant SIGNATURE_LENGTH = 85; // 20-byte signer + 65-byte (r, s, v)
 
@@ -90,6 +95,8 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         emit ReportSubmitted(
             period,
             report.revenue,
+            report.sourceRevenue,
+            report.fxRate,
             report.utilizationBps,
             report.activeServers,
             report.contractedRent,
@@ -194,6 +201,11 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IQuorumRevenueOracle
+    function fxConvertDown(uint256 sourceAmount, uint256 fxRate) external pure returns (uint256) {
+        return _fxConvertDown(sourceAmount, fxRate);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
     function isReporter(address account) external view returns (bool) {
         return _reporters.contains(account);
     }
@@ -247,6 +259,23 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         uint256 max = scheduled * _maxRevenueMultipleBps / BPS;
         require(report.revenue <= max, RevenueOutOfBounds(report.revenue, max));
         require(report.utilizationBps <= BPS, UtilizationOutOfBounds(report.utilizationBps));
+        _checkConversion(report);
+    }
+
+    /// @dev The one FX rule: the stablecoin revenue is the source revenue at the report's rate, rounded down.
+    ///      Virtual only so that a test double can accept what the rule refuses and the auditor be tested on it.
+    function _checkConversion(Report calldata report) internal pure virtual {
+        uint256 expected = _fxConvertDown(report.sourceRevenue, report.fxRate);
+        require(
+            report.revenue == expected,
+            FxConversionMismatch(report.period, report.sourceRevenue, report.fxRate, expected, report.revenue)
+        );
+    }
+
+    /// @dev Rounded down: converted revenue is never overstated. Cannot overflow for a report's fields: a uint128
+    ///      times a uint96 is below 2**224.
+    function _fxConvertDown(uint256 sourceAmount, uint256 fxRate) internal pure returns (uint256) {
+        return sourceAmount * fxRate / FX_RATE_SCALE;
     }
 
     /// @dev Each signature names its signer; signers must ascend strictly, be reporters, and recover from the digest.
@@ -285,14 +314,17 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
                 r.activeServers,
                 r.contractedRent,
                 r.dataHash,
-                r.version
+                r.version,
+                r.sourceRevenue,
+                r.fxRate
             )
         );
     }
 
     function _sameFigures(Report memory a, Report calldata b) internal pure returns (bool) {
         return a.revenue == b.revenue && a.utilizationBps == b.utilizationBps && a.activeServers == b.activeServers
-            && a.contractedRent == b.contractedRent && a.dataHash == b.dataHash;
+            && a.contractedRent == b.contractedRent && a.dataHash == b.dataHash && a.sourceRevenue == b.sourceRevenue
+            && a.fxRate == b.fxRate;
     }
 
     /// @notice The contracted rent of `period` (1..N) fixed at deployment from the deal's leases.

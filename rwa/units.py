@@ -1,6 +1,8 @@
 """Units and fixed-point scales shared by the contracts, the reference model, the calculator and every command.
 
-Each constant here is the Python twin of a constant in ``contracts/``; nothing else in the package defines one.
+Each constant here is the Python twin of a constant in ``contracts/``; nothing else in the package defines one, and
+the one rule shared with a contract that is not a waterfall's, the oracle's currency conversion
+(:func:`fx_convert_down`), is here beside its scale.
 The formatting functions are how every command shows money and ratios to a person: whole stablecoin units with the
 currency (``189,377,036.00 USDC``) and DSCR as a multiple (``1.83x``). Smallest units appear only with ``--raw`` or
 in JSON output.
@@ -30,11 +32,47 @@ MAX_POINTS_PER_SHARE = 2**87
 
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
+UINT96_MAX = 2**96 - 1
 UINT128_MAX = 2**128 - 1
+
+FX_RATE_SCALE = 10**18
+"""The scale of an oracle report's ``fxRate`` (``RevenueOracle.FX_RATE_SCALE``): stablecoin smallest units per
+source-currency smallest unit, times ``10**18``. Source amounts carry the stablecoin's decimals, so the rate is also
+whole stablecoin units per whole source unit; ``FX_RATE_SCALE`` itself means no conversion."""
 
 Tranche = Literal["senior", "junior"]
 TRANCHES: tuple[Tranche, Tranche] = ("senior", "junior")
 """The two tranches, in payment order."""
+
+
+def fx_convert_down(source_amount: int, fx_rate: int) -> int:
+    """``source_amount`` (source-currency smallest units) in stablecoin smallest units at ``fx_rate``, rounded down:
+    the rule every oracle report obeys, ``revenue == sourceRevenue * fxRate // 10**18``, the twin of
+    ``RevenueOracle.fxConvertDown`` (which refuses a report that breaks it; the auditor recomputes it)."""
+    return source_amount * fx_rate // FX_RATE_SCALE
+
+
+def fx_rate_of(source_per_unit: float | Decimal | None) -> int:
+    """The fixed-point ``fxRate`` of a quote in source units per stablecoin unit (a deal's ``rmb_per_unit``, 7.2):
+    ``10**18 / quote`` rounded down, so converted revenue is never overstated; ``FX_RATE_SCALE`` (no conversion)
+    without a quote. The quote is read as written (``7.2``, not its binary float)."""
+    if source_per_unit is None:
+        return FX_RATE_SCALE
+    quote = Decimal(repr(source_per_unit)) if isinstance(source_per_unit, float) else source_per_unit
+    if not quote > 0:
+        raise ValueError(f"an exchange rate must be positive, got {source_per_unit!r}")
+    numerator, denominator = quote.as_integer_ratio()
+    return FX_RATE_SCALE * denominator // numerator  # exact: no decimal context rounds before the floor
+
+
+def format_fx_rate(fx_rate: int, currency: str, source_currency: str) -> str:
+    """A report's rate as a person reads it: ``0.13888888 USDC per RMB`` (8 decimals, rounded down), and the quote
+    the other way round when there is a conversion (``= 7.2000 RMB per USDC``)."""
+    per_source = (Decimal(fx_rate) / FX_RATE_SCALE).quantize(Decimal("0.00000001"), rounding=ROUND_DOWN)
+    if fx_rate == FX_RATE_SCALE or fx_rate == 0:
+        return f"{per_source} {currency} per {source_currency}"
+    quote = (Decimal(FX_RATE_SCALE) / fx_rate).quantize(Decimal("0.0001"))
+    return f"{per_source} {currency} per {source_currency} (= {quote} {source_currency} per {currency})"
 
 
 def format_money(units: int, decimals: int, currency: str, *, raw: bool = False) -> str:

@@ -9,7 +9,8 @@ import {IRevenueOracle} from "./IRevenueOracle.sol";
 interface IQuorumRevenueOracle is IRevenueOracle {
     // ---------------------------------------------------------------------------------------------- external
     /// @notice Accepts the report of period `latestPeriod() + 1` once that period has ended, signed by at least
-    ///         `threshold()` distinct reporters in ascending signer order.
+    ///         `threshold()` distinct reporters in ascending signer order, whose revenue is its source revenue
+    ///         converted at its rate (`fxConvertDown`).
     function submit(Report calldata report, bytes[] calldata signatures) external;
 
     /// @notice Replaces the report of an already reported `period` that the pool has not distributed yet; same
@@ -48,6 +49,10 @@ interface IQuorumRevenueOracle is IRevenueOracle {
 
     /// @notice The EIP-712 digest of `report` under this oracle's domain.
     function reportDigest(Report calldata report) external view returns (bytes32);
+
+    /// @notice `sourceAmount` of the source currency in the stablecoin at `fxRate` (stablecoin smallest units per
+    ///         source smallest unit, times 1e18), rounded down: what a report's revenue must be.
+    function fxConvertDown(uint256 sourceAmount, uint256 fxRate) external pure returns (uint256);
 
     /// @notice Whether `account` is a reporter.
     function isReporter(address account) external view returns (bool);

@@ -17,6 +17,14 @@ interface IRevenueOracle {
     /// @param dataHash keccak256 of the raw billing data the figures were computed from
     /// @param version 0 for the period's first report, then one more for each amendment: signatures of a
     ///        superseded report can never be submitted again
+    /// @param sourceRevenue the same revenue in the currency the cluster bills in, in that currency's units scaled
+    ///        by the stablecoin's decimals (10^-6 RMB for a 6-decimal stablecoin); the revenue itself when the deal
+    ///        has no other source currency
+    /// @param fxRate the rate the revenue was converted at: stablecoin smallest units per source smallest unit,
+    ///        scaled by 1e18 (`FX_RATE_SCALE`); 1e18 when the source is the stablecoin. The rule is
+    ///        `revenue == sourceRevenue * fxRate / 1e18`, rounded down
+    /// @dev `sourceRevenue` and `fxRate` come after `version` so that the three share one storage slot: a report
+    ///      stays four slots, and reading one (the pool's `reportOf`) costs what it did before they were added.
     struct Report {
         uint64 period;
         uint128 revenue;
@@ -25,6 +33,8 @@ interface IRevenueOracle {
         uint128 contractedRent;
         bytes32 dataHash;
         uint32 version;
+        uint128 sourceRevenue;
+        uint96 fxRate;
     }
 
     // ------------------------------------------------------------------------------------------------ errors
@@ -67,6 +77,9 @@ interface IRevenueOracle {
     error PeriodNotEnded(uint256 period, uint256 periodEnd, uint256 nowTime);
     /// @notice Thrown when revenue exceeds the contracted rent times the configured multiple.
     error RevenueOutOfBounds(uint256 revenue, uint256 max);
+    /// @notice Thrown when a report's revenue is not its source revenue converted at its rate, rounded down.
+    error FxConversionMismatch(uint256 period, uint256 sourceRevenue, uint256 fxRate, uint256 expected,
+        uint256 reported);
     /// @notice Thrown when utilization is above 100% (10000 bps).
     error UtilizationOutOfBounds(uint256 utilizationBps);
     /// @notice Thrown when a period asked for has no report.
@@ -93,6 +106,8 @@ interface IRevenueOracle {
     event ReportSubmitted(
         uint256 indexed period,
         uint256 revenue,
+        uint256 sourceRevenue,
+        uint256 fxRate,
         uint256 utilizationBps,
         uint256 activeServers,
         uint256 contractedRent,

@@ -16,9 +16,10 @@ contract StubRevenueOracle is IRevenueOracle {
     mapping(uint256 period => bool set) private _has;
 
     // ---------------------------------------------------------------------------------------------- external
-    /// @notice Sets (or replaces) `period`'s report with the given revenue; other fields are zero.
+    /// @notice Sets (or replaces) `period`'s report with the given revenue, in the stablecoin (source = revenue at
+    ///         the rate 1e18); other fields are zero.
     function setReport(uint256 period, uint128 revenue) external {
-        _reports[period] = Report(uint64(period), revenue, 0, 0, 0, bytes32(0), 0);
+        _reports[period] = Report(uint64(period), revenue, 0, 0, 0, bytes32(0), 0, revenue, 1e18);
         _has[period] = true;
     }
 

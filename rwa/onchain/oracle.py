@@ -1,13 +1,14 @@
 """Typed wrapper over ``RevenueOracle``: deploy, submit, amend, read reports and their events.
 
-:class:`Report` is the contract's struct in Python: integers only (money in the stablecoin's smallest unit,
-utilization in basis points) and the 32-byte hash of the raw billing data.
+:class:`Report` is the contract's struct in Python: integers only (money in the stablecoin's smallest unit, the
+source revenue in the source currency's smallest unit at the stablecoin's decimals, the rate scaled by
+``rwa.units.FX_RATE_SCALE``, utilization in basis points) and the 32-byte hash of the raw billing data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -17,7 +18,7 @@ from rwa.chain import Chain
 from rwa.errors import ContractRevertError, InputError
 from rwa.onchain.base import ContractWrapper
 from rwa.tx import call, deploy, reraise_revert, send
-from rwa.units import BPS, UINT32_MAX, UINT64_MAX, UINT128_MAX
+from rwa.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX
 
 SUBMIT_GAS = 400_000
 """Enough for submit/amend with up to ~10 signatures; passing it skips estimation (twice as fast on eth-tester)."""
@@ -25,7 +26,10 @@ SUBMIT_GAS = 400_000
 
 @dataclass(frozen=True)
 class Report:
-    """One period's figures as the reporters sign them and the oracle stores them."""
+    """One period's figures as the reporters sign them and the oracle stores them.
+
+    ``revenue`` should be ``rwa.units.fx_convert_down(source_revenue, fx_rate)``: the oracle refuses a report that
+    breaks the rule and the auditor recomputes it, but a report read from a chain is taken as the chain holds it."""
 
     period: int
     revenue: int
@@ -33,6 +37,10 @@ class Report:
     active_servers: int
     contracted_rent: int
     data_hash: bytes
+    source_revenue: int
+    """The revenue in the source currency's smallest unit (the stablecoin's decimals); ``revenue`` without one."""
+    fx_rate: int
+    """Stablecoin smallest units per source smallest unit, times ``FX_RATE_SCALE`` (which means no conversion)."""
     version: int = 0
     """0 for a period's first report, one more for each amendment (signed: old signatures cannot be replayed)."""
 
@@ -43,6 +51,8 @@ class Report:
             ("utilization_bps", BPS),
             ("active_servers", UINT32_MAX),
             ("contracted_rent", UINT128_MAX),
+            ("source_revenue", UINT128_MAX),
+            ("fx_rate", UINT96_MAX),
             ("version", UINT32_MAX),
         ):
             value = getattr(self, name)
@@ -55,17 +65,17 @@ class Report:
 
     def same_figures(self, other: Report) -> bool:
         """Whether ``other`` reports the same figures (its version aside)."""
-        return self.as_tuple()[:6] == other.as_tuple()[:6]
+        return replace(self, version=0) == replace(other, version=0)
 
-    def as_tuple(self) -> tuple[int, int, int, int, int, bytes, int]:
-        """The contract's ``Report`` struct, in field order."""
+    def as_tuple(self) -> tuple[int, int, int, int, int, bytes, int, int, int]:
+        """The contract's ``Report`` struct, in field order (the conversion after ``version``: see the struct)."""
         return (self.period, self.revenue, self.utilization_bps, self.active_servers, self.contracted_rent,
-                self.data_hash, self.version)
+                self.data_hash, self.version, self.source_revenue, self.fx_rate)
 
     @classmethod
     def from_tuple(cls, value: Sequence[Any]) -> Report:
         return cls(int(value[0]), int(value[1]), int(value[2]), int(value[3]), int(value[4]), bytes(value[5]),
-                   int(value[6]) if len(value) > 6 else 0)
+                   version=int(value[6]), source_revenue=int(value[7]), fx_rate=int(value[8]))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -74,13 +84,18 @@ class Report:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Report:
+        """A report as :meth:`to_json` wrote it; one written before reports carried a conversion is its revenue in
+        the stablecoin (source = revenue at ``FX_RATE_SCALE``)."""
+        revenue = int(data["revenue"])
         return cls(
             period=int(data["period"]),
-            revenue=int(data["revenue"]),
+            revenue=revenue,
             utilization_bps=int(data["utilization_bps"]),
             active_servers=int(data["active_servers"]),
             contracted_rent=int(data["contracted_rent"]),
             data_hash=bytes.fromhex(str(data["data_hash"]).removeprefix("0x")),
+            source_revenue=int(data.get("source_revenue", revenue)),
+            fx_rate=int(data.get("fx_rate", FX_RATE_SCALE)),
             version=int(data.get("version", 0)),
         )
 
@@ -250,8 +265,7 @@ class RevenueOracle(ContractWrapper):
             end = min(start + step - 1, last)
             for log in self.contract.events.ReportSubmitted.get_logs(from_block=start, to_block=end):
                 a = log["args"]
-                rep = Report(int(a["period"]), int(a["revenue"]), int(a["utilizationBps"]), int(a["activeServers"]),
-                             int(a["contractedRent"]), bytes(a["dataHash"]))
+                rep = _struct(a)
                 out.append((log["blockNumber"], log["logIndex"], ReportEvent(
                     ReportKind.SUBMITTED, rep.period, rep, None, [str(s) for s in a["signers"]], log["blockNumber"],
                     log["transactionHash"].hex())))
@@ -267,8 +281,10 @@ class RevenueOracle(ContractWrapper):
 
 
 def _struct(value: Any) -> Report:
+    """A report from a decoded struct or ``ReportSubmitted`` (by name; the event has no version: 0), or a tuple."""
     if hasattr(value, "keys"):
         return Report(int(value["period"]), int(value["revenue"]), int(value["utilizationBps"]),
                       int(value["activeServers"]), int(value["contractedRent"]), bytes(value["dataHash"]),
-                      int(value.get("version", 0)))
+                      source_revenue=int(value["sourceRevenue"]), fx_rate=int(value["fxRate"]),
+                      version=int(value.get("version", 0)))
     return Report.from_tuple(value)

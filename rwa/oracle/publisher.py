@@ -38,6 +38,7 @@ from rwa.oracle.report import sign_report
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
 from rwa.tx import reraise_revert
+from rwa.units import FX_RATE_SCALE, format_fx_rate
 
 log = logging.getLogger("rwa.oracle.publisher")
 
@@ -171,9 +172,9 @@ class Publisher:
     def publish_period(self, report: Report, signatures: Sequence[bytes] | None = None) -> PublishResult:
         """Submit ``report`` unless its period is on-chain (same figures: unchanged; others: ``amend``)."""
         period = report.period
-        log.debug("period %d: revenue %d, utilization %d bps, %d servers, contracted %d, dataHash 0x%s", period,
-                  report.revenue, report.utilization_bps, report.active_servers, report.contracted_rent,
-                  report.data_hash.hex())
+        log.debug("period %d: revenue %d (source %d at fx rate %d), utilization %d bps, %d servers, contracted %d, "
+                  "dataHash 0x%s", period, report.revenue, report.source_revenue, report.fx_rate,
+                  report.utilization_bps, report.active_servers, report.contracted_rent, report.data_hash.hex())
         onchain = self._onchain(period)
         if onchain is not None:
             self.outbox.record_done(self.oracle.address, ReportKind.SUBMITTED, period, None)
@@ -421,7 +422,8 @@ def publish_signed(
 
 
 def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict[str, Any]:
-    """The oracle's state for ``rwa oracle status`` (a JSON object)."""
+    """The oracle's state for ``rwa oracle status`` (a JSON object): ``latest_report`` is the latest period's
+    figures with its conversion (``null`` before the first), in smallest units, the rate also as a person reads it."""
     oracle = RevenueOracle.at(chain, manifest.address("oracle"))
     config = oracle.config()
     now = chain.now()
@@ -430,9 +432,11 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
         pending = box.pending(oracle.address)
     finally:
         box.close()
+    latest = oracle.latest()
     return {
         "oracle": oracle.address,
         "latest_period": oracle.latest_period(),
+        "latest_report": None if latest is None else _report_status(latest, manifest),
         "last_ended_period": config.ended_by(now),
         "next_deadline": oracle.next_deadline(),
         "overdue": oracle.is_overdue(),
@@ -440,4 +444,29 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
         "threshold": oracle.threshold(),
         "reporters": oracle.reporters(),
         "outbox_pending": [{"period": e.period, "kind": e.kind.value, "status": e.status.value} for e in pending],
+    }
+
+
+def _report_status(report: Report, manifest: Manifest) -> dict[str, Any]:
+    """One report as the status shows it: the revenue, the source revenue and the rate it was converted at."""
+    currency, source = "stablecoin", "source"  # the deal file names them; a reporter's machine may not have it
+    deal_file = Path(manifest.deal_file)
+    if deal_file.is_file():
+        from rwa.oracle.simulator import load_deal_cached
+
+        try:
+            deal = load_deal_cached(deal_file)
+        except RwaError:
+            pass
+        else:
+            currency, source = deal.currency, deal.source_currency or source
+    if report.fx_rate == FX_RATE_SCALE:  # no conversion: the source is the stablecoin
+        source = currency
+    return {
+        "period": report.period,
+        "version": report.version,
+        "revenue": report.revenue,
+        "source_revenue": report.source_revenue,
+        "fx_rate": report.fx_rate,
+        "fx_rate_shown": format_fx_rate(report.fx_rate, currency, source),
     }

@@ -26,6 +26,8 @@ REPORT_TYPE = [
     {"name": "contractedRent", "type": "uint128"},
     {"name": "dataHash", "type": "bytes32"},
     {"name": "version", "type": "uint32"},
+    {"name": "sourceRevenue", "type": "uint128"},
+    {"name": "fxRate", "type": "uint96"},
 ]
 DOMAIN_NAME = "RevenueOracle"
 DOMAIN_VERSION = "1"
@@ -43,6 +45,8 @@ def typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, 
         "contractedRent": report.contracted_rent,
         "dataHash": report.data_hash,
         "version": report.version,
+        "sourceRevenue": report.source_revenue,
+        "fxRate": report.fx_rate,
     })
 
 

@@ -1,8 +1,9 @@
 """Independent reporters: each signs a period's report on its own machine, from its own copy of the billing data,
 into a signature file; the publisher collects M of them and submits, holding no reporter key.
 
-A signature file (``rwa-report-signature/1``) names the chain, the oracle, the report (every signed field, its
-version included) and one 85-byte signature (signer address || r || s || v). :func:`collect` accepts a folder of
+A signature file (``rwa-report-signature/2``; ``/1`` predates the report's source revenue and rate, and signs
+another EIP-712 type) names the chain, the oracle, the report (every signed field, its version and conversion
+included) and one 85-byte signature (signer address || r || s || v). :func:`collect` accepts a folder of
 them only when every file is for this oracle on this chain, recovers to the signer it names, and signs the very
 same report; it returns the report and the signatures in the order the oracle wants (by signer address).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from rwa.errors import InputError
 from rwa.onchain.oracle import Report, RevenueOracle
 from rwa.oracle.report import sign_report, signer_of, typed_data
 
-SIGNATURE_FORMAT = "rwa-report-signature/1"
+SIGNATURE_FORMAT = "rwa-report-signature/2"
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report
         return report
     if not amend:
         raise InputError(f"period {report.period} is already on-chain: to correct it, sign with --amend")
-    return Report(*report.as_tuple()[:6], version=onchain.version + 1)
+    return replace(report, version=onchain.version + 1)
 
 
 def sign_to_file(oracle: RevenueOracle, chain_id: int, report: Report, key: LocalAccount, out: Path) -> Path:

@@ -14,8 +14,13 @@ deliveries (``contracted_rent``). Per period ``p`` the simulator adds (floats on
   twelve periods, so the pool passes through the covenant's trap zone on its way down). Rounded to integer bps.
 - *Price*: a rent index in basis points, ``(1 + risk.rent_drift_annual) ** ((p - 1) / 12)``, times 80% from period 13
   in ``stress`` (the seed's 2024 decline repeated).
-- ``revenue = billable rent x price_bps x utilization_bps / 10^8`` (rounded down): the billed fraction of the rent
-  the servers in service can earn.
+- *Currency*: the cluster bills in the deal's source currency. The deal file's rents are already in the stablecoin,
+  converted at ``rmb_per_unit``; the simulator takes them back to the source currency at the deal's rate
+  (``fx_rate = rwa.units.fx_rate_of(rmb_per_unit)``, 10**18 without a source currency), bills there, and converts the
+  month's revenue at the same rate, as a billing system would. One rate for every period: no FX path yet.
+- ``source_revenue = billable rent in the source currency x price_bps x utilization_bps / 10^8`` (rounded down): the
+  billed fraction of the rent the servers in service can earn; ``revenue = fx_convert_down(source_revenue,
+  fx_rate)``, the rule the oracle holds every report to.
 - ``active_servers`` = the servers in service under a lease; ``contracted_rent`` as above.
 
 Deterministic for a given deal, seed and scenario (numpy ``default_rng(seed)``).
@@ -33,7 +38,7 @@ from rwa.deal import Deal, load_deal
 from rwa.errors import DealConfigError, InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
 from rwa.oracle.sources import BillingRow, make_row
-from rwa.units import BPS
+from rwa.units import BPS, FX_RATE_SCALE, fx_convert_down, fx_rate_of
 
 STRESS_FROM_PERIOD = 13
 STRESS_RENT_BPS = 8_000
@@ -92,6 +97,8 @@ def simulate(deal: Deal, seed: int, scenario: SimulatorScenario = SimulatorScena
     rents = lease_rent(deal)
     contracted = contracted_rent(deal)
     delivered = delivered_servers(deal)
+    fx_rate = fx_rate_of(deal.rmb_per_unit)
+    source_currency = deal.source_currency or deal.currency
     utilization = base
     rows: list[BillingRow] = []
     for period in range(1, deal.periods.count + 1):
@@ -105,12 +112,15 @@ def simulate(deal: Deal, seed: int, scenario: SimulatorScenario = SimulatorScena
         price_bps = round(BPS * (1.0 + risk.rent_drift_annual) ** (index / 12))
         if scenario is SimulatorScenario.STRESS and period >= STRESS_FROM_PERIOD:
             price_bps = price_bps * STRESS_RENT_BPS // BPS
-        billable = sum(row[index] for row in rents)
+        billable = sum(row[index] for row in rents) * FX_RATE_SCALE // fx_rate  # in the source currency
+        source_revenue = billable * price_bps * utilization_bps // (BPS * BPS)
         rows.append(
             make_row(
                 {
                     "period": period,
-                    "revenue": billable * price_bps * utilization_bps // (BPS * BPS),
+                    "revenue": fx_convert_down(source_revenue, fx_rate),
+                    "source_revenue": source_revenue,
+                    "fx_rate": fx_rate,
                     "utilization_bps": utilization_bps,
                     "active_servers": sum(row[index] for row in servers),
                     "contracted_rent": contracted[index],
@@ -119,6 +129,7 @@ def simulate(deal: Deal, seed: int, scenario: SimulatorScenario = SimulatorScena
                     "seed": str(seed),
                     "delivered_servers": str(delivered[index]),
                     "price_index_bps": str(price_bps),
+                    "source_currency": source_currency,
                 },
                 f"simulator: period {period}",
             )

@@ -8,16 +8,19 @@ for: the deal's term for the simulator; ``None`` for an export, which gains a ro
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 from rwa.deployment import Manifest
-from rwa.errors import InputError
+from rwa.errors import InputError, RwaError
 from rwa.onchain.oracle import Report
 from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate
 from rwa.oracle.sources import BillingExport, read_billing
 
 DEFAULT_SEED = 20250701
+
+log = logging.getLogger("rwa.oracle.source")
 
 
 class FigureSource(ABC):
@@ -81,5 +84,23 @@ def open_source(
     if (source is None) == (not simulate):
         raise InputError("give exactly one of --source FILE or --simulate")
     if source is not None:
-        return BillingSource(source)
+        billing = BillingSource(source)
+        _warn_unconverted(billing, Path(manifest.deal_file))
+        return billing
     return SimulatedSource(Path(manifest.deal_file), DEFAULT_SEED if seed is None else seed, market)
+
+
+def _warn_unconverted(billing: BillingSource, deal_file: Path) -> None:
+    """An export without the conversion columns is reported as stablecoin revenue (source = revenue at the rate
+    10**18); say so when the deal bills in another currency. A reporter's machine may not have the deal file: then
+    nothing is said."""
+    if all(row.converted for row in billing.export.rows.values()) or not deal_file.is_file():
+        return
+    try:
+        deal = load_deal_cached(deal_file)
+    except RwaError:
+        return
+    if deal.rmb_per_unit is not None:
+        log.warning("%s has no source_revenue and fx_rate columns: its revenue is reported as %s revenue at the "
+                    "rate 1, although the deal bills in %s", billing.export.name, deal.currency,
+                    deal.source_currency or "another currency")

@@ -10,8 +10,17 @@ revenue             yes       revenue collected in the period, integer smallest 
 utilization_bps     yes       average billed utilization, integer basis points 0..10000
 active_servers      yes       servers in service and under lease in the period (integer)
 contracted_rent     yes       rent due under the lease contracts for the period, integer smallest units
+source_revenue      paired    the revenue in the currency the cluster bills in, integer smallest units at the
+                              stablecoin's decimals (10^-6 RMB for a 6-decimal stablecoin)
+fx_rate             paired    the rate ``revenue`` was converted at: stablecoin smallest units per source
+                              smallest unit times 10**18 (``rwa.units.FX_RATE_SCALE``), an integer;
+                              ``revenue`` must be ``source_revenue * fx_rate // 10**18``
 anything else       no        raw billing fields (invoice ids, lessee, notes...): kept and hashed
 ==================  ========  ===========================================================================
+
+Paired: an export gives both conversion columns or neither. Without them (exports written before reports carried a
+conversion) the revenue is the stablecoin's own, reported as source = revenue at the rate 10**18. A row whose
+revenue is not its source revenue at its rate is refused before anything is signed, as the oracle would refuse it.
 
 JSON is either a list of row objects or ``{"rows": [...]}``; integers may be given as JSON integers or as strings of
 digits (for amounts beyond 2**53). Amounts with a decimal point are refused: the export must already be in the
@@ -39,30 +48,42 @@ from eth_utils.crypto import keccak
 
 from rwa.errors import InputError
 from rwa.onchain.oracle import Report
-from rwa.units import BPS, UINT32_MAX, UINT64_MAX, UINT128_MAX
+from rwa.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX, fx_convert_down
 
 REQUIRED = ("period", "revenue", "utilization_bps", "active_servers", "contracted_rent")
+CONVERSION = ("source_revenue", "fx_rate")
+"""The conversion columns: both or neither (see the module docstring)."""
 _LIMITS = {
     "period": UINT64_MAX,
     "revenue": UINT128_MAX,
     "utilization_bps": BPS,
     "active_servers": UINT32_MAX,
     "contracted_rent": UINT128_MAX,
+    "source_revenue": UINT128_MAX,
+    "fx_rate": UINT96_MAX,
 }
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 @dataclass(frozen=True)
 class BillingRow:
-    """One period's billing: the five figures and every raw column (canonical strings) for the data hash."""
+    """One period's billing: the figures, the conversion, and every raw column (canonical strings) for the data
+    hash."""
 
     period: int
     revenue: int
     utilization_bps: int
     active_servers: int
     contracted_rent: int
+    source_revenue: int
+    fx_rate: int
     raw: dict[str, str] = field(default_factory=dict)
     where: str = ""
+
+    @property
+    def converted(self) -> bool:
+        """Whether the row gave its conversion (else it is the stablecoin's revenue at the rate 10**18)."""
+        return all(name in self.raw for name in CONVERSION)
 
     def canonical(self) -> bytes:
         return json.dumps(self.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -72,7 +93,7 @@ class BillingRow:
 
     def to_report(self) -> Report:
         return Report(self.period, self.revenue, self.utilization_bps, self.active_servers, self.contracted_rent,
-                      self.data_hash())
+                      self.data_hash(), source_revenue=self.source_revenue, fx_rate=self.fx_rate)
 
 
 def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
@@ -91,6 +112,24 @@ def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
         raw[name] = str(figures[name])
     if figures["period"] == 0:
         raise InputError(f"{where}: period: must be >= 1")
+    given = [name for name in CONVERSION if name in values]
+    if len(given) == 1:
+        (missing,) = set(CONVERSION) - set(given)
+        raise InputError(f"{where}: {missing}: missing (a row gives both {' and '.join(CONVERSION)} or neither)")
+    if given:
+        for name in CONVERSION:
+            if values[name] is None or (isinstance(values[name], str) and not values[name].strip()):
+                raise InputError(f"{where}: {name}: missing")
+            figures[name] = _integer(values[name], _LIMITS[name], f"{where}: {name}")
+            raw[name] = str(figures[name])
+        expected = fx_convert_down(figures["source_revenue"], figures["fx_rate"])
+        if figures["revenue"] != expected:
+            raise InputError(
+                f"{where}: revenue: {figures['revenue']} is not source_revenue {figures['source_revenue']} at "
+                f"fx_rate {figures['fx_rate']}, which is {expected} (source x rate / 10**18, rounded down)"
+            )
+    else:
+        figures["source_revenue"], figures["fx_rate"] = figures["revenue"], FX_RATE_SCALE
     return BillingRow(raw=raw, where=where, **figures)
 
 
@@ -186,6 +225,11 @@ def _csv_rows(text: str, path: Path) -> list[BillingRow]:
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise InputError(f"{path}: line 1: header lacks column(s) {', '.join(missing)}")
+    conversion = [name for name in CONVERSION if name in header]
+    if len(conversion) == 1:
+        (alone,) = conversion
+        (other,) = set(CONVERSION) - {alone}
+        raise InputError(f"{path}: line 1: header has {alone} but lacks column {other} (give both or neither)")
     rows = []
     for values in reader:
         where = f"{path}: line {reader.line_num}"
@@ -214,11 +258,13 @@ def _json_rows(text: str, path: Path) -> list[BillingRow]:
 
 
 def write_csv(rows: Sequence[BillingRow], path: Path) -> Path:
-    """Write rows as a CSV export (required columns first, then the raw ones, sorted)."""
-    extra = sorted({k for row in rows for k in row.raw} - set(REQUIRED))
+    """Write rows as a CSV export (required columns first, the conversion when the rows give it, then the raw ones,
+    sorted)."""
+    conversion = [name for name in CONVERSION if any(name in row.raw for row in rows)]
+    extra = sorted({k for row in rows for k in row.raw} - set(REQUIRED) - set(conversion))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[*REQUIRED, *extra])
+        writer = csv.DictWriter(fh, fieldnames=[*REQUIRED, *conversion, *extra])
         writer.writeheader()
         for row in rows:
             writer.writerow({**row.raw})

@@ -42,8 +42,9 @@ CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NUL
 """
 
 
-LEDGER_SCHEMA = "3"
-"""Part of every ledger's identity: a ledger written by another layout of this file is set aside, never misread."""
+LEDGER_SCHEMA = "4"
+"""Part of every ledger's identity: a ledger written by another layout of this file, or of the events it keeps (4:
+the oracle's reports carry their source revenue and rate), is set aside, never misread."""
 
 
 class LedgerIdentityError(InputError):

@@ -11,9 +11,10 @@ from rwa.chain import Chain
 from rwa.deal import load_deal
 from rwa.leverage.cashflows import contracted_rent
 from rwa.oracle.keys import write_keystore
+from rwa.units import fx_convert_down
 from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import run_lifecycle
-from tests.support.oracle import billing_rows, run_cli, write_export
+from tests.support.oracle import RMB_RATE, converted_rows, run_cli, write_export
 
 PASSWORD = "reporter-test-password"
 
@@ -29,12 +30,13 @@ def test_a_report_from_m_signature_files_made_by_separate_processes_by_a_publish
     keys = {a.address.lower(): a for a in (Account.from_key(k) for k in anvil.private_keys)}
     reporters = [keys[r.lower()] for r in oracle.reporters()][:threshold]
     signatures = tmp_path / "signatures"
+    billed = converted_rows(range(1, period + 1), rent=rent)  # the month's RMB billing and the rate it converts at
     env = {"RWA_PRIVATE_KEYS": ""}  # a reporter's machine: its own key file only
     for i, reporter in enumerate(reporters):
         home = tmp_path / f"reporter-{i}"
         home.mkdir()
         keystore = write_keystore(reporter, home / "key.json", PASSWORD, iterations=2)
-        export = write_export(billing_rows(range(1, period + 1), rent=rent), home / "billing.csv")
+        export = write_export(billed, home / "billing.csv")
         done = run_cli(["sign", "--period", str(period), "--source", str(export), "--key", str(keystore),
                         "--password", PASSWORD, "--out", str(signatures), "--deployment", str(manifest),
                         "--rpc-url", anvil.url], env=env)
@@ -49,7 +51,10 @@ def test_a_report_from_m_signature_files_made_by_separate_processes_by_a_publish
     assert relay.returncode == 0, relay.stderr
     (event,) = [e for e in oracle.events() if e.report.period == period]
     assert sorted(s.lower() for s in event.signers) == sorted(r.address.lower() for r in reporters)
-    assert event.report.revenue == rent * 87 // 100 + period
+    row = billed[period - 1]
+    assert (event.report.revenue, event.report.source_revenue, event.report.fx_rate) == (
+        row["revenue"], row["source_revenue"], RMB_RATE)
+    assert event.report.revenue == fx_convert_down(event.report.source_revenue, RMB_RATE)
     tampered = next(signatures.glob("period-*.json"))
     tampered.write_text(tampered.read_text().replace('"revenue": ', '"revenue": 1'), encoding="utf-8")
     again = run_cli(["publish", "--signatures", str(signatures), "--period", str(period), "--deployment",

@@ -14,14 +14,17 @@ from rwa.deployment import Manifest, load_manifest
 from rwa.errors import InputError
 from rwa.onchain.oracle import ReportKind, RevenueOracle
 from rwa.oracle.outbox import Outbox, OutboxStatus
-from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish
+from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish, status
 from rwa.oracle.sources import read_billing
+from rwa.units import FX_RATE_SCALE, fx_convert_down
 from tests.support.anvil import AnvilNode, free_port
 from tests.support.oracle import (
     PERIOD,
+    RMB_RATE,
     THRESHOLD,
     OracleSetup,
     billing_rows,
+    converted_rows,
     deal_file,
     deploy_oracle,
     run_cli,
@@ -142,6 +145,46 @@ def test_simulate_moves_the_dev_clock_one_period_at_a_time(simulated: tuple[Orac
     # deterministic: the simulator gives the same figures again, so re-publishing period 1 is a no-op
     [same] = publish(setup.chain, manifest, period=1, simulate=True)
     assert same.status == "unchanged"
+
+
+def test_the_simulator_publishes_each_months_rmb_revenue_with_its_rate_and_the_status_shows_it(
+    simulated: tuple[OracleSetup, Manifest],
+) -> None:
+    from rwa.oracle.simulator import load_deal_cached, simulate
+    from rwa.oracle.source import DEFAULT_SEED
+
+    setup, manifest = simulated
+    assert status(setup.chain, manifest)["latest_report"] is None
+    assert [r.period for r in publish(setup.chain, manifest, simulate=True)] == [1, 2]
+    rows = simulate(load_deal_cached(Path(manifest.deal_file)), DEFAULT_SEED)
+    for period in (1, 2):
+        onchain = setup.oracle.report_of(period)
+        assert onchain is not None and onchain == rows[period - 1].to_report()
+        assert onchain.fx_rate == RMB_RATE and onchain.revenue == fx_convert_down(onchain.source_revenue, RMB_RATE)
+        assert onchain.source_revenue > 7 * onchain.revenue  # billed in RMB, paid in USDC
+    assert status(setup.chain, manifest)["latest_report"] == {
+        "period": 2, "version": 0, "revenue": onchain.revenue, "source_revenue": onchain.source_revenue,
+        "fx_rate": RMB_RATE, "fx_rate_shown": "0.13888888 USDC per RMB (= 7.2000 RMB per USDC)",
+    }
+
+
+def test_an_export_with_its_conversion_is_published_with_it_and_an_old_one_at_the_rate_one(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    setup, manifest = deployed
+    rows = converted_rows(range(1, 2)) + billing_rows(range(2, 3))
+    with caplog.at_level("WARNING", logger="rwa.oracle.source"):
+        publish(setup.chain, manifest, period=1, source=write_export(rows[:1], tmp_path / "fx.csv"))
+    assert not caplog.records
+    first = setup.oracle.report_of(1)
+    assert first is not None and (first.source_revenue, first.fx_rate) == (rows[0]["source_revenue"], RMB_RATE)
+    with caplog.at_level("WARNING", logger="rwa.oracle.source"):
+        publish(setup.chain, manifest, period=2, source=write_export(rows, tmp_path / "mixed.json"))
+    second = setup.oracle.report_of(2)
+    assert second is not None and (second.source_revenue, second.fx_rate) == (second.revenue, FX_RATE_SCALE)
+    [warning] = caplog.records  # the deal bills in RMB: an export without the conversion is worth a word
+    assert "no source_revenue and fx_rate columns" in warning.getMessage() and "RMB" in warning.getMessage()
+    assert status(setup.chain, manifest)["latest_report"]["fx_rate_shown"] == "1.00000000 USDC per USDC"
 
 
 def test_an_unknown_scenario_is_refused_not_read_as_base(deployed: tuple[OracleSetup, Manifest]) -> None:

@@ -22,6 +22,7 @@ from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.oracle import Report
 from rwa.onchain.timelock import Call
 from rwa.oracle.report import sign_report
+from rwa.units import FX_RATE_SCALE
 from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle, through_timelock
 
 
@@ -69,7 +70,7 @@ def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_change
     period = oracle.latest_period() + 1
     _to_period_end(chain, oracle.period_end(period))
     rent = contracted_rent(load_deal(Path(deal.manifest.deal_file)))[period - 1]
-    report = Report(period, rent // 2, 5_000, 100, rent, b"\x01" * 32)
+    report = Report(period, rent // 2, 5_000, 100, rent, b"\x01" * 32, source_revenue=rent // 2, fx_rate=FX_RATE_SCALE)
     oracle.submit(report, sign_report(report, [rogue], chain.chain_id, oracle.address), sender=admin)
     distribute_period(deal, period)
     result = replay(chain, history[1], tmp_path)

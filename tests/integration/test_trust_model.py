@@ -27,6 +27,7 @@ from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.oracle import Report
 from rwa.onchain.pool import DefaultTrigger
 from rwa.onchain.timelock import Call, State
+from rwa.units import FX_RATE_SCALE
 from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import disclosed, replay, run_lifecycle
 from tests.support.reverts import reverts
@@ -211,10 +212,12 @@ def test_a_report_above_the_bound_is_refused_even_with_an_inflated_contracted_re
     period = oracle.latest_period() + 1
     chain.time_travel(oracle.period_end(period))
     scheduled = int(oracle.contract.functions.contractedRentOf(period).call())
-    inflated = Report(period, scheduled * 3, 9_000, 100, scheduled * 4, b"\x07" * 32)
+    inflated = Report(period, scheduled * 3, 9_000, 100, scheduled * 4, b"\x07" * 32, source_revenue=scheduled * 3,
+                      fx_rate=FX_RATE_SCALE)
     reverts(lambda: oracle.submit(inflated, _signed(chain, deal, inflated), sender=deal.manifest.roles.servicer),
             "ContractedRentMismatch", period=period, scheduled=scheduled, reported=scheduled * 4)
-    honest_field = Report(period, scheduled * 3, 9_000, 100, scheduled, b"\x07" * 32)
+    honest_field = Report(period, scheduled * 3, 9_000, 100, scheduled, b"\x07" * 32, source_revenue=scheduled * 3,
+                          fx_rate=FX_RATE_SCALE)
     reverts(lambda: oracle.submit(honest_field, _signed(chain, deal, honest_field),
                                   sender=deal.manifest.roles.servicer), "RevenueOutOfBounds")
 

@@ -14,6 +14,7 @@ from rwa.deployment import Manifest, Roles, save_manifest
 from rwa.onchain.oracle import Report, RevenueOracle
 from rwa.oracle.keys import dev_reporters
 from rwa.tx import deploy
+from rwa.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
 
 PERIOD = 30 * 24 * 3600
 GRACE = 5 * 24 * 3600
@@ -103,10 +104,17 @@ def write_manifest(setup: OracleSetup, path: Path, deal: Path) -> Manifest:
     return manifest
 
 
-def sample_report(period: int, revenue: int = 9_000_000, rent: int = 10_000_000, tag: bytes = b"x") -> Report:
+def sample_report(
+    period: int, revenue: int = 9_000_000, rent: int = 10_000_000, tag: bytes = b"x", fx_rate: int = FX_RATE_SCALE
+) -> Report:
+    """A consistent report: ``revenue`` converted from the least source revenue that gives it at ``fx_rate`` (a rate
+    of at most 10**18, so every revenue has one); the revenue itself at the default rate, no conversion."""
     from eth_utils import keccak
 
-    return Report(period, revenue, 8_700, 800, rent, bytes(keccak(tag + period.to_bytes(8, "big"))))
+    source = -(-revenue * FX_RATE_SCALE // fx_rate)
+    assert fx_convert_down(source, fx_rate) == revenue
+    return Report(period, revenue, 8_700, 800, rent, bytes(keccak(tag + period.to_bytes(8, "big"))),
+                  source_revenue=source, fx_rate=fx_rate)
 
 
 CLI = "from rwa.cli import main; main()"
@@ -124,13 +132,27 @@ def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float =
                           text=True, timeout=timeout)
 
 
+RMB_RATE = fx_rate_of(7.2)
+"""The example deal's rate (7.2 RMB per USDC) as a report's ``fxRate``."""
+
+
 def billing_rows(periods: range, rent: int = 10_000_000) -> list[dict[str, object]]:
-    """Plausible export rows for ``periods``."""
+    """Plausible export rows for ``periods``, in the format before reports carried a conversion (no source revenue
+    or rate: the revenue is the stablecoin's); :func:`converted_rows` gives both."""
     return [
         {"period": p, "revenue": rent * 87 // 100 + p, "utilization_bps": 8_700, "active_servers": 800,
          "contracted_rent": rent, "invoice": f"INV-{p:03d}"}
         for p in periods
     ]
+
+
+def converted_rows(periods: range, rent: int = 10_000_000, fx_rate: int = RMB_RATE) -> list[dict[str, object]]:
+    """:func:`billing_rows` billed in the source currency: each revenue is its source revenue at ``fx_rate``."""
+    rows = billing_rows(periods, rent)
+    for row in rows:
+        source = int(str(row["revenue"])) * FX_RATE_SCALE // fx_rate
+        row.update(revenue=fx_convert_down(source, fx_rate), source_revenue=source, fx_rate=fx_rate)
+    return rows
 
 
 def write_export(rows: list[dict[str, object]], path: Path) -> Path:

@@ -12,12 +12,14 @@ from rwa.errors import ContractRevertError
 from rwa.onchain.oracle import Report
 from rwa.oracle.report import digest, sign_report
 from rwa.tx import contract_at, deploy, send
+from rwa.units import FX_RATE_SCALE, UINT96_MAX, UINT128_MAX, fx_convert_down
 from tests.support.oracle import (
     CONTRACTED_RENT,
     GRACE,
     MULTIPLE_BPS,
     PERIOD,
     PERIODS,
+    RMB_RATE,
     OracleSetup,
     deploy_oracle,
     sample_report,
@@ -158,6 +160,59 @@ def test_out_of_bounds_revenue_is_rejected(setup: OracleSetup) -> None:
     err = _rejects("RevenueOutOfBounds", _submit, setup, sample_report(1, revenue=top + 1, rent=rent))
     assert err.error_args == {"revenue": top + 1, "max": top}
     _submit(setup, sample_report(1, revenue=top, rent=rent))
+
+
+def test_the_fx_rule_and_its_scale_are_the_contracts(setup: OracleSetup) -> None:
+    functions = setup.oracle.contract.functions
+    assert functions.FX_RATE_SCALE().call() == FX_RATE_SCALE
+    cases = [(0, RMB_RATE), (1, RMB_RATE), (7, 10**17), (10, 10**17), (72_000_000, RMB_RATE),
+             (54_287_986_428_000, RMB_RATE), (123_456_789, FX_RATE_SCALE), (3, 3 * FX_RATE_SCALE + 1),
+             (UINT128_MAX, UINT96_MAX), (UINT128_MAX, 1), (1, UINT96_MAX)]
+    for source, rate in cases:
+        assert functions.fxConvertDown(source, rate).call() == fx_convert_down(source, rate), (source, rate)
+
+
+def test_a_report_converted_from_its_source_currency_is_accepted_and_emitted_with_its_rate(
+    setup: OracleSetup,
+) -> None:
+    report = sample_report(1, revenue=9_000_000, fx_rate=RMB_RATE)
+    assert report.source_revenue == 64_800_001 and report.fx_rate == RMB_RATE
+    _submit(setup, report)
+    assert setup.oracle.report_of(1) == report
+    [event] = setup.oracle.events()
+    assert (event.report.source_revenue, event.report.fx_rate) == (64_800_001, RMB_RATE)
+    args = setup.oracle.contract.events.ReportSubmitted.get_logs(from_block=0)[0]["args"]
+    assert (args["revenue"], args["sourceRevenue"], args["fxRate"]) == (9_000_000, 64_800_001, RMB_RATE)
+
+
+@pytest.mark.parametrize("off_by", [1, -1])
+def test_a_report_whose_revenue_is_not_its_conversion_is_refused_with_the_figures(
+    setup: OracleSetup, off_by: int
+) -> None:
+    honest = sample_report(1, revenue=9_000_000, fx_rate=RMB_RATE)
+    forged = replace(honest, revenue=honest.revenue + off_by)  # signed by the whole quorum, still refused
+    err = _rejects("FxConversionMismatch", _submit, setup, forged)
+    assert err.error_args == {"period": 1, "sourceRevenue": honest.source_revenue, "fxRate": RMB_RATE,
+                              "expected": honest.revenue, "reported": honest.revenue + off_by}
+    rated = replace(honest, fx_rate=RMB_RATE + 10**12)  # the same revenue claimed at another rate
+    _rejects("FxConversionMismatch", _submit, setup, rated)
+    assert setup.oracle.latest_period() == 0
+    _submit(setup, honest)
+
+
+def test_an_amendment_is_held_to_the_fx_rule_and_a_new_rate_alone_is_a_change(setup: OracleSetup) -> None:
+    setup.oracle.bind_pool(setup.stub, sender=setup.admin)
+    first = sample_report(1, revenue=7_000_000, fx_rate=RMB_RATE)
+    _submit(setup, first)
+    broken = replace(first, revenue=first.revenue + 1, version=1)
+    err = _rejects("FxConversionMismatch", setup.oracle.amend, 1, broken, _sigs(setup, broken), sender=setup.admin)
+    assert err.error_args["expected"] == first.revenue
+    # the same stablecoin revenue from one more source unit: another report, not AmendmentUnchanged
+    restated = replace(first, source_revenue=first.source_revenue + 1, version=1)
+    assert fx_convert_down(restated.source_revenue, RMB_RATE) == first.revenue and not first.same_figures(restated)
+    setup.oracle.amend(1, restated, _sigs(setup, restated), sender=setup.admin)
+    amended = setup.oracle.events()[-1]
+    assert amended.old_report == first and amended.report == restated
 
 
 def test_overdue_once_the_next_deadline_passes(setup: OracleSetup) -> None:

@@ -13,7 +13,8 @@ from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_ren
 from rwa.oracle.keys import load_reporter_keystores, select_signers, write_keystore
 from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate
 from rwa.oracle.sources import read_billing, write_csv, write_json
-from tests.support.oracle import billing_rows, deal_path, write_export
+from rwa.units import FX_RATE_SCALE, fx_convert_down
+from tests.support.oracle import RMB_RATE, billing_rows, converted_rows, deal_path, write_export
 
 DEAL = deal_path()
 
@@ -78,8 +79,66 @@ def test_simulator_servers_and_rents_are_the_calculators() -> None:
         assert int(row.raw["delivered_servers"]) == delivered_servers(deal)[index]
         billable = sum(lease[index] for lease in rents)
         price = int(row.raw["price_index_bps"])
-        assert row.revenue == billable * price * row.utilization_bps // 10**8
+        in_stablecoin = billable * price * row.utilization_bps // 10**8
+        # billed in RMB (the file's rents taken back at the deal's rate), converted at the same rate
+        assert row.source_revenue == billable * FX_RATE_SCALE // RMB_RATE * price * row.utilization_bps // 10**8
+        assert row.fx_rate == RMB_RATE and row.raw["source_currency"] == "RMB"
+        assert row.revenue == fx_convert_down(row.source_revenue, row.fx_rate)
+        assert in_stablecoin - 1 <= row.revenue <= in_stablecoin  # there and back loses at most one smallest unit
         assert 0 <= row.revenue <= row.contracted_rent  # utilization and prices never bill above the contracts
+
+
+def test_a_deal_without_a_source_currency_simulates_its_revenue_at_the_rate_one() -> None:
+    deal = load_deal_cached(DEAL)
+    plain = deal.model_copy(update={"source_currency": None, "rmb_per_unit": None})
+    for converted, row in zip(simulate(deal, 4), simulate(plain, 4), strict=True):
+        assert (row.source_revenue, row.fx_rate) == (row.revenue, FX_RATE_SCALE)
+        assert row.raw["source_currency"] == "USDC" and row.utilization_bps == converted.utilization_bps
+        assert row.revenue - 1 <= converted.revenue <= row.revenue
+
+
+def test_an_export_with_the_conversion_reports_it_and_one_without_reports_the_stablecoins_revenue(
+    tmp_path: Path,
+) -> None:
+    rows = converted_rows(range(1, 3))
+    for suffix in ("csv", "json"):
+        report = read_billing(write_export(rows, tmp_path / f"fx.{suffix}")).row(2).to_report()
+        assert (report.source_revenue, report.fx_rate) == (rows[1]["source_revenue"], RMB_RATE)
+        assert report.revenue == rows[1]["revenue"] == fx_convert_down(report.source_revenue, RMB_RATE)
+    old = read_billing(write_export(billing_rows(range(1, 3)), tmp_path / "old.csv")).row(1)
+    assert not old.converted
+    report = old.to_report()
+    assert (report.source_revenue, report.fx_rate) == (report.revenue, FX_RATE_SCALE)
+    assert set(old.raw) == set(billing_rows(range(1, 2))[0])  # the hash covers the export's own columns, as before
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json"])
+def test_a_row_whose_revenue_is_not_its_conversion_is_refused_naming_the_figures(tmp_path: Path, suffix: str) -> None:
+    rows = converted_rows(range(1, 3))
+    rows[1]["revenue"] = int(str(rows[1]["revenue"])) + 1
+    source, want = rows[1]["source_revenue"], int(str(rows[1]["revenue"])) - 1
+    with pytest.raises(InputError) as info:
+        read_billing(write_export(rows, tmp_path / f"x.{suffix}"))
+    where = "line 3" if suffix == "csv" else "rows[1]"
+    assert f"{where}: revenue: {want + 1} is not source_revenue {source} at fx_rate {RMB_RATE}, which is {want}" in str(
+        info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_an_export_with_half_the_conversion_is_refused_naming_the_missing_column(tmp_path: Path) -> None:
+    rows = converted_rows(range(1, 2))
+    del rows[0]["fx_rate"]
+    with pytest.raises(InputError, match=r"line 1: header has source_revenue but lacks column fx_rate"):
+        read_billing(write_export(rows, tmp_path / "x.csv"))
+    with pytest.raises(InputError, match=r"rows\[0\]: fx_rate: missing \(a row gives both"):
+        read_billing(write_export(rows, tmp_path / "x.json"))
+    rows = converted_rows(range(1, 2))
+    rows[0]["fx_rate"] = "0.1388"
+    with pytest.raises(InputError, match=r"rows\[0\]: fx_rate: '0.1388' is not an integer"):
+        read_billing(write_export(rows, tmp_path / "y.json"))
+    rows[0]["fx_rate"] = 2**96
+    with pytest.raises(InputError, match=r"rows\[0\]: fx_rate: .* is above the maximum"):
+        read_billing(write_export(rows, tmp_path / "z.json"))
 
 
 def test_simulator_leaves_servers_idle_until_they_are_delivered() -> None:

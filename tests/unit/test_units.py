@@ -1,10 +1,25 @@
-"""How every command shows money and DSCR: ``rwa.units``'s formatting functions."""
+"""How every command shows money, DSCR and an exchange rate (``rwa.units``'s formatting functions), and the oracle's
+currency conversion rule (compared with the contract's in ``test_oracle_contract.py``)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from rwa.units import UINT32_MAX, format_dscr, format_money, format_ratio, money_formatter
+from rwa.units import (
+    FX_RATE_SCALE,
+    UINT32_MAX,
+    UINT96_MAX,
+    UINT128_MAX,
+    format_dscr,
+    format_fx_rate,
+    format_money,
+    format_ratio,
+    fx_convert_down,
+    fx_rate_of,
+    money_formatter,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +88,35 @@ def test_format_ratio_matches_format_dscr(value: float, shown: str) -> None:
 
 def test_calculator_and_pool_show_the_same_dscr_alike() -> None:
     assert format_ratio(18_267 / 10_000) == format_dscr(18_267)
+
+
+@pytest.mark.parametrize(
+    ("source", "rate", "revenue"),
+    [
+        (123_456_789, FX_RATE_SCALE, 123_456_789),  # the rate 1e18 is the identity
+        (0, 138_888_888_888_888_888, 0),
+        (72_000_000, 138_888_888_888_888_888, 9_999_999),  # 72 RMB at floor(1e18 / 7.2): a hair under 10 USDC
+        (72_000_001, 138_888_888_888_888_888, 10_000_000),
+        (7, 10**17, 0),  # 0.7 rounds down, never up
+        (10, 10**17, 1),
+        (1, 2 * FX_RATE_SCALE, 2),
+        (UINT128_MAX, UINT96_MAX, UINT128_MAX * UINT96_MAX // 10**18),  # the largest report: no overflow in Python
+    ],
+)
+def test_fx_convert_down_is_the_source_times_the_rate_rounded_down(source: int, rate: int, revenue: int) -> None:
+    assert fx_convert_down(source, rate) == revenue
+
+
+def test_fx_rate_of_reads_the_quote_as_written_and_rounds_down() -> None:
+    assert fx_rate_of(7.2) == fx_rate_of(Decimal("7.2")) == 10**18 * 10 // 72 == 138_888_888_888_888_888
+    assert fx_rate_of(None) == FX_RATE_SCALE  # no quote: no conversion
+    assert fx_rate_of(0.5) == 2 * FX_RATE_SCALE
+    assert fx_rate_of(3.0) == 333_333_333_333_333_333
+    assert fx_convert_down(7_200_000, fx_rate_of(7.2)) < 1_000_000  # a rounded-down rate never overstates revenue
+    with pytest.raises(ValueError, match="positive"):
+        fx_rate_of(0.0)
+
+
+def test_format_fx_rate_shows_both_quotes() -> None:
+    assert format_fx_rate(fx_rate_of(7.2), "USDC", "RMB") == "0.13888888 USDC per RMB (= 7.2000 RMB per USDC)"
+    assert format_fx_rate(FX_RATE_SCALE, "USDC", "USDC") == "1.00000000 USDC per USDC"
