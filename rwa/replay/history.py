@@ -21,6 +21,10 @@ class ReportRecord:
     contracted_rent: int
     utilization_bps: int
     active_servers: int
+    source_revenue: int
+    fx_rate: int
+    """The revenue in the source currency and the rate it was converted at, as the report states them (the auditor
+    recomputes the conversion: ``rwa.units.fx_convert_down``)."""
     block: int
     amended_from: int | None = None  # the revenue it replaced, for an amendment
     signers: tuple[str, ...] = ()
@@ -142,6 +146,8 @@ def _report(args: dict[str, Any], ev: Event, key: str = "report") -> ReportRecor
         contracted_rent=_int(r, "contractedRent"),
         utilization_bps=_int(r, "utilizationBps"),
         active_servers=_int(r, "activeServers"),
+        source_revenue=_int(r, "sourceRevenue"),
+        fx_rate=_int(r, "fxRate"),
         block=ev.block,
         signers=tuple(args.get("signers", ())),
         event=ev,

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from rwa.replay.history import ZERO, History, TokenHistory
+from rwa.replay.history import ZERO, History, ReportRecord, TokenHistory
 from rwa.replay.ledger import Event
-from rwa.units import Tranche
+from rwa.units import Tranche, fx_convert_down
 from rwa.waterfall import (
     PeriodLegs,
     PoolState,
@@ -52,6 +52,7 @@ class FindingKind(enum.StrEnum):
     OFFERING_MINT = "offering-mint"
     OFFERING_OUTFLOW = "offering-outflow"
     OFFERING_TERMS = "offering-terms"
+    ORACLE_FX = "oracle-fx"
     OUTSIDE_WATERFALL = "outside-waterfall"
     PERIOD_ORDER = "period-order"
     POOL_BALANCE = "pool-balance"
@@ -297,11 +298,13 @@ def reconcile_terms(onchain: PoolTerms, expected: PoolTerms, pool: str, rec: Rec
 
 
 def reconcile_reports(history: History, contracted: list[int], oracle: str, rec: Reconciliation) -> None:
-    """Each report's contracted rent against the deal's leases; each amendment disclosed, and a finding when it came
-    after the period was distributed (the oracle's rules forbid it: the paid figure would no longer be the report)."""
+    """Each report's conversion recomputed from its source revenue and rate; the latest report's contracted rent
+    against the deal's leases; each amendment disclosed, and a finding when it came after the period was distributed
+    (the oracle's rules forbid it: the paid figure would no longer be the report)."""
     distributed_at = {period: (ev.block, ev.log_index) for period, (_, ev) in history.legs.items()}
     for period, records in sorted(history.reports.items()):
         for r in records:
+            reconcile_conversion(r, oracle, rec)
             if r.amended_from is None or r.event is None:
                 continue
             where = (r.event.block, r.event.log_index)
@@ -338,6 +341,25 @@ def reconcile_reports(history: History, contracted: list[int], oracle: str, rec:
                 "the report's contracted rent differs from the lease contracts in the deal",
                 block=last.block,
             )
+
+
+def reconcile_conversion(r: ReportRecord, oracle: str, rec: Reconciliation) -> None:
+    """A report's revenue must be its source revenue at its rate, rounded down (``rwa.units.fx_convert_down``, the
+    oracle's own rule): a report that breaks it came from an oracle that does not hold its reports to the rule."""
+    expected = fx_convert_down(r.source_revenue, r.fx_rate)
+    if r.revenue != expected:
+        version = "report" if r.amended_from is None else "amended report"
+        rec.add(
+            FindingKind.ORACLE_FX,
+            r.period,
+            oracle,
+            expected,
+            r.revenue,
+            f"period {r.period}'s {version}: source revenue {r.source_revenue:,} at fx rate {r.fx_rate:,} "
+            f"(x 1e-18) converts to {expected:,}, the report says {r.revenue:,}",
+            block=r.block,
+            sender=r.event.sender if r.event is not None else None,
+        )
 
 
 def disclose_shortfalls(history: History, pool: str, rec: Reconciliation) -> None:

@@ -20,7 +20,16 @@ from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
 from rwa.replay.history import History
 from rwa.replay.outputs import publish
 from rwa.replay.reconcile import Disclosure, Finding, Reconciliation
-from rwa.units import BPS, TRANCHES, Tranche, format_dscr, money_formatter
+from rwa.units import (
+    BPS,
+    FX_RATE_SCALE,
+    TRANCHES,
+    Tranche,
+    format_dscr,
+    format_fx_rate,
+    format_money,
+    money_formatter,
+)
 from rwa.waterfall import PeriodLegs, PoolTerms, WaterfallError
 
 MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid", "collection_shortfall", "donations"})
@@ -30,6 +39,8 @@ units."""
 PERIOD_COLUMNS = [
     "period",
     "reported",
+    "source_revenue",
+    "fx_rate",
     "contracted_rent",
     "collected",
     "collected_minus_reported",
@@ -49,7 +60,9 @@ PERIOD_COLUMNS = [
     "junior_value_per_token",
     "recomputed_equal",
 ]
-"""``*_value_per_token``: the tranche's fair value of one whole token (``10**decimals`` token units, one stablecoin
+"""``source_revenue`` and ``fx_rate``: the distributed report's revenue in the source currency (smallest units at the
+stablecoin's decimals) and the rate it was converted at (stablecoin per source unit, times 10**18).
+``*_value_per_token``: the tranche's fair value of one whole token (``10**decimals`` token units, one stablecoin
 unit of face) right after the period's distribution, in the stablecoin's smallest units (:func:`fair_values`)."""
 
 FairValues = dict[int, dict[Tranche, int | None]]
@@ -87,6 +100,8 @@ def period_rows(history: History, rec: Reconciliation, values: FairValues | None
         row: dict[str, Any] = {k: getattr(legs, k) for k in PERIOD_COLUMNS if hasattr(legs, k)}
         row["reported"] = legs.reported
         row["contracted_rent"] = report.contracted_rent if report else ""
+        row["source_revenue"] = report.source_revenue if report else ""
+        row["fx_rate"] = report.fx_rate if report else ""
         for tranche in TRANCHES:
             value = (values or {}).get(period, {}).get(tranche)
             row[f"{tranche}_value_per_token"] = "" if value is None else value
@@ -138,7 +153,7 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
         ])
     acts = privileged_acts(history)
     page = render_html(summary, rows, history, rec, terms.cash_trap_dscr_bps, decimals=deal.decimals,
-                       currency=deal.currency, acts=acts)
+                       currency=deal.currency, acts=acts, source_currency=deal.source_currency)
     files = {
         "periods.csv": _csv(PERIOD_COLUMNS, [[row.get(c, "") for c in PERIOD_COLUMNS] for row in rows]),
         "holders.csv": _csv(
@@ -319,6 +334,33 @@ effective annual on actual/365. Not loss-adjusted. <code>periods.csv</code> has 
 {body}</table>"""
 
 
+def _revenue_html(rows: list[dict[str, Any]], decimals: int, currency: str, source_currency: str | None) -> str:
+    """Each distributed period's report: its revenue, the source revenue and the rate between them (the auditor
+    recomputed the conversion; a report that breaks it is an ``oracle-fx`` finding)."""
+    if not rows:
+        return ""
+    money = money_formatter(decimals, currency)
+
+    def cells(r: dict[str, Any]) -> str:
+        if r["source_revenue"] == "":
+            return "<td>-</td><td>-</td>"
+        rate = int(r["fx_rate"])
+        source = currency if rate == FX_RATE_SCALE else (source_currency or "source")  # 10**18: no conversion
+        shown = format_money(int(r["source_revenue"]), decimals, source)
+        return f"<td>{html.escape(shown)}</td><td>{html.escape(format_fx_rate(rate, currency, source))}</td>"
+
+    body = "".join(
+        f"<tr><td>{r['period']}</td>{cells(r)}<td>{html.escape(money(int(r['reported'])))}</td></tr>" for r in rows
+    )
+    return f"""<h2>Reported revenue and its conversion</h2>
+<p>Each distributed period's report as the quorum signed it: the revenue in the currency the cluster bills in, the
+rate it was converted at, and the {html.escape(currency)} revenue the waterfall ran on (the source revenue times the
+rate, rounded down; recomputed here). <code>periods.csv</code> has them in smallest units (<code>source_revenue</code>,
+<code>fx_rate</code> times 10<sup>18</sup>, <code>reported</code>).</p>
+<table id="revenue"><tr><th>period</th><th>source revenue</th><th>fx rate</th><th>revenue</th></tr>
+{body}</table>"""
+
+
 def render_html(
     summary: dict[str, Any],
     rows: list[dict[str, Any]],
@@ -329,6 +371,7 @@ def render_html(
     decimals: int,
     currency: str,
     acts: list[dict[str, Any]] | None = None,
+    source_currency: str | None = None,
 ) -> str:
     images = charts(rows, history, covenant_bps, decimals=decimals, currency=currency) if rows else {}
     ok = not rec.findings
@@ -364,6 +407,7 @@ def render_html(
     figures = "".join(f'<figure id="chart-{name}">{svg}</figure>' for name, svg in images.items())
     investors = _investors_html(rec, money)
     values = _values_html(rows, money, currency)
+    revenue = _revenue_html(rows, decimals, currency, source_currency)
     color = "#1b7f3b" if ok else "#b3261e"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Auditor's replay</title>
@@ -377,6 +421,7 @@ font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
 <p class="verdict" id="verdict">{html.escape(verdict)}</p>
 <table id="facts">{table}</table>
 <h2>Charts</h2>{figures}
+{revenue}
 {values}
 <h2>Findings</h2>
 <p>The money or the rules were broken: each is a failed audit (exit code 1).</p>

@@ -3,9 +3,11 @@ rules is a finding; each legitimate but material act is a disclosure with its bl
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,10 +21,13 @@ from rwa.issuance.operate import distribute_period
 from rwa.leverage.cashflows import contracted_rent
 from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
-from rwa.onchain.oracle import Report
+from rwa.onchain.oracle import Report, RevenueOracle
 from rwa.onchain.timelock import Call
+from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.report import sign_report
-from rwa.units import FX_RATE_SCALE
+from rwa.oracle.source import SimulatedSource
+from rwa.tx import deploy
+from rwa.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
 from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle, through_timelock
 
 
@@ -85,6 +90,45 @@ def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_change
     assert len(lowered) == 1 and lowered[0].amount == 1 and lowered[0].sender == executor
     summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
     assert summary["threshold"] == 1 and summary["reporters"] == len(deal.manifest.roles.reporters) + 1
+
+
+def _lax_oracle(cls: type[RevenueOracle], chain: Chain, admin: str, *args: object,
+                sender: str | None = None) -> RevenueOracle:
+    """``RevenueOracle.deploy`` deploying the test double without the FX rule (``LaxRevenueOracle``) instead."""
+    return cls(chain, deploy(chain, "LaxRevenueOracle", admin, *args, sender=sender or admin))
+
+
+def test_a_report_whose_revenue_is_not_its_conversion_is_a_finding_naming_the_figures(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a pool bound to an oracle that does not hold reports to the FX rule, as a rogue contract could be
+    monkeypatch.setattr(RevenueOracle, "deploy", classmethod(_lax_oracle))
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=2)
+    monkeypatch.undo()
+    oracle = deal.oracle
+    period = oracle.latest_period() + 1
+    _to_period_end(chain, oracle.period_end(period))
+    honest = SimulatedSource(Path(deal.manifest.deal_file)).report(period)
+    assert honest.fx_rate == fx_rate_of(7.2)
+    assert honest.revenue == fx_convert_down(honest.source_revenue, honest.fx_rate)
+    forged = replace(honest, revenue=honest.revenue + 1_000_000)  # one USDC more than its RMB are worth
+    signers = select_signers(reporter_keys(chain), oracle.reporters(), oracle.threshold())
+    oracle.submit(forged, sign_report(forged, signers, chain.chain_id, oracle.address), sender=_admin(deal))
+    distribute_period(deal, period)
+    result = replay(chain, manifest, tmp_path)
+    assert result.exit_code == 1 and kinds(result) == {"oracle-fx"}, [f.detail for f in result.findings]
+    [finding] = result.findings
+    assert (finding.period, finding.account) == (period, oracle.address)
+    assert (finding.expected, finding.actual) == (honest.revenue, forged.revenue)
+    assert (f"source revenue {honest.source_revenue:,} at fx rate {honest.fx_rate:,}" in finding.detail
+            and f"converts to {honest.revenue:,}, the report says {forged.revenue:,}" in finding.detail)
+    with (tmp_path / "audit" / "periods.csv").open() as fh:
+        rows = {int(r["period"]): r for r in csv.DictReader(fh)}
+    assert (int(rows[period]["source_revenue"]), int(rows[period]["fx_rate"])) == (honest.source_revenue,
+                                                                                   honest.fx_rate)
+    assert int(rows[period]["reported"]) == forged.revenue
+    page = (tmp_path / "audit" / "report.html").read_text()
+    assert '<table id="revenue">' in page and "0.13888888 USDC per RMB (= 7.2000 RMB per USDC)" in page
 
 
 def test_a_donation_to_the_pool_is_disclosed_and_the_deal_still_reconciles(
