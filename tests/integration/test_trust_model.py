@@ -30,6 +30,7 @@ from rwa.onchain.timelock import Call, State
 from rwa.units import FX_RATE_SCALE
 from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import disclosed, replay, run_lifecycle
+from tests.support.oracle import restated
 from tests.support.reverts import reverts
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -183,7 +184,6 @@ def _signed(chain: Chain, deal: DeployedDeal, report: Report) -> list[bytes]:
 def test_a_superseded_report_cannot_come_back_and_a_distributed_period_cannot_be_amended(
     any_chain: Chain, tmp_path: Path
 ) -> None:
-    from dataclasses import replace
 
     chain = any_chain
     deal, _ = run_lifecycle(chain, tmp_path, periods=2, distribute=1)
@@ -191,14 +191,14 @@ def test_a_superseded_report_cannot_come_back_and_a_distributed_period_cannot_be
     first = oracle.report_of(2)
     assert first is not None and first.version == 0
     first_signatures = _signed(chain, deal, first)  # public once submitted: anyone can copy them from the chain
-    second = replace(first, revenue=first.revenue - 1, version=1)
+    second = restated(first, first.revenue - 1, version=1)
     oracle.amend(2, second, _signed(chain, deal, second), sender=sender)
     reverts(lambda: oracle.amend(2, first, first_signatures, sender=sender), "WrongVersion", period=2, expected=2,
             got=0)
     assert oracle.report_of(2) == second
     paid = oracle.report_of(1)
     assert paid is not None
-    late = replace(paid, revenue=paid.revenue - 1, version=1)
+    late = restated(paid, paid.revenue - 1, version=1)
     reverts(lambda: oracle.amend(1, late, _signed(chain, deal, late), sender=sender), "AmendAfterDistribution",
             period=1, lastDistributed=1)
 
@@ -223,7 +223,6 @@ def test_a_report_above_the_bound_is_refused_even_with_an_inflated_contracted_re
 
 
 def test_pulling_the_next_periods_cash_forward_does_not_avoid_the_cash_trap(chain: Chain, tmp_path: Path) -> None:
-    from dataclasses import replace
 
     from rwa import waterfall
 
@@ -237,7 +236,7 @@ def test_pulling_the_next_periods_cash_forward_does_not_avoid_the_cash_trap(chai
                + terms.scheduled_principal(1))
     fee, refund_due = terms.servicing_fee_per_period, terms.scheduled_refund(1)
     # A weak month: the reporters attest revenue that covers the senior's debt service only 1.0x.
-    weak = replace(honest, revenue=max(service + fee - refund_due, 0), version=1)
+    weak = restated(honest, max(service + fee - refund_due, 0), version=1)
     oracle.amend(1, weak, _signed(chain, deal, weak), sender=deal.manifest.roles.servicer)
     # The servicer pulls later collections forward, enough to fill the reserve and leave a month's revenue over:
     # half as rent, half labelled a tax refund.

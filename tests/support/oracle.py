@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -111,10 +112,18 @@ def sample_report(
     of at most 10**18, so every revenue has one); the revenue itself at the default rate, no conversion."""
     from eth_utils import keccak
 
-    source = -(-revenue * FX_RATE_SCALE // fx_rate)
-    assert fx_convert_down(source, fx_rate) == revenue
-    return Report(period, revenue, 8_700, 800, rent, bytes(keccak(tag + period.to_bytes(8, "big"))),
-                  source_revenue=source, fx_rate=fx_rate)
+    report = Report(period, 0, 8_700, 800, rent, bytes(keccak(tag + period.to_bytes(8, "big"))), source_revenue=0,
+                    fx_rate=fx_rate)
+    return restated(report, revenue)
+
+
+def restated(report: Report, revenue: int, **changes: Any) -> Report:
+    """``report`` with ``revenue`` (and ``changes``), converted from the least source revenue that gives it at the
+    report's own rate (at most 10**18, so every revenue has one): the rule the oracle holds reports to."""
+    source = -(-revenue * FX_RATE_SCALE // report.fx_rate)
+    out = replace(report, revenue=revenue, source_revenue=source, **changes)
+    assert fx_convert_down(out.source_revenue, out.fx_rate) == revenue
+    return out
 
 
 CLI = "from rwa.cli import main; main()"
