@@ -35,7 +35,8 @@ def _split(total: int, count: int) -> list[int]:
 
 
 def deploy_with_holders(chain: Chain, count: int) -> PoolSystem:
-    """The demo deal with ``count`` senior and ``count`` junior holders (the same addresses)."""
+    """The demo deal with ``count`` senior and ``count`` junior holders (the same addresses), on calendar-month
+    periods from the 1st of a month, as a deal's pool counts them."""
     holders = holder_addresses(count)
     face = SENIOR_FACE_PER_HOLDER_AT_10 * 10
     schedule = (face // 6, face // 3, face - face // 6 - face // 3)
@@ -44,6 +45,7 @@ def deploy_with_holders(chain: Chain, count: int) -> PoolSystem:
         senior_holders=dict(zip(holders, _split(face, count), strict=True)),
         junior_holders=dict(zip(holders, _split(JUNIOR_SUPPLY, count), strict=True)),
         principal_schedule=schedule,
+        monthly=True,
     )
 
 

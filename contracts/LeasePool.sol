@@ -13,6 +13,7 @@ import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
 import {IFundsDistributionToken} from "./interfaces/IFundsDistributionToken.sol";
 import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
 import {WaterfallMath} from "./libraries/WaterfallMath.sol";
+import {PeriodClock, PeriodClockLib} from "./libraries/PeriodClock.sol";
 import {BoundedPausable} from "./utils/BoundedPausable.sol";
 
 /// @title LeasePool
@@ -49,6 +50,9 @@ import {BoundedPausable} from "./utils/BoundedPausable.sol";
 ///      (interest arrears over consecutive periods, a report overdue, rent collected short of the attested revenue
 ///      over a trailing window), and only the trustee may declare one otherwise, or cure and waive under the rules
 ///      of `cureDefault` and `waiveDefault`. The issuer has no power here: the pool's admin is the deal's timelock.
+///      Periods end on the deal's calendar, calendar months from `firstPeriodStart` fixed at deployment
+///      (`PeriodClock`, the ends `rwa.period_clock` gives the deal); senior interest is a 30/360 monthly coupon, one
+///      twelfth of the annual rate each period whatever its number of days.
 contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, BoundedPausable {
     using SafeERC20 for IERC20;
 
@@ -114,6 +118,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     address private immutable _juniorToken;
     address private immutable _feeRecipient;
     uint256 private immutable _seniorFace;
+    /// @dev When each period ends (`terms.firstPeriodStart` and `terms.periodLength`: calendar months for a deal).
+    PeriodClock private immutable _clock;
 
     // --------------------------------------------------------------------------------------------- constants
     /// @notice Declares, cures and waives default; pauses for at most MAX_PAUSE.
@@ -160,8 +166,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             face += principalSchedule[i];
         }
         require(
-            terms_.periodCount != 0 && terms_.periodLength != 0 && face != 0,
-            InvalidTerms(terms_.periodCount, terms_.periodLength, face)
+            terms_.periodCount != 0 && face != 0,
+            InvalidTerms(terms_.periodCount, face)
         );
         address[8] memory addrs = [
             parties.stablecoin,
@@ -186,6 +192,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _principalSchedule = principalSchedule;
         _seniorOutstanding = face;
         _seniorFace = face;
+        _clock = PeriodClockLib.create(terms_.firstPeriodStart, terms_.periodLength);
         _stablecoin = IERC20(parties.stablecoin);
         _oracle = IRevenueOracle(parties.oracle);
         _seniorToken = parties.seniorToken;
@@ -238,7 +245,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(period == last + 1, PeriodOutOfOrder(last + 1, period));
         Terms memory t = _terms;
         require(period <= t.periodCount, NotADistributionPeriod(period, t.periodCount));
-        uint256 end = _periodEnd(t, period);
+        uint256 end = _clock.endOf(period);
         require(block.timestamp >= end, PeriodNotEnded(period, end, block.timestamp));
         if (!hasRole(SERVICER_ROLE, msg.sender)) {
             uint256 open = end + _rules.distributionGrace;
@@ -298,7 +305,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(!_finalized, PoolFinalized());
         uint256 n = _terms.periodCount;
         require(_lastDistributedPeriod == n, MaturityNotReached(_lastDistributedPeriod, n));
-        uint256 endsAt = _periodEnd(_terms, n + 1) + _rules.distributionGrace;
+        uint256 endsAt = _clock.endOf(n + 1) + _rules.distributionGrace;
         require(block.timestamp >= endsAt, MaturityNotEnded(endsAt, block.timestamp));
 
         PeriodLegs memory legs = _runMaturity(n + 1);
@@ -425,12 +432,20 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @inheritdoc ILeasePool
     function periodStart(uint256 period) external view returns (uint256) {
-        return _periodEnd(_terms, period) - _terms.periodLength;
+        return _clock.endOf(period == 0 ? 0 : period - 1);
     }
 
     /// @inheritdoc ILeasePool
     function periodEnd(uint256 period) external view returns (uint256) {
-        return _periodEnd(_terms, period);
+        return _clock.endOf(period);
+    }
+
+    /// @inheritdoc ILeasePool
+    function periodEnds() external view returns (uint256[] memory ends) {
+        ends = new uint256[](uint256(_terms.periodCount) + 1);
+        for (uint256 i; i < ends.length; ++i) {
+            ends[i] = _clock.endOf(i + 1);
+        }
     }
 
     /// @inheritdoc ILeasePool
@@ -723,7 +738,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             uint256 next = last + 1;
             if (r.reportOverdueSeconds == 0 || next > _terms.periodCount) return false;
             return !_oracle.hasReport(next)
-                && block.timestamp >= _periodEnd(_terms, next) + uint256(r.reportOverdueSeconds);
+                && block.timestamp >= _clock.endOf(next) + uint256(r.reportOverdueSeconds);
         }
         if (trigger == TRIGGER_COLLECTION_SHORTFALL) {
             uint256 window = r.shortfallWindow;
@@ -754,9 +769,5 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     function _scheduledPrincipal(uint256 period) private view returns (uint256) {
         if (period == 0 || period > _principalSchedule.length) return 0;
         return _principalSchedule[period - 1];
-    }
-
-    function _periodEnd(Terms memory t, uint256 period) private pure returns (uint256) {
-        return uint256(t.firstPeriodStart) + period * uint256(t.periodLength);
     }
 }

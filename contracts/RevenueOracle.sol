@@ -9,13 +9,15 @@ import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet
 import {IDistributionStatus} from "./interfaces/IDistributionStatus.sol";
 import {IQuorumRevenueOracle} from "./interfaces/IQuorumRevenueOracle.sol";
 import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
+import {PeriodClock, PeriodClockLib} from "./libraries/PeriodClock.sol";
 
 /// @title RevenueOracle
 /// @notice Monthly cluster revenue, accepted when M of N reporters signed it under EIP-712 (domain "RevenueOracle",
 ///         version "1", this chain, this contract). Periods arrive strictly in order, each only after it has ended.
 /// @dev The facts that bind the money are fixed at deployment: the contracted rent of every period, from the deal's
 ///      leases (a report must carry exactly it, and its revenue is bounded by it times `maxRevenueMultipleBps`), and
-///      the deal's last period (no report after it). Each report carries a version in its signed data: 0 first, and
+///      the deal's last period (no report after it), and when each period ends (`PeriodClock`: the deal's calendar
+///      months, the pool's own clock). Each report carries a version in its signed data: 0 first, and
 ///      an amendment must be the next one, so a superseded report's public signatures are worthless. An amendment
 ///      needs a bound pool and an undistributed period. A report carries its revenue twice, in the stablecoin and in
 ///      the currency the cluster bills in, with the rate between them; the stablecoin figure must be the source figure
@@ -34,8 +36,8 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     mapping(uint256 period => Report) private _reports;
     uint256[] private _contractedRent;
 
-    uint64 private immutable _firstPeriodStart;
-    uint32 private immutable _periodLength;
+    /// @dev When each period ends, from the first start and the period length (0: calendar months).
+    PeriodClock private immutable _clock;
     uint32 private immutable _graceSeconds;
     uint32 private immutable _maxRevenueMultipleBps;
 
@@ -63,15 +65,13 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         require(admin != address(0), ZeroAddress());
         require(contractedRent_.length != 0, EmptySchedule());
         _contractedRent = contractedRent_;
-        require(periodLength_ != 0 && maxRevenueMultipleBps_ != 0,
-            InvalidConfiguration(periodLength_, maxRevenueMultipleBps_));
+        require(maxRevenueMultipleBps_ != 0, InvalidConfiguration(maxRevenueMultipleBps_));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         for (uint256 i = 0; i < reporters_.length; ++i) {
             _addReporter(reporters_[i]);
         }
         _setThreshold(threshold_);
-        _firstPeriodStart = firstPeriodStart_;
-        _periodLength = periodLength_;
+        _clock = PeriodClockLib.create(firstPeriodStart_, periodLength_);
         _graceSeconds = graceSeconds_;
         _maxRevenueMultipleBps = maxRevenueMultipleBps_;
     }
@@ -181,6 +181,14 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IQuorumRevenueOracle
+    function periodEnds() external view returns (uint256[] memory ends) {
+        ends = new uint256[](_contractedRent.length);
+        for (uint256 i; i < ends.length; ++i) {
+            ends[i] = _clock.endOf(i + 1);
+        }
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
     function nextDeadline() public view returns (uint256) {
         return _periodEnd(_latestPeriod + 1) + _graceSeconds;
     }
@@ -227,7 +235,7 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
 
     /// @inheritdoc IQuorumRevenueOracle
     function config() external view returns (uint64, uint32, uint32, uint32) {
-        return (_firstPeriodStart, _periodLength, _graceSeconds, _maxRevenueMultipleBps);
+        return (_clock.firstStart(), _clock.periodLength(), _graceSeconds, _maxRevenueMultipleBps);
     }
 
     // ----------------------------------------------------------------------------------------------- internal
@@ -246,7 +254,7 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     }
 
     function _periodEnd(uint256 period) internal view returns (uint256) {
-        return uint256(_firstPeriodStart) + period * uint256(_periodLength);
+        return _clock.endOf(period);
     }
 
     function _checkBounds(Report calldata report) internal view {

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from rwa.errors import DealConfigError
+from rwa.period_clock import months_after
 from rwa.units import BPS, TRANCHES, Tranche
 
 DEFAULT_DECIMALS = 6
@@ -75,22 +76,52 @@ class _Model(BaseModel):
 
 
 class Periods(_Model):
-    """The payment calendar: ``count`` periods of ``period_seconds`` each from ``first_start`` (UTC)."""
+    """The payment calendar: ``count`` calendar-month periods from ``first_start`` (UTC), by the rule of
+    :mod:`rwa.period_clock`: period p ends p calendar months after ``first_start``, on its day of the month and at its
+    time of day, or on the month's last day when the month is shorter. A first start on the 1st at 00:00 UTC makes
+    every period one calendar month; any other first start is accepted and clamped that way (a 31st ends its
+    periods on the 30th of a 30-day month and on the last day of February). The pool and the oracle are deployed with
+    the same calendar (``PeriodClockLib``), so their period ends are these."""
 
     count: int = Field(gt=0, le=600)
-    period_seconds: int = Field(default=2_592_000, gt=0)
     first_start: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_fixed_length(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "period_seconds" in data:
+            raise _FieldError("period_seconds", "no longer a setting: periods are calendar months from first_start "
+                              "(delete the line)")
+        return data
 
     @field_validator("first_start")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("must carry a UTC offset, e.g. 2025-07-01T00:00:00Z")
+        if value.astimezone(UTC).year < 1970:
+            raise ValueError("must be in 1970 or later (unix time, as the contracts count it)")
         return value.astimezone(UTC)
 
     def start_of(self, period: int) -> datetime:
-        """Start of 1-based ``period``; ``start_of(count + 1)`` is the end of the deal."""
-        return self.first_start + timedelta(seconds=(period - 1) * self.period_seconds)
+        """Start of 1-based ``period``; ``start_of(count + 1)`` is the end of the deal, ``start_of(count + 2)`` the
+        end of the maturity settlement's period N+1."""
+        if period < 1:
+            raise ValueError(f"periods start at 1, got {period}")
+        return months_after(self.first_start, period - 1)
+
+    def end_of(self, period: int) -> datetime:
+        """End of 1-based ``period``, where the next one starts."""
+        return self.start_of(period + 1)
+
+    def seconds_of(self, period: int) -> int:
+        """Length of ``period`` in seconds."""
+        return int((self.end_of(period) - self.start_of(period)).total_seconds())
+
+    @property
+    def longest_seconds(self) -> int:
+        """The longest of the deal's periods 1..N, in seconds (31 days once a 31-day month is among them)."""
+        return max(self.seconds_of(p) for p in range(1, self.count + 1))
 
 
 class Delivery(_Model):
@@ -274,7 +305,7 @@ class Governance(_Model):
 
     trustee: str | None = Field(default=None, description="the trustee's address (a local key on a dev chain)")
     delay_seconds: int | None = Field(
-        default=None, gt=0, description="timelock delay of privileged calls; default one period plus one day"
+        default=None, gt=0, description="timelock delay of privileged calls; default the longest period plus one day"
     )
 
     @field_validator("trustee")
@@ -419,8 +450,9 @@ class Deal(_Model):
         if self.financing.tenor_periods > self.periods.count:
             raise _FieldError("financing.tenor_periods", f"must be <= periods.count ({self.periods.count})")
         delay = self.governance.delay_seconds
-        if delay is not None and delay <= self.periods.period_seconds:
-            raise _FieldError("governance.delay_seconds", f"must exceed one period ({self.periods.period_seconds} s) "
+        longest = self.periods.longest_seconds
+        if delay is not None and delay <= longest:
+            raise _FieldError("governance.delay_seconds", f"must exceed the deal's longest period ({longest} s) "
                               "so that holders see a privileged call a whole distribution cycle before it runs")
         overdue = self.events_of_default.report_overdue_seconds
         if overdue and overdue <= self.oracle.grace_seconds:
@@ -463,8 +495,8 @@ class Deal(_Model):
 
     @property
     def governance_delay(self) -> int:
-        """The timelock's delay: the deal's, or one period plus one day."""
-        return self.governance.delay_seconds or self.periods.period_seconds + 86_400
+        """The timelock's delay: the deal's, or the longest period plus one day."""
+        return self.governance.delay_seconds or self.periods.longest_seconds + 86_400
 
     @property
     def unit(self) -> int:

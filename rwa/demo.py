@@ -33,6 +33,7 @@ from rwa.issuance.operate import claim_for, distribute_period, finalize_deal
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
 from rwa.paths import project_root
+from rwa.period_clock import next_month_start
 from rwa.units import BPS, TRANCHES, format_dscr, money_formatter
 
 EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
@@ -119,11 +120,12 @@ def write_offering_deal(
     cost_recipients: Sequence[str],
     *,
     max_ticket: int,
+    first_start: datetime | None = None,
 ) -> Path:
     """The example deal sold through an offering: ``investors`` are KYC'd (and subscribe), the window is
-    [``opens``, ``closes``), the first period starts at the close, and two upfront costs go to ``cost_recipients``.
-    ``max_ticket`` is in whole units."""
-    head = _deal_head(template, closes)
+    [``opens``, ``closes``), the first period starts at ``first_start`` (default: at the close), and two upfront
+    costs go to ``cost_recipients``. ``max_ticket`` is in whole units."""
+    head = _deal_head(template, first_start or closes)
     kyc = (closes + timedelta(days=365 * 7)).date().isoformat()
     parts = [head, f"""
 # The primary offering: both tranches at par for a week; the excess of an over-subscribed tranche is refunded.
@@ -252,8 +254,10 @@ def run_demo(
         _fund(chain, accounts)
         now = datetime.fromtimestamp(chain.now(), tz=UTC).replace(microsecond=0)
         recipients = [str(Account.create().address) for _ in range(2)]  # the arranger and the lawyers
+        closes = now + timedelta(days=7)
+        # the deal's calendar months from the 1st after the close, as a real deal's (the clock moves to each end)
         deal_path = write_offering_deal(project_root() / EXAMPLE_DEAL, out, accounts, now - timedelta(minutes=1),
-                                        now + timedelta(days=7), recipients, max_ticket=10**9)
+                                        closes, recipients, max_ticket=10**9, first_start=next_month_start(closes))
         deal_model = load_deal(deal_path)
         months = min(months, deal_model.periods.count)
         summary.months = months

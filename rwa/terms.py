@@ -19,10 +19,11 @@ from rwa.deal import Deal
 from rwa.errors import InputError
 from rwa.waterfall import PoolTerms
 
-TERMS_VERSION = 3
+TERMS_VERSION = 4
 """The version of the rule below; a manifest records it with the terms (2: the refund schedule is fixed on-chain;
 3: the reserve is the next ``reserve_periods`` periods' scheduled debt service, its excess released, and the
-offering funds that target at its close)."""
+offering funds that target at its close; 4: periods are calendar months from the first start, their ends part of
+the terms, where they were 30 days)."""
 
 
 class RecordedTerms(BaseModel):
@@ -70,12 +71,18 @@ def refund_schedule(deal: Deal) -> list[int]:
     return out
 
 
+def period_ends(deal: Deal) -> tuple[int, ...]:
+    """The ends of the deal's periods 1..N and of the maturity settlement N+1, in unix seconds: its calendar months
+    (``Deal.periods``), what the pool and the oracle are deployed to count."""
+    return tuple(int(deal.periods.end_of(p).timestamp()) for p in range(1, deal.periods.count + 2))
+
+
 def pool_terms(deal: Deal, principal_schedule: Sequence[int], servicing_fee_per_period: int) -> PoolTerms:
     """The terms ``LeasePool`` is deployed with: the deal's calendar and financing, its refund schedule, and the
     given principal schedule and fee."""
     return PoolTerms(
         first_period_start=int(deal.periods.first_start.timestamp()),
-        period_length=deal.periods.period_seconds,
+        period_ends=period_ends(deal),
         period_count=deal.periods.count,
         senior_coupon_bps=deal.financing.senior_coupon_bps,
         servicing_fee_per_period=servicing_fee_per_period,
@@ -102,6 +109,8 @@ def recorded_terms(deal: Deal, recorded: RecordedTerms | None) -> PoolTerms:
     if recorded.version != TERMS_VERSION:
         raise InputError(
             f"the manifest's pool terms follow rule version {recorded.version}; this version knows {TERMS_VERSION}"
+            + (" (version 4 counts calendar-month periods where earlier versions counted 30 days): audit it with the "
+               "release that issued it" if recorded.version < TERMS_VERSION else "")
         )
     return pool_terms(deal, recorded.principal_schedule, recorded.servicing_fee_per_period)
 

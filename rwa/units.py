@@ -21,6 +21,10 @@ BPS = 10_000
 MONTHLY_BPS_DIVISOR = 12 * BPS
 """An annual coupon in basis points becomes a monthly rate: ``bps / 10_000 / 12`` (``LeasePool``'s divisor)."""
 
+COUPON_DAY_COUNT = "30/360"
+"""The senior coupon's day count: every period, a calendar month of 28 to 31 days, accrues one twelfth of the annual
+coupon (:data:`MONTHLY_BPS_DIVISOR`), as a 30/360 monthly coupon does."""
+
 POINTS_MAGNITUDE = 2**64
 """The tranche token's accumulator scale: points per stablecoin smallest unit (``TrancheToken.POINTS_MAGNITUDE``)."""
 

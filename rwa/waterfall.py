@@ -7,7 +7,8 @@ in the stablecoin's smallest unit; every division is floor division, as in the c
 Order of payment in a period ``p`` (1..N) with ``cash`` deposited for it:
 
 1. servicing fee, up to ``servicing_fee_per_period``;
-2. senior interest: arrears first, then ``balance * coupon_bps / 120000`` (monthly coupon, rounded down);
+2. senior interest: arrears first, then ``balance * coupon_bps / 120000`` (a 30/360 monthly coupon: one twelfth of
+   the annual rate whatever the period's days, rounded down);
 3. senior principal: arrears first, then the scheduled amount, never more than the outstanding balance;
    (2 and 3 draw the reserve for what the period's cash cannot pay; what stays unpaid becomes arrears)
 4. the reserve (DSRA) is held at its target, the scheduled senior debt service of the next ``reserve_periods``
@@ -44,10 +45,15 @@ class WaterfallError(InputError):
 
 @dataclass(frozen=True)
 class PoolTerms:
-    """The deal's terms as the pool is deployed with them."""
+    """The deal's terms as the pool is deployed with them.
+
+    ``period_ends`` are the ends of periods 1..N and of the maturity settlement N+1, in unix seconds: a deal's are
+    calendar months from ``first_period_start`` (:mod:`rwa.period_clock`), a test pool's may be equal periods. Read
+    back from a pool, they are the pool's own (``LeasePool.periodEnds``), so comparing them with the deal's compares
+    the two calendars."""
 
     first_period_start: int
-    period_length: int
+    period_ends: tuple[int, ...]
     period_count: int
     senior_coupon_bps: int
     servicing_fee_per_period: int
@@ -61,8 +67,14 @@ class PoolTerms:
     def __post_init__(self) -> None:
         if not self.refund_schedule:
             object.__setattr__(self, "refund_schedule", (0,) * max(self.period_count, 0))
-        if self.period_count <= 0 or self.period_length <= 0:
-            raise WaterfallError("period_count and period_length must be positive")
+        object.__setattr__(self, "period_ends", tuple(self.period_ends))
+        if self.period_count <= 0:
+            raise WaterfallError("period_count must be positive")
+        if len(self.period_ends) != self.period_count + 1:
+            raise WaterfallError(f"period_ends has {len(self.period_ends)} entries, needs one per period 1..N+1 "
+                                 f"({self.period_count + 1})")
+        if any(b <= a for a, b in zip((self.first_period_start, *self.period_ends), self.period_ends, strict=False)):
+            raise WaterfallError("period_ends must rise strictly from first_period_start")
         if len(self.principal_schedule) != self.period_count:
             raise WaterfallError(
                 f"principal_schedule has {len(self.principal_schedule)} entries, period_count is {self.period_count}"
@@ -86,10 +98,21 @@ class PoolTerms:
         return self.period_count + 1
 
     def period_start(self, period: int) -> int:
-        return self.first_period_start + (period - 1) * self.period_length
+        """When ``period`` (1..N+1) starts: the end of the period before it."""
+        return self.period_end(period - 1)
 
     def period_end(self, period: int) -> int:
-        return self.period_start(period) + self.period_length
+        """When ``period`` (1..N+1) ends; period 0 "ends" at the first start."""
+        if period == 0:
+            return self.first_period_start
+        if not 1 <= period <= self.period_count + 1:
+            raise WaterfallError(f"period {period} is outside 1..{self.period_count + 1}")
+        return self.period_ends[period - 1]
+
+    @property
+    def longest_period(self) -> int:
+        """The longest of periods 1..N in seconds."""
+        return max(self.period_end(p) - self.period_start(p) for p in range(1, self.period_count + 1))
 
     def scheduled_principal(self, period: int) -> int:
         """The schedule's amount for ``period`` (1..N); 0 outside."""

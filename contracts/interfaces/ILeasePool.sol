@@ -14,10 +14,13 @@ interface ILeasePool is IDistributionStatus {
     // ------------------------------------------------------------------------------------------------ types
     /// @notice The deal's terms, fixed at deployment.
     /// @param firstPeriodStart unix time period 1 starts
-    /// @param periodLength seconds per period (a month of the deal)
+    /// @param periodLength 0 (`PeriodClockLib.CALENDAR_MONTHS`, a deal's calendar): period p ends p calendar months
+    ///        after `firstPeriodStart` (UTC, same day and time, or the month's last day when it is shorter); else
+    ///        seconds per period (equal periods, for tests)
     /// @param periodCount N, the number of periods
     /// @param seniorCouponBps the senior's annual coupon in basis points; a period's interest is
-    ///        `balance * seniorCouponBps / 120000`, rounded down
+    ///        `balance * seniorCouponBps / 120000`, rounded down: a 30/360 monthly coupon, one twelfth of the annual
+    ///        rate every period whatever its number of days
     /// @param servicingFeePerPeriod the fee paid first every period (capped at the period's cash)
     /// @param reservePeriods the reserve (DSRA) target: the scheduled senior debt service of the next this many periods
     /// @param cashTrapDscrBps the DSCR covenant in basis points: under it the junior's share prepays senior
@@ -111,8 +114,8 @@ interface ILeasePool is IDistributionStatus {
     error ScheduleLengthMismatch(uint256 scheduleLength, uint256 periodCount);
     /// @notice Thrown when the refund schedule does not have one amount per period.
     error RefundScheduleLengthMismatch(uint256 scheduleLength, uint256 periodCount);
-    /// @notice Thrown when the terms have no periods, a zero period length or the schedule sums to zero.
-    error InvalidTerms(uint256 periodCount, uint256 periodLength, uint256 seniorFace);
+    /// @notice Thrown when the terms have no periods or the schedule sums to zero.
+    error InvalidTerms(uint256 periodCount, uint256 seniorFace);
     /// @notice Thrown when a constructor address argument is zero; `index` is its position (0 = stablecoin).
     error ZeroAddress(uint256 index);
     /// @notice Thrown when the senior and junior tranche tokens are the same contract.
@@ -262,8 +265,12 @@ interface ILeasePool is IDistributionStatus {
     function seniorToken() external view returns (address);
     function juniorToken() external view returns (address);
     function feeRecipient() external view returns (address);
+    /// @notice When `period` starts: the end of the period before it (period 1: `firstPeriodStart`).
     function periodStart(uint256 period) external view returns (uint256);
+    /// @notice When `period` ends (N+1: the maturity settlement's end, after which `finalize` may run).
     function periodEnd(uint256 period) external view returns (uint256);
+    /// @notice The ends of periods 1..N+1, in order: what `periodEnd` returns for each.
+    function periodEnds() external view returns (uint256[] memory);
     /// @notice Stablecoin deposited for `period` (all kinds).
     function deposited(uint256 period) external view returns (uint256);
     function seniorOutstanding() external view returns (uint256);

@@ -35,8 +35,11 @@ interface IQuorumRevenueOracle is IRevenueOracle {
     /// @notice The latest reported period (0 before the first).
     function latestPeriod() external view returns (uint256);
 
-    /// @notice Timestamp at which `period` ends (and may be reported).
+    /// @notice Timestamp at which `period` ends (and may be reported): the deal's calendar, as the pool counts it.
     function periodEnd(uint256 period) external view returns (uint256);
+
+    /// @notice The ends of periods 1..N, in order: what `periodEnd` returns for each.
+    function periodEnds() external view returns (uint256[] memory);
 
     /// @notice Deadline of the next report: end of period `latestPeriod() + 1` plus the grace.
     function nextDeadline() external view returns (uint256);
@@ -66,7 +69,8 @@ interface IQuorumRevenueOracle is IRevenueOracle {
     /// @notice The pool bound by `bindPool` (zero before).
     function pool() external view returns (address);
 
-    /// @notice The deployment's calendar and bounds: first period start, period length, grace, revenue multiple.
+    /// @notice The deployment's calendar and bounds: first period start, period length (0: calendar months, see
+    ///         `PeriodClockLib`), grace, revenue multiple.
     function config()
         external
         view

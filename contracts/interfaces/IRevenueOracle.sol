@@ -52,8 +52,8 @@ interface IRevenueOracle {
     error EmptySchedule();
     /// @notice Thrown when the threshold would be zero or above the number of reporters.
     error InvalidThreshold(uint256 threshold, uint256 reporters);
-    /// @notice Thrown when a period length or a revenue multiple given at deployment is zero.
-    error InvalidConfiguration(uint256 periodLength, uint256 maxRevenueMultipleBps);
+    /// @notice Thrown when the revenue multiple given at deployment is zero.
+    error InvalidConfiguration(uint256 maxRevenueMultipleBps);
     /// @notice Thrown when adding an address that already is a reporter.
     error ReporterAlreadyAdded(address reporter);
     /// @notice Thrown when removing an address that is not a reporter.

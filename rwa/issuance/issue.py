@@ -26,6 +26,7 @@ from rwa.leverage import Sizing, size_deal
 from rwa.leverage.cashflows import contracted_rent
 from rwa.onchain.base import ContractWrapper
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
+from rwa.period_clock import clock_length
 from rwa.terms import offering_config, record, reserve_at_close
 from rwa.tx import send
 from rwa.units import TRANCHES, Tranche, format_money
@@ -355,6 +356,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
     run.step("mark", mark)
     oracle_cfg = deal.oracle
     first_start = int(deal.periods.first_start.timestamp())
+    # the oracle times reports by the pool's calendar: the deal's months from the same first start
     oracle_addr = run.deploy(
         "oracle",
         admin,
@@ -365,7 +367,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
                 roles.reporters,
                 roles.threshold,
                 first_start,
-                deal.periods.period_seconds,
+                clock_length(first_start, plan.terms.period_ends),
                 oracle_cfg.grace_seconds,
                 oracle_cfg.max_revenue_multiple_bps,
                 contracted_rent(deal),

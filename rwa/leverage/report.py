@@ -32,9 +32,10 @@ from rwa.leverage.montecarlo import LossSizing, MonteCarlo, simulate, size_to_lo
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
 from rwa.leverage.sources import SourcesAndUses, sources_and_uses
-from rwa.units import format_money, format_ratio
+from rwa.units import COUPON_DAY_COUNT, format_money, format_ratio
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``deal.period_seconds`` gave way to ``deal.period_calendar`` and ``deal.last_end``; ``coupon_day_count``."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,9 @@ def to_json(a: Analysis) -> dict[str, Any]:
                 "decimals": deal.decimals,
                 "rmb_per_unit": deal.rmb_per_unit,
                 "periods": deal.periods.count,
-                "period_seconds": deal.periods.period_seconds,
+                "period_calendar": "calendar months",
                 "first_start": deal.periods.first_start.isoformat(),
+                "last_end": deal.periods.end_of(deal.periods.count).isoformat(),
             },
             "max_senior": sizing.max_senior,
             "senior_size": sizing.senior_size,
@@ -121,6 +123,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "servicing_fee_per_period": sizing.servicing_fee_per_period,
             "tenor_periods": sizing.tenor_periods,
             "coupon_bps": sizing.coupon_bps,
+            "coupon_day_count": COUPON_DAY_COUNT,
             "min_dscr": sizing.min_dscr,
             "contracted_rent": contracted_rent(deal),
             "billable_rent": billable_rent(deal),
@@ -175,7 +178,7 @@ def render(a: Analysis, console: Console) -> None:
     head.add_row("tenor (periods)", str(sizing.tenor_periods))
     head.add_row("min base DSCR", _ratio(sizing.min_dscr))
     r, b = a.returns, a.breakevens
-    head.add_row("senior yield (nominal)", _pct(r.senior_yield_nominal))
+    head.add_row(f"senior yield (nominal; coupon {COUPON_DAY_COUNT}, monthly)", _pct(r.senior_yield_nominal))
     head.add_row("junior IRR / XIRR", f"{_pct(r.junior_irr)} / {_pct(r.junior_xirr)}")
     head.add_row("junior MOIC", _ratio(r.junior_moic))
     for name, f in a.tranches.items():

@@ -7,6 +7,7 @@ source revenue in the source currency's smallest unit at the stablecoin's decima
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -102,21 +103,23 @@ class Report:
 
 @dataclass(frozen=True)
 class OracleConfig:
-    """The calendar and bounds fixed at deployment."""
+    """The calendar and bounds fixed at deployment. ``period_ends`` are the ends of periods 1..N as the oracle
+    computes them (``periodEnds``): the deal's calendar months, or a test oracle's equal periods."""
 
     first_period_start: int
-    period_length: int
+    period_ends: tuple[int, ...]
     grace_seconds: int
     max_revenue_multiple_bps: int
 
     def period_end(self, period: int) -> int:
-        return self.first_period_start + period * self.period_length
+        """When ``period`` (1..N) ends and may be reported."""
+        if not 1 <= period <= len(self.period_ends):
+            raise InputError(f"period {period}: the deal's periods are 1..{len(self.period_ends)}")
+        return self.period_ends[period - 1]
 
     def ended_by(self, timestamp: int) -> int:
         """The last period that has ended at ``timestamp`` (0 when none)."""
-        if timestamp < self.first_period_start:
-            return 0
-        return (timestamp - self.first_period_start) // self.period_length
+        return bisect_right(self.period_ends, timestamp)
 
 
 class ReportKind(StrEnum):
@@ -158,7 +161,9 @@ class RevenueOracle(ContractWrapper):
         contracted_rent: Sequence[int],
         sender: str | None = None,
     ) -> RevenueOracle:
-        """Deploy with the deal's reporters and quorum and its contracted-rent schedule (one amount per period)."""
+        """Deploy with the deal's reporters and quorum and its contracted-rent schedule (one amount per period);
+        ``period_length`` is ``rwa.period_clock.CALENDAR_MONTHS`` for the deal's calendar months from ``first_start``,
+        or the seconds of equal periods (a test oracle)."""
         contract = deploy(
             chain, "RevenueOracle", admin, list(reporters), threshold, first_start, period_length, grace,
             max_multiple_bps, list(contracted_rent), sender=sender or admin,
@@ -250,9 +255,13 @@ class RevenueOracle(ContractWrapper):
     def pool(self, block: BlockIdentifier = "latest") -> str:
         return str(self.contract.functions.pool().call(block_identifier=block))
 
+    def period_ends(self, block: BlockIdentifier = "latest") -> tuple[int, ...]:
+        """The ends of periods 1..N as the oracle computes them."""
+        return tuple(int(t) for t in call(self.contract.functions.periodEnds(), block=block))
+
     def config(self) -> OracleConfig:
-        first, length, grace, multiple = call(self.contract.functions.config())
-        return OracleConfig(int(first), int(length), int(grace), int(multiple))
+        first, _length, grace, multiple = call(self.contract.functions.config())
+        return OracleConfig(int(first), self.period_ends(), int(grace), int(multiple))
 
     # -- events ------------------------------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain import Chain
+from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, Role
+from rwa.period_clock import clock_length
 from rwa.terms import DefaultRules
 from rwa.tx import deploy
 from rwa.waterfall import PeriodLegs, PoolState, PoolTerms
@@ -112,10 +114,15 @@ class LeasePool(ContractWrapper):
     ) -> LeasePool:
         """Deploy a pool for ``terms`` (its principal and refund schedules included) and the events of default
         ``rules``; ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
-        SERVICER_ROLE."""
+        SERVICER_ROLE. The pool counts its periods itself (``PeriodClockLib``): calendar months from the first
+        start or equal periods, so ``terms.period_ends`` must be one of the two."""
+        try:
+            length = clock_length(terms.first_period_start, terms.period_ends)
+        except ValueError as exc:
+            raise InputError(f"cannot deploy the pool: {exc}") from None
         terms_tuple = (
             terms.first_period_start,
-            terms.period_length,
+            length,
             terms.period_count,
             terms.senior_coupon_bps,
             terms.servicing_fee_per_period,
@@ -219,9 +226,10 @@ class LeasePool(ContractWrapper):
         count = int(raw[2])
         schedule = tuple(int(a) for a in self._call(self.contract.functions.principalSchedule(), block))
         refunds = tuple(int(a) for a in self._call(self.contract.functions.refundSchedule(), block))
+        ends = tuple(int(t) for t in self._call(self.contract.functions.periodEnds(), block))
         return PoolTerms(
             first_period_start=int(raw[0]),
-            period_length=int(raw[1]),
+            period_ends=ends,
             period_count=count,
             senior_coupon_bps=int(raw[3]),
             servicing_fee_per_period=int(raw[4]),

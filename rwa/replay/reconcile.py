@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +52,7 @@ class FindingKind(enum.StrEnum):
     OFFERING_MINT = "offering-mint"
     OFFERING_OUTFLOW = "offering-outflow"
     OFFERING_TERMS = "offering-terms"
+    ORACLE_CALENDAR = "oracle-calendar"
     ORACLE_FX = "oracle-fx"
     OUTSIDE_WATERFALL = "outside-waterfall"
     PERIOD_ORDER = "period-order"
@@ -271,9 +272,9 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
 
 
 def reconcile_terms(onchain: PoolTerms, expected: PoolTerms, pool: str, rec: Reconciliation) -> None:
+    """The pool's terms as deployed (its period ends as it computes them included) against the deal's."""
     for name in (
         "first_period_start",
-        "period_length",
         "period_count",
         "senior_coupon_bps",
         "servicing_fee_per_period",
@@ -295,6 +296,24 @@ def reconcile_terms(onchain: PoolTerms, expected: PoolTerms, pool: str, rec: Rec
                 rec.add(FindingKind.POOL_TERMS, i + 1, pool, want, got, f"scheduled {what} for period {i + 1}")
         if len(want_all) != len(got_all):
             rec.add(FindingKind.POOL_TERMS, None, pool, len(want_all), len(got_all), f"length of the {what} schedule")
+    reconcile_period_ends(onchain.period_ends, expected.period_ends, FindingKind.POOL_TERMS, pool, rec)
+
+
+def _utc(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reconcile_period_ends(
+    onchain: Sequence[int], expected: Sequence[int], kind: FindingKind, contract: str, rec: Reconciliation
+) -> None:
+    """A contract's period ends (the pool's 1..N+1, the oracle's 1..N) against the deal's calendar: one finding per
+    period that ends elsewhere, so a pool or oracle counting other months (or 30 days) is named period by period."""
+    for i, (want, got) in enumerate(zip(expected, onchain, strict=False)):
+        if want != got:
+            rec.add(kind, i + 1, contract, want, got,
+                    f"period {i + 1} ends at {_utc(got)} on-chain, at {_utc(want)} by the deal's calendar")
+    if len(onchain) != len(expected):
+        rec.add(kind, None, contract, len(expected), len(onchain), "number of period ends")
 
 
 def reconcile_reports(history: History, contracted: list[int], oracle: str, rec: Reconciliation) -> None:

@@ -34,6 +34,7 @@ from rwa.replay.reconcile import (
     reconcile_distributions,
     reconcile_dust,
     reconcile_money,
+    reconcile_period_ends,
     reconcile_reports,
     reconcile_terms,
     reconcile_token,
@@ -457,6 +458,7 @@ def _reconcile(
     """Reconcile with every on-chain read at ``head``, the block the ledger was read to (``balances``, ``links`` and
     ``counters`` read there; ``history`` rebuilt from the ledger once and ``counted`` from it by the caller)."""
     from rwa.leverage.cashflows import contracted_rent
+    from rwa.onchain.oracle import RevenueOracle
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
     from rwa.replay.report import write_outputs
@@ -488,6 +490,8 @@ def _reconcile(
             rec.add(FindingKind.STATE_WITHOUT_EVENT, None, key, counted.get(key), counters[key],
                     f"{key} at block {head} is {counters[key]:,} on-chain, {counted.get(key)} by the events")
     reconcile_terms(pool.terms(head), expected_terms, pool.address, rec)
+    oracle_ends = RevenueOracle.at(chain, links.oracle).period_ends(head)
+    reconcile_period_ends(oracle_ends, expected_terms.period_ends[:-1], FindingKind.ORACLE_CALENDAR, links.oracle, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
     reconcile_reports(history, contracted_rent(deal), links.oracle, rec)
     thresholds = reconcile_oracle(history, deal.oracle.threshold, manifest.roles.reporters, links.oracle, rec)

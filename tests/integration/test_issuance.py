@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
 from rwa.chain import Chain, connect
+from rwa.deal import load_deal
 from rwa.deployment import load_manifest
 from rwa.errors import ContractRevertError, InputError
 from rwa.issuance.issue import issue, plan_issue
@@ -17,8 +19,9 @@ from rwa.issuance.operate import claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.oracle import RevenueOracle
 from rwa.oracle.publisher import publish
+from rwa.terms import period_ends
 from tests.support.anvil import AnvilNode
-from tests.support.issuance import deal_for, rwa
+from tests.support.issuance import EXAMPLE, deal_for, rwa
 
 
 def _investors(chain: Chain) -> list:
@@ -85,6 +88,24 @@ def test_issue_resumes_and_adopts_a_contract_deployed_before_a_crash(
     assert manifest.contracts["oracle"] == deployed[0]
     assert any("adopted oracle" in n for n in notes)
     assert manifest.contracts["registry"] == half.contracts["registry"]
+
+
+def test_period_60_of_the_example_deal_ends_with_the_leases_and_the_pools_period_ends_are_the_deals(
+    chain: Chain, tmp_path: Path
+) -> None:
+    deal = load_deal(EXAMPLE)
+    leases_end = datetime(2030, 7, 1, tzinfo=UTC)
+    assert deal.periods.end_of(60) == leases_end
+    expected = period_ends(deal)  # periods 1..60 and the maturity settlement 61
+    manifest = issue(chain, plan_issue(EXAMPLE), tmp_path / "deployment.json", lambda _m: None)
+    deployed = open_deployment(chain, manifest)
+    # every end read back from the deployed contracts, each computed on-chain
+    assert deployed.pool.terms().period_ends == expected
+    assert tuple(deployed.pool.period_end(p) for p in range(1, 62)) == expected
+    assert tuple(deployed.pool.period_start(p) for p in range(1, 62)) == (expected[0] - 31 * 86_400, *expected[:-1])
+    assert deployed.oracle.period_ends() == expected[:-1]
+    assert tuple(deployed.oracle.period_end(p) for p in range(1, 61)) == expected[:-1]
+    assert deployed.pool.period_end(60) == deployed.oracle.period_end(60) == int(leases_end.timestamp())
 
 
 def test_distribute_claim_and_status(chain: Chain, issued_once: tuple[object, Path]) -> None:

@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
-from rwa.deal import deal_hash
+from rwa.deal import deal_hash, load_deal
 from rwa.deployment import load_manifest, save_manifest
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
@@ -168,6 +168,32 @@ def test_pool_deployed_with_another_coupon_than_the_deal_is_caught(chain: Chain,
     assert result.exit_code == 1
     coupon = [f for f in result.findings if f.kind == "pool-terms" and "senior_coupon_bps" in f.detail]
     assert coupon and coupon[0].expected == 800 and coupon[0].actual == 950
+
+
+def test_a_pool_and_oracle_on_30_day_periods_are_caught_period_by_period(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rwa.issuance.issue
+    import rwa.onchain.pool
+
+    thirty_days = 30 * 86_400
+    for module in (rwa.issuance.issue, rwa.onchain.pool):  # the issuer deploys the old clock
+        monkeypatch.setattr(module, "clock_length", lambda _first, _ends: thirty_days)
+    path = deal_for(chain.accounts[15:20], tmp_path, chain.now(), periods_ended=1)
+    out = tmp_path / "deployment.json"
+    issue(chain, plan_issue(path), out, lambda _m: None)
+    monkeypatch.undo()
+    result = _replay(chain, out, tmp_path)
+    assert result.exit_code == 1
+    deal = load_deal(path)
+    ends = {kind: {f.period: (f.expected, f.actual) for f in result.findings if f.kind == kind}
+            for kind in ("pool-terms", "oracle-calendar")}
+    first = int(deal.periods.first_start.timestamp())
+    for kind, count in (("pool-terms", 61), ("oracle-calendar", 60)):
+        for p in range(1, count + 1):
+            calendar_end, onchain_end = int(deal.periods.end_of(p).timestamp()), first + p * thirty_days
+            assert ends[kind].get(p) == ((calendar_end, onchain_end) if calendar_end != onchain_end else None)
+    assert len(ends["pool-terms"]) > 50
 
 
 def test_an_amendment_within_the_oracles_rules_is_disclosed_not_a_finding(

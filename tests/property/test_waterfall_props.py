@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rwa.period_clock import month_ends
 from rwa.units import UINT32_MAX
 from rwa.waterfall import (
     PeriodLegs,
@@ -28,7 +29,7 @@ def deals(draw: st.DrawFn) -> tuple[PoolTerms, list[int], int, int | None]:
         schedule = (*schedule[:-1], 1)
     terms = PoolTerms(
         first_period_start=1_767_225_600,
-        period_length=2_592_000,
+        period_ends=month_ends(1_767_225_600, n + 1),
         period_count=n,
         senior_coupon_bps=draw(st.integers(0, 3_000)),
         servicing_fee_per_period=draw(st.integers(0, 10**9)),

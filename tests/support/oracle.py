@@ -47,20 +47,28 @@ PERIODS = 60
 
 
 def deploy_oracle(
-    chain: Chain, ended: int = 2, threshold: int = THRESHOLD, bound: bool = False, schedule: list[int] | None = None
+    chain: Chain,
+    ended: int = 2,
+    threshold: int = THRESHOLD,
+    bound: bool = False,
+    schedule: list[int] | None = None,
+    *,
+    first_start: int | None = None,
+    period_length: int = PERIOD,
 ) -> OracleSetup:
-    """An oracle whose first ``ended`` periods have ended at the chain's current time (and the next has not); with
-    ``bound``, its pool is the distribution-status stub (nothing distributed), so amendments are accepted. Its
-    contracted-rent ``schedule`` defaults to :data:`CONTRACTED_RENT` for each of :data:`PERIODS` periods (the
-    example deal's own schedule for the simulator's figures)."""
+    """An oracle of :data:`PERIOD`-second periods whose first ``ended`` periods have ended at the chain's current time
+    (and the next has not); or, given ``first_start`` and ``period_length`` (``CALENDAR_MONTHS`` for a deal's
+    calendar), periods from there. With ``bound``, its pool is the distribution-status stub (nothing distributed),
+    so amendments are accepted. Its contracted-rent ``schedule`` defaults to :data:`CONTRACTED_RENT` for each of
+    :data:`PERIODS` periods (the example deal's own schedule for the simulator's figures)."""
     admin = chain.accounts[0].address
     reporters = dev_reporters(chain)
     stub = deploy(chain, "StubDistributionStatus", sender=admin, gas=500_000)
     coin = deploy(chain, "TestStablecoin", "Test USD", "TUSD", admin, sender=admin, gas=2_000_000)
-    now = chain.now()
-    first_start = now - ended * PERIOD - 60
+    if first_start is None:
+        first_start = chain.now() - ended * PERIOD - 60
     oracle = RevenueOracle.deploy(
-        chain, admin, [r.address for r in reporters], threshold, first_start, PERIOD, GRACE, MULTIPLE_BPS,
+        chain, admin, [r.address for r in reporters], threshold, first_start, period_length, GRACE, MULTIPLE_BPS,
         schedule or [CONTRACTED_RENT] * PERIODS,
     )
     if bound:

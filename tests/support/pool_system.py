@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from web3.contract import Contract
 from web3.types import TxReceipt
@@ -19,12 +20,15 @@ from rwa.onchain.pool import DepositKind, LeasePool
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.onchain.tranche import TrancheToken
+from rwa.period_clock import equal_ends, month_ends, next_month_start
 from rwa.terms import DefaultRules
 from rwa.tx import deploy, send
 from rwa.waterfall import PeriodLegs, PoolTerms
 
 DAY = 86_400
 YEAR = 365 * DAY
+PERIOD = 30 * DAY
+"""A test pool's period unless it counts calendar months."""
 GAS = 1_000_000
 TOKEN_GAS = 200_000
 """Per transaction, and per investor in a batch (the wrappers multiply it); a batch stays under the block limit."""
@@ -33,11 +37,11 @@ MINT_BATCH = 100
 JURISDICTION = 344  # ISO 3166-1 numeric, Hong Kong
 
 
-def demo_terms(start: int, **overrides: int | tuple[int, ...]) -> PoolTerms:
-    """A small deal: three 30-day periods, 12% senior coupon, 1 period of reserve, 1.2x covenant."""
+def demo_terms(start: int, *, monthly: bool = False, **overrides: int | tuple[int, ...]) -> PoolTerms:
+    """A small deal: three 30-day periods (calendar months from ``start`` when ``monthly``, as a deal's), 12% senior
+    coupon, 1 period of reserve, 1.2x covenant. ``period_ends`` follow ``period_count`` unless given."""
     base: dict[str, int | tuple[int, ...]] = {
         "first_period_start": start,
-        "period_length": 30 * DAY,
         "period_count": 3,
         "senior_coupon_bps": 1_200,
         "servicing_fee_per_period": 1_000,
@@ -46,6 +50,10 @@ def demo_terms(start: int, **overrides: int | tuple[int, ...]) -> PoolTerms:
         "principal_schedule": (100_000, 200_000, 300_000),
     }
     base.update(overrides)
+    if "period_ends" not in base:
+        count = base["period_count"]
+        assert isinstance(count, int)
+        base["period_ends"] = month_ends(start, count + 1) if monthly else equal_ends(start, PERIOD, count + 1)
     return PoolTerms(**base)  # type: ignore[arg-type]
 
 
@@ -114,13 +122,17 @@ def deploy_pool_system(
     rules: DefaultRules | None = None,
     stablecoin: str = "TestStablecoin",
     close_issuance: bool = True,
+    monthly: bool = False,
+    first_start: int | None = None,
     **term_overrides: int | tuple[int, ...],
 ) -> PoolSystem:
     """Deploy a deal on ``chain``: accounts 0 admin/trustee, 1 servicer, 2 fee recipient, 3.. holders; the
     default ``rules`` trigger on three periods of interest arrears only, and anyone may distribute at a period's end.
 
     The terms are :func:`demo_terms` with ``term_overrides``, period 1 starting at the chain's clock once the
-    stablecoin is deployed (the embedded chain's first block jumps from genesis to the wall clock).
+    stablecoin is deployed (the embedded chain's first block jumps from genesis to the wall clock); with ``monthly``
+    the periods are calendar months from the 1st of the next month at 00:00 UTC, a deal's calendar; ``first_start``
+    sets period 1's start instead.
     Senior holders default to accounts 3 and 4 splitting the face 1:2; junior to accounts 5 and 6 with 700 and 300.
     Both tokens' issuance is then closed (the pool distributes nothing before), unless ``close_issuance`` is false.
     """
@@ -130,7 +142,10 @@ def deploy_pool_system(
         usd = Stablecoin.deploy_test(chain, admin)
     else:  # a test double with the same mint(to, amount) and ERC-20 calls, owned by the admin
         usd = Stablecoin.at(chain, deploy(chain, stablecoin, admin, sender=admin, gas=2_000_000).address)
-    terms = demo_terms(chain.now(), **term_overrides)
+    if first_start is None:
+        now = chain.now()
+        first_start = int(next_month_start(datetime.fromtimestamp(now, UTC)).timestamp()) if monthly else now
+    terms = demo_terms(first_start, monthly=monthly, **term_overrides)
     if senior_holders is None:
         third = terms.face // 3
         senior_holders = {accounts[3]: third, accounts[4]: terms.face - third}

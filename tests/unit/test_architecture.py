@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "rwa"
 
 LAYERS: list[set[str]] = [
-    {"rwa.errors", "rwa.units", "rwa.paths"},
+    {"rwa.errors", "rwa.units", "rwa.paths", "rwa.period_clock"},
     {"rwa.deal", "rwa.waterfall", "rwa.allocation"},
     {"rwa.terms", "rwa.compile", "rwa.reverts", "rwa.embedded_logs", "rwa.cli_options"},
     {"rwa.chain", "rwa.tx", "rwa.deployment", "rwa.leverage"},

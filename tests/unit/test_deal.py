@@ -15,6 +15,8 @@ from rwa.deal import Deal, allocate, deal_hash, load_deal, parse_deal
 from rwa.errors import DealConfigError
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
+DAY = 86_400
+
 
 def raw() -> dict[str, Any]:
     return tomllib.loads(EXAMPLE.read_text(), parse_float=Decimal)
@@ -35,12 +37,61 @@ def test_example_deal_loads_with_money_in_smallest_units() -> None:
     assert deal.decimals == 6
     assert deal.rmb_per_unit == 7.2
     assert deal.periods.count == 60
-    assert deal.periods.period_seconds == 2_592_000
     assert deal.periods.first_start == datetime(2025, 7, 1, tzinfo=UTC)
     assert deal.leases[0].rent_per_server_month == 13_333_330_000
     assert deal.cluster.capex_per_server == 388_888_890_000
     assert isinstance(deal.financing.senior_coupon_bps, int)
     assert deal.financing.cash_trap_dscr_bps == 10_500
+
+
+def test_the_example_deals_periods_are_calendar_months_and_period_60_ends_with_the_leases() -> None:
+    periods = load_deal(EXAMPLE).periods
+    assert periods.end_of(1) == periods.start_of(2) == datetime(2025, 8, 1, tzinfo=UTC)
+    assert periods.start_of(60) == datetime(2030, 6, 1, tzinfo=UTC)
+    assert periods.end_of(60) == datetime(2030, 7, 1, tzinfo=UTC)  # five-year leases from 2025-07-01
+    assert {periods.start_of(p).day for p in range(1, 62)} == {1}
+    assert periods.seconds_of(1) == 31 * DAY and periods.seconds_of(3) == 30 * DAY  # July, September
+    assert periods.longest_seconds == 31 * DAY
+
+
+def test_february_has_29_days_in_a_leap_year_and_28_otherwise() -> None:
+    data = raw()
+    data["periods"]["first_start"] = datetime(2027, 11, 1, tzinfo=UTC)
+    periods = parse_deal(data).periods
+    feb_2028, feb_2029 = 4, 16  # periods starting 2028-02-01 and 2029-02-01
+    assert periods.start_of(feb_2028) == datetime(2028, 2, 1, tzinfo=UTC)
+    assert periods.seconds_of(feb_2028) == 29 * DAY
+    assert periods.end_of(feb_2028) == datetime(2028, 3, 1, tzinfo=UTC)
+    assert periods.seconds_of(feb_2029) == 28 * DAY
+
+
+def test_a_first_start_on_another_day_keeps_that_day_or_the_months_last() -> None:
+    data = raw()
+    data["periods"]["first_start"] = datetime(2028, 1, 31, 12, 30, tzinfo=UTC)
+    periods = parse_deal(data).periods
+    assert [periods.end_of(p) for p in (1, 2, 3, 13)] == [
+        datetime(2028, 2, 29, 12, 30, tzinfo=UTC),  # leap February: its last day
+        datetime(2028, 3, 31, 12, 30, tzinfo=UTC),  # counted from the first start: back on the 31st
+        datetime(2028, 4, 30, 12, 30, tzinfo=UTC),
+        datetime(2029, 2, 28, 12, 30, tzinfo=UTC),
+    ]
+
+
+def test_a_deal_that_sets_period_seconds_is_refused_with_the_fix() -> None:
+    data = raw()
+    data["periods"]["period_seconds"] = 2_592_000
+    message = error_of(data)
+    assert message.startswith("deal.periods.period_seconds: ")
+    assert "calendar months" in message and "delete the line" in message
+
+
+def test_the_governance_delay_must_exceed_the_longest_month() -> None:
+    data = raw()
+    data["governance"] = {"delay_seconds": 31 * DAY}
+    assert error_of(data).startswith("deal.governance.delay_seconds: must exceed the deal's longest period (2678400 s)")
+    data["governance"] = {"delay_seconds": 31 * DAY + 1}
+    assert parse_deal(data).governance_delay == 31 * DAY + 1
+    assert parse_deal(raw()).governance_delay == 32 * DAY  # default: the longest month plus a day
 
 
 def test_example_investors_are_distinct_checksummed_and_span_both_tranches() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from eth_account import Account
@@ -11,6 +13,7 @@ from rwa.chain import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.oracle import Report
 from rwa.oracle.report import digest, sign_report
+from rwa.period_clock import CALENDAR_MONTHS, month_ends
 from rwa.tx import contract_at, deploy, send
 from rwa.units import FX_RATE_SCALE, UINT96_MAX, UINT128_MAX, fx_convert_down
 from tests.support.oracle import (
@@ -24,6 +27,9 @@ from tests.support.oracle import (
     deploy_oracle,
     sample_report,
 )
+
+DAY = 86_400
+HOUR = 3_600
 
 
 @pytest.fixture
@@ -227,6 +233,34 @@ def test_overdue_once_the_next_deadline_passes(setup: OracleSetup) -> None:
     assert setup.oracle.is_overdue()
     _submit(setup, sample_report(3))
     assert not setup.oracle.is_overdue()
+
+
+@pytest.mark.parametrize("leap", [False, True])
+def test_a_deals_oracle_times_each_report_and_its_deadline_by_the_calendar_month(chain: Chain, leap: bool) -> None:
+    year = datetime.fromtimestamp(chain.now(), UTC).year + 1
+    while calendar.isleap(year) != leap:
+        year += 1
+    first = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    s = deploy_oracle(chain, first_start=first, period_length=CALENDAR_MONTHS)
+    assert s.oracle.period_ends() == month_ends(first, PERIODS) == s.oracle.config().period_ends
+    january, february = 31 * DAY, (29 if leap else 28) * DAY
+    # January: reported only after its 31 days, overdue its grace later
+    err = _rejects("PeriodNotEnded", _submit, s, sample_report(1))
+    assert err.error_args["periodEnd"] == first + january
+    assert s.oracle.next_deadline() == first + january + GRACE
+    chain.time_travel(first + 30 * DAY + GRACE + HOUR)  # past a 30-day period's deadline, not January's
+    assert not s.oracle.is_overdue()
+    chain.time_travel(first + january + GRACE + 1)
+    assert s.oracle.is_overdue()
+    _submit(s, sample_report(1))
+    # February: 28 days (29 in a leap year), then the same grace
+    assert s.oracle.next_deadline() == first + january + february + GRACE
+    chain.time_travel(first + january + february + GRACE - HOUR)
+    assert not s.oracle.is_overdue()
+    chain.time_travel(first + january + february + GRACE + 1)  # a 30-day clock would wait one or two days more
+    assert s.oracle.is_overdue()
+    _submit(s, sample_report(2))
+    assert s.oracle.next_deadline() == first + january + february + 31 * DAY + GRACE  # March
 
 
 def test_amend_before_distribution_emits_both_reports(setup: OracleSetup) -> None:

@@ -223,7 +223,7 @@ def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
     from rwa import tx
 
     terms = system.terms
-    tuple_terms = (terms.first_period_start, terms.period_length, 3, 1200, 1000, 1, 12000)
+    tuple_terms = (terms.first_period_start, 30 * 86_400, 3, 1200, 1000, 1, 12000)
     parties = (system.usd.address, system.oracle.address, system.senior.address, system.junior.address,
                system.admin, system.servicer, system.admin, system.fee_recipient)
     rules = (3, 0, 0, 0, 0)
@@ -244,11 +244,11 @@ def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
         "InvalidTerms",
         seniorFace=0,
     )
-    zero_length = (terms.first_period_start, 0, 3, 1200, 1000, 1, 12000)
+    no_periods = (terms.first_period_start, 0, 0, 1200, 1000, 1, 12000)
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", zero_length, [1, 2, 3], [0, 0, 0], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", no_periods, [], [], rules, parties),
         "InvalidTerms",
-        periodLength=0,
+        periodCount=0,
     )
 
 

@@ -26,9 +26,9 @@ from tests.support.pool_system import demo_terms
 DAY = 86_400
 
 
-def make_terms(**overrides: int | tuple[int, ...]) -> PoolTerms:
+def make_terms(*, monthly: bool = False, **overrides: int | tuple[int, ...]) -> PoolTerms:
     """The pool tests' small deal (12% a year: 1% of the balance a period), starting at the embedded genesis."""
-    return demo_terms(1_767_225_600, **overrides)
+    return demo_terms(1_767_225_600, monthly=monthly, **overrides)
 
 
 def conserved(legs: PeriodLegs) -> bool:
@@ -41,8 +41,31 @@ def test_terms_period_clock_and_face() -> None:
     assert terms.face == 600_000
     assert terms.period_start(1) == terms.first_period_start
     assert terms.period_end(3) == terms.first_period_start + 90 * DAY
+    assert terms.period_start(4) == terms.period_end(3) and terms.period_end(4) == terms.first_period_start + 120 * DAY
     assert terms.maturity_period == 4
     assert terms.scheduled_principal(4) == 0
+    with pytest.raises(WaterfallError, match=r"outside 1\.\.4"):
+        terms.period_end(5)
+
+
+def test_terms_carry_the_calendar_months_they_are_given() -> None:
+    terms = make_terms(monthly=True)  # 2026-01-01T00:00Z: January 31 days, February 28, March 31, April 30
+    lengths = [terms.period_end(p) - terms.period_start(p) for p in range(1, 5)]
+    assert lengths == [31 * DAY, 28 * DAY, 31 * DAY, 30 * DAY]
+    assert terms.longest_period == 31 * DAY
+
+
+@pytest.mark.parametrize(
+    "ends",
+    [
+        (1_767_225_600 + DAY, 1_767_225_600 + 2 * DAY, 1_767_225_600 + 3 * DAY),  # N ends, N+1 missing
+        (1_767_225_600, 1_767_225_600 + DAY, 1_767_225_600 + 2 * DAY, 1_767_225_600 + 3 * DAY),  # period 1 empty
+        (1_767_225_600 + 2 * DAY, 1_767_225_600 + DAY, 1_767_225_600 + 3 * DAY, 1_767_225_600 + 4 * DAY),
+    ],
+)
+def test_terms_refuse_period_ends_that_are_not_one_rising_end_per_period(ends: tuple[int, ...]) -> None:
+    with pytest.raises(WaterfallError, match="period_ends"):
+        make_terms(period_ends=ends)
 
 
 @pytest.mark.parametrize(
