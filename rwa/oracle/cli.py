@@ -139,12 +139,15 @@ def register(app: typer.Typer) -> None:
     @sub.command("run")
     def run_cmd(
         deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
-        cron: Annotated[str, typer.Option("--cron", help="crontab schedule of the publish job (UTC)")] = "0 6 1 * *",
+        cron: Annotated[str | None, typer.Option(
+            "--cron", help="crontab schedule of the publish job (UTC); default: each period's end plus 6 hours"
+        )] = None,
         source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
-        """Run the publish job on a schedule (monthly by default), catching up missed periods at start."""
+        """Run the publish job on a schedule (each of the deal's period ends by default), catching up missed periods
+        at start."""
         from rwa.oracle.service import OracleService, cron_trigger
 
         _logging()
@@ -154,7 +157,7 @@ def register(app: typer.Typer) -> None:
             simulate=simulate, seed=seed, scenario=scenario, keystores=reporter_keystore,
             password=reporter_password, outbox=outbox, retry=RetryPolicy.from_env(retries, retry_delay),
         )
-        service.run(cron_trigger(cron))
+        service.run(cron_trigger(cron) if cron is not None else None)
 
     @sub.command("status")
     def status_cmd(

@@ -3,8 +3,10 @@
 Before the scheduler starts, the deployment is checked once: a missing or malformed manifest, another chain or
 no oracle code at the manifest's address ends ``run`` at once with that error (a service that could never publish
 must not sit waiting for its next firing); a node that does not answer is a warning, since it may be back by the
-next run. The job then runs once at start (catching up every ended period that is
-not on-chain) and then on the trigger (monthly by default, ``0 6 1 * *`` UTC). Each run opens the deployment's
+next run. The job then runs once at start (catching up every ended period that is not on-chain) and then on the
+trigger: by default :class:`PeriodEndTrigger`, at each of the deal's period ends (its calendar months, from the deal
+file the manifest names, the ends the oracle accepts each report from) plus six hours for the billing to close; or a
+crontab given with ``--cron``. Each run opens the deployment's
 session, publishes, and lets the chain go again, so other commands can use the embedded chain between runs. A failed
 run is logged and retried at the next firing; SIGTERM or SIGINT stop the scheduler cleanly after the run in progress.
 The service's log is its output: each run logs its results, one line each.
@@ -17,7 +19,7 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -27,19 +29,50 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from rwa.chain import Chain
+from rwa.deal import load_deal
 from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError, RwaError
 from rwa.oracle.keys import reporter_keys
 from rwa.oracle.publisher import PublishResult, PublishStatus, publish
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, open_oracle_session
 from rwa.oracle.simulator import SimulatorScenario
+from rwa.terms import period_ends
 
 log = logging.getLogger("rwa.oracle.service")
 
-DEFAULT_CRON = "0 6 1 * *"
+PUBLISH_DELAY = timedelta(hours=6)
+"""How long after a period's end the default schedule publishes: the billing export of the month has closed."""
 
 
-def cron_trigger(expression: str = DEFAULT_CRON) -> CronTrigger:
+class PeriodEndTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler ships no type hints
+    """Fires once at each period's end plus ``delay``; never after the last period's."""
+
+    def __init__(self, ends: Sequence[int], delay: timedelta = PUBLISH_DELAY) -> None:
+        self.fire_times = [datetime.fromtimestamp(end, UTC) + delay for end in ends]
+        self.delay = delay
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        for fire in self.fire_times:
+            if fire > previous_fire_time if previous_fire_time is not None else fire >= now:
+                return fire
+        return None
+
+    def __str__(self) -> str:
+        hours = self.delay.total_seconds() / 3600
+        return f"each period's end + {hours:g} h, {len(self.fire_times)} periods"
+
+
+def period_end_trigger(deployment: Path, delay: timedelta = PUBLISH_DELAY) -> PeriodEndTrigger:
+    """The default schedule of a deployment: its deal's period ends 1..N (the deal file the manifest names)."""
+    manifest = load_manifest(deployment)
+    deal_file = Path(manifest.deal_file)
+    if not deal_file.is_file():
+        raise InputError(f"the deal file {deal_file} named by the manifest is missing: its calendar is the "
+                         "schedule (or give --cron)")
+    return PeriodEndTrigger(period_ends(load_deal(deal_file))[:-1], delay)
+
+
+def cron_trigger(expression: str) -> CronTrigger:
     """A UTC crontab trigger; a malformed expression is an ``InputError``."""
     try:
         return CronTrigger.from_crontab(expression, timezone=UTC)
@@ -143,17 +176,18 @@ class OracleService:
 
     def run(self, trigger: BaseTrigger | None = None, install_signals: bool = True) -> None:
         """Check the deployment (:meth:`check`, raising at once), then run until ``stop()``, SIGTERM or SIGINT: once
-        now (catch-up), then on ``trigger``."""
+        now (catch-up), then on ``trigger`` (default: :func:`period_end_trigger`)."""
         self.check()
+        trigger = trigger or period_end_trigger(self.deployment)
         scheduler = BlockingScheduler(timezone=UTC)
         self.scheduler = scheduler
         scheduler.add_listener(self._listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-        scheduler.add_job(self._job, trigger or cron_trigger(), id="publish", name="publish", coalesce=True,
+        scheduler.add_job(self._job, trigger, id="publish", name="publish", coalesce=True,
                           max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(UTC))
         if install_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_signal)
             signal.signal(signal.SIGINT, self._on_signal)
-        log.info("oracle service: started (%s)", trigger or DEFAULT_CRON)
+        log.info("oracle service: started (%s)", trigger)
         scheduler.start()
         log.info("oracle service: stopped")
 

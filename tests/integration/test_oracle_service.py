@@ -9,16 +9,17 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from rwa.chain import connect
+from rwa.deal import load_deal
 from rwa.errors import InputError
 from rwa.onchain.oracle import RevenueOracle
-from rwa.oracle.service import OracleService, cron_trigger
+from rwa.oracle.service import OracleService, cron_trigger, period_end_trigger
 from tests.support.anvil import free_port
 from tests.support.oracle import (
     CLI,
@@ -73,6 +74,22 @@ def test_bad_cron_is_an_input_error() -> None:
     monthly = cron_trigger("0 6 1 * *")
     fire = monthly.get_next_fire_time(None, datetime(2026, 3, 15, tzinfo=UTC))
     assert fire == datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
+
+
+def test_the_default_schedule_fires_six_hours_after_each_of_the_deals_period_ends(tmp_path: Path) -> None:
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        manifest = write_manifest(deploy_oracle(chain), tmp_path / "deployment.json", deal_file(tmp_path))
+    trigger = period_end_trigger(tmp_path / "deployment.json")
+    deal = load_deal(Path(manifest.deal_file))
+    assert len(trigger.fire_times) == deal.periods.count
+    first = trigger.get_next_fire_time(None, datetime(2025, 7, 15, tzinfo=UTC))
+    assert first == deal.periods.end_of(1) + timedelta(hours=6) == datetime(2025, 8, 1, 6, tzinfo=UTC)
+    fires = [first]
+    while (fire := trigger.get_next_fire_time(fires[-1], fires[-1])) is not None:
+        fires.append(fire)
+    assert fires[-1] == datetime(2030, 7, 1, 6, tzinfo=UTC)  # period 60 ends with the leases, then nothing
+    assert len(fires) == deal.periods.count and all(f.day == 1 and f.hour == 6 for f in fires)
+    assert trigger.get_next_fire_time(None, datetime(2028, 2, 1, 6, tzinfo=UTC)) == datetime(2028, 2, 1, 6, tzinfo=UTC)
 
 
 def _run_service_until(tmp_path: Path, args: list[str], marker: str) -> tuple[int, str]:
