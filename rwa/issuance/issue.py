@@ -29,7 +29,7 @@ from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 from rwa.period_clock import clock_length
 from rwa.terms import offering_config, record, reserve_at_close
 from rwa.tx import send
-from rwa.units import TRANCHES, Tranche, format_money
+from rwa.units import TRANCHES, Tranche, money_formatter
 from rwa.waterfall import PoolTerms
 
 if TYPE_CHECKING:
@@ -106,11 +106,6 @@ def _refuse_unworkable_offering(deal: Deal, sizing: Sizing, terms: PoolTerms) ->
             raise InputError(f"deal.offering.take_up_{tranche}: {take_up} is more than the {tranche} tranche ({size})")
 
 
-def deal_money(deal: Deal) -> Callable[[int], str]:
-    """Shows an amount of ``deal``'s stablecoin the way every command does."""
-    return lambda amount: format_money(amount, deal.decimals, deal.currency)
-
-
 def _fund_reserve(chain: Chain, deal: Deal, terms: PoolTerms, manifest: Manifest, pool_addr: str,
                   log: Callable[[str], None]) -> None:
     """A private placement's reserve at close, funded by the deployer (the offering's close funds it otherwise).
@@ -121,7 +116,7 @@ def _fund_reserve(chain: Chain, deal: Deal, terms: PoolTerms, manifest: Manifest
     from rwa.onchain.stablecoin import Stablecoin
 
     reserve = reserve_at_close(deal, terms)
-    money = deal_money(deal)
+    money = money_formatter(deal.decimals, deal.currency)
     pool = LeasePool.at(chain, pool_addr)
     if reserve == 0 or pool.reserve_balance() != 0:
         return
@@ -147,7 +142,7 @@ def _refuse_unfunded_reserve(chain: Chain, deal: Deal, terms: PoolTerms, admin: 
     if deal.offering is not None or not deal.stablecoin_address:
         return
     reserve = reserve_at_close(deal, terms)
-    money = deal_money(deal)
+    money = money_formatter(deal.decimals, deal.currency)
     held = Stablecoin.at(chain, Web3.to_checksum_address(deal.stablecoin_address)).balance_of(admin)
     if held < reserve:
         raise InputError(f"deal.stablecoin_address: the deployer {admin} holds {money(held)}, the reserve at close "

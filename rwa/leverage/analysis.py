@@ -127,6 +127,11 @@ class TrancheFigures:
     modified_duration: float | None
 
 
+def purchase_and_payment_dates(deal: Deal, periods: int) -> list[datetime]:
+    """A tranche bought at the first start and paid at the end of periods 1..``periods``: the dates of its flows."""
+    return [deal.periods.first_start, *(deal.periods.start_of(p + 1) for p in range(1, periods + 1))]
+
+
 def _years(deal: Deal, periods: int) -> list[float]:
     t0 = deal.periods.first_start
     return [(deal.periods.start_of(p + 1) - t0).total_seconds() / (365 * 86_400) for p in range(1, periods + 1)]
@@ -136,7 +141,7 @@ def _figures(deal: Deal, price: float, cash: Sequence[float], weights: Sequence[
     if price <= 0 or not any(cash):
         return TrancheFigures(None, None, None)
     years = _years(deal, len(cash))
-    dates = [deal.periods.first_start, *(deal.periods.start_of(p + 1) for p in range(1, len(cash) + 1))]
+    dates = purchase_and_payment_dates(deal, len(cash))
     y = xirr([-price, *cash], dates)
     wal = sum(w * t for w, t in zip(weights, years, strict=True)) / sum(weights) if sum(weights) else None
     if y is None:

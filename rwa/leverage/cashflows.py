@@ -42,7 +42,6 @@ class Scenario:
     delivery_delay: int = 0  # the largest supplier's deliveries arrive this many periods late
     power_factor: float = 1.0  # power price multiple; the servicer nets costs above the pool's fixed fee
     opex_factor: float = 1.0  # every operating cost multiple (power too), netted the same way
-    refund_delay: int = 0  # tax refunds arrive this many periods late (one falling after the last period is lost)
     refund_factor: float = 1.0  # share of each tax refund received
     fx_factor: float = 1.0  # the stablecoin value of the source currency against the deal's rate (0.8: -20%)
 
@@ -153,15 +152,19 @@ def refunds(deal: Deal) -> list[int]:
     return refund_schedule(deal)
 
 
-def operating_costs(deal: Deal) -> list[int]:
-    """Operating cost per period: per-server costs on delivered servers plus the servicer's fee on revenue."""
+def operating_costs(deal: Deal, scenario: Scenario | None = None) -> list[int]:
+    """Operating cost per period: per-server costs on delivered servers plus the servicer's fee on revenue; with a
+    ``scenario``, its power and cost multiples on its delivered servers (rounded up to the smallest unit)."""
     costs = deal.operating_costs
-    per_server = costs.power_per_server_month + costs.om_per_server_month + costs.colocation_per_server_month
-    revenue = base_revenue(deal)
-    return [
-        n * per_server + -(-r * costs.servicer_fee_bps // BPS)
-        for n, r in zip(delivered_servers(deal), revenue, strict=True)
-    ]
+    fee_on = [-(-r * costs.servicer_fee_bps // BPS) for r in base_revenue(deal)]
+    s = BASE if scenario is None else scenario
+    servers = delivered_servers(deal, s.delivery_shortfall, s.delivery_delay)
+    if s.power_factor == 1.0 and s.opex_factor == 1.0:  # integers all the way
+        per_server = costs.power_per_server_month + costs.om_per_server_month + costs.colocation_per_server_month
+        return [n * per_server + f for n, f in zip(servers, fee_on, strict=True)]
+    scaled = (costs.power_per_server_month * s.power_factor + costs.om_per_server_month
+              + costs.colocation_per_server_month) * s.opex_factor
+    return [math.ceil(n * scaled) + f for n, f in zip(servers, fee_on, strict=True)]
 
 
 def servicing_fee_per_period(deal: Deal) -> int:
@@ -201,9 +204,7 @@ def scenario_cashflows(deal: Deal, scenario: Scenario = BASE, fee: int | None = 
     revenue = [math.floor(c * utilization * scenario.rent_factor * cash) for c in billable]
     overrun = _cost_overrun(deal, scenario, fee)
     revenue = [max(r - o, 0) for r, o in zip(revenue, overrun, strict=True)]
-    scheduled = refunds(deal)
-    late = [0] * scenario.refund_delay + scheduled[: len(scheduled) - scenario.refund_delay]
-    refund = [math.floor(r * cash * scenario.refund_factor) for r in late]
+    refund = [math.floor(r * cash * scenario.refund_factor) for r in refunds(deal)]
     cfads = [r + t - fee for r, t in zip(revenue, refund, strict=True)]
     residual = collateral_value(deal, scenario.residual_factor, scenario.delivery_shortfall)[-1]
     return ScenarioFlows(
@@ -221,13 +222,7 @@ def _cost_overrun(deal: Deal, scenario: Scenario, fee: int) -> list[int]:
     pool's fixed servicing fee (the power bill is paid before the pool, or the servers stop)."""
     if scenario.power_factor == 1.0 and scenario.opex_factor == 1.0:
         return [0] * deal.periods.count
-    c = deal.operating_costs
-    per_server = (c.power_per_server_month * scenario.power_factor + c.om_per_server_month
-                  + c.colocation_per_server_month) * scenario.opex_factor
-    revenue = base_revenue(deal)
-    servers = delivered_servers(deal, scenario.delivery_shortfall, scenario.delivery_delay)
-    return [max(math.ceil(n * per_server + -(-r * c.servicer_fee_bps // BPS)) - fee, 0)
-            for n, r in zip(servers, revenue, strict=True)]
+    return [max(c - fee, 0) for c in operating_costs(deal, scenario)]
 
 
 def _after_default(scenario: Scenario, period: int, rent: int) -> int:

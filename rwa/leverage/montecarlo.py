@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rwa.deal import Deal
-from rwa.leverage.analysis import irr, xirr
+from rwa.leverage.analysis import irr, purchase_and_payment_dates, xirr
 from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
 from rwa.leverage.path_engine import BLOCK_PATHS, CashRows, FloatArray, PathResults, PathTerms, concat, run_rows
 from rwa.leverage.sizing import Sizing, shape_terms
@@ -357,8 +357,7 @@ def _mean_flow_yield(deal: Deal, price: int, cash: FloatArray, final: FloatArray
     kept = cash.shape[0]
     mean = cash.mean(axis=0)
     mean[-1] += float(final[:kept].mean())
-    dates = [deal.periods.first_start, *(deal.periods.start_of(p + 1) for p in range(1, mean.size + 1))]
-    return xirr([-float(price), *mean.tolist()], dates)
+    return xirr([-float(price), *mean.tolist()], purchase_and_payment_dates(deal, mean.size))
 
 
 def _junior_irr_percentiles(price: int, run: PathResults) -> dict[str, float | None]:
