@@ -78,11 +78,21 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     // ----------------------------------------------------------------------------------------------- storage
-    Terms private _terms;
-    DefaultRules private _rules;
-    uint256[] private _principalSchedule;
+    // First, so that they pack into the slot of Pausable's `_paused` (the last inherited state variable; 8 + 248 =
+    // 256 bits): the pause, the flags, the pause expiry, the arrears streak, when default started and the last period
+    // distributed are what `deposit` and `distribute` check first, and one cold read serves them all.
+    bool private _defaulted;
+    bool private _finalized;
+    uint8 private _defaultTrigger;
+    uint64 private _pauseEnds;
+    uint32 private _arrearsStreak;
+    uint64 private _defaultSince;
+    uint64 private _lastDistributedPeriod;
 
-    uint256 private _lastDistributedPeriod;
+    /// @dev Senior scheduled principal per period 1..N (a term, set at deployment). A mapping, not an array: a
+    ///      period's amount is one read, with no stored length to load and check.
+    mapping(uint256 period => uint256) private _principalSchedule;
+
     uint256 private _seniorOutstanding;
     uint256 private _reserve;
     uint256 private _interestArrears;
@@ -94,14 +104,6 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     /// @dev Running sums through period p, kept at slot p % (shortfallWindow + 1): a ring of window + 1 entries
     ///      holds both ends of the trailing window, and a distribution rewrites a used slot instead of a new one.
     mapping(uint256 slot => Cumulative) private _cumulative;
-
-    // one slot: the flags, the pause expiry, the arrears streak and when default started
-    bool private _defaulted;
-    bool private _finalized;
-    uint8 private _defaultTrigger;
-    uint64 private _pauseEnds;
-    uint32 private _arrearsStreak;
-    uint64 private _defaultSince;
 
     uint256 private _totalTrapped;
     uint256 private _totalFeesPaid;
@@ -120,6 +122,18 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint256 private immutable _seniorFace;
     /// @dev When each period ends (`terms.firstPeriodStart` and `terms.periodLength`: calendar months for a deal).
     PeriodClock private immutable _clock;
+    // The rest of the terms and the default rules, fixed at deployment: immutables, so `distribute` reads no
+    // storage for them (`terms()` and `defaultRules()` put them back together).
+    uint32 private immutable _periodCount;
+    uint32 private immutable _seniorCouponBps;
+    uint256 private immutable _servicingFeePerPeriod;
+    uint32 private immutable _reservePeriods;
+    uint32 private immutable _cashTrapDscrBps;
+    uint32 private immutable _arrearsPeriods;
+    uint32 private immutable _reportOverdueSeconds;
+    uint32 private immutable _shortfallBps;
+    uint32 private immutable _shortfallWindow;
+    uint32 private immutable _distributionGrace;
 
     // --------------------------------------------------------------------------------------------- constants
     /// @notice Declares, cures and waives default; pauses for at most MAX_PAUSE.
@@ -164,6 +178,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         uint256 face = 0;
         for (uint256 i; i < principalSchedule.length; ++i) {
             face += principalSchedule[i];
+            if (principalSchedule[i] != 0) _principalSchedule[i + 1] = principalSchedule[i];
         }
         require(
             terms_.periodCount != 0 && face != 0,
@@ -187,9 +202,16 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         // The tokens may be minted after the pool is deployed; what is minted must be the face.
         require(supply == 0 || supply == face, SeniorSupplyMismatch(supply, face));
 
-        _terms = terms_;
-        _rules = rules;
-        _principalSchedule = principalSchedule;
+        _periodCount = terms_.periodCount;
+        _seniorCouponBps = terms_.seniorCouponBps;
+        _servicingFeePerPeriod = terms_.servicingFeePerPeriod;
+        _reservePeriods = terms_.reservePeriods;
+        _cashTrapDscrBps = terms_.cashTrapDscrBps;
+        _arrearsPeriods = rules.arrearsPeriods;
+        _reportOverdueSeconds = rules.reportOverdueSeconds;
+        _shortfallBps = rules.shortfallBps;
+        _shortfallWindow = rules.shortfallWindow;
+        _distributionGrace = rules.distributionGrace;
         _seniorOutstanding = face;
         _seniorFace = face;
         _clock = PeriodClockLib.create(terms_.firstPeriodStart, terms_.periodLength);
@@ -214,7 +236,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     {
         require(amount != 0, ZeroDeposit(period));
         require(kind < _KIND_COUNT, UnknownDepositKind(kind));
-        uint256 maturity = uint256(_terms.periodCount) + 1;
+        uint256 maturity = uint256(_periodCount) + 1;
         if (_finalized) {
             // after maturity only recoveries arrive: each is the next recovery round, N+2, N+3, ...
             uint256 next = maturity + 1 + _recoveries;
@@ -243,14 +265,12 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         uint256 last = _lastDistributedPeriod;
         require(period > last, PeriodAlreadyDistributed(period));
         require(period == last + 1, PeriodOutOfOrder(last + 1, period));
-        Terms memory t = _terms;
-        require(period <= t.periodCount, NotADistributionPeriod(period, t.periodCount));
+        require(period <= _periodCount, NotADistributionPeriod(period, _periodCount));
         uint256 end = _clock.endOf(period);
         require(block.timestamp >= end, PeriodNotEnded(period, end, block.timestamp));
-        if (!hasRole(SERVICER_ROLE, msg.sender)) {
-            uint256 open = end + _rules.distributionGrace;
-            require(block.timestamp >= open, ServicerWindow(period, open));
-        }
+        // Only inside the servicer's window does the caller matter: the role is read then, not after it.
+        uint256 open = end + _distributionGrace;
+        if (block.timestamp < open) require(hasRole(SERVICER_ROLE, msg.sender), ServicerWindow(period, open));
         require(_oracle.hasReport(period), ReportMissing(period));
         uint256 supply = IERC20(_seniorToken).totalSupply();
         require(supply == _seniorFace, SeniorSupplyMismatch(supply, _seniorFace));
@@ -258,9 +278,10 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         // its supply must be the face at every period, and a later mint would break that.
         if (period == 1) require(ITrancheToken(_juniorToken).issuanceClosed(), IssuanceNotClosed(_juniorToken));
 
-        PeriodLegs memory legs = _runPeriod(t, period, _oracle.reportOf(period).revenue);
-        _lastDistributedPeriod = period;
-        _record(period, legs);
+        Deposits memory d = _deposited[period];
+        PeriodLegs memory legs = _runPeriod(period, d, _oracle.reportOf(period).revenue);
+        _lastDistributedPeriod = uint64(period); // period <= periodCount, a uint32
+        _record(period, legs, d.rent);
         _pay(legs);
         emit PeriodDistributed(period, legs);
     }
@@ -303,9 +324,9 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     /// @inheritdoc ILeasePool
     function finalize() external whenNotPaused nonReentrant {
         require(!_finalized, PoolFinalized());
-        uint256 n = _terms.periodCount;
+        uint256 n = _periodCount;
         require(_lastDistributedPeriod == n, MaturityNotReached(_lastDistributedPeriod, n));
-        uint256 endsAt = _clock.endOf(n + 1) + _rules.distributionGrace;
+        uint256 endsAt = _clock.endOf(n + 1) + _distributionGrace;
         require(block.timestamp >= endsAt, MaturityNotEnded(endsAt, block.timestamp));
 
         PeriodLegs memory legs = _runMaturity(n + 1);
@@ -318,7 +339,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     /// @inheritdoc ILeasePool
     function distributeRecovery() external whenNotPaused nonReentrant {
         require(_finalized, RecoveryBeforeMaturity());
-        uint256 period = uint256(_terms.periodCount) + 2 + _recoveries;
+        uint256 period = uint256(_periodCount) + 2 + _recoveries;
         PeriodLegs memory legs = _runRecovery(period);
         _recoveries += 1;
         _pay(legs);
@@ -374,7 +395,15 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @inheritdoc ILeasePool
     function terms() external view returns (Terms memory) {
-        return _terms;
+        return Terms({
+            firstPeriodStart: _clock.firstStart(),
+            periodLength: _clock.periodLength(),
+            periodCount: _periodCount,
+            seniorCouponBps: _seniorCouponBps,
+            servicingFeePerPeriod: _servicingFeePerPeriod,
+            reservePeriods: _reservePeriods,
+            cashTrapDscrBps: _cashTrapDscrBps
+        });
     }
 
     /// @inheritdoc ILeasePool
@@ -383,8 +412,11 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     /// @inheritdoc ILeasePool
-    function principalSchedule() external view returns (uint256[] memory) {
-        return _principalSchedule;
+    function principalSchedule() external view returns (uint256[] memory schedule) {
+        schedule = new uint256[](_periodCount);
+        for (uint256 i; i < schedule.length; ++i) {
+            schedule[i] = _principalSchedule[i + 1];
+        }
     }
 
     /// @inheritdoc ILeasePool
@@ -394,7 +426,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @inheritdoc ILeasePool
     function refundSchedule() external view returns (uint256[] memory schedule) {
-        schedule = new uint256[](_terms.periodCount);
+        schedule = new uint256[](_periodCount);
         for (uint256 i; i < schedule.length; ++i) {
             schedule[i] = _scheduledRefund[i + 1];
         }
@@ -442,7 +474,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @inheritdoc ILeasePool
     function periodEnds() external view returns (uint256[] memory ends) {
-        ends = new uint256[](uint256(_terms.periodCount) + 1);
+        ends = new uint256[](uint256(_periodCount) + 1);
         for (uint256 i; i < ends.length; ++i) {
             ends[i] = _clock.endOf(i + 1);
         }
@@ -455,7 +487,13 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @inheritdoc ILeasePool
     function defaultRules() external view returns (DefaultRules memory) {
-        return _rules;
+        return DefaultRules({
+            arrearsPeriods: _arrearsPeriods,
+            reportOverdueSeconds: _reportOverdueSeconds,
+            shortfallBps: _shortfallBps,
+            shortfallWindow: _shortfallWindow,
+            distributionGrace: _distributionGrace
+        });
     }
 
     /// @inheritdoc ILeasePool
@@ -524,9 +562,11 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     // ---------------------------------------------------------------------------------------------- internal
-    /// @dev Period `period`'s waterfall (1..N) on its deposits; updates the carried state and returns the legs.
-    function _runPeriod(Terms memory t, uint256 period, uint256 reported) private returns (PeriodLegs memory legs) {
-        Deposits memory d = _deposited[period];
+    /// @dev Period `period`'s waterfall (1..N) on its deposits `d`; updates the carried state and returns the legs.
+    function _runPeriod(uint256 period, Deposits memory d, uint256 reported)
+        private
+        returns (PeriodLegs memory legs)
+    {
         Flow memory f = Flow({cash: d.total, reserve: _reserve, balance: _seniorOutstanding});
         _undistributedDeposits -= f.cash;
         legs.collected = f.cash;
@@ -534,22 +574,29 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         legs.collectedMinusReported = WaterfallMath.signedDifference(f.cash, reported);
         bool isDefaulted = _defaulted;
 
-        legs.fee = WaterfallMath.min(f.cash, t.servicingFeePerPeriod);
-        f.cash -= legs.fee;
+        legs.fee = WaterfallMath.min(f.cash, _servicingFeePerPeriod);
+        unchecked {
+            f.cash -= legs.fee; // cannot underflow: the fee is at most the cash
+        }
 
-        uint256 schedInt = WaterfallMath.monthlyInterestDown(f.balance, t.seniorCouponBps);
+        uint256 schedInt = WaterfallMath.monthlyInterestDown(f.balance, _seniorCouponBps);
         uint256 schedPrin = WaterfallMath.min(_scheduledPrincipal(period), f.balance);
-        uint256 covered = _coverage(d, reported, t.servicingFeePerPeriod);
+        uint256 covered = _coverage(d, reported, _servicingFeePerPeriod);
         legs.dscrBps = WaterfallMath.dscrBpsDown(covered, schedInt + schedPrin);
 
         uint256 due = _interestArrears + schedInt;
         legs.seniorInterest = _payFromCashThenReserve(f, due, legs);
-        legs.interestArrears = due - legs.seniorInterest;
+        unchecked {
+            legs.interestArrears = due - legs.seniorInterest; // cannot underflow: what is paid is at most what is due
+        }
 
         due = isDefaulted ? f.balance : WaterfallMath.min(_principalArrears + schedPrin, f.balance);
         legs.seniorPrincipal = _payFromCashThenReserve(f, due, legs);
-        legs.principalArrears = isDefaulted ? 0 : due - legs.seniorPrincipal;
-        f.balance -= legs.seniorPrincipal;
+        unchecked {
+            // cannot underflow: what is paid is at most what is due, and what is due at most the balance
+            legs.principalArrears = isDefaulted ? 0 : due - legs.seniorPrincipal;
+            f.balance -= legs.seniorPrincipal;
+        }
 
         // The reserve (DSRA) is held at the next `reservePeriods` periods' scheduled debt service: topped up from
         // the cash when below, the excess released into the cash when above, all of it released once the senior
@@ -558,23 +605,32 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             uint256 released = 0;
             if (f.balance == 0) {
                 released = f.reserve;
-            } else if (period < t.periodCount) {
-                uint256 target = _reserveTarget(t, period, f.balance);
+            } else if (period < _periodCount) {
+                uint256 target = _reserveTarget(period, f.balance);
                 if (f.reserve < target) legs.reserveIn = WaterfallMath.min(f.cash, target - f.reserve);
                 else released = f.reserve - target;
             }
-            f.reserve -= released;
+            unchecked {
+                f.reserve -= released; // cannot underflow: at most the whole reserve is released
+            }
             f.cash += released;
             legs.reserveOut += released;
         }
-        f.reserve += legs.reserveIn;
-        f.cash -= legs.reserveIn;
+        unchecked {
+            // cannot overflow: the top-up lifts the reserve to at most its target; nor underflow: the top-up is at
+            // most the cash, and only set where nothing is released (it stays 0 in default)
+            f.reserve += legs.reserveIn;
+            f.cash -= legs.reserveIn;
+        }
 
         // The cash trap (see the contract's NatSpec): the junior's share prepays senior at once.
-        if ((legs.dscrBps < t.cashTrapDscrBps || isDefaulted) && f.balance != 0) {
+        if ((legs.dscrBps < _cashTrapDscrBps || isDefaulted) && f.balance != 0) {
             legs.trapped = WaterfallMath.min(f.cash, f.balance);
-            f.cash -= legs.trapped;
-            f.balance -= legs.trapped;
+            unchecked {
+                // cannot underflow: the trapped amount is at most the cash and at most the balance
+                f.cash -= legs.trapped;
+                f.balance -= legs.trapped;
+            }
             legs.principalArrears = WaterfallMath.min(legs.principalArrears, f.balance);
         }
         legs.junior = f.cash;
@@ -585,12 +641,16 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
 
     /// @dev The reserve target after `period`: the scheduled debt service of the next `reservePeriods` periods
     ///      (within the term) on the balance path that starts at `balance`, interest rounded down as paid.
-    function _reserveTarget(Terms memory t, uint256 period, uint256 balance) private view returns (uint256 target) {
-        uint256 last = WaterfallMath.min(period + t.reservePeriods, t.periodCount);
-        for (uint256 q = period + 1; q <= last && balance != 0; ++q) {
+    function _reserveTarget(uint256 period, uint256 balance) private view returns (uint256 target) {
+        uint256 last = WaterfallMath.min(period + _reservePeriods, _periodCount);
+        for (uint256 q = period + 1; q <= last && balance != 0;) {
             uint256 principal = WaterfallMath.min(_scheduledPrincipal(q), balance);
-            target += WaterfallMath.monthlyInterestDown(balance, t.seniorCouponBps) + principal;
-            balance -= principal;
+            target += WaterfallMath.monthlyInterestDown(balance, _seniorCouponBps) + principal;
+            unchecked {
+                // cannot underflow: the principal is at most the balance; nor overflow: q <= periodCount < 2**32
+                balance -= principal;
+                ++q;
+            }
         }
     }
 
@@ -608,11 +668,16 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         returns (uint256 paid)
     {
         paid = WaterfallMath.min(f.cash, due);
-        f.cash -= paid;
-        uint256 drawn = WaterfallMath.min(f.reserve, due - paid);
-        f.reserve -= drawn;
-        legs.reserveOut += drawn;
-        paid += drawn;
+        unchecked {
+            // cannot underflow: `paid` is at most the cash and at most `due`, `drawn` at most the reserve and at
+            // most `due - paid`; nor overflow: `paid + drawn` is at most `due`, and the draws counted in
+            // `reserveOut` come out of one reserve, so together they are at most that reserve
+            f.cash -= paid;
+            uint256 drawn = WaterfallMath.min(f.reserve, due - paid);
+            f.reserve -= drawn;
+            legs.reserveOut += drawn;
+            paid += drawn;
+        }
     }
 
     /// @dev The maturity settlement N+1: its deposits plus the released reserve pay the fee, interest (arrears
@@ -626,9 +691,9 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         cash += legs.reserveOut;
         uint256 balance = _seniorOutstanding;
 
-        legs.fee = WaterfallMath.min(cash, _terms.servicingFeePerPeriod);
+        legs.fee = WaterfallMath.min(cash, _servicingFeePerPeriod);
         cash -= legs.fee;
-        uint256 schedInt = WaterfallMath.monthlyInterestDown(balance, _terms.seniorCouponBps);
+        uint256 schedInt = WaterfallMath.monthlyInterestDown(balance, _seniorCouponBps);
         legs.dscrBps = WaterfallMath.dscrBpsDown(cash, schedInt + balance);
 
         uint256 interestDue = _interestArrears + schedInt;
@@ -673,7 +738,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _reserve = legs.reserveAfter;
         _interestArrears = legs.interestArrears;
         _principalArrears = legs.principalArrears;
-        _totalTrapped += legs.trapped;
+        if (legs.trapped != 0) _totalTrapped += legs.trapped; // the trap is rare: skip the read and the write
         _totalFeesPaid += legs.fee;
         _totalSeniorPaid += legs.seniorInterest + legs.seniorPrincipal + legs.trapped;
         _totalJuniorPaid += legs.junior;
@@ -700,14 +765,15 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         legs.juniorDust = ITrancheToken(_juniorToken).carriedDustDown();
     }
 
-    /// @dev After period `period` ran: the arrears streak and the running sums of reported revenue and rent.
-    function _record(uint256 period, PeriodLegs memory legs) private {
+    /// @dev After period `period` ran (its rent `rent`): the arrears streak and the running sums of reported revenue
+    ///      and rent.
+    function _record(uint256 period, PeriodLegs memory legs, uint128 rent) private {
         _arrearsStreak = legs.interestArrears != 0 ? _arrearsStreak + 1 : 0;
-        uint256 ring = uint256(_rules.shortfallWindow) + 1;
+        uint256 ring = uint256(_shortfallWindow) + 1;
         Cumulative memory before = _cumulative[(period - 1) % ring];
         _cumulative[period % ring] = Cumulative({
             reported: before.reported + uint128(legs.reported),
-            rent: before.rent + _deposited[period].rent
+            rent: before.rent + rent
         });
     }
 
@@ -729,25 +795,24 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     function _triggerHolds(uint8 trigger) private view returns (bool) {
-        DefaultRules memory r = _rules;
         uint256 last = _lastDistributedPeriod;
         if (trigger == TRIGGER_INTEREST_ARREARS) {
-            return r.arrearsPeriods != 0 && _arrearsStreak >= r.arrearsPeriods;
+            return _arrearsPeriods != 0 && _arrearsStreak >= _arrearsPeriods;
         }
         if (trigger == TRIGGER_REPORT_OVERDUE) {
             uint256 next = last + 1;
-            if (r.reportOverdueSeconds == 0 || next > _terms.periodCount) return false;
+            if (_reportOverdueSeconds == 0 || next > _periodCount) return false;
             return !_oracle.hasReport(next)
-                && block.timestamp >= _clock.endOf(next) + uint256(r.reportOverdueSeconds);
+                && block.timestamp >= _clock.endOf(next) + uint256(_reportOverdueSeconds);
         }
         if (trigger == TRIGGER_COLLECTION_SHORTFALL) {
-            uint256 window = r.shortfallWindow;
-            if (r.shortfallBps == 0 || window == 0 || last < window) return false;
+            uint256 window = _shortfallWindow;
+            if (_shortfallBps == 0 || window == 0 || last < window) return false;
             Cumulative memory a = _cumulative[(last - window) % (window + 1)];
             Cumulative memory b = _cumulative[last % (window + 1)];
             uint256 reported = uint256(b.reported) - a.reported;
             uint256 rent = uint256(b.rent) - a.rent;
-            return rent < reported && (reported - rent) * _BPS > reported * r.shortfallBps;
+            return rent < reported && (reported - rent) * _BPS > reported * _shortfallBps;
         }
         return false;
     }
@@ -766,8 +831,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _pauseEnds = uint64(expiresAt);
     }
 
+    /// @dev 0 outside 1..N, as the mapping holds nothing there.
     function _scheduledPrincipal(uint256 period) private view returns (uint256) {
-        if (period == 0 || period > _principalSchedule.length) return 0;
-        return _principalSchedule[period - 1];
+        return _principalSchedule[period];
     }
 }
