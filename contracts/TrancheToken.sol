@@ -262,6 +262,15 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ITrancheToken
+    function accountOf(address holder)
+        external
+        view
+        returns (uint256 balance, uint256 claimableNow, uint256 withdrawn, uint8 claimRestriction)
+    {
+        return (balanceOf(holder), _claimableDown(holder), _withdrawn[holder], _claimRestriction(holder));
+    }
+
+    /// @inheritdoc ITrancheToken
     function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts) {
         amounts = new uint256[](holders.length);
         for (uint256 i = 0; i < holders.length; ++i) {

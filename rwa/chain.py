@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import sqlite3
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.eth_tester import EthereumTesterProvider
@@ -203,24 +205,283 @@ def _check_state_file(path: Path) -> None:
         )
 
 
-class _PersistingProvider(EthereumTesterProvider):
-    """eth-tester's provider, flushing changed key-values to the state file after each request that wrote any."""
+class EmbeddedProvider(EthereumTesterProvider):
+    """eth-tester's provider, flushing changed key-values to the state file after each request that wrote any.
+
+    ``direct`` is the same chain without web3.py's request pipeline, for the calls and transactions that
+    :mod:`rwa.tx` sends."""
 
     def __init__(self, tester: Any, store: _TrackingDict, state: StateFile, meta: dict[str, str]) -> None:
         super().__init__(tester)
         self._store = store
         self._state = state
         self._meta = meta
+        self.direct = DirectNode(tester, self)
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         response = super().make_request(method, params)
+        if method in _MUTATING or method.startswith("evm_"):
+            self.direct.forget_head()
         if self._store.dirty and (method in _MUTATING or "result" in response):
             self.flush()
         return response
 
     def flush(self) -> None:
+        if not self._store.dirty:
+            return
         dirty, self._store.dirty = self._store.dirty, set()
         self._state.write(self._meta, self._store, dirty)
+
+
+LOG_CACHE_BLOCKS = 8_192
+"""Blocks whose decoded logs the direct path keeps (the queries of one replay range share them)."""
+CALL_GAS = 30_000_000
+"""The gas a view call may use on the embedded chain (eth-tester's own cap)."""
+PRIORITY_FEE = 10**9
+
+
+class DirectNode:
+    """The embedded chain reached without web3.py's request pipeline.
+
+    web3.py formats, validates and routes every request through its middlewares, which on the in-process chain
+    costs more than the EVM work of most calls. Here a call runs on the head's state, kept warm between calls until
+    the next block, and a transaction is signed locally and handed to eth-tester as raw bytes (the same
+    ``send_raw_transaction`` a JSON-RPC client reaches). The semantics are eth-tester's own: a call sees the latest
+    block's header (number and timestamp), a transaction is mined in a block of its own and flushed to the state
+    file before its receipt is read. Only what the project's typed wrappers send goes this way; anything else
+    still goes through web3.py, and both see one chain.
+    """
+
+    def __init__(self, tester: Any, provider: EmbeddedProvider) -> None:
+        self._tester = tester
+        self._provider = provider
+        self._keys: dict[str, LocalAccount] = {}
+        self._head: tuple[bytes, Any, Any] | None = None
+        self._log_cache: dict[bytes, list[dict[str, Any]]] = {}
+        self._checksums: dict[bytes, str] = {}
+        """(hash, VM, state) of the head that calls run on; dropped by anything that moves the chain"""
+
+    def add_keys(self, accounts: Sequence[LocalAccount]) -> None:
+        for acct in accounts:
+            self._keys[acct.address.lower()] = acct
+
+    @property
+    def py_evm_chain(self) -> Any:
+        """py-evm's chain underneath (blocks, receipts, state), for tools that read it directly."""
+        return self._tester.backend.chain
+
+    def head(self) -> tuple[int, int]:
+        """The latest block's number and timestamp."""
+        header = self._tester.backend.chain.get_canonical_head()
+        return int(header.block_number), int(header.timestamp)
+
+    def pending_timestamp(self) -> int:
+        """The timestamp the next block will carry (what ``eth_getBlockByNumber('pending')`` answers)."""
+        return int(self._tester.backend.chain.header.timestamp)
+
+    def forget_head(self) -> None:
+        self._head = None
+
+    def _vm_at(self, block: Any) -> tuple[Any, Any]:
+        """The VM and state of ``block`` ('latest' or a number), as eth-tester runs a call there."""
+        chain = self._tester.backend.chain
+        if block == "latest" or block is None:
+            header = chain.get_canonical_head()
+            if self._head is None or self._head[0] != header.hash:
+                vm = chain.get_vm(at_header=header)
+                self._head = (header.hash, vm, vm.state)
+            return self._head[1], self._head[2]
+        if not isinstance(block, int):
+            raise ChainError(f"a direct call reads the latest block or a mined one by number, not {block!r}")
+        vm = chain.get_vm(at_header=chain.get_canonical_block_header_by_number(block))
+        return vm, vm.state
+
+    def call(self, to: str | None, data: bytes, sender: str, block: Any = "latest") -> tuple[bool, bytes]:
+        """Run a view call from ``sender`` (it pays the call's gas, as in eth-tester); ``(True, output)``, or
+        ``(False, revert data)`` when it reverts (empty when the EVM failed otherwise, e.g. out of gas). Without
+        ``to`` the data is creation code, and the output what its constructor returns (``ReadBatch``)."""
+        from eth.vm.spoof import SpoofTransaction
+
+        vm, state = self._vm_at(block)
+        origin = bytes.fromhex(sender[2:])
+        unsigned = vm.get_transaction_builder().new_unsigned_dynamic_fee_transaction(
+            chain_id=self._tester.backend.chain.chain_id,
+            nonce=state.get_nonce(origin),
+            max_priority_fee_per_gas=0,
+            max_fee_per_gas=state.execution_context.base_fee_per_gas,
+            gas=CALL_GAS,
+            to=bytes.fromhex(to[2:]) if to else b"",
+            value=0,
+            data=data,
+            access_list=(),
+        )
+        snapshot = state.snapshot()
+        try:
+            computation = state.apply_transaction(SpoofTransaction(unsigned, from_=origin))
+        finally:
+            state.revert(snapshot)
+        if computation.is_error:
+            return False, bytes(computation.output)
+        return True, bytes(computation.output)
+
+    def block(self, number: int) -> tuple[bytes, int]:
+        """Block ``number``'s hash and timestamp."""
+        header = self._tester.backend.chain.get_canonical_block_header_by_number(number)
+        return bytes(header.hash), int(header.timestamp)
+
+    def sender_of(self, tx_hash: bytes, number: int) -> str:
+        """Who signed the transaction ``tx_hash`` mined in block ``number``."""
+        block = self._tester.backend.chain.get_canonical_block_by_number(number)
+        for transaction in block.transactions:
+            if transaction.hash == tx_hash:
+                return Web3.to_checksum_address(transaction.sender)
+        raise ChainError(f"transaction 0x{tx_hash.hex()} is not in block {number}")
+
+    def _mined(self, tx_hash: bytes) -> tuple[Any, int]:
+        """The block holding ``tx_hash`` and its index there, searched from the head down (eth-tester keeps no
+        index of transactions; one just sent is in the head block)."""
+        chain = self._tester.backend.chain
+        for number in range(chain.get_canonical_head().block_number, 0, -1):
+            block = chain.get_canonical_block_by_number(number)
+            for index, transaction in enumerate(block.transactions):
+                if transaction.hash == tx_hash:
+                    return block, index
+        raise ChainError(f"transaction 0x{tx_hash.hex()} is not on the chain")
+
+    def receipt(self, tx_hash: bytes) -> Any:
+        """The receipt of a mined transaction as web3.py returns it (``AttributeDict`` with the same fields)."""
+        from web3.datastructures import AttributeDict
+
+        block, index = self._mined(tx_hash)
+        number = int(block.number)
+        transaction = block.transactions[index]
+        receipts = block.get_receipts(self._tester.backend.chain.chaindb)
+        receipt = receipts[index]
+        used = receipt.gas_used - (receipts[index - 1].gas_used if index else 0)
+        created = None
+        if not transaction.to:
+            from eth._utils.address import generate_contract_address
+            from eth_utils.address import to_canonical_address
+
+            created = Web3.to_checksum_address(generate_contract_address(
+                to_canonical_address(transaction.sender), transaction.nonce))
+        base_fee = int(block.header.base_fee_per_gas)
+        return AttributeDict({
+            "transactionHash": HexBytes(tx_hash),
+            "transactionIndex": index,
+            "blockHash": HexBytes(block.hash),
+            "blockNumber": number,
+            "from": Web3.to_checksum_address(transaction.sender),
+            "to": Web3.to_checksum_address(transaction.to) if transaction.to else None,
+            "cumulativeGasUsed": receipt.gas_used,
+            "gasUsed": used,
+            "effectiveGasPrice": min(int(transaction.max_fee_per_gas),
+                                     base_fee + int(transaction.max_priority_fee_per_gas)),
+            "contractAddress": created if receipt.state_root == b"\x01" else None,
+            "logs": [AttributeDict(entry) for entry in self._logs_of(block, receipts)
+                     if entry["transactionIndex"] == index],
+            "status": 1 if receipt.state_root == b"\x01" else 0,
+            "type": transaction.type_id if transaction.type_id is not None else 0,
+        })
+
+    def get_logs(self, from_block: int, to_block: int, addresses: Sequence[str] = (),
+                 topics: Sequence[Any] = ()) -> list[Any]:
+        """``eth_getLogs`` over mined blocks, as web3.py returns it (log index counted within each receipt, as
+        eth-tester counts it). ``topics`` as in a filter: per position None, one topic or a list of topics.
+
+        A block whose bloom rules out every address asked for is skipped, and each block's logs are decoded once
+        and kept by block hash (a reorg gives another hash), so the queries of one range share the work."""
+        from eth_bloom.bloom import BloomFilter
+        from web3.datastructures import AttributeDict
+
+        chain = self._tester.backend.chain
+        wanted = {bytes.fromhex(a[2:]) for a in addresses}
+        positions = [None if t is None else {bytes(HexBytes(x)) for x in (t if isinstance(t, list) else [t])}
+                     for t in topics]
+        out = []
+        for number in range(from_block, to_block + 1):
+            header = chain.get_canonical_block_header_by_number(number)
+            if wanted:
+                bloom = BloomFilter(header.bloom)
+                if not any(a in bloom for a in wanted):
+                    continue
+            entries = self._log_cache.get(header.hash)
+            if entries is None:
+                block = chain.get_canonical_block_by_number(number)
+                entries = self._logs_of(block, block.get_receipts(chain.chaindb)) if block.transactions else []
+                if len(self._log_cache) >= LOG_CACHE_BLOCKS:
+                    self._log_cache.clear()  # the replay reads ranges in order: what it read before is done
+                self._log_cache[header.hash] = entries
+            for entry in entries:
+                if wanted and entry["_address"] not in wanted:
+                    continue
+                log_topics = entry["topics"]
+                if len(positions) > len(log_topics) or any(
+                    want is not None and bytes(log_topics[i]) not in want for i, want in enumerate(positions)
+                ):
+                    continue
+                out.append(AttributeDict({k: v for k, v in entry.items() if k != "_address"}))
+        return out
+
+    def _logs_of(self, block: Any, receipts: Sequence[Any]) -> list[dict[str, Any]]:
+        entries = []
+        for tx_index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+            for log_index, log in enumerate(receipt.logs):
+                address = self._checksums.get(log.address)
+                if address is None:
+                    address = self._checksums[log.address] = Web3.to_checksum_address(log.address)
+                entries.append({
+                    "_address": bytes(log.address),
+                    "address": address,
+                    "topics": [HexBytes(t.to_bytes(32, "big")) for t in log.topics],
+                    "data": HexBytes(log.data),
+                    "blockNumber": int(block.number),
+                    "blockHash": HexBytes(block.hash),
+                    "transactionHash": HexBytes(transaction.hash),
+                    "transactionIndex": tx_index,
+                    "logIndex": log_index,
+                    "removed": False,
+                })
+        return entries
+
+    def nonce(self, address: str) -> int:
+        """The next nonce of ``address`` (every transaction is mined at once: pending is latest)."""
+        _, state = self._vm_at("latest")
+        return int(state.get_nonce(bytes.fromhex(address[2:])))
+
+    def gas_price(self) -> int:
+        """A fee per gas that the next block takes: twice the head's base fee (it can rise 12.5% a block) plus the
+        priority fee."""
+        return 2 * int(self._tester.backend.chain.get_canonical_head().base_fee_per_gas) + PRIORITY_FEE
+
+    def send(self, sender: str, to: str | None, data: bytes, gas: int, value: int = 0) -> HexBytes:
+        """Sign and send a transaction from a local key; it is mined and flushed before this returns its hash."""
+        account = self._keys.get(sender.lower())
+        if account is None:
+            raise InputError(f"no signing key for {sender}: add it to RWA_PRIVATE_KEYS or RWA_KEYSTORE")
+        fields: dict[str, Any] = {
+            "type": 2,
+            "chainId": self._tester.backend.chain.chain_id,
+            "nonce": self.nonce(account.address),
+            "gas": gas,
+            "maxPriorityFeePerGas": PRIORITY_FEE,
+            "maxFeePerGas": self.gas_price(),
+            "value": value,
+            "data": data,
+        }
+        if to is not None:
+            fields["to"] = to
+        return self.send_raw(bytes(account.sign_transaction(fields).raw_transaction))
+
+    def send_raw(self, raw: bytes) -> HexBytes:
+        """Hand a signed transaction to the chain (mined in a block of its own), flush it to the state file and
+        return its hash."""
+        self._head = None
+        try:
+            tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
+        finally:
+            self._provider.flush()
+        return HexBytes(tx_hash)
 
 
 def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
@@ -257,7 +518,7 @@ def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
                 "created": str(int(time.time())),
             }
         tester = FastLogsTester(backend)
-        provider = _PersistingProvider(tester, store, state, meta)
+        provider = EmbeddedProvider(tester, store, state, meta)
         if store.dirty:
             provider.flush()
         w3 = Web3(provider)
@@ -266,6 +527,12 @@ def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
     except BaseException:
         state.close()
         raise
+
+
+def direct_node(w3: Web3) -> DirectNode | None:
+    """The embedded chain's direct path under ``w3``, or None when ``w3`` talks to a JSON-RPC node."""
+    provider = w3.provider
+    return provider.direct if isinstance(provider, EmbeddedProvider) else None
 
 
 # -- JSON-RPC nodes -------------------------------------------------------------------------------------------
@@ -331,9 +598,15 @@ class Chain:
     location: str
     _state: StateFile | None = field(default=None, repr=False)
 
-    @property
+    @functools.cached_property
     def chain_id(self) -> int:
+        """The chain's id, asked once: a connection stays on one chain."""
         return int(self.w3.eth.chain_id)
+
+    @property
+    def direct(self) -> DirectNode | None:
+        """The embedded chain's direct path (None on a JSON-RPC node)."""
+        return direct_node(self.w3)
 
     @property
     def is_dev(self) -> bool:
@@ -353,13 +626,42 @@ class Chain:
         if not new:
             return
         self.accounts.extend(new)
+        if self.direct is not None:
+            self.direct.add_keys(new)
         self.w3.middleware_onion.remove("signer")
         self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(self.accounts), "signer", layer=0)
 
     def now(self) -> int:
         """The time the next transaction will see: the pending block's timestamp (on eth-tester it is stamped with
         the wall clock when the previous block is mined, which can be far past the latest block's)."""
+        if self.direct is not None:
+            return self.direct.pending_timestamp()
         return int(self.w3.eth.get_block("pending")["timestamp"])
+
+    def head(self) -> tuple[int, int]:
+        """The latest block's number and timestamp."""
+        if self.direct is not None:
+            return self.direct.head()
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), int(block["timestamp"])
+
+    def nonce(self, address: str) -> int:
+        """The nonce ``address``'s next transaction takes (its pending transactions counted)."""
+        if self.direct is not None:
+            return self.direct.nonce(address)
+        return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(address), "pending"))
+
+    def gas_price(self) -> int:
+        """A legacy fee per gas the next blocks take."""
+        if self.direct is not None:
+            return self.direct.gas_price()
+        return int(self.w3.eth.gas_price)
+
+    def send_raw(self, raw: bytes) -> str:
+        """Broadcast a signed transaction; its hash (0x-hex). On the embedded chain it is mined when this returns."""
+        if self.direct is not None:
+            return "0x" + self.direct.send_raw(raw).hex()
+        return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
 
     def time_travel(self, timestamp: int) -> None:
         """Move a development chain's clock forward to ``timestamp`` (mines one block)."""
@@ -424,6 +726,8 @@ def connect(
         signers = list(accounts) if accounts is not None else dev_accounts
         chain = Chain(w3=w3, kind="embedded", accounts=signers, location=str(path), _state=state_file)
     if chain.accounts:
+        if chain.direct is not None:
+            chain.direct.add_keys(chain.accounts)
         w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(chain.accounts), "signer", layer=0)
         w3.eth.default_account = chain.accounts[0].address
     return chain

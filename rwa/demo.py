@@ -24,16 +24,16 @@ from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from web3.types import Wei
 
 from rwa.chain import Chain, connect, reset_state
 from rwa.deal import Deal, load_deal
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import claim_for, distribute_period, finalize_deal
+from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
 from rwa.paths import project_root
 from rwa.period_clock import next_month_start
+from rwa.tx import send_value
 from rwa.units import BPS, TRANCHES, format_dscr, money_formatter
 
 EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
@@ -79,7 +79,7 @@ def _holders(count: int) -> list[LocalAccount]:
 
 def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], start: datetime) -> Path:
     """The example deal with the demo's holders as investors and its first period starting at ``start``."""
-    head = _deal_head(template, start)
+    head = deal_head(template, start)
     n_senior = max(1, round(len(holders) * 0.7))
     groups = {"senior": holders[:n_senior], "junior": holders[n_senior:] or holders[-1:]}
     kyc = (start + timedelta(days=365 * 7)).date().isoformat()
@@ -88,19 +88,23 @@ def write_demo_deal(template: Path, out: Path, holders: list[LocalAccount], star
         shares = [BPS // len(members)] * len(members)
         shares[0] += BPS - sum(shares)
         for i, (acct, share) in enumerate(zip(members, shares, strict=True)):
-            parts.append(_investor(f"demo {tranche} investor {i + 1}", acct.address, tranche, kyc, share))
+            parts.append(investor_entry(f"demo {tranche} investor {i + 1}", acct.address, tranche, kyc, share))
     return _write_deal(out, parts)
 
 
-def _deal_head(template: Path, first_start: datetime) -> str:
+def deal_head(template: Path, first_start: datetime) -> str:
     """The template deal without its investors, its first period starting at ``first_start``."""
     text = template.read_text(encoding="utf-8")
     head = text.split("\n[[investors]]", 1)[0].rstrip() + "\n"
     return re.sub(r"(?m)^first_start = \S+", f"first_start = {_iso(first_start)}", head)
 
 
-def _investor(name: str, address: str, tranche: str, kyc: str, share: int | None = None) -> str:
+def investor_entry(name: str, address: str, tranche: str, kyc: str, share: int | None = None,
+                   amount: int | None = None) -> str:
+    """One ``[[investors]]`` entry: allocated by ``share`` (basis points) or ``amount`` (whole units), or neither
+    (an offering's subscriber)."""
     allocation = "" if share is None else f"share_bps = {share}\n"
+    allocation += "" if amount is None else f"amount = {amount}\n"
     return (f'\n[[investors]]\nname = "{name}"\naddress = "{address}"\ntranche = "{tranche}"\n{allocation}'
             f'kyc_expiry = {kyc}\njurisdiction = "SG"\n')
 
@@ -125,7 +129,7 @@ def write_offering_deal(
     """The example deal sold through an offering: ``investors`` are KYC'd (and subscribe), the window is
     [``opens``, ``closes``), the first period starts at ``first_start`` (default: at the close), and two upfront
     costs go to ``cost_recipients``. ``max_ticket`` is in whole units."""
-    head = _deal_head(template, first_start or closes)
+    head = deal_head(template, first_start or closes)
     kyc = (closes + timedelta(days=365 * 7)).date().isoformat()
     parts = [head, f"""
 # The primary offering: both tranches at par for a week; the excess of an over-subscribed tranche is refunded.
@@ -148,7 +152,7 @@ amount = 400000                   # assumption
 """]
     for i, acct in enumerate(investors):
         tranche = "senior" if i < max(1, round(len(investors) * 0.7)) else "junior"
-        parts.append(_investor(f"subscriber {i + 1}", acct.address, tranche, kyc))
+        parts.append(investor_entry(f"subscriber {i + 1}", acct.address, tranche, kyc))
     return _write_deal(out, parts)
 
 
@@ -222,11 +226,9 @@ def _offer(deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], 
 def _claim_some(
     deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], share: float, summary: DemoSummary
 ) -> None:
-    for h in [h for h in holders if rng.random() < share]:
-        if any(t.claimable(h.address) for t in deal.tokens.values()):
-            paid = claim_for(deal, h.address).paid
-            summary.claims += 1
-            summary.claimed_units += sum(paid.values())
+    for result in claim_all(deal, [h.address for h in holders if rng.random() < share]):
+        summary.claims += 1
+        summary.claimed_units += sum(result.paid.values())
 
 
 def run_demo(
@@ -316,7 +318,7 @@ def run_demo(
 def _fund(chain: Chain, accounts: list[LocalAccount]) -> None:
     funder = chain.accounts[0].address
     for acct in accounts:
-        chain.w3.eth.send_transaction({"from": funder, "to": acct.address, "value": Wei(GAS_FUNDING), "gas": 21_000})
+        send_value(chain, funder, acct.address, GAS_FUNDING)
 
 
 def _replay(chain: Chain, manifest_path: Path, out: Path, console: Console) -> tuple[int, int]:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
+from eth_abi.abi import decode, encode
+from eth_utils.abi import get_abi_input_types, get_abi_output_types
+from eth_utils.crypto import keccak
 from web3 import Web3
+from web3._utils.abi import map_abi_data
+from web3._utils.normalizers import BASE_RETURN_NORMALIZERS
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
-from rwa.chain import Chain
+from rwa.chain import Chain, direct_node
 from rwa.compile import Build, load_build
 from rwa.errors import ChainError, ContractRevertError
 from rwa.reverts import ErrorDecoder, revert_data
@@ -46,6 +52,17 @@ def deploy(chain: Chain, name: str, *args: Any, sender: str | None = None, gas: 
     """Deploy the project's contract ``name`` with constructor ``args``; returns the bound contract."""
     art = load_build()[name]
     factory = chain.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+    direct = direct_node(chain.w3)
+    if direct is not None:
+        data = bytes.fromhex(str(factory.constructor(*args).data_in_transaction).removeprefix("0x"))
+        tx_hash = direct.send(sender or chain.accounts[0].address, None, data, gas or EMBEDDED_GAS_LIMIT)
+        receipt = direct.receipt(tx_hash)
+        if receipt["status"] != 1 or not receipt.get("contractAddress"):
+            ok, output = direct.call(None, data, sender or chain.accounts[0].address, receipt["blockNumber"] - 1)
+            if not ok and output:
+                raise decoder().decode(output, name)
+            raise ChainError(f"deploying {name} failed in transaction 0x{tx_hash.hex()}")
+        return contract_at(chain, name, str(receipt["contractAddress"]))
     params: TxParams = {"from": sender or chain.accounts[0].address}
     if gas is not None:
         params["gas"] = gas
@@ -65,38 +82,169 @@ def send(fn: ContractFunction, sender: str, gas: int | None = None, value: int =
 
     Without ``gas`` the node estimates it, which surfaces a revert before anything is sent. With an explicit
     ``gas`` (fast on the embedded chain) a failed receipt is re-run as a call at its block to decode the reason.
+    On the embedded chain the transaction goes the direct way (:class:`rwa.chain.DirectNode`).
     """
     w3 = fn.w3
-    if gas is None and isinstance(w3.provider, EthereumTesterProvider):
+    name = str(getattr(fn, "address", ""))
+    direct = direct_node(w3)
+    if direct is not None:
         # py-evm estimates by bisection, re-running the call ~20 times; on the embedded chain a limit near the
         # block's is as safe (a revert refunds what is unused, and is decoded below) and several times faster
-        gas = EMBEDDED_GAS_LIMIT
+        limit = gas or EMBEDDED_GAS_LIMIT
+        data = _codec(fn).encode(fn)
+        tx_hash = direct.send(sender, name, data, limit, value)
+        receipt = cast(TxReceipt, direct.receipt(tx_hash))
+        if receipt["status"] != 1:
+            ok, output = direct.call(name, data, sender, receipt["blockNumber"] - 1)
+            if not ok and output:
+                raise decoder().decode(output, name)
+            raise ContractRevertError("OutOfGasOrUnknown", {"tx": "0x" + tx_hash.hex(), "gas": limit}, b"", name)
+        return receipt
     params: TxParams = {"from": sender}
     if value:
         params["value"] = Wei(value)
     if gas is not None:
         params["gas"] = gas
-    name = getattr(fn, "address", "")
     try:
         tx_hash = fn.transact(params)
     except Exception as exc:
-        reraise_revert(exc, str(name))
+        reraise_revert(exc, name)
         raise
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1:
         try:
             fn.call({"from": sender}, block_identifier=receipt["blockNumber"] - 1)
         except Exception as exc:
-            reraise_revert(exc, str(name))
+            reraise_revert(exc, name)
             raise
-        raise ContractRevertError("OutOfGasOrUnknown", {"tx": tx_hash.hex(), "gas": gas}, b"", str(name))
+        raise ContractRevertError("OutOfGasOrUnknown", {"tx": tx_hash.hex(), "gas": gas}, b"", name)
     return receipt
+
+
+def send_value(chain: Chain, sender: str, to: str, value: int) -> TxReceipt:
+    """Send ``value`` wei of the chain's native coin from ``sender`` to ``to`` (21,000 gas) and wait for it."""
+    direct = chain.direct
+    if direct is not None:
+        return cast(TxReceipt, direct.receipt(direct.send(sender, to, b"", 21_000, value)))
+    tx_hash = chain.w3.eth.send_transaction({"from": sender, "to": Web3.to_checksum_address(to), "value": Wei(value),
+                                             "gas": 21_000})
+    return chain.w3.eth.wait_for_transaction_receipt(tx_hash)
 
 
 def call(fn: ContractFunction, sender: str | None = None, block: BlockIdentifier = "latest") -> Any:
     """A view call at ``block`` whose revert is decoded like a transaction's."""
+    direct = direct_node(fn.w3)
+    if direct is not None and (block == "latest" or isinstance(block, int)):
+        codec = _codec(fn)
+        origin = sender or fn.w3.eth.default_account
+        ok, output = direct.call(str(fn.address), codec.encode(fn), str(origin), block)
+        if not ok:
+            raise decoder().decode(output, str(fn.address))
+        return codec.decode(output)
     try:
         return fn.call({"from": sender} if sender else None, block_identifier=block)
     except Exception as exc:
         reraise_revert(exc, str(getattr(fn, "address", "")))
         raise
+
+
+def encode_call(fn: ContractFunction) -> bytes:
+    """The calldata of ``fn``: its selector and ABI-encoded arguments."""
+    return _codec(fn).encode(fn)
+
+
+READ_BATCH_RESULT_BYTES = 20_000
+"""What a :func:`call_many` batch may return: its results come back as the code of a contract that is never
+deployed, which a node caps at 24,576 bytes (EIP-170)."""
+
+
+def call_many(fns: Sequence[ContractFunction], sender: str | None = None, block: BlockIdentifier = "latest",
+              *, batch: bool | None = None) -> list[Any]:
+    """Several view calls in one ``eth_call`` at one block (``ReadBatch``, sent as creation code and never
+    deployed); each result as :func:`call` returns it, and the first revert decoded like a transaction's.
+
+    A step that needs several reads asks for them together: one round trip on a node, one EVM run on the embedded
+    chain. The caller keeps a batch's results under :data:`READ_BATCH_RESULT_BYTES`."""
+    if not fns:
+        return []
+    w3 = fns[0].w3
+    origin = str(sender or w3.eth.default_account)
+    direct = direct_node(w3)
+    if not batch and direct is not None and (block == "latest" or isinstance(block, int)):
+        return [call(fn, origin, block) for fn in fns]
+    codecs = [_codec(fn) for fn in fns]
+    calls = [(str(fn.address), codec.encode(fn)) for fn, codec in zip(fns, codecs, strict=True)]
+    data = _read_batch_code() + encode(["(address,bytes)[]"], [calls])
+    if direct is not None and (block == "latest" or isinstance(block, int)):
+        ok, output = direct.call(None, data, origin, block)
+        if not ok:
+            raise decoder().decode(output, "ReadBatch")
+        return _results(calls, codecs, output)
+    try:
+        output = bytes(w3.eth.call({"from": origin, "data": data}, block_identifier=block))  # type: ignore[typeddict-item]
+    except Exception as exc:
+        reraise_revert(exc, "ReadBatch")
+        raise
+    return _results(calls, codecs, output)
+
+
+def _results(calls: list[tuple[str, bytes]], codecs: list[_Codec], output: bytes) -> list[Any]:
+    """Each call's result from ``ReadBatch``'s output, the first failed one raised as its decoded revert."""
+    (results,) = decode(["(bool,bytes)[]"], output)
+    out = []
+    for (address, _), codec, (success, raw) in zip(calls, codecs, results, strict=True):
+        if not success:
+            raise decoder().decode(bytes(raw), address)
+        out.append(codec.decode(bytes(raw)))
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _read_batch_code_for(key: str) -> bytes:
+    return bytes.fromhex(load_build()["ReadBatch"].bytecode.removeprefix("0x"))
+
+
+def _read_batch_code() -> bytes:
+    return _read_batch_code_for(load_build().key)
+
+
+@dataclass(frozen=True)
+class _Codec:
+    """One function's ABI, ready to encode its arguments and decode its result as web3.py would."""
+
+    abi: dict[str, Any]
+    selector: bytes
+    inputs: tuple[str, ...]
+    names: tuple[str, ...]
+    outputs: tuple[str, ...]
+    plain: bool
+    """Outputs that web3.py returns as eth-abi decodes them (no address to checksum, no array or tuple)."""
+
+    def encode(self, fn: ContractFunction) -> bytes:
+        args = list(fn.args)
+        if fn.kwargs:
+            args.extend(fn.kwargs[n] for n in self.names[len(args):])
+        return self.selector + encode(self.inputs, args)
+
+    def decode(self, output: bytes) -> Any:
+        values = decode(self.outputs, output)
+        if not self.plain:
+            values = map_abi_data(BASE_RETURN_NORMALIZERS, self.outputs, values)
+        return values[0] if len(values) == 1 else list(values)
+
+
+_codecs: dict[int, _Codec] = {}
+
+
+def _codec(fn: ContractFunction) -> _Codec:
+    abi = fn.abi
+    codec = _codecs.get(id(abi))
+    if codec is None or codec.abi is not abi:
+        inputs = tuple(get_abi_input_types(abi))
+        outputs = tuple(get_abi_output_types(abi))
+        signature = f"{abi['name']}({','.join(inputs)})"
+        plain = all(t != "address" and "[" not in t and not t.startswith("(") for t in outputs)
+        names = tuple(str(p.get("name", "")) for p in abi["inputs"])
+        codec = _Codec(cast(dict[str, Any], abi), keccak(text=signature)[:4], inputs, names, outputs, plain)
+        _codecs[id(abi)] = codec
+    return codec

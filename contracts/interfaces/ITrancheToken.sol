@@ -147,6 +147,14 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
 
     /// @notice Stablecoin `holder` has claimed so far.
     function withdrawnOf(address holder) external view returns (uint256);
+
+    /// @notice What a claim by `holder` needs to know, in one call: its balance, what it can claim now (rounded
+    ///         down), what it has claimed so far and the restriction code its claim meets (0: none).
+    function accountOf(address holder)
+        external
+        view
+        returns (uint256 balance, uint256 claimableNow, uint256 withdrawn, uint8 claimRestriction);
+
     /// @notice `claimable` for each of `holders`, in order: one call for an auditor checking every holder.
     function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts);
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from web3 import Web3
 
+from rwa import tx
 from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
-from rwa.onchain.tranche import Restriction
+from rwa.onchain.tranche import Position, Restriction
 from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr
 from rwa.waterfall import PeriodLegs
 
@@ -38,7 +39,32 @@ def _refuse_edited_deal_file(deal: DeployedDeal) -> None:
         )
 
 
-def _refuse_beyond_capacity(deal: DeployedDeal, period: int, total: int) -> None:
+@dataclass(frozen=True)
+class _DepositView:
+    """What a deposit checks before it sends anything, read in one batch at one block."""
+
+    deposited: int
+    reserve: int
+    servicer_balance: int
+    allowance: int
+    tokens: dict[Tranche, tuple[int, int, int, int]]
+    """per tranche: total distributed, total supply, points per share, points remainder"""
+
+
+def _deposit_view(deal: DeployedDeal, period: int, servicer: str) -> _DepositView:
+    pool, coin = deal.pool.contract.functions, deal.stablecoin.contract.functions
+    reads = [pool.deposited(period), pool.reserveBalance(), coin.balanceOf(servicer),
+             coin.allowance(servicer, deal.pool.address)]
+    for token in deal.tokens.values():
+        f = token.contract.functions
+        reads += [f.totalDistributed(), f.totalSupply(), f.pointsPerShare(), f.pointsRemainder()]
+    values = [int(v) for v in tx.call_many(reads)]
+    per_token = {t: (values[4 + 4 * i], values[5 + 4 * i], values[6 + 4 * i], values[7 + 4 * i])
+                 for i, t in enumerate(deal.tokens)}
+    return _DepositView(values[0], values[1], values[2], values[3], per_token)
+
+
+def _refuse_beyond_capacity(view: _DepositView, period: int, total: int) -> None:
     """Refuse deposits the pool could take but never pay out, before any is sent.
 
     ``distribute`` pays out the period's deposits plus at most the whole reserve; every unit of it may reach either
@@ -47,21 +73,18 @@ def _refuse_beyond_capacity(deal: DeployedDeal, period: int, total: int) -> None
     is checked against both tokens' room first (conservatively: as if all of it went to one token)."""
     from rwa.units import POINTS_MAGNITUDE
 
-    payable = total + deal.pool.reserve_balance()
-    for tranche, token in deal.tokens.items():
-        room = MAX_TOTAL_DISTRIBUTED - token.total_distributed()
-        supply = token.total_supply()
+    payable = total + view.reserve
+    for tranche, (distributed, supply, points_per_share, points_remainder) in view.tokens.items():
+        room = MAX_TOTAL_DISTRIBUTED - distributed
         if supply:
-            pps_room = MAX_POINTS_PER_SHARE - token.points_per_share()
+            pps_room = MAX_POINTS_PER_SHARE - points_per_share
             # pps may grow by (amount * 2**64 + remainder) // supply; keep that <= pps_room
-            room = min(room, ((pps_room + 1) * supply - 1 - token.points_remainder()) // POINTS_MAGNITUDE)
+            room = min(room, ((pps_room + 1) * supply - 1 - points_remainder) // POINTS_MAGNITUDE)
         if payable > room:
             raise InputError(
                 f"period {period}: deposits of {total:,} (plus the reserve) exceed what the {tranche} tranche can "
                 f"still distribute ({max(room, 0):,}); nothing was sent"
             )
-
-
 
 
 @dataclass(frozen=True)
@@ -72,10 +95,9 @@ class DistributeResult:
     note: str
 
 
-def _fund_servicer(deal: DeployedDeal, servicer: str, amount: int) -> None:
-    """The servicer needs ``amount`` of stablecoin: on a development chain the test stablecoin mints what the
-    lessees would have paid; elsewhere the servicer must already hold it."""
-    have = deal.stablecoin.balance_of(servicer)
+def _fund_servicer(deal: DeployedDeal, servicer: str, have: int, amount: int) -> None:
+    """The servicer, holding ``have``, needs ``amount`` of stablecoin: on a development chain the test stablecoin
+    mints what the lessees would have paid; elsewhere the servicer must already hold it."""
     if have >= amount:
         return
     if not deal.chain.is_dev:
@@ -89,15 +111,15 @@ def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, ref
     """Bring ``period``'s deposits up to ``total``: the ``refund`` part as a tax-refund deposit, the rest as
     ``kind``. What an interrupted run already deposited counts; returns what was sent now."""
     servicer = deal.manifest.roles.servicer
-    already = deal.pool.deposited(period)
-    if already > total:
-        raise InputError(f"period {period} already holds deposits of {already}, more than the {total} asked for")
-    missing = total - already
+    view = _deposit_view(deal, period, servicer)
+    if view.deposited > total:
+        raise InputError(f"period {period} already holds deposits of {view.deposited}, more than the {total} asked for")
+    missing = total - view.deposited
     if missing == 0:
         return 0
-    _refuse_beyond_capacity(deal, period, total)
-    _fund_servicer(deal, servicer, missing)
-    if deal.stablecoin.allowance(servicer, deal.pool.address) < missing:
+    _refuse_beyond_capacity(view, period, total)
+    _fund_servicer(deal, servicer, view.servicer_balance, missing)
+    if view.allowance < missing:
         deal.stablecoin.approve(deal.pool.address, missing, sender=servicer)
     refund_part = min(refund, missing)
     if refund_part:
@@ -123,9 +145,10 @@ def distribute_period(
     """
     _refuse_edited_deal_file(deal)
     count = deal.pool.terms().period_count
-    last = deal.pool.last_distributed_period()
     if not 1 <= period <= count:
         raise InputError(f"--period {period}: the deal has periods 1..{count}")
+    pool = deal.pool.contract.functions
+    last, end = (int(v) for v in tx.call_many([pool.lastDistributedPeriod(), pool.periodEnd(period)]))
     if period <= last:
         return DistributeResult(period, 0, None, f"period {period} is already distributed; nothing to do")
     if period != last + 1:
@@ -136,8 +159,8 @@ def distribute_period(
             f"period {period} has no oracle report yet: run `rwa oracle publish --period {period}` before depositing"
         )
     now = deal.chain.now()
-    if now < deal.pool.period_end(period):
-        raise InputError(f"period {period} ends at {deal.pool.period_end(period)}; the chain's time is {now}")
+    if now < end:
+        raise InputError(f"period {period} ends at {end}; the chain's time is {now}")
     if amount is not None and amount < 0:
         raise InputError(f"--amount {amount}: must be >= 0")
     if tax_refund is not None and tax_refund < 0:
@@ -197,17 +220,20 @@ def claim_for(deal: DeployedDeal, holder: str) -> ClaimResult:
     if digits.lower() != digits != digits.upper() and not Web3.is_checksum_address(holder):
         raise InputError(f"--holder {holder}: mixed case that fails the EIP-55 checksum (a mistyped address?)")
     holder = Web3.to_checksum_address(holder)
-    owed = {t: tok.claimable(holder) for t, tok in deal.tokens.items()}
-    known = any(tok.balance_of(holder) > 0 or tok.withdrawn_of(holder) > 0 for tok in deal.tokens.values())
-    if not known and not any(owed.values()):
+    positions = deal.positions(holder)
+    if not any(p.known or p.claimable for p in positions.values()):
         raise InputError(f"--holder {holder} holds no tranche tokens and has nothing to claim")
-    for tranche, amount in owed.items():
-        if amount:
-            code = deal.tokens[tranche].detect_claim_restriction(holder)
-            if code != Restriction.SUCCESS:
-                raise InputError(f"{holder} cannot claim {tranche}: {deal.tokens[tranche].message_for(int(code))}")
+    return _claim(deal, holder, positions)
+
+
+def _claim(deal: DeployedDeal, holder: str, positions: dict[Tranche, Position]) -> ClaimResult:
+    """Claim what ``positions`` (read just before) show as claimable, refusing a restricted claim first."""
+    for tranche, position in positions.items():
+        if position.claimable and position.claim_restriction != Restriction.SUCCESS:
+            token = deal.tokens[tranche]
+            raise InputError(f"{holder} cannot claim {tranche}: {token.message_for(int(position.claim_restriction))}")
     deal.chain.account(holder)  # a clear error when this checkout has no key for the holder
-    paid = {t: (deal.tokens[t].claim(sender=holder) if amount else 0) for t, amount in owed.items()}
+    paid = {t: (deal.tokens[t].claim(sender=holder) if p.claimable else 0) for t, p in positions.items()}
     return ClaimResult(holder, paid)
 
 
@@ -216,8 +242,11 @@ def claim_all(deal: DeployedDeal, candidates: list[str]) -> list[ClaimResult]:
     signers = {a.address for a in deal.chain.accounts}
     results = []
     for holder in dict.fromkeys(Web3.to_checksum_address(c) for c in candidates):
-        if holder in signers and any(tok.claimable(holder) for tok in deal.tokens.values()):
-            results.append(claim_for(deal, holder))
+        if holder not in signers:
+            continue
+        positions = deal.positions(holder)
+        if any(p.claimable for p in positions.values()):
+            results.append(_claim(deal, holder, positions))
     return results
 
 

@@ -16,6 +16,7 @@ from rwa.leverage.valuation import share_value
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.settlement import ANYONE, Order, SignedOrder, Trade, TradeSettlement, sign_order
 from rwa.onchain.tranche import Restriction
+from rwa.tx import call_many
 from rwa.units import TRANCHES, Tranche
 
 
@@ -46,15 +47,19 @@ def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, p
     token = deployed.tokens[tranche]  # type: ignore[index]
     settlement = settlement_of(deployed)
     key = deployed.chain.account(seller)
-    if token.balance_of(key.address) < amount:
-        raise InputError(f"{key.address} holds {token.balance_of(key.address)} {tranche} units, not {amount}")
-    if expiry <= deployed.chain.now():
-        raise InputError(f"--expiry {expiry}: must be after the chain's time {deployed.chain.now()}")
+    now = deployed.chain.now()
+    if expiry <= now:
+        raise InputError(f"--expiry {expiry}: must be after the chain's time {now}")
     if nonce is None:
-        nonce = deployed.chain.now() * 1_000 + amount % 1_000
-    if settlement.nonce_spent(key.address, nonce):
+        nonce = now * 1_000 + amount % 1_000
+    t, st = token.contract.functions, settlement.contract.functions
+    balance, spent, allowance = call_many([t.balanceOf(key.address), st.nonceSpent(key.address, nonce),
+                                           t.allowance(key.address, settlement.address)])
+    if balance < amount:
+        raise InputError(f"{key.address} holds {balance} {tranche} units, not {amount}")
+    if spent:
         raise InputError(f"--nonce {nonce}: already used by {key.address}")
-    if token.allowance(key.address, settlement.address) < amount:
+    if allowance < amount:
         token.approve(settlement.address, 2**256 - 1, sender=key.address)
     order = Order(key.address, token.address, amount, price, buyer or ANYONE, expiry, nonce)
     return sign_order(order, key, deployed.chain.chain_id, settlement.address)
@@ -74,17 +79,22 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade
         raise InputError(f"the order expired at {order.expiry}; the chain's time is {now}")
     if order.buyer.lower() not in (ANYONE, key.address.lower()):
         raise InputError(f"the order is for {order.buyer}, not {key.address}")
-    if settlement.nonce_spent(order.seller, order.nonce):
+    coin = deployed.stablecoin.contract.functions
+    spent, code, have, allowance = call_many([
+        settlement.contract.functions.nonceSpent(order.seller, order.nonce),
+        token.contract.functions.detectTransferFromRestriction(settlement.address, order.seller, key.address,
+                                                               order.amount),
+        coin.balanceOf(key.address), coin.allowance(key.address, settlement.address),
+    ])
+    if spent:
         raise InputError(f"the order's nonce {order.nonce} is spent: it was filled or cancelled")
-    code = token.detect_transfer_from_restriction(settlement.address, order.seller, key.address, order.amount)
     if code != Restriction.SUCCESS:
         raise InputError(f"the trade would be refused: {token.message_for(int(code))}")
-    have = deployed.stablecoin.balance_of(key.address)
     if have < order.price:
         if not deployed.chain.is_dev:
             raise InputError(f"{key.address} holds {have} stablecoin units, the order costs {order.price}")
         deployed.stablecoin.mint(key.address, order.price - have, sender=deployed.manifest.roles.admin)
-    if deployed.stablecoin.allowance(key.address, settlement.address) < order.price:
+    if allowance < order.price:
         deployed.stablecoin.approve(settlement.address, 2**256 - 1, sender=key.address)
     return settlement.trade_in(settlement.fill(signed, sender=key.address))
 

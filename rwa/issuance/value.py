@@ -13,6 +13,7 @@ from decimal import Decimal
 from rwa.deal import Deal
 from rwa.leverage.valuation import TrancheValue, value_tranches
 from rwa.onchain.deployed import DeployedDeal
+from rwa.tx import call_many
 from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolState
 
@@ -36,12 +37,13 @@ def value_deployment(
 ) -> DeploymentValue:
     """Each tranche's fair value at ``at`` (default the latest block's time) at ``rates`` (default each tranche's
     market rate, :func:`rwa.leverage.valuation.market_rate_bps`)."""
-    head = deployed.chain.w3.eth.get_block("latest")
-    block = int(head["number"])
-    as_of = datetime.fromtimestamp(int(head["timestamp"]), tz=UTC)
+    block, timestamp = deployed.chain.head()
+    as_of = datetime.fromtimestamp(timestamp, tz=UTC)
     pool = deployed.pool
-    state = pool.state(block)
-    supplies = {t: deployed.tokens[t].total_supply(block) for t in TRANCHES}
+    reads = pool.state_reads()
+    values = call_many(reads + [deployed.tokens[t].contract.functions.totalSupply() for t in TRANCHES], block=block)
+    state = pool.state_of(values[:len(reads)])
+    supplies = {t: int(v) for t, v in zip(TRANCHES, values[len(reads):], strict=True)}
     when = as_of if at is None else at
     tranches = value_tranches(deal, pool.terms(), state, supplies, when, rates, as_of=as_of)
     return DeploymentValue(at=when, as_of=as_of, block=block, state=state, tranches=tranches)

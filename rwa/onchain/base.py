@@ -104,6 +104,10 @@ class ContractWrapper:
     def _call(self, fn: ContractFunction, block: BlockIdentifier = "latest") -> Any:
         return tx.call(fn, block=block)
 
+    def _call_many(self, fns: list[ContractFunction], block: BlockIdentifier = "latest") -> list[Any]:
+        """Several views read together at one block (:func:`rwa.tx.call_many`)."""
+        return tx.call_many(fns, block=block)
+
     # -- AccessControl -----------------------------------------------------------------------------------------
 
     def has_role(self, role: Role | str, account: str | HasAddress) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rwa import tx
 from rwa.chain import Chain
 from rwa.deployment import Manifest, check_chain
 from rwa.errors import InputError
@@ -12,7 +13,7 @@ from rwa.onchain.oracle import RevenueOracle
 from rwa.onchain.pool import LeasePool
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import Stablecoin
-from rwa.onchain.tranche import TrancheToken
+from rwa.onchain.tranche import Position, TrancheToken
 from rwa.units import TRANCHES, Tranche
 
 
@@ -29,6 +30,11 @@ class DeployedDeal:
     tokens: dict[Tranche, TrancheToken]
     offering: DealOffering | None = None
     """The primary offering, when the deal sold its tranches through one."""
+
+    def positions(self, holder: str) -> dict[Tranche, Position]:
+        """``holder``'s position in each tranche, read in one batch at one block."""
+        values = tx.call_many([token.account_of(holder) for token in self.tokens.values()])
+        return {t: TrancheToken.position_of(v) for t, v in zip(self.tokens, values, strict=True)}
 
 
 def open_deployment(chain: Chain, manifest: Manifest) -> DeployedDeal:

@@ -18,7 +18,7 @@ from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
 from rwa.chain import Chain
 from rwa.errors import ContractRevertError, InputError
 from rwa.onchain.base import ContractWrapper
-from rwa.tx import call, deploy, reraise_revert, send
+from rwa.tx import call, call_many, deploy, send
 from rwa.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX
 
 SUBMIT_GAS = 400_000
@@ -210,14 +210,10 @@ class RevenueOracle(ContractWrapper):
 
     def report_of(self, period: int, block: BlockIdentifier = "latest") -> Report | None:
         try:
-            raw = self.contract.functions.reportOf(period).call(block_identifier=block)
-        except Exception as exc:
-            try:
-                reraise_revert(exc, "RevenueOracle")
-            except ContractRevertError as err:
-                if err.error_name == "NoReport":
-                    return None
-                raise
+            raw = call(self.contract.functions.reportOf(period), block=block)
+        except ContractRevertError as err:
+            if err.error_name == "NoReport":
+                return None
             raise
         return Report.from_tuple(raw)
 
@@ -252,6 +248,11 @@ class RevenueOracle(ContractWrapper):
     def reporters(self) -> list[str]:
         return [str(a) for a in call(self.contract.functions.reporters())]
 
+    def quorum(self) -> tuple[list[str], int]:
+        """The reporters and the threshold, read together."""
+        reporters, threshold = call_many([self.contract.functions.reporters(), self.contract.functions.threshold()])
+        return [str(a) for a in reporters], int(threshold)
+
     def pool(self, block: BlockIdentifier = "latest") -> str:
         return str(self.contract.functions.pool().call(block_identifier=block))
 
@@ -260,8 +261,9 @@ class RevenueOracle(ContractWrapper):
         return tuple(int(t) for t in call(self.contract.functions.periodEnds(), block=block))
 
     def config(self) -> OracleConfig:
-        first, _length, grace, multiple = call(self.contract.functions.config())
-        return OracleConfig(int(first), self.period_ends(), int(grace), int(multiple))
+        (first, _length, grace, multiple), ends = call_many([self.contract.functions.config(),
+                                                             self.contract.functions.periodEnds()])
+        return OracleConfig(int(first), tuple(int(t) for t in ends), int(grace), int(multiple))
 
     # -- events ------------------------------------------------------------------------------------------------
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
@@ -242,23 +243,31 @@ class LeasePool(ContractWrapper):
     def state(self, block: BlockIdentifier = "latest") -> PoolState:
         """What the pool carries into its next period, read at one block: the reference model's :class:`PoolState`
         (the running totals are the pool's own, not the model's)."""
+        return self.state_of(self._call_many(self.state_reads(), block))
+
+    def state_reads(self) -> list[ContractFunction]:
+        """The views behind :meth:`state`, to read in one batch with others (:meth:`state_of` their results)."""
         f = self.contract.functions
+        return [f.seniorOutstanding(), f.reserveBalance(), f.interestArrears(), f.principalArrears(),
+                f.lastDistributedPeriod(), f.defaulted(), f.finalized(), f.totalFeesPaid(), f.totalSeniorPaid(),
+                f.totalJuniorPaid(), f.totalTrapped()]
 
-        def read(fn: Any) -> int:
-            return int(self._call(fn, block))
-
+    @staticmethod
+    def state_of(values: Sequence[Any]) -> PoolState:
+        (balance, reserve, interest_arrears, principal_arrears, last, defaulted, finalized, fees, senior_paid,
+         junior_paid, trapped) = values
         return PoolState(
-            balance=read(f.seniorOutstanding()),
-            reserve=read(f.reserveBalance()),
-            interest_arrears=read(f.interestArrears()),
-            principal_arrears=read(f.principalArrears()),
-            last_distributed_period=read(f.lastDistributedPeriod()),
-            defaulted=bool(self._call(f.defaulted(), block)),
-            finalized=bool(self._call(f.finalized(), block)),
-            total_fees=read(f.totalFeesPaid()),
-            total_senior_paid=read(f.totalSeniorPaid()),
-            total_junior_paid=read(f.totalJuniorPaid()),
-            total_trapped=read(f.totalTrapped()),
+            balance=int(balance),
+            reserve=int(reserve),
+            interest_arrears=int(interest_arrears),
+            principal_arrears=int(principal_arrears),
+            last_distributed_period=int(last),
+            defaulted=bool(defaulted),
+            finalized=bool(finalized),
+            total_fees=int(fees),
+            total_senior_paid=int(senior_paid),
+            total_junior_paid=int(junior_paid),
+            total_trapped=int(trapped),
         )
 
     def principal_schedule_at(self, period: int) -> int:

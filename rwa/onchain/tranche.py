@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
@@ -32,6 +35,21 @@ class Restriction(enum.IntEnum):
     INSUFFICIENT_BALANCE = 8
     ZERO_ADDRESS = 9
     SPENDER_RESTRICTED = 10
+
+
+@dataclass(frozen=True)
+class Position:
+    """One holder in one tranche, as a claim needs it: read together at one block."""
+
+    balance: int
+    claimable: int
+    withdrawn: int
+    claim_restriction: Restriction
+
+    @property
+    def known(self) -> bool:
+        """The holder holds the tranche or has been paid by it."""
+        return self.balance > 0 or self.withdrawn > 0
 
 
 class TrancheToken(ContractWrapper):
@@ -230,6 +248,16 @@ class TrancheToken(ContractWrapper):
             fn = self.contract.functions.claimableOf(addresses[start : start + batch])
             out.extend(int(a) for a in self._call(fn, block))
         return out
+
+    def account_of(self, holder: str | HasAddress) -> ContractFunction:
+        """The one view behind :class:`Position` (``accountOf``), to read alone or in a batch with others."""
+        return self.contract.functions.accountOf(to_address(holder))
+
+    @staticmethod
+    def position_of(value: Sequence[Any]) -> Position:
+        """A :class:`Position` from the result of :meth:`account_of`."""
+        balance, claimable, withdrawn, code = value
+        return Position(int(balance), int(claimable), int(withdrawn), Restriction(int(code)))
 
     def withdrawn_of(self, holder: str | HasAddress) -> int:
         return int(self._call(self.contract.functions.withdrawnOf(to_address(holder))))

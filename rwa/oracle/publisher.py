@@ -26,7 +26,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, TransactionNotFound
-from web3.types import Nonce, RPCEndpoint, TxParams
+from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
 from rwa.deployment import Manifest
@@ -37,7 +37,7 @@ from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_
 from rwa.oracle.report import sign_report
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
-from rwa.tx import reraise_revert
+from rwa.tx import encode_call, reraise_revert
 from rwa.units import FX_RATE_SCALE, format_fx_rate
 
 log = logging.getLogger("rwa.oracle.publisher")
@@ -234,8 +234,7 @@ class Publisher:
         return self._send(kind, report, signatures)
 
     def _sign(self, report: Report) -> list[bytes]:
-        reporters = self._node(self.oracle.reporters, "reading the reporters")
-        threshold = self._node(self.oracle.threshold, "reading the threshold")
+        reporters, threshold = self._node(self.oracle.quorum, "reading the reporters and the threshold")
         signers = select_signers(self.keys, reporters, threshold)
         return sign_report(report, signers, self.chain.chain_id, self.oracle.address)
 
@@ -256,14 +255,13 @@ class Publisher:
         else:
             self._node(lambda: self.oracle.check_amend(period, report, signatures, sender.address),
                        f"checking the amendment of period {period}")
-        nonce = self._node(lambda: self.chain.w3.eth.get_transaction_count(sender.address, "pending"), "nonce")
-        params: TxParams = {"from": sender.address, "nonce": Nonce(nonce), "gas": SUBMIT_GAS,
-                            "chainId": self.chain.chain_id}
-        tx = self._function(kind, report, signatures).build_transaction(params)
-        tx.setdefault("gasPrice", self._node(lambda: self.chain.w3.eth.gas_price, "gas price"))
-        tx.pop("maxFeePerGas", None)
-        tx.pop("maxPriorityFeePerGas", None)
-        signed = sender.sign_transaction(dict(tx))  # type: ignore[arg-type]  # TxParams is a TypedDict of objects
+        nonce = self._node(lambda: self.chain.nonce(sender.address), "nonce")
+        gas_price = self._node(self.chain.gas_price, "gas price")
+        fields: dict[str, Any] = {
+            "to": self.oracle.address, "data": encode_call(self._function(kind, report, signatures)), "value": 0,
+            "nonce": nonce, "gas": SUBMIT_GAS, "gasPrice": gas_price, "chainId": self.chain.chain_id,
+        }
+        signed = sender.sign_transaction(fields)
         raw = bytes(signed.raw_transaction)
         tx_hash = "0x" + bytes(signed.hash).hex()
         self.outbox.record_sending(self.oracle.address, kind, period, raw, tx_hash)
@@ -273,7 +271,7 @@ class Publisher:
         return self._await(kind, report, tx_hash)
 
     def _broadcast(self, raw: bytes, period: int) -> None:
-        self._node(lambda: self.chain.w3.eth.send_raw_transaction(raw), f"sending period {period}")
+        self._node(lambda: self.chain.send_raw(raw), f"sending period {period}")
 
     def _await(self, kind: ReportKind, report: Report, tx_hash: str) -> _Mined:
         period = report.period

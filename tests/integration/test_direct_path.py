@@ -1,0 +1,161 @@
+"""The embedded chain's direct path answers exactly what web3.py answers, and batched reads equal single ones.
+
+Calls, receipts, logs and clocks read the direct way (``rwa.chain.DirectNode``) are compared field by field with the
+same reads through web3.py's request pipeline, on a deal that has issued, distributed, traded and claimed. Batched
+reads (``rwa.tx.call_many``) are compared with single calls, through ``ReadBatch`` on the embedded chain and on anvil,
+where the whole batch must be one ``eth_call``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3.contract.contract import ContractFunction
+
+from rwa import tx
+from rwa.chain import Chain
+from rwa.errors import ContractRevertError
+from rwa.onchain.deployed import DeployedDeal
+from rwa.onchain.tranche import Restriction
+from rwa.replay.ingest import DEFAULT_RANGE, LogReader, range_queries
+from rwa.replay.run import _sources, read_links
+from tests.support.lifecycle import run_lifecycle
+
+
+def _views(deal: DeployedDeal, holders: list[str]) -> list[ContractFunction]:
+    """Views of every shape the project reads: integers, booleans, addresses, arrays, structs, bytes."""
+    pool, oracle = deal.pool.contract.functions, deal.oracle.contract.functions
+    senior, junior = (deal.tokens[t].contract.functions for t in ("senior", "junior"))
+    return [
+        pool.terms(), pool.principalSchedule(), pool.periodEnds(), pool.seniorOutstanding(), pool.finalized(),
+        pool.defaultRules(), pool.lastDistributedPeriod(), pool.periodEnd(2),
+        oracle.config(), oracle.reporters(), oracle.threshold(), oracle.reportOf(1), oracle.domainSeparator(),
+        senior.accountOf(holders[0]), junior.accountOf(holders[1]), senior.claimableOf(holders),
+        senior.balanceOf(holders[0]), senior.claimable(holders[0]), senior.withdrawnOf(holders[0]),
+        senior.detectClaimRestriction(holders[0]), senior.stablecoin(), senior.messageForTransferRestriction(5),
+        deal.registry.contract.functions.isCompliant(holders[2]),
+    ]
+
+
+@pytest.fixture
+def lifecycle(chain: Chain, tmp_path: Path) -> tuple[DeployedDeal, Path]:
+    return run_lifecycle(chain, tmp_path, periods=2)
+
+
+def test_direct_calls_and_batches_return_what_web3_returns(chain: Chain, lifecycle: tuple[DeployedDeal, Path]
+                                                           ) -> None:
+    deal, _ = lifecycle
+    holders = [a.address for a in chain.accounts[15:20]]
+    views = _views(deal, holders)
+    through_web3 = [fn.call() for fn in views]
+    assert [tx.call(fn) for fn in views] == through_web3
+    assert tx.call_many(views) == through_web3
+    assert tx.call_many(views, batch=True) == through_web3  # ReadBatch's output decoded the same way
+    head = chain.head()[0]
+    assert tx.call_many(views, block=head - 3) == [fn.call(block_identifier=head - 3) for fn in views]
+
+
+def test_account_of_is_the_four_views_a_claim_needs(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
+    deal, _ = lifecycle
+    for holder in [a.address for a in chain.accounts[15:20]]:
+        for token in deal.tokens.values():
+            f = token.contract.functions
+            position = token.position_of(tx.call(token.account_of(holder)))
+            assert (position.balance, position.claimable, position.withdrawn, position.claim_restriction) == (
+                f.balanceOf(holder).call(), f.claimable(holder).call(), f.withdrawnOf(holder).call(),
+                Restriction(f.detectClaimRestriction(holder).call()))
+    assert any(deal.positions(a.address)["senior"].withdrawn for a in chain.accounts[15:20])  # someone has claimed
+
+
+def test_a_revert_inside_a_batch_is_decoded_like_a_single_calls(chain: Chain, lifecycle: tuple[DeployedDeal, Path]
+                                                                 ) -> None:
+    deal, _ = lifecycle
+    oracle = deal.oracle.contract.functions
+    for batch in (False, True):
+        with pytest.raises(ContractRevertError) as err:
+            tx.call_many([oracle.threshold(), oracle.reportOf(999)], batch=batch)
+        assert err.value.error_name == "NoReport"
+        assert err.value.error_args["period"] == 999
+
+
+def _receipt_fields(receipt: Any) -> dict[str, Any]:
+    keys = ("status", "gasUsed", "cumulativeGasUsed", "blockNumber", "blockHash", "transactionHash",
+            "transactionIndex", "contractAddress", "from", "to", "effectiveGasPrice", "type")
+    logs = [{k: log[k] for k in ("address", "topics", "data", "logIndex", "transactionIndex", "blockNumber",
+                                 "blockHash", "transactionHash")} for log in receipt["logs"]]
+    return {**{k: receipt[k] for k in keys}, "logs": logs}
+
+
+def test_direct_receipts_and_clocks_match_web3s(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
+    direct = chain.direct
+    assert direct is not None
+    py_chain = direct.py_evm_chain
+    head = chain.head()[0]
+    hashes = [t.hash for n in range(head - 40, head + 1)
+              for t in py_chain.get_canonical_block_by_number(n).transactions]
+    assert len(hashes) > 20
+    for tx_hash in hashes:
+        theirs = chain.w3.eth.get_transaction_receipt(tx_hash)
+        assert _receipt_fields(direct.receipt(tx_hash)) == _receipt_fields(theirs)
+    latest = chain.w3.eth.get_block("latest")
+    assert chain.head() == (latest["number"], latest["timestamp"])
+    assert chain.now() == chain.w3.eth.get_block("pending")["timestamp"]
+    assert chain.nonce(chain.accounts[0].address) == chain.w3.eth.get_transaction_count(chain.accounts[0].address)
+
+
+def test_deployments_have_the_address_web3_reports(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
+    deal, _ = lifecycle
+    direct = chain.direct
+    assert direct is not None
+    deployed = [h for n in range(1, chain.head()[0] + 1)
+                for h in (t.hash for t in direct.py_evm_chain.get_canonical_block_by_number(n).transactions
+                          if not t.to)]
+    assert len(deployed) >= 8
+    addresses = {direct.receipt(h)["contractAddress"] for h in deployed}
+    assert {deal.pool.address, deal.oracle.address, deal.registry.address} <= addresses
+
+
+def test_direct_logs_are_eth_testers_logs(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
+    from rwa.deployment import load_manifest
+
+    _, manifest_path = lifecycle
+    manifest = load_manifest(manifest_path)
+    head = chain.head()[0]
+    sources = _sources(manifest, read_links(chain, manifest, head))
+    reader = LogReader(chain.w3)
+    assert reader.direct is not None
+    queries = range_queries(sources, manifest.deployment_block, min(head, manifest.deployment_block + DEFAULT_RANGE))
+    assert any(q.get("topics") for q in queries)  # the stablecoin's queries filter on topics
+    keys = ("address", "topics", "data", "blockNumber", "blockHash", "transactionHash", "transactionIndex", "logIndex")
+    total = 0
+    for query in queries:
+        mine = [{k: log[k] for k in keys} for log in reader.logs(query)]
+        theirs = [{k: log[k] for k in keys} for log in chain.w3.eth.get_logs(query)]
+        assert mine == theirs
+        total += len(mine)
+    assert total > 50
+
+
+@pytest.mark.anvil
+def test_a_batch_is_one_eth_call_on_a_node(anvil_chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    deal, _ = run_lifecycle(anvil_chain, tmp_path, periods=2)
+    holders = [a.address for a in anvil_chain.accounts[15:20]]
+    views = _views(deal, holders)
+    single = [fn.call() for fn in views]
+    seen: Counter[str] = Counter()
+    eth = anvil_chain.w3.eth
+    call = eth.call
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        seen["eth_call"] += 1
+        return call(*args, **kwargs)
+
+    monkeypatch.setattr(eth, "call", counting)
+    batched = tx.call_many(views)
+    monkeypatch.undo()
+    assert batched == single
+    assert seen["eth_call"] == 1
