@@ -11,6 +11,8 @@ from eth_account import Account
 from rwa.chain import Chain, connect
 from rwa.compile import Build, load_build
 from tests.support.anvil import AnvilNode, start_anvil
+from tests.support.hardhat_node import HardhatNode, start_hardhat
+from tests.support.nodes import LocalNode
 
 
 @pytest.fixture(autouse=True)
@@ -46,11 +48,42 @@ def anvil() -> Iterator[AnvilNode]:
     node.stop()
 
 
-@pytest.fixture
-def anvil_chain(anvil: AnvilNode, build: Build) -> Iterator[Chain]:
-    chain = connect(rpc_url=anvil.url, accounts=[Account.from_key(k) for k in anvil.private_keys])
+def _node_chain(node: LocalNode) -> Iterator[Chain]:
+    """A connection to ``node`` signing with its keys, the node reverted to this point after the test."""
+    chain = connect(rpc_url=node.url, accounts=[Account.from_key(k) for k in node.private_keys])
     with chain, chain.snapshot():
         yield chain
+
+
+@pytest.fixture
+def anvil_chain(anvil: AnvilNode, build: Build) -> Iterator[Chain]:
+    yield from _node_chain(anvil)
+
+
+@pytest.fixture(scope="session")
+def anvil_interval() -> Iterator[AnvilNode]:
+    """anvil mining a block every second whether or not a transaction waits, as a real network does."""
+    node = start_anvil(block_time=1)
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def anvil_interval_chain(anvil_interval: AnvilNode, build: Build) -> Iterator[Chain]:
+    yield from _node_chain(anvil_interval)
+
+
+@pytest.fixture(scope="session")
+def hardhat() -> Iterator[HardhatNode]:
+    """Hardhat's node (from node_modules), a second JSON-RPC node implementation."""
+    node = start_hardhat()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def hardhat_chain(hardhat: HardhatNode, build: Build) -> Iterator[Chain]:
+    yield from _node_chain(hardhat)
 
 
 @pytest.fixture(params=["embedded", "anvil"])

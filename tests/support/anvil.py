@@ -6,34 +6,20 @@ The node generates a random mnemonic and writes its keys to a config file, so no
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rwa.errors import ToolchainError
 from rwa.paths import node_modules
+from tests.support.nodes import LocalNode, free_port, listening
+
+__all__ = ["AnvilNode", "anvil_binary", "free_port", "start_anvil"]
 
 
-@dataclass
-class AnvilNode:
-    url: str
-    pid: int
-    private_keys: list[str]
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.process.wait()
+class AnvilNode(LocalNode):
+    """An anvil process."""
 
 
 def anvil_binary() -> Path:
@@ -47,14 +33,11 @@ def anvil_binary() -> Path:
     raise ToolchainError(f"anvil is not installed under {node_modules()}: run `npm ci`")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_anvil(accounts: int = 20, timeout: float = 20.0) -> AnvilNode:
+def start_anvil(accounts: int = 20, timeout: float = 20.0, block_time: int | None = None) -> AnvilNode:
+    """``block_time``: mine a block every that many seconds, as a real network does (default: a block per
+    transaction, at once)."""
     port = free_port()
+    interval = ["--block-time", str(block_time)] if block_time is not None else []
     config = Path(tempfile.mkdtemp(prefix="anvil-")) / "config.json"
     process = subprocess.Popen(
         [
@@ -65,6 +48,7 @@ def start_anvil(accounts: int = 20, timeout: float = 20.0) -> AnvilNode:
             "--mnemonic-random",
             "--config-out", str(config),
             "--silent",
+            *interval,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -76,7 +60,7 @@ def start_anvil(accounts: int = 20, timeout: float = 20.0) -> AnvilNode:
         if config.is_file():
             try:
                 keys = json.loads(config.read_text())["private_keys"]
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                if listening(port):
                     return AnvilNode(url=f"http://127.0.0.1:{port}", pid=process.pid, private_keys=keys,
                                      process=process)
             except (OSError, ValueError, KeyError):
