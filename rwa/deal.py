@@ -557,13 +557,26 @@ def load_deal(path: Path) -> Deal:
         raw = path.read_bytes()
     except OSError as exc:
         raise DealConfigError(f"deal: cannot read {path}: {exc.strerror or exc}") from exc
+    digest = hashlib.sha256(raw).digest()
+    cached = _PARSED.get(digest)
+    if cached is not None:
+        return cached
     try:
         data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
     except UnicodeDecodeError as exc:
         raise DealConfigError(f"deal: {path} is not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise DealConfigError(f"deal: {path} is not valid TOML: {exc}") from exc
-    return parse_deal(data)
+    deal = parse_deal(data)
+    if len(_PARSED) >= 8:
+        _PARSED.clear()
+    _PARSED[digest] = deal
+    return deal
+
+
+_PARSED: dict[bytes, Deal] = {}
+"""Deals parsed in this process, by the sha256 of their file's bytes: a deal of thousands of investors is parsed
+once, not at every command step that reads it (a ``Deal`` is frozen, so sharing it is safe)."""
 
 
 def parse_deal(data: dict[str, Any]) -> Deal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -82,6 +83,13 @@ def _type(param: dict[str, Any]) -> str:
     return kind
 
 
+@functools.lru_cache(maxsize=65_536)
+def checksummed(address: str) -> str:
+    """EIP-55 form of ``address``: a deal's events name the same few thousand accounts over and over, and each
+    checksum is a keccak."""
+    return str(Web3.to_checksum_address(address))
+
+
 def _shape(param: dict[str, Any], value: Any) -> Any:
     """A decoded value as the ledger keeps it: structs as dicts by field name, addresses checksummed."""
     kind = str(param["type"])
@@ -91,7 +99,7 @@ def _shape(param: dict[str, Any], value: Any) -> Any:
             return [_shape(inner, v) for v in value]
         return {c["name"]: _shape(c, v) for c, v in zip(param["components"], value, strict=True)}
     if kind == "address":
-        return Web3.to_checksum_address(value)
+        return checksummed(value)
     if kind.endswith("]"):
         inner = {**param, "type": kind[: kind.rindex("[")]}
         return [_shape(inner, v) for v in value]
@@ -152,7 +160,7 @@ class Decoder:
             log_index=int(log["logIndex"]),
             tx_hash="0x" + bytes(log["transactionHash"]).hex(),
             contract=name,
-            address=Web3.to_checksum_address(log["address"]),
+            address=checksummed(log["address"]),
             event=shape.name,
             args=jsonable({k: args[k] for k in shape.order}),
         )
