@@ -557,6 +557,16 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     }
 
     /// @inheritdoc ILeasePool
+    function poolState()
+        external
+        view
+        returns (uint256, uint256, uint256, uint256, uint256, bool, bool, uint256, uint256, uint256, uint256)
+    {
+        return (_seniorOutstanding, _reserve, _interestArrears, _principalArrears, _lastDistributedPeriod, _defaulted,
+                _finalized, _totalFeesPaid, _totalSeniorPaid, _totalJuniorPaid, _totalTrapped);
+    }
+
+    /// @inheritdoc ILeasePool
     function undistributedDeposits() external view returns (uint256) {
         return _undistributedDeposits;
     }

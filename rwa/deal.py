@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import tomllib
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -547,20 +548,42 @@ def allocate(deal: Deal, senior: int, junior: int) -> dict[str, dict[str, int]]:
 
 def deal_hash(path: Path) -> str:
     """sha256 hex digest of the deal file's bytes: what the issuer records on chain and the auditor checks."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return _file_digest(Path(path)).hex()
+
+
+def _file_digest(path: Path) -> bytes:
+    """sha256 of ``path``'s bytes, hashed once per process while the file is unchanged: a deal of thousands of
+    investors is megabytes, and every monthly step checks it. Unchanged means the same inode, size and change time
+    (``st_ctime_ns``, which any write moves and no user can set back), so an edit is always hashed afresh. A file
+    changed within the last second is not remembered: the change time ticks coarsely, and a second write in the
+    same tick would otherwise look unchanged."""
+    info = path.stat()
+    key = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = hashlib.sha256(path.read_bytes()).digest()
+        if time.time_ns() - info.st_ctime_ns > 1_000_000_000:
+            if len(_DIGESTS) >= 64:
+                _DIGESTS.clear()
+            _DIGESTS[key] = digest
+    return digest
+
+
+_DIGESTS: dict[tuple[str, int, int, int, int], bytes] = {}
 
 
 def load_deal(path: Path) -> Deal:
     """Read, parse and validate a deal file; any problem raises ``DealConfigError`` naming the field."""
     path = Path(path)
     try:
+        digest = _file_digest(path)
+        cached = _PARSED.get(digest)
+        if cached is not None:
+            return cached
         raw = path.read_bytes()
     except OSError as exc:
         raise DealConfigError(f"deal: cannot read {path}: {exc.strerror or exc}") from exc
-    digest = hashlib.sha256(raw).digest()
-    cached = _PARSED.get(digest)
-    if cached is not None:
-        return cached
+    digest = hashlib.sha256(raw).digest()  # what was parsed, even if the file changed since it was hashed
     try:
         data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
     except UnicodeDecodeError as exc:

@@ -43,9 +43,21 @@ def reraise_revert(exc: BaseException, contract: str = "") -> None:
 
 
 def contract_at(chain: Chain, name: str, address: str) -> Contract:
-    contract = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_build()[name].abi)
-    assert isinstance(contract, Contract)
+    """The build's contract ``name`` bound at ``address`` on ``chain``: made once per connection, build and address
+    (web3.py parses the whole ABI for each new binding)."""
+    build = load_build()
+    key = (id(chain.w3), build.key, name, address.lower())
+    contract = _bound.get(key)
+    if contract is None or contract.w3 is not chain.w3:
+        made = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=build[name].abi)
+        assert isinstance(made, Contract)
+        if len(_bound) >= 4_096:
+            _bound.clear()
+        contract = _bound[key] = made
     return contract
+
+
+_bound: dict[tuple[int, str, str, str], Contract] = {}
 
 
 def deploy(chain: Chain, name: str, *args: Any, sender: str | None = None, gas: int | None = None) -> Contract:

@@ -283,6 +283,14 @@ interface ILeasePool is IDistributionStatus {
     function totalFeesPaid() external view returns (uint256);
     function totalSeniorPaid() external view returns (uint256);
     function totalJuniorPaid() external view returns (uint256);
+
+    /// @notice What the pool carries into its next period, in one call (the views above, in this order): the senior
+    ///         balance, the reserve, interest and principal arrears, the last distributed period, whether it is in
+    ///         default and finalized, and the fees, senior, junior and trapped totals paid so far.
+    function poolState()
+        external
+        view
+        returns (uint256, uint256, uint256, uint256, uint256, bool, bool, uint256, uint256, uint256, uint256);
     /// @notice Stablecoin deposited for periods not yet distributed (including N+1 before finalization).
     function undistributedDeposits() external view returns (uint256);
 }

@@ -40,10 +40,10 @@ def value_deployment(
     block, timestamp = deployed.chain.head()
     as_of = datetime.fromtimestamp(timestamp, tz=UTC)
     pool = deployed.pool
-    reads = pool.state_reads()
-    values = call_many(reads + [deployed.tokens[t].contract.functions.totalSupply() for t in TRANCHES], block=block)
-    state = pool.state_of(values[:len(reads)])
-    supplies = {t: int(v) for t, v in zip(TRANCHES, values[len(reads):], strict=True)}
+    values = call_many([pool.state_read()] + [deployed.tokens[t].contract.functions.totalSupply() for t in TRANCHES],
+                       block=block)
+    state = pool.state_of(values[0])
+    supplies = {t: int(v) for t, v in zip(TRANCHES, values[1:], strict=True)}
     when = as_of if at is None else at
     tranches = value_tranches(deal, pool.terms(), state, supplies, when, rates, as_of=as_of)
     return DeploymentValue(at=when, as_of=as_of, block=block, state=state, tranches=tranches)

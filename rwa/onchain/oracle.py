@@ -261,9 +261,18 @@ class RevenueOracle(ContractWrapper):
         return tuple(int(t) for t in call(self.contract.functions.periodEnds(), block=block))
 
     def config(self) -> OracleConfig:
+        """The oracle's calendar and limits. They are immutables, part of the contract's code: on the embedded chain
+        they are read once per process for each code (computing 60 period ends in the EVM is not free)."""
+        direct = self.chain.direct
+        key = (self.address, direct.code_hash(self.address)) if direct is not None else None
+        if key is not None and key in _CONFIGS:
+            return _CONFIGS[key]
         (first, _length, grace, multiple), ends = call_many([self.contract.functions.config(),
                                                              self.contract.functions.periodEnds()])
-        return OracleConfig(int(first), tuple(int(t) for t in ends), int(grace), int(multiple))
+        config = OracleConfig(int(first), tuple(int(t) for t in ends), int(grace), int(multiple))
+        if key is not None:
+            _CONFIGS[key] = config
+        return config
 
     # -- events ------------------------------------------------------------------------------------------------
 
@@ -289,6 +298,10 @@ class RevenueOracle(ContractWrapper):
             start = end + 1
         out.sort(key=lambda item: (item[0], item[1]))
         return [event for _, _, event in out]
+
+
+_CONFIGS: dict[tuple[str, bytes], OracleConfig] = {}
+"""Oracle configurations read on the embedded chain, by address and code hash."""
 
 
 def _struct(value: Any) -> Report:

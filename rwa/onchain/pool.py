@@ -243,14 +243,11 @@ class LeasePool(ContractWrapper):
     def state(self, block: BlockIdentifier = "latest") -> PoolState:
         """What the pool carries into its next period, read at one block: the reference model's :class:`PoolState`
         (the running totals are the pool's own, not the model's)."""
-        return self.state_of(self._call_many(self.state_reads(), block))
+        return self.state_of(self._call(self.state_read(), block))
 
-    def state_reads(self) -> list[ContractFunction]:
-        """The views behind :meth:`state`, to read in one batch with others (:meth:`state_of` their results)."""
-        f = self.contract.functions
-        return [f.seniorOutstanding(), f.reserveBalance(), f.interestArrears(), f.principalArrears(),
-                f.lastDistributedPeriod(), f.defaulted(), f.finalized(), f.totalFeesPaid(), f.totalSeniorPaid(),
-                f.totalJuniorPaid(), f.totalTrapped()]
+    def state_read(self) -> ContractFunction:
+        """The one view behind :meth:`state` (``poolState``), to read alone or in a batch (:meth:`state_of`)."""
+        return self.contract.functions.poolState()
 
     @staticmethod
     def state_of(values: Sequence[Any]) -> PoolState:

@@ -31,7 +31,7 @@ def _views(deal: DeployedDeal, holders: list[str]) -> list[ContractFunction]:
     senior, junior = (deal.tokens[t].contract.functions for t in ("senior", "junior"))
     return [
         pool.terms(), pool.principalSchedule(), pool.periodEnds(), pool.seniorOutstanding(), pool.finalized(),
-        pool.defaultRules(), pool.lastDistributedPeriod(), pool.periodEnd(2),
+        pool.defaultRules(), pool.lastDistributedPeriod(), pool.periodEnd(2), pool.poolState(),
         oracle.config(), oracle.reporters(), oracle.threshold(), oracle.reportOf(1), oracle.domainSeparator(),
         senior.accountOf(holders[0]), junior.accountOf(holders[1]), senior.claimableOf(holders),
         senior.balanceOf(holders[0]), senior.claimable(holders[0]), senior.withdrawnOf(holders[0]),
@@ -68,6 +68,17 @@ def test_account_of_is_the_four_views_a_claim_needs(chain: Chain, lifecycle: tup
                 f.balanceOf(holder).call(), f.claimable(holder).call(), f.withdrawnOf(holder).call(),
                 Restriction(f.detectClaimRestriction(holder).call()))
     assert any(deal.positions(a.address)["senior"].withdrawn for a in chain.accounts[15:20])  # someone has claimed
+
+
+def test_pool_state_is_the_eleven_views_in_one(lifecycle: tuple[DeployedDeal, Path]) -> None:
+    deal, _ = lifecycle
+    f = deal.pool.contract.functions
+    single = [f.seniorOutstanding(), f.reserveBalance(), f.interestArrears(), f.principalArrears(),
+              f.lastDistributedPeriod(), f.defaulted(), f.finalized(), f.totalFeesPaid(), f.totalSeniorPaid(),
+              f.totalJuniorPaid(), f.totalTrapped()]
+    state = deal.pool.state()
+    assert state == deal.pool.state_of([fn.call() for fn in single])
+    assert state.last_distributed_period == 2 and state.total_senior_paid > 0
 
 
 def test_a_revert_inside_a_batch_is_decoded_like_a_single_calls(chain: Chain, lifecycle: tuple[DeployedDeal, Path]
