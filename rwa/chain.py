@@ -262,6 +262,8 @@ class DirectNode:
         self._keys: dict[str, LocalAccount] = {}
         self._head: tuple[bytes, Any, Any] | None = None
         self._log_cache: dict[bytes, list[dict[str, Any]]] = {}
+        self._headers: dict[int, tuple[bytes, int]] = {}
+        """hash and timestamp of canonical blocks by number, as the last log queries read them"""
         self._checksums: dict[bytes, str] = {}
         """(hash, VM, state) of the head that calls run on; dropped by anything that moves the chain"""
 
@@ -284,7 +286,10 @@ class DirectNode:
         return int(self._tester.backend.chain.header.timestamp)
 
     def forget_head(self) -> None:
+        """Something moved the chain (a request through web3.py): the head's state, and block numbers' headers
+        (a revert may give a number another block), are read afresh."""
         self._head = None
+        self._headers.clear()
 
     def _vm_at(self, block: Any) -> tuple[Any, Any]:
         """The VM and state of ``block`` ('latest' or a number), as eth-tester runs a call there."""
@@ -355,7 +360,10 @@ class DirectNode:
         return bytes(state.get_code_hash(bytes.fromhex(address[2:])))
 
     def block(self, number: int) -> tuple[bytes, int]:
-        """Block ``number``'s hash and timestamp."""
+        """Block ``number``'s hash and timestamp (remembered from a log query that read the block)."""
+        known = self._headers.get(number)
+        if known is not None:
+            return known
         header = self._tester.backend.chain.get_canonical_block_header_by_number(number)
         return bytes(header.hash), int(header.timestamp)
 
@@ -431,6 +439,7 @@ class DirectNode:
         out = []
         for number in range(from_block, to_block + 1):
             header = chain.get_canonical_block_header_by_number(number)
+            self._headers[number] = (bytes(header.hash), int(header.timestamp))
             if wanted:
                 bloom = BloomFilter(header.bloom)
                 if not any(a in bloom for a in wanted):
@@ -441,6 +450,7 @@ class DirectNode:
                 entries = self._logs_of(block, block.get_receipts(chain.chaindb)) if block.transactions else []
                 if len(self._log_cache) >= LOG_CACHE_BLOCKS:
                     self._log_cache.clear()  # the replay reads ranges in order: what it read before is done
+                    self._headers.clear()
                 self._log_cache[header.hash] = entries
             for entry in entries:
                 if wanted and entry["_address"] not in wanted:

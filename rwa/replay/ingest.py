@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -106,6 +107,71 @@ def _shape(param: dict[str, Any], value: Any) -> Any:
     return value
 
 
+class _NotStatic(Exception):
+    """A word that only eth-abi may judge (dirty padding, out of range): decode it the general way."""
+
+
+def _word_decoder(kind: str) -> Callable[[bytes], Any] | None:
+    """A decoder of one 32-byte word of static elementary type ``kind`` giving what eth-abi gives (an address in
+    lower case: every address is checksummed after), or None for any other type. Replaying a large deal decodes
+    hundreds of thousands of such words; eth-abi's general machinery costs several times the arithmetic."""
+    if kind == "address":
+        def address(word: bytes) -> str:
+            if any(word[:12]):
+                raise _NotStatic
+            return "0x" + word[12:].hex()
+        return address
+    if kind == "bool":
+        def boolean(word: bytes) -> bool:
+            value = int.from_bytes(word, "big")
+            if value > 1:
+                raise _NotStatic
+            return value == 1
+        return boolean
+    match = re.fullmatch(r"(u?)int(\d*)|bytes(\d+)", kind)
+    if match is None:
+        return None
+    if match.group(3):
+        size = int(match.group(3))
+
+        def fixed_bytes(word: bytes) -> bytes:
+            if any(word[size:]):
+                raise _NotStatic
+            return bytes(word[:size])
+        return fixed_bytes
+    bits = int(match.group(2) or 256)
+    if match.group(1):
+        def unsigned(word: bytes) -> int:
+            value = int.from_bytes(word, "big")
+            if value >> bits:
+                raise _NotStatic
+            return value
+        return unsigned
+
+    def signed(word: bytes) -> int:
+        value = int.from_bytes(word, "big", signed=True)
+        if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+            raise _NotStatic
+        return value
+    return signed
+
+
+def decode_words(types: list[str], decoders: list[Callable[[bytes], Any]] | None, data: bytes) -> tuple[Any, ...]:
+    """``eth_abi.decode(types, data)``, word by word when every type is static and elementary (``decoders``)."""
+    if decoders is not None and len(data) == 32 * len(decoders):
+        try:
+            return tuple(d(data[32 * i:32 * i + 32]) for i, d in enumerate(decoders))
+        except _NotStatic:
+            pass
+    return tuple(decode(types, data))
+
+
+def word_decoders(types: list[str]) -> list[Callable[[bytes], Any]] | None:
+    """One word decoder per type, or None when any type needs eth-abi (dynamic, array, tuple)."""
+    decoders = [_word_decoder(t) for t in types]
+    return None if any(d is None for d in decoders) else [d for d in decoders if d is not None]
+
+
 @dataclass(frozen=True)
 class _EventShape:
     name: str
@@ -113,6 +179,8 @@ class _EventShape:
     data: list[dict[str, Any]]
     data_types: list[str]
     order: list[str]
+    data_words: list[Callable[[bytes], Any]] | None
+    indexed_words: list[Callable[[bytes], Any] | None]
 
 
 _DYNAMIC = ("string", "bytes")
@@ -132,8 +200,10 @@ class Decoder:
                 inputs = item["inputs"]
                 indexed = [p for p in inputs if p.get("indexed")]
                 data = [p for p in inputs if not p.get("indexed")]
+                data_types = [_type(p) for p in data]
                 shapes[bytes(event_abi_to_log_topic(item))] = _EventShape(  # type: ignore[arg-type]
-                    item["name"], indexed, data, [_type(p) for p in data], [p["name"] for p in inputs]
+                    item["name"], indexed, data, data_types, [p["name"] for p in inputs],
+                    word_decoders(data_types), [_word_decoder(_type(p)) for p in indexed],
                 )
             self.by_address[src.address.lower()] = (src.name, shapes)
 
@@ -146,13 +216,14 @@ class Decoder:
         if shape is None:
             return None
         args: dict[str, Any] = {}
-        for param, topic in zip(shape.indexed, log["topics"][1:], strict=True):
+        for param, topic, word in zip(shape.indexed, log["topics"][1:], shape.indexed_words, strict=True):
             kind = _type(param)
             if kind in _DYNAMIC or kind.endswith("]") or kind.startswith("("):
                 args[param["name"]] = bytes(topic)  # an indexed dynamic value is only its hash
             else:
-                args[param["name"]] = _shape(param, decode([kind], bytes(topic))[0])
-        values = decode(shape.data_types, bytes(log["data"])) if shape.data_types else ()
+                value = decode_words([kind], None if word is None else [word], bytes(topic))[0]
+                args[param["name"]] = _shape(param, value)
+        values = decode_words(shape.data_types, shape.data_words, bytes(log["data"])) if shape.data_types else ()
         for param, value in zip(shape.data, values, strict=True):
             args[param["name"]] = _shape(param, value)
         return Event(
