@@ -371,6 +371,15 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ITrancheToken
+    function distributionTotals()
+        external
+        view
+        returns (uint256 distributed, uint256 supply, uint256 perShare, uint256 remainder)
+    {
+        return (_totalDistributed, totalSupply(), _pointsPerShare, _pointsRemainder);
+    }
+
+    /// @inheritdoc ITrancheToken
     function pointsCorrectionOf(address holder) external view returns (int256) {
         return _holders[holder].correction;
     }

@@ -168,6 +168,13 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
     /// @notice The accumulator: points credited per token unit since deployment.
     function pointsPerShare() external view returns (uint256);
 
+    /// @notice The accumulator's whole state in one call: every unit distributed, the supply, the points per share
+    ///         and the carried points remainder (what a distribution's room depends on).
+    function distributionTotals()
+        external
+        view
+        returns (uint256 distributed, uint256 supply, uint256 perShare, uint256 remainder);
+
     /// @notice `holder`'s correction to pointsPerShare * balance (changes with every balance change).
     function pointsCorrectionOf(address holder) external view returns (int256);
 

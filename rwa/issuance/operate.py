@@ -55,13 +55,11 @@ def _deposit_view(deal: DeployedDeal, period: int, servicer: str) -> _DepositVie
     pool, coin = deal.pool.contract.functions, deal.stablecoin.contract.functions
     reads = [pool.deposited(period), pool.reserveBalance(), coin.balanceOf(servicer),
              coin.allowance(servicer, deal.pool.address)]
-    for token in deal.tokens.values():
-        f = token.contract.functions
-        reads += [f.totalDistributed(), f.totalSupply(), f.pointsPerShare(), f.pointsRemainder()]
-    values = [int(v) for v in tx.call_many(reads)]
-    per_token = {t: (values[4 + 4 * i], values[5 + 4 * i], values[6 + 4 * i], values[7 + 4 * i])
-                 for i, t in enumerate(deal.tokens)}
-    return _DepositView(values[0], values[1], values[2], values[3], per_token)
+    reads += [token.contract.functions.distributionTotals() for token in deal.tokens.values()]
+    values = tx.call_many(reads)
+    totals = values[4:]
+    per_token = {t: (int(d), int(s), int(p), int(r)) for t, (d, s, p, r) in zip(deal.tokens, totals, strict=True)}
+    return _DepositView(int(values[0]), int(values[1]), int(values[2]), int(values[3]), per_token)
 
 
 def _refuse_beyond_capacity(view: _DepositView, period: int, total: int) -> None:

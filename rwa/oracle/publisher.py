@@ -117,8 +117,9 @@ class Publisher:
 
     # -- planning ----------------------------------------------------------------------------------------------
 
-    def reconcile(self) -> None:
-        """Close outbox entries left by an interrupted run whose report is now on-chain."""
+    def reconcile(self) -> int:
+        """Close outbox entries left by an interrupted run whose report is now on-chain; returns the oracle's latest
+        period, read for it."""
         latest = self._node(self.oracle.latest_period, "reading the latest period")
         for entry in self.outbox.pending(self.oracle.address):
             if entry.kind is ReportKind.SUBMITTED:
@@ -129,10 +130,14 @@ class Publisher:
                 log.info("period %d: the %s %s recorded in the outbox before an interruption is on-chain",
                          entry.period, entry.status, "report" if entry.kind is ReportKind.SUBMITTED else "amendment")
                 self.outbox.record_done(self.oracle.address, entry.kind, entry.period, None)
+        return int(latest)
 
-    def plan(self, period: int | None, source: FigureSource, move_clock: bool) -> list[int]:
-        """The periods to publish, oldest first; on a dev chain with ``move_clock`` the clock may move forward."""
-        latest = self._node(self.oracle.latest_period, "reading the latest period")
+    def plan(self, period: int | None, source: FigureSource, move_clock: bool, latest: int | None = None
+             ) -> list[int]:
+        """The periods to publish, oldest first; on a dev chain with ``move_clock`` the clock may move forward.
+        ``latest`` is the oracle's latest period when the caller has just read it."""
+        if latest is None:
+            latest = self._node(self.oracle.latest_period, "reading the latest period")
         now = self._node(self.chain.now, "reading the chain's clock")
         ended = self.config.ended_by(now)
         source.check_ended(ended)
@@ -360,9 +365,9 @@ def publish(
     figures = open_source(manifest, source, simulate, seed, scenario)
     publisher = Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry)
     try:
-        publisher.reconcile()
+        latest = publisher.reconcile()
         moving = (figures.simulated if move_clock is None else move_clock) and chain.is_dev
-        periods = publisher.plan(period, figures, moving)
+        periods = publisher.plan(period, figures, moving, latest)
         reports = [figures.report(p) for p in periods]  # every row is validated before anything is sent
         return [publisher.publish_period(report) for report in reports]
     finally:

@@ -70,6 +70,15 @@ def test_account_of_is_the_four_views_a_claim_needs(chain: Chain, lifecycle: tup
     assert any(deal.positions(a.address)["senior"].withdrawn for a in chain.accounts[15:20])  # someone has claimed
 
 
+def test_distribution_totals_are_the_four_views_in_one(lifecycle: tuple[DeployedDeal, Path]) -> None:
+    deal, _ = lifecycle
+    for token in deal.tokens.values():
+        f = token.contract.functions
+        assert tx.call(f.distributionTotals()) == [f.totalDistributed().call(), f.totalSupply().call(),
+                                                    f.pointsPerShare().call(), f.pointsRemainder().call()]
+        assert f.totalDistributed().call() > 0
+
+
 def test_pool_state_is_the_eleven_views_in_one(lifecycle: tuple[DeployedDeal, Path]) -> None:
     deal, _ = lifecycle
     f = deal.pool.contract.functions
