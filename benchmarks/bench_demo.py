@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,8 @@ class Counts:
     """Requests the demo made: EVM view runs on the direct path, requests through web3.py, transactions."""
 
     direct_calls: int = 0
-    web3_requests: collections.Counter[str] = None  # type: ignore[assignment]
+    web3_requests: collections.Counter[str] = field(default_factory=collections.Counter)
     transactions: int = 0
-
-    def __post_init__(self) -> None:
-        self.web3_requests = collections.Counter()
 
     @property
     def calls(self) -> int:

@@ -261,11 +261,12 @@ class DirectNode:
         self._provider = provider
         self._keys: dict[str, LocalAccount] = {}
         self._head: tuple[bytes, Any, Any] | None = None
+        """(hash, VM, state) of the head that calls run on; dropped by anything that moves the chain"""
         self._log_cache: dict[bytes, list[dict[str, Any]]] = {}
+        """each block's logs in web3.py's form, by block hash"""
         self._headers: dict[int, tuple[bytes, int]] = {}
         """hash and timestamp of canonical blocks by number, as the last log queries read them"""
         self._checksums: dict[bytes, str] = {}
-        """(hash, VM, state) of the head that calls run on; dropped by anything that moves the chain"""
 
     def add_keys(self, accounts: Sequence[LocalAccount]) -> None:
         for acct in accounts:
@@ -416,8 +417,8 @@ class DirectNode:
             "effectiveGasPrice": min(int(transaction.max_fee_per_gas),
                                      base_fee + int(transaction.max_priority_fee_per_gas)),
             "contractAddress": created if receipt.state_root == b"\x01" else None,
-            "logs": [AttributeDict(entry) for entry in self._logs_of(block, receipts)
-                     if entry["transactionIndex"] == index],
+            "logs": [AttributeDict({k: v for k, v in entry.items() if k != "_address"})
+                     for entry in self._logs_of(block) if entry["transactionIndex"] == index],
             "status": 1 if receipt.state_root == b"\x01" else 0,
             "type": transaction.type_id if transaction.type_id is not None else 0,
         })
@@ -429,25 +430,22 @@ class DirectNode:
 
         A block whose bloom rules out every address asked for is skipped, and each block's logs are decoded once
         and kept by block hash (a reorg gives another hash), so the queries of one range share the work."""
-        from eth_bloom.bloom import BloomFilter
         from web3.datastructures import AttributeDict
+
+        from rwa.embedded_logs import candidate_headers
 
         chain = self._tester.backend.chain
         wanted = {bytes.fromhex(a[2:]) for a in addresses}
         positions = [None if t is None else {bytes(HexBytes(x)) for x in (t if isinstance(t, list) else [t])}
                      for t in topics]
         out = []
-        for number in range(from_block, to_block + 1):
-            header = chain.get_canonical_block_header_by_number(number)
-            self._headers[number] = (bytes(header.hash), int(header.timestamp))
-            if wanted:
-                bloom = BloomFilter(header.bloom)
-                if not any(a in bloom for a in wanted):
-                    continue
+        for header, possible in candidate_headers(chain, from_block, to_block, wanted):
+            self._headers[header.block_number] = (bytes(header.hash), int(header.timestamp))
+            if not possible:
+                continue
             entries = self._log_cache.get(header.hash)
             if entries is None:
-                block = chain.get_canonical_block_by_number(number)
-                entries = self._logs_of(block, block.get_receipts(chain.chaindb)) if block.transactions else []
+                entries = self._logs_of(chain.get_canonical_block_by_number(header.block_number))
                 if len(self._log_cache) >= LOG_CACHE_BLOCKS:
                     self._log_cache.clear()  # the replay reads ranges in order: what it read before is done
                     self._headers.clear()
@@ -463,25 +461,27 @@ class DirectNode:
                 out.append(AttributeDict({k: v for k, v in entry.items() if k != "_address"}))
         return out
 
-    def _logs_of(self, block: Any, receipts: Sequence[Any]) -> list[dict[str, Any]]:
+    def _logs_of(self, block: Any) -> list[dict[str, Any]]:
+        """Every log of ``block`` in web3.py's form (plus the raw ``_address`` to filter on)."""
+        from rwa.embedded_logs import receipt_logs
+
         entries = []
-        for tx_index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
-            for log_index, log in enumerate(receipt.logs):
-                address = self._checksums.get(log.address)
-                if address is None:
-                    address = self._checksums[log.address] = Web3.to_checksum_address(log.address)
-                entries.append({
-                    "_address": bytes(log.address),
-                    "address": address,
-                    "topics": [HexBytes(t.to_bytes(32, "big")) for t in log.topics],
-                    "data": HexBytes(log.data),
-                    "blockNumber": int(block.number),
-                    "blockHash": HexBytes(block.hash),
-                    "transactionHash": HexBytes(transaction.hash),
-                    "transactionIndex": tx_index,
-                    "logIndex": log_index,
-                    "removed": False,
-                })
+        for tx_index, transaction, log_index, log in receipt_logs(self._tester.backend.chain, block):
+            address = self._checksums.get(log.address)
+            if address is None:
+                address = self._checksums[log.address] = Web3.to_checksum_address(log.address)
+            entries.append({
+                "_address": bytes(log.address),
+                "address": address,
+                "topics": [HexBytes(t.to_bytes(32, "big")) for t in log.topics],
+                "data": HexBytes(log.data),
+                "blockNumber": int(block.number),
+                "blockHash": HexBytes(block.hash),
+                "transactionHash": HexBytes(transaction.hash),
+                "transactionIndex": tx_index,
+                "logIndex": log_index,
+                "type": "mined",
+            })
         return entries
 
     def nonce(self, address: str) -> int:

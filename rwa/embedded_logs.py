@@ -3,11 +3,14 @@
 eth-tester answers ``get_logs`` by serializing every transaction receipt of every block in the range, and it reads a
 block's receipts again for each of its transactions. Replaying a few thousand blocks of history that way takes
 minutes. This reads each block's receipts once, skips a block whose header bloom rules out every address asked
-for, and builds the same raw entries eth-tester's filter and normalizer expect.
+for, and builds the same raw entries eth-tester's filter and normalizer expect. The scan itself
+(:func:`candidate_headers`, :func:`receipt_logs`) is shared with the embedded chain's direct path
+(``rwa.chain.DirectNode.get_logs``), which builds web3.py's form from the same logs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from functools import partial
 from typing import Any
 
@@ -19,6 +22,30 @@ from eth_utils.encoding import int_to_big_endian
 
 def _int_to_32(value: int) -> bytes:
     return int_to_big_endian(value).rjust(32, b"\x00")
+
+
+def candidate_headers(chain: Any, lower: int, upper: int, addresses: Collection[bytes]
+                      ) -> Iterator[tuple[Any, bool]]:
+    """Each canonical header from ``lower`` to ``upper``, and whether its block may hold a log of ``addresses``
+    (its bloom does not rule them all out; any block may when no address is asked for)."""
+    for number in range(lower, upper + 1):
+        header = chain.get_canonical_block_header_by_number(number)
+        if not addresses:
+            yield header, True
+            continue
+        bloom = BloomFilter(header.bloom)
+        yield header, any(a in bloom for a in addresses)
+
+
+def receipt_logs(chain: Any, block: Any) -> Iterator[tuple[int, Any, int, Any]]:
+    """``(transaction index, transaction, log index within its receipt, log)`` for every log of ``block``, its
+    receipts read once."""
+    if not block.transactions:
+        return
+    receipts = block.get_receipts(chain.chaindb)
+    for tx_index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+        for log_index, log in enumerate(receipt.logs):
+            yield tx_index, transaction, log_index, log
 
 
 class FastLogsTester(EthereumTester):  # type: ignore[misc]
@@ -42,32 +69,25 @@ class FastLogsTester(EthereumTester):  # type: ignore[misc]
             addresses = [raw_address] if isinstance(raw_address, bytes) else list(raw_address)
         inbound = self.normalizer.normalize_inbound_log_entry
         outbound = self.normalizer.normalize_outbound_log_entry
-        for number in range(lower, upper + 1):
-            header = chain.get_canonical_block_header_by_number(number)
-            if addresses:
-                bloom = BloomFilter(header.bloom)
-                if not any(a in bloom for a in addresses):
-                    continue
-            block = chain.get_canonical_block_by_number(number)
-            if not block.transactions:
+        for header, possible in candidate_headers(chain, lower, upper, addresses):
+            if not possible:
                 continue
-            receipts = block.get_receipts(chain.chaindb)
-            for tx_index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
-                for log_index, log in enumerate(receipt.logs):
-                    # the same round trip eth-tester's own get_logs makes: backend form -> RPC form -> filter form
-                    log_filter.add(
-                        inbound(outbound(
-                            {
-                                "type": "mined",
-                                "log_index": log_index,
-                                "transaction_index": tx_index,
-                                "transaction_hash": transaction.hash,
-                                "block_hash": block.hash,
-                                "block_number": block.number,
-                                "address": log.address,
-                                "data": log.data,
-                                "topics": [_int_to_32(t) for t in log.topics],
-                            }
-                        ))
-                    )
+            block = chain.get_canonical_block_by_number(header.block_number)
+            for tx_index, transaction, log_index, log in receipt_logs(chain, block):
+                # the same round trip eth-tester's own get_logs makes: backend form -> RPC form -> filter form
+                log_filter.add(
+                    inbound(outbound(
+                        {
+                            "type": "mined",
+                            "log_index": log_index,
+                            "transaction_index": tx_index,
+                            "transaction_hash": transaction.hash,
+                            "block_hash": block.hash,
+                            "block_number": block.number,
+                            "address": log.address,
+                            "data": log.data,
+                            "topics": [_int_to_32(t) for t in log.topics],
+                        }
+                    ))
+                )
         return tuple(self.normalizer.normalize_outbound_log_entry(item) for item in log_filter.get_all())
