@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -31,7 +31,12 @@ from web3.types import RPCEndpoint, RPCResponse
 from rwa.errors import ChainError, InputError, NodeUnreachableError, StateFileError
 from rwa.paths import state_dir
 
-STATE_FORMAT = "rwa-embedded-chain/1"
+STATE_FORMAT = "rwa-embedded-chain/2"
+"""The key-value pairs as an append-only log (``kv_log``): a block's writes append a few pages."""
+_STATE_FORMAT_V1 = "rwa-embedded-chain/1"
+"""The pairs in a table keyed by the key (``kv``): each block rewrote pages all over its B-tree. Migrated on open."""
+COMPACT_AFTER = 100_000
+"""A log holding this many rows more than twice its live keys is rewritten when it is opened."""
 DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
 """eth-tester's chain id and the usual ids of local development nodes (anvil, hardhat, ganache)."""
 
@@ -80,7 +85,12 @@ class _TrackingDict(dict[bytes, bytes]):
 
 
 class StateFile:
-    """A SQLite file holding the embedded chain: a ``meta`` table and the py-evm key-value pairs."""
+    """A SQLite file holding the embedded chain: a ``meta`` table and the py-evm key-value pairs.
+
+    The pairs are a log (``kv_log``: sequence, key, value; a deleted key is a row without a value): the whole
+    chain is read into memory when the file is opened, so the file is only ever read whole, in order, and each
+    block's writes are appended at the end of one table instead of updating pages all over a keyed index (py-evm's
+    keys are hashes: an index by key rewrote about 30 scattered pages a block, four times the cost of appending)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -138,10 +148,21 @@ class StateFile:
             self._db.execute("PRAGMA synchronous=NORMAL")
             if not existed:
                 self._db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self._db.execute("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+                self._db.execute(_KV_LOG_TABLE)
                 return {}, {}
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            kv = {bytes(k): bytes(v) for k, v in self._db.execute("SELECT k, v FROM kv")}
+            if meta.get("format") == _STATE_FORMAT_V1:
+                meta = self._migrate_v1()
+            kv: dict[bytes, bytes] = {}
+            rows = 0
+            for k, v in self._db.execute("SELECT k, v FROM kv_log ORDER BY seq"):
+                rows += 1
+                if v is None:
+                    kv.pop(bytes(k), None)
+                else:
+                    kv[bytes(k)] = bytes(v)
+            if rows > 2 * len(kv) + COMPACT_AFTER:
+                self._compact(kv)
             return meta, kv
         except sqlite3.DatabaseError as exc:
             raise StateFileError(
@@ -149,16 +170,44 @@ class StateFile:
                 "nothing was changed: restore it or run `rwa chain reset --yes`"
             ) from None
 
+    def _migrate_v1(self) -> dict[str, str]:
+        """Turn a format-1 file's keyed table into the log, in one transaction; the new meta."""
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(_KV_LOG_TABLE)
+            db.execute("INSERT INTO kv_log(k, v) SELECT k, v FROM kv")
+            db.execute("DROP TABLE kv")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (STATE_FORMAT,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+
+    def _compact(self, kv: dict[bytes, bytes]) -> None:
+        """Rewrite the log as its live pairs, in one transaction."""
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM kv_log")
+            db.executemany("INSERT INTO kv_log(k, v) VALUES (?, ?)", kv.items())
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     def write(self, meta: dict[str, str], store: dict[bytes, bytes], keys: set[bytes]) -> None:
+        """Append the values of ``keys`` (a key no longer in ``store`` as deleted) and the meta, in one
+        transaction."""
         assert self._db is not None
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
-            present = [(k, store[k]) for k in keys if k in store]
-            gone = [(k,) for k in keys if k not in store]
-            db.executemany("INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)", present)
-            db.executemany("DELETE FROM kv WHERE k = ?", gone)
+            db.executemany("INSERT INTO kv_log(k, v) VALUES (?, ?)", [(k, store.get(k)) for k in keys])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -174,6 +223,7 @@ class StateFile:
             self._lock_fd = None
 
 
+_KV_LOG_TABLE = "CREATE TABLE kv_log (seq INTEGER PRIMARY KEY, k BLOB NOT NULL, v BLOB)"
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -198,11 +248,12 @@ def _check_state_file(path: Path) -> None:
         raise StateFileError(
             f"{path} is corrupt or not a SQLite file ({exc}); nothing was changed: restore it or pass another --state"
         ) from None
-    if not {"meta", "kv"} <= tables:
+    kv_table = "kv" if meta.get("format") == _STATE_FORMAT_V1 else "kv_log"
+    if not {"meta", kv_table} <= tables:
         raise StateFileError(
             f"{path} is not an embedded-chain state file (no meta/kv tables); nothing was changed: pass another --state"
         )
-    if meta.get("format") != STATE_FORMAT:
+    if meta.get("format") not in (STATE_FORMAT, _STATE_FORMAT_V1):
         raise StateFileError(
             f"{path} has format {meta.get('format')!r}, expected {STATE_FORMAT!r}; "
             "use `rwa chain reset --yes` to start a new chain"
@@ -244,6 +295,41 @@ CALL_GAS = 30_000_000
 PRIORITY_FEE = 10**9
 
 
+@functools.cache
+def _recording(chain_class: type) -> type:
+    """``chain_class`` (eth-tester's mining chain) remembering the last block it mined with that block's receipts,
+    as its own ``apply_transaction`` returned them: the receipt of a transaction just sent is then built without
+    reading the block back from the database. Blocks are mined exactly as by ``chain_class``."""
+
+    class RecordingChain(chain_class):  # type: ignore[misc, valid-type]
+        last_mined: tuple[Any, tuple[Any, ...]] | None = None
+        """the block mined last and its receipts, in order; None when they were not all seen applied"""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._applied: list[tuple[bytes, Any]] = []
+
+        def apply_transaction(self, transaction: Any) -> Any:
+            block, receipt, computation = super().apply_transaction(transaction)
+            self._applied.append((transaction.hash, receipt))
+            return block, receipt, computation
+
+        def mine_block(self, *args: Any, **kwargs: Any) -> Any:
+            applied, self._applied = self._applied, []
+            self.last_mined = None
+            block = super().mine_block(*args, **kwargs)
+            if [h for h, _ in applied] == [t.hash for t in block.transactions]:
+                self.last_mined = (block, tuple(r for _, r in applied))
+            return block
+
+        def import_block(self, *args: Any, **kwargs: Any) -> Any:
+            self._applied, self.last_mined = [], None
+            return super().import_block(*args, **kwargs)
+
+    RecordingChain.__name__ = RecordingChain.__qualname__ = f"Recording{chain_class.__name__}"
+    return RecordingChain
+
+
 class DirectNode:
     """The embedded chain reached without web3.py's request pipeline.
 
@@ -267,10 +353,20 @@ class DirectNode:
         self._headers: dict[int, tuple[bytes, int]] = {}
         """hash and timestamp of canonical blocks by number, as the last log queries read them"""
         self._checksums: dict[bytes, str] = {}
+        self._signers: dict[str, Any] = {}
+        """eth-keys private keys by lowercase address (py-evm signs with them)"""
+        self._nonces: dict[str, int] = {}
+        self._sent: tuple[bytes, bytes] = (b"", b"")
+        """hash and sender of the transaction this node signed last (its receipt need not recover the sender)"""
+        self._nonce_head: bytes | None = None
+        """the head block's hash at which ``_nonces`` hold: nonces read there or set by a send that mined it"""
 
     def add_keys(self, accounts: Sequence[LocalAccount]) -> None:
+        from eth_keys.datatypes import PrivateKey
+
         for acct in accounts:
             self._keys[acct.address.lower()] = acct
+            self._signers[acct.address.lower()] = PrivateKey(bytes(acct.key))
 
     @property
     def py_evm_chain(self) -> Any:
@@ -279,8 +375,25 @@ class DirectNode:
 
     def head(self) -> tuple[int, int]:
         """The latest block's number and timestamp."""
-        header = self._tester.backend.chain.get_canonical_head()
+        header = self._head_header()
         return int(header.block_number), int(header.timestamp)
+
+    def _head_hash(self) -> bytes:
+        """The head block's hash, as py-evm's database keeps it (without decoding the header)."""
+        from eth.db.schema import SchemaV1
+
+        return bytes(self._tester.backend.chain.chaindb.db[SchemaV1.make_canonical_head_hash_lookup_key()])
+
+    def _fresh(self) -> tuple[Any, tuple[Any, ...]] | None:
+        """The block the chain mined last and its receipts, while it is the head."""
+        fresh = getattr(self._tester.backend.chain, "last_mined", None)
+        if fresh is not None and fresh[0].hash == self._head_hash():
+            return cast(tuple[Any, tuple[Any, ...]], fresh)
+        return None
+
+    def _head_header(self) -> Any:
+        fresh = self._fresh()
+        return fresh[0].header if fresh is not None else self._tester.backend.chain.get_canonical_head()
 
     def pending_timestamp(self) -> int:
         """The timestamp the next block will carry (what ``eth_getBlockByNumber('pending')`` answers)."""
@@ -291,13 +404,14 @@ class DirectNode:
         (a revert may give a number another block), are read afresh."""
         self._head = None
         self._headers.clear()
+        self._nonce_head = None
 
     def _vm_at(self, block: Any) -> tuple[Any, Any]:
         """The VM and state of ``block`` ('latest' or a number), as eth-tester runs a call there."""
         chain = self._tester.backend.chain
         if block == "latest" or block is None:
-            header = chain.get_canonical_head()
-            if self._head is None or self._head[0] != header.hash:
+            if self._head is None or self._head[0] != self._head_hash():
+                header = self._head_header()
                 vm = chain.get_vm(at_header=header)
                 self._head = (header.hash, vm, vm.state)
             return self._head[1], self._head[2]
@@ -391,10 +505,18 @@ class DirectNode:
         """The receipt of a mined transaction as web3.py returns it (``AttributeDict`` with the same fields)."""
         from web3.datastructures import AttributeDict
 
-        block, index = self._mined(tx_hash)
+        fresh = self._fresh()
+        index = -1
+        if fresh is not None:
+            index = next((i for i, t in enumerate(fresh[0].transactions) if t.hash == tx_hash), -1)
+        if index >= 0:
+            assert fresh is not None
+            block, receipts = fresh
+        else:
+            block, index = self._mined(tx_hash)
+            receipts = block.get_receipts(self._tester.backend.chain.chaindb)
         number = int(block.number)
         transaction = block.transactions[index]
-        receipts = block.get_receipts(self._tester.backend.chain.chaindb)
         receipt = receipts[index]
         used = receipt.gas_used - (receipts[index - 1].gas_used if index else 0)
         created = None
@@ -410,15 +532,15 @@ class DirectNode:
             "transactionIndex": index,
             "blockHash": HexBytes(block.hash),
             "blockNumber": number,
-            "from": Web3.to_checksum_address(transaction.sender),
-            "to": Web3.to_checksum_address(transaction.to) if transaction.to else None,
+            "from": self._checksum(self._sent[1] if self._sent[0] == tx_hash else transaction.sender),
+            "to": self._checksum(transaction.to) if transaction.to else None,
             "cumulativeGasUsed": receipt.gas_used,
             "gasUsed": used,
             "effectiveGasPrice": min(int(transaction.max_fee_per_gas),
                                      base_fee + int(transaction.max_priority_fee_per_gas)),
             "contractAddress": created if receipt.state_root == b"\x01" else None,
             "logs": [AttributeDict({k: v for k, v in entry.items() if k != "_address"})
-                     for entry in self._logs_of(block) if entry["transactionIndex"] == index],
+                     for entry in self._logs_of(block, receipts) if entry["transactionIndex"] == index],
             "status": 1 if receipt.state_root == b"\x01" else 0,
             "type": transaction.type_id if transaction.type_id is not None else 0,
         })
@@ -461,18 +583,16 @@ class DirectNode:
                 out.append(AttributeDict({k: v for k, v in entry.items() if k != "_address"}))
         return out
 
-    def _logs_of(self, block: Any) -> list[dict[str, Any]]:
-        """Every log of ``block`` in web3.py's form (plus the raw ``_address`` to filter on)."""
+    def _logs_of(self, block: Any, receipts: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Every log of ``block`` in web3.py's form (plus the raw ``_address`` to filter on); ``receipts`` when
+        the caller has them, else they are read."""
         from rwa.embedded_logs import receipt_logs
 
         entries = []
-        for tx_index, transaction, log_index, log in receipt_logs(self._tester.backend.chain, block):
-            address = self._checksums.get(log.address)
-            if address is None:
-                address = self._checksums[log.address] = Web3.to_checksum_address(log.address)
+        for tx_index, transaction, log_index, log in receipt_logs(self._tester.backend.chain, block, receipts):
             entries.append({
                 "_address": bytes(log.address),
-                "address": address,
+                "address": self._checksum(log.address),
                 "topics": [HexBytes(t.to_bytes(32, "big")) for t in log.topics],
                 "data": HexBytes(log.data),
                 "blockNumber": int(block.number),
@@ -484,39 +604,70 @@ class DirectNode:
             })
         return entries
 
+    def _checksum(self, address: bytes) -> str:
+        known = self._checksums.get(address)
+        if known is None:
+            known = self._checksums[address] = Web3.to_checksum_address(address)
+        return known
+
     def nonce(self, address: str) -> int:
-        """The next nonce of ``address`` (every transaction is mined at once: pending is latest)."""
-        _, state = self._vm_at("latest")
-        return int(state.get_nonce(bytes.fromhex(address[2:])))
+        """The next nonce of ``address`` (every transaction is mined at once: pending is latest). Remembered while
+        the head stays the block it was read at, or the block this node's own send from ``address`` mined."""
+        head = self._head_hash()
+        if head != self._nonce_head:
+            self._nonces.clear()
+            self._nonce_head = head
+        key = address.lower()
+        known = self._nonces.get(key)
+        if known is None:
+            _, state = self._vm_at("latest")
+            known = self._nonces[key] = int(state.get_nonce(bytes.fromhex(address[2:])))
+        return known
 
     def gas_price(self) -> int:
         """A fee per gas that the next block takes: twice the head's base fee (it can rise 12.5% a block) plus the
         priority fee."""
-        return 2 * int(self._tester.backend.chain.get_canonical_head().base_fee_per_gas) + PRIORITY_FEE
+        return 2 * int(self._head_header().base_fee_per_gas) + PRIORITY_FEE
 
     def send(self, sender: str, to: str | None, data: bytes, gas: int, value: int = 0) -> HexBytes:
-        """Sign and send a transaction from a local key; it is mined and flushed before this returns its hash."""
-        account = self._keys.get(sender.lower())
-        if account is None:
+        """Sign and send a transaction from a local key; it is mined and flushed before this returns its hash.
+
+        It is signed by py-evm's own transaction builder (EIP-1559, the bytes eth-account would sign: the tests
+        compare them) and handed over raw, as a client hands it to a node."""
+        key = sender.lower()
+        signer = self._signers.get(key)
+        if signer is None:
             raise InputError(f"no signing key for {sender}: add it to RWA_PRIVATE_KEYS or RWA_KEYSTORE")
-        fields: dict[str, Any] = {
-            "type": 2,
-            "chainId": self._tester.backend.chain.chain_id,
-            "nonce": self.nonce(account.address),
-            "gas": gas,
-            "maxPriorityFeePerGas": PRIORITY_FEE,
-            "maxFeePerGas": self.gas_price(),
-            "value": value,
-            "data": data,
-        }
-        if to is not None:
-            fields["to"] = to
-        return self.send_raw(bytes(account.sign_transaction(fields).raw_transaction))
+        chain = self._tester.backend.chain
+        nonce = self.nonce(sender)
+        unsigned = chain.get_vm_class(chain.header).get_transaction_builder().new_unsigned_dynamic_fee_transaction(
+            chain_id=chain.chain_id,
+            nonce=nonce,
+            max_priority_fee_per_gas=PRIORITY_FEE,
+            max_fee_per_gas=self.gas_price(),
+            gas=gas,
+            to=bytes.fromhex(to[2:]) if to is not None else b"",
+            value=value,
+            data=data,
+            access_list=(),
+        )
+        before = self._nonce_head
+        signed = unsigned.as_signed_transaction(signer)
+        self._sent = (bytes(signed.hash), bytes.fromhex(sender[2:]))
+        tx_hash = self.send_raw(signed.encode())
+        fresh = self._fresh()
+        if before is not None and fresh is not None and len(fresh[0].transactions) == 1 \
+                and fresh[0].header.parent_hash == before:
+            # the head is the block of this one transaction on the head the nonces held at: only sender's moved
+            self._nonce_head = fresh[0].hash
+            self._nonces[key] = nonce + 1
+        return tx_hash
 
     def send_raw(self, raw: bytes) -> HexBytes:
         """Hand a signed transaction to the chain (mined in a block of its own), flush it to the state file and
         return its hash."""
         self._head = None
+        self._nonce_head = None
         try:
             tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
         finally:
@@ -546,7 +697,6 @@ def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
                 )
             store = _TrackingDict(kv)
             memory.kv_store = store
-            backend.chain = type(backend.chain)(base_db)
         else:
             store = _TrackingDict(memory.kv_store)
             memory.kv_store = store
@@ -557,6 +707,8 @@ def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
                 "chain_id": str(backend.chain.chain_id),
                 "created": str(int(time.time())),
             }
+        chain_class: Any = type(backend.chain)
+        backend.chain = _recording(chain_class)(base_db)
         tester = FastLogsTester(backend)
         provider = EmbeddedProvider(tester, store, state, meta)
         if store.dirty:

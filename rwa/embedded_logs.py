@@ -10,7 +10,7 @@ for, and builds the same raw entries eth-tester's filter and normalizer expect. 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -37,12 +37,14 @@ def candidate_headers(chain: Any, lower: int, upper: int, addresses: Collection[
         yield header, any(a in bloom for a in addresses)
 
 
-def receipt_logs(chain: Any, block: Any) -> Iterator[tuple[int, Any, int, Any]]:
+def receipt_logs(chain: Any, block: Any, receipts: Sequence[Any] | None = None
+                 ) -> Iterator[tuple[int, Any, int, Any]]:
     """``(transaction index, transaction, log index within its receipt, log)`` for every log of ``block``, its
-    receipts read once."""
+    receipts read once (or taken from ``receipts``, the block's own, when the caller has them)."""
     if not block.transactions:
         return
-    receipts = block.get_receipts(chain.chaindb)
+    if receipts is None:
+        receipts = block.get_receipts(chain.chaindb)
     for tx_index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
         for log_index, log in enumerate(receipt.logs):
             yield tx_index, transaction, log_index, log

@@ -179,3 +179,63 @@ def test_embedded_get_logs_equals_eth_testers_own(chain: Chain) -> None:
         slow = EthereumTester.get_logs(tester, first, head, **kwargs)
         assert fast == slow
     assert len(tester.get_logs(first, head)) >= 8
+
+
+def _kv_rows(state: Path) -> int:
+    with sqlite3.connect(state) as db:
+        return int(db.execute("SELECT count(*) FROM kv_log").fetchone()[0])
+
+
+def test_a_format_1_state_file_is_migrated_to_the_log_with_its_chain(tmp_path: Path) -> None:
+    """A state file written by the previous version (pairs in a table keyed by key) opens with its chain intact,
+    converted to the append-only log in one transaction."""
+    state = tmp_path / "c.sqlite"
+    with connect(state=state) as chain:
+        token = Stablecoin.deploy_test(chain, chain.accounts[0].address).contract
+        send(token.functions.mint(chain.accounts[3].address, 777), chain.accounts[0].address)
+        head = chain.w3.eth.get_block("latest")
+    with sqlite3.connect(state) as db:  # what format 1 held: the live pairs by key
+        live = dict(db.execute("SELECT k, v FROM kv_log ORDER BY seq"))
+        db.execute("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+        db.executemany("INSERT INTO kv(k, v) VALUES (?, ?)", [(k, v) for k, v in live.items() if v is not None])
+        db.execute("DROP TABLE kv_log")
+        db.execute("UPDATE meta SET value = 'rwa-embedded-chain/1' WHERE key = 'format'")
+    with connect(state=state) as chain:
+        assert chain.w3.eth.get_block("latest")["hash"] == head["hash"]
+        reopened = chain.w3.eth.contract(address=token.address, abi=token.abi)
+        assert reopened.functions.balanceOf(chain.accounts[3].address).call() == 777
+        send(reopened.functions.mint(chain.accounts[3].address, 1), chain.accounts[0].address)
+    with sqlite3.connect(state) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {"meta", "kv_log"}
+        assert dict(db.execute("SELECT key, value FROM meta"))["format"] == "rwa-embedded-chain/2"
+
+
+def test_the_log_replays_deletes_and_is_compacted_when_it_outgrows_its_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rwa.chain as chain_module
+
+    path = tmp_path / "s.sqlite"
+    state = chain_module.StateFile(path)
+    assert state.open() == ({}, {})
+    store = {b"a": b"1", b"b": b"2", b"c": b"3"}
+    state.write({"format": chain_module.STATE_FORMAT}, store, {b"a", b"b", b"c"})
+    store[b"a"] = b"4"
+    del store[b"b"]
+    state.write({"format": chain_module.STATE_FORMAT}, store, {b"a", b"b"})
+    state.close()
+
+    def reopened() -> dict[bytes, bytes]:
+        again = chain_module.StateFile(path)
+        try:
+            return again.open()[1]
+        finally:
+            again.close()
+
+    assert _kv_rows(path) == 5
+    assert reopened() == {b"a": b"4", b"c": b"3"}
+    assert _kv_rows(path) == 5  # 5 rows, 2 live keys: under the threshold
+    monkeypatch.setattr(chain_module, "COMPACT_AFTER", 0)  # 5 rows > 2 * 2 live keys: rewritten
+    assert reopened() == {b"a": b"4", b"c": b"3"}
+    assert _kv_rows(path) == 2
+    assert reopened() == {b"a": b"4", b"c": b"3"}

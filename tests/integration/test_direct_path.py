@@ -180,3 +180,47 @@ def test_a_batch_is_one_eth_call_on_a_node(anvil_chain: Chain, tmp_path: Path, m
     monkeypatch.undo()
     assert batched == single
     assert seen["eth_call"] == 1
+
+
+def test_a_direct_send_signs_eth_accounts_bytes_and_keeps_its_nonces_true(chain: Chain) -> None:
+    """The direct path signs with py-evm's builder and remembers nonces between its own sends; transactions sent
+    through web3.py, raw transactions and a snapshot's revert in between must all be seen."""
+    from eth_account import Account
+    from web3 import Web3
+
+    from rwa.onchain.stablecoin import Stablecoin
+
+    direct = chain.direct
+    assert direct is not None
+    owner, other = chain.accounts[0], chain.accounts[1]
+    coin = Stablecoin.deploy_test(chain, owner.address)
+    mint = coin.contract.functions.mint
+
+    def sent_by_direct(amount: int) -> Any:
+        receipt = tx.send(mint(other.address, amount), owner.address)
+        assert _receipt_fields(receipt) == _receipt_fields(chain.w3.eth.get_transaction_receipt(
+            receipt["transactionHash"]))  # built from the block just mined: what web3.py reads back
+        block = direct.py_evm_chain.get_canonical_block_by_number(receipt["blockNumber"])
+        mined = block.transactions[0]
+        fields = {"type": 2, "chainId": chain.chain_id, "nonce": mined.nonce, "gas": mined.gas,
+                  "maxPriorityFeePerGas": mined.max_priority_fee_per_gas, "maxFeePerGas": mined.max_fee_per_gas,
+                  "value": 0, "data": mined.data, "to": Web3.to_checksum_address(mined.to)}
+        assert mined.encode() == bytes(Account.sign_transaction(fields, owner.key).raw_transaction)
+        return receipt
+
+    sent_by_direct(1)
+    chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction(
+        {"from": owner.address, "to": other.address, "value": 1, "gas": 21_000}))  # web3.py's own path
+    sent_by_direct(2)
+    nonce = chain.nonce(owner.address)
+    raw = Account.sign_transaction({"type": 2, "chainId": chain.chain_id, "nonce": nonce, "gas": 21_000,
+                                    "maxPriorityFeePerGas": 10**9, "maxFeePerGas": chain.gas_price(), "value": 1,
+                                    "to": other.address}, owner.key).raw_transaction
+    chain.send_raw(bytes(raw))  # signed elsewhere, e.g. by a reporter
+    sent_by_direct(3)
+    with chain.snapshot():
+        sent_by_direct(4)
+        sent_by_direct(5)
+    sent_by_direct(6)  # the revert took the two nonces back
+    assert chain.nonce(owner.address) == chain.w3.eth.get_transaction_count(owner.address)
+    assert coin.balance_of(other.address) == 1 + 2 + 3 + 6
