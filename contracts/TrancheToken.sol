@@ -271,10 +271,16 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ITrancheToken
-    function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts) {
+    function claimableOf(address[] calldata holders)
+        external
+        view
+        returns (uint256[] memory amounts, uint8[] memory claimRestrictions)
+    {
         amounts = new uint256[](holders.length);
+        claimRestrictions = new uint8[](holders.length);
         for (uint256 i = 0; i < holders.length; ++i) {
             amounts[i] = _claimableDown(holders[i]);
+            claimRestrictions[i] = _claimRestriction(holders[i]);
         }
     }
 

@@ -155,8 +155,13 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
         view
         returns (uint256 balance, uint256 claimableNow, uint256 withdrawn, uint8 claimRestriction);
 
-    /// @notice `claimable` for each of `holders`, in order: one call for an auditor checking every holder.
-    function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts);
+    /// @notice `claimable` for each of `holders`, in order, and the restriction code a claim by each meets now
+    ///         (0: none): one call for an auditor checking every holder, or for a batch of claims checking them all
+    ///         before it sends any.
+    function claimableOf(address[] calldata holders)
+        external
+        view
+        returns (uint256[] memory amounts, uint8[] memory claimRestrictions);
 
     /// @notice Points (units * 2**64) distributed but not yet credited to any holder, carried to the next
     ///         distribution: the division remainder, or whole distributions made while the supply was 0.

@@ -17,7 +17,7 @@ from rwa import tx
 from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
-from rwa.onchain.tranche import Position, Restriction
+from rwa.onchain.tranche import Restriction
 from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr
 from rwa.waterfall import PeriodLegs
 
@@ -221,30 +221,36 @@ def claim_for(deal: DeployedDeal, holder: str) -> ClaimResult:
     positions = deal.positions(holder)
     if not any(p.known or p.claimable for p in positions.values()):
         raise InputError(f"--holder {holder} holds no tranche tokens and has nothing to claim")
-    return _claim(deal, holder, positions)
+    return _claim(deal, holder, {t: (p.claimable, p.claim_restriction) for t, p in positions.items()})
 
 
-def _claim(deal: DeployedDeal, holder: str, positions: dict[Tranche, Position]) -> ClaimResult:
-    """Claim what ``positions`` (read just before) show as claimable, refusing a restricted claim first."""
-    for tranche, position in positions.items():
-        if position.claimable and position.claim_restriction != Restriction.SUCCESS:
+def _claim(deal: DeployedDeal, holder: str, due: dict[Tranche, tuple[int, Restriction]]) -> ClaimResult:
+    """Claim what ``due`` (read just before: per tranche, what ``holder`` can claim and the restriction its claim
+    meets) shows as claimable, refusing a restricted claim first."""
+    for tranche, (claimable, restriction) in due.items():
+        if claimable and restriction != Restriction.SUCCESS:
             token = deal.tokens[tranche]
-            raise InputError(f"{holder} cannot claim {tranche}: {token.message_for(int(position.claim_restriction))}")
+            raise InputError(f"{holder} cannot claim {tranche}: {token.message_for(int(restriction))}")
     deal.chain.account(holder)  # a clear error when this checkout has no key for the holder
-    paid = {t: (deal.tokens[t].claim(sender=holder) if p.claimable else 0) for t, p in positions.items()}
+    paid = {t: (deal.tokens[t].claim(sender=holder) if claimable else 0) for t, (claimable, _) in due.items()}
     return ClaimResult(holder, paid)
 
 
 def claim_all(deal: DeployedDeal, candidates: list[str]) -> list[ClaimResult]:
-    """Claim for every candidate this checkout can sign for and who has something to claim."""
+    """Claim for every candidate this checkout can sign for and who has something to claim.
+
+    What each can claim, and whether its claim is restricted, is read for all of them at once: one call per
+    tranche (``claimableOf``, a thousand holders a call), not one per holder."""
     signers = {a.address for a in deal.chain.accounts}
+    holders = [h for h in dict.fromkeys(Web3.to_checksum_address(c) for c in candidates) if h in signers]
+    if not holders:
+        return []
+    claims = {t: token.claims_of(holders) for t, token in deal.tokens.items()}
     results = []
-    for holder in dict.fromkeys(Web3.to_checksum_address(c) for c in candidates):
-        if holder not in signers:
-            continue
-        positions = deal.positions(holder)
-        if any(p.claimable for p in positions.values()):
-            results.append(_claim(deal, holder, positions))
+    for i, holder in enumerate(holders):
+        due = {t: claims[t][i] for t in deal.tokens}
+        if any(claimable for claimable, _ in due.values()):
+            results.append(_claim(deal, holder, due))
     return results
 
 

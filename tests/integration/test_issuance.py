@@ -15,7 +15,7 @@ from rwa.deal import load_deal
 from rwa.deployment import load_manifest
 from rwa.errors import ContractRevertError, InputError
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import claim_for, distribute_period
+from rwa.issuance.operate import claim_all, claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.oracle import RevenueOracle
 from rwa.oracle.publisher import publish
@@ -157,6 +157,35 @@ def test_bad_operations_change_nothing(
         else:
             distribute_period(deal, 61)
     assert chain.w3.eth.block_number == head
+
+
+def test_a_batch_claim_reads_every_candidate_at_once_and_refuses_a_restricted_one(
+    chain: Chain, issued_once: tuple[object, Path]
+) -> None:
+    from rwa.onchain.registry import ComplianceRegistry
+    from rwa.onchain.tranche import Restriction
+
+    deal, _ = _issued(chain, issued_once)
+    investors = [a.address for a in _investors(chain)]
+    publish(chain, deal.manifest, period=1, simulate=True)
+    distribute_period(deal, 1)
+    frozen = investors[1]
+    ComplianceRegistry.at(chain, deal.manifest.address("registry")).set_frozen(
+        frozen, True, sender=deal.manifest.roles.agent)
+    owed = {t: [token.claimable(h) for h in investors] for t, token in deal.tokens.items()}
+    for token in deal.tokens.values():  # claimableOf: each one's claimable and claim restriction, in order
+        assert token.claims_of(investors, batch=2) == [
+            (token.claimable(h), token.detect_claim_restriction(h)) for h in investors]
+    assert deal.tokens["senior"].claims_of([frozen])[0][1] == Restriction.SENDER_FROZEN
+    head = chain.w3.eth.block_number
+    with pytest.raises(InputError, match=f"{frozen} cannot claim senior"):
+        claim_all(deal, [frozen])
+    assert chain.w3.eth.block_number == head
+    results = claim_all(deal, [investors[0], investors[0].lower(), investors[2], Account.create().address])
+    assert [r.holder for r in results] == [investors[0], investors[2]]  # once each; no key, no claim
+    for r, i in zip(results, (0, 2), strict=True):
+        assert r.paid == {t: owed[t][i] for t in deal.tokens} and sum(r.paid.values()) > 0
+        assert all(token.claimable(r.holder) == 0 for token in deal.tokens.values())
 
 
 def test_non_compliant_recipient_is_refused_by_the_token(chain: Chain, issued_once: tuple[object, Path]) -> None:
