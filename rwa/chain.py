@@ -295,6 +295,10 @@ CALL_GAS = 30_000_000
 PRIORITY_FEE = 10**9
 
 
+MINED_BLOCKS = 4_096
+"""Blocks (and their receipts) the embedded chain keeps in memory after mining them."""
+
+
 @functools.cache
 def _recording(chain_class: type) -> type:
     """``chain_class`` (eth-tester's mining chain) remembering the last block it mined with that block's receipts,
@@ -308,6 +312,8 @@ def _recording(chain_class: type) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._applied: list[tuple[bytes, Any]] = []
+            self.mined: dict[bytes, tuple[Any, tuple[Any, ...]]] = {}
+            """the latest blocks mined here with their receipts, by block hash (a log scan reads them from here)"""
 
         def apply_transaction(self, transaction: Any) -> Any:
             block, receipt, computation = super().apply_transaction(transaction)
@@ -320,6 +326,9 @@ def _recording(chain_class: type) -> type:
             block = super().mine_block(*args, **kwargs)
             if [h for h, _ in applied] == [t.hash for t in block.transactions]:
                 self.last_mined = (block, tuple(r for _, r in applied))
+                if len(self.mined) >= MINED_BLOCKS:
+                    self.mined.clear()
+                self.mined[bytes(block.hash)] = self.last_mined
             return block
 
         def import_block(self, *args: Any, **kwargs: Any) -> Any:
@@ -328,6 +337,40 @@ def _recording(chain_class: type) -> type:
 
     RecordingChain.__name__ = RecordingChain.__qualname__ = f"Recording{chain_class.__name__}"
     return RecordingChain
+
+
+JUMP_ANALYSIS_CODES = 256
+"""Contract codes whose jump-destination analysis the direct path's view calls keep."""
+_jump_analysis: dict[bytes, tuple[set[int], set[int]]] = {}
+
+
+@functools.cache
+def _view_computation(computation_class: type) -> type:
+    """``computation_class`` (a fork's EVM) for view calls, keeping each contract code's jump-destination analysis.
+
+    py-evm decides whether a JUMP lands on a JUMPDEST (and not inside PUSH data) by looking back from the target,
+    and remembers the answer in the code stream of one computation only: every call re-analysed the same code, a
+    tenth of a small view's time. Whether a position is an instruction depends on the code's bytes alone (EIP-3541
+    rules aside, which concern creation), so the answers are kept per code and shared by every view (and every
+    call a view makes) of it, as nodes keep a jump-destination map per code hash. Transactions run py-evm's own
+    computation, untouched."""
+    from eth.vm.code_stream import CodeStream
+
+    class ViewComputation(computation_class):  # type: ignore[misc, valid-type]
+        def __init__(self, state: Any, message: Any, transaction_context: Any) -> None:
+            super().__init__(state, message, transaction_context)
+            code = bytes(message.code)
+            known = _jump_analysis.get(code)
+            if known is None:
+                if len(_jump_analysis) >= JUMP_ANALYSIS_CODES:
+                    _jump_analysis.clear()
+                known = _jump_analysis[code] = (set(), set())
+            stream = CodeStream(code)
+            stream.valid_positions, stream.invalid_positions = known
+            self.code = stream
+
+    ViewComputation.__name__ = ViewComputation.__qualname__ = f"View{computation_class.__name__}"
+    return ViewComputation
 
 
 class DirectNode:
@@ -451,7 +494,8 @@ class DirectNode:
         state.mark_address_warm(to)
         message = Message(gas=CALL_GAS, to=Address(to), sender=Address(origin), value=0, data=data,
                           code=state.get_code(to))
-        return state.computation_class.apply_message(state, message, context)
+        computation: Any = _view_computation(state.computation_class)
+        return computation.apply_message(state, message, context)
 
     def _creation(self, vm: Any, state: Any, origin: bytes, data: bytes) -> Any:
         from eth.vm.spoof import SpoofTransaction
@@ -561,13 +605,14 @@ class DirectNode:
         positions = [None if t is None else {bytes(HexBytes(x)) for x in (t if isinstance(t, list) else [t])}
                      for t in topics]
         out = []
-        for header, possible in candidate_headers(chain, from_block, to_block, wanted):
+        for header, possible, memo in candidate_headers(chain, from_block, to_block, wanted):
             self._headers[header.block_number] = (bytes(header.hash), int(header.timestamp))
             if not possible:
                 continue
             entries = self._log_cache.get(header.hash)
             if entries is None:
-                entries = self._logs_of(chain.get_canonical_block_by_number(header.block_number))
+                entries = (self._logs_of(*memo) if memo is not None
+                           else self._logs_of(chain.get_canonical_block_by_number(header.block_number)))
                 if len(self._log_cache) >= LOG_CACHE_BLOCKS:
                     self._log_cache.clear()  # the replay reads ranges in order: what it read before is done
                     self._headers.clear()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from eth_bloom.bloom import BloomFilter
+from eth_bloom.bloom import get_bloom_bits
 from eth_tester import EthereumTester
 from eth_tester.utils.filters import Filter, check_if_log_matches
 from eth_utils.encoding import int_to_big_endian
@@ -24,17 +24,28 @@ def _int_to_32(value: int) -> bytes:
     return int_to_big_endian(value).rjust(32, b"\x00")
 
 
+def mined_block(chain: Any, block_hash: bytes) -> tuple[Any, tuple[Any, ...]] | None:
+    """The block ``block_hash`` and its receipts when this process mined it (``rwa.chain``'s recording chain keeps
+    the latest few thousand), else None: read it from the database."""
+    mined = getattr(chain, "mined", None)
+    return None if mined is None else cast("tuple[Any, tuple[Any, ...]] | None", mined.get(block_hash))
+
+
 def candidate_headers(chain: Any, lower: int, upper: int, addresses: Collection[bytes]
-                      ) -> Iterator[tuple[Any, bool]]:
-    """Each canonical header from ``lower`` to ``upper``, and whether its block may hold a log of ``addresses``
-    (its bloom does not rule them all out; any block may when no address is asked for)."""
+                      ) -> Iterator[tuple[Any, bool, tuple[Any, tuple[Any, ...]] | None]]:
+    """Each canonical header from ``lower`` to ``upper``, whether its block may hold a log of ``addresses`` (its
+    bloom does not rule them all out; any block may when no address is asked for), and the block with its receipts
+    when this process mined it (:func:`mined_block`; its header is then not decoded again)."""
+    masks = [tuple(get_bloom_bits(a)) for a in addresses]  # each address's three bloom bits, hashed once
+    chaindb = chain.chaindb
     for number in range(lower, upper + 1):
-        header = chain.get_canonical_block_header_by_number(number)
-        if not addresses:
-            yield header, True
+        memo = mined_block(chain, chaindb.get_canonical_block_hash(number))
+        header = memo[0].header if memo is not None else chain.get_canonical_block_header_by_number(number)
+        if not masks:
+            yield header, True, memo
             continue
-        bloom = BloomFilter(header.bloom)
-        yield header, any(a in bloom for a in addresses)
+        bloom = int(header.bloom)
+        yield header, any(all(bloom & bit for bit in bits) for bits in masks), memo
 
 
 def receipt_logs(chain: Any, block: Any, receipts: Sequence[Any] | None = None
@@ -71,11 +82,12 @@ class FastLogsTester(EthereumTester):  # type: ignore[misc]
             addresses = [raw_address] if isinstance(raw_address, bytes) else list(raw_address)
         inbound = self.normalizer.normalize_inbound_log_entry
         outbound = self.normalizer.normalize_outbound_log_entry
-        for header, possible in candidate_headers(chain, lower, upper, addresses):
+        for header, possible, memo in candidate_headers(chain, lower, upper, addresses):
             if not possible:
                 continue
-            block = chain.get_canonical_block_by_number(header.block_number)
-            for tx_index, transaction, log_index, log in receipt_logs(chain, block):
+            block, receipts = memo if memo is not None else (chain.get_canonical_block_by_number(header.block_number),
+                                                             None)
+            for tx_index, transaction, log_index, log in receipt_logs(chain, block, receipts):
                 # the same round trip eth-tester's own get_logs makes: backend form -> RPC form -> filter form
                 log_filter.add(
                     inbound(outbound(

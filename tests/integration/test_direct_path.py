@@ -224,3 +224,26 @@ def test_a_direct_send_signs_eth_accounts_bytes_and_keeps_its_nonces_true(chain:
     sent_by_direct(6)  # the revert took the two nonces back
     assert chain.nonce(owner.address) == chain.w3.eth.get_transaction_count(owner.address)
     assert coin.balance_of(other.address) == 1 + 2 + 3 + 6
+
+
+def test_views_keep_each_codes_jump_analysis_and_still_refuse_a_jump_into_push_data(chain: Chain) -> None:
+    """The direct path's views share each code's jump-destination answers between calls: a jump onto a 0x5b byte
+    that is PUSH data must fail on every call, a jump onto a real JUMPDEST succeed, as through eth-tester."""
+    direct = chain.direct
+    assert direct is not None
+    sender = chain.accounts[0].address
+
+    def deployed(runtime: bytes) -> str:
+        init = bytes([0x60, len(runtime), 0x80, 0x60, 11, 0x60, 0, 0x39, 0x60, 0, 0xF3]) + runtime
+        receipt = direct.receipt(direct.send(sender, None, init, 200_000))
+        assert receipt["status"] == 1
+        return str(receipt["contractAddress"])
+
+    into_push_data = deployed(bytes.fromhex("600456605b00"))  # PUSH1 4, JUMP -> byte 4 is PUSH1's data (0x5b)
+    onto_jumpdest = deployed(bytes.fromhex("600456005b600160005260206000f3"))  # JUMP -> JUMPDEST, return 1
+    for _ in range(3):  # the first call analyses each code, the next ones reuse the answers
+        assert direct.call(into_push_data, b"", sender) == (False, b"")
+        assert direct.call(onto_jumpdest, b"", sender) == (True, (1).to_bytes(32, "big"))
+    assert bytes(chain.w3.eth.call({"to": onto_jumpdest})) == (1).to_bytes(32, "big")
+    with pytest.raises(Exception, match=r"(?i)invalid|jump"):
+        chain.w3.eth.call({"to": into_push_data})
