@@ -708,6 +708,16 @@ class DirectNode:
             self._nonces[key] = nonce + 1
         return tx_hash
 
+    def time_travel(self, timestamp: int) -> None:
+        """Mine an empty block so that the next one is stamped ``timestamp`` (eth-tester's ``time_travel``, as
+        ``testing_timeTravel`` reaches it), and flush it to the state file."""
+        self._head = None
+        self._nonce_head = None
+        try:
+            self._tester.time_travel(timestamp)
+        finally:
+            self._provider.flush()
+
     def send_raw(self, raw: bytes) -> HexBytes:
         """Hand a signed transaction to the chain (mined in a block of its own), flush it to the state file and
         return its hash."""
@@ -900,15 +910,22 @@ class Chain:
             return "0x" + self.direct.send_raw(raw).hex()
         return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
 
+    def wait_for_receipt(self, tx_hash: str, timeout: float) -> Any:
+        """The receipt of ``tx_hash``, waiting up to ``timeout`` seconds for it to be mined (web3.py's
+        ``TimeExhausted`` when it is not); on the embedded chain a sent transaction is mined already."""
+        if self.direct is not None:
+            return self.direct.receipt(bytes.fromhex(tx_hash.removeprefix("0x")))
+        return self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout)
+
     def time_travel(self, timestamp: int) -> None:
         """Move a development chain's clock forward to ``timestamp`` (mines one block)."""
         if not self.is_dev:
             raise ChainError("the clock can only be moved on a local development chain")
         if timestamp <= self.now():
             return  # the next block is stamped at or past the target already
-        if self.kind == "embedded":
+        if self.direct is not None:
             # eth-tester stamps the block it mines one second early; ask for one more so "latest" reaches it
-            self.w3.provider.make_request(RPCEndpoint("testing_timeTravel"), [timestamp + 1])
+            self.direct.time_travel(timestamp + 1)
         else:
             self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
             self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])

@@ -282,7 +282,7 @@ class Publisher:
         period = report.period
         try:
             receipt = self._node(
-                lambda: self.chain.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=self.receipt_timeout),
+                lambda: self.chain.wait_for_receipt(tx_hash, self.receipt_timeout),
                 f"waiting for period {period}",
             )
         except TimeExhausted:

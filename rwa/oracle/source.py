@@ -15,7 +15,7 @@ from pathlib import Path
 from rwa.deployment import Manifest
 from rwa.errors import InputError, RwaError
 from rwa.onchain.oracle import Report
-from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate
+from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate_cached
 from rwa.oracle.sources import BillingExport, read_billing
 
 DEFAULT_SEED = 20250701
@@ -65,7 +65,7 @@ class SimulatedSource(FigureSource):
                  scenario: SimulatorScenario = SimulatorScenario.BASE) -> None:
         if not deal_file.is_file():
             raise InputError(f"deployment's deal_file {deal_file} does not exist: --simulate needs the deal")
-        rows = simulate(load_deal_cached(deal_file), seed, scenario)
+        rows = simulate_cached(load_deal_cached(deal_file), seed, scenario)
         self.export = BillingExport(rows, f"simulator({deal_file.name})")
         self.last_period = len(rows)
 
