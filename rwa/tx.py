@@ -267,3 +267,68 @@ def _codec(fn: ContractFunction) -> _Codec:
         codec = _Codec(cast(dict[str, Any], abi), keccak(text=signature)[:4], inputs, names, outputs, plain)
         _codecs[id(abi)] = codec
     return codec
+
+
+@dataclass(frozen=True)
+class _EventCodec:
+    """One event's ABI, ready to decode its logs as web3.py's ``process_receipt`` does (elementary arguments only)."""
+
+    topic: bytes
+    indexed: tuple[tuple[str, str], ...]
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+    order: tuple[str, ...]
+    addresses: tuple[str, ...]
+
+
+_event_codecs: dict[tuple[int, str], _EventCodec | None] = {}
+
+
+def _event_codec(contract: Contract, name: str) -> _EventCodec | None:
+    """``name``'s codec in ``contract``'s ABI; None when an argument is a tuple or an array, whose fields web3.py
+    names, or a dynamic indexed value (only its hash is logged)."""
+    key = (id(contract.abi), name)
+    if key in _event_codecs:
+        return _event_codecs[key]
+    abi: Any = next(e for e in contract.abi if e.get("type") == "event" and e.get("name") == name)
+    params = [(str(p["name"]), str(p["type"]), bool(p.get("indexed"))) for p in abi["inputs"]]
+    codec: _EventCodec | None = None
+    if not abi.get("anonymous") and all("[" not in t and not t.startswith("tuple") and
+                                        not (i and t in ("string", "bytes")) for _, t, i in params):
+        signature = f"{name}({','.join(t for _, t, _ in params)})"
+        codec = _EventCodec(
+            bytes(keccak(text=signature)),
+            tuple((n, t) for n, t, i in params if i),
+            tuple(n for n, _, i in params if not i),
+            tuple(t for _, t, i in params if not i),
+            tuple(n for n, _, _ in params),
+            tuple(n for n, t, _ in params if t == "address"),
+        )
+    _event_codecs[key] = codec
+    return codec
+
+
+def event_args(contract: Contract, name: str, receipt: Any) -> list[dict[str, Any]]:
+    """The arguments of every ``name`` event that ``contract`` logged in ``receipt``, in log order: what web3.py's
+    ``process_receipt(errors=DISCARD)`` gives as each event's ``args`` (the tests compare them), decoded straight
+    from the ABI instead of matching every log against it. An event with tuple or array arguments goes through
+    web3.py, which names their fields."""
+    codec = _event_codec(contract, name)
+    if codec is None:
+        from web3.logs import DISCARD
+
+        return [dict(e["args"]) for e in contract.events[name]().process_receipt(receipt, errors=DISCARD)]
+    address = str(contract.address).lower()
+    out = []
+    for log in receipt["logs"]:
+        topics = log["topics"]
+        if (str(log["address"]).lower() != address or len(topics) != len(codec.indexed) + 1
+                or bytes(topics[0]) != codec.topic):
+            continue
+        args: dict[str, Any] = {n: decode([t], bytes(topic))[0] for (n, t), topic in zip(codec.indexed, topics[1:],
+                                                                                           strict=True)}
+        args.update(zip(codec.data_names, decode(codec.data_types, bytes(log["data"])), strict=True))
+        for n in codec.addresses:
+            args[n] = Web3.to_checksum_address(args[n])
+        out.append({n: args[n] for n in codec.order})
+    return out

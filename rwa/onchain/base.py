@@ -9,6 +9,7 @@ estimates. A revert is decoded into the contract's custom error either way (``rw
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Any, ClassVar, Protocol, Self
 
 from eth_utils.crypto import keccak
@@ -31,7 +32,12 @@ class HasAddress(Protocol):
 
 def to_address(target: str | HasAddress) -> str:
     """The checksummed address of an address string or of anything with an ``address``."""
-    raw = target if isinstance(target, str) else target.address
+    return _checksummed(target if isinstance(target, str) else target.address)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _checksummed(raw: str) -> str:
+    """``raw`` checksummed (once per process per string: every wrapper call names addresses)."""
     if not Web3.is_address(raw):
         raise InputError(f"{raw!r} is not an Ethereum address")
     return Web3.to_checksum_address(raw)

@@ -15,7 +15,7 @@ from web3.types import BlockIdentifier, TxReceipt
 from rwa.allocation import CloseOutcome, Cost, OfferingConfig
 from rwa.chain import Chain
 from rwa.onchain.base import ContractWrapper, HasAddress, to_address
-from rwa.tx import deploy
+from rwa.tx import deploy, event_args
 from rwa.units import Tranche
 
 TRANCHE_IDS: dict[Tranche, int] = {"senior": 0, "junior": 1}
@@ -125,8 +125,7 @@ class DealOffering(ContractWrapper):
     # -- events -------------------------------------------------------------------------------------------------
 
     def settled_in(self, receipt: TxReceipt) -> Settled:
-        ev = self.contract.events.DepositClaimed().process_receipt(receipt, errors=DISCARD)[0]
-        a: Any = ev["args"]
+        a: Any = event_args(self.contract, "DepositClaimed", receipt)[0]
         return Settled(str(a["controller"]), int(a["requestId"]), int(a["assets"]), int(a["shares"]),
                        int(a["refund"]), bool(a["refundPaid"]))
 

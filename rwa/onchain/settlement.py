@@ -11,13 +11,12 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
-from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from rwa.chain import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, HasAddress, eip712_digest, eip712_message, to_address
-from rwa.tx import deploy
+from rwa.tx import deploy, event_args
 
 DOMAIN_NAME = "RWA TradeSettlement"
 DOMAIN_VERSION = "1"
@@ -126,6 +125,6 @@ class TradeSettlement(ContractWrapper):
         return bytes(self._call(self.contract.functions.orderDigest(order.as_tuple())))
 
     def trade_in(self, receipt: TxReceipt) -> Trade:
-        a: Any = self.contract.events.TradeSettled().process_receipt(receipt, errors=DISCARD)[0]["args"]
+        a: Any = event_args(self.contract, "TradeSettled", receipt)[0]
         return Trade(bytes(a["orderHash"]), str(a["seller"]), str(a["buyer"]), str(a["token"]), int(a["amount"]),
                      int(a["price"]), int(a["nonce"]))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from web3.contract.contract import ContractFunction
-from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa import tx
@@ -224,8 +223,7 @@ class TrancheToken(ContractWrapper):
     def claim(self, *, sender: str) -> int:
         """Claim everything claimable for ``sender``; returns the stablecoin paid."""
         receipt = self._send(self.contract.functions.claim(), sender)
-        events = self.contract.events.FundsClaimed().process_receipt(receipt, errors=DISCARD)
-        return sum(int(e["args"]["amount"]) for e in events)
+        return sum(int(e["amount"]) for e in tx.event_args(self.contract, "FundsClaimed", receipt))
 
     def claimable(self, holder: str | HasAddress) -> int:
         """Stablecoin ``holder`` can claim now, rounded down."""

@@ -247,3 +247,26 @@ def test_views_keep_each_codes_jump_analysis_and_still_refuse_a_jump_into_push_d
     assert bytes(chain.w3.eth.call({"to": onto_jumpdest})) == (1).to_bytes(32, "big")
     with pytest.raises(Exception, match=r"(?i)invalid|jump"):
         chain.w3.eth.call({"to": into_push_data})
+
+
+def test_event_args_are_web3s_process_receipt_args(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
+    """Every event of the deal's contracts in every receipt of the lifecycle, decoded by ``rwa.tx.event_args``
+    (straight from the ABI; through web3.py for tuple or array arguments), equals web3.py's ``process_receipt``."""
+    from web3.logs import DISCARD
+
+    deal, _ = lifecycle
+    direct = chain.direct
+    assert direct is not None
+    contracts = [deal.pool.contract, deal.oracle.contract, deal.registry.contract, deal.stablecoin.contract,
+                 *(t.contract for t in deal.tokens.values())]
+    seen: Counter[str] = Counter()
+    for number in range(deal.manifest.deployment_block, chain.head()[0] + 1):
+        for transaction in direct.py_evm_chain.get_canonical_block_by_number(number).transactions:
+            receipt = direct.receipt(transaction.hash)
+            for contract in contracts:
+                for name in {e["name"] for e in contract.abi if e.get("type") == "event"}:
+                    theirs = [dict(e["args"]) for e in contract.events[name]().process_receipt(receipt, errors=DISCARD)
+                              if e["address"] == contract.address]
+                    assert tx.event_args(contract, name, receipt) == theirs, (name, number)
+                    seen[name] += len(theirs)
+    assert seen["FundsClaimed"] >= 2 and seen["PeriodDistributed"] >= 2 and seen["Transfer"] > 5
