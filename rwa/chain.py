@@ -96,6 +96,8 @@ class StateFile:
         self.path = path
         self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
+        self._meta_written: dict[str, str] = {}
+        """the meta rows as the file holds them (read at open, then as written)"""
 
     def open(self) -> tuple[dict[str, str], dict[bytes, bytes]]:
         """Lock and read the file; an absent file gives empty meta (a new chain).
@@ -163,6 +165,7 @@ class StateFile:
                     kv[bytes(k)] = bytes(v)
             if rows > 2 * len(kv) + COMPACT_AFTER:
                 self._compact(kv)
+            self._meta_written = dict(meta)
             return meta, kv
         except sqlite3.DatabaseError as exc:
             raise StateFileError(
@@ -204,14 +207,16 @@ class StateFile:
         transaction."""
         assert self._db is not None
         db = self._db
+        changed = [(k, v) for k, v in meta.items() if self._meta_written.get(k) != v]
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
+            db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", changed)
             db.executemany("INSERT INTO kv_log(k, v) VALUES (?, ?)", [(k, store.get(k)) for k in keys])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._meta_written.update(changed)
 
     def close(self) -> None:
         if self._db is not None:
@@ -657,7 +662,8 @@ class DirectNode:
 
     def nonce(self, address: str) -> int:
         """The next nonce of ``address`` (every transaction is mined at once: pending is latest). Remembered while
-        the head stays the block it was read at, or the block this node's own send from ``address`` mined."""
+        the head stays the block it was read at, and across the blocks this node mines on it (each moves only its
+        own senders' nonces); anything else that moves the chain drops them."""
         head = self._head_hash()
         if head != self._nonce_head:
             self._nonces.clear()
@@ -696,37 +702,42 @@ class DirectNode:
             data=data,
             access_list=(),
         )
-        before = self._nonce_head
         signed = unsigned.as_signed_transaction(signer)
         self._sent = (bytes(signed.hash), bytes.fromhex(sender[2:]))
-        tx_hash = self.send_raw(signed.encode())
+        return self.send_raw(signed.encode())
+
+    def _mined_on(self, before: bytes | None) -> None:
+        """The chain has just mined a block (a transaction's, or a clock move's empty one): if it stands on
+        ``before``, the head the remembered nonces held at, only its transactions' senders moved; else they are
+        read afresh."""
         fresh = self._fresh()
-        if before is not None and fresh is not None and len(fresh[0].transactions) == 1 \
-                and fresh[0].header.parent_hash == before:
-            # the head is the block of this one transaction on the head the nonces held at: only sender's moved
-            self._nonce_head = fresh[0].hash
-            self._nonces[key] = nonce + 1
-        return tx_hash
+        if before is None or fresh is None or fresh[0].header.parent_hash != before:
+            self._nonce_head = None
+            return
+        for transaction in fresh[0].transactions:
+            sender = self._sent[1] if transaction.hash == self._sent[0] else transaction.sender
+            self._nonces["0x" + bytes(sender).hex()] = int(transaction.nonce) + 1
+        self._nonce_head = bytes(fresh[0].hash)
 
     def time_travel(self, timestamp: int) -> None:
         """Mine an empty block so that the next one is stamped ``timestamp`` (eth-tester's ``time_travel``, as
         ``testing_timeTravel`` reaches it), and flush it to the state file."""
-        self._head = None
-        self._nonce_head = None
+        before, self._head, self._nonce_head = self._nonce_head, None, None
         try:
             self._tester.time_travel(timestamp)
         finally:
             self._provider.flush()
+        self._mined_on(before)
 
     def send_raw(self, raw: bytes) -> HexBytes:
         """Hand a signed transaction to the chain (mined in a block of its own), flush it to the state file and
         return its hash."""
-        self._head = None
-        self._nonce_head = None
+        before, self._head, self._nonce_head = self._nonce_head, None, None
         try:
             tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
         finally:
             self._provider.flush()
+        self._mined_on(before)
         return HexBytes(tx_hash)
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_abi.abi import decode, encode
-from eth_utils.abi import get_abi_input_types, get_abi_output_types
+from eth_abi.grammar import TupleType, parse
+from eth_utils.abi import collapse_if_tuple, get_abi_input_types, get_abi_output_types
 from eth_utils.crypto import keccak
 from web3 import Web3
-from web3._utils.abi import map_abi_data
-from web3._utils.normalizers import BASE_RETURN_NORMALIZERS
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
@@ -238,6 +237,9 @@ class _Codec:
     outputs: tuple[str, ...]
     plain: bool
     """Outputs that web3.py returns as eth-abi decodes them (no address to checksum, no array or tuple)."""
+    normalizers: tuple[Callable[[Any], Any], ...]
+    """Per output, what web3.py makes of it (``map_abi_data`` with its return normalizers: addresses checksummed,
+    arrays as lists, tuples kept)."""
 
     def encode(self, fn: ContractFunction) -> bytes:
         args = list(fn.args)
@@ -246,10 +248,22 @@ class _Codec:
         return self.selector + encode(self.inputs, args)
 
     def decode(self, output: bytes) -> Any:
-        values = decode(self.outputs, output)
+        values: Sequence[Any] = decode(self.outputs, output)
         if not self.plain:
-            values = map_abi_data(BASE_RETURN_NORMALIZERS, self.outputs, values)
+            values = [f(v) for f, v in zip(self.normalizers, values, strict=True)]
         return values[0] if len(values) == 1 else list(values)
+
+
+def _output_normalizer(kind: Any) -> Callable[[Any], Any]:
+    """What web3.py's ``map_abi_data(BASE_RETURN_NORMALIZERS, ...)`` makes of a decoded value of type ``kind``
+    (parsed): addresses checksummed, arrays as lists, tuples as tuples."""
+    if kind.is_array:
+        item = _output_normalizer(kind.item_type)
+        return lambda value: [item(x) for x in value]
+    if isinstance(kind, TupleType):
+        parts = [_output_normalizer(c) for c in kind.components]
+        return lambda value: tuple(f(x) for f, x in zip(parts, value, strict=True))
+    return _checksum if kind.to_type_str() == "address" else _identity
 
 
 _codecs: dict[int, _Codec] = {}
@@ -264,45 +278,67 @@ def _codec(fn: ContractFunction) -> _Codec:
         signature = f"{abi['name']}({','.join(inputs)})"
         plain = all(t != "address" and "[" not in t and not t.startswith("(") for t in outputs)
         names = tuple(str(p.get("name", "")) for p in abi["inputs"])
-        codec = _Codec(cast(dict[str, Any], abi), keccak(text=signature)[:4], inputs, names, outputs, plain)
+        codec = _Codec(cast(dict[str, Any], abi), keccak(text=signature)[:4], inputs, names, outputs, plain,
+                       tuple(_output_normalizer(parse(t)) for t in outputs))
         _codecs[id(abi)] = codec
     return codec
 
 
+@functools.lru_cache(maxsize=65_536)
+def _checksum(address: str) -> str:
+    return str(Web3.to_checksum_address(address))
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _arg_normalizer(param: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """What web3.py makes of a decoded argument of ABI ``param``: addresses checksummed, arrays as lists and
+    tuples as dicts by component name (``map_abi_data`` with its return normalizers, then ``named_tree``)."""
+    kind = str(param["type"])
+    if kind.endswith("]"):
+        item = _arg_normalizer({**param, "type": kind[: kind.rindex("[")]})
+        return lambda value: [item(x) for x in value]
+    if kind == "tuple":
+        fields = [(str(c["name"]), _arg_normalizer(c)) for c in param["components"]]
+        return lambda value: {n: f(x) for (n, f), x in zip(fields, value, strict=True)}
+    return _checksum if kind == "address" else _identity
+
+
 @dataclass(frozen=True)
 class _EventCodec:
-    """One event's ABI, ready to decode its logs as web3.py's ``process_receipt`` does (elementary arguments only)."""
+    """One event's ABI, ready to decode its logs as web3.py's ``process_receipt`` does."""
 
     topic: bytes
-    indexed: tuple[tuple[str, str], ...]
+    indexed: tuple[tuple[str, str, Callable[[Any], Any]], ...]
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
+    data_normalizers: tuple[Callable[[Any], Any], ...]
     order: tuple[str, ...]
-    addresses: tuple[str, ...]
 
 
 _event_codecs: dict[tuple[int, str], _EventCodec | None] = {}
 
 
 def _event_codec(contract: Contract, name: str) -> _EventCodec | None:
-    """``name``'s codec in ``contract``'s ABI; None when an argument is a tuple or an array, whose fields web3.py
-    names, or a dynamic indexed value (only its hash is logged)."""
+    """``name``'s codec in ``contract``'s ABI; None when an indexed argument is dynamic (only its hash is
+    logged), which web3.py decodes its own way."""
     key = (id(contract.abi), name)
     if key in _event_codecs:
         return _event_codecs[key]
     abi: Any = next(e for e in contract.abi if e.get("type") == "event" and e.get("name") == name)
-    params = [(str(p["name"]), str(p["type"]), bool(p.get("indexed"))) for p in abi["inputs"]]
+    params = [(p, collapse_if_tuple(p), bool(p.get("indexed"))) for p in abi["inputs"]]
     codec: _EventCodec | None = None
-    if not abi.get("anonymous") and all("[" not in t and not t.startswith("tuple") and
-                                        not (i and t in ("string", "bytes")) for _, t, i in params):
-        signature = f"{name}({','.join(t for _, t, _ in params)})"
+    if not abi.get("anonymous") and not any(i and ("[" in t or t.startswith("(") or t in ("string", "bytes"))
+                                            for _, t, i in params):
         codec = _EventCodec(
-            bytes(keccak(text=signature)),
-            tuple((n, t) for n, t, i in params if i),
-            tuple(n for n, _, i in params if not i),
+            bytes(keccak(text=f"{name}({','.join(t for _, t, _ in params)})")),
+            tuple((str(p["name"]), t, _arg_normalizer(p)) for p, t, i in params if i),
+            tuple(str(p["name"]) for p, _, i in params if not i),
             tuple(t for _, t, i in params if not i),
-            tuple(n for n, _, _ in params),
-            tuple(n for n, t, _ in params if t == "address"),
+            tuple(_arg_normalizer(p) for p, _, i in params if not i),
+            tuple(str(p["name"]) for p, _, _ in params),
         )
     _event_codecs[key] = codec
     return codec
@@ -311,8 +347,7 @@ def _event_codec(contract: Contract, name: str) -> _EventCodec | None:
 def event_args(contract: Contract, name: str, receipt: Any) -> list[dict[str, Any]]:
     """The arguments of every ``name`` event that ``contract`` logged in ``receipt``, in log order: what web3.py's
     ``process_receipt(errors=DISCARD)`` gives as each event's ``args`` (the tests compare them), decoded straight
-    from the ABI instead of matching every log against it. An event with tuple or array arguments goes through
-    web3.py, which names their fields."""
+    from the ABI instead of matching every log against it."""
     codec = _event_codec(contract, name)
     if codec is None:
         from web3.logs import DISCARD
@@ -325,10 +360,9 @@ def event_args(contract: Contract, name: str, receipt: Any) -> list[dict[str, An
         if (str(log["address"]).lower() != address or len(topics) != len(codec.indexed) + 1
                 or bytes(topics[0]) != codec.topic):
             continue
-        args: dict[str, Any] = {n: decode([t], bytes(topic))[0] for (n, t), topic in zip(codec.indexed, topics[1:],
-                                                                                           strict=True)}
-        args.update(zip(codec.data_names, decode(codec.data_types, bytes(log["data"])), strict=True))
-        for n in codec.addresses:
-            args[n] = Web3.to_checksum_address(args[n])
+        args: dict[str, Any] = {n: f(decode([t], bytes(topic))[0])
+                                for (n, t, f), topic in zip(codec.indexed, topics[1:], strict=True)}
+        values = decode(codec.data_types, bytes(log["data"]))
+        args.update((n, f(v)) for n, f, v in zip(codec.data_names, codec.data_normalizers, values, strict=True))
         out.append({n: args[n] for n in codec.order})
     return out

@@ -10,7 +10,6 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain import Chain
@@ -18,7 +17,7 @@ from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, Role
 from rwa.period_clock import clock_length
 from rwa.terms import DefaultRules
-from rwa.tx import deploy
+from rwa.tx import deploy, event_args
 from rwa.waterfall import PeriodLegs, PoolState, PoolTerms
 
 # Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
@@ -353,7 +352,7 @@ class LeasePool(ContractWrapper):
 
     def legs_in(self, receipt: TxReceipt) -> PeriodLegs:
         """The ``PeriodDistributed`` legs a ``distribute``/``finalize`` receipt carries."""
-        events = self.contract.events.PeriodDistributed().process_receipt(receipt, errors=DISCARD)
+        events = event_args(self.contract, "PeriodDistributed", receipt)
         if len(events) != 1:
             raise ValueError(f"expected one PeriodDistributed event in the receipt, found {len(events)}")
-        return legs_from_event(int(events[0]["args"]["period"]), events[0]["args"]["legs"])
+        return legs_from_event(int(events[0]["period"]), events[0]["legs"])

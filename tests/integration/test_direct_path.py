@@ -217,13 +217,17 @@ def test_a_direct_send_signs_eth_accounts_bytes_and_keeps_its_nonces_true(chain:
                                     "maxPriorityFeePerGas": 10**9, "maxFeePerGas": chain.gas_price(), "value": 1,
                                     "to": other.address}, owner.key).raw_transaction
     chain.send_raw(bytes(raw))  # signed elsewhere, e.g. by a reporter
+    assert chain.nonce(owner.address) == nonce + 1
     sent_by_direct(3)
+    chain.time_travel(chain.now() + 3_600)  # an empty block: no nonce moves
+    assert chain.nonce(owner.address) == nonce + 2
+    sent_by_direct(7)
     with chain.snapshot():
         sent_by_direct(4)
         sent_by_direct(5)
     sent_by_direct(6)  # the revert took the two nonces back
     assert chain.nonce(owner.address) == chain.w3.eth.get_transaction_count(owner.address)
-    assert coin.balance_of(other.address) == 1 + 2 + 3 + 6
+    assert coin.balance_of(other.address) == 1 + 2 + 3 + 7 + 6
 
 
 def test_views_keep_each_codes_jump_analysis_and_still_refuse_a_jump_into_push_data(chain: Chain) -> None:
