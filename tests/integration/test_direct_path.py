@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.exceptions import EncodingError
 from web3.contract.contract import ContractFunction
 
 from rwa import tx
@@ -274,3 +275,27 @@ def test_event_args_are_web3s_process_receipt_args(chain: Chain, lifecycle: tupl
                     assert tx.event_args(contract, name, receipt) == theirs, (name, number)
                     seen[name] += len(theirs)
     assert seen["FundsClaimed"] >= 2 and seen["PeriodDistributed"] >= 2 and seen["Transfer"] > 5
+
+
+def test_bound_functions_are_web3s_own_calls(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
+    """The project's bindings skip web3.py's per-call overload matching; each call they make is the one web3.py's
+    own binding makes (selector, arguments, calldata, result), and a call with the wrong arguments still fails
+    in web3.py's matching."""
+    deal, _ = lifecycle
+    views = _views(deal, [a.address for a in chain.accounts[15:20]])
+    for fn in views:
+        plain = chain.w3.eth.contract(address=fn.address, abi=fn.contract_abi)
+        theirs = plain.functions[fn.abi["name"]](*fn.args)
+        assert type(fn).__mro__[1] is not type(theirs).__mro__[1]  # the project's binding, not web3.py's
+        assert (fn.selector, fn.args, tuple(fn.arguments)) == (theirs.selector, theirs.args, tuple(theirs.arguments))
+        data = plain.encode_abi(fn.abi["name"], args=list(fn.args))
+        assert "0x" + tx.encode_call(fn).hex() == data
+        assert fn.call() == theirs.call()
+    periods = deal.pool.contract.functions.periodEnd
+    with pytest.raises(Exception, match="periodEnd"):
+        periods()  # no argument: web3.py's matching names the function it could not match
+    bad = periods("two")  # the right count binds at once; the value fails when it is encoded
+    with pytest.raises(EncodingError, match="two"):
+        tx.call(bad)
+    with pytest.raises(Exception, match="periodEnd"):
+        bad.call()  # through web3.py (a node's path): its matching refuses the value
