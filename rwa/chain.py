@@ -741,6 +741,24 @@ class DirectNode:
         return HexBytes(tx_hash)
 
 
+    def send_raw_unless_reverted(self, raw: bytes) -> HexBytes | None:
+        """:meth:`send_raw`, except that a transaction that reverts is taken back: the chain returns to the block
+        before it, so nothing of it stays (no block, no nonce used), and None is returned. A caller that would
+        otherwise dry-run a transaction before sending it (so that a rejection sends nothing) runs it once."""
+        snapshot = self._tester.take_snapshot()
+        before, self._head, self._nonce_head = self._nonce_head, None, None
+        try:
+            tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
+            if self.receipt(bytes(HexBytes(tx_hash)))["status"] != 1:
+                self._tester.revert_to_snapshot(snapshot)
+                self.forget_head()
+                return None
+        finally:
+            self._provider.flush()
+        self._mined_on(before)
+        return HexBytes(tx_hash)
+
+
 def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
     from eth_tester import PyEVMBackend
 

@@ -254,12 +254,8 @@ class Publisher:
             raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
         sender = self.sender
         period = report.period
-        if kind is ReportKind.SUBMITTED:
-            self._node(lambda: self.oracle.check_submit(report, signatures, sender.address),
-                       f"checking period {period}")
-        else:
-            self._node(lambda: self.oracle.check_amend(period, report, signatures, sender.address),
-                       f"checking the amendment of period {period}")
+        if self.chain.direct is None:  # a dry run first, so that a rejection sends nothing (one eth_call)
+            self._check(kind, report, signatures)
         nonce = self._node(lambda: self.chain.nonce(sender.address), "nonce")
         gas_price = self._node(self.chain.gas_price, "gas price")
         fields: dict[str, Any] = {
@@ -270,13 +266,35 @@ class Publisher:
         raw = bytes(signed.raw_transaction)
         tx_hash = "0x" + bytes(signed.hash).hex()
         self.outbox.record_sending(self.oracle.address, kind, period, raw, tx_hash)
-        self._broadcast(raw, period)
+        if not self._broadcast(raw, period):
+            self.outbox.record_signed(self.oracle.address, kind, report, signatures)  # as if never sent
+            self._check(kind, report, signatures)  # raises the contract's reason
+            raise ContractRevertError("SubmitFailed" if kind is ReportKind.SUBMITTED else "AmendFailed",
+                                      {"period": period, "tx": tx_hash}, b"", "RevenueOracle")
         log.debug("period %d: %s transaction %s sent", period, kind, tx_hash)
         _fault("after-submit")
         return self._await(kind, report, tx_hash)
 
-    def _broadcast(self, raw: bytes, period: int) -> None:
+    def _check(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> None:
+        """Dry-run the transaction as a call: a rejection raises the contract's reason."""
+        assert self.sender is not None
+        sender, period = self.sender.address, report.period
+        if kind is ReportKind.SUBMITTED:
+            self._node(lambda: self.oracle.check_submit(report, signatures, sender), f"checking period {period}")
+        else:
+            self._node(lambda: self.oracle.check_amend(period, report, signatures, sender),
+                       f"checking the amendment of period {period}")
+
+    def _broadcast(self, raw: bytes, period: int) -> bool:
+        """Send ``raw``; False when the embedded chain ran it and took it back because it reverted.
+
+        On the embedded chain the transaction runs at once, and one that reverts leaves nothing: a rejection sends
+        nothing, as the dry run ensures on a node (:meth:`_send`), and the report's checks run once."""
+        direct = self.chain.direct
+        if direct is not None:
+            return self._node(lambda: direct.send_raw_unless_reverted(raw), f"sending period {period}") is not None
         self._node(lambda: self.chain.send_raw(raw), f"sending period {period}")
+        return True
 
     def _await(self, kind: ReportKind, report: Report, tx_hash: str) -> _Mined:
         period = report.period
@@ -322,7 +340,9 @@ class Publisher:
             pass
         assert entry.raw_tx is not None
         try:
-            self._broadcast(entry.raw_tx, period)
+            if not self._broadcast(entry.raw_tx, period):
+                log.warning("period %d: recorded transaction %s reverts; building a new one", period, tx_hash)
+                return None
         except (NodeUnavailableError, RwaError):
             raise
         except Exception as exc:  # nonce already used by another transaction: this one can never be mined

@@ -226,6 +226,43 @@ def test_an_amendment_lost_before_its_broadcast_is_resent_from_the_outbox(
     assert setup.oracle.report_of(2).revenue == 4_321  # type: ignore[union-attr]
 
 
+def test_a_rejected_report_on_the_embedded_chain_sends_nothing(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    """The embedded chain runs the report's transaction without a dry run first and takes it back when it
+    reverts: the contract's reason is raised, no block is left, no nonce is used, and the outbox holds the
+    signatures only (as a dry run's refusal leaves it); the reporters' own signatures then go through."""
+    from rwa.errors import ContractRevertError
+    from rwa.oracle.report import sign_report
+
+    setup, manifest = deployed
+    chain = setup.chain
+    report = read_billing(write_export(billing_rows(range(1, 3)), tmp_path / "b.csv")).row(1).to_report()
+    strangers = sign_report(report, [Account.create() for _ in range(3)], chain.chain_id, setup.oracle.address)
+    box = tmp_path / "outbox.sqlite"
+    publisher = Publisher(chain, manifest, keys=setup.reporters, outbox=box)
+    try:
+        sender = publisher.sender
+        assert sender is not None
+        head, nonce = chain.head(), chain.nonce(sender.address)
+        with pytest.raises(ContractRevertError) as refused:
+            publisher.publish_period(report, strangers)
+        assert refused.value.error_name not in ("SubmitFailed", "OutOfGasOrUnknown")  # the contract's own reason
+        assert chain.head() == head and chain.nonce(sender.address) == nonce
+        assert chain.w3.eth.block_number == head[0]
+        entry = publisher.outbox.get(setup.oracle.address, ReportKind.SUBMITTED, 1)
+        assert entry is not None and entry.status is OutboxStatus.SIGNED and entry.raw_tx is None
+        assert setup.oracle.report_of(1) is None
+    finally:
+        publisher.close()
+    honest = Publisher(chain, manifest, keys=setup.reporters, outbox=tmp_path / "another-outbox.sqlite")
+    try:
+        done = honest.publish_period(report)  # the reporters' own signatures, from the nonce left unused
+        assert done.status == "published" and setup.oracle.report_of(1) == report
+    finally:
+        honest.close()
+
+
 # -- separate processes: the embedded chain's state file is shared between them ------------------------------
 
 
