@@ -206,7 +206,7 @@ def call(fn: ContractFunction, sender: str | None = None, block: BlockIdentifier
     direct = direct_node(fn.w3)
     if direct is not None and (block == "latest" or isinstance(block, int)):
         codec = _codec(fn)
-        origin = sender or fn.w3.eth.default_account
+        origin = _origin(fn.w3, sender)
         ok, output = direct.call(str(fn.address), codec.encode(fn), str(origin), block)
         if not ok:
             raise decoder().decode(output, str(fn.address))
@@ -216,6 +216,15 @@ def call(fn: ContractFunction, sender: str | None = None, block: BlockIdentifier
     except Exception as exc:
         reraise_revert(exc, str(getattr(fn, "address", "")))
         raise
+
+
+def _origin(w3: Web3, sender: str | None) -> str:
+    """Who a view call is made from: ``sender``, else the connection's default account, else the zero address
+    (an auditor's connection holds no key)."""
+    if sender:
+        return sender
+    default = w3.eth.default_account
+    return str(default) if isinstance(default, str) else "0x" + "00" * 20
 
 
 def encode_call(fn: ContractFunction) -> bytes:
@@ -241,7 +250,7 @@ def call_many(fns: Sequence[ContractFunction], sender: str | None = None, block:
     if not fns:
         return []
     w3 = fns[0].w3
-    origin = str(sender or w3.eth.default_account)
+    origin = _origin(w3, sender)
     direct = direct_node(w3)
     if not batch and direct is not None and (block == "latest" or isinstance(block, int)):
         return [call(fn, origin, block) for fn in fns]

@@ -40,6 +40,7 @@ from rwa.replay.reconcile import (
     reconcile_token,
     reconcile_waterfall,
 )
+from rwa.tx import call_many
 from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolTerms
 
@@ -181,20 +182,19 @@ def _counters(chain: Chain, links: Links, pool: str, block: int) -> dict[str, in
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
 
-    def read(contract: Any, name: str) -> int:
-        return int(getattr(contract.functions, name)().call(block_identifier=block))
-
     p = LeasePool.at(chain, pool).contract
-    out = {name: read(p, name) for name in ("lastDistributedPeriod", "totalSeniorPaid", "totalJuniorPaid",
-                                            "totalFeesPaid")}
     o = RevenueOracle.at(chain, links.oracle).contract
-    out["latestPeriod"] = read(o, "latestPeriod")
-    out["threshold"] = read(o, "threshold")
-    out["reporters"] = len(o.functions.reporters().call(block_identifier=block))
+    reads: list[tuple[str, Any]] = [(name, getattr(p.functions, name)()) for name in (
+        "lastDistributedPeriod", "totalSeniorPaid", "totalJuniorPaid", "totalFeesPaid")]
+    reads += [("latestPeriod", o.functions.latestPeriod()), ("threshold", o.functions.threshold()),
+              ("reporters", o.functions.reporters())]
     for tranche in TRANCHES:
         t = TrancheToken.at(chain, getattr(links, tranche)).contract
-        for name in ("totalDistributed", "totalClaimed", "totalSupply"):
-            out[f"{tranche}.{name}"] = read(t, name)
+        reads += [(f"{tranche}.{name}", getattr(t.functions, name)())
+                  for name in ("totalDistributed", "totalClaimed", "totalSupply")]
+    values = call_many([fn for _, fn in reads], block=block)  # one eth_call on a node
+    out = {name: int(value) for (name, _), value in zip(reads, values, strict=True) if name != "reporters"}
+    out["reporters"] = len(values[[name for name, _ in reads].index("reporters")])
     return out
 
 
