@@ -12,7 +12,7 @@ from typing import Any
 
 from web3 import Web3
 
-from rwa.allocation import JUNIOR_ID, SENIOR_ID
+from rwa.allocation import JUNIOR_ID, SENIOR_ID, OfferingConfig
 from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.offering import DealOffering, Phase, Settled
@@ -50,12 +50,11 @@ def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int) -> i
     investor = _address(investor)
     if amount <= 0:
         raise InputError(f"--amount {amount}: must be positive")
-    _require_open(deal, offering)
+    config = _require_open(deal, offering)
     code = deal.tokens[TRANCHE_OF_ID[t]].detect_mint_restriction(investor)
     if code != Restriction.SUCCESS:
         raise InputError(f"{investor} cannot subscribe to {tranche}: "
                          f"{deal.tokens[TRANCHE_OF_ID[t]].message_for(int(code))}")
-    config = offering.config()
     total = offering.pending(t, investor) + amount
     if not config.min_ticket <= total <= config.max_ticket:
         raise InputError(f"--amount {amount}: the request would add up to {total}, the tickets are "
@@ -85,7 +84,8 @@ def cancel(deal: DeployedDeal, tranche: str, investor: str) -> int:
     return pending
 
 
-def _require_open(deal: DeployedDeal, offering: DealOffering) -> None:
+def _require_open(deal: DeployedDeal, offering: DealOffering) -> OfferingConfig:
+    """Refuse unless the offering takes requests now; its configuration, read for the check."""
     phase, config, now = offering.phase(), offering.config(), deal.chain.now()
     if phase != Phase.OPEN:
         raise InputError(f"the offering is {phase.name.lower()}: requests and cancellations are over")
@@ -94,6 +94,7 @@ def _require_open(deal: DeployedDeal, offering: DealOffering) -> None:
     if now >= config.close_time:
         raise InputError(f"the offering's window closed at {config.close_time}; the chain's time is {now}: "
                          "run `rwa offering close`")
+    return config
 
 
 @dataclass(frozen=True)
