@@ -299,3 +299,31 @@ def test_bound_functions_are_web3s_own_calls(chain: Chain, lifecycle: tuple[Depl
         tx.call(bad)
     with pytest.raises(Exception, match="periodEnd"):
         bad.call()  # through web3.py (a node's path): its matching refuses the value
+
+
+def test_a_view_asked_again_on_the_same_head_is_answered_from_it_and_afresh_on_the_next(chain: Chain) -> None:
+    from rwa.onchain.stablecoin import Stablecoin
+
+    direct = chain.direct
+    assert direct is not None
+    owner, other = chain.accounts[0].address, chain.accounts[1].address
+    coin = Stablecoin.deploy_test(chain, owner)
+    data = tx.encode_call(coin.contract.functions.balanceOf(other))
+    runs = Counter[str]()
+    message = direct._message
+
+    def counted(*args: Any) -> Any:
+        runs["evm"] += 1
+        return message(*args)
+
+    direct._message = counted  # type: ignore[method-assign]
+    try:
+        first = direct.call(coin.address, data, owner)
+        assert direct.call(coin.address, data, owner) == first and runs["evm"] == 1  # the same head: remembered
+        coin.mint(other, 5, sender=owner)
+        after = direct.call(coin.address, data, owner)
+        assert runs["evm"] == 2 and int.from_bytes(after[1], "big") == int.from_bytes(first[1], "big") + 5
+        chain.time_travel(chain.now() + 60)  # any new block: asked afresh
+        assert direct.call(coin.address, data, owner) == after and runs["evm"] == 3
+    finally:
+        del direct._message
