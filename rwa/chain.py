@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
@@ -408,7 +409,7 @@ class DirectNode:
         """hash and timestamp of canonical blocks by number, as the last log queries read them"""
         self._checksums: dict[bytes, str] = {}
         self._signers: dict[str, Any] = {}
-        """eth-keys private keys by lowercase address (py-evm signs with them)"""
+        """secp256k1 signing keys by lowercase address"""
         self._nonces: dict[str, int] = {}
         self._sent: tuple[bytes, bytes] = (b"", b"")
         """hash and sender of the transaction this node signed last (its receipt need not recover the sender)"""
@@ -416,7 +417,7 @@ class DirectNode:
         """the head block's hash at which ``_nonces`` hold: nonces read there or set by a send that mined it"""
 
     def add_keys(self, accounts: Sequence[LocalAccount]) -> None:
-        from eth_keys.datatypes import PrivateKey
+        from coincurve import PrivateKey
 
         for acct in accounts:
             self._keys[acct.address.lower()] = acct
@@ -699,28 +700,24 @@ class DirectNode:
     def send(self, sender: str, to: str | None, data: bytes, gas: int, value: int = 0) -> HexBytes:
         """Sign and send a transaction from a local key; it is mined and flushed before this returns its hash.
 
-        It is signed by py-evm's own transaction builder (EIP-1559, the bytes eth-account would sign: the tests
-        compare them) and handed over raw, as a client hands it to a node."""
+        It is built by py-evm's own transaction builder and signed over its signing message (EIP-1559: the bytes
+        eth-account would sign, which the tests compare), then handed over raw, as a client hands it to a node."""
         key = sender.lower()
         signer = self._signers.get(key)
         if signer is None:
             raise InputError(f"no signing key for {sender}: add it to RWA_PRIVATE_KEYS or RWA_KEYSTORE")
         chain = self._tester.backend.chain
-        nonce = self.nonce(sender)
-        unsigned = chain.get_vm_class(chain.header).get_transaction_builder().new_unsigned_dynamic_fee_transaction(
-            chain_id=chain.chain_id,
-            nonce=nonce,
-            max_priority_fee_per_gas=PRIORITY_FEE,
-            max_fee_per_gas=self.gas_price(),
-            gas=gas,
-            to=bytes.fromhex(to[2:]) if to is not None else b"",
-            value=value,
-            data=data,
-            access_list=(),
-        )
-        signed = unsigned.as_signed_transaction(signer)
-        self._sent = (bytes(signed.hash), bytes.fromhex(sender[2:]))
-        return self.send_raw(signed.encode())
+        fields = (chain.chain_id, self.nonce(sender), PRIORITY_FEE, self.gas_price(), gas,
+                  bytes.fromhex(to[2:]) if to is not None else b"", value, data, ())
+        builder = chain.get_vm_class(chain.header).get_transaction_builder()
+        # py-evm's own signing makes a secp256k1 key object per signature; the node keeps one per signer
+        digest = keccak(builder.new_unsigned_dynamic_fee_transaction(*fields).get_message_for_signing())
+        signature = signer.sign_recoverable(digest, hasher=None)
+        raw = builder.new_dynamic_fee_transaction(
+            *fields, signature[64], int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
+        ).encode()
+        self._sent = (bytes(keccak(raw)), bytes.fromhex(sender[2:]))
+        return self.send_raw(raw)
 
     def _mined_on(self, before: bytes | None) -> None:
         """The chain has just mined a block (a transaction's, or a clock move's empty one): if it stands on
