@@ -271,7 +271,15 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ITrancheToken
-    function claimableOf(address[] calldata holders)
+    function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts) {
+        amounts = new uint256[](holders.length);
+        for (uint256 i = 0; i < holders.length; ++i) {
+            amounts[i] = _claimableDown(holders[i]);
+        }
+    }
+
+    /// @inheritdoc ITrancheToken
+    function claimsDue(address[] calldata holders)
         external
         view
         returns (uint256[] memory amounts, uint8[] memory claimRestrictions)

@@ -155,10 +155,12 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
         view
         returns (uint256 balance, uint256 claimableNow, uint256 withdrawn, uint8 claimRestriction);
 
+    /// @notice `claimable` for each of `holders`, in order: one call for an auditor checking every holder.
+    function claimableOf(address[] calldata holders) external view returns (uint256[] memory amounts);
+
     /// @notice `claimable` for each of `holders`, in order, and the restriction code a claim by each meets now
-    ///         (0: none): one call for an auditor checking every holder, or for a batch of claims checking them all
-    ///         before it sends any.
-    function claimableOf(address[] calldata holders)
+    ///         (0: none): one call for a batch of claims that checks them all before it sends any.
+    function claimsDue(address[] calldata holders)
         external
         view
         returns (uint256[] memory amounts, uint8[] memory claimRestrictions);

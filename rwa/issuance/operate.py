@@ -240,7 +240,7 @@ def claim_all(deal: DeployedDeal, candidates: list[str]) -> list[ClaimResult]:
     """Claim for every candidate this checkout can sign for and who has something to claim.
 
     What each can claim, and whether its claim is restricted, is read for all of them at once: one call per
-    tranche (``claimableOf``, a thousand holders a call), not one per holder."""
+    tranche (``claimsDue``, a thousand holders a call), not one per holder."""
     signers = {a.address for a in deal.chain.accounts}
     holders = [h for h in dict.fromkeys(Web3.to_checksum_address(c) for c in candidates) if h in signers]
     if not holders:

@@ -17,7 +17,8 @@ from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
 from rwa.onchain.registry import BATCH_SIZE, ComplianceRegistry
 
 CLAIMABLE_BATCH = 1_000
-"""Holders per ``claimableOf`` call: about 11k gas each, far below a node's call gas cap (eth-tester's is ~30M)."""
+"""Holders per ``claimableOf`` or ``claimsDue`` call: at most about 11k gas each, far below a node's call gas cap
+(eth-tester's is ~30M)."""
 
 
 class Restriction(enum.IntEnum):
@@ -240,17 +241,22 @@ class TrancheToken(ContractWrapper):
     ) -> list[int]:
         """``claimable`` of many holders at ``block``, ``batch`` holders a call (a call's gas is capped: one view over
         every holder of a large deal would fail)."""
-        return [amount for amount, _ in self.claims_of(holders, block, batch)]
+        addresses = [to_address(h) for h in holders]
+        out: list[int] = []
+        for start in range(0, len(addresses), batch):
+            out.extend(int(a) for a in self._call(self.contract.functions.claimableOf(addresses[start : start + batch]),
+                                                  block))
+        return out
 
     def claims_of(
         self, holders: Sequence[str | HasAddress], block: BlockIdentifier = "latest", batch: int = CLAIMABLE_BATCH
     ) -> list[tuple[int, Restriction]]:
         """What each of ``holders`` can claim at ``block`` and the restriction its claim meets there
-        (``claimableOf``), ``batch`` holders a call."""
+        (``claimsDue``), ``batch`` holders a call."""
         addresses = [to_address(h) for h in holders]
         out: list[tuple[int, Restriction]] = []
         for start in range(0, len(addresses), batch):
-            amounts, codes = self._call(self.contract.functions.claimableOf(addresses[start : start + batch]), block)
+            amounts, codes = self._call(self.contract.functions.claimsDue(addresses[start : start + batch]), block)
             out.extend((int(a), Restriction(int(c))) for a, c in zip(amounts, codes, strict=True))
         return out
 

@@ -35,6 +35,7 @@ def _views(deal: DeployedDeal, holders: list[str]) -> list[ContractFunction]:
         pool.defaultRules(), pool.lastDistributedPeriod(), pool.periodEnd(2), pool.poolState(),
         oracle.config(), oracle.reporters(), oracle.threshold(), oracle.reportOf(1), oracle.domainSeparator(),
         senior.accountOf(holders[0]), junior.accountOf(holders[1]), senior.claimableOf(holders),
+        junior.claimsDue(holders),
         senior.balanceOf(holders[0]), senior.claimable(holders[0]), senior.withdrawnOf(holders[0]),
         senior.detectClaimRestriction(holders[0]), senior.stablecoin(), senior.messageForTransferRestriction(5),
         deal.registry.contract.functions.isCompliant(holders[2]),

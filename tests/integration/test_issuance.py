@@ -173,7 +173,7 @@ def test_a_batch_claim_reads_every_candidate_at_once_and_refuses_a_restricted_on
     ComplianceRegistry.at(chain, deal.manifest.address("registry")).set_frozen(
         frozen, True, sender=deal.manifest.roles.agent)
     owed = {t: [token.claimable(h) for h in investors] for t, token in deal.tokens.items()}
-    for token in deal.tokens.values():  # claimableOf: each one's claimable and claim restriction, in order
+    for token in deal.tokens.values():  # claimsDue: each one's claimable and claim restriction, in order
         assert token.claims_of(investors, batch=2) == [
             (token.claimable(h), token.detect_claim_restriction(h)) for h in investors]
     assert deal.tokens["senior"].claims_of([frozen])[0][1] == Restriction.SENDER_FROZEN
