@@ -62,6 +62,13 @@ _MUTATING = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=65_536)
+def checksummed(address: str | bytes) -> str:
+    """EIP-55 form of ``address`` (hex or 20 bytes), once per process per address: a deal's calls, receipts and
+    events name the same few thousand accounts over and over, and each checksum is a keccak."""
+    return str(Web3.to_checksum_address(address))
+
+
 def default_state_path() -> Path:
     return Path(os.environ.get("RWA_STATE") or state_dir() / "chain.sqlite")
 
@@ -310,14 +317,12 @@ MINED_BLOCKS = 4_096
 
 @functools.cache
 def _recording(chain_class: type) -> type:
-    """``chain_class`` (eth-tester's mining chain) remembering the last block it mined with that block's receipts,
-    as its own ``apply_transaction`` returned them: the receipt of a transaction just sent is then built without
-    reading the block back from the database. Blocks are mined exactly as by ``chain_class``."""
+    """``chain_class`` (eth-tester's mining chain) remembering the blocks it mines with their receipts, as its own
+    ``apply_transaction`` returned them: the receipt of a transaction just sent, and a log scan over those blocks,
+    are then built without reading the blocks back from the database. Blocks are mined exactly as by
+    ``chain_class``."""
 
     class RecordingChain(chain_class):  # type: ignore[misc, valid-type]
-        last_mined: tuple[Any, tuple[Any, ...]] | None = None
-        """the block mined last and its receipts, in order; None when they were not all seen applied"""
-
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._applied: list[tuple[bytes, Any]] = []
@@ -331,17 +336,15 @@ def _recording(chain_class: type) -> type:
 
         def mine_block(self, *args: Any, **kwargs: Any) -> Any:
             applied, self._applied = self._applied, []
-            self.last_mined = None
             block = super().mine_block(*args, **kwargs)
-            if [h for h, _ in applied] == [t.hash for t in block.transactions]:
-                self.last_mined = (block, tuple(r for _, r in applied))
+            if [h for h, _ in applied] == [t.hash for t in block.transactions]:  # every receipt seen applied
                 if len(self.mined) >= MINED_BLOCKS:
                     self.mined.clear()
-                self.mined[bytes(block.hash)] = self.last_mined
+                self.mined[bytes(block.hash)] = (block, tuple(r for _, r in applied))
             return block
 
         def import_block(self, *args: Any, **kwargs: Any) -> Any:
-            self._applied, self.last_mined = [], None
+            self._applied = []
             return super().import_block(*args, **kwargs)
 
     RecordingChain.__name__ = RecordingChain.__qualname__ = f"Recording{chain_class.__name__}"
@@ -407,7 +410,6 @@ class DirectNode:
         """each block's logs in web3.py's form, by block hash"""
         self._headers: dict[int, tuple[bytes, int]] = {}
         """hash and timestamp of canonical blocks by number, as the last log queries read them"""
-        self._checksums: dict[bytes, str] = {}
         self._signers: dict[str, Any] = {}
         """secp256k1 signing keys by lowercase address"""
         self._nonces: dict[str, int] = {}
@@ -440,11 +442,9 @@ class DirectNode:
         return bytes(self._tester.backend.chain.chaindb.db[SchemaV1.make_canonical_head_hash_lookup_key()])
 
     def _fresh(self) -> tuple[Any, tuple[Any, ...]] | None:
-        """The block the chain mined last and its receipts, while it is the head."""
-        fresh = getattr(self._tester.backend.chain, "last_mined", None)
-        if fresh is not None and fresh[0].hash == self._head_hash():
-            return cast(tuple[Any, tuple[Any, ...]], fresh)
-        return None
+        """The head block and its receipts when this process mined it (kept by the recording chain), else None."""
+        mined = getattr(self._tester.backend.chain, "mined", None)
+        return None if mined is None else cast("tuple[Any, tuple[Any, ...]] | None", mined.get(self._head_hash()))
 
     def _head_header(self) -> Any:
         fresh = self._fresh()
@@ -598,8 +598,8 @@ class DirectNode:
             "transactionIndex": index,
             "blockHash": HexBytes(block.hash),
             "blockNumber": number,
-            "from": self._checksum(self._sent[1] if self._sent[0] == tx_hash else transaction.sender),
-            "to": self._checksum(transaction.to) if transaction.to else None,
+            "from": checksummed(self._sent[1] if self._sent[0] == tx_hash else transaction.sender),
+            "to": checksummed(transaction.to) if transaction.to else None,
             "cumulativeGasUsed": receipt.gas_used,
             "gasUsed": used,
             "effectiveGasPrice": min(int(transaction.max_fee_per_gas),
@@ -659,7 +659,7 @@ class DirectNode:
         for tx_index, transaction, log_index, log in receipt_logs(self._tester.backend.chain, block, receipts):
             entries.append({
                 "_address": bytes(log.address),
-                "address": self._checksum(log.address),
+                "address": checksummed(log.address),
                 "topics": [HexBytes(t.to_bytes(32, "big")) for t in log.topics],
                 "data": HexBytes(log.data),
                 "blockNumber": int(block.number),
@@ -670,12 +670,6 @@ class DirectNode:
                 "type": "mined",
             })
         return entries
-
-    def _checksum(self, address: bytes) -> str:
-        known = self._checksums.get(address)
-        if known is None:
-            known = self._checksums[address] = Web3.to_checksum_address(address)
-        return known
 
     def nonce(self, address: str) -> int:
         """The next nonce of ``address`` (every transaction is mined at once: pending is latest). Remembered while
@@ -745,31 +739,29 @@ class DirectNode:
     def send_raw(self, raw: bytes) -> HexBytes:
         """Hand a signed transaction to the chain (mined in a block of its own), flush it to the state file and
         return its hash."""
-        before, self._head, self._nonce_head = self._nonce_head, None, None
-        try:
-            tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
-        finally:
-            self._provider.flush()
-        self._mined_on(before)
-        return HexBytes(tx_hash)
-
+        tx_hash = self._mine(raw, take_back_reverted=False)
+        assert tx_hash is not None
+        return tx_hash
 
     def send_raw_unless_reverted(self, raw: bytes) -> HexBytes | None:
         """:meth:`send_raw`, except that a transaction that reverts is taken back: the chain returns to the block
         before it, so nothing of it stays (no block, no nonce used), and None is returned. A caller that would
         otherwise dry-run a transaction before sending it (so that a rejection sends nothing) runs it once."""
-        snapshot = self._tester.take_snapshot()
+        return self._mine(raw, take_back_reverted=True)
+
+    def _mine(self, raw: bytes, take_back_reverted: bool) -> HexBytes | None:
         before, self._head, self._nonce_head = self._nonce_head, None, None
+        snapshot = self._tester.take_snapshot() if take_back_reverted else None
         try:
-            tx_hash = self._tester.send_raw_transaction("0x" + raw.hex())
-            if self.receipt(bytes(HexBytes(tx_hash)))["status"] != 1:
+            tx_hash = HexBytes(self._tester.send_raw_transaction("0x" + raw.hex()))
+            if snapshot is not None and self.receipt(bytes(tx_hash))["status"] != 1:
                 self._tester.revert_to_snapshot(snapshot)
                 self.forget_head()
                 return None
         finally:
             self._provider.flush()
         self._mined_on(before)
-        return HexBytes(tx_hash)
+        return tx_hash
 
 
 def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:

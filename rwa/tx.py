@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Self, cast
 
 from eth_abi.abi import decode, encode
-from eth_abi.grammar import TupleType, parse
 from eth_typing import HexStr
 from eth_utils.abi import (
     collapse_if_tuple,
-    function_abi_to_4byte_selector,
     get_abi_input_types,
     get_abi_output_types,
 )
@@ -24,7 +22,7 @@ from web3.contract.base_contract import BaseContractFunctions
 from web3.contract.contract import ContractFunction, ContractFunctions
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
-from rwa.chain import Chain, DirectNode, direct_node
+from rwa.chain import Chain, DirectNode, checksummed, direct_node
 from rwa.compile import Build, load_build
 from rwa.errors import ChainError, ContractRevertError
 from rwa.reverts import ErrorDecoder, revert_data
@@ -104,14 +102,8 @@ def _named_once(abi: Any, name: str) -> bool:
     return bool(known[1])
 
 
-_selectors: dict[int, tuple[Any, HexStr]] = {}
-
-
 def _selector_of(abi: Any) -> HexStr:
-    known = _selectors.get(id(abi))
-    if known is None or known[0] is not abi:
-        known = _selectors[id(abi)] = (abi, HexStr("0x" + bytes(function_abi_to_4byte_selector(abi)).hex()))
-    return known[1]
+    return _codec_of(abi).selector_hex
 
 
 def deploy(chain: Chain, name: str, *args: Any, sender: str | None = None, gas: int | None = None) -> Contract:
@@ -302,8 +294,9 @@ class _Codec:
     plain: bool
     """Outputs that web3.py returns as eth-abi decodes them (no address to checksum, no array or tuple)."""
     normalizers: tuple[Callable[[Any], Any], ...]
-    """Per output, what web3.py makes of it (``map_abi_data`` with its return normalizers: addresses checksummed,
-    arrays as lists, tuples kept)."""
+    """Per output, what web3.py makes of it (:func:`_normalizer`: addresses checksummed, arrays as lists, tuples
+    kept)."""
+    selector_hex: HexStr
 
     def encode(self, fn: ContractFunction) -> bytes:
         args = list(fn.args)
@@ -318,56 +311,47 @@ class _Codec:
         return values[0] if len(values) == 1 else list(values)
 
 
-def _output_normalizer(kind: Any) -> Callable[[Any], Any]:
-    """What web3.py's ``map_abi_data(BASE_RETURN_NORMALIZERS, ...)`` makes of a decoded value of type ``kind``
-    (parsed): addresses checksummed, arrays as lists, tuples as tuples."""
-    if kind.is_array:
-        item = _output_normalizer(kind.item_type)
-        return lambda value: [item(x) for x in value]
-    if isinstance(kind, TupleType):
-        parts = [_output_normalizer(c) for c in kind.components]
-        return lambda value: tuple(f(x) for f, x in zip(parts, value, strict=True))
-    return _checksum if kind.to_type_str() == "address" else _identity
-
-
 _codecs: dict[int, _Codec] = {}
 
 
 def _codec(fn: ContractFunction) -> _Codec:
-    abi = fn.abi
+    return _codec_of(fn.abi)
+
+
+def _codec_of(abi: Any) -> _Codec:
     codec = _codecs.get(id(abi))
     if codec is None or codec.abi is not abi:
         inputs = tuple(get_abi_input_types(abi))
         outputs = tuple(get_abi_output_types(abi))
-        signature = f"{abi['name']}({','.join(inputs)})"
+        selector = bytes(keccak(text=f"{abi['name']}({','.join(inputs)})")[:4])
         plain = all(t != "address" and "[" not in t and not t.startswith("(") for t in outputs)
         names = tuple(str(p.get("name", "")) for p in abi["inputs"])
-        codec = _Codec(cast(dict[str, Any], abi), keccak(text=signature)[:4], inputs, names, outputs, plain,
-                       tuple(_output_normalizer(parse(t)) for t in outputs))
+        codec = _Codec(cast(dict[str, Any], abi), selector, inputs, names, outputs, plain,
+                       tuple(_normalizer(p, named=False) for p in abi.get("outputs", ())),
+                       HexStr("0x" + selector.hex()))
         _codecs[id(abi)] = codec
     return codec
-
-
-@functools.lru_cache(maxsize=65_536)
-def _checksum(address: str) -> str:
-    return str(Web3.to_checksum_address(address))
 
 
 def _identity(value: Any) -> Any:
     return value
 
 
-def _arg_normalizer(param: Mapping[str, Any]) -> Callable[[Any], Any]:
-    """What web3.py makes of a decoded argument of ABI ``param``: addresses checksummed, arrays as lists and
-    tuples as dicts by component name (``map_abi_data`` with its return normalizers, then ``named_tree``)."""
+def _normalizer(param: Mapping[str, Any], named: bool) -> Callable[[Any], Any]:
+    """What web3.py makes of a decoded value of ABI ``param``: addresses checksummed, arrays as lists, and tuples
+    kept as tuples (a view's result, ``map_abi_data`` with its return normalizers) or, ``named``, as dicts by
+    component name (an event's argument, ``named_tree`` after it)."""
     kind = str(param["type"])
     if kind.endswith("]"):
-        item = _arg_normalizer({**param, "type": kind[: kind.rindex("[")]})
+        item = _normalizer({**param, "type": kind[: kind.rindex("[")]}, named)
         return lambda value: [item(x) for x in value]
     if kind == "tuple":
-        fields = [(str(c["name"]), _arg_normalizer(c)) for c in param["components"]]
-        return lambda value: {n: f(x) for (n, f), x in zip(fields, value, strict=True)}
-    return _checksum if kind == "address" else _identity
+        parts = [_normalizer(c, named) for c in param["components"]]
+        if named:
+            names = [str(c["name"]) for c in param["components"]]
+            return lambda value: {n: f(x) for n, f, x in zip(names, parts, value, strict=True)}
+        return lambda value: tuple(f(x) for f, x in zip(parts, value, strict=True))
+    return checksummed if kind == "address" else _identity
 
 
 @dataclass(frozen=True)
@@ -398,10 +382,10 @@ def _event_codec(contract: Contract, name: str) -> _EventCodec | None:
                                             for _, t, i in params):
         codec = _EventCodec(
             bytes(keccak(text=f"{name}({','.join(t for _, t, _ in params)})")),
-            tuple((str(p["name"]), t, _arg_normalizer(p)) for p, t, i in params if i),
+            tuple((str(p["name"]), t, _normalizer(p, named=True)) for p, t, i in params if i),
             tuple(str(p["name"]) for p, _, i in params if not i),
             tuple(t for _, t, i in params if not i),
-            tuple(_arg_normalizer(p) for p, _, i in params if not i),
+            tuple(_normalizer(p, named=True) for p, _, i in params if not i),
             tuple(str(p["name"]) for p, _, _ in params),
         )
     _event_codecs[key] = codec

@@ -19,7 +19,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import Chain, checksummed
 from rwa.errors import InputError
 
 
@@ -40,7 +40,7 @@ def _checksummed(raw: str) -> str:
     """``raw`` checksummed (once per process per string: every wrapper call names addresses)."""
     if not Web3.is_address(raw):
         raise InputError(f"{raw!r} is not an Ethereum address")
-    return Web3.to_checksum_address(raw)
+    return checksummed(raw)
 
 
 class Role(enum.StrEnum):

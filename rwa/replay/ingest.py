@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.types import FilterParams, LogReceipt
 
-from rwa.chain import direct_node
+from rwa.chain import checksummed, direct_node
 from rwa.errors import InputError
 from rwa.replay.ledger import Event, Ledger
 
@@ -82,13 +81,6 @@ def _type(param: dict[str, Any]) -> str:
     if kind.startswith("tuple"):
         return "(" + ",".join(_type(c) for c in param["components"]) + ")" + kind[5:]
     return kind
-
-
-@functools.lru_cache(maxsize=65_536)
-def checksummed(address: str) -> str:
-    """EIP-55 form of ``address``: a deal's events name the same few thousand accounts over and over, and each
-    checksum is a keccak."""
-    return str(Web3.to_checksum_address(address))
 
 
 def _shape(param: dict[str, Any], value: Any) -> Any:
