@@ -358,15 +358,39 @@ _jump_analysis: dict[bytes, tuple[set[int], set[int]]] = {}
 
 @functools.cache
 def _view_computation(computation_class: type) -> type:
-    """``computation_class`` (a fork's EVM) for view calls, keeping each contract code's jump-destination analysis.
+    """``computation_class`` (a fork's EVM) for view calls: each contract code's jump-destination analysis is kept,
+    and each instruction's static gas is charged in the interpreter's loop.
 
     py-evm decides whether a JUMP lands on a JUMPDEST (and not inside PUSH data) by looking back from the target,
     and remembers the answer in the code stream of one computation only: every call re-analysed the same code, a
     tenth of a small view's time. Whether a position is an instruction depends on the code's bytes alone (EIP-3541
     rules aside, which concern creation), so the answers are kept per code and shared by every view (and every
-    call a view makes) of it, as nodes keep a jump-destination map per code hash. Transactions run py-evm's own
-    computation, untouched."""
+    call a view makes) of it, as nodes keep a jump-destination map per code hash.
+
+    py-evm charges an instruction's static gas through three calls (the opcode object, the computation, its gas
+    meter) before the instruction's logic runs. The loop here makes the same check (out of gas when the cost
+    exceeds what remains) and the same subtraction itself, then calls the same logic: a view costs a fifth less
+    and uses exactly the gas it used before (a test compares gas left and out-of-gas edges with py-evm's loop).
+    Transactions run py-evm's own computation, untouched."""
+    from eth.exceptions import Halt, OutOfGas
     from eth.vm.code_stream import CodeStream
+    from eth.vm.computation import NO_RESULT
+    from eth.vm.logic.invalid import InvalidOpcode
+    from eth.vm.opcode import _FastOpcode
+
+    # per opcode byte: (static gas, logic function) for py-evm's plain opcodes (their logic charges any gas that
+    # depends on operands), (None, the opcode) for those py-evm writes as classes (calls, creations, self-destruct)
+    # and for bytes that are no opcode
+    opcodes: dict[int, Any] = cast(Any, computation_class).opcodes
+    table: list[tuple[int | None, Any]] = []
+    for byte in range(256):
+        opcode = opcodes.get(byte)
+        if opcode is None:
+            table.append((None, InvalidOpcode(byte)))
+        elif type(opcode) is _FastOpcode:
+            table.append((opcode.gas_cost, opcode.logic_fn))
+        else:
+            table.append((None, opcode))
 
     class ViewComputation(computation_class):  # type: ignore[misc, valid-type]
         def __init__(self, state: Any, message: Any, transaction_context: Any) -> None:
@@ -380,6 +404,40 @@ def _view_computation(computation_class: type) -> type:
             stream = CodeStream(code)
             stream.valid_positions, stream.invalid_positions = known
             self.code = stream
+
+        @classmethod
+        def apply_computation(cls, state: Any, message: Any, transaction_context: Any,
+                              parent_computation: Any = None) -> Any:
+            """py-evm's ``apply_computation`` (same prologue, same checks in the same order), with each plain
+            opcode's static gas charged in the loop instead of through three calls per instruction."""
+            with cls(state, message, transaction_context) as computation:
+                if computation.is_origin_computation:
+                    computation.contracts_created = []
+                    if message.is_create:
+                        cls.consume_initcode_gas_cost(computation)
+                if parent_computation is not None:
+                    computation.contracts_created = parent_computation.contracts_created
+                if message.is_create:
+                    computation.contracts_created.append(message.storage_address)
+                precompile = computation.precompiles.get(message.code_address, NO_RESULT)
+                if precompile is not NO_RESULT:
+                    if not message.is_delegation:
+                        precompile(computation)
+                    return computation
+                meter = computation._gas_meter
+                try:
+                    for opcode in computation.code:
+                        cost, logic = table[opcode]
+                        if cost is None:
+                            logic(computation=computation)
+                            continue
+                        if cost > meter.gas_remaining:
+                            raise OutOfGas(f"Out of gas: Needed {cost} - Remaining {meter.gas_remaining}")
+                        meter.gas_remaining -= cost
+                        logic(computation)
+                except Halt:
+                    pass
+            return computation
 
     ViewComputation.__name__ = ViewComputation.__qualname__ = f"View{computation_class.__name__}"
     return ViewComputation

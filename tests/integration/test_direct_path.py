@@ -232,6 +232,16 @@ def test_a_direct_send_signs_eth_accounts_bytes_and_keeps_its_nonces_true(chain:
     assert coin.balance_of(other.address) == 1 + 2 + 3 + 7 + 6
 
 
+def _deploy_runtime(chain: Chain, runtime: bytes) -> str:
+    """Deploy ``runtime`` as a contract's code (a ten-byte constructor copies it out) from the first account."""
+    direct = chain.direct
+    assert direct is not None
+    init = bytes([0x60, len(runtime), 0x80, 0x60, 11, 0x60, 0, 0x39, 0x60, 0, 0xF3]) + runtime
+    receipt = direct.receipt(direct.send(chain.accounts[0].address, None, init, 300_000))
+    assert receipt["status"] == 1
+    return str(receipt["contractAddress"])
+
+
 def test_views_keep_each_codes_jump_analysis_and_still_refuse_a_jump_into_push_data(chain: Chain) -> None:
     """The direct path's views share each code's jump-destination answers between calls: a jump onto a 0x5b byte
     that is PUSH data must fail on every call, a jump onto a real JUMPDEST succeed, as through eth-tester."""
@@ -239,20 +249,71 @@ def test_views_keep_each_codes_jump_analysis_and_still_refuse_a_jump_into_push_d
     assert direct is not None
     sender = chain.accounts[0].address
 
-    def deployed(runtime: bytes) -> str:
-        init = bytes([0x60, len(runtime), 0x80, 0x60, 11, 0x60, 0, 0x39, 0x60, 0, 0xF3]) + runtime
-        receipt = direct.receipt(direct.send(sender, None, init, 200_000))
-        assert receipt["status"] == 1
-        return str(receipt["contractAddress"])
-
-    into_push_data = deployed(bytes.fromhex("600456605b00"))  # PUSH1 4, JUMP -> byte 4 is PUSH1's data (0x5b)
-    onto_jumpdest = deployed(bytes.fromhex("600456005b600160005260206000f3"))  # JUMP -> JUMPDEST, return 1
+    # PUSH1 4, JUMP -> byte 4 is PUSH1's data (0x5b); and JUMP -> JUMPDEST, return 1
+    into_push_data = _deploy_runtime(chain, bytes.fromhex("600456605b00"))
+    onto_jumpdest = _deploy_runtime(chain, bytes.fromhex("600456005b600160005260206000f3"))
     for _ in range(3):  # the first call analyses each code, the next ones reuse the answers
         assert direct.call(into_push_data, b"", sender) == (False, b"")
         assert direct.call(onto_jumpdest, b"", sender) == (True, (1).to_bytes(32, "big"))
     assert bytes(chain.w3.eth.call({"to": onto_jumpdest})) == (1).to_bytes(32, "big")
     with pytest.raises(Exception, match=r"(?i)invalid|jump"):
         chain.w3.eth.call({"to": into_push_data})
+
+
+def _run_message(computation_class: Any, state: Any, to: str, data: bytes, sender: str, gas: int
+                 ) -> tuple[bool, bytes, int, str | None]:
+    """One call from ``sender`` with ``gas``, run by ``computation_class`` on ``state`` and reverted afterwards:
+    (failed, output, gas left, the error's type)."""
+    from eth.vm.message import Message
+
+    origin, target = bytes.fromhex(sender[2:]), bytes.fromhex(to[2:])
+    snapshot = state.snapshot()
+    try:
+        context = state.get_transaction_context_class()(gas_price=state.execution_context.base_fee_per_gas,
+                                                        origin=origin)
+        state.mark_address_warm(origin)
+        state.mark_address_warm(target)
+        message = Message(gas=gas, to=target, sender=origin, value=0, data=data, code=state.get_code(target))
+        computation = computation_class.apply_message(state, message, context)
+    finally:
+        state.revert(snapshot)
+    error = type(computation.error).__name__ if computation.is_error else None
+    return computation.is_error, bytes(computation.output), computation.get_gas_remaining(), error
+
+
+def test_views_charge_exactly_py_evms_gas_and_run_out_where_it_does(chain: Chain,
+                                                                     lifecycle: tuple[DeployedDeal, Path]) -> None:
+    """The view computation charges each instruction's gas in its own loop: every view of every shape leaves the
+    same output and the same gas as py-evm's own computation, and with one unit of gas less than it used, both fail
+    out of gas. A view that calls a contract and a precompile (child computations) is compared as well."""
+    from rwa.chain import CALL_GAS, _view_computation
+
+    deal, _ = lifecycle
+    direct = chain.direct
+    assert direct is not None
+    sender = chain.accounts[0].address
+
+    one = _deploy_runtime(chain, bytes.fromhex("600160005260206000f3"))  # returns 1
+    # STATICCALL `one` (32 bytes back at 0), then the identity precompile (0x04) copies them to 32; return 64 bytes
+    caller = _deploy_runtime(chain, bytes.fromhex("6020600060006000" "73" + one[2:].lower() + "5afa50"
+                                    "60206020602060006004" "5afa50" "60406000f3"))
+    calls = [(str(fn.address), bytes.fromhex(fn._encode_transaction_data()[2:]))
+             for fn in _views(deal, [a.address for a in chain.accounts[15:20]])]
+    calls.append((caller, b""))
+    _, state = direct._vm_at("latest")
+    ours, theirs = _view_computation(state.computation_class), state.computation_class
+    assert ours is not theirs
+    for to, data in calls:
+        mine = _run_message(ours, state, to, data, sender, CALL_GAS)
+        assert mine == _run_message(theirs, state, to, data, sender, CALL_GAS)
+        assert not mine[0]
+        used = CALL_GAS - mine[2]
+        assert _run_message(ours, state, to, data, sender, used) == _run_message(theirs, state, to, data, sender,
+                                                                                 used)
+        short = _run_message(ours, state, to, data, sender, used - 1)
+        assert short == _run_message(theirs, state, to, data, sender, used - 1)
+        assert short[0] and short[3] == "OutOfGas", (to, data[:4].hex(), short)
+    assert _run_message(ours, state, caller, b"", sender, CALL_GAS)[1] == (1).to_bytes(32, "big") * 2
 
 
 def test_event_args_are_web3s_process_receipt_args(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
