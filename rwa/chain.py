@@ -29,6 +29,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from rwa.embedded_views import view_computation, view_state
 from rwa.errors import ChainError, InputError, NodeUnreachableError, StateFileError
 from rwa.paths import state_dir
 
@@ -351,98 +352,6 @@ def _recording(chain_class: type) -> type:
     return RecordingChain
 
 
-JUMP_ANALYSIS_CODES = 256
-"""Contract codes whose jump-destination analysis the direct path's view calls keep."""
-_jump_analysis: dict[bytes, tuple[set[int], set[int]]] = {}
-
-
-@functools.cache
-def _view_computation(computation_class: type) -> type:
-    """``computation_class`` (a fork's EVM) for view calls: each contract code's jump-destination analysis is kept,
-    and each instruction's static gas is charged in the interpreter's loop.
-
-    py-evm decides whether a JUMP lands on a JUMPDEST (and not inside PUSH data) by looking back from the target,
-    and remembers the answer in the code stream of one computation only: every call re-analysed the same code, a
-    tenth of a small view's time. Whether a position is an instruction depends on the code's bytes alone (EIP-3541
-    rules aside, which concern creation), so the answers are kept per code and shared by every view (and every
-    call a view makes) of it, as nodes keep a jump-destination map per code hash.
-
-    py-evm charges an instruction's static gas through three calls (the opcode object, the computation, its gas
-    meter) before the instruction's logic runs. The loop here makes the same check (out of gas when the cost
-    exceeds what remains) and the same subtraction itself, then calls the same logic: a view costs a fifth less
-    and uses exactly the gas it used before (a test compares gas left and out-of-gas edges with py-evm's loop).
-    Transactions run py-evm's own computation, untouched."""
-    from eth.exceptions import Halt, OutOfGas
-    from eth.vm.code_stream import CodeStream
-    from eth.vm.computation import NO_RESULT
-    from eth.vm.logic.invalid import InvalidOpcode
-    from eth.vm.opcode import _FastOpcode
-
-    # per opcode byte: (static gas, logic function) for py-evm's plain opcodes (their logic charges any gas that
-    # depends on operands), (None, the opcode) for those py-evm writes as classes (calls, creations, self-destruct)
-    # and for bytes that are no opcode
-    opcodes: dict[int, Any] = cast(Any, computation_class).opcodes
-    table: list[tuple[int | None, Any]] = []
-    for byte in range(256):
-        opcode = opcodes.get(byte)
-        if opcode is None:
-            table.append((None, InvalidOpcode(byte)))
-        elif type(opcode) is _FastOpcode:
-            table.append((opcode.gas_cost, opcode.logic_fn))
-        else:
-            table.append((None, opcode))
-
-    class ViewComputation(computation_class):  # type: ignore[misc, valid-type]
-        def __init__(self, state: Any, message: Any, transaction_context: Any) -> None:
-            super().__init__(state, message, transaction_context)
-            code = bytes(message.code)
-            known = _jump_analysis.get(code)
-            if known is None:
-                if len(_jump_analysis) >= JUMP_ANALYSIS_CODES:
-                    _jump_analysis.clear()
-                known = _jump_analysis[code] = (set(), set())
-            stream = CodeStream(code)
-            stream.valid_positions, stream.invalid_positions = known
-            self.code = stream
-
-        @classmethod
-        def apply_computation(cls, state: Any, message: Any, transaction_context: Any,
-                              parent_computation: Any = None) -> Any:
-            """py-evm's ``apply_computation`` (same prologue, same checks in the same order), with each plain
-            opcode's static gas charged in the loop instead of through three calls per instruction."""
-            with cls(state, message, transaction_context) as computation:
-                if computation.is_origin_computation:
-                    computation.contracts_created = []
-                    if message.is_create:
-                        cls.consume_initcode_gas_cost(computation)
-                if parent_computation is not None:
-                    computation.contracts_created = parent_computation.contracts_created
-                if message.is_create:
-                    computation.contracts_created.append(message.storage_address)
-                precompile = computation.precompiles.get(message.code_address, NO_RESULT)
-                if precompile is not NO_RESULT:
-                    if not message.is_delegation:
-                        precompile(computation)
-                    return computation
-                meter = computation._gas_meter
-                try:
-                    for opcode in computation.code:
-                        cost, logic = table[opcode]
-                        if cost is None:
-                            logic(computation=computation)
-                            continue
-                        if cost > meter.gas_remaining:
-                            raise OutOfGas(f"Out of gas: Needed {cost} - Remaining {meter.gas_remaining}")
-                        meter.gas_remaining -= cost
-                        logic(computation)
-                except Halt:
-                    pass
-            return computation
-
-    ViewComputation.__name__ = ViewComputation.__qualname__ = f"View{computation_class.__name__}"
-    return ViewComputation
-
-
 class DirectNode:
     """The embedded chain reached without web3.py's request pipeline.
 
@@ -526,13 +435,13 @@ class DirectNode:
             if self._head is None or self._head[0] != self._head_hash():
                 header = self._head_header()
                 vm = chain.get_vm(at_header=header)
-                self._head = (header.hash, vm, vm.state)
+                self._head = (header.hash, vm, view_state(vm))
                 self._answers.clear()
             return self._head[1], self._head[2]
         if not isinstance(block, int):
             raise ChainError(f"a direct call reads the latest block or a mined one by number, not {block!r}")
         vm = chain.get_vm(at_header=chain.get_canonical_block_header_by_number(block))
-        return vm, vm.state
+        return vm, view_state(vm)
 
     def call(self, to: str | None, data: bytes, sender: str, block: Any = "latest") -> tuple[bool, bytes]:
         """Run a view call from ``sender``; ``(True, output)``, or ``(False, revert data)`` when it reverts (empty
@@ -574,7 +483,7 @@ class DirectNode:
         state.mark_address_warm(to)
         message = Message(gas=CALL_GAS, to=Address(to), sender=Address(origin), value=0, data=data,
                           code=state.get_code(to))
-        computation: Any = _view_computation(state.computation_class)
+        computation: Any = view_computation(state.computation_class)
         return computation.apply_message(state, message, context)
 
     def _creation(self, vm: Any, state: Any, origin: bytes, data: bytes) -> Any:

@@ -286,7 +286,8 @@ def test_views_charge_exactly_py_evms_gas_and_run_out_where_it_does(chain: Chain
     """The view computation charges each instruction's gas in its own loop: every view of every shape leaves the
     same output and the same gas as py-evm's own computation, and with one unit of gas less than it used, both fail
     out of gas. A view that calls a contract and a precompile (child computations) is compared as well."""
-    from rwa.chain import CALL_GAS, _view_computation
+    from rwa.chain import CALL_GAS
+    from rwa.embedded_views import view_computation
 
     deal, _ = lifecycle
     direct = chain.direct
@@ -301,7 +302,7 @@ def test_views_charge_exactly_py_evms_gas_and_run_out_where_it_does(chain: Chain
              for fn in _views(deal, [a.address for a in chain.accounts[15:20]])]
     calls.append((caller, b""))
     _, state = direct._vm_at("latest")
-    ours, theirs = _view_computation(state.computation_class), state.computation_class
+    ours, theirs = view_computation(state.computation_class), state.computation_class
     assert ours is not theirs
     for to, data in calls:
         mine = _run_message(ours, state, to, data, sender, CALL_GAS)
@@ -314,6 +315,22 @@ def test_views_charge_exactly_py_evms_gas_and_run_out_where_it_does(chain: Chain
         assert short == _run_message(theirs, state, to, data, sender, used - 1)
         assert short[0] and short[3] == "OutOfGas", (to, data[:4].hex(), short)
     assert _run_message(ours, state, caller, b"", sender, CALL_GAS)[1] == (1).to_bytes(32, "big") * 2
+
+
+def test_views_read_the_state_through_trie_nodes_kept_by_hash(chain: Chain, lifecycle: tuple[DeployedDeal, Path]
+                                                               ) -> None:
+    """A view on a freshly read head walks its accounts and storage through the decoded nodes kept by hash (so the
+    faster path is the one in use), and answers what web3.py answers."""
+    import rwa.embedded_views as views
+
+    deal, _ = lifecycle
+    direct = chain.direct
+    assert direct is not None
+    views._trie_nodes.clear()
+    direct.forget_head()
+    account = deal.tokens["senior"].contract.functions.accountOf(chain.accounts[15].address)
+    assert tx.call(account) == account.call()
+    assert len(views._trie_nodes) > 3  # the state trie's and the token's storage trie's nodes on the paths read
 
 
 def test_event_args_are_web3s_process_receipt_args(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:

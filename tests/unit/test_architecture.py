@@ -13,7 +13,7 @@ PACKAGE = ROOT / "rwa"
 LAYERS: list[set[str]] = [
     {"rwa.errors", "rwa.units", "rwa.paths", "rwa.period_clock"},
     {"rwa.deal", "rwa.waterfall", "rwa.allocation"},
-    {"rwa.terms", "rwa.compile", "rwa.reverts", "rwa.embedded_logs", "rwa.cli_options"},
+    {"rwa.terms", "rwa.compile", "rwa.reverts", "rwa.embedded_logs", "rwa.embedded_views", "rwa.cli_options"},
     {"rwa.chain", "rwa.tx", "rwa.deployment", "rwa.leverage"},
     {"rwa.onchain"},
     {"rwa.issuance", "rwa.oracle", "rwa.replay"},
