@@ -240,7 +240,8 @@ def run_demo(
     seed: int = 7,
 ) -> DemoSummary:
     from rwa.leverage import collateral_value
-    from rwa.oracle.publisher import publish
+    from rwa.oracle.publisher import Publisher
+    from rwa.oracle.source import open_source
 
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
@@ -275,19 +276,17 @@ def run_demo(
             f"{summary.subscribers} subscribers ({plan.sizing.binding_constraint} binds); senior requested "
             f"{money(summary.requested[0])}, refunded {money(summary.refunds)}"
         )
+        figures = open_source(manifest, None, simulate=True, scenario=scenario)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
-        ) as progress:
+        ) as progress, Publisher(chain, manifest, outbox=out / "oracle-outbox.sqlite") as publisher:
             task = progress.add_task(f"{scenario}: month", total=months)
             for period in range(1, months + 1):
-                publish(
-                    chain, manifest, period=period, simulate=True, scenario=scenario, move_clock=True,
-                    outbox=out / "oracle-outbox.sqlite",
-                )
+                publisher.catch_up(period, figures, move_clock=True)
                 result = distribute_period(deal, period)
                 legs = result.legs
                 if legs is not None:

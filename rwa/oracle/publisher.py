@@ -103,6 +103,23 @@ class Publisher:
     def close(self) -> None:
         self.outbox.close()
 
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def catch_up(self, period: int | None, figures: FigureSource, move_clock: bool | None = None
+                 ) -> list[PublishResult]:
+        """What :func:`publish` does with this publisher: close what an interrupted run left, then publish
+        ``period`` or every ended period not yet on-chain. A caller publishing period after period (the demo) keeps
+        one publisher, and its outbox open, for all of them."""
+        latest = self.reconcile()
+        moving = (figures.simulated if move_clock is None else move_clock) and self.chain.is_dev
+        periods = self.plan(period, figures, moving, latest)
+        reports = [figures.report(p) for p in periods]  # every row is validated before anything is sent
+        return [self.publish_period(report) for report in reports]
+
     def _node(self, fn: Callable[[], T], what: str) -> T:
         return self.retry.run(fn, what)
 
@@ -383,15 +400,8 @@ def publish(
     period when none has ended.
     """
     figures = open_source(manifest, source, simulate, seed, scenario)
-    publisher = Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry)
-    try:
-        latest = publisher.reconcile()
-        moving = (figures.simulated if move_clock is None else move_clock) and chain.is_dev
-        periods = publisher.plan(period, figures, moving, latest)
-        reports = [figures.report(p) for p in periods]  # every row is validated before anything is sent
-        return [publisher.publish_period(report) for report in reports]
-    finally:
-        publisher.close()
+    with Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry) as publisher:
+        return publisher.catch_up(period, figures, move_clock)
 
 
 def amend(
@@ -411,12 +421,9 @@ def amend(
 
     The amendment goes through the outbox like a first report, so a re-run after a crash resumes it."""
     report = open_source(manifest, source, simulate, seed, scenario).report(period)
-    publisher = Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry)
-    try:
+    with Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry) as publisher:
         publisher.reconcile()
         return publisher.amend_period(report)
-    finally:
-        publisher.close()
 
 
 def publish_signed(
@@ -432,16 +439,13 @@ def publish_signed(
     publisher holds no reporter key: it only relays what M reporters signed on their own machines."""
     from rwa.oracle.signatures import collect
 
-    publisher = Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=retry)
-    try:
+    with Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=retry) as publisher:
         publisher.reconcile()
         target = period if period is not None else publisher._node(publisher.oracle.latest_period, "latest") + 1
         report, signatures = collect(folder, chain.chain_id, publisher.oracle.address, target)
         if report.version == 0:
             return publisher.publish_period(report, signatures)
         return publisher.amend_period(report, signatures)
-    finally:
-        publisher.close()
 
 
 def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict[str, Any]:
