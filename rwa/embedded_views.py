@@ -116,9 +116,10 @@ def view_computation(computation_class: type) -> type:
 
 def _node_of(items: list[Any]) -> tuple[Any, ...]:
     """A decoded trie node as (kind, ...): a branch's sixteen children and its value; a leaf's or an extension's
-    path, one hex digit per nibble, and its value or child."""
+    path, one hex digit per nibble, and its value or child. Tuples of bytes, which Python's garbage collector stops
+    tracking: tens of thousands of kept nodes add nothing to its collections."""
     if len(items) == 17:
-        return (_BRANCH, items[:16], items[16])
+        return (_BRANCH, tuple(items[:16]), items[16])
     if len(items) == 2 and isinstance(items[0], bytes) and items[0]:
         prefixed = items[0].hex()
         flags = int(prefixed[0], 16)  # hex-prefix encoding: 2 marks a leaf, 1 an odd number of nibbles
