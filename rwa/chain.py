@@ -429,7 +429,8 @@ class DirectNode:
         self._nonce_head = None
 
     def _vm_at(self, block: Any) -> tuple[Any, Any]:
-        """The VM and state of ``block`` ('latest' or a number), as eth-tester runs a call there."""
+        """The VM and state of ``block`` ('latest' or a number), as eth-tester runs a call there; the state reads
+        through :func:`rwa.embedded_views.view_state`'s node cache."""
         chain = self._tester.backend.chain
         if block == "latest" or block is None:
             if self._head is None or self._head[0] != self._head_hash():

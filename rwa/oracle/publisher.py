@@ -324,17 +324,24 @@ class Publisher:
             raise ChainError(f"period {period}: transaction {tx_hash} not mined within {self.receipt_timeout:.0f}s; "
                              "re-run the command: it resumes this transaction") from None
         if receipt["status"] != 1:
-            self._explain_failure(kind, report, int(receipt["blockNumber"]))
+            self._explain_failure(kind, report, tx_hash, int(receipt["blockNumber"]))
         self.outbox.record_done(self.oracle.address, kind, period, tx_hash)
         return _Mined(tx_hash, int(receipt["blockNumber"]))
 
-    def _explain_failure(self, kind: ReportKind, report: Report, block: int) -> None:
-        try:
-            self._function(kind, report, []).call(block_identifier=block - 1)
-        except Exception as exc:
-            reraise_revert(exc, "RevenueOracle")
+    def _explain_failure(self, kind: ReportKind, report: Report, tx_hash: str, block: int) -> None:
+        """Raise why the mined transaction ``tx_hash`` failed: its own calldata, from its sender with its gas, run
+        as a call on the state before its block, then after it (a report that lost a race within its block, e.g.
+        another publisher's report of the same period, reverts only there). Without a reason from either (out of
+        gas), ``SubmitFailed``/``AmendFailed``."""
+        sent = self._node(lambda: self.chain.w3.eth.get_transaction(HexBytes(tx_hash)), "the failed transaction")
+        call: Any = {"from": sent["from"], "to": sent["to"], "data": sent["input"], "gas": sent["gas"]}
+        for at in (block - 1, block):
+            try:
+                self.chain.w3.eth.call(call, block_identifier=at)
+            except Exception as exc:
+                reraise_revert(exc, "RevenueOracle")
         raise ContractRevertError("SubmitFailed" if kind is ReportKind.SUBMITTED else "AmendFailed",
-                                  {"period": report.period, "block": block}, b"", "RevenueOracle")
+                                  {"period": report.period, "block": block, "tx": tx_hash}, b"", "RevenueOracle")
 
     def _resume(self, entry: OutboxEntry) -> _Mined | None:
         """A transaction was recorded before a crash: wait for it, re-broadcast it, or give up on it (None)."""

@@ -434,5 +434,61 @@ def test_publish_through_rpc_url_on_anvil(anvil: AnvilNode, anvil_chain: Chain, 
     assert len(signers) == THRESHOLD and set(signers) <= reporters  # the node's random keys: any M of the five
 
 
+@pytest.mark.anvil
+def test_a_report_that_loses_a_race_in_its_block_names_the_contracts_reason(
+    anvil: AnvilNode, anvil_chain: Chain, tmp_path: Path
+) -> None:
+    """Two publishers (two senders, each its own outbox and connection) send period 1 while the node holds its
+    block: both dry runs pass, both transactions are mined in one block, and the second fails there. Its publisher
+    names the contract's reason, found by re-running the failed transaction's own calldata after its block
+    (``PeriodAlreadyReported``), not a reason of its own making."""
+    import threading
+
+    from web3.types import RPCEndpoint
+
+    from rwa.errors import ContractRevertError
+    from rwa.oracle.publisher import PublishResult
+
+    setup = deploy_oracle(anvil_chain, ended=2, bound=True)
+    manifest = write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+    report = read_billing(write_export(billing_rows(range(1, 3)), tmp_path / "b.csv")).row(1).to_report()
+    outcomes: dict[str, PublishResult | Exception] = {}
+
+    def publish_from(sender: int) -> None:
+        keys = [Account.from_key(k) for k in anvil.private_keys]
+        with connect(rpc_url=anvil.url, accounts=keys) as chain, Publisher(
+            chain, manifest, keys=setup.reporters, outbox=tmp_path / f"outbox-{sender}.sqlite",
+            sender=keys[sender].address, receipt_timeout=30,
+        ) as publisher:
+            try:
+                outcomes[keys[sender].address] = publisher.publish_period(report)
+            except Exception as exc:
+                outcomes[keys[sender].address] = exc
+
+    node = anvil_chain.w3.provider
+    node.make_request(RPCEndpoint("evm_setAutomine"), [False])
+    try:
+        threads = [threading.Thread(target=publish_from, args=(i,)) for i in (1, 2)]
+        for t in threads:
+            t.start()
+        deadline = 60
+        while len(anvil_chain.w3.eth.get_block("pending")["transactions"]) < 2 and deadline:
+            threads[0].join(0.25)
+            deadline -= 1
+        assert deadline, "both report transactions should wait in the node's pool"
+        node.make_request(RPCEndpoint("evm_mine"), [])
+        for t in threads:
+            t.join(60)
+    finally:
+        node.make_request(RPCEndpoint("evm_setAutomine"), [True])
+    results = list(outcomes.values())
+    assert len(results) == 2
+    published = [r for r in results if isinstance(r, PublishResult)]
+    failed = [r for r in results if isinstance(r, ContractRevertError)]
+    assert len(published) == 1 and published[0].status == "published", results
+    assert len(failed) == 1 and failed[0].error_name == "PeriodAlreadyReported", results
+    assert setup.oracle.report_of(1) == report
+
+
 def test_no_fault_env_leaks() -> None:
     assert "RWA_FAULT" not in os.environ
