@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -410,8 +410,13 @@ class DirectNode:
 
     def _fresh(self) -> tuple[Any, tuple[Any, ...]] | None:
         """The head block and its receipts when this process mined it (kept by the recording chain), else None."""
-        mined = getattr(self._tester.backend.chain, "mined", None)
-        return None if mined is None else cast("tuple[Any, tuple[Any, ...]] | None", mined.get(self._head_hash()))
+        from rwa.embedded_logs import mined_block
+
+        return mined_block(self._tester.backend.chain, self._head_hash())
+
+    def _sender(self, transaction: Any) -> bytes:
+        """Who signed ``transaction``: known without recovering the signature when this node signed it last."""
+        return self._sent[1] if transaction.hash == self._sent[0] else bytes(transaction.sender)
 
     def _head_header(self) -> Any:
         fresh = self._fresh()
@@ -566,7 +571,7 @@ class DirectNode:
             "transactionIndex": index,
             "blockHash": HexBytes(block.hash),
             "blockNumber": number,
-            "from": checksummed(self._sent[1] if self._sent[0] == tx_hash else transaction.sender),
+            "from": checksummed(self._sender(transaction)),
             "to": checksummed(transaction.to) if transaction.to else None,
             "cumulativeGasUsed": receipt.gas_used,
             "gasUsed": used,
@@ -690,19 +695,25 @@ class DirectNode:
             self._nonce_head = None
             return
         for transaction in fresh[0].transactions:
-            sender = self._sent[1] if transaction.hash == self._sent[0] else transaction.sender
-            self._nonces["0x" + bytes(sender).hex()] = int(transaction.nonce) + 1
+            self._nonces["0x" + self._sender(transaction).hex()] = int(transaction.nonce) + 1
         self._nonce_head = bytes(fresh[0].hash)
+
+    @contextlib.contextmanager
+    def _mining(self) -> Iterator[None]:
+        """Around anything that mines a block here: the head's state is read afresh, the block is flushed to the
+        state file whatever happens, and the remembered nonces follow it (:meth:`_mined_on`)."""
+        before, self._head, self._nonce_head = self._nonce_head, None, None
+        try:
+            yield
+        finally:
+            self._provider.flush()
+        self._mined_on(before)
 
     def time_travel(self, timestamp: int) -> None:
         """Mine an empty block so that the next one is stamped ``timestamp`` (eth-tester's ``time_travel``, as
         ``testing_timeTravel`` reaches it), and flush it to the state file."""
-        before, self._head, self._nonce_head = self._nonce_head, None, None
-        try:
+        with self._mining():
             self._tester.time_travel(timestamp)
-        finally:
-            self._provider.flush()
-        self._mined_on(before)
 
     def send_raw(self, raw: bytes) -> HexBytes:
         """Hand a signed transaction to the chain (mined in a block of its own), flush it to the state file and
@@ -718,17 +729,13 @@ class DirectNode:
         return self._mine(raw, take_back_reverted=True)
 
     def _mine(self, raw: bytes, take_back_reverted: bool) -> HexBytes | None:
-        before, self._head, self._nonce_head = self._nonce_head, None, None
-        snapshot = self._tester.take_snapshot() if take_back_reverted else None
-        try:
+        with self._mining():
+            snapshot = self._tester.take_snapshot() if take_back_reverted else None
             tx_hash = HexBytes(self._tester.send_raw_transaction("0x" + raw.hex()))
             if snapshot is not None and self.receipt(bytes(tx_hash))["status"] != 1:
                 self._tester.revert_to_snapshot(snapshot)
                 self.forget_head()
                 return None
-        finally:
-            self._provider.flush()
-        self._mined_on(before)
         return tx_hash
 
 
@@ -911,6 +918,20 @@ class Chain:
         if self.direct is not None:
             return "0x" + self.direct.send_raw(raw).hex()
         return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
+
+    @property
+    def takes_back_reverted(self) -> bool:
+        """Whether :meth:`send_raw_unless_reverted` takes back a transaction that reverts (the embedded chain runs
+        it at once); a node only broadcasts, so a caller that must send nothing on a rejection dry-runs first."""
+        return self.direct is not None
+
+    def send_raw_unless_reverted(self, raw: bytes) -> str | None:
+        """:meth:`send_raw`; on the embedded chain a transaction that reverts is taken back (no block, no nonce
+        used) and None returned (:meth:`DirectNode.send_raw_unless_reverted`)."""
+        if self.direct is not None:
+            tx_hash = self.direct.send_raw_unless_reverted(raw)
+            return None if tx_hash is None else "0x" + bytes(tx_hash).hex()
+        return self.send_raw(raw)
 
     def wait_for_receipt(self, tx_hash: str, timeout: float) -> Any:
         """The receipt of ``tx_hash``, waiting up to ``timeout`` seconds for it to be mined (web3.py's

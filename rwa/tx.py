@@ -85,7 +85,7 @@ class _BoundFunction(ContractFunction):
             return super().__call__(*args, **kwargs)
         clone = copy.copy(self)
         clone.args, clone.kwargs, clone.arguments = args, {}, args
-        clone.selector = _selector_of(abi)
+        clone.selector = _codec_of(abi).selector_hex
         return clone
 
 
@@ -100,10 +100,6 @@ def _named_once(abi: Any, name: str) -> bool:
         once = sum(1 for e in abi if e.get("type") == "function" and e.get("name") == name) == 1
         known = _once[key] = (abi, once)
     return bool(known[1])
-
-
-def _selector_of(abi: Any) -> HexStr:
-    return _codec_of(abi).selector_hex
 
 
 def deploy(chain: Chain, name: str, *args: Any, sender: str | None = None, gas: int | None = None) -> Contract:
@@ -366,15 +362,17 @@ class _EventCodec:
     order: tuple[str, ...]
 
 
-_event_codecs: dict[tuple[int, str], _EventCodec | None] = {}
+_event_codecs: dict[tuple[int, str], tuple[Any, _EventCodec | None]] = {}
 
 
 def _event_codec(contract: Contract, name: str) -> _EventCodec | None:
     """``name``'s codec in ``contract``'s ABI; None when an indexed argument is dynamic (only its hash is
-    logged), which web3.py decodes its own way."""
+    logged), which web3.py decodes its own way. Kept per ABI object (checked by identity, as :func:`_codec_of`
+    does: a rebuilt ABI may reuse a freed one's id)."""
     key = (id(contract.abi), name)
-    if key in _event_codecs:
-        return _event_codecs[key]
+    known = _event_codecs.get(key)
+    if known is not None and known[0] is contract.abi:
+        return known[1]
     abi: Any = next(e for e in contract.abi if e.get("type") == "event" and e.get("name") == name)
     params = [(p, collapse_if_tuple(p), bool(p.get("indexed"))) for p in abi["inputs"]]
     codec: _EventCodec | None = None
@@ -388,7 +386,7 @@ def _event_codec(contract: Contract, name: str) -> _EventCodec | None:
             tuple(_normalizer(p, named=True) for p, _, i in params if not i),
             tuple(str(p["name"]) for p, _, _ in params),
         )
-    _event_codecs[key] = codec
+    _event_codecs[key] = (contract.abi, codec)
     return codec
 
 

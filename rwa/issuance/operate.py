@@ -14,6 +14,7 @@ from pathlib import Path
 from web3 import Web3
 
 from rwa import tx
+from rwa.chain import checksummed
 from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
@@ -242,7 +243,7 @@ def claim_all(deal: DeployedDeal, candidates: list[str]) -> list[ClaimResult]:
     What each can claim, and whether its claim is restricted, is read for all of them at once: one call per
     tranche (``claimsDue``, a thousand holders a call), not one per holder."""
     signers = {a.address for a in deal.chain.accounts}
-    holders = [h for h in dict.fromkeys(Web3.to_checksum_address(c) for c in candidates) if h in signers]
+    holders = [h for h in dict.fromkeys(checksummed(c) for c in candidates) if h in signers]
     if not holders:
         return []
     claims = {t: token.claims_of(holders) for t, token in deal.tokens.items()}

@@ -241,24 +241,22 @@ class TrancheToken(ContractWrapper):
     ) -> list[int]:
         """``claimable`` of many holders at ``block``, ``batch`` holders a call (a call's gas is capped: one view over
         every holder of a large deal would fail)."""
-        addresses = [to_address(h) for h in holders]
-        out: list[int] = []
-        for start in range(0, len(addresses), batch):
-            out.extend(int(a) for a in self._call(self.contract.functions.claimableOf(addresses[start : start + batch]),
-                                                  block))
-        return out
+        return [int(a) for part in self._per_batch("claimableOf", holders, block, batch) for a in part]
 
     def claims_of(
         self, holders: Sequence[str | HasAddress], block: BlockIdentifier = "latest", batch: int = CLAIMABLE_BATCH
     ) -> list[tuple[int, Restriction]]:
         """What each of ``holders`` can claim at ``block`` and the restriction its claim meets there
         (``claimsDue``), ``batch`` holders a call."""
+        return [(int(a), Restriction(int(c))) for amounts, codes in self._per_batch("claimsDue", holders, block, batch)
+                for a, c in zip(amounts, codes, strict=True)]
+
+    def _per_batch(self, view: str, holders: Sequence[str | HasAddress], block: BlockIdentifier, batch: int
+                   ) -> list[Any]:
+        """The view ``view`` of a list of holders, called on ``batch`` of them at a time, its results in order."""
         addresses = [to_address(h) for h in holders]
-        out: list[tuple[int, Restriction]] = []
-        for start in range(0, len(addresses), batch):
-            amounts, codes = self._call(self.contract.functions.claimsDue(addresses[start : start + batch]), block)
-            out.extend((int(a), Restriction(int(c))) for a, c in zip(amounts, codes, strict=True))
-        return out
+        fn = getattr(self.contract.functions, view)
+        return [self._call(fn(addresses[start : start + batch]), block) for start in range(0, len(addresses), batch)]
 
     def account_of(self, holder: str | HasAddress) -> ContractFunction:
         """The one view behind :class:`Position` (``accountOf``), to read alone or in a batch with others."""

@@ -271,7 +271,7 @@ class Publisher:
             raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
         sender = self.sender
         period = report.period
-        if self.chain.direct is None:  # a dry run first, so that a rejection sends nothing (one eth_call)
+        if not self.chain.takes_back_reverted:  # a dry run first, so that a rejection sends nothing (one eth_call)
             self._check(kind, report, signatures)
         nonce = self._node(lambda: self.chain.nonce(sender.address), "nonce")
         gas_price = self._node(self.chain.gas_price, "gas price")
@@ -286,8 +286,7 @@ class Publisher:
         if not self._broadcast(raw, period):
             self.outbox.record_signed(self.oracle.address, kind, report, signatures)  # as if never sent
             self._check(kind, report, signatures)  # raises the contract's reason
-            raise ContractRevertError("SubmitFailed" if kind is ReportKind.SUBMITTED else "AmendFailed",
-                                      {"period": period, "tx": tx_hash}, b"", "RevenueOracle")
+            raise _failed(kind, {"period": period, "tx": tx_hash})
         log.debug("period %d: %s transaction %s sent", period, kind, tx_hash)
         _fault("after-submit")
         return self._await(kind, report, tx_hash)
@@ -303,15 +302,11 @@ class Publisher:
                        f"checking the amendment of period {period}")
 
     def _broadcast(self, raw: bytes, period: int) -> bool:
-        """Send ``raw``; False when the embedded chain ran it and took it back because it reverted.
+        """Send ``raw``; False when the chain ran it and took it back because it reverted.
 
         On the embedded chain the transaction runs at once, and one that reverts leaves nothing: a rejection sends
         nothing, as the dry run ensures on a node (:meth:`_send`), and the report's checks run once."""
-        direct = self.chain.direct
-        if direct is not None:
-            return self._node(lambda: direct.send_raw_unless_reverted(raw), f"sending period {period}") is not None
-        self._node(lambda: self.chain.send_raw(raw), f"sending period {period}")
-        return True
+        return self._node(lambda: self.chain.send_raw_unless_reverted(raw), f"sending period {period}") is not None
 
     def _await(self, kind: ReportKind, report: Report, tx_hash: str) -> _Mined:
         period = report.period
@@ -340,8 +335,7 @@ class Publisher:
                 self.chain.w3.eth.call(call, block_identifier=at)
             except Exception as exc:
                 reraise_revert(exc, "RevenueOracle")
-        raise ContractRevertError("SubmitFailed" if kind is ReportKind.SUBMITTED else "AmendFailed",
-                                  {"period": report.period, "block": block, "tx": tx_hash}, b"", "RevenueOracle")
+        raise _failed(kind, {"period": report.period, "block": block, "tx": tx_hash})
 
     def _resume(self, entry: OutboxEntry) -> _Mined | None:
         """A transaction was recorded before a crash: wait for it, re-broadcast it, or give up on it (None)."""
@@ -375,6 +369,12 @@ class Publisher:
             return None
         log.info("period %d: re-broadcast the recorded transaction %s", period, tx_hash)
         return self._await(entry.kind, entry.report, tx_hash)
+
+
+def _failed(kind: ReportKind, details: dict[str, Any]) -> ContractRevertError:
+    """The error for a report transaction that failed without a reason the contract gave (out of gas)."""
+    return ContractRevertError("SubmitFailed" if kind is ReportKind.SUBMITTED else "AmendFailed", details, b"",
+                               "RevenueOracle")
 
 
 def _fault(point: str) -> None:

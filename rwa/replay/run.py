@@ -192,10 +192,8 @@ def _counters(chain: Chain, links: Links, pool: str, block: int) -> dict[str, in
         t = TrancheToken.at(chain, getattr(links, tranche)).contract
         reads += [(f"{tranche}.{name}", getattr(t.functions, name)())
                   for name in ("totalDistributed", "totalClaimed", "totalSupply")]
-    values = call_many([fn for _, fn in reads], block=block)  # one eth_call on a node
-    out = {name: int(value) for (name, _), value in zip(reads, values, strict=True) if name != "reporters"}
-    out["reporters"] = len(values[[name for name, _ in reads].index("reporters")])
-    return out
+    got = dict(zip((name for name, _ in reads), call_many([fn for _, fn in reads], block=block), strict=True))
+    return {name: len(value) if name == "reporters" else int(value) for name, value in got.items()}
 
 
 def _last_distributed(history: History) -> int:
