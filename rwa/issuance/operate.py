@@ -19,6 +19,7 @@ from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction
+from rwa.period_clock import format_periods
 from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr
 from rwa.waterfall import PeriodLegs
 
@@ -266,9 +267,16 @@ def status_rows(deal: DeployedDeal, money: Callable[[int], str]) -> list[tuple[s
         if events:
             dscr_bps = events[-1].legs.dscr_bps
     trapped = dscr_bps is not None and dscr_bps < terms.cash_trap_dscr_bps
-    covenant = "defaulted" if pool.defaulted() else ("trapped last period" if trapped else "in compliance")
+    late = pool.late_periods(deal.chain.now(), last)
+    if pool.defaulted():
+        covenant = "defaulted"
+    elif late:
+        covenant = "late: periods not distributed past their grace"
+    else:
+        covenant = "trapped last period" if trapped else "in compliance"
     rows = [
         ("periods distributed", f"{last} of {terms.period_count}" + (" (finalized)" if pool.finalized() else "")),
+        ("late periods", _late_row(late)),
         ("oracle latest period", str(deal.oracle.latest_period())),
         ("senior outstanding", f"{money(pool.senior_outstanding())} of {money(deal.manifest.senior_size)}"),
         ("senior paid (interest + principal)", money(pool.total_senior_paid())),
@@ -284,3 +292,10 @@ def status_rows(deal: DeployedDeal, money: Callable[[int], str]) -> list[tuple[s
     for t, tok in deal.tokens.items():
         rows.append((f"{t} claimed / distributed", f"{money(tok.total_claimed())} / {money(tok.total_distributed())}"))
     return rows
+
+
+def _late_row(late: tuple[int, ...]) -> str:
+    if not late:
+        return "none"
+    return (f"{len(late)}: {format_periods(late)} (ended, the servicer's grace passed, not distributed; anyone may "
+            "distribute them)")

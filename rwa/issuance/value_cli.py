@@ -110,6 +110,13 @@ def value_command(
         table.add_row(t, _percent(v.rate), str(left), "-" if v.per_token is None else money(v.per_token),
                       _of_face(v.value, v.supply), money(v.value))
     console.print(table)
+    if valued.late:
+        from rwa.period_clock import format_periods
+
+        console.print(f"late: {len(valued.late)} period(s), {format_periods(list(valued.late))} (ended, the servicer's "
+                      f"grace passed, not distributed): priced on the {money(sum(valued.late.values()))} the pool "
+                      "holds for them, not on the base case; what that leaves unpaid is carried as arrears, paid, if "
+                      "at all, from later periods' cash")
 
 
 def _iso(moment: datetime) -> str:
@@ -125,13 +132,16 @@ def _json(valued: DeploymentValue, shown: list[Tranche]) -> dict[str, Any]:
         "as_of": {"block": valued.block, "time": _iso(valued.as_of)},
         "last_distributed_period": valued.state.last_distributed_period,
         "finalized": valued.state.finalized,
+        "late_periods": list(valued.late),
+        "late_cash_held": sum(valued.late.values()),
         "tranches": {
             t: {
                 "rate": float(v.rate),
                 "supply": v.supply,
                 "value": v.value,
                 "value_per_token": v.per_token,
-                "payments": [{"period": p.period, "date": _iso(p.when), "amount": p.amount} for p in v.payments
+                "payments": [{"period": p.period, "date": _iso(p.when), "amount": p.amount, "late": p.late}
+                             for p in v.payments
                              if p.when >= valued.at],
             }
             for t in shown

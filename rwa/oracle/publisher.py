@@ -29,6 +29,7 @@ from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
+from rwa.deal import Deal
 from rwa.deployment import Manifest
 from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
 from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
@@ -37,6 +38,7 @@ from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_
 from rwa.oracle.report import sign_report, signer_of
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
+from rwa.period_clock import format_periods, late_periods
 from rwa.tx import encode_call, reraise_revert
 from rwa.units import FX_RATE_SCALE, format_fx_rate
 
@@ -491,13 +493,18 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
     finally:
         box.close()
     latest = oracle.latest()
+    deal = _deal_of(manifest)
+    late = _late_periods(chain, manifest, config, now, deal)
     return {
         "oracle": oracle.address,
         "latest_period": oracle.latest_period(),
-        "latest_report": None if latest is None else _report_status(latest, manifest),
+        "latest_report": None if latest is None else _report_status(latest, deal),
         "last_ended_period": config.ended_by(now),
         "next_deadline": oracle.next_deadline(),
         "overdue": oracle.is_overdue(),
+        "late_periods": list(late),
+        "late_periods_shown": (f"{len(late)} period(s) late: {format_periods(late)} (ended, the servicer's grace "
+                               "passed, not distributed)") if late else "none",
         "chain_time": now,
         "threshold": oracle.threshold(),
         "reporters": oracle.reporters(),
@@ -505,19 +512,36 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
     }
 
 
-def _report_status(report: Report, manifest: Manifest) -> dict[str, Any]:
+def _deal_of(manifest: Manifest) -> Deal | None:
+    """The manifest's deal file, when this machine has it (a reporter's machine may not)."""
+    deal_file = Path(manifest.deal_file)
+    if not deal_file.is_file():
+        return None
+    from rwa.oracle.simulator import load_deal_cached
+
+    try:
+        return load_deal_cached(deal_file)
+    except RwaError:
+        return None
+
+
+def _late_periods(chain: Chain, manifest: Manifest, config: OracleConfig, now: int, deal: Deal | None
+                  ) -> tuple[int, ...]:
+    """The periods late at ``now`` (:func:`rwa.period_clock.late_periods`) by the oracle's calendar, the pool's
+    distributions and the deal's distribution grace (the pool's own when the deal file is not here)."""
+    from rwa.onchain.pool import LeasePool
+
+    pool = LeasePool.at(chain, manifest.address("pool"))
+    grace = (deal.events_of_default.distribution_grace_seconds if deal is not None
+             else pool.default_rules().distribution_grace)
+    return late_periods(config.period_ends, grace, pool.last_distributed_period(), now)
+
+
+def _report_status(report: Report, deal: Deal | None) -> dict[str, Any]:
     """One report as the status shows it: the revenue, the source revenue and the rate it was converted at."""
     currency, source = "stablecoin", "source"  # the deal file names them; a reporter's machine may not have it
-    deal_file = Path(manifest.deal_file)
-    if deal_file.is_file():
-        from rwa.oracle.simulator import load_deal_cached
-
-        try:
-            deal = load_deal_cached(deal_file)
-        except RwaError:
-            pass
-        else:
-            currency, source = deal.currency, deal.source_currency or source
+    if deal is not None:
+        currency, source = deal.currency, deal.source_currency or source
     if report.fx_rate == FX_RATE_SCALE:  # no conversion: the source is the stablecoin
         source = currency
     return {

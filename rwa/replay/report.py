@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rwa.deal import Deal, load_deal
+from rwa.period_clock import format_periods
 from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
 from rwa.replay.history import History
 from rwa.replay.outputs import publish
@@ -283,6 +284,9 @@ def facts(summary: dict[str, Any], history: History, money: Callable[[int], str]
             text = str(value)
         shown.append((key.replace("_", " "), text))
     shown.append(("lowest DSCR", format_dscr(lowest_dscr(history))))
+    late = summary.get("late_periods") or []
+    shown.append(("late periods", f"{len(late)}: {format_periods(late)} (ended, the servicer's grace passed, not "
+                                  "distributed: a late-distribution finding each)" if late else "none"))
     return shown
 
 
