@@ -49,6 +49,7 @@ def compile_cmd(
 def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """Chain id, head block and the accounts this checkout can sign for."""
     from rwa.chain import connect
+    from rwa.units import format_time
 
     with connect(rpc_url=rpc_url, state=state) as chain:
         head = chain.w3.eth.get_block("latest")
@@ -56,7 +57,7 @@ def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
         table.add_row("chain id", str(chain.chain_id))
         table.add_row("head block", str(head["number"]))
         table.add_row("head hash", head["hash"].to_0x_hex())
-        table.add_row("head time", str(head["timestamp"]))
+        table.add_row("head time", format_time(int(head["timestamp"])))
         table.add_row("development chain", "yes" if chain.is_dev else "no")
         for i, acct in enumerate(chain.accounts):
             balance = chain.w3.eth.get_balance(acct.address)

@@ -17,7 +17,7 @@ from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.offering import DealOffering, Phase, Settled
 from rwa.onchain.tranche import Restriction
-from rwa.units import TRANCHES, Tranche
+from rwa.units import TRANCHES, Tranche, format_time
 
 TRANCHE_OF_ID: dict[int, Tranche] = {SENIOR_ID: "senior", JUNIOR_ID: "junior"}
 ID_OF_TRANCHE: dict[str, int] = {"senior": SENIOR_ID, "junior": JUNIOR_ID}
@@ -90,9 +90,11 @@ def _require_open(deal: DeployedDeal, offering: DealOffering) -> OfferingConfig:
     if phase != Phase.OPEN:
         raise InputError(f"the offering is {phase.name.lower()}: requests and cancellations are over")
     if now < config.open_time:
-        raise InputError(f"the offering opens at {config.open_time}; the chain's time is {now}")
+        raise InputError(f"the offering opens at {format_time(config.open_time)}; the chain's time is "
+                         f"{format_time(now)}")
     if now >= config.close_time:
-        raise InputError(f"the offering's window closed at {config.close_time}; the chain's time is {now}: "
+        raise InputError(f"the offering's window closed at {format_time(config.close_time)}; the chain's time is "
+                         f"{format_time(now)}: "
                          "run `rwa offering close`")
     return config
 
@@ -112,7 +114,8 @@ def close(deal: DeployedDeal, sender: str) -> CloseResult:
     close_time, now = offering.config().close_time, deal.chain.now()
     if now < close_time:
         if not deal.chain.is_dev:
-            raise InputError(f"the offering's window ends at {close_time}; the chain's time is {now}")
+            raise InputError(f"the offering's window ends at {format_time(close_time)}; the chain's time is "
+                             f"{format_time(now)}")
         deal.chain.time_travel(close_time)  # a development chain: the rest of the window passes at once
     outcome = offering.close_outcome_in(offering.close(sender=sender))
     if outcome.cancelled:
@@ -148,8 +151,8 @@ def status_rows(deal: DeployedDeal, money: Any) -> list[tuple[str, str]]:
     """The offering at a glance."""
     offering = offering_of(deal)
     config, phase = offering.config(), offering.phase()
-    rows = [("phase", phase.name.lower()), ("window", f"{config.open_time} .. {config.close_time} "
-                                                      f"(chain time {deal.chain.now()})"),
+    window = f"{format_time(config.open_time)} .. {format_time(config.close_time)}"
+    rows = [("phase", phase.name.lower()), ("window", f"{window} (chain time {format_time(deal.chain.now())})"),
             ("tickets", f"{money(config.min_ticket)} .. {money(config.max_ticket)} per investor and tranche"),
             ("reserve at close", money(config.reserve_at_close)),
             ("upfront costs", ", ".join(f"{money(c.amount)} to {c.recipient}" for c in offering.costs()) or "none"),

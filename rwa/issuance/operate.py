@@ -20,7 +20,7 @@ from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction
 from rwa.period_clock import format_periods
-from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr
+from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr, format_time
 from rwa.waterfall import PeriodLegs
 
 
@@ -160,7 +160,7 @@ def distribute_period(
         )
     now = deal.chain.now()
     if now < end:
-        raise InputError(f"period {period} ends at {end}; the chain's time is {now}")
+        raise InputError(f"period {period} ends at {format_time(end)}; the chain's time is {format_time(now)}")
     if amount is not None and amount < 0:
         raise InputError(f"--amount {amount}: must be >= 0")
     if tax_refund is not None and tax_refund < 0:
@@ -185,7 +185,8 @@ def finalize_deal(deal: DeployedDeal, residual: int) -> DistributeResult:
     if deal.chain.now() < opens:
         if not deal.chain.is_dev:
             raise InputError(f"the maturity settlement runs once period {terms.period_count + 1} has ended and its "
-                             f"grace has passed, at {opens}; the chain's time is {deal.chain.now()}")
+                             f"grace has passed, at {format_time(opens)}; the chain's time is "
+                             f"{format_time(deal.chain.now())}")
         deal.chain.time_travel(opens)  # a development chain: the maturity period and its grace pass at once
     sent = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE)
     receipt = deal.pool.finalize(sender=deal.manifest.roles.servicer)

@@ -17,7 +17,7 @@ from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.settlement import ANYONE, Order, SignedOrder, Trade, TradeSettlement, sign_order
 from rwa.onchain.tranche import Restriction
 from rwa.tx import call_many
-from rwa.units import TRANCHES, Tranche
+from rwa.units import TRANCHES, Tranche, format_time
 
 
 def settlement_of(deal: DeployedDeal) -> TradeSettlement:
@@ -49,7 +49,8 @@ def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, p
     key = deployed.chain.account(seller)
     now = deployed.chain.now()
     if expiry <= now:
-        raise InputError(f"--expiry {expiry}: must be after the chain's time {now}")
+        raise InputError(f"--valid-for: the order would expire at {format_time(expiry)}, not after the chain's time "
+                         f"{format_time(now)}")
     if nonce is None:
         nonce = now * 1_000 + amount % 1_000
     t, st = token.contract.functions, settlement.contract.functions
@@ -76,7 +77,7 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade
     key = deployed.chain.account(buyer)
     now = deployed.chain.now()
     if order.expiry <= now:
-        raise InputError(f"the order expired at {order.expiry}; the chain's time is {now}")
+        raise InputError(f"the order expired at {format_time(order.expiry)}; the chain's time is {format_time(now)}")
     if order.buyer.lower() not in (ANYONE, key.address.lower()):
         raise InputError(f"the order is for {order.buyer}, not {key.address}")
     coin = deployed.stablecoin.contract.functions

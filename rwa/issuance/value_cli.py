@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from rwa.issuance.value import DeploymentValue
 
 console = output_console()
-AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as JSON (money in smallest units).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as JSON (money in smallest units, times "
+                                      "ISO 8601 UTC, rates in percent).")]
 
 
 def parse_date(text: str) -> datetime:
@@ -64,9 +65,9 @@ def _of_face(value: int, supply: int) -> str:
 def value_command(
     date_: Annotated[str | None, typer.Option("--date", help="The valuation date: YYYY-MM-DD (00:00 UTC) or an ISO "
                                               "8601 time; default the chain's latest block time.")] = None,
-    rate: Annotated[str | None, typer.Option("--rate", help="Annual effective discount rate in percent, on "
-                                             "actual/365 (default per tranche: senior coupon + 1%, the junior's "
-                                             "hurdle).")] = None,
+    rate: Annotated[str | None, typer.Option("--rate", help="Annual effective discount rate in percent (9.5 is "
+                                             "9.5%; --json shows it the same way, as rate_percent), on actual/365 "
+                                             "(default per tranche: senior coupon + 1%, the junior's hurdle).")] = None,
     tranche: Annotated[str | None, typer.Option("--tranche", help="senior or junior (default both).")] = None,
     as_json: AsJson = False,
     deployment: Deployment = None,
@@ -136,7 +137,7 @@ def _json(valued: DeploymentValue, shown: list[Tranche]) -> dict[str, Any]:
         "late_cash_held": sum(valued.late.values()),
         "tranches": {
             t: {
-                "rate": float(v.rate),
+                "rate_percent": float(v.rate * 100),
                 "supply": v.supply,
                 "value": v.value,
                 "value_per_token": v.per_token,

@@ -40,7 +40,7 @@ from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
 from rwa.period_clock import format_periods, late_periods
 from rwa.tx import encode_call, reraise_revert
-from rwa.units import FX_RATE_SCALE, format_fx_rate
+from rwa.units import FX_RATE_SCALE, format_fx_rate, format_time
 
 log = logging.getLogger("rwa.oracle.publisher")
 
@@ -171,7 +171,8 @@ class Publisher:
                     self._advance_clock(self.config.period_end(period))
                 else:
                     raise InputError(f"--period {period}: wrong period: it has not ended "
-                                     f"(ends at {self.config.period_end(period)}, chain time {now})")
+                                     f"(ends at {format_time(self.config.period_end(period))}, chain time "
+                                     f"{format_time(now)})")
             return [period]
         last = ended if source.last_period is None else min(ended, source.last_period)
         periods = list(range(latest + 1, last + 1))
@@ -189,7 +190,7 @@ class Publisher:
             # is at least that late
             self.chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         if self.chain.now() < timestamp:
-            raise ChainError(f"could not move the development chain's clock to {timestamp}")
+            raise ChainError(f"could not move the development chain's clock to {format_time(timestamp)}")
 
     # -- one period --------------------------------------------------------------------------------------------
 
@@ -500,12 +501,12 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
         "latest_period": oracle.latest_period(),
         "latest_report": None if latest is None else _report_status(latest, deal),
         "last_ended_period": config.ended_by(now),
-        "next_deadline": oracle.next_deadline(),
+        "next_deadline": format_time(oracle.next_deadline()),
         "overdue": oracle.is_overdue(),
         "late_periods": list(late),
         "late_periods_shown": (f"{len(late)} period(s) late: {format_periods(late)} (ended, the servicer's grace "
                                "passed, not distributed)") if late else "none",
-        "chain_time": now,
+        "chain_time": format_time(now),
         "threshold": oracle.threshold(),
         "reporters": oracle.reporters(),
         "outbox_pending": [{"period": e.period, "kind": e.kind.value, "status": e.status.value} for e in pending],
