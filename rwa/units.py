@@ -167,3 +167,18 @@ def parse_time(text: str, option: str) -> datetime:
         raise InputError(f"{option} {text!r}: not a date; give YYYY-MM-DD or an ISO 8601 time such as "
                          "2026-01-31T12:00:00Z") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_DURATION_PART = re.compile(r"(\d+)([wdhms])")
+_SECONDS = {"w": 7 * 86_400, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str, option: str) -> int:
+    """A span of time a person typed for ``option``, in seconds: whole numbers of weeks, days, hours, minutes and
+    seconds, largest first (``30d``, ``1d12h``, ``90m``, ``3600s``)."""
+    shown = text.strip().lower()
+    parts = _DURATION_PART.findall(shown)
+    units = [unit for _, unit in parts]
+    if not parts or "".join(n + u for n, u in parts) != shown or units != sorted(set(units), key="wdhms".index):
+        raise InputError(f"{option} {text!r}: not a duration; give e.g. 30d, 1d12h, 90m or 3600s")
+    return sum(int(n) * _SECONDS[u] for n, u in parts)
