@@ -148,13 +148,14 @@ class HolderFlows:
     flows: list[tuple[int, int]] = field(default_factory=list)
     """(unix time, signed amount): negative paid in, positive paid out to the holder."""
 
-    def xirr(self) -> float | None:
+    def xirr(self, held: tuple[int, int] | None = None) -> float | None:
         """The realised annual rate (actual/365) of the flows so far (pyxirr); None when it cannot be computed.
-        Flows on the same date are netted first."""
+        Flows on the same date are netted first. Tokens still held count as nothing unless ``held`` (unix time,
+        value) says what they were worth then: cash so far is not a yield to maturity."""
         from rwa.leverage.analysis import xirr
 
         by_time: dict[int, int] = {}
-        for t, a in self.flows:
+        for t, a in [*self.flows, *([held] if held is not None else [])]:
             by_time[t] = by_time.get(t, 0) + a
         times = sorted(by_time)
         return xirr([float(by_time[t]) for t in times], [datetime.fromtimestamp(t, tz=UTC) for t in times])

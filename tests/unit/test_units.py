@@ -137,3 +137,14 @@ def test_money_typed_in_whole_units_or_raw_is_read_to_the_smallest_unit_or_refus
     assert format_time(0) == "1970-01-01T00:00:00Z"
     assert int(parse_time("2026-01-31T12:00:00Z", "--to").timestamp()) == 1_769_860_800
     assert format_time(int(parse_time("2026-01-31", "--to").timestamp())) == "2026-01-31T00:00:00Z"
+
+
+def test_a_duration_is_whole_units_largest_first() -> None:
+    from rwa.errors import InputError
+    from rwa.units import parse_duration
+
+    assert parse_duration("30d", "--by") == 30 * 86_400 and parse_duration("1d12h", "--by") == 129_600
+    assert parse_duration("1w", "--by") == 604_800 and parse_duration("90m", "--by") == 5_400
+    for bad in ("", "30", "1h1d", "1d1d", "30 days", "-1d", "1.5d"):
+        with pytest.raises(InputError, match=r"^--by .*: not a duration"):
+            parse_duration(bad, "--by")
