@@ -7,6 +7,7 @@ close already made is reported, not repeated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from web3 import Web3
 
 from rwa.allocation import JUNIOR_ID, SENIOR_ID, OfferingConfig
 from rwa.errors import InputError
+from rwa.issuance.show import deal_money
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.offering import DealOffering, Phase, Settled
 from rwa.onchain.tranche import Restriction
@@ -44,8 +46,11 @@ def _address(value: str, option: str = "--investor") -> str:
     return Web3.to_checksum_address(value)
 
 
-def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int) -> int:
-    """``investor`` pays ``amount`` for a request in ``tranche``; returns its whole request after it."""
+def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int,
+              say: Callable[[str], None] | None = None) -> int:
+    """``investor`` pays ``amount`` for a request in ``tranche``; returns its whole request after it. On a
+    development chain the stablecoin the investor lacks is minted to it; that, and the approval of the offering for
+    the amount, are told to ``say``."""
     offering, t = offering_of(deal), tranche_id(tranche)
     investor = _address(investor)
     if amount <= 0:
@@ -60,13 +65,18 @@ def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int) -> i
         raise InputError(f"--amount {amount}: the request would add up to {total}, the tickets are "
                          f"{config.min_ticket}..{config.max_ticket} per investor and tranche")
     deal.chain.account(investor)  # a clear error when this checkout has no key for the investor
-    have = deal.stablecoin.balance_of(investor)
+    have, money = deal.stablecoin.balance_of(investor), deal_money(deal.manifest)
     if have < amount:
         if not deal.chain.is_dev:
-            raise InputError(f"{investor} holds {have} stablecoin units, the request needs {amount}")
+            raise InputError(f"{investor} holds {money(have)}, the request needs {money(amount)}")
         deal.stablecoin.mint(investor, amount - have, sender=deal.manifest.roles.admin)
+        if say is not None:
+            say(f"development chain: minted {money(amount - have)} of test stablecoin to {investor}, which held "
+                f"{money(have)} of the {money(amount)} it pays")
     if deal.stablecoin.allowance(investor, offering.address) < amount:
         deal.stablecoin.approve(offering.address, amount, sender=investor)
+        if say is not None:
+            say(f"approved the offering {offering.address} to take {money(amount)} from {investor}")
     offering.request_deposit(t, amount, investor, sender=investor)
     return total
 

@@ -61,7 +61,7 @@ def subscribe_cmd(
     money = deal_money(manifest, raw=raw)
     paid = deal_amount(manifest, amount, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
-        total = subscribe(open_deployment(chain, manifest), tranche, investor, paid)
+        total = subscribe(open_deployment(chain, manifest), tranche, investor, paid, say=console.print)
     console.print(f"{investor}: {tranche} request {money(total)} (paid {money(paid)} now)")
 
 

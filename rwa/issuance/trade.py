@@ -7,10 +7,12 @@ value (:mod:`rwa.leverage.valuation`: the remaining expected payments discounted
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rwa.deal import Deal
 from rwa.errors import InputError
+from rwa.issuance.show import deal_money
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import share_value
 from rwa.onchain.deployed import DeployedDeal
@@ -38,8 +40,8 @@ def fair_price(deal: Deal, deployed: DeployedDeal, tranche: Tranche, amount: int
 
 
 def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, price: int, buyer: str | None,
-               expiry: int, nonce: int | None = None) -> SignedOrder:
-    """The seller signs a sell order (and approves the settlement for its tokens if it has not)."""
+               expiry: int, nonce: int | None = None, say: Callable[[str], None] | None = None) -> SignedOrder:
+    """The seller signs a sell order (and approves the settlement for its tokens if it has not, telling ``say``)."""
     if tranche not in TRANCHES:
         raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
     if amount <= 0 or price < 0:
@@ -62,12 +64,17 @@ def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, p
         raise InputError(f"--nonce {nonce}: already used by {key.address}")
     if allowance < amount:
         token.approve(settlement.address, 2**256 - 1, sender=key.address)
+        _say(say, f"approved the settlement {settlement.address} to move {key.address}'s {tranche} tokens without "
+                  "limit (this order and later ones; `rwa trade cancel` spends an order's nonce)")
     order = Order(key.address, token.address, amount, price, buyer or ANYONE, expiry, nonce)
     return sign_order(order, key, deployed.chain.chain_id, settlement.address)
 
 
-def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade:
-    """The buyer fills ``signed``: validated first (expiry, nonce, compliance, balance), then one transaction."""
+def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str, say: Callable[[str], None] | None = None
+               ) -> Trade:
+    """The buyer fills ``signed``: validated first (expiry, nonce, compliance, balance), then one transaction. On a
+    development chain the stablecoin the buyer lacks is minted to it; that, and the approval of the settlement for
+    the price, are told to ``say``."""
     settlement = settlement_of(deployed)
     order = signed.order
     tokens = {t.address.lower(): t for t in deployed.tokens.values()}
@@ -91,13 +98,22 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade
         raise InputError(f"the order's nonce {order.nonce} is spent: it was filled or cancelled")
     if code != Restriction.SUCCESS:
         raise InputError(f"the trade would be refused: {token.message_for(int(code))}")
+    money = deal_money(deployed.manifest)
     if have < order.price:
         if not deployed.chain.is_dev:
-            raise InputError(f"{key.address} holds {have} stablecoin units, the order costs {order.price}")
+            raise InputError(f"{key.address} holds {money(have)}, the order costs {money(order.price)}")
         deployed.stablecoin.mint(key.address, order.price - have, sender=deployed.manifest.roles.admin)
+        _say(say, f"development chain: minted {money(order.price - have)} of test stablecoin to {key.address}, "
+                  f"which held {money(have)} of the {money(order.price)} the order costs")
     if allowance < order.price:
-        deployed.stablecoin.approve(settlement.address, 2**256 - 1, sender=key.address)
+        deployed.stablecoin.approve(settlement.address, order.price, sender=key.address)
+        _say(say, f"approved the settlement {settlement.address} to take {money(order.price)} from {key.address}")
     return settlement.trade_in(settlement.fill(signed, sender=key.address))
+
+
+def _say(say: Callable[[str], None] | None, line: str) -> None:
+    if say is not None:
+        say(line)
 
 
 def read_order(path: Path) -> SignedOrder:

@@ -77,7 +77,7 @@ def make_cmd(
     asked = deal_amount(manifest, price, raw=raw, option="--price")
     with connect(rpc_url=rpc_url, state=state) as chain:
         signed = make_order(open_deployment(chain, manifest), tranche, seller, units, asked, buyer,
-                            chain.now() + valid_for, nonce)
+                            chain.now() + valid_for, nonce, say=console.print)
     signed.write(out)
     money, tokens = deal_money(manifest, raw=raw), deal_tokens(manifest, tranche, raw=raw)
     console.print(f"order {out}: {tokens(units)} for {money(asked)}, nonce {signed.order.nonce}, "
@@ -104,7 +104,7 @@ def fill_cmd(
     money = deal_money(manifest, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = open_deployment(chain, manifest)
-        trade = fill_order(deal, signed, buyer)
+        trade = fill_order(deal, signed, buyer, say=console.print)
     tranche = next(t for t, token in deal.tokens.items() if token.address.lower() == signed.order.token.lower())
     tokens = deal_tokens(manifest, tranche, raw=raw)
     console.print(f"settled: {tokens(trade.amount)} from {trade.seller} to {trade.buyer} for {money(trade.price)}")
