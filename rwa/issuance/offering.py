@@ -62,8 +62,9 @@ def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int,
                          f"{deal.tokens[TRANCHE_OF_ID[t]].message_for(int(code))}")
     total = offering.pending(t, investor) + amount
     if not config.min_ticket <= total <= config.max_ticket:
-        raise InputError(f"--amount {amount}: the request would add up to {total}, the tickets are "
-                         f"{config.min_ticket}..{config.max_ticket} per investor and tranche")
+        money = deal_money(deal.manifest)
+        raise InputError(f"--amount {money(amount)}: the request would add up to {money(total)}, the tickets are "
+                         f"{money(config.min_ticket)}..{money(config.max_ticket)} per investor and tranche")
     deal.chain.account(investor)  # a clear error when this checkout has no key for the investor
     have, money = deal.stablecoin.balance_of(investor), deal_money(deal.manifest)
     if have < amount:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rwa.deal import Deal
 from rwa.errors import InputError
-from rwa.issuance.show import deal_money
+from rwa.issuance.show import deal_money, deal_tokens
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import share_value
 from rwa.onchain.deployed import DeployedDeal
@@ -45,7 +45,7 @@ def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, p
     if tranche not in TRANCHES:
         raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
     if amount <= 0 or price < 0:
-        raise InputError(f"--amount {amount} must be positive and --price {price} not negative")
+        raise InputError(f"--amount must be positive and --price not negative, got {amount} token units for {price}")
     token = deployed.tokens[tranche]  # type: ignore[index]
     settlement = settlement_of(deployed)
     key = deployed.chain.account(seller)
@@ -59,7 +59,8 @@ def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, p
     balance, spent, allowance = call_many([t.balanceOf(key.address), st.nonceSpent(key.address, nonce),
                                            t.allowance(key.address, settlement.address)])
     if balance < amount:
-        raise InputError(f"{key.address} holds {balance} {tranche} units, not {amount}")
+        tokens = deal_tokens(deployed.manifest, tranche)
+        raise InputError(f"--amount: {key.address} holds {tokens(balance)}, not {tokens(amount)}")
     if spent:
         raise InputError(f"--nonce {nonce}: already used by {key.address}")
     if allowance < amount:
