@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,8 +13,11 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendo
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from rwa.cli_options import RpcUrl, StateFile, output_console
+from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
 from rwa.errors import RwaError
+
+if TYPE_CHECKING:
+    from rwa.chain import Chain
 
 app = typer.Typer(
     name="rwa",
@@ -49,6 +52,7 @@ def compile_cmd(
 def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """Chain id, head block and the accounts this checkout can sign for."""
     from rwa.chain import connect
+    from rwa.units import format_time
 
     with connect(rpc_url=rpc_url, state=state) as chain:
         head = chain.w3.eth.get_block("latest")
@@ -56,7 +60,7 @@ def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
         table.add_row("chain id", str(chain.chain_id))
         table.add_row("head block", str(head["number"]))
         table.add_row("head hash", head["hash"].to_0x_hex())
-        table.add_row("head time", str(head["timestamp"]))
+        table.add_row("head time", format_time(int(head["timestamp"])))
         table.add_row("development chain", "yes" if chain.is_dev else "no")
         for i, acct in enumerate(chain.accounts):
             balance = chain.w3.eth.get_balance(acct.address)
@@ -78,6 +82,62 @@ def chain_code(address: str, rpc_url: RpcUrl = None, state: StateFile = None) ->
         code = chain.w3.eth.get_code(Web3.to_checksum_address(address))
         shown = Web3.to_checksum_address(address)
         console.print(f"{shown}: {len(code)} bytes of code at block {chain.w3.eth.block_number}")
+
+
+@chain_app.command("advance")
+def chain_advance(
+    to: Annotated[str | None, typer.Option("--to", help="Move the clock to this time: YYYY-MM-DD or ISO 8601 "
+                                           "(UTC unless it carries an offset).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Move the clock on by this much: 30d, 1d12h, 90m.")] = None,
+    period_end: Annotated[int | None, typer.Option("--period-end", help="Move the clock to the end of the deployed "
+                                                   "deal's period N (N+1: maturity).")] = None,
+    deployment: Deployment = None,
+    rpc_url: RpcUrl = None,
+    state: StateFile = None,
+) -> None:
+    """DEVELOPMENT CHAINS ONLY: move the chain's clock forward. One empty block is mined at the new time; no
+    transaction is sent and no contract changes."""
+    from rwa.chain import connect
+    from rwa.errors import InputError
+    from rwa.units import format_time, parse_duration, parse_time
+
+    if [to, by, period_end].count(None) != 2:
+        raise InputError("give exactly one of --to TIME, --by DURATION or --period-end N")
+    target = None if to is None else int(parse_time(to, "--to").timestamp())
+    step = None if by is None else parse_duration(by, "--by")
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        if not chain.is_dev:
+            raise InputError(f"rwa chain advance moves a development chain's clock only; chain {chain.chain_id} at "
+                             f"{chain.location} is not one")
+        now = chain.now()
+        if period_end is not None:
+            target = _period_end(chain, deployment, period_end)
+        elif step is not None:
+            target = now + step
+        assert target is not None
+        if target <= now:
+            raise InputError(f"the chain's time is already {format_time(now)}, at or past {format_time(target)}: "
+                             "a clock only moves forward")
+        chain.time_travel(target)
+        block, _ = chain.head()
+    console.print(f"clock moved to {format_time(target)} (block {block}; no transaction sent)")
+
+
+def _period_end(chain: Chain, deployment: Path | None, period: int) -> int:
+    """The end of the deployed deal's ``period`` by its deal file's calendar, the pool's (N+1: the maturity
+    settlement)."""
+    from rwa.deal import load_deal
+    from rwa.deployment import check_chain, default_manifest_path, load_manifest
+    from rwa.errors import InputError
+    from rwa.terms import period_ends
+
+    manifest = load_manifest(deployment or default_manifest_path())
+    check_chain(chain, manifest)
+    ends = period_ends(load_deal(Path(manifest.deal_file)))
+    if not 1 <= period <= len(ends):
+        raise InputError(f"--period-end {period}: the deal's periods are 1..{len(ends) - 1}, and {len(ends)} its "
+                         "maturity")
+    return ends[period - 1]
 
 
 @chain_app.command("reset")

@@ -62,3 +62,21 @@ def clock_length(first_start: int, ends: Sequence[int]) -> int:
     if length > 0 and tuple(ends) == equal_ends(first_start, length, len(ends)):
         return length
     raise ValueError("the period ends are neither calendar months nor equal periods from the first start")
+
+
+def late_periods(ends: Sequence[int], grace: int, last_distributed: int, now: int) -> tuple[int, ...]:
+    """The periods late at ``now``: ended, the servicer's window after the end (the deal's distribution ``grace``,
+    when anyone may distribute) over, and not distributed (after ``last_distributed``: periods distribute in
+    order). ``ends`` are the ends of periods 1..N. Every command and the auditor call this one rule."""
+    return tuple(p for p in range(last_distributed + 1, len(ends) + 1) if now >= ends[p - 1] + grace)
+
+
+def format_periods(periods: Sequence[int]) -> str:
+    """Periods as a person reads a list of them: ``1-3, 5`` (``none`` when empty)."""
+    runs: list[list[int]] = []
+    for p in sorted(periods):
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs) or "none"

@@ -5,15 +5,21 @@ the one rule shared with a contract that is not a waterfall's, the oracle's curr
 (:func:`fx_convert_down`), is here beside its scale.
 The formatting functions are how every command shows money and ratios to a person: whole stablecoin units with the
 currency (``189,377,036.00 USDC``) and DSCR as a multiple (``1.83x``). Smallest units appear only with ``--raw`` or
-in JSON output.
+in JSON output. The same convention holds for what a person types: :func:`parse_money` reads every money option
+(whole units, up to the token's decimals; smallest units with ``--raw``), and times are ISO 8601 in UTC both ways
+(:func:`format_time`, :func:`parse_time`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from functools import partial
 from typing import Literal
+
+from rwa.errors import InputError
 
 BPS = 10_000
 """Basis points in one (100%)."""
@@ -110,3 +116,69 @@ def format_ratio(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         return "-"
     return format_dscr(int(Decimal(repr(value)) * BPS))
+
+
+_WHOLE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
+_RAW = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
+MAX_AMOUNT_DIGITS = 78
+"""The most digits an amount may have (a uint256 has 78): longer input is refused, not parsed."""
+
+
+def parse_money(text: str, decimals: int, *, raw: bool = False, option: str = "--amount", unit: str = "") -> int:
+    """An amount a person typed for ``option``, in smallest units: whole units (``5000``, ``5,000.50``) with at most
+    ``decimals`` digits after the point, or, with ``raw``, smallest units (``5000000000``). Thousands separators are
+    commas in groups of three; nothing else (no sign, exponent or currency) is read. ``unit`` names what is counted
+    in the error (``USDC``, ``senior tokens``)."""
+    shown = text.strip()
+    what = f"whole {unit}".rstrip() if unit else "whole units"
+    digits = shown.replace(",", "").replace(".", "")
+    if len(digits) > MAX_AMOUNT_DIGITS:
+        raise _amount_error(option, text, f"more than {MAX_AMOUNT_DIGITS} digits")
+    if raw:
+        if not _RAW.fullmatch(shown):
+            raise _amount_error(option, text, "with --raw give an integer of smallest units, e.g. 5000000000")
+        return int(shown.replace(",", ""))
+    match = _WHOLE.fullmatch(shown)
+    if match is None:
+        raise _amount_error(option, text, f"give {what}, e.g. 5000 or 5,000.50 (smallest units with --raw)")
+    fraction: str = match.group(1) or ""
+    if len(fraction) > decimals:
+        raise _amount_error(option, text, f"at most {decimals} digits after the point (the token's decimals)")
+    whole = shown.replace(",", "").split(".")[0]
+    scale: int = 10**decimals
+    return int(whole) * scale + int(fraction.ljust(decimals, "0") or "0")
+
+
+def _amount_error(option: str, text: str, why: str) -> InputError:
+    return InputError(f"{option} {text!r}: not an amount: {why}")
+
+
+def format_time(timestamp: int) -> str:
+    """A unix time as every command shows one: ISO 8601 in UTC to the second (``2026-01-31T12:00:00Z``)."""
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """A time a person typed for ``option``: a date (``2026-01-31``, 00:00 UTC) or an ISO 8601 time (UTC unless it
+    carries an offset)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())  # a bare date is that day's 00:00
+    except ValueError:
+        raise InputError(f"{option} {text!r}: not a date; give YYYY-MM-DD or an ISO 8601 time such as "
+                         "2026-01-31T12:00:00Z") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_DURATION_PART = re.compile(r"(\d+)([wdhms])")
+_SECONDS = {"w": 7 * 86_400, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str, option: str) -> int:
+    """A span of time a person typed for ``option``, in seconds: whole numbers of weeks, days, hours, minutes and
+    seconds, largest first (``30d``, ``1d12h``, ``90m``, ``3600s``)."""
+    shown = text.strip().lower()
+    parts = _DURATION_PART.findall(shown)
+    units = [unit for _, unit in parts]
+    if not parts or "".join(n + u for n, u in parts) != shown or units != sorted(set(units), key="wdhms".index):
+        raise InputError(f"{option} {text!r}: not a duration; give e.g. 30d, 1d12h, 90m or 3600s")
+    return sum(int(n) * _SECONDS[u] for n, u in parts)

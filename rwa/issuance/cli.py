@@ -15,7 +15,8 @@ from rwa.deployment import default_manifest_path, load_manifest
 console: Console = output_console()
 
 Raw = Annotated[
-    bool, typer.Option("--raw", help="Show amounts in the stablecoin's smallest units instead of whole units.")
+    bool, typer.Option("--raw", help="Amounts in the stablecoin's smallest units instead of whole units: those shown "
+                       "and those given (--amount, --tax-refund).")
 ]
 
 
@@ -49,11 +50,13 @@ def issue_command(
 def distribute_command(
     period: Annotated[int | None, typer.Option("--period", help="The period to pay (1..N).")] = None,
     amount: Annotated[
-        int | None, typer.Option("--amount", help="Cash to deposit, smallest units (default: reported revenue).")
+        str | None, typer.Option("--amount", help="Cash to deposit in whole units of the deal's currency, e.g. "
+                                 "5,000.50 (smallest units with --raw); default: the reported revenue.")
     ] = None,
     tax_refund: Annotated[
-        int | None,
-        typer.Option("--tax-refund", help="Tax refund to deposit, smallest units (default: the deal's schedule)."),
+        str | None,
+        typer.Option("--tax-refund", help="Tax refund to deposit in whole units (smallest units with --raw); default: "
+                     "the deal's schedule."),
     ] = None,
     final: Annotated[
         bool, typer.Option("--final", help="Maturity: deposit --amount as residual value and finalize.")
@@ -70,21 +73,23 @@ def distribute_command(
     from rwa.chain import connect
     from rwa.errors import InputError
     from rwa.issuance.operate import distribute_period, distribute_recovery, finalize_deal
-    from rwa.issuance.show import deal_money, show_legs
+    from rwa.issuance.show import deal_amount, deal_money, show_legs
     from rwa.onchain.deployed import open_deployment
 
     if [final, recovery, period is not None].count(True) != 1:
         raise InputError("give exactly one of --period P, --final or --recovery")
     manifest = load_manifest(deployment or default_manifest_path())
     money = deal_money(manifest, raw=raw)
+    cash = None if amount is None else deal_amount(manifest, amount, raw=raw)
+    refund = None if tax_refund is None else deal_amount(manifest, tax_refund, raw=raw, option="--tax-refund")
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = open_deployment(chain, manifest)
         if recovery:
-            result = distribute_recovery(deal, amount or 0)
+            result = distribute_recovery(deal, cash or 0)
         elif final:
-            result = finalize_deal(deal, amount or 0)
+            result = finalize_deal(deal, cash or 0)
         else:
-            result = distribute_period(deal, int(period or 0), amount, tax_refund)
+            result = distribute_period(deal, int(period or 0), cash, refund)
     console.print(result.note + (f"; deposited {money(result.deposited)}" if result.deposited else ""))
     if result.legs is not None:
         show_legs(console, result.legs, money)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from rich.table import Table
 
 from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
 from rwa.errors import InputError
-from rwa.units import TRANCHES, Tranche
+from rwa.units import TRANCHES, Tranche, format_time
 
 console: Console = output_console()
 
@@ -26,7 +25,7 @@ def _tranche(value: str) -> Tranche:
 
 
 def _when(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format_time(timestamp)
 
 
 def register(app: typer.Typer) -> None:
@@ -81,11 +80,18 @@ def register(app: typer.Typer) -> None:
 
     @propose.command("forced-transfer")
     def forced_cmd(tranche: TrancheOpt, from_: Annotated[str, typer.Option("--from")],
-                   to: Annotated[str, typer.Option("--to")], amount: Annotated[int, typer.Option("--amount")],
+                   to: Annotated[str, typer.Option("--to")],
+                   amount: Annotated[str, typer.Option("--amount", help="whole tokens (token units with --raw)")],
+                   raw: Annotated[bool, typer.Option("--raw", help="--amount in token units")] = False,
                    deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
-        """Move a holder's tokens (token units) by a court order or a regulator's."""
+        """Move a holder's tokens by a court order or a regulator's."""
+        from rwa.deployment import default_manifest_path, load_manifest
+        from rwa.issuance.show import deal_amount
+
+        units = deal_amount(load_manifest(deployment or default_manifest_path()), amount, raw=raw,
+                            unit=f"{tranche} tokens")
         _propose("forced_transfer_call", deployment, rpc_url, state, tranche=_tranche(tranche), src=from_, dst=to,
-                 amount=amount)
+                 amount=units)
 
     @propose.command("add-reporter")
     def add_reporter_cmd(address: Annotated[str, typer.Option("--address")], deployment: Deployment = None,

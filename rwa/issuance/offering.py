@@ -7,6 +7,7 @@ close already made is reported, not repeated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +15,11 @@ from web3 import Web3
 
 from rwa.allocation import JUNIOR_ID, SENIOR_ID, OfferingConfig
 from rwa.errors import InputError
+from rwa.issuance.show import deal_money
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.offering import DealOffering, Phase, Settled
 from rwa.onchain.tranche import Restriction
-from rwa.units import TRANCHES, Tranche
+from rwa.units import TRANCHES, Tranche, format_time
 
 TRANCHE_OF_ID: dict[int, Tranche] = {SENIOR_ID: "senior", JUNIOR_ID: "junior"}
 ID_OF_TRANCHE: dict[str, int] = {"senior": SENIOR_ID, "junior": JUNIOR_ID}
@@ -44,8 +46,11 @@ def _address(value: str, option: str = "--investor") -> str:
     return Web3.to_checksum_address(value)
 
 
-def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int) -> int:
-    """``investor`` pays ``amount`` for a request in ``tranche``; returns its whole request after it."""
+def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int,
+              say: Callable[[str], None] | None = None) -> int:
+    """``investor`` pays ``amount`` for a request in ``tranche``; returns its whole request after it. On a
+    development chain the stablecoin the investor lacks is minted to it; that, and the approval of the offering for
+    the amount, are told to ``say``."""
     offering, t = offering_of(deal), tranche_id(tranche)
     investor = _address(investor)
     if amount <= 0:
@@ -57,16 +62,22 @@ def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int) -> i
                          f"{deal.tokens[TRANCHE_OF_ID[t]].message_for(int(code))}")
     total = offering.pending(t, investor) + amount
     if not config.min_ticket <= total <= config.max_ticket:
-        raise InputError(f"--amount {amount}: the request would add up to {total}, the tickets are "
-                         f"{config.min_ticket}..{config.max_ticket} per investor and tranche")
+        money = deal_money(deal.manifest)
+        raise InputError(f"--amount {money(amount)}: the request would add up to {money(total)}, the tickets are "
+                         f"{money(config.min_ticket)}..{money(config.max_ticket)} per investor and tranche")
     deal.chain.account(investor)  # a clear error when this checkout has no key for the investor
-    have = deal.stablecoin.balance_of(investor)
+    have, money = deal.stablecoin.balance_of(investor), deal_money(deal.manifest)
     if have < amount:
         if not deal.chain.is_dev:
-            raise InputError(f"{investor} holds {have} stablecoin units, the request needs {amount}")
+            raise InputError(f"{investor} holds {money(have)}, the request needs {money(amount)}")
         deal.stablecoin.mint(investor, amount - have, sender=deal.manifest.roles.admin)
+        if say is not None:
+            say(f"development chain: minted {money(amount - have)} of test stablecoin to {investor}, which held "
+                f"{money(have)} of the {money(amount)} it pays")
     if deal.stablecoin.allowance(investor, offering.address) < amount:
         deal.stablecoin.approve(offering.address, amount, sender=investor)
+        if say is not None:
+            say(f"approved the offering {offering.address} to take {money(amount)} from {investor}")
     offering.request_deposit(t, amount, investor, sender=investor)
     return total
 
@@ -90,9 +101,11 @@ def _require_open(deal: DeployedDeal, offering: DealOffering) -> OfferingConfig:
     if phase != Phase.OPEN:
         raise InputError(f"the offering is {phase.name.lower()}: requests and cancellations are over")
     if now < config.open_time:
-        raise InputError(f"the offering opens at {config.open_time}; the chain's time is {now}")
+        raise InputError(f"the offering opens at {format_time(config.open_time)}; the chain's time is "
+                         f"{format_time(now)}")
     if now >= config.close_time:
-        raise InputError(f"the offering's window closed at {config.close_time}; the chain's time is {now}: "
+        raise InputError(f"the offering's window closed at {format_time(config.close_time)}; the chain's time is "
+                         f"{format_time(now)}: "
                          "run `rwa offering close`")
     return config
 
@@ -112,7 +125,8 @@ def close(deal: DeployedDeal, sender: str) -> CloseResult:
     close_time, now = offering.config().close_time, deal.chain.now()
     if now < close_time:
         if not deal.chain.is_dev:
-            raise InputError(f"the offering's window ends at {close_time}; the chain's time is {now}")
+            raise InputError(f"the offering's window ends at {format_time(close_time)}; the chain's time is "
+                             f"{format_time(now)}")
         deal.chain.time_travel(close_time)  # a development chain: the rest of the window passes at once
     outcome = offering.close_outcome_in(offering.close(sender=sender))
     if outcome.cancelled:
@@ -148,8 +162,8 @@ def status_rows(deal: DeployedDeal, money: Any) -> list[tuple[str, str]]:
     """The offering at a glance."""
     offering = offering_of(deal)
     config, phase = offering.config(), offering.phase()
-    rows = [("phase", phase.name.lower()), ("window", f"{config.open_time} .. {config.close_time} "
-                                                      f"(chain time {deal.chain.now()})"),
+    window = f"{format_time(config.open_time)} .. {format_time(config.close_time)}"
+    rows = [("phase", phase.name.lower()), ("window", f"{window} (chain time {format_time(deal.chain.now())})"),
             ("tickets", f"{money(config.min_ticket)} .. {money(config.max_ticket)} per investor and tranche"),
             ("reserve at close", money(config.reserve_at_close)),
             ("upfront costs", ", ".join(f"{money(c.amount)} to {c.recipient}" for c in offering.costs()) or "none"),

@@ -16,7 +16,8 @@ offering_app = typer.Typer(help="The primary offering: subscribe at par, cancel,
 
 Tranche = Annotated[str, typer.Option("--tranche", help="senior or junior.")]
 Investor = Annotated[str, typer.Option("--investor", help="The investor's address (a key of this checkout).")]
-Raw = Annotated[bool, typer.Option("--raw", help="Show amounts in the stablecoin's smallest units.")]
+Raw = Annotated[bool, typer.Option("--raw", help="Amounts in the stablecoin's smallest units, shown and given "
+                                    "(--amount), instead of whole units.")]
 
 
 @offering_app.command("status")
@@ -43,7 +44,8 @@ def status_cmd(raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl 
 def subscribe_cmd(
     tranche: Tranche,
     investor: Investor,
-    amount: Annotated[int, typer.Option("--amount", help="Stablecoin to pay, smallest units (par: one token each).")],
+    amount: Annotated[str, typer.Option("--amount", help="Stablecoin to pay in whole units, e.g. 5,000 (smallest "
+                                        "units with --raw); at par, one token for each.")],
     raw: Raw = False,
     deployment: Deployment = None,
     rpc_url: RpcUrl = None,
@@ -52,14 +54,15 @@ def subscribe_cmd(
     """Request a subscription: pay --amount for --tranche tokens, allocated at the close."""
     from rwa.chain import connect
     from rwa.issuance.offering import subscribe
-    from rwa.issuance.show import deal_money
+    from rwa.issuance.show import deal_amount, deal_money
     from rwa.onchain.deployed import open_deployment
 
     manifest = load_manifest(deployment or default_manifest_path())
     money = deal_money(manifest, raw=raw)
+    paid = deal_amount(manifest, amount, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
-        total = subscribe(open_deployment(chain, manifest), tranche, investor, amount)
-    console.print(f"{investor}: {tranche} request {money(total)} (paid {money(amount)} now)")
+        total = subscribe(open_deployment(chain, manifest), tranche, investor, paid, say=console.print)
+    console.print(f"{investor}: {tranche} request {money(total)} (paid {money(paid)} now)")
 
 
 @offering_app.command("cancel")

@@ -19,7 +19,8 @@ from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction
-from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr
+from rwa.period_clock import format_periods
+from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr, format_time
 from rwa.waterfall import PeriodLegs
 
 
@@ -159,7 +160,7 @@ def distribute_period(
         )
     now = deal.chain.now()
     if now < end:
-        raise InputError(f"period {period} ends at {end}; the chain's time is {now}")
+        raise InputError(f"period {period} ends at {format_time(end)}; the chain's time is {format_time(now)}")
     if amount is not None and amount < 0:
         raise InputError(f"--amount {amount}: must be >= 0")
     if tax_refund is not None and tax_refund < 0:
@@ -184,7 +185,8 @@ def finalize_deal(deal: DeployedDeal, residual: int) -> DistributeResult:
     if deal.chain.now() < opens:
         if not deal.chain.is_dev:
             raise InputError(f"the maturity settlement runs once period {terms.period_count + 1} has ended and its "
-                             f"grace has passed, at {opens}; the chain's time is {deal.chain.now()}")
+                             f"grace has passed, at {format_time(opens)}; the chain's time is "
+                             f"{format_time(deal.chain.now())}")
         deal.chain.time_travel(opens)  # a development chain: the maturity period and its grace pass at once
     sent = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE)
     receipt = deal.pool.finalize(sender=deal.manifest.roles.servicer)
@@ -266,9 +268,16 @@ def status_rows(deal: DeployedDeal, money: Callable[[int], str]) -> list[tuple[s
         if events:
             dscr_bps = events[-1].legs.dscr_bps
     trapped = dscr_bps is not None and dscr_bps < terms.cash_trap_dscr_bps
-    covenant = "defaulted" if pool.defaulted() else ("trapped last period" if trapped else "in compliance")
+    late = pool.late_periods(deal.chain.now(), last)
+    if pool.defaulted():
+        covenant = "defaulted"
+    elif late:
+        covenant = "late: periods not distributed past their grace"
+    else:
+        covenant = "trapped last period" if trapped else "in compliance"
     rows = [
         ("periods distributed", f"{last} of {terms.period_count}" + (" (finalized)" if pool.finalized() else "")),
+        ("late periods", _late_row(late)),
         ("oracle latest period", str(deal.oracle.latest_period())),
         ("senior outstanding", f"{money(pool.senior_outstanding())} of {money(deal.manifest.senior_size)}"),
         ("senior paid (interest + principal)", money(pool.total_senior_paid())),
@@ -284,3 +293,10 @@ def status_rows(deal: DeployedDeal, money: Callable[[int], str]) -> list[tuple[s
     for t, tok in deal.tokens.items():
         rows.append((f"{t} claimed / distributed", f"{money(tok.total_claimed())} / {money(tok.total_distributed())}"))
     return rows
+
+
+def _late_row(late: tuple[int, ...]) -> str:
+    if not late:
+        return "none"
+    return (f"{len(late)}: {format_periods(late)} (ended, the servicer's grace passed, not distributed; anyone may "
+            "distribute them)")

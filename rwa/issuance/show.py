@@ -11,7 +11,7 @@ from rich.table import Table
 
 from rwa.deployment import Manifest
 from rwa.issuance.issue import Plan
-from rwa.units import format_dscr, format_ratio, money_formatter
+from rwa.units import format_dscr, format_ratio, money_formatter, parse_money
 from rwa.waterfall import PeriodLegs
 
 NOT_MONEY = frozenset({"period", "dscr_bps"})
@@ -31,6 +31,20 @@ def deal_money(manifest: Manifest, *, raw: bool = False) -> Callable[[int], str]
     """How the deployment's amounts are shown: whole units of its deal's currency, or smallest units with ``raw``."""
     decimals, currency = _currency(manifest.deal_file, manifest.deal_hash)
     return money_formatter(decimals, currency, raw=raw)
+
+
+def deal_amount(manifest: Manifest, text: str, *, raw: bool = False, option: str = "--amount",
+                unit: str | None = None) -> int:
+    """An amount typed for ``option`` of the deployment's money or tokens (one token unit per stablecoin unit of
+    face, so the same decimals), in smallest units: whole units with ``raw`` off (:func:`rwa.units.parse_money`)."""
+    decimals, currency = _currency(manifest.deal_file, manifest.deal_hash)
+    return parse_money(text, decimals, raw=raw, option=option, unit=unit or currency)
+
+
+def deal_tokens(manifest: Manifest, tranche: str, *, raw: bool = False) -> Callable[[int], str]:
+    """How an amount of ``tranche`` tokens is shown: whole tokens, or token units with ``raw``."""
+    decimals, _ = _currency(manifest.deal_file, manifest.deal_hash)
+    return money_formatter(decimals, f"{tranche} tokens", raw=raw)
 
 
 def show_plan(console: Console, plan: Plan) -> None:

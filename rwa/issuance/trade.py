@@ -7,17 +7,19 @@ value (:mod:`rwa.leverage.valuation`: the remaining expected payments discounted
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rwa.deal import Deal
 from rwa.errors import InputError
+from rwa.issuance.show import deal_money, deal_tokens
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import share_value
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.settlement import ANYONE, Order, SignedOrder, Trade, TradeSettlement, sign_order
 from rwa.onchain.tranche import Restriction
 from rwa.tx import call_many
-from rwa.units import TRANCHES, Tranche
+from rwa.units import TRANCHES, Tranche, format_time
 
 
 def settlement_of(deal: DeployedDeal) -> TradeSettlement:
@@ -38,35 +40,42 @@ def fair_price(deal: Deal, deployed: DeployedDeal, tranche: Tranche, amount: int
 
 
 def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, price: int, buyer: str | None,
-               expiry: int, nonce: int | None = None) -> SignedOrder:
-    """The seller signs a sell order (and approves the settlement for its tokens if it has not)."""
+               expiry: int, nonce: int | None = None, say: Callable[[str], None] | None = None) -> SignedOrder:
+    """The seller signs a sell order (and approves the settlement for its tokens if it has not, telling ``say``)."""
     if tranche not in TRANCHES:
         raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
     if amount <= 0 or price < 0:
-        raise InputError(f"--amount {amount} must be positive and --price {price} not negative")
+        raise InputError(f"--amount must be positive and --price not negative, got {amount} token units for {price}")
     token = deployed.tokens[tranche]  # type: ignore[index]
     settlement = settlement_of(deployed)
     key = deployed.chain.account(seller)
     now = deployed.chain.now()
     if expiry <= now:
-        raise InputError(f"--expiry {expiry}: must be after the chain's time {now}")
+        raise InputError(f"--valid-for: the order would expire at {format_time(expiry)}, not after the chain's time "
+                         f"{format_time(now)}")
     if nonce is None:
         nonce = now * 1_000 + amount % 1_000
     t, st = token.contract.functions, settlement.contract.functions
     balance, spent, allowance = call_many([t.balanceOf(key.address), st.nonceSpent(key.address, nonce),
                                            t.allowance(key.address, settlement.address)])
     if balance < amount:
-        raise InputError(f"{key.address} holds {balance} {tranche} units, not {amount}")
+        tokens = deal_tokens(deployed.manifest, tranche)
+        raise InputError(f"--amount: {key.address} holds {tokens(balance)}, not {tokens(amount)}")
     if spent:
         raise InputError(f"--nonce {nonce}: already used by {key.address}")
     if allowance < amount:
         token.approve(settlement.address, 2**256 - 1, sender=key.address)
+        _say(say, f"approved the settlement {settlement.address} to move {key.address}'s {tranche} tokens without "
+                  "limit (this order and later ones; `rwa trade cancel` spends an order's nonce)")
     order = Order(key.address, token.address, amount, price, buyer or ANYONE, expiry, nonce)
     return sign_order(order, key, deployed.chain.chain_id, settlement.address)
 
 
-def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade:
-    """The buyer fills ``signed``: validated first (expiry, nonce, compliance, balance), then one transaction."""
+def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str, say: Callable[[str], None] | None = None
+               ) -> Trade:
+    """The buyer fills ``signed``: validated first (expiry, nonce, compliance, balance), then one transaction. On a
+    development chain the stablecoin the buyer lacks is minted to it; that, and the approval of the settlement for
+    the price, are told to ``say``."""
     settlement = settlement_of(deployed)
     order = signed.order
     tokens = {t.address.lower(): t for t in deployed.tokens.values()}
@@ -76,7 +85,7 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade
     key = deployed.chain.account(buyer)
     now = deployed.chain.now()
     if order.expiry <= now:
-        raise InputError(f"the order expired at {order.expiry}; the chain's time is {now}")
+        raise InputError(f"the order expired at {format_time(order.expiry)}; the chain's time is {format_time(now)}")
     if order.buyer.lower() not in (ANYONE, key.address.lower()):
         raise InputError(f"the order is for {order.buyer}, not {key.address}")
     coin = deployed.stablecoin.contract.functions
@@ -90,13 +99,22 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade
         raise InputError(f"the order's nonce {order.nonce} is spent: it was filled or cancelled")
     if code != Restriction.SUCCESS:
         raise InputError(f"the trade would be refused: {token.message_for(int(code))}")
+    money = deal_money(deployed.manifest)
     if have < order.price:
         if not deployed.chain.is_dev:
-            raise InputError(f"{key.address} holds {have} stablecoin units, the order costs {order.price}")
+            raise InputError(f"{key.address} holds {money(have)}, the order costs {money(order.price)}")
         deployed.stablecoin.mint(key.address, order.price - have, sender=deployed.manifest.roles.admin)
+        _say(say, f"development chain: minted {money(order.price - have)} of test stablecoin to {key.address}, "
+                  f"which held {money(have)} of the {money(order.price)} the order costs")
     if allowance < order.price:
-        deployed.stablecoin.approve(settlement.address, 2**256 - 1, sender=key.address)
+        deployed.stablecoin.approve(settlement.address, order.price, sender=key.address)
+        _say(say, f"approved the settlement {settlement.address} to take {money(order.price)} from {key.address}")
     return settlement.trade_in(settlement.fill(signed, sender=key.address))
+
+
+def _say(say: Callable[[str], None] | None, line: str) -> None:
+    if say is not None:
+        say(line)
 
 
 def read_order(path: Path) -> SignedOrder:

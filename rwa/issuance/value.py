@@ -27,6 +27,8 @@ class DeploymentValue:
     block: int
     state: PoolState
     tranches: dict[Tranche, TrancheValue]
+    late: dict[int, int]
+    """Each late period (:func:`rwa.period_clock.late_periods` at ``as_of``) and the cash the pool holds for it."""
 
 
 def value_deployment(
@@ -45,5 +47,8 @@ def value_deployment(
     state = pool.state_of(values[0])
     supplies = {t: int(v) for t, v in zip(TRANCHES, values[1:], strict=True)}
     when = as_of if at is None else at
-    tranches = value_tranches(deal, pool.terms(), state, supplies, when, rates, as_of=as_of)
-    return DeploymentValue(at=when, as_of=as_of, block=block, state=state, tranches=tranches)
+    late_periods = pool.late_periods(timestamp, state.last_distributed_period)
+    held = call_many([pool.contract.functions.deposited(p) for p in late_periods], block=block) if late_periods else []
+    late = {p: int(v) for p, v in zip(late_periods, held, strict=True)}
+    tranches = value_tranches(deal, pool.terms(), state, supplies, when, rates, as_of=as_of, late=late)
+    return DeploymentValue(at=when, as_of=as_of, block=block, state=state, tranches=tranches, late=late)

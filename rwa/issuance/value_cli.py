@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from rwa.issuance.value import DeploymentValue
 
 console = output_console()
-AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as JSON (money in smallest units).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as JSON (money in smallest units, times "
+                                      "ISO 8601 UTC, rates in percent).")]
 
 
 def parse_date(text: str) -> datetime:
@@ -64,9 +65,9 @@ def _of_face(value: int, supply: int) -> str:
 def value_command(
     date_: Annotated[str | None, typer.Option("--date", help="The valuation date: YYYY-MM-DD (00:00 UTC) or an ISO "
                                               "8601 time; default the chain's latest block time.")] = None,
-    rate: Annotated[str | None, typer.Option("--rate", help="Annual effective discount rate in percent, on "
-                                             "actual/365 (default per tranche: senior coupon + 1%, the junior's "
-                                             "hurdle).")] = None,
+    rate: Annotated[str | None, typer.Option("--rate", help="Annual effective discount rate in percent (9.5 is "
+                                             "9.5%; --json shows it the same way, as rate_percent), on actual/365 "
+                                             "(default per tranche: senior coupon + 1%, the junior's hurdle).")] = None,
     tranche: Annotated[str | None, typer.Option("--tranche", help="senior or junior (default both).")] = None,
     as_json: AsJson = False,
     deployment: Deployment = None,
@@ -110,6 +111,13 @@ def value_command(
         table.add_row(t, _percent(v.rate), str(left), "-" if v.per_token is None else money(v.per_token),
                       _of_face(v.value, v.supply), money(v.value))
     console.print(table)
+    if valued.late:
+        from rwa.period_clock import format_periods
+
+        console.print(f"late: {len(valued.late)} period(s), {format_periods(list(valued.late))} (ended, the servicer's "
+                      f"grace passed, not distributed): priced on the {money(sum(valued.late.values()))} the pool "
+                      "holds for them, not on the base case; what that leaves unpaid is carried as arrears, paid, if "
+                      "at all, from later periods' cash")
 
 
 def _iso(moment: datetime) -> str:
@@ -125,13 +133,16 @@ def _json(valued: DeploymentValue, shown: list[Tranche]) -> dict[str, Any]:
         "as_of": {"block": valued.block, "time": _iso(valued.as_of)},
         "last_distributed_period": valued.state.last_distributed_period,
         "finalized": valued.state.finalized,
+        "late_periods": list(valued.late),
+        "late_cash_held": sum(valued.late.values()),
         "tranches": {
             t: {
-                "rate": float(v.rate),
+                "rate_percent": float(v.rate * 100),
                 "supply": v.supply,
                 "value": v.value,
                 "value_per_token": v.per_token,
-                "payments": [{"period": p.period, "date": _iso(p.when), "amount": p.amount} for p in v.payments
+                "payments": [{"period": p.period, "date": _iso(p.when), "amount": p.amount, "late": p.late}
+                             for p in v.payments
                              if p.when >= valued.at],
             }
             for t in shown

@@ -18,6 +18,12 @@ when that has passed by ``as_of`` (the time of the state) and the pool has not d
 token pays whoever holds it when the pool distributes. So a date after a coming period's end values the token
 without that payment (in the base case it went to the holder before), and a date after maturity values it at 0.
 
+**A late period** (:func:`rwa.period_clock.late_periods`: ended, the servicer's grace over, not distributed) is not
+priced as if the base case had been paid on time. Its waterfall runs on the cash the pool holds for it (``late``,
+what was deposited; anyone may distribute it, so at ``as_of``), not on the base case's; what that cash leaves unpaid
+stays owed as the pool's arrears, paid, if at all, from later periods' cash after their own debt service. Its
+payment is marked ``late``.
+
 Deliberately not modelled: losses (the base case only: no default, no shortfall, no re-letting; not loss-adjusted),
 a recovery after maturity, and the servicer's timing beyond the rule above.
 """
@@ -51,6 +57,8 @@ class Payment:
     period: int
     when: datetime
     amount: int
+    late: bool = False
+    """Its period is late (see the module's rule): the amount is what the cash the pool holds for it pays."""
 
 
 @dataclass(frozen=True)
@@ -87,24 +95,28 @@ def payment_date(deal: Deal, period: int) -> datetime:
 
 
 def remaining_payments(
-    deal: Deal, terms: PoolTerms, state: PoolState, as_of: datetime | None = None
+    deal: Deal, terms: PoolTerms, state: PoolState, as_of: datetime | None = None,
+    late: Mapping[int, int] | None = None,
 ) -> dict[Tranche, tuple[Payment, ...]]:
     """Each tranche's expected payments after ``state`` (the periods after its last distributed one, maturity
-    included), on the deal's base case. A payment whose date has passed by ``as_of`` is expected at ``as_of``."""
+    included), on the deal's base case. A payment whose date has passed by ``as_of`` is expected at ``as_of``. Each
+    period of ``late`` runs on the cash the pool holds for it (the value), not the base case's (the module's rule)."""
     out: dict[Tranche, list[Payment]] = {t: [] for t in TRANCHES}
     if state.finalized:
         return {t: () for t in TRANCHES}
     cash, revenue, refunds = base_deposits(deal), base_revenue(deal), refund_schedule(deal)
+    late = late or {}
 
     def add(period: int, senior: int, junior: int) -> None:
         when = payment_date(deal, period)
         if as_of is not None and when < as_of:
             when = as_of
-        out["senior"].append(Payment(period, when, senior))
-        out["junior"].append(Payment(period, when, junior))
+        out["senior"].append(Payment(period, when, senior, period in late))
+        out["junior"].append(Payment(period, when, junior, period in late))
 
     for p in range(state.last_distributed_period + 1, terms.period_count + 1):
-        state, legs = run_period(terms, state, p, cash[p - 1], revenue[p - 1], refund=refunds[p - 1])
+        paid = late.get(p, cash[p - 1])
+        state, legs = run_period(terms, state, p, paid, revenue[p - 1], refund=min(refunds[p - 1], paid))
         add(p, legs.senior_paid, legs.junior)
     _, legs = run_maturity(terms, state, collateral_value(deal)[-1])
     add(terms.maturity_period, legs.senior_paid, legs.junior)
@@ -162,9 +174,11 @@ def value_tranches(
     at: datetime,
     rates: Mapping[Tranche, Decimal] | None = None,
     as_of: datetime | None = None,
+    late: Mapping[int, int] | None = None,
 ) -> dict[Tranche, TrancheValue]:
-    """Every tranche's fair value at ``at`` after ``state``, at ``rates`` (default :func:`market_rate_bps`)."""
-    payments = remaining_payments(deal, terms, state, as_of)
+    """Every tranche's fair value at ``at`` after ``state``, at ``rates`` (default :func:`market_rate_bps`); the
+    periods of ``late`` on the cash the pool holds for them (:func:`remaining_payments`)."""
+    payments = remaining_payments(deal, terms, state, as_of, late)
     token = 10**deal.decimals
     out: dict[Tranche, TrancheValue] = {}
     for tranche in TRANCHES:

@@ -15,7 +15,7 @@ from web3.types import BlockIdentifier, TxReceipt
 from rwa.chain import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, Role
-from rwa.period_clock import clock_length
+from rwa.period_clock import clock_length, late_periods
 from rwa.terms import DefaultRules
 from rwa.tx import deploy, event_args
 from rwa.waterfall import PeriodLegs, PoolState, PoolTerms
@@ -206,6 +206,13 @@ class LeasePool(ContractWrapper):
     def default_rules(self, block: BlockIdentifier = "latest") -> DefaultRules:
         raw = self._call(self.contract.functions.defaultRules(), block)
         return DefaultRules(*(int(x) for x in raw))
+
+    def late_periods(self, now: int, last_distributed: int | None = None) -> tuple[int, ...]:
+        """The periods late at ``now`` by this pool's calendar and distribution grace
+        (:func:`rwa.period_clock.late_periods`); ``last_distributed`` when the caller has read the pool's state."""
+        terms = self.terms()
+        last = self.last_distributed_period() if last_distributed is None else last_distributed
+        return late_periods(terms.period_ends[:terms.period_count], self.default_rules().distribution_grace, last, now)
 
     def pause(self, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.pause(), sender, embedded_default=_ADMIN_GAS)

@@ -5,8 +5,9 @@ Crash rule, the same for a first report (``submit``) and a correction (``amend``
 broadcast; ``done`` once the chain holds the report. A re-run reads the chain first: a period that already holds
 these figures is done. Otherwise a recorded transaction is looked up (mined, pending or unknown) and the *same* raw
 bytes are re-broadcast, which can never execute twice (same nonce). Only when the recorded transaction can no
-longer be mined (it failed, or its nonce was used by another one) is a new one built, from the recorded
-signatures.
+longer be mined (it failed, or its nonce was used by another one), or none was built, is a new one built: from the
+recorded signatures, or from a set of signature files given to this run, which supersedes them. A set of signatures
+too short for the oracle's quorum is refused before it is recorded, so it never blocks a complete one.
 
 One outbox per (chain, oracle), ``.rwa/oracle-outbox-<chain id>-<oracle>[-<deployment block>].sqlite``; an entry
 is keyed by the oracle, the kind of transaction and the period, so an amendment of a published period has its own

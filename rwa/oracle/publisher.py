@@ -29,16 +29,18 @@ from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import RPCEndpoint
 
 from rwa.chain import Chain
+from rwa.deal import Deal
 from rwa.deployment import Manifest
 from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
 from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path
-from rwa.oracle.report import sign_report
+from rwa.oracle.report import sign_report, signer_of
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
+from rwa.period_clock import format_periods, late_periods
 from rwa.tx import encode_call, reraise_revert
-from rwa.units import FX_RATE_SCALE, format_fx_rate
+from rwa.units import FX_RATE_SCALE, format_fx_rate, format_time
 
 log = logging.getLogger("rwa.oracle.publisher")
 
@@ -169,7 +171,8 @@ class Publisher:
                     self._advance_clock(self.config.period_end(period))
                 else:
                     raise InputError(f"--period {period}: wrong period: it has not ended "
-                                     f"(ends at {self.config.period_end(period)}, chain time {now})")
+                                     f"(ends at {format_time(self.config.period_end(period))}, chain time "
+                                     f"{format_time(now)})")
             return [period]
         last = ended if source.last_period is None else min(ended, source.last_period)
         periods = list(range(latest + 1, last + 1))
@@ -187,7 +190,7 @@ class Publisher:
             # is at least that late
             self.chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         if self.chain.now() < timestamp:
-            raise ChainError(f"could not move the development chain's clock to {timestamp}")
+            raise ChainError(f"could not move the development chain's clock to {format_time(timestamp)}")
 
     # -- one period --------------------------------------------------------------------------------------------
 
@@ -245,8 +248,14 @@ class Publisher:
             mined = self._resume(entry)
             if mined is not None:
                 return mined
+        # From here no recorded transaction can be mined (never built, failed, or its nonce taken), so a set given
+        # now may supersede the recorded one: a short set recorded by an older version must not block a full one.
+        _, threshold = self._quorum()
+        if entry is not None and (collected is not None or _signers(entry.signatures) < threshold):
+            entry = None
         if entry is None:
             signatures: Sequence[bytes] = self._sign(report) if collected is None else list(collected)
+            self._require_quorum(period, signatures, threshold)
             self.outbox.record_signed(self.oracle.address, kind, report, signatures)
             log.debug("period %d: %d signatures recorded in the outbox", period, len(signatures))
             _fault("after-sign")
@@ -255,8 +264,21 @@ class Publisher:
             log.info("period %d: reusing the %d signatures recorded in the outbox", period, len(signatures))
         return self._send(kind, report, signatures)
 
+    def _quorum(self) -> tuple[list[str], int]:
+        return self._node(self.oracle.quorum, "reading the reporters and the threshold")
+
+    @staticmethod
+    def _require_quorum(period: int, signatures: Sequence[bytes], threshold: int) -> None:
+        """Refuse, before it is recorded or sent, a set of signatures too short for the quorum: recorded, it would
+        be reused by every later run."""
+        present = _signers(signatures)
+        if present < threshold:
+            raise InputError(f"period {period}: {present} reporter signature{'s' if present != 1 else ''} present, "
+                             f"the quorum needs {threshold}; nothing was sent: publish again once the missing "
+                             "reporters have signed")
+
     def _sign(self, report: Report) -> list[bytes]:
-        reporters, threshold = self._node(self.oracle.quorum, "reading the reporters and the threshold")
+        reporters, threshold = self._quorum()
         signers = select_signers(self.keys, reporters, threshold)
         return sign_report(report, signers, self.chain.chain_id, self.oracle.address)
 
@@ -371,6 +393,11 @@ class Publisher:
         return self._await(entry.kind, entry.report, tx_hash)
 
 
+def _signers(signatures: Sequence[bytes]) -> int:
+    """How many distinct signers ``signatures`` hold (a signature names its signer in its first 20 bytes)."""
+    return len({signer_of(s).lower() for s in signatures})
+
+
 def _failed(kind: ReportKind, details: dict[str, Any]) -> ContractRevertError:
     """The error for a report transaction that failed without a reason the contract gave (out of gas)."""
     return ContractRevertError("SubmitFailed" if kind is ReportKind.SUBMITTED else "AmendFailed", details, b"",
@@ -467,33 +494,55 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
     finally:
         box.close()
     latest = oracle.latest()
+    deal = _deal_of(manifest)
+    late = _late_periods(chain, manifest, config, now, deal)
     return {
         "oracle": oracle.address,
         "latest_period": oracle.latest_period(),
-        "latest_report": None if latest is None else _report_status(latest, manifest),
+        "latest_report": None if latest is None else _report_status(latest, deal),
         "last_ended_period": config.ended_by(now),
-        "next_deadline": oracle.next_deadline(),
+        "next_deadline": format_time(oracle.next_deadline()),
         "overdue": oracle.is_overdue(),
-        "chain_time": now,
+        "late_periods": list(late),
+        "late_periods_shown": (f"{len(late)} period(s) late: {format_periods(late)} (ended, the servicer's grace "
+                               "passed, not distributed)") if late else "none",
+        "chain_time": format_time(now),
         "threshold": oracle.threshold(),
         "reporters": oracle.reporters(),
         "outbox_pending": [{"period": e.period, "kind": e.kind.value, "status": e.status.value} for e in pending],
     }
 
 
-def _report_status(report: Report, manifest: Manifest) -> dict[str, Any]:
+def _deal_of(manifest: Manifest) -> Deal | None:
+    """The manifest's deal file, when this machine has it (a reporter's machine may not)."""
+    deal_file = Path(manifest.deal_file)
+    if not deal_file.is_file():
+        return None
+    from rwa.oracle.simulator import load_deal_cached
+
+    try:
+        return load_deal_cached(deal_file)
+    except RwaError:
+        return None
+
+
+def _late_periods(chain: Chain, manifest: Manifest, config: OracleConfig, now: int, deal: Deal | None
+                  ) -> tuple[int, ...]:
+    """The periods late at ``now`` (:func:`rwa.period_clock.late_periods`) by the oracle's calendar, the pool's
+    distributions and the deal's distribution grace (the pool's own when the deal file is not here)."""
+    from rwa.onchain.pool import LeasePool
+
+    pool = LeasePool.at(chain, manifest.address("pool"))
+    grace = (deal.events_of_default.distribution_grace_seconds if deal is not None
+             else pool.default_rules().distribution_grace)
+    return late_periods(config.period_ends, grace, pool.last_distributed_period(), now)
+
+
+def _report_status(report: Report, deal: Deal | None) -> dict[str, Any]:
     """One report as the status shows it: the revenue, the source revenue and the rate it was converted at."""
     currency, source = "stablecoin", "source"  # the deal file names them; a reporter's machine may not have it
-    deal_file = Path(manifest.deal_file)
-    if deal_file.is_file():
-        from rwa.oracle.simulator import load_deal_cached
-
-        try:
-            deal = load_deal_cached(deal_file)
-        except RwaError:
-            pass
-        else:
-            currency, source = deal.currency, deal.source_currency or source
+    if deal is not None:
+        currency, source = deal.currency, deal.source_currency or source
     if report.fx_rate == FX_RATE_SCALE:  # no conversion: the source is the stablecoin
         source = currency
     return {

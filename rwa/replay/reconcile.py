@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from rwa.period_clock import late_periods
 from rwa.replay.history import ZERO, History, ReportRecord, TokenHistory
 from rwa.replay.ledger import Event
 from rwa.units import Tranche, fx_convert_down
@@ -45,6 +46,7 @@ class FindingKind(enum.StrEnum):
     DISTRIBUTION_OUTSIDE_WATERFALL = "distribution-outside-waterfall"
     DISTRIBUTOR_GRANTED = "distributor-granted"
     DUST = "dust"
+    LATE_DISTRIBUTION = "late-distribution"
     MANIFEST_LINK = "manifest-link"
     OFFERING_ALLOCATION = "offering-allocation"
     OFFERING_BALANCE = "offering-balance"
@@ -146,13 +148,14 @@ class HolderFlows:
     flows: list[tuple[int, int]] = field(default_factory=list)
     """(unix time, signed amount): negative paid in, positive paid out to the holder."""
 
-    def xirr(self) -> float | None:
+    def xirr(self, held: tuple[int, int] | None = None) -> float | None:
         """The realised annual rate (actual/365) of the flows so far (pyxirr); None when it cannot be computed.
-        Flows on the same date are netted first."""
+        Flows on the same date are netted first. Tokens still held count as nothing unless ``held`` (unix time,
+        value) says what they were worth then: cash so far is not a yield to maturity."""
         from rwa.leverage.analysis import xirr
 
         by_time: dict[int, int] = {}
-        for t, a in self.flows:
+        for t, a in [*self.flows, *([held] if held is not None else [])]:
             by_time[t] = by_time.get(t, 0) + a
         times = sorted(by_time)
         return xirr([float(by_time[t]) for t in times], [datetime.fromtimestamp(t, tz=UTC) for t in times])
@@ -689,3 +692,18 @@ def _period_at(history: History, block: int | None) -> int:
     """The period open at ``block``: one after the last distributed by then."""
     done = [p for p, (_, ev) in history.legs.items() if block is None or ev.block <= block]
     return (max(done) if done else 0) + (0 if block is None else 1)
+
+
+def find_late_periods(ends: Sequence[int], grace: int, last_distributed: int, now: int, pool: str,
+                      rec: Reconciliation) -> tuple[int, ...]:
+    """Each period late at ``now`` (:func:`rwa.period_clock.late_periods`, the rule ``rwa status`` and ``rwa value``
+    use) is a finding: distributing a period inside its grace is the servicer's duty, and its holders are not paid."""
+    late = late_periods(ends, grace, last_distributed, now)
+    for period in late:
+        end = ends[period - 1]
+        rec.add(FindingKind.LATE_DISTRIBUTION, period, pool, f"distributed by {_utc(end + grace)}",
+                f"not distributed at {_utc(now)}",
+                f"period {period} ended {_utc(end)} and its servicer's window closed {_utc(end + grace)}; it is not "
+                "distributed: the servicer failed to distribute it and its holders are unpaid (anyone may now "
+                "distribute it)")
+    return late

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rwa.deal import Deal, load_deal
+from rwa.period_clock import format_periods
 from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
 from rwa.replay.history import History
 from rwa.replay.outputs import publish
@@ -153,7 +154,8 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
         ])
     acts = privileged_acts(history)
     page = render_html(summary, rows, history, rec, terms.cash_trap_dscr_bps, decimals=deal.decimals,
-                       currency=deal.currency, acts=acts, source_currency=deal.source_currency)
+                       currency=deal.currency, acts=acts, source_currency=deal.source_currency,
+                       held=held_values(rec, rows, deal))
     files = {
         "periods.csv": _csv(PERIOD_COLUMNS, [[row.get(c, "") for c in PERIOD_COLUMNS] for row in rows]),
         "holders.csv": _csv(
@@ -170,6 +172,11 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
         "report.html": page.encode("utf-8"),
     }
     publish(out, files)
+
+
+DSCR_CHART_CAP_BPS = 50_000
+"""The DSCR chart's ceiling (5.00x): a period with hardly any debt service has a DSCR in the hundreds that would
+flatten every other period; it is drawn at the ceiling and the chart's title says how many are."""
 
 
 def charts(
@@ -204,10 +211,13 @@ def charts(
         ],
         label,
     )
+    above = sum(1 for leg in legs if leg.dscr_bps > DSCR_CHART_CAP_BPS)
     out["dscr"] = line_chart(
-        "DSCR against the covenant",
+        "DSCR against the covenant" + (f" (drawn at most {format_dscr(DSCR_CHART_CAP_BPS)}: {above} period"
+                                       f"{'s' if above != 1 else ''} above it, in periods.csv as they are)"
+                                       if above else ""),
         periods,
-        [Series("DSCR", [min(leg.dscr_bps, 50_000) / BPS for leg in legs], "#1f77b4")],
+        [Series("DSCR", [min(leg.dscr_bps, DSCR_CHART_CAP_BPS) / BPS for leg in legs], "#1f77b4")],
         "times debt service",
         hline=(covenant_bps / BPS, "cash-trap covenant", "#d62728"),
     )
@@ -283,6 +293,9 @@ def facts(summary: dict[str, Any], history: History, money: Callable[[int], str]
             text = str(value)
         shown.append((key.replace("_", " "), text))
     shown.append(("lowest DSCR", format_dscr(lowest_dscr(history))))
+    late = summary.get("late_periods") or []
+    shown.append(("late periods", f"{len(late)}: {format_periods(late)} (ended, the servicer's grace passed, not "
+                                  "distributed: a late-distribution finding each)" if late else "none"))
     return shown
 
 
@@ -290,24 +303,60 @@ MAX_INVESTOR_ROWS = 200
 """The report lists at most this many holders' cash flows (the largest payers); ``holders.csv`` has them all."""
 
 
-def _investors_html(rec: Reconciliation, money: Any) -> str:
-    """Each holder's realised cash flows: paid (subscriptions and purchases, net of refunds), received (claims and
-    sales) and the realised XIRR."""
+HeldValues = dict[tuple[str, str], tuple[int, int]]
+"""Per (tranche, holder in lower case), the unix time and the fair value of the tokens it still holds then."""
+
+
+def held_values(rec: Reconciliation, rows: list[dict[str, Any]], deal: Deal) -> HeldValues:
+    """What each holder's tokens were worth after the last distributed period that has a fair value (its balance at
+    the head times the value per token then, rounded down), at that period's payment date."""
+    from rwa.leverage.valuation import payment_date
+
+    valued = [r for r in rows if any(r[f"{t}_value_per_token"] != "" for t in TRANCHES)]
+    if not valued:
+        return {}
+    last = valued[-1]
+    when = int(payment_date(deal, int(last["period"])).timestamp())
+    out: HeldValues = {}
+    for (tranche, holder), line in rec.holders.items():
+        per_token = last[f"{tranche}_value_per_token"]
+        if per_token != "" and line.balance:
+            out[(tranche, holder.lower())] = (when, line.balance * int(per_token) // 10**deal.decimals)
+    return out
+
+
+def _rate(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.2f}%"
+
+
+def _investors_html(rec: Reconciliation, money: Any, held: HeldValues | None = None) -> str:
+    """Each holder's cash flows so far: paid (subscriptions and purchases, net of refunds), received (claims and
+    sales), what it still holds at fair value, and two annual rates that say what they count."""
     if not rec.flows:
         return ""
+    held = held or {}
     flows = sorted(rec.flows.items(), key=lambda kv: (-(kv[1].paid - kv[1].refunded), kv[0]))
     rows = []
     for (tranche, holder), f in flows[:MAX_INVESTOR_ROWS]:
-        rate = f.xirr()
+        kept = held.get((tranche, holder.lower()))
         rows.append(f"<tr><td>{html.escape(tranche)}</td><td><code>{html.escape(holder)}</code></td>"
                     f"<td>{html.escape(money(f.paid - f.refunded))}</td><td>{html.escape(money(f.received))}</td>"
-                    f"<td>{'' if rate is None else f'{rate * 100:.2f}%'}</td></tr>")
+                    f"<td>{html.escape(money(kept[1] if kept else 0))}</td><td>{_rate(f.xirr())}</td>"
+                    f"<td>{_rate(f.xirr(kept)) if kept else _rate(f.xirr())}</td></tr>")
     more = len(flows) - MAX_INVESTOR_ROWS
     note = f"<p>{more:,} more in holders.csv.</p>" if more > 0 else ""
     return f"""<h2>Investors' cash flows</h2>
-<p>What each holder paid for its tokens (net of refunds) and received (claims and sales) so far, and the realised
-annual rate of those flows on their dates (XIRR); tokens still held are not valued.</p>
-<table id="investors"><tr><th>tranche</th><th>holder</th><th>paid</th><th>received</th><th>realised XIRR</th></tr>
+<p id="investors-note"><strong>These are not yields to maturity.</strong> Each holder's cash so far: what it paid
+for its tokens (net of refunds) and what it received (claims and sales), on their dates. <em>Cash so far</em> is the
+annual rate (XIRR, actual/365) of those flows alone, the tokens still held counted at nothing: early in a deal most
+of what a token pays is still to come, so this rate is low, and negative for a holder that has received less than it
+paid (a junior before the senior is repaid). <em>With held tokens at fair value</em> adds, as if received, what the
+tokens it still holds were worth after the last distributed period (the fair value per token below, at the default
+rates): the rate a holder has earned so far if it sold at that value. Neither is what a token yields if held to
+maturity.</p>
+<table id="investors"><tr><th>tranche</th><th>holder</th><th>paid</th><th>received</th>
+<th>held, at fair value</th><th>XIRR: cash so far (held tokens at 0)</th><th>XIRR: with held tokens at fair value</th>
+</tr>
 {''.join(rows)}</table>{note}"""
 
 
@@ -372,6 +421,7 @@ def render_html(
     currency: str,
     acts: list[dict[str, Any]] | None = None,
     source_currency: str | None = None,
+    held: HeldValues | None = None,
 ) -> str:
     images = charts(rows, history, covenant_bps, decimals=decimals, currency=currency) if rows else {}
     ok = not rec.findings
@@ -405,7 +455,7 @@ def render_html(
         for k, v in facts(summary, history, money_formatter(decimals, currency))
     )
     figures = "".join(f'<figure id="chart-{name}">{svg}</figure>' for name, svg in images.items())
-    investors = _investors_html(rec, money)
+    investors = _investors_html(rec, money, held)
     values = _values_html(rows, money, currency)
     revenue = _revenue_html(rows, decimals, currency, source_currency)
     color = "#1b7f3b" if ok else "#b3261e"

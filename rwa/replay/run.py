@@ -31,6 +31,7 @@ from rwa.replay.reconcile import (
     FindingKind,
     Reconciliation,
     disclose_shortfalls,
+    find_late_periods,
     reconcile_distributions,
     reconcile_dust,
     reconcile_money,
@@ -460,7 +461,7 @@ def _reconcile(
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
     from rwa.replay.report import write_outputs
-    from rwa.terms import recorded_terms
+    from rwa.terms import default_rules, recorded_terms
     from rwa.units import POINTS_MAGNITUDE
 
     rec = Reconciliation()
@@ -502,6 +503,9 @@ def _reconcile(
     review_roles(history, pool.address, {**links.contracts(), "pool": pool.address}, rec)
     disclose_agent_acts(history, rec)
     disclose_shortfalls(history, pool.address, rec)
+    late = find_late_periods(expected_terms.period_ends[:-1], default_rules(deal).distribution_grace,
+                             max((p for p in history.legs if p <= expected_terms.period_count), default=0),
+                             int(chain.w3.eth.get_block(head)["timestamp"]), pool.address, rec)
     offering_summary = _reconcile_offering(chain, manifest, deal, expected_terms, history, pool.address, tokens,
                                            head, rec)
     holder_flows_from_claims(history, rec.flows)
@@ -535,6 +539,7 @@ def _reconcile(
         "junior_paid": sum(legs.junior for legs, _ in history.legs.values()),
         "fees_paid": sum(legs.fee for legs, _ in history.legs.values()),
         "trapped_periods": [p for p, (legs, _) in sorted(history.legs.items()) if legs.trapped],
+        "late_periods": list(late),
         "disclosures": len(rec.disclosures),
         "disclosures_by_kind": dict(sorted(Counter(str(d.kind) for d in rec.disclosures).items())),
         "collection_shortfall": sum(

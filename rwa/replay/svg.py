@@ -115,6 +115,10 @@ def line_chart(title: str, xs: Sequence[int], series: Sequence[Series], y_label:
         frame.parts.append(
             f'<polyline points="{points}" fill="none" stroke="{s.color}" stroke-width="2.5"{dash}/>'
         )
+        if len(s.values) == 1:  # a line needs two points: one period is a marked point with its value
+            x, y = frame.x(0), frame.y(s.values[0])
+            frame.parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{s.color}"/>')
+            frame.parts.append(f'<text x="{x + 9:.1f}" y="{y - 6:.1f}" fill="{s.color}">{_fmt(s.values[0])}</text>')
     entries = [(s.label, s.color, s.dashed) for s in series]
     if hline:
         value, label, color = hline

@@ -15,7 +15,7 @@ from rwa.chain import Chain, connect
 from rwa.errors import ContractRevertError, StateFileError
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.tx import send
-from tests.support.anvil import AnvilNode
+from tests.support.anvil import AnvilNode, start_anvil
 
 
 def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -243,3 +243,57 @@ def test_the_log_replays_deletes_and_is_compacted_when_it_outgrows_its_keys(
     assert reopened() == {b"a": b"4", b"c": b"3"}
     assert _kv_rows(path) == 2
     assert reopened() == {b"a": b"4", b"c": b"3"}
+
+
+def _head(state: Path) -> tuple[int, int]:
+    with connect(state=state) as chain:
+        return chain.head()
+
+
+def test_chain_advance_moves_a_development_clock_by_one_empty_block_and_refuses_the_past(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from rwa.deal import load_deal
+    from rwa.terms import period_ends
+    from tests.support.oracle import deal_file, deploy_oracle, write_manifest
+
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state) as chain:
+        setup = deploy_oracle(chain)
+        manifest = write_manifest(setup, tmp_path / "deployment.json", deal_file(tmp_path))
+        block, start = chain.head()
+    moved = rwa("chain", "advance", "--by", "30d", "--state", str(state))
+    assert moved.returncode == 0, moved.stderr
+    with connect(state=state) as chain:
+        head, when = chain.head()
+        assert head == block + 1 and when >= start + 30 * 86_400
+        assert chain.w3.eth.get_block(head)["transactions"] == []
+    assert f"(block {head}; no transaction sent)" in moved.stdout
+    for args, why in ((["--to", "2020-01-01"], "a clock only moves forward"), (["--by", "30 days"], "not a duration"),
+                      (["--by", "1d", "--to", "2040-01-01"], "exactly one of"),
+                      (["--period-end", "999", "--deployment", str(tmp_path / "deployment.json")], "--period-end 999")):
+        refused = rwa("chain", "advance", *args, "--state", str(state))
+        assert refused.returncode == 2 and refused.stderr.startswith("error: ") and why in refused.stderr, refused
+        assert _head(state) == (head, when)
+    ends = period_ends(load_deal(Path(manifest.deal_file)))
+    period = next(p for p, end in enumerate(ends, 1) if end > when + 1)  # the deal's next period end
+    assert rwa("chain", "advance", "--period-end", str(period), "--deployment", str(tmp_path / "deployment.json"),
+               "--state", str(state)).returncode == 0
+    assert _head(state)[1] >= ends[period - 1]
+    later = rwa("chain", "advance", "--to", "2040-01-01T00:00:00Z", "--state", str(state))
+    assert "clock moved to 2040-01-01T00:00:00Z" in later.stdout
+    assert _head(state)[1] >= int(datetime(2040, 1, 1, tzinfo=UTC).timestamp())
+
+
+def test_chain_advance_is_refused_on_a_node_that_is_not_a_development_chain() -> None:
+    node = start_anvil(chain_id=1)
+    try:
+        with connect(rpc_url=node.url) as chain:
+            head = chain.head()
+        refused = rwa("chain", "advance", "--by", "1d", "--rpc-url", node.url)
+        assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "development" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        with connect(rpc_url=node.url) as chain:
+            assert chain.head() == head
+    finally:
+        node.stop()

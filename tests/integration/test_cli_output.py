@@ -173,7 +173,7 @@ def test_value_shows_each_tokens_fair_value_and_trade_quote_agrees(operated: Ope
     assert raw["date"] == raw["as_of"]["time"] and raw["day_count"] == "actual/365"
     assert raw["last_distributed_period"] == 1 and not raw["finalized"]
     senior, junior = raw["tranches"]["senior"], raw["tranches"]["junior"]
-    assert senior["rate"] == 0.09 and junior["rate"] == 0.15  # the example deal's coupon + 1% and junior hurdle
+    assert senior["rate_percent"] == 9 and junior["rate_percent"] == 15  # the coupon + 1% and the junior hurdle
     assert 0 < senior["value_per_token"] < 10**6 and isinstance(senior["value"], int)
     assert [p["period"] for p in senior["payments"]] == [*range(2, 61), 61]
     # at 0% the value is the payments themselves; a later date within the period accretes it
@@ -189,8 +189,35 @@ def test_value_shows_each_tokens_fair_value_and_trade_quote_agrees(operated: Ope
     assert re.search(rf"│ senior\s+│\s+9\.00% │\s+{left} │\s+{re.escape(per_token)} │", shown), shown
     assert format_money(junior["value"], 6, "USDC") in shown
     # one definition of fair value: a quote for one whole token is the value of one token
-    quote = rwa("trade", "quote", "--tranche", "senior", "--amount", str(10**6), *operated.chain, check=True).stdout
-    assert f"({senior['value_per_token']} smallest units)" in quote
+    quote = rwa("trade", "quote", "--tranche", "senior", "--amount", "1", *operated.chain, check=True).stdout
+    assert f"1.00 senior tokens: {per_token} at 9.00% a year ({senior['value_per_token']} smallest units)" in quote
+
+
+def test_money_is_typed_as_it_is_shown_times_are_iso_and_the_rate_is_percent_both_ways(operated: Operated) -> None:
+    """Money options take whole units (up to the token's decimals), or smallest units with --raw; one parser reads
+    every one of them; a rate typed in percent comes back in percent; times are ISO 8601 UTC."""
+    whole = rwa("trade", "quote", "--tranche", "senior", "--amount", "1,000.5", *operated.chain, check=True).stdout
+    raw = rwa("trade", "quote", "--tranche", "senior", "--amount", "1000500000", "--raw", *operated.chain,
+              check=True).stdout
+    assert whole.startswith("1,000.50 senior tokens: ") and raw.startswith("1000500000 senior tokens smallest units: ")
+    assert whole.split("(")[-1] == raw.split("(")[-1]  # the same price, in smallest units
+    for command in (["distribute", "--period", "2", "--amount"], ["offering", "subscribe", "--tranche", "senior",
+                    "--investor", operated.holder, "--amount"], ["trade", "quote", "--tranche", "senior", "--amount"],
+                    ["trade", "make", "--tranche", "senior", "--seller", operated.holder, "--out", "o.json",
+                     "--price", "1", "--amount"]):
+        for bad, why in (("5e3", "give whole USDC" if command[0] != "trade" else "give whole senior tokens"),
+                         ("1.0000001", "at most 6 digits after the point"), ("-5", "e.g. 5000 or 5,000.50")):
+            done = rwa(*command, bad, *operated.chain)
+            assert done.returncode == 2 and done.stderr.startswith(f"error: --amount {bad!r}: not an amount"), (
+                command, done.stderr)
+            assert why in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    rated = json.loads(rwa("value", "--json", "--rate", "9.5", *operated.chain, check=True).stdout)
+    assert {t["rate_percent"] for t in rated["tranches"].values()} == {9.5}
+    status = json.loads(rwa("oracle", "status", *operated.chain, check=True).stdout)
+    for key in ("chain_time", "next_deadline"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", status[key]), status
+    info = rwa("chain", "info", "--state", operated.chain[-1], check=True).stdout
+    assert re.search(r"head time\s+│?\s*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", info), info
 
 
 def test_piped_size_keeps_every_stress_grid_column() -> None:

@@ -149,11 +149,11 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     seniors, junior_investor = [a.address for a in investors[:4]], investors[4].address
     half = senior // 2 + 1
     for who in seniors[:3]:
-        rwa("offering", "subscribe", "--tranche", "senior", "--investor", who, "--amount", str(half), *dep, *state,
-            check=True)
+        rwa("offering", "subscribe", "--tranche", "senior", "--investor", who, "--amount", str(half), "--raw", *dep,
+            *state, check=True)
     rwa("offering", "subscribe", "--tranche", "junior", "--investor", junior_investor, "--amount", str(junior),
-        *dep, *state, check=True)
-    bad = rwa("offering", "subscribe", "--tranche", "senior", "--investor", stranger, "--amount", "5000000000", *dep,
+        "--raw", *dep, *state, check=True)
+    bad = rwa("offering", "subscribe", "--tranche", "senior", "--investor", stranger, "--amount", "5,000", *dep,
               *state)
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "cannot subscribe" in bad.stderr
     out = rwa("offering", "cancel", "--tranche", "senior", "--investor", seniors[2], *dep, *state, check=True)

@@ -492,3 +492,94 @@ def test_a_report_that_loses_a_race_in_its_block_names_the_contracts_reason(
 
 def test_no_fault_env_leaks() -> None:
     assert "RWA_FAULT" not in os.environ
+
+
+# -- a quorum collected from signature files ---------------------------------------------------------------------
+
+
+def test_a_short_set_of_signature_files_is_refused_unrecorded_and_a_complete_one_then_goes_through(
+    on_disk: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """A publisher run before every reporter has signed sends and records nothing (exit 2, naming how many are
+    present and how many the quorum needs); once the folder holds the quorum, the same outbox publishes it."""
+    from rwa.oracle.signatures import sign_to_file
+
+    state, manifest_path, csv = on_disk
+    folder, box = tmp_path / "signatures", tmp_path / "outbox.sqlite"
+    with connect(state=state) as chain:
+        oracle = RevenueOracle.at(chain, load_manifest(manifest_path).address("oracle"))
+        from rwa.oracle.keys import dev_reporters
+
+        reporters = [r for r in dev_reporters(chain) if r.address in oracle.reporters()]
+        report = read_billing(csv).row(1).to_report()
+        sign_to_file(oracle, chain.chain_id, report, reporters[0], folder)
+        head = chain.head()
+    args = ["publish", "--signatures", str(folder), "--outbox", str(box), "--deployment", str(manifest_path),
+            "--state", str(state)]
+    env = {"RWA_HOME": str(tmp_path / ".rwa")}
+    short = run_cli(args, env)
+    assert short.returncode == 2, short.stderr
+    assert short.stderr.startswith("error: ") and len(short.stderr.strip().splitlines()) == 1
+    assert f"1 reporter signature present, the quorum needs {THRESHOLD}" in short.stderr
+    with connect(state=state) as chain:
+        assert chain.head() == head
+        oracle = RevenueOracle.at(chain, load_manifest(manifest_path).address("oracle"))
+        recorded = Outbox(box)
+        try:
+            assert recorded.get(oracle.address, ReportKind.SUBMITTED, 1) is None
+        finally:
+            recorded.close()
+        for reporter in reporters[1:THRESHOLD]:
+            sign_to_file(oracle, chain.chain_id, report, reporter, folder)
+    done = run_cli(args, env)
+    assert done.returncode == 0, done.stderr
+    assert "period 1: published" in done.stdout and _oracle_events(state, manifest_path) == [1]
+
+
+def test_a_short_set_recorded_unsent_is_superseded_by_a_complete_one(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    """An outbox that already holds a short, never-sent set (as an older version recorded it) does not block the
+    complete set: the recorded one is replaced, and the report is sent once."""
+    from rwa.oracle.publisher import publish_signed
+    from rwa.oracle.report import sign_report
+    from rwa.oracle.signatures import sign_to_file
+
+    setup, manifest = deployed
+    chain, oracle = setup.chain, setup.oracle
+    report = read_billing(write_export(billing_rows(range(1, 3)), tmp_path / "b.csv")).row(1).to_report()
+    box_path = tmp_path / "outbox.sqlite"
+    box = Outbox(box_path)
+    try:
+        box.record_signed(oracle.address, ReportKind.SUBMITTED, report,
+                          sign_report(report, setup.reporters[:1], chain.chain_id, oracle.address))
+    finally:
+        box.close()
+    folder = tmp_path / "signatures"
+    for reporter in setup.reporters[:THRESHOLD]:
+        sign_to_file(oracle, chain.chain_id, report, reporter, folder)
+    result = publish_signed(chain, manifest, folder, outbox=box_path)
+    assert result.status == "published" and oracle.report_of(1) == report
+    assert [e.period for e in oracle.events()] == [1]
+    box = Outbox(box_path)
+    try:
+        entry = box.get(oracle.address, ReportKind.SUBMITTED, 1)
+        assert entry is not None and entry.status is OutboxStatus.DONE and len(entry.signatures) == THRESHOLD
+    finally:
+        box.close()
+
+
+def test_a_publisher_with_too_few_reporter_keys_records_nothing(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    setup, manifest = deployed
+    report = read_billing(write_export(billing_rows(range(1, 3)), tmp_path / "b.csv")).row(1).to_report()
+    from rwa.oracle.report import sign_report
+
+    short = sign_report(report, setup.reporters[:THRESHOLD - 1], setup.chain.chain_id, setup.oracle.address)
+    head = setup.chain.head()
+    with Publisher(setup.chain, manifest, keys=setup.reporters, outbox=tmp_path / "o.sqlite") as publisher:
+        with pytest.raises(InputError, match=f"{THRESHOLD - 1} reporter signatures present, the quorum needs"):
+            publisher.publish_period(report, short)
+        assert publisher.outbox.get(setup.oracle.address, ReportKind.SUBMITTED, 1) is None
+    assert setup.chain.head() == head

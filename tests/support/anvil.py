@@ -33,11 +33,14 @@ def anvil_binary() -> Path:
     raise ToolchainError(f"anvil is not installed under {node_modules()}: run `npm ci`")
 
 
-def start_anvil(accounts: int = 20, timeout: float = 20.0, block_time: int | None = None) -> AnvilNode:
+def start_anvil(accounts: int = 20, timeout: float = 20.0, block_time: int | None = None,
+                chain_id: int | None = None) -> AnvilNode:
     """``block_time``: mine a block every that many seconds, as a real network does (default: a block per
-    transaction, at once)."""
+    transaction, at once); ``chain_id``: another chain id than anvil's development one (a real network's)."""
     port = free_port()
     interval = ["--block-time", str(block_time)] if block_time is not None else []
+    if chain_id is not None:
+        interval += ["--chain-id", str(chain_id)]
     config = Path(tempfile.mkdtemp(prefix="anvil-")) / "config.json"
     process = subprocess.Popen(
         [

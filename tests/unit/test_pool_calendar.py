@@ -77,3 +77,15 @@ def test_the_report_is_overdue_a_stated_time_after_a_31_day_and_a_28_day_month(c
     chain.time_travel(february_due)  # a 30-day clock would wait until start + 60 days + OVERDUE
     s.pool.trigger_default(DefaultTrigger.REPORT_OVERDUE, sender=stranger)
     assert s.pool.defaulted()
+
+
+def test_a_period_is_late_from_the_second_its_grace_ends_until_it_is_distributed() -> None:
+    from rwa.period_clock import format_periods, late_periods
+
+    ends, grace = (100, 200, 300), 10
+    assert late_periods(ends, grace, 0, 109) == ()
+    assert late_periods(ends, grace, 0, 110) == (1,)
+    assert late_periods(ends, grace, 0, 310) == (1, 2, 3)
+    assert late_periods(ends, grace, 2, 310) == (3,)
+    assert late_periods(ends, grace, 3, 10**9) == ()
+    assert format_periods((1, 2, 3, 5)) == "1-3, 5" and format_periods(()) == "none"

@@ -120,3 +120,31 @@ def test_fx_rate_of_reads_the_quote_as_written_and_rounds_down() -> None:
 def test_format_fx_rate_shows_both_quotes() -> None:
     assert format_fx_rate(fx_rate_of(7.2), "USDC", "RMB") == "0.13888888 USDC per RMB (= 7.2000 RMB per USDC)"
     assert format_fx_rate(FX_RATE_SCALE, "USDC", "USDC") == "1.00000000 USDC per USDC"
+
+
+def test_money_typed_in_whole_units_or_raw_is_read_to_the_smallest_unit_or_refused() -> None:
+    from rwa.errors import InputError
+    from rwa.units import format_time, parse_money, parse_time
+
+    assert parse_money("5000", 6) == 5_000_000_000 and parse_money("5,000.50", 6) == 5_000_500_000
+    assert parse_money("0.000001", 6) == 1 and parse_money(" 12 ", 0) == 12
+    assert parse_money("5000000000", 6, raw=True) == 5_000_000_000 and parse_money("1,000", 6, raw=True) == 1_000
+    for bad in ("5e3", "-5", "1.0000001", "1,00", "", "5 USDC", ".5", "5.", "inf", "1" * 79):
+        with pytest.raises(InputError, match=r"^--price .*: not an amount"):
+            parse_money(bad, 6, option="--price")
+    with pytest.raises(InputError, match="with --raw give an integer"):
+        parse_money("5.5", 6, raw=True)
+    assert format_time(0) == "1970-01-01T00:00:00Z"
+    assert int(parse_time("2026-01-31T12:00:00Z", "--to").timestamp()) == 1_769_860_800
+    assert format_time(int(parse_time("2026-01-31", "--to").timestamp())) == "2026-01-31T00:00:00Z"
+
+
+def test_a_duration_is_whole_units_largest_first() -> None:
+    from rwa.errors import InputError
+    from rwa.units import parse_duration
+
+    assert parse_duration("30d", "--by") == 30 * 86_400 and parse_duration("1d12h", "--by") == 129_600
+    assert parse_duration("1w", "--by") == 604_800 and parse_duration("90m", "--by") == 5_400
+    for bad in ("", "30", "1h1d", "1d1d", "30 days", "-1d", "1.5d"):
+        with pytest.raises(InputError, match=r"^--by .*: not a duration"):
+            parse_duration(bad, "--by")
