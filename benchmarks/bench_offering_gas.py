@@ -32,10 +32,10 @@ def measure_offering_gas(chain: Chain, subscribers: int) -> dict[str, int]:
     s.usd.approve(o.address, 2**256 - 1, sender=payer)
     gas: dict[str, int] = {}
     for i, who in enumerate(controllers):
-        receipt = o.request_deposit(SENIOR_ID, ask, who, sender=payer)
+        receipt = o.subscribe(SENIOR_ID, ask, who, sender=payer)
         if i == 1:
             gas["requestDeposit"] = int(receipt["gasUsed"])
-    o.request_deposit(JUNIOR_ID, JUNIOR_SIZE, book.investors[1], sender=payer)
+    o.subscribe(JUNIOR_ID, JUNIOR_SIZE, book.investors[1], sender=payer)
     book.end_window()
     gas["close"] = int(o.close(sender=book.outsider)["gasUsed"])
     gas["claimDeposit"] = int(o.claim(SENIOR_ID, controllers[1], sender=book.outsider)["gasUsed"])

@@ -24,6 +24,7 @@ from rwa.onchain.offering import Phase
 from rwa.oracle.publisher import publish
 from rwa.terms import reserve_at_close
 from rwa.tx import send
+from rwa.units import money_formatter
 from tests.support.deals import EXAMPLE_DEAL
 from tests.support.lifecycle import replay
 from tests.support.reverts import reverts
@@ -72,7 +73,7 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     for who, assets in [*asks.items(), (junior, junior_size)]:
         usd.mint(who, assets, sender=admin)
         usd.approve(offering.address, assets, sender=who)
-        offering.request_deposit(JUNIOR_ID if who == junior else SENIOR_ID, assets, who, sender=who)
+        offering.subscribe(JUNIOR_ID if who == junior else SENIOR_ID, assets, who, sender=who)
     cancelled = seniors[3]
     offering.cancel(SENIOR_ID, sender=cancelled)  # changes its mind in the window: refunded in full at once
     assert usd.balance_of(cancelled) == asks.pop(cancelled)
@@ -85,7 +86,7 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     assert outcome.proceeds == senior_size + junior_size - reserve - costs
     assert usd.balance_of(deal.manifest.roles.issuer) >= outcome.proceeds  # the treasury defaults to the issuer
     assert deal.pool.reserve_balance() == reserve and offering.phase() == Phase.CLOSED
-    reverts(lambda: offering.request_deposit(SENIOR_ID, UNIT, seniors[0], sender=seniors[0]), "WrongPhase")
+    reverts(lambda: offering.subscribe(SENIOR_ID, UNIT, seniors[0], sender=seniors[0]), "WrongPhase")
 
     claimed, delivered = 0, 0
     for who in reversed(list(asks)):
@@ -118,6 +119,51 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     assert rows[("senior", cancelled.lower())]["paid"] == "0"  # cancelled in full: paid nothing in the end
     report = (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
     assert 'id="investors"' in report and seniors[0].lower() in report
+
+
+def test_a_buyer_frozen_after_the_close_delays_only_itself_and_the_replay_follows(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    """The deal distributes while one buyer is frozen with its tokens held in the offering; unfrozen, it gets them
+    with what they earned meanwhile, and the auditor reconciles the book, the money and that buyer's entitlement."""
+    chain = any_chain
+    deal, manifest_path = _issue_offering(chain, tmp_path)
+    offering, usd, admin = deal.offering, deal.stablecoin, deal.manifest.roles.admin
+    assert offering is not None
+    senior = deal.tokens["senior"]
+    seniors, junior = [a.address for a in chain.accounts[15:17]], chain.accounts[19].address
+    asks = {seniors[0]: deal.manifest.senior_size // 2, seniors[1]: deal.manifest.senior_size}
+    for who, assets, tranche in [*((w, a, SENIOR_ID) for w, a in asks.items()),
+                                 (junior, deal.manifest.junior_size, JUNIOR_ID)]:
+        usd.mint(who, assets, sender=admin)
+        usd.approve(offering.address, assets, sender=who)
+        offering.subscribe(tranche, assets, who, sender=who)
+    chain.time_travel(offering.config().close_time)
+    offering.close(sender=chain.accounts[9].address)
+    frozen = seniors[0]
+    senior.set_wallet_frozen(frozen, True, sender=deal.manifest.roles.agent)
+    first = offering.settled_in(offering.claim(SENIOR_ID, frozen, sender=frozen))
+    assert first.held and usd.balance_of(frozen) == first.refund > 0
+
+    chain.time_travel(deal.pool.period_end(1))
+    publish(chain, deal.manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
+    assert distribute_period(deal, 1).legs is not None  # before anyone's tokens were delivered
+    offering.claim(SENIOR_ID, seniors[1], sender=seniors[1])
+    offering.claim(JUNIOR_ID, junior, sender=junior)
+    senior.set_wallet_frozen(frozen, False, sender=deal.manifest.roles.agent)
+    late = offering.settled_in(offering.claim(SENIOR_ID, frozen, sender=chain.accounts[9].address))
+    assert late.delivered == first.shares and senior.balance_of(frozen) == first.shares
+    earned = senior.claimable(frozen)
+    assert earned == senior.points_per_share() * first.shares // 2**64 > 0
+    claim_for(deal, frozen)
+
+    result = replay(chain, manifest_path, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    book = json.loads((tmp_path / "audit" / "summary.json").read_text())["offering"]
+    assert (book["phase"], book["balance"]) == ("closed", 0)
+    with (tmp_path / "audit" / "holders.csv").open() as f:
+        rows = {(r["tranche"], r["holder"].lower()): r for r in csv.DictReader(f)}
+    assert int(rows[("senior", frozen.lower())]["claimed"]) == earned
 
 
 def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
@@ -158,7 +204,21 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "cannot subscribe" in bad.stderr
     out = rwa("offering", "cancel", "--tranche", "senior", "--investor", seniors[2], *dep, *state, check=True)
     assert "cancelled" in out.stdout and "USDC" in out.stdout
-    assert rwa("offering", "close", *dep, *state, check=True).stdout.strip() == "closed"
+    closed = rwa("offering", "close", *dep, *state, check=True).stdout.splitlines()
+    money = money_formatter(6, "USDC")
+    requested = 2 * half  # the third senior request was cancelled
+    assert closed[:3] == [
+        "closed",
+        f"senior: requested {money(requested)}, allocated {money(senior)}, refunded {money(requested - senior)} "
+        f"(at the claims), taken up {money(0)} by the treasury",
+        f"junior: requested {money(junior)}, allocated {money(junior)}, refunded {money(0)} (at the claims), "
+        f"taken up {money(0)} by the treasury",
+    ]
+    routed = [line for line in closed if line.startswith("raise: ")]
+    assert routed[0].startswith("raise: reserve ") and " paid to " in routed[0]
+    assert sum(line.startswith("raise: cost ") for line in routed) == 2
+    assert routed[-2].startswith("raise: proceeds ") and manifest["roles"]["issuer"] in routed[-2]
+    assert routed[-1] == f"raise: {money(senior + junior)} in all; tokens wait in the offering for `rwa offering claim`"
     claims = rwa("offering", "claim", "--all", "--raw", *dep, *state, check=True).stdout.splitlines()
     assert len(claims) == 3
     delivered = [int(line.split("senior ")[1].split()[0]) for line in claims if "senior" in line]
@@ -176,7 +236,7 @@ def test_stablecoin_taken_out_of_the_offering_is_a_finding_with_its_account_and_
     who = chain.accounts[15].address
     usd.mint(who, 5_000 * UNIT, sender=admin)
     usd.approve(offering.address, 5_000 * UNIT, sender=who)
-    offering.request_deposit(SENIOR_ID, 5_000 * UNIT, who, sender=who)
+    offering.subscribe(SENIOR_ID, 5_000 * UNIT, who, sender=who)
     thief = chain.accounts[9].address
     send(usd.contract.functions.seize(offering.address, thief, 1_234), admin)  # the coin's owner takes it
     result = replay(chain, manifest_path, tmp_path)
@@ -271,8 +331,8 @@ def test_the_offering_operations_refuse_what_the_contract_would_before_sending(
     assert chain.w3.eth.block_number == block  # nothing was sent
     ops.subscribe(deal, "senior", who, deal.manifest.senior_size)
     ops.subscribe(deal, "junior", chain.accounts[19].address, deal.manifest.junior_size)
-    assert ops.close(deal, who).message == "closed"
+    assert ops.close(deal, who, str).lines[0] == "closed"
     with pytest.raises(InputError, match="closed"):
         ops.subscribe(deal, "senior", who, 10**9)
-    assert ops.close(deal, who).message.startswith("the offering is already closed")
-    assert len(ops.claim(deal, who)) == 2 and ops.claim(deal, who) == []
+    assert ops.close(deal, who, str).lines[0].startswith("the offering is already closed")
+    assert len(ops.claim(deal, who)[0]) == 2 and ops.claim(deal, who) == ([], [])
