@@ -336,3 +336,72 @@ def test_the_offering_operations_refuse_what_the_contract_would_before_sending(
         ops.subscribe(deal, "senior", who, 10**9)
     assert ops.close(deal, who, str).lines[0].startswith("the offering is already closed")
     assert len(ops.claim(deal, who)[0]) == 2 and ops.claim(deal, who) == ([], [])
+
+
+def test_the_example_offering_deal_plans_issues_sells_and_closes(tmp_path: Path) -> None:
+    from tests.support.issuance import rwa
+
+    deal = str(EXAMPLE_DEAL.parent / "deal-h800-offering.toml")
+    state, dep = ["--state", str(tmp_path / "chain.sqlite")], ["--deployment", str(tmp_path / "deployment.json")]
+    plan = rwa("issue", "--deal", deal, "--dry-run", check=True).stdout
+    for row in ("sold by", "offering window", "abandonable after", "tickets", "reserve at close", "upfront costs",
+                "arranger", "take-up"):
+        assert row in plan, row
+    assert "investors" not in plan and not (tmp_path / "deployment.json").exists()
+    rwa("issue", "--deal", deal, "--out", str(tmp_path / "deployment.json"), *state, check=True)
+    manifest = json.loads((tmp_path / "deployment.json").read_text())
+    senior, junior = manifest["senior_size"], manifest["junior_size"]
+    buyers = {"0xfaE394561e33e242c551d15D4625309EA4c0B97f": ("senior", senior),
+              "0x811da72aCA31e56F770Fc33DF0e45fD08720E157": ("junior", junior - 10_000_000 * UNIT)}
+    for who, (tranche, amount) in buyers.items():
+        rwa("offering", "subscribe", "--tranche", tranche, "--investor", who, "--amount", str(amount), *dep, *state,
+            check=True)
+    closed = rwa("offering", "close", *dep, *state, check=True).stdout
+    assert closed.startswith("closed") and "taken up 10,000,000.00 USDC by the treasury" in closed
+    claims = rwa("offering", "claim", "--all", *dep, *state, check=True).stdout
+    assert claims.count("in tokens delivered") == 2 and "wait" not in claims
+    from rwa.chain import connect
+
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        deployed = open_deployment(chain, load_manifest(tmp_path / "deployment.json"))
+        treasury = "0x4bd1280852Cadb002734647305AFC1db7ddD6Acb"  # its take-up was delivered at the close
+        assert deployed.tokens["junior"].balance_of(treasury) == 10_000_000 * UNIT
+        assert deployed.tokens["junior"].total_supply() == junior and deployed.tokens["junior"].issuance_closed()
+
+
+def test_an_offering_whose_window_is_over_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    from rwa.chain import connect
+    from rwa.errors import InputError
+    from tests.support.issuance import rwa
+
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        now = chain.now()
+        investors, recipients = chain.accounts[15:20], [chain.accounts[12].address, chain.accounts[13].address]
+    past = write_offering_deal(EXAMPLE_DEAL, tmp_path, investors, datetime.fromtimestamp(now - 2 * WEEK, tz=UTC),
+                               datetime.fromtimestamp(now - WEEK, tz=UTC), recipients, max_ticket=10**9)
+    before = (tmp_path / "chain.sqlite").read_bytes()
+    send_args = ("--out", str(tmp_path / "deployment.json"), "--state", str(tmp_path / "chain.sqlite"))
+    for args in (("--dry-run",), send_args):
+        done = rwa("issue", "--deal", str(past), *args)
+        assert done.returncode == 2 and done.stderr.startswith("error: deal.offering.closes:"), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "chain.sqlite").read_bytes() == before and not (tmp_path / "deployment.json").exists()
+
+    # the wall clock passes it, but the chain's clock is already past the window: refused on the chain's time
+    later = write_offering_deal(EXAMPLE_DEAL, tmp_path, investors, datetime.fromtimestamp(now - 60, tz=UTC),
+                                datetime.fromtimestamp(now + WEEK, tz=UTC), recipients, max_ticket=10**9)
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        plan = plan_issue(later)
+        chain.time_travel(now + 2 * WEEK)
+        block = chain.w3.eth.block_number
+        with pytest.raises(InputError, match=r"deal\.offering\.closes: .* on chain"):
+            issue(chain, plan, tmp_path / "deployment.json", lambda _m: None)
+        assert chain.w3.eth.block_number == block and not (tmp_path / "deployment.json").exists()
+
+
+def test_the_demo_runs_with_the_fewest_holders_it_accepts(tmp_path: Path) -> None:
+    from tests.support.issuance import rwa
+
+    done = rwa("demo", "--holders", "2", "--months", "1", "--out", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr
+    assert "to 2 subscribers" in done.stdout
