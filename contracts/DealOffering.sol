@@ -124,7 +124,7 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
         uint256 before = _stablecoin.balanceOf(address(this));
         _stablecoin.safeTransferFrom(msg.sender, address(this), assets);
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
-        require(received == assets, ShortPayment(assets, received));
+        require(received >= assets, ShortPayment(assets, received));
         _requests[t][controller] = total;
         _books[t].requested += SafeCast.toUint128(assets);
         emit DepositRequest(controller, msg.sender, t, msg.sender, assets);
@@ -177,17 +177,19 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
         uint256 proceeds = raise - c.reserveAtClose - costTotal;
         emit OfferingClosed(requested, sold, takenUp, c.reserveAtClose, costTotal, proceeds);
         for (uint8 t; t < _TRANCHES; ++t) {
+            if (takenUp[t] != 0) {
+                _takenUp[t] = uint128(takenUp[t]);
+                _held[t][c.treasury] = takenUp[t];
+                emit TakenUp(t, c.treasury, takenUp[t]);
+            }
+        }
+        for (uint8 t; t < _TRANCHES; ++t) {
             ITrancheToken token = ITrancheToken(_token(t));
             uint256 size = _books[t].size;
             token.mintHeld(size);
             token.closeIssuance();
             emit TrancheComplete(t, size);
-            if (takenUp[t] != 0) {
-                _takenUp[t] = uint128(takenUp[t]);
-                _held[t][c.treasury] = takenUp[t];
-                emit TakenUp(t, c.treasury, takenUp[t]);
-                _tryDeliver(t, c.treasury);
-            }
+            if (takenUp[t] != 0) _tryDeliver(t, c.treasury);
         }
         if (c.reserveAtClose != 0) {
             _stablecoin.forceApprove(address(_pool), c.reserveAtClose);

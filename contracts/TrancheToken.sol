@@ -155,9 +155,10 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     }
 
     /// @inheritdoc ITrancheToken
-    function deliverHeld(address to, uint256 amount) external onlyRole(ISSUER_ROLE) returns (uint256 points) {
+    function deliverHeld(address to, uint256 amount) external onlyRole(ISSUER_ROLE) {
         require(to != msg.sender, SameWallet(to));
         uint256 balance = balanceOf(msg.sender);
+        uint256 points = 0;
         if (balance != 0) {
             // The issuer's points never go negative (it never claims), and they are at most
             // totalDistributed * 2**64 < 2**160: the product with amount <= balance < 2**96 fits 256 bits.

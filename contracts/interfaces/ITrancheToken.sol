@@ -98,10 +98,10 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
     function mintHeld(uint256 amount) external;
 
     /// @notice Moves `amount` of the caller's held units (ISSUER_ROLE) to the compliant investor `to`, with the
-    ///         distributions they accrued while held: `points` (the caller's accrued points pro rata to the units
-    ///         moved, see the accounting note) go with them. Works after issuance closed; not stopped by a pause
-    ///         (as a mint is not).
-    function deliverHeld(address to, uint256 amount) external returns (uint256 points);
+    ///         distributions they accrued while held: the caller's accrued points pro rata to the units moved (see
+    ///         the accounting note and `HeldDelivered`) go with them. Works after issuance closed; not stopped by a
+    ///         pause (as a mint is not).
+    function deliverHeld(address to, uint256 amount) external;
 
     /// @notice Closes issuance for good (ISSUER_ROLE).
     function closeIssuance() external;

@@ -75,4 +75,4 @@ def deploy_offering_system(
     return OfferingSystem(pool, offering, investors, treasury, recipients, outsider)
 
 
-__all__ = ["JUNIOR_ID", "SENIOR_ID", "OfferingSystem", "deploy_offering_system"]
+__all__ = ["DAY", "JUNIOR_ID", "SENIOR_ID", "OfferingSystem", "deploy_offering_system"]

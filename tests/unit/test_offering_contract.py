@@ -9,7 +9,7 @@ from rwa.chain import Chain
 from rwa.onchain.offering import Phase
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.tx import contract_at, send
-from tests.support.offering import COSTS, JUNIOR_SIZE, RESERVE, OfferingSystem, deploy_offering_system
+from tests.support.offering import COSTS, DAY, JUNIOR_SIZE, RESERVE, OfferingSystem, deploy_offering_system
 from tests.support.reverts import reverts
 
 
@@ -108,6 +108,31 @@ def test_a_subscriber_frozen_after_the_close_delays_only_itself(any_chain: Chain
     assert s.senior.claimable(a) == s.senior.points_per_share() * settled.shares // 2**64
     assert s.senior.claimable(o.address) == 0
     assert o.book(SENIOR_ID).delivered == face
+
+
+def test_a_request_paid_for_a_wallet_whose_kyc_lapses_after_the_window_blocks_nothing(chain: Chain) -> None:
+    """The griefing of the issue: a request made while the KYC was valid; it lapses before the claim. The deal runs,
+    the refund goes, the tokens wait until the agent re-validates the wallet."""
+    book = deploy_offering_system(chain)
+    s, o, usd = book.pool, book.offering, book.pool.usd
+    a, b = book.investors[:2]
+    close_time = o.config().close_time
+    s.registry.update_kyc(a, close_time + DAY, sender=s.admin)
+    book.subscribe(a, SENIOR_ID, s.terms.face)
+    book.subscribe(b, JUNIOR_ID, JUNIOR_SIZE)
+    book.end_window()
+    o.close(sender=book.outsider)
+    chain.time_travel(close_time + 2 * DAY)
+    settled = o.settled_in(o.claim(SENIOR_ID, a, sender=book.outsider))
+    assert settled.held and settled.refund == 0 and o.held_for(SENIOR_ID, a) == s.terms.face
+    reverts(lambda: o.claim(SENIOR_ID, a, sender=a), "ControllerRestricted", code=4, controller=a)
+    s.report(1, 500_000)
+    s.deposit(1, 500_000)
+    s.distribute(1)
+    s.registry.update_kyc(a, chain.now() + 365 * DAY, sender=s.admin)
+    assert o.settled_in(o.claim(SENIOR_ID, a, sender=a)).delivered == s.terms.face
+    assert s.senior.claimable(a) == s.senior.points_per_share() * s.terms.face // 2**64 > 0
+    assert usd.balance_of(o.address) == 0
 
 
 def test_a_frozen_treasury_does_not_stop_the_close_its_take_up_waits(chain: Chain) -> None:
