@@ -219,7 +219,8 @@ def status_rows(deal: DeployedDeal, money: Any) -> list[tuple[str, str]]:
     for t in (SENIOR_ID, JUNIOR_ID):
         b = offering.book(t)
         share = f"{b.requested * 100 / b.size:.1f}%" if b.size else "-"
+        waiting = f"; in the offering for its buyers {money(b.size - b.delivered)}" if phase == Phase.CLOSED else ""
         rows.append((TRANCHE_OF_ID[t], f"size {money(b.size)}; requested {money(b.requested)} ({share}); "
                                       f"claimed {money(b.claimed_assets)}; delivered {money(b.delivered)}; "
-                                      f"taken up {money(b.taken_up)}"))
+                                      f"taken up {money(b.taken_up)}{waiting}"))
     return rows

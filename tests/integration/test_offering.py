@@ -223,8 +223,8 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     assert len(claims) == 3
     delivered = [int(line.split("senior ")[1].split()[0]) for line in claims if "senior" in line]
     assert sum(delivered) == senior  # two requests of half + 1 each share the tranche exactly
-    status = rwa("offering", "status", *dep, *state, check=True).stdout
-    assert "closed" in status and "delivered" in status
+    status = rwa("offering", "status", "--raw", *dep, *state, check=True).stdout
+    assert "closed" in status and "delivered" in status and "in the offering for its buyers 0 " in status
 
 
 def test_stablecoin_taken_out_of_the_offering_is_a_finding_with_its_account_and_amount(
@@ -405,3 +405,33 @@ def test_the_demo_runs_with_the_fewest_holders_it_accepts(tmp_path: Path) -> Non
     done = rwa("demo", "--holders", "2", "--months", "1", "--out", str(tmp_path / "demo"))
     assert done.returncode == 0, done.stderr
     assert "to 2 subscribers" in done.stdout
+
+
+def test_an_offering_no_one_closed_is_abandoned_after_its_grace_and_the_replay_follows(
+    chain: Chain, offered: tuple[object, Path], tmp_path: Path
+) -> None:
+    from rwa.errors import InputError
+    from rwa.issuance import offering as ops
+
+    deal, manifest_path = _reopen(chain, offered, tmp_path)
+    offering = deal.offering
+    assert offering is not None
+    paid = {chain.accounts[15].address: 7_000 * UNIT, chain.accounts[19].address: 3_000 * UNIT}
+    for (who, amount), tranche in zip(paid.items(), ("senior", "junior"), strict=True):
+        ops.subscribe(deal, tranche, who, amount)
+    config = offering.config()
+    chain.time_travel(config.close_time + config.close_grace - 60)
+    block = chain.w3.eth.block_number
+    with pytest.raises(InputError, match="may be abandoned from"):
+        ops.abandon(deal, chain.accounts[9].address)
+    assert chain.w3.eth.block_number == block  # refused before sending
+    chain.time_travel(config.close_time + config.close_grace)
+    assert ops.abandon(deal, chain.accounts[9].address) == sum(paid.values())
+    assert offering.phase() == Phase.CANCELLED
+    settled, waiting = ops.claim(deal, chain.accounts[9].address)
+    assert waiting == [] and {s.controller: s.refund for s in settled} == paid
+    assert all(deal.stablecoin.balance_of(who) >= amount for who, amount in paid.items())
+    result = replay(chain, manifest_path, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    book = json.loads((tmp_path / "audit" / "summary.json").read_text())["offering"]
+    assert (book["phase"], book["balance"]) == ("cancelled", 0)
