@@ -144,6 +144,13 @@ def test_a_buyer_frozen_after_the_close_delays_only_itself_and_the_replay_follow
     senior.set_wallet_frozen(frozen, True, sender=deal.manifest.roles.agent)
     first = offering.settled_in(offering.claim(SENIOR_ID, frozen, sender=frozen))
     assert first.held and usd.balance_of(frozen) == first.refund > 0
+    from rwa.errors import InputError
+    from rwa.issuance import offering as ops
+
+    block = chain.w3.eth.block_number
+    with pytest.raises(InputError, match=r"cannot receive its tokens now .*frozen"):
+        ops.claim(deal, chain.accounts[9].address, frozen)
+    assert chain.w3.eth.block_number == block  # refused before sending: it would revert ControllerRestricted
 
     chain.time_travel(deal.pool.period_end(1))
     publish(chain, deal.manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
