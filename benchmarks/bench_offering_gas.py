@@ -1,7 +1,8 @@
 """Gas of the primary offering and of a settled trade.
 
-A subscription (``requestDeposit``), the close with 10 and with 1,000 subscribers (it must not loop over them: the
-target is at most 1.02 times the 10-subscriber figure), a claim of an over-subscribed allocation (mint and refund),
+A subscription (``subscribe``, paid by a payer its controller approved), the close with 10 and with 1,000 subscribers
+(it must not loop over them: the target is at most 1.02 times the 10-subscriber figure; it mints both tranches to the
+offering and closes their issuance), a claim of an over-subscribed allocation (delivery and refund),
 and a trade settled against payment (``TradeSettlement.fill``). Each offering runs on a fresh embedded chain with the
 same senior over-subscription (150%). Run: ``PYTHONPATH=. python benchmarks/bench_offering_gas.py``.
 """
@@ -11,10 +12,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench_pool_gas import holder_addresses
+from eth_account import Account
+from eth_utils import keccak
+
 from rwa.allocation import JUNIOR_ID, SENIOR_ID
 from rwa.chain import Chain, connect
 from rwa.onchain.settlement import ANYONE, Order, TradeSettlement, sign_order
+from rwa.tx import send_value
 from tests.support.offering import JUNIOR_SIZE, deploy_offering_system
 
 TARGET_RATIO = 1.02
@@ -23,22 +27,28 @@ TARGET_RATIO = 1.02
 def measure_offering_gas(chain: Chain, subscribers: int) -> dict[str, int]:
     book = deploy_offering_system(chain)
     s, o = book.pool, book.offering
-    controllers = holder_addresses(subscribers)
+    keys = [Account.from_key(keccak(b"rwa-bench-subscriber" + i.to_bytes(4, "big"))) for i in range(subscribers)]
+    chain.add_accounts(keys)
+    controllers = [k.address for k in keys]
     s.allow(controllers)
-    payer = book.investors[0]  # a placement agent pays for its clients' requests
+    payer = book.investors[0]  # a placement agent pays for its clients' requests, each of which approved it
+    for who in controllers:
+        send_value(chain, s.admin, who, 10**18)
+        o.set_payer(payer, True, sender=who)
     size = s.terms.face
     ask = size * 3 // 2 // subscribers + 1
     s.usd.mint(payer, ask * subscribers + JUNIOR_SIZE, sender=s.admin)
     s.usd.approve(o.address, 2**256 - 1, sender=payer)
     gas: dict[str, int] = {}
     for i, who in enumerate(controllers):
-        receipt = o.request_deposit(SENIOR_ID, ask, who, sender=payer)
+        receipt = o.subscribe(SENIOR_ID, ask, who, sender=payer)
         if i == 1:
-            gas["requestDeposit"] = int(receipt["gasUsed"])
-    o.request_deposit(JUNIOR_ID, JUNIOR_SIZE, book.investors[1], sender=payer)
+            gas["subscribe"] = int(receipt["gasUsed"])
+    o.set_payer(payer, True, sender=book.investors[1])
+    o.subscribe(JUNIOR_ID, JUNIOR_SIZE, book.investors[1], sender=payer)
     book.end_window()
     gas["close"] = int(o.close(sender=book.outsider)["gasUsed"])
-    gas["claimDeposit"] = int(o.claim(SENIOR_ID, controllers[1], sender=book.outsider)["gasUsed"])
+    gas["claim"] = int(o.claim(SENIOR_ID, controllers[1], sender=book.outsider)["gasUsed"])
     return gas
 
 
@@ -65,7 +75,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, connect(state=Path(tmp) / "chain.sqlite") as chain:
         trade = measure_trade_gas(chain)
     print(f"{'figure':<28}{'10 subscribers':>16}{'1,000 subscribers':>20}{'ratio':>8}")
-    for name in ("requestDeposit", "close", "claimDeposit"):
+    for name in ("subscribe", "close", "claim"):
         a, b = results[10][name], results[1_000][name]
         print(f"{name:<28}{a:>16,}{b:>20,}{b / a:>8.3f}")
     print(f"{'TradeSettlement.fill':<28}{trade:>16,}")

@@ -39,7 +39,8 @@ import {
 ///      Accounting. Each holder h has accumulated points pointsPerShare * balance(h) + correction(h); claimable(h)
 ///      = floor(points(h) / 2**64) - withdrawn(h), rounded down against the claimer. Every balance change runs
 ///      through `_update`, which shifts corrections by pointsPerShare * value so that no balance change alters
-///      anyone's points: only distributions add points, only claims (and recovery, which moves them) consume them.
+///      anyone's points: only distributions add points, only claims consume them (recovery and a delivery of held
+///      units move them between two holders, the sum unchanged).
 ///      Hence, exactly: totalDistributed * 2**64 = sum over holders of points(h) + pointsRemainder, and the
 ///      stablecoin held equals totalDistributed - totalClaimed (nothing leaves except by claim).
 ///      Precision: a distribution's division remainder is carried in points to the next one, so the scale only
@@ -85,8 +86,11 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     bool private _issuanceClosed;
     /// @dev When the current or last pause ends by itself (BoundedPausable); packs beside `_issuanceClosed`.
     uint64 private _pauseEnds;
-    /// @dev Set only for the duration of an agent's forced move, so that `_update` applies the forced rules.
+    /// @dev Set only for the duration of an agent's forced move or an issuer's delivery of held units, so that
+    ///      `_update` applies the forced rules (the receiver checked, not the sender).
     bool private transient _agentMove;
+    /// @dev Set only for the duration of `mintHeld`: the issuer's own units, not checked as an investor's.
+    bool private transient _heldMint;
 
     IERC20 private immutable _STABLECOIN;
     address private immutable _REGISTRY;
@@ -141,6 +145,34 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
         for (uint256 i; i < recipients.length; ++i) {
             _mintChecked(recipients[i], amounts[i]);
         }
+    }
+
+    /// @inheritdoc ITrancheToken
+    function mintHeld(uint256 amount) external onlyRole(ISSUER_ROLE) {
+        _heldMint = true;
+        _mintChecked(msg.sender, amount);
+        _heldMint = false;
+    }
+
+    /// @inheritdoc ITrancheToken
+    function deliverHeld(address to, uint256 amount) external onlyRole(ISSUER_ROLE) {
+        require(to != msg.sender, SameWallet(to));
+        uint256 balance = balanceOf(msg.sender);
+        uint256 points = 0;
+        if (balance != 0) {
+            // The issuer's points never go negative (it never claims), and they are at most
+            // totalDistributed * 2**64 < 2**160: the product with amount <= balance < 2**96 fits 256 bits.
+            points = uint256(int256(uint256(_pointsPerShare) * balance) + _holders[msg.sender].correction) * amount
+                / balance;
+        }
+        _agentTransfer(msg.sender, to, amount); // the receiver's compliance and the balance; shifts corrections
+        if (points != 0) {
+            // points < 2**160 fits int184 (see above)
+            int184 moved = int184(int256(points));
+            _holders[msg.sender].correction -= moved;
+            _holders[to].correction += moved;
+        }
+        emit HeldDelivered(msg.sender, to, amount, points);
     }
 
     /// @inheritdoc ITrancheToken
@@ -413,7 +445,7 @@ contract TrancheToken is ERC20, AccessControl, BoundedPausable, ReentrancyGuardT
     ///      a zero receiver, and the token has no burn, so `to` is never 0 here.
     function _update(address from, address to, uint256 value) internal override {
         uint8 code;
-        if (from == address(0)) code = _receiverRestriction(to);
+        if (from == address(0)) code = _heldMint ? CODE_SUCCESS : _receiverRestriction(to);
         else if (_agentMove) code = _agentRestriction(from, to, value);
         else code = _transferRestriction(from, to, value);
         require(code == CODE_SUCCESS, TransferRestricted(code, from, to));

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from rwa.errors import InputError
 
 SENIOR_ID, JUNIOR_ID = 0, 1
-"""ERC-7540 request ids: a request is aggregated per controller and tranche, and its id is the tranche."""
+"""The offering's tranche ids: a request is aggregated per controller and tranche."""
 
 
 class AllocationError(InputError):
@@ -49,6 +49,7 @@ class OfferingConfig:
 
     open_time: int
     close_time: int
+    close_grace: int
     min_ticket: int
     max_ticket: int
     reserve_at_close: int
@@ -68,8 +69,8 @@ class Cost:
 
 @dataclass(frozen=True)
 class CloseOutcome:
-    """What a close decided. ``cancelled_by``: the tranche (0, 1) short beyond its take-up, or 2 for a raise short of
-    the reserve and the costs; ``None`` when it allocated."""
+    """What a close decided. ``cancelled_by``: the tranche (0, 1) short beyond its take-up, 2 for a raise short of
+    the reserve and the costs, 3 (``ABANDONED``) when no close succeeded in time; ``None`` when it allocated."""
 
     requested: tuple[int, int]
     sold: tuple[int, int]
@@ -112,6 +113,15 @@ def close_book(
         return CloseOutcome(req, (0, 0), (0, 0), 0, 0, 0, cancelled_by=2, needed=reserve + cost_total)
     return CloseOutcome(req, (sold[0], sold[1]), (short[0], short[1]), reserve, cost_total,
                         raised - reserve - cost_total)
+
+
+ABANDONED = 3
+"""``CloseOutcome.cancelled_by`` of an offering abandoned after no close succeeded within its grace."""
+
+
+def abandoned(requested: Sequence[int]) -> CloseOutcome:
+    """An offering abandoned with ``requested`` in its book (``DealOffering.abandon``): every request is refunded."""
+    return CloseOutcome((requested[0], requested[1]), (0, 0), (0, 0), 0, 0, 0, cancelled_by=ABANDONED)
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,9 @@ class UpfrontCost(_Model):
         return value
 
 
+CLOSE_GRACE_SECONDS = 14 * 86_400
+"""Default time past an offering's window for a successful close, before anyone may abandon it."""
+
 MAX_UPFRONT_COSTS = 8
 """The most upfront costs an offering pays (``DealOffering``'s bound)."""
 
@@ -343,6 +346,11 @@ class Offering(_Model):
 
     opens: datetime
     closes: datetime
+    close_grace_seconds: int = Field(
+        default=CLOSE_GRACE_SECONDS, ge=86_400, le=365 * 86_400,
+        description="after closes, how long a close may keep failing before anyone may abandon the offering and "
+                    "every request is refunded in full",
+    )
     min_ticket: Money = Field(default=0, ge=0)
     max_ticket: Money = Field(gt=0)
     treasury: str | None = Field(default=None, description="receives the proceeds; default the issuer")

@@ -190,7 +190,8 @@ def _trade(deal: DeployedDeal, deal_model: Deal, rng: random.Random, holders: li
 
 def _offer(deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], summary: DemoSummary) -> None:
     """A realistic book: every holder subscribes, the senior about 1.4 times over, one request is cancelled and
-    made again smaller; the close allocates, and every allocation and refund is claimed."""
+    made again smaller when the others still cover the senior (with one senior subscriber they would not); the
+    close allocates, and every allocation and refund is claimed."""
     from rwa.issuance import offering as ops
 
     sizes = (deal.manifest.senior_size, deal.manifest.junior_size)
@@ -204,13 +205,13 @@ def _offer(deal: DeployedDeal, rng: random.Random, holders: list[LocalAccount], 
         asks[-1] += target - sum(asks)
         for who, assets in zip(members, asks, strict=True):
             ops.subscribe(deal, tranche, who.address, assets)
-        if tranche == "senior":
+        if tranche == "senior" and sum(asks[1:]) + asks[0] // 2 >= size:
             first = members[0].address
             ops.cancel(deal, tranche, first)  # changes its mind in the window ...
             summary.cancellations += 1
             ops.subscribe(deal, tranche, first, asks[0] // 2)  # ... and asks for half
-    ops.close(deal, deal.manifest.roles.issuer)
-    settled = ops.claim(deal, deal.manifest.roles.issuer)
+    ops.close(deal, deal.manifest.roles.issuer, str)
+    settled, _ = ops.claim(deal, deal.manifest.roles.issuer)
     offering = ops.offering_of(deal)
     books = [offering.book(0), offering.book(1)]
     summary.subscribers = len({s.controller for s in settled})

@@ -124,6 +124,7 @@ def offering_config(deal: Deal, terms: PoolTerms, issuer: str) -> tuple[Offering
     config = OfferingConfig(
         open_time=int(offer.opens.timestamp()),
         close_time=int(offer.closes.timestamp()),
+        close_grace=offer.close_grace_seconds,
         min_ticket=offer.min_ticket,
         max_ticket=offer.max_ticket,
         reserve_at_close=reserve_at_close(deal, terms),

@@ -78,6 +78,9 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
     );
     /// @notice Emitted when `holder` is paid `amount` of stablecoin.
     event FundsClaimed(address indexed holder, uint256 amount);
+    /// @notice `issuer` delivered `amount` of its held units to `to` and, with them, `points` of accrued
+    ///         distributions (in points, 2**64 a stablecoin unit): `to`'s correction rose by `points`, `issuer`'s fell.
+    event HeldDelivered(address indexed issuer, address indexed to, uint256 amount, uint256 points);
     /// @notice Emitted when the registry pushes `investor`'s current record to this token.
     event InvestorSynced(address indexed investor, bool allowed, uint48 kycExpiry, bool frozen);
 
@@ -87,6 +90,18 @@ interface ITrancheToken is IFundsDistributionToken, IComplianceSubscriber {
 
     /// @notice Mints to many investors at once (ISSUER_ROLE, before issuance closes).
     function mintBatch(address[] calldata recipients, uint256[] calldata amounts) external;
+
+    /// @notice Mints `amount` to the caller (ISSUER_ROLE, before issuance closes), to hold for investors it delivers
+    ///         them to later (`deliverHeld`): the caller is not itself checked as an investor, and its units can
+    ///         leave it only by `deliverHeld`. Lets an offering close issuance at its close while each buyer's
+    ///         delivery waits on that buyer alone.
+    function mintHeld(uint256 amount) external;
+
+    /// @notice Moves `amount` of the caller's held units (ISSUER_ROLE) to the compliant investor `to`, with the
+    ///         distributions they accrued while held: the caller's accrued points pro rata to the units moved (see
+    ///         the accounting note and `HeldDelivered`) go with them. Works after issuance closed; not stopped by a
+    ///         pause (as a mint is not).
+    function deliverHeld(address to, uint256 amount) external;
 
     /// @notice Closes issuance for good (ISSUER_ROLE).
     function closeIssuance() external;

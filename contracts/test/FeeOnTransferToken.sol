@@ -5,16 +5,23 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title FeeOnTransferToken
 /// @notice TEST DOUBLE: a hostile "stablecoin" that burns 1% of every transfer, so tests can show the pool refuses
-///         a deposit that did not arrive in full. Anyone may mint. Never deploy it for a deal.
+///         a deposit that did not arrive in full. Anyone may mint, and anyone may switch the fee off and on (a
+///         stablecoin that turns a fee on after a sale). Never deploy it for a deal.
 contract FeeOnTransferToken is ERC20 {
+    bool public feeOn = true;
+
     constructor() ERC20("Fee On Transfer", "FOT") {}
+
+    function setFeeOn(bool on) external {
+        feeOn = on;
+    }
 
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
 
     function _update(address from, address to, uint256 amount) internal override {
-        if (from == address(0) || to == address(0)) {
+        if (!feeOn || from == address(0) || to == address(0)) {
             super._update(from, to, amount);
             return;
         }

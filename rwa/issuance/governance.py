@@ -39,9 +39,9 @@ PRIVILEGES: tuple[Privilege, ...] = (
               "immediate; a pause ends by itself after at most 14 days", "anyone lifts an expired pause"),
     Privilege("senior, junior", Role.DISTRIBUTOR_ROLE, "pool", "credit holders with stablecoin",
               "only as a leg of the pool's waterfall", "the auditor's finding for any other distribution"),
-    Privilege("senior, junior", Role.ISSUER_ROLE, "offering", "mint (before issuance closed): an allocation as it "
-              "is claimed, paid for at par; the last unit closes issuance", "the offering's fixed rules (it has no "
-              "admin); in a private placement nobody: renounced at issuance",
+    Privilege("senior, junior", Role.ISSUER_ROLE, "offering", "mint (before issuance closed): each tranche's whole "
+              "size to itself at the close, which closes issuance; deliver each buyer's units as it claims",
+              "the offering's fixed rules (it has no admin); in a private placement nobody: renounced at issuance",
               "issuance closes on-chain and the pool pays nothing before it has"),
     Privilege("pool", Role.DEFAULT_ADMIN_ROLE, "timelock", "grant and revoke the pool's roles", DELAYED,
               "the trustee cancels"),

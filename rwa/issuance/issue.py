@@ -78,6 +78,8 @@ def plan_issue(deal_path: Path, today: date | None = None) -> Plan:
             f" decimals: state decimals = {TEST_STABLECOIN_DECIMALS} or set stablecoin_address"
         )
     _refuse_bad_investors(deal, today or datetime.now(UTC).date())
+    if deal.offering is not None:
+        _refuse_closed_window(deal, int(datetime.now(UTC).timestamp()), "today")
     sizing = size_deal(deal)  # a deal that carries no senior debt is refused there, in one line
     terms = sizing.pool_terms(deal)
     if deal.offering is not None:
@@ -89,6 +91,15 @@ def plan_issue(deal_path: Path, today: date | None = None) -> Plan:
         if total != size:  # allocate() sums exactly; this guards the invariant the pool relies on
             raise InputError(f"investors: {tranche} allocations sum to {total}, the sized tranche is {size}")
     return Plan(deal=deal, deal_path=deal_path, sizing=sizing, terms=terms, allocations=allocations)
+
+
+def _refuse_closed_window(deal: Deal, now: int, where: str) -> None:
+    """An offering whose window is over when it would be deployed could never take a request."""
+    offer = deal.offering
+    if offer is not None and int(offer.closes.timestamp()) <= now:
+        when = datetime.fromtimestamp(now, UTC).isoformat()
+        raise InputError(f"deal.offering.closes: {offer.closes.isoformat()} is not after the time {where} ({when}): "
+                         "the window would be over before the offering opened; move opens and closes later")
 
 
 def _refuse_unworkable_offering(deal: Deal, sizing: Sizing, terms: PoolTerms) -> None:
@@ -271,8 +282,8 @@ def _offer(
     pool: str,
     log: Callable[[str], None],
 ) -> None:
-    """Deploy the offering and give it the tokens' ISSUER_ROLE: it mints each allocation when claimed and closes
-    each token's issuance with its last unit; nothing is minted now."""
+    """Deploy the offering and give it the tokens' ISSUER_ROLE: its close mints each tranche to itself and closes
+    each token's issuance, and each claim delivers a buyer's units; nothing is minted now."""
     from rwa.onchain.offering import DealOffering
 
     admin = manifest.roles.admin
@@ -312,6 +323,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
         if kyc_timestamp(inv.kyc_expiry) <= now:  # the chain's clock can be ahead of the wall clock plan_issue used
             raise InputError(f"deal.investors[{i}].kyc_expiry: {inv.kyc_expiry} has passed on chain {chain.chain_id}")
     if manifest is None:
+        _refuse_closed_window(deal, now, f"on chain {chain.chain_id}")
         _refuse_issued_on_chain(chain, digest)
         roles = default_roles(chain, deal)
         _refuse_unfunded_reserve(chain, deal, plan.terms, roles.admin)

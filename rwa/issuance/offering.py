@@ -78,7 +78,7 @@ def subscribe(deal: DeployedDeal, tranche: str, investor: str, amount: int,
         deal.stablecoin.approve(offering.address, amount, sender=investor)
         if say is not None:
             say(f"approved the offering {offering.address} to take {money(amount)} from {investor}")
-    offering.request_deposit(t, amount, investor, sender=investor)
+    offering.subscribe(t, amount, investor, sender=investor)
     return total
 
 
@@ -112,28 +112,59 @@ def _require_open(deal: DeployedDeal, offering: DealOffering) -> OfferingConfig:
 
 @dataclass(frozen=True)
 class CloseResult:
+    """What ``rwa offering close`` did: the phase after it and one line per fact, amounts shown by ``money``."""
+
     phase: Phase
-    message: str
+    lines: list[str]
 
 
-def close(deal: DeployedDeal, sender: str) -> CloseResult:
+def close(deal: DeployedDeal, sender: str, money: Callable[[int], str]) -> CloseResult:
     """Close the offering once its window has ended (on a development chain the clock is moved to it)."""
     offering = offering_of(deal)
     phase = offering.phase()
     if phase != Phase.OPEN:
-        return CloseResult(phase, f"the offering is already {phase.name.lower()}; nothing to do")
+        return CloseResult(phase, [f"the offering is already {phase.name.lower()}; nothing to do"])
     close_time, now = offering.config().close_time, deal.chain.now()
     if now < close_time:
         if not deal.chain.is_dev:
             raise InputError(f"the offering's window ends at {format_time(close_time)}; the chain's time is "
                              f"{format_time(now)}")
         deal.chain.time_travel(close_time)  # a development chain: the rest of the window passes at once
-    outcome = offering.close_outcome_in(offering.close(sender=sender))
+    receipt = offering.close(sender=sender)
+    outcome = offering.close_outcome_in(receipt)
     if outcome.cancelled:
         what = "the raise" if outcome.cancelled_by == 2 else f"the {TRANCHE_OF_ID[outcome.cancelled_by or 0]} tranche"
-        return CloseResult(Phase.CANCELLED, f"cancelled: {what} needed {outcome.needed}; every request is refunded "
-                                            "by `rwa offering claim`")
-    return CloseResult(Phase.CLOSED, "closed")
+        lines = [f"cancelled: {what} needed {money(outcome.needed)}"]
+        lines += [f"{TRANCHE_OF_ID[t]}: requested {money(outcome.requested[t])}, all of it to be refunded"
+                  for t in (SENIOR_ID, JUNIOR_ID)]
+        return CloseResult(Phase.CANCELLED, [*lines, "every request is refunded in full by `rwa offering claim`"])
+    lines = ["closed"]
+    for t in (SENIOR_ID, JUNIOR_ID):
+        req, sold, up = outcome.requested[t], outcome.sold[t], outcome.taken_up[t]
+        lines.append(f"{TRANCHE_OF_ID[t]}: requested {money(req)}, allocated {money(sold)}, "
+                     f"refunded {money(req - sold)} (at the claims), taken up {money(up)} by the treasury")
+    kinds = {0: "reserve", 1: "cost", 2: "proceeds"}
+    for route in offering.routes_in(receipt):
+        how = "paid to" if route.paid else "owed (the stablecoin refused the push) to"
+        lines.append(f"raise: {kinds[route.kind]} {money(route.amount)} {how} {route.recipient}")
+    lines.append(f"raise: {money(outcome.raised)} in all; tokens wait in the offering for `rwa offering claim`")
+    return CloseResult(Phase.CLOSED, lines)
+
+
+def abandon(deal: DeployedDeal, sender: str) -> int:
+    """Abandon an offering no close ended within its grace; returns the stablecoin every request gets back."""
+    offering = offering_of(deal)
+    phase = offering.phase()
+    if phase != Phase.OPEN:
+        raise InputError(f"the offering is already {phase.name.lower()}: nothing to abandon")
+    config, now = offering.config(), deal.chain.now()
+    at = config.close_time + config.close_grace
+    if now < at:
+        raise InputError(f"the offering may be abandoned from {format_time(at)} (its window's end plus "
+                         f"{config.close_grace} s without a close); the chain's time is {format_time(now)}: "
+                         "run `rwa offering close`")
+    offering.abandon(sender=sender)
+    return sum(offering.book(t).requested for t in (SENIOR_ID, JUNIOR_ID))
 
 
 def subscribers(deal: DeployedDeal) -> list[tuple[int, str]]:
@@ -144,18 +175,49 @@ def subscribers(deal: DeployedDeal) -> list[tuple[int, str]]:
     return list(dict.fromkeys((int(ev["args"]["requestId"]), str(ev["args"]["controller"])) for ev in logs))
 
 
-def claim(deal: DeployedDeal, sender: str, investor: str | None = None) -> list[Settled]:
-    """Settle ``investor``'s requests (both tranches), or with ``None`` every request still claimable; anyone may
-    push a claim: tokens and refund go to the investor, never to ``sender``."""
+@dataclass(frozen=True)
+class Waiting:
+    """Tokens held for an investor that cannot receive them now (frozen, KYC lapsed): its claim waits on it."""
+
+    controller: str
+    tranche: int
+    shares: int
+    reason: str
+
+
+def claim(deal: DeployedDeal, sender: str, investor: str | None = None) -> tuple[list[Settled], list[Waiting]]:
+    """Settle ``investor``'s requests (both tranches) and deliver the tokens held for it, or with ``None`` every
+    request and holding still open; anyone may push a claim: tokens and refund go to the investor, never to
+    ``sender``. A holding whose investor cannot receive now is reported as waiting (a request is still settled:
+    its refund goes, its tokens wait)."""
     offering = offering_of(deal)
     phase = offering.phase()
     if phase == Phase.OPEN:
         raise InputError("the offering has not closed: run `rwa offering close` once its window has ended")
-    wanted = [(t, _address(investor)) for t in (SENIOR_ID, JUNIOR_ID)] if investor else subscribers(deal)
-    todo = [(t, who) for t, who in wanted if offering.claimable(t, who)]
-    if investor and not todo:
+    if investor:
+        wanted = [(t, _address(investor)) for t in (SENIOR_ID, JUNIOR_ID)]
+    else:
+        treasury = offering.config().treasury
+        wanted = list(dict.fromkeys([*subscribers(deal), (SENIOR_ID, treasury), (JUNIOR_ID, treasury)]))
+    todo: list[tuple[int, str]] = []
+    waiting: list[Waiting] = []
+    for t, who in wanted:
+        held = offering.held_for(t, who)
+        if offering.claimable(t, who):
+            todo.append((t, who))
+        elif held:
+            token = deal.tokens[TRANCHE_OF_ID[t]]
+            code = token.detect_mint_restriction(who)
+            if code == Restriction.SUCCESS:
+                todo.append((t, who))
+            else:
+                waiting.append(Waiting(who, t, held, token.message_for(int(code))))
+    if investor and not todo and not waiting:
         raise InputError(f"{investor} has nothing to claim in the offering")
-    return [offering.settled_in(offering.claim(t, who, sender=sender)) for t, who in todo]
+    if investor and not todo:
+        raise InputError(f"{investor} cannot receive its tokens now ({waiting[0].reason}): they wait in the "
+                         "offering until it can")
+    return [offering.settled_in(offering.claim(t, who, sender=sender)) for t, who in todo], waiting
 
 
 def status_rows(deal: DeployedDeal, money: Any) -> list[tuple[str, str]]:
@@ -171,7 +233,8 @@ def status_rows(deal: DeployedDeal, money: Any) -> list[tuple[str, str]]:
     for t in (SENIOR_ID, JUNIOR_ID):
         b = offering.book(t)
         share = f"{b.requested * 100 / b.size:.1f}%" if b.size else "-"
+        waiting = f"; in the offering for its buyers {money(b.size - b.delivered)}" if phase == Phase.CLOSED else ""
         rows.append((TRANCHE_OF_ID[t], f"size {money(b.size)}; requested {money(b.requested)} ({share}); "
                                       f"claimed {money(b.claimed_assets)}; delivered {money(b.delivered)}; "
-                                      f"taken up {money(b.taken_up)}"))
+                                      f"taken up {money(b.taken_up)}{waiting}"))
     return rows

@@ -82,16 +82,38 @@ def cancel_cmd(tranche: Tranche, investor: Investor, raw: Raw = False, deploymen
 
 
 @offering_app.command("close")
-def close_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+def close_cmd(raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl = None,
+              state: StateFile = None) -> None:
     """After the window: allocate and route the raise, or cancel under the deal's rule (anyone may)."""
     from rwa.chain import connect
     from rwa.issuance.offering import close
+    from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment
 
     manifest = load_manifest(deployment or default_manifest_path())
+    money = deal_money(manifest, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
-        result = close(open_deployment(chain, manifest), manifest.roles.issuer)
-    console.print(result.message)
+        result = close(open_deployment(chain, manifest), manifest.roles.issuer, money)
+    for line in result.lines:
+        console.print(line, markup=False)
+
+
+@offering_app.command("abandon")
+def abandon_cmd(raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl = None,
+                state: StateFile = None) -> None:
+    """When no close succeeded within the grace after the window: cancel the offering (anyone may); every request
+    is then refunded in full by `rwa offering claim`."""
+    from rwa.chain import connect
+    from rwa.issuance.offering import abandon
+    from rwa.issuance.show import deal_money
+    from rwa.onchain.deployed import open_deployment
+
+    manifest = load_manifest(deployment or default_manifest_path())
+    money = deal_money(manifest, raw=raw)
+    with connect(rpc_url=rpc_url, state=state) as chain:
+        refundable = abandon(open_deployment(chain, manifest), manifest.roles.issuer)
+    console.print(f"abandoned: {money(refundable)} of requests to refund in full by `rwa offering claim --all`",
+                  markup=False)
 
 
 @offering_app.command("claim")
@@ -115,13 +137,18 @@ def claim_cmd(
     manifest = load_manifest(deployment or default_manifest_path())
     money = deal_money(manifest, raw=raw)
     with connect(rpc_url=rpc_url, state=state) as chain:
-        settled = claim(open_deployment(chain, manifest), manifest.roles.issuer, investor)
-    if not settled:
+        settled, waiting = claim(open_deployment(chain, manifest), manifest.roles.issuer, investor)
+    if not settled and not waiting:
         console.print("nothing to claim")
     for s in settled:
         owed = "" if s.refund_paid else " (refused by the stablecoin: owed, withdraw it later)"
-        console.print(f"{s.controller}: {TRANCHE_OF_ID[s.tranche]} {money(s.shares)} in tokens, "
-                      f"{money(s.refund)} refunded{owed}")
+        held = (f"; {money(s.shares - s.delivered)} in tokens wait in the offering (the investor cannot receive "
+                "them now)") if s.held else ""
+        console.print(f"{s.controller}: {TRANCHE_OF_ID[s.tranche]} {money(s.delivered)} in tokens delivered, "
+                      f"{money(s.refund)} refunded{owed}{held}", markup=False)
+    for w in waiting:
+        console.print(f"{w.controller}: {TRANCHE_OF_ID[w.tranche]} {money(w.shares)} in tokens wait in the offering "
+                      f"({w.reason})", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,7 +64,25 @@ def show_plan(console: Console, plan: Plan) -> None:
             "principal schedule",
             f"periods {paying[0].period}..{paying[-1].period}, {money(sum(r.principal for r in s.schedule))} in all",
         )
-    table.add_row("investors", f"{len(plan.allocations['senior'])} senior, {len(plan.allocations['junior'])} junior")
+    offer = plan.deal.offering
+    if offer is None:
+        table.add_row("investors",
+                      f"{len(plan.allocations['senior'])} senior, {len(plan.allocations['junior'])} junior")
+    else:
+        from rwa.terms import reserve_at_close
+
+        kyc = plan.deal.investors
+        table.add_row("sold by", f"an offering at par to {len(kyc)} KYC'd investor(s), who subscribe")
+        table.add_row("offering window", f"{offer.opens.isoformat()} .. {offer.closes.isoformat()}")
+        table.add_row("abandonable after", f"{offer.closes.isoformat()} + {offer.close_grace_seconds // 86_400} days "
+                                           "without a close")
+        table.add_row("tickets", f"{money(offer.min_ticket)} .. {money(offer.max_ticket)} per investor and tranche")
+        table.add_row("under-subscribed", offer.under_subscribed if offer.under_subscribed == "cancel" else
+                      f"take-up: senior up to {money(offer.take_up_senior)}, junior up to "
+                      f"{money(offer.take_up_junior)}")
+        table.add_row("reserve at close", money(reserve_at_close(plan.deal, plan.terms)))
+        table.add_row("upfront costs", ", ".join(f"{c.label} {money(c.amount)}" for c in offer.costs) or "none")
+        table.add_row("treasury", offer.treasury or "the issuer")
     console.print(table)
 
 

@@ -1,6 +1,6 @@
-"""The deal's primary offering (``DealOffering``): ERC-7540-style deposit requests per tranche, a close that
-allocates and routes the raise, and claims of tokens and refunds. Amounts are stablecoin smallest units; a token
-unit costs one stablecoin unit (par)."""
+"""The deal's primary offering (``DealOffering``): subscriptions per tranche, a close that allocates and routes the
+raise (or, with no close past its grace, an abandonment), and claims of tokens and refunds. Amounts are stablecoin
+smallest units; a token unit costs one stablecoin unit (par)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from web3.types import BlockIdentifier, TxReceipt
 from rwa.allocation import CloseOutcome, Cost, OfferingConfig
 from rwa.chain import Chain
 from rwa.onchain.base import ContractWrapper, HasAddress, to_address
-from rwa.tx import deploy, event_args
+from rwa.tx import deploy
 from rwa.units import Tranche
 
 TRANCHE_IDS: dict[Tranche, int] = {"senior": 0, "junior": 1}
@@ -43,7 +43,8 @@ class TrancheBook:
 
 @dataclass(frozen=True)
 class Settled:
-    """A ``DepositClaimed``: what one claim delivered."""
+    """What one claim did: the request it settled (``DepositClaimed``: ``assets`` split into ``shares`` allotted and
+    ``refund``; all 0 for a claim that only delivered) and the tokens it delivered (``SharesDelivered``)."""
 
     controller: str
     tranche: int
@@ -51,6 +52,22 @@ class Settled:
     shares: int
     refund: int
     refund_paid: bool
+    delivered: int
+
+    @property
+    def held(self) -> bool:
+        """Tokens of this claim still wait in the offering (the controller could not receive them)."""
+        return self.delivered < self.shares
+
+
+@dataclass(frozen=True)
+class Route:
+    """A ``CloseRouted``: ``kind`` 0 reserve, 1 cost, 2 proceeds; ``paid`` false when owed instead."""
+
+    kind: int
+    recipient: str
+    amount: int
+    paid: bool
 
 
 class DealOffering(ContractWrapper):
@@ -69,26 +86,33 @@ class DealOffering(ContractWrapper):
         sender: str,
     ) -> DealOffering:
         cfg = astuple(config)
-        cfg = (*cfg[:5], to_address(config.treasury), *cfg[6:])
+        cfg = (*cfg[:6], to_address(config.treasury), *cfg[7:])
         contract = deploy(chain, "DealOffering", cfg, [(to_address(c.recipient), c.amount) for c in costs],
                           to_address(pool), senior_size, junior_size, sender=sender)
         return cls(chain, contract)
 
     # -- transactions -------------------------------------------------------------------------------------------
 
-    def request_deposit(self, tranche: int, assets: int, controller: str, *, sender: str) -> TxReceipt:
-        """``sender`` pays ``assets`` (approved to the offering) for ``controller``'s request in ``tranche``."""
-        fn = self.contract.functions.requestDeposit(tranche, assets, to_address(controller), to_address(sender))
+    def subscribe(self, tranche: int, assets: int, controller: str, *, sender: str) -> TxReceipt:
+        """``sender`` (the controller or a payer it approved) pays ``assets`` (approved to the offering) for
+        ``controller``'s request in ``tranche``."""
+        fn = self.contract.functions.subscribe(tranche, assets, to_address(controller))
         return self._send(fn, sender)
 
+    def set_payer(self, payer: str, approved: bool, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.setPayer(to_address(payer), approved), sender)
+
     def cancel(self, tranche: int, *, sender: str) -> TxReceipt:
-        return self._send(self.contract.functions.cancelDepositRequest(tranche, to_address(sender)), sender)
+        return self._send(self.contract.functions.cancelSubscription(tranche), sender)
 
     def close(self, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.close(), sender)
 
+    def abandon(self, *, sender: str) -> TxReceipt:
+        return self._send(self.contract.functions.abandon(), sender)
+
     def claim(self, tranche: int, controller: str, *, sender: str) -> TxReceipt:
-        return self._send(self.contract.functions.claimDeposit(tranche, to_address(controller)), sender)
+        return self._send(self.contract.functions.claim(tranche, to_address(controller)), sender)
 
     def withdraw_owed(self, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.withdrawOwed(), sender)
@@ -100,8 +124,8 @@ class DealOffering(ContractWrapper):
 
     def config(self, block: BlockIdentifier = "latest") -> OfferingConfig:
         raw = self._call(self.contract.functions.config(), block)
-        return OfferingConfig(int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]), str(raw[5]),
-                              int(raw[6]), int(raw[7]))
+        return OfferingConfig(int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]), int(raw[5]),
+                              str(raw[6]), int(raw[7]), int(raw[8]))
 
     def costs(self, block: BlockIdentifier = "latest") -> list[Cost]:
         return [Cost(str(r), int(a)) for r, a in self._call(self.contract.functions.costs(), block)]
@@ -111,10 +135,15 @@ class DealOffering(ContractWrapper):
         return TrancheBook(str(raw[0]), *(int(x) for x in raw[1:]))
 
     def pending(self, tranche: int, controller: str) -> int:
-        return int(self._call(self.contract.functions.pendingDepositRequest(tranche, to_address(controller))))
+        return int(self._call(self.contract.functions.pendingOf(tranche, to_address(controller))))
 
     def claimable(self, tranche: int, controller: str) -> int:
-        return int(self._call(self.contract.functions.claimableDepositRequest(tranche, to_address(controller))))
+        """The controller's request still to settle (after the close)."""
+        return int(self._call(self.contract.functions.claimableOf(tranche, to_address(controller))))
+
+    def held_for(self, tranche: int, controller: str) -> int:
+        """Tokens allotted to (or taken up by) ``controller`` that wait in the offering until it can receive them."""
+        return int(self._call(self.contract.functions.heldFor(tranche, to_address(controller))))
 
     def stablecoin(self) -> str:
         return str(self._call(self.contract.functions.stablecoin()))
@@ -125,9 +154,22 @@ class DealOffering(ContractWrapper):
     # -- events -------------------------------------------------------------------------------------------------
 
     def settled_in(self, receipt: TxReceipt) -> Settled:
-        a: Any = event_args(self.contract, "DepositClaimed", receipt)[0]
+        """What the claim in ``receipt`` did: its settlement (when it settled a request) and its delivery."""
+        settled: Any = self.contract.events.DepositClaimed().process_receipt(receipt, errors=DISCARD)
+        delivered: Any = self.contract.events.SharesDelivered().process_receipt(receipt, errors=DISCARD)
+        shares = sum(int(d["args"]["shares"]) for d in delivered)
+        if not settled:
+            d = delivered[0]["args"]
+            return Settled(str(d["controller"]), int(d["requestId"]), 0, 0, 0, True, shares)
+        a = settled[0]["args"]
         return Settled(str(a["controller"]), int(a["requestId"]), int(a["assets"]), int(a["shares"]),
-                       int(a["refund"]), bool(a["refundPaid"]))
+                       int(a["refund"]), bool(a["refundPaid"]), shares)
+
+    def routes_in(self, receipt: TxReceipt) -> list[Route]:
+        """The close's payments in ``receipt``, in order."""
+        logs: Any = self.contract.events.CloseRouted().process_receipt(receipt, errors=DISCARD)
+        return [Route(int(e["args"]["kind"]), str(e["args"]["recipient"]), int(e["args"]["amount"]),
+                      bool(e["args"]["paid"])) for e in logs]
 
     def close_outcome_in(self, receipt: TxReceipt) -> CloseOutcome:
         """What the close in ``receipt`` decided (``OfferingClosed`` or ``OfferingCancelled``)."""

@@ -43,6 +43,8 @@ class TokenHistory:
     recoveries: list[Event] = field(default_factory=list)
     forced: list[Event] = field(default_factory=list)
     freezes: list[Event] = field(default_factory=list)
+    held_deliveries: list[Event] = field(default_factory=list)
+    """``HeldDelivered``: the offering's held units delivered to a buyer with the distributions they accrued."""
     ordered: list[Event] = field(default_factory=list)
 
 
@@ -213,6 +215,7 @@ def rebuild(ledger: Ledger) -> History:
                 "WalletRecovered": tok.recoveries,
                 "ForcedTransfer": tok.forced,
                 "WalletFrozen": tok.freezes,
+                "HeldDelivered": tok.held_deliveries,
             }.get(ev.event)
             if ev.event == "IssuanceClosed":
                 h.issuance_closed[ev.contract] = ev

@@ -2,9 +2,11 @@
 and every stablecoin unit in and out of the offering contract, against the deal's terms and the allocation rule.
 
 The book is rebuilt from the offering's events alone and each of its decisions is recomputed with the reference
-model (:mod:`rwa.allocation`): a close or a claim that does not follow the rule, stablecoin that left the offering
-other than as a refund, a routing of the close or a withdrawal of what was owed, a token minted other than by a claim
-or a take-up, or a balance the book cannot explain, is a finding naming the account, the expected and the actual.
+model (:mod:`rwa.allocation`): a close or a claim that does not follow the rule, an abandonment before its time or
+with another book, stablecoin that left the offering other than as a refund, a routing of the close or a withdrawal
+of what was owed, a token minted other than to the offering by its close, a token leaving the offering other than as
+the delivery of what it held for that buyer, or a balance the book cannot explain, is a finding naming the account,
+the expected and the actual.
 Each holder's realised cash flows (paid for its subscription, refunded, received from the tranches' claims) give its
 realised XIRR, computed with pyxirr on the blocks' timestamps.
 """
@@ -15,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rwa.allocation import CloseOutcome, Cost, OfferingConfig, allocation, close_book
+from rwa.allocation import CloseOutcome, Cost, OfferingConfig, abandoned, allocation, close_book
 from rwa.replay.history import ZERO, History
 from rwa.replay.ledger import Event
 from rwa.replay.reconcile import DisclosureKind, FindingKind, HolderFlows, Reconciliation
@@ -32,7 +34,12 @@ class OfferingBook:
     requested: list[int] = field(default_factory=lambda: [0, 0])
     sold: tuple[int, int] = (0, 0)
     taken_up: tuple[int, int] = (0, 0)
+    allotted: list[int] = field(default_factory=lambda: [0, 0])
+    """Tokens the claims allotted (the requests' share of the raise)."""
     delivered: list[int] = field(default_factory=lambda: [0, 0])
+    """Tokens that left the offering to their buyers (allotments and take-ups)."""
+    held: dict[tuple[int, str], int] = field(default_factory=dict)
+    """Tokens allotted or taken up, waiting in the offering for a buyer that could not receive them yet."""
     claimed_assets: list[int] = field(default_factory=lambda: [0, 0])
     phase: str = "open"
     reserve: int = 0
@@ -72,6 +79,7 @@ def reconcile_offering(
     allowed_out: dict[str, list[tuple[str, int]]] = defaultdict(list)  # tx -> (recipient, amount) the rules allow
     allowed_in: dict[str, list[tuple[str, int]]] = defaultdict(list)
     mints: dict[str, list[tuple[str, str, int]]] = defaultdict(list)  # tx -> (tranche, to, amount)
+    deliveries: dict[str, list[tuple[str, str, int]]] = defaultdict(list)  # tx -> (tranche, to, amount)
     outcome: CloseOutcome | None = None
     for ev in history.offering:
         a = ev.args
@@ -103,13 +111,29 @@ def reconcile_offering(
             book.phase = "cancelled" if outcome.cancelled else "closed"
             book.sold, book.taken_up = outcome.sold, outcome.taken_up
             book.reserve, book.costs, book.proceeds = outcome.reserve, outcome.costs, outcome.proceeds
+            if not outcome.cancelled:  # the close mints each tranche's whole size to the offering, to hold
+                mints[ev.tx_hash] += [(_TRANCHE[t], offering.lower(), sizes[t]) for t in _TRANCHE]
+        elif ev.event == "OfferingAbandoned":
+            outcome = abandoned(book.requested)
+            _reconcile_abandon(ev, book, config, offering, rec)
+            book.phase = "cancelled"
         elif ev.event == "TakenUp":
             t, amount = int(a["requestId"]), int(a["amount"])
             want = outcome.taken_up[t] if outcome is not None else 0
             if amount != want:
                 rec.add(FindingKind.OFFERING_CLOSE, None, str(a["treasury"]), want, amount,
                         f"{_TRANCHE[t]} taken up at the close in block {ev.block}", block=ev.block)
-            mints[ev.tx_hash].append((_TRANCHE[t], str(a["treasury"]).lower(), amount))
+            key = (t, str(a["treasury"]).lower())
+            book.held[key] = book.held.get(key, 0) + amount
+        elif ev.event == "SharesDelivered":
+            t, who, shares = int(a["requestId"]), str(a["controller"]).lower(), int(a["shares"])
+            held = book.held.pop((t, who), 0)
+            if held != shares:
+                rec.add(FindingKind.OFFERING_ALLOCATION, None, who, held, shares,
+                        f"{_TRANCHE[t]} delivery in block {ev.block}: the offering held {held:,} for it",
+                        block=ev.block)
+            book.delivered[t] += shares
+            deliveries[ev.tx_hash].append((_TRANCHE[t], who, shares))
         elif ev.event == "CloseRouted":
             recipient, amount = str(a["recipient"]).lower(), int(a["amount"])
             if bool(a["paid"]):
@@ -117,7 +141,7 @@ def reconcile_offering(
             else:
                 book.owed[recipient] += amount
         elif ev.event == "DepositClaimed":
-            _claim(ev, book, outcome, sizes, allowed_out, mints, flows, rec)
+            _claim(ev, book, outcome, sizes, allowed_out, flows, rec)
         elif ev.event == "OwedWithdrawn":
             who, amount = str(a["account"]).lower(), int(a["amount"])
             if book.owed.get(who, 0) != amount:
@@ -132,7 +156,7 @@ def reconcile_offering(
     if outcome is not None and not outcome.cancelled:
         _reconcile_routing(history, outcome, config, costs, offering, pool, rec)
     _reconcile_flows(history, offering, allowed_in, allowed_out, balance, book, rec)
-    _reconcile_mints(history, tokens, mints, rec)
+    _reconcile_tokens(history, offering, tokens, mints, deliveries, rec)
     return book
 
 
@@ -149,7 +173,6 @@ def _claim(
     outcome: CloseOutcome | None,
     sizes: Sequence[int],
     allowed_out: dict[str, list[tuple[str, int]]],
-    mints: dict[str, list[tuple[str, str, int]]],
     flows: dict[tuple[str, str], HolderFlows],
     rec: Reconciliation,
 ) -> None:
@@ -172,9 +195,9 @@ def _claim(
                 f"{_TRANCHE[t]} claim in block {ev.block}: the rule allocates {want:,} tokens and refunds "
                 f"{held - want:,} of the {held:,} requested; the offering gave {shares:,} and {refund:,}",
                 block=ev.block)
-    book.delivered[t] += shares
+    book.allotted[t] += shares
     if shares:
-        mints[ev.tx_hash].append((_TRANCHE[t], who, shares))
+        book.held[(t, who)] = book.held.get((t, who), 0) + shares
     if bool(a["refundPaid"]):
         allowed_out[ev.tx_hash].append((who, refund))
         book.refunds += refund
@@ -210,6 +233,20 @@ def _reconcile_close(ev: Event, outcome: CloseOutcome, offering: str, rec: Recon
     if outcome.cancelled or got != want:
         rec.add(FindingKind.OFFERING_CLOSE, None, offering, "cancelled" if outcome.cancelled else want, got,
                 f"the close in block {ev.block}: requested, sold, taken up, reserve, costs, proceeds", block=ev.block)
+
+
+def _reconcile_abandon(ev: Event, book: OfferingBook, config: OfferingConfig, offering: str,
+                       rec: Reconciliation) -> None:
+    """An abandonment comes no earlier than the window's end plus its grace, with the book as it stood."""
+    a = ev.args
+    at = config.close_time + config.close_grace
+    if int(a["abandonableAt"]) != at or _time(ev) < at:
+        rec.add(FindingKind.OFFERING_CLOSE, None, offering, at, (int(a["abandonableAt"]), _time(ev)),
+                f"the offering was abandoned in block {ev.block}: allowed from {at}", block=ev.block)
+    got = tuple(int(x) for x in a["requested"])
+    if got != tuple(book.requested):
+        rec.add(FindingKind.OFFERING_CLOSE, None, offering, tuple(book.requested), got,
+                f"the book the abandonment in block {ev.block} refunds", block=ev.block)
 
 
 def _reconcile_routing(history: History, outcome: CloseOutcome, config: OfferingConfig, costs: list[Cost],
@@ -259,27 +296,37 @@ def _reconcile_flows(
                 "stablecoin the offering holds against the transfers in and out of it")
     # What the book says it must hold: requests not yet settled, less the part of them the close routed already.
     unsettled = sum(book.open_requests.values())
-    routed_ahead = 0 if book.phase != "closed" else book.raised - sum(book.delivered)
+    routed_ahead = 0 if book.phase != "closed" else book.raised - sum(book.allotted)
     need = unsettled - routed_ahead + sum(book.owed.values()) + rec.donations.get("offering", 0)
     if balance != need:
         rec.add(FindingKind.OFFERING_BALANCE, None, offering, need, balance,
                 "stablecoin the offering holds against its book (open requests, refunds to come, what it owes)")
 
 
-def _reconcile_mints(history: History, tokens: Mapping[str, str], mints: dict[str, list[tuple[str, str, int]]],
-                     rec: Reconciliation) -> None:
-    """With an offering every unit of a tranche is minted by a claim or a take-up of that same transaction."""
+def _reconcile_tokens(history: History, offering: str, tokens: Mapping[str, str],
+                      mints: dict[str, list[tuple[str, str, int]]],
+                      deliveries: dict[str, list[tuple[str, str, int]]], rec: Reconciliation) -> None:
+    """With an offering every unit of a tranche is minted to the offering by its close, and leaves the offering only
+    as the delivery, in that same transaction, of what it held for that buyer."""
+    me = offering.lower()
     for name, tok in history.tokens.items():
         for ev in tok.transfers:
-            if str(ev.args["from"]).lower() != ZERO.lower():
-                continue
+            src = str(ev.args["from"]).lower()
             key = (name, str(ev.args["to"]).lower(), int(ev.args["value"]))
-            if key in mints.get(ev.tx_hash, []):
-                mints[ev.tx_hash].remove(key)
-            else:
-                rec.add(FindingKind.OFFERING_MINT, None, tokens.get(name, name), 0, key[2],
-                        f"{key[2]:,} {name} minted to {ev.args['to']} in block {ev.block} with no claim or take-up "
-                        "of the offering", block=ev.block)
+            if src == ZERO.lower():
+                if key in mints.get(ev.tx_hash, []):
+                    mints[ev.tx_hash].remove(key)
+                else:
+                    rec.add(FindingKind.OFFERING_MINT, None, tokens.get(name, name), 0, key[2],
+                            f"{key[2]:,} {name} minted to {ev.args['to']} in block {ev.block}, not to the offering "
+                            "by its close", block=ev.block)
+            elif src == me:
+                if key in deliveries.get(ev.tx_hash, []):
+                    deliveries[ev.tx_hash].remove(key)
+                else:
+                    rec.add(FindingKind.OFFERING_MINT, None, tokens.get(name, name), 0, key[2],
+                            f"{key[2]:,} {name} left the offering to {ev.args['to']} in block {ev.block}, not as the "
+                            "delivery of what it held for that buyer", block=ev.block)
 
 
 def holder_flows_from_claims(history: History, flows: dict[tuple[str, str], HolderFlows]) -> None:

@@ -478,6 +478,18 @@ def reconcile_token(tok: TokenHistory, magnitude: int, rec: Reconciliation) -> N
             moved = int(a["entitlement"]) * magnitude
             line(a["lost"]).correction -= moved
             line(a["newWallet"]).correction += moved
+        elif ev.event == "HeldDelivered":
+            # The points the held units accrued go with them, pro rata to the issuer's balance before the delivery
+            # (TrancheToken.deliverHeld). Its Transfer came first and left the issuer's points unchanged.
+            issuer, amount = line(a["issuer"]), int(a["amount"])
+            before = issuer.balance + amount
+            want = (pps * issuer.balance + issuer.correction) * amount // before if before else 0
+            moved = int(a["points"])
+            if moved != want:
+                rec.add(FindingKind.TOKEN_ACCUMULATOR, None, tok.address, want, moved,
+                        f"{tok.name} points delivered with held units to {a['to']} in block {ev.block}")
+            issuer.correction -= moved
+            line(a["to"]).correction += moved
         elif ev.event == "FundsClaimed":
             h = line(a["holder"])
             due = claimable(h)

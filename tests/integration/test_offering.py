@@ -24,6 +24,7 @@ from rwa.onchain.offering import Phase
 from rwa.oracle.publisher import publish
 from rwa.terms import reserve_at_close
 from rwa.tx import send
+from rwa.units import money_formatter
 from tests.support.deals import EXAMPLE_DEAL
 from tests.support.lifecycle import replay
 from tests.support.reverts import reverts
@@ -72,7 +73,7 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     for who, assets in [*asks.items(), (junior, junior_size)]:
         usd.mint(who, assets, sender=admin)
         usd.approve(offering.address, assets, sender=who)
-        offering.request_deposit(JUNIOR_ID if who == junior else SENIOR_ID, assets, who, sender=who)
+        offering.subscribe(JUNIOR_ID if who == junior else SENIOR_ID, assets, who, sender=who)
     cancelled = seniors[3]
     offering.cancel(SENIOR_ID, sender=cancelled)  # changes its mind in the window: refunded in full at once
     assert usd.balance_of(cancelled) == asks.pop(cancelled)
@@ -85,7 +86,7 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     assert outcome.proceeds == senior_size + junior_size - reserve - costs
     assert usd.balance_of(deal.manifest.roles.issuer) >= outcome.proceeds  # the treasury defaults to the issuer
     assert deal.pool.reserve_balance() == reserve and offering.phase() == Phase.CLOSED
-    reverts(lambda: offering.request_deposit(SENIOR_ID, UNIT, seniors[0], sender=seniors[0]), "WrongPhase")
+    reverts(lambda: offering.subscribe(SENIOR_ID, UNIT, seniors[0], sender=seniors[0]), "WrongPhase")
 
     claimed, delivered = 0, 0
     for who in reversed(list(asks)):
@@ -118,6 +119,58 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     assert rows[("senior", cancelled.lower())]["paid"] == "0"  # cancelled in full: paid nothing in the end
     report = (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
     assert 'id="investors"' in report and seniors[0].lower() in report
+
+
+def test_a_buyer_frozen_after_the_close_delays_only_itself_and_the_replay_follows(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    """The deal distributes while one buyer is frozen with its tokens held in the offering; unfrozen, it gets them
+    with what they earned meanwhile, and the auditor reconciles the book, the money and that buyer's entitlement."""
+    chain = any_chain
+    deal, manifest_path = _issue_offering(chain, tmp_path)
+    offering, usd, admin = deal.offering, deal.stablecoin, deal.manifest.roles.admin
+    assert offering is not None
+    senior = deal.tokens["senior"]
+    seniors, junior = [a.address for a in chain.accounts[15:17]], chain.accounts[19].address
+    asks = {seniors[0]: deal.manifest.senior_size // 2, seniors[1]: deal.manifest.senior_size}
+    for who, assets, tranche in [*((w, a, SENIOR_ID) for w, a in asks.items()),
+                                 (junior, deal.manifest.junior_size, JUNIOR_ID)]:
+        usd.mint(who, assets, sender=admin)
+        usd.approve(offering.address, assets, sender=who)
+        offering.subscribe(tranche, assets, who, sender=who)
+    chain.time_travel(offering.config().close_time)
+    offering.close(sender=chain.accounts[9].address)
+    frozen = seniors[0]
+    senior.set_wallet_frozen(frozen, True, sender=deal.manifest.roles.agent)
+    first = offering.settled_in(offering.claim(SENIOR_ID, frozen, sender=frozen))
+    assert first.held and usd.balance_of(frozen) == first.refund > 0
+    from rwa.errors import InputError
+    from rwa.issuance import offering as ops
+
+    block = chain.w3.eth.block_number
+    with pytest.raises(InputError, match=r"cannot receive its tokens now .*frozen"):
+        ops.claim(deal, chain.accounts[9].address, frozen)
+    assert chain.w3.eth.block_number == block  # refused before sending: it would revert ControllerRestricted
+
+    chain.time_travel(deal.pool.period_end(1))
+    publish(chain, deal.manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
+    assert distribute_period(deal, 1).legs is not None  # before anyone's tokens were delivered
+    offering.claim(SENIOR_ID, seniors[1], sender=seniors[1])
+    offering.claim(JUNIOR_ID, junior, sender=junior)
+    senior.set_wallet_frozen(frozen, False, sender=deal.manifest.roles.agent)
+    late = offering.settled_in(offering.claim(SENIOR_ID, frozen, sender=chain.accounts[9].address))
+    assert late.delivered == first.shares and senior.balance_of(frozen) == first.shares
+    earned = senior.claimable(frozen)
+    assert earned == senior.points_per_share() * first.shares // 2**64 > 0
+    claim_for(deal, frozen)
+
+    result = replay(chain, manifest_path, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    book = json.loads((tmp_path / "audit" / "summary.json").read_text())["offering"]
+    assert (book["phase"], book["balance"]) == ("closed", 0)
+    with (tmp_path / "audit" / "holders.csv").open() as f:
+        rows = {(r["tranche"], r["holder"].lower()): r for r in csv.DictReader(f)}
+    assert int(rows[("senior", frozen.lower())]["claimed"]) == earned
 
 
 def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
@@ -158,13 +211,27 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "cannot subscribe" in bad.stderr
     out = rwa("offering", "cancel", "--tranche", "senior", "--investor", seniors[2], *dep, *state, check=True)
     assert "cancelled" in out.stdout and "USDC" in out.stdout
-    assert rwa("offering", "close", *dep, *state, check=True).stdout.strip() == "closed"
+    closed = rwa("offering", "close", *dep, *state, check=True).stdout.splitlines()
+    money = money_formatter(6, "USDC")
+    requested = 2 * half  # the third senior request was cancelled
+    assert closed[:3] == [
+        "closed",
+        f"senior: requested {money(requested)}, allocated {money(senior)}, refunded {money(requested - senior)} "
+        f"(at the claims), taken up {money(0)} by the treasury",
+        f"junior: requested {money(junior)}, allocated {money(junior)}, refunded {money(0)} (at the claims), "
+        f"taken up {money(0)} by the treasury",
+    ]
+    routed = [line for line in closed if line.startswith("raise: ")]
+    assert routed[0].startswith("raise: reserve ") and " paid to " in routed[0]
+    assert sum(line.startswith("raise: cost ") for line in routed) == 2
+    assert routed[-2].startswith("raise: proceeds ") and manifest["roles"]["issuer"] in routed[-2]
+    assert routed[-1] == f"raise: {money(senior + junior)} in all; tokens wait in the offering for `rwa offering claim`"
     claims = rwa("offering", "claim", "--all", "--raw", *dep, *state, check=True).stdout.splitlines()
     assert len(claims) == 3
     delivered = [int(line.split("senior ")[1].split()[0]) for line in claims if "senior" in line]
     assert sum(delivered) == senior  # two requests of half + 1 each share the tranche exactly
-    status = rwa("offering", "status", *dep, *state, check=True).stdout
-    assert "closed" in status and "delivered" in status
+    status = rwa("offering", "status", "--raw", *dep, *state, check=True).stdout
+    assert "closed" in status and "delivered" in status and "in the offering for its buyers 0 " in status
 
 
 def test_stablecoin_taken_out_of_the_offering_is_a_finding_with_its_account_and_amount(
@@ -176,7 +243,7 @@ def test_stablecoin_taken_out_of_the_offering_is_a_finding_with_its_account_and_
     who = chain.accounts[15].address
     usd.mint(who, 5_000 * UNIT, sender=admin)
     usd.approve(offering.address, 5_000 * UNIT, sender=who)
-    offering.request_deposit(SENIOR_ID, 5_000 * UNIT, who, sender=who)
+    offering.subscribe(SENIOR_ID, 5_000 * UNIT, who, sender=who)
     thief = chain.accounts[9].address
     send(usd.contract.functions.seize(offering.address, thief, 1_234), admin)  # the coin's owner takes it
     result = replay(chain, manifest_path, tmp_path)
@@ -271,8 +338,107 @@ def test_the_offering_operations_refuse_what_the_contract_would_before_sending(
     assert chain.w3.eth.block_number == block  # nothing was sent
     ops.subscribe(deal, "senior", who, deal.manifest.senior_size)
     ops.subscribe(deal, "junior", chain.accounts[19].address, deal.manifest.junior_size)
-    assert ops.close(deal, who).message == "closed"
+    assert ops.close(deal, who, str).lines[0] == "closed"
     with pytest.raises(InputError, match="closed"):
         ops.subscribe(deal, "senior", who, 10**9)
-    assert ops.close(deal, who).message.startswith("the offering is already closed")
-    assert len(ops.claim(deal, who)) == 2 and ops.claim(deal, who) == []
+    assert ops.close(deal, who, str).lines[0].startswith("the offering is already closed")
+    assert len(ops.claim(deal, who)[0]) == 2 and ops.claim(deal, who) == ([], [])
+
+
+def test_the_example_offering_deal_plans_issues_sells_and_closes(tmp_path: Path) -> None:
+    from tests.support.issuance import rwa
+
+    deal = str(EXAMPLE_DEAL.parent / "deal-h800-offering.toml")
+    state, dep = ["--state", str(tmp_path / "chain.sqlite")], ["--deployment", str(tmp_path / "deployment.json")]
+    plan = rwa("issue", "--deal", deal, "--dry-run", check=True).stdout
+    for row in ("sold by", "offering window", "abandonable after", "tickets", "reserve at close", "upfront costs",
+                "arranger", "take-up"):
+        assert row in plan, row
+    assert "investors" not in plan and not (tmp_path / "deployment.json").exists()
+    rwa("issue", "--deal", deal, "--out", str(tmp_path / "deployment.json"), *state, check=True)
+    manifest = json.loads((tmp_path / "deployment.json").read_text())
+    senior, junior = manifest["senior_size"], manifest["junior_size"]
+    buyers = {"0xfaE394561e33e242c551d15D4625309EA4c0B97f": ("senior", senior),
+              "0x811da72aCA31e56F770Fc33DF0e45fD08720E157": ("junior", junior - 10_000_000 * UNIT)}
+    for who, (tranche, amount) in buyers.items():
+        rwa("offering", "subscribe", "--tranche", tranche, "--investor", who, "--amount", str(amount), "--raw",
+            *dep, *state, check=True)
+    closed = rwa("offering", "close", *dep, *state, check=True).stdout
+    assert closed.startswith("closed") and "taken up 10,000,000.00 USDC by the treasury" in closed
+    claims = rwa("offering", "claim", "--all", *dep, *state, check=True).stdout
+    assert claims.count("in tokens delivered") == 2 and "wait" not in claims
+    from rwa.chain import connect
+
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        deployed = open_deployment(chain, load_manifest(tmp_path / "deployment.json"))
+        treasury = "0x4bd1280852Cadb002734647305AFC1db7ddD6Acb"  # its take-up was delivered at the close
+        assert deployed.tokens["junior"].balance_of(treasury) == 10_000_000 * UNIT
+        assert deployed.tokens["junior"].total_supply() == junior and deployed.tokens["junior"].issuance_closed()
+
+
+def test_an_offering_whose_window_is_over_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    from rwa.chain import connect
+    from rwa.errors import InputError
+    from tests.support.issuance import rwa
+
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        now = chain.now()
+        investors, recipients = chain.accounts[15:20], [chain.accounts[12].address, chain.accounts[13].address]
+    past = write_offering_deal(EXAMPLE_DEAL, tmp_path, investors, datetime.fromtimestamp(now - 2 * WEEK, tz=UTC),
+                               datetime.fromtimestamp(now - WEEK, tz=UTC), recipients, max_ticket=10**9)
+    before = (tmp_path / "chain.sqlite").read_bytes()
+    send_args = ("--out", str(tmp_path / "deployment.json"), "--state", str(tmp_path / "chain.sqlite"))
+    for args in (("--dry-run",), send_args):
+        done = rwa("issue", "--deal", str(past), *args)
+        assert done.returncode == 2 and done.stderr.startswith("error: deal.offering.closes:"), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "chain.sqlite").read_bytes() == before and not (tmp_path / "deployment.json").exists()
+
+    # the wall clock passes it, but the chain's clock is already past the window: refused on the chain's time
+    later = write_offering_deal(EXAMPLE_DEAL, tmp_path, investors, datetime.fromtimestamp(now - 60, tz=UTC),
+                                datetime.fromtimestamp(now + WEEK, tz=UTC), recipients, max_ticket=10**9)
+    with connect(state=tmp_path / "chain.sqlite") as chain:
+        plan = plan_issue(later)
+        chain.time_travel(now + 2 * WEEK)
+        block = chain.w3.eth.block_number
+        with pytest.raises(InputError, match=r"deal\.offering\.closes: .* on chain"):
+            issue(chain, plan, tmp_path / "deployment.json", lambda _m: None)
+        assert chain.w3.eth.block_number == block and not (tmp_path / "deployment.json").exists()
+
+
+def test_the_demo_runs_with_the_fewest_holders_it_accepts(tmp_path: Path) -> None:
+    from tests.support.issuance import rwa
+
+    done = rwa("demo", "--holders", "2", "--months", "1", "--out", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr
+    assert "to 2 subscribers" in done.stdout
+
+
+def test_an_offering_no_one_closed_is_abandoned_after_its_grace_and_the_replay_follows(
+    chain: Chain, offered: tuple[object, Path], tmp_path: Path
+) -> None:
+    from rwa.errors import InputError
+    from rwa.issuance import offering as ops
+
+    deal, manifest_path = _reopen(chain, offered, tmp_path)
+    offering = deal.offering
+    assert offering is not None
+    paid = {chain.accounts[15].address: 7_000 * UNIT, chain.accounts[19].address: 3_000 * UNIT}
+    for (who, amount), tranche in zip(paid.items(), ("senior", "junior"), strict=True):
+        ops.subscribe(deal, tranche, who, amount)
+    config = offering.config()
+    chain.time_travel(config.close_time + config.close_grace - 60)
+    block = chain.w3.eth.block_number
+    with pytest.raises(InputError, match="may be abandoned from"):
+        ops.abandon(deal, chain.accounts[9].address)
+    assert chain.w3.eth.block_number == block  # refused before sending
+    chain.time_travel(config.close_time + config.close_grace)
+    assert ops.abandon(deal, chain.accounts[9].address) == sum(paid.values())
+    assert offering.phase() == Phase.CANCELLED
+    settled, waiting = ops.claim(deal, chain.accounts[9].address)
+    assert waiting == [] and {s.controller: s.refund for s in settled} == paid
+    assert all(deal.stablecoin.balance_of(who) >= amount for who, amount in paid.items())
+    result = replay(chain, manifest_path, tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    book = json.loads((tmp_path / "audit" / "summary.json").read_text())["offering"]
+    assert (book["phase"], book["balance"]) == ("cancelled", 0)

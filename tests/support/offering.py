@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from web3.types import TxReceipt
 
@@ -16,6 +17,7 @@ JUNIOR_SIZE = 100_000
 RESERVE = 50_000
 COSTS = (10_000, 5_000)
 WINDOW = 7 * DAY
+CLOSE_GRACE = 14 * DAY
 
 
 @dataclass
@@ -36,7 +38,7 @@ class OfferingSystem:
         usd = self.pool.usd
         usd.mint(investor, assets, sender=self.pool.admin)
         usd.approve(self.offering.address, assets, sender=investor)
-        return self.offering.request_deposit(tranche, assets, investor, sender=investor)
+        return self.offering.subscribe(tranche, assets, investor, sender=investor)
 
     def end_window(self) -> None:
         self.chain.time_travel(self.offering.config().close_time)
@@ -53,15 +55,18 @@ def deploy_offering_system(
     costs: tuple[int, ...] = COSTS,
     min_ticket: int = 0,
     max_ticket: int = 10**12,
+    close_grace: int = CLOSE_GRACE,
+    pool_kwargs: dict[str, Any] | None = None,
 ) -> OfferingSystem:
     """Accounts 0 admin, 1 servicer, 2 fee recipient; 3..10 allowed investors, 11 treasury (allowed), 12..13 cost
     recipients, 14 never allowed. The offering holds both tokens' ISSUER_ROLE; its window opens now for 7 days."""
     accounts = [a.address for a in chain.accounts]
-    pool = deploy_pool_system(chain, senior_holders={}, junior_holders={}, close_issuance=False)
+    pool = deploy_pool_system(chain, senior_holders={}, junior_holders={}, close_issuance=False,
+                              **(pool_kwargs or {}))
     investors, treasury, recipients, outsider = accounts[3:11], accounts[11], accounts[12:14], accounts[14]
     pool.allow([*investors, treasury])
     now = chain.now()
-    config = OfferingConfig(now, now + WINDOW, min_ticket, max_ticket, reserve, treasury, *take_up)
+    config = OfferingConfig(now, now + WINDOW, close_grace, min_ticket, max_ticket, reserve, treasury, *take_up)
     offering = DealOffering.deploy(chain, config, [Cost(r, a) for r, a in zip(recipients, costs, strict=False)],
                                    pool.pool, pool.terms.face, JUNIOR_SIZE, sender=pool.admin)
     for token in (pool.senior, pool.junior):
@@ -70,4 +75,4 @@ def deploy_offering_system(
     return OfferingSystem(pool, offering, investors, treasury, recipients, outsider)
 
 
-__all__ = ["JUNIOR_ID", "SENIOR_ID", "OfferingSystem", "deploy_offering_system"]
+__all__ = ["DAY", "JUNIOR_ID", "SENIOR_ID", "OfferingSystem", "deploy_offering_system"]
