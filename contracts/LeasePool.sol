@@ -313,6 +313,9 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             trigger != TRIGGER_NONE && _lastDistributedPeriod == _defaultSince,
             WaiverClosed(trigger, _defaultSince, _lastDistributedPeriod)
         );
+        // The waiver forgives the condition it names, and only that one: a waived arrears streak starts again from
+        // zero (else anyone could trigger it again at once), any other trigger leaves the streak as it stands.
+        if (trigger == TRIGGER_INTEREST_ARREARS) _arrearsStreak = 0;
         _cure(true, reason);
     }
 
@@ -796,11 +799,13 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         emit DefaultDeclared(_lastDistributedPeriod + 1, reason, trigger, msg.sender);
     }
 
+    /// @dev Ends the default and nothing else: the arrears streak and the trailing sums are the pool's records of
+    ///      what happened, and only a labelled waiver of the arrears trigger resets the streak (`waiveDefault`), so a
+    ///      declare-then-cure, or the cure of another trigger, never hides interest arrears from `triggerDefault`.
     function _cure(bool waived, string calldata reason) private {
         require(!_finalized, PoolFinalized());
         _defaulted = false;
         _defaultTrigger = TRIGGER_NONE;
-        _arrearsStreak = 0;
         emit DefaultCured(_lastDistributedPeriod + 1, waived, reason, msg.sender);
     }
 

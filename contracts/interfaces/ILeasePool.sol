@@ -208,10 +208,12 @@ interface ILeasePool is IDistributionStatus {
     ///         `arrearsPeriods` periods, 2 the next report overdue, 3 collections short over the window).
     function triggerDefault(uint8 trigger) external;
 
-    /// @notice The trustee cures a default: a triggered one only once its condition no longer holds.
+    /// @notice The trustee cures a default: a triggered one only once its condition no longer holds. A cure ends
+    ///         the default only: the arrears streak runs on, so interest still in arrears can trigger default again.
     function cureDefault(string calldata reason) external;
 
-    /// @notice The trustee waives a triggered default before any period has been distributed under it.
+    /// @notice The trustee waives a triggered default before any period has been distributed under it; a waiver of
+    ///         the interest-arrears trigger also restarts the arrears streak from zero (the labelled forgiveness).
     function waiveDefault(string calldata reason) external;
 
     /// @notice After maturity, pays what was recovered (deposited for the next round, N+2, N+3, ...) through the

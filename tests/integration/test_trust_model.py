@@ -125,6 +125,28 @@ def test_three_periods_of_interest_arrears_let_anyone_trigger_default_and_the_is
     assert len(cured) == 1 and cured[0].sender == roles.trustee and "waived" in cured[0].detail
 
 
+def test_a_cure_ends_the_default_but_not_the_arrears_streak_and_only_the_arrears_waiver_restarts_it(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    chain = any_chain
+    deal, _ = run_lifecycle(chain, tmp_path, periods=5, distribute=0, reserve_at_close=0)
+    roles, pool = deal.manifest.roles, deal.pool
+    stranger = chain.accounts[9].address
+    for period in (1, 2):
+        distribute_period(deal, period, amount=0, tax_refund=0)
+    assert pool.arrears_streak() == 2
+    pool.declare_default("the trustee's own", sender=roles.trustee)
+    pool.cure_default("and cured at once", sender=roles.trustee)
+    assert not pool.defaulted() and pool.arrears_streak() == 2  # the cure did not forgive two unpaid coupons
+    distribute_period(deal, 3, amount=0, tax_refund=0)
+    assert pool.arrears_streak() == 3
+    pool.trigger_default(DefaultTrigger.INTEREST_ARREARS, sender=stranger)
+    pool.waive_default("the labelled waiver", sender=roles.trustee)
+    assert not pool.defaulted() and pool.arrears_streak() == 0
+    reverts(lambda: pool.trigger_default(DefaultTrigger.INTEREST_ARREARS, sender=stranger), "TriggerConditionNotMet",
+            trigger=1)
+
+
 def test_the_replays_governance_table_lists_every_privileged_act(chain: Chain, tmp_path: Path) -> None:
     import csv
 
