@@ -9,12 +9,13 @@ deployment by the test suite rather than written by hand.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from rwa.errors import InputError
-from rwa.onchain.base import ContractWrapper, Role, to_address
+from rwa.onchain.base import ContractWrapper, Role, account_input, to_address
 from rwa.onchain.deployed import DeployedDeal
-from rwa.onchain.timelock import Call, DealTimelock
+from rwa.onchain.timelock import ZERO, Call, DealTimelock, State
 from rwa.units import Tranche
 
 
@@ -123,24 +124,75 @@ def timelock_of(deal: DeployedDeal) -> DealTimelock:
 
 
 def recovery_call(deal: DeployedDeal, tranche: Tranche, lost: str, new_wallet: str) -> Call:
+    lost, new_wallet = account_input(lost, "--lost"), account_input(new_wallet, "--to")
+    if lost == new_wallet:
+        raise InputError(f"--to {new_wallet}: the same wallet as --lost; a recovery moves a lost wallet to another")
     token = deal.tokens[tranche]
-    fn = token.contract.functions.recoverWallet(to_address(lost), to_address(new_wallet))
+    fn = token.contract.functions.recoverWallet(lost, new_wallet)
     return Call.of(fn, f"recover {tranche} wallet {lost} to {new_wallet}")
 
 
 def forced_transfer_call(deal: DeployedDeal, tranche: Tranche, src: str, dst: str, amount: int) -> Call:
     if amount <= 0:
         raise InputError(f"--amount {amount}: must be positive")
-    fn = deal.tokens[tranche].contract.functions.forcedTransfer(to_address(src), to_address(dst), amount)
+    src, dst = account_input(src, "--from"), account_input(dst, "--to")
+    if src == dst:
+        raise InputError(f"--to {dst}: the same wallet as --from; a forced transfer moves units to another")
+    fn = deal.tokens[tranche].contract.functions.forcedTransfer(src, dst, amount)
     return Call.of(fn, f"force {amount} {tranche} units from {src} to {dst}")
 
 
 def add_reporter_call(deal: DeployedDeal, reporter: str) -> Call:
-    return Call.of(deal.oracle.contract.functions.addReporter(to_address(reporter)), f"add reporter {reporter}")
+    reporter = account_input(reporter, "--address")
+    if reporter.lower() in {r.lower() for r in deal.oracle.reporters()}:
+        raise InputError(f"--address {reporter}: already one of the oracle's reporters")
+    return Call.of(deal.oracle.contract.functions.addReporter(reporter), f"add reporter {reporter}")
 
 
 def set_threshold_call(deal: DeployedDeal, threshold: int) -> Call:
     return Call.of(deal.oracle.contract.functions.setThreshold(threshold), f"set the threshold to {threshold}")
+
+
+class TimelockAction(enum.StrEnum):
+    """What a command asks the timelock to do with a call."""
+
+    PROPOSE = "propose"
+    EXECUTE = "execute"
+    CANCEL = "cancel"
+
+
+_ACTION_RULES: dict[TimelockAction, tuple[Role, frozenset[State]]] = {
+    TimelockAction.PROPOSE: (Role.PROPOSER_ROLE, frozenset({State.UNSET})),
+    TimelockAction.EXECUTE: (Role.EXECUTOR_ROLE, frozenset({State.READY})),
+    TimelockAction.CANCEL: (Role.CANCELLER_ROLE, frozenset({State.WAITING, State.READY})),
+}
+"""TimelockController's own rules: the role each action needs, and the operation states it accepts."""
+
+
+def check_timelock_action(timelock: DealTimelock, call: Call, action: TimelockAction, sender: str,
+                          when: str = "") -> None:
+    """Refuse, before anything is sent, what the timelock would revert: ``sender`` without the action's role (the
+    executor's role may be open to anyone) or the operation in a state the action does not accept (announced twice,
+    run twice or after a cancel, cancelled twice). Read from the timelock itself, so every backend refuses alike.
+    ``when`` is how the caller shows the time a waiting call may run from."""
+    role, accepted = _ACTION_RULES[action]
+    op = "0x" + timelock.operation_id(call).hex()
+    state = timelock.state(call)
+    if state not in accepted:
+        why = {
+            (TimelockAction.PROPOSE, State.WAITING): "is already announced and waiting",
+            (TimelockAction.PROPOSE, State.READY): "is already announced and ready to run",
+            (TimelockAction.PROPOSE, State.DONE): "was already announced and has run",
+            (TimelockAction.EXECUTE, State.WAITING): f"is still waiting its delay (may run from {when or 'later'})",
+            (TimelockAction.EXECUTE, State.DONE): "has already run",
+            (TimelockAction.EXECUTE, State.UNSET): "is not pending (it was cancelled, or never announced)",
+            (TimelockAction.CANCEL, State.DONE): "has already run: nothing to cancel",
+            (TimelockAction.CANCEL, State.UNSET): "is not pending (it was cancelled, or never announced)",
+        }[(action, state)]
+        raise InputError(f"{call.description or 'the call'} (id {op}) {why}: see `rwa governance pending`")
+    if not (timelock.has_role(role, sender) or (action is TimelockAction.EXECUTE and timelock.has_role(role, ZERO))):
+        raise InputError(f"cannot {action} {call.description or 'the call'}: {sender} does not hold the timelock's "
+                         f"{role.value} (see `rwa governance roles`)")
 
 
 def announced(deal: DeployedDeal) -> list[tuple[bytes, Call, str]]:
