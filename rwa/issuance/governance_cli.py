@@ -39,8 +39,9 @@ def register(app: typer.Typer) -> None:
     def roles_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
         """Who holds each role on-chain, against the deal's trust model (exit 1 when they differ)."""
         from rwa.deployment import open_session
-        from rwa.issuance.governance import PRIVILEGES, check_roles, role_holders
+        from rwa.issuance.governance import check_roles, role_holders
         from rwa.onchain.deployed import open_deployment
+        from rwa.onchain.privileges import PRIVILEGES
 
         with open_session(deployment, rpc_url, state) as (manifest, chain):
             deal = open_deployment(chain, manifest)

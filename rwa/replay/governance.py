@@ -8,15 +8,27 @@ carry at least the threshold in force of signers in the set in force, and at lea
 (:func:`reconcile_oracle`). Role changes after issuance, and the agent's forced transfers, recoveries, freezes and
 pauses, are disclosed with their sender; a distributor role given to anyone but the pool is a finding
 (:func:`review_roles`, :func:`disclose_agent_acts`).
+
+Every member of every role is rebuilt from the grants and revocations since the deployment's first block: when
+issuance ends each must be the party the deal's table (``rwa.onchain.privileges``) names, else a finding. After
+issuance every privileged change (a role, the reporters or the threshold, the timelock's delay, a forced transfer or
+a recovery) must be the work of a timelock operation: a ``CallExecuted`` in the same transaction whose target and
+calldata are that change's, announced before by a ``CallScheduled`` of the same target and calldata
+(:func:`untimelocked`). One without it is a finding, never a disclosure, and a reporter it added counts for no
+quorum. The registry's acts on investors, and the timelock's delay changes, are disclosed; a delay cut under the
+deal's is a finding (:func:`disclose_registry_acts`, :func:`review_delay`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
+from rwa.onchain.privileges import RoleChange, outside_table, role_members
 from rwa.replay.history import History
 from rwa.replay.ledger import Event
 from rwa.replay.reconcile import DisclosureKind, FindingKind, Reconciliation
@@ -84,10 +96,13 @@ def reconcile_links(
 
 
 def reconcile_oracle(
-    history: History, deal_threshold: int, manifest_reporters: list[str], oracle: str, rec: Reconciliation
+    history: History, deal_threshold: int, manifest_reporters: list[str], oracle: str, rec: Reconciliation,
+    untied: Collection[tuple[int, int]] = (),
 ) -> list[tuple[int, int, int]]:
     """Replay the oracle's reporter set and threshold in chain order and check every accepted report against what
-    was in force when it was accepted. Returns the threshold's history as (block, reporters, threshold)."""
+    was in force when it was accepted. A change in ``untied`` (made by no timelock operation: a finding of its own)
+    is neither disclosed nor counted: a reporter it added signs for no quorum. Returns the threshold's history as
+    (block, reporters, threshold)."""
     reporters: set[str] = set()
     threshold = 0
     timeline: list[tuple[int, int, int]] = []
@@ -96,6 +111,8 @@ def reconcile_oracle(
 
     def apply(ev: Event, setup: bool) -> None:
         nonlocal threshold
+        if (ev.block, ev.log_index) in untied:
+            return
         if ev.event == "ReporterAdded":
             reporters.add(str(ev.args["reporter"]).lower())
             if not setup:
@@ -149,8 +166,10 @@ def reconcile_oracle(
     return timeline
 
 
-def review_roles(history: History, pool: str, addresses: Mapping[str, str], rec: Reconciliation) -> None:
-    """Role changes after issuance are disclosed; a distributor role for anyone but the pool is a finding."""
+def review_roles(history: History, pool: str, addresses: Mapping[str, str], rec: Reconciliation,
+                 untied: Collection[tuple[int, int]] = ()) -> None:
+    """Role changes after issuance are disclosed (those in ``untied`` are findings of their own instead); a
+    distributor role for anyone but the pool is a finding."""
     end = history.issuance_end
     names = {a.lower(): k for k, a in addresses.items()}
     for ev in history.roles:
@@ -170,22 +189,27 @@ def review_roles(history: History, pool: str, addresses: Mapping[str, str], rec:
                 block=ev.block,
                 sender=str(ev.args["sender"]),
             )
-        if end is not None and (ev.block, ev.log_index) > end:
+        if end is not None and (ev.block, ev.log_index) > end and (ev.block, ev.log_index) not in untied:
             verb = "granted" if granted else "revoked"
             rec.disclose(DisclosureKind.ROLE_CHANGE, ev, account, None,
                          f"{role_name(role)} on the {where} {verb} {'to' if granted else 'from'} {account}",
                          sender=str(ev.args["sender"]))
 
 
-def disclose_agent_acts(history: History, rec: Reconciliation) -> None:
-    """The agent's acts on holders' tokens, a default declared, and every pause and unpause."""
+def disclose_agent_acts(history: History, rec: Reconciliation, untied: Collection[tuple[int, int]] = ()) -> None:
+    """The agent's acts on holders' tokens (those in ``untied`` are findings of their own instead), a default
+    declared, and every pause and unpause."""
     for name, tok in history.tokens.items():
         for ev in tok.forced:
+            if (ev.block, ev.log_index) in untied:
+                continue
             a = ev.args
             rec.disclose(DisclosureKind.FORCED_TRANSFER, ev, str(a["from"]), int(a["amount"]),
                          f"{int(a['amount']):,} {name} units moved from {a['from']} to {a['to']} by the agent",
                          sender=str(a["agent"]))
         for ev in tok.recoveries:
+            if (ev.block, ev.log_index) in untied:
+                continue
             a = ev.args
             rec.disclose(DisclosureKind.WALLET_RECOVERY, ev, str(a["lost"]), int(a["balance"]),
                          f"{name} wallet {a['lost']} recovered to {a['newWallet']}: {int(a['balance']):,} units and "
@@ -218,17 +242,201 @@ def disclose_agent_acts(history: History, rec: Reconciliation) -> None:
                          f"{a['reason']}", period=int(a["period"]), sender=str(a["by"]))
 
 
+# -- privileged acts and the timelock -----------------------------------------------------------------------------
+
+_CALLS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "RoleGranted": ("grantRole", ("bytes32", "address"), ("role", "account")),
+    "RoleRevoked": ("revokeRole", ("bytes32", "address"), ("role", "account")),
+    "ReporterAdded": ("addReporter", ("address",), ("reporter",)),
+    "ReporterRemoved": ("removeReporter", ("address",), ("reporter",)),
+    "ThresholdChanged": ("setThreshold", ("uint256",), ("newThreshold",)),
+    "MinDelayChange": ("updateDelay", ("uint256",), ("newDuration",)),
+    "ForcedTransfer": ("forcedTransfer", ("address", "address", "uint256"), ("from", "to", "amount")),
+    "WalletRecovered": ("recoverWallet", ("address", "address"), ("lost", "newWallet")),
+}
+"""Each privileged change's event and the call that makes it: the calldata a timelock operation must carry."""
+
+
+def _word(kind: str, value: object) -> object:
+    return bytes.fromhex(str(value)[2:]) if kind == "bytes32" else value
+
+
+def call_data(ev: Event) -> bytes:
+    """The calldata of the call that emits ``ev`` (one of :data:`_CALLS`)."""
+    name, types, keys = _CALLS[ev.event]
+    selector = keccak(text=f"{name}({','.join(types)})")[:4]
+    return selector + encode(list(types), [_word(t, ev.args[k]) for t, k in zip(types, keys, strict=True)])
+
+
+def _hex_bytes(value: object) -> bytes:
+    return bytes.fromhex(str(value).removeprefix("0x"))
+
+
+def timelock_executions(history: History) -> dict[str, list[tuple[str, bytes]]]:
+    """Per transaction, the (target, calldata) of each timelock operation it executed that a ``CallScheduled`` of
+    the same id, index, target and calldata announced before."""
+    scheduled: dict[tuple[str, int], tuple[str, bytes]] = {}
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    for ev in history.timelock_calls:
+        key = (str(ev.args.get("id", "")).lower(), int(ev.args.get("index", 0)))
+        if ev.event not in ("CallScheduled", "CallExecuted"):
+            continue
+        call = (str(ev.args["target"]).lower(), _hex_bytes(ev.args["data"]))
+        if ev.event == "CallScheduled":
+            scheduled[key] = call
+        elif scheduled.get(key) == call:
+            out.setdefault(ev.tx_hash, []).append(call)
+    return out
+
+
+def _after_issuance(history: History, ev: Event) -> bool:
+    end = history.issuance_end
+    return end is not None and (ev.block, ev.log_index) > end
+
+
+def _privileged_changes(history: History) -> Iterable[Event]:
+    """Every change only an admin or the timelock's agent role can make: roles (not a holder's own renounce), the
+    oracle's reporters and threshold, the timelock's delay, forced transfers and recoveries."""
+    for ev in history.roles:
+        renounced = ev.event == "RoleRevoked" and str(ev.args["account"]).lower() == str(ev.args["sender"]).lower()
+        if not renounced:
+            yield ev
+    yield from (ev for ev in history.governance if ev.event in _CALLS)
+    yield from history.delay_changes
+    for tok in history.tokens.values():
+        yield from tok.forced
+        yield from tok.recoveries
+
+
+def untimelocked(history: History) -> dict[tuple[int, int], Event]:
+    """The privileged changes after issuance that no executed timelock operation made, by (block, log index)."""
+    executed = timelock_executions(history)
+    out = {}
+    for ev in _privileged_changes(history):
+        if not _after_issuance(history, ev):
+            continue
+        if (ev.address.lower(), call_data(ev)) not in executed.get(ev.tx_hash, []):
+            out[(ev.block, ev.log_index)] = ev
+    return out
+
+
+def review_untimelocked(history: History, untied: Mapping[tuple[int, int], Event], rec: Reconciliation) -> None:
+    """Each privileged change without its timelock operation is a finding naming the change and its sender."""
+    for ev in sorted(untied.values(), key=lambda e: (e.block, e.log_index)):
+        args = ", ".join(f"{k}={role_name(str(v)) if k == 'role' else v}" for k, v in ev.args.items())
+        sender = ev.sender or next((str(ev.args[k]) for k in ("sender", "agent") if k in ev.args), None)
+        rec.add(FindingKind.UNTIMELOCKED_ACT, None, ev.address, "a scheduled and executed timelock operation", None,
+                f"{ev.event}({args}) on the {ev.contract} in block {ev.block} was made by {sender}, not by a "
+                "timelock operation announced beforehand: it skipped the delay and the trustee's veto",
+                block=ev.block, sender=sender)
+
+
+def review_role_members(
+    history: History, contracts: Mapping[str, str], parties: Mapping[str, str], mark: str | None,
+    rec: Reconciliation,
+) -> None:
+    """Every member of every role when issuance ended (read from the first block), against the deal's table."""
+    end = history.issuance_end
+    changes = [RoleChange(ev.address, str(ev.args["role"]), str(ev.args["account"]), ev.event == "RoleGranted")
+               for ev in history.roles if end is None or (ev.block, ev.log_index) <= end]
+    block = None if end is None else end[0]
+    for stray in outside_table(role_members(changes), contracts, parties, mark):
+        rec.add(FindingKind.ROLE_OUTSIDE_TABLE, None, stray.account, stray.meant, stray.account,
+                f"{stray.role} on the {stray.contract} is held by {stray.account} at the end of issuance; the deal's "
+                f"table gives it to {stray.meant}: a key outside the trust model kept a power", block=block)
+
+
+def review_delay(history: History, stated_delay: int, timelock: str, untied: Collection[tuple[int, int]],
+                 rec: Reconciliation) -> None:
+    """The timelock's delay over time: each change after issuance is disclosed (unless it is already a finding of
+    its own); any delay under the deal's is a finding, the constructor's included."""
+    for ev in history.delay_changes:
+        old, new = int(ev.args["oldDuration"]), int(ev.args["newDuration"])
+        if new < stated_delay:
+            rec.add(FindingKind.TIMELOCK_DELAY, None, timelock, stated_delay, new,
+                    f"the timelock's delay set to {new:,} s in block {ev.block}, under the deal's {stated_delay:,} s: "
+                    "holders no longer see a privileged call a whole period before it runs", block=ev.block,
+                    sender=ev.sender)
+        if _after_issuance(history, ev) and (ev.block, ev.log_index) not in untied:
+            rec.disclose(DisclosureKind.TIMELOCK_DELAY, ev, timelock, new,
+                         f"the timelock's delay changed: {old:,} s -> {new:,} s")
+
+
+def _date(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")
+
+
+def disclose_registry_acts(history: History, rec: Reconciliation) -> None:
+    """The compliance agent's acts on the investor list after issuance: an investor (or spender) allowed, a KYC
+    updated (shortened or extended against the record it replaced), an investor revoked, frozen or unfrozen."""
+    expiry: dict[str, int] = {}
+    for ev in history.registry_acts:
+        a = ev.args
+        who, by = str(a["investor"]), str(a["by"])
+        before = expiry.get(who.lower())
+        if "kycExpiry" in a:
+            expiry[who.lower()] = int(a["kycExpiry"])
+        if not _after_issuance(history, ev):
+            continue
+        if ev.event == "InvestorAllowed":
+            rec.disclose(DisclosureKind.INVESTOR_ALLOWED, ev, who, None,
+                         f"{who} allowed to hold and move the tokens (KYC to {_date(int(a['kycExpiry']))}, "
+                         f"jurisdiction {a['jurisdiction']})", sender=by)
+        elif ev.event == "KycUpdated":
+            new = int(a["kycExpiry"])
+            how = ("set" if before is None else "shortened" if new < before else "extended" if new > before
+                   else "confirmed")
+            was = "" if before is None else f" from {_date(before)}"
+            rec.disclose(DisclosureKind.KYC_UPDATED, ev, who, None, f"{who}'s KYC {how}{was} to {_date(new)}",
+                         sender=by)
+        elif ev.event == "InvestorRevoked":
+            rec.disclose(DisclosureKind.INVESTOR_REVOKED, ev, who, None,
+                         f"{who} revoked from the investor list: it can no longer send or receive the tokens",
+                         sender=by)
+        else:
+            rec.disclose(DisclosureKind.INVESTOR_FROZEN, ev, who, None,
+                         f"{who} {'frozen' if a['frozen'] else 'unfrozen'} in the registry", sender=by)
+
+
+def review_governance(
+    history: History,
+    rec: Reconciliation,
+    *,
+    pool: str,
+    contracts: Mapping[str, str],
+    parties: Mapping[str, str],
+    mark: str | None,
+    stated_delay: int,
+    deal_threshold: int,
+    manifest_reporters: list[str],
+) -> list[tuple[int, int, int]]:
+    """The whole governance review, in one step: the oracle's quorum, who holds which role, every privileged act
+    tied to its timelock operation, the agent's and the registry's acts, the timelock's delay. ``contracts`` names
+    the deal's contracts (``oracle``, ``senior``, ``junior``, ``registry``, ``pool``, ``timelock``), ``parties`` the
+    accounts the table names (``rwa.onchain.privileges.party_addresses``). Returns the threshold's history."""
+    untied = untimelocked(history)
+    thresholds = reconcile_oracle(history, deal_threshold, manifest_reporters, contracts["oracle"], rec, untied)
+    review_role_members(history, contracts, parties, mark, rec)
+    review_roles(history, pool, contracts, rec, untied)
+    review_untimelocked(history, untied, rec)
+    disclose_agent_acts(history, rec, untied)
+    disclose_registry_acts(history, rec)
+    review_delay(history, stated_delay, contracts["timelock"], untied, rec)
+    return thresholds
+
+
 GOVERNANCE_COLUMNS = ["block", "log_index", "tx_hash", "contract", "act", "sender", "arguments"]
 
 
 def privileged_acts(history: History) -> list[dict[str, object]]:
     """Every privileged act in chain order, issuance included: role grants and revocations, timelocked calls
-    announced, run and cancelled, reporter and threshold changes, pauses, forced transfers, recoveries, freezes,
-    defaults declared, triggered, cured and waived (``governance.csv``)."""
+    announced, run and cancelled, the timelock's delay, reporter and threshold changes, pauses, forced transfers,
+    recoveries, freezes, defaults declared, triggered, cured and waived, and the registry's acts on investors after
+    issuance (``governance.csv``)."""
     import json
 
-    events = [*history.roles, *history.timelock_calls, *history.governance, *history.pauses,
-              *history.default_events]
+    events = [*history.roles, *history.timelock_calls, *history.delay_changes, *history.governance, *history.pauses,
+              *history.default_events, *(ev for ev in history.registry_acts if _after_issuance(history, ev))]
     for tok in history.tokens.values():
         events.extend([*tok.forced, *tok.recoveries, *tok.freezes])
     rows: list[dict[str, object]] = []

@@ -76,6 +76,10 @@ class History:
     """Every event of the deal's offering, in chain order (requests, cancellations, the close, claims)."""
     timelock_calls: list[Event] = field(default_factory=list)
     """The timelock's ``CallScheduled``, ``CallExecuted`` and ``Cancelled``, in chain order."""
+    delay_changes: list[Event] = field(default_factory=list)
+    """The timelock's ``MinDelayChange`` (its constructor's included), in chain order."""
+    registry_acts: list[Event] = field(default_factory=list)
+    """The registry's acts on investors' records (allowed, KYC updated, revoked, frozen), in chain order."""
     handed_over: Event | None = None
     """The deployer renouncing the timelock's admin role: the last act of issuance."""
 
@@ -157,6 +161,7 @@ def _report(args: dict[str, Any], ev: Event, key: str = "report") -> ReportRecor
 ROLE_EVENTS = frozenset({"RoleGranted", "RoleRevoked"})
 PAUSE_EVENTS = frozenset({"Paused", "Unpaused"})
 GOVERNANCE_EVENTS = frozenset({"ReporterAdded", "ReporterRemoved", "ThresholdChanged", "PoolBound"})
+REGISTRY_ACTS = frozenset({"InvestorAllowed", "KycUpdated", "InvestorRevoked", "InvestorFrozen"})
 
 
 def rebuild(ledger: Ledger) -> History:
@@ -173,6 +178,12 @@ def rebuild(ledger: Ledger) -> History:
         if ev.contract == "timelock":
             if ev.event in ("CallScheduled", "CallExecuted", "Cancelled"):
                 h.timelock_calls.append(ev)
+            elif ev.event == "MinDelayChange":
+                h.delay_changes.append(ev)
+            continue
+        if ev.contract == "registry":
+            if ev.event in REGISTRY_ACTS:
+                h.registry_acts.append(ev)
             continue
         if ev.event in PAUSE_EVENTS:
             h.pauses.append(ev)

@@ -18,7 +18,7 @@ from rwa.chain import Chain
 from rwa.deal import Deal, deal_hash, load_deal
 from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError, NodeUnreachableError, RwaError
-from rwa.replay.governance import Links, disclose_agent_acts, reconcile_links, reconcile_oracle, review_roles
+from rwa.replay.governance import Links, reconcile_links, review_governance
 from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import ForeignLedgerError, Source, check_continuity, ingest
 from rwa.replay.ledger import Ledger, LedgerIdentityError
@@ -437,6 +437,19 @@ def _reconcile_offering(
             "refunds": book.refunds, "balance": balance}
 
 
+def _review_governance(
+    history: History, manifest: Manifest, deal: Deal, links: Links, pool: str, rec: Reconciliation
+) -> list[tuple[int, int, int]]:
+    """The governance review (:func:`rwa.replay.governance.review_governance`) against the deal's trust model."""
+    from rwa.onchain.privileges import deal_mark, party_addresses
+
+    contracts = {k: v for k, v in links.contracts().items() if k != "stablecoin"}
+    contracts |= {"pool": pool, "timelock": manifest.contracts.get("timelock", "")}
+    return review_governance(history, rec, pool=pool, contracts=contracts, parties=party_addresses(manifest),
+                             mark=deal_mark(manifest), stated_delay=deal.governance_delay,
+                             deal_threshold=deal.oracle.threshold, manifest_reporters=manifest.roles.reporters)
+
+
 def _reconcile(
     chain: Chain,
     manifest: Manifest,
@@ -492,15 +505,13 @@ def _reconcile(
     reconcile_period_ends(oracle_ends, expected_terms.period_ends[:-1], FindingKind.ORACLE_CALENDAR, links.oracle, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
     reconcile_reports(history, contracted_rent(deal), links.oracle, rec)
-    thresholds = reconcile_oracle(history, deal.oracle.threshold, manifest.roles.reporters, links.oracle, rec)
+    thresholds = _review_governance(history, manifest, deal, links, pool.address, rec)
     for tok in history.tokens.values():
         reconcile_token(tok, POINTS_MAGNITUDE, rec)
     reconcile_dust(history, POINTS_MAGNITUDE, rec)
     tokens: dict[Tranche, str] = {"senior": links.senior, "junior": links.junior}
     reconcile_money(history, pool.address, tokens, links.fee_recipient, balances, rec)
     reconcile_distributions(history, pool.address, rec)
-    review_roles(history, pool.address, {**links.contracts(), "pool": pool.address}, rec)
-    disclose_agent_acts(history, rec)
     disclose_shortfalls(history, pool.address, rec)
     offering_summary = _reconcile_offering(chain, manifest, deal, expected_terms, history, pool.address, tokens,
                                            head, rec)

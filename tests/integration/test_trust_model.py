@@ -16,7 +16,6 @@ from rwa.errors import ContractRevertError
 from rwa.issuance.governance import (
     add_reporter_call,
     check_roles,
-    privileges_markdown,
     recovery_call,
     set_threshold_call,
     timelock_of,
@@ -26,6 +25,7 @@ from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.oracle import Report
 from rwa.onchain.pool import DefaultTrigger
+from rwa.onchain.privileges import privileges_markdown
 from rwa.onchain.timelock import Call, State
 from rwa.units import FX_RATE_SCALE
 from tests.support.anvil import AnvilNode
