@@ -152,3 +152,15 @@ def test_a_delay_cut_through_the_timelock_is_disclosed_and_under_the_deals_delay
     assert (cut.expected, cut.actual, cut.account) == (stated, 1, timelock.address)
     [change] = disclosed(result, "timelock-delay")
     assert change.amount == 1 and f"{stated:,} s -> 1 s" in change.detail
+
+
+def test_one_unit_a_stranger_sends_the_settlement_is_a_donation_not_a_trade_finding(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    stranger, settlement = chain.accounts[8].address, deal.manifest.address("settlement")
+    deal.stablecoin.mint(stranger, 1, sender=deal.manifest.roles.admin)
+    deal.stablecoin.transfer(settlement, 1, sender=stranger)
+    result = replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    [gift] = disclosed(result, "donation")
+    assert (gift.amount, gift.sender, gift.account) == (1, stranger, settlement)
