@@ -45,7 +45,8 @@ PRIVILEGES: tuple[Privilege, ...] = (
     Privilege("senior, junior", Role.ISSUER_ROLE, "offering", "mint (before issuance closed): an allocation as it "
               "is claimed, paid for at par; the last unit closes issuance", "the offering's fixed rules (it has no "
               "admin); in a private placement nobody: renounced at issuance",
-              "issuance closes on-chain and the pool pays nothing before it has"),
+              "issuance closes on-chain and the pool pays nothing before it has, nor on a supply other than "
+              "the deal's"),
     Privilege("pool", Role.DEFAULT_ADMIN_ROLE, "timelock", "grant and revoke the pool's roles", DELAYED,
               "the trustee cancels"),
     Privilege("pool", Role.TRUSTEE_ROLE, "trustee", "declare, cure and waive default; pause (at most 14 days)",

@@ -398,6 +398,17 @@ def disclose_registry_acts(history: History, rec: Reconciliation) -> None:
                          f"{who} {'frozen' if a['frozen'] else 'unfrozen'} in the registry", sender=by)
 
 
+def review_issued_supply(history: History, sizes: Mapping[str, int], rec: Reconciliation) -> None:
+    """Each tranche's supply when its issuance closed (``IssuanceClosed`` carries it) against the units the deal
+    issues: more is a dilution of the holders by a second minter, less units never delivered."""
+    for tranche, ev in history.issuance_closed.items():
+        supply, size = int(ev.args["totalSupply"]), sizes.get(tranche)
+        if size is not None and supply != size:
+            rec.add(FindingKind.TOKEN_SUPPLY, None, ev.address, size, supply,
+                    f"the {tranche} issuance closed in block {ev.block} with {supply:,} units, the deal issues "
+                    f"{size:,}", block=ev.block, sender=ev.sender)
+
+
 def review_governance(
     history: History,
     rec: Reconciliation,
@@ -409,6 +420,7 @@ def review_governance(
     stated_delay: int,
     deal_threshold: int,
     manifest_reporters: list[str],
+    sizes: Mapping[str, int],
 ) -> list[tuple[int, int, int]]:
     """The whole governance review, in one step: the oracle's quorum, who holds which role, every privileged act
     tied to its timelock operation, the agent's and the registry's acts, the timelock's delay. ``contracts`` names
@@ -422,6 +434,7 @@ def review_governance(
     disclose_agent_acts(history, rec, untied)
     disclose_registry_acts(history, rec)
     review_delay(history, stated_delay, contracts["timelock"], untied, rec)
+    review_issued_supply(history, sizes, rec)
     return thresholds
 
 

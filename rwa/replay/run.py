@@ -447,7 +447,8 @@ def _review_governance(
     contracts |= {"pool": pool, "timelock": manifest.contracts.get("timelock", "")}
     return review_governance(history, rec, pool=pool, contracts=contracts, parties=party_addresses(manifest),
                              mark=deal_mark(manifest), stated_delay=deal.governance_delay,
-                             deal_threshold=deal.oracle.threshold, manifest_reporters=manifest.roles.reporters)
+                             deal_threshold=deal.oracle.threshold, manifest_reporters=manifest.roles.reporters,
+                             sizes={"senior": manifest.senior_size, "junior": manifest.junior_size})
 
 
 def _reconcile(

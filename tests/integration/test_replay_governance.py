@@ -25,6 +25,7 @@ from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.report import sign_report
 from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle, through_timelock
 from tests.support.oracle import restated
+from tests.support.reverts import reverts
 
 
 def _grant_at_issuance(monkeypatch: pytest.MonkeyPatch, grant: Callable[[StepRunner], None]) -> None:
@@ -164,3 +165,33 @@ def test_one_unit_a_stranger_sends_the_settlement_is_a_donation_not_a_trade_find
     assert result.exit_code == 0, [f.detail for f in result.findings]
     [gift] = disclosed(result, "donation")
     assert (gift.amount, gift.sender, gift.account) == (1, stranger, settlement)
+
+
+def test_junior_units_minted_before_the_close_stop_the_first_distribution_and_are_a_supply_finding(
+    any_chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain = any_chain
+
+    def dilute(run: StepRunner) -> None:
+        junior = TrancheToken.at(run.chain, run.manifest.contracts["junior"])
+        junior.mint(run.manifest.contracts["settlement"], 1_000, sender=run.manifest.roles.admin)
+
+    original = StepRunner.step
+
+    def step(self: StepRunner, name: str, action: Callable[[], None]) -> None:
+        original(self, name, action)
+        if name == "allow":
+            dilute(self)
+
+    monkeypatch.setattr(StepRunner, "step", step)
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=1, distribute=0)
+    monkeypatch.undo()
+    junior = deal.tokens["junior"]
+    assert junior.issuance_closed() and junior.total_supply() == deal.manifest.junior_size + 1_000
+    reverts(lambda: distribute_period(deal, 1), "JuniorSupplyMismatch", supply=deal.manifest.junior_size + 1_000,
+            face=deal.manifest.junior_size)
+    result = replay(chain, manifest, tmp_path)
+    assert result.exit_code == 1 and kinds(result) == {"token-supply"}, [f.detail for f in result.findings]
+    [finding] = result.findings
+    assert (finding.account, finding.expected, finding.actual) == (junior.address, deal.manifest.junior_size,
+                                                                   deal.manifest.junior_size + 1_000)

@@ -57,7 +57,8 @@ def deploy_offering_system(
     """Accounts 0 admin, 1 servicer, 2 fee recipient; 3..10 allowed investors, 11 treasury (allowed), 12..13 cost
     recipients, 14 never allowed. The offering holds both tokens' ISSUER_ROLE; its window opens now for 7 days."""
     accounts = [a.address for a in chain.accounts]
-    pool = deploy_pool_system(chain, senior_holders={}, junior_holders={}, close_issuance=False)
+    pool = deploy_pool_system(chain, senior_holders={}, junior_holders={}, close_issuance=False,
+                              junior_face=JUNIOR_SIZE)
     investors, treasury, recipients, outsider = accounts[3:11], accounts[11], accounts[12:14], accounts[14]
     pool.allow([*investors, treasury])
     now = chain.now()
