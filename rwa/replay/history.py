@@ -67,6 +67,8 @@ class History:
     roles: list[Event] = field(default_factory=list)
     """``RoleGranted`` and ``RoleRevoked`` on every contract of the deal, in chain order."""
     pauses: list[Event] = field(default_factory=list)
+    pause_expiries: list[Event] = field(default_factory=list)
+    """``PauseExpires`` of the pool and the tokens: when each pause ends by itself (no event marks that end)."""
     issuance_closed: dict[str, Event] = field(default_factory=dict)
     events: int = 0
 
@@ -187,6 +189,9 @@ def rebuild(ledger: Ledger) -> History:
             continue
         if ev.event in PAUSE_EVENTS:
             h.pauses.append(ev)
+            continue
+        if ev.event == "PauseExpires":
+            h.pause_expiries.append(ev)
             continue
         if ev.contract == "pool":
             if ev.event == "PoolInitialized":

@@ -451,6 +451,21 @@ def _review_governance(
                              sizes={"senior": manifest.senior_size, "junior": manifest.junior_size})
 
 
+def _review_pauses(chain: Chain, history: History, pausable: dict[str, str], head: int, rec: Reconciliation) -> None:
+    """Each pausable contract's pause at the head against its events (``review_pause_state``)."""
+    from rwa.onchain.pool import LeasePool
+    from rwa.replay.governance import review_pause_state
+
+    fns = []
+    for address in pausable.values():
+        functions = LeasePool.at(chain, address).contract.functions  # the pool and the tokens share BoundedPausable
+        fns += [functions.paused(), functions.pauseExpiresAt()]
+    got = call_many(fns, block=head)
+    onchain = {name: (address, bool(got[2 * i]), int(got[2 * i + 1])) for i, (name, address) in enumerate(
+        pausable.items())}
+    review_pause_state(history, onchain, head, int(chain.w3.eth.get_block(head)["timestamp"]), rec)
+
+
 def _reconcile(
     chain: Chain,
     manifest: Manifest,
@@ -513,6 +528,7 @@ def _reconcile(
     tokens: dict[Tranche, str] = {"senior": links.senior, "junior": links.junior}
     reconcile_money(history, pool.address, tokens, links.fee_recipient, balances, rec)
     reconcile_distributions(history, pool.address, rec)
+    _review_pauses(chain, history, {"pool": pool.address, "senior": links.senior, "junior": links.junior}, head, rec)
     disclose_shortfalls(history, pool.address, rec)
     offering_summary = _reconcile_offering(chain, manifest, deal, expected_terms, history, pool.address, tokens,
                                            head, rec)

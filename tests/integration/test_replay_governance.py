@@ -195,3 +195,42 @@ def test_junior_units_minted_before_the_close_stop_the_first_distribution_and_ar
     [finding] = result.findings
     assert (finding.account, finding.expected, finding.actual) == (junior.address, deal.manifest.junior_size,
                                                                    deal.manifest.junior_size + 1_000)
+
+
+def test_a_pause_that_ended_by_itself_reconciles(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    deal.pool.pause(sender=deal.manifest.roles.trustee)
+    chain.time_travel(int(deal.pool.contract.functions.pauseExpiresAt().call()) + 1)
+    assert not deal.pool.paused()
+    result = replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    assert len(disclosed(result, "pause")) == 1
+
+
+def test_a_pause_held_past_its_bound_by_a_write_no_event_records_is_a_finding(
+    anvil_chain: Chain, tmp_path: Path
+) -> None:
+    chain = anvil_chain
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=1)
+    pool = deal.pool
+    pool.pause(sender=deal.manifest.roles.trustee)
+    expiry = int(pool.contract.functions.pauseExpiresAt().call())
+    mask = (1 << 64) - 1
+    # the expiry packs beside the pause flag: find its word and move it a month on, as a storage write would
+    for slot in range(32):
+        word = int.from_bytes(chain.w3.eth.get_storage_at(pool.address, slot), "big")
+        if (word >> 32) & mask == expiry:
+            held = word & ~(mask << 32) | ((expiry + 30 * 86_400) << 32)
+            chain.w3.provider.make_request(RPCEndpoint("anvil_setStorageAt"),
+                                           [pool.address, hex(slot), "0x" + held.to_bytes(32, "big").hex()])
+            break
+    else:
+        raise AssertionError("the pause expiry is not in the pool's first slots")
+    chain.time_travel(expiry + 86_400)
+    assert pool.paused()  # past its 14 days, and no event says so
+    result = replay(chain, manifest, tmp_path)
+    assert result.exit_code == 1 and kinds(result) == {"pause-bound"}, [f.detail for f in result.findings]
+    [finding] = result.findings
+    assert finding.account == pool.address and finding.actual == (True, expiry + 30 * 86_400)
+    assert finding.expected == (False, expiry)
