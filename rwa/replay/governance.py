@@ -11,12 +11,14 @@ pauses, are disclosed with their sender; a distributor role given to anyone but 
 
 Every member of every role is rebuilt from the grants and revocations since the deployment's first block: when
 issuance ends each must be the party the deal's table (``rwa.onchain.privileges``) names, else a finding. After
-issuance every privileged change (a role, the reporters or the threshold, the timelock's delay, a forced transfer or
-a recovery) must be the work of a timelock operation: a ``CallExecuted`` in the same transaction whose target and
-calldata are that change's, announced before by a ``CallScheduled`` of the same target and calldata
-(:func:`untimelocked`). One without it is a finding, never a disclosure, and a reporter it added counts for no
-quorum. The registry's acts on investors, and the timelock's delay changes, are disclosed; a delay cut under the
-deal's is a finding (:func:`disclose_registry_acts`, :func:`review_delay`).
+issuance every privileged change (a role, the reporters or the threshold, the timelock's delay, a token bound to the
+registry, a forced transfer or a recovery) must be the work of a timelock operation: a ``CallExecuted`` in the same
+transaction whose target and calldata are that change's, announced before by a ``CallScheduled`` of the same target
+and calldata (:func:`untimelocked`). One without it is a finding, never a disclosure, and a reporter it added
+counts for no quorum. The registry's acts on investors, and the timelock's delay changes, are disclosed; a delay cut
+under the deal's is a finding (:func:`disclose_registry_acts`, :func:`review_delay`). A pause in force at the head
+that its events do not explain is a finding (:func:`review_pause_state`), as is a tranche's supply at its close
+other than the deal's (:func:`review_issued_supply`).
 """
 
 from __future__ import annotations
@@ -253,6 +255,7 @@ _CALLS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "MinDelayChange": ("updateDelay", ("uint256",), ("newDuration",)),
     "ForcedTransfer": ("forcedTransfer", ("address", "address", "uint256"), ("from", "to", "amount")),
     "WalletRecovered": ("recoverWallet", ("address", "address"), ("lost", "newWallet")),
+    "TokenBound": ("bindToken", ("address",), ("token",)),
 }
 """Each privileged change's event and the call that makes it: the calldata a timelock operation must carry."""
 
@@ -303,6 +306,7 @@ def _privileged_changes(history: History) -> Iterable[Event]:
             yield ev
     yield from (ev for ev in history.governance if ev.event in _CALLS)
     yield from history.delay_changes
+    yield from (ev for ev in history.registry_acts if ev.event == "TokenBound")
     for tok in history.tokens.values():
         yield from tok.forced
         yield from tok.recoveries
@@ -366,12 +370,18 @@ def _date(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")
 
 
-def disclose_registry_acts(history: History, rec: Reconciliation) -> None:
+def disclose_registry_acts(history: History, rec: Reconciliation, untied: Collection[tuple[int, int]] = ()) -> None:
     """The compliance agent's acts on the investor list after issuance: an investor (or spender) allowed, a KYC
-    updated (shortened or extended against the record it replaced), an investor revoked, frozen or unfrozen."""
+    updated (shortened or extended against the record it replaced), an investor revoked, frozen or unfrozen; and a
+    token bound to the registry (an admin's act: in ``untied`` when no timelock operation made it)."""
     expiry: dict[str, int] = {}
     for ev in history.registry_acts:
         a = ev.args
+        if ev.event == "TokenBound":
+            if _after_issuance(history, ev) and (ev.block, ev.log_index) not in untied:
+                rec.disclose(DisclosureKind.TOKEN_BOUND, ev, str(a["token"]), None,
+                             f"the registry now also pushes its records to {a['token']}", sender=str(a["by"]))
+            continue
         who, by = str(a["investor"]), str(a["by"])
         before = expiry.get(who.lower())
         if "kycExpiry" in a:
@@ -462,7 +472,7 @@ def review_governance(
     review_roles(history, pool, contracts, rec, untied)
     review_untimelocked(history, untied, rec)
     disclose_agent_acts(history, rec, untied)
-    disclose_registry_acts(history, rec)
+    disclose_registry_acts(history, rec, untied)
     review_delay(history, stated_delay, contracts["timelock"], untied, rec)
     review_issued_supply(history, sizes, rec)
     return thresholds

@@ -81,7 +81,8 @@ class History:
     delay_changes: list[Event] = field(default_factory=list)
     """The timelock's ``MinDelayChange`` (its constructor's included), in chain order."""
     registry_acts: list[Event] = field(default_factory=list)
-    """The registry's acts on investors' records (allowed, KYC updated, revoked, frozen), in chain order."""
+    """The registry's acts on investors' records (allowed, KYC updated, revoked, frozen) and the tokens it binds, in
+    chain order."""
     handed_over: Event | None = None
     """The deployer renouncing the timelock's admin role: the last act of issuance."""
 
@@ -163,7 +164,7 @@ def _report(args: dict[str, Any], ev: Event, key: str = "report") -> ReportRecor
 ROLE_EVENTS = frozenset({"RoleGranted", "RoleRevoked"})
 PAUSE_EVENTS = frozenset({"Paused", "Unpaused"})
 GOVERNANCE_EVENTS = frozenset({"ReporterAdded", "ReporterRemoved", "ThresholdChanged", "PoolBound"})
-REGISTRY_ACTS = frozenset({"InvestorAllowed", "KycUpdated", "InvestorRevoked", "InvestorFrozen"})
+REGISTRY_ACTS = frozenset({"InvestorAllowed", "KycUpdated", "InvestorRevoked", "InvestorFrozen", "TokenBound"})
 
 
 def rebuild(ledger: Ledger) -> History:

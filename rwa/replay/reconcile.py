@@ -94,6 +94,7 @@ class DisclosureKind(enum.StrEnum):
     ROLE_CHANGE = "role-change"
     THRESHOLD_CHANGE = "threshold-change"
     TIMELOCK_DELAY = "timelock-delay"
+    TOKEN_BOUND = "token-bound"
     WALLET_FREEZE = "wallet-freeze"
     WALLET_RECOVERY = "wallet-recovery"
 

@@ -234,3 +234,15 @@ def test_a_pause_held_past_its_bound_by_a_write_no_event_records_is_a_finding(
     [finding] = result.findings
     assert finding.account == pool.address and finding.actual == (True, expiry + 30 * 86_400)
     assert finding.expected == (False, expiry)
+
+
+def test_a_token_bound_to_the_registry_through_the_timelock_is_disclosed(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    admin = deal.manifest.roles.admin
+    third = TrancheToken.deploy(chain, "Third", "THD", deal.stablecoin.address, deal.registry, admin, bind=False)
+    through_timelock(deal, Call.of(deal.registry.contract.functions.bindToken(third.address), "a third token"))
+    result = replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    [bound] = disclosed(result, "token-bound")
+    assert (bound.account, bound.sender) == (third.address, timelock_of(deal).address)
