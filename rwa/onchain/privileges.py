@@ -22,6 +22,8 @@ ANYONE = "0x" + "00" * 20
 
 @dataclass(frozen=True)
 class Privilege:
+    """One power of a deployed deal: on which contracts, in which role, held by whom, with what delay and recourse."""
+
     contract: str
     role: Role
     holder: str
