@@ -120,6 +120,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     address private immutable _juniorToken;
     address private immutable _feeRecipient;
     uint256 private immutable _seniorFace;
+    /// @dev The junior units the deal issues: the junior's supply once its issuance has closed.
+    uint256 private immutable _juniorFace;
     /// @dev When each period ends (`terms.firstPeriodStart` and `terms.periodLength`: calendar months for a deal).
     PeriodClock private immutable _clock;
     // The rest of the terms and the default rules, fixed at deployment: immutables, so `distribute` reads no
@@ -157,12 +159,14 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     /// @param rules the objective events of default and the servicer's window
     /// @param parties the contracts and accounts: `admin` gets DEFAULT_ADMIN_ROLE, `trustee` TRUSTEE_ROLE,
     ///        `servicer` SERVICER_ROLE
+    /// @param juniorFace_ the junior units the deal issues (the junior token's supply once its issuance closed)
     constructor(
         Terms memory terms_,
         uint256[] memory principalSchedule,
         uint256[] memory refundSchedule,
         DefaultRules memory rules,
-        Parties memory parties
+        Parties memory parties,
+        uint256 juniorFace_
     ) {
         require(
             principalSchedule.length == terms_.periodCount,
@@ -201,6 +205,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         uint256 supply = IERC20(parties.seniorToken).totalSupply();
         // The tokens may be minted after the pool is deployed; what is minted must be the face.
         require(supply == 0 || supply == face, SeniorSupplyMismatch(supply, face));
+        supply = IERC20(parties.juniorToken).totalSupply();
+        require(supply == 0 || supply == juniorFace_, JuniorSupplyMismatch(supply, juniorFace_));
 
         _periodCount = terms_.periodCount;
         _seniorCouponBps = terms_.seniorCouponBps;
@@ -214,6 +220,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _distributionGrace = rules.distributionGrace;
         _seniorOutstanding = face;
         _seniorFace = face;
+        _juniorFace = juniorFace_;
         _clock = PeriodClockLib.create(terms_.firstPeriodStart, terms_.periodLength);
         _stablecoin = IERC20(parties.stablecoin);
         _oracle = IRevenueOracle(parties.oracle);
@@ -274,9 +281,14 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(_oracle.hasReport(period), ReportMissing(period));
         uint256 supply = IERC20(_seniorToken).totalSupply();
         require(supply == _seniorFace, SeniorSupplyMismatch(supply, _seniorFace));
-        // Issuance closes once and for all, so the first period is the one to check; the senior needs no check:
-        // its supply must be the face at every period, and a later mint would break that.
-        if (period == 1) require(ITrancheToken(_juniorToken).issuanceClosed(), IssuanceNotClosed(_juniorToken));
+        // Issuance closes once and for all (the token mints nothing after and burns nothing), so the first period is
+        // the one to check the junior: closed, and at the deal's size, or holders would be paid on units the deal
+        // never issued (a second minter diluting them before the close). The senior is checked at every period.
+        if (period == 1) {
+            require(ITrancheToken(_juniorToken).issuanceClosed(), IssuanceNotClosed(_juniorToken));
+            supply = IERC20(_juniorToken).totalSupply();
+            require(supply == _juniorFace, JuniorSupplyMismatch(supply, _juniorFace));
+        }
 
         Deposits memory d = _deposited[period];
         PeriodLegs memory legs = _runPeriod(period, d, _oracle.reportOf(period).revenue);
@@ -313,6 +325,9 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             trigger != TRIGGER_NONE && _lastDistributedPeriod == _defaultSince,
             WaiverClosed(trigger, _defaultSince, _lastDistributedPeriod)
         );
+        // The waiver forgives the condition it names, and only that one: a waived arrears streak starts again from
+        // zero (else anyone could trigger it again at once), any other trigger leaves the streak as it stands.
+        if (trigger == TRIGGER_INTEREST_ARREARS) _arrearsStreak = 0;
         _cure(true, reason);
     }
 
@@ -435,6 +450,11 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     /// @inheritdoc ILeasePool
     function seniorFace() external view returns (uint256) {
         return _seniorFace;
+    }
+
+    /// @inheritdoc ILeasePool
+    function juniorFace() external view returns (uint256) {
+        return _juniorFace;
     }
 
     /// @inheritdoc ILeasePool
@@ -796,11 +816,13 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         emit DefaultDeclared(_lastDistributedPeriod + 1, reason, trigger, msg.sender);
     }
 
+    /// @dev Ends the default and nothing else: the arrears streak and the trailing sums are the pool's records of
+    ///      what happened, and only a labelled waiver of the arrears trigger resets the streak (`waiveDefault`), so a
+    ///      declare-then-cure, or the cure of another trigger, never hides interest arrears from `triggerDefault`.
     function _cure(bool waived, string calldata reason) private {
         require(!_finalized, PoolFinalized());
         _defaulted = false;
         _defaultTrigger = TRIGGER_NONE;
-        _arrearsStreak = 0;
         emit DefaultCured(_lastDistributedPeriod + 1, waived, reason, msg.sender);
     }
 

@@ -122,6 +122,9 @@ interface ILeasePool is IDistributionStatus {
     error SameTrancheTokens(address token);
     /// @notice Thrown when the senior token's supply is not the senior face the schedule sums to.
     error SeniorSupplyMismatch(uint256 supply, uint256 face);
+    /// @notice Thrown when the junior token's supply is not the junior units the deal issues (at deployment, when
+    ///         minted already, and at the first period, once its issuance has closed).
+    error JuniorSupplyMismatch(uint256 supply, uint256 face);
     /// @notice Thrown when a deposit carries no stablecoin.
     error ZeroDeposit(uint256 period);
     /// @notice Thrown when the pool received less stablecoin than a deposit's amount (fee-on-transfer tokens).
@@ -208,10 +211,12 @@ interface ILeasePool is IDistributionStatus {
     ///         `arrearsPeriods` periods, 2 the next report overdue, 3 collections short over the window).
     function triggerDefault(uint8 trigger) external;
 
-    /// @notice The trustee cures a default: a triggered one only once its condition no longer holds.
+    /// @notice The trustee cures a default: a triggered one only once its condition no longer holds. A cure ends
+    ///         the default only: the arrears streak runs on, so interest still in arrears can trigger default again.
     function cureDefault(string calldata reason) external;
 
-    /// @notice The trustee waives a triggered default before any period has been distributed under it.
+    /// @notice The trustee waives a triggered default before any period has been distributed under it; a waiver of
+    ///         the interest-arrears trigger also restarts the arrears streak from zero (the labelled forgiveness).
     function waiveDefault(string calldata reason) external;
 
     /// @notice After maturity, pays what was recovered (deposited for the next round, N+2, N+3, ...) through the
@@ -260,6 +265,8 @@ interface ILeasePool is IDistributionStatus {
     /// @notice The whole refund schedule, one amount per period (what `refundScheduleAt` reads).
     function refundSchedule() external view returns (uint256[] memory);
     function seniorFace() external view returns (uint256);
+    /// @notice The junior units the deal issues: the junior token's supply once its issuance has closed.
+    function juniorFace() external view returns (uint256);
     function stablecoin() external view returns (address);
     function oracle() external view returns (address);
     function seniorToken() external view returns (address);

@@ -38,8 +38,9 @@ def register(app: typer.Typer) -> None:
     def roles_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
         """Who holds each role on-chain, against the deal's trust model (exit 1 when they differ)."""
         from rwa.deployment import open_session
-        from rwa.issuance.governance import PRIVILEGES, check_roles, role_holders
+        from rwa.issuance.governance import check_roles, role_holders
         from rwa.onchain.deployed import open_deployment
+        from rwa.onchain.privileges import PRIVILEGES
 
         with open_session(deployment, rpc_url, state) as (manifest, chain):
             deal = open_deployment(chain, manifest)
@@ -66,6 +67,7 @@ def register(app: typer.Typer) -> None:
             deal = open_deployment(chain, manifest)
             call = getattr(governance, call_of)(deal, **args)
             timelock = governance.timelock_of(deal)
+            governance.check_timelock_action(timelock, call, governance.TimelockAction.PROPOSE, manifest.roles.issuer)
             timelock.schedule(call, sender=manifest.roles.issuer)
             op, ready = timelock.operation_id(call), timelock.ready_at(call)
         console.print(f"announced: {call.description}\n  id {'0x' + op.hex()}\n  runs from {_when(ready)} "
@@ -126,7 +128,7 @@ def register(app: typer.Typer) -> None:
 
     def _act(op_id: str, deployment: Deployment, rpc_url: RpcUrl, state: StateFile, cancel: bool) -> None:
         from rwa.deployment import open_session
-        from rwa.issuance.governance import announced, timelock_of
+        from rwa.issuance.governance import TimelockAction, announced, check_timelock_action, timelock_of
         from rwa.onchain.deployed import open_deployment
 
         with open_session(deployment, rpc_url, state) as (manifest, chain):
@@ -136,13 +138,14 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"--id {op_id}: no such announced call (see `rwa governance pending`)")
             call, what = found[0]
             timelock = timelock_of(deal)
+            action = TimelockAction.CANCEL if cancel else TimelockAction.EXECUTE
+            sender = manifest.roles.trustee if cancel else (
+                chain.accounts[0].address if chain.accounts else manifest.roles.issuer)
+            check_timelock_action(timelock, call, action, sender, when=_when(timelock.ready_at(call)))
             if cancel:
-                timelock.cancel(call, sender=manifest.roles.trustee)
+                timelock.cancel(call, sender=sender)
             else:
-                ready = timelock.ready_at(call)
-                if ready > chain.now():
-                    raise InputError(f"--id {op_id}: {what} may run from {_when(ready)}, not before")
-                timelock.execute(call, sender=chain.accounts[0].address if chain.accounts else manifest.roles.issuer)
+                timelock.execute(call, sender=sender)
         console.print(f"{'cancelled' if cancel else 'executed'}: {what}")
 
     @sub.command("execute")

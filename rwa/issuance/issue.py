@@ -414,6 +414,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
                 servicer=roles.servicer,
                 trustee=roles.trustee,
                 fee_recipient=roles.fee_recipient,
+                junior_face=manifest.junior_size,
                 sender=admin,
             ).address
         ),

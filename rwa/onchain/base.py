@@ -35,6 +35,23 @@ def to_address(target: str | HasAddress) -> str:
     return _checksummed(target if isinstance(target, str) else target.address)
 
 
+def account_input(value: str, option: str, *, zero: bool = False) -> str:
+    """An account a person typed for ``option``, checksummed: a mixed-case address must carry a valid EIP-55
+    checksum (a mistyped character is caught, not turned into another account), and the zero address is refused
+    unless ``zero``. Raises ``InputError`` naming the option."""
+    text = value.strip()
+    if not Web3.is_address(text):
+        raise InputError(f"{option} {value!r}: not an Ethereum address (0x and 40 hex digits)")
+    body = text.removeprefix("0x").removeprefix("0X")
+    if body != body.lower() and body != body.upper() and not Web3.is_checksum_address(text):
+        raise InputError(f"{option} {value}: the mixed-case checksum is wrong (a mistyped character?); "
+                         f"copy the address again, or give it in lower case")
+    address = checksummed(text)
+    if not zero and int(body, 16) == 0:
+        raise InputError(f"{option} {value}: the zero address is no account")
+    return address
+
+
 @functools.lru_cache(maxsize=65_536)
 def _checksummed(raw: str) -> str:
     """``raw`` checksummed (once per process per string: every wrapper call names addresses)."""

@@ -110,12 +110,14 @@ class LeasePool(ContractWrapper):
         servicer: str,
         trustee: str,
         fee_recipient: str,
+        junior_face: int,
         sender: str | None = None,
     ) -> LeasePool:
         """Deploy a pool for ``terms`` (its principal and refund schedules included) and the events of default
         ``rules``; ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
-        SERVICER_ROLE. The pool counts its periods itself (``PeriodClockLib``): calendar months from the first
-        start or equal periods, so ``terms.period_ends`` must be one of the two."""
+        SERVICER_ROLE; ``junior_face`` is the junior units the deal issues. The pool counts its periods itself
+        (``PeriodClockLib``): calendar months from the first start or equal periods, so ``terms.period_ends`` must
+        be one of the two."""
         try:
             length = clock_length(terms.first_period_start, terms.period_ends)
         except ValueError as exc:
@@ -138,6 +140,7 @@ class LeasePool(ContractWrapper):
             list(terms.refund_schedule),
             rules.as_tuple(),
             parties,
+            junior_face,
             sender=sender or admin,
         )
         return cls(chain, contract)
@@ -287,6 +290,9 @@ class LeasePool(ContractWrapper):
 
     def senior_face(self) -> int:
         return self._uint("seniorFace")
+
+    def junior_face(self) -> int:
+        return self._uint("juniorFace")
 
     def reserve_balance(self) -> int:
         return self._uint("reserveBalance")

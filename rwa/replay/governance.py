@@ -8,15 +8,29 @@ carry at least the threshold in force of signers in the set in force, and at lea
 (:func:`reconcile_oracle`). Role changes after issuance, and the agent's forced transfers, recoveries, freezes and
 pauses, are disclosed with their sender; a distributor role given to anyone but the pool is a finding
 (:func:`review_roles`, :func:`disclose_agent_acts`).
+
+Every member of every role is rebuilt from the grants and revocations since the deployment's first block: when
+issuance ends each must be the party the deal's table (``rwa.onchain.privileges``) names, else a finding. After
+issuance every privileged change (a role, the reporters or the threshold, the timelock's delay, a token bound to the
+registry, a forced transfer or a recovery) must be the work of a timelock operation: a ``CallExecuted`` in the same
+transaction whose target and calldata are that change's, announced before by a ``CallScheduled`` of the same target
+and calldata (:func:`untimelocked`). One without it is a finding, never a disclosure, and a reporter it added
+counts for no quorum. The registry's acts on investors, and the timelock's delay changes, are disclosed; a delay cut
+under the deal's is a finding (:func:`disclose_registry_acts`, :func:`review_delay`). A pause in force at the head
+that its events do not explain is a finding (:func:`review_pause_state`), as is a tranche's supply at its close
+other than the deal's (:func:`review_issued_supply`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
+from rwa.onchain.privileges import RoleChange, outside_table, role_members
 from rwa.replay.history import History
 from rwa.replay.ledger import Event
 from rwa.replay.reconcile import DisclosureKind, FindingKind, Reconciliation
@@ -84,10 +98,13 @@ def reconcile_links(
 
 
 def reconcile_oracle(
-    history: History, deal_threshold: int, manifest_reporters: list[str], oracle: str, rec: Reconciliation
+    history: History, deal_threshold: int, manifest_reporters: list[str], oracle: str, rec: Reconciliation,
+    untied: Collection[tuple[int, int]] = (),
 ) -> list[tuple[int, int, int]]:
     """Replay the oracle's reporter set and threshold in chain order and check every accepted report against what
-    was in force when it was accepted. Returns the threshold's history as (block, reporters, threshold)."""
+    was in force when it was accepted. A change in ``untied`` (made by no timelock operation: a finding of its own)
+    is neither disclosed nor counted: a reporter it added signs for no quorum. Returns the threshold's history as
+    (block, reporters, threshold)."""
     reporters: set[str] = set()
     threshold = 0
     timeline: list[tuple[int, int, int]] = []
@@ -96,6 +113,8 @@ def reconcile_oracle(
 
     def apply(ev: Event, setup: bool) -> None:
         nonlocal threshold
+        if (ev.block, ev.log_index) in untied:
+            return
         if ev.event == "ReporterAdded":
             reporters.add(str(ev.args["reporter"]).lower())
             if not setup:
@@ -149,8 +168,10 @@ def reconcile_oracle(
     return timeline
 
 
-def review_roles(history: History, pool: str, addresses: Mapping[str, str], rec: Reconciliation) -> None:
-    """Role changes after issuance are disclosed; a distributor role for anyone but the pool is a finding."""
+def review_roles(history: History, pool: str, addresses: Mapping[str, str], rec: Reconciliation,
+                 untied: Collection[tuple[int, int]] = ()) -> None:
+    """Role changes after issuance are disclosed (those in ``untied`` are findings of their own instead); a
+    distributor role for anyone but the pool is a finding."""
     end = history.issuance_end
     names = {a.lower(): k for k, a in addresses.items()}
     for ev in history.roles:
@@ -170,22 +191,27 @@ def review_roles(history: History, pool: str, addresses: Mapping[str, str], rec:
                 block=ev.block,
                 sender=str(ev.args["sender"]),
             )
-        if end is not None and (ev.block, ev.log_index) > end:
+        if end is not None and (ev.block, ev.log_index) > end and (ev.block, ev.log_index) not in untied:
             verb = "granted" if granted else "revoked"
             rec.disclose(DisclosureKind.ROLE_CHANGE, ev, account, None,
                          f"{role_name(role)} on the {where} {verb} {'to' if granted else 'from'} {account}",
                          sender=str(ev.args["sender"]))
 
 
-def disclose_agent_acts(history: History, rec: Reconciliation) -> None:
-    """The agent's acts on holders' tokens, a default declared, and every pause and unpause."""
+def disclose_agent_acts(history: History, rec: Reconciliation, untied: Collection[tuple[int, int]] = ()) -> None:
+    """The agent's acts on holders' tokens (those in ``untied`` are findings of their own instead), a default
+    declared, and every pause and unpause."""
     for name, tok in history.tokens.items():
         for ev in tok.forced:
+            if (ev.block, ev.log_index) in untied:
+                continue
             a = ev.args
             rec.disclose(DisclosureKind.FORCED_TRANSFER, ev, str(a["from"]), int(a["amount"]),
                          f"{int(a['amount']):,} {name} units moved from {a['from']} to {a['to']} by the agent",
                          sender=str(a["agent"]))
         for ev in tok.recoveries:
+            if (ev.block, ev.log_index) in untied:
+                continue
             a = ev.args
             rec.disclose(DisclosureKind.WALLET_RECOVERY, ev, str(a["lost"]), int(a["balance"]),
                          f"{name} wallet {a['lost']} recovered to {a['newWallet']}: {int(a['balance']):,} units and "
@@ -218,17 +244,252 @@ def disclose_agent_acts(history: History, rec: Reconciliation) -> None:
                          f"{a['reason']}", period=int(a["period"]), sender=str(a["by"]))
 
 
+# -- privileged acts and the timelock -----------------------------------------------------------------------------
+
+_CALLS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "RoleGranted": ("grantRole", ("bytes32", "address"), ("role", "account")),
+    "RoleRevoked": ("revokeRole", ("bytes32", "address"), ("role", "account")),
+    "ReporterAdded": ("addReporter", ("address",), ("reporter",)),
+    "ReporterRemoved": ("removeReporter", ("address",), ("reporter",)),
+    "ThresholdChanged": ("setThreshold", ("uint256",), ("newThreshold",)),
+    "MinDelayChange": ("updateDelay", ("uint256",), ("newDuration",)),
+    "ForcedTransfer": ("forcedTransfer", ("address", "address", "uint256"), ("from", "to", "amount")),
+    "WalletRecovered": ("recoverWallet", ("address", "address"), ("lost", "newWallet")),
+    "TokenBound": ("bindToken", ("address",), ("token",)),
+}
+"""Each privileged change's event and the call that makes it: the calldata a timelock operation must carry."""
+
+
+def _word(kind: str, value: object) -> object:
+    return bytes.fromhex(str(value)[2:]) if kind == "bytes32" else value
+
+
+def call_data(ev: Event) -> bytes:
+    """The calldata of the call that emits ``ev`` (one of :data:`_CALLS`)."""
+    name, types, keys = _CALLS[ev.event]
+    selector = keccak(text=f"{name}({','.join(types)})")[:4]
+    return selector + encode(list(types), [_word(t, ev.args[k]) for t, k in zip(types, keys, strict=True)])
+
+
+def _hex_bytes(value: object) -> bytes:
+    return bytes.fromhex(str(value).removeprefix("0x"))
+
+
+def timelock_executions(history: History) -> dict[str, list[tuple[str, bytes]]]:
+    """Per transaction, the (target, calldata) of each timelock operation it executed that a ``CallScheduled`` of
+    the same id, index, target and calldata announced before."""
+    scheduled: dict[tuple[str, int], tuple[str, bytes]] = {}
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    for ev in history.timelock_calls:
+        key = (str(ev.args.get("id", "")).lower(), int(ev.args.get("index", 0)))
+        if ev.event not in ("CallScheduled", "CallExecuted"):
+            continue
+        call = (str(ev.args["target"]).lower(), _hex_bytes(ev.args["data"]))
+        if ev.event == "CallScheduled":
+            scheduled[key] = call
+        elif scheduled.get(key) == call:
+            out.setdefault(ev.tx_hash, []).append(call)
+    return out
+
+
+def _after_issuance(history: History, ev: Event) -> bool:
+    end = history.issuance_end
+    return end is not None and (ev.block, ev.log_index) > end
+
+
+def _privileged_changes(history: History) -> Iterable[Event]:
+    """Every change only an admin or the timelock's agent role can make: roles (not a holder's own renounce), the
+    oracle's reporters and threshold, the timelock's delay, forced transfers and recoveries."""
+    for ev in history.roles:
+        renounced = ev.event == "RoleRevoked" and str(ev.args["account"]).lower() == str(ev.args["sender"]).lower()
+        if not renounced:
+            yield ev
+    yield from (ev for ev in history.governance if ev.event in _CALLS)
+    yield from history.delay_changes
+    yield from (ev for ev in history.registry_acts if ev.event == "TokenBound")
+    for tok in history.tokens.values():
+        yield from tok.forced
+        yield from tok.recoveries
+
+
+def untimelocked(history: History) -> dict[tuple[int, int], Event]:
+    """The privileged changes after issuance that no executed timelock operation made, by (block, log index)."""
+    executed = timelock_executions(history)
+    out = {}
+    for ev in _privileged_changes(history):
+        if not _after_issuance(history, ev):
+            continue
+        if (ev.address.lower(), call_data(ev)) not in executed.get(ev.tx_hash, []):
+            out[(ev.block, ev.log_index)] = ev
+    return out
+
+
+def review_untimelocked(history: History, untied: Mapping[tuple[int, int], Event], rec: Reconciliation) -> None:
+    """Each privileged change without its timelock operation is a finding naming the change and its sender."""
+    for ev in sorted(untied.values(), key=lambda e: (e.block, e.log_index)):
+        args = ", ".join(f"{k}={role_name(str(v)) if k == 'role' else v}" for k, v in ev.args.items())
+        sender = ev.sender or next((str(ev.args[k]) for k in ("sender", "agent") if k in ev.args), None)
+        rec.add(FindingKind.UNTIMELOCKED_ACT, None, ev.address, "a scheduled and executed timelock operation", None,
+                f"{ev.event}({args}) on the {ev.contract} in block {ev.block} was made by {sender}, not by a "
+                "timelock operation announced beforehand: it skipped the delay and the trustee's veto",
+                block=ev.block, sender=sender)
+
+
+def review_role_members(
+    history: History, contracts: Mapping[str, str], parties: Mapping[str, str], mark: str | None,
+    rec: Reconciliation,
+) -> None:
+    """Every member of every role when issuance ended (read from the first block), against the deal's table."""
+    end = history.issuance_end
+    changes = [RoleChange(ev.address, str(ev.args["role"]), str(ev.args["account"]), ev.event == "RoleGranted")
+               for ev in history.roles if end is None or (ev.block, ev.log_index) <= end]
+    block = None if end is None else end[0]
+    for stray in outside_table(role_members(changes), contracts, parties, mark):
+        rec.add(FindingKind.ROLE_OUTSIDE_TABLE, None, stray.account, stray.meant, stray.account,
+                f"{stray.role} on the {stray.contract} is held by {stray.account} at the end of issuance; the deal's "
+                f"table gives it to {stray.meant}: a key outside the trust model kept a power", block=block)
+
+
+def review_delay(history: History, stated_delay: int, timelock: str, untied: Collection[tuple[int, int]],
+                 rec: Reconciliation) -> None:
+    """The timelock's delay over time: each change after issuance is disclosed (unless it is already a finding of
+    its own); any delay under the deal's is a finding, the constructor's included."""
+    for ev in history.delay_changes:
+        old, new = int(ev.args["oldDuration"]), int(ev.args["newDuration"])
+        if new < stated_delay:
+            rec.add(FindingKind.TIMELOCK_DELAY, None, timelock, stated_delay, new,
+                    f"the timelock's delay set to {new:,} s in block {ev.block}, under the deal's {stated_delay:,} s: "
+                    "holders no longer see a privileged call a whole period before it runs", block=ev.block,
+                    sender=ev.sender)
+        if _after_issuance(history, ev) and (ev.block, ev.log_index) not in untied:
+            rec.disclose(DisclosureKind.TIMELOCK_DELAY, ev, timelock, new,
+                         f"the timelock's delay changed: {old:,} s -> {new:,} s")
+
+
+def _date(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")
+
+
+def disclose_registry_acts(history: History, rec: Reconciliation, untied: Collection[tuple[int, int]] = ()) -> None:
+    """The compliance agent's acts on the investor list after issuance: an investor (or spender) allowed, a KYC
+    updated (shortened or extended against the record it replaced), an investor revoked, frozen or unfrozen; and a
+    token bound to the registry (an admin's act: in ``untied`` when no timelock operation made it)."""
+    expiry: dict[str, int] = {}
+    for ev in history.registry_acts:
+        a = ev.args
+        if ev.event == "TokenBound":
+            if _after_issuance(history, ev) and (ev.block, ev.log_index) not in untied:
+                rec.disclose(DisclosureKind.TOKEN_BOUND, ev, str(a["token"]), None,
+                             f"the registry now also pushes its records to {a['token']}", sender=str(a["by"]))
+            continue
+        who, by = str(a["investor"]), str(a["by"])
+        before = expiry.get(who.lower())
+        if "kycExpiry" in a:
+            expiry[who.lower()] = int(a["kycExpiry"])
+        if not _after_issuance(history, ev):
+            continue
+        if ev.event == "InvestorAllowed":
+            rec.disclose(DisclosureKind.INVESTOR_ALLOWED, ev, who, None,
+                         f"{who} allowed to hold and move the tokens (KYC to {_date(int(a['kycExpiry']))}, "
+                         f"jurisdiction {a['jurisdiction']})", sender=by)
+        elif ev.event == "KycUpdated":
+            new = int(a["kycExpiry"])
+            how = ("set" if before is None else "shortened" if new < before else "extended" if new > before
+                   else "confirmed")
+            was = "" if before is None else f" from {_date(before)}"
+            rec.disclose(DisclosureKind.KYC_UPDATED, ev, who, None, f"{who}'s KYC {how}{was} to {_date(new)}",
+                         sender=by)
+        elif ev.event == "InvestorRevoked":
+            rec.disclose(DisclosureKind.INVESTOR_REVOKED, ev, who, None,
+                         f"{who} revoked from the investor list: it can no longer send or receive the tokens",
+                         sender=by)
+        else:
+            rec.disclose(DisclosureKind.INVESTOR_FROZEN, ev, who, None,
+                         f"{who} {'frozen' if a['frozen'] else 'unfrozen'} in the registry", sender=by)
+
+
+def review_issued_supply(history: History, sizes: Mapping[str, int], rec: Reconciliation) -> None:
+    """Each tranche's supply when its issuance closed (``IssuanceClosed`` carries it) against the units the deal
+    issues: more is a dilution of the holders by a second minter, less units never delivered."""
+    for tranche, ev in history.issuance_closed.items():
+        supply, size = int(ev.args["totalSupply"]), sizes.get(tranche)
+        if size is not None and supply != size:
+            rec.add(FindingKind.TOKEN_SUPPLY, None, ev.address, size, supply,
+                    f"the {tranche} issuance closed in block {ev.block} with {supply:,} units, the deal issues "
+                    f"{size:,}", block=ev.block, sender=ev.sender)
+
+
+def pause_by_events(history: History, contract: str, at: int) -> tuple[bool, int]:
+    """Whether ``contract`` (an address) is paused at time ``at`` by its events, and when its last pause ends: the
+    last ``Paused`` not lifted by an ``Unpaused``, until the expiry its ``PauseExpires`` announced."""
+    me = contract.lower()
+    changes = sorted((ev for ev in [*history.pauses, *history.pause_expiries] if ev.address.lower() == me),
+                     key=lambda e: (e.block, e.log_index))
+    flagged, expiry = False, 0
+    for ev in changes:
+        if ev.event == "PauseExpires":
+            expiry = int(ev.args["expiresAt"])
+        else:
+            flagged = ev.event == "Paused"
+    return flagged and at < expiry, expiry
+
+
+def review_pause_state(
+    history: History, onchain: Mapping[str, tuple[str, bool, int]], head: int, head_time: int, rec: Reconciliation
+) -> None:
+    """Each pausable contract's pause at the head (``onchain``: name to address, ``paused()``, ``pauseExpiresAt()``)
+    against its events: a pause in force, or an expiry, that no event explains (a pause held past its bound by a
+    write no event records) is a finding."""
+    for name, (address, paused, expiry) in sorted(onchain.items()):
+        want_paused, want_expiry = pause_by_events(history, address, head_time)
+        if (paused, expiry) != (want_paused, want_expiry):
+            rec.add(FindingKind.PAUSE_BOUND, None, address, (want_paused, want_expiry), (paused, expiry),
+                    f"the {name} is {'paused' if paused else 'not paused'} at block {head} with its pause ending at "
+                    f"{expiry:,}; its events say {'paused' if want_paused else 'not paused'}, ending at "
+                    f"{want_expiry:,}: a pause no event explains (a pause lasts at most 14 days)", block=head)
+
+
+def review_governance(
+    history: History,
+    rec: Reconciliation,
+    *,
+    pool: str,
+    contracts: Mapping[str, str],
+    parties: Mapping[str, str],
+    mark: str | None,
+    stated_delay: int,
+    deal_threshold: int,
+    manifest_reporters: list[str],
+    sizes: Mapping[str, int],
+) -> list[tuple[int, int, int]]:
+    """The whole governance review, in one step: the oracle's quorum, who holds which role, every privileged act
+    tied to its timelock operation, the agent's and the registry's acts, the timelock's delay. ``contracts`` names
+    the deal's contracts (``oracle``, ``senior``, ``junior``, ``registry``, ``pool``, ``timelock``), ``parties`` the
+    accounts the table names (``rwa.onchain.privileges.party_addresses``). Returns the threshold's history."""
+    untied = untimelocked(history)
+    thresholds = reconcile_oracle(history, deal_threshold, manifest_reporters, contracts["oracle"], rec, untied)
+    review_role_members(history, contracts, parties, mark, rec)
+    review_roles(history, pool, contracts, rec, untied)
+    review_untimelocked(history, untied, rec)
+    disclose_agent_acts(history, rec, untied)
+    disclose_registry_acts(history, rec, untied)
+    review_delay(history, stated_delay, contracts["timelock"], untied, rec)
+    review_issued_supply(history, sizes, rec)
+    return thresholds
+
+
 GOVERNANCE_COLUMNS = ["block", "log_index", "tx_hash", "contract", "act", "sender", "arguments"]
 
 
 def privileged_acts(history: History) -> list[dict[str, object]]:
     """Every privileged act in chain order, issuance included: role grants and revocations, timelocked calls
-    announced, run and cancelled, reporter and threshold changes, pauses, forced transfers, recoveries, freezes,
-    defaults declared, triggered, cured and waived (``governance.csv``)."""
+    announced, run and cancelled, the timelock's delay, reporter and threshold changes, pauses, forced transfers,
+    recoveries, freezes, defaults declared, triggered, cured and waived, and the registry's acts on investors after
+    issuance (``governance.csv``)."""
     import json
 
-    events = [*history.roles, *history.timelock_calls, *history.governance, *history.pauses,
-              *history.default_events]
+    events = [*history.roles, *history.timelock_calls, *history.delay_changes, *history.governance, *history.pauses,
+              *history.default_events, *(ev for ev in history.registry_acts if _after_issuance(history, ev))]
     for tok in history.tokens.values():
         events.extend([*tok.forced, *tok.recoveries, *tok.freezes])
     rows: list[dict[str, object]] = []

@@ -69,6 +69,8 @@ class History:
     roles: list[Event] = field(default_factory=list)
     """``RoleGranted`` and ``RoleRevoked`` on every contract of the deal, in chain order."""
     pauses: list[Event] = field(default_factory=list)
+    pause_expiries: list[Event] = field(default_factory=list)
+    """``PauseExpires`` of the pool and the tokens: when each pause ends by itself (no event marks that end)."""
     issuance_closed: dict[str, Event] = field(default_factory=dict)
     events: int = 0
 
@@ -78,6 +80,11 @@ class History:
     """Every event of the deal's offering, in chain order (requests, cancellations, the close, claims)."""
     timelock_calls: list[Event] = field(default_factory=list)
     """The timelock's ``CallScheduled``, ``CallExecuted`` and ``Cancelled``, in chain order."""
+    delay_changes: list[Event] = field(default_factory=list)
+    """The timelock's ``MinDelayChange`` (its constructor's included), in chain order."""
+    registry_acts: list[Event] = field(default_factory=list)
+    """The registry's acts on investors' records (allowed, KYC updated, revoked, frozen) and the tokens it binds, in
+    chain order."""
     handed_over: Event | None = None
     """The deployer renouncing the timelock's admin role: the last act of issuance."""
 
@@ -159,6 +166,7 @@ def _report(args: dict[str, Any], ev: Event, key: str = "report") -> ReportRecor
 ROLE_EVENTS = frozenset({"RoleGranted", "RoleRevoked"})
 PAUSE_EVENTS = frozenset({"Paused", "Unpaused"})
 GOVERNANCE_EVENTS = frozenset({"ReporterAdded", "ReporterRemoved", "ThresholdChanged", "PoolBound"})
+REGISTRY_ACTS = frozenset({"InvestorAllowed", "KycUpdated", "InvestorRevoked", "InvestorFrozen", "TokenBound"})
 
 
 def rebuild(ledger: Ledger) -> History:
@@ -175,9 +183,18 @@ def rebuild(ledger: Ledger) -> History:
         if ev.contract == "timelock":
             if ev.event in ("CallScheduled", "CallExecuted", "Cancelled"):
                 h.timelock_calls.append(ev)
+            elif ev.event == "MinDelayChange":
+                h.delay_changes.append(ev)
+            continue
+        if ev.contract == "registry":
+            if ev.event in REGISTRY_ACTS:
+                h.registry_acts.append(ev)
             continue
         if ev.event in PAUSE_EVENTS:
             h.pauses.append(ev)
+            continue
+        if ev.event == "PauseExpires":
+            h.pause_expiries.append(ev)
             continue
         if ev.contract == "pool":
             if ev.event == "PoolInitialized":

@@ -377,9 +377,21 @@ def reconcile_trades(history: History, settlement: str, tokens: Mapping[str, str
         bought = flows_entry(rec, tranche, buyer)
         bought.paid += price
         bought.flows.append((when, -price))
-    # stablecoin must never rest in the settlement
+    # A trade's payment passes through the settlement in its own transaction: nothing may rest there. Stablecoin
+    # sent to it in a transaction that settled no trade is anyone's gift (a stranger can always send one), not a
+    # broken trade: disclosed as a donation and left out of what the trades must balance.
+    trade_txs = {ev.tx_hash for ev in history.trades if ev.event == "TradeSettled"}
+    donated = 0
+    for ev in history.stablecoin_transfers:
+        if str(ev.args["to"]).lower() == me and ev.tx_hash not in trade_txs:
+            value = int(ev.args["value"])
+            donated += value
+            rec.donations["settlement"] = rec.donations.get("settlement", 0) + value
+            rec.disclose(DisclosureKind.DONATION, ev, settlement, value,
+                         f"{value:,} sent to the settlement contract by {ev.args['from']} outside a trade: it rests "
+                         "there, no holder's money", sender=str(ev.args["from"]))
     held = sum(v for legs in by_tx.values() for s, d, v in legs if d == me) - sum(
-        v for legs in by_tx.values() for s, d, v in legs if s == me)
+        v for legs in by_tx.values() for s, d, v in legs if s == me) - donated
     if held:
         rec.add(FindingKind.TRADE, None, settlement, 0, held, "stablecoin left in the settlement contract")
     return count

@@ -18,7 +18,7 @@ from rwa.chain import Chain
 from rwa.deal import Deal, deal_hash, load_deal
 from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError, NodeUnreachableError, RwaError
-from rwa.replay.governance import Links, disclose_agent_acts, reconcile_links, reconcile_oracle, review_roles
+from rwa.replay.governance import Links, reconcile_links, review_governance
 from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import ForeignLedgerError, Source, check_continuity, ingest
 from rwa.replay.ledger import Ledger, LedgerIdentityError
@@ -438,6 +438,35 @@ def _reconcile_offering(
             "refunds": book.refunds, "balance": balance}
 
 
+def _review_governance(
+    history: History, manifest: Manifest, deal: Deal, links: Links, pool: str, rec: Reconciliation
+) -> list[tuple[int, int, int]]:
+    """The governance review (:func:`rwa.replay.governance.review_governance`) against the deal's trust model."""
+    from rwa.onchain.privileges import deal_mark, party_addresses
+
+    contracts = {k: v for k, v in links.contracts().items() if k != "stablecoin"}
+    contracts |= {"pool": pool, "timelock": manifest.contracts.get("timelock", "")}
+    return review_governance(history, rec, pool=pool, contracts=contracts, parties=party_addresses(manifest),
+                             mark=deal_mark(manifest), stated_delay=deal.governance_delay,
+                             deal_threshold=deal.oracle.threshold, manifest_reporters=manifest.roles.reporters,
+                             sizes={"senior": manifest.senior_size, "junior": manifest.junior_size})
+
+
+def _review_pauses(chain: Chain, history: History, pausable: dict[str, str], head: int, rec: Reconciliation) -> None:
+    """Each pausable contract's pause at the head against its events (``review_pause_state``)."""
+    from rwa.onchain.pool import LeasePool
+    from rwa.replay.governance import review_pause_state
+
+    fns = []
+    for address in pausable.values():
+        functions = LeasePool.at(chain, address).contract.functions  # the pool and the tokens share BoundedPausable
+        fns += [functions.paused(), functions.pauseExpiresAt()]
+    got = call_many(fns, block=head)
+    onchain = {name: (address, bool(got[2 * i]), int(got[2 * i + 1])) for i, (name, address) in enumerate(
+        pausable.items())}
+    review_pause_state(history, onchain, head, int(chain.w3.eth.get_block(head)["timestamp"]), rec)
+
+
 def _reconcile(
     chain: Chain,
     manifest: Manifest,
@@ -493,15 +522,14 @@ def _reconcile(
     reconcile_period_ends(oracle_ends, expected_terms.period_ends[:-1], FindingKind.ORACLE_CALENDAR, links.oracle, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
     reconcile_reports(history, contracted_rent(deal), links.oracle, rec)
-    thresholds = reconcile_oracle(history, deal.oracle.threshold, manifest.roles.reporters, links.oracle, rec)
+    thresholds = _review_governance(history, manifest, deal, links, pool.address, rec)
     for tok in history.tokens.values():
         reconcile_token(tok, POINTS_MAGNITUDE, rec)
     reconcile_dust(history, POINTS_MAGNITUDE, rec)
     tokens: dict[Tranche, str] = {"senior": links.senior, "junior": links.junior}
     reconcile_money(history, pool.address, tokens, links.fee_recipient, balances, rec)
     reconcile_distributions(history, pool.address, rec)
-    review_roles(history, pool.address, {**links.contracts(), "pool": pool.address}, rec)
-    disclose_agent_acts(history, rec)
+    _review_pauses(chain, history, {"pool": pool.address, "senior": links.senior, "junior": links.junior}, head, rec)
     disclose_shortfalls(history, pool.address, rec)
     late = find_late_periods(expected_terms.period_ends[:-1], default_rules(deal).distribution_grace,
                              max((p for p in history.legs if p <= expected_terms.period_count), default=0),

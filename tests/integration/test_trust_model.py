@@ -16,7 +16,6 @@ from rwa.errors import ContractRevertError
 from rwa.issuance.governance import (
     add_reporter_call,
     check_roles,
-    privileges_markdown,
     recovery_call,
     set_threshold_call,
     timelock_of,
@@ -26,6 +25,7 @@ from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.oracle import Report
 from rwa.onchain.pool import DefaultTrigger
+from rwa.onchain.privileges import privileges_markdown
 from rwa.onchain.timelock import Call, State
 from rwa.units import FX_RATE_SCALE
 from tests.support.anvil import AnvilNode
@@ -123,6 +123,28 @@ def test_three_periods_of_interest_arrears_let_anyone_trigger_default_and_the_is
     declared, cured = disclosed(result, "default-declared"), disclosed(result, "default-cured")
     assert len(declared) == 1 and declared[0].sender == stranger and declared[0].period == 4
     assert len(cured) == 1 and cured[0].sender == roles.trustee and "waived" in cured[0].detail
+
+
+def test_a_cure_ends_the_default_but_not_the_arrears_streak_and_only_the_arrears_waiver_restarts_it(
+    any_chain: Chain, tmp_path: Path
+) -> None:
+    chain = any_chain
+    deal, _ = run_lifecycle(chain, tmp_path, periods=5, distribute=0, reserve_at_close=0)
+    roles, pool = deal.manifest.roles, deal.pool
+    stranger = chain.accounts[9].address
+    for period in (1, 2):
+        distribute_period(deal, period, amount=0, tax_refund=0)
+    assert pool.arrears_streak() == 2
+    pool.declare_default("the trustee's own", sender=roles.trustee)
+    pool.cure_default("and cured at once", sender=roles.trustee)
+    assert not pool.defaulted() and pool.arrears_streak() == 2  # the cure did not forgive two unpaid coupons
+    distribute_period(deal, 3, amount=0, tax_refund=0)
+    assert pool.arrears_streak() == 3
+    pool.trigger_default(DefaultTrigger.INTEREST_ARREARS, sender=stranger)
+    pool.waive_default("the labelled waiver", sender=roles.trustee)
+    assert not pool.defaulted() and pool.arrears_streak() == 0
+    reverts(lambda: pool.trigger_default(DefaultTrigger.INTEREST_ARREARS, sender=stranger), "TriggerConditionNotMet",
+            trigger=1)
 
 
 def test_the_replays_governance_table_lists_every_privileged_act(chain: Chain, tmp_path: Path) -> None:

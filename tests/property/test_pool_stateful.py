@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -37,6 +36,7 @@ from rwa.onchain.tranche import Restriction, TrancheToken
 from rwa.tx import call, deploy
 from rwa.units import POINTS_MAGNITUDE
 from rwa.waterfall import PoolState, declare_default, run_maturity, run_period
+from tests.support.deep import machine_settings
 from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 SENIOR, JUNIOR = 0, 1
@@ -286,10 +286,5 @@ def test_the_deal_keeps_every_unit_accounted_for(deployed: PoolSystem, chain: Ch
     DealMachine.system = deployed
     run_state_machine_as_test(
         DealMachine,
-        settings=settings(
-            max_examples=6,
-            stateful_step_count=20,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-        ),
+        settings=machine_settings(runs=6, steps=20),
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from web3.contract import Contract
@@ -23,6 +22,7 @@ from rwa.errors import ContractRevertError
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.tranche import Restriction, TrancheToken
 from rwa.units import POINTS_MAGNITUDE
+from tests.support.deep import machine_settings
 
 GAS = 3_000_000
 WALLETS = 5  # four investors and one wallet the registry never allowed
@@ -181,10 +181,5 @@ def test_tranche_state_machine(chain: Chain) -> None:
     TrancheMachine.env = Env(chain, usd, registry, token, admin, pool, wallets)
     run_state_machine_as_test(
         TrancheMachine,
-        settings=settings(
-            max_examples=5,
-            stateful_step_count=20,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-        ),
+        settings=machine_settings(runs=5, steps=20),
     )

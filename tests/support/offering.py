@@ -62,7 +62,7 @@ def deploy_offering_system(
     recipients, 14 never allowed. The offering holds both tokens' ISSUER_ROLE; its window opens now for 7 days."""
     accounts = [a.address for a in chain.accounts]
     pool = deploy_pool_system(chain, senior_holders={}, junior_holders={}, close_issuance=False,
-                              **(pool_kwargs or {}))
+                              junior_face=JUNIOR_SIZE, **(pool_kwargs or {}))
     investors, treasury, recipients, outsider = accounts[3:11], accounts[11], accounts[12:14], accounts[14]
     pool.allow([*investors, treasury])
     now = chain.now()

@@ -123,6 +123,7 @@ def deploy_pool_system(
     rules: DefaultRules | None = None,
     stablecoin: str = "TestStablecoin",
     close_issuance: bool = True,
+    junior_face: int | None = None,
     monthly: bool = False,
     first_start: int | None = None,
     **term_overrides: int | tuple[int, ...],
@@ -136,6 +137,7 @@ def deploy_pool_system(
     sets period 1's start instead.
     Senior holders default to accounts 3 and 4 splitting the face 1:2; junior to accounts 5 and 6 with 700 and 300.
     Both tokens' issuance is then closed (the pool distributes nothing before), unless ``close_issuance`` is false.
+    The pool's junior face is ``junior_face``, by default what the junior holders are minted.
     """
     accounts = [a.address for a in chain.accounts]
     admin, servicer, fee_recipient = accounts[0], accounts[1], accounts[2]
@@ -180,6 +182,7 @@ def deploy_pool_system(
         servicer=servicer,
         trustee=admin,
         fee_recipient=fee_recipient,
+        junior_face=sum(junior_holders.values()) if junior_face is None else junior_face,
     )
     senior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)
     junior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)

@@ -213,6 +213,7 @@ def _deploy(s: PoolSystem, **changes: Any) -> LeasePool:
         "servicer": s.servicer,
         "trustee": s.admin,
         "fee_recipient": s.fee_recipient,
+        "junior_face": s.junior.total_supply(),
     }
     args.update(changes)
     terms = args.pop("terms")
@@ -228,25 +229,25 @@ def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
                system.admin, system.servicer, system.admin, system.fee_recipient)
     rules = (3, 0, 0, 0, 0)
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2], [0, 0, 0], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2], [0, 0, 0], rules, parties, 0),
         "ScheduleLengthMismatch",
         scheduleLength=2,
         periodCount=3,
     )
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2, 3], [0, 0], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2, 3], [0, 0], rules, parties, 0),
         "RefundScheduleLengthMismatch",
         scheduleLength=2,
         periodCount=3,
     )
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [0, 0, 0], [0, 0, 0], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [0, 0, 0], [0, 0, 0], rules, parties, 0),
         "InvalidTerms",
         seniorFace=0,
     )
     no_periods = (terms.first_period_start, 0, 0, 1200, 1000, 1, 12000)
     reverts(
-        lambda: tx.deploy(system.chain, "LeasePool", no_periods, [], [], rules, parties),
+        lambda: tx.deploy(system.chain, "LeasePool", no_periods, [], [], rules, parties, 0),
         "InvalidTerms",
         periodCount=0,
     )
@@ -273,6 +274,21 @@ def test_distribute_refuses_when_the_senior_supply_is_not_the_face(chain: Chain)
     s.report(1, 0)
     s.end_period(1)
     reverts(lambda: s.pool.distribute(1, sender=s.servicer), "SeniorSupplyMismatch", supply=0, face=600_000)
+
+
+def test_the_first_distribution_refuses_a_junior_supply_other_than_the_deals(chain: Chain) -> None:
+    s = deploy_pool_system(chain, close_issuance=False)
+    assert s.pool.junior_face() == s.junior.total_supply() == 1_000
+    s.junior.mint(next(iter(s.junior_holders)), 250, sender=s.admin)  # a second mint, a dilution before the close
+    s.junior.close_issuance(sender=s.admin)
+    s.senior.close_issuance(sender=s.admin)
+    s.report(1, 0)
+    s.end_period(1)
+    reverts(lambda: s.pool.distribute(1, sender=s.servicer), "JuniorSupplyMismatch", supply=1_250, face=1_000)
+
+
+def test_constructor_refuses_a_junior_supply_that_is_not_the_deals(system: PoolSystem) -> None:
+    reverts(lambda: _deploy(system, junior_face=999), "JuniorSupplyMismatch", supply=1_000, face=999)
 
 
 def test_deposit_refuses_a_stablecoin_that_arrives_short(system: PoolSystem) -> None:
