@@ -119,13 +119,32 @@ def save_manifest(manifest: Manifest, path: Path) -> None:
         raise
 
 
-def check_chain(chain: Chain, manifest: Manifest, contract: str = "pool") -> None:
-    """Refuse a chain that is not the manifest's: another chain id, or no code at the ``contract`` it names."""
+def check_same_chain(chain: Chain, manifest: Manifest, what: str = "the deployment") -> None:
+    """Refuse a chain that is not the one ``manifest`` was written on: another chain id, or another block where the
+    manifest's anchor block stands (its ``deployment_block_hash``). Embedded chains share their chain id and their
+    addresses; each has a genesis of its own (:data:`rwa.chain.GENESIS_SALT_BYTES`), so a manifest anchored at
+    another one's genesis or later blocks is refused here."""
     if manifest.chain_id != chain.chain_id:
         raise InputError(
-            f"the deployment is on chain {manifest.chain_id} but this is chain {chain.chain_id}: "
+            f"{what} is on chain {manifest.chain_id} but this is chain {chain.chain_id}: "
             "pass the matching --rpc-url/--state or another --deployment"
         )
+    if not manifest.deployment_block_hash:
+        return  # written before manifests recorded their anchor
+    number = manifest.deployment_block
+    here = chain.block_hash(number)
+    if here is None or here.lower() != manifest.deployment_block_hash.lower():
+        shown = "no such block" if here is None else here
+        raise InputError(
+            f"{what} was written on another chain: its block {number} is {manifest.deployment_block_hash}, "
+            f"this chain's is {shown}; pass the matching --rpc-url/--state or this chain's --deployment"
+        )
+
+
+def check_chain(chain: Chain, manifest: Manifest, contract: str = "pool") -> None:
+    """Refuse a chain that is not the manifest's (:func:`check_same_chain`), or has no code at the ``contract`` it
+    names."""
+    check_same_chain(chain, manifest)
     address = manifest.address(contract)
     if len(chain.w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
         raise InputError(

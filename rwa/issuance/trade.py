@@ -14,7 +14,16 @@ from rwa.errors import InputError
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import share_value
 from rwa.onchain.deployed import DeployedDeal
-from rwa.onchain.settlement import ANYONE, Order, SignedOrder, Trade, TradeSettlement, sign_order
+from rwa.onchain.settlement import (
+    ANYONE,
+    Order,
+    SignedOrder,
+    Trade,
+    TradeSettlement,
+    check_order_field,
+    order_signer,
+    sign_order,
+)
 from rwa.onchain.tranche import Restriction
 from rwa.tx import call_many
 from rwa.units import TRANCHES, Tranche
@@ -52,6 +61,9 @@ def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, p
         raise InputError(f"--expiry {expiry}: must be after the chain's time {now}")
     if nonce is None:
         nonce = now * 1_000 + amount % 1_000
+    for name, value, where in (("amount", amount, "--amount"), ("price", price, "--price"),
+                               ("expiry", expiry, "--valid-for (the order's expiry)"), ("nonce", nonce, "--nonce")):
+        check_order_field(name, value, where)
     t, st = token.contract.functions, settlement.contract.functions
     balance, spent, allowance = call_many([t.balanceOf(key.address), st.nonceSpent(key.address, nonce),
                                            t.allowance(key.address, settlement.address)])
@@ -69,6 +81,12 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade
     """The buyer fills ``signed``: validated first (expiry, nonce, compliance, balance), then one transaction."""
     settlement = settlement_of(deployed)
     order = signed.order
+    chain_id = deployed.chain.chain_id
+    signer = order_signer(signed, chain_id, settlement.address)
+    if signer is None or signer.lower() != order.seller.lower():
+        raise InputError(f"the order's signature is not its seller's ({order.seller}) for the settlement "
+                         f"{settlement.address} on chain {chain_id}: the order was altered, or signed for another "
+                         "chain or settlement")
     tokens = {t.address.lower(): t for t in deployed.tokens.values()}
     token = tokens.get(order.token.lower())
     if token is None:
@@ -79,17 +97,20 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str) -> Trade
         raise InputError(f"the order expired at {order.expiry}; the chain's time is {now}")
     if order.buyer.lower() not in (ANYONE, key.address.lower()):
         raise InputError(f"the order is for {order.buyer}, not {key.address}")
-    coin = deployed.stablecoin.contract.functions
-    spent, code, have, allowance = call_many([
+    coin, sold = deployed.stablecoin.contract.functions, token.contract.functions
+    spent, code, have, allowance, held, approved = call_many([
         settlement.contract.functions.nonceSpent(order.seller, order.nonce),
-        token.contract.functions.detectTransferFromRestriction(settlement.address, order.seller, key.address,
-                                                               order.amount),
+        sold.detectTransferFromRestriction(settlement.address, order.seller, key.address, order.amount),
         coin.balanceOf(key.address), coin.allowance(key.address, settlement.address),
+        sold.balanceOf(order.seller), sold.allowance(order.seller, settlement.address),
     ])
     if spent:
         raise InputError(f"the order's nonce {order.nonce} is spent: it was filled or cancelled")
     if code != Restriction.SUCCESS:
         raise InputError(f"the trade would be refused: {token.message_for(int(code))}")
+    if held < order.amount or approved < order.amount:
+        raise InputError(f"the seller {order.seller} holds {held} and lets the settlement move {approved} of the "
+                         f"{order.amount} units the order sells on this chain: was it made on another chain?")
     if have < order.price:
         if not deployed.chain.is_dev:
             raise InputError(f"{key.address} holds {have} stablecoin units, the order costs {order.price}")

@@ -61,9 +61,11 @@ def make_cmd(
     from rwa.errors import InputError
     from rwa.issuance.trade import make_order
     from rwa.onchain.deployed import open_deployment
+    from rwa.paths import writable_file
 
     if valid_for <= 0:
         raise InputError(f"--valid-for {valid_for}: must be positive")
+    writable_file(out, "--out")
     manifest = load_manifest(deployment or default_manifest_path())
     with connect(rpc_url=rpc_url, state=state) as chain:
         signed = make_order(open_deployment(chain, manifest), tranche, seller, amount, price, buyer,
@@ -108,7 +110,9 @@ def cancel_cmd(
     from rwa.errors import InputError
     from rwa.issuance.trade import settlement_of
     from rwa.onchain.deployed import open_deployment
+    from rwa.onchain.settlement import check_order_field
 
+    check_order_field("nonce", nonce, "--nonce")
     manifest = load_manifest(deployment or default_manifest_path())
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = open_deployment(chain, manifest)

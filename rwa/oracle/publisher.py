@@ -33,7 +33,7 @@ from rwa.deployment import Manifest
 from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
 from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
 from rwa.oracle.keys import reporter_keys, select_signers
-from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path
+from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path, outbox_identity
 from rwa.oracle.report import sign_report
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
@@ -95,7 +95,7 @@ class Publisher:
         self.retry = retry or RetryPolicy.from_env()
         self.oracle = RevenueOracle.at(chain, manifest.address("oracle"))
         self.keys = list(keys) if keys is not None else reporter_keys(chain)
-        self.outbox = Outbox(outbox or default_outbox_path(manifest))
+        self.outbox = Outbox(outbox or default_outbox_path(manifest), outbox_identity(manifest))
         self.sender = chain.account(sender or chain.accounts[0].address) if chain.accounts else None
         self.receipt_timeout = receipt_timeout
         self._config: OracleConfig | None = None
@@ -444,12 +444,15 @@ def publish_signed(
 ) -> PublishResult:
     """Submit (or amend) ``period`` (default: the next one) with the reporters' signature files in ``folder``; the
     publisher holds no reporter key: it only relays what M reporters signed on their own machines."""
-    from rwa.oracle.signatures import collect
+    from rwa.oracle.signatures import check_quorum, collect
 
-    with Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=retry) as publisher:
+    oracle = RevenueOracle.at(chain, manifest.address("oracle"))
+    policy = retry or RetryPolicy.from_env()
+    target = period if period is not None else policy.run(oracle.latest_period, "reading the latest period") + 1
+    report, signatures = collect(folder, chain.chain_id, oracle.address, target)
+    policy.run(lambda: check_quorum(oracle, target, signatures), "reading the oracle's reporters")  # nothing sent yet
+    with Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=policy) as publisher:
         publisher.reconcile()
-        target = period if period is not None else publisher._node(publisher.oracle.latest_period, "latest") + 1
-        report, signatures = collect(folder, chain.chain_id, publisher.oracle.address, target)
         if report.version == 0:
             return publisher.publish_period(report, signatures)
         return publisher.amend_period(report, signatures)
@@ -461,7 +464,7 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
     oracle = RevenueOracle.at(chain, manifest.address("oracle"))
     config = oracle.config()
     now = chain.now()
-    box = Outbox(outbox or default_outbox_path(manifest))
+    box = Outbox(outbox or default_outbox_path(manifest), outbox_identity(manifest), read_only=True)
     try:
         pending = box.pending(oracle.address)
     finally:

@@ -112,6 +112,20 @@ def collect(folder: Path, chain_id: int, oracle: str, period: int) -> tuple[Repo
     return report, [by_signer[k] for k in sorted(by_signer)]
 
 
+def check_quorum(oracle: RevenueOracle, period: int, signatures: list[bytes]) -> None:
+    """Refuse, before anything is sent, what the oracle would revert: a signer that is not one of its reporters, or
+    fewer distinct reporters than its threshold (:func:`collect` keeps one signature per signer)."""
+    reporters, threshold = oracle.quorum()
+    known = {r.lower() for r in reporters}
+    strangers = [signer_of(s) for s in signatures if signer_of(s).lower() not in known]
+    if strangers:
+        raise InputError(f"--signatures: {', '.join(strangers)} signed period {period} but is not a reporter of the "
+                         f"oracle {oracle.address}; remove that file")
+    if len(signatures) < threshold:
+        raise InputError(f"--signatures: {len(signatures)} distinct reporter(s) signed period {period}, the oracle "
+                         f"needs {threshold}: add the other reporters' signature files and publish again")
+
+
 def _recover(s: SignedReport) -> str:
     """The key that made the signature, recovered from the EIP-712 message (not from what the file says)."""
     message = encode_typed_data(full_message=typed_data(s.report, s.chain_id, s.oracle))
