@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,12 @@ Deployment = Annotated[
     Path | None,
     typer.Option("--deployment", help="The deployment manifest (default .rwa/deployment.json)."),
 ]
+
+def seed_option(help_text: str) -> Any:
+    """``--seed``: a random generator's seed, which numpy (and so every seeded figure here) takes only as an
+    integer of 0 or more; a negative one is a usage error."""
+    return typer.Option("--seed", min=0, help=help_text)
+
 
 PIPE_WIDTH = 400
 """Columns of a command's output when it is not a terminal: wide enough for every table the commands print."""

@@ -262,7 +262,7 @@ class Financing(_Model):
 class Risk(_Model):
     """Monte Carlo and stress assumptions; annual figures, applied monthly."""
 
-    seed: int = 20250701
+    seed: int = Field(default=20250701, ge=0, description="numpy takes a seed of 0 or more")
     paths: int = Field(default=20_000, gt=0)
     rent_drift_annual: float = -0.05
     rent_vol_annual: float = Field(default=0.15, ge=0)

@@ -21,7 +21,7 @@ from web3 import Web3
 
 from rwa.chain import Chain, connect
 from rwa.errors import InputError
-from rwa.paths import state_dir
+from rwa.paths import state_dir, writable_file
 from rwa.terms import RecordedTerms
 
 MANIFEST_FORMAT = "rwa-deployment/3"
@@ -104,8 +104,7 @@ def load_manifest(path: Path) -> Manifest:
 
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write atomically: a reader sees the old manifest or the new one, never half of one."""
-    if path.is_dir():
-        raise InputError(f"--out {path}: is a folder; give a file name for the deployment manifest")
+    writable_file(path, "--out")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:

@@ -76,6 +76,14 @@ def _parent_is_folder(path: Path, option: str) -> None:
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def read_only_uri(path: Path) -> str:
+    """A SQLite URI that reads ``path`` and writes nothing, not even beside it: a read-only connection to a file in
+    WAL mode makes its ``-wal``/``-shm`` files when they are absent, so without them (no writer has it open) the
+    file is opened as immutable; with them, as an ordinary reader."""
+    live = Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+    return f"{path.resolve().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
+
+
 def sqlite_tables(path: Path, option: str) -> set[str] | None:
     """The tables of the SQLite file at ``path``, read without changing it (a read-only connection); None when
     there is no file yet (absent or empty). A folder, an unreadable file or one that is not SQLite is refused:
@@ -92,7 +100,7 @@ def sqlite_tables(path: Path, option: str) -> set[str] | None:
     if header != SQLITE_HEADER:
         raise InputError(f"{option} {path}: not a SQLite file; nothing was changed")
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             return {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         finally:

@@ -28,7 +28,7 @@ from pathlib import Path
 from rwa.deployment import Manifest
 from rwa.errors import InputError
 from rwa.onchain.oracle import Report, ReportKind
-from rwa.paths import sqlite_tables, state_dir
+from rwa.paths import read_only_uri, sqlite_tables, state_dir
 
 
 class OutboxStatus(StrEnum):
@@ -97,7 +97,7 @@ def _check_outbox(path: Path, identity: dict[str, str] | None) -> set[str]:
         raise InputError(f"--outbox {path}: not an oracle outbox (its tables are {sorted(tables)}); nothing was "
                          "changed: pass another --outbox")
     if identity is not None and "identity" in tables:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             recorded = dict(db.execute("SELECT key, value FROM identity").fetchall())
         finally:
@@ -124,7 +124,7 @@ class Outbox:
             self.db.execute(_ENTRIES_TABLE)
             return
         if read_only:
-            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            self.db = sqlite3.connect(read_only_uri(path), uri=True)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)

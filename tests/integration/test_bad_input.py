@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from rwa import tx
-from rwa.chain import connect
+from rwa.chain import Chain, connect
 from rwa.issuance.issue import issue, plan_issue
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import deal_for, rwa
+from tests.support.rpc_proxy import dying_proxy
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,35 @@ def test_publish_signed_refuses_a_short_quorum_or_a_stranger_before_sending(othe
     _refused(state, *publish, match=f"{stranger.address} signed period 2 but is not a reporter", untouched=[outbox])
 
 
+# -- a node that dies in the middle of a command -------------------------------------------------------------
+
+
+def test_a_node_that_dies_mid_command_is_one_line_and_a_rerun_finishes(
+    anvil: AnvilNode, anvil_chain: Chain, tmp_path: Path
+) -> None:
+    from eth_account import Account
+
+    from rwa.onchain.pool import LeasePool
+
+    investors = [Account.from_key(k) for k in anvil.private_keys[15:20]]
+    deal = deal_for(investors, tmp_path, anvil_chain.now(), periods_ended=1)
+    manifest = issue(anvil_chain, plan_issue(deal), tmp_path / "deployment.json", lambda _m: None)
+    publish(anvil_chain, manifest, period=1, simulate=True, outbox=tmp_path / "outbox.sqlite")
+    env = {"RWA_PRIVATE_KEYS": ",".join(anvil.private_keys)}
+    common = ["--deployment", str(tmp_path / "deployment.json")]
+    with dying_proxy(anvil.url, answers=1) as proxy:  # it answers the chain id, then nothing
+        _refused(None, "status", *common, "--rpc-url", proxy.url, env=env, match="the node stopped answering",
+                 code=1)
+    before = anvil_chain.head()[0]
+    with dying_proxy(anvil.url, sends=1) as proxy:  # the first transaction goes out, then the node dies
+        _refused(None, "distribute", "--period", "1", *common, "--rpc-url", proxy.url, env=env,
+                 match="the node stopped answering", code=1)
+    pool = LeasePool.at(anvil_chain, manifest.address("pool"))
+    assert anvil_chain.head()[0] == before + 1 and pool.last_distributed_period() == 0
+    done = rwa("distribute", "--period", "1", *common, "--rpc-url", anvil.url, env=env, check=True)
+    assert "period 1 distributed" in done.stdout and pool.last_distributed_period() == 1
+
+
 # -- operation --------------------------------------------------------------------------------------------------
 
 
@@ -342,12 +372,72 @@ def test_claim_refuses_a_holder_failing_its_checksum(issued: Issued) -> None:
         (("--rate", "nine"), "--rate 'nine': not a number"),
         (("--rate", "inf"), "--rate 'inf': must be a finite rate"),
         (("--tranche", "mezzanine"), "--tranche 'mezzanine': one of senior, junior"),
+        (("--date", "9999-12-31T23:59:59-05:00"), "outside the calendar (years 1 to 9999)"),
+        (("--date", "0001-01-01T00:00:00+05:00"), "outside the calendar (years 1 to 9999)"),
+        (("--rate", "1e999999999"), "--rate '1e999999999': must be at most 10,000% a year"),
     ],
-    ids=["date-words", "date-impossible", "rate-negative", "rate-word", "rate-infinite", "tranche-unknown"],
+    ids=["date-words", "date-impossible", "rate-negative", "rate-word", "rate-infinite", "tranche-unknown",
+         "date-past-the-last-day", "date-before-the-first-day", "rate-huge"],
 )
 def test_value_refuses_a_bad_date_rate_or_tranche(issued: Issued, args: tuple[str, ...], match: str) -> None:
     _refused(issued.state, "value", *args, "--deployment", str(issued.manifest), "--state", str(issued.state),
              match=match)
+
+
+# -- options and files refused before anything runs: one table --------------------------------------------------
+
+_DEAL = ["--deployment", "{manifest}", "--state", "{state}"]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "match"),
+    [
+        (["oracle", "publish", "--simulate", "--seed", "-1", *_DEAL], {}, "Invalid value for '--seed'"),
+        (["size", "--deal", "{deal}", "--seed", "-1"], {}, "Invalid value for '--seed'"),
+        (["demo", "--seed", "-1", "--out", "{tmp}/demo"], {}, "Invalid value for '--seed'"),
+        (["oracle", "status", "--outbox", "{tmp}", *_DEAL], {}, "--outbox {tmp}: is a folder"),
+        (["oracle", "status", "--outbox", "{garbage}", *_DEAL], {}, "not a SQLite file"),
+        (["oracle", "publish", "--simulate", "--outbox", "{garbage}", *_DEAL], {}, "not a SQLite file"),
+        (["oracle", "status", "--outbox", "{foreign}", *_DEAL], {}, "not an oracle outbox"),
+        (["oracle", "status", "--outbox", "{state_copy}", *_DEAL], {}, "not an oracle outbox"),
+        (["oracle", "publish", "--simulate", "--outbox", "{foreign}", *_DEAL], {}, "not an oracle outbox"),
+        (["oracle", "status", *_DEAL], {"RWA_RETRY_ATTEMPTS": "abc"}, "RWA_RETRY_ATTEMPTS='abc': not a whole"),
+        (["oracle", "status", *_DEAL], {"RWA_RETRY_BASE_DELAY": "-1"}, "RWA_RETRY_BASE_DELAY -1.0: must be"),
+        (["oracle", "publish", "--simulate", "--retry-delay", "-1", *_DEAL], {}, "--retry-delay -1.0: must be"),
+        (["oracle", "publish", "--simulate", "--retries", "0", *_DEAL], {}, "--retries 0: must be 1 or more"),
+        (["issue", "--deal", "{deal}", "--out", "{file}/deployment.json", "--state", "{state}"], {},
+         "is a file, not a folder"),
+        (["oracle", "sign", "--period", "1", "--dev-key", "0", "--simulate", "--out", "{file}/sigs", *_DEAL], {},
+         "is a file, not a folder"),
+        (["oracle", "sign", "--period", "1", "--dev-key", "0", "--simulate", "--out", "{file}", *_DEAL], {},
+         "is a file; give a folder"),
+        (["demo", "--out", "{file}/demo"], {}, "is a file, not a folder"),
+        (["demo", "--out", "{chain_folder}"], {}, "holds chain.sqlite, not written by a demo"),
+    ],
+    ids=["seed-publish", "seed-size", "seed-demo", "outbox-folder", "outbox-garbage", "outbox-garbage-publish",
+         "outbox-foreign-sqlite", "outbox-chain-state", "outbox-foreign-publish", "retry-attempts-word",
+         "retry-delay-env-negative", "retry-delay-negative", "retries-zero", "issue-out-under-a-file",
+         "sign-out-under-a-file", "sign-out-a-file", "demo-out-under-a-file", "demo-out-a-chain-folder"],
+)
+def test_refused_before_anything_runs(issued: Issued, tmp_path: Path, args: list[str], env: dict[str, str],
+                                      match: str) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"\x00\xffnot sqlite" * 10)
+    foreign = tmp_path / "app.db"
+    _foreign_sqlite(foreign)
+    state_copy = tmp_path / "state-copy.sqlite"
+    shutil.copyfile(issued.state, state_copy)
+    chain_folder = tmp_path / "my-chain"  # a user's folder: its chain must survive a demo pointed at it
+    chain_folder.mkdir()
+    shutil.copyfile(issued.state, chain_folder / "chain.sqlite")
+    names = {"state": issued.state, "manifest": issued.manifest, "deal": issued.deal, "tmp": tmp_path,
+             "file": a_file, "garbage": garbage, "foreign": foreign, "state_copy": state_copy,
+             "chain_folder": chain_folder}
+    filled = [a.format(**names) for a in args]
+    untouched = [tmp_path, a_file, garbage, foreign, state_copy, chain_folder / "chain.sqlite", chain_folder]
+    _refused(issued.state, *filled, env=env, match=match.format(**names), untouched=untouched)
 
 
 # -- the state file and keys ------------------------------------------------------------------------------------
