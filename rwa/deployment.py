@@ -140,16 +140,30 @@ def check_same_chain(chain: Chain, manifest: Manifest, what: str = "the deployme
         )
 
 
+_FUNCTIONS = {
+    "pool": ("lastDistributedPeriod()", "distribute(uint256)"),
+    "oracle": ("latestPeriod()", "threshold()"),
+}
+"""Functions every version of the contract a command starts from has: a contract's dispatcher holds each of its
+selectors in its code (the optimizer drops a selector's leading zero bytes), so another contract is told apart
+before it is called."""
+
+
 def check_chain(chain: Chain, manifest: Manifest, contract: str = "pool") -> None:
     """Refuse a chain that is not the manifest's (:func:`check_same_chain`), or has no code at the ``contract`` it
     names."""
     check_same_chain(chain, manifest)
     address = manifest.address(contract)
-    if len(chain.w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
+    code = bytes(chain.w3.eth.get_code(Web3.to_checksum_address(address)))
+    if len(code) == 0:
         raise InputError(
             f"no {contract} contract at {address} on chain {chain.chain_id}: a foreign manifest or the wrong chain "
             "(was it reset?)"
         )
+    missing = [f for f in _FUNCTIONS.get(contract, ()) if Web3.keccak(text=f)[:4].lstrip(b"\0") not in code]
+    if missing:
+        raise InputError(f"the manifest's {contract} {address} is not a {contract} (its code has no {missing[0]}): "
+                         "the manifest was edited or names another contract; pass the deployment's own manifest")
 
 
 @contextlib.contextmanager

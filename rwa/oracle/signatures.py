@@ -43,8 +43,18 @@ class SignedReport:
 
 
 def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report:
-    """``report`` with the version the oracle expects next, checked against what the chain fixes: the contracted
-    rent of the period (from the deal's leases) and whether the period is already reported."""
+    """``report`` with the version the oracle expects next, checked against what the chain fixes: the period has
+    ended, its contracted rent (from the deal's leases), whether it is already reported, and that an amended period
+    is not distributed yet: a signature the oracle would refuse is never made."""
+    now = oracle.chain.now()
+    config = oracle.config()
+    if not 1 <= report.period <= len(config.period_ends):
+        raise InputError(f"--period {report.period}: the deal has periods 1..{len(config.period_ends)}")
+    if report.period > config.ended_by(now):
+        raise InputError(f"--period {report.period}: it has not ended (it ends at {config.period_end(report.period)}"
+                         f", the chain's time is {now}): sign it once it has")
+    if amend:
+        _refuse_distributed(oracle, report.period)
     scheduled = int(oracle.contract.functions.contractedRentOf(report.period).call())
     if report.contracted_rent != scheduled:
         raise InputError(f"period {report.period}: the billing data's contracted rent {report.contracted_rent:,} "
@@ -57,6 +67,19 @@ def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report
     if not amend:
         raise InputError(f"period {report.period} is already on-chain: to correct it, sign with --amend")
     return replace(report, version=onchain.version + 1)
+
+
+def _refuse_distributed(oracle: RevenueOracle, period: int) -> None:
+    """An amendment of a period the pool has distributed is refused by the oracle (``AmendAfterDistribution``)."""
+    from rwa.onchain.pool import LeasePool
+
+    pool = oracle.pool()
+    if int(pool, 16) == 0:
+        return  # no pool bound yet: nothing is distributed
+    last = LeasePool.at(oracle.chain, pool).last_distributed_period()
+    if period <= last:
+        raise InputError(f"--amend: period {period} is distributed (the pool has paid periods 1..{last}); its "
+                         "report can no longer be amended")
 
 
 def sign_to_file(oracle: RevenueOracle, chain_id: int, report: Report, key: LocalAccount, out: Path) -> Path:

@@ -349,6 +349,15 @@ def test_distribute_refuses_a_deal_file_edited_after_issuance(issued: Issued, tm
              match="was edited after issuance")
 
 
+def test_oracle_sign_refuses_to_amend_a_distributed_period(issued: Issued, tmp_path: Path) -> None:
+    state = _copy(issued, tmp_path)
+    common = ["--deployment", str(issued.manifest), "--state", str(state)]
+    rwa("distribute", "--period", "1", *common, check=True)
+    folder = tmp_path / "signatures"
+    _refused(state, "oracle", "sign", "--period", "1", "--amend", "--dev-key", "0", "--simulate", "--out",
+             str(folder), *common, match="--amend: period 1 is distributed", untouched=[folder])
+
+
 def test_claim_refuses_a_holder_failing_its_checksum(issued: Issued) -> None:
     holder = issued.holder
     flipped = holder[:-1] + (holder[-1].lower() if holder[-1].isupper() else holder[-1].upper())
@@ -413,11 +422,17 @@ _DEAL = ["--deployment", "{manifest}", "--state", "{state}"]
          "is a file; give a folder"),
         (["demo", "--out", "{file}/demo"], {}, "is a file, not a folder"),
         (["demo", "--out", "{chain_folder}"], {}, "holds chain.sqlite, not written by a demo"),
+        (["oracle", "sign", "--period", "41", "--dev-key", "0", "--simulate", "--out", "{tmp}/sigs", *_DEAL], {},
+         "--period 41: it has not ended"),
+        (["status", "--deployment", "{stablecoin_as_pool}", "--state", "{state}"], {}, "is not a pool"),
+        (["distribute", "--period", "1", "--deployment", "{stablecoin_as_pool}", "--state", "{state}"], {},
+         "is not a pool"),
     ],
     ids=["seed-publish", "seed-size", "seed-demo", "outbox-folder", "outbox-garbage", "outbox-garbage-publish",
          "outbox-foreign-sqlite", "outbox-chain-state", "outbox-foreign-publish", "retry-attempts-word",
          "retry-delay-env-negative", "retry-delay-negative", "retries-zero", "issue-out-under-a-file",
-         "sign-out-under-a-file", "sign-out-a-file", "demo-out-under-a-file", "demo-out-a-chain-folder"],
+         "sign-out-under-a-file", "sign-out-a-file", "demo-out-under-a-file", "demo-out-a-chain-folder",
+         "sign-40-periods-ahead", "status-stablecoin-as-pool", "distribute-stablecoin-as-pool"],
 )
 def test_refused_before_anything_runs(issued: Issued, tmp_path: Path, args: list[str], env: dict[str, str],
                                       match: str) -> None:
@@ -432,9 +447,13 @@ def test_refused_before_anything_runs(issued: Issued, tmp_path: Path, args: list
     chain_folder = tmp_path / "my-chain"  # a user's folder: its chain must survive a demo pointed at it
     chain_folder.mkdir()
     shutil.copyfile(issued.state, chain_folder / "chain.sqlite")
+    manifest = json.loads(issued.manifest.read_text(encoding="utf-8"))
+    manifest["contracts"]["pool"] = manifest["contracts"]["stablecoin"]
+    stablecoin_as_pool = tmp_path / "stablecoin-as-pool.json"
+    stablecoin_as_pool.write_text(json.dumps(manifest), encoding="utf-8")
     names = {"state": issued.state, "manifest": issued.manifest, "deal": issued.deal, "tmp": tmp_path,
              "file": a_file, "garbage": garbage, "foreign": foreign, "state_copy": state_copy,
-             "chain_folder": chain_folder}
+             "chain_folder": chain_folder, "stablecoin_as_pool": stablecoin_as_pool}
     filled = [a.format(**names) for a in args]
     untouched = [tmp_path, a_file, garbage, foreign, state_copy, chain_folder / "chain.sqlite", chain_folder]
     _refused(issued.state, *filled, env=env, match=match.format(**names), untouched=untouched)
