@@ -59,7 +59,7 @@ def make_cmd(
     """Sign a sell order; the buyer fills the order file with `rwa trade fill`."""
     from rwa.chain import connect
     from rwa.errors import InputError
-    from rwa.issuance.trade import make_order
+    from rwa.issuance.trade import MadeOrders, make_order
     from rwa.onchain.deployed import open_deployment
     from rwa.paths import writable_file
 
@@ -67,10 +67,13 @@ def make_cmd(
         raise InputError(f"--valid-for {valid_for}: must be positive")
     writable_file(out, "--out")
     manifest = load_manifest(deployment or default_manifest_path())
+    made = MadeOrders(manifest)
     with connect(rpc_url=rpc_url, state=state) as chain:
+        taken = made.of(chain.account(seller).address)
         signed = make_order(open_deployment(chain, manifest), tranche, seller, amount, price, buyer,
-                            chain.now() + valid_for, nonce)
+                            chain.now() + valid_for, nonce, taken)
     signed.write(out)
+    made.add(signed, out)
     console.print(f"order {out}: {amount} {tranche} units for {price}, nonce {signed.order.nonce}, "
                   f"expires {signed.order.expiry}")
 

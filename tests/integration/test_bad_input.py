@@ -261,6 +261,21 @@ def test_trade_make_refuses_before_approving(issued: Issued, tmp_path: Path, arg
              untouched=[tmp_path])
 
 
+def test_trade_make_refuses_a_nonce_an_unfilled_order_holds(issued: Issued, tmp_path: Path) -> None:
+    state = _copy(issued, tmp_path)
+    common = ["--tranche", "senior", "--amount", "1000", "--price", "1000", "--seller", issued.holder,
+              "--deployment", str(issued.manifest), "--state", str(state)]
+    first = tmp_path / "first.json"
+    rwa("trade", "make", *common, "--nonce", "7", "--out", str(first), check=True)
+    second = tmp_path / "second.json"
+    _refused(state, "trade", "make", *common, "--nonce", "7", "--out", str(second),
+             match=f"--nonce 7: {issued.holder} already signed the order {first}", untouched=[second])
+    for out in (tmp_path / "a.json", tmp_path / "b.json"):  # the default nonces of one second differ too
+        rwa("trade", "make", *common, "--out", str(out), check=True)
+    nonces = {json.loads(p.read_text(encoding="utf-8"))["order"]["nonce"] for p in tmp_path.glob("[ab].json")}
+    assert len(nonces) == 2 and 7 not in nonces
+
+
 def test_trade_cancel_refuses_a_negative_nonce(issued: Issued) -> None:
     _refused(issued.state, "trade", "cancel", "--seller", issued.holder, "--nonce", "-1", "--deployment",
              str(issued.manifest), "--state", str(issued.state), match="--nonce: -1 is not between")
@@ -427,12 +442,14 @@ _DEAL = ["--deployment", "{manifest}", "--state", "{state}"]
         (["status", "--deployment", "{stablecoin_as_pool}", "--state", "{state}"], {}, "is not a pool"),
         (["distribute", "--period", "1", "--deployment", "{stablecoin_as_pool}", "--state", "{state}"], {},
          "is not a pool"),
+        (["trade", "quote", "--tranche", "senior", "--amount", str(2**300), *_DEAL], {}, "a price is for 1 to"),
     ],
     ids=["seed-publish", "seed-size", "seed-demo", "outbox-folder", "outbox-garbage", "outbox-garbage-publish",
          "outbox-foreign-sqlite", "outbox-chain-state", "outbox-foreign-publish", "retry-attempts-word",
          "retry-delay-env-negative", "retry-delay-negative", "retries-zero", "issue-out-under-a-file",
          "sign-out-under-a-file", "sign-out-a-file", "demo-out-under-a-file", "demo-out-a-chain-folder",
-         "sign-40-periods-ahead", "status-stablecoin-as-pool", "distribute-stablecoin-as-pool"],
+         "sign-40-periods-ahead", "status-stablecoin-as-pool", "distribute-stablecoin-as-pool",
+         "quote-more-than-the-supply"],
 )
 def test_refused_before_anything_runs(issued: Issued, tmp_path: Path, args: list[str], env: dict[str, str],
                                       match: str) -> None:
