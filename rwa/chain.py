@@ -29,6 +29,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from rwa.cli_options import env_number
 from rwa.embedded_views import view_computation, view_state
 from rwa.errors import ChainError, InputError, NodeUnreachableError, StateFileError
 from rwa.paths import state_dir
@@ -140,7 +141,7 @@ class StateFile:
         except OSError as exc:
             raise StateFileError(f"--state {self.path}: cannot create its lock {lock_path} ({exc.strerror or exc})"
                                  ) from None
-        wait = float(os.environ.get("RWA_STATE_LOCK_TIMEOUT", "60")) if timeout is None else timeout
+        wait = env_number("RWA_STATE_LOCK_TIMEOUT", float, 60.0) if timeout is None else timeout
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -13,17 +13,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import requests
 from web3.exceptions import ProviderConnectionError
 
 from rwa.chain import Chain, connect
+from rwa.cli_options import env_number
 from rwa.deployment import Manifest, open_session
 from rwa.errors import ChainError, InputError, NodeUnreachableError
 
@@ -59,14 +59,12 @@ class RetryPolicy:
     def from_env(cls, attempts: int | None = None, base_delay: float | None = None) -> RetryPolicy:
         """The given values, else ``RWA_RETRY_ATTEMPTS`` and ``RWA_RETRY_BASE_DELAY``, else the defaults; a value
         that is no whole number of attempts (1 or more) or no finite delay (0 or more seconds) is refused, named."""
-        tries = attempts if attempts is not None else _from_env("RWA_RETRY_ATTEMPTS", int, cls.attempts)
-        delay = base_delay if base_delay is not None else _from_env("RWA_RETRY_BASE_DELAY", float, cls.base_delay)
-        if tries < 1:
-            where = "--retries" if attempts is not None else "RWA_RETRY_ATTEMPTS"
-            raise InputError(f"{where} {tries}: must be 1 or more attempts")
+        tries = attempts if attempts is not None else env_number("RWA_RETRY_ATTEMPTS", int, cls.attempts, 1)
+        delay = base_delay if base_delay is not None else env_number("RWA_RETRY_BASE_DELAY", float, cls.base_delay)
+        if tries < 1:  # the environment's values are checked where they are read
+            raise InputError(f"--retries {tries}: must be 1 or more attempts")
         if not math.isfinite(delay) or delay < 0:
-            where = "--retry-delay" if base_delay is not None else "RWA_RETRY_BASE_DELAY"
-            raise InputError(f"{where} {delay}: must be a finite number of seconds, 0 or more")
+            raise InputError(f"--retry-delay {delay}: must be a finite number of seconds, 0 or more")
         return cls(attempts=tries, base_delay=delay)
 
     def run(self, fn: Callable[[], T], what: str) -> T:
@@ -91,16 +89,6 @@ def short_error(exc: BaseException) -> str:
     """The exception's type and the first line of its message, cut to fit a log line."""
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
-
-
-def _from_env(name: str, kind: type[int] | type[float], default: float) -> Any:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return kind(text)
-    except ValueError:
-        raise InputError(f"{name}={text!r}: not a {'whole ' if kind is int else ''}number") from None
 
 
 def connect_with_retry(connect: Callable[[], Chain], policy: RetryPolicy, where: str) -> Chain:
