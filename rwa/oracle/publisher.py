@@ -427,7 +427,10 @@ def amend(
     """Replace period ``period``'s on-chain report by the source's figures (same quorum; refused once distributed).
 
     The amendment goes through the outbox like a first report, so a re-run after a crash resumes it."""
+    from rwa.oracle.signatures import refuse_distributed
+
     report = open_source(manifest, source, simulate, seed, scenario).report(period)
+    refuse_distributed(RevenueOracle.at(chain, manifest.address("oracle")), period)
     with Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry) as publisher:
         publisher.reconcile()
         return publisher.amend_period(report)
@@ -444,13 +447,15 @@ def publish_signed(
 ) -> PublishResult:
     """Submit (or amend) ``period`` (default: the next one) with the reporters' signature files in ``folder``; the
     publisher holds no reporter key: it only relays what M reporters signed on their own machines."""
-    from rwa.oracle.signatures import check_quorum, collect
+    from rwa.oracle.signatures import check_quorum, collect, refuse_distributed
 
     oracle = RevenueOracle.at(chain, manifest.address("oracle"))
     policy = retry or RetryPolicy.from_env()
     target = period if period is not None else policy.run(oracle.latest_period, "reading the latest period") + 1
     report, signatures = collect(folder, chain.chain_id, oracle.address, target)
     policy.run(lambda: check_quorum(oracle, target, signatures), "reading the oracle's reporters")  # nothing sent yet
+    if report.version > 0:
+        refuse_distributed(oracle, target)
     with Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=policy) as publisher:
         publisher.reconcile()
         if report.version == 0:

@@ -54,7 +54,7 @@ def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report
         raise InputError(f"--period {report.period}: it has not ended (it ends at {config.period_end(report.period)}"
                          f", the chain's time is {now}): sign it once it has")
     if amend:
-        _refuse_distributed(oracle, report.period)
+        refuse_distributed(oracle, report.period)
     scheduled = int(oracle.contract.functions.contractedRentOf(report.period).call())
     if report.contracted_rent != scheduled:
         raise InputError(f"period {report.period}: the billing data's contracted rent {report.contracted_rent:,} "
@@ -69,8 +69,9 @@ def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report
     return replace(report, version=onchain.version + 1)
 
 
-def _refuse_distributed(oracle: RevenueOracle, period: int) -> None:
-    """An amendment of a period the pool has distributed is refused by the oracle (``AmendAfterDistribution``)."""
+def refuse_distributed(oracle: RevenueOracle, period: int) -> None:
+    """Refuse to amend a period the pool has distributed, as the oracle would (``AmendAfterDistribution``), before
+    anything is signed or sent."""
     from rwa.onchain.pool import LeasePool
 
     pool = oracle.pool()
@@ -78,7 +79,7 @@ def _refuse_distributed(oracle: RevenueOracle, period: int) -> None:
         return  # no pool bound yet: nothing is distributed
     last = LeasePool.at(oracle.chain, pool).last_distributed_period()
     if period <= last:
-        raise InputError(f"--amend: period {period} is distributed (the pool has paid periods 1..{last}); its "
+        raise InputError(f"period {period} is distributed (the pool has paid periods 1..{last}): its "
                          "report can no longer be amended")
 
 

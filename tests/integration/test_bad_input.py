@@ -364,13 +364,15 @@ def test_distribute_refuses_a_deal_file_edited_after_issuance(issued: Issued, tm
              match="was edited after issuance")
 
 
-def test_oracle_sign_refuses_to_amend_a_distributed_period(issued: Issued, tmp_path: Path) -> None:
+def test_amending_a_distributed_period_is_refused_before_signing(issued: Issued, tmp_path: Path) -> None:
     state = _copy(issued, tmp_path)
     common = ["--deployment", str(issued.manifest), "--state", str(state)]
     rwa("distribute", "--period", "1", *common, check=True)
-    folder = tmp_path / "signatures"
+    folder, outbox = tmp_path / "signatures", tmp_path / "outbox.sqlite"
     _refused(state, "oracle", "sign", "--period", "1", "--amend", "--dev-key", "0", "--simulate", "--out",
-             str(folder), *common, match="--amend: period 1 is distributed", untouched=[folder])
+             str(folder), *common, match="period 1 is distributed", untouched=[folder])
+    _refused(state, "oracle", "amend", "--period", "1", "--simulate", "--seed", "3", "--outbox", str(outbox),
+             *common, match="period 1 is distributed", untouched=[outbox])
 
 
 def test_claim_refuses_a_holder_failing_its_checksum(issued: Issued) -> None:
