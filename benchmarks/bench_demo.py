@@ -5,10 +5,11 @@ only the demo's transactions, replayed raw in the same order on a fresh chain, b
    every request counted: view calls (EVM runs on the direct path, ``eth_call`` through web3.py), transactions,
    and the calls made in each month's loop and inside each claim.
 2. The demo's chain is read back: every block's timestamp and signed transactions, in order.
-3. A fresh embedded chain with the same genesis mines the same blocks: each block's timestamp is set, then its
-   transactions are handed over as raw bytes through ``send_raw_transaction``, the call the direct path makes.
-   Only this loop is timed: the floor. Its final state root must equal the demo's, so the floor ran the very
-   same transactions to the very same state (and every receipt's status must match).
+3. A fresh embedded chain with the same genesis (its salt read from the demo's state file) mines the same blocks:
+   each block's timestamp is set, then its transactions are handed over as raw bytes through
+   ``send_raw_transaction``, the call the direct path makes. Only this loop is timed: the floor. Its final state
+   root must equal the demo's, so the floor ran the very same transactions to the very same state (and every
+   receipt's status must match).
 
     python benchmarks/bench_demo.py [--months 60] [--holders 50]
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,8 +32,7 @@ from typing import Any
 from rich.console import Console
 
 import rwa.demo as demo
-from rwa.chain import _GENESIS_TIMESTAMP as GENESIS_TIMESTAMP
-from rwa.chain import EMBEDDED_ACCOUNTS, DirectNode, EmbeddedProvider, connect
+from rwa.chain import EMBEDDED_ACCOUNTS, DirectNode, EmbeddedProvider, connect, genesis_params
 
 
 @dataclass
@@ -112,9 +113,15 @@ class Block:
     statuses: list[int]
 
 
-def read_blocks(state: Path) -> tuple[list[Block], bytes]:
-    """Every block after genesis of the demo's chain (timestamp, raw transactions, receipt statuses) and the final
-    state root."""
+def read_blocks(state: Path) -> tuple[list[Block], bytes, bytes | None]:
+    """Every block after genesis of the demo's chain (timestamp, raw transactions, receipt statuses), the final
+    state root and the genesis salt."""
+    db = sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
+    finally:
+        db.close()
+    salt = bytes.fromhex(row[0]) if row else None
     with connect(state=state) as chain:
         direct = chain.direct
         assert direct is not None
@@ -126,15 +133,14 @@ def read_blocks(state: Path) -> tuple[list[Block], bytes]:
             receipts = block.get_receipts(py_chain.chaindb)
             blocks.append(Block(block.header.timestamp, [tx.encode() for tx in block.transactions],
                                 [r.state_root == b"\x01" for r in receipts]))  # post-Byzantium: status byte
-        return blocks, head.state_root
+        return blocks, head.state_root, salt
 
 
-def floor(blocks: list[Block]) -> tuple[float, bytes, list[int]]:
+def floor(blocks: list[Block], salt: bytes | None) -> tuple[float, bytes, list[int]]:
     """Mine ``blocks`` on a fresh chain of the same genesis, timing only the transactions and the mining."""
     from eth_tester import EthereumTester, PyEVMBackend
 
-    params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": GENESIS_TIMESTAMP})
-    backend = PyEVMBackend(genesis_parameters=params,
+    backend = PyEVMBackend(genesis_parameters=genesis_params(salt),
                            genesis_state=PyEVMBackend.generate_genesis_state(num_accounts=EMBEDDED_ACCOUNTS))
     tester = EthereumTester(backend)
     statuses: list[int] = []
@@ -173,9 +179,9 @@ def main() -> None:
         wall = time.perf_counter() - started
         for u in undo:
             u()
-        blocks, root = read_blocks(out / "chain.sqlite")
+        blocks, root, salt = read_blocks(out / "chain.sqlite")
     assert summary.replay_exit_code == 0, "the demo's replay did not reconcile"
-    floor_s, floor_root, floor_statuses = floor(blocks)
+    floor_s, floor_root, floor_statuses = floor(blocks, salt)
     assert floor_root == root, "the replayed transactions did not reach the demo's state"
     assert floor_statuses == [s for b in blocks for s in b.statuses], "a replayed receipt's status differs"
 

@@ -29,6 +29,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from rwa.cli_options import env_number
 from rwa.embedded_views import view_computation, view_state
 from rwa.errors import ChainError, InputError, NodeUnreachableError, StateFileError
 from rwa.paths import state_dir
@@ -48,7 +49,12 @@ DEV_ROLE_SLOTS = 5
 trustee."""
 DEV_REPORTER_SLOT = 10
 """... and the oracle's reporters sign with the keys from this slot on."""
-_GENESIS_TIMESTAMP = 1_767_225_600  # 2026-01-01T00:00:00Z: a fixed genesis makes every state file's genesis equal
+_GENESIS_TIMESTAMP = 1_767_225_600  # 2026-01-01T00:00:00Z
+GENESIS_SALT_BYTES = 32
+"""A new state file's genesis carries this many random bytes (its header's ``extra_data``, stored in the file's
+``salt`` meta row): every embedded chain then has a genesis, and block hashes, of its own, though its chain id, keys
+and contract addresses are those of every other embedded chain. A file without the row is older, and its genesis
+the fixed one every such file shares."""
 
 _MUTATING = frozenset(
     {
@@ -135,7 +141,7 @@ class StateFile:
         except OSError as exc:
             raise StateFileError(f"--state {self.path}: cannot create its lock {lock_path} ({exc.strerror or exc})"
                                  ) from None
-        wait = float(os.environ.get("RWA_STATE_LOCK_TIMEOUT", "60")) if timeout is None else timeout
+        wait = env_number("RWA_STATE_LOCK_TIMEOUT", float, 60.0) if timeout is None else timeout
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -739,6 +745,33 @@ class DirectNode:
         return tx_hash
 
 
+def genesis_params(salt: bytes | None) -> dict[str, Any]:
+    """The embedded chain's genesis header fields: fixed, but for ``salt`` (:data:`GENESIS_SALT_BYTES`) in its
+    extra data when the chain has one."""
+    from eth_tester import PyEVMBackend
+
+    overrides: dict[str, Any] = {"timestamp": _GENESIS_TIMESTAMP}
+    if salt is not None:
+        overrides["extra_data"] = salt
+    params: dict[str, Any] = PyEVMBackend.generate_genesis_params(overrides=overrides)
+    return params
+
+
+def _recorded_salt(meta: dict[str, str], state_path: Path) -> bytes | None:
+    """The salt a state file's genesis carries; None for a file made before salts."""
+    recorded = meta.get("salt")
+    if recorded is None:
+        return None
+    try:
+        salt = bytes.fromhex(recorded)
+    except ValueError:
+        salt = b""
+    if len(salt) != GENESIS_SALT_BYTES:
+        raise StateFileError(f"{state_path}: its genesis salt {recorded!r} is not {GENESIS_SALT_BYTES} hex bytes; "
+                             "the file was edited: restore it or `rwa chain reset --yes`")
+    return salt
+
+
 def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
     from eth_tester import PyEVMBackend
 
@@ -747,7 +780,9 @@ def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
     state = StateFile(state_path)
     meta, kv = state.open()
     try:
-        params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": _GENESIS_TIMESTAMP})
+        new_salt = os.urandom(GENESIS_SALT_BYTES)
+        salt = _recorded_salt(meta, state_path) if meta else new_salt
+        params = genesis_params(salt)
         genesis_state = PyEVMBackend.generate_genesis_state(num_accounts=EMBEDDED_ACCOUNTS)
         backend = PyEVMBackend(genesis_parameters=params, genesis_state=genesis_state)
         base_db = backend.chain.chaindb.db
@@ -768,6 +803,7 @@ def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
             meta = {
                 "format": STATE_FORMAT,
                 "genesis": genesis_hash,
+                "salt": new_salt.hex(),
                 "chain_id": str(backend.chain.chain_id),
                 "created": str(int(time.time())),
             }
@@ -900,6 +936,15 @@ class Chain:
             return self.direct.head()
         block = self.w3.eth.get_block("latest")
         return int(block["number"]), int(block["timestamp"])
+
+    def block_hash(self, number: int) -> str | None:
+        """The 0x-hex hash of canonical block ``number``; None past the head."""
+        if number < 0 or number > self.head()[0]:
+            return None
+        if self.direct is not None:
+            return "0x" + self.direct.block(number)[0].hex()
+        block = self.w3.eth.get_block(number)
+        return "0x" + bytes(block["hash"]).hex()
 
     def nonce(self, address: str) -> int:
         """The nonce ``address``'s next transaction takes (its pending transactions counted)."""

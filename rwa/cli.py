@@ -13,7 +13,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendo
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
+from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console, seed_option
 from rwa.errors import RwaError
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def demo_command(
     scenario: Annotated[str, typer.Option("--scenario", help="base, or stress (rent -20% from month 13, "
                                           "utilization 50%).")] = "base",
     out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out/demo"),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the holders' trades and claims.")] = 7,
+    seed: Annotated[int, seed_option("Seed of the holders' trades and claims.")] = 7,
 ) -> None:
     """The deal's whole life on a fresh embedded chain, ending with the auditor's replay."""
     from rwa.demo import run_demo
@@ -214,8 +214,26 @@ def main(command: str | None = None, prog_name: str | None = None) -> None:
     except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:
+        failure = _node_failure(exc)
+        if failure is None:
+            raise
+        print(f"error: {failure}", file=sys.stderr)
+        sys.exit(1)
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _node_failure(exc: Exception) -> str | None:
+    """One line for a node that stopped answering in the middle of a command (it answered when the command
+    connected, so no retry was due): the job failed; what it sent before is on the chain, and every command picks
+    up from the chain's state when run again. None for any other exception (a bug: its traceback is shown)."""
+    from rwa.oracle.retry import TRANSIENT, short_error
+
+    if not isinstance(exc, TRANSIENT):
+        return None
+    return (f"the node stopped answering ({short_error(exc)}); what was sent before is on the chain: run the "
+            "command again once the node answers")
 
 
 def _usage_message(exc: UsageError) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,12 @@ Deployment = Annotated[
     typer.Option("--deployment", help="The deployment manifest (default .rwa/deployment.json)."),
 ]
 
+def seed_option(help_text: str) -> Any:
+    """``--seed``: a random generator's seed, which numpy (and so every seeded figure here) takes only as an
+    integer of 0 or more; a negative one is a usage error."""
+    return typer.Option("--seed", min=0, help=help_text)
+
+
 PIPE_WIDTH = 400
 """Columns of a command's output when it is not a terminal: wide enough for every table the commands print."""
 
@@ -31,3 +37,23 @@ def output_console() -> Console:
     if Console().is_terminal:
         return Console()
     return Console(width=PIPE_WIDTH, soft_wrap=True)
+
+
+def env_number(name: str, kind: type[int] | type[float], default: float, minimum: float = 0) -> Any:
+    """A numeric setting from the environment variable ``name`` (``default`` when unset or blank): a value that is no
+    finite number of ``kind``, or is below ``minimum``, is refused in one line naming the variable."""
+    import math
+    import os
+
+    from rwa.errors import InputError
+
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r}: not a {'whole ' if kind is int else ''}number") from None
+    if not math.isfinite(value) or value < minimum:
+        raise InputError(f"{name}={text!r}: must be a finite number of {minimum} or more")
+    return value

@@ -72,6 +72,20 @@ Money = Annotated[int, BeforeValidator(_to_smallest_units)]
 Bps = Annotated[int, Field(ge=0, le=BPS)]
 
 
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def checked_address(value: str) -> str:
+    """An address a deal names for a party (an investor, the trustee, a treasury, a cost's recipient, the
+    stablecoin): EIP-55 checksummed, and never the zero address, which the contracts refuse (or burn to) only after
+    the deployment has begun."""
+    if not is_checksum_address(value):
+        raise ValueError("must be a checksummed 0x address (EIP-55)")
+    if value == ZERO_ADDRESS:
+        raise ValueError("must not be the zero address")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -248,7 +262,7 @@ class Financing(_Model):
 class Risk(_Model):
     """Monte Carlo and stress assumptions; annual figures, applied monthly."""
 
-    seed: int = 20250701
+    seed: int = Field(default=20250701, ge=0, description="numpy takes a seed of 0 or more")
     paths: int = Field(default=20_000, gt=0)
     rent_drift_annual: float = -0.05
     rent_vol_annual: float = Field(default=0.15, ge=0)
@@ -312,9 +326,7 @@ class Governance(_Model):
     @field_validator("trustee")
     @classmethod
     def _checksummed(cls, value: str | None) -> str | None:
-        if value is not None and not is_checksum_address(value):
-            raise ValueError("must be a checksummed 0x address (EIP-55)")
-        return value
+        return None if value is None else checked_address(value)
 
 
 class UpfrontCost(_Model):
@@ -327,9 +339,7 @@ class UpfrontCost(_Model):
     @field_validator("recipient")
     @classmethod
     def _checksummed(cls, value: str) -> str:
-        if not is_checksum_address(value):
-            raise ValueError("must be a checksummed 0x address (EIP-55)")
-        return value
+        return checked_address(value)
 
 
 CLOSE_GRACE_SECONDS = 14 * 86_400
@@ -369,9 +379,7 @@ class Offering(_Model):
     @field_validator("treasury")
     @classmethod
     def _checksummed(cls, value: str | None) -> str | None:
-        if value is not None and not is_checksum_address(value):
-            raise ValueError("must be a checksummed 0x address (EIP-55)")
-        return value
+        return None if value is None else checked_address(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Offering:
@@ -406,9 +414,7 @@ class Investor(_Model):
     @field_validator("address")
     @classmethod
     def _checksummed(cls, value: str) -> str:
-        if not is_checksum_address(value):
-            raise ValueError("must be a checksummed 0x address (EIP-55)")
-        return value
+        return checked_address(value)
 
 
 class Deal(_Model):
@@ -438,9 +444,7 @@ class Deal(_Model):
     @field_validator("stablecoin_address")
     @classmethod
     def _token_checksummed(cls, value: str | None) -> str | None:
-        if value is not None and not is_checksum_address(value):
-            raise ValueError("must be a checksummed 0x address (EIP-55)")
-        return value
+        return None if value is None else checked_address(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Deal:

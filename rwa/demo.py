@@ -27,11 +27,12 @@ from rich.table import Table
 
 from rwa.chain import Chain, connect, reset_state
 from rwa.deal import Deal, load_deal
+from rwa.errors import InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
-from rwa.paths import project_root
+from rwa.paths import project_root, writable_folder
 from rwa.period_clock import next_month_start
 from rwa.tx import send_value
 from rwa.units import BPS, TRANCHES, format_dscr, money_formatter
@@ -163,7 +164,6 @@ def _iso(moment: datetime) -> str:
 def _trade(deal: DeployedDeal, deal_model: Deal, rng: random.Random, holders: list[LocalAccount],
            summary: DemoSummary) -> None:
     """A holder sells part of a tranche to another through the settlement, at what a buyer would pay."""
-    from rwa.errors import InputError
     from rwa.issuance.trade import fair_price, fill_order, make_order
 
     tranche = rng.choice(TRANCHES)
@@ -232,6 +232,34 @@ def _claim_some(
         summary.claimed_units += sum(result.paid.values())
 
 
+DEMO_MARK = ".rwa-demo"
+"""The file that marks a folder as the demo's own: its records are deleted and written again on the next run."""
+_DEMO_RECORDS = ("deployment.json", "oracle-outbox.sqlite", "ledger.sqlite")
+"""Records of the last run that a new one deletes (besides its chain)."""
+
+
+def _refuse_foreign_out(out: Path) -> None:
+    """Refuse an ``--out`` the demo would wreck: a file, a path under a file, or a folder holding a chain or records
+    the demo did not write (a user's ``.rwa`` with the default chain, a deal file): the demo deletes its last run's
+    chain and records and overwrites its files. A folder a demo wrote carries :data:`DEMO_MARK`, or (written by an
+    older version) its ``summary.json``."""
+    writable_folder(out, "--out")
+    if not out.is_dir() or (out / DEMO_MARK).exists() or _is_demo_summary(out / "summary.json"):
+        return
+    held = [name for name in ("chain.sqlite", *_DEMO_RECORDS, "deal.toml", "summary.json") if (out / name).exists()]
+    if held:
+        raise InputError(f"--out {out}: holds {', '.join(held)}, not written by a demo; the demo would delete or "
+                         "overwrite them, so nothing was done: pass a new or empty folder")
+
+
+def _is_demo_summary(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and {"scenario", "replay_exit_code"} <= set(data)
+
+
 def run_demo(
     console: Console,
     months: int = 60,
@@ -245,10 +273,12 @@ def run_demo(
     from rwa.oracle.source import open_source
 
     started = time.monotonic()
+    _refuse_foreign_out(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARK).touch()
     state = out / "chain.sqlite"
     reset_state(state)
-    for stale in ("deployment.json", "oracle-outbox.sqlite", "ledger.sqlite"):
+    for stale in _DEMO_RECORDS:
         (out / stale).unlink(missing_ok=True)
     summary = DemoSummary(scenario=scenario, months=months, holders=holders, out=str(out))
     rng = random.Random(seed)

@@ -21,7 +21,7 @@ from web3 import Web3
 
 from rwa.chain import Chain, connect
 from rwa.errors import InputError
-from rwa.paths import state_dir
+from rwa.paths import state_dir, writable_file
 from rwa.terms import RecordedTerms
 
 MANIFEST_FORMAT = "rwa-deployment/3"
@@ -104,8 +104,7 @@ def load_manifest(path: Path) -> Manifest:
 
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write atomically: a reader sees the old manifest or the new one, never half of one."""
-    if path.is_dir():
-        raise InputError(f"--out {path}: is a folder; give a file name for the deployment manifest")
+    writable_file(path, "--out")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
@@ -119,19 +118,52 @@ def save_manifest(manifest: Manifest, path: Path) -> None:
         raise
 
 
-def check_chain(chain: Chain, manifest: Manifest, contract: str = "pool") -> None:
-    """Refuse a chain that is not the manifest's: another chain id, or no code at the ``contract`` it names."""
+def check_same_chain(chain: Chain, manifest: Manifest, what: str = "the deployment") -> None:
+    """Refuse a chain that is not the one ``manifest`` was written on: another chain id, or another block where the
+    manifest's anchor block stands (its ``deployment_block_hash``). Embedded chains share their chain id and their
+    addresses; each has a genesis of its own (:data:`rwa.chain.GENESIS_SALT_BYTES`), so a manifest anchored at
+    another one's genesis or later blocks is refused here."""
     if manifest.chain_id != chain.chain_id:
         raise InputError(
-            f"the deployment is on chain {manifest.chain_id} but this is chain {chain.chain_id}: "
+            f"{what} is on chain {manifest.chain_id} but this is chain {chain.chain_id}: "
             "pass the matching --rpc-url/--state or another --deployment"
         )
+    if not manifest.deployment_block_hash:
+        return  # written before manifests recorded their anchor
+    number = manifest.deployment_block
+    here = chain.block_hash(number)
+    if here is None or here.lower() != manifest.deployment_block_hash.lower():
+        shown = "no such block" if here is None else here
+        raise InputError(
+            f"{what} was written on another chain: its block {number} is {manifest.deployment_block_hash}, "
+            f"this chain's is {shown}; pass the matching --rpc-url/--state or this chain's --deployment"
+        )
+
+
+_FUNCTIONS = {
+    "pool": ("lastDistributedPeriod()", "distribute(uint256)"),
+    "oracle": ("latestPeriod()", "threshold()"),
+}
+"""Functions every version of the contract a command starts from has: a contract's dispatcher holds each of its
+selectors in its code (the optimizer drops a selector's leading zero bytes), so another contract is told apart
+before it is called."""
+
+
+def check_chain(chain: Chain, manifest: Manifest, contract: str = "pool") -> None:
+    """Refuse a chain that is not the manifest's (:func:`check_same_chain`), or has no code at the ``contract`` it
+    names."""
+    check_same_chain(chain, manifest)
     address = manifest.address(contract)
-    if len(chain.w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
+    code = bytes(chain.w3.eth.get_code(Web3.to_checksum_address(address)))
+    if len(code) == 0:
         raise InputError(
             f"no {contract} contract at {address} on chain {chain.chain_id}: a foreign manifest or the wrong chain "
             "(was it reset?)"
         )
+    missing = [f for f in _FUNCTIONS.get(contract, ()) if Web3.keccak(text=f)[:4].lstrip(b"\0") not in code]
+    if missing:
+        raise InputError(f"the manifest's {contract} {address} is not a {contract} (its code has no {missing[0]}): "
+                         "the manifest was edited or names another contract; pass the deployment's own manifest")
 
 
 @contextlib.contextmanager

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+
+from rwa.errors import InputError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -39,3 +42,68 @@ def node_modules() -> Path:
 def state_dir() -> Path:
     """Local records of this checkout: the embedded chain, deployment manifests, ledgers."""
     return Path(os.environ.get("RWA_HOME") or Path.cwd() / ".rwa")
+
+
+# -- checks before a command writes a local file: run before its first transaction -------------------------------
+
+
+def writable_file(path: Path, option: str) -> Path:
+    """``path`` when a file can be written there: refuses a folder and a path under a file (``--out a/b`` where
+    ``a`` is a file), with the option named, before anything is done."""
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file name")
+    _parent_is_folder(path, option)
+    return path
+
+
+def writable_folder(path: Path, option: str) -> Path:
+    """``path`` when files can be written in it (it is a folder, or can be made one): refuses a file and a path
+    under a file."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path}: is a file; give a folder")
+    _parent_is_folder(path, option)
+    return path
+
+
+def _parent_is_folder(path: Path, option: str) -> None:
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {path}: {parent} is a file, not a folder")
+            return
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def read_only_uri(path: Path) -> str:
+    """A SQLite URI that reads ``path`` and writes nothing, not even beside it: a read-only connection to a file in
+    WAL mode makes its ``-wal``/``-shm`` files when they are absent, so without them (no writer has it open) the
+    file is opened as immutable; with them, as an ordinary reader."""
+    live = Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+    return f"{path.resolve().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
+
+
+def sqlite_tables(path: Path, option: str) -> set[str] | None:
+    """The tables of the SQLite file at ``path``, read without changing it (a read-only connection); None when
+    there is no file yet (absent or empty). A folder, an unreadable file or one that is not SQLite is refused:
+    a command checks a file is its own before it writes to it."""
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file")
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot read it ({exc.strerror or exc})") from None
+    if header != SQLITE_HEADER:
+        raise InputError(f"{option} {path}: not a SQLite file; nothing was changed")
+    try:
+        db = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
+            return {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{option} {path}: corrupt or not a SQLite file ({exc}); nothing was changed") from None

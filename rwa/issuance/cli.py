@@ -33,13 +33,14 @@ def issue_command(
     from rwa.chain import connect
     from rwa.issuance.issue import issue, plan_issue
     from rwa.issuance.show import show_plan
+    from rwa.paths import writable_file
 
     plan = plan_issue(deal)
     show_plan(console, plan)
     if dry_run:
         console.print("[yellow]dry run: nothing was sent[/]")
         return
-    target = out or default_manifest_path()
+    target = writable_file(out or default_manifest_path(), "--out")
     with connect(rpc_url=rpc_url, state=state) as chain:
         manifest = issue(chain, plan, target, console.print)
     console.print(f"[green]issued[/] on chain {manifest.chain_id}; manifest written to {target}")

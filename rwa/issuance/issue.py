@@ -19,7 +19,7 @@ from web3 import Web3
 from rwa.chain import DEV_REPORTER_SLOT, Chain
 from rwa.compile import load_build
 from rwa.deal import Deal, allocate, deal_hash, load_deal
-from rwa.deployment import Manifest, Roles, load_manifest, save_manifest
+from rwa.deployment import Manifest, Roles, check_same_chain, load_manifest, save_manifest
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
@@ -48,15 +48,10 @@ class Plan:
 
 
 
-_ZERO_ADDRESS = "0x" + "00" * 20
-
-
 def _refuse_bad_investors(deal: Deal, today: date) -> None:
-    """What the registry would only refuse after the contracts are deployed: a zero address, an expired KYC, a
-    jurisdiction that is no ISO country."""
+    """What the registry would only refuse after the contracts are deployed: an expired KYC, a jurisdiction that is
+    no ISO country (a zero address is refused with the deal file, :func:`rwa.deal.checked_address`)."""
     for i, inv in enumerate(deal.investors):
-        if inv.address == _ZERO_ADDRESS:
-            raise InputError(f"deal.investors[{i}].address: the zero address cannot hold tokens")
         if inv.kyc_expiry <= today:
             raise InputError(f"deal.investors[{i}].kyc_expiry: {inv.kyc_expiry} is not after today ({today})")
         try:
@@ -211,10 +206,7 @@ def _refuse_or_resume(chain: Chain, out: Path, digest: str) -> Manifest | None:
     if not out.is_file():
         return None
     existing = load_manifest(out)
-    if existing.chain_id != chain.chain_id:
-        raise InputError(
-            f"{out} is a deployment on chain {existing.chain_id}, this is chain {chain.chain_id}: pass another --out"
-        )
+    check_same_chain(chain, existing, what=f"the deployment in {out}")
     if existing.deal_hash != digest:
         raise InputError(f"{out} was issued from another deal file ({existing.deal_file}); pass another --out")
     if existing.complete:
@@ -327,11 +319,12 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
         _refuse_issued_on_chain(chain, digest)
         roles = default_roles(chain, deal)
         _refuse_unfunded_reserve(chain, deal, plan.terms, roles.admin)
+        anchor = chain.w3.eth.get_block("latest")  # number and hash of one block, even on a node that mines meanwhile
         manifest = Manifest(
             chain_id=chain.chain_id,
             network="embedded" if chain.kind == "embedded" else chain.location,
-            deployment_block=int(chain.w3.eth.block_number),
-            deployment_block_hash=chain.w3.eth.get_block("latest")["hash"].to_0x_hex(),
+            deployment_block=int(anchor["number"]),
+            deployment_block_hash=anchor["hash"].to_0x_hex(),
             deal_file=str(plan.deal_path.resolve()),
             deal_hash=digest,
             compiler_version=load_build().compiler_version,

@@ -7,17 +7,31 @@ value (:mod:`rwa.leverage.valuation`: the remaining expected payments discounted
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rwa.deal import Deal
+from rwa.deployment import Manifest
 from rwa.errors import InputError
 from rwa.issuance.show import deal_money, deal_tokens
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import share_value
 from rwa.onchain.deployed import DeployedDeal
-from rwa.onchain.settlement import ANYONE, Order, SignedOrder, Trade, TradeSettlement, sign_order
+from rwa.onchain.settlement import (
+    ANYONE,
+    Order,
+    SignedOrder,
+    Trade,
+    TradeSettlement,
+    check_order_field,
+    order_signer,
+    sign_order,
+)
 from rwa.onchain.tranche import Restriction
+from rwa.paths import state_dir
 from rwa.tx import call_many
 from rwa.units import TRANCHES, Tranche, format_time
 
@@ -34,14 +48,57 @@ def fair_price(deal: Deal, deployed: DeployedDeal, tranche: Tranche, amount: int
     if tranche not in TRANCHES:
         raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
     valued = value_deployment(deal, deployed).tranches[tranche]
-    if valued.supply <= 0 or amount <= 0:
-        raise InputError(f"a price needs a positive supply and amount, got {amount} of {valued.supply}")
+    if valued.supply <= 0:
+        raise InputError(f"the {tranche} tranche has no units to price")
+    if not 0 < amount <= valued.supply:
+        raise InputError(f"--amount {amount}: a price is for 1 to {valued.supply} units, the {tranche} tranche's "
+                         "supply")
     return share_value(valued.payments, valued.at, valued.rate, amount, valued.supply)
 
 
+class MadeOrders:
+    """The nonces this checkout's sellers signed orders with, by seller: a JSON file per deployment on its chain
+    (``.rwa/trade-nonces-<chain id>-<settlement>[-<anchor block>].json``). The chain knows a nonce only once its
+    order is filled or cancelled; an order signed and not filled yet is known here, so a second order never takes
+    its nonce (only one of the two could ever be filled)."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        anchor = manifest.deployment_block_hash.removeprefix("0x")[:8]
+        name = f"trade-nonces-{manifest.chain_id}-{manifest.address('settlement')[2:12].lower()}"
+        self.path = state_dir() / (f"{name}-{anchor}.json" if anchor else f"{name}.json")
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        if not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{self.path}: not the record of the orders made here ({exc}); move it away") from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise InputError(f"{self.path}: not the record of the orders made here; move it away")
+        return data
+
+    def of(self, seller: str) -> dict[int, str]:
+        """The nonces ``seller`` signed orders with, and each order's file."""
+        return {int(n): str(f) for n, f in self._read().get(seller.lower(), {}).items()}
+
+    def add(self, signed: SignedOrder, out: Path) -> None:
+        """Record ``signed``'s nonce (written to ``out``), atomically."""
+        data = self._read()
+        data.setdefault(signed.order.seller.lower(), {})[str(signed.order.nonce)] = str(out.resolve())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+        os.replace(tmp, self.path)
+
+
 def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, price: int, buyer: str | None,
-               expiry: int, nonce: int | None = None, say: Callable[[str], None] | None = None) -> SignedOrder:
-    """The seller signs a sell order (and approves the settlement for its tokens if it has not, telling ``say``)."""
+               expiry: int, nonce: int | None = None, taken: Mapping[int, str] | None = None,
+               say: Callable[[str], None] | None = None) -> SignedOrder:
+    """The seller signs a sell order (and approves the settlement for its tokens if it has not, telling ``say``).
+    ``taken``: the nonces of the seller's orders made before (:class:`MadeOrders`), each with its order file."""
+    taken = taken or {}
     if tranche not in TRANCHES:
         raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
     if amount <= 0 or price < 0:
@@ -55,6 +112,14 @@ def make_order(deployed: DeployedDeal, tranche: str, seller: str, amount: int, p
                          f"{format_time(now)}")
     if nonce is None:
         nonce = now * 1_000 + amount % 1_000
+        while nonce in taken:
+            nonce += 1
+    elif nonce in taken:
+        raise InputError(f"--nonce {nonce}: {key.address} already signed the order {taken[nonce]} with it; give "
+                         "another nonce (of two orders with one nonce only one can ever be filled)")
+    for name, value, where in (("amount", amount, "--amount"), ("price", price, "--price"),
+                               ("expiry", expiry, "--valid-for (the order's expiry)"), ("nonce", nonce, "--nonce")):
+        check_order_field(name, value, where)
     t, st = token.contract.functions, settlement.contract.functions
     balance, spent, allowance = call_many([t.balanceOf(key.address), st.nonceSpent(key.address, nonce),
                                            t.allowance(key.address, settlement.address)])
@@ -78,6 +143,12 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str, say: Cal
     the price, are told to ``say``."""
     settlement = settlement_of(deployed)
     order = signed.order
+    chain_id = deployed.chain.chain_id
+    signer = order_signer(signed, chain_id, settlement.address)
+    if signer is None or signer.lower() != order.seller.lower():
+        raise InputError(f"the order's signature is not its seller's ({order.seller}) for the settlement "
+                         f"{settlement.address} on chain {chain_id}: the order was altered, or signed for another "
+                         "chain or settlement")
     tokens = {t.address.lower(): t for t in deployed.tokens.values()}
     token = tokens.get(order.token.lower())
     if token is None:
@@ -88,17 +159,20 @@ def fill_order(deployed: DeployedDeal, signed: SignedOrder, buyer: str, say: Cal
         raise InputError(f"the order expired at {format_time(order.expiry)}; the chain's time is {format_time(now)}")
     if order.buyer.lower() not in (ANYONE, key.address.lower()):
         raise InputError(f"the order is for {order.buyer}, not {key.address}")
-    coin = deployed.stablecoin.contract.functions
-    spent, code, have, allowance = call_many([
+    coin, sold = deployed.stablecoin.contract.functions, token.contract.functions
+    spent, code, have, allowance, held, approved = call_many([
         settlement.contract.functions.nonceSpent(order.seller, order.nonce),
-        token.contract.functions.detectTransferFromRestriction(settlement.address, order.seller, key.address,
-                                                               order.amount),
+        sold.detectTransferFromRestriction(settlement.address, order.seller, key.address, order.amount),
         coin.balanceOf(key.address), coin.allowance(key.address, settlement.address),
+        sold.balanceOf(order.seller), sold.allowance(order.seller, settlement.address),
     ])
     if spent:
         raise InputError(f"the order's nonce {order.nonce} is spent: it was filled or cancelled")
     if code != Restriction.SUCCESS:
         raise InputError(f"the trade would be refused: {token.message_for(int(code))}")
+    if held < order.amount or approved < order.amount:
+        raise InputError(f"the seller {order.seller} holds {held} and lets the settlement move {approved} of the "
+                         f"{order.amount} units the order sells on this chain: was it made on another chain?")
     money = deal_money(deployed.manifest)
     if have < order.price:
         if not deployed.chain.is_dev:

@@ -66,19 +66,24 @@ def make_cmd(
     from rwa.chain import connect
     from rwa.errors import InputError
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
-    from rwa.issuance.trade import make_order
+    from rwa.issuance.trade import MadeOrders, make_order
     from rwa.onchain.deployed import open_deployment
+    from rwa.paths import writable_file
     from rwa.units import format_time
 
     if valid_for <= 0:
         raise InputError(f"--valid-for {valid_for}: must be positive")
+    writable_file(out, "--out")
     manifest = load_manifest(deployment or default_manifest_path())
     units = deal_amount(manifest, amount, raw=raw, unit=f"{tranche} tokens")
     asked = deal_amount(manifest, price, raw=raw, option="--price")
+    made = MadeOrders(manifest)
     with connect(rpc_url=rpc_url, state=state) as chain:
+        taken = made.of(chain.account(seller).address)
         signed = make_order(open_deployment(chain, manifest), tranche, seller, units, asked, buyer,
-                            chain.now() + valid_for, nonce, say=console.print)
+                            chain.now() + valid_for, nonce, taken, say=console.print)
     signed.write(out)
+    made.add(signed, out)
     money, tokens = deal_money(manifest, raw=raw), deal_tokens(manifest, tranche, raw=raw)
     console.print(f"order {out}: {tokens(units)} for {money(asked)}, nonce {signed.order.nonce}, "
                   f"expires {format_time(signed.order.expiry)}")
@@ -123,7 +128,9 @@ def cancel_cmd(
     from rwa.errors import InputError
     from rwa.issuance.trade import settlement_of
     from rwa.onchain.deployed import open_deployment
+    from rwa.onchain.settlement import check_order_field
 
+    check_order_field("nonce", nonce, "--nonce")
     manifest = load_manifest(deployment or default_manifest_path())
     with connect(rpc_url=rpc_url, state=state) as chain:
         deal = open_deployment(chain, manifest)

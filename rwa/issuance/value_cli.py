@@ -30,17 +30,24 @@ def parse_date(text: str) -> datetime:
     except ValueError:
         raise InputError(f"--date {text!r}: not a date; give YYYY-MM-DD or an ISO 8601 time such as "
                          "2026-01-31T12:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # an offset that moves the time past the calendar's first or last day
+        raise InputError(f"--date {text!r}: outside the calendar (years 1 to 9999) once moved to UTC") from None
 
 
 def parse_rate(text: str) -> Decimal:
     """``--rate``: an annual effective rate in percent (``9.5`` or ``9.5%``), as a fraction (``0.095``)."""
+    from rwa.leverage.valuation import MAX_RATE
+
     try:
         percent = Decimal(text.strip().removesuffix("%"))
     except InvalidOperation:
         raise InputError(f"--rate {text!r}: not a number; give an annual rate in percent, e.g. 9.5") from None
     if not percent.is_finite() or percent < 0:
         raise InputError(f"--rate {text!r}: must be a finite rate of 0% or more")
+    if percent > MAX_RATE * 100:  # compared before dividing: a huge exponent overflows the decimal context
+        raise InputError(f"--rate {text!r}: must be at most {MAX_RATE * 100:,.0f}% a year")
     return percent / 100
 
 

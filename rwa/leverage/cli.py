@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from rwa.cli_options import output_console
+from rwa.cli_options import output_console, seed_option
 from rwa.errors import InputError, RwaError
 
 
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="print every figure as JSON")] = False,
         plots: Annotated[Path | None, typer.Option("--plots", help="write PNG charts into this directory")] = None,
         paths: Annotated[int | None, typer.Option("--paths", help="Monte Carlo paths (default: the deal's)")] = None,
-        seed: Annotated[int | None, typer.Option("--seed", help="Monte Carlo seed (default: the deal's)")] = None,
+        seed: Annotated[int | None, seed_option("Monte Carlo seed (default: the deal's)")] = None,
         target_loss: Annotated[float | None, typer.Option(
             "--target-loss-probability",
             help="also size the senior to this Monte Carlo probability of a loss (e.g. 0.01), with its 95% interval",

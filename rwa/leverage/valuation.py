@@ -123,9 +123,15 @@ def remaining_payments(
     return {t: tuple(out[t]) for t in TRANCHES}
 
 
-def _check_rate(rate: Decimal) -> None:
-    if not rate.is_finite() or rate < 0:
-        raise InputError(f"a discount rate must be a finite number >= 0, got {rate}")
+MAX_RATE = Decimal(100)
+"""The highest annual discount rate taken, as a fraction (10,000% a year): far past any market's, and low enough
+that a payment discounted across the whole calendar (years 1 to 9999) stays within the decimal context."""
+
+
+def check_rate(rate: Decimal, what: str = "a discount rate") -> None:
+    """Refuse a rate the valuation cannot use: not finite, negative, or above :data:`MAX_RATE`."""
+    if not rate.is_finite() or rate < 0 or rate > MAX_RATE:
+        raise InputError(f"{what}: must be a finite rate of 0% to {MAX_RATE * 100:,.0f}% a year, got {rate}")
 
 
 def _years(when: datetime, at: datetime) -> Decimal:
@@ -137,13 +143,13 @@ def _years(when: datetime, at: datetime) -> Decimal:
 
 def discount_factor(when: datetime, at: datetime, rate: Decimal) -> Decimal:
     """What one unit paid at ``when`` is worth at ``at``: ``(1 + rate) ** -years``, years on actual/365."""
-    _check_rate(rate)
+    check_rate(rate)
     return _CONTEXT.exp(_CONTEXT.multiply(_CONTEXT.minus(_years(when, at)), _CONTEXT.ln(_CONTEXT.add(1, rate))))
 
 
 def present_value(payments: Sequence[Payment], at: datetime, rate: Decimal) -> Decimal:
     """The unrounded sum at ``at`` of the payments expected at or after it (see the module's rule)."""
-    _check_rate(rate)
+    check_rate(rate)
     growth = _CONTEXT.ln(_CONTEXT.add(1, rate))  # (1 + rate) ** -y as exp(-y ln(1 + rate)): one logarithm a sum
     total = Decimal(0)
     for p in payments:

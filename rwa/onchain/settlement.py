@@ -10,7 +10,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from web3.types import TxReceipt
 
 from rwa.chain import Chain
@@ -30,6 +30,22 @@ ORDER_TYPE = [
     {"name": "nonce", "type": "uint256"},
 ]
 ANYONE = "0x" + "00" * 20
+
+
+def check_order_field(name: str, value: Any, where: str) -> None:
+    """Refuse a value the order's EIP-712 type (:data:`ORDER_TYPE`) cannot hold: an address that is none, or an
+    integer (never a string, a float or a bool) outside its ``uintN``; ``where`` names it (an option, a file
+    field)."""
+    kind = next(f["type"] for f in ORDER_TYPE if f["name"] == name)
+    if kind == "address":
+        if not isinstance(value, str) or not is_address(value):
+            raise InputError(f"{where}: {value!r} is not a 0x address")
+        return
+    bits = int(kind.removeprefix("uint"))
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InputError(f"{where}: {value!r} is not an integer")
+    if not 0 <= value < 2**bits:
+        raise InputError(f"{where}: {value} is not between 0 and 2**{bits} - 1")
 
 
 @dataclass(frozen=True)
@@ -62,13 +78,20 @@ class SignedOrder:
 
     @classmethod
     def read(cls, path: Path) -> SignedOrder:
+        """The order file at ``path``, every field of the order checked against its EIP-712 type."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            order = Order(**data["order"])
+            fields = data["order"]
+            if not isinstance(fields, dict) or set(fields) != {f["name"] for f in ORDER_TYPE}:
+                raise ValueError(f"its order has not the fields {[f['name'] for f in ORDER_TYPE]}")
             signature = bytes.fromhex(str(data["signature"]).removeprefix("0x"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"--order {path}: not an order file ({exc})") from None
-        return cls(order, signature)
+        for name, value in fields.items():
+            check_order_field(name, value, f"--order {path}: order.{name}")
+        if len(signature) != 65:
+            raise InputError(f"--order {path}: the signature is {len(signature)} bytes, not 65")
+        return cls(Order(**fields), signature)
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,18 @@ def typed_data(order: Order, chain_id: int, settlement: str) -> dict[str, Any]:
 
 def order_digest(order: Order, chain_id: int, settlement: str) -> bytes:
     return eip712_digest(typed_data(order, chain_id, settlement))
+
+
+def order_signer(signed: SignedOrder, chain_id: int, settlement: str) -> str | None:
+    """Who signed ``signed`` under the settlement's domain on ``chain_id`` (None for a signature that recovers to
+    no one): the seller only when the order is unaltered and was signed for this chain and this settlement."""
+    from eth_account.messages import encode_typed_data
+
+    message = encode_typed_data(full_message=typed_data(signed.order, chain_id, settlement))
+    try:
+        return str(Account.recover_message(message, signature=signed.signature))
+    except (ValueError, TypeError):
+        return None
 
 
 def sign_order(order: Order, seller: LocalAccount, chain_id: int, settlement: str) -> SignedOrder:

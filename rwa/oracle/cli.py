@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile
+from rwa.cli_options import Deployment, RpcUrl, StateFile, seed_option
 from rwa.deployment import default_manifest_path
 from rwa.errors import InputError
 from rwa.oracle.keys import reporter_keys
@@ -20,7 +20,7 @@ from rwa.oracle.retry import RetryPolicy, open_oracle_session
 Period = Annotated[int | None, typer.Option("--period", help="publish only this period")]
 Source = Annotated[Path | None, typer.Option("--source", help="billing export (.csv or .json)")]
 Simulate = Annotated[bool, typer.Option("--simulate", help="figures from the cluster simulator for the deal")]
-Seed = Annotated[int | None, typer.Option("--seed", help="simulator seed")]
+Seed = Annotated[int | None, seed_option("simulator seed")]
 ScenarioOpt = Annotated[str, typer.Option("--scenario", help="simulator scenario: base or stress")]
 Keystore = Annotated[list[Path] | None, typer.Option("--reporter-keystore", help="reporter keystore (repeatable)")]
 Password = Annotated[str | None, typer.Option("--reporter-password", help="keystore password (or env)")]
@@ -34,9 +34,12 @@ Signatures = Annotated[
 ]
 
 
-def _logging() -> None:
+def _logging(service: bool = False) -> None:
+    """Progress on stderr; a node's retries only in the service's log (a one-shot command ends in one error line
+    when the node never answers)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("rwa.oracle.retry").setLevel(logging.INFO if service else logging.WARNING)
 
 
 def register(app: typer.Typer) -> None:
@@ -115,9 +118,11 @@ def register(app: typer.Typer) -> None:
         from rwa.oracle.keys import dev_reporters, load_reporter_keystores
         from rwa.oracle.signatures import report_to_sign, sign_to_file
         from rwa.oracle.source import open_source
+        from rwa.paths import writable_folder
 
         if (key is None) == (dev_key is None):
             raise InputError("--key: give this reporter's keystore (or, on a development chain, --dev-key N)")
+        writable_folder(out, "--out")
         with open_oracle_session(deployment, rpc_url, state, RetryPolicy.from_env()) as (manifest, chain):
             if key is not None:
                 secret = password if password is not None else os.environ.get("RWA_REPORTER_PASSWORD")
@@ -150,7 +155,7 @@ def register(app: typer.Typer) -> None:
         at start."""
         from rwa.oracle.service import OracleService, cron_trigger
 
-        _logging()
+        _logging(service=True)
 
         service = OracleService(
             deployment=deployment or default_manifest_path(), rpc_url=rpc_url, state=state, source=source,

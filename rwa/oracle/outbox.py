@@ -11,7 +11,9 @@ too short for the oracle's quorum is refused before it is recorded, so it never 
 
 One outbox per (chain, oracle), ``.rwa/oracle-outbox-<chain id>-<oracle>[-<deployment block>].sqlite``; an entry
 is keyed by the oracle, the kind of transaction and the period, so an amendment of a published period has its own
-entry next to the first report's.
+entry next to the first report's. The file records the deployment it serves (chain id, oracle, and the manifest's
+anchor block and hash: embedded chains share ids and addresses, not blocks), and a file of another deployment, of
+another program or of no SQLite at all is refused before anything in it changes.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from rwa.deployment import Manifest
+from rwa.errors import InputError
 from rwa.onchain.oracle import Report, ReportKind
-from rwa.paths import state_dir
+from rwa.paths import read_only_uri, sqlite_tables, state_dir
 
 
 class OutboxStatus(StrEnum):
@@ -65,22 +68,72 @@ def default_outbox_path(manifest: Manifest) -> Path:
     return state_dir() / f"oracle-outbox-{manifest.chain_id}-{oracle[2:12]}{suffix}.sqlite"
 
 
+def outbox_identity(manifest: Manifest) -> dict[str, str]:
+    """What ties an outbox to one deployment on one chain (the manifest is checked against the chain first)."""
+    return {
+        "chain_id": str(manifest.chain_id),
+        "oracle": manifest.address("oracle").lower(),
+        "anchor_block": str(manifest.deployment_block),
+        "anchor_hash": manifest.deployment_block_hash.lower(),
+    }
+
+
 _COLUMNS = "oracle, kind, period, report, signatures, raw_tx, tx_hash, status"
+_ENTRIES_TABLE = (
+    "CREATE TABLE IF NOT EXISTS entries (oracle TEXT NOT NULL, kind TEXT NOT NULL, period INTEGER NOT NULL, "
+    "report TEXT NOT NULL, signatures TEXT NOT NULL, raw_tx TEXT, tx_hash TEXT, status TEXT NOT NULL, "
+    "updated INTEGER NOT NULL, PRIMARY KEY (oracle, kind, period))"
+)
+_TABLES = frozenset({"entries", "outbox", "identity"})
+"""Every table an outbox file holds (``outbox`` in the first format)."""
+
+
+def _check_outbox(path: Path, identity: dict[str, str] | None) -> set[str]:
+    """The tables of the outbox at ``path`` (none: no file yet); refuses, reading only, a file that is not an outbox or
+    that serves another deployment than ``identity``."""
+    tables = sqlite_tables(path, "--outbox")
+    if tables is None:
+        return set()
+    if not tables & {"entries", "outbox"} or not tables <= _TABLES:
+        raise InputError(f"--outbox {path}: not an oracle outbox (its tables are {sorted(tables)}); nothing was "
+                         "changed: pass another --outbox")
+    if identity is not None and "identity" in tables:
+        db = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
+            recorded = dict(db.execute("SELECT key, value FROM identity").fetchall())
+        finally:
+            db.close()
+        differs = sorted(k for k in identity if recorded.get(k, identity[k]) != identity[k])
+        if differs:
+            shown = ", ".join(f"{k} {recorded[k]} (here {identity[k]})" for k in differs)
+            raise InputError(f"--outbox {path}: written for another deployment or chain: {shown}; nothing was "
+                             "changed: pass this deployment's --outbox")
+    return tables
 
 
 class Outbox:
-    """The entries of one outbox file; see the module docstring for the crash rule they implement."""
+    """The entries of one outbox file; see the module docstring for the crash rule they implement.
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    ``identity`` (:func:`outbox_identity`) is checked against the one the file records, and recorded in a file
+    that has none. ``read_only`` (a status) changes nothing: an absent file stays absent and reads as empty."""
+
+    def __init__(self, path: Path, identity: dict[str, str] | None = None, read_only: bool = False) -> None:
         self.path = path
+        tables = _check_outbox(path, identity)
+        if read_only and "entries" not in tables:  # nothing recorded yet (or only the first format's pending rows)
+            self.db = sqlite3.connect(":memory:")
+            self.db.execute(_ENTRIES_TABLE)
+            return
+        if read_only:
+            self.db = sqlite3.connect(read_only_uri(path), uri=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS entries (oracle TEXT NOT NULL, kind TEXT NOT NULL, period INTEGER NOT NULL, "
-            "report TEXT NOT NULL, signatures TEXT NOT NULL, raw_tx TEXT, tx_hash TEXT, status TEXT NOT NULL, "
-            "updated INTEGER NOT NULL, PRIMARY KEY (oracle, kind, period))"
-        )
+        self.db.execute("CREATE TABLE IF NOT EXISTS identity (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        if identity is not None:
+            self.db.executemany("INSERT OR IGNORE INTO identity(key, value) VALUES (?, ?)", identity.items())
+        self.db.execute(_ENTRIES_TABLE)
         self._adopt_first_format()
 
     def _adopt_first_format(self) -> None:

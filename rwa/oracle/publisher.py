@@ -34,7 +34,7 @@ from rwa.deployment import Manifest
 from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
 from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
 from rwa.oracle.keys import reporter_keys, select_signers
-from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path
+from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path, outbox_identity
 from rwa.oracle.report import sign_report, signer_of
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
@@ -97,7 +97,7 @@ class Publisher:
         self.retry = retry or RetryPolicy.from_env()
         self.oracle = RevenueOracle.at(chain, manifest.address("oracle"))
         self.keys = list(keys) if keys is not None else reporter_keys(chain)
-        self.outbox = Outbox(outbox or default_outbox_path(manifest))
+        self.outbox = Outbox(outbox or default_outbox_path(manifest), outbox_identity(manifest))
         self.sender = chain.account(sender or chain.accounts[0].address) if chain.accounts else None
         self.receipt_timeout = receipt_timeout
         self._config: OracleConfig | None = None
@@ -454,7 +454,10 @@ def amend(
     """Replace period ``period``'s on-chain report by the source's figures (same quorum; refused once distributed).
 
     The amendment goes through the outbox like a first report, so a re-run after a crash resumes it."""
+    from rwa.oracle.signatures import refuse_distributed
+
     report = open_source(manifest, source, simulate, seed, scenario).report(period)
+    refuse_distributed(RevenueOracle.at(chain, manifest.address("oracle")), period)
     with Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry) as publisher:
         publisher.reconcile()
         return publisher.amend_period(report)
@@ -471,12 +474,17 @@ def publish_signed(
 ) -> PublishResult:
     """Submit (or amend) ``period`` (default: the next one) with the reporters' signature files in ``folder``; the
     publisher holds no reporter key: it only relays what M reporters signed on their own machines."""
-    from rwa.oracle.signatures import collect
+    from rwa.oracle.signatures import check_quorum, collect, refuse_distributed
 
-    with Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=retry) as publisher:
+    oracle = RevenueOracle.at(chain, manifest.address("oracle"))
+    policy = retry or RetryPolicy.from_env()
+    target = period if period is not None else policy.run(oracle.latest_period, "reading the latest period") + 1
+    report, signatures = collect(folder, chain.chain_id, oracle.address, target)
+    policy.run(lambda: check_quorum(oracle, target, signatures), "reading the oracle's reporters")  # nothing sent yet
+    if report.version > 0:
+        refuse_distributed(oracle, target)
+    with Publisher(chain, manifest, keys=[], outbox=outbox, sender=sender, retry=policy) as publisher:
         publisher.reconcile()
-        target = period if period is not None else publisher._node(publisher.oracle.latest_period, "latest") + 1
-        report, signatures = collect(folder, chain.chain_id, publisher.oracle.address, target)
         if report.version == 0:
             return publisher.publish_period(report, signatures)
         return publisher.amend_period(report, signatures)
@@ -488,7 +496,7 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
     oracle = RevenueOracle.at(chain, manifest.address("oracle"))
     config = oracle.config()
     now = chain.now()
-    box = Outbox(outbox or default_outbox_path(manifest))
+    box = Outbox(outbox or default_outbox_path(manifest), outbox_identity(manifest), read_only=True)
     try:
         pending = box.pending(oracle.address)
     finally:

@@ -2,7 +2,8 @@
 
 Only a node that does not answer is retried (``NodeUnreachableError`` and the transport errors below it); any other
 failure, such as a corrupt state file, a malformed URL or a reverted transaction, is raised at once: waiting would
-not change it. ``RWA_RETRY_ATTEMPTS`` (default 5) and ``RWA_RETRY_BASE_DELAY`` (seconds, default 0.5, doubling, at
+not change it. Each retry is logged at INFO (the service's log shows it; a one-shot command prints only the final
+error). ``RWA_RETRY_ATTEMPTS`` (default 5) and ``RWA_RETRY_BASE_DELAY`` (seconds, default 0.5, doubling, at
 most 8) set the policy when the command line does not. :func:`open_oracle_session` is how the oracle's commands
 and its service get a chain: the deployment's session, connected with these retries.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ import requests
 from web3.exceptions import ProviderConnectionError
 
 from rwa.chain import Chain, connect
+from rwa.cli_options import env_number
 from rwa.deployment import Manifest, open_session
-from rwa.errors import ChainError, NodeUnreachableError
+from rwa.errors import ChainError, InputError, NodeUnreachableError
 
 log = logging.getLogger("rwa.oracle.retry")
 
@@ -55,11 +57,15 @@ class RetryPolicy:
 
     @classmethod
     def from_env(cls, attempts: int | None = None, base_delay: float | None = None) -> RetryPolicy:
-        """The given values, else ``RWA_RETRY_ATTEMPTS`` and ``RWA_RETRY_BASE_DELAY``, else the defaults."""
-        return cls(
-            attempts=max(1, attempts if attempts is not None else int(os.environ.get("RWA_RETRY_ATTEMPTS", "5"))),
-            base_delay=base_delay if base_delay is not None else float(os.environ.get("RWA_RETRY_BASE_DELAY", "0.5")),
-        )
+        """The given values, else ``RWA_RETRY_ATTEMPTS`` and ``RWA_RETRY_BASE_DELAY``, else the defaults; a value
+        that is no whole number of attempts (1 or more) or no finite delay (0 or more seconds) is refused, named."""
+        tries = attempts if attempts is not None else env_number("RWA_RETRY_ATTEMPTS", int, cls.attempts, 1)
+        delay = base_delay if base_delay is not None else env_number("RWA_RETRY_BASE_DELAY", float, cls.base_delay)
+        if tries < 1:  # the environment's values are checked where they are read
+            raise InputError(f"--retries {tries}: must be 1 or more attempts")
+        if not math.isfinite(delay) or delay < 0:
+            raise InputError(f"--retry-delay {delay}: must be a finite number of seconds, 0 or more")
+        return cls(attempts=tries, base_delay=delay)
 
     def run(self, fn: Callable[[], T], what: str) -> T:
         """``fn()``, retried while the node does not answer; ``what`` names the step in messages."""
@@ -73,7 +79,7 @@ class RetryPolicy:
                         "check that it is running and --rpc-url"
                     ) from None
                 delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-                log.warning("%s: node unavailable (%s); retry %d/%d in %.2fs", what, short_error(exc), attempt,
+                log.info("%s: node unavailable (%s); retry %d/%d in %.2fs", what, short_error(exc), attempt,
                             self.attempts - 1, delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -43,8 +43,18 @@ class SignedReport:
 
 
 def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report:
-    """``report`` with the version the oracle expects next, checked against what the chain fixes: the contracted
-    rent of the period (from the deal's leases) and whether the period is already reported."""
+    """``report`` with the version the oracle expects next, checked against what the chain fixes: the period has
+    ended, its contracted rent (from the deal's leases), whether it is already reported, and that an amended period
+    is not distributed yet: a signature the oracle would refuse is never made."""
+    now = oracle.chain.now()
+    config = oracle.config()
+    if not 1 <= report.period <= len(config.period_ends):
+        raise InputError(f"--period {report.period}: the deal has periods 1..{len(config.period_ends)}")
+    if report.period > config.ended_by(now):
+        raise InputError(f"--period {report.period}: it has not ended (it ends at {config.period_end(report.period)}"
+                         f", the chain's time is {now}): sign it once it has")
+    if amend:
+        refuse_distributed(oracle, report.period)
     scheduled = int(oracle.contract.functions.contractedRentOf(report.period).call())
     if report.contracted_rent != scheduled:
         raise InputError(f"period {report.period}: the billing data's contracted rent {report.contracted_rent:,} "
@@ -57,6 +67,20 @@ def report_to_sign(oracle: RevenueOracle, report: Report, amend: bool) -> Report
     if not amend:
         raise InputError(f"period {report.period} is already on-chain: to correct it, sign with --amend")
     return replace(report, version=onchain.version + 1)
+
+
+def refuse_distributed(oracle: RevenueOracle, period: int) -> None:
+    """Refuse to amend a period the pool has distributed, as the oracle would (``AmendAfterDistribution``), before
+    anything is signed or sent."""
+    from rwa.onchain.pool import LeasePool
+
+    pool = oracle.pool()
+    if int(pool, 16) == 0:
+        return  # no pool bound yet: nothing is distributed
+    last = LeasePool.at(oracle.chain, pool).last_distributed_period()
+    if period <= last:
+        raise InputError(f"period {period} is distributed (the pool has paid periods 1..{last}): its "
+                         "report can no longer be amended")
 
 
 def sign_to_file(oracle: RevenueOracle, chain_id: int, report: Report, key: LocalAccount, out: Path) -> Path:
@@ -110,6 +134,20 @@ def collect(folder: Path, chain_id: int, oracle: str, period: int) -> tuple[Repo
                              f"{signed[0].signer}'s: the reporters disagree")
         by_signer[s.signer.lower()] = s.signature
     return report, [by_signer[k] for k in sorted(by_signer)]
+
+
+def check_quorum(oracle: RevenueOracle, period: int, signatures: list[bytes]) -> None:
+    """Refuse, before anything is sent, what the oracle would revert: a signer that is not one of its reporters, or
+    fewer distinct reporters than its threshold (:func:`collect` keeps one signature per signer)."""
+    reporters, threshold = oracle.quorum()
+    known = {r.lower() for r in reporters}
+    strangers = [signer_of(s) for s in signatures if signer_of(s).lower() not in known]
+    if strangers:
+        raise InputError(f"--signatures: {', '.join(strangers)} signed period {period} but is not a reporter of the "
+                         f"oracle {oracle.address}; remove that file")
+    if len(signatures) < threshold:
+        raise InputError(f"--signatures: {len(signatures)} distinct reporter(s) signed period {period}, the oracle "
+                         f"needs {threshold}: add the other reporters' signature files and publish again")
 
 
 def _recover(s: SignedReport) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
+import rwa.chain as chain_module
 from rwa.chain import Chain, connect
 from rwa.errors import ContractRevertError, StateFileError
 from rwa.onchain.stablecoin import Stablecoin
@@ -90,6 +91,39 @@ def test_state_from_another_genesis_is_refused(tmp_path: Path) -> None:
         db.execute("UPDATE meta SET value = '00' WHERE key = 'genesis'")
     with pytest.raises(StateFileError, match="another genesis"):
         connect(state=state)
+
+
+def _genesis(chain: Chain) -> str:
+    return chain.w3.eth.get_block(0)["hash"].to_0x_hex()
+
+
+def test_every_new_embedded_chain_has_a_genesis_of_its_own_and_keeps_it(tmp_path: Path) -> None:
+    with connect(state=tmp_path / "a.sqlite") as a, connect(state=tmp_path / "b.sqlite") as b:
+        assert a.chain_id == b.chain_id and [k.address for k in a.accounts] == [k.address for k in b.accounts]
+        first = _genesis(a)
+        assert first != _genesis(b)
+        a.time_travel(a.now() + 60)
+        head = a.head()
+    with connect(state=tmp_path / "a.sqlite") as again:
+        assert _genesis(again) == first and again.head() == head
+
+
+def test_a_state_file_from_before_genesis_salts_opens_on_the_fixed_genesis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "old.sqlite"
+    fixed = chain_module.genesis_params
+    with monkeypatch.context() as m:  # made as before: the fixed genesis, no salt recorded
+        m.setattr(chain_module, "genesis_params", lambda _salt: fixed(None))
+        with connect(state=state) as old:
+            old.time_travel(old.now() + 60)
+            head, genesis = old.head(), _genesis(old)
+    with sqlite3.connect(state) as db:
+        db.execute("DELETE FROM meta WHERE key = 'salt'")
+    with connect(state=state) as reopened:
+        assert _genesis(reopened) == genesis and reopened.head() == head
+    with connect(state=tmp_path / "new.sqlite") as new:
+        assert _genesis(new) != genesis  # a new file is salted
 
 
 def test_reset_asks_for_yes(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def test_a_report_from_m_signature_files_made_by_separate_processes_by_a_publish
     signatures = tmp_path / "signatures"
     billed = converted_rows(range(1, period + 1), rent=rent)  # the month's RMB billing and the rate it converts at
     env = {"RWA_PRIVATE_KEYS": ""}  # a reporter's machine: its own key file only
+    chain.time_travel(oracle.period_end(period))  # a period is signed once it has ended
     for i, reporter in enumerate(reporters):
         home = tmp_path / f"reporter-{i}"
         home.mkdir()
@@ -43,7 +44,6 @@ def test_a_report_from_m_signature_files_made_by_separate_processes_by_a_publish
         assert done.returncode == 0, done.stderr
         assert reporter.address in done.stdout
     assert len(list(signatures.glob("period-*.json"))) == threshold
-    chain.time_travel(oracle.period_end(period))
     publisher_key = chain.accounts[1]  # the servicer's machine: it is not a reporter
     assert publisher_key.address.lower() not in {r.lower() for r in oracle.reporters()}
     relay = run_cli(["publish", "--signatures", str(signatures), "--deployment", str(manifest), "--rpc-url",

@@ -1,5 +1,6 @@
 """A JSON-RPC proxy in front of a real node that refuses ``eth_getLogs`` over more than a few blocks, as public nodes
-refuse large ranges; everything else is passed through unchanged."""
+refuse large ranges; everything else is passed through unchanged. :class:`DyingProxy` is one that stops answering
+(drops every connection) after a number of requests, as a node that dies in the middle of a command."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 
 def _block(value: Any) -> int:
@@ -31,6 +32,9 @@ class CappedLogsProxy:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 request = json.loads(body)
+                if proxy.drops(request):
+                    self.close_connection = True
+                    return
                 answer = proxy.refuse(request)
                 if answer is None:
                     forward = urllib.request.Request(proxy.upstream, data=body,
@@ -48,6 +52,10 @@ class CappedLogsProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def drops(self, request: Any) -> bool:
+        """Whether this request goes unanswered (its connection closed)."""
+        return False
+
     def refuse(self, request: Any) -> dict[str, Any] | None:
         if isinstance(request, list) or request.get("method") != "eth_getLogs":
             return None
@@ -61,9 +69,46 @@ class CappedLogsProxy:
                 "error": {"code": -32005, "message": f"query exceeds max block range {self.max_range}"}}
 
 
+class DyingProxy(CappedLogsProxy):
+    """Answers its first ``answers`` requests, or every request up to the ``sends``-th transaction it passes on,
+    then none."""
+
+    def __init__(self, upstream: str, answers: int | None = None, sends: int | None = None) -> None:
+        super().__init__(upstream, max_range=2**62)
+        self.answers, self.sends = answers, sends
+        self.requests = self.sent = 0
+        self._dead = False
+        self._lock = threading.Lock()
+
+    def drops(self, request: Any) -> bool:
+        with self._lock:
+            self.requests += 1
+            self._dead = self._dead or (self.answers is not None and self.requests > self.answers)
+            if self._dead:
+                return True
+            if not isinstance(request, list) and request.get("method") == "eth_sendRawTransaction":
+                self.sent += 1
+                self._dead = self.sent == self.sends  # this one is passed on, then the node dies
+            return False
+
+
 @contextmanager
 def capped_logs_proxy(upstream: str, max_range: int) -> Iterator[CappedLogsProxy]:
-    proxy = CappedLogsProxy(upstream, max_range)
+    with serving(CappedLogsProxy(upstream, max_range)) as proxy:
+        yield proxy
+
+
+@contextmanager
+def dying_proxy(upstream: str, answers: int | None = None, sends: int | None = None) -> Iterator[DyingProxy]:
+    with serving(DyingProxy(upstream, answers, sends)) as proxy:
+        yield proxy
+
+
+P = TypeVar("P", bound=CappedLogsProxy)
+
+
+@contextmanager
+def serving(proxy: P) -> Iterator[P]:
     thread = threading.Thread(target=proxy.server.serve_forever, daemon=True)
     thread.start()
     try:
