@@ -67,6 +67,14 @@ class Event:
     """The account that sent the event's transaction, for the events a disclosure names it by (else ``None``)."""
 
 
+def row_of(event: Event) -> tuple[Any, ...]:
+    """An event as the ledger's ``events`` table holds it: what is written, and what a fresh read of the chain is
+    compared with."""
+    e = event
+    return (e.block, e.log_index, e.tx_hash, 0, e.timestamp, e.contract, e.address, e.event,
+            json.dumps(e.args, sort_keys=True), e.sender)
+
+
 class Ledger:
     """A SQLite file of decoded events for one deployment."""
 
@@ -102,24 +110,8 @@ class Ledger:
         try:
             self.db.executemany("INSERT OR REPLACE INTO blocks(number, hash) VALUES (?, ?)",
                                 sorted((hashes or {}).items()))
-            self.db.executemany(
-                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.block,
-                        e.log_index,
-                        e.tx_hash,
-                        0,
-                        e.timestamp,
-                        e.contract,
-                        e.address,
-                        e.event,
-                        json.dumps(e.args, sort_keys=True),
-                        e.sender,
-                    )
-                    for e in events
-                ],
-            )
+            self.db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                [row_of(e) for e in events])
             self.db.execute(
                 "INSERT INTO cursor(id, last_block) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET last_block = ?",
                 (through_block, through_block),
@@ -143,6 +135,22 @@ class Ledger:
         sql += " ORDER BY block, log_index"
         for block, log_index, tx_hash, c, address, name, args, ts, sender in self.db.execute(sql, params):
             yield Event(block, log_index, tx_hash, c, address, name, json.loads(args), ts, sender)
+
+    def rows_between(self, frm: int, to: int) -> list[tuple[Any, ...]]:
+        """The stored rows of blocks ``frm``..``to`` as :func:`row_of` gives them, in chain order."""
+        return [tuple(row) for row in self.db.execute(
+            "SELECT * FROM events WHERE block BETWEEN ? AND ? ORDER BY block, log_index", (frm, to))]
+
+    def event_span(self) -> tuple[int | None, int | None]:
+        """The lowest and highest block of a stored event (``None`` for an empty ledger)."""
+        low, high = self.db.execute("SELECT MIN(block), MAX(block) FROM events").fetchone()
+        return low, high
+
+    def hashes_of(self, numbers: list[int]) -> dict[int, str]:
+        """The stored hashes of the blocks ``numbers`` (those the ledger has)."""
+        marks = ",".join("?" * len(numbers))
+        return {int(n): str(h) for n, h in self.db.execute(
+            f"SELECT number, hash FROM blocks WHERE number IN ({marks})", numbers)}
 
     def block_hashes(self, above: int | None = None) -> list[tuple[int, str]]:
         """The stored block hashes, newest first (only those above ``above`` when given)."""
@@ -170,14 +178,6 @@ class Ledger:
             self.db.execute("ROLLBACK")
             raise
         return dropped
-
-    def events_digest(self) -> str:
-        """A hash of the events alone, as the chain gives them: what ``--verify`` compares with a fresh read."""
-        h = hashlib.sha256()
-        for row in self.db.execute("SELECT block, log_index, tx_hash, contract, address, event, args, sender "
-                                   "FROM events ORDER BY block, log_index"):
-            h.update(repr(row).encode())
-        return h.hexdigest()
 
     def digest(self) -> str:
         """A hash of the ledger's whole content (events, block hashes, cursor): what a re-used verdict must match."""
