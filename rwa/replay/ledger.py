@@ -15,11 +15,13 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rwa.errors import InputError
+from rwa.replay.outputs import check_under_folders
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,6 +69,33 @@ class Event:
     """The account that sent the event's transaction, for the events a disclosure names it by (else ``None``)."""
 
 
+LEDGER_TABLES = frozenset({"meta", "cursor", "events", "blocks"})
+
+
+def check_ledger_file(path: Path) -> None:
+    """Refuse, before it is opened for writing, a ``--db`` that is not a ledger: under a file, a folder, a file that is
+    not SQLite, or another program's SQLite file (a chain state file among them), which is left as it was."""
+    check_under_folders(path, "--db")
+    if path.is_dir():
+        raise InputError(f"--db {path}: is a folder; give the ledger's file")
+    journal = path.with_name(f"{path.name}-wal")
+    if journal.is_file() and journal.stat().st_size:  # the ledger never writes ahead: another program does
+        raise InputError(f"--db {path}: another program's SQLite file (it has a write-ahead log), left as it was; "
+                         "give a new file or one the replay wrote")
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:  # immutable: a read that leaves no lock or journal file beside another program's database
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)) as db:
+            tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            keys = {str(row[0]) for row in db.execute("SELECT key FROM meta")} if "meta" in tables else set()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"--db {path}: not a ledger ({exc}); give a new file or one the replay wrote") from None
+    if tables - LEDGER_TABLES or (keys and "schema" not in keys):
+        shown = ", ".join(sorted(tables - LEDGER_TABLES) or sorted(tables))
+        raise InputError(f"--db {path}: another program's SQLite file (tables {shown}), left as it was; give a new "
+                         "file or one the replay wrote")
+
+
 def row_of(event: Event) -> tuple[Any, ...]:
     """An event as the ledger's ``events`` table holds it: what is written, and what a fresh read of the chain is
     compared with."""
@@ -79,6 +108,7 @@ class Ledger:
     """A SQLite file of decoded events for one deployment."""
 
     def __init__(self, path: Path) -> None:
+        check_ledger_file(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, isolation_level=None)

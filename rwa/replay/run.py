@@ -29,7 +29,7 @@ from rwa.replay.ingest import (
     ingest,
     unreturned_logs,
 )
-from rwa.replay.ledger import Ledger, LedgerIdentityError
+from rwa.replay.ledger import Ledger, LedgerIdentityError, check_ledger_file
 from rwa.replay.offering import holder_flows_from_claims, reconcile_offering, reconcile_trades
 from rwa.replay.outputs import check_out, recover
 from rwa.replay.reconcile import (
@@ -365,6 +365,8 @@ def run_replay(
     if not deal_file.is_file():
         raise InputError(f"the deal file {deal_file} named by the manifest is missing")
     check_out(out)
+    if db is not None:
+        check_ledger_file(db)
     try:
         return _run(chain, manifest_path, manifest, deal_file, out, db, confirmations, block_range, t0)
     except RwaError as exc:
@@ -465,13 +467,16 @@ def _reuse(out: Path, fingerprint: str, balances: dict[str, int]) -> tuple[int, 
                                                                         "disclosures.json"))
     if not (summary_path.is_file() and findings_path.is_file() and disclosures_path.is_file()):
         return None
-    summary = json.loads(summary_path.read_text())
-    if summary.get("fingerprint") != fingerprint or summary.get("balances") != balances:
-        return None
-    findings = [Finding(**{**f, "kind": FindingKind(f["kind"])}) for f in json.loads(findings_path.read_text())]
-    disclosures = [
-        Disclosure(**{**d, "kind": DisclosureKind(d["kind"])}) for d in json.loads(disclosures_path.read_text())
-    ]
+    try:
+        summary = json.loads(summary_path.read_text())
+        if summary.get("fingerprint") != fingerprint or summary.get("balances") != balances:
+            return None
+        findings = [Finding(**{**f, "kind": FindingKind(f["kind"])}) for f in json.loads(findings_path.read_text())]
+        disclosures = [
+            Disclosure(**{**d, "kind": DisclosureKind(d["kind"])}) for d in json.loads(disclosures_path.read_text())
+        ]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # a damaged or hand-edited set is no verdict to reuse: the replay writes a new one over it
     return (EXIT_RECONCILED if not findings else EXIT_FINDINGS), findings, disclosures
 
 
