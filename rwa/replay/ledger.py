@@ -7,6 +7,9 @@ The ledger is bound to the chain's actual history, not to a file: it keeps the h
 from and of every block its cursor stopped at. A run first checks that the cursor's block is still canonical; after
 a reorg it rolls back to the last block whose hash the chain still has (:meth:`Ledger.rollback_to`) and reads on
 from there; when not even its anchor (the first block of the deployment) matches, the ledger is another chain's.
+
+It is a cache, not evidence: anyone with the disk may edit it, so every run compares its rows with the chain before
+anything is rebuilt from them (:func:`rwa.replay.ingest.first_difference`) and reads again what differs.
 """
 
 from __future__ import annotations

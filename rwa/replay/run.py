@@ -1,7 +1,8 @@
 """``rwa replay``: ingest, rebuild, recompute, reconcile, report.
 
 Exit 0 reconciled (disclosures are not failures), 1 findings, 2 bad input, 3 the replay could not finish (a node
-that stopped answering, an internal failure): no verdict, the previous outputs untouched, and a re-run finishes.
+that stopped answering or left logs out of its answers, an internal failure): no verdict, the previous outputs
+untouched, and a re-run finishes.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from rwa.replay.reconcile import (
     reconcile_token,
     reconcile_waterfall,
 )
-from rwa.tx import call_many
+from rwa.tx import READ_BATCH_RESULT_BYTES, call_many
 from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolTerms
 
@@ -255,8 +256,9 @@ def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
     return out
 
 
-HOLDER_READS = 500
-"""Views per ``ReadBatch`` call when every holder's balance is read: 32 bytes each, within the batch's result cap."""
+HOLDER_READS = READ_BATCH_RESULT_BYTES // 160
+"""Views per :func:`call_many` when every holder's balance is read: a word each, 160 bytes as ``ReadBatch`` encodes
+its results, so a batch stays under ``READ_BATCH_RESULT_BYTES``."""
 
 
 def _holder_state(chain: Chain, links: Links, pool: str, history: History, head: int) -> dict[str, int]:
@@ -273,7 +275,7 @@ def _holder_state(chain: Chain, links: Links, pool: str, history: History, head:
     deposits = LeasePool.at(chain, pool).contract
     reads += [(f"deposited({p})", deposits.functions.deposited(p)) for p in _deposit_periods(history)]
     values = [v for start in range(0, len(reads), HOLDER_READS)
-              for v in call_many([fn for _, fn in reads[start:start + HOLDER_READS]], block=head, batch=True)]
+              for v in call_many([fn for _, fn in reads[start:start + HOLDER_READS]], block=head)]
     return {name: int(value) for (name, _), value in zip(reads, values, strict=True)}
 
 
