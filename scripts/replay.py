@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The auditor's replay: `python scripts/replay.py --deployment FILE [--rpc-url URL] --out DIR [--db FILE]
-[--confirmations N] [--verify]`.
+[--confirmations N]`.
 
 The same command as `rwa replay`: reads every event of the deployment (from the contracts the pool links to) into a
 SQLite ledger bound to the chain's history, recomputes every payment from the deal file, the oracle reports and the

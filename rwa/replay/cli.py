@@ -22,9 +22,6 @@ def replay_command(
     deployment: Deployment = None,
     db: Annotated[Path | None, typer.Option("--db", help="The SQLite ledger (default under .rwa/).")] = None,
     confirmations: Annotated[int, typer.Option("--confirmations", min=0, help="Blocks to stay behind the head.")] = 0,
-    verify: Annotated[
-        bool, typer.Option("--verify", help="Read the ledger's blocks again from the chain and compare (slower).")
-    ] = False,
     rpc_url: RpcUrl = None,
     state: StateFile = None,
 ) -> None:
@@ -36,7 +33,7 @@ def replay_command(
 
     manifest = deployment or default_manifest_path()
     with connect(rpc_url=rpc_url, state=state) as chain:
-        result = run_replay(chain, manifest, out, db=db, confirmations=confirmations, verify=verify)
+        result = run_replay(chain, manifest, out, db=db, confirmations=confirmations)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     shown = f"; {len(result.disclosures)} disclosures in {out / 'disclosures.csv'}" if result.disclosures else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,7 +18,7 @@ from web3.types import FilterParams, LogReceipt
 
 from rwa.chain import checksummed, direct_node
 from rwa.errors import InputError
-from rwa.replay.ledger import Event, Ledger
+from rwa.replay.ledger import Event, Ledger, row_of
 
 DEFAULT_RANGE = 2_000
 
@@ -286,13 +286,7 @@ def _read_range(
     seen: dict[tuple[int, int], Event] = {}
     reader = LogReader(w3)
     hashes = {to: reader.block_hash(to)}
-    for query in range_queries(sources, frm, to, whole):
-        try:
-            logs = reader.logs(query)
-        except (Web3RPCError, ValueError) as exc:
-            if to > frm and refused_as_too_large(exc):
-                raise LogRangeRefusedError(str(exc)) from exc
-            raise
+    for logs in reader.range_logs(sources, frm, to, whole):
         for log in logs:
             event = decoder.decode(log)
             if event is not None:
@@ -315,6 +309,22 @@ def _read_range(
     return events, hashes
 
 
+def wanted_log(sources: list[Source], log: LogReceipt) -> bool:
+    """Whether the replay's queries (:func:`range_queries`) ask for ``log`` of one of ``sources``: every log of a
+    source read whole, a ``touching`` source's transfers only from or to its accounts."""
+    address = str(log["address"]).lower()
+    for source in sources:
+        if source.address.lower() != address:
+            continue
+        if not source.touching:
+            return True
+        topics = [bytes(t) for t in log["topics"]]
+        padded = {bytes.fromhex(a[2:].lower().rjust(64, "0")) for a in source.touching}
+        return (len(topics) > 2 and topics[0] == bytes(HexBytes(TRANSFER_TOPIC))
+                and bool({topics[1], topics[2]} & padded))
+    return False
+
+
 class LogReader:
     """What the replay reads of blocks, logs and transactions: through the embedded chain's direct path when that
     is the chain (same answers, without web3.py's per-request formatting), else through the node."""
@@ -332,6 +342,23 @@ class LogReader:
         return self.direct.get_logs(int(query["fromBlock"]), int(query["toBlock"]),  # type: ignore[arg-type]
                                     [str(a) for a in addresses], topics)
 
+    def range_logs(self, sources: list[Source], frm: int, to: int, whole: list[ChecksumAddress]
+                   ) -> Iterator[list[LogReceipt]]:
+        """The logs of one range's queries (:func:`range_queries`), query by query. The direct path scans the range
+        once for every source and keeps a ``touching`` source's transfers from or to its accounts, as the queries'
+        topics would: each scan decodes every block header of the range again."""
+        if self.direct is None:
+            for query in range_queries(sources, frm, to, whole):
+                try:
+                    yield list(self.w3.eth.get_logs(query))
+                except (Web3RPCError, ValueError) as exc:
+                    if to > frm and refused_as_too_large(exc):
+                        raise LogRangeRefusedError(str(exc)) from exc
+                    raise
+            return
+        logs = self.direct.get_logs(frm, to, [str(a) for a in whole] + [s.address for s in sources if s.touching])
+        yield [log for log in logs if wanted_log(sources, log)]
+
     def block_hash(self, number: int) -> str:
         if self.direct is None:
             return _hash(self.w3.eth.get_block(number)["hash"])
@@ -348,6 +375,37 @@ class LogReader:
         return self.direct.sender_of(bytes(HexBytes(tx_hash)), block)
 
 
+def read_ranges(
+    w3: Web3,
+    sources: list[Source],
+    frm: int,
+    through: int,
+    *,
+    block_range: int = DEFAULT_RANGE,
+    on_refusal: Callable[[int, int, str], None] | None = None,
+) -> Iterator[tuple[int, int, list[Event], dict[int, str]]]:
+    """Blocks ``frm``..``through`` read in ranges of ``block_range``: each range's bounds, events (with the senders
+    and timestamps the ledger keeps) and the hashes of the blocks read.
+
+    A node that refuses a range as too large (public nodes cap the blocks or the results of one query) gets the same
+    blocks again in halves, down to one block; after a range is read the size grows back towards ``block_range``."""
+    decoder = Decoder(w3, sources)
+    whole = [Web3.to_checksum_address(s.address) for s in sources if not s.touching]
+    size = block_range
+    while frm <= through:
+        to = min(through, frm + size - 1)
+        try:
+            events, hashes = _read_range(w3, decoder, sources, frm, to, whole)
+        except LogRangeRefusedError as exc:
+            size = max(1, (to - frm + 1) // 2)
+            if on_refusal:
+                on_refusal(frm, to, str(exc))
+            continue
+        yield frm, to, events, hashes
+        frm = to + 1
+        size = min(block_range, size * 2)
+
+
 def ingest(
     w3: Web3,
     ledger: Ledger,
@@ -359,29 +417,75 @@ def ingest(
     on_range: Callable[[int, int, int], None] | None = None,
     on_refusal: Callable[[int, int, str], None] | None = None,
 ) -> int:
-    """Read blocks (cursor or ``start_block``) .. ``head`` in ranges of ``block_range``; return events stored.
-
-    A node that refuses a range as too large (public nodes cap the blocks or the results of one query) gets the same
-    blocks again in halves, down to one block; after a range is read the size grows back towards ``block_range``."""
-    decoder = Decoder(w3, sources)
+    """Read blocks (cursor or ``start_block``) .. ``head`` into the ledger (:func:`read_ranges`), one range per
+    SQLite transaction; return the events stored."""
     last = ledger.last_block()
-    frm = start_block if last is None else last + 1
     stored = 0
-    whole = [Web3.to_checksum_address(s.address) for s in sources if not s.touching]
-    size = block_range
-    while frm <= head:
-        to = min(head, frm + size - 1)
-        try:
-            events, hashes = _read_range(w3, decoder, sources, frm, to, whole)
-        except LogRangeRefusedError as exc:
-            size = max(1, (to - frm + 1) // 2)
-            if on_refusal:
-                on_refusal(frm, to, str(exc))
-            continue
+    for frm, to, events, hashes in read_ranges(w3, sources, start_block if last is None else last + 1, head,
+                                               block_range=block_range, on_refusal=on_refusal):
         ledger.append(events, to, hashes)
         stored += len(events)
         if on_range:
             on_range(frm, to, len(events))
-        frm = to + 1
-        size = min(block_range, size * 2)
     return stored
+
+
+def first_difference(
+    w3: Web3,
+    ledger: Ledger,
+    sources: list[Source],
+    start_block: int,
+    *,
+    block_range: int = DEFAULT_RANGE,
+    on_refusal: Callable[[int, int, str], None] | None = None,
+) -> int | None:
+    """The first block from which the ledger is not what the chain gives now (``None``: every stored row, with its
+    sender, timestamp and block hash, is the chain's).
+
+    The ledger is a file anyone with the disk may edit, and a digest kept in the same file proves nothing against an
+    edit of both: so every stored range is compared, row by row, with the same range read again from the node. That
+    costs one log query per range (a few on a node that caps them) and, for the events that carry them, the senders
+    and timestamps again; it is the price of a verdict that does not rest on the file."""
+    through = ledger.last_block()
+    if through is None:
+        return None
+    lowest, highest = ledger.event_span()
+    if lowest is not None and lowest < start_block:
+        return start_block
+    for frm, to, events, hashes in read_ranges(w3, sources, start_block, through, block_range=block_range,
+                                               on_refusal=on_refusal):
+        read = {e.block: hashes[e.block] for e in events}
+        if [row_of(e) for e in events] != ledger.rows_between(frm, to) or ledger.hashes_of(list(read)) != read:
+            return frm
+    if highest is not None and highest > through:
+        return through + 1
+    return None
+
+
+def _block_receipts(w3: Web3, number: int) -> list[Any]:
+    """Every receipt of block ``number``: in one request where the node answers ``eth_getBlockReceipts``, else one
+    request per transaction."""
+    try:
+        return list(w3.eth.get_block_receipts(number))
+    except (Web3RPCError, ValueError, NotImplementedError):
+        block = w3.eth.get_block(number)
+        return [w3.eth.get_transaction_receipt(tx) for tx in block["transactions"]]  # type: ignore[arg-type]
+
+
+def unreturned_logs(w3: Web3, ledger: Ledger, sources: list[Source], start_block: int, through: int) -> list[Event]:
+    """The logs of ``sources`` that the receipts of blocks ``start_block``..``through`` hold and the ledger does not:
+    what the node's ``eth_getLogs`` left out (a node that caps its answers or drops entries without an error).
+
+    A second, independent reading of the same blocks, one request per block: the replay asks for it only when the
+    ledger's events disagree with the contracts' state, to tell an incomplete read from state changed without an
+    event."""
+    decoder = Decoder(w3, sources)
+    have = {(e.block, e.log_index) for e in ledger.events()}
+    missing = []
+    for number in range(start_block, through + 1):
+        for receipt in _block_receipts(w3, number):
+            for log in receipt["logs"]:
+                event = decoder.decode(log) if wanted_log(sources, log) else None
+                if event is not None and (event.block, event.log_index) not in have:
+                    missing.append(event)
+    return missing

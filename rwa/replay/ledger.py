@@ -7,6 +7,9 @@ The ledger is bound to the chain's actual history, not to a file: it keeps the h
 from and of every block its cursor stopped at. A run first checks that the cursor's block is still canonical; after
 a reorg it rolls back to the last block whose hash the chain still has (:meth:`Ledger.rollback_to`) and reads on
 from there; when not even its anchor (the first block of the deployment) matches, the ledger is another chain's.
+
+It is a cache, not evidence: anyone with the disk may edit it, so every run compares its rows with the chain before
+anything is rebuilt from them (:func:`rwa.replay.ingest.first_difference`) and reads again what differs.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rwa.errors import InputError
+from rwa.replay.outputs import check_under_folders
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,10 +72,46 @@ class Event:
     """The account that sent the event's transaction, for the events a disclosure names it by (else ``None``)."""
 
 
+LEDGER_TABLES = frozenset({"meta", "cursor", "events", "blocks"})
+
+
+def check_ledger_file(path: Path) -> None:
+    """Refuse, before it is opened for writing, a ``--db`` that is not a ledger: under a file, a folder, a file that is
+    not SQLite, or another program's SQLite file (a chain state file among them), which is left as it was."""
+    check_under_folders(path, "--db")
+    if path.is_dir():
+        raise InputError(f"--db {path}: is a folder; give the ledger's file")
+    journal = path.with_name(f"{path.name}-wal")
+    if journal.is_file() and journal.stat().st_size:  # the ledger never writes ahead: another program does
+        raise InputError(f"--db {path}: another program's SQLite file (it has a write-ahead log), left as it was; "
+                         "give a new file or one the replay wrote")
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:  # immutable: a read that leaves no lock or journal file beside another program's database
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)) as db:
+            tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            keys = {str(row[0]) for row in db.execute("SELECT key FROM meta")} if "meta" in tables else set()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"--db {path}: not a ledger ({exc}); give a new file or one the replay wrote") from None
+    if tables - LEDGER_TABLES or (keys and "schema" not in keys):
+        shown = ", ".join(sorted(tables - LEDGER_TABLES) or sorted(tables))
+        raise InputError(f"--db {path}: another program's SQLite file (tables {shown}), left as it was; give a new "
+                         "file or one the replay wrote")
+
+
+def row_of(event: Event) -> tuple[Any, ...]:
+    """An event as the ledger's ``events`` table holds it: what is written, and what a fresh read of the chain is
+    compared with."""
+    e = event
+    return (e.block, e.log_index, e.tx_hash, 0, e.timestamp, e.contract, e.address, e.event,
+            json.dumps(e.args, sort_keys=True), e.sender)
+
+
 class Ledger:
     """A SQLite file of decoded events for one deployment."""
 
     def __init__(self, path: Path) -> None:
+        check_ledger_file(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, isolation_level=None)
@@ -102,24 +143,8 @@ class Ledger:
         try:
             self.db.executemany("INSERT OR REPLACE INTO blocks(number, hash) VALUES (?, ?)",
                                 sorted((hashes or {}).items()))
-            self.db.executemany(
-                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.block,
-                        e.log_index,
-                        e.tx_hash,
-                        0,
-                        e.timestamp,
-                        e.contract,
-                        e.address,
-                        e.event,
-                        json.dumps(e.args, sort_keys=True),
-                        e.sender,
-                    )
-                    for e in events
-                ],
-            )
+            self.db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                [row_of(e) for e in events])
             self.db.execute(
                 "INSERT INTO cursor(id, last_block) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET last_block = ?",
                 (through_block, through_block),
@@ -143,6 +168,22 @@ class Ledger:
         sql += " ORDER BY block, log_index"
         for block, log_index, tx_hash, c, address, name, args, ts, sender in self.db.execute(sql, params):
             yield Event(block, log_index, tx_hash, c, address, name, json.loads(args), ts, sender)
+
+    def rows_between(self, frm: int, to: int) -> list[tuple[Any, ...]]:
+        """The stored rows of blocks ``frm``..``to`` as :func:`row_of` gives them, in chain order."""
+        return [tuple(row) for row in self.db.execute(
+            "SELECT * FROM events WHERE block BETWEEN ? AND ? ORDER BY block, log_index", (frm, to))]
+
+    def event_span(self) -> tuple[int | None, int | None]:
+        """The lowest and highest block of a stored event (``None`` for an empty ledger)."""
+        low, high = self.db.execute("SELECT MIN(block), MAX(block) FROM events").fetchone()
+        return low, high
+
+    def hashes_of(self, numbers: list[int]) -> dict[int, str]:
+        """The stored hashes of the blocks ``numbers`` (those the ledger has)."""
+        marks = ",".join("?" * len(numbers))
+        return {int(n): str(h) for n, h in self.db.execute(
+            f"SELECT number, hash FROM blocks WHERE number IN ({marks})", numbers)}
 
     def block_hashes(self, above: int | None = None) -> list[tuple[int, str]]:
         """The stored block hashes, newest first (only those above ``above`` when given)."""
@@ -170,14 +211,6 @@ class Ledger:
             self.db.execute("ROLLBACK")
             raise
         return dropped
-
-    def events_digest(self) -> str:
-        """A hash of the events alone, as the chain gives them: what ``--verify`` compares with a fresh read."""
-        h = hashlib.sha256()
-        for row in self.db.execute("SELECT block, log_index, tx_hash, contract, address, event, args, sender "
-                                   "FROM events ORDER BY block, log_index"):
-            h.update(repr(row).encode())
-        return h.hexdigest()
 
     def digest(self) -> str:
         """A hash of the ledger's whole content (events, block hashes, cursor): what a re-used verdict must match."""

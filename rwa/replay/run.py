@@ -1,7 +1,8 @@
 """``rwa replay``: ingest, rebuild, recompute, reconcile, report.
 
 Exit 0 reconciled (disclosures are not failures), 1 findings, 2 bad input, 3 the replay could not finish (a node
-that stopped answering, an internal failure): no verdict, the previous outputs untouched, and a re-run finishes.
+that stopped answering or left logs out of its answers, an internal failure): no verdict, the previous outputs
+untouched, and a re-run finishes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,15 @@ from rwa.deployment import Manifest, check_chain, load_manifest
 from rwa.errors import InputError, NodeUnreachableError, RwaError
 from rwa.replay.governance import Links, reconcile_links, review_governance
 from rwa.replay.history import History, rebuild
-from rwa.replay.ingest import ForeignLedgerError, Source, check_continuity, ingest
-from rwa.replay.ledger import Ledger, LedgerIdentityError
+from rwa.replay.ingest import (
+    ForeignLedgerError,
+    Source,
+    check_continuity,
+    first_difference,
+    ingest,
+    unreturned_logs,
+)
+from rwa.replay.ledger import Ledger, LedgerIdentityError, check_ledger_file
 from rwa.replay.offering import holder_flows_from_claims, reconcile_offering, reconcile_trades
 from rwa.replay.outputs import check_out, recover
 from rwa.replay.reconcile import (
@@ -41,7 +50,7 @@ from rwa.replay.reconcile import (
     reconcile_token,
     reconcile_waterfall,
 )
-from rwa.tx import call_many
+from rwa.tx import READ_BATCH_RESULT_BYTES, call_many
 from rwa.units import TRANCHES, Tranche
 from rwa.waterfall import PoolTerms
 
@@ -248,6 +257,88 @@ def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
     return out
 
 
+HOLDER_READS = READ_BATCH_RESULT_BYTES // 160
+"""Views per :func:`call_many` when every holder's balance is read: a word each, 160 bytes as ``ReadBatch`` encodes
+its results, so a batch stays under ``READ_BATCH_RESULT_BYTES``."""
+
+
+def _holder_state(chain: Chain, links: Links, pool: str, history: History, head: int) -> dict[str, int]:
+    """The state the ledger's events must add up to holder by holder at ``head``: every balance of every account
+    a tranche's transfers name, and the pool's deposits of every period the events deposit to or distribute (one
+    key each; batched reads). A log the node left out shows here even when every total agrees."""
+    from rwa.onchain.pool import LeasePool
+    from rwa.onchain.tranche import TrancheToken
+
+    reads: list[tuple[str, Any]] = []
+    for tranche, holders in _holders(history).items():
+        token = TrancheToken.at(chain, getattr(links, tranche)).contract
+        reads += [(f"{tranche}.balanceOf({h})", token.functions.balanceOf(h)) for h in holders]
+    deposits = LeasePool.at(chain, pool).contract
+    reads += [(f"deposited({p})", deposits.functions.deposited(p)) for p in _deposit_periods(history)]
+    values = [v for start in range(0, len(reads), HOLDER_READS)
+              for v in call_many([fn for _, fn in reads[start:start + HOLDER_READS]], block=head)]
+    return {name: int(value) for (name, _), value in zip(reads, values, strict=True)}
+
+
+def _holders(history: History) -> dict[str, list[str]]:
+    """Every account a tranche's transfers name (the zero address aside), in a fixed order."""
+    from rwa.replay.history import ZERO
+
+    named: dict[str, list[str]] = {}
+    for tranche in TRANCHES:
+        tok = history.tokens.get(tranche)
+        seen = {str(ev.args[side]) for ev in (tok.transfers if tok else []) for side in ("from", "to")}
+        named[tranche] = sorted(seen - {ZERO})
+    return named
+
+
+def _deposit_periods(history: History) -> list[int]:
+    return sorted(set(history.deposits) | set(history.legs))
+
+
+def _holder_state_counted(history: History) -> dict[str, int]:
+    """The keys of :func:`_holder_state` added up from the ledger's events alone."""
+    out: dict[str, int] = {}
+    for tranche, holders in _holders(history).items():
+        balance = dict.fromkeys(holders, 0)
+        tok = history.tokens.get(tranche)
+        for ev in tok.transfers if tok else []:
+            value = int(ev.args["value"])
+            if str(ev.args["from"]) in balance:
+                balance[str(ev.args["from"])] -= value
+            if str(ev.args["to"]) in balance:
+                balance[str(ev.args["to"])] += value
+        out |= {f"{tranche}.balanceOf({h})": v for h, v in balance.items()}
+    out |= {f"deposited({p})": sum(history.deposits.get(p, {}).values()) for p in _deposit_periods(history)}
+    return out
+
+
+def _refuse_incomplete_read(
+    chain: Chain, ledger: Ledger, sources: list[Source], start_block: int, head: int,
+    counted: dict[str, int], onchain: dict[str, int],
+) -> None:
+    """The ledger, just compared with the node's logs, disagrees with the contracts' state: either the node's
+    ``eth_getLogs`` left entries out, or the state changed without an event (a finding, made by the
+    reconciliation). The blocks' receipts tell which; an incomplete read is no verdict (exit 3). The embedded chain
+    is read in this process, so its logs are whole."""
+    from rwa.chain import direct_node
+
+    if direct_node(chain.w3) is not None:
+        return
+    missing = unreturned_logs(chain.w3, ledger, sources, start_block, head)
+    if not missing:
+        return
+    differ = sorted(k for k in onchain.keys() | counted.keys() if onchain.get(k) != counted.get(k))
+    shown = ", ".join(f"{k} {onchain.get(k)} on-chain, {counted.get(k)} by the logs" for k in differ[:3])
+    first = missing[0]
+    raise ReplayFailure(
+        f"incomplete read: the node's eth_getLogs left out {len(missing)} logs its blocks' receipts hold (first: "
+        f"{first.contract} {first.event} in block {first.block}), so {len(differ)} figures disagree with the chain "
+        f"at block {head} ({shown}{', ...' if len(differ) > 3 else ''}); no verdict: re-run against a node that "
+        "returns every log"
+    )
+
+
 def _fingerprint(manifest_path: Path, ledger: Ledger, deal_file: Path, identity: dict[str, str], head: str) -> str:
     """Everything a verdict depends on: the chain (identity and the ingested head's hash), the ledger's content,
     the manifest and the deal file."""
@@ -267,7 +358,6 @@ def run_replay(
     db: Path | None = None,
     confirmations: int = 0,
     block_range: int = 2_000,
-    verify: bool = False,
 ) -> ReplayResult:
     """Replay the deployment of ``manifest_path`` on ``chain`` into ``out``. Bad input raises ``InputError`` before
     anything is read; a failure on the way raises :class:`ReplayFailure` and leaves ``out`` as it was."""
@@ -278,8 +368,10 @@ def run_replay(
     if not deal_file.is_file():
         raise InputError(f"the deal file {deal_file} named by the manifest is missing")
     check_out(out)
+    if db is not None:
+        check_ledger_file(db)
     try:
-        return _run(chain, manifest_path, manifest, deal_file, out, db, confirmations, block_range, verify, t0)
+        return _run(chain, manifest_path, manifest, deal_file, out, db, confirmations, block_range, t0)
     except RwaError as exc:
         if isinstance(exc, NodeUnreachableError):
             raise ReplayFailure(f"the node stopped answering ({exc}); what was read is kept: re-run to finish") from exc
@@ -299,7 +391,6 @@ def _run(
     db: Path | None,
     confirmations: int,
     block_range: int,
-    verify: bool,
     t0: float,
 ) -> ReplayResult:
     timings: dict[str, float] = {}
@@ -324,23 +415,17 @@ def _run(
                              "ranges")
             refusals.append(message)
 
-        if verify and ledger.last_block() is not None:
-            _verify(chain, ledger, sources, manifest, identity, block_range, notes)
+        _check_ledger(chain, ledger, sources, manifest.deployment_block, block_range, refused, notes)
         ingest(chain.w3, ledger, sources, manifest.deployment_block, head, block_range=block_range,
                on_refusal=refused)
         balances = _balances(chain, links, pool_address, head)
-        counters = _counters(chain, links, pool_address, head) | {f"balance.{k}": v for k, v in balances.items()}
         accounts = {"pool": pool_address, "senior": links.senior, "junior": links.junior}
         history = rebuild(ledger)
-        counted = _counted(history, accounts)
-        if counted != counters:  # the file does not add up to the chain: read again
-            notes.append(f"the ledger {ledger.path} does not add up to the contracts' own totals at block {head}: "
-                         "read again from the chain")
-            ledger.rollback_to(None)
-            ingest(chain.w3, ledger, sources, manifest.deployment_block, head, block_range=block_range,
-                   on_refusal=refused)
-            history = rebuild(ledger)
-            counted = _counted(history, accounts)
+        counters = (_counters(chain, links, pool_address, head) | {f"balance.{k}": v for k, v in balances.items()}
+                    | _holder_state(chain, links, pool_address, history, head))
+        counted = _counted(history, accounts) | _holder_state_counted(history)
+        if counted != counters:
+            _refuse_incomplete_read(chain, ledger, sources, manifest.deployment_block, head, counted, counters)
         timings["ingest"] = time.perf_counter() - t0
         head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
         fingerprint = _fingerprint(manifest_path, ledger, deal_file, identity, head_hash)
@@ -357,36 +442,24 @@ def _run(
         ledger.close()
 
 
-def _verify(
+def _check_ledger(
     chain: Chain,
     ledger: Ledger,
     sources: list[Source],
-    manifest: Manifest,
-    identity: dict[str, str],
+    start_block: int,
     block_range: int,
+    refused: Callable[[int, int, str], None],
     notes: list[str],
 ) -> None:
-    """Read the ledger's blocks again from the chain into a scratch ledger and compare the events; a ledger that
-    differs (a tampered or damaged file) is emptied and read again, with a note."""
-    import tempfile
-
+    """Make the ledger what the chain gives before anything is rebuilt from it: from the first range whose rows differ
+    from a fresh read (an edited, damaged or foreign-written file), it is dropped, with a note, and read again."""
     through = ledger.last_block()
-    assert through is not None
-    with tempfile.TemporaryDirectory(prefix="rwa-verify-") as tmp:
-        fresh = Ledger(Path(tmp) / "verify.sqlite")
-        try:
-            fresh.bind(identity)
-            ingest(chain.w3, fresh, sources, manifest.deployment_block, through, block_range=block_range)
-            same = fresh.events_digest() == ledger.events_digest()
-            counts = (ledger.count(), fresh.count())
-        finally:
-            fresh.close()
-    if not same:
-        notes.append(f"--verify: the ledger {ledger.path} differs from the chain ({counts[0]} events in the file, "
-                     f"{counts[1]} on the chain through block {through}): read again from the chain")
-        ledger.rollback_to(None)
-    else:
-        notes.append(f"--verify: the ledger's {counts[0]} events through block {through} are the chain's")
+    first = first_difference(chain.w3, ledger, sources, start_block, block_range=block_range, on_refusal=refused)
+    if first is None:
+        return
+    dropped = ledger.rollback_to(first - 1)
+    notes.append(f"the ledger {ledger.path} differs from the chain from block {first} on (through block {through}): "
+                 f"its {dropped} events from there were dropped and read again from the chain")
 
 
 def _reuse(out: Path, fingerprint: str, balances: dict[str, int]) -> tuple[int, list[Finding], list[Disclosure]] | None:
@@ -397,13 +470,16 @@ def _reuse(out: Path, fingerprint: str, balances: dict[str, int]) -> tuple[int, 
                                                                         "disclosures.json"))
     if not (summary_path.is_file() and findings_path.is_file() and disclosures_path.is_file()):
         return None
-    summary = json.loads(summary_path.read_text())
-    if summary.get("fingerprint") != fingerprint or summary.get("balances") != balances:
-        return None
-    findings = [Finding(**{**f, "kind": FindingKind(f["kind"])}) for f in json.loads(findings_path.read_text())]
-    disclosures = [
-        Disclosure(**{**d, "kind": DisclosureKind(d["kind"])}) for d in json.loads(disclosures_path.read_text())
-    ]
+    try:
+        summary = json.loads(summary_path.read_text())
+        if summary.get("fingerprint") != fingerprint or summary.get("balances") != balances:
+            return None
+        findings = [Finding(**{**f, "kind": FindingKind(f["kind"])}) for f in json.loads(findings_path.read_text())]
+        disclosures = [
+            Disclosure(**{**d, "kind": DisclosureKind(d["kind"])}) for d in json.loads(disclosures_path.read_text())
+        ]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # a damaged or hand-edited set is no verdict to reuse: the replay writes a new one over it
     return (EXIT_RECONCILED if not findings else EXIT_FINDINGS), findings, disclosures
 
 

@@ -1,13 +1,15 @@
 """A JSON-RPC proxy in front of a real node that refuses ``eth_getLogs`` over more than a few blocks, as public nodes
-refuse large ranges; everything else is passed through unchanged. :class:`DyingProxy` is one that stops answering
-(drops every connection) after a number of requests, as a node that dies in the middle of a command."""
+refuse large ranges, and may leave entries out of the logs it does return without saying so (``drop``: the entries to
+leave out; ``max_results``: at most that many a query, as a node that caps its answers silently); everything else is
+passed through unchanged. :class:`DyingProxy` is one that stops answering (drops every connection) after a number of
+requests, as a node that dies in the middle of a command."""
 
 from __future__ import annotations
 
 import json
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -18,10 +20,14 @@ def _block(value: Any) -> int:
 
 
 class CappedLogsProxy:
-    def __init__(self, upstream: str, max_range: int) -> None:
+    def __init__(self, upstream: str, max_range: int, drop: Callable[[dict[str, Any]], bool] | None = None,
+                 max_results: int | None = None) -> None:
         self.upstream = upstream
         self.max_range = max_range
+        self.drop = drop
+        self.max_results = max_results
         self.refused = 0
+        self.dropped = 0
         self.log_queries = 0
         proxy = self
 
@@ -40,7 +46,7 @@ class CappedLogsProxy:
                     forward = urllib.request.Request(proxy.upstream, data=body,
                                                      headers={"Content-Type": "application/json"})
                     with urllib.request.urlopen(forward, timeout=30) as resp:
-                        data = resp.read()
+                        data = proxy.leave_out(request, resp.read())
                 else:
                     data = json.dumps(answer).encode()
                 self.send_response(200)
@@ -55,6 +61,17 @@ class CappedLogsProxy:
     def drops(self, request: Any) -> bool:
         """Whether this request goes unanswered (its connection closed)."""
         return False
+
+    def leave_out(self, request: Any, data: bytes) -> bytes:
+        """The node's answer, less the log entries this proxy leaves out."""
+        if isinstance(request, list) or request.get("method") != "eth_getLogs" or (
+                self.drop is None and self.max_results is None):
+            return data
+        answer = json.loads(data)
+        logs = answer.get("result") or []
+        kept = [log for log in logs if self.drop is None or not self.drop(log)][:self.max_results]
+        self.dropped += len(logs) - len(kept)
+        return json.dumps({**answer, "result": kept}).encode()
 
     def refuse(self, request: Any) -> dict[str, Any] | None:
         if isinstance(request, list) or request.get("method") != "eth_getLogs":
@@ -93,8 +110,9 @@ class DyingProxy(CappedLogsProxy):
 
 
 @contextmanager
-def capped_logs_proxy(upstream: str, max_range: int) -> Iterator[CappedLogsProxy]:
-    with serving(CappedLogsProxy(upstream, max_range)) as proxy:
+def capped_logs_proxy(upstream: str, max_range: int, drop: Callable[[dict[str, Any]], bool] | None = None,
+                      max_results: int | None = None) -> Iterator[CappedLogsProxy]:
+    with serving(CappedLogsProxy(upstream, max_range, drop, max_results)) as proxy:
         yield proxy
 
 
