@@ -127,12 +127,12 @@ def _period_end(chain: Chain, deployment: Path | None, period: int) -> int:
     """The end of the deployed deal's ``period`` by its deal file's calendar, the pool's (N+1: the maturity
     settlement)."""
     from rwa.deal import load_deal
-    from rwa.deployment import check_chain, default_manifest_path, load_manifest
+    from rwa.deployment import check_same_chain, default_manifest_path, load_manifest
     from rwa.errors import InputError
     from rwa.terms import period_ends
 
     manifest = load_manifest(deployment or default_manifest_path())
-    check_chain(chain, manifest)
+    check_same_chain(chain, manifest)  # only the calendar is read: the chain must be the deal's, no contract called
     ends = period_ends(load_deal(Path(manifest.deal_file)))
     if not 1 <= period <= len(ends):
         raise InputError(f"--period-end {period}: the deal's periods are 1..{len(ends) - 1}, and {len(ends)} its "

@@ -35,7 +35,7 @@ from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
 from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path, outbox_identity
-from rwa.oracle.report import sign_report, signer_of
+from rwa.oracle.report import distinct_signers, require_quorum, sign_report
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
 from rwa.period_clock import format_periods, late_periods
@@ -251,11 +251,11 @@ class Publisher:
         # From here no recorded transaction can be mined (never built, failed, or its nonce taken), so a set given
         # now may supersede the recorded one: a short set recorded by an older version must not block a full one.
         _, threshold = self._quorum()
-        if entry is not None and (collected is not None or _signers(entry.signatures) < threshold):
+        if entry is not None and (collected is not None or distinct_signers(entry.signatures) < threshold):
             entry = None
         if entry is None:
             signatures: Sequence[bytes] = self._sign(report) if collected is None else list(collected)
-            self._require_quorum(period, signatures, threshold)
+            require_quorum(period, signatures, threshold)
             self.outbox.record_signed(self.oracle.address, kind, report, signatures)
             log.debug("period %d: %d signatures recorded in the outbox", period, len(signatures))
             _fault("after-sign")
@@ -266,16 +266,6 @@ class Publisher:
 
     def _quorum(self) -> tuple[list[str], int]:
         return self._node(self.oracle.quorum, "reading the reporters and the threshold")
-
-    @staticmethod
-    def _require_quorum(period: int, signatures: Sequence[bytes], threshold: int) -> None:
-        """Refuse, before it is recorded or sent, a set of signatures too short for the quorum: recorded, it would
-        be reused by every later run."""
-        present = _signers(signatures)
-        if present < threshold:
-            raise InputError(f"period {period}: {present} reporter signature{'s' if present != 1 else ''} present, "
-                             f"the quorum needs {threshold}; nothing was sent: publish again once the missing "
-                             "reporters have signed")
 
     def _sign(self, report: Report) -> list[bytes]:
         reporters, threshold = self._quorum()
@@ -391,11 +381,6 @@ class Publisher:
             return None
         log.info("period %d: re-broadcast the recorded transaction %s", period, tx_hash)
         return self._await(entry.kind, entry.report, tx_hash)
-
-
-def _signers(signatures: Sequence[bytes]) -> int:
-    """How many distinct signers ``signatures`` hold (a signature names its signer in its first 20 bytes)."""
-    return len({signer_of(s).lower() for s in signatures})
 
 
 def _failed(kind: ReportKind, details: dict[str, Any]) -> ContractRevertError:

@@ -77,3 +77,20 @@ def signer_of(signature: bytes) -> str:
 def data_hash_of(payload: bytes) -> bytes:
     """keccak256 of a canonical encoding of raw billing data."""
     return bytes(keccak(payload))
+
+
+def distinct_signers(signatures: Sequence[bytes]) -> int:
+    """How many distinct signers ``signatures`` hold (a signature names its signer in its first 20 bytes)."""
+    return len({signer_of(s).lower() for s in signatures})
+
+
+def require_quorum(period: int, signatures: Sequence[bytes], threshold: int) -> None:
+    """Refuse, before it is recorded or sent, a set of signatures too short for the quorum: recorded, it would be
+    reused by every later run; sent, the oracle would revert it."""
+    from rwa.errors import InputError
+
+    present = distinct_signers(signatures)
+    if present < threshold:
+        raise InputError(f"period {period}: {present} reporter signature{'s' if present != 1 else ''} present, "
+                         f"the quorum needs {threshold}; nothing was sent: publish again once the missing "
+                         "reporters have signed")

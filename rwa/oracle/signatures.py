@@ -24,7 +24,7 @@ from eth_utils.address import to_checksum_address
 
 from rwa.errors import InputError
 from rwa.onchain.oracle import Report, RevenueOracle
-from rwa.oracle.report import sign_report, signer_of, typed_data
+from rwa.oracle.report import require_quorum, sign_report, signer_of, typed_data
 
 SIGNATURE_FORMAT = "rwa-report-signature/2"
 
@@ -145,9 +145,7 @@ def check_quorum(oracle: RevenueOracle, period: int, signatures: list[bytes]) ->
     if strangers:
         raise InputError(f"--signatures: {', '.join(strangers)} signed period {period} but is not a reporter of the "
                          f"oracle {oracle.address}; remove that file")
-    if len(signatures) < threshold:
-        raise InputError(f"--signatures: {len(signatures)} distinct reporter(s) signed period {period}, the oracle "
-                         f"needs {threshold}: add the other reporters' signature files and publish again")
+    require_quorum(period, signatures, threshold)
 
 
 def _recover(s: SignedReport) -> str:

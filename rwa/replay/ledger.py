@@ -130,7 +130,15 @@ class Ledger:
                 f"--db {self.path} belongs to another deployment or history (differs in {', '.join(diff)})"
             )
         if not stored:
-            self.db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", identity.items())
+            # One transaction: a replay killed while binding leaves no identity or all of it, never a part that
+            # the next run would take for another deployment's.
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", identity.items())
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
     def last_block(self) -> int | None:
         row = self.db.execute("SELECT last_block FROM cursor WHERE id = 1").fetchone()

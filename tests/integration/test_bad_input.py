@@ -178,8 +178,11 @@ def test_another_embedded_chains_manifest_outbox_and_ledger_are_refused(
         _refused(mine, *args, "--outbox", str(outbox), *own, match="written for another deployment or chain")
     assert outbox.read_bytes() == outbox_bytes
     ledger = tmp_path / "their-ledger.sqlite"
-    rwa("replay", "--out", str(tmp_path / "their-audit"), "--db", str(ledger), "--deployment", str(other.manifest),
-        "--state", str(other.state), check=True)
+    # Their chain's own audit writes the ledger (its verdict is beside the point: the fixture's first period may
+    # already be late by the wall clock, a finding).
+    theirs = rwa("replay", "--out", str(tmp_path / "their-audit"), "--db", str(ledger), "--deployment",
+                 str(other.manifest), "--state", str(other.state))
+    assert theirs.returncode in (0, 1) and ledger.exists(), theirs.stderr
     ledger_bytes = ledger.read_bytes()
     _refused(mine, "replay", "--out", str(tmp_path / "audit"), "--db", str(ledger), *own,
              match="belongs to another deployment or history")
@@ -297,11 +300,11 @@ def test_publish_signed_refuses_a_short_quorum_or_a_stranger_before_sending(othe
             check=True)
     outbox = tmp_path / "outbox.sqlite"
     publish = ["oracle", "publish", "--signatures", str(folder), "--outbox", str(outbox), *common]
-    _refused(state, *publish, match="2 distinct reporter(s) signed period 2, the oracle needs 3",
+    _refused(state, *publish, match="period 2: 2 reporter signatures present, the quorum needs 3",
              untouched=[outbox, folder])
     first = json.loads(next(folder.glob("period-2-*.json")).read_text(encoding="utf-8"))
     shutil.copyfile(next(folder.glob("period-2-*.json")), folder / "period-2-v0-copy.json")  # a duplicate signer
-    _refused(state, *publish, match="2 distinct reporter(s)", untouched=[outbox])
+    _refused(state, *publish, match="2 reporter signatures present", untouched=[outbox])
     stranger = Account.create()
     figures = Report.from_json(first["report"])
     (signature,) = sign_report(figures, [stranger], first["chain_id"], first["oracle"])
@@ -446,7 +449,8 @@ _DEAL = ["--deployment", "{manifest}", "--state", "{state}"]
         (["status", "--deployment", "{stablecoin_as_pool}", "--state", "{state}"], {}, "is not a pool"),
         (["distribute", "--period", "1", "--deployment", "{stablecoin_as_pool}", "--state", "{state}"], {},
          "is not a pool"),
-        (["trade", "quote", "--tranche", "senior", "--amount", str(2**300), *_DEAL], {}, "a price is for 1 to"),
+        (["trade", "quote", "--tranche", "senior", "--amount", "1000000000000000000000", *_DEAL], {},
+         "a price is for 1 to"),
     ],
     ids=["seed-publish", "seed-size", "seed-demo", "outbox-folder", "outbox-garbage", "outbox-garbage-publish",
          "outbox-foreign-sqlite", "outbox-chain-state", "outbox-foreign-publish", "retry-attempts-word",
