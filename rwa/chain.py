@@ -32,7 +32,7 @@ from web3.types import RPCEndpoint, RPCResponse
 from rwa.cli_options import env_number
 from rwa.embedded_views import view_computation, view_state
 from rwa.errors import ChainError, InputError, NodeUnreachableError, StateFileError
-from rwa.paths import state_dir
+from rwa.paths import SQLITE_HEADER, read_only_uri, state_dir
 
 STATE_FORMAT = "rwa-embedded-chain/2"
 """The key-value pairs as an append-only log (``kv_log``): a block's writes append a few pages."""
@@ -247,7 +247,6 @@ class StateFile:
 
 
 _KV_LOG_TABLE = "CREATE TABLE kv_log (seq INTEGER PRIMARY KEY, k BLOB NOT NULL, v BLOB)"
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _check_state_file(path: Path) -> None:
@@ -255,13 +254,13 @@ def _check_state_file(path: Path) -> None:
     and this format. Reads only (a read-only connection): the file is never changed, whatever it is."""
     try:
         with path.open("rb") as fh:
-            header = fh.read(len(_SQLITE_HEADER))
+            header = fh.read(len(SQLITE_HEADER))
     except OSError as exc:
         raise StateFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if header != _SQLITE_HEADER:
+    if header != SQLITE_HEADER:
         raise StateFileError(f"{path} is not an embedded-chain state file (not a SQLite file); pass another --state")
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}

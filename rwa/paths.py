@@ -52,7 +52,7 @@ def writable_file(path: Path, option: str) -> Path:
     ``a`` is a file), with the option named, before anything is done."""
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
-    _parent_is_folder(path, option)
+    check_parent_folders(path, option)
     return path
 
 
@@ -61,15 +61,16 @@ def writable_folder(path: Path, option: str) -> Path:
     under a file."""
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {path}: is a file; give a folder")
-    _parent_is_folder(path, option)
+    check_parent_folders(path, option)
     return path
 
 
-def _parent_is_folder(path: Path, option: str) -> None:
+def check_parent_folders(path: Path, option: str) -> None:
+    """Refuse a path that sits under a file: it can never be created, and saying so is bad input, not a failure."""
     for parent in path.absolute().parents:
         if parent.exists():
             if not parent.is_dir():
-                raise InputError(f"{option} {path}: {parent} is a file, not a folder")
+                raise InputError(f"{option} {path}: {parent} is a file, not a folder; give a path under a folder")
             return
 
 

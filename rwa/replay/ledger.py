@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rwa.errors import InputError
-from rwa.replay.outputs import check_under_folders
+from rwa.paths import check_parent_folders, read_only_uri
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,7 +78,7 @@ LEDGER_TABLES = frozenset({"meta", "cursor", "events", "blocks"})
 def check_ledger_file(path: Path) -> None:
     """Refuse, before it is opened for writing, a ``--db`` that is not a ledger: under a file, a folder, a file that is
     not SQLite, or another program's SQLite file (a chain state file among them), which is left as it was."""
-    check_under_folders(path, "--db")
+    check_parent_folders(path, "--db")
     if path.is_dir():
         raise InputError(f"--db {path}: is a folder; give the ledger's file")
     journal = path.with_name(f"{path.name}-wal")
@@ -88,7 +88,7 @@ def check_ledger_file(path: Path) -> None:
     if not path.is_file() or path.stat().st_size == 0:
         return
     try:  # immutable: a read that leaves no lock or journal file beside another program's database
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)) as db:
+        with closing(sqlite3.connect(read_only_uri(path), uri=True)) as db:
             tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             keys = {str(row[0]) for row in db.execute("SELECT key FROM meta")} if "meta" in tables else set()
     except sqlite3.DatabaseError as exc:

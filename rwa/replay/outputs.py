@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rwa.errors import InputError
+from rwa.paths import check_parent_folders
 
 OUTPUT_FILES = (
     "summary.json",
@@ -34,16 +35,9 @@ def _siblings(out: Path) -> tuple[Path, Path]:
     return out.with_name(f".{out.name}.new"), out.with_name(f".{out.name}.old")
 
 
-def check_under_folders(path: Path, option: str) -> None:
-    """Refuse a path that sits under a file: it can never be created, and saying so is bad input, not a failure."""
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise InputError(f"{option} {path}: {parent} is a file, not a folder; give a path under a folder")
-
-
 def check_out(out: Path) -> None:
     """Refuse an ``--out`` that is not a folder of the replay's own (before anything is read or written)."""
-    check_under_folders(out, "--out")
+    check_parent_folders(out, "--out")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: is a file; give a folder for the replay's outputs")
     if out.is_dir():
