@@ -308,25 +308,23 @@ def _reconcile_tokens(history: History, offering: str, tokens: Mapping[str, str]
                       deliveries: dict[str, list[tuple[str, str, int]]], rec: Reconciliation) -> None:
     """With an offering every unit of a tranche is minted to the offering by its close, and leaves the offering only
     as the delivery, in that same transaction, of what it held for that buyer."""
-    me = offering.lower()
+    # Where a unit may come from, what explains it there, and how one that nothing explains is described.
+    sources = {ZERO.lower(): (mints, "minted to {to} in block {block}, not to the offering by its close"),
+               offering.lower(): (deliveries, "left the offering to {to} in block {block}, not as the delivery of "
+                                              "what it held for that buyer")}
     for name, tok in history.tokens.items():
         for ev in tok.transfers:
-            src = str(ev.args["from"]).lower()
+            source = sources.get(str(ev.args["from"]).lower())
+            if source is None:
+                continue
+            expected, unexplained = source
             key = (name, str(ev.args["to"]).lower(), int(ev.args["value"]))
-            if src == ZERO.lower():
-                if key in mints.get(ev.tx_hash, []):
-                    mints[ev.tx_hash].remove(key)
-                else:
-                    rec.add(FindingKind.OFFERING_MINT, None, tokens.get(name, name), 0, key[2],
-                            f"{key[2]:,} {name} minted to {ev.args['to']} in block {ev.block}, not to the offering "
-                            "by its close", block=ev.block)
-            elif src == me:
-                if key in deliveries.get(ev.tx_hash, []):
-                    deliveries[ev.tx_hash].remove(key)
-                else:
-                    rec.add(FindingKind.OFFERING_MINT, None, tokens.get(name, name), 0, key[2],
-                            f"{key[2]:,} {name} left the offering to {ev.args['to']} in block {ev.block}, not as the "
-                            "delivery of what it held for that buyer", block=ev.block)
+            if key in expected.get(ev.tx_hash, []):
+                expected[ev.tx_hash].remove(key)
+            else:
+                rec.add(FindingKind.OFFERING_MINT, None, tokens.get(name, name), 0, key[2],
+                        f"{key[2]:,} {name} " + unexplained.format(to=ev.args["to"], block=ev.block),
+                        block=ev.block)
 
 
 def holder_flows_from_claims(history: History, flows: dict[tuple[str, str], HolderFlows]) -> None:
