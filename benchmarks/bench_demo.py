@@ -31,8 +31,8 @@ from typing import Any
 
 from rich.console import Console
 
-import rwa.demo as demo
-from rwa.chain import EMBEDDED_ACCOUNTS, DirectNode, EmbeddedProvider, connect, genesis_params
+import rwa.cli.demo as demo
+from rwa.chain.node import EMBEDDED_ACCOUNTS, DirectNode, EmbeddedProvider, connect, genesis_params
 
 
 @dataclass

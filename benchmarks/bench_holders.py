@@ -33,19 +33,19 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
-from rwa.chain import connect
-from rwa.deal import load_deal
-from rwa.demo import EXAMPLE_DEAL, GAS_FUNDING, deal_head, investor_entry
-from rwa.deployment import load_manifest
+from rwa.chain.node import connect
+from rwa.chain.tx import send_value
+from rwa.cli.demo import EXAMPLE_DEAL, GAS_FUNDING, deal_head, investor_entry
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
 from rwa.leverage import collateral_value
+from rwa.model.deal import load_deal
 from rwa.onchain.deployed import open_deployment
+from rwa.onchain.deployment import load_manifest
 from rwa.oracle.publisher import publish
 from rwa.paths import project_root
 from rwa.replay.ingest import DEFAULT_RANGE, LogReader, range_queries
 from rwa.replay.run import _sources, read_links, run_replay
-from rwa.tx import send_value
 
 TICKET = 1_000  # whole USDC each investor asks for: the tranche is shared pro rata to these
 

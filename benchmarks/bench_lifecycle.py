@@ -18,8 +18,8 @@ from pathlib import Path
 
 from eth_account import Account
 
-from rwa.chain import connect
-from rwa.demo import write_demo_deal
+from rwa.chain.node import connect
+from rwa.cli.demo import write_demo_deal
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
 from rwa.onchain.deployed import open_deployment

@@ -31,9 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rwa.deal import load_deal  # noqa: E402
 from rwa.leverage.montecarlo import draw, run_draws, simulate  # noqa: E402
 from rwa.leverage.sizing import size_deal  # noqa: E402
+from rwa.model.deal import load_deal  # noqa: E402
 from tests.support.reference_loops import simulate_loop  # noqa: E402
 
 PERIODS = 60

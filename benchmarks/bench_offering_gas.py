@@ -15,10 +15,10 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 
-from rwa.allocation import JUNIOR_ID, SENIOR_ID
-from rwa.chain import Chain, connect
+from rwa.chain.node import Chain, connect
+from rwa.chain.tx import send_value
+from rwa.model.allocation import JUNIOR_ID, SENIOR_ID
 from rwa.onchain.settlement import ANYONE, Order, TradeSettlement, sign_order
-from rwa.tx import send_value
 from tests.support.offering import JUNIOR_SIZE, deploy_offering_system
 
 TARGET_RATIO = 1.02

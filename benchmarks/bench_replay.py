@@ -20,8 +20,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from rwa.chain import connect
-from rwa.deployment import load_manifest
+from rwa.chain.node import connect
+from rwa.onchain.deployment import load_manifest
 from rwa.replay.ingest import DEFAULT_RANGE, range_queries
 from rwa.replay.run import _sources, run_replay
 
@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     manifest_path = args.demo / "deployment.json"
     if not manifest_path.is_file():
-        from rwa.demo import run_demo
+        from rwa.cli.demo import run_demo
 
         run_demo(Console(), out=args.demo)
     manifest = load_manifest(manifest_path)

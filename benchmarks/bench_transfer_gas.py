@@ -14,8 +14,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from rwa import tx
-from rwa.chain import Chain, connect
+from rwa.chain import tx
+from rwa.chain.node import Chain, connect
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.tranche import TrancheToken
 

@@ -20,7 +20,7 @@ rm -f "$report"
 "$VENV/bin/slither" contracts/ \
     --config-file slither.config.json \
     --solc-standard-json \
-    --solc rwa/_solc_front/solc \
+    --solc rwa/build/_solc_front/solc \
     --solc-remaps "@openzeppelin/=node_modules/@openzeppelin/" \
     --solc-args "--base-path ." \
     --json "$report" >build/slither.log 2>&1 || true

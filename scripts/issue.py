@@ -6,7 +6,7 @@ tranche tokens and pool (and the test stablecoin on a local chain), allows and m
 deployment manifest atomically. Re-running resumes an interrupted issuance and refuses to issue the deal twice.
 """
 
-from rwa.cli import main
+from rwa.cli.main import main
 
 if __name__ == "__main__":
     main("issue", prog_name="python scripts/issue.py")

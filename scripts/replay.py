@@ -9,7 +9,7 @@ holders.csv, findings.json/.csv, disclosures.json/.csv and report.html as one se
 (disclosures listed), 1 findings, 2 bad input, 3 the replay could not finish (re-run).
 """
 
-from rwa.cli import main
+from rwa.cli.main import main
 
 if __name__ == "__main__":
     main("replay", prog_name="python scripts/replay.py")

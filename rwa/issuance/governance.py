@@ -15,6 +15,7 @@ import enum
 from eth_utils.crypto import keccak
 
 from rwa.errors import InputError
+from rwa.model.units import Tranche
 from rwa.onchain.base import ContractWrapper, Role, account_input, to_address
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.privileges import (
@@ -27,7 +28,6 @@ from rwa.onchain.privileges import (
     role_members,
 )
 from rwa.onchain.timelock import ZERO, Call, DealTimelock, State
-from rwa.units import Tranche
 
 
 def _contracts(deal: DeployedDeal) -> dict[str, ContractWrapper]:

@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING
 
 from web3 import Web3
 
-from rwa.chain import DEV_REPORTER_SLOT, Chain
-from rwa.compile import load_build
-from rwa.deal import Deal, allocate, deal_hash, load_deal
-from rwa.deployment import Manifest, Roles, check_same_chain, load_manifest, save_manifest
+from rwa.build.compile import load_build
+from rwa.chain.node import DEV_REPORTER_SLOT, Chain
+from rwa.chain.tx import send
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
 from rwa.leverage.cashflows import contracted_rent
+from rwa.model.calendar import clock_length
+from rwa.model.deal import Deal, allocate, deal_hash, load_deal
+from rwa.model.terms import offering_config, record, reserve_at_close
+from rwa.model.units import TRANCHES, Tranche, money_formatter
+from rwa.model.waterfall import PoolTerms
 from rwa.onchain.base import ContractWrapper
+from rwa.onchain.deployment import Manifest, Roles, check_same_chain, load_manifest, save_manifest
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
-from rwa.period_clock import clock_length
-from rwa.terms import offering_config, record, reserve_at_close
-from rwa.tx import send
-from rwa.units import TRANCHES, Tranche, money_formatter
-from rwa.waterfall import PoolTerms
 
 if TYPE_CHECKING:
     from rwa.onchain.tranche import TrancheToken
@@ -50,7 +50,7 @@ class Plan:
 
 def _refuse_bad_investors(deal: Deal, today: date) -> None:
     """What the registry would only refuse after the contracts are deployed: an expired KYC, a jurisdiction that is
-    no ISO country (a zero address is refused with the deal file, :func:`rwa.deal.checked_address`)."""
+    no ISO country (a zero address is refused with the deal file, :func:`rwa.model.deal.checked_address`)."""
     for i, inv in enumerate(deal.investors):
         if inv.kyc_expiry <= today:
             raise InputError(f"deal.investors[{i}].kyc_expiry: {inv.kyc_expiry} is not after today ({today})")
@@ -298,13 +298,13 @@ def _offer(
 
 def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Manifest:
     """Deploy and mint the deal described by ``plan``; resumes an interrupted run recorded in ``out``."""
+    from rwa.model.terms import default_rules
     from rwa.onchain.oracle import RevenueOracle
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.registry import ComplianceRegistry
     from rwa.onchain.stablecoin import Stablecoin
     from rwa.onchain.timelock import DealTimelock
     from rwa.onchain.tranche import TrancheToken
-    from rwa.terms import default_rules
 
     deal, sizing = plan.deal, plan.sizing
     digest = deal_hash(plan.deal_path)

@@ -13,13 +13,13 @@ from typing import Any
 
 from web3 import Web3
 
-from rwa.allocation import JUNIOR_ID, SENIOR_ID, OfferingConfig
 from rwa.errors import InputError
 from rwa.issuance.show import deal_money
+from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, OfferingConfig
+from rwa.model.units import TRANCHES, Tranche, format_time
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.offering import DealOffering, Phase, Settled
 from rwa.onchain.tranche import Restriction
-from rwa.units import TRANCHES, Tranche, format_time
 
 TRANCHE_OF_ID: dict[int, Tranche] = {SENIOR_ID: "senior", JUNIOR_ID: "junior"}
 ID_OF_TRANCHE: dict[str, int] = {"senior": SENIOR_ID, "junior": JUNIOR_ID}

@@ -13,20 +13,20 @@ from pathlib import Path
 
 from web3 import Web3
 
-from rwa import tx
-from rwa.chain import checksummed
+from rwa.chain import tx
+from rwa.chain.node import checksummed
 from rwa.errors import InputError
+from rwa.model.calendar import format_periods
+from rwa.model.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr, format_time
+from rwa.model.waterfall import PeriodLegs
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction
-from rwa.period_clock import format_periods
-from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr, format_time
-from rwa.waterfall import PeriodLegs
 
 
 def _refuse_edited_deal_file(deal: DeployedDeal) -> None:
     """The deal file the manifest names must be the very file issued (its sha256 is in the manifest)."""
-    from rwa.deal import deal_hash
+    from rwa.model.deal import deal_hash
 
     path = Path(deal.manifest.deal_file)
     try:
@@ -71,7 +71,7 @@ def _refuse_beyond_capacity(view: _DepositView, period: int, total: int) -> None
     tranche token, whose ``distributeFunds`` reverts past ``MAX_TOTAL_DISTRIBUTED`` or ``MAX_POINTS_PER_SHARE``
     (``TrancheToken.sol``'s accounting note). A deposit made then could never be distributed, so the whole amount
     is checked against both tokens' room first (conservatively: as if all of it went to one token)."""
-    from rwa.units import POINTS_MAGNITUDE
+    from rwa.model.units import POINTS_MAGNITUDE
 
     payable = total + view.reserve
     for tranche, (distributed, supply, points_per_share, points_remainder) in view.tokens.items():

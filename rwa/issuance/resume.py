@@ -14,8 +14,8 @@ import rlp
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from rwa.chain import Chain
-from rwa.deployment import Manifest, PendingDeploy, save_manifest
+from rwa.chain.node import Chain
+from rwa.onchain.deployment import Manifest, PendingDeploy, save_manifest
 
 
 def create_address(sender: str, nonce: int) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rwa.deployment import Manifest
 from rwa.issuance.issue import Plan
-from rwa.units import format_dscr, format_ratio, money_formatter, parse_money
-from rwa.waterfall import PeriodLegs
+from rwa.model.units import format_dscr, format_ratio, money_formatter, parse_money
+from rwa.model.waterfall import PeriodLegs
+from rwa.onchain.deployment import Manifest
 
 NOT_MONEY = frozenset({"period", "dscr_bps"})
 """The fields of :class:`PeriodLegs` that are not amounts of stablecoin."""
@@ -21,7 +21,7 @@ NOT_MONEY = frozenset({"period", "dscr_bps"})
 @functools.lru_cache(maxsize=8)
 def _currency(deal_file: str, deal_hash: str) -> tuple[int, str]:
     """The deal file's decimals and currency, read once per file version."""
-    from rwa.deal import load_deal
+    from rwa.model.deal import load_deal
 
     spec = load_deal(Path(deal_file))
     return spec.decimals, spec.currency
@@ -36,7 +36,8 @@ def deal_money(manifest: Manifest, *, raw: bool = False) -> Callable[[int], str]
 def deal_amount(manifest: Manifest, text: str, *, raw: bool = False, option: str = "--amount",
                 unit: str | None = None) -> int:
     """An amount typed for ``option`` of the deployment's money or tokens (one token unit per stablecoin unit of
-    face, so the same decimals), in smallest units: whole units with ``raw`` off (:func:`rwa.units.parse_money`)."""
+    face, so the same decimals), in smallest units: whole units with ``raw`` off
+    (:func:`rwa.model.units.parse_money`)."""
     decimals, currency = _currency(manifest.deal_file, manifest.deal_hash)
     return parse_money(text, decimals, raw=raw, option=option, unit=unit or currency)
 
@@ -69,7 +70,7 @@ def show_plan(console: Console, plan: Plan) -> None:
         table.add_row("investors",
                       f"{len(plan.allocations['senior'])} senior, {len(plan.allocations['junior'])} junior")
     else:
-        from rwa.terms import reserve_at_close
+        from rwa.model.terms import reserve_at_close
 
         kyc = plan.deal.investors
         table.add_row("sold by", f"an offering at par to {len(kyc)} KYC'd investor(s), who subscribe")

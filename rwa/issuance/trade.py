@@ -13,13 +13,15 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from rwa.deal import Deal
-from rwa.deployment import Manifest
+from rwa.chain.tx import call_many
 from rwa.errors import InputError
 from rwa.issuance.show import deal_money, deal_tokens
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import share_value
+from rwa.model.deal import Deal
+from rwa.model.units import TRANCHES, Tranche, format_time
 from rwa.onchain.deployed import DeployedDeal
+from rwa.onchain.deployment import Manifest
 from rwa.onchain.settlement import (
     ANYONE,
     Order,
@@ -32,8 +34,6 @@ from rwa.onchain.settlement import (
 )
 from rwa.onchain.tranche import Restriction
 from rwa.paths import state_dir
-from rwa.tx import call_many
-from rwa.units import TRANCHES, Tranche, format_time
 
 
 def settlement_of(deal: DeployedDeal) -> TradeSettlement:

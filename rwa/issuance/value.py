@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from rwa.deal import Deal
+from rwa.chain.tx import call_many
 from rwa.leverage.valuation import TrancheValue, value_tranches
+from rwa.model.deal import Deal
+from rwa.model.units import TRANCHES, Tranche
+from rwa.model.waterfall import PoolState
 from rwa.onchain.deployed import DeployedDeal
-from rwa.tx import call_many
-from rwa.units import TRANCHES, Tranche
-from rwa.waterfall import PoolState
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class DeploymentValue:
     state: PoolState
     tranches: dict[Tranche, TrancheValue]
     late: dict[int, int]
-    """Each late period (:func:`rwa.period_clock.late_periods` at ``as_of``) and the cash the pool holds for it."""
+    """Each late period (:func:`rwa.model.calendar.late_periods` at ``as_of``) and the cash the pool holds for it."""
 
 
 def value_deployment(

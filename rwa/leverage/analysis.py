@@ -15,7 +15,6 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from rwa.deal import Deal
 from rwa.leverage.cashflows import (
     BASE,
     SHORTFALL_DELIVERED,
@@ -30,15 +29,16 @@ from rwa.leverage.cashflows import (
 )
 from rwa.leverage.path_engine import PathResults, PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
-from rwa.terms import refund_schedule, reserve_at_close
-from rwa.units import BPS
-from rwa.waterfall import PoolState, fund_reserve, reserve_target, run_period
+from rwa.model.deal import Deal
+from rwa.model.terms import refund_schedule, reserve_at_close
+from rwa.model.units import BPS
+from rwa.model.waterfall import PoolState, fund_reserve, reserve_target, run_period
 
 HAIRCUT_STEPS = 10_000  # the haircut search resolves to 1 bp
 
 
 def path_terms(deal: Deal, sizing: Sizing) -> PathTerms:
-    """The deployed terms of a sized deal (``rwa.terms``) in the path engine's floats."""
+    """The deployed terms of a sized deal (``rwa.model.terms``) in the path engine's floats."""
     return sizing.path_terms(deal)
 
 
@@ -186,7 +186,8 @@ def returns(deal: Deal, sizing: Sizing) -> Returns:
 
 @dataclass(frozen=True)
 class Dsra:
-    """The debt service reserve in the base case, integer smallest units, as the pool holds it (``rwa.waterfall``).
+    """The debt service reserve in the base case, integer smallest units, as the pool holds it
+    (``rwa.model.waterfall``).
 
     ``target_at_close``: the scheduled senior debt service of the first ``reserve_periods`` periods; ``funded_at_close``
     what the offering routes into the pool at its close (0 without an offering: the pool then fills it from the

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from rwa.deal import Deal
-from rwa.terms import refund_schedule
-from rwa.units import BPS
+from rwa.model.deal import Deal
+from rwa.model.terms import refund_schedule
+from rwa.model.units import BPS
 
 SHORTFALL_DELIVERED, SHORTFALL_ORDERED = 12, 330  # one supplier delivered 12 of 330 servers ordered (seed)
 
@@ -148,7 +148,8 @@ def base_deposits(deal: Deal) -> list[int]:
 
 
 def refunds(deal: Deal) -> list[int]:
-    """Tax refunds paid into the pool per period (the pool's refund schedule, :func:`rwa.terms.refund_schedule`)."""
+    """Tax refunds paid into the pool per period (the pool's refund schedule,
+    :func:`rwa.model.terms.refund_schedule`)."""
     return refund_schedule(deal)
 
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from rwa.deal import Deal
 from rwa.leverage.analysis import irr, purchase_and_payment_dates, xirr
 from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
 from rwa.leverage.path_engine import BLOCK_PATHS, CashRows, FloatArray, PathResults, PathTerms, concat, run_rows
 from rwa.leverage.sizing import Sizing, shape_terms
-from rwa.units import BPS
+from rwa.model.deal import Deal
+from rwa.model.units import BPS
 
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
 RESIDUAL_FACTOR_LOADING = 0.5

@@ -1,12 +1,13 @@
 """The pool's waterfall over many cash-flow paths at once (numpy), for stress, breakevens and Monte Carlo.
 
-A float mirror of the integer reference model (``rwa.waterfall``, which ``LeasePool`` implements to the unit), kept
+A float mirror of the integer reference model (``rwa.model.waterfall``, which ``LeasePool`` implements to the unit),
+kept
 in floats because it only judges risk: nothing it computes is paid. Per period, on each path, with the period's
 cash after the fixed servicing fee (CFADS, floored at 0):
 
 1. DSCR = the covenant's coverage over the period's scheduled debt service (interest on the balance plus the
    scheduled principal capped at the balance; arrears not included). The pool measures its covenant on rent up to
-   the attested revenue less the fee, refunds left out (``rwa.waterfall.coverage``); here the rent is the revenue,
+   the attested revenue less the fee, refunds left out (``rwa.model.waterfall.coverage``); here the rent is the revenue,
    so the coverage is the cash less the period's refunds (``PathTerms.uncovered``), floored at 0;
 2. interest (arrears first) and then principal (arrears first, then the schedule's amount, never above the
    balance) are paid from the cash, then from the reserve; what stays unpaid becomes arrears (no interest on them);
@@ -18,7 +19,7 @@ cash after the fixed servicing fee (CFADS, floored at 0):
 5. at maturity (period N+1) the hardware's residual value is deposited and, with the released reserve, pays the
    fee, interest and the whole balance; what senior is still owed after that is its loss.
 
-The issuer's discretionary default declaration (``rwa.waterfall.declare_default``) is not modelled.
+The issuer's discretionary default declaration (``rwa.model.waterfall.declare_default``) is not modelled.
 ``tests/support/reference_loops.py`` holds the same model written per path in plain Python, performing the same
 float operations in the same order: the benchmark's baseline and the tests' cross-check.
 """
@@ -31,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from rwa.units import BPS, MONTHLY_BPS_DIVISOR
-from rwa.waterfall import PoolTerms
+from rwa.model.units import BPS, MONTHLY_BPS_DIVISOR
+from rwa.model.waterfall import PoolTerms
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -53,7 +54,8 @@ class PathTerms:
 
     @classmethod
     def of(cls, terms: PoolTerms, opening_reserve: int = 0) -> PathTerms:
-        """The engine's view of the deployed terms (the integer ones of ``rwa.terms``) and the reserve at close."""
+        """The engine's view of the deployed terms (the integer ones of ``rwa.model.terms``) and the reserve at
+        close."""
         return cls(
             senior=float(terms.face),
             principal=[float(a) for a in terms.principal_schedule],

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from rwa.errors import InputError
 from rwa.leverage.cashflows import collateral_value
 from rwa.leverage.report import Analysis
-from rwa.units import BPS
+from rwa.model.units import BPS
 
 FILES = ("dscr.png", "balance.png", "stress_fan.png")
 

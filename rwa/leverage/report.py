@@ -14,7 +14,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from rwa.deal import Deal, allocate, deal_hash, load_deal
 from rwa.leverage.analysis import (
     Breakevens,
     Dsra,
@@ -32,7 +31,8 @@ from rwa.leverage.montecarlo import LossSizing, MonteCarlo, simulate, size_to_lo
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
 from rwa.leverage.sources import SourcesAndUses, sources_and_uses
-from rwa.units import COUPON_DAY_COUNT, format_money, format_ratio
+from rwa.model.deal import Deal, allocate, deal_hash, load_deal
+from rwa.model.units import COUPON_DAY_COUNT, format_money, format_ratio
 
 SCHEMA_VERSION = 2
 """2: ``deal.period_seconds`` gave way to ``deal.period_calendar`` and ``deal.last_end``; ``coupon_day_count``."""

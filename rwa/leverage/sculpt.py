@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rwa.waterfall import monthly_interest_down
+from rwa.model.waterfall import monthly_interest_down
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rwa.deal import Deal
 from rwa.leverage.cashflows import base_revenue, collateral_value, delivered_servers, operating_costs, refunds
 from rwa.leverage.sizing import Sizing
+from rwa.model.deal import Deal
 
 RENT_RMB = (90_000.0, 120_000.0)
 CAPEX_RMB = (2_100_000.0, 3_300_000.0)

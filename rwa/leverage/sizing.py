@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from rwa.deal import Deal
 from rwa.errors import DealConfigError
 from rwa.leverage.cashflows import (
     BASE,
@@ -44,9 +43,10 @@ from rwa.leverage.sculpt import (
     max_integer_debt,
     size_by_dscr,
 )
-from rwa.terms import pool_terms, reserve_at_close
-from rwa.units import BPS, MONTHLY_BPS_DIVISOR, format_money
-from rwa.waterfall import PoolTerms
+from rwa.model.deal import Deal
+from rwa.model.terms import pool_terms, reserve_at_close
+from rwa.model.units import BPS, MONTHLY_BPS_DIVISOR, format_money
+from rwa.model.waterfall import PoolTerms
 
 CONSTRAINTS = ("dscr_base", "dscr_p90", "ltv", "tenor", "largest_lessee_default")
 UNBOUNDED_MULTIPLE = 16  # a lessee default that leaves 16x the other capacities paid on time never binds
@@ -94,7 +94,7 @@ class Sizing:
         return [r.principal for r in self.schedule]
 
     def pool_terms(self, deal: Deal) -> PoolTerms:
-        """The terms the pool is deployed with for this sizing of ``deal`` (the one derivation, ``rwa.terms``)."""
+        """The terms the pool is deployed with for this sizing of ``deal`` (the one derivation, ``rwa.model.terms``)."""
         return pool_terms(deal, self.principal_schedule, self.servicing_fee_per_period)
 
     def path_terms(self, deal: Deal) -> PathTerms:
@@ -192,7 +192,7 @@ def size_deal(deal: Deal) -> Sizing:
 
 def shape_terms(deal: Deal, principal: list[float], fee: int, size: float) -> PathTerms:
     """The deployed terms for a senior of ``size`` on the ``principal`` shape (scaled, in whole smallest units),
-    with the reserve the offering would fund at close for them (``rwa.terms``)."""
+    with the reserve the offering would fund at close for them (``rwa.model.terms``)."""
     total = sum(principal)
     schedule = [math.floor(size * a / total) for a in principal]
     terms = pool_terms(deal, schedule + [0] * (deal.periods.count - len(schedule)), fee)

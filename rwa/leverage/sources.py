@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rwa.deal import Deal
 from rwa.leverage.cashflows import delivered_servers
 from rwa.leverage.sizing import Sizing
-from rwa.terms import reserve_at_close
+from rwa.model.deal import Deal
+from rwa.model.terms import reserve_at_close
 
 
 @dataclass(frozen=True)

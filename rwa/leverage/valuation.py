@@ -2,7 +2,8 @@
 
 One definition, used by the issuer's ``rwa value`` and ``rwa trade quote`` and by the auditor's monthly column.
 
-**Payments.** The reference waterfall (:mod:`rwa.waterfall`) run forward from a pool state on the deal's base case:
+**Payments.** The reference waterfall (:mod:`rwa.model.waterfall`) run forward from a pool state on the deal's base
+case:
 each period still to come deposits the base-case cash (revenue at the base utilization plus the refund schedule,
 :func:`rwa.leverage.cashflows.base_deposits`) with the base revenue attested, and the maturity settlement deposits the
 hardware's depreciated value at the end of the deal (``collateral_value(deal)[-1]``). Period ``p``'s cash is paid at
@@ -18,7 +19,7 @@ when that has passed by ``as_of`` (the time of the state) and the pool has not d
 token pays whoever holds it when the pool distributes. So a date after a coming period's end values the token
 without that payment (in the base case it went to the holder before), and a date after maturity values it at 0.
 
-**A late period** (:func:`rwa.period_clock.late_periods`: ended, the servicer's grace over, not distributed) is not
+**A late period** (:func:`rwa.model.calendar.late_periods`: ended, the servicer's grace over, not distributed) is not
 priced as if the base case had been paid on time. Its waterfall runs on the cash the pool holds for it (``late``,
 what was deposited; anyone may distribute it, so at ``as_of``), not on the base case's; what that cash leaves unpaid
 stays owed as the pool's arrears, paid, if at all, from later periods' cash after their own debt service. Its
@@ -35,12 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Context, Decimal
 
-from rwa.deal import Deal
 from rwa.errors import InputError
 from rwa.leverage.cashflows import base_deposits, base_revenue, collateral_value
-from rwa.terms import refund_schedule
-from rwa.units import BPS, TRANCHES, Tranche
-from rwa.waterfall import PoolState, PoolTerms, run_maturity, run_period
+from rwa.model.deal import Deal
+from rwa.model.terms import refund_schedule
+from rwa.model.units import BPS, TRANCHES, Tranche
+from rwa.model.waterfall import PoolState, PoolTerms, run_maturity, run_period
 
 DAY_COUNT = "actual/365"
 """How time between two dates becomes years in the discount: actual seconds over 365 days of 86,400 seconds."""

@@ -3,7 +3,7 @@
 A wrapper is a thin typed class over one web3 contract. Every transaction names its ``sender``. ``gas``, when the
 wrapper is given one, is sent with every single-call transaction instead of an estimate; on the embedded chain a
 method may name its own limit (estimation re-runs the call about twenty times there), and on a real node the node
-estimates. A revert is decoded into the contract's custom error either way (``rwa.tx``).
+estimates. A revert is decoded into the contract's custom error either way (``rwa.chain.tx``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
-from rwa import tx
-from rwa.chain import Chain, checksummed
+from rwa.chain import tx
+from rwa.chain.node import Chain, checksummed
 from rwa.errors import InputError
 
 
@@ -109,7 +109,7 @@ class ContractWrapper:
 
     def _limit(self, gas: int | None = None, embedded_default: int | None = None) -> int | None:
         """The gas to send: the call's, else the wrapper's, else on the embedded chain the method's own limit; None
-        lets ``rwa.tx.send`` decide (a block-sized limit on the embedded chain, the node's estimate elsewhere)."""
+        lets ``rwa.chain.tx.send`` decide (a block-sized limit on the embedded chain, the node's estimate elsewhere)."""
         if gas is not None:
             return gas
         if self.gas is not None:
@@ -128,7 +128,7 @@ class ContractWrapper:
         return tx.call(fn, block=block)
 
     def _call_many(self, fns: list[ContractFunction], block: BlockIdentifier = "latest") -> list[Any]:
-        """Several views read together at one block (:func:`rwa.tx.call_many`)."""
+        """Several views read together at one block (:func:`rwa.chain.tx.call_many`)."""
         return tx.call_many(fns, block=block)
 
     # -- AccessControl -----------------------------------------------------------------------------------------

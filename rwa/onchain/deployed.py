@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rwa import tx
-from rwa.chain import Chain
-from rwa.deployment import Manifest, check_chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
 from rwa.errors import InputError
+from rwa.model.units import TRANCHES, Tranche
+from rwa.onchain.deployment import Manifest, check_chain
 from rwa.onchain.offering import DealOffering
 from rwa.onchain.oracle import RevenueOracle
 from rwa.onchain.pool import LeasePool
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.onchain.tranche import Position, TrancheToken
-from rwa.units import TRANCHES, Tranche
 
 
 @dataclass
 class DeployedDeal:
-    """The deployment's contracts, bound to a chain (the deal *file* is :class:`rwa.deal.Deal`)."""
+    """The deployment's contracts, bound to a chain (the deal *file* is :class:`rwa.model.deal.Deal`)."""
 
     chain: Chain
     manifest: Manifest

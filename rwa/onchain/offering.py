@@ -12,11 +12,11 @@ from typing import Any
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
-from rwa.allocation import CloseOutcome, Cost, OfferingConfig
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy
+from rwa.model.allocation import CloseOutcome, Cost, OfferingConfig
+from rwa.model.units import Tranche
 from rwa.onchain.base import ContractWrapper, HasAddress, to_address
-from rwa.tx import deploy
-from rwa.units import Tranche
 
 TRANCHE_IDS: dict[Tranche, int] = {"senior": 0, "junior": 1}
 

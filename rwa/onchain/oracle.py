@@ -2,7 +2,7 @@
 
 :class:`Report` is the contract's struct in Python: integers only (money in the stablecoin's smallest unit, the
 source revenue in the source currency's smallest unit at the stablecoin's decimals, the rate scaled by
-``rwa.units.FX_RATE_SCALE``, utilization in basis points) and the 32-byte hash of the raw billing data.
+``rwa.model.units.FX_RATE_SCALE``, utilization in basis points) and the 32-byte hash of the raw billing data.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import call, call_many, deploy, send
 from rwa.errors import ContractRevertError, InputError
+from rwa.model.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX
 from rwa.onchain.base import ContractWrapper
-from rwa.tx import call, call_many, deploy, send
-from rwa.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX
 
 SUBMIT_GAS = 400_000
 """Enough for submit/amend with up to ~10 signatures; passing it skips estimation (twice as fast on eth-tester)."""
@@ -29,7 +29,7 @@ SUBMIT_GAS = 400_000
 class Report:
     """One period's figures as the reporters sign them and the oracle stores them.
 
-    ``revenue`` should be ``rwa.units.fx_convert_down(source_revenue, fx_rate)``: the oracle refuses a report that
+    ``revenue`` should be ``rwa.model.units.fx_convert_down(source_revenue, fx_rate)``: the oracle refuses a report that
     breaks the rule and the auditor recomputes it, but a report read from a chain is taken as the chain holds it."""
 
     period: int
@@ -162,7 +162,7 @@ class RevenueOracle(ContractWrapper):
         sender: str | None = None,
     ) -> RevenueOracle:
         """Deploy with the deal's reporters and quorum and its contracted-rent schedule (one amount per period);
-        ``period_length`` is ``rwa.period_clock.CALENDAR_MONTHS`` for the deal's calendar months from ``first_start``,
+        ``period_length`` is ``rwa.model.calendar.CALENDAR_MONTHS`` for the deal's calendar months from ``first_start``,
         or the seconds of equal periods (a test oracle)."""
         contract = deploy(
             chain, "RevenueOracle", admin, list(reporters), threshold, first_start, period_length, grace,

@@ -12,13 +12,13 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy, event_args
 from rwa.errors import InputError
+from rwa.model.calendar import clock_length, late_periods
+from rwa.model.terms import DefaultRules
+from rwa.model.waterfall import PeriodLegs, PoolState, PoolTerms
 from rwa.onchain.base import ContractWrapper, Role
-from rwa.period_clock import clock_length, late_periods
-from rwa.terms import DefaultRules
-from rwa.tx import deploy, event_args
-from rwa.waterfall import PeriodLegs, PoolState, PoolTerms
 
 # Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
 # estimates, which decodes a constructor's revert.
@@ -212,7 +212,7 @@ class LeasePool(ContractWrapper):
 
     def late_periods(self, now: int, last_distributed: int | None = None) -> tuple[int, ...]:
         """The periods late at ``now`` by this pool's calendar and distribution grace
-        (:func:`rwa.period_clock.late_periods`); ``last_distributed`` when the caller has read the pool's state."""
+        (:func:`rwa.model.calendar.late_periods`); ``last_distributed`` when the caller has read the pool's state."""
         terms = self.terms()
         last = self.last_distributed_period() if last_distributed is None else last_distributed
         return late_periods(terms.period_ends[:terms.period_count], self.default_rules().distribution_grace, last, now)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rwa.chain import checksummed
-from rwa.deployment import Manifest
+from rwa.chain.node import checksummed
 from rwa.onchain.base import Role
+from rwa.onchain.deployment import Manifest
 
 ANYONE = "0x" + "00" * 20
 """The member that opens a role to every account (OpenZeppelin's ``onlyRoleOrOpenRole``)."""

@@ -16,10 +16,10 @@ from eth_utils.crypto import keccak
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, Role, to_address
-from rwa.tx import deploy
 
 ZERO = "0x" + "00" * 20
 NO_PREDECESSOR = bytes(32)

@@ -10,8 +10,8 @@ from typing import Any
 from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
 from rwa.onchain.registry import BATCH_SIZE, ComplianceRegistry

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from rwa.deployment import Manifest
 from rwa.errors import InputError
+from rwa.onchain.deployment import Manifest
 from rwa.onchain.oracle import Report, ReportKind
 from rwa.paths import read_only_uri, sqlite_tables, state_dir
 

@@ -28,19 +28,19 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import RPCEndpoint
 
-from rwa.chain import Chain
-from rwa.deal import Deal
-from rwa.deployment import Manifest
+from rwa.chain.node import Chain
+from rwa.chain.tx import encode_call, reraise_revert
 from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
+from rwa.model.calendar import format_periods, late_periods
+from rwa.model.deal import Deal
+from rwa.model.units import FX_RATE_SCALE, format_fx_rate, format_time
+from rwa.onchain.deployment import Manifest
 from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path, outbox_identity
 from rwa.oracle.report import distinct_signers, require_quorum, sign_report
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
-from rwa.period_clock import format_periods, late_periods
-from rwa.tx import encode_call, reraise_revert
-from rwa.units import FX_RATE_SCALE, format_fx_rate, format_time
 
 log = logging.getLogger("rwa.oracle.publisher")
 
@@ -521,7 +521,7 @@ def _deal_of(manifest: Manifest) -> Deal | None:
 
 def _late_periods(chain: Chain, manifest: Manifest, config: OracleConfig, now: int, deal: Deal | None
                   ) -> tuple[int, ...]:
-    """The periods late at ``now`` (:func:`rwa.period_clock.late_periods`) by the oracle's calendar, the pool's
+    """The periods late at ``now`` (:func:`rwa.model.calendar.late_periods`) by the oracle's calendar, the pool's
     distributions and the deal's distribution grace (the pool's own when the deal file is not here)."""
     from rwa.onchain.pool import LeasePool
 

@@ -22,10 +22,10 @@ from typing import TypeVar
 import requests
 from web3.exceptions import ProviderConnectionError
 
-from rwa.chain import Chain, connect
-from rwa.cli_options import env_number
-from rwa.deployment import Manifest, open_session
+from rwa.chain.node import Chain, connect
 from rwa.errors import ChainError, InputError, NodeUnreachableError
+from rwa.onchain.deployment import Manifest, open_session
+from rwa.settings import env_number
 
 log = logging.getLogger("rwa.oracle.retry")
 
@@ -101,7 +101,8 @@ def connect_with_retry(connect: Callable[[], Chain], policy: RetryPolicy, where:
 def open_oracle_session(
     deployment: Path | None, rpc_url: str | None, state: Path | None, retry: RetryPolicy
 ) -> Iterator[tuple[Manifest, Chain]]:
-    """:func:`rwa.deployment.open_session` for the oracle: the manifest (read first, so a missing or malformed one
+    """:func:`rwa.onchain.deployment.open_session` for the oracle: the manifest (read first, so a missing or malformed
+    one
     never touches the chain), then a chain connected with retries while the node is down and checked against the
     manifest (chain id, code at the oracle); closed afterwards."""
     where = rpc_url or "the embedded chain"

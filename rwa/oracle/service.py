@@ -28,15 +28,15 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from rwa.chain import Chain
-from rwa.deal import load_deal
-from rwa.deployment import Manifest, check_chain, load_manifest
+from rwa.chain.node import Chain
 from rwa.errors import InputError, RwaError
+from rwa.model.deal import load_deal
+from rwa.model.terms import period_ends
+from rwa.onchain.deployment import Manifest, check_chain, load_manifest
 from rwa.oracle.keys import reporter_keys
 from rwa.oracle.publisher import PublishResult, PublishStatus, publish
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, open_oracle_session
 from rwa.oracle.simulator import SimulatorScenario
-from rwa.terms import period_ends
 
 log = logging.getLogger("rwa.oracle.service")
 

@@ -16,7 +16,8 @@ deliveries (``contracted_rent``). Per period ``p`` the simulator adds (floats on
   in ``stress`` (the seed's 2024 decline repeated).
 - *Currency*: the cluster bills in the deal's source currency. The deal file's rents are already in the stablecoin,
   converted at ``rmb_per_unit``; the simulator takes them back to the source currency at the deal's rate
-  (``fx_rate = rwa.units.fx_rate_of(rmb_per_unit)``, 10**18 without a source currency), bills there, and converts the
+  (``fx_rate = rwa.model.units.fx_rate_of(rmb_per_unit)``, 10**18 without a source currency), bills there, and
+  converts the
   month's revenue at the same rate, as a billing system would. One rate for every period: no FX path yet.
 - ``source_revenue = billable rent in the source currency x price_bps x utilization_bps / 10^8`` (rounded down): the
   billed fraction of the rent the servers in service can earn; ``revenue = fx_convert_down(source_revenue,
@@ -34,11 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rwa.deal import Deal, load_deal
 from rwa.errors import DealConfigError, InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
+from rwa.model.deal import Deal, load_deal
+from rwa.model.units import BPS, FX_RATE_SCALE, fx_convert_down, fx_rate_of
 from rwa.oracle.sources import BillingRow, make_row
-from rwa.units import BPS, FX_RATE_SCALE, fx_convert_down, fx_rate_of
 
 STRESS_FROM_PERIOD = 13
 STRESS_RENT_BPS = 8_000

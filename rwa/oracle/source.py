@@ -12,8 +12,8 @@ import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from rwa.deployment import Manifest
 from rwa.errors import InputError, RwaError
+from rwa.onchain.deployment import Manifest
 from rwa.onchain.oracle import Report
 from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate_cached
 from rwa.oracle.sources import BillingExport, read_billing

@@ -13,7 +13,7 @@ contracted_rent     yes       rent due under the lease contracts for the period,
 source_revenue      paired    the revenue in the currency the cluster bills in, integer smallest units at the
                               stablecoin's decimals (10^-6 RMB for a 6-decimal stablecoin)
 fx_rate             paired    the rate ``revenue`` was converted at: stablecoin smallest units per source
-                              smallest unit times 10**18 (``rwa.units.FX_RATE_SCALE``), an integer;
+                              smallest unit times 10**18 (``rwa.model.units.FX_RATE_SCALE``), an integer;
                               ``revenue`` must be ``source_revenue * fx_rate // 10**18``
 anything else       no        raw billing fields (invoice ids, lessee, notes...): kept and hashed
 ==================  ========  ===========================================================================
@@ -47,8 +47,8 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from rwa.errors import InputError
+from rwa.model.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX, fx_convert_down
 from rwa.onchain.oracle import Report
-from rwa.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX, fx_convert_down
 
 REQUIRED = ("period", "revenue", "utilization_bps", "active_servers", "contracted_rent")
 CONVERSION = ("source_revenue", "fx_rate")

@@ -6,10 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rwa.model.units import TRANCHES
+from rwa.model.waterfall import PeriodLegs, PoolState
 from rwa.onchain.pool import legs_from_event
 from rwa.replay.ledger import Event, Ledger
-from rwa.units import TRANCHES
-from rwa.waterfall import PeriodLegs, PoolState
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -24,7 +24,7 @@ class ReportRecord:
     source_revenue: int
     fx_rate: int
     """The revenue in the source currency and the rate it was converted at, as the report states them (the auditor
-    recomputes the conversion: ``rwa.units.fx_convert_down``)."""
+    recomputes the conversion: ``rwa.model.units.fx_convert_down``)."""
     block: int
     amended_from: int | None = None  # the revenue it replaced, for an amendment
     signers: tuple[str, ...] = ()

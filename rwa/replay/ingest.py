@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.types import FilterParams, LogReceipt
 
-from rwa.chain import checksummed, direct_node
+from rwa.chain.node import checksummed, direct_node
 from rwa.errors import InputError
 from rwa.replay.ledger import Event, Ledger, row_of
 

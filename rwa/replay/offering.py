@@ -2,7 +2,7 @@
 and every stablecoin unit in and out of the offering contract, against the deal's terms and the allocation rule.
 
 The book is rebuilt from the offering's events alone and each of its decisions is recomputed with the reference
-model (:mod:`rwa.allocation`): a close or a claim that does not follow the rule, an abandonment before its time or
+model (:mod:`rwa.model.allocation`): a close or a claim that does not follow the rule, an abandonment before its time or
 with another book, stablecoin that left the offering other than as a refund, a routing of the close or a withdrawal
 of what was owed, a token minted other than to the offering by its close, a token leaving the offering other than as
 the delivery of what it held for that buyer, or a balance the book cannot explain, is a finding naming the account,
@@ -17,11 +17,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rwa.allocation import CloseOutcome, Cost, OfferingConfig, abandoned, allocation, close_book
+from rwa.model.allocation import CloseOutcome, Cost, OfferingConfig, abandoned, allocation, close_book
+from rwa.model.units import TRANCHES
 from rwa.replay.history import ZERO, History
 from rwa.replay.ledger import Event
 from rwa.replay.reconcile import DisclosureKind, FindingKind, HolderFlows, Reconciliation
-from rwa.units import TRANCHES
 
 _TRANCHE = dict(enumerate(TRANCHES))
 _ROUTE = {0: "reserve", 1: "cost", 2: "proceeds"}

@@ -1,7 +1,7 @@
 """Recompute the history independently and compare it with the chain, to the unit.
 
 The waterfall is recomputed from the deal file, the oracle reports and the deposits alone (the pure-integer model
-in ``rwa.waterfall``); holders' entitlements from their balances over time and the distributions (the tokens'
+in ``rwa.model.waterfall``); holders' entitlements from their balances over time and the distributions (the tokens'
 per-share accumulator, replayed in points); money from the stablecoin's own transfers and balances. Every
 difference is a :class:`Finding` with its period, account, expected and actual values.
 """
@@ -15,11 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from rwa.period_clock import late_periods
-from rwa.replay.history import ZERO, History, ReportRecord, TokenHistory
-from rwa.replay.ledger import Event
-from rwa.units import Tranche, fx_convert_down
-from rwa.waterfall import (
+from rwa.model.calendar import late_periods
+from rwa.model.units import Tranche, fx_convert_down
+from rwa.model.waterfall import (
     PeriodLegs,
     PoolState,
     PoolTerms,
@@ -30,6 +28,8 @@ from rwa.waterfall import (
     run_period,
     run_recovery,
 )
+from rwa.replay.history import ZERO, History, ReportRecord, TokenHistory
+from rwa.replay.ledger import Event
 
 LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "senior_dust", "junior_dust")]
 
@@ -376,7 +376,7 @@ def reconcile_reports(history: History, contracted: list[int], oracle: str, rec:
 
 
 def reconcile_conversion(r: ReportRecord, oracle: str, rec: Reconciliation) -> None:
-    """A report's revenue must be its source revenue at its rate, rounded down (``rwa.units.fx_convert_down``, the
+    """A report's revenue must be its source revenue at its rate, rounded down (``rwa.model.units.fx_convert_down``, the
     oracle's own rule): a report that breaks it came from an oracle that does not hold its reports to the rule."""
     expected = fx_convert_down(r.source_revenue, r.fx_rate)
     if r.revenue != expected:
@@ -718,7 +718,7 @@ def _period_at(history: History, block: int | None) -> int:
 
 def find_late_periods(ends: Sequence[int], grace: int, last_distributed: int, now: int, pool: str,
                       rec: Reconciliation) -> tuple[int, ...]:
-    """Each period late at ``now`` (:func:`rwa.period_clock.late_periods`, the rule ``rwa status`` and ``rwa value``
+    """Each period late at ``now`` (:func:`rwa.model.calendar.late_periods`, the rule ``rwa status`` and ``rwa value``
     use) is a finding: distributing a period inside its grace is the servicer's duty, and its holders are not paid."""
     late = late_periods(ends, grace, last_distributed, now)
     for period in late:

@@ -15,13 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rwa.deal import Deal, load_deal
-from rwa.period_clock import format_periods
-from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
-from rwa.replay.history import History
-from rwa.replay.outputs import publish
-from rwa.replay.reconcile import Disclosure, Finding, Reconciliation
-from rwa.units import (
+from rwa.model.calendar import format_periods
+from rwa.model.deal import Deal, load_deal
+from rwa.model.units import (
     BPS,
     FX_RATE_SCALE,
     TRANCHES,
@@ -31,7 +27,11 @@ from rwa.units import (
     format_money,
     money_formatter,
 )
-from rwa.waterfall import PeriodLegs, PoolTerms, WaterfallError
+from rwa.model.waterfall import PeriodLegs, PoolTerms, WaterfallError
+from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
+from rwa.replay.history import History
+from rwa.replay.outputs import publish
+from rwa.replay.reconcile import Disclosure, Finding, Reconciliation
 
 MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid", "collection_shortfall", "donations"})
 """The summary's amounts: report.html shows them in whole units of the deal's currency, summary.json in smallest

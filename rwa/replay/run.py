@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rwa.chain import Chain
-from rwa.deal import Deal, deal_hash, load_deal
-from rwa.deployment import Manifest, check_chain, load_manifest
+from rwa.chain.node import Chain
+from rwa.chain.tx import READ_BATCH_RESULT_BYTES, call_many
 from rwa.errors import InputError, NodeUnreachableError, RwaError
+from rwa.model.deal import Deal, deal_hash, load_deal
+from rwa.model.units import TRANCHES, Tranche
+from rwa.model.waterfall import PoolTerms
+from rwa.onchain.deployment import Manifest, check_chain, load_manifest
 from rwa.replay.governance import Links, reconcile_links, review_governance
 from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import (
@@ -50,9 +53,6 @@ from rwa.replay.reconcile import (
     reconcile_token,
     reconcile_waterfall,
 )
-from rwa.tx import READ_BATCH_RESULT_BYTES, call_many
-from rwa.units import TRANCHES, Tranche
-from rwa.waterfall import PoolTerms
 
 CONTRACTS = {
     "pool": "LeasePool",
@@ -164,7 +164,7 @@ def read_links(chain: Chain, manifest: Manifest, block: int) -> Links:
 def _sources(manifest: Manifest, links: Links | None = None) -> list[Source]:
     """What the replay reads: the pool the manifest names and the contracts the chain links it to (the manifest's own
     addresses only when ``links`` is not given, as the benchmark does)."""
-    from rwa.compile import load_build
+    from rwa.build.compile import load_build
 
     build = load_build()
     where = {k: manifest.address(k) for k in CONTRACTS if k in manifest.contracts}
@@ -321,7 +321,7 @@ def _refuse_incomplete_read(
     ``eth_getLogs`` left entries out, or the state changed without an event (a finding, made by the
     reconciliation). The blocks' receipts tell which; an incomplete read is no verdict (exit 3). The embedded chain
     is read in this process, so its logs are whole."""
-    from rwa.chain import direct_node
+    from rwa.chain.node import direct_node
 
     if direct_node(chain.w3) is not None:
         return
@@ -495,9 +495,9 @@ def _reconcile_offering(
     rec: Reconciliation,
 ) -> dict[str, Any] | None:
     """The offering's book and money (:mod:`rwa.replay.offering`), when the deal sold through one."""
+    from rwa.model.terms import offering_config
     from rwa.onchain.offering import DealOffering
     from rwa.onchain.stablecoin import Stablecoin
-    from rwa.terms import offering_config
 
     if "offering" not in manifest.contracts or deal.offering is None:
         return None
@@ -562,12 +562,12 @@ def _reconcile(
     """Reconcile with every on-chain read at ``head``, the block the ledger was read to (``balances``, ``links`` and
     ``counters`` read there; ``history`` rebuilt from the ledger once and ``counted`` from it by the caller)."""
     from rwa.leverage.cashflows import contracted_rent
+    from rwa.model.terms import default_rules, recorded_terms
+    from rwa.model.units import POINTS_MAGNITUDE
     from rwa.onchain.oracle import RevenueOracle
     from rwa.onchain.pool import LeasePool
     from rwa.onchain.tranche import TrancheToken
     from rwa.replay.report import write_outputs
-    from rwa.terms import default_rules, recorded_terms
-    from rwa.units import POINTS_MAGNITUDE
 
     rec = Reconciliation()
     pool = LeasePool.at(chain, manifest.address("pool"))

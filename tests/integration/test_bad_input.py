@@ -1,5 +1,5 @@
 """Bad input never changes the chain: every refusal is one ``error:`` line on stderr, exit code 2, and the head block
-of the chain is what it was. Each command runs as its own process (``python -m rwa.cli``) on a state file."""
+of the chain is what it was. Each command runs as its own process (``python -m rwa.cli.main``) on a state file."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rwa import tx
-from rwa.chain import Chain, connect
+from rwa.chain import tx
+from rwa.chain.node import Chain, connect
 from rwa.issuance.issue import issue, plan_issue
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-import rwa.chain as chain_module
-from rwa.chain import Chain, connect
+import rwa.chain.node as chain_module
+from rwa.chain.node import Chain, connect
+from rwa.chain.tx import send
 from rwa.errors import ContractRevertError, StateFileError
 from rwa.onchain.stablecoin import Stablecoin
-from rwa.tx import send
 from tests.support.anvil import AnvilNode, start_anvil
 
 
 def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rwa.cli", *args],
+        [sys.executable, "-m", "rwa.cli.main", *args],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False,
     )
 
@@ -29,7 +29,7 @@ def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 DEPLOY = """
 import sys
 from pathlib import Path
-from rwa.chain import connect
+from rwa.chain.node import connect
 from rwa.onchain.stablecoin import Stablecoin
 with connect(state=Path(sys.argv[1])) as chain:
     token = Stablecoin.deploy_test(chain, chain.accounts[0].address).contract
@@ -251,7 +251,7 @@ def test_a_format_1_state_file_is_migrated_to_the_log_with_its_chain(tmp_path: P
 
 def test_the_log_replays_deletes_and_is_compacted_when_it_outgrows_its_keys(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rwa.chain as chain_module
+    import rwa.chain.node as chain_module
 
     path = tmp_path / "s.sqlite"
     state = chain_module.StateFile(path)
@@ -287,8 +287,8 @@ def _head(state: Path) -> tuple[int, int]:
 def test_chain_advance_moves_a_development_clock_by_one_empty_block_and_refuses_the_past(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from rwa.deal import load_deal
-    from rwa.terms import period_ends
+    from rwa.model.deal import load_deal
+    from rwa.model.terms import period_ends
     from tests.support.oracle import deal_file, deploy_oracle, write_manifest
 
     state = tmp_path / "chain.sqlite"

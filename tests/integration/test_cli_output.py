@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain import connect
+from rwa.chain.node import connect
 from rwa.issuance.issue import issue, plan_issue
+from rwa.model.units import format_dscr, format_money
 from rwa.oracle.publisher import publish
-from rwa.units import format_dscr, format_money
 from tests.support.issuance import deal_for, rwa
 
 REPO = Path(__file__).resolve().parents[2]
@@ -241,7 +241,7 @@ def test_piped_size_keeps_every_stress_grid_column() -> None:
 def test_a_usage_mistake_is_one_error_line_and_exit_2(
     args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rwa.cli import main
+    from rwa.cli.main import main
 
     monkeypatch.setattr(sys, "argv", ["rwa", *args])
     with pytest.raises(SystemExit) as exited:
@@ -269,7 +269,7 @@ def test_script_help_shows_a_usage_line_that_works(name: str) -> None:
 def test_a_script_usage_mistake_is_one_line_naming_the_script(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rwa.cli import main
+    from rwa.cli.main import main
 
     monkeypatch.setattr(sys, "argv", ["scripts/issue.py", "--no-such-option"])
     with pytest.raises(SystemExit) as exited:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain import Chain
-from rwa.demo import write_offering_deal
-from rwa.deployment import Manifest
+from rwa.chain.node import Chain
+from rwa.cli.demo import write_offering_deal
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.offering import subscribe
 from rwa.issuance.show import deal_money
 from rwa.issuance.trade import fill_order, make_order, settlement_of
 from rwa.onchain.deployed import open_deployment
+from rwa.onchain.deployment import Manifest
 from tests.support.deals import EXAMPLE_DEAL
 from tests.support.lifecycle import run_lifecycle
 

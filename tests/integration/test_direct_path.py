@@ -1,8 +1,10 @@
 """The embedded chain's direct path answers exactly what web3.py answers, and batched reads equal single ones.
 
-Calls, receipts, logs and clocks read the direct way (``rwa.chain.DirectNode``) are compared field by field with the
+Calls, receipts, logs and clocks read the direct way (``rwa.chain.node.DirectNode``) are compared field by field with
+the
 same reads through web3.py's request pipeline, on a deal that has issued, distributed, traded and claimed. Batched
-reads (``rwa.tx.call_many``) are compared with single calls, through ``ReadBatch`` on the embedded chain and on anvil,
+reads (``rwa.chain.tx.call_many``) are compared with single calls, through ``ReadBatch`` on the embedded chain and on
+anvil,
 where the whole batch must be one ``eth_call``.
 """
 
@@ -16,8 +18,8 @@ import pytest
 from eth_abi.exceptions import EncodingError
 from web3.contract.contract import ContractFunction
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.tranche import Restriction
@@ -142,7 +144,7 @@ def test_deployments_have_the_address_web3_reports(chain: Chain, lifecycle: tupl
 
 
 def test_direct_logs_are_eth_testers_logs(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
-    from rwa.deployment import load_manifest
+    from rwa.onchain.deployment import load_manifest
 
     _, manifest_path = lifecycle
     manifest = load_manifest(manifest_path)
@@ -245,7 +247,7 @@ def _deploy_runtime(chain: Chain, runtime: bytes) -> str:
 def test_views_keep_each_codes_jump_analysis_and_still_refuse_a_jump_into_push_data(chain: Chain) -> None:
     """The direct path's views share each code's jump-destination answers between calls: a jump onto a 0x5b byte
     that is PUSH data must fail on every call, a jump onto a real JUMPDEST succeed, as through eth-tester."""
-    import rwa.embedded_views as views
+    import rwa.chain.embedded_views as views
 
     direct = chain.direct
     assert direct is not None
@@ -292,8 +294,8 @@ def test_views_charge_exactly_py_evms_gas_and_run_out_where_it_does(chain: Chain
     """The view computation charges each instruction's gas in its own loop: every view of every shape leaves the
     same output and the same gas as py-evm's own computation, and with one unit of gas less than it used, both fail
     out of gas. A view that calls a contract and a precompile (child computations) is compared as well."""
-    from rwa.chain import CALL_GAS
-    from rwa.embedded_views import view_computation
+    from rwa.chain.embedded_views import view_computation
+    from rwa.chain.node import CALL_GAS
 
     deal, _ = lifecycle
     direct = chain.direct
@@ -327,7 +329,7 @@ def test_views_read_the_state_through_trie_nodes_kept_by_hash(chain: Chain, life
                                                                ) -> None:
     """A view on a freshly read head walks its accounts and storage through the decoded nodes kept by hash (so the
     faster path is the one in use), and answers what web3.py answers."""
-    import rwa.embedded_views as views
+    import rwa.chain.embedded_views as views
 
     deal, _ = lifecycle
     direct = chain.direct
@@ -340,7 +342,7 @@ def test_views_read_the_state_through_trie_nodes_kept_by_hash(chain: Chain, life
 
 
 def test_event_args_are_web3s_process_receipt_args(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
-    """Every event of the deal's contracts in every receipt of the lifecycle, decoded by ``rwa.tx.event_args``
+    """Every event of the deal's contracts in every receipt of the lifecycle, decoded by ``rwa.chain.tx.event_args``
     (straight from the ABI; through web3.py for tuple or array arguments), equals web3.py's ``process_receipt``."""
     from web3.logs import DISCARD
 

@@ -10,7 +10,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from rwa.compile import Build
+from rwa.build.compile import Build
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain import connect
-from rwa.deployment import load_manifest
+from rwa.chain.node import connect
 from rwa.issuance.governance import timelock_of
 from rwa.issuance.issue import issue, plan_issue
 from rwa.onchain.base import Role
 from rwa.onchain.deployed import open_deployment
+from rwa.onchain.deployment import load_manifest
 from rwa.onchain.timelock import Call
 from tests.support.issuance import deal_for, rwa
 

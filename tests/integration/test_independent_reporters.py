@@ -7,11 +7,11 @@ from pathlib import Path
 
 from eth_account import Account
 
-from rwa.chain import Chain
-from rwa.deal import load_deal
+from rwa.chain.node import Chain
 from rwa.leverage.cashflows import contracted_rent
+from rwa.model.deal import load_deal
+from rwa.model.units import fx_convert_down
 from rwa.oracle.keys import write_keystore
-from rwa.units import fx_convert_down
 from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import run_lifecycle
 from tests.support.oracle import RMB_RATE, converted_rows, run_cli, write_export

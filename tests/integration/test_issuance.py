@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain import Chain, connect
-from rwa.deal import load_deal
-from rwa.deployment import load_manifest
+from rwa.chain.node import Chain, connect
 from rwa.errors import ContractRevertError, InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, claim_for, distribute_period
+from rwa.model.deal import load_deal
+from rwa.model.terms import period_ends
 from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.onchain.deployment import load_manifest
 from rwa.onchain.oracle import RevenueOracle
 from rwa.oracle.publisher import publish
-from rwa.terms import period_ends
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import EXAMPLE, deal_for, rwa
 
@@ -287,7 +287,7 @@ def test_stress_demo_traps_cash_and_still_reconciles(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from rwa.demo import run_demo
+    from rwa.cli.demo import run_demo
 
     with open(os.devnull, "w") as quiet:
         summary = run_demo(Console(file=quiet), months=14, holders=4, scenario="stress", out=tmp_path / "stress")
@@ -313,9 +313,9 @@ def _reserve_is_the_calculators(out: Path, periods: int) -> None:
 
     import numpy as np
 
-    from rwa.deal import load_deal
     from rwa.leverage.path_engine import PathTerms, run_paths
-    from rwa.terms import recorded_terms, reserve_at_close
+    from rwa.model.deal import load_deal
+    from rwa.model.terms import recorded_terms, reserve_at_close
 
     manifest = load_manifest(out / "deployment.json")
     deal = load_deal(Path(manifest.deal_file))

@@ -1,6 +1,6 @@
 """Lateness: a period ended, its distribution grace over and not distributed is late, and `rwa status`,
 `rwa oracle status`, the auditor's report and `rwa value` say so for the same periods (one rule,
-`rwa.period_clock.late_periods`)."""
+`rwa.model.calendar.late_periods`)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain import Chain
-from rwa.deal import load_deal
-from rwa.deployment import load_manifest
+from rwa.chain.node import Chain
 from rwa.issuance.operate import status_rows
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import value_tranches
+from rwa.model.deal import load_deal
+from rwa.model.units import TRANCHES
+from rwa.onchain.deployment import load_manifest
 from rwa.oracle.publisher import status as oracle_status
-from rwa.units import TRANCHES
 from tests.support.lifecycle import replay, run_lifecycle
 
 

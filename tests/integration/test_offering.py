@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from rwa.allocation import JUNIOR_ID, SENIOR_ID, allocation
-from rwa.chain import Chain
-from rwa.demo import write_offering_deal
-from rwa.deployment import Manifest, load_manifest
+from rwa.chain.node import Chain
+from rwa.chain.tx import send
+from rwa.cli.demo import write_offering_deal
 from rwa.issuance.governance import check_roles
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
+from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, allocation
+from rwa.model.terms import reserve_at_close
+from rwa.model.units import money_formatter
 from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.onchain.deployment import Manifest, load_manifest
 from rwa.onchain.offering import Phase
 from rwa.oracle.publisher import publish
-from rwa.terms import reserve_at_close
-from rwa.tx import send
-from rwa.units import money_formatter
 from tests.support.deals import EXAMPLE_DEAL
 from tests.support.lifecycle import replay
 from tests.support.reverts import reverts
@@ -174,7 +174,7 @@ def test_a_buyer_frozen_after_the_close_delays_only_itself_and_the_replay_follow
 
 
 def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
-    from rwa.deal import load_deal
+    from rwa.model.deal import load_deal
 
     return load_deal(Path(deal.manifest.deal_file))
 
@@ -183,7 +183,7 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     import subprocess
     import sys
 
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from tests.support.issuance import rwa
 
     state = ["--state", str(tmp_path / "chain.sqlite")]
@@ -257,7 +257,7 @@ def test_stablecoin_taken_out_of_the_offering_is_a_finding_with_its_account_and_
 def test_claims_that_break_the_allocation_rule_are_findings_naming_the_account(
     chain: Chain, offered: tuple[object, Path], tmp_path: Path
 ) -> None:
-    from rwa.tx import deploy
+    from rwa.chain.tx import deploy
 
     deal, manifest_path = _reopen(chain, offered, tmp_path)
     assert deal.offering is not None
@@ -367,7 +367,7 @@ def test_the_example_offering_deal_plans_issues_sells_and_closes(tmp_path: Path)
     assert closed.startswith("closed") and "taken up 10,000,000.00 USDC by the treasury" in closed
     claims = rwa("offering", "claim", "--all", *dep, *state, check=True).stdout
     assert claims.count("in tokens delivered") == 2 and "wait" not in claims
-    from rwa.chain import connect
+    from rwa.chain.node import connect
 
     with connect(state=tmp_path / "chain.sqlite") as chain:
         deployed = open_deployment(chain, load_manifest(tmp_path / "deployment.json"))
@@ -377,7 +377,7 @@ def test_the_example_offering_deal_plans_issues_sells_and_closes(tmp_path: Path)
 
 
 def test_an_offering_whose_window_is_over_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from rwa.errors import InputError
     from tests.support.issuance import rwa
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain import Chain, connect
-from rwa.deployment import Manifest, load_manifest
+from rwa.chain.node import Chain, connect
 from rwa.errors import InputError
+from rwa.model.units import FX_RATE_SCALE, fx_convert_down
+from rwa.onchain.deployment import Manifest, load_manifest
 from rwa.onchain.oracle import ReportKind, RevenueOracle
 from rwa.oracle.outbox import Outbox, OutboxStatus
 from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish, status
 from rwa.oracle.sources import read_billing
-from rwa.units import FX_RATE_SCALE, fx_convert_down
 from tests.support.anvil import AnvilNode, free_port
 from tests.support.oracle import (
     PERIOD,
@@ -125,8 +125,8 @@ def test_asking_for_a_period_that_has_not_ended_is_refused(
 @pytest.fixture
 def simulated(chain: Chain, tmp_path: Path) -> tuple[OracleSetup, Manifest]:
     """An oracle whose contracted-rent schedule is the example deal's, for the simulator's figures."""
-    from rwa.deal import load_deal
     from rwa.leverage.cashflows import contracted_rent
+    from rwa.model.deal import load_deal
 
     deal = deal_file(tmp_path)
     setup = deploy_oracle(chain, ended=2, bound=True, schedule=contracted_rent(load_deal(deal)))

@@ -37,6 +37,6 @@ def test_the_wheel_ships_the_product_and_nothing_of_the_tests(tmp_path: Path) ->
     shipped = {n for n in names if not n.startswith("rwa_lease-")}
     assert all(n.startswith("rwa/") for n in shipped), sorted(n for n in shipped if not n.startswith("rwa/"))
     assert not [n for n in shipped if "testing" in n or n.startswith("rwa/tests") or "conftest" in n]
-    assert {"rwa/py.typed", "rwa/_solc_front/solc"} <= shipped
+    assert {"rwa/py.typed", "rwa/build/_solc_front/solc"} <= shipped
     sources = {str(p.relative_to(source)) for p in (source / "rwa").rglob("*.py")}
     assert sources <= shipped

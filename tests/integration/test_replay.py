@@ -15,16 +15,16 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from rwa.chain import Chain
-from rwa.deal import deal_hash, load_deal
-from rwa.deployment import load_manifest, save_manifest
+from rwa.chain.node import Chain
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
+from rwa.model.deal import deal_hash, load_deal
+from rwa.model.units import TRANCHES, format_money
 from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.onchain.deployment import load_manifest, save_manifest
 from rwa.oracle.publisher import amend, publish
 from rwa.replay.ledger import Ledger
 from rwa.replay.run import run_replay
-from rwa.units import TRANCHES, format_money
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import deal_for
 from tests.support.lifecycle import kinds as _kinds
@@ -56,8 +56,8 @@ def test_the_period_rows_carry_each_tranches_fair_value_per_token_after_the_dist
 ) -> None:
     import csv
 
-    from rwa.deal import load_deal
     from rwa.leverage.valuation import payment_date, value_tranches
+    from rwa.model.deal import load_deal
 
     result = _replay(chain, history[1], tmp_path)
     assert result.exit_code == 0, [f.detail for f in result.findings]
@@ -264,7 +264,7 @@ def test_replay_on_anvil_reconciles_and_catches_a_balance_set_directly(anvil: An
 def test_replay_cli_after_the_demo(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from rwa.demo import run_demo
+    from rwa.cli.demo import run_demo
 
     with open(os.devnull, "w") as quiet:
         summary = run_demo(Console(file=quiet), months=3, holders=6, out=tmp_path / "demo")
@@ -379,7 +379,7 @@ def test_a_recorded_schedule_other_than_the_pools_is_a_finding(
 def test_a_reset_chain_reissued_gets_a_new_default_ledger_and_the_old_one_is_set_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rwa.chain import connect, reset_state
+    from rwa.chain.node import connect, reset_state
     from rwa.errors import InputError
 
     monkeypatch.setenv("RWA_HOME", str(tmp_path / "home"))
@@ -423,7 +423,7 @@ def test_a_replay_six_blocks_behind_a_growing_head_reconciles_on_every_run(any_c
 
 def test_a_node_that_refuses_large_log_ranges_is_read_in_smaller_ones(anvil: AnvilNode, anvil_chain: Chain,
                                                                        tmp_path: Path) -> None:
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from tests.support.rpc_proxy import capped_logs_proxy
 
     _, manifest = run_lifecycle(anvil_chain, tmp_path, periods=2)
@@ -460,7 +460,7 @@ def _killed_at(url: str, manifest: Path, folder: Path, delay: float) -> None:
     import signal
 
     def child() -> None:
-        from rwa.chain import connect
+        from rwa.chain.node import connect
 
         with connect(rpc_url=url) as node:
             _replay(node, manifest, folder)

@@ -13,21 +13,21 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain import Chain
-from rwa.deal import load_deal
-from rwa.deployment import load_manifest, save_manifest
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy
 from rwa.issuance.governance import add_reporter_call, forced_transfer_call, recovery_call, set_threshold_call
 from rwa.issuance.operate import distribute_period
 from rwa.leverage.cashflows import contracted_rent
+from rwa.model.deal import load_deal
+from rwa.model.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
 from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
+from rwa.onchain.deployment import load_manifest, save_manifest
 from rwa.onchain.oracle import Report, RevenueOracle
 from rwa.onchain.timelock import Call
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.report import sign_report
 from rwa.oracle.source import SimulatedSource
-from rwa.tx import deploy
-from rwa.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
 from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle, through_timelock
 
 
@@ -251,9 +251,9 @@ def test_an_internal_failure_exits_3_with_one_line_and_leaves_the_outputs(
     chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import rwa.chain
+    import rwa.chain.node
     import rwa.replay.run
-    from rwa.cli import main
+    from rwa.cli.main import main
 
     replay(chain, history[1], tmp_path)
     before = {p.name: p.read_bytes() for p in (tmp_path / "audit").iterdir()}
@@ -271,7 +271,7 @@ def test_an_internal_failure_exits_3_with_one_line_and_leaves_the_outputs(
         def __exit__(self, *_a: object) -> None:
             return None
 
-    monkeypatch.setattr(rwa.chain, "connect", lambda **_k: Same())
+    monkeypatch.setattr(rwa.chain.node, "connect", lambda **_k: Same())
     monkeypatch.setattr(sys, "argv", ["rwa", "replay", "--deployment", str(history[1]), "--out",
                                       str(tmp_path / "audit"), "--db", str(tmp_path / "ledger.sqlite")])
     capsys.readouterr()

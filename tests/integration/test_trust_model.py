@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
 from rwa.errors import ContractRevertError
 from rwa.issuance.governance import (
     add_reporter_call,
@@ -21,13 +21,13 @@ from rwa.issuance.governance import (
     timelock_of,
 )
 from rwa.issuance.operate import distribute_period
+from rwa.model.units import FX_RATE_SCALE
 from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.oracle import Report
 from rwa.onchain.pool import DefaultTrigger
 from rwa.onchain.privileges import privileges_markdown
 from rwa.onchain.timelock import Call, State
-from rwa.units import FX_RATE_SCALE
 from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import disclosed, replay, run_lifecycle
 from tests.support.oracle import restated
@@ -246,7 +246,7 @@ def test_a_report_above_the_bound_is_refused_even_with_an_inflated_contracted_re
 
 def test_pulling_the_next_periods_cash_forward_does_not_avoid_the_cash_trap(chain: Chain, tmp_path: Path) -> None:
 
-    from rwa import waterfall
+    from rwa.model import waterfall
 
     # no reserve at close: the pulled-forward cash fills the reserve first, as it would after a drawdown
     deal, manifest = run_lifecycle(chain, tmp_path, periods=1, distribute=0, reserve_at_close=0)
@@ -285,7 +285,7 @@ def test_pulling_the_next_periods_cash_forward_does_not_avoid_the_cash_trap(chai
 def _rwa(args: list[str], key: bytes) -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "RWA_PRIVATE_KEYS": "0x" + key.hex(), "COLUMNS": "250"}
-    return subprocess.run([sys.executable, "-c", "from rwa.cli import main; main()", *args], cwd=root, env=env,
+    return subprocess.run([sys.executable, "-c", "from rwa.cli.main import main; main()", *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 
 

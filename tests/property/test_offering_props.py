@@ -1,5 +1,5 @@
 """Random books through the offering contract: every stablecoin unit paid in is accounted for when it leaves, to
-the unit, and the contract settles each request exactly as the reference model (`rwa.allocation`) says."""
+the unit, and the contract settles each request exactly as the reference model (`rwa.model.allocation`) says."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rwa.allocation import close_book, settle
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.model.allocation import close_book, settle
 from rwa.onchain.offering import Phase
 from tests.support.offering import COSTS, JUNIOR_SIZE, RESERVE, OfferingSystem, deploy_offering_system
 

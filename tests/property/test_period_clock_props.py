@@ -1,5 +1,5 @@
 """The on-chain period clock (``PeriodClockLib``, through the ``PeriodClockLens`` test double) against
-``rwa.period_clock`` on random first starts, any day and time of 1970-2999, and periods up to 50 years on: the
+``rwa.model.calendar`` on random first starts, any day and time of 1970-2999, and periods up to 50 years on: the
 contracts count the very period ends the deal computes, leap years and month-end clamping included."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3.contract import Contract
 
-from rwa.chain import Chain
-from rwa.period_clock import CALENDAR_MONTHS, equal_ends, month_ends, months_after
-from rwa.tx import deploy
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy
+from rwa.model.calendar import CALENDAR_MONTHS, equal_ends, month_ends, months_after
 
 LAST_START = int(datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 

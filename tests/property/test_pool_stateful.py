@@ -29,13 +29,13 @@ from hypothesis.stateful import (
 )
 from web3.contract import Contract
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import call, deploy
 from rwa.errors import ContractRevertError
+from rwa.model.units import POINTS_MAGNITUDE
+from rwa.model.waterfall import PoolState, declare_default, run_maturity, run_period
 from rwa.onchain.pool import DepositKind
 from rwa.onchain.tranche import Restriction, TrancheToken
-from rwa.tx import call, deploy
-from rwa.units import POINTS_MAGNITUDE
-from rwa.waterfall import PoolState, declare_default, run_maturity, run_period
 from tests.support.deep import machine_settings
 from tests.support.pool_system import PoolSystem, deploy_pool_system
 

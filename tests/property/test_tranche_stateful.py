@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from web3.contract import Contract
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
 from rwa.errors import ContractRevertError
+from rwa.model.units import POINTS_MAGNITUDE
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.tranche import Restriction, TrancheToken
-from rwa.units import POINTS_MAGNITUDE
 from tests.support.deep import machine_settings
 
 GAS = 3_000_000

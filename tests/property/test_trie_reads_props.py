@@ -1,4 +1,5 @@
-"""The view calls' trie reads (``rwa.embedded_views.NodeCachedTrie``, decoded nodes kept by hash) answer exactly what
+"""The view calls' trie reads (``rwa.chain.embedded_views.NodeCachedTrie``, decoded nodes kept by hash) answer exactly
+what
 py-trie's own reads answer: present and absent keys, keys sharing long prefixes (extension nodes, nodes small
 enough to be embedded in their parent), deletions, and every older root of a trie that kept changing while the
 decoded nodes were shared between them. A missing node is reported as py-trie reports it."""
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from trie.exceptions import MissingTrieNode
 from trie.hexary import HexaryTrie
 
-from rwa.embedded_views import NodeCachedTrie
+from rwa.chain.embedded_views import NodeCachedTrie
 
 # 32-byte keys, as the state tries' hashed keys, from four byte values only: keys share long prefixes
 KEYS = st.lists(st.sampled_from([0x00, 0x01, 0x10, 0xFF]), min_size=32, max_size=32).map(bytes)

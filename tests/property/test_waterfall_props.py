@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rwa.period_clock import month_ends
-from rwa.units import UINT32_MAX
-from rwa.waterfall import (
+from rwa.model.calendar import month_ends
+from rwa.model.units import UINT32_MAX
+from rwa.model.waterfall import (
     PeriodLegs,
     PoolState,
     PoolTerms,

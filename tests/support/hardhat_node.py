@@ -17,7 +17,7 @@ from pathlib import Path
 from eth_account import Account
 from web3 import Web3
 
-from rwa.compile import EVM_VERSION
+from rwa.build.compile import EVM_VERSION
 from rwa.errors import ToolchainError
 from rwa.paths import node_modules
 from tests.support.nodes import LocalNode, free_port, listening

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from rwa.demo import write_demo_deal
+from rwa.cli.demo import write_demo_deal
 from tests.support.deals import EXAMPLE_DEAL
 
 EXAMPLE = EXAMPLE_DEAL
@@ -19,7 +19,7 @@ EXAMPLE = EXAMPLE_DEAL
 
 def months_before(at: datetime, months: int) -> datetime:
     """``at`` moved ``months`` calendar months back, its day clamped to a shorter month's last: ``months`` calendar
-    months after it (:func:`rwa.period_clock.months_after`) is then ``at`` or a few days before."""
+    months after it (:func:`rwa.model.calendar.months_after`) is then ``at`` or a few days before."""
     year, month = divmod(at.year * 12 + at.month - 1 - months, 12)
     return at.replace(year=year, month=month + 1, day=min(at.day, calendar.monthrange(year, month + 1)[1]))
 
@@ -41,7 +41,7 @@ def deal_for(
 
 def rwa(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "rwa.cli", *args],
+        [sys.executable, "-m", "rwa.cli.main", *args],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False,
     )
     if check and done.returncode != 0:

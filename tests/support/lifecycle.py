@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rwa.chain import Chain
-from rwa.deployment import Manifest
+from rwa.chain.node import Chain
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment
+from rwa.onchain.deployment import Manifest
 from rwa.onchain.timelock import Call
 from rwa.oracle.publisher import publish
 from rwa.replay.reconcile import Disclosure

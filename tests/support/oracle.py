@@ -9,13 +9,13 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from rwa.chain import Chain
-from rwa.compile import load_build
-from rwa.deployment import Manifest, Roles, save_manifest
+from rwa.build.compile import load_build
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy
+from rwa.model.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
+from rwa.onchain.deployment import Manifest, Roles, save_manifest
 from rwa.onchain.oracle import Report, RevenueOracle
 from rwa.oracle.keys import dev_reporters
-from rwa.tx import deploy
-from rwa.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
 
 PERIOD = 30 * 24 * 3600
 GRACE = 5 * 24 * 3600
@@ -26,7 +26,7 @@ DEAL = _ROOT / "examples" / "deal-h800.toml"
 
 
 def deal_path() -> Path:
-    """The demo deal: the simulator reads a whole ``rwa.deal.Deal``."""
+    """The demo deal: the simulator reads a whole ``rwa.model.deal.Deal``."""
     return DEAL
 
 
@@ -134,7 +134,7 @@ def restated(report: Report, revenue: int, **changes: Any) -> Report:
     return out
 
 
-CLI = "from rwa.cli import main; main()"
+CLI = "from rwa.cli.main import main; main()"
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 120):  # type: ignore[no-untyped-def]

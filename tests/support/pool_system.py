@@ -14,17 +14,17 @@ from datetime import UTC, datetime
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from rwa.chain import Chain
-from rwa.compile import load_build
+from rwa.build.compile import load_build
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy, send
+from rwa.model.calendar import equal_ends, month_ends, next_month_start
+from rwa.model.terms import DefaultRules
+from rwa.model.waterfall import PeriodLegs, PoolTerms
 from rwa.onchain.base import Role
 from rwa.onchain.pool import DepositKind, LeasePool
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.onchain.tranche import TrancheToken
-from rwa.period_clock import equal_ends, month_ends, next_month_start
-from rwa.terms import DefaultRules
-from rwa.tx import deploy, send
-from rwa.waterfall import PeriodLegs, PoolTerms
 
 DAY = 86_400
 YEAR = 365 * DAY

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rwa.deal import Deal
 from rwa.leverage.cashflows import collateral_value, lease_rent, refunds
 from rwa.leverage.montecarlo import Draws
 from rwa.leverage.path_engine import PathTerms
 from rwa.leverage.sizing import Sizing
-from rwa.units import MONTHLY_BPS_DIVISOR
+from rwa.model.deal import Deal
+from rwa.model.units import MONTHLY_BPS_DIVISOR
 
 
 def run_paths_loop(

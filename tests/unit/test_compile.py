@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import solcx
 
-from rwa.compile import Build, _satisfies, compile_contracts, find_compiler
+from rwa.build.compile import Build, _satisfies, compile_contracts, find_compiler
 from rwa.errors import CompileError, ToolchainError
 
 
@@ -70,7 +70,7 @@ def test_cli_compile_error_exits_1_with_one_line(tmp_path: Path) -> None:
     )
     env = {**os.environ, "RWA_BUILD_DIR": str(tmp_path / "build")}
     done = subprocess.run(
-        [sys.executable, "-m", "rwa.cli", "compile", "--contracts", str(contracts)],
+        [sys.executable, "-m", "rwa.cli.main", "compile", "--contracts", str(contracts)],
         capture_output=True, text=True, env=env, check=False,
     )
     assert done.returncode == 1
@@ -133,7 +133,7 @@ def test_rwa_solc_wins_and_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("RWA_SOLC", str(tmp_path / "no-such-solc"))
     with pytest.raises(ToolchainError, match="RWA_SOLC"):
         find_compiler()
-    front = Path(__file__).resolve().parents[2] / "rwa" / "_solc_front" / "solc"
+    front = Path(__file__).resolve().parents[2] / "rwa" / "build" / "_solc_front" / "solc"
     monkeypatch.setenv("RWA_SOLC", str(front))
     path, version = find_compiler()
     assert path == str(front) and version.startswith("0.8.30")
@@ -143,7 +143,7 @@ def test_native_solc_on_path_is_preferred_when_its_version_fits(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A `solc` on PATH is used when it satisfies the pragma, and passed over when it does not."""
-    front = Path(__file__).resolve().parents[2] / "rwa" / "_solc_front" / "solc"
+    front = Path(__file__).resolve().parents[2] / "rwa" / "build" / "_solc_front" / "solc"
     fake = tmp_path / "bin" / "solc"
     fake.parent.mkdir()
     fake.write_text(f"#!/bin/sh\nexec {front} \"$@\"\n")

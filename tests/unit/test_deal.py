@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rwa.deal import Deal, allocate, deal_hash, load_deal, parse_deal
 from rwa.errors import DealConfigError
+from rwa.model.deal import Deal, allocate, deal_hash, load_deal, parse_deal
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 DAY = 86_400
@@ -307,7 +307,7 @@ def test_allocate_refuses_negative_sizes() -> None:
 
 
 def test_a_dumped_deal_round_trips_without_rescaling() -> None:
-    from rwa.deal import deal_from_dump
+    from rwa.model.deal import deal_from_dump
 
     deal = load_deal(EXAMPLE)
     again = deal_from_dump(deal.model_dump())
@@ -323,9 +323,9 @@ def test_oracle_quorum_larger_than_its_reporters_is_refused() -> None:
 
 
 def test_issuance_roles_follow_the_deals_oracle_terms(tmp_path: Path) -> None:
-    from rwa.chain import connect
-    from rwa.deal import load_deal
+    from rwa.chain.node import connect
     from rwa.issuance.issue import default_roles
+    from rwa.model.deal import load_deal
 
     deal = load_deal(EXAMPLE)
     with connect(state=tmp_path / "chain.sqlite") as chain:

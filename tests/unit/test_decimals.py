@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
+from rwa.model.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.onchain.tranche import TrancheToken
-from rwa.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED
 
 GAS = 3_000_000
 

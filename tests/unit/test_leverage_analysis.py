@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from rwa.deal import Deal
 from rwa.leverage import breakevens, path_terms, returns, stress
 from rwa.leverage.analysis import StressResult, irr, max_haircut, payback, stress_scenarios, xirr
 from rwa.leverage.cashflows import BASE, billable_rent, refunds, scenario_cashflows
 from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
+from rwa.model.deal import Deal
 from tests.support.reference_loops import run_paths_loop
 
 

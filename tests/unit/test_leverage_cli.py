@@ -7,7 +7,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from rwa.leverage.cli import register
+from rwa.cli.size import register
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rwa.deal import Deal
 from rwa.leverage.cashflows import lease_rent, refunds
 from rwa.leverage.montecarlo import cfads_paths, default_periods, draw, run_draws, simulate
 from rwa.leverage.sizing import Sizing
+from rwa.model.deal import Deal
 from tests.support.reference_loops import simulate_loop
 
 

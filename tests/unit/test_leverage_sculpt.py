@@ -6,7 +6,7 @@ import pytest
 
 from rwa.leverage import size_by_dscr
 from rwa.leverage.sculpt import integer_schedule, max_integer_debt
-from rwa.waterfall import monthly_interest_down
+from rwa.model.waterfall import monthly_interest_down
 
 
 def test_size_by_dscr_five_years() -> None:

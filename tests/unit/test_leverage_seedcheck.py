@@ -4,9 +4,9 @@ import tomllib
 from decimal import Decimal
 from typing import Any
 
-from rwa.deal import load_deal, parse_deal
 from rwa.leverage import size_deal
 from rwa.leverage.seedcheck import seed_consistency
+from rwa.model.deal import load_deal, parse_deal
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rwa.deal import Deal, parse_deal
 from rwa.errors import DealConfigError
 from rwa.leverage import (
     base_revenue,
@@ -33,6 +32,7 @@ from rwa.leverage.cashflows import (
 from rwa.leverage.path_engine import run_paths
 from rwa.leverage.sculpt import size_by_dscr
 from rwa.leverage.sizing import CONSTRAINTS
+from rwa.model.deal import Deal, parse_deal
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 

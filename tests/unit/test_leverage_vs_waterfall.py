@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from rwa import waterfall
-from rwa.deal import load_deal
 from rwa.leverage import scenario_cashflows, size_deal
 from rwa.leverage.analysis import run_scenario, stress_scenarios
-from rwa.terms import reserve_at_close
+from rwa.model import waterfall
+from rwa.model.deal import load_deal
+from rwa.model.terms import reserve_at_close
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rwa.allocation import JUNIOR_ID, SENIOR_ID, allocation, close_book
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import contract_at, send
+from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, allocation, close_book
 from rwa.onchain.offering import Phase
 from rwa.onchain.stablecoin import Stablecoin
-from rwa.tx import contract_at, send
 from tests.support.offering import COSTS, DAY, JUNIOR_SIZE, RESERVE, OfferingSystem, deploy_offering_system
 from tests.support.reverts import reverts
 

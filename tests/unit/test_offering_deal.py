@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from rwa.deal import parse_deal
 from rwa.leverage import size_deal
 from rwa.leverage.sources import sources_and_uses
-from rwa.terms import reserve_at_close
-from rwa.waterfall import monthly_interest_down
+from rwa.model.deal import parse_deal
+from rwa.model.terms import reserve_at_close
+from rwa.model.waterfall import monthly_interest_down
 from tests.unit.test_deal import error_of, raw
 
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"

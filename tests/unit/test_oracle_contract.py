@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from eth_account import Account
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import contract_at, deploy, send
 from rwa.errors import ContractRevertError
+from rwa.model.calendar import CALENDAR_MONTHS, month_ends
+from rwa.model.units import FX_RATE_SCALE, UINT96_MAX, UINT128_MAX, fx_convert_down
 from rwa.onchain.oracle import Report
 from rwa.oracle.report import digest, sign_report
-from rwa.period_clock import CALENDAR_MONTHS, month_ends
-from rwa.tx import contract_at, deploy, send
-from rwa.units import FX_RATE_SCALE, UINT96_MAX, UINT128_MAX, fx_convert_down
 from tests.support.oracle import (
     CONTRACTED_RENT,
     GRACE,

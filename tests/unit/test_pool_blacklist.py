@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import contract_at, send
 from rwa.errors import ContractRevertError
-from rwa.tx import contract_at, send
 from tests.support.pool_system import deploy_pool_system
 from tests.support.reverts import reverts
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.model.calendar import CALENDAR_MONTHS, month_ends
+from rwa.model.terms import DefaultRules
 from rwa.onchain.pool import DefaultTrigger
-from rwa.period_clock import CALENDAR_MONTHS, month_ends
-from rwa.terms import DefaultRules
 from tests.support.pool_system import DAY, deploy_pool_system
 from tests.support.reverts import reverts
 
@@ -80,7 +80,7 @@ def test_the_report_is_overdue_a_stated_time_after_a_31_day_and_a_28_day_month(c
 
 
 def test_a_period_is_late_from_the_second_its_grace_ends_until_it_is_distributed() -> None:
-    from rwa.period_clock import format_periods, late_periods
+    from rwa.model.calendar import format_periods, late_periods
 
     ends, grace = (100, 200, 300), 10
     assert late_periods(ends, grace, 0, 109) == ()

@@ -3,8 +3,8 @@ interest arrears, the senior balance still owed, then junior; the pool and the r
 
 from __future__ import annotations
 
-from rwa import waterfall
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.model import waterfall
 from rwa.onchain.pool import DepositKind
 from tests.support.pool_system import deploy_pool_system
 from tests.support.reverts import reverts

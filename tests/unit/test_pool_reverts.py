@@ -6,11 +6,11 @@ from typing import Any
 
 from web3 import Web3
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
+from rwa.chain.tx import deploy, send
+from rwa.model.terms import DefaultRules
 from rwa.onchain.base import Role
 from rwa.onchain.pool import LeasePool
-from rwa.terms import DefaultRules
-from rwa.tx import deploy, send
 from tests.support.pool_system import PoolSystem, demo_terms, deploy_pool_system
 from tests.support.reverts import reverts
 
@@ -221,7 +221,7 @@ def _deploy(s: PoolSystem, **changes: Any) -> LeasePool:
 
 
 def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
-    from rwa import tx
+    from rwa.chain import tx
 
     terms = system.terms
     tuple_terms = (terms.first_period_start, 30 * 86_400, 3, 1200, 1000, 1, 12000)

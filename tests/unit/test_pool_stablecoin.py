@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
 from rwa.errors import ContractRevertError, InputError
 from rwa.onchain.stablecoin import Stablecoin
 

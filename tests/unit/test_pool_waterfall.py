@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from web3.logs import DISCARD
 
-from rwa.chain import Chain
+from rwa.chain.node import Chain
 from rwa.leverage.path_engine import PathTerms, run_paths
-from rwa.onchain.pool import DepositKind
-from rwa.waterfall import (
+from rwa.model.waterfall import (
     PeriodLegs,
     PoolState,
     carry_points,
@@ -23,6 +22,7 @@ from rwa.waterfall import (
     run_maturity,
     run_period,
 )
+from rwa.onchain.pool import DepositKind
 from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 

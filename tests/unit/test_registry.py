@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from web3.logs import DISCARD
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
 from rwa.errors import InputError
 from rwa.onchain.registry import ComplianceRegistry, InvestorRecord
 from rwa.onchain.tranche import Restriction

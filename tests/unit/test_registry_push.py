@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import pytest
 from web3.logs import DISCARD
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
 from rwa.errors import ContractRevertError
+from rwa.model.units import POINTS_MAGNITUDE
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.tranche import Restriction, TrancheToken
-from rwa.units import POINTS_MAGNITUDE
 
 GAS = 3_000_000
 YEAR = 365 * 86_400

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rwa.deal import Deal
 from rwa.leverage.sizing import Sizing
+from rwa.model.deal import Deal
+from rwa.model.waterfall import PeriodLegs
 from rwa.replay.history import ZERO, History, TokenHistory
 from rwa.replay.ledger import Event
 from rwa.replay.report import fair_values
-from rwa.waterfall import PeriodLegs
 
 LEGS = PeriodLegs(period=0, collected=0, reported=0, collected_minus_reported=0, fee=0, senior_interest=0,
                   senior_principal=0, reserve_in=0, reserve_out=0, trapped=0, junior=0, senior_dust=0, junior_dust=0,

@@ -6,8 +6,8 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
+from rwa.model.waterfall import PeriodLegs
 from rwa.replay.report import DSCR_CHART_CAP_BPS, charts
-from rwa.waterfall import PeriodLegs
 
 
 def _legs(period: int, dscr_bps: int) -> PeriodLegs:

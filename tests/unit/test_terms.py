@@ -1,4 +1,5 @@
-"""The pool's terms derived from the deal (``rwa.terms``): its calendar months among them, and a manifest of an older
+"""The pool's terms derived from the deal (``rwa.model.terms``): its calendar months among them, and a manifest of an
+older
 rule refused, never reinterpreted."""
 
 from __future__ import annotations
@@ -7,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rwa.deal import Deal
 from rwa.errors import InputError
 from rwa.leverage.sizing import Sizing
-from rwa.period_clock import CALENDAR_MONTHS, clock_length
-from rwa.terms import TERMS_VERSION, period_ends, record, recorded_terms
+from rwa.model.calendar import CALENDAR_MONTHS, clock_length
+from rwa.model.deal import Deal
+from rwa.model.terms import TERMS_VERSION, period_ends, record, recorded_terms
 
 
 def test_the_terms_carry_the_deals_calendar_months_through_the_maturity_settlement(deal: Deal, sizing: Sizing) -> None:

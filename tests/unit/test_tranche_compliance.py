@@ -8,8 +8,8 @@ import pytest
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.tranche import Restriction, TrancheToken

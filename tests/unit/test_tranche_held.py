@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from web3.logs import DISCARD
 
-from rwa import tx
-from rwa.chain import Chain
+from rwa.chain import tx
+from rwa.chain.node import Chain
+from rwa.model.units import POINTS_MAGNITUDE
 from rwa.onchain.tranche import Restriction
-from rwa.units import POINTS_MAGNITUDE
 from tests.support.reverts import reverts
 from tests.unit.test_tranche_distribution import GAS, TokenSetup, _assert_books, _deploy, _fund
 

@@ -1,4 +1,5 @@
-"""How every command shows money, DSCR and an exchange rate (``rwa.units``'s formatting functions), and the oracle's
+"""How every command shows money, DSCR and an exchange rate (``rwa.model.units``'s formatting functions), and the
+oracle's
 currency conversion rule (compared with the contract's in ``test_oracle_contract.py``)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from rwa.units import (
+from rwa.model.units import (
     FX_RATE_SCALE,
     UINT32_MAX,
     UINT96_MAX,
@@ -124,7 +125,7 @@ def test_format_fx_rate_shows_both_quotes() -> None:
 
 def test_money_typed_in_whole_units_or_raw_is_read_to_the_smallest_unit_or_refused() -> None:
     from rwa.errors import InputError
-    from rwa.units import format_time, parse_money, parse_time
+    from rwa.model.units import format_time, parse_money, parse_time
 
     assert parse_money("5000", 6) == 5_000_000_000 and parse_money("5,000.50", 6) == 5_000_500_000
     assert parse_money("0.000001", 6) == 1 and parse_money(" 12 ", 0) == 12
@@ -141,7 +142,7 @@ def test_money_typed_in_whole_units_or_raw_is_read_to_the_smallest_unit_or_refus
 
 def test_a_duration_is_whole_units_largest_first() -> None:
     from rwa.errors import InputError
-    from rwa.units import parse_duration
+    from rwa.model.units import parse_duration
 
     assert parse_duration("30d", "--by") == 30 * 86_400 and parse_duration("1d12h", "--by") == 129_600
     assert parse_duration("1w", "--by") == 604_800 and parse_duration("90m", "--by") == 5_400

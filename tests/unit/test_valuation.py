@@ -10,7 +10,6 @@ from itertools import pairwise
 
 import pytest
 
-from rwa.deal import Deal
 from rwa.errors import InputError
 from rwa.leverage.cashflows import base_deposits, base_revenue, collateral_value
 from rwa.leverage.sizing import Sizing
@@ -26,9 +25,10 @@ from rwa.leverage.valuation import (
     share_value,
     value_tranches,
 )
-from rwa.terms import refund_schedule
-from rwa.units import TRANCHES
-from rwa.waterfall import PoolState, PoolTerms, run_maturity, run_period
+from rwa.model.deal import Deal
+from rwa.model.terms import refund_schedule
+from rwa.model.units import TRANCHES
+from rwa.model.waterfall import PoolState, PoolTerms, run_maturity, run_period
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from rwa import waterfall
-from rwa.units import UINT32_MAX
-from rwa.waterfall import (
+from rwa.model import waterfall
+from rwa.model.units import UINT32_MAX
+from rwa.model.waterfall import (
     PeriodLegs,
     PoolState,
     PoolTerms,

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
-from rwa.deployment import default_manifest_path, load_manifest
+from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
+from rwa.onchain.deployment import default_manifest_path, load_manifest
 
 console = output_console()
 trade_app = typer.Typer(help="Sell tranche tokens against payment: signed orders, filled once, both legs at once.",
@@ -25,14 +25,14 @@ Raw = Annotated[bool, typer.Option("--raw", help="Amounts in smallest units (tok
 def quote_cmd(tranche: TrancheOpt, amount: Amount, raw: Raw = False, deployment: Deployment = None,
               rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """What a buyer would pay: the amount's share of the tranche's fair value now (as `rwa value` computes it)."""
-    from rwa.chain import connect
-    from rwa.deal import load_deal
+    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
     from rwa.issuance.trade import fair_price
     from rwa.leverage.valuation import market_rate_bps
+    from rwa.model.deal import load_deal
+    from rwa.model.units import TRANCHES
     from rwa.onchain.deployed import open_deployment
-    from rwa.units import TRANCHES
 
     if tranche not in TRANCHES:
         raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
@@ -63,13 +63,13 @@ def make_cmd(
     state: StateFile = None,
 ) -> None:
     """Sign a sell order; the buyer fills the order file with `rwa trade fill`."""
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
     from rwa.issuance.trade import MadeOrders, make_order
+    from rwa.model.units import format_time
     from rwa.onchain.deployed import open_deployment
     from rwa.paths import writable_file
-    from rwa.units import format_time
 
     if valid_for <= 0:
         raise InputError(f"--valid-for {valid_for}: must be positive")
@@ -99,7 +99,7 @@ def fill_cmd(
     state: StateFile = None,
 ) -> None:
     """Fill a signed order: the tokens and the payment move in one transaction."""
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from rwa.issuance.show import deal_money, deal_tokens
     from rwa.issuance.trade import fill_order, read_order
     from rwa.onchain.deployed import open_deployment
@@ -124,7 +124,7 @@ def cancel_cmd(
     state: StateFile = None,
 ) -> None:
     """Spend an order's nonce so that it can never be filled."""
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.trade import settlement_of
     from rwa.onchain.deployed import open_deployment

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile, seed_option
-from rwa.deployment import default_manifest_path
+from rwa.cli.options import Deployment, RpcUrl, StateFile, seed_option
 from rwa.errors import InputError
+from rwa.onchain.deployment import default_manifest_path
 from rwa.oracle.keys import reporter_keys
 from rwa.oracle.publisher import amend, publish, status
 from rwa.oracle.retry import RetryPolicy, open_oracle_session

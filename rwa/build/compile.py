@@ -1,7 +1,7 @@
 """Reproducible Solidity builds through py-solc-x's ``compile_standard``.
 
 The compiler is chosen in this order: the path in ``RWA_SOLC``; a native ``solc`` on PATH whose version satisfies
-the sources' pragma; the npm ``solc`` (solcjs) through the project's own Node front (``rwa/_solc_front/solc``).
+the sources' pragma; the npm ``solc`` (solcjs) through the project's own Node front (``rwa/build/_solc_front/solc``).
 Artifacts are cached under ``build/<key>/`` where the key hashes the sources, the settings, the lock file that pins
 OpenZeppelin, and the compiler version: an unchanged tree recompiles nothing.
 """

@@ -1,6 +1,6 @@
 """The primary offering's book as a pure-integer reference model: what ``DealOffering`` allocates, refunds and routes.
 
-Independent of web3, like :mod:`rwa.waterfall`: tests predict the contract's every event with it and the auditor
+Independent of web3, like :mod:`rwa.model.waterfall`: tests predict the contract's every event with it and the auditor
 re-derives each claim from the book's events alone. Amounts are ``int`` in the stablecoin's smallest unit; a tranche
 token unit is sold at par for one stablecoin unit.
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from rwa.cli_options import output_console, seed_option
+from rwa.cli.options import output_console, seed_option
 from rwa.errors import InputError, RwaError
 
 

@@ -29,10 +29,10 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from rwa.cli_options import env_number
-from rwa.embedded_views import view_computation, view_state
+from rwa.chain.embedded_views import view_computation, view_state
 from rwa.errors import ChainError, InputError, NodeUnreachableError, StateFileError
 from rwa.paths import SQLITE_HEADER, read_only_uri, state_dir
+from rwa.settings import env_number
 
 STATE_FORMAT = "rwa-embedded-chain/2"
 """The key-value pairs as an append-only log (``kv_log``): a block's writes append a few pages."""
@@ -286,7 +286,7 @@ class EmbeddedProvider(EthereumTesterProvider):
     """eth-tester's provider, flushing changed key-values to the state file after each request that wrote any.
 
     ``direct`` is the same chain without web3.py's request pipeline, for the calls and transactions that
-    :mod:`rwa.tx` sends."""
+    :mod:`rwa.chain.tx` sends."""
 
     def __init__(self, tester: Any, store: _TrackingDict, state: StateFile, meta: dict[str, str]) -> None:
         super().__init__(tester)
@@ -415,7 +415,7 @@ class DirectNode:
 
     def _fresh(self) -> tuple[Any, tuple[Any, ...]] | None:
         """The head block and its receipts when this process mined it (kept by the recording chain), else None."""
-        from rwa.embedded_logs import mined_block
+        from rwa.chain.embedded_logs import mined_block
 
         return mined_block(self._tester.backend.chain, self._head_hash())
 
@@ -440,7 +440,7 @@ class DirectNode:
 
     def _vm_at(self, block: Any) -> tuple[Any, Any]:
         """The VM and state of ``block`` ('latest' or a number), as eth-tester runs a call there; the state reads
-        through :func:`rwa.embedded_views.view_state`'s node cache."""
+        through :func:`rwa.chain.embedded_views.view_state`'s node cache."""
         chain = self._tester.backend.chain
         if block == "latest" or block is None:
             if self._head is None or self._head[0] != self._head_hash():
@@ -598,7 +598,7 @@ class DirectNode:
         and kept by block hash (a reorg gives another hash), so the queries of one range share the work."""
         from web3.datastructures import AttributeDict
 
-        from rwa.embedded_logs import candidate_headers
+        from rwa.chain.embedded_logs import candidate_headers
 
         chain = self._tester.backend.chain
         wanted = {bytes.fromhex(a[2:]) for a in addresses}
@@ -631,7 +631,7 @@ class DirectNode:
     def _logs_of(self, block: Any, receipts: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Every log of ``block`` in web3.py's form (plus the raw ``_address`` to filter on); ``receipts`` when
         the caller has them, else they are read."""
-        from rwa.embedded_logs import receipt_logs
+        from rwa.chain.embedded_logs import receipt_logs
 
         entries = []
         for tx_index, transaction, log_index, log in receipt_logs(self._tester.backend.chain, block, receipts):
@@ -774,7 +774,7 @@ def _recorded_salt(meta: dict[str, str], state_path: Path) -> bytes | None:
 def _embedded(state_path: Path) -> tuple[Web3, list[LocalAccount], StateFile]:
     from eth_tester import PyEVMBackend
 
-    from rwa.embedded_logs import FastLogsTester
+    from rwa.chain.embedded_logs import FastLogsTester
 
     state = StateFile(state_path)
     meta, kv = state.open()

@@ -39,8 +39,8 @@ from pydantic import (
 )
 
 from rwa.errors import DealConfigError
-from rwa.period_clock import months_after
-from rwa.units import BPS, TRANCHES, Tranche
+from rwa.model.calendar import months_after
+from rwa.model.units import BPS, TRANCHES, Tranche
 
 DEFAULT_DECIMALS = 6
 
@@ -92,7 +92,7 @@ class _Model(BaseModel):
 
 class Periods(_Model):
     """The payment calendar: ``count`` calendar-month periods from ``first_start`` (UTC), by the rule of
-    :mod:`rwa.period_clock`: period p ends p calendar months after ``first_start``, on its day of the month and at its
+    :mod:`rwa.model.calendar`: period p ends p calendar months after ``first_start``, on its day of the month and at its
     time of day, or on the month's last day when the month is shorter. A first start on the 1st at 00:00 UTC makes
     every period one calendar month; any other first start is accepted and clamped that way (a 31st ends its
     periods on the 30th of a 30-day month and on the last day of February). The pool and the oracle are deployed with

@@ -1,6 +1,6 @@
 """The pool's deployed terms, derived once: from the deal file and the calculator's integer schedule and fee.
 
-This is the only place that turns a deal into :class:`rwa.waterfall.PoolTerms`. The issuer calls it with the
+This is the only place that turns a deal into :class:`rwa.model.waterfall.PoolTerms`. The issuer calls it with the
 sizing's schedule and fee (and records both in the manifest as :class:`RecordedTerms`); the
 auditor calls it with the recorded ones. Every input is an integer or an integer field of the deal, and the rule
 is versioned (``TERMS_VERSION``), so the expected terms of a deployment never change when the calculator's
@@ -14,10 +14,10 @@ from dataclasses import astuple, dataclass
 
 from pydantic import BaseModel
 
-from rwa.allocation import Cost, OfferingConfig
-from rwa.deal import Deal
 from rwa.errors import InputError
-from rwa.waterfall import PoolTerms
+from rwa.model.allocation import Cost, OfferingConfig
+from rwa.model.deal import Deal
+from rwa.model.waterfall import PoolTerms
 
 TERMS_VERSION = 4
 """The version of the rule below; a manifest records it with the terms (2: the refund schedule is fixed on-chain;
@@ -138,10 +138,10 @@ def offering_config(deal: Deal, terms: PoolTerms, issuer: str) -> tuple[Offering
 def reserve_at_close(deal: Deal, terms: PoolTerms) -> int:
     """The reserve funded into the pool at close: the deal's ``financing.reserve_at_close``, else the pool's reserve
     target at close (the scheduled senior debt service of the first ``reserve_periods`` periods,
-    :func:`rwa.waterfall.reserve_target`). The offering's close routes it from the raise; a private placement's
+    :func:`rwa.model.waterfall.reserve_target`). The offering's close routes it from the raise; a private placement's
     issuance funds it from the deployer's stablecoin."""
     if deal.financing.reserve_at_close is not None:
         return deal.financing.reserve_at_close
-    from rwa.waterfall import reserve_target
+    from rwa.model.waterfall import reserve_target
 
     return reserve_target(terms, 0, terms.face)

@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rwa.errors import InputError
-from rwa.units import BPS, MONTHLY_BPS_DIVISOR, POINTS_MAGNITUDE, UINT32_MAX
+from rwa.model.units import BPS, MONTHLY_BPS_DIVISOR, POINTS_MAGNITUDE, UINT32_MAX
 
 
 class WaterfallError(InputError):
@@ -48,7 +48,7 @@ class PoolTerms:
     """The deal's terms as the pool is deployed with them.
 
     ``period_ends`` are the ends of periods 1..N and of the maturity settlement N+1, in unix seconds: a deal's are
-    calendar months from ``first_period_start`` (:mod:`rwa.period_clock`), a test pool's may be equal periods. Read
+    calendar months from ``first_period_start`` (:mod:`rwa.model.calendar`), a test pool's may be equal periods. Read
     back from a pool, they are the pool's own (``LeasePool.periodEnds``), so comparing them with the deal's compares
     the two calendars."""
 

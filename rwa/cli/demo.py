@@ -25,17 +25,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rwa.chain import Chain, connect, reset_state
-from rwa.deal import Deal, load_deal
+from rwa.chain.node import Chain, connect, reset_state
+from rwa.chain.tx import send_value
 from rwa.errors import InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
+from rwa.model.calendar import next_month_start
+from rwa.model.deal import Deal, load_deal
+from rwa.model.units import BPS, TRANCHES, format_dscr, money_formatter
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
 from rwa.paths import project_root, writable_folder
-from rwa.period_clock import next_month_start
-from rwa.tx import send_value
-from rwa.units import BPS, TRANCHES, format_dscr, money_formatter
 
 EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
 GAS_FUNDING = 10**18  # 1 ETH of the embedded chain's gas money per demo holder

@@ -13,11 +13,11 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendo
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console, seed_option
+from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console, seed_option
 from rwa.errors import RwaError
 
 if TYPE_CHECKING:
-    from rwa.chain import Chain
+    from rwa.chain.node import Chain
 
 app = typer.Typer(
     name="rwa",
@@ -38,7 +38,7 @@ def compile_cmd(
     force: Annotated[bool, typer.Option("--force", help="Recompile even when the cache is current.")] = False,
 ) -> None:
     """Compile every contract (cached by a hash of sources, settings and compiler version)."""
-    from rwa.compile import compile_contracts
+    from rwa.build.compile import compile_contracts
 
     build = compile_contracts(contracts.resolve() if contracts else None, force=force)
     state = "cached" if build.from_cache else "compiled"
@@ -51,8 +51,8 @@ def compile_cmd(
 @chain_app.command("info")
 def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """Chain id, head block and the accounts this checkout can sign for."""
-    from rwa.chain import connect
-    from rwa.units import format_time
+    from rwa.chain.node import connect
+    from rwa.model.units import format_time
 
     with connect(rpc_url=rpc_url, state=state) as chain:
         head = chain.w3.eth.get_block("latest")
@@ -73,7 +73,7 @@ def chain_code(address: str, rpc_url: RpcUrl = None, state: StateFile = None) ->
     """Size of the code deployed at ADDRESS (0 when there is none)."""
     from web3 import Web3
 
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from rwa.errors import InputError
 
     if not Web3.is_address(address):
@@ -97,9 +97,9 @@ def chain_advance(
 ) -> None:
     """DEVELOPMENT CHAINS ONLY: move the chain's clock forward. One empty block is mined at the new time; no
     transaction is sent and no contract changes."""
-    from rwa.chain import connect
+    from rwa.chain.node import connect
     from rwa.errors import InputError
-    from rwa.units import format_time, parse_duration, parse_time
+    from rwa.model.units import format_time, parse_duration, parse_time
 
     if [to, by, period_end].count(None) != 2:
         raise InputError("give exactly one of --to TIME, --by DURATION or --period-end N")
@@ -126,10 +126,10 @@ def chain_advance(
 def _period_end(chain: Chain, deployment: Path | None, period: int) -> int:
     """The end of the deployed deal's ``period`` by its deal file's calendar, the pool's (N+1: the maturity
     settlement)."""
-    from rwa.deal import load_deal
-    from rwa.deployment import check_same_chain, default_manifest_path, load_manifest
     from rwa.errors import InputError
-    from rwa.terms import period_ends
+    from rwa.model.deal import load_deal
+    from rwa.model.terms import period_ends
+    from rwa.onchain.deployment import check_same_chain, default_manifest_path, load_manifest
 
     manifest = load_manifest(deployment or default_manifest_path())
     check_same_chain(chain, manifest)  # only the calendar is read: the chain must be the deal's, no contract called
@@ -146,7 +146,7 @@ def chain_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: the embedded chain's whole history is deleted.")] = False,
 ) -> None:
     """Delete the embedded chain's state file and start over (asks for --yes)."""
-    from rwa.chain import default_state_path, reset_state
+    from rwa.chain.node import default_state_path, reset_state
     from rwa.errors import InputError
 
     path = state or default_state_path()
@@ -166,7 +166,7 @@ def demo_command(
     seed: Annotated[int, seed_option("Seed of the holders' trades and claims.")] = 7,
 ) -> None:
     """The deal's whole life on a fresh embedded chain, ending with the auditor's replay."""
-    from rwa.demo import run_demo
+    from rwa.cli.demo import run_demo
     from rwa.errors import InputError
 
     if scenario not in ("base", "stress"):
@@ -178,11 +178,14 @@ def demo_command(
 
 def _register() -> None:
     """Sub-commands of the layers below: calculator, oracle, issuance and operation, audit."""
-    from rwa.issuance import cli as issuance_cli
-    from rwa.issuance import governance_cli, offering_cli, trade_cli, value_cli
-    from rwa.leverage import cli as leverage_cli
-    from rwa.oracle import cli as oracle_cli
-    from rwa.replay import cli as replay_cli
+    from rwa.cli import governance as governance_cli
+    from rwa.cli import issuer as issuance_cli
+    from rwa.cli import offering as offering_cli
+    from rwa.cli import oracle as oracle_cli
+    from rwa.cli import replay as replay_cli
+    from rwa.cli import size as leverage_cli
+    from rwa.cli import trade as trade_cli
+    from rwa.cli import value as value_cli
 
     for module in (leverage_cli, oracle_cli, issuance_cli, governance_cli, offering_cli, trade_cli, value_cli,
                    replay_cli):

@@ -22,10 +22,10 @@ from web3.contract.base_contract import BaseContractFunctions
 from web3.contract.contract import ContractFunction, ContractFunctions
 from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
 
-from rwa.chain import Chain, DirectNode, checksummed, direct_node
-from rwa.compile import Build, load_build
+from rwa.build.compile import Build, load_build
+from rwa.chain.node import Chain, DirectNode, checksummed, direct_node
+from rwa.chain.reverts import ErrorDecoder, revert_data
 from rwa.errors import ChainError, ContractRevertError
-from rwa.reverts import ErrorDecoder, revert_data
 
 EMBEDDED_GAS_LIMIT = 25_000_000
 """The gas sent with a transaction on the embedded chain when none is given (its blocks hold 30M)."""
@@ -134,7 +134,7 @@ def send(fn: ContractFunction, sender: str, gas: int | None = None, value: int =
 
     Without ``gas`` the node estimates it, which surfaces a revert before anything is sent. With an explicit
     ``gas`` (fast on the embedded chain) a failed receipt is re-run as a call at its block to decode the reason.
-    On the embedded chain the transaction goes the direct way (:class:`rwa.chain.DirectNode`).
+    On the embedded chain the transaction goes the direct way (:class:`rwa.chain.node.DirectNode`).
     """
     w3 = fn.w3
     name = str(getattr(fn, "address", ""))

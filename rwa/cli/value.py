@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
+from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
 from rwa.errors import InputError
-from rwa.units import TRANCHES, Tranche
+from rwa.model.units import TRANCHES, Tranche
 
 if TYPE_CHECKING:
     from rwa.issuance.value import DeploymentValue
@@ -84,12 +84,12 @@ def value_command(
     """Fair value of one token and of each tranche at a date: the remaining expected payments (the pool's waterfall
     run forward from its on-chain state on the deal's base case), each discounted from the end of its period to the
     date on actual/365 at an annual effective rate. Base case only, not loss-adjusted."""
-    from rwa.chain import connect
-    from rwa.deal import load_deal
-    from rwa.deployment import default_manifest_path, load_manifest
+    from rwa.chain.node import connect
     from rwa.issuance.show import deal_money
     from rwa.issuance.value import value_deployment
+    from rwa.model.deal import load_deal
     from rwa.onchain.deployed import open_deployment
+    from rwa.onchain.deployment import default_manifest_path, load_manifest
 
     at = None if date_ is None else parse_date(date_)
     discount = None if rate is None else parse_rate(rate)
@@ -119,7 +119,7 @@ def value_command(
                       _of_face(v.value, v.supply), money(v.value))
     console.print(table)
     if valued.late:
-        from rwa.period_clock import format_periods
+        from rwa.model.calendar import format_periods
 
         console.print(f"late: {len(valued.late)} period(s), {format_periods(list(valued.late))} (ended, the servicer's "
                       f"grace passed, not distributed): priced on the {money(sum(valued.late.values()))} the pool "

@@ -8,9 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
+from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
 from rwa.errors import InputError
-from rwa.units import TRANCHES, Tranche, format_time
+from rwa.model.units import TRANCHES, Tranche, format_time
 
 console: Console = output_console()
 
@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
     @sub.command("roles")
     def roles_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
         """Who holds each role on-chain, against the deal's trust model (exit 1 when they differ)."""
-        from rwa.deployment import open_session
         from rwa.issuance.governance import check_roles, role_holders
         from rwa.onchain.deployed import open_deployment
+        from rwa.onchain.deployment import open_session
         from rwa.onchain.privileges import PRIVILEGES
 
         with open_session(deployment, rpc_url, state) as (manifest, chain):
@@ -59,9 +59,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
     def _propose(call_of: str, deployment: Deployment, rpc_url: RpcUrl, state: StateFile, **args: object) -> None:
-        from rwa.deployment import open_session
         from rwa.issuance import governance
         from rwa.onchain.deployed import open_deployment
+        from rwa.onchain.deployment import open_session
 
         with open_session(deployment, rpc_url, state) as (manifest, chain):
             deal = open_deployment(chain, manifest)
@@ -87,8 +87,8 @@ def register(app: typer.Typer) -> None:
                    raw: Annotated[bool, typer.Option("--raw", help="--amount in token units")] = False,
                    deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
         """Move a holder's tokens by a court order or a regulator's."""
-        from rwa.deployment import default_manifest_path, load_manifest
         from rwa.issuance.show import deal_amount
+        from rwa.onchain.deployment import default_manifest_path, load_manifest
 
         units = deal_amount(load_manifest(deployment or default_manifest_path()), amount, raw=raw,
                             unit=f"{tranche} tokens")
@@ -110,9 +110,9 @@ def register(app: typer.Typer) -> None:
     @sub.command("pending")
     def pending_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
         """Every call announced through the timelock, with its state and when it may run."""
-        from rwa.deployment import open_session
         from rwa.issuance.governance import announced, timelock_of
         from rwa.onchain.deployed import open_deployment
+        from rwa.onchain.deployment import open_session
 
         with open_session(deployment, rpc_url, state) as (manifest, chain):
             deal = open_deployment(chain, manifest)
@@ -127,9 +127,9 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     def _act(op_id: str, deployment: Deployment, rpc_url: RpcUrl, state: StateFile, cancel: bool) -> None:
-        from rwa.deployment import open_session
         from rwa.issuance.governance import TimelockAction, announced, check_timelock_action, timelock_of
         from rwa.onchain.deployed import open_deployment
+        from rwa.onchain.deployment import open_session
 
         with open_session(deployment, rpc_url, state) as (manifest, chain):
             deal = open_deployment(chain, manifest)

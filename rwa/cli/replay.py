@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from rwa.cli_options import Deployment, RpcUrl, StateFile, output_console
+from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
 
 console: Console = output_console()
 
@@ -27,8 +27,8 @@ def replay_command(
 ) -> None:
     """Rebuild every payment from chain history and reconcile it to the unit: exit 0 reconciled (disclosures listed),
     1 findings, 2 bad input, 3 the replay could not finish (no verdict; re-run)."""
-    from rwa.chain import connect
-    from rwa.deployment import default_manifest_path
+    from rwa.chain.node import connect
+    from rwa.onchain.deployment import default_manifest_path
     from rwa.replay.run import run_replay
 
     manifest = deployment or default_manifest_path()
