@@ -31,7 +31,9 @@ from rwa.leverage.montecarlo import LossSizing, MonteCarlo, simulate, size_to_lo
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
 from rwa.leverage.sources import SourcesAndUses, sources_and_uses
-from rwa.model.deal import Deal, allocate, deal_hash, load_deal
+from rwa.model.deal import Deal
+from rwa.model.deal_file import deal_hash, load_deal
+from rwa.model.placement import allocate
 from rwa.model.units import COUPON_DAY_COUNT, format_money, format_ratio
 
 SCHEMA_VERSION = 2

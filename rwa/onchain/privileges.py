@@ -115,6 +115,12 @@ def role_members(changes: Iterable[RoleChange]) -> dict[tuple[str, str], set[str
 ROLE_BY_ID = {"0x" + role.id.hex(): role for role in Role}
 
 
+def role_name(role_hex: str) -> str:
+    """The Solidity name of a role id (``0x``-prefixed hex), or the id itself when it is none of these contracts'."""
+    role = ROLE_BY_ID.get(role_hex.lower())
+    return role.value if role is not None else role_hex
+
+
 @dataclass(frozen=True)
 class Stray:
     """A member of a role the table does not give it: ``meant`` is the party the table names (``nobody`` when the

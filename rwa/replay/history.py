@@ -99,6 +99,11 @@ class History:
         last = max(self.issuance_closed.values(), key=lambda ev: (ev.block, ev.log_index))
         return (last.block, last.log_index)
 
+    def after_issuance(self, ev: Event) -> bool:
+        """Whether ``ev`` came after issuance finished (:attr:`issuance_end`)."""
+        end = self.issuance_end
+        return end is not None and (ev.block, ev.log_index) > end
+
     def distribution_txs(self) -> dict[str, int]:
         """The transactions that ran the pool's waterfall, each with the period it distributed."""
         return {ev.tx_hash: period for period, (_, ev) in self.legs.items()}

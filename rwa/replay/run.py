@@ -19,11 +19,26 @@ from typing import Any
 from rwa.chain.node import Chain
 from rwa.chain.tx import READ_BATCH_RESULT_BYTES, call_many
 from rwa.errors import InputError, NodeUnreachableError, RwaError
-from rwa.model.deal import Deal, deal_hash, load_deal
+from rwa.model.deal import Deal
+from rwa.model.deal_file import deal_hash, load_deal
 from rwa.model.units import TRANCHES, Tranche
 from rwa.model.waterfall import PoolTerms
 from rwa.onchain.deployment import Manifest, check_chain, load_manifest
-from rwa.replay.governance import Links, reconcile_links, review_governance
+from rwa.replay.checks.acts import disclose_agent_acts, disclose_registry_acts
+from rwa.replay.checks.links import Links, reconcile_links
+from rwa.replay.checks.money import reconcile_distributions, reconcile_money
+from rwa.replay.checks.offering import reconcile_offering
+from rwa.replay.checks.pauses import review_pause_state
+from rwa.replay.checks.quorum import reconcile_oracle
+from rwa.replay.checks.reports import disclose_shortfalls, reconcile_reports
+from rwa.replay.checks.roles import review_role_members, review_roles
+from rwa.replay.checks.state import reconcile_state
+from rwa.replay.checks.terms import reconcile_deal_file, reconcile_face, reconcile_period_ends, reconcile_terms
+from rwa.replay.checks.timelock import review_delay, review_untimelocked, untimelocked
+from rwa.replay.checks.tokens import reconcile_claimable, reconcile_dust, reconcile_token, review_issued_supply
+from rwa.replay.checks.trades import holder_flows_from_claims, reconcile_trades
+from rwa.replay.checks.waterfall import find_late_periods, reconcile_waterfall
+from rwa.replay.findings import Disclosure, DisclosureKind, Finding, FindingKind, Reconciliation
 from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import (
     ForeignLedgerError,
@@ -34,25 +49,7 @@ from rwa.replay.ingest import (
     unreturned_logs,
 )
 from rwa.replay.ledger import Ledger, LedgerIdentityError, check_ledger_file
-from rwa.replay.offering import holder_flows_from_claims, reconcile_offering, reconcile_trades
 from rwa.replay.outputs import check_out, recover
-from rwa.replay.reconcile import (
-    Disclosure,
-    DisclosureKind,
-    Finding,
-    FindingKind,
-    Reconciliation,
-    disclose_shortfalls,
-    find_late_periods,
-    reconcile_distributions,
-    reconcile_dust,
-    reconcile_money,
-    reconcile_period_ends,
-    reconcile_reports,
-    reconcile_terms,
-    reconcile_token,
-    reconcile_waterfall,
-)
 
 CONTRACTS = {
     "pool": "LeasePool",
@@ -494,7 +491,7 @@ def _reconcile_offering(
     head: int,
     rec: Reconciliation,
 ) -> dict[str, Any] | None:
-    """The offering's book and money (:mod:`rwa.replay.offering`), when the deal sold through one."""
+    """The offering's book and money (:mod:`rwa.replay.checks.offering`), when the deal sold through one."""
     from rwa.model.terms import offering_config
     from rwa.onchain.offering import DealOffering
     from rwa.onchain.stablecoin import Stablecoin
@@ -517,21 +514,29 @@ def _reconcile_offering(
 def _review_governance(
     history: History, manifest: Manifest, deal: Deal, links: Links, pool: str, rec: Reconciliation
 ) -> list[tuple[int, int, int]]:
-    """The governance review (:func:`rwa.replay.governance.review_governance`) against the deal's trust model."""
+    """The governance review against the deal's trust model: the oracle's quorum, who holds which role, every
+    privileged act tied to its timelock operation, the agent's and the registry's acts, the timelock's delay, the
+    supply issued. Returns the threshold's history (block, reporters, threshold)."""
     from rwa.onchain.privileges import deal_mark, party_addresses
 
     contracts = {k: v for k, v in links.contracts().items() if k != "stablecoin"}
     contracts |= {"pool": pool, "timelock": manifest.contracts.get("timelock", "")}
-    return review_governance(history, rec, pool=pool, contracts=contracts, parties=party_addresses(manifest),
-                             mark=deal_mark(manifest), stated_delay=deal.governance_delay,
-                             deal_threshold=deal.oracle.threshold, manifest_reporters=manifest.roles.reporters,
-                             sizes={"senior": manifest.senior_size, "junior": manifest.junior_size})
+    untied = untimelocked(history)
+    thresholds = reconcile_oracle(history, deal.oracle.threshold, manifest.roles.reporters, contracts["oracle"], rec,
+                                  untied)
+    review_role_members(history, contracts, party_addresses(manifest), deal_mark(manifest), rec)
+    review_roles(history, pool, contracts, rec, untied)
+    review_untimelocked(history, untied, rec)
+    disclose_agent_acts(history, rec, untied)
+    disclose_registry_acts(history, rec, untied)
+    review_delay(history, deal.governance_delay, contracts["timelock"], untied, rec)
+    review_issued_supply(history, {"senior": manifest.senior_size, "junior": manifest.junior_size}, rec)
+    return thresholds
 
 
 def _review_pauses(chain: Chain, history: History, pausable: dict[str, str], head: int, rec: Reconciliation) -> None:
     """Each pausable contract's pause at the head against its events (``review_pause_state``)."""
     from rwa.onchain.pool import LeasePool
-    from rwa.replay.governance import review_pause_state
 
     fns = []
     for address in pausable.values():
@@ -572,27 +577,12 @@ def _reconcile(
     rec = Reconciliation()
     pool = LeasePool.at(chain, manifest.address("pool"))
     actual_hash = deal_hash(deal_file)
-    if actual_hash != manifest.deal_hash:
-        rec.add(
-            FindingKind.DEAL_FILE_CHANGED,
-            None,
-            str(deal_file),
-            manifest.deal_hash,
-            actual_hash,
-            "the deal file differs from the one the deployment was issued from",
-        )
+    reconcile_deal_file(str(deal_file), manifest.deal_hash, actual_hash, rec)
     deal = load_deal(deal_file)
     expected_terms = recorded_terms(deal, manifest.terms)
-    if expected_terms.face != manifest.senior_size:
-        rec.add(FindingKind.POOL_TERMS, None, pool.address, manifest.senior_size, expected_terms.face,
-                "the recorded principal schedule does not sum to the senior size the manifest states")
+    reconcile_face(expected_terms, manifest.senior_size, pool.address, rec)
     reconcile_links(links, manifest.contracts, manifest.roles.fee_recipient, pool.address, rec)
-    for key in sorted(counters):
-        if key.startswith("balance."):
-            continue  # the money reconciliation names a balance that its transfers do not explain
-        if counted.get(key) != counters[key]:
-            rec.add(FindingKind.STATE_WITHOUT_EVENT, None, key, counted.get(key), counters[key],
-                    f"{key} at block {head} is {counters[key]:,} on-chain, {counted.get(key)} by the events")
+    reconcile_state(counters, counted, head, rec)
     reconcile_terms(pool.terms(head), expected_terms, pool.address, rec)
     oracle_ends = RevenueOracle.at(chain, links.oracle).period_ends(head)
     reconcile_period_ends(oracle_ends, expected_terms.period_ends[:-1], FindingKind.ORACLE_CALENDAR, links.oracle, rec)
@@ -618,11 +608,7 @@ def _reconcile(
     for tranche, address in tokens.items():
         lines = [line for (t, _), line in rec.holders.items() if t == tranche]
         onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines], head) if lines else []
-        for line, amount in zip(lines, onchain, strict=True):
-            line.onchain_claimable = amount
-            if amount != line.expected_claimable:
-                rec.add(FindingKind.CLAIMABLE, None, line.holder, line.expected_claimable, amount,
-                        f"{tranche} claimable now: recomputed {line.expected_claimable:,}, on-chain {amount:,}")
+        reconcile_claimable(tranche, lines, onchain, rec)
     timings["reconcile"] = time.perf_counter() - t0 - timings["ingest"]
     summary: dict[str, Any] = {
         "verdict": "reconciled" if not rec.findings else "findings",

@@ -174,7 +174,7 @@ def test_a_buyer_frozen_after_the_close_delays_only_itself_and_the_replay_follow
 
 
 def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
 
     return load_deal(Path(deal.manifest.deal_file))
 
