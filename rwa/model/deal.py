@@ -37,7 +37,7 @@ from pydantic import (
 
 from rwa.errors import DealConfigError
 from rwa.model.calendar import months_after
-from rwa.model.units import BPS, TRANCHES, Tranche
+from rwa.model.units import BPS, TRANCHES, ZERO_ADDRESS, Tranche
 
 DEFAULT_DECIMALS = 6
 
@@ -68,8 +68,6 @@ Money = Annotated[int, BeforeValidator(_to_smallest_units)]
 
 Bps = Annotated[int, Field(ge=0, le=BPS)]
 
-
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def checked_address(value: str) -> str:

@@ -13,11 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rwa.chain.node import checksummed
-from rwa.onchain.base import Role
+from rwa.onchain.base import ANYONE, Role
 from rwa.onchain.deployment import Manifest
-
-ANYONE = "0x" + "00" * 20
-"""The member that opens a role to every account (OpenZeppelin's ``onlyRoleOrOpenRole``)."""
 
 
 @dataclass(frozen=True)

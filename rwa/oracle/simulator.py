@@ -37,7 +37,7 @@ from rwa.errors import InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
 from rwa.model.deal import Deal
 from rwa.model.units import BPS, FX_RATE_SCALE, fx_convert_down, fx_rate_of
-from rwa.oracle.sources import BillingRow, make_row
+from rwa.oracle.billing import BillingRow, make_row
 
 STRESS_FROM_PERIOD = 13
 STRESS_RENT_BPS = 8_000

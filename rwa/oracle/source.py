@@ -16,8 +16,8 @@ from rwa.errors import InputError, RwaError
 from rwa.model.deal_file import load_deal
 from rwa.onchain.deployment import Manifest
 from rwa.onchain.oracle import Report
+from rwa.oracle.billing import BillingExport, read_billing
 from rwa.oracle.simulator import SimulatorScenario, simulate_cached
-from rwa.oracle.sources import BillingExport, read_billing
 
 DEFAULT_SEED = 20250701
 
@@ -42,7 +42,7 @@ class FigureSource(ABC):
 
 
 class BillingSource(FigureSource):
-    """A billing export (CSV or JSON, :mod:`rwa.oracle.sources`)."""
+    """A billing export (CSV or JSON, :mod:`rwa.oracle.billing`)."""
 
     simulated = False
     last_period = None

@@ -6,12 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rwa.model.units import TRANCHES
+from rwa.model.units import TRANCHES, ZERO_ADDRESS
 from rwa.model.waterfall import PeriodLegs, PoolState
 from rwa.onchain.pool import legs_from_event
 from rwa.replay.ledger import Event, Ledger
-
-ZERO = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass(frozen=True)
@@ -135,8 +133,8 @@ class History:
             if (ev.block, ev.log_index) >= at:
                 break
             value = int(ev.args["value"])
-            supply += value if ev.args["from"] == ZERO else 0
-            supply -= value if ev.args["to"] == ZERO else 0
+            supply += value if ev.args["from"] == ZERO_ADDRESS else 0
+            supply -= value if ev.args["to"] == ZERO_ADDRESS else 0
         return supply
 
     def report_at(self, period: int, block: int) -> ReportRecord | None:

@@ -215,7 +215,7 @@ def _last_distributed(history: History) -> int:
 def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
     """The same totals as :func:`_counters` and the stablecoin balances of ``accounts``, added up from the ledger's
     events alone."""
-    from rwa.replay.history import ZERO
+    from rwa.model.units import ZERO_ADDRESS
 
     legs = [legs for legs, _ in history.legs.values()]
     out = {
@@ -242,8 +242,8 @@ def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
         supply = 0
         for ev in tok.transfers if tok else []:
             value = int(ev.args["value"])
-            supply += value if ev.args["from"] == ZERO else 0
-            supply -= value if ev.args["to"] == ZERO else 0
+            supply += value if ev.args["from"] == ZERO_ADDRESS else 0
+            supply -= value if ev.args["to"] == ZERO_ADDRESS else 0
         out[f"{tranche}.totalSupply"] = supply
     for name, address in accounts.items():
         a = address.lower()
@@ -279,13 +279,13 @@ def _holder_state(chain: Chain, links: Links, pool: str, history: History, head:
 
 def _holders(history: History) -> dict[str, list[str]]:
     """Every account a tranche's transfers name (the zero address aside), in a fixed order."""
-    from rwa.replay.history import ZERO
+    from rwa.model.units import ZERO_ADDRESS
 
     named: dict[str, list[str]] = {}
     for tranche in TRANCHES:
         tok = history.tokens.get(tranche)
         seen = {str(ev.args[side]) for ev in (tok.transfers if tok else []) for side in ("from", "to")}
-        named[tranche] = sorted(seen - {ZERO})
+        named[tranche] = sorted(seen - {ZERO_ADDRESS})
     return named
 
 

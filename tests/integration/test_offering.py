@@ -18,7 +18,7 @@ from rwa.cli.demo import write_offering_deal
 from rwa.issuance.governance import check_roles
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
-from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, allocation
+from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, allocation
 from rwa.model.terms import reserve_at_close
 from rwa.model.units import money_formatter
 from rwa.onchain.deployed import DeployedDeal, open_deployment

@@ -14,9 +14,9 @@ from rwa.errors import InputError
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.onchain.deployment import Manifest, load_manifest
 from rwa.onchain.oracle import ReportKind, RevenueOracle
+from rwa.oracle.billing import read_billing
 from rwa.oracle.outbox import Outbox, OutboxStatus
 from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish, status
-from rwa.oracle.sources import read_billing
 from tests.support.anvil import AnvilNode, free_port
 from tests.support.oracle import (
     PERIOD,

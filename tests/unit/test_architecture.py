@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
 INNER_LAYERS: dict[str, list[set[str]]] = {
     "rwa.model": [
         {"units", "calendar"},
-        {"deal", "waterfall", "allocation"},
+        {"deal", "waterfall", "offering_book"},
         {"deal_file", "placement", "terms"},
     ],
     "rwa.replay": [

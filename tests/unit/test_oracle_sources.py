@@ -12,9 +12,9 @@ from rwa.errors import InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
 from rwa.model.deal_file import load_deal
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
+from rwa.oracle.billing import read_billing, write_csv, write_json
 from rwa.oracle.keys import load_reporter_keystores, select_signers, write_keystore
 from rwa.oracle.simulator import SimulatorScenario, simulate
-from rwa.oracle.sources import read_billing, write_csv, write_json
 from tests.support.oracle import RMB_RATE, billing_rows, converted_rows, deal_path, write_export
 
 DEAL = deal_path()

@@ -2,11 +2,11 @@
 and every stablecoin unit in and out of the offering contract, against the deal's terms and the allocation rule.
 
 The book is rebuilt from the offering's events alone and each of its decisions is recomputed with the reference
-model (:mod:`rwa.model.allocation`): a close or a claim that does not follow the rule, an abandonment before its time or
-with another book, stablecoin that left the offering other than as a refund, a routing of the close or a withdrawal
-of what was owed, a token minted other than to the offering by its close, a token leaving the offering other than as
-the delivery of what it held for that buyer, or a balance the book cannot explain, is a finding naming the account,
-the expected and the actual.
+model (:mod:`rwa.model.offering_book`): a close or a claim that does not follow the rule, an abandonment before its
+time or with another book, stablecoin that left the offering other than as a refund, a routing of the close or a
+withdrawal of what was owed, a token minted other than to the offering by its close, a token leaving the offering
+other than as the delivery of what it held for that buyer, or a balance the book cannot explain, is a finding naming
+the account, the expected and the actual.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rwa.model.allocation import CloseOutcome, Cost, OfferingConfig, abandoned, allocation, close_book
-from rwa.model.units import TRANCHES
+from rwa.model.offering_book import CloseOutcome, Cost, OfferingConfig, abandoned, allocation, close_book
+from rwa.model.units import TRANCHES, ZERO_ADDRESS
 from rwa.replay.findings import DisclosureKind, FindingKind, HolderFlows, Reconciliation, flow_time
-from rwa.replay.history import ZERO, History
+from rwa.replay.history import History
 from rwa.replay.ledger import Event
 
 _TRANCHE = dict(enumerate(TRANCHES))
@@ -302,7 +302,7 @@ def _reconcile_tokens(history: History, offering: str, tokens: Mapping[str, str]
     """With an offering every unit of a tranche is minted to the offering by its close, and leaves the offering only
     as the delivery, in that same transaction, of what it held for that buyer."""
     # Where a unit may come from, what explains it there, and how one that nothing explains is described.
-    sources = {ZERO.lower(): (mints, "minted to {to} in block {block}, not to the offering by its close"),
+    sources = {ZERO_ADDRESS.lower(): (mints, "minted to {to} in block {block}, not to the offering by its close"),
                offering.lower(): (deliveries, "left the offering to {to} in block {block}, not as the delivery of "
                                               "what it held for that buyer")}
     for name, tok in history.tokens.items():

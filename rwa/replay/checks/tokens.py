@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rwa.model.units import ZERO_ADDRESS
 from rwa.replay.findings import FindingKind, HolderLine, Reconciliation
-from rwa.replay.history import ZERO, History, TokenHistory
+from rwa.replay.history import History, TokenHistory
 
 
 def reconcile_token(tok: TokenHistory, magnitude: int, rec: Reconciliation) -> None:
@@ -29,13 +30,13 @@ def reconcile_token(tok: TokenHistory, magnitude: int, rec: Reconciliation) -> N
         a = ev.args
         if ev.event == "Transfer":
             src, dst, value = a["from"], a["to"], int(a["value"])
-            if src != ZERO:
+            if src != ZERO_ADDRESS:
                 s = line(src)
                 s.balance -= value
                 s.correction += pps * value
             else:
                 supply += value
-            if dst != ZERO:
+            if dst != ZERO_ADDRESS:
                 d = line(dst)
                 d.balance += value
                 d.correction -= pps * value
