@@ -161,6 +161,9 @@ def flow_time(ev: Event) -> int:
 
 @dataclass
 class Reconciliation:
+    """Everything one replay's checks find and recompute: the findings and disclosures, and the expected legs,
+    holders' lines, dust, balances, donations and cash flows the report shows."""
+
     findings: list[Finding] = field(default_factory=list)
     expected_legs: dict[int, PeriodLegs] = field(default_factory=dict)
     holders: dict[tuple[str, str], HolderLine] = field(default_factory=dict)
