@@ -32,7 +32,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"ingest", "history"},
         {"findings"},
         {"checks"},
-        {"report"},
+        {"report", "totals"},
         {"run"},
     ],
 }
