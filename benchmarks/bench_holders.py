@@ -39,7 +39,7 @@ from rwa.cli.demo import EXAMPLE_DEAL, GAS_FUNDING, deal_head, investor_entry
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
 from rwa.leverage import collateral_value
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.onchain.deployed import open_deployment
 from rwa.onchain.deployment import load_manifest
 from rwa.oracle.publisher import publish

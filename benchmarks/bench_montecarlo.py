@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from rwa.leverage.montecarlo import draw, run_draws, simulate  # noqa: E402
 from rwa.leverage.sizing import size_deal  # noqa: E402
-from rwa.model.deal import load_deal  # noqa: E402
+from rwa.model.deal_file import load_deal  # noqa: E402
 from tests.support.reference_loops import simulate_loop  # noqa: E402
 
 PERIODS = 60

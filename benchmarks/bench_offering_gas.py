@@ -17,8 +17,9 @@ from eth_utils import keccak
 
 from rwa.chain.node import Chain, connect
 from rwa.chain.tx import send_value
-from rwa.model.allocation import JUNIOR_ID, SENIOR_ID
-from rwa.onchain.settlement import ANYONE, Order, TradeSettlement, sign_order
+from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID
+from rwa.onchain.base import ANYONE
+from rwa.onchain.settlement import Order, TradeSettlement, sign_order
 from tests.support.offering import JUNIOR_SIZE, deploy_offering_system
 
 TARGET_RATIO = 1.02

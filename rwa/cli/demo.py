@@ -31,7 +31,8 @@ from rwa.errors import InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
 from rwa.model.calendar import next_month_start
-from rwa.model.deal import Deal, load_deal
+from rwa.model.deal import Deal
+from rwa.model.deal_file import load_deal
 from rwa.model.units import BPS, TRANCHES, format_dscr, money_formatter
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction

@@ -109,7 +109,7 @@ def claim_command(
     from rwa.errors import InputError
     from rwa.issuance.operate import claim_all, claim_for
     from rwa.issuance.show import deal_money
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
     from rwa.onchain.deployed import open_deployment
 
     if all_ == (holder is not None):

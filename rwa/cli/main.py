@@ -127,7 +127,7 @@ def _period_end(chain: Chain, deployment: Path | None, period: int) -> int:
     """The end of the deployed deal's ``period`` by its deal file's calendar, the pool's (N+1: the maturity
     settlement)."""
     from rwa.errors import InputError
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
     from rwa.model.terms import period_ends
     from rwa.onchain.deployment import check_same_chain, default_manifest_path, load_manifest
 

@@ -30,7 +30,7 @@ def quote_cmd(tranche: TrancheOpt, amount: Amount, raw: Raw = False, deployment:
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
     from rwa.issuance.trade import fair_price
     from rwa.leverage.valuation import market_rate_bps
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
     from rwa.model.units import TRANCHES
     from rwa.onchain.deployed import open_deployment
 

@@ -87,7 +87,7 @@ def value_command(
     from rwa.chain.node import connect
     from rwa.issuance.show import deal_money
     from rwa.issuance.value import value_deployment
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
     from rwa.onchain.deployed import open_deployment
     from rwa.onchain.deployment import default_manifest_path, load_manifest
 

@@ -16,7 +16,7 @@ from eth_utils.crypto import keccak
 
 from rwa.errors import InputError
 from rwa.model.units import Tranche
-from rwa.onchain.base import ContractWrapper, Role, account_input, to_address
+from rwa.onchain.base import ANYONE, ContractWrapper, Role, account_input, to_address
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.privileges import (
     PRIVILEGES,
@@ -27,7 +27,7 @@ from rwa.onchain.privileges import (
     party_addresses,
     role_members,
 )
-from rwa.onchain.timelock import ZERO, Call, DealTimelock, State
+from rwa.onchain.timelock import Call, DealTimelock, State
 
 
 def _contracts(deal: DeployedDeal) -> dict[str, ContractWrapper]:
@@ -168,7 +168,7 @@ def check_timelock_action(timelock: DealTimelock, call: Call, action: TimelockAc
             (TimelockAction.CANCEL, State.UNSET): "is not pending (it was cancelled, or never announced)",
         }[(action, state)]
         raise InputError(f"{call.description or 'the call'} (id {op}) {why}: see `rwa governance pending`")
-    if not (timelock.has_role(role, sender) or (action is TimelockAction.EXECUTE and timelock.has_role(role, ZERO))):
+    if not (timelock.has_role(role, sender) or (action is TimelockAction.EXECUTE and timelock.has_role(role, ANYONE))):
         raise InputError(f"cannot {action} {call.description or 'the call'}: {sender} does not hold the timelock's "
                          f"{role.value} (see `rwa governance roles`)")
 

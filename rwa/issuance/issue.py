@@ -24,7 +24,9 @@ from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
 from rwa.leverage.cashflows import contracted_rent
 from rwa.model.calendar import clock_length
-from rwa.model.deal import Deal, allocate, deal_hash, load_deal
+from rwa.model.deal import Deal
+from rwa.model.deal_file import deal_hash, load_deal
+from rwa.model.placement import allocate
 from rwa.model.terms import offering_config, record, reserve_at_close
 from rwa.model.units import TRANCHES, Tranche, money_formatter
 from rwa.model.waterfall import PoolTerms

@@ -15,7 +15,7 @@ from web3 import Web3
 
 from rwa.errors import InputError
 from rwa.issuance.show import deal_money
-from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, OfferingConfig
+from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, OfferingConfig
 from rwa.model.units import TRANCHES, Tranche, format_time
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.offering import DealOffering, Phase, Settled

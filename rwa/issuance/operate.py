@@ -26,7 +26,7 @@ from rwa.onchain.tranche import Restriction
 
 def _refuse_edited_deal_file(deal: DeployedDeal) -> None:
     """The deal file the manifest names must be the very file issued (its sha256 is in the manifest)."""
-    from rwa.model.deal import deal_hash
+    from rwa.model.deal_file import deal_hash
 
     path = Path(deal.manifest.deal_file)
     try:

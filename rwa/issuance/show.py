@@ -21,7 +21,7 @@ NOT_MONEY = frozenset({"period", "dscr_bps"})
 @functools.lru_cache(maxsize=8)
 def _currency(deal_file: str, deal_hash: str) -> tuple[int, str]:
     """The deal file's decimals and currency, read once per file version."""
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
 
     spec = load_deal(Path(deal_file))
     return spec.decimals, spec.currency

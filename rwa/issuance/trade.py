@@ -20,10 +20,10 @@ from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import share_value
 from rwa.model.deal import Deal
 from rwa.model.units import TRANCHES, Tranche, format_time
+from rwa.onchain.base import ANYONE
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.deployment import Manifest
 from rwa.onchain.settlement import (
-    ANYONE,
     Order,
     SignedOrder,
     Trade,

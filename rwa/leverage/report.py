@@ -30,8 +30,10 @@ from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
 from rwa.leverage.montecarlo import LossSizing, MonteCarlo, simulate, size_to_loss_probability
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
-from rwa.leverage.sources import SourcesAndUses, sources_and_uses
-from rwa.model.deal import Deal, allocate, deal_hash, load_deal
+from rwa.leverage.sources_and_uses import SourcesAndUses, sources_and_uses
+from rwa.model.deal import Deal
+from rwa.model.deal_file import deal_hash, load_deal
+from rwa.model.placement import allocate
 from rwa.model.units import COUPON_DAY_COUNT, format_money, format_ratio
 
 SCHEMA_VERSION = 2

@@ -1,4 +1,5 @@
-"""The deal file: one TOML document that the calculator sizes from and the issuer deploys from.
+"""The deal: the schema of the one TOML document that the calculator sizes from and the issuer deploys from
+(reading the file is :mod:`rwa.model.deal_file`, the private placement's allocation :mod:`rwa.model.placement`).
 
 Units. Every money amount in the file is written in *whole stablecoin units* (``rent_per_server_month = 13333.33``
 means 13,333.33 USDC); the file may use at most ``decimals`` fractional digits. On load each amount becomes an
@@ -17,13 +18,9 @@ to rebuild a deal from ``model_dump()`` use :func:`deal_from_dump`, which takes 
 
 from __future__ import annotations
 
-import hashlib
 import re
-import time
-import tomllib
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from eth_utils.address import is_checksum_address
@@ -40,7 +37,7 @@ from pydantic import (
 
 from rwa.errors import DealConfigError
 from rwa.model.calendar import months_after
-from rwa.model.units import BPS, TRANCHES, Tranche
+from rwa.model.units import BPS, TRANCHES, ZERO_ADDRESS, Tranche
 
 DEFAULT_DECIMALS = 6
 
@@ -71,8 +68,6 @@ Money = Annotated[int, BeforeValidator(_to_smallest_units)]
 
 Bps = Annotated[int, Field(ge=0, le=BPS)]
 
-
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def checked_address(value: str) -> str:
@@ -528,90 +523,6 @@ class _FieldError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-
-def allocate(deal: Deal, senior: int, junior: int) -> dict[str, dict[str, int]]:
-    """Integer amounts per investor address for each tranche, summing exactly to ``senior`` and ``junior``.
-
-    Largest-remainder method on each investor's weight (``share_bps`` out of 10000, or ``amount`` out of the
-    tranche's amounts): each gets ``floor(size * weight / total)``, and the units left over go one each to the
-    largest remainders, ties broken by the order of the investors in the file. Amounts that add up to the size are
-    allocated exactly. One pass over the investors, whatever their number.
-    """
-    if senior < 0 or junior < 0:
-        raise DealConfigError("allocate: tranche sizes must be >= 0")
-    out: dict[str, dict[str, int]] = {}
-    for tranche, size in (("senior", senior), ("junior", junior)):
-        members = deal.investors_of(tranche)
-        weights = [inv.amount if inv.amount is not None else inv.share_bps or 0 for inv in members]
-        total = BPS if not any(inv.amount is not None for inv in members) else sum(weights)
-        if total <= 0:
-            out[tranche] = {inv.address: 0 for inv in members}
-            continue
-        floors = [size * w // total for w in weights]
-        remainders = [size * w % total for w in weights]
-        left = size - sum(floors)
-        order = sorted(range(len(members)), key=lambda i: (-remainders[i], i))
-        for i in order[:left]:
-            floors[i] += 1
-        out[tranche] = {inv.address: amount for inv, amount in zip(members, floors, strict=True)}
-    return out
-
-
-def deal_hash(path: Path) -> str:
-    """sha256 hex digest of the deal file's bytes: what the issuer records on chain and the auditor checks."""
-    return _file_digest(Path(path)).hex()
-
-
-def _file_digest(path: Path) -> bytes:
-    """sha256 of ``path``'s bytes, hashed once per process while the file is unchanged: a deal of thousands of
-    investors is megabytes, and every monthly step checks it. Unchanged means the same inode, size and change time
-    (``st_ctime_ns``, which any write moves and no user can set back), so an edit is always hashed afresh. A file
-    changed within the last second is not remembered: the change time ticks coarsely, and a second write in the
-    same tick would otherwise look unchanged."""
-    info = path.stat()
-    key = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-    digest = _DIGESTS.get(key)
-    if digest is None:
-        digest = hashlib.sha256(path.read_bytes()).digest()
-        if time.time_ns() - info.st_ctime_ns > 1_000_000_000:
-            if len(_DIGESTS) >= 64:
-                _DIGESTS.clear()
-            _DIGESTS[key] = digest
-    return digest
-
-
-_DIGESTS: dict[tuple[str, int, int, int, int], bytes] = {}
-
-
-def load_deal(path: Path) -> Deal:
-    """Read, parse and validate a deal file; any problem raises ``DealConfigError`` naming the field."""
-    path = Path(path)
-    try:
-        digest = _file_digest(path)
-        cached = _PARSED.get(digest)
-        if cached is not None:
-            return cached
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DealConfigError(f"deal: cannot read {path}: {exc.strerror or exc}") from exc
-    digest = hashlib.sha256(raw).digest()  # what was parsed, even if the file changed since it was hashed
-    try:
-        data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except UnicodeDecodeError as exc:
-        raise DealConfigError(f"deal: {path} is not UTF-8 text") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DealConfigError(f"deal: {path} is not valid TOML: {exc}") from exc
-    deal = parse_deal(data)
-    if len(_PARSED) >= 8:
-        _PARSED.clear()
-    _PARSED[digest] = deal
-    return deal
-
-
-_PARSED: dict[bytes, Deal] = {}
-"""Deals parsed in this process, by the sha256 of their file's bytes: a deal of thousands of investors is parsed
-once, not at every command step that reads it (a ``Deal`` is frozen, so sharing it is safe)."""
 
 
 def parse_deal(data: dict[str, Any]) -> Deal:

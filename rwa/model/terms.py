@@ -15,8 +15,8 @@ from dataclasses import astuple, dataclass
 from pydantic import BaseModel
 
 from rwa.errors import InputError
-from rwa.model.allocation import Cost, OfferingConfig
 from rwa.model.deal import Deal
+from rwa.model.offering_book import Cost, OfferingConfig
 from rwa.model.waterfall import PoolTerms
 
 TERMS_VERSION = 4

@@ -21,6 +21,10 @@ from typing import Literal
 
 from rwa.errors import InputError
 
+ZERO_ADDRESS = "0x" + "00" * 20
+"""The zero address: a mint's source and a burn's destination in a ``Transfer``, never a party the contracts accept
+(:data:`rwa.onchain.base.ANYONE` names it as the member of an open role or the buyer of an open order)."""
+
 BPS = 10_000
 """Basis points in one (100%)."""
 

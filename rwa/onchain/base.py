@@ -21,6 +21,7 @@ from web3.types import BlockIdentifier, TxReceipt
 from rwa.chain import tx
 from rwa.chain.node import Chain, checksummed
 from rwa.errors import InputError
+from rwa.model.units import ZERO_ADDRESS
 
 
 class HasAddress(Protocol):
@@ -58,6 +59,11 @@ def _checksummed(raw: str) -> str:
     if not Web3.is_address(raw):
         raise InputError(f"{raw!r} is not an Ethereum address")
     return checksummed(raw)
+
+
+ANYONE = ZERO_ADDRESS
+"""Every account: the member that opens a role to all (OpenZeppelin's ``onlyRoleOrOpenRole``, the timelock's open
+executor) and the buyer of an order any account may fill."""
 
 
 class Role(enum.StrEnum):

@@ -14,7 +14,7 @@ from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain.node import Chain
 from rwa.chain.tx import deploy
-from rwa.model.allocation import CloseOutcome, Cost, OfferingConfig
+from rwa.model.offering_book import CloseOutcome, Cost, OfferingConfig
 from rwa.model.units import Tranche
 from rwa.onchain.base import ContractWrapper, HasAddress, to_address
 

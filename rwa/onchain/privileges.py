@@ -13,11 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rwa.chain.node import checksummed
-from rwa.onchain.base import Role
+from rwa.onchain.base import ANYONE, Role
 from rwa.onchain.deployment import Manifest
-
-ANYONE = "0x" + "00" * 20
-"""The member that opens a role to every account (OpenZeppelin's ``onlyRoleOrOpenRole``)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +110,12 @@ def role_members(changes: Iterable[RoleChange]) -> dict[tuple[str, str], set[str
 
 
 ROLE_BY_ID = {"0x" + role.id.hex(): role for role in Role}
+
+
+def role_name(role_hex: str) -> str:
+    """The Solidity name of a role id (``0x``-prefixed hex), or the id itself when it is none of these contracts'."""
+    role = ROLE_BY_ID.get(role_hex.lower())
+    return role.value if role is not None else role_hex
 
 
 @dataclass(frozen=True)

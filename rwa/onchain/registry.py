@@ -10,6 +10,7 @@ from web3.types import TxReceipt
 from rwa.chain import tx
 from rwa.chain.node import Chain
 from rwa.errors import InputError
+from rwa.model.units import ZERO_ADDRESS
 from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
 
 BATCH_SIZE = 200
@@ -129,9 +130,8 @@ class ComplianceRegistry(ContractWrapper):
 
     def restriction_of(self, from_: str | HasAddress | None, to: str | HasAddress | None) -> int:
         """The registry's ERC-1404 code for a transfer; ``None`` on a side means "do not check it"."""
-        zero = "0x" + "00" * 20
         fn = self.contract.functions.restrictionOf(
-            zero if from_ is None else to_address(from_), zero if to is None else to_address(to)
+            ZERO_ADDRESS if from_ is None else to_address(from_), ZERO_ADDRESS if to is None else to_address(to)
         )
         return int(self._call(fn))
 

@@ -29,7 +29,6 @@ ORDER_TYPE = [
     {"name": "expiry", "type": "uint64"},
     {"name": "nonce", "type": "uint256"},
 ]
-ANYONE = "0x" + "00" * 20
 
 
 def check_order_field(name: str, value: Any, where: str) -> None:

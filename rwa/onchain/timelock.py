@@ -19,9 +19,8 @@ from web3.types import TxReceipt
 from rwa.chain.node import Chain
 from rwa.chain.tx import deploy
 from rwa.errors import InputError
-from rwa.onchain.base import ContractWrapper, Role, to_address
+from rwa.onchain.base import ANYONE, ContractWrapper, Role, to_address
 
-ZERO = "0x" + "00" * 20
 NO_PREDECESSOR = bytes(32)
 
 
@@ -57,7 +56,7 @@ class DealTimelock(ContractWrapper):
 
     @classmethod
     def deploy(
-        cls, chain: Chain, delay: int, proposers: Sequence[str], *, admin: str, executors: Sequence[str] = (ZERO,)
+        cls, chain: Chain, delay: int, proposers: Sequence[str], *, admin: str, executors: Sequence[str] = (ANYONE,)
     ) -> DealTimelock:
         """Deploy with ``delay`` seconds; ``admin`` may grant roles until it renounces (issuance does at once)."""
         if delay <= 0:

@@ -511,10 +511,10 @@ def _deal_of(manifest: Manifest) -> Deal | None:
     deal_file = Path(manifest.deal_file)
     if not deal_file.is_file():
         return None
-    from rwa.oracle.simulator import load_deal_cached
+    from rwa.model.deal_file import load_deal
 
     try:
-        return load_deal_cached(deal_file)
+        return load_deal(deal_file)
     except RwaError:
         return None
 

@@ -30,7 +30,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from rwa.chain.node import Chain
 from rwa.errors import InputError, RwaError
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.model.terms import period_ends
 from rwa.onchain.deployment import Manifest, check_chain, load_manifest
 from rwa.oracle.keys import reporter_keys

@@ -29,17 +29,15 @@ Deterministic for a given deal, seed and scenario (numpy ``default_rng(seed)``).
 
 from __future__ import annotations
 
-import functools
 from enum import StrEnum
-from pathlib import Path
 
 import numpy as np
 
-from rwa.errors import DealConfigError, InputError
+from rwa.errors import InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
-from rwa.model.deal import Deal, load_deal
+from rwa.model.deal import Deal
 from rwa.model.units import BPS, FX_RATE_SCALE, fx_convert_down, fx_rate_of
-from rwa.oracle.sources import BillingRow, make_row
+from rwa.oracle.billing import BillingRow, make_row
 
 STRESS_FROM_PERIOD = 13
 STRESS_RENT_BPS = 8_000
@@ -70,22 +68,6 @@ def utilization_target(base: float, scenario: SimulatorScenario, period: int) ->
         return base
     progress = min(1.0, (period - STRESS_FROM_PERIOD + 1) / STRESS_GLIDE_PERIODS)
     return base + (STRESS_UTILIZATION - base) * progress
-
-
-def load_deal_cached(deal_path: Path) -> Deal:
-    """The deal file, parsed once per file version: monthly publishing asks for it every period, and a deal with a
-    thousand investors takes a noticeable time to validate."""
-    path = Path(deal_path).resolve()
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise DealConfigError(f"deal: cannot read {path}: {exc}") from None
-    return _deal_of(path, stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=8)
-def _deal_of(path: Path, mtime_ns: int, size: int) -> Deal:
-    return load_deal(path)
 
 
 _SIMULATED: dict[tuple[int, int, str], tuple[Deal, tuple[BillingRow, ...]]] = {}

@@ -13,10 +13,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from rwa.errors import InputError, RwaError
+from rwa.model.deal_file import load_deal
 from rwa.onchain.deployment import Manifest
 from rwa.onchain.oracle import Report
-from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate_cached
-from rwa.oracle.sources import BillingExport, read_billing
+from rwa.oracle.billing import BillingExport, read_billing
+from rwa.oracle.simulator import SimulatorScenario, simulate_cached
 
 DEFAULT_SEED = 20250701
 
@@ -41,7 +42,7 @@ class FigureSource(ABC):
 
 
 class BillingSource(FigureSource):
-    """A billing export (CSV or JSON, :mod:`rwa.oracle.sources`)."""
+    """A billing export (CSV or JSON, :mod:`rwa.oracle.billing`)."""
 
     simulated = False
     last_period = None
@@ -65,7 +66,7 @@ class SimulatedSource(FigureSource):
                  scenario: SimulatorScenario = SimulatorScenario.BASE) -> None:
         if not deal_file.is_file():
             raise InputError(f"deployment's deal_file {deal_file} does not exist: --simulate needs the deal")
-        rows = simulate_cached(load_deal_cached(deal_file), seed, scenario)
+        rows = simulate_cached(load_deal(deal_file), seed, scenario)
         self.export = BillingExport(rows, f"simulator({deal_file.name})")
         self.last_period = len(rows)
 
@@ -97,7 +98,7 @@ def _warn_unconverted(billing: BillingSource, deal_file: Path) -> None:
     if all(row.converted for row in billing.export.rows.values()) or not deal_file.is_file():
         return
     try:
-        deal = load_deal_cached(deal_file)
+        deal = load_deal(deal_file)
     except RwaError:
         return
     if deal.rmb_per_unit is not None:

@@ -6,12 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rwa.model.units import TRANCHES
+from rwa.model.units import TRANCHES, ZERO_ADDRESS
 from rwa.model.waterfall import PeriodLegs, PoolState
 from rwa.onchain.pool import legs_from_event
 from rwa.replay.ledger import Event, Ledger
-
-ZERO = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass(frozen=True)
@@ -99,6 +97,11 @@ class History:
         last = max(self.issuance_closed.values(), key=lambda ev: (ev.block, ev.log_index))
         return (last.block, last.log_index)
 
+    def after_issuance(self, ev: Event) -> bool:
+        """Whether ``ev`` came after issuance finished (:attr:`issuance_end`)."""
+        end = self.issuance_end
+        return end is not None and (ev.block, ev.log_index) > end
+
     def distribution_txs(self) -> dict[str, int]:
         """The transactions that ran the pool's waterfall, each with the period it distributed."""
         return {ev.tx_hash: period for period, (_, ev) in self.legs.items()}
@@ -130,8 +133,8 @@ class History:
             if (ev.block, ev.log_index) >= at:
                 break
             value = int(ev.args["value"])
-            supply += value if ev.args["from"] == ZERO else 0
-            supply -= value if ev.args["to"] == ZERO else 0
+            supply += value if ev.args["from"] == ZERO_ADDRESS else 0
+            supply -= value if ev.args["to"] == ZERO_ADDRESS else 0
         return supply
 
     def report_at(self, period: int, block: int) -> ReportRecord | None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from rwa.model.calendar import format_periods
-from rwa.model.deal import Deal, load_deal
+from rwa.model.deal import Deal
+from rwa.model.deal_file import load_deal
 from rwa.model.units import (
     BPS,
     FX_RATE_SCALE,
@@ -28,10 +29,10 @@ from rwa.model.units import (
     money_formatter,
 )
 from rwa.model.waterfall import PeriodLegs, PoolTerms, WaterfallError
-from rwa.replay.governance import GOVERNANCE_COLUMNS, privileged_acts
+from rwa.onchain.privileges import role_name
+from rwa.replay.findings import Disclosure, Finding, Reconciliation
 from rwa.replay.history import History
 from rwa.replay.outputs import publish
-from rwa.replay.reconcile import Disclosure, Finding, Reconciliation
 
 MONEY_FACTS = frozenset({"senior_paid", "junior_paid", "fees_paid", "collection_shortfall", "donations"})
 """The summary's amounts: report.html shows them in whole units of the deal's currency, summary.json in smallest
@@ -115,6 +116,31 @@ def period_rows(history: History, rec: Reconciliation, values: FairValues | None
 
 FINDING_COLUMNS = ["kind", "period", "block", "sender", "account", "expected", "actual", "detail"]
 DISCLOSURE_COLUMNS = ["kind", "period", "block", "tx_hash", "sender", "account", "amount", "detail"]
+
+
+GOVERNANCE_COLUMNS = ["block", "log_index", "tx_hash", "contract", "act", "sender", "arguments"]
+
+
+def privileged_acts(history: History) -> list[dict[str, object]]:
+    """Every privileged act in chain order, issuance included: role grants and revocations, timelocked calls
+    announced, run and cancelled, the timelock's delay, reporter and threshold changes, pauses, forced transfers,
+    recoveries, freezes, defaults declared, triggered, cured and waived, and the registry's acts on investors after
+    issuance (``governance.csv``)."""
+    import json
+
+    events = [*history.roles, *history.timelock_calls, *history.delay_changes, *history.governance, *history.pauses,
+              *history.default_events, *(ev for ev in history.registry_acts if history.after_issuance(ev))]
+    for tok in history.tokens.values():
+        events.extend([*tok.forced, *tok.recoveries, *tok.freezes])
+    rows: list[dict[str, object]] = []
+    for ev in sorted(events, key=lambda e: (e.block, e.log_index)):
+        args = dict(ev.args)
+        if "role" in args:
+            args["role"] = role_name(str(args["role"]))
+        sender = ev.sender or next((str(args[k]) for k in ("sender", "agent", "account", "by") if k in args), "")
+        rows.append({"block": ev.block, "log_index": ev.log_index, "tx_hash": ev.tx_hash, "contract": ev.contract,
+                     "act": ev.event, "sender": sender, "arguments": json.dumps(args, sort_keys=True)})
+    return rows
 
 
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:

@@ -17,13 +17,28 @@ from pathlib import Path
 from typing import Any
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import READ_BATCH_RESULT_BYTES, call_many
+from rwa.chain.tx import call_many
 from rwa.errors import InputError, NodeUnreachableError, RwaError
-from rwa.model.deal import Deal, deal_hash, load_deal
+from rwa.model.deal import Deal
+from rwa.model.deal_file import deal_hash, load_deal
 from rwa.model.units import TRANCHES, Tranche
 from rwa.model.waterfall import PoolTerms
 from rwa.onchain.deployment import Manifest, check_chain, load_manifest
-from rwa.replay.governance import Links, reconcile_links, review_governance
+from rwa.replay.checks.acts import disclose_agent_acts, disclose_registry_acts
+from rwa.replay.checks.links import Links, reconcile_links
+from rwa.replay.checks.money import reconcile_distributions, reconcile_money
+from rwa.replay.checks.offering import reconcile_offering
+from rwa.replay.checks.pauses import review_pause_state
+from rwa.replay.checks.quorum import reconcile_oracle
+from rwa.replay.checks.reports import disclose_shortfalls, reconcile_reports
+from rwa.replay.checks.roles import review_role_members, review_roles
+from rwa.replay.checks.state import reconcile_state
+from rwa.replay.checks.terms import reconcile_deal_file, reconcile_face, reconcile_period_ends, reconcile_terms
+from rwa.replay.checks.timelock import review_delay, review_untimelocked, untimelocked
+from rwa.replay.checks.tokens import reconcile_claimable, reconcile_dust, reconcile_token, review_issued_supply
+from rwa.replay.checks.trades import holder_flows_from_claims, reconcile_trades
+from rwa.replay.checks.waterfall import find_late_periods, reconcile_waterfall
+from rwa.replay.findings import Disclosure, DisclosureKind, Finding, FindingKind, Reconciliation
 from rwa.replay.history import History, rebuild
 from rwa.replay.ingest import (
     ForeignLedgerError,
@@ -34,24 +49,13 @@ from rwa.replay.ingest import (
     unreturned_logs,
 )
 from rwa.replay.ledger import Ledger, LedgerIdentityError, check_ledger_file
-from rwa.replay.offering import holder_flows_from_claims, reconcile_offering, reconcile_trades
 from rwa.replay.outputs import check_out, recover
-from rwa.replay.reconcile import (
-    Disclosure,
-    DisclosureKind,
-    Finding,
-    FindingKind,
-    Reconciliation,
-    disclose_shortfalls,
-    find_late_periods,
-    reconcile_distributions,
-    reconcile_dust,
-    reconcile_money,
-    reconcile_period_ends,
-    reconcile_reports,
-    reconcile_terms,
-    reconcile_token,
-    reconcile_waterfall,
+from rwa.replay.totals import (
+    contract_totals,
+    event_totals,
+    holder_state,
+    holder_state_by_events,
+    stablecoin_balances,
 )
 
 CONTRACTS = {
@@ -178,141 +182,6 @@ def _sources(manifest: Manifest, links: Links | None = None) -> list[Source]:
     ]
 
 
-def _balances(chain: Chain, links: Links, pool: str, block: int) -> dict[str, int]:
-    from rwa.onchain.stablecoin import Stablecoin
-
-    coin = Stablecoin.at(chain, links.stablecoin)
-    accounts = {"pool": pool, "senior": links.senior, "junior": links.junior}
-    return {k: coin.balance_of(a, block) for k, a in accounts.items()}
-
-
-def _counters(chain: Chain, links: Links, pool: str, block: int) -> dict[str, int]:
-    """The contracts' own running totals at ``block``: what the ledger's events must add up to."""
-    from rwa.onchain.oracle import RevenueOracle
-    from rwa.onchain.pool import LeasePool
-    from rwa.onchain.tranche import TrancheToken
-
-    p = LeasePool.at(chain, pool).contract
-    o = RevenueOracle.at(chain, links.oracle).contract
-    reads: list[tuple[str, Any]] = [(name, getattr(p.functions, name)()) for name in (
-        "lastDistributedPeriod", "totalSeniorPaid", "totalJuniorPaid", "totalFeesPaid")]
-    reads += [("latestPeriod", o.functions.latestPeriod()), ("threshold", o.functions.threshold()),
-              ("reporters", o.functions.reporters())]
-    for tranche in TRANCHES:
-        t = TrancheToken.at(chain, getattr(links, tranche)).contract
-        reads += [(f"{tranche}.{name}", getattr(t.functions, name)())
-                  for name in ("totalDistributed", "totalClaimed", "totalSupply")]
-    got = dict(zip((name for name, _ in reads), call_many([fn for _, fn in reads], block=block), strict=True))
-    return {name: len(value) if name == "reporters" else int(value) for name, value in got.items()}
-
-
-def _last_distributed(history: History) -> int:
-    """The pool's ``lastDistributedPeriod`` by the events: N once finalized (the maturity run, N+1, and the
-    recoveries after it do not move it), else the last period distributed."""
-    if history.finalized is not None:
-        (maturity,) = [p for p, (_, ev) in history.legs.items() if ev.tx_hash == history.finalized.tx_hash]
-        return maturity - 1
-    return max(history.legs, default=0)
-
-
-def _counted(history: History, accounts: dict[str, str]) -> dict[str, int]:
-    """The same totals as :func:`_counters` and the stablecoin balances of ``accounts``, added up from the ledger's
-    events alone."""
-    from rwa.replay.history import ZERO
-
-    legs = [legs for legs, _ in history.legs.values()]
-    out = {
-        "lastDistributedPeriod": _last_distributed(history),
-        "totalSeniorPaid": sum(leg.senior_paid for leg in legs),
-        "totalJuniorPaid": sum(leg.junior for leg in legs),
-        "totalFeesPaid": sum(leg.fee for leg in legs),
-        "latestPeriod": max(history.reports, default=0),
-    }
-    reporters: set[str] = set()
-    threshold = 0
-    for ev in history.governance:
-        if ev.event == "ReporterAdded":
-            reporters.add(str(ev.args["reporter"]).lower())
-        elif ev.event == "ReporterRemoved":
-            reporters.discard(str(ev.args["reporter"]).lower())
-        elif ev.event == "ThresholdChanged":
-            threshold = int(ev.args["newThreshold"])
-    out["threshold"], out["reporters"] = threshold, len(reporters)
-    for tranche in TRANCHES:
-        tok = history.tokens.get(tranche)
-        out[f"{tranche}.totalDistributed"] = sum(int(e.args["amount"]) for e in tok.distributions) if tok else 0
-        out[f"{tranche}.totalClaimed"] = sum(int(e.args["amount"]) for e in tok.claims) if tok else 0
-        supply = 0
-        for ev in tok.transfers if tok else []:
-            value = int(ev.args["value"])
-            supply += value if ev.args["from"] == ZERO else 0
-            supply -= value if ev.args["to"] == ZERO else 0
-        out[f"{tranche}.totalSupply"] = supply
-    for name, address in accounts.items():
-        a = address.lower()
-        out[f"balance.{name}"] = sum(
-            int(ev.args["value"]) * ((str(ev.args["to"]).lower() == a) - (str(ev.args["from"]).lower() == a))
-            for ev in history.stablecoin_transfers
-        )
-    return out
-
-
-HOLDER_READS = READ_BATCH_RESULT_BYTES // 160
-"""Views per :func:`call_many` when every holder's balance is read: a word each, 160 bytes as ``ReadBatch`` encodes
-its results, so a batch stays under ``READ_BATCH_RESULT_BYTES``."""
-
-
-def _holder_state(chain: Chain, links: Links, pool: str, history: History, head: int) -> dict[str, int]:
-    """The state the ledger's events must add up to holder by holder at ``head``: every balance of every account
-    a tranche's transfers name, and the pool's deposits of every period the events deposit to or distribute (one
-    key each; batched reads). A log the node left out shows here even when every total agrees."""
-    from rwa.onchain.pool import LeasePool
-    from rwa.onchain.tranche import TrancheToken
-
-    reads: list[tuple[str, Any]] = []
-    for tranche, holders in _holders(history).items():
-        token = TrancheToken.at(chain, getattr(links, tranche)).contract
-        reads += [(f"{tranche}.balanceOf({h})", token.functions.balanceOf(h)) for h in holders]
-    deposits = LeasePool.at(chain, pool).contract
-    reads += [(f"deposited({p})", deposits.functions.deposited(p)) for p in _deposit_periods(history)]
-    values = [v for start in range(0, len(reads), HOLDER_READS)
-              for v in call_many([fn for _, fn in reads[start:start + HOLDER_READS]], block=head)]
-    return {name: int(value) for (name, _), value in zip(reads, values, strict=True)}
-
-
-def _holders(history: History) -> dict[str, list[str]]:
-    """Every account a tranche's transfers name (the zero address aside), in a fixed order."""
-    from rwa.replay.history import ZERO
-
-    named: dict[str, list[str]] = {}
-    for tranche in TRANCHES:
-        tok = history.tokens.get(tranche)
-        seen = {str(ev.args[side]) for ev in (tok.transfers if tok else []) for side in ("from", "to")}
-        named[tranche] = sorted(seen - {ZERO})
-    return named
-
-
-def _deposit_periods(history: History) -> list[int]:
-    return sorted(set(history.deposits) | set(history.legs))
-
-
-def _holder_state_counted(history: History) -> dict[str, int]:
-    """The keys of :func:`_holder_state` added up from the ledger's events alone."""
-    out: dict[str, int] = {}
-    for tranche, holders in _holders(history).items():
-        balance = dict.fromkeys(holders, 0)
-        tok = history.tokens.get(tranche)
-        for ev in tok.transfers if tok else []:
-            value = int(ev.args["value"])
-            if str(ev.args["from"]) in balance:
-                balance[str(ev.args["from"])] -= value
-            if str(ev.args["to"]) in balance:
-                balance[str(ev.args["to"])] += value
-        out |= {f"{tranche}.balanceOf({h})": v for h, v in balance.items()}
-    out |= {f"deposited({p})": sum(history.deposits.get(p, {}).values()) for p in _deposit_periods(history)}
-    return out
-
-
 def _refuse_incomplete_read(
     chain: Chain, ledger: Ledger, sources: list[Source], start_block: int, head: int,
     counted: dict[str, int], onchain: dict[str, int],
@@ -418,12 +287,12 @@ def _run(
         _check_ledger(chain, ledger, sources, manifest.deployment_block, block_range, refused, notes)
         ingest(chain.w3, ledger, sources, manifest.deployment_block, head, block_range=block_range,
                on_refusal=refused)
-        balances = _balances(chain, links, pool_address, head)
+        balances = stablecoin_balances(chain, links, pool_address, head)
         accounts = {"pool": pool_address, "senior": links.senior, "junior": links.junior}
         history = rebuild(ledger)
-        counters = (_counters(chain, links, pool_address, head) | {f"balance.{k}": v for k, v in balances.items()}
-                    | _holder_state(chain, links, pool_address, history, head))
-        counted = _counted(history, accounts) | _holder_state_counted(history)
+        counters = (contract_totals(chain, links, pool_address, head) | {f"balance.{k}": v for k, v in balances.items()}
+                    | holder_state(chain, links, pool_address, history, head))
+        counted = event_totals(history, accounts) | holder_state_by_events(history)
         if counted != counters:
             _refuse_incomplete_read(chain, ledger, sources, manifest.deployment_block, head, counted, counters)
         timings["ingest"] = time.perf_counter() - t0
@@ -494,7 +363,7 @@ def _reconcile_offering(
     head: int,
     rec: Reconciliation,
 ) -> dict[str, Any] | None:
-    """The offering's book and money (:mod:`rwa.replay.offering`), when the deal sold through one."""
+    """The offering's book and money (:mod:`rwa.replay.checks.offering`), when the deal sold through one."""
     from rwa.model.terms import offering_config
     from rwa.onchain.offering import DealOffering
     from rwa.onchain.stablecoin import Stablecoin
@@ -517,21 +386,29 @@ def _reconcile_offering(
 def _review_governance(
     history: History, manifest: Manifest, deal: Deal, links: Links, pool: str, rec: Reconciliation
 ) -> list[tuple[int, int, int]]:
-    """The governance review (:func:`rwa.replay.governance.review_governance`) against the deal's trust model."""
+    """The governance review against the deal's trust model: the oracle's quorum, who holds which role, every
+    privileged act tied to its timelock operation, the agent's and the registry's acts, the timelock's delay, the
+    supply issued. Returns the threshold's history (block, reporters, threshold)."""
     from rwa.onchain.privileges import deal_mark, party_addresses
 
     contracts = {k: v for k, v in links.contracts().items() if k != "stablecoin"}
     contracts |= {"pool": pool, "timelock": manifest.contracts.get("timelock", "")}
-    return review_governance(history, rec, pool=pool, contracts=contracts, parties=party_addresses(manifest),
-                             mark=deal_mark(manifest), stated_delay=deal.governance_delay,
-                             deal_threshold=deal.oracle.threshold, manifest_reporters=manifest.roles.reporters,
-                             sizes={"senior": manifest.senior_size, "junior": manifest.junior_size})
+    untied = untimelocked(history)
+    thresholds = reconcile_oracle(history, deal.oracle.threshold, manifest.roles.reporters, contracts["oracle"], rec,
+                                  untied)
+    review_role_members(history, contracts, party_addresses(manifest), deal_mark(manifest), rec)
+    review_roles(history, pool, contracts, rec, untied)
+    review_untimelocked(history, untied, rec)
+    disclose_agent_acts(history, rec, untied)
+    disclose_registry_acts(history, rec, untied)
+    review_delay(history, deal.governance_delay, contracts["timelock"], untied, rec)
+    review_issued_supply(history, {"senior": manifest.senior_size, "junior": manifest.junior_size}, rec)
+    return thresholds
 
 
 def _review_pauses(chain: Chain, history: History, pausable: dict[str, str], head: int, rec: Reconciliation) -> None:
     """Each pausable contract's pause at the head against its events (``review_pause_state``)."""
     from rwa.onchain.pool import LeasePool
-    from rwa.replay.governance import review_pause_state
 
     fns = []
     for address in pausable.values():
@@ -572,27 +449,12 @@ def _reconcile(
     rec = Reconciliation()
     pool = LeasePool.at(chain, manifest.address("pool"))
     actual_hash = deal_hash(deal_file)
-    if actual_hash != manifest.deal_hash:
-        rec.add(
-            FindingKind.DEAL_FILE_CHANGED,
-            None,
-            str(deal_file),
-            manifest.deal_hash,
-            actual_hash,
-            "the deal file differs from the one the deployment was issued from",
-        )
+    reconcile_deal_file(str(deal_file), manifest.deal_hash, actual_hash, rec)
     deal = load_deal(deal_file)
     expected_terms = recorded_terms(deal, manifest.terms)
-    if expected_terms.face != manifest.senior_size:
-        rec.add(FindingKind.POOL_TERMS, None, pool.address, manifest.senior_size, expected_terms.face,
-                "the recorded principal schedule does not sum to the senior size the manifest states")
+    reconcile_face(expected_terms, manifest.senior_size, pool.address, rec)
     reconcile_links(links, manifest.contracts, manifest.roles.fee_recipient, pool.address, rec)
-    for key in sorted(counters):
-        if key.startswith("balance."):
-            continue  # the money reconciliation names a balance that its transfers do not explain
-        if counted.get(key) != counters[key]:
-            rec.add(FindingKind.STATE_WITHOUT_EVENT, None, key, counted.get(key), counters[key],
-                    f"{key} at block {head} is {counters[key]:,} on-chain, {counted.get(key)} by the events")
+    reconcile_state(counters, counted, head, rec)
     reconcile_terms(pool.terms(head), expected_terms, pool.address, rec)
     oracle_ends = RevenueOracle.at(chain, links.oracle).period_ends(head)
     reconcile_period_ends(oracle_ends, expected_terms.period_ends[:-1], FindingKind.ORACLE_CALENDAR, links.oracle, rec)
@@ -618,11 +480,7 @@ def _reconcile(
     for tranche, address in tokens.items():
         lines = [line for (t, _), line in rec.holders.items() if t == tranche]
         onchain = TrancheToken.at(chain, address).claimable_of([line.holder for line in lines], head) if lines else []
-        for line, amount in zip(lines, onchain, strict=True):
-            line.onchain_claimable = amount
-            if amount != line.expected_claimable:
-                rec.add(FindingKind.CLAIMABLE, None, line.holder, line.expected_claimable, amount,
-                        f"{tranche} claimable now: recomputed {line.expected_claimable:,}, on-chain {amount:,}")
+        reconcile_claimable(tranche, lines, onchain, rec)
     timings["reconcile"] = time.perf_counter() - t0 - timings["ingest"]
     summary: dict[str, Any] = {
         "verdict": "reconciled" if not rec.findings else "findings",

@@ -287,7 +287,7 @@ def _head(state: Path) -> tuple[int, int]:
 def test_chain_advance_moves_a_development_clock_by_one_empty_block_and_refuses_the_past(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
     from rwa.model.terms import period_ends
     from tests.support.oracle import deal_file, deploy_oracle, write_manifest
 

@@ -9,7 +9,7 @@ from eth_account import Account
 
 from rwa.chain.node import Chain
 from rwa.leverage.cashflows import contracted_rent
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.model.units import fx_convert_down
 from rwa.oracle.keys import write_keystore
 from tests.support.anvil import AnvilNode

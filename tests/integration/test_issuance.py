@@ -14,7 +14,7 @@ from rwa.chain.node import Chain, connect
 from rwa.errors import ContractRevertError, InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, claim_for, distribute_period
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.model.terms import period_ends
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import load_manifest
@@ -314,7 +314,7 @@ def _reserve_is_the_calculators(out: Path, periods: int) -> None:
     import numpy as np
 
     from rwa.leverage.path_engine import PathTerms, run_paths
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
     from rwa.model.terms import recorded_terms, reserve_at_close
 
     manifest = load_manifest(out / "deployment.json")

@@ -14,7 +14,7 @@ from rwa.chain.node import Chain
 from rwa.issuance.operate import status_rows
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import value_tranches
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.model.units import TRANCHES
 from rwa.onchain.deployment import load_manifest
 from rwa.oracle.publisher import status as oracle_status

@@ -18,7 +18,7 @@ from rwa.cli.demo import write_offering_deal
 from rwa.issuance.governance import check_roles
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
-from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, allocation
+from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, allocation
 from rwa.model.terms import reserve_at_close
 from rwa.model.units import money_formatter
 from rwa.onchain.deployed import DeployedDeal, open_deployment
@@ -174,7 +174,7 @@ def test_a_buyer_frozen_after_the_close_delays_only_itself_and_the_replay_follow
 
 
 def _deal_file(deal: DeployedDeal):  # type: ignore[no-untyped-def]
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
 
     return load_deal(Path(deal.manifest.deal_file))
 

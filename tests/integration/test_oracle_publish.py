@@ -14,9 +14,9 @@ from rwa.errors import InputError
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.onchain.deployment import Manifest, load_manifest
 from rwa.onchain.oracle import ReportKind, RevenueOracle
+from rwa.oracle.billing import read_billing
 from rwa.oracle.outbox import Outbox, OutboxStatus
 from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish, status
-from rwa.oracle.sources import read_billing
 from tests.support.anvil import AnvilNode, free_port
 from tests.support.oracle import (
     PERIOD,
@@ -126,7 +126,7 @@ def test_asking_for_a_period_that_has_not_ended_is_refused(
 def simulated(chain: Chain, tmp_path: Path) -> tuple[OracleSetup, Manifest]:
     """An oracle whose contracted-rent schedule is the example deal's, for the simulator's figures."""
     from rwa.leverage.cashflows import contracted_rent
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
 
     deal = deal_file(tmp_path)
     setup = deploy_oracle(chain, ended=2, bound=True, schedule=contracted_rent(load_deal(deal)))
@@ -150,13 +150,14 @@ def test_simulate_moves_the_dev_clock_one_period_at_a_time(simulated: tuple[Orac
 def test_the_simulator_publishes_each_months_rmb_revenue_with_its_rate_and_the_status_shows_it(
     simulated: tuple[OracleSetup, Manifest],
 ) -> None:
-    from rwa.oracle.simulator import load_deal_cached, simulate
+    from rwa.model.deal_file import load_deal
+    from rwa.oracle.simulator import simulate
     from rwa.oracle.source import DEFAULT_SEED
 
     setup, manifest = simulated
     assert status(setup.chain, manifest)["latest_report"] is None
     assert [r.period for r in publish(setup.chain, manifest, simulate=True)] == [1, 2]
-    rows = simulate(load_deal_cached(Path(manifest.deal_file)), DEFAULT_SEED)
+    rows = simulate(load_deal(Path(manifest.deal_file)), DEFAULT_SEED)
     for period in (1, 2):
         onchain = setup.oracle.report_of(period)
         assert onchain is not None and onchain == rows[period - 1].to_report()

@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from rwa.chain.node import connect
 from rwa.errors import InputError
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.onchain.oracle import RevenueOracle
 from rwa.oracle.service import OracleService, cron_trigger, period_end_trigger
 from tests.support.anvil import free_port

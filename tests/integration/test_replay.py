@@ -18,7 +18,7 @@ from web3.types import RPCEndpoint
 from rwa.chain.node import Chain
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
-from rwa.model.deal import deal_hash, load_deal
+from rwa.model.deal_file import deal_hash, load_deal
 from rwa.model.units import TRANCHES, format_money
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import load_manifest, save_manifest
@@ -57,7 +57,7 @@ def test_the_period_rows_carry_each_tranches_fair_value_per_token_after_the_dist
     import csv
 
     from rwa.leverage.valuation import payment_date, value_tranches
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
 
     result = _replay(chain, history[1], tmp_path)
     assert result.exit_code == 0, [f.detail for f in result.findings]

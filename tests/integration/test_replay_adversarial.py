@@ -18,7 +18,7 @@ from rwa.chain.tx import deploy
 from rwa.issuance.governance import add_reporter_call, forced_transfer_call, recovery_call, set_threshold_call
 from rwa.issuance.operate import distribute_period
 from rwa.leverage.cashflows import contracted_rent
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
 from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal

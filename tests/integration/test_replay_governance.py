@@ -16,7 +16,7 @@ from rwa.chain.node import Chain
 from rwa.issuance.governance import check_roles, timelock_of
 from rwa.issuance.operate import distribute_period
 from rwa.issuance.resume import StepRunner
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.onchain.base import Role
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.timelock import Call

@@ -1,5 +1,5 @@
 """Random books through the offering contract: every stablecoin unit paid in is accounted for when it leaves, to
-the unit, and the contract settles each request exactly as the reference model (`rwa.model.allocation`) says."""
+the unit, and the contract settles each request exactly as the reference model (`rwa.model.offering_book`) says."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rwa.chain.node import Chain
-from rwa.model.allocation import close_book, settle
+from rwa.model.offering_book import close_book, settle
 from rwa.onchain.offering import Phase
 from tests.support.offering import COSTS, JUNIOR_SIZE, RESERVE, OfferingSystem, deploy_offering_system
 

@@ -11,7 +11,7 @@ from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import Manifest
 from rwa.onchain.timelock import Call
 from rwa.oracle.publisher import publish
-from rwa.replay.reconcile import Disclosure
+from rwa.replay.findings import Disclosure
 from rwa.replay.run import ReplayResult, run_replay
 from tests.support.issuance import deal_for
 

@@ -8,7 +8,7 @@ from typing import Any
 from web3.types import TxReceipt
 
 from rwa.chain.node import Chain
-from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, Cost, OfferingConfig
+from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, Cost, OfferingConfig
 from rwa.onchain.base import Role
 from rwa.onchain.offering import DealOffering
 from tests.support.pool_system import DAY, PoolSystem, deploy_pool_system

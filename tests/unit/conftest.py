@@ -9,7 +9,8 @@ import pytest
 
 from rwa.chain.node import Chain
 from rwa.leverage.sizing import Sizing, size_deal
-from rwa.model.deal import Deal, load_deal
+from rwa.model.deal import Deal
+from rwa.model.deal_file import load_deal
 from tests.support.deals import EXAMPLE_DEAL
 from tests.support.pool_system import PoolSystem, deploy_pool_system
 

@@ -21,6 +21,29 @@ LAYERS: list[set[str]] = [
 ]
 """The layers of ``docs/architecture.md``, lowest first: a part imports only parts of its own layer or below."""
 
+INNER_LAYERS: dict[str, list[set[str]]] = {
+    "rwa.model": [
+        {"units", "calendar"},
+        {"deal", "waterfall", "offering_book"},
+        {"deal_file", "placement", "terms"},
+    ],
+    "rwa.replay": [
+        {"ledger", "outputs", "svg"},
+        {"ingest", "history"},
+        {"findings"},
+        {"checks"},
+        {"report", "totals"},
+        {"run"},
+    ],
+}
+"""The layers inside a part whose modules build on one another, lowest first (each module named by its first name
+under the part: ``checks`` stands for every module of ``rwa.replay.checks``); a module imports only modules of its
+own layer or below."""
+
+CHECKS = "rwa.replay.checks"
+"""The replay's checks: each imports the replay's shared types and history, never another check (``run`` orders
+them)."""
+
 
 def modules() -> dict[str, Path]:
     out = {}
@@ -123,6 +146,36 @@ def test_each_part_imports_only_its_layer_or_below() -> None:
                 continue
             if layer_of[part(target)] > layer_of[part(module)]:
                 wrong.append(f"{module} -> {target}")
+    assert wrong == []
+
+
+def inner(module: str, package: str) -> str | None:
+    """``module``'s first name under ``package``, or ``None`` when it is not under it."""
+    if not module.startswith(package + "."):
+        return None
+    return module[len(package) + 1 :].split(".")[0]
+
+
+def test_each_module_of_a_layered_part_imports_only_its_layer_or_below() -> None:
+    edges = graph()
+    wrong = []
+    for package, layers in INNER_LAYERS.items():
+        level = {name: i for i, names in enumerate(layers) for name in names}
+        for module, targets in edges.items():
+            name = inner(module, package)
+            if name is None:
+                continue
+            assert name in level, f"{module} is in no layer of {package}: add it to INNER_LAYERS"
+            for target in targets:
+                other = inner(target, package)
+                if other is not None and level[other] > level[name]:
+                    wrong.append(f"{module} -> {target}")
+    assert wrong == []
+
+
+def test_the_replays_checks_import_no_other_check() -> None:
+    wrong = [f"{m} -> {t}" for m, ts in graph().items() if m.startswith(CHECKS + ".")
+             for t in ts if t.startswith(CHECKS + ".")]
     assert wrong == []
 
 

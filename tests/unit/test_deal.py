@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rwa.errors import DealConfigError
-from rwa.model.deal import Deal, allocate, deal_hash, load_deal, parse_deal
+from rwa.model.deal import Deal, parse_deal
+from rwa.model.deal_file import deal_hash, load_deal
+from rwa.model.placement import allocate
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 DAY = 86_400
@@ -306,6 +308,15 @@ def test_allocate_refuses_negative_sizes() -> None:
         allocate(load_deal(EXAMPLE), -1, 0)
 
 
+def test_the_parsed_deal_is_cached_per_file_version(tmp_path: Path) -> None:
+    copy = tmp_path / "deal.toml"
+    copy.write_bytes(EXAMPLE.read_bytes())
+    first = load_deal(copy)
+    assert load_deal(copy) is first
+    copy.write_bytes(EXAMPLE.read_bytes() + b"\n")  # another version of the file: read again
+    assert load_deal(copy) is not first and load_deal(copy) == first
+
+
 def test_a_dumped_deal_round_trips_without_rescaling() -> None:
     from rwa.model.deal import deal_from_dump
 
@@ -325,7 +336,7 @@ def test_oracle_quorum_larger_than_its_reporters_is_refused() -> None:
 def test_issuance_roles_follow_the_deals_oracle_terms(tmp_path: Path) -> None:
     from rwa.chain.node import connect
     from rwa.issuance.issue import default_roles
-    from rwa.model.deal import load_deal
+    from rwa.model.deal_file import load_deal
 
     deal = load_deal(EXAMPLE)
     with connect(state=tmp_path / "chain.sqlite") as chain:

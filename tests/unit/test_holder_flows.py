@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rwa.replay.reconcile import HolderFlows
+from rwa.replay.findings import HolderFlows
 
 T0 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 YEAR = 365 * 86_400

@@ -6,7 +6,8 @@ from typing import Any
 
 from rwa.leverage import size_deal
 from rwa.leverage.seedcheck import seed_consistency
-from rwa.model.deal import load_deal, parse_deal
+from rwa.model.deal import parse_deal
+from rwa.model.deal_file import load_deal
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 

@@ -9,7 +9,7 @@ import pytest
 from rwa.leverage import scenario_cashflows, size_deal
 from rwa.leverage.analysis import run_scenario, stress_scenarios
 from rwa.model import waterfall
-from rwa.model.deal import load_deal
+from rwa.model.deal_file import load_deal
 from rwa.model.terms import reserve_at_close
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 

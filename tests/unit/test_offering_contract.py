@@ -6,7 +6,7 @@ import pytest
 
 from rwa.chain.node import Chain
 from rwa.chain.tx import contract_at, send
-from rwa.model.allocation import JUNIOR_ID, SENIOR_ID, allocation, close_book
+from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, allocation, close_book
 from rwa.onchain.offering import Phase
 from rwa.onchain.stablecoin import Stablecoin
 from tests.support.offering import COSTS, DAY, JUNIOR_SIZE, RESERVE, OfferingSystem, deploy_offering_system

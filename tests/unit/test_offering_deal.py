@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rwa.leverage import size_deal
-from rwa.leverage.sources import sources_and_uses
+from rwa.leverage.sources_and_uses import sources_and_uses
 from rwa.model.deal import parse_deal
 from rwa.model.terms import reserve_at_close
 from rwa.model.waterfall import monthly_interest_down

@@ -10,10 +10,11 @@ from eth_account import Account
 
 from rwa.errors import InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
+from rwa.model.deal_file import load_deal
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
+from rwa.oracle.billing import read_billing, write_csv, write_json
 from rwa.oracle.keys import load_reporter_keystores, select_signers, write_keystore
-from rwa.oracle.simulator import SimulatorScenario, load_deal_cached, simulate
-from rwa.oracle.sources import read_billing, write_csv, write_json
+from rwa.oracle.simulator import SimulatorScenario, simulate
 from tests.support.oracle import RMB_RATE, billing_rows, converted_rows, deal_path, write_export
 
 DEAL = deal_path()
@@ -61,7 +62,7 @@ def test_json_problems_name_the_row(tmp_path: Path) -> None:
 
 
 def test_simulator_is_deterministic_and_seeded() -> None:
-    deal = load_deal_cached(DEAL)
+    deal = load_deal(DEAL)
     a, b = simulate(deal, 7), simulate(deal, 7)
     assert a == b
     assert [r.to_report() for r in a] == [r.to_report() for r in b]
@@ -70,7 +71,7 @@ def test_simulator_is_deterministic_and_seeded() -> None:
 
 
 def test_simulator_servers_and_rents_are_the_calculators() -> None:
-    deal = load_deal_cached(DEAL)
+    deal = load_deal(DEAL)
     rows = simulate(deal, 1)
     servers, rents = lease_servers(deal), lease_rent(deal)
     for index, row in enumerate(rows):
@@ -89,7 +90,7 @@ def test_simulator_servers_and_rents_are_the_calculators() -> None:
 
 
 def test_a_deal_without_a_source_currency_simulates_its_revenue_at_the_rate_one() -> None:
-    deal = load_deal_cached(DEAL)
+    deal = load_deal(DEAL)
     plain = deal.model_copy(update={"source_currency": None, "rmb_per_unit": None})
     for converted, row in zip(simulate(deal, 4), simulate(plain, 4), strict=True):
         assert (row.source_revenue, row.fx_rate) == (row.revenue, FX_RATE_SCALE)
@@ -142,7 +143,7 @@ def test_an_export_with_half_the_conversion_is_refused_naming_the_missing_column
 
 
 def test_simulator_leaves_servers_idle_until_they_are_delivered() -> None:
-    deal = load_deal_cached(DEAL)
+    deal = load_deal(DEAL)
     first = deal.cluster.deliveries[0]
     late = deal.model_copy(update={"cluster": deal.cluster.model_copy(update={"deliveries": [
         first.model_copy(update={"period": 3}), *deal.cluster.deliveries[1:]]})})
@@ -153,7 +154,7 @@ def test_simulator_leaves_servers_idle_until_they_are_delivered() -> None:
 
 
 def test_stress_cuts_rent_from_month_13_and_holds_utilization_near_half() -> None:
-    deal = load_deal_cached(DEAL)
+    deal = load_deal(DEAL)
     base, stress = simulate(deal, 3, SimulatorScenario.BASE), simulate(deal, 3, SimulatorScenario.STRESS)
     assert [r.contracted_rent for r in base] == [r.contracted_rent for r in stress]
     assert int(stress[12].raw["price_index_bps"]) == int(base[12].raw["price_index_bps"]) * 8_000 // 10_000
@@ -172,17 +173,8 @@ def test_an_unknown_scenario_is_refused_naming_the_allowed_ones(scenario: str) -
     assert repr(scenario) in str(info.value)
 
 
-def test_the_parsed_deal_is_cached_per_file_version(tmp_path: Path) -> None:
-    copy = tmp_path / "deal.toml"
-    copy.write_bytes(DEAL.read_bytes())
-    first = load_deal_cached(copy)
-    assert load_deal_cached(copy) is first
-    copy.write_bytes(DEAL.read_bytes() + b"\n")  # another version of the file: read again
-    assert load_deal_cached(copy) is not first and load_deal_cached(copy) == first
-
-
 def test_simulated_rows_round_trip_through_csv_and_json(tmp_path: Path) -> None:
-    rows = simulate(load_deal_cached(DEAL), 2)[:6]
+    rows = simulate(load_deal(DEAL), 2)[:6]
     for path in (write_csv(rows, tmp_path / "s.csv"), write_json(rows, tmp_path / "s.json")):
         export = read_billing(path)
         assert [export.row(r.period).to_report() for r in rows] == [r.to_report() for r in rows]

@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from rwa.leverage.sizing import Sizing
 from rwa.model.deal import Deal
+from rwa.model.units import ZERO_ADDRESS
 from rwa.model.waterfall import PeriodLegs
-from rwa.replay.history import ZERO, History, TokenHistory
+from rwa.replay.history import History, TokenHistory
 from rwa.replay.ledger import Event
 from rwa.replay.report import fair_values
 
@@ -26,7 +27,7 @@ def _history(face: int, junior: int) -> History:
     for tranche, supply in (("senior", face), ("junior", junior)):
         h.tokens[tranche] = TokenHistory(tranche, f"0x{tranche}")
         h.tokens[tranche].transfers.append(_event(1, "Transfer", contract=tranche, to="0xholder", value=supply,
-                                                  **{"from": ZERO}))
+                                                  **{"from": ZERO_ADDRESS}))
     return h
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from rwa.chain.node import Chain
 from rwa.errors import ContractRevertError
-from rwa.onchain.settlement import ANYONE, Order, TradeSettlement, order_digest, sign_order
+from rwa.onchain.base import ANYONE
+from rwa.onchain.settlement import Order, TradeSettlement, order_digest, sign_order
 from tests.support.pool_system import PoolSystem, deploy_pool_system
 from tests.support.reverts import reverts
 

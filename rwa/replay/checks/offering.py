@@ -2,13 +2,11 @@
 and every stablecoin unit in and out of the offering contract, against the deal's terms and the allocation rule.
 
 The book is rebuilt from the offering's events alone and each of its decisions is recomputed with the reference
-model (:mod:`rwa.model.allocation`): a close or a claim that does not follow the rule, an abandonment before its time or
-with another book, stablecoin that left the offering other than as a refund, a routing of the close or a withdrawal
-of what was owed, a token minted other than to the offering by its close, a token leaving the offering other than as
-the delivery of what it held for that buyer, or a balance the book cannot explain, is a finding naming the account,
-the expected and the actual.
-Each holder's realised cash flows (paid for its subscription, refunded, received from the tranches' claims) give its
-realised XIRR, computed with pyxirr on the blocks' timestamps.
+model (:mod:`rwa.model.offering_book`): a close or a claim that does not follow the rule, an abandonment before its
+time or with another book, stablecoin that left the offering other than as a refund, a routing of the close or a
+withdrawal of what was owed, a token minted other than to the offering by its close, a token leaving the offering
+other than as the delivery of what it held for that buyer, or a balance the book cannot explain, is a finding naming
+the account, the expected and the actual.
 """
 
 from __future__ import annotations
@@ -17,14 +15,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rwa.model.allocation import CloseOutcome, Cost, OfferingConfig, abandoned, allocation, close_book
-from rwa.model.units import TRANCHES
-from rwa.replay.history import ZERO, History
+from rwa.model.offering_book import CloseOutcome, Cost, OfferingConfig, abandoned, allocation, close_book
+from rwa.model.units import TRANCHES, ZERO_ADDRESS
+from rwa.replay.findings import DisclosureKind, FindingKind, HolderFlows, Reconciliation, flow_time
+from rwa.replay.history import History
 from rwa.replay.ledger import Event
-from rwa.replay.reconcile import DisclosureKind, FindingKind, HolderFlows, Reconciliation
 
 _TRANCHE = dict(enumerate(TRANCHES))
-_ROUTE = {0: "reserve", 1: "cost", 2: "proceeds"}
 
 
 @dataclass
@@ -53,10 +50,6 @@ class OfferingBook:
     @property
     def raised(self) -> int:
         return sum(self.sold)
-
-
-def _time(ev: Event) -> int:
-    return int(ev.timestamp or 0)
 
 
 def reconcile_offering(
@@ -92,7 +85,7 @@ def reconcile_offering(
             seen.add(who)
             f = flows.setdefault((_TRANCHE[t], who), HolderFlows())
             f.paid += assets
-            f.flows.append((_time(ev), -assets))
+            f.flows.append((flow_time(ev), -assets))
         elif ev.event == "DepositRequestCancelled":
             t, who, assets = int(a["requestId"]), str(a["controller"]).lower(), int(a["assets"])
             held = book.open_requests.pop((t, who), 0)
@@ -164,7 +157,7 @@ def _refund(flows: dict[tuple[str, str], HolderFlows], key: tuple[str, str], amo
     if amount:
         f = flows.setdefault(key, HolderFlows())
         f.refunded += amount
-        f.flows.append((_time(ev), amount))
+        f.flows.append((flow_time(ev), amount))
 
 
 def _claim(
@@ -240,8 +233,8 @@ def _reconcile_abandon(ev: Event, book: OfferingBook, config: OfferingConfig, of
     """An abandonment comes no earlier than the window's end plus its grace, with the book as it stood."""
     a = ev.args
     at = config.close_time + config.close_grace
-    if int(a["abandonableAt"]) != at or _time(ev) < at:
-        rec.add(FindingKind.OFFERING_CLOSE, None, offering, at, (int(a["abandonableAt"]), _time(ev)),
+    if int(a["abandonableAt"]) != at or flow_time(ev) < at:
+        rec.add(FindingKind.OFFERING_CLOSE, None, offering, at, (int(a["abandonableAt"]), flow_time(ev)),
                 f"the offering was abandoned in block {ev.block}: allowed from {at}", block=ev.block)
     got = tuple(int(x) for x in a["requested"])
     if got != tuple(book.requested):
@@ -309,7 +302,7 @@ def _reconcile_tokens(history: History, offering: str, tokens: Mapping[str, str]
     """With an offering every unit of a tranche is minted to the offering by its close, and leaves the offering only
     as the delivery, in that same transaction, of what it held for that buyer."""
     # Where a unit may come from, what explains it there, and how one that nothing explains is described.
-    sources = {ZERO.lower(): (mints, "minted to {to} in block {block}, not to the offering by its close"),
+    sources = {ZERO_ADDRESS.lower(): (mints, "minted to {to} in block {block}, not to the offering by its close"),
                offering.lower(): (deliveries, "left the offering to {to} in block {block}, not as the delivery of "
                                               "what it held for that buyer")}
     for name, tok in history.tokens.items():
@@ -325,75 +318,3 @@ def _reconcile_tokens(history: History, offering: str, tokens: Mapping[str, str]
                 rec.add(FindingKind.OFFERING_MINT, None, tokens.get(name, name), 0, key[2],
                         f"{key[2]:,} {name} " + unexplained.format(to=ev.args["to"], block=ev.block),
                         block=ev.block)
-
-
-def holder_flows_from_claims(history: History, flows: dict[tuple[str, str], HolderFlows]) -> None:
-    """Add every tranche claim (stablecoin the holder received) to its flows."""
-    for tok in history.tokens.values():
-        for ev in tok.claims:
-            who, amount = str(ev.args["holder"]).lower(), int(ev.args["amount"])
-            f = flows.setdefault((str(tok.name), who), HolderFlows())
-            f.received += amount
-            f.flows.append((_time(ev), amount))
-
-
-def reconcile_trades(history: History, settlement: str, tokens: Mapping[str, str], rec: Reconciliation) -> int:
-    """Every settled trade moved the seller's tokens to the buyer and the buyer's price to the seller (through the
-    settlement) in its own transaction; each leg is in the holders' flows. Returns the number of trades."""
-    me = settlement.lower()
-    by_tx: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for ev in history.stablecoin_transfers:
-        by_tx[ev.tx_hash].append((str(ev.args["from"]).lower(), str(ev.args["to"]).lower(), int(ev.args["value"])))
-    moved: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
-    names = {a.lower(): n for n, a in tokens.items()}
-    for name, tok in history.tokens.items():
-        for ev in tok.transfers:
-            moved[ev.tx_hash].append((name, str(ev.args["from"]).lower(), str(ev.args["to"]).lower(),
-                                      int(ev.args["value"])))
-    count = 0
-    for ev in history.trades:
-        if ev.event != "TradeSettled":
-            continue
-        count += 1
-        a = ev.args
-        seller, buyer = str(a["seller"]).lower(), str(a["buyer"]).lower()
-        amount, price, token = int(a["amount"]), int(a["price"]), str(a["token"]).lower()
-        tranche = names.get(token)
-        legs = by_tx.get(ev.tx_hash, [])
-        paid = price == 0 or ((buyer, me, price) in legs and (me, seller, price) in legs)
-        delivered = tranche is not None and (tranche, seller, buyer, amount) in moved.get(ev.tx_hash, [])
-        if not (paid and delivered):
-            rec.add(FindingKind.TRADE, None, seller, (amount, price), (delivered, paid),
-                    f"trade in block {ev.block}: {amount:,} of {tranche or token} from {seller} to {buyer} for "
-                    f"{price:,}; tokens delivered {delivered}, stablecoin paid {paid}", block=ev.block)
-        if tranche is None:
-            continue
-        when = _time(ev)
-        sold = flows_entry(rec, tranche, seller)
-        sold.received += price
-        sold.flows.append((when, price))
-        bought = flows_entry(rec, tranche, buyer)
-        bought.paid += price
-        bought.flows.append((when, -price))
-    # A trade's payment passes through the settlement in its own transaction: nothing may rest there. Stablecoin
-    # sent to it in a transaction that settled no trade is anyone's gift (a stranger can always send one), not a
-    # broken trade: disclosed as a donation and left out of what the trades must balance.
-    trade_txs = {ev.tx_hash for ev in history.trades if ev.event == "TradeSettled"}
-    donated = 0
-    for ev in history.stablecoin_transfers:
-        if str(ev.args["to"]).lower() == me and ev.tx_hash not in trade_txs:
-            value = int(ev.args["value"])
-            donated += value
-            rec.donations["settlement"] = rec.donations.get("settlement", 0) + value
-            rec.disclose(DisclosureKind.DONATION, ev, settlement, value,
-                         f"{value:,} sent to the settlement contract by {ev.args['from']} outside a trade: it rests "
-                         "there, no holder's money", sender=str(ev.args["from"]))
-    held = sum(v for legs in by_tx.values() for s, d, v in legs if d == me) - sum(
-        v for legs in by_tx.values() for s, d, v in legs if s == me) - donated
-    if held:
-        rec.add(FindingKind.TRADE, None, settlement, 0, held, "stablecoin left in the settlement contract")
-    return count
-
-
-def flows_entry(rec: Reconciliation, tranche: str, holder: str) -> HolderFlows:
-    return rec.flows.setdefault((tranche, holder), HolderFlows())
