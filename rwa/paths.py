@@ -39,6 +39,11 @@ def node_modules() -> Path:
     return Path(os.environ.get("RWA_NODE_MODULES") or project_root() / "node_modules")
 
 
+def example_deal(name: str = "deal-h800.toml") -> Path:
+    """One of the example deals the package ships (in a checkout, ``rwa/examples`` is a link to ``examples/``)."""
+    return _PACKAGE_DIR / "examples" / name
+
+
 def state_dir() -> Path:
     """Local records of this checkout: the embedded chain, deployment manifests, ledgers."""
     return Path(os.environ.get("RWA_HOME") or Path.cwd() / ".rwa")

@@ -1,9 +1,14 @@
-"""Reproducible Solidity builds through py-solc-x's ``compile_standard``.
+"""Reproducible Solidity builds through py-solc-x's ``compile_standard``, and the build the package ships.
 
 The compiler is chosen in this order: the path in ``RWA_SOLC``; a native ``solc`` on PATH whose version satisfies
 the sources' pragma; the npm ``solc`` (solcjs) through the project's own Node front (``rwa/build/_solc_front/solc``).
-Artifacts are cached under ``build/<key>/`` where the key hashes the sources, the settings, the lock file that pins
-OpenZeppelin, and the compiler version: an unchanged tree recompiles nothing.
+Artifacts are cached under ``build/<key>/``, where the key hashes the sources, the settings, the versions the lock
+file pins of the compiler and OpenZeppelin, and the compiler's exact version: an unchanged tree recompiles nothing.
+
+The package ships a build of the project's contracts in ``rwa/build/artifacts/`` (:data:`SHIPPED`), written by
+``rwa compile --update-shipped`` and committed, so an installed wheel deploys with no checkout, Node or compiler.
+:func:`load_build` uses it wherever no ``contracts/`` is at hand, and in a checkout whenever the sources hash as the
+shipped build says it was compiled from; a checkout whose sources changed compiles them.
 """
 
 from __future__ import annotations
@@ -14,21 +19,37 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import solcx
 from solcx.exceptions import SolcError
 
+from rwa.build.store import Artifact, Build, read_build, write_build
 from rwa.errors import CompileError, ToolchainError
 from rwa.paths import build_dir, contracts_dir, node_modules, project_root
+
+__all__ = [
+    "SHIPPED",
+    "Artifact",
+    "Build",
+    "compile_contracts",
+    "find_compiler",
+    "load_build",
+    "ship_build",
+    "shipped_mismatch",
+    "source_hash",
+]
 
 EVM_VERSION = "cancun"
 """Pinned: solc 0.8.31+ defaults to osaka, which the embedded py-evm chain does not run."""
 
 OPTIMIZER_RUNS = 200
 _FRONT = Path(__file__).resolve().parent / "_solc_front" / "solc"
+SHIPPED = Path(__file__).resolve().parent / "artifacts"
+"""The build the package ships: every contract of ``contracts/``, compiled by the compiler the lock file pins."""
+PINNED_PACKAGES = ("solc", "@openzeppelin/contracts")
+"""The npm packages a build depends on: the compiler and the library the contracts import."""
 _OUTPUTS = [
     "abi",
     "metadata",
@@ -38,62 +59,6 @@ _OUTPUTS = [
     "evm.deployedBytecode.object",
     "evm.methodIdentifiers",
 ]
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One compiled contract."""
-
-    name: str
-    source: str
-    abi: list[dict[str, Any]]
-    bytecode: str
-    deployed_bytecode: str
-    metadata: str
-    devdoc: dict[str, Any]
-    userdoc: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "source": self.source,
-            "abi": self.abi,
-            "bytecode": self.bytecode,
-            "deployedBytecode": self.deployed_bytecode,
-            "metadata": self.metadata,
-            "devdoc": self.devdoc,
-            "userdoc": self.userdoc,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Artifact:
-        return cls(
-            name=data["name"],
-            source=data["source"],
-            abi=data["abi"],
-            bytecode=data["bytecode"],
-            deployed_bytecode=data["deployedBytecode"],
-            metadata=data["metadata"],
-            devdoc=data["devdoc"],
-            userdoc=data["userdoc"],
-        )
-
-
-@dataclass(frozen=True)
-class Build:
-    """The artifacts of one compilation, with what produced them."""
-
-    key: str
-    compiler: str
-    compiler_version: str
-    artifacts: dict[str, Artifact]
-    from_cache: bool
-
-    def __getitem__(self, name: str) -> Artifact:
-        try:
-            return self.artifacts[name]
-        except KeyError:
-            raise ToolchainError(f"no contract named {name!r} in the build; have {sorted(self.artifacts)}") from None
 
 
 # -- compiler discovery ---------------------------------------------------------------------------------------
@@ -181,16 +146,39 @@ def _settings() -> dict[str, Any]:
     }
 
 
-def _cache_key(sources: dict[str, str], settings: dict[str, Any], version: str) -> str:
-    digest = hashlib.sha256()
-    digest.update(version.encode())
-    digest.update(json.dumps(settings, sort_keys=True).encode())
+def _pins() -> dict[str, str]:
+    """The version and integrity hash the lock file pins for each of :data:`PINNED_PACKAGES` (none without one):
+    the other packages of the lock file do not change a build."""
     lock = project_root() / "package-lock.json"
-    if lock.is_file():
-        digest.update(lock.read_bytes())
+    try:
+        packages = json.loads(lock.read_text(encoding="utf-8")).get("packages", {}) if lock.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise ToolchainError(f"{lock}: not a readable lock file ({exc}); restore it from git") from exc
+    pins = {}
+    for name in PINNED_PACKAGES:
+        entry = packages.get(f"node_modules/{name}") or {}
+        pins[name] = f"{entry.get('version', '')} {entry.get('integrity', '')}".strip()
+    return pins
+
+
+def source_hash(sources: dict[str, str], settings: dict[str, Any] | None = None,
+                pins: dict[str, str] | None = None) -> str:
+    """What a build is compiled from, hashed: the sources by name, the compiler settings and the pinned packages."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(settings if settings is not None else _settings(), sort_keys=True).encode())
+    digest.update(json.dumps(pins if pins is not None else _pins(), sort_keys=True).encode())
     for name, text in sorted(sources.items()):
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-    return digest.hexdigest()[:24]
+    return digest.hexdigest()
+
+
+def _cache_key(hashed_sources: str, version: str) -> str:
+    return hashlib.sha256(f"{version}\0{hashed_sources}".encode()).hexdigest()[:24]
+
+
+def _compiler_label(binary: str) -> str:
+    """How a build names its compiler: the project's front by its place in the package, another by its path."""
+    return "rwa/build/_solc_front/solc (npm solc)" if Path(binary).resolve() == _FRONT.resolve() else binary
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -214,11 +202,13 @@ def compile_contracts(root: Path | None = None, *, force: bool = False) -> Build
     sources = _read_sources(src_root)
     settings = _settings()
     binary, version = find_compiler(sources)
-    key = _cache_key(sources, settings, version)
+    hashed = source_hash(sources, settings)
+    key = _cache_key(hashed, version)
     out = build_dir() / key
-    manifest = out / "build.json"
-    if manifest.is_file() and not force:
-        return _load(manifest, from_cache=True)
+    if not force:
+        cached = read_build(out)
+        if cached is not None:
+            return cached
 
     standard_input = {
         "language": "Solidity",
@@ -251,46 +241,81 @@ def compile_contracts(root: Path | None = None, *, force: bool = False) -> Build
                 devdoc=data.get("devdoc", {}),
                 userdoc=data.get("userdoc", {}),
             )
-    _store(out, key, binary, version, artifacts)
-    return Build(key=key, compiler=binary, compiler_version=version, artifacts=artifacts, from_cache=False)
+    build = Build(key=key, compiler=_compiler_label(binary), compiler_version=version, artifacts=artifacts,
+                  from_cache=False, source_hash=hashed)
+    write_build(out, build)
+    return build
 
 
-def _store(out: Path, key: str, binary: str, version: str, artifacts: dict[str, Artifact]) -> None:
-    """Write the build so that concurrent writers (two processes compiling the same tree at once) and readers never
-    meet a half-written file: every file is written under a name of this process's, then renamed into place."""
-    out.mkdir(parents=True, exist_ok=True)
-    mine = f".{os.getpid()}.tmp"
-    for name, art in artifacts.items():
-        tmp = out / f"{name}.json{mine}"
-        tmp.write_text(json.dumps(art.to_json(), indent=1), encoding="utf-8")
-        tmp.replace(out / f"{name}.json")
-    manifest = {"key": key, "compiler": binary, "compilerVersion": version, "contracts": sorted(artifacts)}
-    tmp = out / f"build.json{mine}"
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    tmp.replace(out / "build.json")  # the manifest appears last and atomically: a half-written build is no build
+# -- the shipped build ----------------------------------------------------------------------------------------
+
+_FIELDS = ("source", "abi", "bytecode", "deployed_bytecode", "metadata", "devdoc", "userdoc")
+_COMPILER_FIELDS = {"bytecode", "deployed_bytecode", "metadata"}
+"""What another compiler version compiles differently from the same sources."""
+_UPDATE = "run `rwa compile --update-shipped` and commit rwa/build/artifacts/"
 
 
-def _load(manifest: Path, *, from_cache: bool) -> Build:
-    data = json.loads(manifest.read_text(encoding="utf-8"))
-    artifacts = {
-        name: Artifact.from_json(json.loads((manifest.parent / f"{name}.json").read_text(encoding="utf-8")))
-        for name in data["contracts"]
-    }
-    return Build(
-        key=data["key"],
-        compiler=data["compiler"],
-        compiler_version=data["compilerVersion"],
-        artifacts=artifacts,
-        from_cache=from_cache,
+def _project_sources() -> dict[str, str] | None:
+    """The checkout's contract sources; None where there is no checkout (an installed wheel)."""
+    root = contracts_dir()
+    if not root.is_dir() or not any(root.rglob("*.sol")):
+        return None
+    return _read_sources(root)
+
+
+def shipped_mismatch(build: Build) -> str | None:
+    """Why the shipped build is not ``build`` (a build of the project's contracts), in one line; None when it is.
+
+    Compiled by another compiler version, only what that version cannot change is compared (which contracts, their
+    sources, ABIs and NatSpec); by the same version, every part of every artifact."""
+    shipped = read_build(SHIPPED)
+    if shipped is None:
+        return f"the package ships no build in {SHIPPED}: {_UPDATE}"
+    if shipped.source_hash != build.source_hash:
+        return (f"the build shipped in {SHIPPED} was compiled from other sources (hash {shipped.source_hash[:12]}, "
+                f"the contracts here hash {build.source_hash[:12]}): {_UPDATE}")
+    if set(shipped.artifacts) != set(build.artifacts):
+        return f"the build shipped in {SHIPPED} names other contracts than contracts/ compiles to: {_UPDATE}"
+    same_compiler = shipped.compiler_version == build.compiler_version
+    fields = [f for f in _FIELDS if same_compiler or f not in _COMPILER_FIELDS]
+    differ = sorted(
+        f"{name}.{field}"
+        for name, art in build.artifacts.items()
+        for field in fields
+        if getattr(art, field) != getattr(shipped.artifacts[name], field)
     )
+    if differ:
+        return f"the build shipped in {SHIPPED} differs from this compile in {', '.join(differ[:5])}: {_UPDATE}"
+    return None
+
+
+def ship_build(build: Build) -> Path:
+    """Make ``build`` (a build of the project's contracts) the one the package ships; returns its folder."""
+    write_build(SHIPPED, build)
+    return SHIPPED
 
 
 _BUILD: Build | None = None
 
 
 def load_build() -> Build:
-    """The project's build, compiled once per process (and once per tree, thanks to the cache)."""
+    """The project's build, once per process: the shipped one where there is no checkout or where the checkout's
+    sources are the ones it was compiled from; otherwise the checkout's contracts compiled (once per tree, thanks to
+    the cache)."""
     global _BUILD
     if _BUILD is None:
-        _BUILD = compile_contracts()
+        _BUILD = _project_build()
     return _BUILD
+
+
+def _project_build() -> Build:
+    shipped = read_build(SHIPPED)
+    sources = _project_sources()
+    if sources is None:
+        if shipped is None:
+            raise ToolchainError(f"no contracts/ folder at {project_root()} and no build shipped in {SHIPPED}: "
+                                 "run from a checkout of the project, or reinstall the package")
+        return shipped
+    if shipped is not None and shipped.source_hash == source_hash(sources):
+        return shipped
+    return compile_contracts()

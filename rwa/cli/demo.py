@@ -36,9 +36,8 @@ from rwa.model.deal_file import load_deal
 from rwa.model.units import BPS, TRANCHES, format_dscr, money_formatter
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
-from rwa.paths import project_root, writable_folder
+from rwa.paths import example_deal, writable_folder
 
-EXAMPLE_DEAL = Path("examples") / "deal-h800.toml"
 GAS_FUNDING = 10**18  # 1 ETH of the embedded chain's gas money per demo holder
 
 
@@ -291,7 +290,7 @@ def run_demo(
         recipients = [str(Account.create().address) for _ in range(2)]  # the arranger and the lawyers
         closes = now + timedelta(days=7)
         # the deal's calendar months from the 1st after the close, as a real deal's (the clock moves to each end)
-        deal_path = write_offering_deal(project_root() / EXAMPLE_DEAL, out, accounts, now - timedelta(minutes=1),
+        deal_path = write_offering_deal(example_deal(), out, accounts, now - timedelta(minutes=1),
                                         closes, recipients, max_ticket=10**9, first_start=next_month_start(closes))
         deal_model = load_deal(deal_path)
         months = min(months, deal_model.periods.count)

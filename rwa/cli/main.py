@@ -36,16 +36,31 @@ console: Console = output_console()
 def compile_cmd(
     contracts: Annotated[Path | None, typer.Option(help="Folder of .sol files (default contracts/).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompile even when the cache is current.")] = False,
+    update_shipped: Annotated[bool, typer.Option(
+        "--update-shipped", help="Write this build into rwa/build/artifacts/, the build the package ships.")] = False,
 ) -> None:
-    """Compile every contract (cached by a hash of sources, settings and compiler version)."""
-    from rwa.build.compile import compile_contracts
+    """Compile every contract (cached by a hash of sources, settings and compiler version), and check that the build
+    the package ships is this one."""
+    from rwa.build.compile import compile_contracts, ship_build, shipped_mismatch
+    from rwa.errors import InputError, ToolchainError
 
+    if contracts is not None and update_shipped:
+        raise InputError("--update-shipped writes the build of the project's contracts/: drop --contracts")
     build = compile_contracts(contracts.resolve() if contracts else None, force=force)
     state = "cached" if build.from_cache else "compiled"
     console.print(f"{state} {len(build.artifacts)} contracts with solc {build.compiler_version} -> build/{build.key}")
     for name in sorted(build.artifacts):
         art = build.artifacts[name]
         console.print(f"  {name:<28} {len(art.deployed_bytecode) // 2:>6} bytes  {art.source}")
+    if contracts is not None:
+        return
+    if update_shipped:
+        console.print(f"shipped: wrote this build to {ship_build(build)}")
+        return
+    mismatch = shipped_mismatch(build)
+    if mismatch is not None:
+        raise ToolchainError(mismatch)
+    console.print("shipped: rwa/build/artifacts/ is this build")
 
 
 @chain_app.command("info")
