@@ -126,12 +126,13 @@ def claim_command(
 @chain_options()
 def status_command(raw: Raw = False, *, opts: ChainOptions) -> None:
     """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding."""
-    from rwa.issuance.operate import status_rows
     from rwa.issuance.show import deal_money
 
     manifest = opts.manifest()
     money = deal_money(manifest, raw=raw)
     with opts.deal(manifest) as deal:
+        from rwa.issuance.operate import status_rows  # once the chain answered: its first request goes out sooner
+
         rows = status_rows(deal, money)
     table = Table(title=f"pool {manifest.contracts.get('pool')} on chain {manifest.chain_id}", show_header=False)
     for key, value in rows:

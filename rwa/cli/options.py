@@ -74,10 +74,10 @@ class ChainOptions:
         """The whole deployment bound to the chain, refused when the chain is not the manifest's
         (:func:`rwa.onchain.deployed.open_deployment`); the chain closed afterwards. ``manifest`` is the one the
         command already read (reading it first, a command refuses a bad manifest or amount before connecting)."""
-        from rwa.onchain.deployed import open_deployment
-
         manifest = manifest if manifest is not None else self.manifest()
         with self.chain() as chain:
+            from rwa.onchain.deployed import open_deployment  # after connecting: the first request goes out sooner
+
             yield open_deployment(chain, manifest)
 
     @contextlib.contextmanager
