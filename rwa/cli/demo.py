@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rwa.chain.node import Chain, connect, reset_state
+from rwa.chain.node import Chain, reset_state
 from rwa.chain.tx import send_value
+from rwa.cli.options import ChainOptions
 from rwa.errors import InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
@@ -282,7 +283,7 @@ def run_demo(
         (out / stale).unlink(missing_ok=True)
     summary = DemoSummary(scenario=scenario, months=months, holders=holders, out=str(out))
     rng = random.Random(seed)
-    with connect(state=state) as chain:
+    with ChainOptions(state=state).chain() as chain:
         accounts = _holders(holders)
         chain.add_accounts(accounts)
         _fund(chain, accounts)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
+from rwa.cli.options import ChainOptions, chain_options, command_group, output_console
 from rwa.errors import InputError
 from rwa.model.units import TRANCHES, Tranche, format_time
 
@@ -29,21 +29,17 @@ def _when(timestamp: int) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="The trust model: roles, and privileged calls announced through the timelock.",
-                      no_args_is_help=True)
-    propose = typer.Typer(help="Announce a privileged call (the issuer); it runs after the timelock's delay.",
-                          no_args_is_help=True)
+    sub = command_group("The trust model: roles, and privileged calls announced through the timelock.")
+    propose = command_group("Announce a privileged call (the issuer); it runs after the timelock's delay.")
 
     @sub.command("roles")
-    def roles_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+    @chain_options()
+    def roles_cmd(opts: ChainOptions) -> None:
         """Who holds each role on-chain, against the deal's trust model (exit 1 when they differ)."""
         from rwa.issuance.governance import check_roles, role_holders
-        from rwa.onchain.deployed import open_deployment
-        from rwa.onchain.deployment import open_session
         from rwa.onchain.privileges import PRIVILEGES
 
-        with open_session(deployment, rpc_url, state) as (manifest, chain):
-            deal = open_deployment(chain, manifest)
+        with opts.deal() as deal:
             holders, problems = role_holders(deal), check_roles(deal)
         table = Table(title="roles on-chain")
         for col in ("contract", "role", "held by", "meant", "delay"):
@@ -58,13 +54,11 @@ def register(app: typer.Typer) -> None:
         if problems:
             raise typer.Exit(1)
 
-    def _propose(call_of: str, deployment: Deployment, rpc_url: RpcUrl, state: StateFile, **args: object) -> None:
+    def _propose(call_of: str, opts: ChainOptions, **args: object) -> None:
         from rwa.issuance import governance
-        from rwa.onchain.deployed import open_deployment
-        from rwa.onchain.deployment import open_session
 
-        with open_session(deployment, rpc_url, state) as (manifest, chain):
-            deal = open_deployment(chain, manifest)
+        with opts.deal() as deal:
+            manifest = deal.manifest
             call = getattr(governance, call_of)(deal, **args)
             timelock = governance.timelock_of(deal)
             governance.check_timelock_action(timelock, call, governance.TimelockAction.PROPOSE, manifest.roles.issuer)
@@ -74,48 +68,45 @@ def register(app: typer.Typer) -> None:
                       "(anyone may execute it then; the trustee may cancel it before)")
 
     @propose.command("recover")
+    @chain_options()
     def recover_cmd(tranche: TrancheOpt, lost: Annotated[str, typer.Option("--lost")],
-                    to: Annotated[str, typer.Option("--to")], deployment: Deployment = None,
-                    rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+                    to: Annotated[str, typer.Option("--to")], opts: ChainOptions) -> None:
         """Move a frozen lost wallet's tokens and unclaimed entitlement to a new wallet."""
-        _propose("recovery_call", deployment, rpc_url, state, tranche=_tranche(tranche), lost=lost, new_wallet=to)
+        _propose("recovery_call", opts, tranche=_tranche(tranche), lost=lost, new_wallet=to)
 
     @propose.command("forced-transfer")
+    @chain_options()
     def forced_cmd(tranche: TrancheOpt, from_: Annotated[str, typer.Option("--from")],
                    to: Annotated[str, typer.Option("--to")],
                    amount: Annotated[str, typer.Option("--amount", help="whole tokens (token units with --raw)")],
                    raw: Annotated[bool, typer.Option("--raw", help="--amount in token units")] = False,
-                   deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+                   *, opts: ChainOptions) -> None:
         """Move a holder's tokens by a court order or a regulator's."""
         from rwa.issuance.show import deal_amount
-        from rwa.onchain.deployment import default_manifest_path, load_manifest
 
-        units = deal_amount(load_manifest(deployment or default_manifest_path()), amount, raw=raw,
-                            unit=f"{tranche} tokens")
-        _propose("forced_transfer_call", deployment, rpc_url, state, tranche=_tranche(tranche), src=from_, dst=to,
+        units = deal_amount(opts.manifest(), amount, raw=raw, unit=f"{tranche} tokens")
+        _propose("forced_transfer_call", opts, tranche=_tranche(tranche), src=from_, dst=to,
                  amount=units)
 
     @propose.command("add-reporter")
-    def add_reporter_cmd(address: Annotated[str, typer.Option("--address")], deployment: Deployment = None,
-                         rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+    @chain_options()
+    def add_reporter_cmd(address: Annotated[str, typer.Option("--address")], opts: ChainOptions) -> None:
         """Add a reporter to the oracle."""
-        _propose("add_reporter_call", deployment, rpc_url, state, reporter=address)
+        _propose("add_reporter_call", opts, reporter=address)
 
     @propose.command("set-threshold")
-    def threshold_cmd(threshold: Annotated[int, typer.Option("--threshold", min=1)], deployment: Deployment = None,
-                      rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+    @chain_options()
+    def threshold_cmd(threshold: Annotated[int, typer.Option("--threshold", min=1)], opts: ChainOptions) -> None:
         """Change the oracle's signature threshold."""
-        _propose("set_threshold_call", deployment, rpc_url, state, threshold=threshold)
+        _propose("set_threshold_call", opts, threshold=threshold)
 
     @sub.command("pending")
-    def pending_cmd(deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+    @chain_options()
+    def pending_cmd(opts: ChainOptions) -> None:
         """Every call announced through the timelock, with its state and when it may run."""
         from rwa.issuance.governance import announced, timelock_of
-        from rwa.onchain.deployed import open_deployment
-        from rwa.onchain.deployment import open_session
 
-        with open_session(deployment, rpc_url, state) as (manifest, chain):
-            deal = open_deployment(chain, manifest)
+        with opts.deal() as deal:
             rows = announced(deal)
             timelock = timelock_of(deal)
             states = [(timelock.state(call).name.lower(), timelock.ready_at(call)) for _, call, _ in rows]
@@ -126,13 +117,11 @@ def register(app: typer.Typer) -> None:
             table.add_row("0x" + op.hex(), what, st, _when(ready) if ready > 1 else "")
         console.print(table)
 
-    def _act(op_id: str, deployment: Deployment, rpc_url: RpcUrl, state: StateFile, cancel: bool) -> None:
+    def _act(op_id: str, opts: ChainOptions, cancel: bool) -> None:
         from rwa.issuance.governance import TimelockAction, announced, check_timelock_action, timelock_of
-        from rwa.onchain.deployed import open_deployment
-        from rwa.onchain.deployment import open_session
 
-        with open_session(deployment, rpc_url, state) as (manifest, chain):
-            deal = open_deployment(chain, manifest)
+        with opts.deal() as deal:
+            manifest, chain = deal.manifest, deal.chain
             found = [(call, what) for op, call, what in announced(deal) if "0x" + op.hex() == op_id.lower()]
             if not found:
                 raise InputError(f"--id {op_id}: no such announced call (see `rwa governance pending`)")
@@ -149,16 +138,16 @@ def register(app: typer.Typer) -> None:
         console.print(f"{'cancelled' if cancel else 'executed'}: {what}")
 
     @sub.command("execute")
-    def execute_cmd(op_id: OperationId, deployment: Deployment = None, rpc_url: RpcUrl = None,
-                    state: StateFile = None) -> None:
+    @chain_options()
+    def execute_cmd(op_id: OperationId, opts: ChainOptions) -> None:
         """Run an announced call once its delay has passed (anyone may)."""
-        _act(op_id, deployment, rpc_url, state, cancel=False)
+        _act(op_id, opts, cancel=False)
 
     @sub.command("cancel")
-    def cancel_cmd(op_id: OperationId, deployment: Deployment = None, rpc_url: RpcUrl = None,
-                   state: StateFile = None) -> None:
+    @chain_options()
+    def cancel_cmd(op_id: OperationId, opts: ChainOptions) -> None:
         """The trustee cancels an announced call before it runs."""
-        _act(op_id, deployment, rpc_url, state, cancel=True)
+        _act(op_id, opts, cancel=True)
 
     sub.add_typer(propose, name="propose")
     app.add_typer(sub, name="governance")

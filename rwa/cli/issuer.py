@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
-from rwa.onchain.deployment import default_manifest_path, load_manifest
+from rwa.cli.options import ChainOptions, chain_options, output_console
 
 console: Console = output_console()
 
@@ -20,19 +19,20 @@ Raw = Annotated[
 ]
 
 
+@chain_options(deployment=False)
 def issue_command(
     deal: Annotated[Path, typer.Option("--deal", help="The deal file (TOML).")],
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the deployment manifest.")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate, size and print the plan; send nothing.")
     ] = False,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Validate and size the deal, then deploy and mint it (resumes an interrupted run; never issues twice)."""
-    from rwa.chain.node import connect
     from rwa.issuance.issue import issue, plan_issue
     from rwa.issuance.show import show_plan
+    from rwa.onchain.deployment import default_manifest_path
     from rwa.paths import writable_file
 
     plan = plan_issue(deal)
@@ -41,13 +41,14 @@ def issue_command(
         console.print("[yellow]dry run: nothing was sent[/]")
         return
     target = writable_file(out or default_manifest_path(), "--out")
-    with connect(rpc_url=rpc_url, state=state) as chain:
+    with opts.chain() as chain:
         manifest = issue(chain, plan, target, console.print)
     console.print(f"[green]issued[/] on chain {manifest.chain_id}; manifest written to {target}")
     for name, address in manifest.contracts.items():
         console.print(f"  {name:<11} {address}")
 
 
+@chain_options()
 def distribute_command(
     period: Annotated[int | None, typer.Option("--period", help="The period to pay (1..N).")] = None,
     amount: Annotated[
@@ -66,25 +67,21 @@ def distribute_command(
         bool, typer.Option("--recovery", help="After maturity: deposit --amount recovered and distribute it.")
     ] = False,
     raw: Raw = False,
-    deployment: Deployment = None,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """The servicer deposits the period's cash and the pool runs its waterfall."""
-    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.operate import distribute_period, distribute_recovery, finalize_deal
     from rwa.issuance.show import deal_amount, deal_money, show_legs
-    from rwa.onchain.deployed import open_deployment
 
     if [final, recovery, period is not None].count(True) != 1:
         raise InputError("give exactly one of --period P, --final or --recovery")
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     money = deal_money(manifest, raw=raw)
     cash = None if amount is None else deal_amount(manifest, amount, raw=raw)
     refund = None if tax_refund is None else deal_amount(manifest, tax_refund, raw=raw, option="--tax-refund")
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        deal = open_deployment(chain, manifest)
+    with opts.deal(manifest) as deal:
         if recovery:
             result = distribute_recovery(deal, cash or 0)
         elif final:
@@ -96,52 +93,47 @@ def distribute_command(
         show_legs(console, result.legs, money)
 
 
+@chain_options()
 def claim_command(
     holder: Annotated[str | None, typer.Option("--holder", help="The holder's address.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every holder this checkout can sign for.")] = False,
     raw: Raw = False,
-    deployment: Deployment = None,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Pay a holder's claimable stablecoin from both tranches."""
-    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.operate import claim_all, claim_for
     from rwa.issuance.show import deal_money
     from rwa.model.deal_file import load_deal
-    from rwa.onchain.deployed import open_deployment
 
     if all_ == (holder is not None):
         raise InputError("give exactly one of --holder ADDRESS or --all")
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     money = deal_money(manifest, raw=raw)
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        deal = open_deployment(chain, manifest)
+    with opts.deal(manifest) as deal:
         if holder is not None:
             results = [claim_for(deal, holder)]
         else:
             investors = [inv.address for inv in load_deal(Path(manifest.deal_file)).investors]
-            results = claim_all(deal, investors + [a.address for a in chain.accounts])
+            results = claim_all(deal, investors + [a.address for a in deal.chain.accounts])
     if not results:
         console.print("nothing to claim")
     for r in results:
         console.print(f"{r.holder}: senior {money(r.paid.get('senior', 0))}  junior {money(r.paid.get('junior', 0))}")
 
 
-def status_command(
-    raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None
-) -> None:
+@chain_options()
+def status_command(raw: Raw = False, *, opts: ChainOptions) -> None:
     """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding."""
-    from rwa.chain.node import connect
-    from rwa.issuance.operate import status_rows
     from rwa.issuance.show import deal_money
-    from rwa.onchain.deployed import open_deployment
 
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     money = deal_money(manifest, raw=raw)
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        rows = status_rows(open_deployment(chain, manifest), money)
+    with opts.deal(manifest) as deal:
+        from rwa.issuance.operate import status_rows  # once the chain answered: its first request goes out sooner
+
+        rows = status_rows(deal, money)
     table = Table(title=f"pool {manifest.contracts.get('pool')} on chain {manifest.chain_id}", show_header=False)
     for key, value in rows:
         table.add_row(key, value)

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click; these are its usage errors
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console, seed_option
+from rwa.cli.options import ChainOptions, HelpOnNoArgs, StatePathOption, chain_options, output_console, seed_option
 from rwa.errors import RwaError
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="rwa",
     help="Tokenized GPU-lease receivables: size, issue, publish revenue, distribute, claim, audit.",
-    no_args_is_help=True,
+    cls=HelpOnNoArgs,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -64,12 +63,12 @@ def compile_cmd(
 
 
 @chain_app.command("info")
-def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+@chain_options(deployment=False)
+def chain_info(opts: ChainOptions) -> None:
     """Chain id, head block and the accounts this checkout can sign for."""
-    from rwa.chain.node import connect
     from rwa.model.units import format_time
 
-    with connect(rpc_url=rpc_url, state=state) as chain:
+    with opts.chain() as chain:
         head = chain.w3.eth.get_block("latest")
         table = Table(title=f"{chain.kind} chain at {chain.location}", show_header=False)
         table.add_row("chain id", str(chain.chain_id))
@@ -84,35 +83,34 @@ def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
 
 
 @chain_app.command("code")
-def chain_code(address: str, rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+@chain_options(deployment=False)
+def chain_code(address: str, opts: ChainOptions) -> None:
     """Size of the code deployed at ADDRESS (0 when there is none)."""
     from web3 import Web3
 
-    from rwa.chain.node import connect
     from rwa.errors import InputError
 
     if not Web3.is_address(address):
         raise InputError(f"address {address!r} is not a 20-byte hex address")
-    with connect(rpc_url=rpc_url, state=state) as chain:
+    with opts.chain() as chain:
         code = chain.w3.eth.get_code(Web3.to_checksum_address(address))
         shown = Web3.to_checksum_address(address)
         console.print(f"{shown}: {len(code)} bytes of code at block {chain.w3.eth.block_number}")
 
 
 @chain_app.command("advance")
+@chain_options()
 def chain_advance(
     to: Annotated[str | None, typer.Option("--to", help="Move the clock to this time: YYYY-MM-DD or ISO 8601 "
                                            "(UTC unless it carries an offset).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Move the clock on by this much: 30d, 1d12h, 90m.")] = None,
     period_end: Annotated[int | None, typer.Option("--period-end", help="Move the clock to the end of the deployed "
                                                    "deal's period N (N+1: maturity).")] = None,
-    deployment: Deployment = None,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """DEVELOPMENT CHAINS ONLY: move the chain's clock forward. One empty block is mined at the new time; no
     transaction is sent and no contract changes."""
-    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.model.units import format_time, parse_duration, parse_time
 
@@ -120,13 +118,13 @@ def chain_advance(
         raise InputError("give exactly one of --to TIME, --by DURATION or --period-end N")
     target = None if to is None else int(parse_time(to, "--to").timestamp())
     step = None if by is None else parse_duration(by, "--by")
-    with connect(rpc_url=rpc_url, state=state) as chain:
+    with opts.chain() as chain:
         if not chain.is_dev:
             raise InputError(f"rwa chain advance moves a development chain's clock only; chain {chain.chain_id} at "
                              f"{chain.location} is not one")
         now = chain.now()
         if period_end is not None:
-            target = _period_end(chain, deployment, period_end)
+            target = _period_end(chain, opts, period_end)
         elif step is not None:
             target = now + step
         assert target is not None
@@ -138,15 +136,15 @@ def chain_advance(
     console.print(f"clock moved to {format_time(target)} (block {block}; no transaction sent)")
 
 
-def _period_end(chain: Chain, deployment: Path | None, period: int) -> int:
+def _period_end(chain: Chain, opts: ChainOptions, period: int) -> int:
     """The end of the deployed deal's ``period`` by its deal file's calendar, the pool's (N+1: the maturity
     settlement)."""
     from rwa.errors import InputError
     from rwa.model.deal_file import load_deal
     from rwa.model.terms import period_ends
-    from rwa.onchain.deployment import check_same_chain, default_manifest_path, load_manifest
+    from rwa.onchain.deployment import check_same_chain
 
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     check_same_chain(chain, manifest)  # only the calendar is read: the chain must be the deal's, no contract called
     ends = period_ends(load_deal(Path(manifest.deal_file)))
     if not 1 <= period <= len(ends):
@@ -157,7 +155,7 @@ def _period_end(chain: Chain, deployment: Path | None, period: int) -> int:
 
 @chain_app.command("reset")
 def chain_reset(
-    state: StateFile = None,
+    state: StatePathOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: the embedded chain's whole history is deleted.")] = False,
 ) -> None:
     """Delete the embedded chain's state file and start over (asks for --yes)."""
@@ -223,10 +221,7 @@ def main(command: str | None = None, prog_name: str | None = None) -> None:
     except RwaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except NoArgsIsHelpError as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except UsageError as exc:
+    except typer.TyperException as exc:  # click's usage errors, which typer vendors, are typer's public exception
         print(f"error: {_usage_message(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -254,12 +249,13 @@ def _node_failure(exc: Exception) -> str | None:
             "command again once the node answers")
 
 
-def _usage_message(exc: UsageError) -> str:
+def _usage_message(exc: typer.TyperException) -> str:
     """A usage error on one line, naming the command and where its help is."""
     message = " ".join(exc.format_message().split())
-    if exc.ctx is None:
+    ctx: typer.Context | None = getattr(exc, "ctx", None)  # a usage error's context, when it has one
+    if ctx is None:
         return message
-    return f"{exc.ctx.command_path}: {message} (see {exc.ctx.command_path} --help)"
+    return f"{ctx.command_path}: {message} (see {ctx.command_path} --help)"
 
 
 if __name__ == "__main__":

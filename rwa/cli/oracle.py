@@ -10,12 +10,8 @@ from typing import Annotated
 
 import typer
 
-from rwa.cli.options import Deployment, RpcUrl, StateFile, seed_option
+from rwa.cli.options import ChainOptions, chain_options, command_group, seed_option
 from rwa.errors import InputError
-from rwa.onchain.deployment import default_manifest_path
-from rwa.oracle.keys import reporter_keys
-from rwa.oracle.publisher import amend, publish, status
-from rwa.oracle.retry import RetryPolicy, open_oracle_session
 
 Period = Annotated[int | None, typer.Option("--period", help="publish only this period")]
 Source = Annotated[Path | None, typer.Option("--source", help="billing export (.csv or .json)")]
@@ -44,18 +40,22 @@ def _logging(service: bool = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``oracle`` sub-app to ``app``."""
-    sub = typer.Typer(help="Revenue oracle: publish signed monthly reports, amend them, run the scheduled job.",
-                      no_args_is_help=True)
+    sub = command_group("Revenue oracle: publish signed monthly reports, amend them, run the scheduled job.")
 
     @sub.command("publish")
+    @chain_options()
     def publish_cmd(
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None, period: Period = None,
-        source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
+        opts: ChainOptions, period: Period = None, source: Source = None, simulate: Simulate = False,
+        seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None, signatures: Signatures = None,
     ) -> None:
         """Publish period P, or every ended period not yet on-chain, oldest first; with --signatures, the period the
         reporters signed (default the next one)."""
+        from rwa.oracle.keys import reporter_keys
+        from rwa.oracle.publisher import publish
+        from rwa.oracle.retry import RetryPolicy
+
         _logging()
         retry = RetryPolicy.from_env(retries, retry_delay)
         if signatures is not None:
@@ -64,11 +64,11 @@ def register(app: typer.Typer) -> None:
             if source is not None or simulate or reporter_keystore:
                 raise InputError("--signatures: the reporters signed the figures; give no --source, --simulate or "
                                  "--reporter-keystore")
-            with open_oracle_session(deployment, rpc_url, state, retry) as (manifest, chain):
+            with opts.oracle_session(retry) as (manifest, chain):
                 result = publish_signed(chain, manifest, signatures, period=period, outbox=outbox, retry=retry)
             typer.echo(result.message)
             return
-        with open_oracle_session(deployment, rpc_url, state, retry) as (manifest, chain):
+        with opts.oracle_session(retry) as (manifest, chain):
             keys = reporter_keys(chain, reporter_keystore, reporter_password)
             results = publish(chain, manifest, period=period, source=source, simulate=simulate, seed=seed,
                               scenario=scenario, keys=keys, outbox=outbox, retry=retry)
@@ -78,23 +78,29 @@ def register(app: typer.Typer) -> None:
             typer.echo(result.message)
 
     @sub.command("amend")
+    @chain_options()
     def amend_cmd(
         period: Annotated[int, typer.Option("--period", help="the period to correct")],
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
-        source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
+        opts: ChainOptions, source: Source = None, simulate: Simulate = False, seed: Seed = None,
+        scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
         """Correct an already published period that the pool has not distributed."""
+        from rwa.oracle.keys import reporter_keys
+        from rwa.oracle.publisher import amend
+        from rwa.oracle.retry import RetryPolicy
+
         _logging()
         retry = RetryPolicy.from_env(retries, retry_delay)
-        with open_oracle_session(deployment, rpc_url, state, retry) as (manifest, chain):
+        with opts.oracle_session(retry) as (manifest, chain):
             keys = reporter_keys(chain, reporter_keystore, reporter_password)
             result = amend(chain, manifest, period, source=source, simulate=simulate, seed=seed,
                            scenario=scenario, keys=keys, retry=retry, outbox=outbox)
         typer.echo(result.message)
 
     @sub.command("sign")
+    @chain_options()
     def sign_cmd(
         period: Annotated[int, typer.Option("--period", help="the period to sign")],
         out: Annotated[Path, typer.Option("--out", help="folder the signature file is written to")],
@@ -108,14 +114,15 @@ def register(app: typer.Typer) -> None:
                          "N (0..4) instead of a keystore"),
         ] = None,
         amend_: Annotated[bool, typer.Option("--amend", help="sign the next version of a published period")] = False,
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
-        source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
+        *, opts: ChainOptions, source: Source = None, simulate: Simulate = False, seed: Seed = None,
+        scenario: ScenarioOpt = "base",
     ) -> None:
         """One reporter signs one period from its own billing data into a signature file (no transaction)."""
         import os
 
         from rwa.onchain.oracle import RevenueOracle
         from rwa.oracle.keys import dev_reporters, load_reporter_keystores
+        from rwa.oracle.retry import RetryPolicy
         from rwa.oracle.signatures import report_to_sign, sign_to_file
         from rwa.oracle.source import open_source
         from rwa.paths import writable_folder
@@ -123,7 +130,7 @@ def register(app: typer.Typer) -> None:
         if (key is None) == (dev_key is None):
             raise InputError("--key: give this reporter's keystore (or, on a development chain, --dev-key N)")
         writable_folder(out, "--out")
-        with open_oracle_session(deployment, rpc_url, state, RetryPolicy.from_env()) as (manifest, chain):
+        with opts.oracle_session(RetryPolicy.from_env()) as (manifest, chain):
             if key is not None:
                 secret = password if password is not None else os.environ.get("RWA_REPORTER_PASSWORD")
                 if secret is None:
@@ -142,8 +149,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"period {period}: signed by {account.address} into {path}")
 
     @sub.command("run")
+    @chain_options()
     def run_cmd(
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None,
+        opts: ChainOptions,
         cron: Annotated[str | None, typer.Option(
             "--cron", help="crontab schedule of the publish job (UTC); default: each period's end plus 6 hours"
         )] = None,
@@ -153,24 +161,26 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the publish job on a schedule (each of the deal's period ends by default), catching up missed periods
         at start."""
+        from rwa.oracle.retry import RetryPolicy
         from rwa.oracle.service import OracleService, cron_trigger
 
         _logging(service=True)
 
         service = OracleService(
-            deployment=deployment or default_manifest_path(), rpc_url=rpc_url, state=state, source=source,
+            deployment=opts.manifest_path, rpc_url=opts.rpc_url, state=opts.state, source=source,
             simulate=simulate, seed=seed, scenario=scenario, keystores=reporter_keystore,
             password=reporter_password, outbox=outbox, retry=RetryPolicy.from_env(retries, retry_delay),
         )
         service.run(cron_trigger(cron) if cron is not None else None)
 
     @sub.command("status")
-    def status_cmd(
-        deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None, outbox: Outbox = None,
-    ) -> None:
+    @chain_options()
+    def status_cmd(opts: ChainOptions, outbox: Outbox = None) -> None:
         """Latest period, deadline, overdue flag, reporters and anything pending in the outbox, as JSON."""
+        from rwa.oracle.publisher import status
+        from rwa.oracle.retry import RetryPolicy
 
-        with open_oracle_session(deployment, rpc_url, state, RetryPolicy.from_env()) as (manifest, chain):
+        with opts.oracle_session(RetryPolicy.from_env()) as (manifest, chain):
             typer.echo(json.dumps(status(chain, manifest, outbox), indent=2))
 
     app.add_typer(sub, name="oracle")

@@ -9,30 +9,28 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
+from rwa.cli.options import ChainOptions, chain_options, output_console
 
 console: Console = output_console()
 
 
+@chain_options()
 def replay_command(
     out: Annotated[
         Path,
         typer.Option("--out", help="Folder for summary.json, periods.csv, holders.csv, findings.json and report.html."),
     ],
-    deployment: Deployment = None,
+    *,
+    opts: ChainOptions,
     db: Annotated[Path | None, typer.Option("--db", help="The SQLite ledger (default under .rwa/).")] = None,
     confirmations: Annotated[int, typer.Option("--confirmations", min=0, help="Blocks to stay behind the head.")] = 0,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
 ) -> None:
     """Rebuild every payment from chain history and reconcile it to the unit: exit 0 reconciled (disclosures listed),
     1 findings, 2 bad input, 3 the replay could not finish (no verdict; re-run)."""
-    from rwa.chain.node import connect
-    from rwa.onchain.deployment import default_manifest_path
     from rwa.replay.run import run_replay
 
-    manifest = deployment or default_manifest_path()
-    with connect(rpc_url=rpc_url, state=state) as chain:
+    manifest = opts.manifest_path
+    with opts.chain() as chain:
         result = run_replay(chain, manifest, out, db=db, confirmations=confirmations)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

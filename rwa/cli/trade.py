@@ -7,12 +7,10 @@ from typing import Annotated
 
 import typer
 
-from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
-from rwa.onchain.deployment import default_manifest_path, load_manifest
+from rwa.cli.options import ChainOptions, chain_options, command_group, output_console
 
 console = output_console()
-trade_app = typer.Typer(help="Sell tranche tokens against payment: signed orders, filled once, both legs at once.",
-                        no_args_is_help=True)
+trade_app = command_group("Sell tranche tokens against payment: signed orders, filled once, both legs at once.")
 
 TrancheOpt = Annotated[str, typer.Option("--tranche", help="senior or junior.")]
 Amount = Annotated[str, typer.Option("--amount", help="Tokens to sell in whole tokens, e.g. 1,000 or 0.5 (token "
@@ -22,31 +20,30 @@ Raw = Annotated[bool, typer.Option("--raw", help="Amounts in smallest units (tok
 
 
 @trade_app.command("quote")
-def quote_cmd(tranche: TrancheOpt, amount: Amount, raw: Raw = False, deployment: Deployment = None,
-              rpc_url: RpcUrl = None, state: StateFile = None) -> None:
+@chain_options()
+def quote_cmd(tranche: TrancheOpt, amount: Amount, raw: Raw = False, *, opts: ChainOptions) -> None:
     """What a buyer would pay: the amount's share of the tranche's fair value now (as `rwa value` computes it)."""
-    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
     from rwa.issuance.trade import fair_price
     from rwa.leverage.valuation import market_rate_bps
     from rwa.model.deal_file import load_deal
     from rwa.model.units import TRANCHES
-    from rwa.onchain.deployed import open_deployment
 
     if tranche not in TRANCHES:
         raise InputError(f"--tranche {tranche!r}: one of {', '.join(TRANCHES)}")
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     money, tokens = deal_money(manifest, raw=raw), deal_tokens(manifest, tranche, raw=raw)
     units = deal_amount(manifest, amount, raw=raw, unit=f"{tranche} tokens")
     deal_file = load_deal(Path(manifest.deal_file))
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        price = fair_price(deal_file, open_deployment(chain, manifest), tranche, units)  # type: ignore[arg-type]
+    with opts.deal(manifest) as deal:
+        price = fair_price(deal_file, deal, tranche, units)  # type: ignore[arg-type]
     rate = market_rate_bps(deal_file, tranche)  # type: ignore[arg-type]
     console.print(f"{tokens(units)}: {money(price)} at {rate / 100:.2f}% a year ({price} smallest units)")
 
 
 @trade_app.command("make")
+@chain_options()
 def make_cmd(
     tranche: TrancheOpt,
     amount: Amount,
@@ -58,30 +55,27 @@ def make_cmd(
     valid_for: Annotated[int, typer.Option("--valid-for", help="Seconds until the order expires.")] = 86_400,
     nonce: Annotated[int | None, typer.Option("--nonce", help="The order's nonce (default from the clock).")] = None,
     raw: Raw = False,
-    deployment: Deployment = None,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Sign a sell order; the buyer fills the order file with `rwa trade fill`."""
-    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
     from rwa.issuance.trade import MadeOrders, make_order
     from rwa.model.units import format_time
-    from rwa.onchain.deployed import open_deployment
     from rwa.paths import writable_file
 
     if valid_for <= 0:
         raise InputError(f"--valid-for {valid_for}: must be positive")
     writable_file(out, "--out")
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     units = deal_amount(manifest, amount, raw=raw, unit=f"{tranche} tokens")
     asked = deal_amount(manifest, price, raw=raw, option="--price")
     made = MadeOrders(manifest)
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        taken = made.of(chain.account(seller).address)
-        signed = make_order(open_deployment(chain, manifest), tranche, seller, units, asked, buyer,
-                            chain.now() + valid_for, nonce, taken, say=console.print)
+    with opts.deal(manifest) as deal:
+        taken = made.of(deal.chain.account(seller).address)
+        signed = make_order(deal, tranche, seller, units, asked, buyer, deal.chain.now() + valid_for, nonce, taken,
+                            say=console.print)
     signed.write(out)
     made.add(signed, out)
     money, tokens = deal_money(manifest, raw=raw), deal_tokens(manifest, tranche, raw=raw)
@@ -90,25 +84,22 @@ def make_cmd(
 
 
 @trade_app.command("fill")
+@chain_options()
 def fill_cmd(
     order: Annotated[Path, typer.Option("--order", help="The seller's signed order file.")],
     buyer: Annotated[str, typer.Option("--buyer", help="The buyer (a key of this checkout).")],
     raw: Raw = False,
-    deployment: Deployment = None,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Fill a signed order: the tokens and the payment move in one transaction."""
-    from rwa.chain.node import connect
     from rwa.issuance.show import deal_money, deal_tokens
     from rwa.issuance.trade import fill_order, read_order
-    from rwa.onchain.deployed import open_deployment
 
     signed = read_order(order)
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     money = deal_money(manifest, raw=raw)
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        deal = open_deployment(chain, manifest)
+    with opts.deal(manifest) as deal:
         trade = fill_order(deal, signed, buyer, say=console.print)
     tranche = next(t for t, token in deal.tokens.items() if token.address.lower() == signed.order.token.lower())
     tokens = deal_tokens(manifest, tranche, raw=raw)
@@ -116,26 +107,23 @@ def fill_cmd(
 
 
 @trade_app.command("cancel")
+@chain_options()
 def cancel_cmd(
     seller: Annotated[str, typer.Option("--seller", help="The seller (a key of this checkout).")],
     nonce: Annotated[int, typer.Option("--nonce", help="The nonce of the order to cancel.")],
-    deployment: Deployment = None,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Spend an order's nonce so that it can never be filled."""
-    from rwa.chain.node import connect
     from rwa.errors import InputError
     from rwa.issuance.trade import settlement_of
-    from rwa.onchain.deployed import open_deployment
     from rwa.onchain.settlement import check_order_field
 
     check_order_field("nonce", nonce, "--nonce")
-    manifest = load_manifest(deployment or default_manifest_path())
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        deal = open_deployment(chain, manifest)
+    manifest = opts.manifest()
+    with opts.deal(manifest) as deal:
         settlement = settlement_of(deal)
-        key = chain.account(seller)
+        key = deal.chain.account(seller)
         if settlement.nonce_spent(key.address, nonce):
             raise InputError(f"--nonce {nonce}: already spent by {key.address} (filled or cancelled)")
         settlement.cancel(nonce, sender=key.address)

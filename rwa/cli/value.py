@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console
+from rwa.cli.options import ChainOptions, chain_options, output_console
 from rwa.errors import InputError
 from rwa.model.units import TRANCHES, Tranche
 
@@ -69,6 +69,7 @@ def _of_face(value: int, supply: int) -> str:
     return f"{(Decimal(value) * 100 / supply).quantize(Decimal('0.01'), rounding='ROUND_FLOOR')}%"
 
 
+@chain_options()
 def value_command(
     date_: Annotated[str | None, typer.Option("--date", help="The valuation date: YYYY-MM-DD (00:00 UTC) or an ISO "
                                               "8601 time; default the chain's latest block time.")] = None,
@@ -77,28 +78,24 @@ def value_command(
                                              "(default per tranche: senior coupon + 1%, the junior's hurdle).")] = None,
     tranche: Annotated[str | None, typer.Option("--tranche", help="senior or junior (default both).")] = None,
     as_json: AsJson = False,
-    deployment: Deployment = None,
-    rpc_url: RpcUrl = None,
-    state: StateFile = None,
+    *,
+    opts: ChainOptions,
 ) -> None:
     """Fair value of one token and of each tranche at a date: the remaining expected payments (the pool's waterfall
     run forward from its on-chain state on the deal's base case), each discounted from the end of its period to the
     date on actual/365 at an annual effective rate. Base case only, not loss-adjusted."""
-    from rwa.chain.node import connect
     from rwa.issuance.show import deal_money
     from rwa.issuance.value import value_deployment
     from rwa.model.deal_file import load_deal
-    from rwa.onchain.deployed import open_deployment
-    from rwa.onchain.deployment import default_manifest_path, load_manifest
 
     at = None if date_ is None else parse_date(date_)
     discount = None if rate is None else parse_rate(rate)
     only = None if tranche is None else parse_tranche(tranche)
-    manifest = load_manifest(deployment or default_manifest_path())
+    manifest = opts.manifest()
     deal = load_deal(Path(manifest.deal_file))
     rates = None if discount is None else dict.fromkeys(TRANCHES, discount)
-    with connect(rpc_url=rpc_url, state=state) as chain:
-        valued = value_deployment(deal, open_deployment(chain, manifest), at, rates)
+    with opts.deal(manifest) as deployed:
+        valued = value_deployment(deal, deployed, at, rates)
     shown = [t for t in TRANCHES if only in (None, t)]
     if as_json:
         print(json.dumps(_json(valued, shown), indent=2))

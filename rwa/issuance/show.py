@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from rwa.issuance.issue import Plan
 from rwa.model.units import format_dscr, format_ratio, money_formatter, parse_money
 from rwa.model.waterfall import PeriodLegs
 from rwa.onchain.deployment import Manifest
+
+if TYPE_CHECKING:
+    from rwa.issuance.issue import Plan
 
 NOT_MONEY = frozenset({"period", "dscr_bps"})
 """The fields of :class:`PeriodLegs` that are not amounts of stablecoin."""

@@ -15,14 +15,16 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, ValidationError
-from web3 import Web3
 
-from rwa.chain.node import Chain, connect
 from rwa.errors import InputError
 from rwa.model.terms import RecordedTerms
 from rwa.paths import state_dir, writable_file
+
+if TYPE_CHECKING:  # the chain's libraries are imported when a chain is reached: reading a manifest needs none
+    from rwa.chain.node import Chain
 
 MANIFEST_FORMAT = "rwa-deployment/3"
 
@@ -152,6 +154,8 @@ before it is called."""
 def check_chain(chain: Chain, manifest: Manifest, contract: str = "pool") -> None:
     """Refuse a chain that is not the manifest's (:func:`check_same_chain`), or has no code at the ``contract`` it
     names."""
+    from web3 import Web3
+
     check_same_chain(chain, manifest)
     address = manifest.address(contract)
     code = bytes(chain.w3.eth.get_code(Web3.to_checksum_address(address)))
@@ -180,6 +184,8 @@ def open_session(
     The manifest is read before connecting, so a missing or malformed one never touches the chain; ``connector``
     replaces the plain :func:`rwa.chain.node.connect` (the oracle retries it while a node is down).
     """
+    from rwa.chain.node import connect
+
     manifest = load_manifest(deployment or default_manifest_path())
     chain = connector() if connector is not None else connect(rpc_url=rpc_url, state=state)
     try:
