@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from rwa.chain.node import Chain, connect
 from rwa.chain.tx import send_value
@@ -68,7 +69,7 @@ def measure(chain: Chain, name: str, action: Callable[[], object]) -> Phase:
     return Phase(name, sum(count for _, count in busy), blocks, seconds)
 
 
-def example_investors() -> list[Account]:
+def example_investors() -> list[LocalAccount]:
     """The development keys the example deal's investors are (the embedded chain's accounts 15..19)."""
     with connect(state=Path(tempfile.mkdtemp(prefix="bench-blocks-")) / "chain.sqlite") as embedded:
         return list(embedded.accounts[INVESTOR_SLOTS])

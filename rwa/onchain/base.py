@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from typing import Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from eth_utils.crypto import keccak
 from web3 import Web3
@@ -21,6 +21,9 @@ from web3.types import BlockIdentifier, TxReceipt
 from rwa.chain import tx
 from rwa.chain.node import Chain, checksummed
 from rwa.errors import InputError
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 
 class HasAddress(Protocol):
@@ -58,6 +61,15 @@ def _checksummed(raw: str) -> str:
     if not Web3.is_address(raw):
         raise InputError(f"{raw!r} is not an Ethereum address")
     return checksummed(raw)
+
+
+def create(chain: Chain, name: str, *args: Any, sender: str | None, gas: int | None = None,
+           batch: Batch | None = None) -> Contract:
+    """Deploy the build's contract ``name``; with ``batch``, add its creation there instead and bind the address
+    it will have (:meth:`rwa.chain.pipeline.Batch.deploy`)."""
+    if batch is None:
+        return tx.deploy(chain, name, *args, sender=sender, gas=gas)
+    return tx.contract_at(chain, name, batch.deploy(name, *args, sender=sender or chain.accounts[0].address, gas=gas))
 
 
 class Role(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
 from web3.contract import Contract
@@ -13,12 +13,15 @@ from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import deploy, event_args
+from rwa.chain.tx import event_args
 from rwa.errors import InputError
 from rwa.model.calendar import clock_length, late_periods
 from rwa.model.terms import DefaultRules
 from rwa.model.waterfall import PeriodLegs, PoolState, PoolTerms
-from rwa.onchain.base import ContractWrapper, Role
+from rwa.onchain.base import ContractWrapper, Role, create
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 # Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
 # estimates, which decodes a constructor's revert.
@@ -112,6 +115,7 @@ class LeasePool(ContractWrapper):
         fee_recipient: str,
         junior_face: int,
         sender: str | None = None,
+        batch: Batch | None = None,
     ) -> LeasePool:
         """Deploy a pool for ``terms`` (its principal and refund schedules included) and the events of default
         ``rules``; ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
@@ -132,7 +136,7 @@ class LeasePool(ContractWrapper):
             terms.cash_trap_dscr_bps,
         )
         parties = tuple(_cs(a) for a in (stablecoin, oracle, senior, junior, admin, servicer, trustee, fee_recipient))
-        contract = deploy(
+        contract = create(
             chain,
             "LeasePool",
             terms_tuple,
@@ -142,6 +146,7 @@ class LeasePool(ContractWrapper):
             parties,
             junior_face,
             sender=sender or admin,
+            batch=batch,
         )
         return cls(chain, contract)
 
