@@ -93,13 +93,15 @@ def run_offering(deal: DeployedDeal) -> None:
     ops.claim(deal, deal.manifest.roles.issuer)
 
 
-def run_month(chain: Chain, manifest: Manifest, deal: DeployedDeal, folder: Path) -> None:
-    """Publish period 1's report, deposit the reported revenue and distribute."""
-    from rwa.issuance.operate import distribute_period
-    from rwa.oracle.publisher import publish
+def run_month_of(chain: Chain, manifest: Manifest, deal: DeployedDeal, folder: Path) -> None:
+    """Publish period 1's report and deposit its revenue together, then distribute (:func:`rwa.cli.demo.run_month`)."""
+    from rwa.cli.demo import run_month
+    from rwa.oracle.publisher import Publisher
+    from rwa.oracle.source import open_source
 
-    publish(chain, manifest, period=1, simulate=True, outbox=folder / "outbox.sqlite")
-    distribute_period(deal, 1)
+    figures = open_source(manifest, None, simulate=True)
+    with Publisher(chain, manifest, outbox=folder / "outbox.sqlite") as publisher:
+        run_month(deal, publisher, figures, 1)
 
 
 def main() -> None:
@@ -120,7 +122,7 @@ def main() -> None:
         deal = open_deployment(chain, manifest)
         phases.append(measure(chain, "offering", lambda: run_offering(deal)))
         chain.time_travel(deal.pool.period_end(1))
-        phases.append(measure(chain, "month", lambda: run_month(chain, manifest, deal, folder)))
+        phases.append(measure(chain, "month", lambda: run_month_of(chain, manifest, deal, folder)))
         assert deal.pool.last_distributed_period() == 1
         print(f"anvil mining a block every second; {plan.deal.name}, issued with its offering")
         for phase in phases:

@@ -25,8 +25,14 @@ if TYPE_CHECKING:
 
 # Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
 # estimates, which decodes a constructor's revert.
-_DEPOSIT_GAS = 200_000
-_DISTRIBUTE_GAS = 1_000_000
+DEPOSIT_GAS = 200_000
+"""A deposit's gas limit when it cannot be estimated (it needs the approval sent with it): the committed snapshot's
+first deposit of a period (``LeasePool.deposit (first)``, about 108k with the test stablecoin) with room for a real
+stablecoin's dearer ``transferFrom``."""
+DISTRIBUTE_GAS = 1_000_000
+"""A distribution's gas limit when it cannot be estimated (it follows its deposits in one batch): the snapshot's
+first distribution (``LeasePool.distribute (first)``, about 450k) with room; a distribution's cost does not grow
+with the holders."""
 _ADMIN_GAS = 200_000
 
 
@@ -163,13 +169,13 @@ class LeasePool(ContractWrapper):
     ) -> TxReceipt:
         """Deposit ``amount`` for ``period`` (the servicer must have approved the pool for it)."""
         fn = self.contract.functions.deposit(period, amount, int(kind))
-        return self._send(fn, sender, gas, _DEPOSIT_GAS)
+        return self._send(fn, sender, gas, DEPOSIT_GAS)
 
     def distribute(self, period: int, *, sender: str, gas: int | None = None) -> TxReceipt:
-        return self._send(self.contract.functions.distribute(period), sender, gas, _DISTRIBUTE_GAS)
+        return self._send(self.contract.functions.distribute(period), sender, gas, DISTRIBUTE_GAS)
 
     def finalize(self, *, sender: str, gas: int | None = None) -> TxReceipt:
-        return self._send(self.contract.functions.finalize(), sender, gas, _DISTRIBUTE_GAS)
+        return self._send(self.contract.functions.finalize(), sender, gas, DISTRIBUTE_GAS)
 
     def declare_default(self, reason: str, *, sender: str, gas: int | None = None) -> TxReceipt:
         return self._send(self.contract.functions.declareDefault(reason), sender, gas, _ADMIN_GAS)
@@ -186,7 +192,7 @@ class LeasePool(ContractWrapper):
 
     def distribute_recovery(self, *, sender: str, gas: int | None = None) -> TxReceipt:
         """After maturity, pay the next recovery round's deposits through the rest of the waterfall (anyone)."""
-        return self._send(self.contract.functions.distributeRecovery(), sender, gas, _DISTRIBUTE_GAS)
+        return self._send(self.contract.functions.distributeRecovery(), sender, gas, DISTRIBUTE_GAS)
 
     def recoveries(self) -> int:
         return int(self._call(self.contract.functions.recoveries()))
