@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -100,13 +101,13 @@ def test_an_issuance_killed_between_send_and_receipt_adopts_what_was_mined_and_s
     for tx_hash in killed:  # what was in flight at the kill was mined, once
         assert chain.w3.eth.get_transaction_receipt(HexBytes(tx_hash))["status"] == 1
 
-    sent = [t for n in range(first_block, chain.head()[0] + 1)
-            for t in chain.w3.eth.get_block(n, full_transactions=True)["transactions"]
-            if str(t["from"]).lower() == admin.lower()]  # type: ignore[index]
-    creations = [t for t in sent if t["to"] is None]  # type: ignore[index]
+    sent: list[Any] = []
+    for number in range(first_block, chain.head()[0] + 1):
+        block: Any = chain.w3.eth.get_block(number, full_transactions=True)
+        sent += [t for t in block["transactions"] if str(t["from"]).lower() == admin.lower()]
+    creations = [t for t in sent if t["to"] is None]
     assert len(creations) == len(manifest.contracts) == len(set(manifest.contracts.values()))
-    twice = [k for k, count in Counter((t["to"], bytes(t["input"])) for t in sent).items()  # type: ignore[index]
-             if count > 1]
+    twice = [k for k, count in Counter((t["to"], bytes(t["input"])) for t in sent).items() if count > 1]
     assert twice == [], "a transaction was sent twice"
     assert len(sent) == chain.nonce(admin)  # nothing of the admin's is left pending
     assert check_roles(open_deployment(chain, manifest)) == []  # and the deployment is whole
