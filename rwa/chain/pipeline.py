@@ -243,7 +243,7 @@ def broadcast(chain: Chain, raw: bytes, what: str) -> None:
         if "already known" in text or "known transaction" in text or "already imported" in text:
             return
         tx.reraise_revert(exc, what)
-        raise ChainError(f"{what}: the node refused the transaction ({type(exc).__name__}: {exc})") from None
+        raise
 
 
 def wait(chain: Chain, tx_hash: str, timeout: float, what: str) -> Any:
