@@ -364,9 +364,9 @@ def run_month(deal: DeployedDeal, publisher: Publisher, figures: FigureSource, p
     report = figures.report(period)
     batch = Batch(deal.chain)
     published = publisher.publish_in(batch, report)
-    fund_period(deal, period, batch, reported=report.revenue)
+    funded = fund_period(deal, period, batch, reported=report.revenue)
     batch.send()
-    return published(), distribute_period(deal, period)
+    return published(), distribute_period(deal, period, funded=funded)
 
 
 def _fund(chain: Chain, accounts: list[LocalAccount]) -> None:

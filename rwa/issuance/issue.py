@@ -445,8 +445,9 @@ def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunn
     run.batch(["wire", "allow", *(("offering", "open-offering", "hand-over") if deal.offering else ())], fourth)
     log(f"allowed {len(deal.investors)} investors and the settlement contract in the compliance registry")
     if deal.offering is not None:
+        config, _ = offering_config(deal, terms, roles.issuer)
         log(f"offering {contracts['offering']} sells {sizing.senior_size:,} senior and {sizing.junior_size:,} "
-            "junior units")
+            f"junior units from {config.open_time} to {config.close_time}")
     else:
         _mint(plan, tokens, run, admin, log)
         run.step("fund-reserve", lambda: _fund_reserve(chain, deal, terms, manifest, pool_addr, log))

@@ -144,15 +144,18 @@ def _add_deposits(deal: DeployedDeal, period: int, missing: int, kind: DepositKi
 
 
 def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, refund: int = 0,
-             then: Callable[[Batch], None] | None = None) -> tuple[int, list[Any]]:
+             then: Callable[[Batch], None] | None = None, funded: int | None = None) -> tuple[int, list[Any]]:
     """Bring ``period``'s deposits up to ``total`` in two batches (:class:`rwa.chain.pipeline.Batch`): the funding
-    and approval, then the deposits with what ``then`` adds after them (the servicer's distribution: one sender's
-    transactions are mined in order). Returns what was deposited now and the second batch's receipts."""
+    and approval (skipped when a batch already sent did it for ``funded``, what the deposits lacked), then the
+    deposits with what ``then`` adds after them (the servicer's distribution: one sender's transactions are mined
+    in order). Returns what was deposited now and the second batch's receipts."""
     from rwa.chain.pipeline import Batch
 
-    funding = Batch(deal.chain)
-    missing = _fund_deposit(deal, period, total, funding)
-    funding.send()
+    missing = funded
+    if missing is None:
+        funding = Batch(deal.chain)
+        missing = _fund_deposit(deal, period, total, funding)
+        funding.send()
     batch = Batch(deal.chain)
     if missing:
         _add_deposits(deal, period, missing, kind, refund, batch)
@@ -167,41 +170,58 @@ def scheduled_tax_refund(deal: DeployedDeal, period: int) -> int:
     return deal.pool.terms().scheduled_refund(period)
 
 
+@dataclass(frozen=True)
+class Funded:
+    """A period's deposits checked and funded by :func:`fund_period` in a batch its caller sent."""
+
+    period: int
+    cash: int
+    refund: int
+    missing: int
+
+
 def distribute_period(
-    deal: DeployedDeal, period: int, amount: int | None = None, tax_refund: int | None = None
+    deal: DeployedDeal, period: int, amount: int | None = None, tax_refund: int | None = None,
+    funded: Funded | None = None,
 ) -> DistributeResult:
     """Deposit the period's cash and run the pool's waterfall for it.
 
     ``amount`` (rent) defaults to the oracle's reported revenue; ``tax_refund`` defaults to the refund the pool
     schedules for the period, deposited as a tax-refund deposit. The deposits go in one batch, the distribution in
-    the next (it needs them mined).
+    the next (it needs them mined). With ``funded`` (:func:`fund_period`'s, its batch mined) the period was checked
+    and funded already: the deposits and the distribution are sent at once.
     """
-    due = _period_due(deal, period, amount, tax_refund, None)
-    if isinstance(due, DistributeResult):
-        return due
-    cash, refund = due
+    if funded is not None and funded.period == period:
+        cash, refund = funded.cash, funded.refund
+    else:
+        due = _period_due(deal, period, amount, tax_refund, None)
+        if isinstance(due, DistributeResult):
+            return due
+        cash, refund, funded = due[0], due[1], None
     servicer = deal.manifest.roles.servicer
 
     def distribute(batch: Batch) -> None:
         batch.call(deal.pool.contract.functions.distribute(period), servicer, step=f"distribute period {period}",
                    gas=DISTRIBUTE_GAS)
 
-    sent, receipts = _deposit(deal, period, cash + refund, DepositKind.RENT, refund, then=distribute)
+    sent, receipts = _deposit(deal, period, cash + refund, DepositKind.RENT, refund, then=distribute,
+                              funded=None if funded is None else funded.missing)
     legs = deal.pool.legs_in(receipts[-1])
     return DistributeResult(period, sent, legs, f"period {period} distributed")
 
 
 def fund_period(deal: DeployedDeal, period: int, batch: Batch, reported: int, amount: int | None = None,
-                tax_refund: int | None = None) -> int:
+                tax_refund: int | None = None) -> Funded | None:
     """Add what ``period``'s deposits need first (a development chain's stablecoin, the servicer's approval) to
     ``batch``, which also publishes the period's report of ``reported`` revenue: the checks of
     :func:`distribute_period`, with that revenue instead of a report already on-chain. The caller sends the batch,
-    then :func:`distribute_period` deposits and distributes in one more. Returns what the deposits will bring."""
+    then :func:`distribute_period` (given what this returns) deposits and distributes in one more. None when the
+    period is distributed already."""
     due = _period_due(deal, period, amount, tax_refund, reported)
     if isinstance(due, DistributeResult):
-        return 0
+        return None
     cash, refund = due
-    return _fund_deposit(deal, period, cash + refund, batch)
+    return Funded(period, cash, refund, _fund_deposit(deal, period, cash + refund, batch))
 
 
 def _period_due(deal: DeployedDeal, period: int, amount: int | None, tax_refund: int | None, reported: int | None
