@@ -1,7 +1,10 @@
 """Issue a deal: validate, size, deploy registry/oracle/tokens/pool, allow and mint investors, write the manifest.
 
-Every step is recorded in the deployment manifest as it completes (written atomically), so a run that died
-halfway resumes where it stopped; a completed deployment of the same deal on the same chain is never issued twice.
+The transactions go in four batches of what the mined contracts allow (:func:`_deploy_and_wire`), each sent at
+once and awaited together, so a node mines the issuance in about four blocks. Every batch is recorded in the
+deployment manifest before it is broadcast, and every step as it completes (written atomically), so a run that died
+halfway resumes where it stopped (:mod:`rwa.issuance.resume`); a completed deployment of the same deal on the same
+chain is never issued twice.
 Another run of a deal already issued, or being issued, on the chain is found by the deal's mark on-chain
 (:func:`deal_marker`), whatever manifest path it is given.
 """
