@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -30,7 +31,7 @@ from rwa.chain.tx import send_value
 from rwa.cli.options import ChainOptions
 from rwa.errors import InputError
 from rwa.issuance.issue import issue, plan_issue
-from rwa.issuance.operate import claim_all, distribute_period, finalize_deal
+from rwa.issuance.operate import DistributeResult, claim_all, distribute_period, finalize_deal, fund_period
 from rwa.model.calendar import next_month_start
 from rwa.model.deal import Deal
 from rwa.model.deal_file import load_deal
@@ -38,6 +39,10 @@ from rwa.model.units import BPS, TRANCHES, format_dscr, money_formatter
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.tranche import Restriction
 from rwa.paths import example_deal, writable_folder
+
+if TYPE_CHECKING:
+    from rwa.oracle.publisher import Publisher, PublishResult
+    from rwa.oracle.source import FigureSource
 
 GAS_FUNDING = 10**18  # 1 ETH of the embedded chain's gas money per demo holder
 
@@ -318,8 +323,7 @@ def run_demo(
         ) as progress, Publisher(chain, manifest, outbox=out / "oracle-outbox.sqlite") as publisher:
             task = progress.add_task(f"{scenario}: month", total=months)
             for period in range(1, months + 1):
-                publisher.catch_up(period, figures, move_clock=True)
-                result = distribute_period(deal, period)
+                _, result = run_month(deal, publisher, figures, period)
                 legs = result.legs
                 if legs is not None:
                     summary.periods_distributed += 1
@@ -344,6 +348,26 @@ def run_demo(
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
     _show(console, summary)
     return summary
+
+
+def run_month(deal: DeployedDeal, publisher: Publisher, figures: FigureSource, period: int
+              ) -> tuple[PublishResult, DistributeResult]:
+    """One month of a deal in two batches (:class:`rwa.chain.pipeline.Batch`), so on a node in about two blocks:
+    the oracle's report of ``period`` (on a development chain the clock moves to the period's end first) is sent
+    with what the servicer's deposit needs first (its approval; on a development chain the stablecoin it is paid),
+    then the deposits and the pool's distribution. What the two jobs check before
+    they send anything is checked first (the report's quorum and a dry run of it, the deposit against the period
+    and the pool's room)."""
+    from rwa.chain.pipeline import Batch
+
+    latest = publisher.reconcile()
+    publisher.plan(period, figures, move_clock=publisher.chain.is_dev, latest=latest)
+    report = figures.report(period)
+    batch = Batch(deal.chain)
+    published = publisher.publish_in(batch, report)
+    funded = fund_period(deal, period, batch, reported=report.revenue)
+    batch.send()
+    return published(), distribute_period(deal, period, funded=funded)
 
 
 def _fund(chain: Chain, accounts: list[LocalAccount]) -> None:

@@ -1,7 +1,10 @@
 """Issue a deal: validate, size, deploy registry/oracle/tokens/pool, allow and mint investors, write the manifest.
 
-Every step is recorded in the deployment manifest as it completes (written atomically), so a run that died
-halfway resumes where it stopped; a completed deployment of the same deal on the same chain is never issued twice.
+The transactions go in four batches of what the mined contracts allow (:func:`_deploy_and_wire`), each sent at
+once and awaited together, so a node mines the issuance in about four blocks. Every batch is recorded in the
+deployment manifest before it is broadcast, and every step as it completes (written atomically), so a run that died
+halfway resumes where it stopped (:mod:`rwa.issuance.resume`); a completed deployment of the same deal on the same
+chain is never issued twice.
 Another run of a deal already issued, or being issued, on the chain is found by the deal's mark on-chain
 (:func:`deal_marker`), whatever manifest path it is given.
 """
@@ -18,7 +21,6 @@ from web3 import Web3
 
 from rwa.build.compile import load_build
 from rwa.chain.node import DEV_REPORTER_SLOT, Chain
-from rwa.chain.tx import send
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
@@ -35,6 +37,8 @@ from rwa.onchain.deployment import Manifest, Roles, check_same_chain, load_manif
 from rwa.onchain.stablecoin import TEST_DECIMALS as TEST_STABLECOIN_DECIMALS
 
 if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
+    from rwa.onchain.registry import ComplianceRegistry
     from rwa.onchain.tranche import TrancheToken
 
 
@@ -267,47 +271,8 @@ def _refuse_stablecoin_decimals(chain: Chain, deal: Deal) -> None:
         )
 
 
-def _offer(
-    chain: Chain,
-    plan: Plan,
-    manifest: Manifest,
-    run: StepRunner,
-    tokens: dict[Tranche, TrancheToken],
-    pool: str,
-    log: Callable[[str], None],
-) -> None:
-    """Deploy the offering and give it the tokens' ISSUER_ROLE: its close mints each tranche to itself and closes
-    each token's issuance, and each claim delivers a buyer's units; nothing is minted now."""
-    from rwa.onchain.offering import DealOffering
-
-    admin = manifest.roles.admin
-    config, costs = offering_config(plan.deal, plan.terms, manifest.roles.issuer)
-    address = run.deploy(
-        "offering", admin,
-        lambda: DealOffering.deploy(chain, config, costs, pool, plan.sizing.senior_size, plan.sizing.junior_size,
-                                    sender=admin).address,
-    )
-
-    def open_offering() -> None:
-        for token in tokens.values():
-            if not token.has_role("ISSUER_ROLE", address):
-                token.grant_role("ISSUER_ROLE", address, sender=admin)
-        log(f"offering {address} sells {plan.sizing.senior_size:,} senior and {plan.sizing.junior_size:,} junior "
-            f"units from {config.open_time} to {config.close_time}")
-
-    run.step("open-offering", open_offering)
-
-
 def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Manifest:
     """Deploy and mint the deal described by ``plan``; resumes an interrupted run recorded in ``out``."""
-    from rwa.model.terms import default_rules
-    from rwa.onchain.oracle import RevenueOracle
-    from rwa.onchain.pool import LeasePool
-    from rwa.onchain.registry import ComplianceRegistry
-    from rwa.onchain.stablecoin import Stablecoin
-    from rwa.onchain.timelock import DealTimelock
-    from rwa.onchain.tranche import TrancheToken
-
     deal, sizing = plan.deal, plan.sizing
     digest = deal_hash(plan.deal_path)
     manifest = _refuse_or_resume(chain, out, digest)
@@ -339,134 +304,204 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
         save_manifest(manifest, out)
     else:
         log(f"resuming the issuance recorded in {out} (done: {', '.join(manifest.progress) or 'nothing yet'})")
+    run = StepRunner(chain, manifest, out, log)
+    run.resume()
+    _deploy_and_wire(chain, plan, manifest, run, digest, log)
+    manifest.complete = True
+    run.save()
+    return manifest
+
+
+def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunner, digest: str,
+                     log: Callable[[str], None]) -> None:
+    """The issuance in batches (:class:`rwa.chain.pipeline.Batch`), each holding only transactions the mined state
+    allows, so a node estimates each and mines a batch in about one block:
+
+    1. the contracts that read no other: the test stablecoin, the registry, the oracle, the timelock;
+    2. the tranche tokens (their constructor reads the stablecoin's decimals); the deal's mark; the registry's and
+       the timelock's roles;
+    3. the pool (it reads the tokens' supply) and the trade settlement; the tokens bound to the registry and their
+       roles;
+    4. the oracle bound to the pool; the investors and the settlement allowed; with an offering, the offering (it
+       reads the pool) and its roles on the tokens, then every admin role handed to the timelock. A private
+       placement mints, funds the reserve at close, and hands over in a fifth.
+
+    Each step checks the chain before adding a transaction, so a run resumed after a crash sends only what is
+    missing."""
+    from rwa.model.terms import default_rules
+    from rwa.onchain.base import role_id
+    from rwa.onchain.oracle import RevenueOracle
+    from rwa.onchain.pool import LeasePool
+    from rwa.onchain.registry import ComplianceRegistry
+    from rwa.onchain.settlement import TradeSettlement
+    from rwa.onchain.stablecoin import Stablecoin
+    from rwa.onchain.timelock import DealTimelock
+    from rwa.onchain.tranche import TrancheToken
+
+    deal, sizing, terms = plan.deal, plan.sizing, plan.terms
     roles = manifest.roles
     admin = roles.admin
-    run = StepRunner(chain, manifest, out, log)
-
+    contracts = manifest.contracts
+    wired = run.done("wire")  # an older version wired everything in one step of that name
     if deal.stablecoin_address:
-        manifest.contracts.setdefault("stablecoin", Web3.to_checksum_address(deal.stablecoin_address))
-    else:
-        run.deploy("stablecoin", admin, lambda: Stablecoin.deploy_test(chain, admin).address)
-    stablecoin = manifest.contracts["stablecoin"]
-    registry_addr = run.deploy("registry", admin, lambda: ComplianceRegistry.deploy(chain, admin).address)
+        contracts.setdefault("stablecoin", Web3.to_checksum_address(deal.stablecoin_address))
 
-    def mark() -> None:
-        fn = ComplianceRegistry.at(chain, registry_addr).contract.functions
-        if not fn.hasRole(deal_marker(digest), admin).call():
-            send(fn.grantRole(deal_marker(digest), admin), admin)
-
-    run.step("mark", mark)
-    oracle_cfg = deal.oracle
-    first_start = int(deal.periods.first_start.timestamp())
-    # the oracle times reports by the pool's calendar: the deal's months from the same first start
-    oracle_addr = run.deploy(
-        "oracle",
-        admin,
-        lambda: (
-            RevenueOracle.deploy(
-                chain,
-                admin,
-                roles.reporters,
-                roles.threshold,
-                first_start,
-                clock_length(first_start, plan.terms.period_ends),
-                oracle_cfg.grace_seconds,
-                oracle_cfg.max_revenue_multiple_bps,
-                contracted_rent(deal),
-            ).address
-        ),
-    )
-    symbol = "".join(w[0] for w in deal.name.split()[:3]).upper() or "RWA"
-    for tranche in TRANCHES:
-        run.deploy(
-            tranche,
-            admin,
-            lambda t=tranche: (
-                TrancheToken.deploy(  # type: ignore[misc]
-                    chain, f"{deal.name} {t}", f"{symbol}-{t[:3].upper()}", stablecoin, registry_addr, admin
-                ).address
-            ),
-        )
-    timelock_addr = run.deploy(
-        "timelock",
-        admin,
-        lambda: DealTimelock.deploy(chain, roles.delay_seconds, [roles.issuer], admin=admin).address,
-    )
-    terms = plan.terms
-    pool_addr = run.deploy(
-        "pool",
-        admin,
-        lambda: (
-            LeasePool.deploy(
-                chain,
-                terms,
-                default_rules(deal),
-                stablecoin=stablecoin,
-                oracle=oracle_addr,
-                senior=manifest.contracts["senior"],
-                junior=manifest.contracts["junior"],
-                admin=timelock_addr,
-                servicer=roles.servicer,
-                trustee=roles.trustee,
-                fee_recipient=roles.fee_recipient,
-                junior_face=manifest.junior_size,
-                sender=admin,
-            ).address
-        ),
-    )
-    from rwa.onchain.settlement import TradeSettlement
-
-    settlement_addr = run.deploy(
-        "settlement", admin,
-        lambda: TradeSettlement.deploy(chain, stablecoin, manifest.contracts["senior"], manifest.contracts["junior"],
-                                       sender=admin).address,
-    )
-    registry = ComplianceRegistry.at(chain, registry_addr)
-    oracle = RevenueOracle.at(chain, oracle_addr)
-    tokens = {t: TrancheToken.at(chain, manifest.contracts[t]) for t in TRANCHES}
-    timelock = DealTimelock.at(chain, timelock_addr)
-
-    def grant(contract: ContractWrapper, role: str, account: str) -> None:
+    def grant(batch: Batch, contract: ContractWrapper, role: str, account: str) -> None:
         if not contract.has_role(role, account):
-            contract.grant_role(role, account, sender=admin)
+            batch.call(contract.contract.functions.grantRole(role_id(role), Web3.to_checksum_address(account)),
+                       admin)
 
-    def wire() -> None:
-        for token in tokens.values():
-            grant(token, "DISTRIBUTOR_ROLE", pool_addr)
-            grant(token, "AGENT_ROLE", timelock_addr)  # forced transfers and recoveries: announced, cancellable
-            grant(token, "COMPLIANCE_ROLE", roles.agent)
-        grant(registry, "AGENT_ROLE", roles.agent)
-        grant(registry, "COMPLIANCE_ROLE", roles.agent)
-        grant(timelock, "CANCELLER_ROLE", roles.trustee)
-        if roles.issuer != roles.trustee and timelock.has_role("CANCELLER_ROLE", roles.issuer):
-            timelock.revoke_role("CANCELLER_ROLE", roles.issuer, sender=admin)  # only the trustee cancels
-        if oracle.pool().lower() != pool_addr.lower():
-            oracle.bind_pool(pool_addr, sender=admin)
+    def deploy(batch: Batch, key: str, make: Callable[[Batch], ContractWrapper]) -> None:
+        if key not in contracts:
+            with batch.step(key):
+                make(batch)
 
-    run.step("wire", wire)
+    def first(batch: Batch) -> None:
+        if not deal.stablecoin_address:
+            deploy(batch, "stablecoin", lambda b: Stablecoin.deploy_test(chain, admin, batch=b))
+        deploy(batch, "registry", lambda b: ComplianceRegistry.deploy(chain, admin, sender=admin, batch=b))
+        first_start = int(deal.periods.first_start.timestamp())
+        oracle_cfg = deal.oracle
+        # the oracle times reports by the pool's calendar: the deal's months from the same first start
+        deploy(batch, "oracle", lambda b: RevenueOracle.deploy(
+            chain, admin, roles.reporters, roles.threshold, first_start, clock_length(first_start, terms.period_ends),
+            oracle_cfg.grace_seconds, oracle_cfg.max_revenue_multiple_bps, contracted_rent(deal), batch=b))
+        deploy(batch, "timelock", lambda b: DealTimelock.deploy(chain, roles.delay_seconds, [roles.issuer],
+                                                                admin=admin, batch=b))
 
-    def allow() -> None:
-        todo = [inv for inv in deal.investors if not registry.is_compliant(inv.address)]
-        if todo:
-            registry.allow_investors(
-                [inv.address for inv in todo],
-                [kyc_timestamp(inv.kyc_expiry) for inv in todo],
-                [jurisdiction_code(inv.jurisdiction) for inv in todo],
-                sender=admin,
-            )
-        if not registry.is_compliant(settlement_addr):
-            # the settlement moves tokens as a spender, and the tokens check a spender like a holder
-            latest = max(deal.investors, key=lambda inv: inv.kyc_expiry)
-            registry.allow_investors([settlement_addr], [kyc_timestamp(latest.kyc_expiry)],
-                                     [jurisdiction_code(latest.jurisdiction)], sender=admin)
-        log(f"allowed {len(deal.investors)} investors and the settlement contract in the compliance registry")
+    run.batch(["stablecoin", "registry", "oracle", "timelock"], first)
+    registry = ComplianceRegistry.at(chain, contracts["registry"])
+    timelock = DealTimelock.at(chain, contracts["timelock"])
+    oracle = RevenueOracle.at(chain, contracts["oracle"])
+    symbol = "".join(w[0] for w in deal.name.split()[:3]).upper() or "RWA"
 
-    run.step("allow", allow)
+    def second(batch: Batch) -> None:
+        for tranche in TRANCHES:
+            deploy(batch, tranche, lambda b, t=tranche: TrancheToken.deploy(  # type: ignore[misc]
+                chain, f"{deal.name} {t}", f"{symbol}-{t[:3].upper()}", contracts["stablecoin"], registry.address,
+                admin, sender=admin, batch=b))
+        marker = deal_marker(digest)
+        if not run.done("mark") and not registry.contract.functions.hasRole(marker, admin).call():
+            batch.call(registry.contract.functions.grantRole(marker, admin), admin, step="mark")
+        if not run.done("wire-roles") and not wired:
+            with batch.step("wire-roles"):
+                grant(batch, registry, "AGENT_ROLE", roles.agent)
+                grant(batch, registry, "COMPLIANCE_ROLE", roles.agent)
+                grant(batch, timelock, "CANCELLER_ROLE", roles.trustee)
+                if roles.issuer != roles.trustee and timelock.has_role("CANCELLER_ROLE", roles.issuer):
+                    # only the trustee cancels
+                    batch.call(timelock.contract.functions.revokeRole(role_id("CANCELLER_ROLE"), roles.issuer), admin)
 
+    run.batch(["senior", "junior", "mark", "wire-roles"], second)
+    tokens = {t: TrancheToken.at(chain, contracts[t]) for t in TRANCHES}
+
+    def third(batch: Batch) -> None:
+        deploy(batch, "pool", lambda b: LeasePool.deploy(
+            chain, terms, default_rules(deal), stablecoin=contracts["stablecoin"], oracle=oracle.address,
+            senior=tokens["senior"].address, junior=tokens["junior"].address, admin=timelock.address,
+            servicer=roles.servicer, trustee=roles.trustee, fee_recipient=roles.fee_recipient,
+            junior_face=manifest.junior_size, sender=admin, batch=b))
+        deploy(batch, "settlement", lambda b: TradeSettlement.deploy(
+            chain, contracts["stablecoin"], tokens["senior"].address, tokens["junior"].address, sender=admin,
+            batch=b))
+        if not run.done("wire-tokens") and not wired:
+            pool = contracts.get("pool") or next(p.created for p in batch.planned if p.step == "pool")
+            assert pool is not None
+            with batch.step("wire-tokens"):
+                bound = {a.lower() for a in registry.bound_tokens()}
+                for token in tokens.values():
+                    if token.address.lower() not in bound:
+                        batch.call(registry.contract.functions.bindToken(token.address), admin)
+                    grant(batch, token, "DISTRIBUTOR_ROLE", pool)
+                    grant(batch, token, "AGENT_ROLE", timelock.address)  # forced transfers: announced, cancellable
+                    grant(batch, token, "COMPLIANCE_ROLE", roles.agent)
+
+    run.batch(["pool", "settlement", "wire-tokens"], third)
+    pool_addr, settlement_addr = contracts["pool"], contracts["settlement"]
+
+    def hand_over(batch: Batch) -> None:
+        """The timelock becomes every contract's admin; the deployer keeps no power it does not need."""
+        if run.done("hand-over"):
+            return
+        with batch.step("hand-over"):
+            held = {"ISSUER_ROLE": None, "AGENT_ROLE": roles.agent, "COMPLIANCE_ROLE": roles.agent}
+            for contract in (*tokens.values(), registry, oracle):
+                grant(batch, contract, "DEFAULT_ADMIN_ROLE", timelock.address)
+                for role, keeper in held.items():
+                    if role in {r.value for r in contract.ROLES} and keeper != admin and contract.has_role(role, admin):
+                        batch.call(contract.contract.functions.renounceRole(role_id(role), admin), admin)
+                if contract.has_role("DEFAULT_ADMIN_ROLE", admin):
+                    batch.call(contract.contract.functions.renounceRole(role_id("DEFAULT_ADMIN_ROLE"), admin), admin)
+            if timelock.has_role("DEFAULT_ADMIN_ROLE", admin):
+                batch.call(timelock.contract.functions.renounceRole(role_id("DEFAULT_ADMIN_ROLE"), admin), admin)
+
+    def fourth(batch: Batch) -> None:
+        if not wired:
+            with batch.step("wire"):
+                if oracle.pool().lower() != pool_addr.lower():
+                    batch.call(oracle.contract.functions.bindPool(pool_addr), admin)
+        if not run.done("allow"):
+            with batch.step("allow"):
+                _allow(batch, deal, registry, settlement_addr, admin)
+        if deal.offering is not None:
+            _offer(chain, plan, manifest, run, batch, tokens, pool_addr)
+            hand_over(batch)
+
+    run.batch(["wire", "allow", *(("offering", "open-offering", "hand-over") if deal.offering else ())], fourth)
+    log(f"allowed {len(deal.investors)} investors and the settlement contract in the compliance registry")
     if deal.offering is not None:
-        _offer(chain, plan, manifest, run, tokens, pool_addr, log)
+        config, _ = offering_config(deal, terms, roles.issuer)
+        log(f"offering {contracts['offering']} sells {sizing.senior_size:,} senior and {sizing.junior_size:,} "
+            f"junior units from {config.open_time} to {config.close_time}")
+    else:
+        _mint(plan, tokens, run, admin, log)
+        run.step("fund-reserve", lambda: _fund_reserve(chain, deal, terms, manifest, pool_addr, log))
+        run.batch(["hand-over"], hand_over)
+    log(f"handed every admin role to the timelock ({roles.delay_seconds:,} s delay); the deployer kept none")
 
-    for tranche in TRANCHES if deal.offering is None else ():
+
+def _allow(batch: Batch, deal: Deal, registry: ComplianceRegistry, settlement: str, admin: str) -> None:
+    """The deal's investors and the trade settlement (it moves tokens as a spender, and the tokens check a spender
+    like a holder) into the registry, unless already there."""
+    todo = [inv for inv in deal.investors if not registry.is_compliant(inv.address)]
+    fn = registry.contract.functions
+    if todo:
+        batch.call(fn.allowInvestors([Web3.to_checksum_address(inv.address) for inv in todo],
+                                     [kyc_timestamp(inv.kyc_expiry) for inv in todo],
+                                     [jurisdiction_code(inv.jurisdiction) for inv in todo]), admin)
+    if not registry.is_compliant(settlement):
+        latest = max(deal.investors, key=lambda inv: inv.kyc_expiry)
+        batch.call(fn.allowInvestors([settlement], [kyc_timestamp(latest.kyc_expiry)],
+                                     [jurisdiction_code(latest.jurisdiction)]), admin)
+
+
+def _offer(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunner, batch: Batch,
+           tokens: dict[Tranche, TrancheToken], pool: str) -> None:
+    """Deploy the offering and give it the tokens' ISSUER_ROLE: its close mints each tranche to itself and closes
+    each token's issuance, and each claim delivers a buyer's units; nothing is minted now."""
+    from rwa.onchain.base import role_id
+    from rwa.onchain.offering import DealOffering
+
+    admin = manifest.roles.admin
+    config, costs = offering_config(plan.deal, plan.terms, manifest.roles.issuer)
+    if "offering" not in manifest.contracts:
+        with batch.step("offering"):
+            DealOffering.deploy(chain, config, costs, pool, plan.sizing.senior_size, plan.sizing.junior_size,
+                                sender=admin, batch=batch)
+    address = manifest.contracts.get("offering") or next(p.created for p in batch.planned if p.step == "offering")
+    assert address is not None
+    if run.done("open-offering"):
+        return
+    with batch.step("open-offering"):
+        for token in tokens.values():
+            if not token.has_role("ISSUER_ROLE", address):
+                batch.call(token.contract.functions.grantRole(role_id("ISSUER_ROLE"), address), admin)
+
+
+def _mint(plan: Plan, tokens: dict[Tranche, TrancheToken], run: StepRunner, admin: str,
+          log: Callable[[str], None]) -> None:
+    """A private placement: each tranche minted to its listed holders, then its issuance closed."""
+    for tranche in TRANCHES:
 
         def mint(t: Tranche = tranche) -> None:
             token = tokens[t]
@@ -487,26 +522,3 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
             log(f"minted {sum(plan.allocations[t].values()):,} {t} units to {len(plan.allocations[t])} investors")
 
         run.step(f"mint-{tranche}", mint)
-
-    if deal.offering is None:
-        run.step("fund-reserve", lambda: _fund_reserve(chain, deal, terms, manifest, pool_addr, log))
-
-    def hand_over() -> None:
-        """The timelock becomes every contract's admin; the deployer keeps no power it does not need."""
-        held = {"ISSUER_ROLE": None, "AGENT_ROLE": roles.agent, "COMPLIANCE_ROLE": roles.agent}
-        for contract in (*tokens.values(), registry, oracle):
-            grant(contract, "DEFAULT_ADMIN_ROLE", timelock_addr)
-            for role, keeper in held.items():
-                if role in {r.value for r in contract.ROLES} and keeper != admin and contract.has_role(role, admin):
-                    contract.renounce_role(role, sender=admin)
-            if contract.has_role("DEFAULT_ADMIN_ROLE", admin):
-                contract.renounce_role("DEFAULT_ADMIN_ROLE", sender=admin)
-        if timelock.has_role("DEFAULT_ADMIN_ROLE", admin):
-            timelock.renounce_role("DEFAULT_ADMIN_ROLE", sender=admin)
-        log(f"handed every admin role to the timelock ({roles.delay_seconds:,} s delay); the deployer kept none")
-
-    run.step("hand-over", hand_over)
-
-    manifest.complete = True
-    run.save()
-    return manifest

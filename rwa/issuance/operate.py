@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
 
@@ -20,8 +21,11 @@ from rwa.model.calendar import format_periods
 from rwa.model.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr, format_time
 from rwa.model.waterfall import PeriodLegs
 from rwa.onchain.deployed import DeployedDeal
-from rwa.onchain.pool import DepositKind
+from rwa.onchain.pool import DEPOSIT_GAS, DISTRIBUTE_GAS, DepositKind
 from rwa.onchain.tranche import Restriction
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 
 def _refuse_edited_deal_file(deal: DeployedDeal) -> None:
@@ -95,7 +99,7 @@ class DistributeResult:
     note: str
 
 
-def _fund_servicer(deal: DeployedDeal, servicer: str, have: int, amount: int) -> None:
+def _fund_servicer(deal: DeployedDeal, servicer: str, have: int, amount: int, batch: Batch) -> None:
     """The servicer, holding ``have``, needs ``amount`` of stablecoin: on a development chain the test stablecoin
     mints what the lessees would have paid; elsewhere the servicer must already hold it."""
     if have >= amount:
@@ -104,12 +108,14 @@ def _fund_servicer(deal: DeployedDeal, servicer: str, have: int, amount: int) ->
         raise InputError(
             f"servicer {servicer} holds {have} stablecoin units, the deposit needs {amount}: fund it first"
         )
-    deal.stablecoin.mint(servicer, amount - have, sender=deal.manifest.roles.admin)
+    batch.call(deal.stablecoin.contract.functions.mint(servicer, amount - have), deal.manifest.roles.admin)
 
 
-def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, refund: int = 0) -> int:
-    """Bring ``period``'s deposits up to ``total``: the ``refund`` part as a tax-refund deposit, the rest as
-    ``kind``. What an interrupted run already deposited counts; returns what was sent now."""
+def _fund_deposit(deal: DeployedDeal, period: int, total: int, batch: Batch) -> int:
+    """What ``period``'s deposits lack to reach ``total`` (what an interrupted run deposited counts), checked; the
+    transactions the deposits need first added to ``batch``: the stablecoin a development chain mints to the
+    servicer, and the servicer's approval of the pool. They come from two senders, whose transactions a block may
+    hold in any order, so the deposits go in a later batch (:func:`_add_deposits`)."""
     servicer = deal.manifest.roles.servicer
     view = _deposit_view(deal, period, servicer)
     if view.deposited > total:
@@ -118,15 +124,44 @@ def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, ref
     if missing == 0:
         return 0
     _refuse_beyond_capacity(view, period, total)
-    _fund_servicer(deal, servicer, view.servicer_balance, missing)
-    if view.allowance < missing:
-        deal.stablecoin.approve(deal.pool.address, missing, sender=servicer)
-    refund_part = min(refund, missing)
-    if refund_part:
-        deal.pool.deposit(period, refund_part, DepositKind.TAX_REFUND, sender=servicer)
-    if missing - refund_part:
-        deal.pool.deposit(period, missing - refund_part, kind, sender=servicer)
+    with batch.step(f"fund period {period}"):
+        _fund_servicer(deal, servicer, view.servicer_balance, missing, batch)
+        if view.allowance < missing:
+            batch.call(deal.stablecoin.contract.functions.approve(deal.pool.address, missing), servicer)
     return missing
+
+
+def _add_deposits(deal: DeployedDeal, period: int, missing: int, kind: DepositKind, refund: int, batch: Batch
+                  ) -> None:
+    """Add the deposits of ``missing``: the ``refund`` part as a tax-refund deposit, the rest as ``kind``."""
+    pool, servicer = deal.pool.contract.functions, deal.manifest.roles.servicer
+    refund_part = min(refund, missing)
+    with batch.step(f"deposit period {period}"):
+        if refund_part:
+            batch.call(pool.deposit(period, refund_part, int(DepositKind.TAX_REFUND)), servicer, gas=DEPOSIT_GAS)
+        if missing - refund_part:
+            batch.call(pool.deposit(period, missing - refund_part, int(kind)), servicer, gas=DEPOSIT_GAS)
+
+
+def _deposit(deal: DeployedDeal, period: int, total: int, kind: DepositKind, refund: int = 0,
+             then: Callable[[Batch], None] | None = None, funded: int | None = None) -> tuple[int, list[Any]]:
+    """Bring ``period``'s deposits up to ``total`` in two batches (:class:`rwa.chain.pipeline.Batch`): the funding
+    and approval (skipped when a batch already sent did it for ``funded``, what the deposits lacked), then the
+    deposits with what ``then`` adds after them (the servicer's distribution: one sender's transactions are mined
+    in order). Returns what was deposited now and the second batch's receipts."""
+    from rwa.chain.pipeline import Batch
+
+    missing = funded
+    if missing is None:
+        funding = Batch(deal.chain)
+        missing = _fund_deposit(deal, period, total, funding)
+        funding.send()
+    batch = Batch(deal.chain)
+    if missing:
+        _add_deposits(deal, period, missing, kind, refund, batch)
+    if then is not None:
+        then(batch)
+    return missing, batch.send()
 
 
 def scheduled_tax_refund(deal: DeployedDeal, period: int) -> int:
@@ -135,14 +170,64 @@ def scheduled_tax_refund(deal: DeployedDeal, period: int) -> int:
     return deal.pool.terms().scheduled_refund(period)
 
 
+@dataclass(frozen=True)
+class Funded:
+    """A period's deposits checked and funded by :func:`fund_period` in a batch its caller sent."""
+
+    period: int
+    cash: int
+    refund: int
+    missing: int
+
+
 def distribute_period(
-    deal: DeployedDeal, period: int, amount: int | None = None, tax_refund: int | None = None
+    deal: DeployedDeal, period: int, amount: int | None = None, tax_refund: int | None = None,
+    funded: Funded | None = None,
 ) -> DistributeResult:
     """Deposit the period's cash and run the pool's waterfall for it.
 
     ``amount`` (rent) defaults to the oracle's reported revenue; ``tax_refund`` defaults to the refund the pool
-    schedules for the period, deposited as a tax-refund deposit.
+    schedules for the period, deposited as a tax-refund deposit. The deposits go in one batch, the distribution in
+    the next (it needs them mined). With ``funded`` (:func:`fund_period`'s, its batch mined) the period was checked
+    and funded already: the deposits and the distribution are sent at once.
     """
+    if funded is not None and funded.period == period:
+        cash, refund = funded.cash, funded.refund
+    else:
+        due = _period_due(deal, period, amount, tax_refund, None)
+        if isinstance(due, DistributeResult):
+            return due
+        cash, refund, funded = due[0], due[1], None
+    servicer = deal.manifest.roles.servicer
+
+    def distribute(batch: Batch) -> None:
+        batch.call(deal.pool.contract.functions.distribute(period), servicer, step=f"distribute period {period}",
+                   gas=DISTRIBUTE_GAS)
+
+    sent, receipts = _deposit(deal, period, cash + refund, DepositKind.RENT, refund, then=distribute,
+                              funded=None if funded is None else funded.missing)
+    legs = deal.pool.legs_in(receipts[-1])
+    return DistributeResult(period, sent, legs, f"period {period} distributed")
+
+
+def fund_period(deal: DeployedDeal, period: int, batch: Batch, reported: int, amount: int | None = None,
+                tax_refund: int | None = None) -> Funded | None:
+    """Add what ``period``'s deposits need first (a development chain's stablecoin, the servicer's approval) to
+    ``batch``, which also publishes the period's report of ``reported`` revenue: the checks of
+    :func:`distribute_period`, with that revenue instead of a report already on-chain. The caller sends the batch,
+    then :func:`distribute_period` (given what this returns) deposits and distributes in one more. None when the
+    period is distributed already."""
+    due = _period_due(deal, period, amount, tax_refund, reported)
+    if isinstance(due, DistributeResult):
+        return None
+    cash, refund = due
+    return Funded(period, cash, refund, _fund_deposit(deal, period, cash + refund, batch))
+
+
+def _period_due(deal: DeployedDeal, period: int, amount: int | None, tax_refund: int | None, reported: int | None
+                ) -> tuple[int, int] | DistributeResult:
+    """What ``period``'s deposits must come to, rent and refund, checked before anything is sent (a period already
+    distributed: the result that says so). The rent defaults to ``reported``, else the oracle's report."""
     _refuse_edited_deal_file(deal)
     count = deal.pool.terms().period_count
     if not 1 <= period <= count:
@@ -153,11 +238,12 @@ def distribute_period(
         return DistributeResult(period, 0, None, f"period {period} is already distributed; nothing to do")
     if period != last + 1:
         raise InputError(f"--period {period}: periods are distributed in order; the next one is {last + 1}")
-    report = deal.oracle.report_of(period)
-    if report is None:
-        raise InputError(
-            f"period {period} has no oracle report yet: run `rwa oracle publish --period {period}` before depositing"
-        )
+    if reported is None:
+        report = deal.oracle.report_of(period)
+        if report is None:
+            raise InputError(f"period {period} has no oracle report yet: run `rwa oracle publish --period {period}` "
+                             "before depositing")
+        reported = report.revenue
     now = deal.chain.now()
     if now < end:
         raise InputError(f"period {period} ends at {format_time(end)}; the chain's time is {format_time(now)}")
@@ -165,12 +251,9 @@ def distribute_period(
         raise InputError(f"--amount {amount}: must be >= 0")
     if tax_refund is not None and tax_refund < 0:
         raise InputError(f"--tax-refund {tax_refund}: must be >= 0")
-    cash = report.revenue if amount is None else amount
+    cash = reported if amount is None else amount
     refund = scheduled_tax_refund(deal, period) if tax_refund is None else tax_refund
-    sent = _deposit(deal, period, cash + refund, DepositKind.RENT, refund)
-    receipt = deal.pool.distribute(period, sender=deal.manifest.roles.servicer)
-    legs = deal.pool.legs_in(receipt)
-    return DistributeResult(period, sent, legs, f"period {period} distributed")
+    return cash, refund
 
 
 def finalize_deal(deal: DeployedDeal, residual: int) -> DistributeResult:
@@ -188,7 +271,7 @@ def finalize_deal(deal: DeployedDeal, residual: int) -> DistributeResult:
                              f"grace has passed, at {format_time(opens)}; the chain's time is "
                              f"{format_time(deal.chain.now())}")
         deal.chain.time_travel(opens)  # a development chain: the maturity period and its grace pass at once
-    sent = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE)
+    sent, _ = _deposit(deal, terms.period_count + 1, residual, DepositKind.RESIDUAL_VALUE)
     receipt = deal.pool.finalize(sender=deal.manifest.roles.servicer)
     return DistributeResult(terms.period_count + 1, sent, deal.pool.legs_in(receipt), "pool finalized")
 
@@ -202,7 +285,7 @@ def distribute_recovery(deal: DeployedDeal, amount: int) -> DistributeResult:
     if not deal.pool.finalized():
         raise InputError("recoveries are distributed after maturity: finalize the pool first (`--final`)")
     period = terms.maturity_period + 1 + deal.pool.recoveries()
-    sent = _deposit(deal, period, amount, DepositKind.RESIDUAL_VALUE)
+    sent, _ = _deposit(deal, period, amount, DepositKind.RESIDUAL_VALUE)
     receipt = deal.pool.distribute_recovery(sender=deal.manifest.roles.servicer)
     return DistributeResult(period, sent, deal.pool.legs_in(receipt), f"recovery round {period} distributed")
 

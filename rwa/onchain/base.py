@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from typing import Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from eth_utils.crypto import keccak
 from web3 import Web3
@@ -22,6 +22,9 @@ from rwa.chain import tx
 from rwa.chain.node import Chain, checksummed
 from rwa.errors import InputError
 from rwa.model.units import ZERO_ADDRESS
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 
 class HasAddress(Protocol):
@@ -64,6 +67,15 @@ def _checksummed(raw: str) -> str:
 ANYONE = ZERO_ADDRESS
 """Every account: the member that opens a role to all (OpenZeppelin's ``onlyRoleOrOpenRole``, the timelock's open
 executor) and the buyer of an order any account may fill."""
+
+
+def create(chain: Chain, name: str, *args: Any, sender: str | None, gas: int | None = None,
+           batch: Batch | None = None) -> Contract:
+    """Deploy the build's contract ``name``; with ``batch``, add its creation there instead and bind the address
+    it will have (:meth:`rwa.chain.pipeline.Batch.deploy`)."""
+    if batch is None:
+        return tx.deploy(chain, name, *args, sender=sender, gas=gas)
+    return tx.contract_at(chain, name, batch.deploy(name, *args, sender=sender or chain.accounts[0].address, gas=gas))
 
 
 class Role(enum.StrEnum):

@@ -56,6 +56,23 @@ class PendingDeploy(BaseModel):
     nonce: int
 
 
+class PendingTransaction(BaseModel):
+    """One transaction of a batch about to be broadcast (:mod:`rwa.chain.pipeline`)."""
+
+    step: str = Field(description="the issuance step it is for; a deployment's is its contract's key")
+    sender: str
+    nonce: int
+    tx_hash: str | None = Field(default=None, description="None on the embedded chain (mined when sent)")
+    created: str | None = Field(default=None, description="the address a deployment creates")
+
+
+class PendingBatch(BaseModel):
+    """Transactions about to be broadcast together: if the process dies, the next run adopts what was mined (a
+    contract at its CREATE address) and plans the rest again from the chain's state, with the nonces left free."""
+
+    transactions: list[PendingTransaction]
+
+
 class Manifest(BaseModel):
     """What a deployment is. Contract names are the keys of ``contracts``:
     ``stablecoin``, ``registry``, ``oracle``, ``senior``, ``junior``, ``pool``."""
@@ -76,6 +93,7 @@ class Manifest(BaseModel):
     terms: RecordedTerms | None = None
     progress: list[str] = Field(default_factory=list)
     pending_deploy: PendingDeploy | None = None
+    pending_batch: PendingBatch | None = None
     complete: bool = False
 
     def address(self, name: str) -> str:

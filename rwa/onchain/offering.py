@@ -7,16 +7,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import deploy
 from rwa.model.offering_book import CloseOutcome, Cost, OfferingConfig
 from rwa.model.units import Tranche
-from rwa.onchain.base import ContractWrapper, HasAddress, to_address
+from rwa.onchain.base import ContractWrapper, HasAddress, create, to_address
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 TRANCHE_IDS: dict[Tranche, int] = {"senior": 0, "junior": 1}
 
@@ -84,11 +86,12 @@ class DealOffering(ContractWrapper):
         junior_size: int,
         *,
         sender: str,
+        batch: Batch | None = None,
     ) -> DealOffering:
         cfg = astuple(config)
         cfg = (*cfg[:6], to_address(config.treasury), *cfg[7:])
-        contract = deploy(chain, "DealOffering", cfg, [(to_address(c.recipient), c.amount) for c in costs],
-                          to_address(pool), senior_size, junior_size, sender=sender)
+        contract = create(chain, "DealOffering", cfg, [(to_address(c.recipient), c.amount) for c in costs],
+                          to_address(pool), senior_size, junior_size, sender=sender, batch=batch)
         return cls(chain, contract)
 
     # -- transactions -------------------------------------------------------------------------------------------

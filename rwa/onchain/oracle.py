@@ -11,15 +11,18 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import call, call_many, deploy, send
+from rwa.chain.tx import call, call_many, send
 from rwa.errors import ContractRevertError, InputError
 from rwa.model.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX
-from rwa.onchain.base import ContractWrapper
+from rwa.onchain.base import ContractWrapper, create
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 SUBMIT_GAS = 400_000
 """Enough for submit/amend with up to ~10 signatures; passing it skips estimation (twice as fast on eth-tester)."""
@@ -160,13 +163,14 @@ class RevenueOracle(ContractWrapper):
         max_multiple_bps: int,
         contracted_rent: Sequence[int],
         sender: str | None = None,
+        batch: Batch | None = None,
     ) -> RevenueOracle:
         """Deploy with the deal's reporters and quorum and its contracted-rent schedule (one amount per period);
         ``period_length`` is ``rwa.model.calendar.CALENDAR_MONTHS`` for the deal's calendar months from ``first_start``,
         or the seconds of equal periods (a test oracle)."""
-        contract = deploy(
+        contract = create(
             chain, "RevenueOracle", admin, list(reporters), threshold, first_start, period_length, grace,
-            max_multiple_bps, list(contracted_rent), sender=sender or admin,
+            max_multiple_bps, list(contracted_rent), sender=sender or admin, batch=batch,
         )
         return cls(chain, contract)
 

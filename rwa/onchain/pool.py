@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
 from web3.contract import Contract
@@ -13,17 +13,26 @@ from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import deploy, event_args
+from rwa.chain.tx import event_args
 from rwa.errors import InputError
 from rwa.model.calendar import clock_length, late_periods
 from rwa.model.terms import DefaultRules
 from rwa.model.waterfall import PeriodLegs, PoolState, PoolTerms
-from rwa.onchain.base import ContractWrapper, Role
+from rwa.onchain.base import ContractWrapper, Role, create
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 # Explicit limits on the embedded chain (estimation doubles the time); a real node estimates. Deployment always
 # estimates, which decodes a constructor's revert.
-_DEPOSIT_GAS = 200_000
-_DISTRIBUTE_GAS = 1_000_000
+DEPOSIT_GAS = 200_000
+"""A deposit's gas limit when it cannot be estimated (it needs the approval sent with it): the committed snapshot's
+first deposit of a period (``LeasePool.deposit (first)``, about 108k with the test stablecoin) with room for a real
+stablecoin's dearer ``transferFrom``."""
+DISTRIBUTE_GAS = 1_000_000
+"""A distribution's gas limit when it cannot be estimated (it follows its deposits in one batch): the snapshot's
+first distribution (``LeasePool.distribute (first)``, about 450k) with room; a distribution's cost does not grow
+with the holders."""
 _ADMIN_GAS = 200_000
 
 
@@ -112,6 +121,7 @@ class LeasePool(ContractWrapper):
         fee_recipient: str,
         junior_face: int,
         sender: str | None = None,
+        batch: Batch | None = None,
     ) -> LeasePool:
         """Deploy a pool for ``terms`` (its principal and refund schedules included) and the events of default
         ``rules``; ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
@@ -132,7 +142,7 @@ class LeasePool(ContractWrapper):
             terms.cash_trap_dscr_bps,
         )
         parties = tuple(_cs(a) for a in (stablecoin, oracle, senior, junior, admin, servicer, trustee, fee_recipient))
-        contract = deploy(
+        contract = create(
             chain,
             "LeasePool",
             terms_tuple,
@@ -142,6 +152,7 @@ class LeasePool(ContractWrapper):
             parties,
             junior_face,
             sender=sender or admin,
+            batch=batch,
         )
         return cls(chain, contract)
 
@@ -158,13 +169,13 @@ class LeasePool(ContractWrapper):
     ) -> TxReceipt:
         """Deposit ``amount`` for ``period`` (the servicer must have approved the pool for it)."""
         fn = self.contract.functions.deposit(period, amount, int(kind))
-        return self._send(fn, sender, gas, _DEPOSIT_GAS)
+        return self._send(fn, sender, gas, DEPOSIT_GAS)
 
     def distribute(self, period: int, *, sender: str, gas: int | None = None) -> TxReceipt:
-        return self._send(self.contract.functions.distribute(period), sender, gas, _DISTRIBUTE_GAS)
+        return self._send(self.contract.functions.distribute(period), sender, gas, DISTRIBUTE_GAS)
 
     def finalize(self, *, sender: str, gas: int | None = None) -> TxReceipt:
-        return self._send(self.contract.functions.finalize(), sender, gas, _DISTRIBUTE_GAS)
+        return self._send(self.contract.functions.finalize(), sender, gas, DISTRIBUTE_GAS)
 
     def declare_default(self, reason: str, *, sender: str, gas: int | None = None) -> TxReceipt:
         return self._send(self.contract.functions.declareDefault(reason), sender, gas, _ADMIN_GAS)
@@ -181,7 +192,7 @@ class LeasePool(ContractWrapper):
 
     def distribute_recovery(self, *, sender: str, gas: int | None = None) -> TxReceipt:
         """After maturity, pay the next recovery round's deposits through the rest of the waterfall (anyone)."""
-        return self._send(self.contract.functions.distributeRecovery(), sender, gas, _DISTRIBUTE_GAS)
+        return self._send(self.contract.functions.distributeRecovery(), sender, gas, DISTRIBUTE_GAS)
 
     def recoveries(self) -> int:
         return int(self._call(self.contract.functions.recoveries()))

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from web3.types import TxReceipt
 
-from rwa.chain import tx
 from rwa.chain.node import Chain
 from rwa.errors import InputError
 from rwa.model.units import ZERO_ADDRESS
-from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
+from rwa.onchain.base import ContractWrapper, HasAddress, Role, create, to_address
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 BATCH_SIZE = 200
 """Investors per ``allowInvestors`` transaction: about 25k gas each plus about 25k per bound token, so a batch
@@ -45,10 +48,11 @@ class ComplianceRegistry(ContractWrapper):
 
     @classmethod
     def deploy(
-        cls, chain: Chain, admin: str | HasAddress, *, sender: str | None = None, gas: int | None = None
+        cls, chain: Chain, admin: str | HasAddress, *, sender: str | None = None, gas: int | None = None,
+        batch: Batch | None = None,
     ) -> ComplianceRegistry:
         """Deploy a registry whose ``admin`` holds DEFAULT_ADMIN_ROLE, COMPLIANCE_ROLE and AGENT_ROLE."""
-        contract = tx.deploy(chain, cls.CONTRACT, to_address(admin), sender=sender)
+        contract = create(chain, cls.CONTRACT, to_address(admin), sender=sender, batch=batch)
         return cls(chain, contract, gas)
 
     # -- transactions ---------------------------------------------------------------------------------------

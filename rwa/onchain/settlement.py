@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -14,9 +14,12 @@ from eth_utils.address import is_address, to_checksum_address
 from web3.types import TxReceipt
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import deploy, event_args
+from rwa.chain.tx import event_args
 from rwa.errors import InputError
-from rwa.onchain.base import ContractWrapper, HasAddress, eip712_digest, eip712_message, to_address
+from rwa.onchain.base import ContractWrapper, HasAddress, create, eip712_digest, eip712_message, to_address
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 DOMAIN_NAME = "RWA TradeSettlement"
 DOMAIN_VERSION = "1"
@@ -141,9 +144,9 @@ class TradeSettlement(ContractWrapper):
 
     @classmethod
     def deploy(cls, chain: Chain, stablecoin: str | HasAddress, senior: str | HasAddress, junior: str | HasAddress,
-               *, sender: str) -> TradeSettlement:
-        contract = deploy(chain, "TradeSettlement", to_address(stablecoin), to_address(senior), to_address(junior),
-                          sender=sender)
+               *, sender: str, batch: Batch | None = None) -> TradeSettlement:
+        contract = create(chain, "TradeSettlement", to_address(stablecoin), to_address(senior), to_address(junior),
+                          sender=sender, batch=batch)
         return cls(chain, contract)
 
     def fill(self, signed: SignedOrder, *, sender: str) -> TxReceipt:

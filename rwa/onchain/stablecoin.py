@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from web3 import Web3
 from web3.types import BlockIdentifier
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import deploy
 from rwa.errors import InputError
-from rwa.onchain.base import ContractWrapper
+from rwa.onchain.base import ContractWrapper, create
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 TEST_NAME = "Test USD"
 TEST_SYMBOL = "tUSD"
@@ -24,7 +28,8 @@ class Stablecoin(ContractWrapper):
     CONTRACT = "TestStablecoin"
 
     @classmethod
-    def deploy_test(cls, chain: Chain, owner: str, *, force: bool = False, gas: int | None = None) -> Stablecoin:
+    def deploy_test(cls, chain: Chain, owner: str, *, force: bool = False, gas: int | None = None,
+                    batch: Batch | None = None) -> Stablecoin:
         """Deploy ``TestStablecoin`` owned (and mintable) by ``owner``.
 
         Refuses on a chain that is not a local development chain: a mintable "stablecoin" on a public network would
@@ -35,7 +40,7 @@ class Stablecoin(ContractWrapper):
                 f"refusing to deploy TestStablecoin on chain {chain.chain_id}, which is not a local development "
                 "chain: pass the real stablecoin's address, or force it for a testnet rehearsal"
             )
-        contract = deploy(chain, "TestStablecoin", TEST_NAME, TEST_SYMBOL, owner, sender=owner, gas=gas)
+        contract = create(chain, "TestStablecoin", TEST_NAME, TEST_SYMBOL, owner, sender=owner, gas=gas, batch=batch)
         return cls(chain, contract)
 
     def mint(self, to: str, amount: int, *, sender: str, gas: int | None = None) -> None:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eth_utils.crypto import keccak
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from rwa.chain.node import Chain
-from rwa.chain.tx import deploy
 from rwa.errors import InputError
-from rwa.onchain.base import ANYONE, ContractWrapper, Role, to_address
+from rwa.onchain.base import ANYONE, ContractWrapper, Role, create, to_address
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 NO_PREDECESSOR = bytes(32)
 
@@ -56,13 +59,14 @@ class DealTimelock(ContractWrapper):
 
     @classmethod
     def deploy(
-        cls, chain: Chain, delay: int, proposers: Sequence[str], *, admin: str, executors: Sequence[str] = (ANYONE,)
+        cls, chain: Chain, delay: int, proposers: Sequence[str], *, admin: str, executors: Sequence[str] = (ANYONE,),
+        batch: Batch | None = None,
     ) -> DealTimelock:
         """Deploy with ``delay`` seconds; ``admin`` may grant roles until it renounces (issuance does at once)."""
         if delay <= 0:
             raise InputError(f"timelock delay {delay}: must be positive")
-        contract = deploy(chain, "DealTimelock", delay, [to_address(p) for p in proposers],
-                          [to_address(e) for e in executors], to_address(admin), sender=admin)
+        contract = create(chain, "DealTimelock", delay, [to_address(p) for p in proposers],
+                          [to_address(e) for e in executors], to_address(admin), sender=admin, batch=batch)
         return cls(chain, contract)
 
     def min_delay(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
@@ -13,8 +13,11 @@ from web3.types import BlockIdentifier, TxReceipt
 from rwa.chain import tx
 from rwa.chain.node import Chain
 from rwa.errors import InputError
-from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
+from rwa.onchain.base import ContractWrapper, HasAddress, Role, create, to_address
 from rwa.onchain.registry import BATCH_SIZE, ComplianceRegistry
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 CLAIMABLE_BATCH = 1_000
 """Holders per ``claimableOf`` or ``claimsDue`` call: at most about 11k gas each, far below a node's call gas cap
@@ -75,6 +78,7 @@ class TrancheToken(ContractWrapper):
         sender: str | None = None,
         gas: int | None = None,
         bind: bool = True,
+        batch: Batch | None = None,
     ) -> TrancheToken:
         """Deploy a tranche paying in ``stablecoin``, checking ``registry``; ``admin`` holds DEFAULT_ADMIN_ROLE,
         ISSUER_ROLE and AGENT_ROLE. Grant DISTRIBUTOR_ROLE to the pool once it is deployed.
@@ -82,7 +86,7 @@ class TrancheToken(ContractWrapper):
         With ``bind`` (the default), ``admin``, who must also be the registry's admin, then binds the token to the
         registry and syncs every investor the registry already knows, so the token is usable at once. Without it
         the token knows no investor (every mint and transfer is refused) until that is done."""
-        contract = tx.deploy(
+        contract = create(
             chain,
             cls.CONTRACT,
             name,
@@ -91,9 +95,10 @@ class TrancheToken(ContractWrapper):
             to_address(registry),
             to_address(admin),
             sender=sender,
+            batch=batch,
         )
         token = cls(chain, contract, gas)
-        if bind:
+        if bind and batch is None:
             reg = ComplianceRegistry.at(chain, registry, gas)
             binder = to_address(admin)
             reg.bind_token(token, sender=binder)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -41,6 +41,9 @@ from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_
 from rwa.oracle.report import distinct_signers, require_quorum, sign_report
 from rwa.oracle.retry import NodeUnavailableError, RetryPolicy, short_error
 from rwa.oracle.source import FigureSource, open_source
+
+if TYPE_CHECKING:
+    from rwa.chain.pipeline import Batch
 
 log = logging.getLogger("rwa.oracle.publisher")
 
@@ -286,14 +289,7 @@ class Publisher:
         if not self.chain.takes_back_reverted:  # a dry run first, so that a rejection sends nothing (one eth_call)
             self._check(kind, report, signatures)
         nonce = self._node(lambda: self.chain.nonce(sender.address), "nonce")
-        gas_price = self._node(self.chain.gas_price, "gas price")
-        fields: dict[str, Any] = {
-            "to": self.oracle.address, "data": encode_call(self._function(kind, report, signatures)), "value": 0,
-            "nonce": nonce, "gas": SUBMIT_GAS, "gasPrice": gas_price, "chainId": self.chain.chain_id,
-        }
-        signed = sender.sign_transaction(fields)
-        raw = bytes(signed.raw_transaction)
-        tx_hash = "0x" + bytes(signed.hash).hex()
+        raw, tx_hash = self._signed(kind, report, signatures, nonce)
         self.outbox.record_sending(self.oracle.address, kind, period, raw, tx_hash)
         if not self._broadcast(raw, period):
             self.outbox.record_signed(self.oracle.address, kind, report, signatures)  # as if never sent
@@ -302,6 +298,54 @@ class Publisher:
         log.debug("period %d: %s transaction %s sent", period, kind, tx_hash)
         _fault("after-submit")
         return self._await(kind, report, tx_hash)
+
+    def _signed(self, kind: ReportKind, report: Report, signatures: Sequence[bytes], nonce: int) -> tuple[bytes, str]:
+        """The report's transaction signed by the sender with ``nonce``: its raw bytes and hash."""
+        assert self.sender is not None
+        gas_price = self._node(self.chain.gas_price, "gas price")
+        fields: dict[str, Any] = {
+            "to": self.oracle.address, "data": encode_call(self._function(kind, report, signatures)), "value": 0,
+            "nonce": nonce, "gas": SUBMIT_GAS, "gasPrice": gas_price, "chainId": self.chain.chain_id,
+        }
+        signed = self.sender.sign_transaction(fields)
+        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+
+    def publish_in(self, batch: Batch, report: Report) -> Callable[[], PublishResult]:
+        """Add ``report``'s first publication to ``batch`` (:class:`rwa.chain.pipeline.Batch`), so that it is mined
+        with the batch's other transactions (the servicer's deposits of the month); returns what gives its result
+        once the caller has sent the batch.
+
+        The outbox path is kept: the signatures are recorded, the transaction is dry-run (a rejection sends
+        nothing), and the signed transaction is recorded before the batch broadcasts it. A period already on-chain,
+        a transaction an interrupted run left in the outbox, and the embedded chain (which mines each transaction
+        when sent) take :meth:`publish_period`'s own path at once."""
+        period = report.period
+        entry = self.outbox.get(self.oracle.address, ReportKind.SUBMITTED, period)
+        interrupted = entry is not None and entry.status is not OutboxStatus.DONE
+        if self.chain.takes_back_reverted or interrupted or self._onchain(period) is not None:
+            done = self.publish_period(report)
+            return lambda: done
+        if self.sender is None:
+            raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
+        _, threshold = self._quorum()
+        signatures = self._sign(report)
+        require_quorum(period, signatures, threshold)
+        self.outbox.record_signed(self.oracle.address, ReportKind.SUBMITTED, report, signatures)
+        _fault("after-sign")
+        self._check(ReportKind.SUBMITTED, report, signatures)
+        nonce = batch.nonce(self.sender.address)
+        raw, tx_hash = self._signed(ReportKind.SUBMITTED, report, signatures, nonce)
+        self.outbox.record_sending(self.oracle.address, ReportKind.SUBMITTED, period, raw, tx_hash)
+        data = encode_call(self._function(ReportKind.SUBMITTED, report, signatures))
+        batch.add_signed(raw, self.sender.address, nonce, f"publish period {period}", self.oracle.address, data,
+                         SUBMIT_GAS, "RevenueOracle")
+
+        def result() -> PublishResult:
+            mined = self._await(ReportKind.SUBMITTED, report, tx_hash)
+            return PublishResult(period, PublishStatus.PUBLISHED, report, mined.tx_hash,
+                                 f"period {period}: published in transaction {mined.tx_hash} (block {mined.block})")
+
+        return result
 
     def _check(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> None:
         """Dry-run the transaction as a call: a rejection raises the contract's reason."""

@@ -14,11 +14,11 @@ from rwa.chain.node import Chain, connect
 from rwa.errors import ContractRevertError, InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, claim_for, distribute_period
+from rwa.issuance.resume import StepRunner
 from rwa.model.deal_file import load_deal
 from rwa.model.terms import period_ends
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import load_manifest
-from rwa.onchain.oracle import RevenueOracle
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import EXAMPLE, deal_for, rwa
@@ -63,31 +63,30 @@ def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_on
     assert chain.w3.eth.block_number == head
 
 
-def test_issue_resumes_and_adopts_a_contract_deployed_before_a_crash(
+def test_issue_resumes_and_adopts_the_contracts_of_a_batch_sent_before_a_crash(
     chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deal_path = deal_for(_investors(chain), tmp_path, chain.now())
     out = tmp_path / "deployment.json"
-    real_deploy = RevenueOracle.deploy
-    deployed: list[str] = []
 
-    def deploy_then_die(*args: object, **kwargs: object) -> RevenueOracle:
-        oracle = real_deploy(*args, **kwargs)  # type: ignore[arg-type]
-        deployed.append(oracle.address)
-        raise KeyboardInterrupt("killed after the oracle's transaction, before it was recorded")
+    def die(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt("killed after the first batch was sent, before its contracts were recorded")
 
-    monkeypatch.setattr(RevenueOracle, "deploy", deploy_then_die)
+    monkeypatch.setattr(StepRunner, "_settle", die)
+    nonce = chain.nonce(chain.accounts[0].address)
     with pytest.raises(KeyboardInterrupt):
         issue(chain, plan_issue(deal_path), out, lambda _m: None)
     half = load_manifest(out)
-    assert not half.complete and "oracle" not in half.contracts and "registry" in half.contracts
-    monkeypatch.setattr(RevenueOracle, "deploy", real_deploy)
+    assert not half.complete and half.contracts == {} and half.pending_batch is not None
+    sent = {t.step: t.created for t in half.pending_batch.transactions}
+    assert list(sent) == ["stablecoin", "registry", "oracle", "timelock"]
+    assert chain.nonce(chain.accounts[0].address) == nonce + 4  # all four were mined
+    monkeypatch.undo()
     notes: list[str] = []
     manifest = issue(chain, plan_issue(deal_path), out, notes.append)
-    assert manifest.complete
-    assert manifest.contracts["oracle"] == deployed[0]
-    assert any("adopted oracle" in n for n in notes)
-    assert manifest.contracts["registry"] == half.contracts["registry"]
+    assert manifest.complete and manifest.pending_batch is None
+    assert {k: manifest.contracts[k] for k in sent} == sent  # adopted, not deployed again
+    assert sum("adopted" in n for n in notes) == 4
 
 
 def test_period_60_of_the_example_deal_ends_with_the_leases_and_the_pools_period_ends_are_the_deals(

@@ -52,9 +52,10 @@ def test_lifecycle_and_replay_on_anvil_mining_a_block_every_second(anvil_interva
     chain = anvil_interval_chain
     _, blocks = _lifecycle_and_replay(chain, tmp_path)
     sent = [b for b in blocks if b["transactions"]]
-    assert len(sent) > 50
-    # every transaction waited for a block of the node's interval, so the lifecycle spans about a second of chain time
-    # per transaction (an automining node stamps them all within a few seconds); the clock move is the one jump of a
+    # a step's independent transactions share a block (rwa.chain.pipeline): fewer blocks than transactions
+    assert sum(len(b["transactions"]) for b in sent) > 50 > len(sent)
+    # every batch waited for a block of the node's interval, so the lifecycle spans about a second of chain time per
+    # block it sent to (an automining node stamps them all within a few seconds); the clock move is the one jump of a
     # month among them. Two blocks may share a second (anvil's interval miner right after a clock move does)
     stamps = [int(b["timestamp"]) for b in blocks]
     steps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
