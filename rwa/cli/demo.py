@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rwa.chain.node import Chain, connect, reset_state
+from rwa.chain.interface import Chain, connect
+from rwa.chain.state_log import reset_state
 from rwa.chain.tx import send_value
 from rwa.errors import InputError
 from rwa.issuance.issue import issue, plan_issue

@@ -30,7 +30,7 @@ def issue_command(
     state: StateFile = None,
 ) -> None:
     """Validate and size the deal, then deploy and mint it (resumes an interrupted run; never issues twice)."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.issue import issue, plan_issue
     from rwa.issuance.show import show_plan
     from rwa.paths import writable_file
@@ -71,7 +71,7 @@ def distribute_command(
     state: StateFile = None,
 ) -> None:
     """The servicer deposits the period's cash and the pool runs its waterfall."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
     from rwa.issuance.operate import distribute_period, distribute_recovery, finalize_deal
     from rwa.issuance.show import deal_amount, deal_money, show_legs
@@ -105,7 +105,7 @@ def claim_command(
     state: StateFile = None,
 ) -> None:
     """Pay a holder's claimable stablecoin from both tranches."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
     from rwa.issuance.operate import claim_all, claim_for
     from rwa.issuance.show import deal_money
@@ -133,7 +133,7 @@ def status_command(
     raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl = None, state: StateFile = None
 ) -> None:
     """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.operate import status_rows
     from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment

@@ -17,7 +17,7 @@ from rwa.cli.options import Deployment, RpcUrl, StateFile, output_console, seed_
 from rwa.errors import RwaError
 
 if TYPE_CHECKING:
-    from rwa.chain.node import Chain
+    from rwa.chain.interface import Chain
 
 app = typer.Typer(
     name="rwa",
@@ -51,7 +51,7 @@ def compile_cmd(
 @chain_app.command("info")
 def chain_info(rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """Chain id, head block and the accounts this checkout can sign for."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.model.units import format_time
 
     with connect(rpc_url=rpc_url, state=state) as chain:
@@ -73,7 +73,7 @@ def chain_code(address: str, rpc_url: RpcUrl = None, state: StateFile = None) ->
     """Size of the code deployed at ADDRESS (0 when there is none)."""
     from web3 import Web3
 
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
 
     if not Web3.is_address(address):
@@ -97,7 +97,7 @@ def chain_advance(
 ) -> None:
     """DEVELOPMENT CHAINS ONLY: move the chain's clock forward. One empty block is mined at the new time; no
     transaction is sent and no contract changes."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
     from rwa.model.units import format_time, parse_duration, parse_time
 
@@ -146,7 +146,7 @@ def chain_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: the embedded chain's whole history is deleted.")] = False,
 ) -> None:
     """Delete the embedded chain's state file and start over (asks for --yes)."""
-    from rwa.chain.node import default_state_path, reset_state
+    from rwa.chain.state_log import default_state_path, reset_state
     from rwa.errors import InputError
 
     path = state or default_state_path()

@@ -24,7 +24,7 @@ Raw = Annotated[bool, typer.Option("--raw", help="Amounts in the stablecoin's sm
 def status_cmd(raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl = None,
                state: StateFile = None) -> None:
     """The offering's phase, window, tickets, routing and each tranche's book."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.offering import status_rows
     from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment
@@ -52,7 +52,7 @@ def subscribe_cmd(
     state: StateFile = None,
 ) -> None:
     """Request a subscription: pay --amount for --tranche tokens, allocated at the close."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.offering import subscribe
     from rwa.issuance.show import deal_amount, deal_money
     from rwa.onchain.deployed import open_deployment
@@ -69,7 +69,7 @@ def subscribe_cmd(
 def cancel_cmd(tranche: Tranche, investor: Investor, raw: Raw = False, deployment: Deployment = None,
                rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """Cancel a pending request while the window is open; it is refunded in full at once."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.offering import cancel
     from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment
@@ -85,7 +85,7 @@ def cancel_cmd(tranche: Tranche, investor: Investor, raw: Raw = False, deploymen
 def close_cmd(raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl = None,
               state: StateFile = None) -> None:
     """After the window: allocate and route the raise, or cancel under the deal's rule (anyone may)."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.offering import close
     from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment
@@ -103,7 +103,7 @@ def abandon_cmd(raw: Raw = False, deployment: Deployment = None, rpc_url: RpcUrl
                 state: StateFile = None) -> None:
     """When no close succeeded within the grace after the window: cancel the offering (anyone may); every request
     is then refunded in full by `rwa offering claim`."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.offering import abandon
     from rwa.issuance.show import deal_money
     from rwa.onchain.deployed import open_deployment
@@ -126,7 +126,7 @@ def claim_cmd(
     state: StateFile = None,
 ) -> None:
     """After the close: deliver each request's tokens and refund (or the whole refund when cancelled)."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
     from rwa.issuance.offering import TRANCHE_OF_ID, claim
     from rwa.issuance.show import deal_money

@@ -27,7 +27,7 @@ def replay_command(
 ) -> None:
     """Rebuild every payment from chain history and reconcile it to the unit: exit 0 reconciled (disclosures listed),
     1 findings, 2 bad input, 3 the replay could not finish (no verdict; re-run)."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.onchain.deployment import default_manifest_path
     from rwa.replay.run import run_replay
 

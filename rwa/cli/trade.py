@@ -25,7 +25,7 @@ Raw = Annotated[bool, typer.Option("--raw", help="Amounts in smallest units (tok
 def quote_cmd(tranche: TrancheOpt, amount: Amount, raw: Raw = False, deployment: Deployment = None,
               rpc_url: RpcUrl = None, state: StateFile = None) -> None:
     """What a buyer would pay: the amount's share of the tranche's fair value now (as `rwa value` computes it)."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
     from rwa.issuance.trade import fair_price
@@ -63,7 +63,7 @@ def make_cmd(
     state: StateFile = None,
 ) -> None:
     """Sign a sell order; the buyer fills the order file with `rwa trade fill`."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
     from rwa.issuance.show import deal_amount, deal_money, deal_tokens
     from rwa.issuance.trade import MadeOrders, make_order
@@ -99,7 +99,7 @@ def fill_cmd(
     state: StateFile = None,
 ) -> None:
     """Fill a signed order: the tokens and the payment move in one transaction."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.show import deal_money, deal_tokens
     from rwa.issuance.trade import fill_order, read_order
     from rwa.onchain.deployed import open_deployment
@@ -124,7 +124,7 @@ def cancel_cmd(
     state: StateFile = None,
 ) -> None:
     """Spend an order's nonce so that it can never be filled."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.errors import InputError
     from rwa.issuance.trade import settlement_of
     from rwa.onchain.deployed import open_deployment

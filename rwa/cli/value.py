@@ -84,7 +84,7 @@ def value_command(
     """Fair value of one token and of each tranche at a date: the remaining expected payments (the pool's waterfall
     run forward from its on-chain state on the deal's base case), each discounted from the end of its period to the
     date on actual/365 at an annual effective rate. Base case only, not loss-adjusted."""
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from rwa.issuance.show import deal_money
     from rwa.issuance.value import value_deployment
     from rwa.model.deal import load_deal

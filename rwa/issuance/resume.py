@@ -14,7 +14,7 @@ import rlp
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.onchain.deployment import Manifest, PendingDeploy, save_manifest
 
 

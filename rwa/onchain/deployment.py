@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 from web3 import Web3
 
-from rwa.chain.node import Chain, connect
+from rwa.chain.interface import Chain, connect
 from rwa.errors import InputError
 from rwa.model.terms import RecordedTerms
 from rwa.paths import state_dir, writable_file
@@ -121,7 +121,7 @@ def save_manifest(manifest: Manifest, path: Path) -> None:
 def check_same_chain(chain: Chain, manifest: Manifest, what: str = "the deployment") -> None:
     """Refuse a chain that is not the one ``manifest`` was written on: another chain id, or another block where the
     manifest's anchor block stands (its ``deployment_block_hash``). Embedded chains share their chain id and their
-    addresses; each has a genesis of its own (:data:`rwa.chain.node.GENESIS_SALT_BYTES`), so a manifest anchored at
+    addresses; each has a genesis of its own (:data:`rwa.chain.state_log.GENESIS_SALT_BYTES`), so a manifest anchored at
     another one's genesis or later blocks is refused here."""
     if manifest.chain_id != chain.chain_id:
         raise InputError(
@@ -178,7 +178,7 @@ def open_session(
     """The manifest and a connected chain checked against it (:func:`check_chain`), closed afterwards.
 
     The manifest is read before connecting, so a missing or malformed one never touches the chain; ``connector``
-    replaces the plain :func:`rwa.chain.node.connect` (the oracle retries it while a node is down).
+    replaces the plain :func:`rwa.chain.interface.connect` (the oracle retries it while a node is down).
     """
     manifest = load_manifest(deployment or default_manifest_path())
     chain = connector() if connector is not None else connect(rpc_url=rpc_url, state=state)

@@ -12,7 +12,7 @@ from typing import Any
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy
 from rwa.model.allocation import CloseOutcome, Cost, OfferingConfig
 from rwa.model.units import Tranche

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from web3.types import TxReceipt
 
 from rwa.chain import tx
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, HasAddress, Role, to_address
 

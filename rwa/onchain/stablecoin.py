@@ -5,7 +5,7 @@ from __future__ import annotations
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper

@@ -16,7 +16,7 @@ from eth_utils.crypto import keccak
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, Role, to_address

@@ -28,7 +28,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import RPCEndpoint
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import encode_call, reraise_revert
 from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
 from rwa.model.calendar import format_periods, late_periods
@@ -283,8 +283,6 @@ class Publisher:
             raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
         sender = self.sender
         period = report.period
-        if not self.chain.takes_back_reverted:  # a dry run first, so that a rejection sends nothing (one eth_call)
-            self._check(kind, report, signatures)
         nonce = self._node(lambda: self.chain.nonce(sender.address), "nonce")
         gas_price = self._node(self.chain.gas_price, "gas price")
         fields: dict[str, Any] = {
@@ -314,10 +312,9 @@ class Publisher:
                        f"checking the amendment of period {period}")
 
     def _broadcast(self, raw: bytes, period: int) -> bool:
-        """Send ``raw``; False when the chain ran it and took it back because it reverted.
-
-        On the embedded chain the transaction runs at once, and one that reverts leaves nothing: a rejection sends
-        nothing, as the dry run ensures on a node (:meth:`_send`), and the report's checks run once."""
+        """Send ``raw``; False when it would revert, and nothing of it was kept
+        (:meth:`rwa.chain.interface.Chain.send_raw_unless_reverted`: a node dry-runs it first, the embedded chain
+        runs it once and takes it back)."""
         return self._node(lambda: self.chain.send_raw_unless_reverted(raw), f"sending period {period}") is not None
 
     def _await(self, kind: ReportKind, report: Report, tx_hash: str) -> _Mined:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-import rwa.chain.node as chain_module
-from rwa.chain.node import Chain, connect
+import rwa.chain.embedded as embedded_module
+from rwa.chain.interface import Chain, connect
 from rwa.chain.tx import send
 from rwa.errors import ContractRevertError, StateFileError
 from rwa.onchain.stablecoin import Stablecoin
@@ -29,7 +29,7 @@ def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 DEPLOY = """
 import sys
 from pathlib import Path
-from rwa.chain.node import connect
+from rwa.chain.interface import connect
 from rwa.onchain.stablecoin import Stablecoin
 with connect(state=Path(sys.argv[1])) as chain:
     token = Stablecoin.deploy_test(chain, chain.accounts[0].address).contract
@@ -112,9 +112,9 @@ def test_a_state_file_from_before_genesis_salts_opens_on_the_fixed_genesis(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = tmp_path / "old.sqlite"
-    fixed = chain_module.genesis_params
+    fixed = embedded_module.genesis_params
     with monkeypatch.context() as m:  # made as before: the fixed genesis, no salt recorded
-        m.setattr(chain_module, "genesis_params", lambda _salt: fixed(None))
+        m.setattr(embedded_module, "genesis_params", lambda _salt: fixed(None))
         with connect(state=state) as old:
             old.time_travel(old.now() + 60)
             head, genesis = old.head(), _genesis(old)
@@ -251,10 +251,10 @@ def test_a_format_1_state_file_is_migrated_to_the_log_with_its_chain(tmp_path: P
 
 def test_the_log_replays_deletes_and_is_compacted_when_it_outgrows_its_keys(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rwa.chain.node as chain_module
+    import rwa.chain.state_log as chain_module
 
     path = tmp_path / "s.sqlite"
-    state = chain_module.StateFile(path)
+    state = chain_module.ChainStateLog(path)
     assert state.open() == ({}, {})
     store = {b"a": b"1", b"b": b"2", b"c": b"3"}
     state.write({"format": chain_module.STATE_FORMAT}, store, {b"a", b"b", b"c"})
@@ -264,7 +264,7 @@ def test_the_log_replays_deletes_and_is_compacted_when_it_outgrows_its_keys(
     state.close()
 
     def reopened() -> dict[bytes, bytes]:
-        again = chain_module.StateFile(path)
+        again = chain_module.ChainStateLog(path)
         try:
             return again.open()[1]
         finally:
