@@ -27,8 +27,8 @@ from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import BlockIdentifier, FilterParams, LogReceipt, RPCEndpoint, RPCResponse
 
+from rwa.chain.backend import query_parts
 from rwa.chain.embedded_direct import PRIORITY_FEE, DirectNode, recording
-from rwa.chain.interface import query_parts
 from rwa.chain.keys import EMBEDDED_ACCOUNTS
 from rwa.chain.rpc import Web3Backend
 from rwa.chain.state_log import (

@@ -17,8 +17,8 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
+from rwa.chain.backend import checksummed
 from rwa.chain.embedded_views import view_computation, view_state
-from rwa.chain.interface import checksummed
 from rwa.errors import ChainError, InputError
 
 LOG_CACHE_BLOCKS = 8_192

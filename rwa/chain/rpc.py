@@ -19,7 +19,7 @@ from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.types import BlockIdentifier, FilterParams, LogReceipt, RPCEndpoint, TxParams, Wei
 
-from rwa.chain.interface import Backend, checksummed
+from rwa.chain.backend import Backend, checksummed
 from rwa.chain.reverts import revert_data
 from rwa.errors import InputError, NodeUnreachableError
 
@@ -125,6 +125,9 @@ class Web3Backend(Backend):
 
     def time_travel(self, timestamp: int) -> None:
         self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
+        self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+
+    def mine(self) -> None:
         self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
     def take_snapshot(self) -> object:

@@ -26,7 +26,6 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, TransactionNotFound
-from web3.types import RPCEndpoint
 
 from rwa.chain.interface import Chain
 from rwa.chain.tx import encode_call, reraise_revert
@@ -188,7 +187,7 @@ class Publisher:
         except Exception:
             # eth-tester refuses to travel to a time its pending block (wall clock) already passed: a block mined now
             # is at least that late
-            self.chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+            self.chain.mine()
         if self.chain.now() < timestamp:
             raise ChainError(f"could not move the development chain's clock to {format_time(timestamp)}")
 
