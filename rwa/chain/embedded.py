@@ -277,12 +277,11 @@ def open_embedded(state_path: Path, fast: bool = True) -> tuple[EmbeddedBackend,
                 "chain_id": str(evm.chain.chain_id),
                 "created": str(int(time.time())),
             }
-        if fast:
-            chain_class: Any = type(evm.chain)
-            evm.chain = recording(chain_class)(base_db)
-            tester = FastLogsTester(evm)
-        else:
-            tester = EthereumTester(evm)
+        # the chain is made again over the database just filled: it reads its head (and the pending block on it)
+        # from there
+        chain_class: Any = type(evm.chain)
+        evm.chain = (recording(chain_class) if fast else chain_class)(base_db)
+        tester = FastLogsTester(evm) if fast else EthereumTester(evm)
         provider = EmbeddedProvider(tester, store, state, meta)
         if store.dirty:
             provider.flush()

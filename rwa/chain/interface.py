@@ -11,8 +11,8 @@ receipts, logs, blocks, senders, the development clock and snapshots, and each b
 
 Both sign locally with the accounts the chain holds. What differs between them is a capability, never a name:
 :attr:`Chain.is_dev` (a development clock and test tokens), :attr:`Chain.logs_complete` (the chain's own blocks are
-read, so no log can be left out), :meth:`Chain.preset_gas` (the chain sends with preset limits rather than
-estimating).
+read, so no log can be left out), :attr:`Chain.local_views` (a view costs no round trip, so batching saves nothing),
+:meth:`Chain.preset_gas` (the chain sends with preset limits rather than estimating).
 """
 
 from __future__ import annotations

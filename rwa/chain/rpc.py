@@ -95,6 +95,8 @@ class Web3Backend(Backend):
     # -- sends ----------------------------------------------------------------------------------------------------
 
     def transact(self, sender: str, to: str | None, data: bytes, gas: int | None, value: int = 0) -> bytes:
+        """Through web3.py's ``eth_sendTransaction``: signed by the signer middleware when ``sender`` is a local key
+        (a development node may sign for its own unlocked accounts)."""
         params: TxParams = {"from": Web3.to_checksum_address(sender), "data": data}
         if to:
             params["to"] = Web3.to_checksum_address(to)
@@ -102,8 +104,6 @@ class Web3Backend(Backend):
             params["value"] = Wei(value)
         if gas is not None:
             params["gas"] = gas
-        if not any(a.address.lower() == sender.lower() for a in self._keys):
-            raise InputError(f"no signing key for {sender}: add it to RWA_PRIVATE_KEYS or RWA_KEYSTORE")
         return bytes(self.w3.eth.send_transaction(params))
 
     def send_raw(self, raw: bytes) -> bytes:

@@ -331,3 +331,37 @@ def test_chain_advance_is_refused_on_a_node_that_is_not_a_development_chain() ->
             assert chain.head() == head
     finally:
         node.stop()
+
+
+@pytest.mark.parametrize(("first", "then"), [(True, False), (False, True), (False, False)],
+                         ids=["fast-then-plain", "plain-then-fast", "plain-then-plain"])
+def test_a_state_file_reopens_where_it_stopped_with_the_fast_path_on_or_off(
+        tmp_path: Path, first: bool, then: bool) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state, fast=first) as chain:
+        owner, alice = (a.address for a in chain.accounts[:2])
+        coin = Stablecoin.deploy_test(chain, owner)
+        coin.mint(alice, 500, sender=owner)
+        head = chain.head()
+    with connect(state=state, fast=then) as again:
+        assert again.head() == head
+        reopened = Stablecoin.at(again, coin.address)
+        assert reopened.balance_of(alice) == 500
+        reopened.mint(alice, 1, sender=owner)
+        assert reopened.balance_of(alice) == 501 and again.head()[0] == head[0] + 1
+
+
+def test_the_fast_path_setting_is_read_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rwa.errors import InputError
+
+    monkeypatch.setenv("RWA_FAST_PATH", "0")
+    with connect(state=tmp_path / "a.sqlite") as plain:
+        assert not plain.local_views
+    with connect(state=tmp_path / "b.sqlite", fast=True) as fast:  # the parameter wins over the setting
+        assert fast.local_views
+    monkeypatch.setenv("RWA_FAST_PATH", "sometimes")
+    with pytest.raises(InputError, match="RWA_FAST_PATH='sometimes': not a switch"):
+        connect(state=tmp_path / "c.sqlite")
+    monkeypatch.setenv("RWA_FAST_PATH", "")
+    with connect(state=tmp_path / "d.sqlite") as default:
+        assert default.local_views
