@@ -32,7 +32,10 @@ from typing import Any
 from rich.console import Console
 
 import rwa.cli.demo as demo
-from rwa.chain.node import EMBEDDED_ACCOUNTS, DirectNode, EmbeddedProvider, connect, genesis_params
+from rwa.chain.embedded import EmbeddedProvider, genesis_params
+from rwa.chain.embedded_direct import DirectNode
+from rwa.chain.interface import connect
+from rwa.chain.keys import EMBEDDED_ACCOUNTS
 
 
 @dataclass
@@ -123,7 +126,7 @@ def read_blocks(state: Path) -> tuple[list[Block], bytes, bytes | None]:
         db.close()
     salt = bytes.fromhex(row[0]) if row else None
     with connect(state=state) as chain:
-        direct = chain.direct
+        direct = chain.backend.direct
         assert direct is not None
         py_chain = direct.py_evm_chain
         head = py_chain.get_canonical_head()

@@ -33,7 +33,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
-from rwa.chain.node import connect
+from rwa.chain.interface import connect
 from rwa.chain.tx import send_value
 from rwa.cli.demo import EXAMPLE_DEAL, GAS_FUNDING, deal_head, investor_entry
 from rwa.issuance.issue import issue, plan_issue
@@ -76,7 +76,7 @@ def run(count: int, periods: int, folder: Path) -> dict[str, float]:
         manifest = issue(chain, plan_issue(deal_path), manifest_path, lambda _m: None)
         issuance = time.perf_counter() - t
         issued = chain.head()[0]
-        direct = chain.direct
+        direct = chain.backend.direct
         assert direct is not None
         issuance_gas = sum(int(direct.receipt(tx.hash)["gasUsed"]) for n in range(first, issued + 1)
                            for tx in direct.py_evm_chain.get_canonical_block_by_number(n).transactions)

@@ -15,7 +15,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 
-from rwa.chain.node import Chain, connect
+from rwa.chain.interface import Chain, connect
 from rwa.chain.tx import send_value
 from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID
 from rwa.onchain.base import ANYONE

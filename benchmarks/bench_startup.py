@@ -198,7 +198,7 @@ def time_first_state_read(label: str, state: Path, args: list[str], runs: int) -
 
 def issue_example(chain: object, folder: Path) -> Path:
     """The example deal issued on ``chain``; its manifest's path."""
-    from rwa.chain.node import Chain
+    from rwa.chain.interface import Chain
     from rwa.issuance.issue import issue, plan_issue
     from tests.support.issuance import deal_for
 
@@ -218,7 +218,7 @@ def main() -> None:
 
     from eth_account import Account
 
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from tests.support.anvil import start_anvil
 
     folder = Path(tempfile.mkdtemp(prefix="bench-startup-"))

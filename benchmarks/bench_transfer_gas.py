@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from rwa.chain import tx
-from rwa.chain.node import Chain, connect
+from rwa.chain.interface import Chain, connect
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.tranche import TrancheToken
 

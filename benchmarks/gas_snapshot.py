@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
-from rwa.chain.node import Chain, connect
+from rwa.chain.interface import Chain, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / ".gas-snapshot.json"

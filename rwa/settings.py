@@ -22,3 +22,17 @@ def env_number(name: str, kind: type[int] | type[float], default: float, minimum
     if not math.isfinite(value) or value < minimum:
         raise InputError(f"{name}={text!r}: must be a finite number of {minimum} or more")
     return value
+
+
+_SWITCH = {"1": True, "on": True, "true": True, "yes": True, "0": False, "off": False, "false": False, "no": False}
+
+
+def env_switch(name: str, default: bool) -> bool:
+    """An on/off setting from the environment variable ``name`` (``default`` when unset or blank): 1/on/true/yes or
+    0/off/false/no, any other value refused in one line naming the variable."""
+    text = os.environ.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in _SWITCH:
+        raise InputError(f"{name}={text!r}: not a switch (1/on/true/yes or 0/off/false/no)")
+    return _SWITCH[text]

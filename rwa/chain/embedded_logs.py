@@ -5,7 +5,7 @@ block's receipts again for each of its transactions. Replaying a few thousand bl
 minutes. This reads each block's receipts once, skips a block whose header bloom rules out every address asked
 for, and builds the same raw entries eth-tester's filter and normalizer expect. The scan itself
 (:func:`candidate_headers`, :func:`receipt_logs`) is shared with the embedded chain's direct path
-(``rwa.chain.node.DirectNode.get_logs``), which builds web3.py's form from the same logs.
+(``rwa.chain.embedded_direct.DirectNode.get_logs``), which builds web3.py's form from the same logs.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def _int_to_32(value: int) -> bytes:
 
 
 def mined_block(chain: Any, block_hash: bytes) -> tuple[Any, tuple[Any, ...]] | None:
-    """The block ``block_hash`` and its receipts when this process mined it (``rwa.chain.node``'s recording chain keeps
-    the latest few thousand), else None: read it from the database."""
+    """The block ``block_hash`` and its receipts when this process mined it (``rwa.chain.embedded_direct``'s
+    recording chain keeps the latest few thousand), else None: read it from the database."""
     mined = getattr(chain, "mined", None)
     return None if mined is None else cast("tuple[Any, tuple[Any, ...]] | None", mined.get(block_hash))
 

@@ -40,7 +40,7 @@ from web3.exceptions import TimeExhausted, TransactionNotFound
 
 from rwa.build.compile import load_build
 from rwa.chain import tx
-from rwa.chain.node import Chain, checksummed
+from rwa.chain.interface import Chain, checksummed
 from rwa.errors import ChainError, ContractRevertError
 
 ESTIMATE_MARGIN_PERCENT = 20
@@ -72,17 +72,12 @@ class Planned:
     fn: ContractFunction | None = None
     raw: bytes | None = None
     tx_hash: str | None = None
-    receipt: Any = None
+    mined: Any = None
 
     @property
     def created(self) -> str | None:
         """The address a creation makes (known before it is mined)."""
         return create_address(self.sender, self.nonce) if self.to is None else None
-
-
-def mines_at_once(chain: Chain) -> bool:
-    """Whether ``chain`` mines each transaction when it is sent (the embedded chain)."""
-    return chain.kind == "embedded"
 
 
 class Batch:
@@ -148,7 +143,7 @@ class Batch:
     def _add(self, planned: Planned) -> Planned:
         if self._sent:
             raise ChainError("this batch was sent already; start another")
-        if planned.gas is None and not mines_at_once(self.chain):
+        if planned.gas is None and not self.chain.mines_at_once:
             planned.gas = self._estimate(planned)
         planned.nonce = self.nonce(planned.sender)
         self.planned.append(planned)
@@ -176,7 +171,7 @@ class Batch:
         self._sent = True
         if not self.planned:
             return []
-        if mines_at_once(self.chain):
+        if self.chain.mines_at_once:
             return self._send_one_by_one(record)
         self._sign(self.planned)
         if record is not None:
@@ -186,11 +181,11 @@ class Batch:
             broadcast(self.chain, planned.raw, planned.step)
         for planned in self.planned:
             assert planned.tx_hash is not None
-            planned.receipt = wait(self.chain, planned.tx_hash, self.receipt_timeout, planned.step)
+            planned.mined = wait(self.chain, planned.tx_hash, self.receipt_timeout, planned.step)
         for planned in self.planned:
-            if planned.receipt["status"] != 1:
+            if planned.mined["status"] != 1:
                 raise failure(self.chain, planned)
-        return [p.receipt for p in self.planned]
+        return [p.mined for p in self.planned]
 
     def _sign(self, planned: Sequence[Planned]) -> None:
         """Sign every transaction of ``planned`` the caller did not: EIP-1559 fees with room for the base fee to
@@ -200,13 +195,13 @@ class Batch:
             return
         price = self.chain.gas_price()
         tip = min(10**9, price)
-        if not mines_at_once(self.chain):
+        if not self.chain.mines_at_once:
             with contextlib.suppress(Exception):  # a node without eth_maxPriorityFeePerGas keeps the default tip
                 tip = min(int(self.chain.w3.eth.max_priority_fee), price)
         for p in unsigned:
             fields: dict[str, Any] = {
                 "type": 2, "chainId": self.chain.chain_id, "nonce": p.nonce,
-                "gas": p.gas if p.gas is not None else tx.EMBEDDED_GAS_LIMIT,
+                "gas": p.gas if p.gas is not None else self.chain.backend.default_gas_limit,
                 "maxFeePerGas": 2 * price, "maxPriorityFeePerGas": tip, "value": p.value, "data": p.data,
             }
             if p.to is not None:
@@ -223,15 +218,15 @@ class Batch:
             record(self.planned)
         for planned in self.planned:
             if planned.fn is not None:
-                planned.receipt = tx.send(planned.fn, planned.sender, planned.gas, planned.value)
-                planned.tx_hash = HexBytes(planned.receipt["transactionHash"]).to_0x_hex()
+                planned.mined = tx.send(planned.fn, planned.sender, planned.gas, planned.value)
+                planned.tx_hash = HexBytes(planned.mined["transactionHash"]).to_0x_hex()
                 continue
             assert planned.raw is not None and planned.tx_hash is not None
             self.chain.send_raw(planned.raw)
-            planned.receipt = self.chain.wait_for_receipt(planned.tx_hash, self.receipt_timeout)
-            if planned.receipt["status"] != 1:
+            planned.mined = self.chain.wait_for_receipt(planned.tx_hash, self.receipt_timeout)
+            if planned.mined["status"] != 1:
                 raise failure(self.chain, planned)
-        return [p.receipt for p in self.planned]
+        return [p.mined for p in self.planned]
 
 
 def broadcast(chain: Chain, raw: bytes, what: str) -> None:
@@ -259,7 +254,7 @@ def outcome(chain: Chain, tx_hash: str, timeout: float = RECEIPT_TIMEOUT) -> Any
     """What became of a transaction recorded before a crash: its receipt once mined (waited for while the node
     still holds it pending), or None when the node knows nothing of it (never broadcast, or dropped): its nonce is
     free again."""
-    if mines_at_once(chain):
+    if chain.mines_at_once:
         return None  # every transaction sent there is mined; the caller reads the chain's state instead
     h = HexBytes(tx_hash)
     try:
@@ -277,7 +272,7 @@ def failure(chain: Chain, planned: Planned) -> ContractRevertError:
     """Why a mined transaction of a batch failed: run again as a call on the state before its block, then after it
     (a batch's earlier transactions in the same block are only there), and decoded; ``OutOfGasOrUnknown`` when
     neither gives a reason (e.g. it ran out of its gas)."""
-    block = int(planned.receipt["blockNumber"])
+    block = int(planned.mined["blockNumber"])
     params: dict[str, Any] = {"from": planned.sender, "data": HexBytes(planned.data), "value": planned.value}
     if planned.to is not None:
         params["to"] = Web3.to_checksum_address(planned.to)

@@ -20,15 +20,12 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.base_contract import BaseContractFunctions
 from web3.contract.contract import ContractFunction, ContractFunctions
-from web3.types import BlockIdentifier, TxParams, TxReceipt, Wei
+from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.build.compile import Build, load_build
-from rwa.chain.node import Chain, DirectNode, checksummed, direct_node
+from rwa.chain.interface import Chain, chain_of, checksummed
 from rwa.chain.reverts import ErrorDecoder, revert_data
 from rwa.errors import ChainError, ContractRevertError
-
-EMBEDDED_GAS_LIMIT = 25_000_000
-"""The gas sent with a transaction on the embedded chain when none is given (its blocks hold 30M)."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -106,104 +103,57 @@ def deploy(chain: Chain, name: str, *args: Any, sender: str | None = None, gas: 
     """Deploy the project's contract ``name`` with constructor ``args``; returns the bound contract."""
     art = load_build()[name]
     factory = chain.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-    direct = direct_node(chain.w3)
-    if direct is not None:
-        data = bytes.fromhex(str(factory.constructor(*args).data_in_transaction).removeprefix("0x"))
-        tx_hash = direct.send(sender or chain.accounts[0].address, None, data, gas or EMBEDDED_GAS_LIMIT)
-        receipt = direct.receipt(tx_hash)
-        if receipt["status"] != 1 or not receipt.get("contractAddress"):
-            _raise_revert_of(direct, None, data, sender or chain.accounts[0].address, receipt, name)
-            raise ChainError(f"deploying {name} failed in transaction 0x{tx_hash.hex()}")
-        return contract_at(chain, name, str(receipt["contractAddress"]))
-    params: TxParams = {"from": sender or chain.accounts[0].address}
-    if gas is not None:
-        params["gas"] = gas
-    try:
-        tx_hash = factory.constructor(*args).transact(params)
-    except Exception as exc:
-        reraise_revert(exc, name)
-        raise
-    receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
-    if receipt["status"] != 1 or not receipt.get("contractAddress"):
-        raise ChainError(f"deploying {name} failed in transaction {tx_hash.hex()}")
+    data = bytes.fromhex(str(factory.constructor(*args).data_in_transaction).removeprefix("0x"))
+    receipt = _transact(chain, sender or chain.accounts[0].address, None, data, gas, 0, name)
+    if not receipt.get("contractAddress"):
+        raise ChainError(f"deploying {name} failed in transaction {receipt['transactionHash'].hex()}")
     return contract_at(chain, name, str(receipt["contractAddress"]))
 
 
 def send(fn: ContractFunction, sender: str, gas: int | None = None, value: int = 0) -> TxReceipt:
     """Send ``fn`` from ``sender`` and wait for its receipt; a revert raises ``ContractRevertError``.
 
-    Without ``gas`` the node estimates it, which surfaces a revert before anything is sent. With an explicit
-    ``gas`` (fast on the embedded chain) a failed receipt is re-run as a call at its block to decode the reason.
-    On the embedded chain the transaction goes the direct way (:class:`rwa.chain.node.DirectNode`).
+    Without ``gas`` the chain's default applies: on a node its estimate, which surfaces a revert before anything is
+    sent; on the embedded chain a limit near the block's (py-evm estimates by bisection, re-running the call about
+    twenty times), whose failed receipt is re-run as a call at its block to decode the reason.
     """
-    w3 = fn.w3
     name = str(getattr(fn, "address", ""))
-    direct = direct_node(w3)
-    if direct is not None:
-        # py-evm estimates by bisection, re-running the call ~20 times; on the embedded chain a limit near the
-        # block's is as safe (a revert refunds what is unused, and is decoded below) and several times faster
-        limit = gas or EMBEDDED_GAS_LIMIT
-        data = _codec(fn).encode(fn)
-        tx_hash = direct.send(sender, name, data, limit, value)
-        receipt = cast(TxReceipt, direct.receipt(tx_hash))
-        if receipt["status"] != 1:
-            _raise_revert_of(direct, name, data, sender, receipt, name)
-            raise ContractRevertError("OutOfGasOrUnknown", {"tx": "0x" + tx_hash.hex(), "gas": limit}, b"", name)
-        return receipt
-    params: TxParams = {"from": sender}
-    if value:
-        params["value"] = Wei(value)
-    if gas is not None:
-        params["gas"] = gas
+    return _transact(chain_of(fn.w3), sender, name, _codec(fn).encode(fn), gas, value, name)
+
+
+def _transact(chain: Chain, sender: str, to: str | None, data: bytes, gas: int | None, value: int,
+              name: str) -> TxReceipt:
+    """Send, wait for the receipt, and raise the custom error a failed transaction reverts with."""
+    limit = gas if gas is not None else chain.backend.default_gas_limit
     try:
-        tx_hash = fn.transact(params)
+        tx_hash = chain.transact(sender, to, data, limit, value)
     except Exception as exc:
         reraise_revert(exc, name)
         raise
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
+    receipt = cast(TxReceipt, chain.wait_for_receipt(tx_hash))
     if receipt["status"] != 1:
-        try:
-            fn.call({"from": sender}, block_identifier=receipt["blockNumber"] - 1)
-        except Exception as exc:
-            reraise_revert(exc, name)
-            raise
-        raise ContractRevertError("OutOfGasOrUnknown", {"tx": tx_hash.hex(), "gas": gas}, b"", name)
+        # run it again as a call on the state before its block: the custom error it reverts with
+        ok, output = chain.call(to, data, sender, int(receipt["blockNumber"]) - 1)
+        if not ok and output:
+            raise decoder().decode(output, name)
+        if to is None:
+            raise ChainError(f"deploying {name} failed in transaction {tx_hash}")
+        raise ContractRevertError("OutOfGasOrUnknown", {"tx": tx_hash, "gas": limit}, b"", name)
     return receipt
-
-
-def _raise_revert_of(direct: DirectNode, to: str | None, data: bytes, sender: str, receipt: Any, name: str) -> None:
-    """A mined transaction failed: run it again as a call on the state before its block and raise the custom error
-    it reverts with (returns when it has none to give, e.g. it ran out of gas)."""
-    ok, output = direct.call(to, data, sender, int(receipt["blockNumber"]) - 1)
-    if not ok and output:
-        raise decoder().decode(output, name)
 
 
 def send_value(chain: Chain, sender: str, to: str, value: int) -> TxReceipt:
     """Send ``value`` wei of the chain's native coin from ``sender`` to ``to`` (21,000 gas) and wait for it."""
-    direct = chain.direct
-    if direct is not None:
-        return cast(TxReceipt, direct.receipt(direct.send(sender, to, b"", 21_000, value)))
-    tx_hash = chain.w3.eth.send_transaction({"from": sender, "to": Web3.to_checksum_address(to), "value": Wei(value),
-                                             "gas": 21_000})
-    return chain.w3.eth.wait_for_transaction_receipt(tx_hash)
+    return _transact(chain, sender, to, b"", 21_000, value, "")
 
 
 def call(fn: ContractFunction, sender: str | None = None, block: BlockIdentifier = "latest") -> Any:
     """A view call at ``block`` whose revert is decoded like a transaction's."""
-    direct = direct_node(fn.w3)
-    if direct is not None and (block == "latest" or isinstance(block, int)):
-        codec = _codec(fn)
-        origin = _origin(fn.w3, sender)
-        ok, output = direct.call(str(fn.address), codec.encode(fn), str(origin), block)
-        if not ok:
-            raise decoder().decode(output, str(fn.address))
-        return codec.decode(output)
-    try:
-        return fn.call({"from": sender} if sender else None, block_identifier=block)
-    except Exception as exc:
-        reraise_revert(exc, str(getattr(fn, "address", "")))
-        raise
+    codec = _codec(fn)
+    ok, output = chain_of(fn.w3).call(str(fn.address), codec.encode(fn), _origin(fn.w3, sender), block)
+    if not ok:
+        raise decoder().decode(output, str(fn.address))
+    return codec.decode(output)
 
 
 def _origin(w3: Web3, sender: str | None) -> str:
@@ -230,31 +180,25 @@ def call_many(fns: Sequence[ContractFunction], sender: str | None = None, block:
     """Several view calls in one ``eth_call`` at one block (``ReadBatch``, sent as creation code and never
     deployed); each result as :func:`call` returns it, and the first revert decoded like a transaction's.
 
-    A step that needs several reads asks for them together: one round trip on a node. On the embedded chain's direct
-    path there is no round trip to save, and the batch's ABI work in the EVM costs more than the views it joins
-    (measured: 16.1 ms against 6.4 ms for 12 views), so each view runs on its own at the same head unless ``batch``
-    asks for ``ReadBatch`` anyway (the tests do). The caller keeps a batch's results under
+    A step that needs several reads asks for them together: one round trip on a node. Where a view costs no round
+    trip (the embedded chain's fast path, :attr:`rwa.chain.interface.Chain.local_views`) there is none to save, and
+    the batch's ABI work in the EVM costs more than the views it joins (measured: 16.1 ms against 6.4 ms for 12
+    views), so each view runs on its own at the same head unless ``batch`` asks for ``ReadBatch`` anyway (the tests
+    do). The caller keeps a batch's results under
     :data:`READ_BATCH_RESULT_BYTES`."""
     if not fns:
         return []
     w3 = fns[0].w3
+    chain = chain_of(w3)
     origin = _origin(w3, sender)
-    direct = direct_node(w3)
-    if not batch and direct is not None and (block == "latest" or isinstance(block, int)):
+    if not batch and chain.local_views:
         return [call(fn, origin, block) for fn in fns]
     codecs = [_codec(fn) for fn in fns]
     calls = [(str(fn.address), codec.encode(fn)) for fn, codec in zip(fns, codecs, strict=True)]
     data = _read_batch_code() + encode(["(address,bytes)[]"], [calls])
-    if direct is not None and (block == "latest" or isinstance(block, int)):
-        ok, output = direct.call(None, data, origin, block)
-        if not ok:
-            raise decoder().decode(output, "ReadBatch")
-        return _results(calls, codecs, output)
-    try:
-        output = bytes(w3.eth.call({"from": origin, "data": data}, block_identifier=block))  # type: ignore[typeddict-item]
-    except Exception as exc:
-        reraise_revert(exc, "ReadBatch")
-        raise
+    ok, output = chain.call(None, data, origin, block)
+    if not ok:
+        raise decoder().decode(output, "ReadBatch")
     return _results(calls, codecs, output)
 
 

@@ -26,7 +26,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rwa.chain.node import Chain, reset_state
+from rwa.chain.interface import Chain
+from rwa.chain.state_log import reset_state
 from rwa.chain.tx import send_value
 from rwa.cli.options import ChainOptions
 from rwa.errors import InputError

@@ -16,7 +16,7 @@ from rwa.cli.options import ChainOptions, HelpOnNoArgs, StatePathOption, chain_o
 from rwa.errors import RwaError
 
 if TYPE_CHECKING:
-    from rwa.chain.node import Chain
+    from rwa.chain.interface import Chain
 
 app = typer.Typer(
     name="rwa",
@@ -159,7 +159,7 @@ def chain_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: the embedded chain's whole history is deleted.")] = False,
 ) -> None:
     """Delete the embedded chain's state file and start over (asks for --yes)."""
-    from rwa.chain.node import default_state_path, reset_state
+    from rwa.chain.state_log import default_state_path, reset_state
     from rwa.errors import InputError
 
     path = state or default_state_path()

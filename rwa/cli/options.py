@@ -21,7 +21,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
-    from rwa.chain.node import Chain
+    from rwa.chain.interface import Chain
     from rwa.onchain.deployed import DeployedDeal
     from rwa.onchain.deployment import Manifest
     from rwa.oracle.retry import RetryPolicy
@@ -65,7 +65,7 @@ class ChainOptions:
 
     def chain(self) -> Chain:
         """The chain connected (close it, or use it in a ``with``)."""
-        from rwa.chain.node import connect
+        from rwa.chain.interface import connect
 
         return connect(rpc_url=self.rpc_url, state=self.state)
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from web3 import Web3
 
 from rwa.build.compile import load_build
-from rwa.chain.node import DEV_REPORTER_SLOT, Chain
+from rwa.chain.interface import Chain
+from rwa.chain.keys import DEV_REPORTER_SLOT
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
@@ -289,7 +290,7 @@ def issue(chain: Chain, plan: Plan, out: Path, log: Callable[[str], None]) -> Ma
         anchor = chain.w3.eth.get_block("latest")  # number and hash of one block, even on a node that mines meanwhile
         manifest = Manifest(
             chain_id=chain.chain_id,
-            network="embedded" if chain.kind == "embedded" else chain.location,
+            network=chain.network,
             deployment_block=int(anchor["number"]),
             deployment_block_hash=anchor["hash"].to_0x_hex(),
             deal_file=str(plan.deal_path.resolve()),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from web3 import Web3
 
 from rwa.chain import tx
-from rwa.chain.node import checksummed
+from rwa.chain.interface import checksummed
 from rwa.errors import InputError
 from rwa.model.calendar import format_periods
 from rwa.model.units import MAX_POINTS_PER_SHARE, MAX_TOTAL_DISTRIBUTED, Tranche, format_dscr, format_time

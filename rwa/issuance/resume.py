@@ -18,7 +18,7 @@ from pathlib import Path
 
 from web3 import Web3
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.pipeline import Batch, Planned, outcome
 from rwa.chain.pipeline import create_address as create_address
 from rwa.onchain.deployment import Manifest, PendingBatch, PendingTransaction, save_manifest
@@ -101,10 +101,10 @@ class StepRunner:
     def _settle(self, planned: Sequence[Planned], failed: bool) -> None:
         """Record the contracts the batch created (each deployment depends only on mined contracts, so one that
         succeeded stands even when another of its batch failed)."""
-        if failed and any(p.receipt is None for p in planned if p.tx_hash is not None):
+        if failed and any(p.mined is None for p in planned if p.tx_hash is not None):
             return  # receipts are missing (the node stopped answering): the next run settles the recorded batch
         for p in planned:
-            if p.created is not None and p.receipt is not None and p.receipt["status"] == 1:
+            if p.created is not None and p.mined is not None and p.mined["status"] == 1:
                 self.manifest.contracts[p.step] = p.created
                 self.log(f"deployed {p.step} at {p.created}")
         self.manifest.pending_batch = None

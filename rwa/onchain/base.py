@@ -19,7 +19,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain import tx
-from rwa.chain.node import Chain, checksummed
+from rwa.chain.interface import Chain, checksummed
 from rwa.errors import InputError
 from rwa.model.units import ZERO_ADDRESS
 
@@ -126,13 +126,14 @@ class ContractWrapper:
         return str(self.contract.address)
 
     def _limit(self, gas: int | None = None, embedded_default: int | None = None) -> int | None:
-        """The gas to send: the call's, else the wrapper's, else on the embedded chain the method's own limit; None
-        lets ``rwa.chain.tx.send`` decide (a block-sized limit on the embedded chain, the node's estimate elsewhere)."""
+        """The gas to send: the call's, else the wrapper's, else the method's own limit where the chain sends with
+        preset limits (:meth:`rwa.chain.interface.Chain.preset_gas`); None lets ``rwa.chain.tx.send`` decide (the
+        chain's default: a block-sized limit on the embedded chain, the node's estimate elsewhere)."""
         if gas is not None:
             return gas
         if self.gas is not None:
             return self.gas
-        return embedded_default if self.chain.kind == "embedded" else None
+        return self.chain.preset_gas(embedded_default)
 
     def _send(self, fn: ContractFunction, sender: str, gas: int | None = None,
               embedded_default: int | None = None) -> TxReceipt:

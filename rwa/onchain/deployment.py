@@ -24,7 +24,7 @@ from rwa.model.terms import RecordedTerms
 from rwa.paths import state_dir, writable_file
 
 if TYPE_CHECKING:  # the chain's libraries are imported when a chain is reached: reading a manifest needs none
-    from rwa.chain.node import Chain
+    from rwa.chain.interface import Chain
 
 MANIFEST_FORMAT = "rwa-deployment/3"
 
@@ -141,7 +141,7 @@ def save_manifest(manifest: Manifest, path: Path) -> None:
 def check_same_chain(chain: Chain, manifest: Manifest, what: str = "the deployment") -> None:
     """Refuse a chain that is not the one ``manifest`` was written on: another chain id, or another block where the
     manifest's anchor block stands (its ``deployment_block_hash``). Embedded chains share their chain id and their
-    addresses; each has a genesis of its own (:data:`rwa.chain.node.GENESIS_SALT_BYTES`), so a manifest anchored at
+    addresses; each has a genesis of its own (:data:`rwa.chain.state_log.GENESIS_SALT_BYTES`), so a manifest anchored at
     another one's genesis or later blocks is refused here."""
     if manifest.chain_id != chain.chain_id:
         raise InputError(
@@ -200,9 +200,9 @@ def open_session(
     """The manifest and a connected chain checked against it (:func:`check_chain`), closed afterwards.
 
     The manifest is read before connecting, so a missing or malformed one never touches the chain; ``connector``
-    replaces the plain :func:`rwa.chain.node.connect` (the oracle retries it while a node is down).
+    replaces the plain :func:`rwa.chain.interface.connect` (the oracle retries it while a node is down).
     """
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
 
     manifest = load_manifest(deployment or default_manifest_path())
     chain = connector() if connector is not None else connect(rpc_url=rpc_url, state=state)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.model.offering_book import CloseOutcome, Cost, OfferingConfig
 from rwa.model.units import Tranche
 from rwa.onchain.base import ContractWrapper, HasAddress, create, to_address

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import call, call_many, send
 from rwa.errors import ContractRevertError, InputError
 from rwa.model.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX
@@ -265,17 +265,15 @@ class RevenueOracle(ContractWrapper):
         return tuple(int(t) for t in call(self.contract.functions.periodEnds(), block=block))
 
     def config(self) -> OracleConfig:
-        """The oracle's calendar and limits. They are immutables, part of the contract's code: on the embedded chain
-        they are read once per process for each code (computing 60 period ends in the EVM is not free)."""
-        direct = self.chain.direct
-        key = (self.address, direct.code_hash(self.address)) if direct is not None else None
-        if key is not None and key in _CONFIGS:
+        """The oracle's calendar and limits. They are immutables, part of the contract's code: they are read once per
+        process for each code, known by its hash (computing 60 period ends in the EVM is not free)."""
+        key = (self.address, self.chain.code_hash(self.address))
+        if key in _CONFIGS:
             return _CONFIGS[key]
         (first, _length, grace, multiple), ends = call_many([self.contract.functions.config(),
                                                              self.contract.functions.periodEnds()])
         config = OracleConfig(int(first), tuple(int(t) for t in ends), int(grace), int(multiple))
-        if key is not None:
-            _CONFIGS[key] = config
+        _CONFIGS[key] = config
         return config
 
     # -- events ------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import event_args
 from rwa.errors import InputError
 from rwa.model.calendar import clock_length, late_periods

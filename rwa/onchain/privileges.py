@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rwa.chain.node import checksummed
+from rwa.chain.interface import checksummed
 from rwa.onchain.base import ANYONE, Role
 from rwa.onchain.deployment import Manifest
 

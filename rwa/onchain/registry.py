@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from web3.types import TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.model.units import ZERO_ADDRESS
 from rwa.onchain.base import ContractWrapper, HasAddress, Role, create, to_address

@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 from web3.types import TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import event_args
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, HasAddress, create, eip712_digest, eip712_message, to_address

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, create
 

@@ -17,7 +17,7 @@ from eth_utils.crypto import keccak
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ANYONE, ContractWrapper, Role, create, to_address
 

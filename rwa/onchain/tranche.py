@@ -11,7 +11,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier, TxReceipt
 
 from rwa.chain import tx
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.onchain.base import ContractWrapper, HasAddress, Role, create, to_address
 from rwa.onchain.registry import BATCH_SIZE, ComplianceRegistry

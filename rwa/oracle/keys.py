@@ -16,11 +16,12 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from rwa.chain.node import DEV_REPORTER_SLOT, Chain, load_keystore
+from rwa.chain.interface import Chain
+from rwa.chain.keys import DEV_REPORTER_SLOT, load_keystore
 from rwa.errors import InputError
 
 DEV_REPORTERS = 5
-"""How many development reporter keys there are, from ``rwa.chain.node.DEV_REPORTER_SLOT`` on."""
+"""How many development reporter keys there are, from ``rwa.chain.keys.DEV_REPORTER_SLOT`` on."""
 
 
 def dev_reporters(chain: Chain, count: int = DEV_REPORTERS) -> list[LocalAccount]:

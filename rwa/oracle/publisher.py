@@ -26,9 +26,8 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, TransactionNotFound
-from web3.types import RPCEndpoint
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import encode_call, reraise_revert
 from rwa.errors import ChainError, ContractRevertError, InputError, RwaError
 from rwa.model.calendar import format_periods, late_periods
@@ -191,7 +190,7 @@ class Publisher:
         except Exception:
             # eth-tester refuses to travel to a time its pending block (wall clock) already passed: a block mined now
             # is at least that late
-            self.chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+            self.chain.mine()
         if self.chain.now() < timestamp:
             raise ChainError(f"could not move the development chain's clock to {format_time(timestamp)}")
 
@@ -286,8 +285,6 @@ class Publisher:
             raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
         sender = self.sender
         period = report.period
-        if not self.chain.takes_back_reverted:  # a dry run first, so that a rejection sends nothing (one eth_call)
-            self._check(kind, report, signatures)
         nonce = self._node(lambda: self.chain.nonce(sender.address), "nonce")
         raw, tx_hash = self._signed(kind, report, signatures, nonce)
         self.outbox.record_sending(self.oracle.address, kind, period, raw, tx_hash)
@@ -322,7 +319,7 @@ class Publisher:
         period = report.period
         entry = self.outbox.get(self.oracle.address, ReportKind.SUBMITTED, period)
         interrupted = entry is not None and entry.status is not OutboxStatus.DONE
-        if self.chain.takes_back_reverted or interrupted or self._onchain(period) is not None:
+        if self.chain.mines_at_once or interrupted or self._onchain(period) is not None:
             done = self.publish_period(report)
             return lambda: done
         if self.sender is None:
@@ -358,10 +355,9 @@ class Publisher:
                        f"checking the amendment of period {period}")
 
     def _broadcast(self, raw: bytes, period: int) -> bool:
-        """Send ``raw``; False when the chain ran it and took it back because it reverted.
-
-        On the embedded chain the transaction runs at once, and one that reverts leaves nothing: a rejection sends
-        nothing, as the dry run ensures on a node (:meth:`_send`), and the report's checks run once."""
+        """Send ``raw``; False when it would revert, and nothing of it was kept
+        (:meth:`rwa.chain.interface.Chain.send_raw_unless_reverted`: a node dry-runs it first, the embedded chain
+        runs it once and takes it back)."""
         return self._node(lambda: self.chain.send_raw_unless_reverted(raw), f"sending period {period}") is not None
 
     def _await(self, kind: ReportKind, report: Report, tx_hash: str) -> _Mined:

@@ -28,7 +28,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import InputError, RwaError
 from rwa.model.deal_file import load_deal
 from rwa.model.terms import period_ends

@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.types import FilterParams, LogReceipt
 
-from rwa.chain.node import checksummed, direct_node
+from rwa.chain.interface import chain_of, checksummed
 from rwa.errors import InputError
 from rwa.replay.ledger import Event, Ledger, row_of
 
@@ -326,53 +326,36 @@ def wanted_log(sources: list[Source], log: LogReceipt) -> bool:
 
 
 class LogReader:
-    """What the replay reads of blocks, logs and transactions: through the embedded chain's direct path when that
-    is the chain (same answers, without web3.py's per-request formatting), else through the node."""
+    """What the replay reads of blocks, logs and transactions, asked of the chain ``w3`` belongs to (the embedded
+    chain answers from its own blocks, a node through its requests)."""
 
     def __init__(self, w3: Web3) -> None:
         self.w3 = w3
-        self.direct = direct_node(w3)
+        self.chain = chain_of(w3)
 
     def logs(self, query: FilterParams) -> list[LogReceipt]:
-        if self.direct is None:
-            return list(self.w3.eth.get_logs(query))
-        address = query.get("address") or []
-        addresses = [address] if isinstance(address, str) else list(address)
-        topics = list(query.get("topics") or [])
-        return self.direct.get_logs(int(query["fromBlock"]), int(query["toBlock"]),  # type: ignore[arg-type]
-                                    [str(a) for a in addresses], topics)
+        return self.chain.get_logs_of([query])[0]
 
     def range_logs(self, sources: list[Source], frm: int, to: int, whole: list[ChecksumAddress]
                    ) -> Iterator[list[LogReceipt]]:
-        """The logs of one range's queries (:func:`range_queries`), query by query. The direct path scans the range
-        once for every source and keeps a ``touching`` source's transfers from or to its accounts, as the queries'
-        topics would: each scan decodes every block header of the range again."""
-        if self.direct is None:
-            for query in range_queries(sources, frm, to, whole):
-                try:
-                    yield list(self.w3.eth.get_logs(query))
-                except (Web3RPCError, ValueError) as exc:
-                    if to > frm and refused_as_too_large(exc):
-                        raise LogRangeRefusedError(str(exc)) from exc
-                    raise
-            return
-        logs = self.direct.get_logs(frm, to, [str(a) for a in whole] + [s.address for s in sources if s.touching])
-        yield [log for log in logs if wanted_log(sources, log)]
+        """The logs of one range's queries (:func:`range_queries`), query by query; a node's refusal of the range
+        as too large is :class:`LogRangeRefusedError` (the range is read again in halves)."""
+        try:
+            answers = self.chain.get_logs_of(range_queries(sources, frm, to, whole))
+        except (Web3RPCError, ValueError) as exc:
+            if to > frm and refused_as_too_large(exc):
+                raise LogRangeRefusedError(str(exc)) from exc
+            raise
+        yield from answers
 
     def block_hash(self, number: int) -> str:
-        if self.direct is None:
-            return _hash(self.w3.eth.get_block(number)["hash"])
-        return _hash(self.direct.block(number)[0])
+        return _hash(self.chain.block(number)[0])
 
     def timestamp(self, number: int) -> int:
-        if self.direct is None:
-            return int(self.w3.eth.get_block(number)["timestamp"])
-        return self.direct.block(number)[1]
+        return self.chain.block(number)[1]
 
     def sender(self, tx_hash: str, block: int) -> str:
-        if self.direct is None:
-            return Web3.to_checksum_address(self.w3.eth.get_transaction(HexBytes(tx_hash))["from"])
-        return self.direct.sender_of(bytes(HexBytes(tx_hash)), block)
+        return self.chain.sender_of(tx_hash, block)
 
 
 def read_ranges(

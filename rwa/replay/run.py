@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import call_many
 from rwa.errors import InputError, NodeUnreachableError, RwaError
 from rwa.model.deal import Deal
@@ -188,11 +188,9 @@ def _refuse_incomplete_read(
 ) -> None:
     """The ledger, just compared with the node's logs, disagrees with the contracts' state: either the node's
     ``eth_getLogs`` left entries out, or the state changed without an event (a finding, made by the
-    reconciliation). The blocks' receipts tell which; an incomplete read is no verdict (exit 3). The embedded chain
-    is read in this process, so its logs are whole."""
-    from rwa.chain.node import direct_node
-
-    if direct_node(chain.w3) is not None:
+    reconciliation). The blocks' receipts tell which; an incomplete read is no verdict (exit 3). A chain whose logs
+    are read from its own blocks in this process (the embedded chain) leaves none out."""
+    if chain.logs_complete:
         return
     missing = unreturned_logs(chain.w3, ledger, sources, start_block, head)
     if not missing:

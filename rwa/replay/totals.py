@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import READ_BATCH_RESULT_BYTES, call_many
 from rwa.model.units import TRANCHES, ZERO_ADDRESS
 from rwa.replay.checks.links import Links

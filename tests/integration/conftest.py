@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import load_manifest
 from tests.support.lifecycle import run_lifecycle

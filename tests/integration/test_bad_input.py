@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rwa.chain import tx
-from rwa.chain.node import Chain, connect
+from rwa.chain.interface import Chain, connect
 from rwa.issuance.issue import issue, plan_issue
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-import rwa.chain.node as chain_module
-from rwa.chain.node import Chain, connect
+import rwa.chain.embedded as embedded_module
+from rwa.chain.interface import Chain, connect
 from rwa.chain.tx import send
 from rwa.errors import ContractRevertError, StateFileError
 from rwa.onchain.stablecoin import Stablecoin
@@ -29,7 +29,7 @@ def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 DEPLOY = """
 import sys
 from pathlib import Path
-from rwa.chain.node import connect
+from rwa.chain.interface import connect
 from rwa.onchain.stablecoin import Stablecoin
 with connect(state=Path(sys.argv[1])) as chain:
     token = Stablecoin.deploy_test(chain, chain.accounts[0].address).contract
@@ -112,9 +112,9 @@ def test_a_state_file_from_before_genesis_salts_opens_on_the_fixed_genesis(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = tmp_path / "old.sqlite"
-    fixed = chain_module.genesis_params
+    fixed = embedded_module.genesis_params
     with monkeypatch.context() as m:  # made as before: the fixed genesis, no salt recorded
-        m.setattr(chain_module, "genesis_params", lambda _salt: fixed(None))
+        m.setattr(embedded_module, "genesis_params", lambda _salt: fixed(None))
         with connect(state=state) as old:
             old.time_travel(old.now() + 60)
             head, genesis = old.head(), _genesis(old)
@@ -251,10 +251,10 @@ def test_a_format_1_state_file_is_migrated_to_the_log_with_its_chain(tmp_path: P
 
 def test_the_log_replays_deletes_and_is_compacted_when_it_outgrows_its_keys(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rwa.chain.node as chain_module
+    import rwa.chain.state_log as chain_module
 
     path = tmp_path / "s.sqlite"
-    state = chain_module.StateFile(path)
+    state = chain_module.ChainStateLog(path)
     assert state.open() == ({}, {})
     store = {b"a": b"1", b"b": b"2", b"c": b"3"}
     state.write({"format": chain_module.STATE_FORMAT}, store, {b"a", b"b", b"c"})
@@ -264,7 +264,7 @@ def test_the_log_replays_deletes_and_is_compacted_when_it_outgrows_its_keys(
     state.close()
 
     def reopened() -> dict[bytes, bytes]:
-        again = chain_module.StateFile(path)
+        again = chain_module.ChainStateLog(path)
         try:
             return again.open()[1]
         finally:
@@ -331,3 +331,37 @@ def test_chain_advance_is_refused_on_a_node_that_is_not_a_development_chain() ->
             assert chain.head() == head
     finally:
         node.stop()
+
+
+@pytest.mark.parametrize(("first", "then"), [(True, False), (False, True), (False, False)],
+                         ids=["fast-then-plain", "plain-then-fast", "plain-then-plain"])
+def test_a_state_file_reopens_where_it_stopped_with_the_fast_path_on_or_off(
+        tmp_path: Path, first: bool, then: bool) -> None:
+    state = tmp_path / "chain.sqlite"
+    with connect(state=state, fast=first) as chain:
+        owner, alice = (a.address for a in chain.accounts[:2])
+        coin = Stablecoin.deploy_test(chain, owner)
+        coin.mint(alice, 500, sender=owner)
+        head = chain.head()
+    with connect(state=state, fast=then) as again:
+        assert again.head() == head
+        reopened = Stablecoin.at(again, coin.address)
+        assert reopened.balance_of(alice) == 500
+        reopened.mint(alice, 1, sender=owner)
+        assert reopened.balance_of(alice) == 501 and again.head()[0] == head[0] + 1
+
+
+def test_the_fast_path_setting_is_read_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rwa.errors import InputError
+
+    monkeypatch.setenv("RWA_FAST_PATH", "0")
+    with connect(state=tmp_path / "a.sqlite") as plain:
+        assert not plain.local_views
+    with connect(state=tmp_path / "b.sqlite", fast=True) as fast:  # the parameter wins over the setting
+        assert fast.local_views
+    monkeypatch.setenv("RWA_FAST_PATH", "sometimes")
+    with pytest.raises(InputError, match="RWA_FAST_PATH='sometimes': not a switch"):
+        connect(state=tmp_path / "c.sqlite")
+    monkeypatch.setenv("RWA_FAST_PATH", "")
+    with connect(state=tmp_path / "d.sqlite") as default:
+        assert default.local_views

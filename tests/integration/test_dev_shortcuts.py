@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.cli.demo import write_offering_deal
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.offering import subscribe

@@ -1,12 +1,9 @@
 """The embedded chain's direct path answers exactly what web3.py answers, and batched reads equal single ones.
 
-Calls, receipts, logs and clocks read the direct way (``rwa.chain.node.DirectNode``) are compared field by field with
-the
-same reads through web3.py's request pipeline, on a deal that has issued, distributed, traded and claimed. Batched
-reads (``rwa.chain.tx.call_many``) are compared with single calls, through ``ReadBatch`` on the embedded chain and on
-anvil,
-where the whole batch must be one ``eth_call``.
-"""
+Calls, receipts, logs and clocks read the direct way (``rwa.chain.embedded_direct.DirectNode``) are compared field by
+field with the same reads through web3.py's request pipeline, on a deal that has issued, distributed, traded and
+claimed. Batched reads (``rwa.chain.tx.call_many``) are compared with single calls, through ``ReadBatch`` on the
+embedded chain and on anvil, where the whole batch must be one ``eth_call``."""
 
 from __future__ import annotations
 
@@ -19,7 +16,7 @@ from eth_abi.exceptions import EncodingError
 from web3.contract.contract import ContractFunction
 
 from rwa.chain import tx
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.tranche import Restriction
@@ -114,7 +111,7 @@ def _receipt_fields(receipt: Any) -> dict[str, Any]:
 
 
 def test_direct_receipts_and_clocks_match_web3s(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     py_chain = direct.py_evm_chain
     head = chain.head()[0]
@@ -133,7 +130,7 @@ def test_direct_receipts_and_clocks_match_web3s(chain: Chain, lifecycle: tuple[D
 
 def test_deployments_have_the_address_web3_reports(chain: Chain, lifecycle: tuple[DeployedDeal, Path]) -> None:
     deal, _ = lifecycle
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     deployed = [h for n in range(1, chain.head()[0] + 1)
                 for h in (t.hash for t in direct.py_evm_chain.get_canonical_block_by_number(n).transactions
@@ -151,7 +148,7 @@ def test_direct_logs_are_eth_testers_logs(chain: Chain, lifecycle: tuple[Deploye
     head = chain.head()[0]
     sources = _sources(manifest, read_links(chain, manifest, head))
     reader = LogReader(chain.w3)
-    assert reader.direct is not None
+    assert reader.chain.backend.direct is not None
     queries = range_queries(sources, manifest.deployment_block, min(head, manifest.deployment_block + DEFAULT_RANGE))
     assert any(q.get("topics") for q in queries)  # the stablecoin's queries filter on topics
     keys = ("address", "topics", "data", "blockNumber", "blockHash", "transactionHash", "transactionIndex", "logIndex")
@@ -194,7 +191,7 @@ def test_a_direct_send_signs_eth_accounts_bytes_and_keeps_its_nonces_true(chain:
 
     from rwa.onchain.stablecoin import Stablecoin
 
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     owner, other = chain.accounts[0], chain.accounts[1]
     coin = Stablecoin.deploy_test(chain, owner.address)
@@ -236,7 +233,7 @@ def test_a_direct_send_signs_eth_accounts_bytes_and_keeps_its_nonces_true(chain:
 
 def _deploy_runtime(chain: Chain, runtime: bytes) -> str:
     """Deploy ``runtime`` as a contract's code (a ten-byte constructor copies it out) from the first account."""
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     init = bytes([0x60, len(runtime), 0x80, 0x60, 11, 0x60, 0, 0x39, 0x60, 0, 0xF3]) + runtime
     receipt = direct.receipt(direct.send(chain.accounts[0].address, None, init, 300_000))
@@ -249,7 +246,7 @@ def test_views_keep_each_codes_jump_analysis_and_still_refuse_a_jump_into_push_d
     that is PUSH data must fail on every call, a jump onto a real JUMPDEST succeed, as through eth-tester."""
     import rwa.chain.embedded_views as views
 
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     sender = chain.accounts[0].address
 
@@ -294,11 +291,11 @@ def test_views_charge_exactly_py_evms_gas_and_run_out_where_it_does(chain: Chain
     """The view computation charges each instruction's gas in its own loop: every view of every shape leaves the
     same output and the same gas as py-evm's own computation, and with one unit of gas less than it used, both fail
     out of gas. A view that calls a contract and a precompile (child computations) is compared as well."""
+    from rwa.chain.embedded_direct import CALL_GAS
     from rwa.chain.embedded_views import view_computation
-    from rwa.chain.node import CALL_GAS
 
     deal, _ = lifecycle
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     sender = chain.accounts[0].address
 
@@ -332,7 +329,7 @@ def test_views_read_the_state_through_trie_nodes_kept_by_hash(chain: Chain, life
     import rwa.chain.embedded_views as views
 
     deal, _ = lifecycle
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     views._trie_nodes.clear()
     direct.forget_head()
@@ -347,7 +344,7 @@ def test_event_args_are_web3s_process_receipt_args(chain: Chain, lifecycle: tupl
     from web3.logs import DISCARD
 
     deal, _ = lifecycle
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     contracts = [deal.pool.contract, deal.oracle.contract, deal.registry.contract, deal.stablecoin.contract,
                  *(t.contract for t in deal.tokens.values())]
@@ -391,7 +388,7 @@ def test_bound_functions_are_web3s_own_calls(chain: Chain, lifecycle: tuple[Depl
 def test_a_view_asked_again_on_the_same_head_is_answered_from_it_and_afresh_on_the_next(chain: Chain) -> None:
     from rwa.onchain.stablecoin import Stablecoin
 
-    direct = chain.direct
+    direct = chain.backend.direct
     assert direct is not None
     owner, other = chain.accounts[0].address, chain.accounts[1].address
     coin = Stablecoin.deploy_test(chain, owner)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.leverage.cashflows import contracted_rent
 from rwa.model.deal_file import load_deal
 from rwa.model.units import fx_convert_down

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.issuance.operate import status_rows
 from rwa.issuance.value import value_deployment
 from rwa.leverage.valuation import value_tranches

@@ -13,7 +13,7 @@ import pytest
 from web3 import Web3
 from web3.types import BlockData
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.issuance.operate import distribute_period
 from rwa.onchain.deployed import DeployedDeal
 from rwa.oracle.publisher import publish

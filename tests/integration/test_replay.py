@@ -15,7 +15,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period
 from rwa.model.deal_file import deal_hash, load_deal
@@ -365,7 +365,8 @@ def test_a_recorded_schedule_other_than_the_pools_is_a_finding(
 def test_a_reset_chain_reissued_gets_a_new_default_ledger_and_the_old_one_is_set_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rwa.chain.node import connect, reset_state
+    from rwa.chain.interface import connect
+    from rwa.chain.state_log import reset_state
     from rwa.errors import InputError
 
     monkeypatch.setenv("RWA_HOME", str(tmp_path / "home"))
@@ -409,7 +410,7 @@ def test_a_replay_six_blocks_behind_a_growing_head_reconciles_on_every_run(any_c
 
 def test_a_node_that_refuses_large_log_ranges_is_read_in_smaller_ones(anvil: AnvilNode, anvil_chain: Chain,
                                                                        tmp_path: Path) -> None:
-    from rwa.chain.node import connect
+    from rwa.chain.interface import connect
     from tests.support.rpc_proxy import capped_logs_proxy
 
     _, manifest = run_lifecycle(anvil_chain, tmp_path, periods=2)
@@ -446,7 +447,7 @@ def _killed_at(url: str, manifest: Path, folder: Path, delay: float) -> None:
     import signal
 
     def child() -> None:
-        from rwa.chain.node import connect
+        from rwa.chain.interface import connect
 
         with connect(rpc_url=url) as node:
             _replay(node, manifest, folder)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy
 from rwa.issuance.governance import add_reporter_call, forced_transfer_call, recovery_call, set_threshold_call
 from rwa.issuance.operate import distribute_period
@@ -251,7 +251,7 @@ def test_an_internal_failure_exits_3_with_one_line_and_leaves_the_outputs(
     chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import rwa.chain.node
+    import rwa.chain.interface
     import rwa.replay.run
     from rwa.cli.main import main
 
@@ -271,7 +271,7 @@ def test_an_internal_failure_exits_3_with_one_line_and_leaves_the_outputs(
         def __exit__(self, *_a: object) -> None:
             return None
 
-    monkeypatch.setattr(rwa.chain.node, "connect", lambda **_k: Same())
+    monkeypatch.setattr(rwa.chain.interface, "connect", lambda **_k: Same())
     monkeypatch.setattr(sys, "argv", ["rwa", "replay", "--deployment", str(history[1]), "--out",
                                       str(tmp_path / "audit"), "--db", str(tmp_path / "ledger.sqlite")])
     capsys.readouterr()

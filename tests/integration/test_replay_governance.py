@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 from web3.types import RPCEndpoint
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.issuance.governance import check_roles, timelock_of
 from rwa.issuance.operate import distribute_period
 from rwa.issuance.resume import StepRunner

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.node import Chain, connect
+from rwa.chain.interface import Chain, connect
 from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from tests.support.lifecycle import replay, run_lifecycle

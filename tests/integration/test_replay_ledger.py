@@ -10,7 +10,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.issuance.governance import forced_transfer_call
 from rwa.onchain.deployed import DeployedDeal
 from rwa.replay.run import ReplayResult

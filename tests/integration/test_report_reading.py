@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from tests.support.lifecycle import replay, run_lifecycle
 
 

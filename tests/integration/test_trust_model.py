@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import ContractRevertError
 from rwa.issuance.governance import (
     add_reporter_call,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.model.offering_book import close_book, settle
 from rwa.onchain.offering import Phase
 from tests.support.offering import COSTS, JUNIOR_SIZE, RESERVE, OfferingSystem, deploy_offering_system

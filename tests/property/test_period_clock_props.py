@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3.contract import Contract
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy
 from rwa.model.calendar import CALENDAR_MONTHS, equal_ends, month_ends, months_after
 

@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 )
 from web3.contract import Contract
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import call, deploy
 from rwa.errors import ContractRevertError
 from rwa.model.units import POINTS_MAGNITUDE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
 from rwa.onchain.deployed import DeployedDeal, open_deployment

@@ -7,7 +7,7 @@ from typing import Any
 
 from web3.types import TxReceipt
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, Cost, OfferingConfig
 from rwa.onchain.base import Role
 from rwa.onchain.offering import DealOffering

@@ -10,7 +10,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from rwa.build.compile import load_build
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
 from rwa.onchain.deployment import Manifest, Roles, save_manifest
@@ -89,7 +89,7 @@ def write_manifest(setup: OracleSetup, path: Path, deal: Path) -> Manifest:
     chain = setup.chain
     manifest = Manifest(
         chain_id=chain.chain_id,
-        network="embedded" if chain.kind == "embedded" else chain.location,
+        network=chain.network,
         deployment_block=0,
         deal_file=str(deal),
         deal_hash="",

@@ -15,7 +15,7 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from rwa.build.compile import load_build
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy, send
 from rwa.model.calendar import equal_ends, month_ends, next_month_start
 from rwa.model.terms import DefaultRules

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.leverage.sizing import Sizing, size_deal
 from rwa.model.deal import Deal
 from rwa.model.deal_file import load_deal

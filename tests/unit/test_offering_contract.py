@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import contract_at, send
 from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, allocation, close_book
 from rwa.onchain.offering import Phase

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from eth_account import Account
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import contract_at, deploy, send
 from rwa.errors import ContractRevertError
 from rwa.model.calendar import CALENDAR_MONTHS, month_ends

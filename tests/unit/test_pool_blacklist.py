@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import contract_at, send
 from rwa.errors import ContractRevertError
 from tests.support.pool_system import deploy_pool_system

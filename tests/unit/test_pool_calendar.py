@@ -7,7 +7,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.model.calendar import CALENDAR_MONTHS, month_ends
 from rwa.model.terms import DefaultRules
 from rwa.onchain.pool import DefaultTrigger

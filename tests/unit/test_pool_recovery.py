@@ -3,7 +3,7 @@ interest arrears, the senior balance still owed, then junior; the pool and the r
 
 from __future__ import annotations
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.model import waterfall
 from rwa.onchain.pool import DepositKind
 from tests.support.pool_system import deploy_pool_system

@@ -6,7 +6,7 @@ from typing import Any
 
 from web3 import Web3
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.chain.tx import deploy, send
 from rwa.model.terms import DefaultRules
 from rwa.onchain.base import Role

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import ContractRevertError, InputError
 from rwa.onchain.stablecoin import Stablecoin
 
 
-@dataclass
 class PublicNetwork(Chain):
     """The embedded chain presented as a public network, to exercise the deploy guard."""
 
@@ -21,7 +18,7 @@ class PublicNetwork(Chain):
 
 
 def test_deploy_test_refuses_a_public_chain_unless_forced(chain: Chain) -> None:
-    public = PublicNetwork(w3=chain.w3, kind="rpc", accounts=chain.accounts, location="https://rpc.example")
+    public = PublicNetwork(chain.backend, chain.accounts)
     owner = chain.accounts[0].address
     with pytest.raises(InputError, match="not a local development chain"):
         Stablecoin.deploy_test(public, owner)

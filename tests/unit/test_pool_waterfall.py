@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from web3.logs import DISCARD
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.leverage.path_engine import PathTerms, run_paths
 from rwa.model.waterfall import (
     PeriodLegs,

@@ -6,7 +6,7 @@ import pytest
 from web3.logs import DISCARD
 
 from rwa.chain import tx
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.onchain.registry import ComplianceRegistry, InvestorRecord
 from rwa.onchain.tranche import Restriction

@@ -12,7 +12,7 @@ import pytest
 from web3.logs import DISCARD
 
 from rwa.chain import tx
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import ContractRevertError
 from rwa.model.units import POINTS_MAGNITUDE
 from rwa.onchain.registry import ComplianceRegistry

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import ContractRevertError
 from rwa.onchain.base import ANYONE
 from rwa.onchain.settlement import Order, TradeSettlement, order_digest, sign_order

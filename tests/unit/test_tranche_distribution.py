@@ -9,7 +9,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from rwa.chain import tx
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.errors import ContractRevertError
 from rwa.model.units import POINTS_MAGNITUDE
 from rwa.onchain.registry import ComplianceRegistry

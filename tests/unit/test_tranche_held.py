@@ -5,7 +5,7 @@ from __future__ import annotations
 from web3.logs import DISCARD
 
 from rwa.chain import tx
-from rwa.chain.node import Chain
+from rwa.chain.interface import Chain
 from rwa.model.units import POINTS_MAGNITUDE
 from rwa.onchain.tranche import Restriction
 from tests.support.reverts import reverts
