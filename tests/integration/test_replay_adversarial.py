@@ -14,13 +14,13 @@ import pytest
 from eth_account import Account
 
 from rwa.chain.interface import Chain
-from rwa.chain.tx import deploy
+from rwa.chain.pipeline import Batch
 from rwa.issuance.governance import add_reporter_call, forced_transfer_call, recovery_call, set_threshold_call
 from rwa.issuance.operate import distribute_period
 from rwa.leverage.cashflows import contracted_rent
 from rwa.model.deal_file import load_deal
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
-from rwa.onchain.base import Role
+from rwa.onchain.base import Role, create
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.deployment import load_manifest, save_manifest
 from rwa.onchain.oracle import Report, RevenueOracle
@@ -93,9 +93,9 @@ def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_change
 
 
 def _lax_oracle(cls: type[RevenueOracle], chain: Chain, admin: str, *args: object,
-                sender: str | None = None) -> RevenueOracle:
+                sender: str | None = None, batch: Batch | None = None) -> RevenueOracle:
     """``RevenueOracle.deploy`` deploying the test double without the FX rule (``LaxRevenueOracle``) instead."""
-    return cls(chain, deploy(chain, "LaxRevenueOracle", admin, *args, sender=sender or admin))
+    return cls(chain, create(chain, "LaxRevenueOracle", admin, *args, sender=sender or admin, batch=batch))
 
 
 def test_a_report_whose_revenue_is_not_its_conversion_is_a_finding_naming_the_figures(

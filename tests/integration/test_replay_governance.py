@@ -29,12 +29,13 @@ from tests.support.reverts import reverts
 
 
 def _grant_at_issuance(monkeypatch: pytest.MonkeyPatch, grant: Callable[[StepRunner], None]) -> None:
-    """Issuance as a deployer that adds one grant of its own once the contracts are wired, before handing over."""
+    """Issuance as a deployer that adds one grant of its own once the contracts are wired (the senior minted in a
+    private placement), before handing over."""
     original = StepRunner.step
 
     def step(self: StepRunner, name: str, action: Callable[[], None]) -> None:
         original(self, name, action)
-        if name == "wire":
+        if name == "mint-senior":
             grant(self)
 
     monkeypatch.setattr(StepRunner, "step", step)
@@ -179,9 +180,9 @@ def test_junior_units_minted_before_the_close_stop_the_first_distribution_and_ar
     original = StepRunner.step
 
     def step(self: StepRunner, name: str, action: Callable[[], None]) -> None:
-        original(self, name, action)
-        if name == "allow":
+        if name == "mint-junior":  # before the junior's own mint, which closes its issuance
             dilute(self)
+        original(self, name, action)
 
     monkeypatch.setattr(StepRunner, "step", step)
     deal, manifest = run_lifecycle(chain, tmp_path, periods=1, distribute=0)
