@@ -22,7 +22,8 @@ from typing import TypeVar
 import requests
 from web3.exceptions import ProviderConnectionError
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.errors import ChainError, InputError, NodeUnreachableError
 from rwa.onchain.deployment import Manifest, open_session
 from rwa.settings import env_number

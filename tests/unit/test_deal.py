@@ -334,7 +334,7 @@ def test_oracle_quorum_larger_than_its_reporters_is_refused() -> None:
 
 
 def test_issuance_roles_follow_the_deals_oracle_terms(tmp_path: Path) -> None:
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
     from rwa.issuance.issue import default_roles
     from rwa.model.deal_file import load_deal
 
