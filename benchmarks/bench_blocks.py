@@ -26,7 +26,8 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.chain.tx import send_value
 from rwa.issuance import offering as ops
 from rwa.issuance.issue import issue, plan_issue

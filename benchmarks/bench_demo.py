@@ -32,9 +32,9 @@ from typing import Any
 from rich.console import Console
 
 import rwa.cli.demo as demo
+from rwa.chain.connect import connect
 from rwa.chain.embedded import EmbeddedProvider, genesis_params
 from rwa.chain.embedded_direct import DirectNode
-from rwa.chain.interface import connect
 from rwa.chain.keys import EMBEDDED_ACCOUNTS
 
 

@@ -33,7 +33,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
-from rwa.chain.interface import connect
+from rwa.chain.connect import connect
 from rwa.chain.tx import send_value
 from rwa.cli.demo import EXAMPLE_DEAL, GAS_FUNDING, deal_head, investor_entry
 from rwa.issuance.issue import issue, plan_issue

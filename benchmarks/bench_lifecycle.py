@@ -18,7 +18,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from rwa.chain.interface import connect
+from rwa.chain.connect import connect
 from rwa.cli.demo import write_demo_deal
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import distribute_period

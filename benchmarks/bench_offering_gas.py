@@ -15,7 +15,8 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.chain.tx import send_value
 from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID
 from rwa.onchain.base import ANYONE

@@ -15,7 +15,8 @@ from pathlib import Path
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from tests.support.pool_system import PoolSystem, deploy_pool_system
 
 TARGET_RATIO = 1.02

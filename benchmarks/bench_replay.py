@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from rwa.chain.interface import connect
+from rwa.chain.connect import connect
 from rwa.onchain.deployment import load_manifest
 from rwa.replay.ingest import DEFAULT_RANGE, range_queries
 from rwa.replay.run import _sources, run_replay

@@ -218,7 +218,7 @@ def main() -> None:
 
     from eth_account import Account
 
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
     from tests.support.anvil import start_anvil
 
     folder = Path(tempfile.mkdtemp(prefix="bench-startup-"))

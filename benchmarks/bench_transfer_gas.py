@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from rwa.chain import tx
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.tranche import TrancheToken
 

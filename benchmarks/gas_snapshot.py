@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / ".gas-snapshot.json"

@@ -9,7 +9,8 @@ import pytest
 from eth_account import Account
 
 from rwa.build.compile import Build, load_build
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from tests.support.anvil import AnvilNode, start_anvil
 from tests.support.hardhat_node import HardhatNode, start_hardhat
 from tests.support.nodes import LocalNode

@@ -46,6 +46,11 @@ class Backend(ABC):
     def network(self) -> str:
         """What a manifest records as the network: 'embedded' or the node's URL."""
 
+    @functools.cached_property
+    def chain_id(self) -> int:
+        """The chain's id, asked once: a connection stays on one chain."""
+        return int(self.w3.eth.chain_id)
+
     default_gas_limit: int | None = None
     """The gas a transaction is sent with when the caller gives none; None lets the node estimate it. The embedded
     chain presets a limit near its blocks' (estimating re-runs the call about twenty times there; a revert refunds

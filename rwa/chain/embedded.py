@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -241,56 +240,53 @@ def genesis_params(salt: bytes | None) -> dict[str, Any]:
     return params
 
 
-def open_embedded(state_path: Path, fast: bool = True) -> tuple[EmbeddedBackend, list[LocalAccount]]:
-    """Open (or create) the embedded chain kept at ``state_path``: its backend, fast or plain, and its development
-    keys."""
+def open_embedded(state: ChainStateLog, meta: dict[str, str], kv: dict[bytes, bytes],
+                  fast: bool = True) -> tuple[EmbeddedBackend, list[LocalAccount]]:
+    """The embedded chain kept in ``state``, opened already (:meth:`ChainStateLog.open` gave its ``meta`` and
+    key-values ``kv``; empty meta for a new chain): its backend, fast or plain, and its development keys. The caller
+    closes ``state`` when this fails."""
     from eth_tester import EthereumTester, PyEVMBackend
 
     from rwa.chain.embedded_logs import FastLogsTester
 
-    state = ChainStateLog(state_path)
-    meta, kv = state.open()
-    try:
-        new_salt = os.urandom(GENESIS_SALT_BYTES)
-        salt = recorded_salt(meta, state_path) if meta else new_salt
-        params = genesis_params(salt)
-        genesis_state = PyEVMBackend.generate_genesis_state(num_accounts=EMBEDDED_ACCOUNTS)
-        evm = PyEVMBackend(genesis_parameters=params, genesis_state=genesis_state)
-        base_db = evm.chain.chaindb.db
-        memory = base_db.wrapped_db
-        genesis_hash = evm.chain.get_canonical_block_header_by_number(0).hash.hex()
-        if meta:
-            if meta.get("genesis") != genesis_hash:
-                raise StateFileError(
-                    f"{state_path} holds a chain with another genesis ({meta.get('genesis')}); "
-                    "it was made by another tool or version: pass another --state or `rwa chain reset --yes`"
-                )
-            store = TrackingDict(kv)
-            memory.kv_store = store
-        else:
-            store = TrackingDict(memory.kv_store)
-            memory.kv_store = store
-            store.dirty = set(store)
-            meta = {
-                "format": STATE_FORMAT,
-                "genesis": genesis_hash,
-                "salt": new_salt.hex(),
-                "chain_id": str(evm.chain.chain_id),
-                "created": str(int(time.time())),
-            }
-        # the chain is made again over the database just filled: it reads its head (and the pending block on it)
-        # from there
-        chain_class: Any = type(evm.chain)
-        evm.chain = (recording(chain_class) if fast else chain_class)(base_db)
-        tester = FastLogsTester(evm) if fast else EthereumTester(evm)
-        provider = EmbeddedProvider(tester, store, state, meta)
-        if store.dirty:
-            provider.flush()
-        w3 = Web3(provider)
-        kind = FastEmbeddedBackend if fast else EmbeddedBackend
-        backend = kind(w3, str(state_path), provider, state)
-        accounts = [Account.from_key(k.to_bytes()) for k in evm.account_keys]
-        return backend, accounts
-    except BaseException:
-        state.close()
-        raise
+    state_path = state.path
+    new_salt = os.urandom(GENESIS_SALT_BYTES)
+    salt = recorded_salt(meta, state_path) if meta else new_salt
+    params = genesis_params(salt)
+    genesis_state = PyEVMBackend.generate_genesis_state(num_accounts=EMBEDDED_ACCOUNTS)
+    evm = PyEVMBackend(genesis_parameters=params, genesis_state=genesis_state)
+    base_db = evm.chain.chaindb.db
+    memory = base_db.wrapped_db
+    genesis_hash = evm.chain.get_canonical_block_header_by_number(0).hash.hex()
+    if meta:
+        if meta.get("genesis") != genesis_hash:
+            raise StateFileError(
+                f"{state_path} holds a chain with another genesis ({meta.get('genesis')}); "
+                "it was made by another tool or version: pass another --state or `rwa chain reset --yes`"
+            )
+        store = TrackingDict(kv)
+        memory.kv_store = store
+    else:
+        store = TrackingDict(memory.kv_store)
+        memory.kv_store = store
+        store.dirty = set(store)
+        meta = {
+            "format": STATE_FORMAT,
+            "genesis": genesis_hash,
+            "salt": new_salt.hex(),
+            "chain_id": str(evm.chain.chain_id),
+            "created": str(int(time.time())),
+        }
+    # the chain is made again over the database just filled: it reads its head (and the pending block on it)
+    # from there
+    chain_class: Any = type(evm.chain)
+    evm.chain = (recording(chain_class) if fast else chain_class)(base_db)
+    tester = FastLogsTester(evm) if fast else EthereumTester(evm)
+    provider = EmbeddedProvider(tester, store, state, meta)
+    if store.dirty:
+        provider.flush()
+    w3 = Web3(provider)
+    kind = FastEmbeddedBackend if fast else EmbeddedBackend
+    backend = kind(w3, str(state_path), provider, state)
+    accounts = [Account.from_key(k.to_bytes()) for k in evm.account_keys]
+    return backend, accounts

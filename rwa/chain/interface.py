@@ -1,4 +1,5 @@
-"""One way to reach a chain: a :class:`Chain` front over one :class:`Backend`, got from :func:`connect`.
+"""One way to reach a chain: a :class:`Chain` front over one :class:`Backend`, got from
+:func:`rwa.chain.connect.connect`.
 
 The rest of the project holds a :class:`Chain` and never asks which backend is underneath (eth-tester's
 ``backends/base.py`` and titanoboa's ``NetworkEnv`` are the model): it asks the chain for views, sends and their
@@ -18,10 +19,7 @@ read, so no log can be left out), :attr:`Chain.local_views` (a view costs no rou
 from __future__ import annotations
 
 import contextlib
-import functools
-import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -31,7 +29,7 @@ from web3.types import BlockIdentifier, FilterParams, LogReceipt
 from rwa.chain.backend import Backend, checksummed
 from rwa.errors import ChainError, InputError
 
-__all__ = ["DEFAULT_RECEIPT_TIMEOUT", "Chain", "chain_of", "checksummed", "connect"]
+__all__ = ["DEFAULT_RECEIPT_TIMEOUT", "Chain", "chain_of", "checksummed", "front"]
 
 DEFAULT_RECEIPT_TIMEOUT = 120.0
 """Seconds a send waits for its receipt on a node (web3.py's own default)."""
@@ -64,10 +62,10 @@ class Chain:
         """What a manifest records as the network: 'embedded' or the node's URL."""
         return self.backend.network
 
-    @functools.cached_property
+    @property
     def chain_id(self) -> int:
         """The chain's id, asked once: a connection stays on one chain."""
-        return int(self.w3.eth.chain_id)
+        return self.backend.chain_id
 
     @property
     def is_dev(self) -> bool:
@@ -243,40 +241,17 @@ _CHAIN_ATTRIBUTE = "_rwa_chain"
 
 
 def chain_of(w3: Web3) -> Chain:
-    """The :class:`Chain` :func:`connect` made around ``w3`` (a contract binding knows only its ``w3``)."""
+    """The :class:`Chain` :func:`rwa.chain.connect.connect` made around ``w3`` (a contract binding knows only its
+    ``w3``)."""
     chain = getattr(w3, _CHAIN_ATTRIBUTE, None)
     if not isinstance(chain, Chain):
         raise ChainError("this web3 connection was not made by rwa.chain.connect()")
     return chain
 
 
-def connect(
-    rpc_url: str | None = None,
-    state: Path | None = None,
-    accounts: Sequence[LocalAccount] | None = None,
-    timeout: float = 10.0,
-    fast: bool | None = None,
-) -> Chain:
-    """Connect to ``rpc_url`` (or ``RWA_RPC_URL``) if given, else open the embedded chain at ``state`` (or
-    ``RWA_STATE``, else the project's default file). ``accounts`` sign (default: ``RWA_PRIVATE_KEYS`` /
-    ``RWA_KEYSTORE`` on a node, the development keys on the embedded chain). ``fast`` turns the embedded chain's
-    fast path on or off (default: the ``RWA_FAST_PATH`` setting, on unless it is 0)."""
-    backend: Backend
-    url = rpc_url or os.environ.get("RWA_RPC_URL") or None
-    if url:
-        from rwa.chain.keys import keys_from_environment
-        from rwa.chain.rpc import RpcBackend
-
-        backend = RpcBackend.open(url, timeout)
-        signers = list(accounts) if accounts is not None else keys_from_environment()
-    else:
-        from rwa.chain.embedded import open_embedded
-        from rwa.chain.state_log import default_state_path
-        from rwa.settings import env_switch
-
-        use_fast = env_switch("RWA_FAST_PATH", True) if fast is None else fast
-        backend, dev_accounts = open_embedded(Path(state) if state else default_state_path(), fast=use_fast)
-        signers = list(accounts) if accounts is not None else dev_accounts
+def front(backend: Backend, signers: list[LocalAccount]) -> Chain:
+    """The :class:`Chain` over ``backend``, signing with ``signers`` (the first is the default sender):
+    :func:`rwa.chain.connect.connect` builds one around the backend it opened."""
     chain = Chain(backend, signers)
     setattr(backend.w3, _CHAIN_ATTRIBUTE, chain)
     if signers:

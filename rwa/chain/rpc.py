@@ -7,7 +7,6 @@ understands them; :class:`RpcBackend` is it on a node. The embedded chain withou
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +20,6 @@ from web3.types import BlockIdentifier, FilterParams, LogReceipt, RPCEndpoint, T
 
 from rwa.chain.backend import Backend, checksummed
 from rwa.chain.reverts import revert_data
-from rwa.errors import InputError, NodeUnreachableError
 
 DEV_CHAIN_IDS = frozenset({131277322940537, 31337, 1337})
 """eth-tester's chain id and the usual ids of local development nodes (anvil, hardhat, ganache)."""
@@ -161,28 +159,23 @@ class RpcBackend(Web3Backend):
 
     kind = "rpc"
 
+    def __init__(self, w3: Web3, location: str, chain_id: int) -> None:
+        super().__init__(w3, location)
+        self.chain_id = chain_id
+
     @classmethod
-    def open(cls, url: str, timeout: float) -> RpcBackend:
-        """Connect to ``url``; a node that does not answer its first request is ``NodeUnreachableError``."""
+    def open(cls, url: str, timeout: float, chain_id: int) -> RpcBackend:
+        """The node at ``url`` (an http(s) URL or an IPC path), which answered ``chain_id`` to its first request
+        (:func:`rwa.chain.connect.node_chain_id`): nothing is asked of it here."""
         if url.startswith(("http://", "https://")):
             w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
-        elif url.endswith(".ipc") or url.startswith("/"):
-            w3 = Web3(Web3.IPCProvider(url, timeout=int(timeout)))
         else:
-            raise InputError(f"--rpc-url {url}: not an http(s):// URL or an IPC path")
-        try:
-            w3.eth.chain_id  # noqa: B018 - the first request proves the node answers
-        except Exception as exc:
-            raise NodeUnreachableError(f"cannot reach a JSON-RPC node at {url}: {type(exc).__name__}") from None
-        return cls(w3, url)
-
-    @functools.cached_property
-    def _chain_id(self) -> int:
-        return int(self.w3.eth.chain_id)
+            w3 = Web3(Web3.IPCProvider(url, timeout=int(timeout)))
+        return cls(w3, url, chain_id)
 
     @property
     def is_dev(self) -> bool:
-        return self._chain_id in DEV_CHAIN_IDS
+        return self.chain_id in DEV_CHAIN_IDS
 
     @property
     def network(self) -> str:

@@ -241,9 +241,9 @@ def _node_failure(exc: Exception) -> str | None:
     """One line for a node that stopped answering in the middle of a command (it answered when the command
     connected, so no retry was due): the job failed; what it sent before is on the chain, and every command picks
     up from the chain's state when run again. None for any other exception (a bug: its traceback is shown)."""
-    from rwa.oracle.retry import TRANSIENT, short_error
+    from rwa.oracle.retry import short_error, transient_errors
 
-    if not isinstance(exc, TRANSIENT):
+    if not isinstance(exc, transient_errors()):
         return None
     return (f"the node stopped answering ({short_error(exc)}); what was sent before is on the chain: run the "
             "command again once the node answers")

@@ -65,7 +65,7 @@ class ChainOptions:
 
     def chain(self) -> Chain:
         """The chain connected (close it, or use it in a ``with``)."""
-        from rwa.chain.interface import connect
+        from rwa.chain.connect import connect
 
         return connect(rpc_url=self.rpc_url, state=self.state)
 

@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from eth_utils.address import is_checksum_address
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -79,6 +78,23 @@ def checked_address(value: str) -> str:
     if value == ZERO_ADDRESS:
         raise ValueError("must not be the zero address")
     return value
+
+
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def is_checksum_address(value: object) -> bool:
+    """``value`` is a 0x address in its EIP-55 form: each letter upper case where the keccak of the lower-case hex
+    has a nibble of 8 or more there. The same test as eth-utils' ``is_checksum_address``, through the same keccak
+    (eth-hash), without importing eth-utils (a fifth of a second: a command reads its deal before its first chain
+    request)."""
+    if not isinstance(value, str) or not _HEX_ADDRESS.fullmatch(value):
+        return False
+    from eth_hash.auto import keccak
+
+    digits = value[2:]
+    nibbles = keccak(digits.lower().encode()).hex()
+    return all(c.isdigit() or c.isupper() == (int(n, 16) >= 8) for c, n in zip(digits, nibbles, strict=False))
 
 
 class _Model(BaseModel):

@@ -200,9 +200,9 @@ def open_session(
     """The manifest and a connected chain checked against it (:func:`check_chain`), closed afterwards.
 
     The manifest is read before connecting, so a missing or malformed one never touches the chain; ``connector``
-    replaces the plain :func:`rwa.chain.interface.connect` (the oracle retries it while a node is down).
+    replaces the plain :func:`rwa.chain.connect.connect` (the oracle retries it while a node is down).
     """
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
 
     manifest = load_manifest(deployment or default_manifest_path())
     chain = connector() if connector is not None else connect(rpc_url=rpc_url, state=state)

@@ -11,21 +11,22 @@ and its service get a chain: the deployment's session, connected with these retr
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import requests
-from web3.exceptions import ProviderConnectionError
-
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
 from rwa.errors import ChainError, InputError, NodeUnreachableError
 from rwa.onchain.deployment import Manifest, open_session
 from rwa.settings import env_number
+
+if TYPE_CHECKING:
+    from rwa.chain.interface import Chain
 
 log = logging.getLogger("rwa.oracle.retry")
 
@@ -36,15 +37,21 @@ class NodeUnavailableError(ChainError):
     """The node did not answer after every retry (not itself retried: it is the end of the retries)."""
 
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    NodeUnreachableError,
-    requests.ConnectionError,
-    requests.Timeout,
-    ProviderConnectionError,
-    ConnectionError,
-    TimeoutError,
-)
-"""A node that does not answer; never a ``ChainError`` about a state file, a URL or a transaction."""
+@functools.cache
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """A node that does not answer; never a ``ChainError`` about a state file, a URL or a transaction. The transport
+    libraries are imported when an error is judged, not when a command starts (its first request goes out sooner)."""
+    import requests
+    from web3.exceptions import ProviderConnectionError
+
+    return (
+        NodeUnreachableError,
+        requests.ConnectionError,
+        requests.Timeout,
+        ProviderConnectionError,
+        ConnectionError,
+        TimeoutError,
+    )
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,9 @@ class RetryPolicy:
         for attempt in range(1, self.attempts + 1):
             try:
                 return fn()
-            except TRANSIENT as exc:
+            except Exception as exc:
+                if not isinstance(exc, transient_errors()):
+                    raise
                 if attempt == self.attempts:
                     raise NodeUnavailableError(
                         f"{what}: the node did not answer after {self.attempts} attempts ({short_error(exc)}); "

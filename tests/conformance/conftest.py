@@ -16,7 +16,8 @@ import pytest
 from eth_account import Account
 
 from rwa.build.compile import Build
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from tests.support.anvil import AnvilNode
 
 BACKENDS = ["embedded-fast", "embedded-plain", pytest.param("anvil", marks=pytest.mark.anvil)]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from rwa.chain import tx
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.issuance.issue import issue, plan_issue
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode

@@ -12,7 +12,8 @@ import pytest
 from web3 import Web3
 
 import rwa.chain.embedded as embedded_module
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.chain.tx import send
 from rwa.errors import ContractRevertError, StateFileError
 from rwa.onchain.stablecoin import Stablecoin
@@ -29,7 +30,7 @@ def rwa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 DEPLOY = """
 import sys
 from pathlib import Path
-from rwa.chain.interface import connect
+from rwa.chain.connect import connect
 from rwa.onchain.stablecoin import Stablecoin
 with connect(state=Path(sys.argv[1])) as chain:
     token = Stablecoin.deploy_test(chain, chain.accounts[0].address).contract

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.interface import connect
+from rwa.chain.connect import connect
 from rwa.issuance.issue import issue, plan_issue
 from rwa.model.units import format_dscr, format_money
 from rwa.oracle.publisher import publish

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.interface import connect
+from rwa.chain.connect import connect
 from rwa.issuance.governance import timelock_of
 from rwa.issuance.issue import issue, plan_issue
 from rwa.onchain.base import Role

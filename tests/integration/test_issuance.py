@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.errors import ContractRevertError, InputError
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_all, claim_for, distribute_period

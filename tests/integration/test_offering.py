@@ -183,7 +183,7 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     import subprocess
     import sys
 
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
     from tests.support.issuance import rwa
 
     state = ["--state", str(tmp_path / "chain.sqlite")]
@@ -367,7 +367,7 @@ def test_the_example_offering_deal_plans_issues_sells_and_closes(tmp_path: Path)
     assert closed.startswith("closed") and "taken up 10,000,000.00 USDC by the treasury" in closed
     claims = rwa("offering", "claim", "--all", *dep, *state, check=True).stdout
     assert claims.count("in tokens delivered") == 2 and "wait" not in claims
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
 
     with connect(state=tmp_path / "chain.sqlite") as chain:
         deployed = open_deployment(chain, load_manifest(tmp_path / "deployment.json"))
@@ -377,7 +377,7 @@ def test_the_example_offering_deal_plans_issues_sells_and_closes(tmp_path: Path)
 
 
 def test_an_offering_whose_window_is_over_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
     from rwa.errors import InputError
     from tests.support.issuance import rwa
 

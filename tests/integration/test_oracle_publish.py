@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.onchain.deployment import Manifest, load_manifest

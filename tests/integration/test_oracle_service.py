@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from rwa.chain.interface import connect
+from rwa.chain.connect import connect
 from rwa.errors import InputError
 from rwa.model.deal_file import load_deal
 from rwa.onchain.oracle import RevenueOracle

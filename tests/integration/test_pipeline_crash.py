@@ -19,7 +19,8 @@ from eth_account import Account
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.cli.demo import write_offering_deal
 from rwa.errors import InputError
 from rwa.issuance.governance import check_roles

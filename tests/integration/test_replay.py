@@ -365,7 +365,7 @@ def test_a_recorded_schedule_other_than_the_pools_is_a_finding(
 def test_a_reset_chain_reissued_gets_a_new_default_ledger_and_the_old_one_is_set_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
     from rwa.chain.state_log import reset_state
     from rwa.errors import InputError
 
@@ -410,7 +410,7 @@ def test_a_replay_six_blocks_behind_a_growing_head_reconciles_on_every_run(any_c
 
 def test_a_node_that_refuses_large_log_ranges_is_read_in_smaller_ones(anvil: AnvilNode, anvil_chain: Chain,
                                                                        tmp_path: Path) -> None:
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
     from tests.support.rpc_proxy import capped_logs_proxy
 
     _, manifest = run_lifecycle(anvil_chain, tmp_path, periods=2)
@@ -447,7 +447,7 @@ def _killed_at(url: str, manifest: Path, folder: Path, delay: float) -> None:
     import signal
 
     def child() -> None:
-        from rwa.chain.interface import connect
+        from rwa.chain.connect import connect
 
         with connect(rpc_url=url) as node:
             _replay(node, manifest, folder)

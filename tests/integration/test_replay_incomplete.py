@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from eth_utils.crypto import keccak
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.onchain.deployed import DeployedDeal
 from rwa.replay.run import ReplayFailure
 from tests.support.anvil import AnvilNode

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rwa.chain.interface import Chain, connect
+from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.onchain.deployed import DeployedDeal
 from tests.support.lifecycle import replay, run_lifecycle

@@ -334,7 +334,7 @@ def test_oracle_quorum_larger_than_its_reporters_is_refused() -> None:
 
 
 def test_issuance_roles_follow_the_deals_oracle_terms(tmp_path: Path) -> None:
-    from rwa.chain.interface import connect
+    from rwa.chain.connect import connect
     from rwa.issuance.issue import default_roles
     from rwa.model.deal_file import load_deal
 
@@ -344,3 +344,25 @@ def test_issuance_roles_follow_the_deals_oracle_terms(tmp_path: Path) -> None:
         assert roles.threshold == deal.oracle.threshold == 3
         assert sorted(roles.reporters) == sorted(a.address for a in chain.accounts[10:15])
         assert len({roles.admin, roles.servicer, roles.agent, roles.fee_recipient}) == 4
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=20, max_size=20), st.sampled_from(["checksummed", "lower", "upper", "one flipped"]))
+def test_the_deals_checksum_test_is_eth_utils(raw: bytes, form: str) -> None:
+    """The deal's EIP-55 test (which spares a command importing eth-utils) answers as eth-utils' does."""
+    from eth_utils import is_checksum_address as eth_utils_test
+    from eth_utils import to_checksum_address
+
+    from rwa.model.deal import is_checksum_address
+
+    address = to_checksum_address(raw)
+    flipped = next((i for i, c in enumerate(address[2:], 2) if c.isalpha()), None)
+    value = {
+        "checksummed": address,
+        "lower": address.lower(),
+        "upper": "0x" + address[2:].upper(),
+        "one flipped": address if flipped is None else
+        address[:flipped] + address[flipped].swapcase() + address[flipped + 1:],
+    }[form]
+    assert is_checksum_address(value) == eth_utils_test(value)
+    assert not is_checksum_address(value + "0") and not is_checksum_address(value[2:])
