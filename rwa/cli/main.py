@@ -12,7 +12,15 @@ from rich.table import Table
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from rwa.cli.options import ChainOptions, HelpOnNoArgs, StatePathOption, chain_options, output_console, seed_option
+from rwa.cli.options import (
+    ChainOptions,
+    HelpOnNoArgs,
+    QuickHelpGroup,
+    StatePathOption,
+    chain_options,
+    output_console,
+    seed_option,
+)
 from rwa.errors import RwaError
 
 if TYPE_CHECKING:
@@ -25,7 +33,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-chain_app = typer.Typer(help="The chain the commands talk to: the embedded one by default, or --rpc-url.")
+chain_app = typer.Typer(
+    help="The chain the commands talk to: the embedded one by default, or --rpc-url.", cls=QuickHelpGroup
+)
 app.add_typer(chain_app, name="chain")
 
 console: Console = output_console()
