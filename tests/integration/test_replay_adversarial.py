@@ -271,7 +271,7 @@ def test_an_internal_failure_exits_3_with_one_line_and_leaves_the_outputs(
         def __exit__(self, *_a: object) -> None:
             return None
 
-    monkeypatch.setattr(rwa.chain.interface, "connect", lambda **_k: Same())
+    monkeypatch.setattr(rwa.chain.connect, "connect", lambda **_k: Same())
     monkeypatch.setattr(sys, "argv", ["rwa", "replay", "--deployment", str(history[1]), "--out",
                                       str(tmp_path / "audit"), "--db", str(tmp_path / "ledger.sqlite")])
     capsys.readouterr()
