@@ -19,18 +19,14 @@ The figures depend on the machine's load: the load average is printed before and
 from __future__ import annotations
 
 import argparse
-import http.server
 import os
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,55 +77,6 @@ def time_help(args: list[str], runs: int) -> tuple[Figures, Figures]:
     return Figures(label, HELP_TARGET, seconds), Figures(f"{label}: CPU", 0.0, cpu)
 
 
-class RecordingProxy(http.server.ThreadingHTTPServer):
-    """Forwards JSON-RPC requests to ``upstream`` and records when the first one arrived (``time.monotonic``)."""
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.upstream = upstream
-        self.first: float | None = None
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _ProxyHandler(http.server.BaseHTTPRequestHandler):
-    server: RecordingProxy
-
-    def do_POST(self) -> None:
-        arrived = time.monotonic()
-        with self.server.lock:
-            if self.server.first is None:
-                self.server.first = arrived
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        request = urllib.request.Request(self.server.upstream, data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            payload = answer.read()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def recording_proxy(upstream: str) -> Iterator[RecordingProxy]:
-    proxy = RecordingProxy(upstream)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield proxy
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
-
-
 _HOOK = """
 import os, sys, time
 def _first(event, args, _seen=[]):
@@ -171,9 +118,11 @@ def run_hooked(args: list[str], events: tuple[str, ...], needle: str) -> Run:
 def time_first_request(label: str, upstream: str, args: Callable[[str], list[str]], runs: int) -> list[Figures]:
     """Start-up to the first request's arrival at the proxy, the CPU the process spent until it connected, and the
     whole command, over ``runs`` processes."""
+    from tests.support.rpc_proxy import forwarding, json_rpc_server
+
     first, cpu, whole = [], [], []
     for _ in range(runs):
-        with recording_proxy(upstream) as proxy:
+        with json_rpc_server(forwarding(upstream)) as proxy:
             run = run_hooked(args(proxy.url), ("socket.connect",), "127.0.0.1")
             assert proxy.first is not None
             first.append(proxy.first - run.started)

@@ -2,12 +2,14 @@
 refuse large ranges, and may leave entries out of the logs it does return without saying so (``drop``: the entries to
 leave out; ``max_results``: at most that many a query, as a node that caps its answers silently); everything else is
 passed through unchanged. :class:`DyingProxy` is one that stops answering (drops every connection) after a number of
-requests, as a node that dies in the middle of a command."""
+requests, as a node that dies in the middle of a command. :class:`JsonRpcServer` answers each request with a given
+function (a node's stand-in, or :func:`forwarding` to a real one) and records what came and when the first came."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -134,3 +136,64 @@ def serving(proxy: P) -> Iterator[P]:
     finally:
         proxy.server.shutdown()
         proxy.server.server_close()
+
+
+class JsonRpcServer(ThreadingHTTPServer):
+    """A loopback HTTP server answering each POST with ``answer(request body) -> (status, payload)``; it records each
+    request's method and headers and when the first one arrived (``time.monotonic``)."""
+
+    def __init__(self, answer: Callable[[bytes], tuple[int, bytes]]) -> None:
+        super().__init__(("127.0.0.1", 0), _JsonRpcHandler)
+        self.answer = answer
+        self.methods: list[str] = []
+        self.headers_seen: list[dict[str, str]] = []
+        self.first: float | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _JsonRpcHandler(BaseHTTPRequestHandler):
+    server: JsonRpcServer
+
+    def do_POST(self) -> None:
+        arrived = time.monotonic()
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        request = json.loads(body)
+        with self.server.lock:
+            if self.server.first is None:
+                self.server.first = arrived
+            self.server.methods.append(request["method"] if isinstance(request, dict) else "batch")
+            self.server.headers_seen.append(dict(self.headers))
+        status, payload = self.server.answer(body)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *_args: object) -> None:
+        return None
+
+
+def forwarding(upstream: str) -> Callable[[bytes], tuple[int, bytes]]:
+    """An answer for :class:`JsonRpcServer` that passes each request to the node at ``upstream``."""
+    def answer(body: bytes) -> tuple[int, bytes]:
+        request = urllib.request.Request(upstream, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return 200, reply.read()
+    return answer
+
+
+@contextmanager
+def json_rpc_server(answer: Callable[[bytes], tuple[int, bytes]]) -> Iterator[JsonRpcServer]:
+    server = JsonRpcServer(answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,7 +4,6 @@ something else than a chain id, is refused in the one line the oracle's retry wa
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
@@ -14,13 +13,13 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from rwa.chain.connect import connect, node_chain_id
 from rwa.errors import InputError, NodeUnreachableError
+from tests.support.rpc_proxy import json_rpc_server
 
 CHAIN_LIBRARIES = ("web3", "eth_account", "eth_tester", "eth", "eth_utils", "eth_keys", "trie", "rlp")
 
@@ -42,46 +41,6 @@ def _unreachable(url: str, named: str) -> str:
     return "^" + re.escape(f"cannot reach a JSON-RPC node at {url}: {named}") + "$"
 
 
-class _Node(http.server.ThreadingHTTPServer):
-    """An HTTP server answering every POST with ``answer(request body)``, recording the requests' methods."""
-
-    def __init__(self, answer: Callable[[bytes], tuple[int, bytes]]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.answer = answer
-        self.methods: list[str] = []
-        self.headers_seen: list[dict[str, str]] = []
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Node
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.server.methods.append(json.loads(body)["method"])
-        self.server.headers_seen.append(dict(self.headers))
-        status, payload = self.server.answer(body)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def _serving(answer: Callable[[bytes], tuple[int, bytes]]) -> Iterator[_Node]:
-    node = _Node(answer)
-    thread = threading.Thread(target=node.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield node
-    finally:
-        node.shutdown()
-        node.server_close()
-
-
 def _chain_id_answer(chain_id: int) -> Callable[[bytes], tuple[int, bytes]]:
     def answer(body: bytes) -> tuple[int, bytes]:
         request = json.loads(body)
@@ -90,7 +49,7 @@ def _chain_id_answer(chain_id: int) -> Callable[[bytes], tuple[int, bytes]]:
 
 
 def test_a_node_is_asked_its_chain_id_once() -> None:
-    with _serving(_chain_id_answer(31337)) as node:
+    with json_rpc_server(_chain_id_answer(31337)) as node:
         url = f"http://127.0.0.1:{node.server_address[1]}"
         with connect(rpc_url=url, accounts=[]) as chain:
             assert chain.chain_id == 31337
@@ -99,7 +58,7 @@ def test_a_node_is_asked_its_chain_id_once() -> None:
 
 
 def test_a_user_and_password_in_the_url_are_sent_as_basic_authentication() -> None:
-    with _serving(_chain_id_answer(5)) as node:
+    with json_rpc_server(_chain_id_answer(5)) as node:
         assert node_chain_id(f"http://me:s%40cret@127.0.0.1:{node.server_address[1]}", 5.0) == 5
         assert node.headers_seen[0]["Authorization"] == "Basic bWU6c0BjcmV0"  # me:s@cret
 
@@ -110,7 +69,7 @@ def test_a_user_and_password_in_the_url_are_sent_as_basic_authentication() -> No
     (200, b'{"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "no such method"}}', "KeyError"),
 ])
 def test_a_node_that_answers_no_chain_id_is_unreachable(status: int, payload: bytes, named: str) -> None:
-    with _serving(lambda _body: (status, payload)) as node:
+    with json_rpc_server(lambda _body: (status, payload)) as node:
         url = f"http://127.0.0.1:{node.server_address[1]}"
         with pytest.raises(NodeUnreachableError, match=_unreachable(url, named)):
             connect(rpc_url=url, accounts=[])
