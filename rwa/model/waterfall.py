@@ -473,6 +473,33 @@ def fund_reserve(state: PoolState, amount: int) -> PoolState:
     return replace(state, reserve=state.reserve + amount)
 
 
+@dataclass(frozen=True)
+class Prepayment:
+    """``LeasePool.prepay``: the fleet register's long-stop prepayment, as the ``Prepaid`` event carries it."""
+
+    amount: int
+    senior: int
+    junior: int
+    balance_after: int
+    principal_arrears_after: int
+
+
+def prepay(state: PoolState, amount: int) -> tuple[PoolState, Prepayment]:
+    """``amount`` repays senior principal at once, up to the balance (later scheduled amounts are capped at the
+    smaller balance, so the schedule's last amounts go first), and the rest goes to the junior."""
+    if state.finalized:
+        raise WaterfallError("the pool is finalized")
+    if amount <= 0:
+        raise WaterfallError(f"a prepayment must be positive, got {amount}")
+    senior = min(amount, state.balance)
+    balance = state.balance - senior
+    arrears = min(state.principal_arrears, balance)
+    out = Prepayment(amount, senior, amount - senior, balance, arrears)
+    return replace(state, balance=balance, principal_arrears=arrears,
+                   total_senior_paid=state.total_senior_paid + senior,
+                   total_junior_paid=state.total_junior_paid + out.junior), out
+
+
 def declare_default(state: PoolState) -> PoolState:
     """The pool entered default (declared by the trustee or triggered on an objective condition): from the next
     distribution all cash goes to senior first."""

@@ -43,6 +43,7 @@ class DefaultTrigger(IntEnum):
     INTEREST_ARREARS = 1
     REPORT_OVERDUE = 2
     COLLECTION_SHORTFALL = 3
+    LESSEE_PAST_DUE = 4
 
 
 class DepositKind(IntEnum):
@@ -120,12 +121,14 @@ class LeasePool(ContractWrapper):
         trustee: str,
         fee_recipient: str,
         junior_face: int,
+        register: str,
         sender: str | None = None,
         batch: Batch | None = None,
     ) -> LeasePool:
         """Deploy a pool for ``terms`` (its principal and refund schedules included) and the events of default
         ``rules``; ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
-        SERVICER_ROLE; ``junior_face`` is the junior units the deal issues. The pool counts its periods itself
+        SERVICER_ROLE; ``junior_face`` is the junior units the deal issues; ``register`` the fleet register, the one
+        account that may prepay. The pool counts its periods itself
         (``PeriodClockLib``): calendar months from the first start or equal periods, so ``terms.period_ends`` must
         be one of the two."""
         try:
@@ -141,7 +144,8 @@ class LeasePool(ContractWrapper):
             terms.reserve_periods,
             terms.cash_trap_dscr_bps,
         )
-        parties = tuple(_cs(a) for a in (stablecoin, oracle, senior, junior, admin, servicer, trustee, fee_recipient))
+        parties = tuple(_cs(a) for a in (stablecoin, oracle, senior, junior, admin, servicer, trustee, fee_recipient,
+                                         register))
         contract = create(
             chain,
             "LeasePool",
@@ -356,6 +360,7 @@ class LeasePool(ContractWrapper):
             "senior": str(self._call(f.seniorToken(), block)),
             "junior": str(self._call(f.juniorToken(), block)),
             "fee_recipient": str(self._call(f.feeRecipient(), block)),
+            "register": str(self._call(f.register(), block)),
         }
 
     # -- events -------------------------------------------------------------------------------------------------
