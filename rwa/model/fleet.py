@@ -116,6 +116,47 @@ def register_terms(deal: Deal, treasury: str) -> RegisterTerms:
                          treasury)
 
 
+SHORTFALL_DELIVERED, SHORTFALL_ORDERED = 12, 330
+"""The seed's supplier that delivered 12 of 330 servers ordered: the delivery-shortfall case scales the largest
+supplier's batches by this ratio (rounded down)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of the deal's delivery schedule: ``servers`` of ``supplier``'s order in service from ``period``."""
+
+    period: int
+    supplier: str
+    servers: int
+    site: str
+
+    def serials(self, index: int) -> list[str]:
+        """Serial numbers for the batch (the simulator's: supplier, batch index and a running number)."""
+        tag = "".join(ch for ch in self.supplier.upper() if ch.isalnum()) or "SRV"
+        return [f"{tag}-{index:03d}-{n:05d}" for n in range(1, self.servers + 1)]
+
+
+def delivery_batches(deal: Deal, shortfall: bool = False) -> list[Batch]:
+    """The deal's delivery schedule as batches, in file order (every server in period 1, from one supplier, without
+    one); with ``shortfall`` the largest supplier (most servers ordered, first on a tie) delivers
+    ``SHORTFALL_DELIVERED / SHORTFALL_ORDERED`` of each batch, and batches that come to nothing are dropped."""
+    cluster = deal.cluster
+    orders = cluster.supplier_orders()
+    if cluster.deliveries:
+        batches = [Batch(d.period, d.supplier, d.servers, d.site or cluster.site) for d in cluster.deliveries]
+    else:
+        batches = [Batch(1, orders[0].supplier, cluster.servers, cluster.site)]
+    if shortfall:
+        totals: dict[str, int] = {}
+        for b in batches:
+            totals[b.supplier] = totals.get(b.supplier, 0) + b.servers
+        names = list(totals)
+        worst = max(names, key=lambda n: (totals[n], -names.index(n)))
+        batches = [replace(b, servers=b.servers * SHORTFALL_DELIVERED // SHORTFALL_ORDERED)
+                   if b.supplier == worst else b for b in batches]
+    return [b for b in batches if b.servers]
+
+
 def allocate(leases: Sequence[LeaseTerms], fleet: int, period: int) -> list[int]:
     """Servers each lease gets in ``period`` out of ``fleet`` servers in service: the leases in force, in lease
     order, each up to its servers."""

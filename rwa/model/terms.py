@@ -27,6 +27,13 @@ the terms, where they were 30 days; 5: the fleet register's orders, leases and l
 (:func:`rwa.model.fleet.register_terms`), the offering's escrow and the lessee past-due trigger)."""
 
 
+_CHANGES = {
+    4: "version 4 counts calendar-month periods where earlier versions counted 30 days",
+    5: "version 5 deploys a fleet register, an escrow of the raise and a lease tape with every report",
+}
+"""Why a manifest of an older rule cannot be audited by this version."""
+
+
 class RecordedTerms(BaseModel):
     """What the calculator decided at issuance, in integers, as the manifest keeps it: the auditor re-derives the
     pool's terms from these and the deal file by :func:`recorded_terms`, never by re-running the float sizing."""
@@ -109,10 +116,10 @@ def recorded_terms(deal: Deal, recorded: RecordedTerms | None) -> PoolTerms:
     if recorded is None:
         raise InputError("the deployment manifest records no pool terms: it predates this version; re-issue the deal")
     if recorded.version != TERMS_VERSION:
+        changed = [why for version, why in _CHANGES.items() if recorded.version < version <= TERMS_VERSION]
         raise InputError(
             f"the manifest's pool terms follow rule version {recorded.version}; this version knows {TERMS_VERSION}"
-            + (" (version 4 counts calendar-month periods where earlier versions counted 30 days): audit it with the "
-               "release that issued it" if recorded.version < TERMS_VERSION else "")
+            + (f" ({'; '.join(changed)}): audit it with the release that issued it" if changed else "")
         )
     return pool_terms(deal, recorded.principal_schedule, recorded.servicing_fee_per_period)
 

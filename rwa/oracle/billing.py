@@ -15,6 +15,11 @@ source_revenue      paired    the revenue in the currency the cluster bills in, 
 fx_rate             paired    the rate ``revenue`` was converted at: stablecoin smallest units per source
                               smallest unit times 10**18 (``rwa.model.units.FX_RATE_SCALE``), an integer;
                               ``revenue`` must be ``source_revenue * fx_rate // 10**18``
+tape                no        the lease tape: a list of rows (a JSON array; in a CSV cell, the same as JSON),
+                              one per lease of the deal's register in lease order, each with ``lease``,
+                              ``servers``, ``billed``, ``collected`` (integers, the source currency's smallest
+                              units) and ``days_past_due``; ``billed`` must add up to ``source_revenue`` and
+                              ``servers`` to ``active_servers``. Kept and hashed with the rest
 anything else       no        raw billing fields (invoice ids, lessee, notes...): kept and hashed
 ==================  ========  ===========================================================================
 
@@ -47,6 +52,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from rwa.errors import InputError
+from rwa.model.fleet import LeaseRow
 from rwa.model.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX, fx_convert_down
 from rwa.onchain.oracle import Report
 
@@ -79,6 +85,7 @@ class BillingRow:
     fx_rate: int
     raw: dict[str, str] = field(default_factory=dict)
     where: str = ""
+    tape: tuple[LeaseRow, ...] = ()
 
     @property
     def converted(self) -> bool:
@@ -93,7 +100,7 @@ class BillingRow:
 
     def to_report(self) -> Report:
         return Report(self.period, self.revenue, self.utilization_bps, self.active_servers, self.contracted_rent,
-                      self.data_hash(), source_revenue=self.source_revenue, fx_rate=self.fx_rate)
+                      self.data_hash(), source_revenue=self.source_revenue, fx_rate=self.fx_rate, tape=self.tape)
 
 
 def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
@@ -130,7 +137,50 @@ def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
             )
     else:
         figures["source_revenue"], figures["fx_rate"] = figures["revenue"], FX_RATE_SCALE
-    return BillingRow(raw=raw, where=where, **figures)
+    tape = _tape(values.get("tape"), where)
+    if tape:
+        billed, servers = sum(r.billed for r in tape), sum(r.servers for r in tape)
+        if billed != figures["source_revenue"]:
+            raise InputError(f"{where}: tape: the rows bill {billed}, the source revenue is "
+                             f"{figures['source_revenue']}: a report's revenue is its tape's billed total")
+        if servers != figures["active_servers"]:
+            raise InputError(f"{where}: tape: the rows hold {servers} servers, active_servers is "
+                             f"{figures['active_servers']}")
+    return BillingRow(raw=raw, where=where, tape=tape, **figures)
+
+
+_TAPE_FIELDS = (("lease", UINT32_MAX), ("servers", UINT32_MAX), ("billed", UINT128_MAX),
+                ("collected", UINT128_MAX), ("days_past_due", UINT32_MAX))
+
+
+def _tape(value: Any, where: str) -> tuple[LeaseRow, ...]:
+    """The tape of a row: a list of row objects, or that list as JSON text (a CSV cell); none when absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: tape: not a JSON list of rows ({exc})") from None
+    if not isinstance(value, list):
+        raise InputError(f"{where}: tape: not a list of rows")
+    rows = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: tape[{i}]: not an object")
+        numbers = []
+        for name, top in _TAPE_FIELDS:
+            if name not in item and name == "days_past_due":
+                numbers.append(0)
+                continue
+            if name not in item:
+                raise InputError(f"{where}: tape[{i}]: {name}: missing")
+            numbers.append(_integer(item[name], top, f"{where}: tape[{i}]: {name}"))
+        if numbers[0] != i + 1:
+            raise InputError(f"{where}: tape[{i}]: lease: {numbers[0]}, must be {i + 1} (one row per lease, in "
+                             "lease order)")
+        rows.append(LeaseRow(*numbers))
+    return tuple(rows)
 
 
 def _integer(value: Any, top: int, where: str) -> int:
