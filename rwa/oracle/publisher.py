@@ -34,7 +34,7 @@ from rwa.model.calendar import format_periods, late_periods
 from rwa.model.deal import Deal
 from rwa.model.units import FX_RATE_SCALE, format_fx_rate, format_time
 from rwa.onchain.deployment import Manifest
-from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
+from rwa.onchain.oracle import OracleConfig, Report, ReportKind, RevenueOracle, submit_gas
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path, outbox_identity
 from rwa.oracle.report import distinct_signers, require_quorum, sign_report
@@ -275,10 +275,9 @@ class Publisher:
         return sign_report(report, signers, self.chain.chain_id, self.oracle.address)
 
     def _function(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> ContractFunction:
-        functions = self.oracle.contract.functions
         if kind is ReportKind.SUBMITTED:
-            return functions.submit(report.as_tuple(), list(signatures))
-        return functions.amend(report.period, report.as_tuple(), list(signatures))
+            return self.oracle.submit_fn(report, signatures)  # type: ignore[no-any-return]
+        return self.oracle.amend_fn(report.period, report, signatures)  # type: ignore[no-any-return]
 
     def _send(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> _Mined:
         if self.sender is None:
@@ -302,7 +301,8 @@ class Publisher:
         gas_price = self._node(self.chain.gas_price, "gas price")
         fields: dict[str, Any] = {
             "to": self.oracle.address, "data": encode_call(self._function(kind, report, signatures)), "value": 0,
-            "nonce": nonce, "gas": SUBMIT_GAS, "gasPrice": gas_price, "chainId": self.chain.chain_id,
+            "nonce": nonce, "gas": submit_gas(len(report.tape)), "gasPrice": gas_price,
+            "chainId": self.chain.chain_id,
         }
         signed = self.sender.sign_transaction(fields)
         return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
@@ -335,7 +335,7 @@ class Publisher:
         self.outbox.record_sending(self.oracle.address, ReportKind.SUBMITTED, period, raw, tx_hash)
         data = encode_call(self._function(ReportKind.SUBMITTED, report, signatures))
         batch.add_signed(raw, self.sender.address, nonce, f"publish period {period}", self.oracle.address, data,
-                         SUBMIT_GAS, "RevenueOracle")
+                         submit_gas(len(report.tape)), "RevenueOracle")
 
         def result() -> PublishResult:
             mined = self._await(ReportKind.SUBMITTED, report, tx_hash)
