@@ -20,6 +20,8 @@ def stablecoin_balances(chain: Chain, links: Links, pool: str, block: int) -> di
 
     coin = Stablecoin.at(chain, links.stablecoin)
     accounts = {"pool": pool, "senior": links.senior, "junior": links.junior}
+    if links.register:
+        accounts["register"] = links.register
     return {k: coin.balance_of(a, block) for k, a in accounts.items()}
 
 
@@ -58,8 +60,9 @@ def event_totals(history: History, accounts: dict[str, str]) -> dict[str, int]:
     legs = [legs for legs, _ in history.legs.values()]
     out = {
         "lastDistributedPeriod": _last_distributed(history),
-        "totalSeniorPaid": sum(leg.senior_paid for leg in legs),
-        "totalJuniorPaid": sum(leg.junior for leg in legs),
+        "totalSeniorPaid": sum(leg.senior_paid for leg in legs)
+        + sum(int(ev.args["seniorPaid"]) for ev in history.prepaid),
+        "totalJuniorPaid": sum(leg.junior for leg in legs) + sum(int(ev.args["juniorPaid"]) for ev in history.prepaid),
         "totalFeesPaid": sum(leg.fee for leg in legs),
         "latestPeriod": max(history.reports, default=0),
     }
