@@ -55,7 +55,7 @@ def submit_gas(rows: int) -> int:
 def tape_hash(rows: Sequence[LeaseRow]) -> bytes:
     """EIP-712's encoding of ``LeaseRow[]``: keccak256 of the rows' struct hashes, concatenated (what the oracle's
     ``tapeHash`` computes and a report's ``tapeHash`` must be)."""
-    from eth_abi import encode
+    from eth_abi.abi import encode
     from eth_utils.crypto import keccak
 
     type_hash = keccak(_LEASE_ROW_TYPE_STRING)

@@ -25,7 +25,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
     "rwa.model": [
         {"units", "calendar"},
         {"deal", "waterfall", "offering_book"},
-        {"deal_file", "placement", "terms"},
+        {"deal_file", "placement", "terms", "fleet"},
     ],
     "rwa.replay": [
         {"ledger", "outputs", "svg"},
