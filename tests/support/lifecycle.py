@@ -26,6 +26,7 @@ def run_lifecycle(
     out = folder / "deployment.json"
     manifest: Manifest = issue(chain, plan_issue(deal_path), out, lambda _m: None)
     deal = open_deployment(chain, manifest)
+    attest_fleet(deal, periods)
     publish(chain, manifest, simulate=True, outbox=folder / "outbox.sqlite")
     for period in range(1, (periods if distribute is None else distribute) + 1):
         distribute_period(deal, period)
@@ -36,6 +37,23 @@ def run_lifecycle(
             claim_for(deal, investors[0].address)
     claim_for(deal, investors[1].address)
     return deal, out
+
+
+def attest_fleet(deal: DeployedDeal, through: int) -> None:
+    """The deal's scheduled deliveries of periods up to ``through`` that the register does not hold yet, attested by
+    a quorum of the development reporters (a report's tape may bill only servers the register holds)."""
+    from rwa.model.deal_file import load_deal
+    from rwa.model.fleet import register_terms
+    from rwa.model.terms import treasury_of
+    from rwa.oracle.attest import attest_deliveries, due_deliveries, scheduled_deliveries
+    from rwa.oracle.keys import reporter_keys
+
+    register = deal.register
+    assert register is not None
+    model = load_deal(Path(deal.manifest.deal_file))
+    planned = scheduled_deliveries(model, register_terms(model, treasury_of(model, deal.manifest.roles.issuer)))
+    attest_deliveries(register, deal.oracle, due_deliveries(register, planned, through), reporter_keys(deal.chain),
+                      deal.manifest.roles.servicer)
 
 
 def replay(chain: Chain, manifest: Path, folder: Path, **kw: object) -> ReplayResult:
