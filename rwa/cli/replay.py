@@ -18,7 +18,8 @@ console: Console = output_console()
 def replay_command(
     out: Annotated[
         Path,
-        typer.Option("--out", help="Folder for summary.json, periods.csv, holders.csv, findings.json and report.html."),
+        typer.Option("--out", help="Folder for summary.json, periods.csv, holders.csv, tapes.csv, fleet.csv, "
+                     "findings.json and report.html."),
     ],
     *,
     opts: ChainOptions,
