@@ -17,7 +17,7 @@ from rwa.chain.tx import event_args
 from rwa.errors import InputError
 from rwa.model.calendar import clock_length, late_periods
 from rwa.model.terms import DefaultRules
-from rwa.model.waterfall import PeriodLegs, PoolState, PoolTerms
+from rwa.model.waterfall import PeriodLegs, PoolState, PoolTerms, Prepayment
 from rwa.onchain.base import ContractWrapper, Role, create
 
 if TYPE_CHECKING:
@@ -208,6 +208,20 @@ class LeasePool(ContractWrapper):
     def fund_reserve(self, amount: int, *, sender: str) -> TxReceipt:
         """Add ``amount`` from ``sender`` (which approved the pool) to the reserve; anyone may, before maturity."""
         return self._send(self.contract.functions.fundReserve(amount), sender)
+
+    def prepay(self, amount: int, *, sender: str) -> TxReceipt:
+        """``amount`` of ``sender``'s stablecoin (approved to the pool) to the senior as principal, the rest to the
+        junior: the fleet register's long-stop settlement (only the register may)."""
+        return self._send(self.contract.functions.prepay(amount), sender, embedded_default=400_000)
+
+    def prepayments(self, from_block: int = 0, to_block: int | str = "latest") -> list[Prepayment]:
+        """Every ``Prepaid`` event, in chain order."""
+        out = []
+        for log in self.contract.events.Prepaid.get_logs(from_block=from_block, to_block=to_block):
+            a = log["args"]
+            out.append(Prepayment(int(a["amount"]), int(a["seniorPaid"]), int(a["juniorPaid"]),
+                                  int(a["balanceAfter"]), int(a["principalArrearsAfter"])))
+        return out
 
     def fees_owed(self) -> int:
         return int(self._call(self.contract.functions.feesOwed()))
