@@ -281,17 +281,24 @@ class LeasePool(ContractWrapper):
     def state(self, block: BlockIdentifier = "latest") -> PoolState:
         """What the pool carries into its next period, read at one block: the reference model's :class:`PoolState`
         (the running totals are the pool's own, not the model's)."""
-        return self.state_of(self._call(self.state_read(), block))
+        values, scale = self._call_many([self.state_read(), self.scale_read()], block)
+        return self.state_of(values, scale)
 
     def state_read(self) -> ContractFunction:
-        """The one view behind :meth:`state` (``poolState``), to read alone or in a batch (:meth:`state_of`)."""
+        """The view behind :meth:`state` (``poolState``), to read alone or in a batch (:meth:`state_of`)."""
         return self.contract.functions.poolState()
 
+    def scale_read(self) -> ContractFunction:
+        """The principal schedule's scale after a prepayment (``principalScale``), for :meth:`state_of`."""
+        return self.contract.functions.principalScale()
+
     @staticmethod
-    def state_of(values: Sequence[Any]) -> PoolState:
+    def state_of(values: Sequence[Any], scale: Sequence[Any] = (0, 0)) -> PoolState:
         (balance, reserve, interest_arrears, principal_arrears, last, defaulted, finalized, fees, senior_paid,
          junior_paid, trapped) = values
         return PoolState(
+            schedule_num=int(scale[0]),
+            schedule_den=int(scale[1]),
             balance=int(balance),
             reserve=int(reserve),
             interest_arrears=int(interest_arrears),

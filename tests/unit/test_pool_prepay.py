@@ -49,10 +49,15 @@ def test_a_prepayment_repays_senior_principal_and_later_periods_follow_the_model
     state, model = prepay(state, amount)
     assert s.pool.prepayments() == [model]
     assert s.pool.senior_outstanding() == state.balance == model.balance_after
+    # the rest of the schedule shrinks as the balance did: the debt service follows the smaller debt
+    owed = state.balance + amount
+    assert s.pool.state() == state and (state.schedule_num, state.schedule_den) == (state.balance, owed)
+    assert state.scheduled_principal(terms, 2) == terms.scheduled_principal(2) * state.balance // owed
+    reverts(lambda: _prepay(s, 1), "AlreadyPrepaid")
     assert s.usd.balance_of(s.senior.address) - before[0] == model.senior == amount
     assert s.usd.balance_of(s.junior.address) == before[1]
     assert s.pool.total_senior_paid() == state.total_senior_paid
-    for period in (2, 3):
+    for period in range(2, terms.period_count + 1):
         s.report(period, cash)
         s.deposit(period, cash)
         legs = s.legs(s.distribute(period))
