@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rwa.chain.connect import connect
 from rwa.cli.demo import write_offering_deal
+from rwa.issuance.governance import check_bindings
 from rwa.model.deal_file import load_deal
 from rwa.model.fleet import register_terms, release_split
 from rwa.model.terms import treasury_of
@@ -50,6 +51,7 @@ def test_equity_a_deferred_release_and_the_long_stop_through_the_cli(tmp_path: P
         deal = open_deployment(chain, load_manifest(tmp_path / "deployment.json"))
         register = deal.register
         assert register is not None
+        assert check_bindings(deal) == []  # the oracle, the pool and the offering are bound to the manifest's register
         escrow = register.escrow()
         terms = register_terms(deal_model, treasury_of(deal_model, manifest["roles"]["issuer"]))
         assert escrow.capex_total == terms.capex_total and 0 < escrow.raise_amount < terms.capex_total
