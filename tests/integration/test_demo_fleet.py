@@ -36,7 +36,7 @@ def _released_from_raise(deal_path: Path, shortfall: bool, raise_amount: int) ->
 
 
 def test_the_base_demo_spends_the_raise_on_the_whole_fleet(tmp_path: Path) -> None:
-    s, out = _run(tmp_path, "base", 3)
+    s, _ = _run(tmp_path, "base", 3)
     assert s["escrowed"] == s["proceeds"] > 0  # the proceeds are below the fleet's price: all of them in escrow
     assert s["servers_delivered"] == s["servers_ordered"] == 800
     assert s["released_from_raise"] == s["escrowed"]  # the whole fleet released: the raise spent to the unit
