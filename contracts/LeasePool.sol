@@ -53,7 +53,9 @@ import {BoundedPausable} from "./utils/BoundedPausable.sol";
 ///      of `cureDefault` and `waiveDefault`. The issuer has no power here: the pool's admin is the deal's timelock.
 ///      The fleet register's long-stop settlement is the one other way money reaches the holders (`prepay`): the
 ///      raise its escrow did not release against delivered servers repays senior principal at once, the rest the
-///      junior, so the senior never carries debt for servers that never came.
+///      junior, so the senior never carries debt for servers that never came; every later scheduled principal
+///      amount then shrinks in the proportion the balance did (rounded down; maturity settles what rounding leaves),
+///      so the debt service follows the smaller debt.
 ///      Periods end on the deal's calendar, calendar months from `firstPeriodStart` fixed at deployment
 ///      (`PeriodClock`, the ends `rwa.period_clock` gives the deal); senior interest is a 30/360 monthly coupon, one
 ///      twelfth of the annual rate each period whatever its number of days.
@@ -117,6 +119,10 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint256 private _feesOwed;
     /// @dev Recovery rounds distributed after maturity (round r is period N+1+r).
     uint256 private _recoveries;
+    /// @dev After the long-stop's prepayment every later scheduled principal amount is scaled by num / den (the
+    ///      balance after it over the balance before), rounded down; 0 / 0 before. One slot.
+    uint128 private _scheduleNum;
+    uint128 private _scheduleDen;
 
     IERC20 private immutable _stablecoin;
     IRevenueOracle private immutable _oracle;
@@ -388,6 +394,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(msg.sender == _register, NotRegister(msg.sender));
         require(!_finalized, PoolFinalized());
         require(amount != 0, ZeroDeposit(0));
+        require(_scheduleDen == 0, AlreadyPrepaid());
         uint256 before = _stablecoin.balanceOf(address(this));
         _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = _stablecoin.balanceOf(address(this)) - before;
@@ -395,6 +402,11 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         uint256 balance = _seniorOutstanding;
         uint256 senior = WaterfallMath.min(amount, balance);
         uint256 junior = amount - senior;
+        if (balance != 0) {
+            // the schedule follows the smaller debt: each later amount shrinks as the balance did (balances < 2^128)
+            _scheduleNum = uint128(balance - senior);
+            _scheduleDen = uint128(balance);
+        }
         balance -= senior;
         _seniorOutstanding = balance;
         uint256 arrears = WaterfallMath.min(_principalArrears, balance);
@@ -411,6 +423,11 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         }
         emit Prepaid(msg.sender, amount, senior, junior, balance, arrears,
             ITrancheToken(_seniorToken).carriedDustDown(), ITrancheToken(_juniorToken).carriedDustDown());
+    }
+
+    /// @inheritdoc ILeasePool
+    function principalScale() external view returns (uint256 num, uint256 den) {
+        return (_scheduleNum, _scheduleDen);
     }
 
     /// @inheritdoc ILeasePool
@@ -915,8 +932,10 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _pauseEnds = uint64(expiresAt);
     }
 
-    /// @dev 0 outside 1..N, as the mapping holds nothing there.
+    /// @dev 0 outside 1..N, as the mapping holds nothing there; scaled after the long-stop's prepayment.
     function _scheduledPrincipal(uint256 period) private view returns (uint256) {
-        return _principalSchedule[period];
+        uint256 amount = _principalSchedule[period];
+        uint256 den = _scheduleDen;
+        return den == 0 ? amount : amount * _scheduleNum / den;
     }
 }

@@ -179,6 +179,8 @@ interface ILeasePool is IDistributionStatus {
     error MaturityNotEnded(uint256 endsAt, uint256 nowTime);
     /// @notice Thrown when anyone but the fleet register prepays.
     error NotRegister(address caller);
+    /// @notice Thrown when the pool is prepaid a second time (the register's long-stop settles once).
+    error AlreadyPrepaid();
 
     // ------------------------------------------------------------------------------------------------ events
     /// @notice Emitted when the servicer deposits `amount` of stablecoin of `kind` for `period`.
@@ -198,9 +200,9 @@ interface ILeasePool is IDistributionStatus {
     /// @notice Emitted when owed fees are paid to `recipient`.
     event FeesPaid(address indexed recipient, uint256 amount);
     /// @notice Emitted when the pool is closed at maturity; nothing more can be deposited or distributed.
-    /// @notice The fleet register's long-stop prepayment: `seniorPaid` repays senior principal at once (the schedule's
-    ///         last amounts first: later scheduled amounts are capped at the smaller balance), the rest goes to the
-    ///         junior; the tokens' carried remainders after.
+    /// @notice The fleet register's long-stop prepayment: `seniorPaid` repays senior principal at once and every later
+    ///         scheduled amount shrinks by `balanceAfter / (balanceAfter + seniorPaid)`, rounded down; the rest goes
+    ///         to the junior; the tokens' carried remainders after.
     event Prepaid(address indexed from, uint256 amount, uint256 seniorPaid, uint256 juniorPaid, uint256 balanceAfter,
         uint256 principalArrearsAfter, uint256 seniorDust, uint256 juniorDust);
     event Finalized(uint256 seniorOutstanding, uint256 totalSeniorPaid, uint256 totalJuniorPaid, uint256 totalFees);
@@ -243,11 +245,15 @@ interface ILeasePool is IDistributionStatus {
     function fundReserve(uint256 amount) external;
 
     /// @notice Pays `amount` of the caller's stablecoin to the senior as principal, up to its balance, and the rest to
-    ///         the junior; the fleet register only (the raise its long-stop found unspent).
+    ///         the junior, and scales the rest of the principal schedule to the smaller balance; the fleet register
+    ///         only (the raise its long-stop found unspent), once.
     function prepay(uint256 amount) external;
 
     /// @notice The fleet register that may prepay.
     function register() external view returns (address);
+
+    /// @notice The scale of the principal schedule after the prepayment (num / den; 0 / 0 before it).
+    function principalScale() external view returns (uint256 num, uint256 den);
 
     /// @notice Recovery rounds distributed after maturity; the next one is period N + 2 + recoveries.
     function recoveries() external view returns (uint256);

@@ -202,6 +202,7 @@ def demo_command(
 
 def _register() -> None:
     """Sub-commands of the layers below: calculator, oracle, issuance and operation, audit."""
+    from rwa.cli import fleet as fleet_cli
     from rwa.cli import governance as governance_cli
     from rwa.cli import issuer as issuance_cli
     from rwa.cli import offering as offering_cli
@@ -211,8 +212,8 @@ def _register() -> None:
     from rwa.cli import trade as trade_cli
     from rwa.cli import value as value_cli
 
-    for module in (leverage_cli, oracle_cli, issuance_cli, governance_cli, offering_cli, trade_cli, value_cli,
-                   replay_cli):
+    for module in (leverage_cli, oracle_cli, issuance_cli, governance_cli, offering_cli, fleet_cli, trade_cli,
+                   value_cli, replay_cli):
         module.register(app)
 
 

@@ -195,6 +195,12 @@ def default_roles(chain: Chain, deal: Deal) -> Roles:
             f"{DEV_REPORTER_SLOT}); have {len(chain.accounts)}: add keys to RWA_PRIVATE_KEYS"
         )
     accts = chain.accounts
+    reporters = {a.address.lower() for a in accts[DEV_REPORTER_SLOT:last]}
+    own = {a.address.lower() for a in accts[:4]}
+    if reporters & own:
+        raise InputError("a reporter key is also the issuer's, the servicer's, the agent's or the fee recipient's: "
+                         "the reporters must be parties other than the issuer; give each its own key in "
+                         "RWA_PRIVATE_KEYS")
     return Roles(
         admin=accts[0].address,
         issuer=accts[0].address,

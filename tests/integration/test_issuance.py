@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from rwa.onchain.register import FleetRegister
 from eth_account import Account
 
 from rwa.chain.connect import connect
@@ -22,6 +20,7 @@ from rwa.model.deal_file import load_deal
 from rwa.model.terms import period_ends
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import load_manifest
+from rwa.onchain.register import FleetRegister
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import EXAMPLE, deal_for, rwa
