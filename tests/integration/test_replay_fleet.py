@@ -11,12 +11,20 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from web3 import Web3
 
+from rwa.chain.interface import Chain
+from rwa.chain.pipeline import Batch
+from rwa.chain.tx import send
 from rwa.cli.demo import DemoSummary, run_demo
+from rwa.cli.options import ChainOptions
 from rwa.model.deal_file import load_deal
-from rwa.model.fleet import Escrow, delivery_batches, register_terms
+from rwa.model.fleet import Escrow, RegisterTerms, delivery_batches, register_terms
 from rwa.model.terms import treasury_of
+from rwa.onchain.base import create, to_address
 from rwa.onchain.deployment import load_manifest
+from rwa.onchain.register import FleetRegister
+from rwa.replay.run import run_replay
 from tests.support.report_sections import assert_asset_sections_render
 
 SCENARIOS = {"base": 8, "delivery-shortfall": 12}
@@ -31,7 +39,11 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 def _audit(out: Path) -> dict[str, Any]:
-    return dict(json.loads((out / "audit" / "summary.json").read_text()))
+    return _audit_at(out)
+
+
+def _audit_at(folder: Path) -> dict[str, Any]:
+    return dict(json.loads((folder / "audit" / "summary.json").read_text()))
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -103,3 +115,46 @@ def test_the_reports_use_of_proceeds_and_fleet_sections_render_with_their_figure
 ) -> None:
     _, out, _ = demo
     assert_asset_sections_render(out / "audit" / "report.html", _audit(out))
+
+
+class RogueFleetRegister(FleetRegister):
+    """The test double's wrapper: the register's, with ``rogueRelease`` in its ABI."""
+
+    CONTRACT = "RogueFleetRegister"
+
+
+def _rogue_register(cls: type[FleetRegister], chain: Chain, terms: RegisterTerms, *, stablecoin: str, oracle: str,
+                    sender: str, batch: Batch | None = None) -> FleetRegister:
+    """``FleetRegister.deploy`` deploying the test double with a release outside the rules (``RogueFleetRegister``)."""
+    orders = [(to_address(o.recipient), o.servers, 0, o.unit_price) for o in terms.orders]
+    leases = [(lease.rent_per_server, lease.servers, lease.start_period, lease.end_period, int(lease.status))
+              for lease in terms.leases]
+    return cls(chain, create(chain, "RogueFleetRegister", to_address(stablecoin), to_address(oracle),
+                             to_address(terms.treasury), terms.long_stop, terms.period_count, orders,
+                             [o.supplier for o in terms.orders], leases, [lease.lessee for lease in terms.leases],
+                             sender=sender, batch=batch))
+
+
+def test_a_release_outside_the_escrows_rules_is_a_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a deal whose escrow has one function outside the rules, as a rogue contract could
+    monkeypatch.setattr(FleetRegister, "deploy", classmethod(_rogue_register))
+    out = tmp_path / "demo"
+    run_demo(Console(file=io.StringIO()), months=3, holders=4, scenario="delivery-shortfall", out=out)
+    monkeypatch.undo()
+    stranger = "0x" + "5a" * 20
+    with ChainOptions(state=out / "chain.sqlite").chain() as chain:
+        manifest = load_manifest(out / "deployment.json")
+        register = RogueFleetRegister.at(chain, manifest.address("register"))
+        escrow = register.escrow()
+        taken = (escrow.raise_amount - escrow.raise_released) // 10
+        # delivery 0 (OEM-A's 12 servers) was released at its attestation; it is "released" again, to a stranger
+        send(register.contract.functions.rogueRelease(0, 0, Web3.to_checksum_address(stranger), taken, 0),
+             sender=chain.accounts[0].address)
+        result = run_replay(chain, out / "deployment.json", tmp_path / "audit", db=tmp_path / "ledger.sqlite")
+    assert result.exit_code == 1
+    assert {f.kind for f in result.findings} == {"release"}, [f.detail for f in result.findings]
+    [finding] = result.findings
+    assert (finding.account, finding.actual) == (register.address, 0)
+    assert f"{taken:,} from the raise" in finding.detail and "already released" in finding.detail
+    use = _audit_at(tmp_path)["use_of_proceeds"]
+    assert use["released_from_raise"] == escrow.raise_released + taken  # the chain's figure, the rogue part in it

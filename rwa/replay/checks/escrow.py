@@ -153,7 +153,9 @@ def _release(ev: Any, expected: RegisterTerms, prices: dict[int, tuple[int, int]
     use.released_from_equity += from_equity
     if delivery not in prices or delivery in released:
         rec.add(FindingKind.RELEASE, None, register, "an attested delivery not yet released", delivery,
-                f"release in block {ev.block} for delivery {delivery}", block=ev.block)
+                f"release in block {ev.block} of delivery {delivery} ({from_raise:,} from the raise, {from_equity:,} "
+                f"from the equity, to {a['recipient']}): "
+                f"{'already released' if delivery in released else 'no such delivery attested'}", block=ev.block)
         return 0 if bool(a["paid"]) else from_raise + from_equity
     order, price = prices[delivery]
     terms = expected.orders[order] if order < len(expected.orders) else None
