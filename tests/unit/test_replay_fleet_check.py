@@ -168,3 +168,11 @@ def test_an_oracle_bound_to_another_register_is_a_finding(terms: RegisterTerms) 
     reconcile_fleet(built.h, terms, reads, REGISTER, (POOL, OFFERING), _ends(terms), PAST_DUE_DAYS, ORACLE, rec)
     [finding] = rec.findings
     assert (finding.kind, finding.expected, finding.actual) == (FindingKind.FLEET_LINK, REGISTER, POOL)
+
+
+def test_an_oracle_whose_binding_event_names_another_register_is_a_finding(terms: RegisterTerms) -> None:
+    built = _honest(terms)
+    built.h.register_bound.append(Event(5, 0, "0x" + "cd" * 32, "oracle", ORACLE, "RegisterBound", {"register": POOL}))
+    [finding] = _check(terms, built).findings
+    assert (finding.kind, finding.expected, finding.actual) == (FindingKind.FLEET_LINK, REGISTER, POOL)
+    assert "RegisterBound in block 5" in finding.detail

@@ -110,6 +110,8 @@ def reconcile_register_terms(history: History, expected: RegisterTerms, reads: R
     bound = {"the pool": reads.pool_register, "the oracle": reads.oracle_register}
     if reads.offering_escrow is not None:
         bound["the offering"] = reads.offering_escrow
+    for ev in history.register_bound:  # the oracle's binding, as its event named it
+        bound[f"the oracle's RegisterBound in block {ev.block}"] = str(ev.args["register"])
     for who, address in bound.items():
         if address.lower() != named:
             rec.add(FindingKind.FLEET_LINK, None, register, manifest_register, address,
