@@ -81,11 +81,15 @@ def test_simulator_servers_and_rents_are_the_calculators() -> None:
         billable = sum(lease[index] for lease in rents)
         price = int(row.raw["price_index_bps"])
         in_stablecoin = billable * price * row.utilization_bps // 10**8
-        # billed in RMB (the file's rents taken back at the deal's rate), converted at the same rate
-        assert row.source_revenue == billable * FX_RATE_SCALE // RMB_RATE * price * row.utilization_bps // 10**8
+        # each lease billed in RMB (its rent taken back at the deal's rate), the tape's total converted at the rate
+        billed = [lease[index] * FX_RATE_SCALE // RMB_RATE * price * row.utilization_bps // 10**8 for lease in rents]
+        assert [(r.lease, r.servers, r.billed, r.collected, r.days_past_due) for r in row.tape] == [
+            (i + 1, servers[i][index], billed[i], billed[i], 0) for i in range(len(rents))]
+        assert row.source_revenue == sum(billed)
         assert row.fx_rate == RMB_RATE and row.raw["source_currency"] == "RMB"
         assert row.revenue == fx_convert_down(row.source_revenue, row.fx_rate)
-        assert in_stablecoin - 1 <= row.revenue <= in_stablecoin  # there and back loses at most one smallest unit
+        # there and back, lease by lease, loses at most one smallest unit a lease
+        assert in_stablecoin - len(rents) <= row.revenue <= in_stablecoin
         assert 0 <= row.revenue <= row.contracted_rent  # utilization and prices never bill above the contracts
 
 
@@ -95,7 +99,7 @@ def test_a_deal_without_a_source_currency_simulates_its_revenue_at_the_rate_one(
     for converted, row in zip(simulate(deal, 4), simulate(plain, 4), strict=True):
         assert (row.source_revenue, row.fx_rate) == (row.revenue, FX_RATE_SCALE)
         assert row.raw["source_currency"] == "USDC" and row.utilization_bps == converted.utilization_bps
-        assert row.revenue - 1 <= converted.revenue <= row.revenue
+        assert row.revenue - len(row.tape) <= converted.revenue <= row.revenue  # one smallest unit a lease
 
 
 def test_an_export_with_the_conversion_reports_it_and_one_without_reports_the_stablecoins_revenue(
