@@ -11,6 +11,8 @@ from eth_account import Account
 from rwa.errors import InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
 from rwa.model.deal_file import load_deal
+from rwa.model.fleet import contracted_rent as fleet_rent
+from rwa.model.fleet import register_terms
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.oracle.billing import read_billing, write_csv, write_json
 from rwa.oracle.keys import load_reporter_keystores, select_signers, write_keystore
@@ -154,8 +156,14 @@ def test_simulator_leaves_servers_idle_until_they_are_delivered() -> None:
         first.model_copy(update={"period": 3}), *deal.cluster.deliveries[1:]]})})
     on_time, delayed = simulate(deal, 1), simulate(late, 1)
     assert delayed[0].active_servers < on_time[0].active_servers
-    assert delayed[0].contracted_rent == on_time[0].contracted_rent  # the contracts do not care about deliveries
+    # the contracted rent follows the leases of the servers delivered (the register's rule), not the contracts alone
+    assert delayed[0].contracted_rent < on_time[0].contracted_rent
+    leases = register_terms(late, "0x" + "11" * 20).leases
+    for period in (1, 2, 3):
+        fleet = delivered_servers(late)[period - 1]
+        assert delayed[period - 1].contracted_rent == fleet_rent(leases, fleet, period)
     assert delayed[2].active_servers == on_time[2].active_servers
+    assert delayed[2].contracted_rent == on_time[2].contracted_rent
 
 
 def test_stress_cuts_rent_from_month_13_and_holds_utilization_near_half() -> None:
