@@ -13,11 +13,11 @@ from rwa.chain.interface import Chain
 from rwa.chain.tx import contract_at, deploy, send
 from rwa.errors import ContractRevertError
 from rwa.model.calendar import CALENDAR_MONTHS, month_ends
+from rwa.model.fleet import LeaseRow, contracted_rent
 from rwa.model.units import FX_RATE_SCALE, UINT96_MAX, UINT128_MAX, fx_convert_down
 from rwa.onchain.oracle import Report, tape_hash
-from rwa.oracle.report import digest, sign_report
-from rwa.model.fleet import LeaseRow, contracted_rent
 from rwa.onchain.register import Delivery, serials_hash
+from rwa.oracle.report import digest, sign_report
 from tests.support.oracle import (
     CONTRACTED_RENT,
     GRACE,
@@ -31,7 +31,6 @@ from tests.support.oracle import (
     OracleSetup,
     attest,
     deploy_oracle,
-    restated,
     retaped,
     sample_report,
     with_tape,
