@@ -9,8 +9,8 @@ file the manifest names, the ends the oracle accepts each report from) plus six 
 crontab given with ``--cron``. Each run opens the deployment's
 session, publishes, and lets the chain go again, so other commands can use the embedded chain between runs. A failed
 run is logged and retried at the next firing; SIGTERM or SIGINT stop the scheduler cleanly after the run in progress.
-With ``--simulate`` each run first attests the deal's scheduled deliveries due by each period it publishes (the fleet a report's servers and rent
-are checked against), through the outbox like the reports.
+With ``--simulate`` each run first attests the deal's scheduled deliveries due by each period it publishes (the fleet
+a report's servers and rent are checked against), through the outbox like the reports.
 The service's log is its output: each run logs its results, one line each.
 """
 
