@@ -19,7 +19,8 @@ tape                no        the lease tape: a list of rows (a JSON array; in a
                               one per lease of the deal's register in lease order, each with ``lease``,
                               ``servers``, ``billed``, ``collected`` (integers, the source currency's smallest
                               units) and ``days_past_due``; ``billed`` must add up to ``source_revenue`` and
-                              ``servers`` to ``active_servers``. Kept and hashed with the rest
+                              ``servers`` to ``active_servers``. Kept and hashed with the rest, as the
+                              compact JSON of its rows (keys sorted, integers), however it was given
 anything else       no        raw billing fields (invoice ids, lessee, notes...): kept and hashed
 ==================  ========  ===========================================================================
 
@@ -148,6 +149,10 @@ def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
     else:
         figures["source_revenue"], figures["fx_rate"] = figures["revenue"], FX_RATE_SCALE
     tape = _tape(values.get("tape"), where)
+    if "tape" in raw:  # one canonical form, from a JSON list, a CSV cell or a tape companion alike
+        raw["tape"] = json.dumps([{"lease": r.lease, "servers": r.servers, "billed": r.billed, "collected": r.collected,
+                                   "days_past_due": r.days_past_due} for r in tape], sort_keys=True,
+                                 separators=(",", ":"))
     if tape:
         billed, servers = sum(r.billed for r in tape), sum(r.servers for r in tape)
         if billed != figures["source_revenue"]:

@@ -29,6 +29,7 @@ from tests.support.oracle import (
     deal_file,
     deploy_oracle,
     run_cli,
+    set_revenue,
     write_export,
     write_manifest,
 )
@@ -72,7 +73,7 @@ def test_other_figures_for_a_published_period_point_to_amend(
     setup, manifest = deployed
     publish(setup.chain, manifest, source=write_export(billing_rows(range(1, 3)), tmp_path / "a.csv"))
     changed = billing_rows(range(1, 3))
-    changed[0]["revenue"] = 1_234
+    set_revenue(changed[0], 1_234)
     fixed = write_export(changed, tmp_path / "fixed.csv")
     with pytest.raises(AmendRequiredError, match=r"rwa oracle amend --period 1"):
         publish(setup.chain, manifest, period=1, source=fixed)
@@ -125,12 +126,14 @@ def test_asking_for_a_period_that_has_not_ended_is_refused(
 
 @pytest.fixture
 def simulated(chain: Chain, tmp_path: Path) -> tuple[OracleSetup, Manifest]:
-    """An oracle whose contracted-rent schedule is the example deal's, for the simulator's figures."""
-    from rwa.leverage.cashflows import contracted_rent
+    """An oracle whose register holds the example deal's orders and leases and no delivery yet: a simulated run
+    attests the deal's schedule before each period's report."""
     from rwa.model.deal_file import load_deal
+    from rwa.model.fleet import register_terms
 
     deal = deal_file(tmp_path)
-    setup = deploy_oracle(chain, ended=2, bound=True, schedule=contracted_rent(load_deal(deal)))
+    terms = register_terms(load_deal(deal), chain.accounts[0].address)
+    setup = deploy_oracle(chain, ended=2, bound=True, terms=terms)
     return setup, write_manifest(setup, tmp_path / "deployment.json", deal)
 
 
@@ -204,7 +207,7 @@ def test_an_amendment_lost_before_its_broadcast_is_resent_from_the_outbox(
     box = tmp_path / "outbox.sqlite"
     publish(setup.chain, manifest, source=write_export(billing_rows(range(1, 3)), tmp_path / "a.csv"), outbox=box)
     changed = billing_rows(range(1, 3))
-    changed[1]["revenue"] = 4_321
+    set_revenue(changed[1], 4_321)
     fixed = write_export(changed, tmp_path / "fixed.csv")
     real = Publisher._broadcast
 
@@ -319,7 +322,7 @@ def test_killed_amend_rerun_amends_exactly_once(on_disk: tuple[Path, Path, Path]
     chain_args = ["--deployment", str(manifest), "--state", str(state)]
     assert run_cli(["publish", *chain_args, "--source", str(csv)], env).returncode == 0
     changed = billing_rows(range(1, 3))
-    changed[0]["revenue"] = 7_777
+    set_revenue(changed[0], 7_777)
     fixed = write_export(changed, tmp_path / "fixed.csv")
     args = ["amend", "--period", "1", *chain_args, "--source", str(fixed)]
     killed = run_cli(args, {**env, "RWA_FAULT": point})
