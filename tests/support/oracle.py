@@ -172,13 +172,15 @@ def with_tape(report: Report, rows: Sequence[LeaseRow]) -> Report:
 
 
 def retaped(report: Report) -> Report:
-    """``report`` with its tape billing its source revenue: the first row takes what the others do not bill, and
-    what a row bills is collected unless it is past due."""
-    rest = sum(r.billed for r in report.tape[1:])
-    first = report.tape[0]
-    billed = report.source_revenue - rest
-    head = replace(first, billed=billed, collected=0 if first.days_past_due else billed)
-    return with_tape(report, (head, *report.tape[1:]))
+    """``report`` with its tape billing its source revenue: each row keeps its share of what the tape billed (rounded
+    down), the first row takes the rest; what a row bills is collected unless it is past due."""
+    total = sum(r.billed for r in report.tape)
+    source = report.source_revenue
+    billed = [r.billed * source // total if total else 0 for r in report.tape]
+    billed[0] = source - sum(billed[1:])
+    rows = [replace(r, billed=b, collected=0 if r.days_past_due else b) for r, b in zip(report.tape, billed,
+                                                                                       strict=True)]
+    return with_tape(report, rows)
 
 
 def restated(report: Report, revenue: int, **changes: Any) -> Report:
@@ -260,3 +262,30 @@ def write_export(rows: list[dict[str, object]], path: Path) -> Path:
         for row in rows:
             writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
     return path
+
+
+def onchain_report(oracle: RevenueOracle, period: int) -> Report:
+    """``period``'s report as the oracle holds it, with its tape from the ``LeaseTape`` log of its version (the
+    contract's storage keeps only the tape's hash)."""
+    report = oracle.report_of(period)
+    assert report is not None, f"period {period} has no report"
+    [rows] = [rows for p, version, rows in oracle.tape_events() if (p, version) == (period, report.version)]
+    out = replace(report, tape=rows)
+    assert out.tape_hash == tape_hash(rows)
+    return out
+
+
+def register_tape(register: FleetRegister, oracle: RevenueOracle, period: int, billed: int
+                  ) -> tuple[tuple[LeaseRow, ...], int]:
+    """A tape of ``period`` the register accepts, billing ``billed`` (on the first lease with servers), each lease
+    with the servers the register's rule gives it (:func:`rwa.model.fleet.allocate` of the fleet delivered by the
+    period's end), and the contracted rent the register counts."""
+    from rwa.model.fleet import allocate, contracted_rent
+
+    leases = register.leases()
+    fleet = register.fleet_at(oracle.period_end(period))
+    servers = allocate(leases, fleet, period)
+    first = next(i for i, n in enumerate(servers) if n)
+    rows = tuple(LeaseRow(i + 1, n, billed if i == first else 0, billed if i == first else 0)
+                 for i, n in enumerate(servers))
+    return rows, contracted_rent(leases, fleet, period)
