@@ -14,7 +14,7 @@ from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.onchain.deployment import Manifest, load_manifest
-from rwa.onchain.oracle import ReportKind, RevenueOracle
+from rwa.onchain.oracle import Report, ReportKind, RevenueOracle
 from rwa.oracle.billing import read_billing
 from rwa.oracle.outbox import Outbox, OutboxStatus
 from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish, status
@@ -22,6 +22,7 @@ from tests.support.anvil import AnvilNode, free_port
 from tests.support.oracle import (
     PERIOD,
     RMB_RATE,
+    SERVERS,
     THRESHOLD,
     OracleSetup,
     billing_rows,
@@ -30,6 +31,7 @@ from tests.support.oracle import (
     deploy_oracle,
     run_cli,
     set_revenue,
+    tape_of,
     write_export,
     write_manifest,
 )
@@ -588,3 +590,67 @@ def test_a_publisher_with_too_few_reporter_keys_records_nothing(
             publisher.publish_period(report, short)
         assert publisher.outbox.get(setup.oracle.address, ReportKind.SUBMITTED, 1) is None
     assert setup.chain.head() == head
+
+
+def test_a_tape_row_changed_after_signing_is_refused_by_the_publisher(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    """A signature file carries the tape it signs; a row changed afterwards (here: the lessee shown paid when it
+    was not) no longer recovers to its signer, and nothing is sent."""
+    from rwa.oracle.publisher import publish_signed
+    from rwa.oracle.signatures import collect, sign_to_file
+
+    setup, manifest = deployed
+    rows = billing_rows(range(1, 3))
+    row = rows[0]
+    row["tape"] = [{**tape_of(SERVERS, int(str(row["revenue"])))[0], "collected": 0, "days_past_due": 45}]
+    report = read_billing(write_export(rows, tmp_path / "b.json")).row(1).to_report()
+    folder = tmp_path / "signatures"
+    paths = [sign_to_file(setup.oracle, setup.chain.chain_id, report, key, folder)
+             for key in setup.reporters[:THRESHOLD]]
+    assert collect(folder, setup.chain.chain_id, setup.oracle.address, 1)[0] == report
+    data = json.loads(paths[0].read_text())
+    data["report"]["tape"][0].update(collected=data["report"]["tape"][0]["billed"], days_past_due=0)
+    paths[0].write_text(json.dumps(data))
+    head = setup.chain.head()
+    with pytest.raises(InputError, match=r"its tape_hash is not the hash of its tape rows: the file was altered"):
+        publish_signed(setup.chain, manifest, folder)
+    forged = Report.from_json(data["report"])  # the row and the hash it gives, changed together
+    data["report"]["tape_hash"] = "0x" + forged.tape_hash.hex()
+    paths[0].write_text(json.dumps(data))
+    with pytest.raises(InputError, match=r"does not recover to .*: the file was altered") as info:
+        publish_signed(setup.chain, manifest, folder)
+    assert "\n" not in str(info.value)
+    assert setup.chain.head() == head and setup.oracle.latest_period() == 0
+
+
+def test_a_reporter_refuses_to_sign_what_the_register_contradicts(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    """`report_to_sign` holds the figures to the register before any signature is made: one line naming the lease
+    or the field."""
+    from dataclasses import replace
+
+    from rwa.model.fleet import LeaseRow
+    from rwa.oracle.signatures import report_to_sign
+    from tests.support.oracle import CONTRACTED_RENT, sample_report, with_tape
+
+    setup, _ = deployed
+    honest = sample_report(1)
+    row = honest.tape[0]
+    cases = [
+        (with_tape(honest, [row, LeaseRow(2, 0, 0, 0)]), "tape: 2 rows, the register holds 1 leases"),
+        (with_tape(honest, [replace(row, lease=2)]), "tape row 1: lease 2, must be lease 1"),
+        (with_tape(replace(honest, active_servers=SERVERS + 1), [replace(row, servers=SERVERS + 1)]),
+         f"lease 1: the tape has {SERVERS + 1} servers in service, the register gives the lease {SERVERS}"),
+        (with_tape(honest, [replace(row, billed=row.billed + 1)]),
+         f"source_revenue: {honest.source_revenue:,} is not the tape's billed total {row.billed + 1:,}"),
+        (replace(honest, active_servers=SERVERS - 1), f"active_servers: {SERVERS - 1} is not the tape's servers"),
+        (replace(honest, contracted_rent=CONTRACTED_RENT + 1),
+         f"contracted_rent: {CONTRACTED_RENT + 1:,} is not the register's {CONTRACTED_RENT:,}"),
+    ]
+    for report, expected in cases:
+        with pytest.raises(InputError) as info:
+            report_to_sign(setup.oracle, report, amend=False)
+        assert f"period 1: {expected}" in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert report_to_sign(setup.oracle, honest, amend=False) == honest
