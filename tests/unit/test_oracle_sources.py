@@ -204,3 +204,40 @@ def test_reporter_keystores_decrypt_and_refuse_a_wrong_password(tmp_path: Path) 
     assert sorted(a.address.lower() for a in chosen) == sorted(a.address.lower() for a in accounts[:2])
     with pytest.raises(InputError, match="threshold is 3"):
         select_signers(loaded, [a.address for a in accounts[:2]], 3)
+
+
+def _tape_csv(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(["period,lease,servers,billed,collected,days_past_due", *lines]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_a_csv_export_takes_its_tapes_from_a_companion_and_hashes_them_as_if_it_carried_them(tmp_path: Path) -> None:
+    rows = billing_rows(range(1, 3))
+    carried = read_billing(write_export(rows, tmp_path / "with.csv"))
+    bare = [{k: v for k, v in row.items() if k != "tape"} for row in rows]
+    lines = [f"{row['period']},1,{row['active_servers']},{row['revenue']},{row['revenue']}," for row in rows]
+    companion = read_billing(write_export(bare, tmp_path / "bare.csv"), _tape_csv(tmp_path / "tape.csv", lines))
+    for period in (1, 2):
+        assert companion.row(period).to_report() == carried.row(period).to_report()
+        assert companion.row(period).data_hash() == carried.row(period).data_hash()
+
+
+def test_a_tape_companion_that_does_not_fit_its_export_is_refused_in_one_line(tmp_path: Path) -> None:
+    rows = billing_rows(range(1, 2))
+    bare = write_export([{k: v for k, v in rows[0].items() if k != "tape"}], tmp_path / "bare.csv")
+    revenue = rows[0]["revenue"]
+    cases = [
+        ([f"1,1,800,{revenue},{revenue},", f"2,1,800,{revenue},{revenue},"], bare,
+         "period 2: the export"),
+        ([f"1,2,800,{revenue},{revenue},"], bare, "tape[0]: lease: 2, must be 1"),
+        ([f"1,1,800,{int(str(revenue)) - 1},0,30"], bare, "tape: the rows bill"),
+        ([f"1,1,800,{revenue},{revenue},"], write_export(rows, tmp_path / "with.csv"), "given both"),
+    ]
+    for i, (lines, export, expected) in enumerate(cases):
+        with pytest.raises(InputError) as info:
+            read_billing(export, _tape_csv(tmp_path / f"t{i}.csv", lines))
+        assert expected in str(info.value) and "\n" not in str(info.value), str(info.value)
+    (tmp_path / "h.csv").write_text("period,lease,servers\n1,1,800\n", encoding="utf-8")
+    with pytest.raises(InputError, match="header lacks column"):
+        read_billing(bare, tmp_path / "h.csv")
