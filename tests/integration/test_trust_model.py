@@ -195,6 +195,40 @@ def test_the_replays_governance_table_lists_every_privileged_act(chain: Chain, t
                                                      "role-change", "pause", "default-declared", "default-cured"}
 
 
+def test_a_lessee_past_due_beyond_the_deals_limit_lets_anyone_trigger_default(chain: Chain, tmp_path: Path) -> None:
+    """The tape's days past due are an objective event: a report whose tape shows a lessee past due more days than
+    the deal allows makes the pool's trigger 4 hold, so anyone can call it; at the limit itself it does not."""
+    from dataclasses import replace
+
+    from rwa.model.deal_file import load_deal
+    from tests.support.oracle import with_tape
+
+    deal, _ = run_lifecycle(chain, tmp_path, periods=1)
+    oracle, pool, register = deal.oracle, deal.pool, deal.register
+    assert register is not None
+    limit = pool.default_rules().past_due_days
+    assert limit == load_deal(Path(deal.manifest.deal_file)).events_of_default.lessee_past_due_days > 0
+    stranger = chain.accounts[9].address
+    sender = deal.manifest.roles.servicer
+    for period, days in ((2, limit), (3, limit + 1)):
+        chain.time_travel(oracle.period_end(period))
+        _, rent = register_tape(register, oracle, period, 0)
+        tape, _ = register_tape(register, oracle, period, rent)
+        late = [replace(row, collected=0, days_past_due=days) if row.billed else row for row in tape]
+        report = with_tape(Report(period, rent, 9_000, sum(r.servers for r in tape), rent, b"\x05" * 32,
+                                  source_revenue=rent, fx_rate=FX_RATE_SCALE), late)
+        oracle.submit(report, _signed(chain, deal, report), sender=sender)
+        lease = next(r.lease for r in late if r.days_past_due)
+        assert oracle.past_due_of(period) == (lease, days)
+        if days == limit:
+            assert not pool.trigger_holds(DefaultTrigger.LESSEE_PAST_DUE)
+            reverts(lambda: pool.trigger_default(DefaultTrigger.LESSEE_PAST_DUE, sender=stranger),
+                    "TriggerConditionNotMet", trigger=4)
+    assert pool.trigger_holds(DefaultTrigger.LESSEE_PAST_DUE)
+    pool.trigger_default(DefaultTrigger.LESSEE_PAST_DUE, sender=stranger)
+    assert pool.defaulted() and pool.default_trigger() == DefaultTrigger.LESSEE_PAST_DUE
+
+
 def _signed(chain: Chain, deal: DeployedDeal, report: Report) -> list[bytes]:
     from rwa.oracle.keys import dev_reporters, select_signers
     from rwa.oracle.report import sign_report
