@@ -179,8 +179,12 @@ def register(app: typer.Typer) -> None:
                 from rwa.oracle import attestations
 
                 register = _register_of(oracle)
-                item: attestations.Item = (attestations.read_delivery(delivery, register) if delivery is not None
-                                           else attestations.read_lease_update(lease_update, register))  # type: ignore[arg-type]
+                item: attestations.Item
+                if delivery is not None:
+                    item = attestations.read_delivery(delivery, register)
+                else:
+                    assert lease_update is not None
+                    item = attestations.read_lease_update(lease_update, register)
                 attestations.check_sequence(register, item)
                 attestations.check_item(register, item, chain.now())
                 path = attestations.sign_to_file(oracle, item, account, out)

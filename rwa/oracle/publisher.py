@@ -563,9 +563,11 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
     oracle = RevenueOracle.at(chain, manifest.address("oracle"))
     config = oracle.config()
     now = chain.now()
+    register = oracle.register()
     box = Outbox(outbox or default_outbox_path(manifest), outbox_identity(manifest), read_only=True)
     try:
         pending = box.pending(oracle.address)
+        attesting = box.pending_attestations(register) if int(register, 16) else []
     finally:
         box.close()
     latest = oracle.latest()
@@ -585,6 +587,8 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
         "threshold": oracle.threshold(),
         "reporters": oracle.reporters(),
         "outbox_pending": [{"period": e.period, "kind": e.kind.value, "status": e.status.value} for e in pending],
+        "attestations_pending": [{"sequence": e.sequence, "kind": e.kind, "status": e.status.value}
+                                 for e in attesting],
     }
 
 

@@ -346,6 +346,7 @@ def test_killed_amend_rerun_amends_exactly_once(on_disk: tuple[Path, Path, Path]
     assert _kinds(state, manifest) == ["submitted:1", "submitted:2", "amended:1"]
     status = run_cli(["status", *chain_args], env)
     assert status.returncode == 0 and json.loads(status.stdout)["outbox_pending"] == []
+    assert json.loads(status.stdout)["attestations_pending"] == []
 
 
 def test_cli_prints_each_result_once_on_stdout(on_disk: tuple[Path, Path, Path], tmp_path: Path) -> None:
