@@ -88,4 +88,4 @@ def test_every_command_with_chain_options_is_given_them() -> None:
         names = {param.name for param in getattr(command, "params", [])}
         assert "opts" not in names, f"rwa {' '.join(path)}: decorate it with @chain_options()"
     connected = [path for path, command in commands if "rpc_url" in {p.name for p in getattr(command, "params", [])}]
-    assert len(connected) == 32  # every command that reaches a chain
+    assert len(connected) == 33  # every command that reaches a chain
