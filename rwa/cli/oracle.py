@@ -172,7 +172,12 @@ def register(app: typer.Typer) -> None:
                 from rwa.oracle.signatures import report_to_sign, sign_to_file
                 from rwa.oracle.source import open_source
 
-                figures = open_source(manifest, source, simulate, seed, scenario, tape).report(period)
+                source_of = open_source(manifest, source, simulate, seed, scenario, tape)
+                figures = source_of.report(period)
+                if source_of.planned:
+                    from rwa.oracle.signatures import require_attested
+
+                    require_attested(oracle, source_of.planned, period)
                 path = sign_to_file(oracle, chain.chain_id, report_to_sign(oracle, figures, amend_), account, out)
                 what = f"period {period}"
             else:

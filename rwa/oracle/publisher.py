@@ -136,16 +136,14 @@ class Publisher:
         fleet, before that period's report), each accepted at the start of its period by the oracle's calendar,
         signed by a quorum of this publisher's reporter keys, sent through the outbox (a re-run sends none twice)."""
         from rwa.onchain.register import FleetRegister
-        from rwa.oracle.attest import due_deliveries, sign_delivery
+        from rwa.oracle.attest import due_deliveries, on_calendar, sign_delivery
         from rwa.oracle.attestations import Attester
 
         address = self._node(self.oracle.register, "reading the oracle's register")
         if int(address, 16) == 0:
             return []
         register = FleetRegister.at(self.chain, address)
-        config = self.config
-        timed = [replace(p, accepted_at=config.first_period_start if p.period == 1 else config.period_end(p.period - 1))
-                 for p in planned]
+        timed = on_calendar(planned, self.config)
         due = self._node(lambda: due_deliveries(register, timed, period), "reading the register's deliveries")
         if not due:
             return []

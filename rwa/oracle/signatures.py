@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -34,6 +35,9 @@ from rwa.chain.tx import call
 from rwa.errors import ContractRevertError, InputError
 from rwa.onchain.oracle import Report, RevenueOracle
 from rwa.oracle.report import require_quorum, sign_report, signer_of, typed_data
+
+if TYPE_CHECKING:
+    from rwa.oracle.attest import PlannedDelivery
 
 SIGNATURE_FORMAT = "rwa-report-signature/3"
 
@@ -121,6 +125,22 @@ def check_tape(oracle: RevenueOracle, report: Report) -> None:
         raise InputError(f"period {period}: contracted_rent: {report.contracted_rent:,} is not the register's "
                          f"{rent:,} (the rent of the servers delivered to the leases in force); "
                          "check the export")
+
+
+def require_attested(oracle: RevenueOracle, planned: Sequence[PlannedDelivery], period: int) -> None:
+    """A simulated deal's figures count the batches its schedule delivers by ``period``: refuse to sign them before
+    the register holds those batches (a reporter signs no report the register contradicts)."""
+    from rwa.onchain.register import FleetRegister
+    from rwa.oracle.attest import due_deliveries, on_calendar
+
+    register = FleetRegister.at(oracle.chain, oracle.register())
+    due = due_deliveries(register, on_calendar(planned, oracle.config()), period)
+    if due:
+        first = due[0]
+        raise InputError(f"period {period}: {len(due)} scheduled deliveries due by this period are not in the fleet "
+                         f"register yet (first: {first.servers} servers of {first.supplier} in period {first.period}); "
+                         "attest them first (`rwa oracle sign --delivery` by each reporter, then `rwa oracle attest`, "
+                         "or `rwa oracle publish --simulate`)")
 
 
 def refuse_distributed(oracle: RevenueOracle, period: int) -> None:

@@ -655,3 +655,33 @@ def test_a_reporter_refuses_to_sign_what_the_register_contradicts(
             report_to_sign(setup.oracle, report, amend=False)
         assert f"period 1: {expected}" in str(info.value) and "\n" not in str(info.value), str(info.value)
     assert report_to_sign(setup.oracle, honest, amend=False) == honest
+
+
+def test_a_reporter_signs_a_simulated_month_only_once_its_scheduled_deliveries_are_attested(
+    simulated: tuple[OracleSetup, Manifest],
+) -> None:
+    """The simulator's figures count the deal's scheduled batches: before the register holds them a reporter refuses
+    to sign (naming the first batch missing); once a run has attested them, the same figures are signed."""
+    from rwa.oracle.attest import on_calendar
+    from rwa.oracle.signatures import report_to_sign, require_attested
+    from rwa.oracle.source import open_source
+
+    setup, manifest = simulated
+    figures = open_source(manifest, None, simulate=True)
+    assert figures.planned
+    first = figures.planned[0]
+    with pytest.raises(InputError) as info:
+        require_attested(setup.oracle, figures.planned, 1)
+    due = [p for p in figures.planned if p.period <= 1]
+    assert str(info.value).startswith(f"period 1: {len(due)} scheduled deliveries due by this period are not in the "
+                                      f"fleet register yet (first: {first.servers} servers of {first.supplier} in "
+                                      "period 1)")
+    with pytest.raises(InputError, match=r"period 1: lease 1: the tape has \d+ servers in service, the register gives "
+                                         r"the lease 0"):
+        report_to_sign(setup.oracle, figures.report(1), amend=False)
+    with Publisher(setup.chain, manifest, keys=setup.reporters) as publisher:
+        sent = publisher.attest_due(figures.planned, 1)
+    assert [r.item.servers for r in sent] == [p.servers for p in due]
+    assert [r.item.accepted_at for r in sent] == [p.accepted_at for p in on_calendar(due, setup.oracle.config())]
+    require_attested(setup.oracle, figures.planned, 1)
+    assert report_to_sign(setup.oracle, figures.report(1), amend=False) == figures.report(1)
