@@ -22,6 +22,7 @@ from rwa.oracle import attestations
 from rwa.oracle.attestations import Attester, check_item, check_sequence, collect
 from rwa.oracle.keys import dev_reporters
 from rwa.oracle.outbox import Outbox, OutboxStatus
+from tests.support.anvil import AnvilNode
 from tests.support.oracle import (
     PERIODS,
     SERIALS,
@@ -258,3 +259,24 @@ def test_collect_refuses_an_altered_file_and_files_of_another_item(setup: Oracle
     paths[0].write_text(json.dumps(data))
     with pytest.raises(InputError, match=r"does not recover to .*: the file was altered"):
         collect(folder, s.chain.chain_id, s.oracle.address, item)
+
+
+@pytest.mark.anvil
+def test_a_relay_attests_through_rpc_url_on_anvil_once(anvil: AnvilNode, anvil_chain: Chain, tmp_path: Path) -> None:
+    s = deploy_oracle(anvil_chain, ended=2, bound=True, deliver=False)
+    manifest = tmp_path / "deployment.json"
+    write_manifest(s, manifest, deal_file(tmp_path))
+    path = _delivery_file(tmp_path / "delivery.json", 40, s.first_start, sequence=0)
+    item = attestations.read_delivery(path, s.register)
+    folder = tmp_path / "signatures"
+    for key in s.reporters[:THRESHOLD]:  # each reporter's own machine; the relay holds no reporter key
+        attestations.sign_to_file(s.oracle, item, key, folder)
+    env = {"RWA_HOME": str(tmp_path / ".rwa"), "RWA_PRIVATE_KEYS": anvil.private_keys[1]}
+    args = ["attest", "--delivery", str(path), "--signatures", str(folder), "--deployment", str(manifest),
+            "--rpc-url", anvil.url]
+    first = run_cli(args, env)
+    assert first.returncode == 0, first.stderr
+    again = run_cli(args, env)
+    assert again.returncode == 0 and "already attested" in again.stdout, again.stderr
+    [record] = s.register.deliveries()
+    assert (record.servers, record.accepted_at) == (40, s.first_start) and s.register.sequence() == 1
