@@ -181,6 +181,7 @@ def register(app: typer.Typer) -> None:
                 path = sign_to_file(oracle, chain.chain_id, report_to_sign(oracle, figures, amend_), account, out)
                 what = f"period {period}"
             else:
+                from rwa.onchain.register import Delivery
                 from rwa.oracle import attestations
 
                 register = _register_of(oracle)
@@ -192,6 +193,8 @@ def register(app: typer.Typer) -> None:
                     item = attestations.read_lease_update(lease_update, register)
                 attestations.check_sequence(register, item)
                 attestations.check_item(register, item, chain.now())
+                if isinstance(item, Delivery):
+                    attestations.check_new_batch(register, item)
                 path = attestations.sign_to_file(oracle, item, account, out)
                 what = attestations.describe(item)
         typer.echo(f"{what}: signed by {account.address} into {path}")

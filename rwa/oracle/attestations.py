@@ -13,8 +13,8 @@ is signed):
   terminated, defaulted or re-let, ``servers``, ``rent_per_server``, ``start_period``, ``end_period``, ``lessee``).
 
 Everything the register would refuse is refused first, in one line naming the field: an unknown order or lease, a
-delivery beyond its order, empty, accepted in the future or before the last delivery, an invalid lease term or
-status, a sequence that is not the register's next; when relaying, a signer that is not a reporter and a quorum
+delivery beyond its order, empty, accepted in the future or before the last delivery, a batch whose serial numbers
+are already attested (signed again, it would be released twice), an invalid lease term or status, a sequence that is not the register's next; when relaying, a signer that is not a reporter and a quorum
 short.
 
 A signature file (``rwa-attestation-signature/1``) names the chain, the oracle (the attestations are signed in the
@@ -223,6 +223,16 @@ def check_sequence(register: FleetRegister, item: Item) -> None:
                          f"again with sequence {expected}")
 
 
+def check_new_batch(register: FleetRegister, delivery: Delivery) -> None:
+    """Refuse a batch whose serial numbers the register already holds: signed again under the next sequence, the
+    same servers would be released twice (it reads the register's ``DeliveryAttested`` events)."""
+    for event in register.events(names=("DeliveryAttested",)):
+        if bytes(event.args["serialsHash"]) == delivery.serials_hash:
+            raise InputError(f"delivery (order {delivery.order}): these serial numbers are already attested, as "
+                             f"delivery {event.args['delivery']} (sequence {event.args['sequence']}, transaction "
+                             f"{event.tx_hash}); a batch is attested once")
+
+
 def _check_delivery(register: FleetRegister, d: Delivery, now: int) -> None:
     where = f"delivery (order {d.order})"
     orders = int(register.contract.functions.orderCount().call())
@@ -375,7 +385,10 @@ class Attester:
     """Sends attestations to one register through the outbox (see the module docstring)."""
 
     def __init__(self, chain: Chain, register: FleetRegister, outbox: Outbox, sender: LocalAccount,
-                 receipt_timeout: float = 120.0) -> None:
+                 receipt_timeout: float = 120.0, new_batches_only: bool = True) -> None:
+        self.new_batches_only = new_batches_only
+        """Refuse a delivery whose serial numbers the register holds (:func:`check_new_batch`); a caller that
+        knows which batches the register holds (a simulated schedule, by their index) may skip the scan."""
         self.chain = chain
         self.register = register
         self.outbox = outbox
@@ -393,6 +406,8 @@ class Attester:
                                                      "nothing to do")
         check_sequence(self.register, item)
         check_item(self.register, item, self.chain.now())
+        if isinstance(item, Delivery) and self.new_batches_only:
+            check_new_batch(self.register, item)
         entry = self.outbox.attestation(self.register.address, item.sequence)
         if entry is not None and entry.raw_tx is not None and entry.item == item_json(item):
             resumed = self._resume(entry.raw_tx, str(entry.tx_hash), item)

@@ -151,7 +151,9 @@ class Publisher:
             raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
         reporters, threshold = self._quorum()
         signers = select_signers(self.keys, reporters, threshold)
-        attester = Attester(self.chain, register, self.outbox, self.sender, self.receipt_timeout)
+        # the schedule's batches are held by index (due_deliveries): no scan of the register's events for duplicates
+        attester = Attester(self.chain, register, self.outbox, self.sender, self.receipt_timeout,
+                            new_batches_only=False)
         results = []
         for plan in due:
             delivery = plan.delivery(register.sequence())

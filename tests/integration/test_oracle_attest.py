@@ -86,6 +86,10 @@ def test_reporters_sign_a_delivery_alone_and_a_relay_attests_it_once(
     again = run_cli(["attest", "--delivery", str(delivery), "--signatures", str(folder), *where])
     assert again.returncode == 0, again.stderr
     assert "already attested" in again.stdout  # a re-run finishes, it does not fail on the used sequence
+    resigned = run_cli(["sign", "--delivery", str(delivery), "--dev-key", "0", "--out", str(tmp_path / "again"),
+                        *where])  # the same batch signed again would take the next sequence: refused
+    assert resigned.returncode == 2
+    assert "these serial numbers are already attested, as delivery 0 (sequence 0" in resigned.stderr
     with connect(state=state) as chain:
         oracle, register = _register(chain, manifest)
         [record] = register.deliveries()
