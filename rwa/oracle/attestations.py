@@ -14,8 +14,8 @@ is signed):
 
 Everything the register would refuse is refused first, in one line naming the field: an unknown order or lease, a
 delivery beyond its order, empty, accepted in the future or before the last delivery, a batch whose serial numbers
-are already attested (signed again, it would be released twice), an invalid lease term or status, a sequence that is not the register's next; when relaying, a signer that is not a reporter and a quorum
-short.
+are already attested (signed again, it would be released twice), an invalid lease term or status, a sequence that is
+not the register's next; when relaying, a signer that is not a reporter and a quorum short.
 
 A signature file (``rwa-attestation-signature/1``) names the chain, the oracle (the attestations are signed in the
 oracle's EIP-712 domain), the kind, the item with its sequence, and one 85-byte signature (signer address || r || s
