@@ -150,19 +150,22 @@ class RegisterSystem:
 
 
 def register_terms_for(treasury: str, suppliers: Sequence[str], terms: PoolTerms,
-                       long_stop_period: int = LONG_STOP_PERIOD) -> RegisterTerms:
+                       long_stop_period: int = LONG_STOP_PERIOD,
+                       orders_: Sequence[tuple[str, int, int]] = ORDERS) -> RegisterTerms:
     orders = tuple(OrderTerms(name, recipient, n, price)
-                   for (name, n, price), recipient in zip(ORDERS, suppliers, strict=True))
+                   for (name, n, price), recipient in zip(orders_, suppliers, strict=True))
     leases = tuple(LeaseTerms(name, n, rent, 1, terms.period_count) for name, n, rent in LEASES)
     return RegisterTerms(orders, leases, terms.period_end(long_stop_period), long_stop_period, terms.period_count,
                          treasury)
 
 
 def deploy_register_system(chain: Chain, *, offering: bool = True, long_stop_period: int = LONG_STOP_PERIOD,
+                           orders: Sequence[tuple[str, int, int]] = ORDERS, take_up: tuple[int, int] = (0, 0),
                            **term_overrides: int | tuple[int, ...]) -> RegisterSystem:
     """Accounts 0 admin (oracle admin, deployer of the register), 1 servicer, 2 fee recipient, 3..6 investors,
     7 treasury, 8..9 cost recipients, 15..17 the orders' recipients (suppliers), 18 an outsider; the reporters are
-    the development reporter slots. The pool's terms are :func:`demo_terms` with ``term_overrides``."""
+    the development reporter slots. The pool's terms are :func:`demo_terms` with ``term_overrides``; ``orders``
+    (supplier, servers, unit price) the register's, ``take_up`` the treasury's take-up per tranche."""
     accounts = [a.address for a in chain.accounts]
     admin, servicer, fee_recipient = accounts[0], accounts[1], accounts[2]
     investors, treasury, recipients = accounts[3:7], accounts[7], accounts[8:10]
@@ -173,7 +176,7 @@ def deploy_register_system(chain: Chain, *, offering: bool = True, long_stop_per
     terms = demo_terms(start, **term_overrides)
     oracle = RevenueOracle.deploy(chain, admin, [r.address for r in reporters], THRESHOLD, start, PERIOD, GRACE,
                                   MULTIPLE_BPS, terms.period_count)
-    reg_terms = register_terms_for(treasury, suppliers, terms, long_stop_period)
+    reg_terms = register_terms_for(treasury, suppliers, terms, long_stop_period, orders)
     register = FleetRegister.deploy(chain, reg_terms, stablecoin=usd.address, oracle=oracle.address, sender=admin)
     oracle.bind_register(register.address, sender=admin)
     registry = ComplianceRegistry.deploy(chain, admin, gas=100_000)
@@ -197,7 +200,7 @@ def deploy_register_system(chain: Chain, *, offering: bool = True, long_stop_per
     deal_offering: DealOffering | None = None
     if offering:
         now = chain.now()
-        config = OfferingConfig(now, now + WINDOW, 14 * DAY, 0, 10**12, RESERVE, treasury, 0, 0,
+        config = OfferingConfig(now, now + WINDOW, 14 * DAY, 0, 10**12, RESERVE, treasury, *take_up,
                                 escrow=register.address)
         deal_offering = DealOffering.deploy(chain, config, [Cost(r, a) for r, a in zip(recipients, COSTS,
                                                                                        strict=True)],
