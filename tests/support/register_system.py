@@ -151,21 +151,24 @@ class RegisterSystem:
 
 def register_terms_for(treasury: str, suppliers: Sequence[str], terms: PoolTerms,
                        long_stop_period: int = LONG_STOP_PERIOD,
-                       orders_: Sequence[tuple[str, int, int]] = ORDERS) -> RegisterTerms:
+                       orders_: Sequence[tuple[str, int, int]] = ORDERS,
+                       leases_: Sequence[tuple[str, int, int]] = LEASES) -> RegisterTerms:
     orders = tuple(OrderTerms(name, recipient, n, price)
                    for (name, n, price), recipient in zip(orders_, suppliers, strict=True))
-    leases = tuple(LeaseTerms(name, n, rent, 1, terms.period_count) for name, n, rent in LEASES)
+    leases = tuple(LeaseTerms(name, n, rent, 1, terms.period_count) for name, n, rent in leases_)
     return RegisterTerms(orders, leases, terms.period_end(long_stop_period), long_stop_period, terms.period_count,
                          treasury)
 
 
 def deploy_register_system(chain: Chain, *, offering: bool = True, long_stop_period: int = LONG_STOP_PERIOD,
                            orders: Sequence[tuple[str, int, int]] = ORDERS, take_up: tuple[int, int] = (0, 0),
+                           leases: Sequence[tuple[str, int, int]] = LEASES,
                            **term_overrides: int | tuple[int, ...]) -> RegisterSystem:
     """Accounts 0 admin (oracle admin, deployer of the register), 1 servicer, 2 fee recipient, 3..6 investors,
     7 treasury, 8..9 cost recipients, 15..17 the orders' recipients (suppliers), 18 an outsider; the reporters are
     the development reporter slots. The pool's terms are :func:`demo_terms` with ``term_overrides``; ``orders``
-    (supplier, servers, unit price) the register's, ``take_up`` the treasury's take-up per tranche."""
+    (supplier, servers, unit price) and ``leases`` (lessee, servers, rent) the register's, ``take_up`` the
+    treasury's take-up per tranche."""
     accounts = [a.address for a in chain.accounts]
     admin, servicer, fee_recipient = accounts[0], accounts[1], accounts[2]
     investors, treasury, recipients = accounts[3:7], accounts[7], accounts[8:10]
@@ -176,7 +179,7 @@ def deploy_register_system(chain: Chain, *, offering: bool = True, long_stop_per
     terms = demo_terms(start, **term_overrides)
     oracle = RevenueOracle.deploy(chain, admin, [r.address for r in reporters], THRESHOLD, start, PERIOD, GRACE,
                                   MULTIPLE_BPS, terms.period_count)
-    reg_terms = register_terms_for(treasury, suppliers, terms, long_stop_period, orders)
+    reg_terms = register_terms_for(treasury, suppliers, terms, long_stop_period, orders, leases)
     register = FleetRegister.deploy(chain, reg_terms, stablecoin=usd.address, oracle=oracle.address, sender=admin)
     oracle.bind_register(register.address, sender=admin)
     registry = ComplianceRegistry.deploy(chain, admin, gas=100_000)
