@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rwa.leverage.cashflows import Scenario, scenario_cashflows
+from rwa.leverage.cashflows import Scenario, largest_supplier, scenario_cashflows
 from rwa.leverage.sizing import Sizing
 from rwa.model.deal import Deal
 from rwa.model.fleet import Batch, Escrow, OrderTerms, delivery_batches, release_split
@@ -165,7 +165,8 @@ def use_of_proceeds(deal: Deal, sizing: Sizing, shortfall: Scenario) -> UseOfPro
     scheduled = release_schedule(orders, delivery_batches(deal), escrowed, stop)
     short_batches = delivery_batches(deal, shortfall=True)
     short = release_schedule(orders, short_batches, escrowed, stop)
-    cut = next((o for o in short.orders if o.servers_delivered < o.servers_ordered), short.orders[0])
+    name = largest_supplier(deal) or orders[0].supplier  # without a schedule, the one supplier
+    cut = next(o for o in short.orders if o.supplier == name)
 
     flows = scenario_cashflows(deal, shortfall, sizing.servicing_fee_per_period)
     state = PoolState.opening(terms)
