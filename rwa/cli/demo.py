@@ -396,19 +396,9 @@ class Fleet:
         summary.equity_funded = need
 
     def attest(self, publisher: Publisher, period: int) -> int:
-        """The batches due by ``period`` that the register does not hold, signed by the reporters and sent together
-        (one block on a node); returns how many."""
-        from rwa.chain.pipeline import Batch
-        from rwa.oracle.attest import attest_deliveries, due_deliveries
-
-        register = self.deal.register
-        assert register is not None and publisher.sender is not None
-        due = due_deliveries(register, self.planned, period)
-        if due:
-            batch = Batch(self.deal.chain)
-            attest_deliveries(register, self.deal.oracle, due, publisher.keys, publisher.sender.address, batch)
-            batch.send()
-        return len(due)
+        """The batches due by ``period`` that the register does not hold, signed by the reporters and sent through
+        the publisher's outbox (:meth:`rwa.oracle.publisher.Publisher.attest_due`); returns how many."""
+        return len(publisher.attest_due(self.planned, period))
 
     def settle(self, period: int) -> None:
         """Once the long-stop period is distributed, the escrow's long-stop is settled (anyone may)."""

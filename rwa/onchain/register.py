@@ -43,6 +43,9 @@ LEASE_UPDATE_TYPE = [
 ]
 ATTEST_GAS = 400_000
 """Enough for an attestation with up to ~10 signatures and its release."""
+SETTLE_GAS = 800_000
+"""``settleLongStop`` on the embedded chain: the prepayment runs through the pool to both tranche tokens (about 330,000
+measured with the test stablecoin; room for a stablecoin that costs more per transfer)."""
 BIND_GAS = 150_000
 """``bindDeal`` reads the pool and the offering: sent with this limit, in the batch that deploys the offering."""
 
@@ -224,7 +227,7 @@ class FleetRegister(ContractWrapper):
         return self._send(self.contract.functions.release(delivery), sender, embedded_default=200_000)
 
     def settle_long_stop(self, *, sender: str) -> TxReceipt:
-        return self._send(self.contract.functions.settleLongStop(), sender, embedded_default=400_000)
+        return self._send(self.contract.functions.settleLongStop(), sender, embedded_default=SETTLE_GAS)
 
     def withdraw_owed(self, *, sender: str) -> TxReceipt:
         return self._send(self.contract.functions.withdrawOwed(), sender, embedded_default=120_000)

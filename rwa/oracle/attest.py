@@ -11,7 +11,7 @@ second run, or one resumed after a crash, attests nothing twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
@@ -21,7 +21,7 @@ from web3.types import TxReceipt
 from rwa.errors import InputError
 from rwa.model.deal import Deal
 from rwa.model.fleet import RegisterTerms, delivery_batches
-from rwa.onchain.oracle import RevenueOracle
+from rwa.onchain.oracle import OracleConfig, RevenueOracle
 from rwa.onchain.register import Delivery, FleetRegister, LeaseUpdate, delivery_typed_data, lease_update_typed_data
 from rwa.onchain.register import serials_hash as hash_serials
 from rwa.oracle.keys import select_signers
@@ -75,6 +75,13 @@ def scheduled_deliveries(deal: Deal, terms: RegisterTerms, shortfall: bool = Fal
         out.append(PlannedDelivery(k, batch.period, terms.order_index(batch.supplier), batch.supplier, batch.servers,
                                    batch.site, tuple(batch.serials(k + 1)), accepted))
     return out
+
+
+def on_calendar(planned: Sequence[PlannedDelivery], config: OracleConfig) -> list[PlannedDelivery]:
+    """``planned`` accepted at the start of their periods by the oracle's calendar (the deal's, for a deal's oracle;
+    a test oracle's own periods otherwise)."""
+    return [replace(p, accepted_at=config.first_period_start if p.period == 1 else config.period_end(p.period - 1))
+            for p in planned]
 
 
 def due_deliveries(register: FleetRegister, planned: Sequence[PlannedDelivery], period: int
