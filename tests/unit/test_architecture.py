@@ -32,7 +32,7 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
         {"ingest", "history"},
         {"findings"},
         {"checks"},
-        {"report", "totals"},
+        {"report", "totals", "asset_report"},
         {"run"},
     ],
 }
