@@ -129,10 +129,13 @@ def check_tape(oracle: RevenueOracle, report: Report) -> None:
 
 def require_attested(oracle: RevenueOracle, planned: Sequence[PlannedDelivery], period: int) -> None:
     """A simulated deal's figures count the batches its schedule delivers by ``period``: refuse to sign them before
-    the register holds those batches (a reporter signs no report the register contradicts)."""
+    the register holds those batches (a reporter signs no report the register contradicts). A period that has not
+    ended is left to :func:`report_to_sign`, which refuses it for that."""
     from rwa.onchain.register import FleetRegister
     from rwa.oracle.attest import due_deliveries, on_calendar
 
+    if period > oracle.config().ended_by(oracle.chain.now()):
+        return
     register = FleetRegister.at(oracle.chain, oracle.register())
     due = due_deliveries(register, on_calendar(planned, oracle.config()), period)
     if due:
