@@ -6,7 +6,7 @@ surplus beyond the fleet's price goes to the issuer's treasury. The escrow relea
 order's recipient as the reporters attest it, from the raise and from the issuer's equity pro rata
 (:func:`rwa.model.fleet.release_split`, cumulative over the releases), and at the long-stop (the end of the deal's
 ``long_stop_period``) whatever the raise has not released prepays the senior (:func:`rwa.model.waterfall.prepay`:
-the schedule's last amounts first).
+every later scheduled principal amount shrinks as the balance did).
 
 Two cases: the deal's delivery schedule (every batch delivered as scheduled) and the delivery-shortfall case the
 stress grid runs (:func:`rwa.model.fleet.delivery_batches` with ``shortfall``: the largest supplier delivers 12 of
