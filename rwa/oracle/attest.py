@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
@@ -25,20 +24,10 @@ from rwa.onchain.oracle import OracleConfig, RevenueOracle
 from rwa.onchain.register import Delivery, FleetRegister, LeaseUpdate, delivery_typed_data, lease_update_typed_data
 from rwa.onchain.register import serials_hash as hash_serials
 from rwa.oracle.keys import select_signers
+from rwa.oracle.report import sign_typed
 
 if TYPE_CHECKING:
     from rwa.chain.pipeline import Batch
-
-
-def sign_typed(message: dict[str, Any], accounts: Sequence[LocalAccount]) -> list[bytes]:
-    """One 85-byte signature (signer address || r || s || v) per account over ``message``, ordered by signer."""
-    out: list[tuple[bytes, bytes]] = []
-    for account in accounts:
-        signed = Account.sign_typed_data(account.key, full_message=message)
-        signer = bytes.fromhex(account.address[2:])
-        out.append((signer, signer + bytes(signed.signature)))
-    out.sort(key=lambda pair: pair[0])
-    return [sig for _, sig in out]
 
 
 def sign_delivery(delivery: Delivery, accounts: Sequence[LocalAccount], chain_id: int, oracle: str) -> list[bytes]:

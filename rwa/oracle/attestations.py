@@ -62,9 +62,8 @@ from rwa.onchain.register import (
     lease_update_typed_data,
     serials_hash,
 )
-from rwa.oracle.attest import sign_typed
 from rwa.oracle.outbox import Outbox
-from rwa.oracle.report import distinct_signers, signer_of
+from rwa.oracle.report import distinct_signers, sign_typed, signer_of
 
 log = logging.getLogger("rwa.oracle.attestations")
 

@@ -63,7 +63,12 @@ def sign_report(
     report: Report, accounts: Sequence[LocalAccount], chain_id: int, oracle_address: str
 ) -> list[bytes]:
     """One 85-byte signature (signer address || r || s || v) per account, ordered by signer address."""
-    message = typed_data(report, chain_id, oracle_address)
+    return sign_typed(typed_data(report, chain_id, oracle_address), accounts)
+
+
+def sign_typed(message: dict[str, Any], accounts: Sequence[LocalAccount]) -> list[bytes]:
+    """One 85-byte signature (signer address || r || s || v) per account over the EIP-712 ``message``, ordered by
+    signer address (what the oracle wants of a report and of the register's attestations)."""
     out: list[tuple[bytes, bytes]] = []
     for account in accounts:
         signed = Account.sign_typed_data(account.key, full_message=message)

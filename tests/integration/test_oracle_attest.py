@@ -182,7 +182,7 @@ def _attester(s: OracleSetup, tmp_path: Path) -> Attester:
 
 
 def _signed(s: OracleSetup, item: attestations.Item) -> list[bytes]:
-    from rwa.oracle.attest import sign_typed
+    from rwa.oracle.report import sign_typed
 
     return sign_typed(attestations.typed_data(item, s.chain.chain_id, s.oracle.address), s.reporters[:THRESHOLD])
 
