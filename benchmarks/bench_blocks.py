@@ -6,11 +6,13 @@ Starts anvil mining a block every second (``--block-time 1``, as a real network 
    chain's development keys 15..19, funded here with the node's coin);
 2. runs the offering: every investor subscribes (the senior about 1.2 times over, the junior in full), the offering is
    closed (the development clock moves to the window's end) and every allocation is claimed;
-3. runs one month once period 1 has ended (the clock moves there first, outside the measure): the oracle's report is
-   published, the servicer deposits the reported revenue and the pool distributes.
+3. once period 1 has ended (the clock moves there first, outside the measure): the reporters' attestations of the
+   batches of servers delivered in period 1, sent together (the escrow releases their price);
+4. runs that month: the oracle's report is published, the servicer deposits the reported revenue and the pool
+   distributes.
 
 For each phase it prints the transactions sent, the blocks they span (from the first block holding one of them to
-the last) and the wall time, with the targets of the first and the third phase (at most 5 and 2 blocks).
+the last) and the wall time, with the targets of the issuance and the month (at most 5 and 2 blocks).
 
     python benchmarks/bench_blocks.py
 """
@@ -94,6 +96,16 @@ def run_offering(deal: DeployedDeal) -> None:
     ops.claim(deal, deal.manifest.roles.issuer)
 
 
+def attest_period_1(chain: Chain, manifest: Manifest, deal: DeployedDeal, folder: Path) -> None:
+    """The reporters' attestations of period 1's delivered batches, sent together (:class:`rwa.cli.demo.Fleet`)."""
+    from rwa.cli.demo import Fleet
+    from rwa.model.deal_file import load_deal
+    from rwa.oracle.publisher import Publisher
+
+    with Publisher(chain, manifest, outbox=folder / "outbox.sqlite") as publisher:
+        Fleet.of(deal, load_deal(Path(manifest.deal_file)), shortfall=False).attest(publisher, 1)
+
+
 def run_month_of(chain: Chain, manifest: Manifest, deal: DeployedDeal, folder: Path) -> None:
     """Publish period 1's report and deposit its revenue together, then distribute (:func:`rwa.cli.demo.run_month`)."""
     from rwa.cli.demo import run_month
@@ -123,6 +135,7 @@ def main() -> None:
         deal = open_deployment(chain, manifest)
         phases.append(measure(chain, "offering", lambda: run_offering(deal)))
         chain.time_travel(deal.pool.period_end(1))
+        phases.append(measure(chain, "deliveries", lambda: attest_period_1(chain, manifest, deal, folder)))
         phases.append(measure(chain, "month", lambda: run_month_of(chain, manifest, deal, folder)))
         assert deal.pool.last_distributed_period() == 1
         print(f"anvil mining a block every second; {plan.deal.name}, issued with its offering")

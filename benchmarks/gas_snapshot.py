@@ -1,4 +1,5 @@
-"""The committed gas snapshot: gas of a tranche transfer and claim and of the pool's deposit and distribute.
+"""The committed gas snapshot: gas of a tranche transfer and claim, of the pool's deposit and distribute, and of the
+fleet register's attestations, release and long-stop and the oracle's reports with their lease tapes.
 
 ``python benchmarks/gas_snapshot.py`` re-measures on a fresh embedded chain and writes ``.gas-snapshot.json``;
 ``--check`` compares instead and exits 1 when any figure rose more than 1% above the committed one, printing the
@@ -38,6 +39,7 @@ def measure_snapshot() -> dict[str, int]:
     """Every figure of the snapshot, each measured on its own fresh embedded chain."""
     transfer = cast(Callable[[Chain], dict[str, int]], _sibling("bench_transfer_gas").measure_transfer_gas)  # type: ignore[attr-defined]
     pool = cast(Callable[[Chain, int], dict[str, int]], _sibling("bench_pool_gas").measure_pool_gas)  # type: ignore[attr-defined]
+    fleet = cast(Callable[[], dict[str, int]], _sibling("bench_gas_fleet").measure)  # type: ignore[attr-defined]
     with connect(state=Path(tempfile.mkdtemp(prefix="gas-snapshot-")) / "chain.sqlite") as chain:
         token_gas = transfer(chain)
     with connect(state=Path(tempfile.mkdtemp(prefix="gas-snapshot-")) / "chain.sqlite") as chain:
@@ -52,6 +54,7 @@ def measure_snapshot() -> dict[str, int]:
         "LeasePool.deposit (first)": pool_gas["deposit_1"],
         "LeasePool.distribute": pool_gas["distribute_2"],
         "LeasePool.distribute (first)": pool_gas["distribute_1"],
+        **fleet(),
     }
 
 

@@ -8,6 +8,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IDealOffering} from "./interfaces/IDealOffering.sol";
+import {IFleetRegister} from "./interfaces/IFleetRegister.sol";
 import {ILeasePool} from "./interfaces/ILeasePool.sol";
 import {ITrancheToken} from "./interfaces/ITrancheToken.sol";
 
@@ -48,6 +49,7 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
     uint8 private constant _ROUTE_RESERVE = 0;
     uint8 private constant _ROUTE_COST = 1;
     uint8 private constant _ROUTE_PROCEEDS = 2;
+    uint8 private constant _ROUTE_ESCROW = 3;
     uint256 private constant _MAX_COSTS = 8;
 
     IERC20 private immutable _stablecoin;
@@ -74,6 +76,7 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
         require(config_.openTime < config_.closeTime, InvalidOffering("openTime must be before closeTime"));
         require(config_.closeGrace != 0, InvalidOffering("closeGrace must be positive"));
         require(config_.treasury != address(0), InvalidOffering("treasury is the zero address"));
+        require(config_.escrow != address(0), InvalidOffering("escrow is the zero address"));
         require(
             config_.maxTicket != 0 && config_.minTicket <= config_.maxTicket,
             InvalidOffering("tickets: 0 < maxTicket and minTicket <= maxTicket")
@@ -199,7 +202,14 @@ contract DealOffering is IDealOffering, ReentrancyGuardTransient {
         for (uint256 i; i < costs_.length; ++i) {
             _push(_ROUTE_COST, costs_[i].recipient, costs_[i].amount);
         }
-        _push(_ROUTE_PROCEEDS, c.treasury, proceeds);
+        // The capex share waits in the fleet register's escrow for the servers; beyond the fleet's price, the treasury.
+        uint256 escrowed = Math.min(proceeds, IFleetRegister(c.escrow).capexTotal());
+        if (escrowed != 0) {
+            _stablecoin.forceApprove(c.escrow, escrowed);
+            IFleetRegister(c.escrow).fundRaise(escrowed);
+            emit CloseRouted(_ROUTE_ESCROW, c.escrow, escrowed, true);
+        }
+        _push(_ROUTE_PROCEEDS, c.treasury, proceeds - escrowed);
     }
 
     /// @inheritdoc IDealOffering

@@ -48,8 +48,14 @@ import {BoundedPausable} from "./utils/BoundedPausable.sol";
 ///      is not credited to any period: it stays in the pool, outside the waterfall.
 ///      Events of default are objective: anyone may trigger one when its condition holds on the pool's own records
 ///      (interest arrears over consecutive periods, a report overdue, rent collected short of the attested revenue
-///      over a trailing window), and only the trustee may declare one otherwise, or cure and waive under the rules
+///      over a trailing window, a lessee in the latest report's tape past due beyond the stated days), and only the
+///      trustee may declare one otherwise, or cure and waive under the rules
 ///      of `cureDefault` and `waiveDefault`. The issuer has no power here: the pool's admin is the deal's timelock.
+///      The fleet register's long-stop settlement is the one other way money reaches the holders (`prepay`): the
+///      raise its escrow did not release against delivered servers repays senior principal at once, the rest the
+///      junior, so the senior never carries debt for servers that never came; every later scheduled principal
+///      amount then shrinks in the proportion the balance did (rounded down; maturity settles what rounding leaves),
+///      so the debt service follows the smaller debt.
 ///      Periods end on the deal's calendar, calendar months from `firstPeriodStart` fixed at deployment
 ///      (`PeriodClock`, the ends `rwa.period_clock` gives the deal); senior interest is a 30/360 monthly coupon, one
 ///      twelfth of the annual rate each period whatever its number of days.
@@ -113,6 +119,10 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint256 private _feesOwed;
     /// @dev Recovery rounds distributed after maturity (round r is period N+1+r).
     uint256 private _recoveries;
+    /// @dev After the long-stop's prepayment every later scheduled principal amount is scaled by num / den (the
+    ///      balance after it over the balance before), rounded down; 0 / 0 before. One slot.
+    uint128 private _scheduleNum;
+    uint128 private _scheduleDen;
 
     IERC20 private immutable _stablecoin;
     IRevenueOracle private immutable _oracle;
@@ -136,6 +146,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint32 private immutable _shortfallBps;
     uint32 private immutable _shortfallWindow;
     uint32 private immutable _distributionGrace;
+    uint32 private immutable _pastDueDays;
+    address private immutable _register;
 
     // --------------------------------------------------------------------------------------------- constants
     /// @notice Declares, cures and waives default; pauses for at most MAX_PAUSE.
@@ -147,6 +159,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
     uint8 public constant TRIGGER_INTEREST_ARREARS = 1;
     uint8 public constant TRIGGER_REPORT_OVERDUE = 2;
     uint8 public constant TRIGGER_COLLECTION_SHORTFALL = 3;
+    uint8 public constant TRIGGER_LESSEE_PAST_DUE = 4;
 
     uint8 private constant _KIND_COUNT = 4;
     uint8 private constant _KIND_RENT = 0;
@@ -188,7 +201,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             terms_.periodCount != 0 && face != 0,
             InvalidTerms(terms_.periodCount, face)
         );
-        address[8] memory addrs = [
+        address[9] memory addrs = [
             parties.stablecoin,
             parties.oracle,
             parties.seniorToken,
@@ -196,7 +209,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             parties.admin,
             parties.servicer,
             parties.trustee,
-            parties.feeRecipient
+            parties.feeRecipient,
+            parties.register
         ];
         for (uint256 i; i < addrs.length; ++i) {
             require(addrs[i] != address(0), ZeroAddress(i));
@@ -218,6 +232,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _shortfallBps = rules.shortfallBps;
         _shortfallWindow = rules.shortfallWindow;
         _distributionGrace = rules.distributionGrace;
+        _pastDueDays = rules.pastDueDays;
+        _register = parties.register;
         _seniorOutstanding = face;
         _seniorFace = face;
         _juniorFace = juniorFace_;
@@ -291,7 +307,7 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         }
 
         Deposits memory d = _deposited[period];
-        PeriodLegs memory legs = _runPeriod(period, d, _oracle.reportOf(period).revenue);
+        PeriodLegs memory legs = _runPeriod(period, d, _oracle.revenueOf(period));
         _lastDistributedPeriod = uint64(period); // period <= periodCount, a uint32
         _record(period, legs, d.rent);
         _pay(legs);
@@ -371,6 +387,52 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         require(received >= amount, TransferShortfall(amount, received));
         _reserve += amount;
         emit ReserveFunded(msg.sender, amount);
+    }
+
+    /// @inheritdoc ILeasePool
+    function prepay(uint256 amount) external whenNotPaused nonReentrant {
+        require(msg.sender == _register, NotRegister(msg.sender));
+        require(!_finalized, PoolFinalized());
+        require(amount != 0, ZeroDeposit(0));
+        require(_scheduleDen == 0, AlreadyPrepaid());
+        uint256 before = _stablecoin.balanceOf(address(this));
+        _stablecoin.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = _stablecoin.balanceOf(address(this)) - before;
+        require(received >= amount, TransferShortfall(amount, received));
+        uint256 balance = _seniorOutstanding;
+        uint256 senior = WaterfallMath.min(amount, balance);
+        uint256 junior = amount - senior;
+        if (balance != 0) {
+            // the schedule follows the smaller debt: each later amount shrinks as the balance did (balances < 2^128)
+            _scheduleNum = uint128(balance - senior);
+            _scheduleDen = uint128(balance);
+        }
+        balance -= senior;
+        _seniorOutstanding = balance;
+        uint256 arrears = WaterfallMath.min(_principalArrears, balance);
+        _principalArrears = arrears;
+        _totalSeniorPaid += senior;
+        _totalJuniorPaid += junior;
+        if (senior != 0) {
+            _stablecoin.safeTransfer(_seniorToken, senior);
+            IFundsDistributionToken(_seniorToken).distributeFunds(senior);
+        }
+        if (junior != 0) {
+            _stablecoin.safeTransfer(_juniorToken, junior);
+            IFundsDistributionToken(_juniorToken).distributeFunds(junior);
+        }
+        emit Prepaid(msg.sender, amount, senior, junior, balance, arrears,
+            ITrancheToken(_seniorToken).carriedDustDown(), ITrancheToken(_juniorToken).carriedDustDown());
+    }
+
+    /// @inheritdoc ILeasePool
+    function principalScale() external view returns (uint256 num, uint256 den) {
+        return (_scheduleNum, _scheduleDen);
+    }
+
+    /// @inheritdoc ILeasePool
+    function register() external view returns (address) {
+        return _register;
     }
 
     /// @inheritdoc ILeasePool
@@ -512,7 +574,8 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             reportOverdueSeconds: _reportOverdueSeconds,
             shortfallBps: _shortfallBps,
             shortfallWindow: _shortfallWindow,
-            distributionGrace: _distributionGrace
+            distributionGrace: _distributionGrace,
+            pastDueDays: _pastDueDays
         });
     }
 
@@ -846,12 +909,18 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
             uint256 rent = uint256(b.rent) - a.rent;
             return rent < reported && (reported - rent) * _BPS > reported * _shortfallBps;
         }
+        if (trigger == TRIGGER_LESSEE_PAST_DUE) {
+            if (_pastDueDays == 0) return false;
+            (,, uint256 daysPastDue) = _oracle.latestPastDue();
+            return daysPastDue > _pastDueDays;
+        }
         return false;
     }
 
     function _triggerReason(uint8 trigger) private pure returns (string memory) {
         if (trigger == TRIGGER_INTEREST_ARREARS) return "senior interest in arrears for the stated periods";
         if (trigger == TRIGGER_REPORT_OVERDUE) return "the revenue report is overdue beyond its stated time";
+        if (trigger == TRIGGER_LESSEE_PAST_DUE) return "a lessee is past due beyond the stated days";
         return "rent collected short of the attested revenue over the stated window";
     }
 
@@ -863,8 +932,10 @@ contract LeasePool is ILeasePool, AccessControl, ReentrancyGuardTransient, Bound
         _pauseEnds = uint64(expiresAt);
     }
 
-    /// @dev 0 outside 1..N, as the mapping holds nothing there.
+    /// @dev 0 outside 1..N, as the mapping holds nothing there; scaled after the long-stop's prepayment.
     function _scheduledPrincipal(uint256 period) private view returns (uint256) {
-        return _principalSchedule[period];
+        uint256 amount = _principalSchedule[period];
+        uint256 den = _scheduleDen;
+        return den == 0 ? amount : amount * _scheduleNum / den;
     }
 }

@@ -6,6 +6,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
+import {IFleetRegister} from "./interfaces/IFleetRegister.sol";
 import {IDistributionStatus} from "./interfaces/IDistributionStatus.sol";
 import {IQuorumRevenueOracle} from "./interfaces/IQuorumRevenueOracle.sol";
 import {IRevenueOracle} from "./interfaces/IRevenueOracle.sol";
@@ -14,10 +15,15 @@ import {PeriodClock, PeriodClockLib} from "./libraries/PeriodClock.sol";
 /// @title RevenueOracle
 /// @notice Monthly cluster revenue, accepted when M of N reporters signed it under EIP-712 (domain "RevenueOracle",
 ///         version "1", this chain, this contract). Periods arrive strictly in order, each only after it has ended.
-/// @dev The facts that bind the money are fixed at deployment: the contracted rent of every period, from the deal's
-///      leases (a report must carry exactly it, and its revenue is bounded by it times `maxRevenueMultipleBps`), and
-///      the deal's last period (no report after it), and when each period ends (`PeriodClock`: the deal's calendar
-///      months, the pool's own clock). Each report carries a version in its signed data: 0 first, and
+/// @dev The facts that bind the money: the deal's last period (no report after it) and when each period ends
+///      (`PeriodClock`: the deal's calendar months, the pool's own clock), fixed at deployment; and the fleet register
+///      (`IFleetRegister`, bound once): each report carries its lease tape, one row per lease of the register, which
+///      must hash to the report's signed `tapeHash`, bill exactly its source revenue, hold exactly its active servers
+///      (never more than the servers accepted before the period ended) and give no lease more servers than the
+///      register allows it; its contracted rent must be the rent of those servers, and its revenue is bounded by it
+///      times `maxRevenueMultipleBps`. The reporters also attest the register's deliveries and lease changes in this
+///      domain: the oracle checks their quorum for the register (`verifyAttestation`). Each report carries a
+///      version in its signed data: 0 first, and
 ///      an amendment must be the next one, so a superseded report's public signatures are worthless. An amendment
 ///      needs a bound pool and an undistributed period. A report carries its revenue twice, in the stablecoin and in
 ///      the currency the cluster bills in, with the rate between them; the stablecoin figure must be the source figure
@@ -34,18 +40,29 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     uint256 private _latestPeriod;
     address private _pool;
     mapping(uint256 period => Report) private _reports;
-    uint256[] private _contractedRent;
+    IFleetRegister private _register;
+    /// @dev The lease most days past due in each period's accepted tape, and its days (only when some are).
+    mapping(uint256 period => PastDue) private _pastDue;
+
+    struct PastDue {
+        uint32 lease;
+        uint32 daysPastDue;
+    }
 
     /// @dev When each period ends, from the first start and the period length (0: calendar months).
     PeriodClock private immutable _clock;
+    uint32 private immutable _periodCount;
     uint32 private immutable _graceSeconds;
     uint32 private immutable _maxRevenueMultipleBps;
 
     // ---------------------------------------------------------------------------------------------- constants
     /// @notice The EIP-712 type hash of `Report`.
     bytes32 public constant REPORT_TYPEHASH = keccak256(
-        "Report(uint64 period,uint128 revenue,uint32 utilizationBps,uint32 activeServers,uint128 contractedRent,bytes32 dataHash,uint32 version,uint128 sourceRevenue,uint96 fxRate)"
+        "Report(uint64 period,uint128 revenue,uint32 utilizationBps,uint32 activeServers,uint128 contractedRent,bytes32 dataHash,uint32 version,uint128 sourceRevenue,uint96 fxRate,LeaseRow[] tape)LeaseRow(uint32 lease,uint32 servers,uint128 billed,uint128 collected,uint32 daysPastDue)"
     );
+    /// @notice The EIP-712 type hash of `LeaseRow`, a row of a report's tape.
+    bytes32 public constant LEASE_ROW_TYPEHASH =
+        keccak256("LeaseRow(uint32 lease,uint32 servers,uint128 billed,uint128 collected,uint32 daysPastDue)");
     /// @notice The scale of `Report.fxRate`: 1e18 is one stablecoin smallest unit per source smallest unit.
     uint256 public constant FX_RATE_SCALE = 1e18;
     uint256 private constant BPS = 10_000;
@@ -60,11 +77,11 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         uint32 periodLength_,
         uint32 graceSeconds_,
         uint32 maxRevenueMultipleBps_,
-        uint256[] memory contractedRent_
+        uint32 periodCount_
     ) EIP712("RevenueOracle", "1") {
         require(admin != address(0), ZeroAddress());
-        require(contractedRent_.length != 0, EmptySchedule());
-        _contractedRent = contractedRent_;
+        require(periodCount_ != 0, EmptySchedule());
+        _periodCount = periodCount_;
         require(maxRevenueMultipleBps_ != 0, InvalidConfiguration(maxRevenueMultipleBps_));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         for (uint256 i = 0; i < reporters_.length; ++i) {
@@ -78,35 +95,34 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
 
     // ----------------------------------------------------------------------------------------------- external
     /// @inheritdoc IQuorumRevenueOracle
-    function submit(Report calldata report, bytes[] calldata signatures) external {
+    function submit(Report calldata report, IFleetRegister.LeaseRow[] calldata tape, bytes[] calldata signatures)
+        external
+    {
         uint256 period = report.period;
         uint256 latest_ = _latestPeriod;
         require(period == 0 || period > latest_, PeriodAlreadyReported(period));
         require(period == latest_ + 1, PeriodGap(latest_ + 1, period));
-        require(period <= _contractedRent.length, PeriodBeyondDeal(period, _contractedRent.length));
+        require(period <= _periodCount, PeriodBeyondDeal(period, _periodCount));
         require(report.version == 0, WrongVersion(period, 0, report.version));
         uint256 endsAt = _periodEnd(period);
         require(block.timestamp >= endsAt, PeriodNotEnded(period, endsAt, block.timestamp));
+        _checkTape(report, tape, endsAt);
         _checkBounds(report);
-        address[] memory signers = _verifyQuorum(report, signatures);
+        address[] memory signers = _verifyQuorum(_hashTypedDataV4(_hashReportCalldata(report)), signatures);
 
         _reports[period] = report;
         _latestPeriod = period;
-        emit ReportSubmitted(
-            period,
-            report.revenue,
-            report.sourceRevenue,
-            report.fxRate,
-            report.utilizationBps,
-            report.activeServers,
-            report.contractedRent,
-            report.dataHash,
-            signers
-        );
+        emit ReportSubmitted(period, report, signers);
+        emit LeaseTape(period, 0, tape);
     }
 
     /// @inheritdoc IQuorumRevenueOracle
-    function amend(uint256 period, Report calldata report, bytes[] calldata signatures) external {
+    function amend(
+        uint256 period,
+        Report calldata report,
+        IFleetRegister.LeaseRow[] calldata tape,
+        bytes[] calldata signatures
+    ) external {
         require(period != 0 && period <= _latestPeriod, NoReport(period));
         require(report.period == period, AmendPeriodMismatch(period, report.period));
         address pool_ = _pool;
@@ -117,11 +133,13 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         uint256 next = uint256(old.version) + 1;
         require(report.version == next, WrongVersion(period, next, report.version));
         require(!_sameFigures(old, report), AmendmentUnchanged(period));
+        _checkTape(report, tape, _periodEnd(period));
         _checkBounds(report);
-        address[] memory signers = _verifyQuorum(report, signatures);
+        address[] memory signers = _verifyQuorum(_hashTypedDataV4(_hashReportCalldata(report)), signatures);
 
         _reports[period] = report;
         emit ReportAmended(period, old, report, signers);
+        emit LeaseTape(period, report.version, tape);
     }
 
     /// @inheritdoc IQuorumRevenueOracle
@@ -130,6 +148,58 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         require(_pool == address(0), PoolAlreadyBound(_pool));
         _pool = pool_;
         emit PoolBound(pool_);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function bindRegister(address register_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        require(register_ != address(0), ZeroAddress());
+        require(address(_register) == address(0), RegisterAlreadyBound(address(_register)));
+        _register = IFleetRegister(register_);
+        emit RegisterBound(register_);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function verifyAttestation(bytes32 structHash, bytes[] calldata signatures)
+        external
+        view
+        returns (address[] memory)
+    {
+        require(msg.sender == address(_register) && msg.sender != address(0), NotRegister(msg.sender));
+        return _verifyQuorum(_hashTypedDataV4(structHash), signatures);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function attestationDigest(bytes32 structHash) external view returns (bytes32) {
+        return _hashTypedDataV4(structHash);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function tapeHash(IFleetRegister.LeaseRow[] calldata tape) external pure returns (bytes32) {
+        return _hashTape(tape);
+    }
+
+    /// @inheritdoc IQuorumRevenueOracle
+    function register() external view returns (address) {
+        return address(_register);
+    }
+
+    /// @inheritdoc IRevenueOracle
+    function revenueOf(uint256 period) external view returns (uint256) {
+        require(period != 0 && period <= _latestPeriod, NoReport(period));
+        return _reports[period].revenue;
+    }
+
+    /// @inheritdoc IRevenueOracle
+    function latestPastDue() external view returns (uint256 period, uint256 lease, uint256 daysPastDue) {
+        period = _latestPeriod;
+        PastDue memory p = _pastDue[period];
+        return (period, p.lease, p.daysPastDue);
+    }
+
+    /// @notice The lease most days past due in `period`'s accepted tape and its days (0, 0 when none is).
+    function pastDueOf(uint256 period) external view returns (uint256 lease, uint256 daysPastDue) {
+        PastDue memory p = _pastDue[period];
+        return (p.lease, p.daysPastDue);
     }
 
     /// @inheritdoc IQuorumRevenueOracle
@@ -182,7 +252,7 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
 
     /// @inheritdoc IQuorumRevenueOracle
     function periodEnds() external view returns (uint256[] memory ends) {
-        ends = new uint256[](_contractedRent.length);
+        ends = new uint256[](_periodCount);
         for (uint256 i; i < ends.length; ++i) {
             ends[i] = _clock.endOf(i + 1);
         }
@@ -257,14 +327,34 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
         return _clock.endOf(period);
     }
 
-    function _checkBounds(Report calldata report) internal view {
-        uint256 scheduled = _contractedRent[report.period - 1]; // period is 1.._contractedRent.length here
+    /// @dev The tape against the register (its rows in lease order, none above its lease's servers), the report
+    ///      against the tape (its hash, its billed total, its servers) and the fleet; records the worst arrears.
+    ///      Virtual only so that a test double can accept a tape the rules refuse and the auditor be tested on it.
+    function _checkTape(Report calldata report, IFleetRegister.LeaseRow[] calldata tape, uint256 periodEnd)
+        internal
+        virtual
+    {
+        IFleetRegister register_ = _register;
+        require(address(register_) != address(0), RegisterNotBound());
+        uint256 period = report.period;
+        IFleetRegister.TapeTotals memory t = register_.tapeTotals(period, periodEnd, tape);
+        bytes32 computed = _hashTape(tape);
+        require(report.tapeHash == computed, TapeHashMismatch(period, computed, report.tapeHash));
+        require(report.activeServers <= t.fleet, ActiveServersAboveFleet(period, report.activeServers, t.fleet));
+        require(report.activeServers == t.servers, TapeServersMismatch(period, t.servers, report.activeServers));
+        require(report.sourceRevenue == t.billed, RevenueNotTapeTotal(period, t.billed, report.sourceRevenue));
         require(
-            report.contractedRent == scheduled,
-            ContractedRentMismatch(report.period, scheduled, report.contractedRent)
+            report.contractedRent == t.contractedRent,
+            ContractedRentMismatch(period, t.contractedRent, report.contractedRent)
         );
+        if (t.worstDaysPastDue != 0 || _pastDue[period].daysPastDue != 0) {
+            _pastDue[period] = PastDue(uint32(t.worstLease), uint32(t.worstDaysPastDue)); // row fields are uint32
+        }
+    }
+
+    function _checkBounds(Report calldata report) internal view {
         // rounded down: a report must stay at or under the bound, never ride on its rounding
-        uint256 max = scheduled * _maxRevenueMultipleBps / BPS;
+        uint256 max = uint256(report.contractedRent) * _maxRevenueMultipleBps / BPS;
         require(report.revenue <= max, RevenueOutOfBounds(report.revenue, max));
         require(report.utilizationBps <= BPS, UtilizationOutOfBounds(report.utilizationBps));
         _checkConversion(report);
@@ -287,14 +377,13 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
     }
 
     /// @dev Each signature names its signer; signers must ascend strictly, be reporters, and recover from the digest.
-    function _verifyQuorum(Report calldata report, bytes[] calldata signatures)
+    function _verifyQuorum(bytes32 digest, bytes[] calldata signatures)
         internal
         view
         returns (address[] memory signers)
     {
         uint256 needed = _threshold;
         require(signatures.length >= needed, QuorumNotReached(signatures.length, needed));
-        bytes32 digest = _hashTypedDataV4(_hashReportCalldata(report));
         signers = new address[](signatures.length);
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
@@ -324,25 +413,31 @@ contract RevenueOracle is IQuorumRevenueOracle, AccessControl, EIP712 {
                 r.dataHash,
                 r.version,
                 r.sourceRevenue,
-                r.fxRate
+                r.fxRate,
+                r.tapeHash
             )
         );
+    }
+
+    /// @dev EIP-712's encoding of an array of structs: keccak256 of the rows' struct hashes, concatenated.
+    function _hashTape(IFleetRegister.LeaseRow[] calldata tape) internal pure returns (bytes32) {
+        bytes32[] memory hashes = new bytes32[](tape.length);
+        for (uint256 i; i < tape.length; ++i) {
+            IFleetRegister.LeaseRow calldata r = tape[i];
+            hashes[i] = keccak256(abi.encode(LEASE_ROW_TYPEHASH, r.lease, r.servers, r.billed, r.collected,
+                r.daysPastDue));
+        }
+        return keccak256(abi.encodePacked(hashes));
     }
 
     function _sameFigures(Report memory a, Report calldata b) internal pure returns (bool) {
         return a.revenue == b.revenue && a.utilizationBps == b.utilizationBps && a.activeServers == b.activeServers
             && a.contractedRent == b.contractedRent && a.dataHash == b.dataHash && a.sourceRevenue == b.sourceRevenue
-            && a.fxRate == b.fxRate;
-    }
-
-    /// @notice The contracted rent of `period` (1..N) fixed at deployment from the deal's leases.
-    function contractedRentOf(uint256 period) external view returns (uint256) {
-        require(period != 0 && period <= _contractedRent.length, PeriodBeyondDeal(period, _contractedRent.length));
-        return _contractedRent[period - 1];
+            && a.fxRate == b.fxRate && a.tapeHash == b.tapeHash;
     }
 
     /// @notice N, the deal's last period: no report after it is accepted.
     function periodCount() external view returns (uint256) {
-        return _contractedRent.length;
+        return _periodCount;
     }
 }

@@ -32,9 +32,12 @@ interface IDealOffering {
     /// @param minTicket the least a controller's request for a tranche may add up to (0: no minimum)
     /// @param maxTicket the most a controller's request for a tranche may add up to
     /// @param reserveAtClose stablecoin sent to the pool's reserve (DSRA) at the close
-    /// @param treasury the issuer's treasury: receives the proceeds, and the tranche taken up when under-subscribed
+    /// @param treasury the issuer's treasury: receives the proceeds beyond the fleet's price, and the tranche taken up
+    ///        when under-subscribed
     /// @param takeUpSenior the most of the senior tranche the issuer takes up when it is under-subscribed (0: cancel)
     /// @param takeUpJunior the same for the junior tranche
+    /// @param escrow the deal's fleet register: the proceeds, up to the price of every server on order, go to its
+    ///        escrow at the close (`IFleetRegister.fundRaise`), released only against attested deliveries
     struct Config {
         uint64 openTime;
         uint64 closeTime;
@@ -43,6 +46,7 @@ interface IDealOffering {
         uint128 maxTicket;
         uint128 reserveAtClose;
         address treasury;
+        address escrow;
         uint128 takeUpSenior;
         uint128 takeUpJunior;
     }
@@ -98,7 +102,8 @@ interface IDealOffering {
     /// @notice `controller` approved (or revoked) `payer` to pay for its requests.
     event PayerSet(address indexed controller, address indexed payer, bool approved);
     /// @notice The close allocated: per tranche the stablecoin requested and the tokens sold and taken up; the raise
-    ///         (the stablecoin that bought tokens) went to the reserve, the costs and the treasury's proceeds.
+    ///         (the stablecoin that bought tokens) went to the reserve, the costs and the proceeds (the escrow's
+    ///         capex share first, the rest to the treasury).
     event OfferingClosed(
         uint256[2] requested, uint256[2] sold, uint256[2] takenUp, uint256 reserve, uint256 costs, uint256 proceeds
     );
@@ -110,7 +115,8 @@ interface IDealOffering {
     /// @notice The issuer's treasury took up `amount` tokens of an under-subscribed tranche (held for it, delivered
     ///         as any allocation is).
     event TakenUp(uint256 indexed requestId, address indexed treasury, uint256 amount);
-    /// @notice A payment of the close: `kind` 0 reserve, 1 cost, 2 proceeds; `paid` false when the stablecoin
+    /// @notice A payment of the close: `kind` 0 reserve, 1 cost, 2 proceeds to the treasury, 3 proceeds into the
+    ///         fleet register's escrow; `paid` false when the stablecoin
     ///         refused the push (a blacklisted recipient): the amount is then owed and withdrawn by `withdrawOwed`.
     event CloseRouted(uint8 indexed kind, address indexed recipient, uint256 amount, bool paid);
     /// @notice `controller`'s request of `assets` in tranche `requestId` settled: `shares` tokens allotted (held for

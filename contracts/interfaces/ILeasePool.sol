@@ -44,18 +44,22 @@ interface ILeasePool is IDistributionStatus {
     /// @param shortfallWindow the number of distributed periods the shortfall is measured over
     /// @param distributionGrace after a period ends, only the servicer distributes it for this long (to finish
     ///        depositing); then anyone may. Maturity N+1 is finalized by anyone once it has ended plus this grace.
+    /// @param pastDueDays anyone may trigger default when a lease in the latest report's tape is more than this many
+    ///        days past due (0: never)
     struct DefaultRules {
         uint32 arrearsPeriods;
         uint32 reportOverdueSeconds;
         uint32 shortfallBps;
         uint32 shortfallWindow;
         uint32 distributionGrace;
+        uint32 pastDueDays;
     }
 
     /// @notice The parties and contracts of the deal.
     /// @param admin DEFAULT_ADMIN_ROLE (the deal's timelock after issuance)
     /// @param servicer SERVICER_ROLE: deposits, and distributes first
     /// @param trustee TRUSTEE_ROLE: declares, cures and waives default, pauses (at most MAX_PAUSE)
+    /// @param register the fleet register: its long-stop settlement prepays the senior (`prepay`)
     struct Parties {
         address stablecoin;
         address oracle;
@@ -65,6 +69,7 @@ interface ILeasePool is IDistributionStatus {
         address servicer;
         address trustee;
         address feeRecipient;
+        address register;
     }
 
     /// @notice Every leg of one period's waterfall, so that history replays without reading storage.
@@ -172,6 +177,10 @@ interface ILeasePool is IDistributionStatus {
     error NoFeesOwed();
     /// @notice Thrown when finalizing before period N+1 has ended and its grace has passed.
     error MaturityNotEnded(uint256 endsAt, uint256 nowTime);
+    /// @notice Thrown when anyone but the fleet register prepays.
+    error NotRegister(address caller);
+    /// @notice Thrown when the pool is prepaid a second time (the register's long-stop settles once).
+    error AlreadyPrepaid();
 
     // ------------------------------------------------------------------------------------------------ events
     /// @notice Emitted when the servicer deposits `amount` of stablecoin of `kind` for `period`.
@@ -191,6 +200,11 @@ interface ILeasePool is IDistributionStatus {
     /// @notice Emitted when owed fees are paid to `recipient`.
     event FeesPaid(address indexed recipient, uint256 amount);
     /// @notice Emitted when the pool is closed at maturity; nothing more can be deposited or distributed.
+    /// @notice The fleet register's long-stop prepayment: `seniorPaid` repays senior principal at once and every later
+    ///         scheduled amount shrinks by `balanceAfter / (balanceAfter + seniorPaid)`, rounded down; the rest goes
+    ///         to the junior; the tokens' carried remainders after.
+    event Prepaid(address indexed from, uint256 amount, uint256 seniorPaid, uint256 juniorPaid, uint256 balanceAfter,
+        uint256 principalArrearsAfter, uint256 seniorDust, uint256 juniorDust);
     event Finalized(uint256 seniorOutstanding, uint256 totalSeniorPaid, uint256 totalJuniorPaid, uint256 totalFees);
 
     // --------------------------------------------------------------------------------------------- external
@@ -229,6 +243,17 @@ interface ILeasePool is IDistributionStatus {
 
     /// @notice Adds `amount` of stablecoin from the caller to the reserve (DSRA); anyone may, before maturity.
     function fundReserve(uint256 amount) external;
+
+    /// @notice Pays `amount` of the caller's stablecoin to the senior as principal, up to its balance, and the rest to
+    ///         the junior, and scales the rest of the principal schedule to the smaller balance; the fleet register
+    ///         only (the raise its long-stop found unspent), once.
+    function prepay(uint256 amount) external;
+
+    /// @notice The fleet register that may prepay.
+    function register() external view returns (address);
+
+    /// @notice The scale of the principal schedule after the prepayment (num / den; 0 / 0 before it).
+    function principalScale() external view returns (uint256 num, uint256 den);
 
     /// @notice Recovery rounds distributed after maturity; the next one is period N + 2 + recoveries.
     function recoveries() external view returns (uint256);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IFleetRegister} from "./IFleetRegister.sol";
 import {IRevenueOracle} from "./IRevenueOracle.sol";
 
 /// @title IQuorumRevenueOracle
@@ -11,11 +12,39 @@ interface IQuorumRevenueOracle is IRevenueOracle {
     /// @notice Accepts the report of period `latestPeriod() + 1` once that period has ended, signed by at least
     ///         `threshold()` distinct reporters in ascending signer order, whose revenue is its source revenue
     ///         converted at its rate (`fxConvertDown`).
-    function submit(Report calldata report, bytes[] calldata signatures) external;
+    ///         The report's tape (one row per lease of the register, in lease order) must hash to its `tapeHash`,
+    ///         bill its source revenue and hold its active servers, none beyond what the register allows.
+    function submit(Report calldata report, IFleetRegister.LeaseRow[] calldata tape, bytes[] calldata signatures)
+        external;
 
     /// @notice Replaces the report of an already reported `period` that the pool has not distributed yet; same
     ///         quorum and bounds as `submit`. Without a bound pool nothing has been distributed.
-    function amend(uint256 period, Report calldata report, bytes[] calldata signatures) external;
+    function amend(
+        uint256 period,
+        Report calldata report,
+        IFleetRegister.LeaseRow[] calldata tape,
+        bytes[] calldata signatures
+    ) external;
+
+    /// @notice Binds the fleet register whose leases and fleet bound the reports; once, by the admin.
+    function bindRegister(address register) external;
+
+    /// @notice The signers of an attestation of the register (`structHash`, its EIP-712 struct hash, signed in this
+    ///         oracle's domain) when they are a quorum of reporters; reverts otherwise, and for any caller but the
+    ///         bound register.
+    function verifyAttestation(bytes32 structHash, bytes[] calldata signatures)
+        external
+        view
+        returns (address[] memory signers);
+
+    /// @notice The EIP-712 digest of a register's attestation with struct hash `structHash` in this domain.
+    function attestationDigest(bytes32 structHash) external view returns (bytes32);
+
+    /// @notice The EIP-712 encoding of a tape (`LeaseRow[]`): what a report's `tapeHash` must be.
+    function tapeHash(IFleetRegister.LeaseRow[] calldata tape) external pure returns (bytes32);
+
+    /// @notice The register bound by `bindRegister` (zero before).
+    function register() external view returns (address);
 
     /// @notice Binds the pool asked before amendments; once, by the admin.
     function bindPool(address pool) external;

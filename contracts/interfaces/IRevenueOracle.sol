@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IFleetRegister} from "./IFleetRegister.sol";
+
 /// @title IRevenueOracle
 /// @notice The cluster's monthly revenue, signed by a quorum of reporters; what the lease pool reads before it
 ///         distributes a period. Periods are numbered from 1 and accepted strictly in order.
@@ -23,8 +25,9 @@ interface IRevenueOracle {
     /// @param fxRate the rate the revenue was converted at: stablecoin smallest units per source smallest unit,
     ///        scaled by 1e18 (`FX_RATE_SCALE`); 1e18 when the source is the stablecoin. The rule is
     ///        `revenue == sourceRevenue * fxRate / 1e18`, rounded down
-    /// @dev `sourceRevenue` and `fxRate` come after `version` so that the three share one storage slot: a report
-    ///      stays four slots, and reading one (the pool's `reportOf`) costs what it did before they were added.
+    /// @param tapeHash the EIP-712 encoding of the period's lease tape (`LeaseRow[] tape` in the signed type: the
+    ///        keccak256 of its rows' struct hashes, concatenated); the rows themselves are in `LeaseTape`
+    /// @dev `sourceRevenue` and `fxRate` come after `version` so that the three share one storage slot.
     struct Report {
         uint64 period;
         uint128 revenue;
@@ -35,12 +38,14 @@ interface IRevenueOracle {
         uint32 version;
         uint128 sourceRevenue;
         uint96 fxRate;
+        bytes32 tapeHash;
     }
 
     // ------------------------------------------------------------------------------------------------ errors
     /// @notice Thrown when an address that must be set is zero.
     error ZeroAddress();
-    /// @notice Thrown when a report's contracted rent is not the lease schedule fixed at deployment.
+    /// @notice Thrown when a report's contracted rent is not the rent of the servers the register's leases in force
+    ///         get in the period.
     error ContractedRentMismatch(uint256 period, uint256 scheduled, uint256 reported);
     /// @notice Thrown when a report is for a period after the deal's last.
     error PeriodBeyondDeal(uint256 period, uint256 periodCount);
@@ -48,8 +53,22 @@ interface IRevenueOracle {
     error WrongVersion(uint256 period, uint256 expected, uint256 got);
     /// @notice Thrown when amending while no pool is bound: nothing would stop a paid period being rewritten.
     error PoolNotBound();
-    /// @notice Thrown when the contracted-rent schedule given at deployment is empty.
+    /// @notice Thrown when the deal's period count given at deployment is zero.
     error EmptySchedule();
+    /// @notice Thrown when a report arrives before the fleet register is bound, or an attestation from another.
+    error RegisterNotBound();
+    /// @notice Thrown when the register is bound a second time.
+    error RegisterAlreadyBound(address register);
+    /// @notice Thrown when someone other than the bound register asks for an attestation's quorum.
+    error NotRegister(address caller);
+    /// @notice Thrown when a report's tape hash is not its tape's.
+    error TapeHashMismatch(uint256 period, bytes32 computed, bytes32 reported);
+    /// @notice Thrown when a report's source revenue is not its tape's billed total.
+    error RevenueNotTapeTotal(uint256 period, uint256 tapeBilled, uint256 sourceRevenue);
+    /// @notice Thrown when a report's active servers exceed the servers accepted before the period's end.
+    error ActiveServersAboveFleet(uint256 period, uint256 activeServers, uint256 fleet);
+    /// @notice Thrown when a report's active servers are not its tape's servers.
+    error TapeServersMismatch(uint256 period, uint256 tapeServers, uint256 activeServers);
     /// @notice Thrown when the threshold would be zero or above the number of reporters.
     error InvalidThreshold(uint256 threshold, uint256 reporters);
     /// @notice Thrown when the revenue multiple given at deployment is zero.
@@ -102,18 +121,12 @@ interface IRevenueOracle {
     event ThresholdChanged(uint256 oldThreshold, uint256 newThreshold);
     /// @notice Emitted once, when the lease pool whose distributions freeze reports is bound.
     event PoolBound(address indexed pool);
+    /// @notice Emitted once, when the fleet register whose leases and fleet bound the reports is bound.
+    event RegisterBound(address indexed register);
     /// @notice Emitted when a period's report is accepted; every field, so history alone replays it.
-    event ReportSubmitted(
-        uint256 indexed period,
-        uint256 revenue,
-        uint256 sourceRevenue,
-        uint256 fxRate,
-        uint256 utilizationBps,
-        uint256 activeServers,
-        uint256 contractedRent,
-        bytes32 dataHash,
-        address[] signers
-    );
+    event ReportSubmitted(uint256 indexed period, Report report, address[] signers);
+    /// @notice The lease tape of a period's report (`version` 0, or the amendment's), every row.
+    event LeaseTape(uint256 indexed period, uint256 version, IFleetRegister.LeaseRow[] rows);
     /// @notice Emitted when an undistributed period's report is replaced; both reports in full.
     event ReportAmended(uint256 indexed period, Report oldReport, Report newReport, address[] signers);
 
@@ -123,4 +136,10 @@ interface IRevenueOracle {
 
     /// @notice The accepted report for `period` (the latest amendment, if any); reverts when there is none.
     function reportOf(uint256 period) external view returns (Report memory);
+
+    /// @notice The revenue of `period`'s accepted report (one storage read); reverts when there is none.
+    function revenueOf(uint256 period) external view returns (uint256);
+
+    /// @notice The latest reported period's lease most days past due and its days (0, 0, 0 before any report).
+    function latestPastDue() external view returns (uint256 period, uint256 lease, uint256 daysPastDue);
 }

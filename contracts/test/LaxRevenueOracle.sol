@@ -2,11 +2,13 @@
 pragma solidity 0.8.30;
 
 import {RevenueOracle} from "../RevenueOracle.sol";
+import {IFleetRegister} from "../interfaces/IFleetRegister.sol";
 
 /// @title LaxRevenueOracle
-/// @notice TEST DOUBLE: the real oracle without its FX rule, so a quorum can put a report on-chain whose revenue is
-///         not its source revenue at its rate, as a rogue or buggy oracle named by a pool could. The auditor must
-///         recompute the conversion and flag it. Never deploy it for a deal.
+/// @notice TEST DOUBLE: the real oracle without its FX rule and its tape rules, so a quorum can put a report on-chain
+///         whose revenue is not its source revenue at its rate, or whose tape is not the one it signed, bills another
+///         total or gives a lease servers it does not have, as a rogue or buggy oracle named by a pool could. The
+///         auditor must recompute both and flag them. Never deploy it for a deal.
 contract LaxRevenueOracle is RevenueOracle {
     constructor(
         address admin,
@@ -16,7 +18,7 @@ contract LaxRevenueOracle is RevenueOracle {
         uint32 periodLength_,
         uint32 graceSeconds_,
         uint32 maxRevenueMultipleBps_,
-        uint256[] memory contractedRent_
+        uint32 periodCount_
     )
         RevenueOracle(
             admin,
@@ -26,9 +28,11 @@ contract LaxRevenueOracle is RevenueOracle {
             periodLength_,
             graceSeconds_,
             maxRevenueMultipleBps_,
-            contractedRent_
+            periodCount_
         )
     {}
 
     function _checkConversion(Report calldata) internal pure override {}
+
+    function _checkTape(Report calldata, IFleetRegister.LeaseRow[] calldata, uint256) internal override {}
 }

@@ -42,6 +42,7 @@ from rwa.onchain.tranche import Restriction
 from rwa.paths import example_deal, writable_folder
 
 if TYPE_CHECKING:
+    from rwa.oracle.attest import PlannedDelivery
     from rwa.oracle.publisher import Publisher, PublishResult
     from rwa.oracle.source import FigureSource
 
@@ -66,6 +67,14 @@ class DemoSummary:
     reserve_at_close: int = 0
     upfront_costs: int = 0
     proceeds: int = 0
+    escrowed: int = 0
+    equity_funded: int = 0
+    servers_ordered: int = 0
+    servers_delivered: int = 0
+    released_from_raise: int = 0
+    released_from_equity: int = 0
+    prepaid: int = 0
+    equity_returned: int = 0
     transfers: int = 0
     transfers_refused: int = 0
     trade_volume: int = 0
@@ -315,6 +324,8 @@ def run_demo(
             f"{money(summary.requested[0])}, refunded {money(summary.refunds)}"
         )
         figures = open_source(manifest, None, simulate=True, scenario=scenario)
+        fleet = Fleet.of(deal, deal_model, shortfall=scenario == "delivery-shortfall")
+        fleet.fund_equity(summary)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -324,7 +335,7 @@ def run_demo(
         ) as progress, Publisher(chain, manifest, outbox=out / "oracle-outbox.sqlite") as publisher:
             task = progress.add_task(f"{scenario}: month", total=months)
             for period in range(1, months + 1):
-                _, result = run_month(deal, publisher, figures, period)
+                _, result = run_month(deal, publisher, figures, period, fleet)
                 legs = result.legs
                 if legs is not None:
                     summary.periods_distributed += 1
@@ -341,6 +352,7 @@ def run_demo(
             finalize_deal(deal, residual)
             summary.finalized = True
             _claim_some(deal, rng, accounts, 0.9, summary)
+        fleet.summarize(summary)
         summary.senior_paid = deal.pool.total_senior_paid()
         summary.junior_paid = deal.pool.total_junior_paid()
         summary.senior_outstanding = deal.pool.senior_outstanding()
@@ -351,24 +363,88 @@ def run_demo(
     return summary
 
 
-def run_month(deal: DeployedDeal, publisher: Publisher, figures: FigureSource, period: int
-              ) -> tuple[PublishResult, DistributeResult]:
+@dataclass
+class Fleet:
+    """The demo's fleet: the deal's delivery schedule attested batch by batch as its periods end, the issuer's
+    equity paid into the escrow after the close, and the long-stop settled once it has passed."""
+
+    deal: DeployedDeal
+    planned: list[PlannedDelivery]
+    long_stop_period: int
+
+    @classmethod
+    def of(cls, deal: DeployedDeal, model: Deal, shortfall: bool) -> Fleet:
+        from rwa.model.fleet import register_terms
+        from rwa.model.terms import treasury_of
+        from rwa.oracle.attest import scheduled_deliveries
+
+        terms = register_terms(model, treasury_of(model, deal.manifest.roles.issuer))
+        return cls(deal, scheduled_deliveries(model, terms, shortfall), model.long_stop_period)
+
+    def fund_equity(self, summary: DemoSummary) -> None:
+        """The issuer pays its share of the fleet into the escrow (on the development chain, minted for it)."""
+        register = self.deal.register
+        assert register is not None
+        escrow = register.escrow()
+        need = escrow.capex_total - escrow.raise_amount - escrow.equity_funded
+        if need <= 0 or escrow.raise_amount == 0:
+            return
+        treasury = register.treasury()
+        self.deal.stablecoin.mint(treasury, need, sender=self.deal.manifest.roles.admin)
+        self.deal.stablecoin.approve(register.address, need, sender=treasury)
+        register.fund_equity(need, sender=treasury)
+        summary.equity_funded = need
+
+    def attest(self, publisher: Publisher, period: int) -> int:
+        """The batches due by ``period`` that the register does not hold, signed by the reporters and sent through
+        the publisher's outbox (:meth:`rwa.oracle.publisher.Publisher.attest_due`); returns how many."""
+        return len(publisher.attest_due(self.planned, period))
+
+    def settle(self, period: int) -> None:
+        """Once the long-stop period is distributed, the escrow's long-stop is settled (anyone may)."""
+        register = self.deal.register
+        assert register is not None
+        if period >= self.long_stop_period and not register.escrow().settled and \
+                self.deal.chain.now() >= register.long_stop():
+            register.settle_long_stop(sender=self.deal.manifest.roles.servicer)
+
+    def summarize(self, summary: DemoSummary) -> None:
+        register = self.deal.register
+        assert register is not None
+        escrow = register.escrow()
+        summary.escrowed = escrow.raise_amount
+        summary.released_from_raise = escrow.raise_released
+        summary.released_from_equity = escrow.equity_released
+        summary.prepaid = escrow.prepaid
+        summary.equity_returned = escrow.equity_returned
+        summary.servers_ordered = sum(o.servers for o in register.orders())
+        summary.servers_delivered = register.fleet()
+
+
+def run_month(deal: DeployedDeal, publisher: Publisher, figures: FigureSource, period: int,
+              fleet: Fleet | None = None) -> tuple[PublishResult, DistributeResult]:
     """One month of a deal in two batches (:class:`rwa.chain.pipeline.Batch`), so on a node in about two blocks:
     the oracle's report of ``period`` (on a development chain the clock moves to the period's end first) is sent
     with what the servicer's deposit needs first (its approval; on a development chain the stablecoin it is paid),
     then the deposits and the pool's distribution. What the two jobs check before
     they send anything is checked first (the report's quorum and a dry run of it, the deposit against the period
-    and the pool's room)."""
+    and the pool's room). With ``fleet``, the batches of servers due by the period are attested first (a month with
+    a delivery takes one more block), and after the long-stop period the escrow is settled."""
     from rwa.chain.pipeline import Batch
 
     latest = publisher.reconcile()
     publisher.plan(period, figures, move_clock=publisher.chain.is_dev, latest=latest)
+    if fleet is not None:
+        fleet.attest(publisher, period)
     report = figures.report(period)
     batch = Batch(deal.chain)
     published = publisher.publish_in(batch, report)
     funded = fund_period(deal, period, batch, reported=report.revenue)
     batch.send()
-    return published(), distribute_period(deal, period, funded=funded)
+    distributed = distribute_period(deal, period, funded=funded)
+    if fleet is not None:
+        fleet.settle(period)
+    return published(), distributed
 
 
 def _fund(chain: Chain, accounts: list[LocalAccount]) -> None:
@@ -401,8 +477,14 @@ def _show(console: Console, s: DemoSummary) -> None:
     table.add_row("senior requested / sold", f"{money(s.requested[0])} / {money(s.sold[0])}")
     table.add_row("junior requested / sold", f"{money(s.requested[1])} / {money(s.sold[1])}")
     table.add_row("refunded at the close", money(s.refunds))
-    table.add_row("raise: reserve / costs / to the issuer",
+    table.add_row("raise: reserve / costs / proceeds",
                   f"{money(s.reserve_at_close)} / {money(s.upfront_costs)} / {money(s.proceeds)}")
+    table.add_row("proceeds: escrowed / to the treasury", f"{money(s.escrowed)} / {money(s.proceeds - s.escrowed)}")
+    table.add_row("servers delivered of ordered", f"{s.servers_delivered:,} of {s.servers_ordered:,}")
+    table.add_row("released to suppliers: raise / issuer's equity",
+                  f"{money(s.released_from_raise)} / {money(s.released_from_equity)}")
+    table.add_row("long-stop: prepaid the senior / equity returned",
+                  f"{money(s.prepaid)} / {money(s.equity_returned)}")
     table.add_row("trades settled against payment (refused)", f"{s.transfers} ({s.transfers_refused})")
     table.add_row("trade volume", money(s.trade_volume))
     table.add_row("claims (paid)", f"{s.claims} ({money(s.claimed_units)})")

@@ -124,16 +124,29 @@ def claim_command(
 
 
 @chain_options()
-def status_command(raw: Raw = False, *, opts: ChainOptions) -> None:
-    """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding."""
+def status_command(
+    raw: Raw = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print every figure as JSON (money in smallest units)")]
+    = False,
+    *,
+    opts: ChainOptions,
+) -> None:
+    """The pool at a glance: periods done, reserve, arrears, trapped cash, covenant, paid and outstanding; the fleet
+    (servers ordered, delivered, in service, the leases) and the escrow of the raise."""
     from rwa.issuance.show import deal_money
 
     manifest = opts.manifest()
     money = deal_money(manifest, raw=raw)
     with opts.deal(manifest) as deal:
-        from rwa.issuance.operate import status_rows  # once the chain answered: its first request goes out sooner
+        from rwa.issuance.operate import status_figures, status_rows  # once the chain answered: it goes out sooner
 
-        rows = status_rows(deal, money)
+        figures = status_figures(deal)
+        rows = status_rows(deal, money, figures)
+    if as_json:
+        import json
+
+        print(json.dumps(figures, indent=2))
+        return
     table = Table(title=f"pool {manifest.contracts.get('pool')} on chain {manifest.chain_id}", show_header=False)
     for key, value in rows:
         table.add_row(key, value)

@@ -183,8 +183,9 @@ def chain_reset(
 def demo_command(
     months: Annotated[int, typer.Option("--months", min=1, help="Months of the five-year life to run.")] = 60,
     holders: Annotated[int, typer.Option("--holders", min=2, help="Investors, split 70/30 senior/junior.")] = 50,
-    scenario: Annotated[str, typer.Option("--scenario", help="base, or stress (rent -20% from month 13, "
-                                          "utilization 50%).")] = "base",
+    scenario: Annotated[str, typer.Option("--scenario", help="base; stress (rent -20% from month 13, "
+                                          "utilization 50%); or delivery-shortfall (the 330-server order "
+                                          "delivers 12: the rest prepays the senior at the long-stop).")] = "base",
     out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out/demo"),
     seed: Annotated[int, seed_option("Seed of the holders' trades and claims.")] = 7,
 ) -> None:
@@ -192,8 +193,8 @@ def demo_command(
     from rwa.cli.demo import run_demo
     from rwa.errors import InputError
 
-    if scenario not in ("base", "stress"):
-        raise InputError(f"--scenario {scenario!r}: use base or stress")
+    if scenario not in ("base", "stress", "delivery-shortfall"):
+        raise InputError(f"--scenario {scenario!r}: use base, stress or delivery-shortfall")
     summary = run_demo(console, months=months, holders=holders, scenario=scenario, out=out, seed=seed)
     if summary.replay_exit_code:
         raise typer.Exit(summary.replay_exit_code)
@@ -201,6 +202,7 @@ def demo_command(
 
 def _register() -> None:
     """Sub-commands of the layers below: calculator, oracle, issuance and operation, audit."""
+    from rwa.cli import fleet as fleet_cli
     from rwa.cli import governance as governance_cli
     from rwa.cli import issuer as issuance_cli
     from rwa.cli import offering as offering_cli
@@ -210,8 +212,8 @@ def _register() -> None:
     from rwa.cli import trade as trade_cli
     from rwa.cli import value as value_cli
 
-    for module in (leverage_cli, oracle_cli, issuance_cli, governance_cli, offering_cli, trade_cli, value_cli,
-                   replay_cli):
+    for module in (leverage_cli, oracle_cli, issuance_cli, governance_cli, offering_cli, fleet_cli, trade_cli,
+                   value_cli, replay_cli):
         module.register(app)
 
 

@@ -1,4 +1,4 @@
-"""``rwa oracle ...``: publish, amend, run (scheduled) and status. ``register(app)`` adds the sub-app."""
+"""``rwa oracle ...``: publish, amend, sign, attest, run (scheduled) and status. ``register(app)`` adds the sub-app."""
 
 from __future__ import annotations
 
@@ -6,15 +6,21 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rwa.cli.options import ChainOptions, chain_options, command_group, seed_option
 from rwa.errors import InputError
 
+if TYPE_CHECKING:
+    from rwa.onchain.oracle import RevenueOracle
+    from rwa.onchain.register import FleetRegister
+
 Period = Annotated[int | None, typer.Option("--period", help="publish only this period")]
 Source = Annotated[Path | None, typer.Option("--source", help="billing export (.csv or .json)")]
+Tape = Annotated[Path | None, typer.Option(
+    "--tape", help="the lease tapes of a CSV export, a CSV of period,lease,servers,billed,collected,days_past_due")]
 Simulate = Annotated[bool, typer.Option("--simulate", help="figures from the cluster simulator for the deal")]
 Seed = Annotated[int | None, seed_option("simulator seed")]
 ScenarioOpt = Annotated[str, typer.Option("--scenario", help="simulator scenario: base or stress")]
@@ -38,6 +44,16 @@ def _logging(service: bool = False) -> None:
     logging.getLogger("rwa.oracle.retry").setLevel(logging.INFO if service else logging.WARNING)
 
 
+def _register_of(oracle: RevenueOracle) -> FleetRegister:
+    """The fleet register bound to ``oracle``; an oracle without one is an error."""
+    from rwa.onchain.register import FleetRegister
+
+    address = oracle.register()
+    if int(address, 16) == 0:
+        raise InputError(f"the oracle {oracle.address} has no fleet register bound")
+    return FleetRegister.at(oracle.chain, address)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``oracle`` sub-app to ``app``."""
     sub = command_group("Revenue oracle: publish signed monthly reports, amend them, run the scheduled job.")
@@ -45,7 +61,7 @@ def register(app: typer.Typer) -> None:
     @sub.command("publish")
     @chain_options()
     def publish_cmd(
-        opts: ChainOptions, period: Period = None, source: Source = None, simulate: Simulate = False,
+        opts: ChainOptions, period: Period = None, source: Source = None, tape: Tape = None, simulate: Simulate = False,
         seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None, signatures: Signatures = None,
@@ -61,7 +77,7 @@ def register(app: typer.Typer) -> None:
         if signatures is not None:
             from rwa.oracle.publisher import publish_signed
 
-            if source is not None or simulate or reporter_keystore:
+            if source is not None or tape is not None or simulate or reporter_keystore:
                 raise InputError("--signatures: the reporters signed the figures; give no --source, --simulate or "
                                  "--reporter-keystore")
             with opts.oracle_session(retry) as (manifest, chain):
@@ -71,7 +87,7 @@ def register(app: typer.Typer) -> None:
         with opts.oracle_session(retry) as (manifest, chain):
             keys = reporter_keys(chain, reporter_keystore, reporter_password)
             results = publish(chain, manifest, period=period, source=source, simulate=simulate, seed=seed,
-                              scenario=scenario, keys=keys, outbox=outbox, retry=retry)
+                              scenario=scenario, keys=keys, outbox=outbox, retry=retry, tape=tape)
         if not results:
             typer.echo("nothing to publish: every ended period is on-chain")
         for result in results:
@@ -81,8 +97,8 @@ def register(app: typer.Typer) -> None:
     @chain_options()
     def amend_cmd(
         period: Annotated[int, typer.Option("--period", help="the period to correct")],
-        opts: ChainOptions, source: Source = None, simulate: Simulate = False, seed: Seed = None,
-        scenario: ScenarioOpt = "base",
+        opts: ChainOptions, source: Source = None, tape: Tape = None, simulate: Simulate = False,
+        seed: Seed = None, scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
@@ -96,14 +112,21 @@ def register(app: typer.Typer) -> None:
         with opts.oracle_session(retry) as (manifest, chain):
             keys = reporter_keys(chain, reporter_keystore, reporter_password)
             result = amend(chain, manifest, period, source=source, simulate=simulate, seed=seed,
-                           scenario=scenario, keys=keys, retry=retry, outbox=outbox)
+                           scenario=scenario, keys=keys, retry=retry, outbox=outbox, tape=tape)
         typer.echo(result.message)
 
     @sub.command("sign")
     @chain_options()
     def sign_cmd(
-        period: Annotated[int, typer.Option("--period", help="the period to sign")],
         out: Annotated[Path, typer.Option("--out", help="folder the signature file is written to")],
+        period: Annotated[int | None, typer.Option("--period", help="the period whose report to sign")] = None,
+        delivery: Annotated[Path | None, typer.Option(
+            "--delivery", help="a delivery to sign (JSON: order, servers, serials, site, accepted; see docs/oracle.md)"
+        )] = None,
+        lease_update: Annotated[Path | None, typer.Option(
+            "--lease-update", help="a lease update to sign (JSON: lease, status, servers, rent_per_server, "
+            "start_period, end_period, lessee)"
+        )] = None,
         key: Annotated[Path | None, typer.Option("--key", help="this reporter's keystore file")] = None,
         password: Annotated[
             str | None, typer.Option("--password", help="the keystore's password (or RWA_REPORTER_PASSWORD)")
@@ -114,19 +137,20 @@ def register(app: typer.Typer) -> None:
                          "N (0..4) instead of a keystore"),
         ] = None,
         amend_: Annotated[bool, typer.Option("--amend", help="sign the next version of a published period")] = False,
-        *, opts: ChainOptions, source: Source = None, simulate: Simulate = False, seed: Seed = None,
-        scenario: ScenarioOpt = "base",
+        *, opts: ChainOptions, source: Source = None, tape: Tape = None, simulate: Simulate = False,
+        seed: Seed = None, scenario: ScenarioOpt = "base",
     ) -> None:
-        """One reporter signs one period from its own billing data into a signature file (no transaction)."""
+        """One reporter signs one period's report (from its own billing data), one delivery or one lease update
+        into a signature file (no transaction)."""
         import os
 
         from rwa.onchain.oracle import RevenueOracle
         from rwa.oracle.keys import dev_reporters, load_reporter_keystores
         from rwa.oracle.retry import RetryPolicy
-        from rwa.oracle.signatures import report_to_sign, sign_to_file
-        from rwa.oracle.source import open_source
         from rwa.paths import writable_folder
 
+        if sum(x is not None for x in (period, delivery, lease_update)) != 1:
+            raise InputError("--period: give exactly one of --period N, --delivery FILE or --lease-update FILE")
         if (key is None) == (dev_key is None):
             raise InputError("--key: give this reporter's keystore (or, on a development chain, --dev-key N)")
         writable_folder(out, "--out")
@@ -144,9 +168,76 @@ def register(app: typer.Typer) -> None:
                     raise InputError(f"--dev-key {dev_key}: must be 0..{len(keys) - 1}")
                 account = keys[dev_key]
             oracle = RevenueOracle.at(chain, manifest.address("oracle"))
-            figures = open_source(manifest, source, simulate, seed, scenario).report(period)
-            path = sign_to_file(oracle, chain.chain_id, report_to_sign(oracle, figures, amend_), account, out)
-        typer.echo(f"period {period}: signed by {account.address} into {path}")
+            if period is not None:
+                from rwa.oracle.signatures import report_to_sign, sign_to_file
+                from rwa.oracle.source import open_source
+
+                source_of = open_source(manifest, source, simulate, seed, scenario, tape)
+                figures = source_of.report(period)
+                if source_of.planned:
+                    from rwa.oracle.signatures import require_attested
+
+                    require_attested(oracle, source_of.planned, period)
+                path = sign_to_file(oracle, chain.chain_id, report_to_sign(oracle, figures, amend_), account, out)
+                what = f"period {period}"
+            else:
+                from rwa.onchain.register import Delivery
+                from rwa.oracle import attestations
+
+                register = _register_of(oracle)
+                item: attestations.Item
+                if delivery is not None:
+                    item = attestations.read_delivery(delivery, register)
+                else:
+                    assert lease_update is not None
+                    item = attestations.read_lease_update(lease_update, register)
+                attestations.check_sequence(register, item)
+                attestations.check_item(register, item, chain.now())
+                if isinstance(item, Delivery):
+                    attestations.check_new_batch(register, item)
+                path = attestations.sign_to_file(oracle, item, account, out)
+                what = attestations.describe(item)
+        typer.echo(f"{what}: signed by {account.address} into {path}")
+
+    @sub.command("attest")
+    @chain_options()
+    def attest_cmd(
+        signatures: Annotated[Path, typer.Option("--signatures", help="folder of the reporters' signature files")],
+        opts: ChainOptions,
+        delivery: Annotated[Path | None, typer.Option("--delivery", help="the delivery the reporters signed")] = None,
+        lease_update: Annotated[Path | None, typer.Option(
+            "--lease-update", help="the lease update the reporters signed")] = None,
+        outbox: Outbox = None,
+    ) -> None:
+        """Send a delivery or a lease update that a quorum of reporters signed to the fleet register, once."""
+        from rwa.onchain.oracle import RevenueOracle
+        from rwa.oracle import attestations
+        from rwa.oracle.outbox import Outbox as Box
+        from rwa.oracle.outbox import default_outbox_path, outbox_identity
+        from rwa.oracle.retry import RetryPolicy
+
+        if (delivery is None) == (lease_update is None):
+            raise InputError("--delivery: give exactly one of --delivery FILE or --lease-update FILE")
+        given = delivery if delivery is not None else lease_update
+        assert given is not None
+        with opts.oracle_session(RetryPolicy.from_env()) as (manifest, chain):
+            if not chain.accounts:
+                raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
+            oracle = RevenueOracle.at(chain, manifest.address("oracle"))
+            register = _register_of(oracle)
+            item: attestations.Item = (attestations.read_delivery(given, register) if delivery is not None
+                                       else attestations.read_lease_update(given, register))
+            data = json.loads(given.read_text(encoding="utf-8"))
+            signed, sigs = attestations.collect(signatures, chain.chain_id, oracle.address, item,
+                                                sequence_given="sequence" in data)
+            attestations.check_signers(oracle, signed, sigs)
+            box = Box(outbox or default_outbox_path(manifest), outbox_identity(manifest))
+            try:
+                sender = chain.account(chain.accounts[0].address)
+                result = attestations.Attester(chain, register, box, sender).attest(signed, sigs)
+            finally:
+                box.close()
+        typer.echo(result.message)
 
     @sub.command("run")
     @chain_options()
@@ -155,7 +246,8 @@ def register(app: typer.Typer) -> None:
         cron: Annotated[str | None, typer.Option(
             "--cron", help="crontab schedule of the publish job (UTC); default: each period's end plus 6 hours"
         )] = None,
-        source: Source = None, simulate: Simulate = False, seed: Seed = None, scenario: ScenarioOpt = "base",
+        source: Source = None, tape: Tape = None, simulate: Simulate = False, seed: Seed = None,
+        scenario: ScenarioOpt = "base",
         reporter_keystore: Keystore = None, reporter_password: Password = None, outbox: Outbox = None,
         retries: Retries = None, retry_delay: RetryDelay = None,
     ) -> None:
@@ -167,7 +259,7 @@ def register(app: typer.Typer) -> None:
         _logging(service=True)
 
         service = OracleService(
-            deployment=opts.manifest_path, rpc_url=opts.rpc_url, state=opts.state, source=source,
+            deployment=opts.manifest_path, rpc_url=opts.rpc_url, state=opts.state, source=source, tape=tape,
             simulate=simulate, seed=seed, scenario=scenario, keystores=reporter_keystore,
             password=reporter_password, outbox=outbox, retry=RetryPolicy.from_env(retries, retry_delay),
         )

@@ -18,7 +18,8 @@ console: Console = output_console()
 def replay_command(
     out: Annotated[
         Path,
-        typer.Option("--out", help="Folder for summary.json, periods.csv, holders.csv, findings.json and report.html."),
+        typer.Option("--out", help="Folder for summary.json, periods.csv, holders.csv, tapes.csv, fleet.csv, "
+                     "findings.json and report.html."),
     ],
     *,
     opts: ChainOptions,
@@ -45,7 +46,28 @@ def replay_command(
         )
         for f in result.findings[:20]:
             console.print(f"  {f.kind} period={f.period} {f.account}: expected {f.expected}, actual {f.actual}")
+    asset = _asset_line(out)
+    if asset:
+        console.print(asset)
     raise typer.Exit(result.exit_code)
+
+
+def _asset_line(out: Path) -> str:
+    """One line of the summary's use of proceeds and fleet (empty for a deployment without a fleet register)."""
+    import json
+
+    from rwa.model.deal_file import load_deal
+    from rwa.model.units import money_formatter
+
+    summary = json.loads((out / "summary.json").read_text())
+    use, fleet = summary.get("use_of_proceeds"), summary.get("fleet")
+    if not use or not fleet:
+        return ""
+    deal = load_deal(Path(summary["deal_file"]))
+    money = money_formatter(deal.decimals, deal.currency)
+    return (f"use of proceeds: {money(use['escrowed'])} of the raise escrowed, {money(use['released_from_raise'])} "
+            f"released against deliveries, {money(use['prepaid'])} prepaid; fleet: {fleet['delivered']:,} of "
+            f"{fleet['ordered']:,} servers delivered")
 
 
 def register(app: typer.Typer) -> None:

@@ -91,6 +91,27 @@ def check_roles(deal: DeployedDeal) -> list[str]:
     for stray in outside_table(members, contracts, named, deal_mark(deal.manifest)):
         problems.append(f"{stray.contract} {stray.role}: held by {_label(stray.account, named)}, which the deal's "
                         f"table does not give it (meant {stray.meant})")
+    return problems + check_bindings(deal)
+
+
+def check_bindings(deal: DeployedDeal) -> list[str]:
+    """The links the rules rest on (``RULES``): the oracle's and the pool's register is the manifest's, and the
+    register is bound to the manifest's pool and offering (a deployment without a register has none to check)."""
+    register = deal.register
+    if register is None:
+        return []
+    want = register.address.lower()
+    problems = []
+    if deal.oracle.register().lower() != want:
+        problems.append(f"oracle bindRegister: bound to {deal.oracle.register()}, not the register {register.address}")
+    if deal.pool.addresses()["register"].lower() != want:
+        problems.append(f"pool prepay: the register it takes from is {deal.pool.addresses()['register']}, not "
+                        f"{register.address}")
+    if register.pool().lower() != deal.pool.address.lower():
+        problems.append(f"register bindDeal: bound to the pool {register.pool()}, not {deal.pool.address}")
+    offering = deal.manifest.contracts.get("offering", "0x" + "0" * 40)
+    if register.offering().lower() != offering.lower():
+        problems.append(f"register bindDeal: bound to the offering {register.offering()}, not {offering}")
     return problems
 
 

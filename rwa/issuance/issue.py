@@ -25,7 +25,6 @@ from rwa.chain.keys import DEV_REPORTER_SLOT
 from rwa.errors import InputError
 from rwa.issuance.resume import StepRunner
 from rwa.leverage import Sizing, size_deal
-from rwa.leverage.cashflows import contracted_rent
 from rwa.model.calendar import clock_length
 from rwa.model.deal import Deal
 from rwa.model.deal_file import deal_hash, load_deal
@@ -196,6 +195,12 @@ def default_roles(chain: Chain, deal: Deal) -> Roles:
             f"{DEV_REPORTER_SLOT}); have {len(chain.accounts)}: add keys to RWA_PRIVATE_KEYS"
         )
     accts = chain.accounts
+    reporters = {a.address.lower() for a in accts[DEV_REPORTER_SLOT:last]}
+    own = {a.address.lower() for a in accts[:4]}
+    if reporters & own:
+        raise InputError("a reporter key is also the issuer's, the servicer's, the agent's or the fee recipient's: "
+                         "the reporters must be parties other than the issuer; give each its own key in "
+                         "RWA_PRIVATE_KEYS")
     return Roles(
         admin=accts[0].address,
         issuer=accts[0].address,
@@ -329,10 +334,13 @@ def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunn
 
     Each step checks the chain before adding a transaction, so a run resumed after a crash sends only what is
     missing."""
-    from rwa.model.terms import default_rules
+    from rwa.model.fleet import register_terms
+    from rwa.model.terms import default_rules, treasury_of
+    from rwa.model.units import ZERO_ADDRESS
     from rwa.onchain.base import role_id
     from rwa.onchain.oracle import RevenueOracle
     from rwa.onchain.pool import LeasePool
+    from rwa.onchain.register import BIND_GAS, FleetRegister
     from rwa.onchain.registry import ComplianceRegistry
     from rwa.onchain.settlement import TradeSettlement
     from rwa.onchain.stablecoin import Stablecoin
@@ -366,7 +374,7 @@ def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunn
         # the oracle times reports by the pool's calendar: the deal's months from the same first start
         deploy(batch, "oracle", lambda b: RevenueOracle.deploy(
             chain, admin, roles.reporters, roles.threshold, first_start, clock_length(first_start, terms.period_ends),
-            oracle_cfg.grace_seconds, oracle_cfg.max_revenue_multiple_bps, contracted_rent(deal), batch=b))
+            oracle_cfg.grace_seconds, oracle_cfg.max_revenue_multiple_bps, deal.periods.count, batch=b))
         deploy(batch, "timelock", lambda b: DealTimelock.deploy(chain, roles.delay_seconds, [roles.issuer],
                                                                 admin=admin, batch=b))
 
@@ -377,6 +385,9 @@ def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunn
     symbol = "".join(w[0] for w in deal.name.split()[:3]).upper() or "RWA"
 
     def second(batch: Batch) -> None:
+        deploy(batch, "register", lambda b: FleetRegister.deploy(
+            chain, register_terms(deal, treasury_of(deal, roles.issuer)), stablecoin=contracts["stablecoin"],
+            oracle=oracle.address, sender=admin, batch=b))
         for tranche in TRANCHES:
             deploy(batch, tranche, lambda b, t=tranche: TrancheToken.deploy(  # type: ignore[misc]
                 chain, f"{deal.name} {t}", f"{symbol}-{t[:3].upper()}", contracts["stablecoin"], registry.address,
@@ -393,7 +404,8 @@ def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunn
                     # only the trustee cancels
                     batch.call(timelock.contract.functions.revokeRole(role_id("CANCELLER_ROLE"), roles.issuer), admin)
 
-    run.batch(["senior", "junior", "mark", "wire-roles"], second)
+    run.batch(["register", "senior", "junior", "mark", "wire-roles"], second)
+    register = FleetRegister.at(chain, contracts["register"])
     tokens = {t: TrancheToken.at(chain, contracts[t]) for t in TRANCHES}
 
     def third(batch: Batch) -> None:
@@ -401,7 +413,7 @@ def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunn
             chain, terms, default_rules(deal), stablecoin=contracts["stablecoin"], oracle=oracle.address,
             senior=tokens["senior"].address, junior=tokens["junior"].address, admin=timelock.address,
             servicer=roles.servicer, trustee=roles.trustee, fee_recipient=roles.fee_recipient,
-            junior_face=manifest.junior_size, sender=admin, batch=b))
+            junior_face=manifest.junior_size, register=register.address, sender=admin, batch=b))
         deploy(batch, "settlement", lambda b: TradeSettlement.deploy(
             chain, contracts["stablecoin"], tokens["senior"].address, tokens["junior"].address, sender=admin,
             batch=b))
@@ -441,14 +453,23 @@ def _deploy_and_wire(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunn
             with batch.step("wire"):
                 if oracle.pool().lower() != pool_addr.lower():
                     batch.call(oracle.contract.functions.bindPool(pool_addr), admin)
+                if oracle.register().lower() != register.address.lower():
+                    batch.call(oracle.contract.functions.bindRegister(register.address), admin)
         if not run.done("allow"):
             with batch.step("allow"):
                 _allow(batch, deal, registry, settlement_addr, admin)
         if deal.offering is not None:
-            _offer(chain, plan, manifest, run, batch, tokens, pool_addr)
+            _offer(chain, plan, manifest, run, batch, tokens, pool_addr, register.address)
             hand_over(batch)
+        if not run.done("bind-register") and int(register.pool(), 16) == 0:
+            offering = contracts.get("offering") or next(
+                (p.created for p in batch.planned if p.step == "offering"), None) or ZERO_ADDRESS
+            # bindDeal reads the pool and the offering, which may be mined in this very batch: a named limit
+            batch.call(register.contract.functions.bindDeal(pool_addr, offering), admin, step="bind-register",
+                       gas=BIND_GAS)
 
-    run.batch(["wire", "allow", *(("offering", "open-offering", "hand-over") if deal.offering else ())], fourth)
+    run.batch(["wire", "allow", *(("offering", "open-offering", "hand-over") if deal.offering else ()),
+               "bind-register"], fourth)
     log(f"allowed {len(deal.investors)} investors and the settlement contract in the compliance registry")
     if deal.offering is not None:
         config, _ = offering_config(deal, terms, roles.issuer)
@@ -477,14 +498,14 @@ def _allow(batch: Batch, deal: Deal, registry: ComplianceRegistry, settlement: s
 
 
 def _offer(chain: Chain, plan: Plan, manifest: Manifest, run: StepRunner, batch: Batch,
-           tokens: dict[Tranche, TrancheToken], pool: str) -> None:
+           tokens: dict[Tranche, TrancheToken], pool: str, register: str) -> None:
     """Deploy the offering and give it the tokens' ISSUER_ROLE: its close mints each tranche to itself and closes
     each token's issuance, and each claim delivers a buyer's units; nothing is minted now."""
     from rwa.onchain.base import role_id
     from rwa.onchain.offering import DealOffering
 
     admin = manifest.roles.admin
-    config, costs = offering_config(plan.deal, plan.terms, manifest.roles.issuer)
+    config, costs = offering_config(plan.deal, plan.terms, manifest.roles.issuer, register)
     if "offering" not in manifest.contracts:
         with batch.step("offering"):
             DealOffering.deploy(chain, config, costs, pool, plan.sizing.senior_size, plan.sizing.junior_size,

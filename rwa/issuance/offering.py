@@ -143,7 +143,7 @@ def close(deal: DeployedDeal, sender: str, money: Callable[[int], str]) -> Close
         req, sold, up = outcome.requested[t], outcome.sold[t], outcome.taken_up[t]
         lines.append(f"{TRANCHE_OF_ID[t]}: requested {money(req)}, allocated {money(sold)}, "
                      f"refunded {money(req - sold)} (at the claims), taken up {money(up)} by the treasury")
-    kinds = {0: "reserve", 1: "cost", 2: "proceeds"}
+    kinds = {0: "reserve", 1: "cost", 2: "proceeds", 3: "escrow (capex share, released against deliveries)"}
     for route in offering.routes_in(receipt):
         how = "paid to" if route.paid else "owed (the stablecoin refused the push) to"
         lines.append(f"raise: {kinds[route.kind]} {money(route.amount)} {how} {route.recipient}")

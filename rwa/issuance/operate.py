@@ -340,8 +340,9 @@ def claim_all(deal: DeployedDeal, candidates: list[str]) -> list[ClaimResult]:
     return results
 
 
-def status_rows(deal: DeployedDeal, money: Callable[[int], str]) -> list[tuple[str, str]]:
-    """The pool's figures as (label, shown value) pairs; ``money`` shows an amount (see ``deal_money``)."""
+def status_figures(deal: DeployedDeal) -> dict[str, Any]:
+    """The pool's figures, and the fleet's and the escrow's when the deal has a register (:func:`fleet_figures`),
+    as ``rwa status --json`` prints them: money in integer smallest units."""
     pool = deal.pool
     terms = pool.terms()
     last = pool.last_distributed_period()
@@ -355,26 +356,142 @@ def status_rows(deal: DeployedDeal, money: Callable[[int], str]) -> list[tuple[s
     if pool.defaulted():
         covenant = "defaulted"
     elif late:
-        covenant = "late: periods not distributed past their grace"
+        covenant = "late"
     else:
         covenant = "trapped last period" if trapped else "in compliance"
+    return {
+        "periods_distributed": last,
+        "period_count": terms.period_count,
+        "finalized": pool.finalized(),
+        "late_periods": list(late),
+        "oracle_latest_period": deal.oracle.latest_period(),
+        "senior_outstanding": pool.senior_outstanding(),
+        "senior_size": deal.manifest.senior_size,
+        "senior_paid": pool.total_senior_paid(),
+        "junior_paid": pool.total_junior_paid(),
+        "reserve": pool.reserve_balance(),
+        "interest_arrears": pool.interest_arrears(),
+        "principal_arrears": pool.principal_arrears(),
+        "trapped": pool.total_trapped(),
+        "fees_paid": pool.total_fees_paid(),
+        "last_dscr_bps": dscr_bps,
+        "covenant": covenant,
+        "cash_trap_dscr_bps": terms.cash_trap_dscr_bps,
+        "tokens": {str(t): {"claimed": tok.total_claimed(), "distributed": tok.total_distributed()}
+                   for t, tok in deal.tokens.items()},
+        **({} if deal.register is None else {"fleet": fleet_figures(deal)}),
+    }
+
+
+def fleet_figures(deal: DeployedDeal) -> dict[str, Any]:
+    """The fleet and the escrow as the register holds them: per supplier order the servers ordered and delivered,
+    the servers in service (the leases in force get them in the clock's period, by the register's allocation
+    rule), each lease with its status and servers, and the escrow's money."""
+    from bisect import bisect_right
+
+    from rwa.model.fleet import allocate
+
+    register = deal.register
+    if register is None:
+        raise InputError("the deal has no fleet register (issued before version 5 of the terms)")
+    ends = deal.pool.terms().period_ends
+    count = len(ends) - 1
+    period = min(bisect_right(ends[:count], deal.chain.now()) + 1, count)
+    orders = register.orders()
+    delivered = [register.delivered(i) for i in range(len(orders))]
+    deliveries = register.deliveries()
+    fleet = deliveries[-1].fleet_after if deliveries else 0
+    leases = register.leases()
+    servers = allocate(leases, fleet, period)
+    escrow = register.escrow()
+    has_escrow = register.offering().lower() != "0x" + "00" * 20
+    pending = [(i, d) for i, d in enumerate(deliveries) if not d.released] if has_escrow and not escrow.settled else []
+    return {
+        "orders": [{"order": i, "supplier": o.supplier, "recipient": o.recipient, "servers": o.servers,
+                    "unit_price": o.unit_price, "delivered": delivered[i]} for i, o in enumerate(orders)],
+        "ordered": sum(o.servers for o in orders),
+        "delivered": fleet,
+        "period": period,
+        "in_service": sum(servers),
+        "leases": [{"lease": i + 1, "lessee": lease.lessee, "status": lease.status.label, "servers": lease.servers,
+                    "in_service": n, "rent_per_server": lease.rent_per_server, "start_period": lease.start_period,
+                    "end_period": lease.end_period} for i, (lease, n) in enumerate(zip(leases, servers, strict=True))],
+        "escrow": {
+            "escrow": has_escrow,
+            "capex_total": escrow.capex_total,
+            "raise": escrow.raise_amount,
+            "raise_released": escrow.raise_released,
+            "equity_funded": escrow.equity_funded,
+            "equity_released": escrow.equity_released,
+            "released_price": escrow.released_price,
+            "pending": [{"delivery": i, "order": d.order, "servers": d.servers, "price": d.price}
+                        for i, d in pending],
+            "long_stop": register.long_stop(),
+            "settled": escrow.settled,
+            "prepaid": escrow.prepaid,
+            "equity_returned": escrow.equity_returned,
+        },
+    }
+
+
+def status_rows(deal: DeployedDeal, money: Callable[[int], str],
+                figures: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+    """The pool's figures (and the fleet's and the escrow's) as (label, shown value) pairs; ``money`` shows an
+    amount (see ``deal_money``); ``figures`` are :func:`status_figures`' when the caller has them."""
+    f = status_figures(deal) if figures is None else figures
+    late = tuple(f["late_periods"])
+    covenant = "late: periods not distributed past their grace" if f["covenant"] == "late" else f["covenant"]
     rows = [
-        ("periods distributed", f"{last} of {terms.period_count}" + (" (finalized)" if pool.finalized() else "")),
+        ("periods distributed", f"{f['periods_distributed']} of {f['period_count']}"
+         + (" (finalized)" if f["finalized"] else "")),
         ("late periods", _late_row(late)),
-        ("oracle latest period", str(deal.oracle.latest_period())),
-        ("senior outstanding", f"{money(pool.senior_outstanding())} of {money(deal.manifest.senior_size)}"),
-        ("senior paid (interest + principal)", money(pool.total_senior_paid())),
-        ("junior paid", money(pool.total_junior_paid())),
-        ("reserve (DSRA)", money(pool.reserve_balance())),
-        ("interest arrears", money(pool.interest_arrears())),
-        ("principal arrears", money(pool.principal_arrears())),
-        ("trapped (prepaid senior)", money(pool.total_trapped())),
-        ("servicing fees paid", money(pool.total_fees_paid())),
-        ("last period DSCR", format_dscr(dscr_bps)),
-        ("covenant", f"{covenant} (cash trap under {format_dscr(terms.cash_trap_dscr_bps)})"),
+        ("oracle latest period", str(f["oracle_latest_period"])),
+        ("senior outstanding", f"{money(f['senior_outstanding'])} of {money(f['senior_size'])}"),
+        ("senior paid (interest + principal)", money(f["senior_paid"])),
+        ("junior paid", money(f["junior_paid"])),
+        ("reserve (DSRA)", money(f["reserve"])),
+        ("interest arrears", money(f["interest_arrears"])),
+        ("principal arrears", money(f["principal_arrears"])),
+        ("trapped (prepaid senior)", money(f["trapped"])),
+        ("servicing fees paid", money(f["fees_paid"])),
+        ("last period DSCR", format_dscr(f["last_dscr_bps"])),
+        ("covenant", f"{covenant} (cash trap under {format_dscr(f['cash_trap_dscr_bps'])})"),
     ]
-    for t, tok in deal.tokens.items():
-        rows.append((f"{t} claimed / distributed", f"{money(tok.total_claimed())} / {money(tok.total_distributed())}"))
+    for t, tok in f["tokens"].items():
+        rows.append((f"{t} claimed / distributed", f"{money(tok['claimed'])} / {money(tok['distributed'])}"))
+    if "fleet" in f:
+        rows.extend(fleet_rows(f["fleet"], money))
+    return rows
+
+
+def fleet_rows(fleet: dict[str, Any], money: Callable[[int], str]) -> list[tuple[str, str]]:
+    """:func:`fleet_figures` as (label, shown value) pairs."""
+    rows = [("fleet: servers ordered / delivered / in service",
+             f"{fleet['ordered']} / {fleet['delivered']} / {fleet['in_service']} (period {fleet['period']})")]
+    for o in fleet["orders"]:
+        rows.append((f"order {o['order']}: {o['supplier']}",
+                     f"{o['delivered']} of {o['servers']} delivered at {money(o['unit_price'])} each"))
+    for lease in fleet["leases"]:
+        rows.append((f"lease {lease['lease']}: {lease['lessee']}",
+                     f"{lease['status']}, {lease['in_service']} of {lease['servers']} servers in service "
+                     f"(periods {lease['start_period']}-{lease['end_period']})"))
+    e = fleet["escrow"]
+    if not e["escrow"]:
+        rows.append(("escrow", "none (no offering: the raise was not escrowed)"))
+        return rows
+    pending = e["pending"]
+    rows += [
+        ("escrow: raise escrowed", f"{money(e['raise'])} (for a fleet of {money(e['capex_total'])})"),
+        ("escrow: released from the raise / from equity",
+         f"{money(e['raise_released'])} / {money(e['equity_released'])}"),
+        ("escrow: equity funded", money(e["equity_funded"])),
+        ("escrow: pending releases", "none" if not pending else
+         f"{len(pending)} ({money(sum(p['price'] for p in pending))}; deliveries "
+         f"{', '.join(str(p['delivery']) for p in pending)})"),
+        ("escrow: long-stop", format_time(e["long_stop"]) + (" (settled)" if e["settled"] else "")),
+        ("escrow: prepaid to the pool / equity returned",
+         f"{money(e['prepaid'])} / {money(e['equity_returned'])}"),
+    ]
     return rows
 
 

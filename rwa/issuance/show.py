@@ -87,6 +87,25 @@ def show_plan(console: Console, plan: Plan) -> None:
         table.add_row("reserve at close", money(reserve_at_close(plan.deal, plan.terms)))
         table.add_row("upfront costs", ", ".join(f"{c.label} {money(c.amount)}" for c in offer.costs) or "none")
         table.add_row("treasury", offer.treasury or "the issuer")
+    from rwa.model.fleet import register_terms
+    from rwa.model.terms import treasury_of
+
+    deal = plan.deal
+    fleet = register_terms(deal, treasury_of(deal, "the issuer"))
+    for order in fleet.orders:
+        to = "the treasury, against the invoice" if order.recipient == treasury_of(deal, "the issuer") else \
+            order.recipient
+        table.add_row(f"order {order.supplier}", f"{order.servers:,} servers at {money(order.unit_price)} "
+                      f"({money(order.price)}), paid to {to} as each batch is attested")
+    if offer is not None:
+        table.add_row("escrow", f"the proceeds up to {money(fleet.capex_total)}, released with the issuer's equity "
+                                "pro rata against attested deliveries")
+    stop = deal.periods.end_of(deal.long_stop_period).isoformat()
+    table.add_row("long-stop", f"end of period {deal.long_stop_period} ({stop}): the raise not released prepays "
+                               "the senior")
+    names = deal.oracle.reporter_names
+    table.add_row("reporters", f"{deal.oracle.threshold} of {deal.oracle.reporters}"
+                  + (f": {', '.join(names)}" if names else ""))
     console.print(table)
 
 

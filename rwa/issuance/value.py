@@ -42,10 +42,10 @@ def value_deployment(
     block, timestamp = deployed.chain.head()
     as_of = datetime.fromtimestamp(timestamp, tz=UTC)
     pool = deployed.pool
-    values = call_many([pool.state_read()] + [deployed.tokens[t].contract.functions.totalSupply() for t in TRANCHES],
-                       block=block)
-    state = pool.state_of(values[0])
-    supplies = {t: int(v) for t, v in zip(TRANCHES, values[1:], strict=True)}
+    values = call_many([pool.state_read(), pool.scale_read()]
+                       + [deployed.tokens[t].contract.functions.totalSupply() for t in TRANCHES], block=block)
+    state = pool.state_of(values[0], values[1])
+    supplies = {t: int(v) for t, v in zip(TRANCHES, values[2:], strict=True)}
     when = as_of if at is None else at
     late_periods = pool.late_periods(timestamp, state.last_distributed_period)
     held = call_many([pool.contract.functions.deposited(p) for p in late_periods], block=block) if late_periods else []

@@ -17,8 +17,6 @@ import numpy.typing as npt
 
 from rwa.leverage.cashflows import (
     BASE,
-    SHORTFALL_DELIVERED,
-    SHORTFALL_ORDERED,
     Scenario,
     ScenarioFlows,
     billable_rent,
@@ -30,6 +28,7 @@ from rwa.leverage.cashflows import (
 from rwa.leverage.path_engine import PathResults, PathTerms, run_paths
 from rwa.leverage.sizing import Sizing
 from rwa.model.deal import Deal
+from rwa.model.fleet import SHORTFALL_DELIVERED, SHORTFALL_ORDERED
 from rwa.model.terms import refund_schedule, reserve_at_close
 from rwa.model.units import BPS
 from rwa.model.waterfall import PoolState, fund_reserve, reserve_target, run_period

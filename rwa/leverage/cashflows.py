@@ -18,10 +18,9 @@ import math
 from dataclasses import dataclass, replace
 
 from rwa.model.deal import Deal
+from rwa.model.fleet import Batch, delivery_batches
 from rwa.model.terms import refund_schedule
 from rwa.model.units import BPS
-
-SHORTFALL_DELIVERED, SHORTFALL_ORDERED = 12, 330  # one supplier delivered 12 of 330 servers ordered (seed)
 
 
 @dataclass(frozen=True)
@@ -66,37 +65,35 @@ class ScenarioFlows:
 
 
 def delivered_servers(deal: Deal, shortfall: bool = False, delay: int = 0) -> list[int]:
-    """Servers in service in each period; with ``shortfall`` the largest supplier delivers 12/330 of its order, with
-    ``delay`` its deliveries arrive that many periods late (a deal without deliveries has one supplier)."""
-    count = deal.periods.count
-    deliveries = list(deal.cluster.deliveries)
-    if not deliveries:
-        delivered = [deal.cluster.servers if p > delay else 0 for p in range(1, count + 1)]
-        if shortfall:
-            delivered = [d * SHORTFALL_DELIVERED // SHORTFALL_ORDERED for d in delivered]
-        return delivered
-    if shortfall or delay:
-        totals: dict[str, int] = {}
-        for d in deliveries:
-            totals[d.supplier] = totals.get(d.supplier, 0) + d.servers
-        worst = max(totals, key=lambda s: (totals[s], -list(totals).index(s)))
-        factor = (SHORTFALL_DELIVERED, SHORTFALL_ORDERED) if shortfall else (1, 1)
-        deliveries = [
-            d.model_copy(update={"servers": d.servers * factor[0] // factor[1], "period": d.period + delay})
-            if d.supplier == worst
-            else d
-            for d in deliveries
-        ]
-    return [sum(d.servers for d in deliveries if d.period <= p) for p in range(1, count + 1)]
+    """Servers in service in each period: the deal's delivery schedule as the fleet register receives it
+    (:func:`rwa.model.fleet.delivery_batches`, the one rule of the delivery-shortfall case: the largest supplier
+    delivers 12/330 of each batch); with ``delay`` that supplier's batches
+    arrive that many periods late."""
+    batches = delivery_batches(deal, shortfall)
+    if delay:
+        late = largest_supplier(deal)
+        if late is None:  # one supplier without a schedule: every server is late
+            batches = [replace(b, period=b.period + delay) for b in batches]
+        else:
+            batches = [replace(b, period=b.period + delay) if b.supplier == late else b for b in batches]
+    return [sum(b.servers for b in batches if b.period <= p) for p in range(1, deal.periods.count + 1)]
 
 
 def largest_supplier(deal: Deal) -> str | None:
-    """The supplier with the most servers on order (first in file order on a tie); None without deliveries."""
-    totals: dict[str, int] = {}
-    for d in deal.cluster.deliveries:
-        totals[d.supplier] = totals.get(d.supplier, 0) + d.servers
-    names = list(totals)
-    return max(names, key=lambda n: (totals[n], -names.index(n))) if names else None
+    """The supplier the delivery-shortfall case cuts (:func:`rwa.model.fleet.delivery_batches`: the most servers
+    scheduled, first in file order on a tie); None for a deal without a delivery schedule."""
+    if not deal.cluster.deliveries:
+        return None
+    full, cut = _totals(delivery_batches(deal)), _totals(delivery_batches(deal, shortfall=True))
+    # every batch of the cut supplier shrinks (12/330 of a batch is less than it) and no other batch changes
+    return next(name for name, servers in full.items() if cut.get(name, 0) != servers)
+
+
+def _totals(batches: list[Batch]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for b in batches:
+        out[b.supplier] = out.get(b.supplier, 0) + b.servers
+    return out
 
 
 def lease_servers(deal: Deal, shortfall: bool = False, delay: int = 0) -> list[list[int]]:

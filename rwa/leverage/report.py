@@ -24,6 +24,7 @@ from rwa.leverage.analysis import (
     dsra,
     returns,
     stress,
+    stress_scenarios,
     tranche_figures,
 )
 from rwa.leverage.cashflows import base_revenue, billable_rent, contracted_rent
@@ -31,13 +32,17 @@ from rwa.leverage.montecarlo import LossSizing, MonteCarlo, simulate, size_to_lo
 from rwa.leverage.seedcheck import SeedConsistency, seed_consistency
 from rwa.leverage.sizing import Sizing, size_deal
 from rwa.leverage.sources_and_uses import SourcesAndUses, sources_and_uses
+from rwa.leverage.use_of_proceeds import Escrowed, UseOfProceeds, use_of_proceeds
 from rwa.model.deal import Deal
 from rwa.model.deal_file import deal_hash, load_deal
 from rwa.model.placement import allocate
 from rwa.model.units import COUPON_DAY_COUNT, format_money, format_ratio
 
-SCHEMA_VERSION = 2
-"""2: ``deal.period_seconds`` gave way to ``deal.period_calendar`` and ``deal.last_end``; ``coupon_day_count``."""
+SCHEMA_VERSION = 3
+"""2: ``deal.period_seconds`` gave way to ``deal.period_calendar`` and ``deal.last_end``; ``coupon_day_count``.
+3: ``use_of_proceeds``; the sources and uses' capex is the supplier orders' price."""
+SHORTFALL_ROW = "delivery_12_of_330"
+"""The stress grid's delivery-shortfall row: the use of proceeds follows the senior on its cash."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Analysis:
     sources_and_uses: SourcesAndUses
     tranches: dict[str, TrancheFigures]
     dsra: Dsra
+    use_of_proceeds: UseOfProceeds
     loss_sizing: LossSizing | None = None
 
 
@@ -64,6 +70,7 @@ def analyse(path: Path, paths: int | None = None, seed: int | None = None,
     """Load the deal at ``path`` and compute everything (and the loss-probability sizing when a target is given)."""
     deal = load_deal(path)
     sizing = size_deal(deal)
+    shortfall = next(s for key, _, s in stress_scenarios(deal, sizing) if key == SHORTFALL_ROW)
     return Analysis(
         deal=deal,
         deal_hash=deal_hash(path),
@@ -77,6 +84,7 @@ def analyse(path: Path, paths: int | None = None, seed: int | None = None,
         sources_and_uses=sources_and_uses(deal, sizing),
         tranches=tranche_figures(deal, sizing),
         dsra=dsra(deal, sizing),
+        use_of_proceeds=use_of_proceeds(deal, sizing, shortfall),
         loss_sizing=None if target_loss is None else size_to_loss_probability(deal, sizing, target_loss, paths, seed),
     )
 
@@ -141,9 +149,33 @@ def to_json(a: Analysis) -> dict[str, Any]:
             "tranches": {name: asdict(figures) for name, figures in a.tranches.items()},
             "sources_and_uses": {**asdict(a.sources_and_uses), "uses": a.sources_and_uses.uses,
                                  "sources": a.sources_and_uses.sources},
+            "use_of_proceeds": use_of_proceeds_json(a.use_of_proceeds),
         }
     )
     return payload
+
+
+def _escrowed_json(e: Escrowed) -> dict[str, Any]:
+    return {"orders": [{**asdict(o), "price": o.price} for o in e.orders], "raise_released": e.raise_released,
+            "equity_released": e.equity_released, "released": e.released, "prepaid": e.prepaid}
+
+
+def use_of_proceeds_json(u: UseOfProceeds) -> dict[str, Any]:
+    """The use of proceeds with stable keys, every amount an integer in smallest units."""
+    s = u.shortfall
+    return {
+        "raise": u.raise_amount, "senior": u.senior, "junior": u.junior, "reserve_at_close": u.reserve_at_close,
+        "costs": u.costs, "proceeds": u.proceeds, "capex_total": u.capex_total, "escrowed": u.escrowed,
+        "to_treasury": u.to_treasury, "equity": u.equity, "long_stop_period": u.long_stop_period,
+        "scheduled": _escrowed_json(u.scheduled),
+        "shortfall": {
+            "supplier": s.supplier, "servers_delivered": s.servers_delivered, "servers_ordered": s.servers_ordered,
+            **_escrowed_json(s.escrow), "senior_before": s.senior_before, "prepaid_senior": s.prepaid_senior,
+            "prepaid_junior": s.prepaid_junior, "senior_after": s.senior_after,
+            "senior_outstanding_at_maturity": s.senior_outstanding_at_maturity,
+            "senior_paid_in_full": s.senior_paid_in_full,
+        },
+    }
 
 
 def _money(deal: Deal, amount: float) -> str:
@@ -220,6 +252,7 @@ def render(a: Analysis, console: Console) -> None:
     for use, amount, source, value in rows:
         flows.add_row(use, _money(deal, amount), source, _money(deal, value))
     console.print(flows)
+    _render_use_of_proceeds(deal, a.use_of_proceeds, console)
 
     grid = Table(title="Stress grid")
     grid.add_column("scenario", min_width=28)
@@ -274,3 +307,47 @@ def render(a: Analysis, console: Console) -> None:
         sched.add_row(str(row.period), _money(deal, row.cfads), _money(deal, row.interest),
                       _money(deal, row.principal), _money(deal, row.balance), _ratio(row.dscr), _ratio(row.llcr))
     console.print(sched)
+
+
+def _render_use_of_proceeds(deal: Deal, u: UseOfProceeds, console: Console) -> None:
+    """The raise to the unit, each supplier order's releases, and what the delivery shortfall prepays."""
+    head = Table(title="Use of proceeds (the raise, by the contracts' rules)", show_header=False)
+    head.add_column("figure")
+    head.add_column("value", justify="right")
+    head.add_row("raise (senior + junior at par)", _money(deal, u.raise_amount))
+    head.add_row("reserve at close (into the pool)", _money(deal, u.reserve_at_close))
+    head.add_row("costs (paid at the close)", _money(deal, u.costs))
+    head.add_row(f"escrowed for the fleet (min(proceeds, capex {_money(deal, u.capex_total)}))",
+                 _money(deal, u.escrowed))
+    head.add_row("to the treasury (proceeds beyond the fleet's price)", _money(deal, u.to_treasury))
+    head.add_row("issuer equity alongside (capex - escrowed)", _money(deal, u.equity))
+    head.add_row("long-stop", f"end of period {u.long_stop_period}")
+    console.print(head)
+
+    s = u.shortfall
+    orders = Table(title=f"Releases per supplier order: as scheduled / {s.supplier} delivers {s.servers_delivered} "
+                   f"of {s.servers_ordered}")
+    for col in ("order", "servers", "released (raise + equity)", "from the raise", "issuer equity",
+                "shortfall: servers", "shortfall: from the raise"):
+        orders.add_column(col, justify="left" if col == "order" else "right")
+    for full, cut in zip(u.scheduled.orders, s.escrow.orders, strict=True):
+        orders.add_row(full.supplier, f"{full.servers_delivered} of {full.servers_ordered}",
+                       _money(deal, full.released), _money(deal, full.from_raise), _money(deal, full.from_equity),
+                       str(cut.servers_delivered), _money(deal, cut.from_raise))
+    orders.add_row("total", "", _money(deal, u.scheduled.released), _money(deal, u.scheduled.raise_released),
+                   _money(deal, u.scheduled.equity_released), "", _money(deal, s.escrow.raise_released))
+    console.print(orders)
+
+    short = Table(title=f"What the shortfall prepays at the long-stop (end of period {s.long_stop_period})",
+                  show_header=False)
+    short.add_column("figure")
+    short.add_column("value", justify="right")
+    short.add_row("raise released against deliveries", _money(deal, s.escrow.raise_released))
+    short.add_row("prepaid (the raise not released)", _money(deal, s.escrow.prepaid))
+    short.add_row("senior balance before / after the prepayment",
+                  f"{_money(deal, s.senior_before)} / {_money(deal, s.senior_after)}")
+    short.add_row("prepaid to the senior / to the junior",
+                  f"{_money(deal, s.prepaid_senior)} / {_money(deal, s.prepaid_junior)}")
+    short.add_row("senior paid in full", "yes" if s.senior_paid_in_full
+                  else f"NO ({_money(deal, s.senior_outstanding_at_maturity)} outstanding at maturity)")
+    console.print(short)

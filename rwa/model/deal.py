@@ -151,11 +151,29 @@ class Periods(_Model):
 
 
 class Delivery(_Model):
-    """Servers that a supplier puts into service at the start of ``period``."""
+    """Servers that a supplier puts into service at the start of ``period``: a batch of the supplier's order."""
 
     period: int = Field(ge=1)
     servers: int = Field(ge=0)
     supplier: str = Field(min_length=1)
+    site: str | None = Field(default=None, min_length=1, description="where the batch stands; default the cluster's")
+
+
+class SupplierOrder(_Model):
+    """A supplier's order of servers: what the escrow pays it for each server the reporters attest as accepted.
+    Without ``[[cluster.orders]]`` each supplier of the delivery schedule has one order of the servers it delivers,
+    at ``capex_per_server``, paid to the issuer's treasury against the supplier's invoice."""
+
+    supplier: str = Field(min_length=1)
+    servers: int = Field(gt=0)
+    unit_price: Money | None = Field(default=None, gt=0, description="per server; default cluster.capex_per_server")
+    recipient: str | None = Field(default=None, description="who the escrow pays: the supplier, or by default the "
+                                  "issuer's treasury against the supplier's invoice")
+
+    @field_validator("recipient")
+    @classmethod
+    def _checksummed(cls, value: str | None) -> str | None:
+        return None if value is None else checked_address(value)
 
 
 class Cluster(_Model):
@@ -165,14 +183,46 @@ class Cluster(_Model):
     gpus_per_server: int = Field(gt=0)
     gpu_model: str = "H800"
     capex_per_server: Money = Field(gt=0)
+    site: str = Field(default="main site", min_length=1, description="where the servers stand")
     deliveries: list[Delivery] = Field(default_factory=list)
+    orders: list[SupplierOrder] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _deliveries_fit(self) -> Cluster:
         delivered = sum(d.servers for d in self.deliveries)
         if self.deliveries and delivered != self.servers:
             raise ValueError(f"deliveries: servers sum to {delivered}, cluster.servers is {self.servers}")
+        if self.orders:
+            names = [o.supplier for o in self.orders]
+            if len(set(names)) != len(names):
+                raise _FieldError("orders", "one order per supplier: a supplier is named twice")
+            ordered = sum(o.servers for o in self.orders)
+            if ordered != self.servers:
+                raise _FieldError("orders", f"servers sum to {ordered}, cluster.servers is {self.servers}")
+            for i, d in enumerate(self.deliveries):
+                if d.supplier not in names:
+                    raise _FieldError(f"deliveries[{i}].supplier", f"{d.supplier!r} has no order in cluster.orders")
+            for o in self.orders:
+                scheduled = sum(d.servers for d in self.deliveries if d.supplier == o.supplier)
+                if self.deliveries and scheduled != o.servers:
+                    raise _FieldError("orders", f"{o.supplier}: the schedule delivers {scheduled} of the "
+                                      f"{o.servers} servers ordered")
         return self
+
+    def supplier_orders(self) -> list[SupplierOrder]:
+        """The orders: the file's, or one per supplier of the schedule (one order of every server without one)."""
+        if self.orders:
+            return list(self.orders)
+        totals: dict[str, int] = {}
+        for d in self.deliveries:
+            totals[d.supplier] = totals.get(d.supplier, 0) + d.servers
+        if not totals:
+            totals = {"supplier": self.servers}
+        return [SupplierOrder(supplier=name, servers=n) for name, n in totals.items() if n]
+
+    def unit_price(self, order: SupplierOrder) -> int:
+        """What ``order`` pays per server (smallest units)."""
+        return self.capex_per_server if order.unit_price is None else order.unit_price
 
     def delivered_by(self, period: int) -> int:
         """Servers in service during ``period``; with no schedule every server is there from period 1."""
@@ -303,11 +353,17 @@ class OracleTerms(_Model):
     max_revenue_multiple_bps: int = Field(
         default=20_000, gt=0, description="reports above this multiple of contracted rent are rejected"
     )
+    reporter_names: list[str] = Field(
+        default_factory=list, description="who each reporter is (parties other than the issuer), in key order"
+    )
 
     @model_validator(mode="after")
     def _quorum(self) -> OracleTerms:
         if self.threshold > self.reporters:
             raise ValueError(f"threshold {self.threshold} exceeds the {self.reporters} reporters")
+        if self.reporter_names and len(self.reporter_names) != self.reporters:
+            raise _FieldError("reporter_names", f"names {len(self.reporter_names)} reporters, the deal has "
+                              f"{self.reporters}")
         return self
 
 
@@ -323,6 +379,21 @@ class EventsOfDefault(_Model):
     shortfall_window: int = Field(default=3, ge=0, description="trailing distributed periods of the shortfall test")
     distribution_grace_seconds: int = Field(
         default=432_000, ge=0, description="after a period's end only the servicer distributes; then anyone may"
+    )
+    lessee_past_due_days: int = Field(
+        default=90, ge=0, le=2**32 - 1,
+        description="a lease in the latest report's tape past due more than this many days (0: never)",
+    )
+
+
+class Proceeds(_Model):
+    """The use of the raise: its capex share waits in the fleet register's escrow and is released against each
+    attested delivery, with the issuer's equity pro rata; at the long-stop the rest prepays the senior."""
+
+    long_stop_period: int | None = Field(
+        default=None, ge=1,
+        description="at the end of this period nothing more is released: the raise not released prepays the "
+                    "senior; default three periods after the last scheduled delivery",
     )
 
 
@@ -450,6 +521,7 @@ class Deal(_Model):
     events_of_default: EventsOfDefault = Field(default_factory=EventsOfDefault)
     governance: Governance = Field(default_factory=Governance)
     offering: Offering | None = None
+    proceeds: Proceeds = Field(default_factory=Proceeds)
     investors: list[Investor] = Field(min_length=1)
 
     @field_validator("stablecoin_address")
@@ -468,6 +540,12 @@ class Deal(_Model):
         for i, d in enumerate(self.cluster.deliveries):
             if d.period > self.periods.count:
                 raise _FieldError(f"cluster.deliveries[{i}].period", f"must be <= {self.periods.count}")
+        if self.long_stop_period > self.periods.count:
+            raise _FieldError("proceeds.long_stop_period", f"must be <= periods.count ({self.periods.count})")
+        last_delivery = max((d.period for d in self.cluster.deliveries), default=1)
+        if self.long_stop_period < last_delivery:
+            raise _FieldError("proceeds.long_stop_period", f"must be at or after the last scheduled delivery "
+                              f"(period {last_delivery})")
         for i, p in enumerate(self.tax.refund_periods):
             if p > self.periods.count:
                 raise _FieldError(f"tax.refund_periods[{i}]", f"must be <= {self.periods.count}")
@@ -521,6 +599,15 @@ class Deal(_Model):
     def governance_delay(self) -> int:
         """The timelock's delay: the deal's, or the longest period plus one day."""
         return self.governance.delay_seconds or self.periods.longest_seconds + 86_400
+
+    @property
+    def long_stop_period(self) -> int:
+        """The period at whose end the escrow stops releasing (``proceeds.long_stop_period``, or three periods after
+        the last scheduled delivery, at most the last)."""
+        if self.proceeds.long_stop_period is not None:
+            return self.proceeds.long_stop_period
+        last_delivery = max((d.period for d in self.cluster.deliveries), default=1)
+        return max(1, min(last_delivery + 3, self.periods.count))
 
     @property
     def unit(self) -> int:

@@ -56,6 +56,8 @@ class OfferingConfig:
     treasury: str
     take_up_senior: int
     take_up_junior: int
+    escrow: str = ""
+    """The fleet register whose escrow receives the capex share of the raise at the close."""
 
     def take_up(self) -> tuple[int, int]:
         return (self.take_up_senior, self.take_up_junior)

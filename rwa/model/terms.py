@@ -19,11 +19,19 @@ from rwa.model.deal import Deal
 from rwa.model.offering_book import Cost, OfferingConfig
 from rwa.model.waterfall import PoolTerms
 
-TERMS_VERSION = 4
+TERMS_VERSION = 5
 """The version of the rule below; a manifest records it with the terms (2: the refund schedule is fixed on-chain;
 3: the reserve is the next ``reserve_periods`` periods' scheduled debt service, its excess released, and the
 offering funds that target at its close; 4: periods are calendar months from the first start, their ends part of
-the terms, where they were 30 days)."""
+the terms, where they were 30 days; 5: the fleet register's orders, leases and long-stop
+(:func:`rwa.model.fleet.register_terms`), the offering's escrow and the lessee past-due trigger)."""
+
+
+_CHANGES = {
+    4: "version 4 counts calendar-month periods where earlier versions counted 30 days",
+    5: "version 5 deploys a fleet register, an escrow of the raise and a lease tape with every report",
+}
+"""Why a manifest of an older rule cannot be audited by this version."""
 
 
 class RecordedTerms(BaseModel):
@@ -44,6 +52,7 @@ class DefaultRules:
     shortfall_bps: int
     shortfall_window: int
     distribution_grace: int
+    past_due_days: int = 0
 
     def as_tuple(self) -> tuple[int, ...]:
         return astuple(self)
@@ -53,7 +62,7 @@ def default_rules(deal: Deal) -> DefaultRules:
     """The rules the pool is deployed with, from the deal's ``[events_of_default]``."""
     e = deal.events_of_default
     return DefaultRules(e.interest_arrears_periods, e.report_overdue_seconds, e.shortfall_bps, e.shortfall_window,
-                        e.distribution_grace_seconds)
+                        e.distribution_grace_seconds, e.lessee_past_due_days)
 
 
 def refund_schedule(deal: Deal) -> list[int]:
@@ -107,17 +116,19 @@ def recorded_terms(deal: Deal, recorded: RecordedTerms | None) -> PoolTerms:
     if recorded is None:
         raise InputError("the deployment manifest records no pool terms: it predates this version; re-issue the deal")
     if recorded.version != TERMS_VERSION:
+        changed = [why for version, why in _CHANGES.items() if recorded.version < version <= TERMS_VERSION]
         raise InputError(
             f"the manifest's pool terms follow rule version {recorded.version}; this version knows {TERMS_VERSION}"
-            + (" (version 4 counts calendar-month periods where earlier versions counted 30 days): audit it with the "
-               "release that issued it" if recorded.version < TERMS_VERSION else "")
+            + (f" ({'; '.join(changed)}): audit it with the release that issued it" if changed else "")
         )
     return pool_terms(deal, recorded.principal_schedule, recorded.servicing_fee_per_period)
 
 
-def offering_config(deal: Deal, terms: PoolTerms, issuer: str) -> tuple[OfferingConfig, list[Cost]]:
+def offering_config(deal: Deal, terms: PoolTerms, issuer: str, escrow: str = ""
+                    ) -> tuple[OfferingConfig, list[Cost]]:
     """The offering's terms as ``DealOffering`` is deployed with them: the deal's ``[offering]``, the reserve at
-    close (:func:`reserve_at_close`), and the treasury (the deal's, else ``issuer``). The auditor derives the same."""
+    close (:func:`reserve_at_close`), the treasury (the deal's, else ``issuer``) and the fleet register ``escrow``
+    that holds the capex share of the raise. The auditor derives the same."""
     offer = deal.offering
     if offer is None:
         raise InputError("the deal has no [offering]")
@@ -131,8 +142,14 @@ def offering_config(deal: Deal, terms: PoolTerms, issuer: str) -> tuple[Offering
         treasury=offer.treasury or issuer,
         take_up_senior=offer.take_up_senior,
         take_up_junior=offer.take_up_junior,
+        escrow=escrow,
     )
     return config, [Cost(c.recipient, c.amount) for c in offer.costs]
+
+
+def treasury_of(deal: Deal, issuer: str) -> str:
+    """The issuer's treasury: the offering's, else the issuer."""
+    return (deal.offering.treasury if deal.offering is not None else None) or issuer
 
 
 def reserve_at_close(deal: Deal, terms: PoolTerms) -> int:

@@ -138,6 +138,15 @@ class PoolState:
     total_senior_paid: int = 0
     total_junior_paid: int = 0
     total_trapped: int = 0
+    schedule_num: int = 0
+    schedule_den: int = 0
+    """After the long-stop's prepayment every later scheduled principal amount is scaled by ``schedule_num /
+    schedule_den`` (the balance after it over the balance before), rounded down; 0/0 before any."""
+
+    def scheduled_principal(self, terms: PoolTerms, period: int) -> int:
+        """The scheduled principal of ``period`` as the pool now counts it (scaled after a prepayment)."""
+        amount = terms.scheduled_principal(period)
+        return amount if self.schedule_den == 0 else amount * self.schedule_num // self.schedule_den
 
     @classmethod
     def opening(cls, terms: PoolTerms) -> PoolState:
@@ -224,14 +233,16 @@ def _check_amounts(cash: int, reported: int) -> None:
         raise WaterfallError(f"cash ({cash}) and reported revenue ({reported}) must be >= 0")
 
 
-def reserve_target(terms: PoolTerms, period: int, balance: int) -> int:
+def reserve_target(terms: PoolTerms, period: int, balance: int, state: PoolState | None = None) -> int:
     """The reserve (DSRA) target after ``period``: the scheduled senior debt service of the next
-    ``reserve_periods`` periods within the term, on the balance path from ``balance`` (``period`` 0: at close)."""
+    ``reserve_periods`` periods within the term, on the balance path from ``balance`` (``period`` 0: at close),
+    the schedule as ``state`` counts it (scaled after a prepayment)."""
     target = 0
     for q in range(period + 1, min(period + terms.reserve_periods, terms.period_count) + 1):
         if balance == 0:
             break
-        principal = min(terms.scheduled_principal(q), balance)
+        scheduled = terms.scheduled_principal(q) if state is None else state.scheduled_principal(terms, q)
+        principal = min(scheduled, balance)
         target += monthly_interest_down(balance, terms.senior_coupon_bps) + principal
         balance -= principal
     return target
@@ -271,7 +282,7 @@ def run_period(
     cash -= fee
 
     sched_int = monthly_interest_down(balance, coupon)
-    sched_prin = min(terms.scheduled_principal(period), balance)
+    sched_prin = min(state.scheduled_principal(terms, period), balance)
     covered = coverage(rent, reported, terms.servicing_fee_per_period)
     dscr = dscr_bps_down(covered, sched_int + sched_prin)
 
@@ -299,7 +310,7 @@ def run_period(
         if balance == 0:
             released = reserve
         elif period < terms.period_count:
-            target = reserve_target(terms, period, balance)
+            target = reserve_target(terms, period, balance, state)
             if reserve < target:
                 top_up = min(cash, target - reserve)
             else:
@@ -471,6 +482,37 @@ def fund_reserve(state: PoolState, amount: int) -> PoolState:
     if amount <= 0:
         raise WaterfallError(f"a reserve funding must be positive, got {amount}")
     return replace(state, reserve=state.reserve + amount)
+
+
+@dataclass(frozen=True)
+class Prepayment:
+    """``LeasePool.prepay``: the fleet register's long-stop prepayment, as the ``Prepaid`` event carries it."""
+
+    amount: int
+    senior: int
+    junior: int
+    balance_after: int
+    principal_arrears_after: int
+
+
+def prepay(state: PoolState, amount: int) -> tuple[PoolState, Prepayment]:
+    """``amount`` repays senior principal at once, up to the balance, and the rest goes to the junior. Every later
+    scheduled principal amount shrinks in the proportion the balance did (rounded down; what rounding leaves is
+    paid at maturity), so the debt service follows the smaller debt. Once per pool: the fleet register's long-stop."""
+    if state.finalized:
+        raise WaterfallError("the pool is finalized")
+    if amount <= 0:
+        raise WaterfallError(f"a prepayment must be positive, got {amount}")
+    if state.schedule_den:
+        raise WaterfallError("the pool has been prepaid already")
+    senior = min(amount, state.balance)
+    balance = state.balance - senior
+    arrears = min(state.principal_arrears, balance)
+    out = Prepayment(amount, senior, amount - senior, balance, arrears)
+    scale = (balance, state.balance) if state.balance else (0, 0)
+    return replace(state, balance=balance, principal_arrears=arrears, schedule_num=scale[0], schedule_den=scale[1],
+                   total_senior_paid=state.total_senior_paid + senior,
+                   total_junior_paid=state.total_junior_paid + out.junior), out
 
 
 def declare_default(state: PoolState) -> PoolState:

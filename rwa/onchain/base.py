@@ -169,9 +169,10 @@ class ContractWrapper:
 
 def eip712_message(
     name: str, version: str, chain_id: int, contract: str, primary: str, fields: list[dict[str, str]],
-    message: dict[str, Any],
+    message: dict[str, Any], extra_types: dict[str, list[dict[str, str]]] | None = None,
 ) -> dict[str, Any]:
-    """An EIP-712 message under a contract's domain (OpenZeppelin's ``EIP712``: name, version, chain, contract)."""
+    """An EIP-712 message under a contract's domain (OpenZeppelin's ``EIP712``: name, version, chain, contract);
+    ``extra_types`` are the struct types ``fields`` refer to."""
     return {
         "types": {
             "EIP712Domain": [
@@ -181,6 +182,7 @@ def eip712_message(
                 {"name": "verifyingContract", "type": "address"},
             ],
             primary: fields,
+            **(extra_types or {}),
         },
         "primaryType": primary,
         "domain": {"name": name, "version": version, "chainId": chain_id,

@@ -12,6 +12,7 @@ from rwa.onchain.deployment import Manifest, check_chain
 from rwa.onchain.offering import DealOffering
 from rwa.onchain.oracle import RevenueOracle
 from rwa.onchain.pool import LeasePool
+from rwa.onchain.register import FleetRegister
 from rwa.onchain.registry import ComplianceRegistry
 from rwa.onchain.stablecoin import Stablecoin
 from rwa.onchain.tranche import Position, TrancheToken
@@ -30,6 +31,8 @@ class DeployedDeal:
     tokens: dict[Tranche, TrancheToken]
     offering: DealOffering | None = None
     """The primary offering, when the deal sold its tranches through one."""
+    register: FleetRegister | None = None
+    """The fleet register: the fleet, the leases and the proceeds escrow (every deal issued by this version)."""
 
     def positions(self, holder: str) -> dict[Tranche, Position]:
         """``holder``'s position in each tranche, read in one batch at one block."""
@@ -51,4 +54,5 @@ def open_deployment(chain: Chain, manifest: Manifest) -> DeployedDeal:
         stablecoin=Stablecoin.at(chain, manifest.address("stablecoin")),
         tokens={t: TrancheToken.at(chain, manifest.address(t)) for t in TRANCHES},
         offering=DealOffering.at(chain, manifest.address("offering")) if "offering" in manifest.contracts else None,
+        register=FleetRegister.at(chain, manifest.address("register")) if "register" in manifest.contracts else None,
     )

@@ -64,7 +64,8 @@ class Settled:
 
 @dataclass(frozen=True)
 class Route:
-    """A ``CloseRouted``: ``kind`` 0 reserve, 1 cost, 2 proceeds; ``paid`` false when owed instead."""
+    """A ``CloseRouted``: ``kind`` 0 reserve, 1 cost, 2 proceeds to the treasury, 3 proceeds into the fleet
+    register's escrow; ``paid`` false when owed instead."""
 
     kind: int
     recipient: str
@@ -89,7 +90,7 @@ class DealOffering(ContractWrapper):
         batch: Batch | None = None,
     ) -> DealOffering:
         cfg = astuple(config)
-        cfg = (*cfg[:6], to_address(config.treasury), *cfg[7:])
+        cfg = (*cfg[:6], to_address(config.treasury), to_address(config.escrow), *cfg[7:9])
         contract = create(chain, "DealOffering", cfg, [(to_address(c.recipient), c.amount) for c in costs],
                           to_address(pool), senior_size, junior_size, sender=sender, batch=batch)
         return cls(chain, contract)
@@ -128,7 +129,7 @@ class DealOffering(ContractWrapper):
     def config(self, block: BlockIdentifier = "latest") -> OfferingConfig:
         raw = self._call(self.contract.functions.config(), block)
         return OfferingConfig(int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]), int(raw[5]),
-                              str(raw[6]), int(raw[7]), int(raw[8]))
+                              str(raw[6]), int(raw[8]), int(raw[9]), escrow=str(raw[7]))
 
     def costs(self, block: BlockIdentifier = "latest") -> list[Cost]:
         return [Cost(str(r), int(a)) for r, a in self._call(self.contract.functions.costs(), block)]

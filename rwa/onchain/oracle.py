@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from web3.types import BlockIdentifier, Nonce, TxParams, TxReceipt
 from rwa.chain.interface import Chain
 from rwa.chain.tx import call, call_many, send
 from rwa.errors import ContractRevertError, InputError
+from rwa.model.fleet import LeaseRow
 from rwa.model.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX
 from rwa.onchain.base import ContractWrapper, create
 
@@ -25,7 +26,42 @@ if TYPE_CHECKING:
     from rwa.chain.pipeline import Batch
 
 SUBMIT_GAS = 400_000
-"""Enough for submit/amend with up to ~10 signatures; passing it skips estimation (twice as fast on eth-tester)."""
+"""Enough for submit/amend with up to ~10 signatures and no tape; :func:`submit_gas` adds each tape row's share."""
+SUBMIT_GAS_PER_ROW = 12_000
+"""Gas per tape row: its calldata, its hash, its lease read in the register and its share of the ``LeaseTape`` log
+(about 8,800 measured; held by a test)."""
+
+DOMAIN_NAME = "RevenueOracle"
+DOMAIN_VERSION = "1"
+"""The oracle's EIP-712 domain: reports, and the register's deliveries and lease updates, are signed in it."""
+
+LEASE_ROW_TYPE = [
+    {"name": "lease", "type": "uint32"},
+    {"name": "servers", "type": "uint32"},
+    {"name": "billed", "type": "uint128"},
+    {"name": "collected", "type": "uint128"},
+    {"name": "daysPastDue", "type": "uint32"},
+]
+"""EIP-712 type ``LeaseRow``: a row of a report's tape."""
+_LEASE_ROW_TYPE_STRING = b"LeaseRow(uint32 lease,uint32 servers,uint128 billed,uint128 collected,uint32 daysPastDue)"
+
+
+def submit_gas(rows: int) -> int:
+    """The gas a submission or amendment with ``rows`` tape rows is sent with (no estimate: faster, and the same
+    on every node)."""
+    return SUBMIT_GAS + SUBMIT_GAS_PER_ROW * rows
+
+
+def tape_hash(rows: Sequence[LeaseRow]) -> bytes:
+    """EIP-712's encoding of ``LeaseRow[]``: keccak256 of the rows' struct hashes, concatenated (what the oracle's
+    ``tapeHash`` computes and a report's ``tapeHash`` must be)."""
+    from eth_abi.abi import encode
+    from eth_utils.crypto import keccak
+
+    type_hash = keccak(_LEASE_ROW_TYPE_STRING)
+    parts = [keccak(encode(["bytes32", "uint32", "uint32", "uint128", "uint128", "uint32"], [type_hash, *r.as_tuple()]))
+             for r in rows]
+    return bytes(keccak(b"".join(parts)))
 
 
 @dataclass(frozen=True)
@@ -47,8 +83,16 @@ class Report:
     """Stablecoin smallest units per source smallest unit, times ``FX_RATE_SCALE`` (which means no conversion)."""
     version: int = 0
     """0 for a period's first report, one more for each amendment (signed: old signatures cannot be replayed)."""
+    tape: tuple[LeaseRow, ...] = field(default=(), compare=False)
+    """The lease tape: one row per lease of the register (empty for a report read from a contract's storage, which
+    keeps only its hash; the rows are in the ``LeaseTape`` event)."""
+    tape_hash: bytes = b""
+    """:func:`tape_hash` of the rows (computed from ``tape`` when not given)."""
 
     def __post_init__(self) -> None:
+        if not self.tape_hash:
+            object.__setattr__(self, "tape_hash", tape_hash(self.tape))
+        object.__setattr__(self, "tape", tuple(self.tape))
         for name, top in (
             ("period", UINT64_MAX),
             ("revenue", UINT128_MAX),
@@ -66,25 +110,37 @@ class Report:
                 )
         if not isinstance(self.data_hash, bytes) or len(self.data_hash) != 32:
             raise InputError(f"report period {self.period}: data_hash must be 32 bytes")
+        if not isinstance(self.tape_hash, bytes) or len(self.tape_hash) != 32:
+            raise InputError(f"report period {self.period}: tape_hash must be 32 bytes")
 
     def same_figures(self, other: Report) -> bool:
         """Whether ``other`` reports the same figures (its version aside)."""
         return replace(self, version=0) == replace(other, version=0)
 
-    def as_tuple(self) -> tuple[int, int, int, int, int, bytes, int, int, int]:
+    def as_tuple(self) -> tuple[int, int, int, int, int, bytes, int, int, int, bytes]:
         """The contract's ``Report`` struct, in field order (the conversion after ``version``: see the struct)."""
         return (self.period, self.revenue, self.utilization_bps, self.active_servers, self.contracted_rent,
-                self.data_hash, self.version, self.source_revenue, self.fx_rate)
+                self.data_hash, self.version, self.source_revenue, self.fx_rate, self.tape_hash)
+
+    def tape_tuples(self) -> list[tuple[int, int, int, int, int]]:
+        """The tape as the contract's ``LeaseRow[]``."""
+        return [row.as_tuple() for row in self.tape]
 
     @classmethod
     def from_tuple(cls, value: Sequence[Any]) -> Report:
         return cls(int(value[0]), int(value[1]), int(value[2]), int(value[3]), int(value[4]), bytes(value[5]),
-                   version=int(value[6]), source_revenue=int(value[7]), fx_rate=int(value[8]))
+                   version=int(value[6]), source_revenue=int(value[7]), fx_rate=int(value[8]),
+                   tape_hash=bytes(value[9]))
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["data_hash"] = "0x" + self.data_hash.hex()
-        return data
+        return {
+            "period": self.period, "revenue": self.revenue, "utilization_bps": self.utilization_bps,
+            "active_servers": self.active_servers, "contracted_rent": self.contracted_rent,
+            "data_hash": "0x" + self.data_hash.hex(), "source_revenue": self.source_revenue, "fx_rate": self.fx_rate,
+            "version": self.version, "tape_hash": "0x" + self.tape_hash.hex(),
+            "tape": [{"lease": r.lease, "servers": r.servers, "billed": r.billed, "collected": r.collected,
+                      "days_past_due": r.days_past_due} for r in self.tape],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Report:
@@ -101,6 +157,8 @@ class Report:
             source_revenue=int(data.get("source_revenue", revenue)),
             fx_rate=int(data.get("fx_rate", FX_RATE_SCALE)),
             version=int(data.get("version", 0)),
+            tape=tuple(LeaseRow(int(r["lease"]), int(r["servers"]), int(r["billed"]), int(r["collected"]),
+                                int(r.get("days_past_due", 0))) for r in data.get("tape", [])),
         )
 
 
@@ -161,45 +219,79 @@ class RevenueOracle(ContractWrapper):
         period_length: int,
         grace: int,
         max_multiple_bps: int,
-        contracted_rent: Sequence[int],
+        period_count: int,
         sender: str | None = None,
         batch: Batch | None = None,
     ) -> RevenueOracle:
-        """Deploy with the deal's reporters and quorum and its contracted-rent schedule (one amount per period);
+        """Deploy with the deal's reporters and quorum and its number of periods;
         ``period_length`` is ``rwa.model.calendar.CALENDAR_MONTHS`` for the deal's calendar months from ``first_start``,
         or the seconds of equal periods (a test oracle)."""
         contract = create(
             chain, "RevenueOracle", admin, list(reporters), threshold, first_start, period_length, grace,
-            max_multiple_bps, list(contracted_rent), sender=sender or admin, batch=batch,
+            max_multiple_bps, period_count, sender=sender or admin, batch=batch,
         )
         return cls(chain, contract)
 
     # -- transactions ------------------------------------------------------------------------------------------
 
-    def submit(self, report: Report, signatures: Sequence[bytes], sender: str, gas: int | None = SUBMIT_GAS
+    def submit_fn(self, report: Report, signatures: Sequence[bytes]) -> Any:
+        """The ``submit`` call of ``report`` with its tape."""
+        return self.contract.functions.submit(report.as_tuple(), report.tape_tuples(), list(signatures))
+
+    def amend_fn(self, period: int, report: Report, signatures: Sequence[bytes]) -> Any:
+        """The ``amend`` call of ``period`` with ``report`` and its tape."""
+        return self.contract.functions.amend(period, report.as_tuple(), report.tape_tuples(), list(signatures))
+
+    def submit(self, report: Report, signatures: Sequence[bytes], sender: str, gas: int | None = None
                ) -> TxReceipt:
-        return send(self.contract.functions.submit(report.as_tuple(), list(signatures)), sender=sender, gas=gas)
+        return send(self.submit_fn(report, signatures), sender=sender,
+                    gas=submit_gas(len(report.tape)) if gas is None else gas)
 
     def amend(self, period: int, report: Report, signatures: Sequence[bytes], sender: str,
-              gas: int | None = SUBMIT_GAS) -> TxReceipt:
-        fn = self.contract.functions.amend(period, report.as_tuple(), list(signatures))
-        return send(fn, sender=sender, gas=gas)
+              gas: int | None = None) -> TxReceipt:
+        return send(self.amend_fn(period, report, signatures), sender=sender,
+                    gas=submit_gas(len(report.tape)) if gas is None else gas)
 
     def check_submit(self, report: Report, signatures: Sequence[bytes], sender: str) -> None:
         """Dry-run ``submit`` as a call; a rejection raises ``ContractRevertError`` and nothing is sent."""
-        call(self.contract.functions.submit(report.as_tuple(), list(signatures)), sender=sender)
+        call(self.submit_fn(report, signatures), sender=sender)
 
     def check_amend(self, period: int, report: Report, signatures: Sequence[bytes], sender: str) -> None:
-        call(self.contract.functions.amend(period, report.as_tuple(), list(signatures)), sender=sender)
+        call(self.amend_fn(period, report, signatures), sender=sender)
 
     def submit_tx(self, report: Report, signatures: Sequence[bytes], sender: str, nonce: int,
-                  gas: int = SUBMIT_GAS) -> TxParams:
+                  gas: int | None = None) -> TxParams:
         """An unsigned ``submit`` transaction, for callers that sign and record it before sending."""
-        params: TxParams = {"from": sender, "nonce": Nonce(nonce), "gas": gas, "chainId": self.chain.chain_id}
-        return self.contract.functions.submit(report.as_tuple(), list(signatures)).build_transaction(params)
+        params: TxParams = {"from": sender, "nonce": Nonce(nonce),
+                            "gas": submit_gas(len(report.tape)) if gas is None else gas, "chainId": self.chain.chain_id}
+        return self.submit_fn(report, signatures).build_transaction(params)  # type: ignore[no-any-return]
 
     def bind_pool(self, pool: str, sender: str) -> TxReceipt:
         return send(self.contract.functions.bindPool(pool), sender=sender, gas=120_000)
+
+    def bind_register(self, register: str, sender: str) -> TxReceipt:
+        return send(self.contract.functions.bindRegister(register), sender=sender, gas=120_000)
+
+    def register(self, block: BlockIdentifier = "latest") -> str:
+        return str(self.contract.functions.register().call(block_identifier=block))
+
+    def period_count(self) -> int:
+        return int(call(self.contract.functions.periodCount()))
+
+    def past_due_of(self, period: int) -> tuple[int, int]:
+        """The lease most days past due in ``period``'s accepted tape and its days (0, 0 when none is)."""
+        lease, days = call(self.contract.functions.pastDueOf(period))
+        return int(lease), int(days)
+
+    def tape_events(self, from_block: int = 0, to_block: int | None = None
+                    ) -> list[tuple[int, int, tuple[LeaseRow, ...]]]:
+        """Every ``LeaseTape`` log: (period, version, rows), in chain order."""
+        last = self.chain.w3.eth.block_number if to_block is None else to_block
+        out = []
+        for log in self.contract.events.LeaseTape.get_logs(from_block=from_block, to_block=last):
+            a = log["args"]
+            out.append((int(a["period"]), int(a["version"]), rows_of(a["rows"])))
+        return out
 
     def add_reporter(self, reporter: str, sender: str) -> TxReceipt:
         return send(self.contract.functions.addReporter(reporter), sender=sender, gas=150_000)
@@ -287,7 +379,7 @@ class RevenueOracle(ContractWrapper):
             end = min(start + step - 1, last)
             for log in self.contract.events.ReportSubmitted.get_logs(from_block=start, to_block=end):
                 a = log["args"]
-                rep = _struct(a)
+                rep = _struct(a["report"])
                 out.append((log["blockNumber"], log["logIndex"], ReportEvent(
                     ReportKind.SUBMITTED, rep.period, rep, None, [str(s) for s in a["signers"]], log["blockNumber"],
                     log["transactionHash"].hex())))
@@ -307,10 +399,22 @@ _CONFIGS: dict[tuple[str, bytes], OracleConfig] = {}
 
 
 def _struct(value: Any) -> Report:
-    """A report from a decoded struct or ``ReportSubmitted`` (by name; the event has no version: 0), or a tuple."""
+    """A report from a decoded struct (by name) or a tuple."""
     if hasattr(value, "keys"):
         return Report(int(value["period"]), int(value["revenue"]), int(value["utilizationBps"]),
                       int(value["activeServers"]), int(value["contractedRent"]), bytes(value["dataHash"]),
                       source_revenue=int(value["sourceRevenue"]), fx_rate=int(value["fxRate"]),
-                      version=int(value.get("version", 0)))
+                      version=int(value.get("version", 0)), tape_hash=bytes(value["tapeHash"]))
     return Report.from_tuple(value)
+
+
+def rows_of(raw: Sequence[Any]) -> tuple[LeaseRow, ...]:
+    """A decoded ``LeaseRow[]`` (structs by name, or tuples) as :class:`LeaseRow` values."""
+    out = []
+    for r in raw:
+        if hasattr(r, "keys"):
+            out.append(LeaseRow(int(r["lease"]), int(r["servers"]), int(r["billed"]), int(r["collected"]),
+                                int(r["daysPastDue"])))
+        else:
+            out.append(LeaseRow(*(int(x) for x in r)))
+    return tuple(out)

@@ -17,7 +17,7 @@ from rwa.chain.tx import event_args
 from rwa.errors import InputError
 from rwa.model.calendar import clock_length, late_periods
 from rwa.model.terms import DefaultRules
-from rwa.model.waterfall import PeriodLegs, PoolState, PoolTerms
+from rwa.model.waterfall import PeriodLegs, PoolState, PoolTerms, Prepayment
 from rwa.onchain.base import ContractWrapper, Role, create
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class DefaultTrigger(IntEnum):
     INTEREST_ARREARS = 1
     REPORT_OVERDUE = 2
     COLLECTION_SHORTFALL = 3
+    LESSEE_PAST_DUE = 4
 
 
 class DepositKind(IntEnum):
@@ -120,12 +121,14 @@ class LeasePool(ContractWrapper):
         trustee: str,
         fee_recipient: str,
         junior_face: int,
+        register: str,
         sender: str | None = None,
         batch: Batch | None = None,
     ) -> LeasePool:
         """Deploy a pool for ``terms`` (its principal and refund schedules included) and the events of default
         ``rules``; ``admin`` gets DEFAULT_ADMIN_ROLE (the deal's timelock), ``trustee`` TRUSTEE_ROLE, ``servicer``
-        SERVICER_ROLE; ``junior_face`` is the junior units the deal issues. The pool counts its periods itself
+        SERVICER_ROLE; ``junior_face`` is the junior units the deal issues; ``register`` the fleet register, the one
+        account that may prepay. The pool counts its periods itself
         (``PeriodClockLib``): calendar months from the first start or equal periods, so ``terms.period_ends`` must
         be one of the two."""
         try:
@@ -141,7 +144,8 @@ class LeasePool(ContractWrapper):
             terms.reserve_periods,
             terms.cash_trap_dscr_bps,
         )
-        parties = tuple(_cs(a) for a in (stablecoin, oracle, senior, junior, admin, servicer, trustee, fee_recipient))
+        parties = tuple(_cs(a) for a in (stablecoin, oracle, senior, junior, admin, servicer, trustee, fee_recipient,
+                                         register))
         contract = create(
             chain,
             "LeasePool",
@@ -205,6 +209,20 @@ class LeasePool(ContractWrapper):
         """Add ``amount`` from ``sender`` (which approved the pool) to the reserve; anyone may, before maturity."""
         return self._send(self.contract.functions.fundReserve(amount), sender)
 
+    def prepay(self, amount: int, *, sender: str) -> TxReceipt:
+        """``amount`` of ``sender``'s stablecoin (approved to the pool) to the senior as principal, the rest to the
+        junior: the fleet register's long-stop settlement (only the register may)."""
+        return self._send(self.contract.functions.prepay(amount), sender, embedded_default=400_000)
+
+    def prepayments(self, from_block: int = 0, to_block: int | str = "latest") -> list[Prepayment]:
+        """Every ``Prepaid`` event, in chain order."""
+        out = []
+        for log in self.contract.events.Prepaid.get_logs(from_block=from_block, to_block=to_block):
+            a = log["args"]
+            out.append(Prepayment(int(a["amount"]), int(a["seniorPaid"]), int(a["juniorPaid"]),
+                                  int(a["balanceAfter"]), int(a["principalArrearsAfter"])))
+        return out
+
     def fees_owed(self) -> int:
         return int(self._call(self.contract.functions.feesOwed()))
 
@@ -263,17 +281,24 @@ class LeasePool(ContractWrapper):
     def state(self, block: BlockIdentifier = "latest") -> PoolState:
         """What the pool carries into its next period, read at one block: the reference model's :class:`PoolState`
         (the running totals are the pool's own, not the model's)."""
-        return self.state_of(self._call(self.state_read(), block))
+        values, scale = self._call_many([self.state_read(), self.scale_read()], block)
+        return self.state_of(values, scale)
 
     def state_read(self) -> ContractFunction:
-        """The one view behind :meth:`state` (``poolState``), to read alone or in a batch (:meth:`state_of`)."""
+        """The view behind :meth:`state` (``poolState``), to read alone or in a batch (:meth:`state_of`)."""
         return self.contract.functions.poolState()
 
+    def scale_read(self) -> ContractFunction:
+        """The principal schedule's scale after a prepayment (``principalScale``), for :meth:`state_of`."""
+        return self.contract.functions.principalScale()
+
     @staticmethod
-    def state_of(values: Sequence[Any]) -> PoolState:
+    def state_of(values: Sequence[Any], scale: Sequence[Any] = (0, 0)) -> PoolState:
         (balance, reserve, interest_arrears, principal_arrears, last, defaulted, finalized, fees, senior_paid,
          junior_paid, trapped) = values
         return PoolState(
+            schedule_num=int(scale[0]),
+            schedule_den=int(scale[1]),
             balance=int(balance),
             reserve=int(reserve),
             interest_arrears=int(interest_arrears),
@@ -356,6 +381,7 @@ class LeasePool(ContractWrapper):
             "senior": str(self._call(f.seniorToken(), block)),
             "junior": str(self._call(f.juniorToken(), block)),
             "fee_recipient": str(self._call(f.feeRecipient(), block)),
+            "register": str(self._call(f.register(), block)),
         }
 
     # -- events -------------------------------------------------------------------------------------------------

@@ -70,6 +70,49 @@ PRIVILEGES: tuple[Privilege, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A power that lives in a contract's fixed rules, not in a role: who may call it and what it can do."""
+
+    contract: str
+    action: str
+    who: str
+    powers: str
+    bound: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("register", "move the escrow", "nobody", "the escrow has no admin and no withdrawal: its stablecoin leaves "
+         "only as a release, the long-stop's prepayment and return of equity, or a push the stablecoin refused, "
+         "withdrawn by its own recipient", "the auditor reconciles every unit to a release, a prepayment or a return"),
+    Rule("register", "`attestDelivery`", "anyone carrying a quorum of the reporters' signatures",
+         "record a batch of servers (order, count, serial-list hash, site, acceptance date); release its price to "
+         "the order's recipient, the raise's share with the issuer's equity pro rata",
+         "never beyond the order, never after the long-stop, each signature good for one sequence number"),
+    Rule("register", "`attestLeaseUpdate`", "anyone carrying a quorum of the reporters' signatures",
+         "change a lease's status, servers, rent or end; add a re-let or new lease",
+         "the auditor discloses every change"),
+    Rule("register", "`release`, `settleLongStop`", "anyone",
+         "release a delivery whose equity has come in; at the long-stop, prepay the senior with the raise not "
+         "released and return the equity left to the treasury", "once, by the deal's dates and prices"),
+    Rule("register", "`bindDeal`", "deployer, once, at issuance",
+         "name the pool that takes the long-stop prepayment and the offering that escrows the raise",
+         "refused unless the pool names this register and the offering this pool; the auditor checks both"),
+    Rule("pool", "`prepay`", "the register only", "repay senior principal, the rest to the junior",
+         "only the register's long-stop settlement calls it"),
+    Rule("oracle", "`bindRegister`", "admin (the deployer at issuance), once",
+         "name the register whose leases and fleet bound every report", "the auditor checks it is the manifest's"),
+)
+
+
+def rules_markdown() -> str:
+    """The README's table of the powers that live in rules, not roles."""
+    lines = ["| contract | call | who | can | bounded by |", "| --- | --- | --- | --- | --- |"]
+    for r in RULES:
+        lines.append(f"| {r.contract} | {r.action} | {r.who} | {r.powers} | {r.bound} |")
+    return "\n".join(lines) + "\n"
+
+
 def privileges_markdown() -> str:
     """The README's table "who can do what, with what delay, and what the holders can do about it"."""
     lines = ["| contract | role | held by | can | delay | what the holders can do |",

@@ -15,8 +15,24 @@ source_revenue      paired    the revenue in the currency the cluster bills in, 
 fx_rate             paired    the rate ``revenue`` was converted at: stablecoin smallest units per source
                               smallest unit times 10**18 (``rwa.model.units.FX_RATE_SCALE``), an integer;
                               ``revenue`` must be ``source_revenue * fx_rate // 10**18``
+tape                no        the lease tape: a list of rows (a JSON array; in a CSV cell, the same as JSON),
+                              one per lease of the deal's register in lease order, each with ``lease``,
+                              ``servers``, ``billed``, ``collected`` (integers, the source currency's smallest
+                              units) and ``days_past_due``; ``billed`` must add up to ``source_revenue`` and
+                              ``servers`` to ``active_servers``. Kept and hashed with the rest, as the
+                              compact JSON of its rows (keys sorted, integers), however it was given
 anything else       no        raw billing fields (invoice ids, lessee, notes...): kept and hashed
 ==================  ========  ===========================================================================
+
+The tape, when an export does not carry it in its rows (a CSV export usually does not), comes from a companion CSV
+(``--tape FILE``) with the header ``period,lease,servers,billed,collected,days_past_due`` and one line per lease
+and period (``days_past_due`` may be left empty for 0); its rows become the ``tape`` of the export's row of that
+period, in lease order, before the row is validated and hashed, exactly as if the export had carried them. A period
+of the companion that the export lacks, a row out of lease order, or a tape given both ways is refused.
+
+A report is accepted only with a tape of one row per lease of the deal's fleet register (the oracle checks it
+against the register: a lease billed for servers not delivered, or a revenue that is not the tape's total, is
+refused), so an export must carry its tape one way or the other.
 
 Paired: an export gives both conversion columns or neither. Without them (exports written before reports carried a
 conversion) the revenue is the stablecoin's own, reported as source = revenue at the rate 10**18. A row whose
@@ -47,6 +63,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from rwa.errors import InputError
+from rwa.model.fleet import LeaseRow
 from rwa.model.units import BPS, FX_RATE_SCALE, UINT32_MAX, UINT64_MAX, UINT96_MAX, UINT128_MAX, fx_convert_down
 from rwa.onchain.oracle import Report
 
@@ -79,6 +96,7 @@ class BillingRow:
     fx_rate: int
     raw: dict[str, str] = field(default_factory=dict)
     where: str = ""
+    tape: tuple[LeaseRow, ...] = ()
 
     @property
     def converted(self) -> bool:
@@ -93,7 +111,7 @@ class BillingRow:
 
     def to_report(self) -> Report:
         return Report(self.period, self.revenue, self.utilization_bps, self.active_servers, self.contracted_rent,
-                      self.data_hash(), source_revenue=self.source_revenue, fx_rate=self.fx_rate)
+                      self.data_hash(), source_revenue=self.source_revenue, fx_rate=self.fx_rate, tape=self.tape)
 
 
 def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
@@ -130,7 +148,54 @@ def make_row(values: dict[str, Any], where: str = "") -> BillingRow:
             )
     else:
         figures["source_revenue"], figures["fx_rate"] = figures["revenue"], FX_RATE_SCALE
-    return BillingRow(raw=raw, where=where, **figures)
+    tape = _tape(values.get("tape"), where)
+    if "tape" in raw:  # one canonical form, from a JSON list, a CSV cell or a tape companion alike
+        raw["tape"] = json.dumps([{"lease": r.lease, "servers": r.servers, "billed": r.billed, "collected": r.collected,
+                                   "days_past_due": r.days_past_due} for r in tape], sort_keys=True,
+                                 separators=(",", ":"))
+    if tape:
+        billed, servers = sum(r.billed for r in tape), sum(r.servers for r in tape)
+        if billed != figures["source_revenue"]:
+            raise InputError(f"{where}: tape: the rows bill {billed}, the source revenue is "
+                             f"{figures['source_revenue']}: a report's revenue is its tape's billed total")
+        if servers != figures["active_servers"]:
+            raise InputError(f"{where}: tape: the rows hold {servers} servers, active_servers is "
+                             f"{figures['active_servers']}")
+    return BillingRow(raw=raw, where=where, tape=tape, **figures)
+
+
+_TAPE_FIELDS = (("lease", UINT32_MAX), ("servers", UINT32_MAX), ("billed", UINT128_MAX),
+                ("collected", UINT128_MAX), ("days_past_due", UINT32_MAX))
+
+
+def _tape(value: Any, where: str) -> tuple[LeaseRow, ...]:
+    """The tape of a row: a list of row objects, or that list as JSON text (a CSV cell); none when absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: tape: not a JSON list of rows ({exc})") from None
+    if not isinstance(value, list):
+        raise InputError(f"{where}: tape: not a list of rows")
+    rows = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: tape[{i}]: not an object")
+        numbers = []
+        for name, top in _TAPE_FIELDS:
+            if name not in item and name == "days_past_due":
+                numbers.append(0)
+                continue
+            if name not in item:
+                raise InputError(f"{where}: tape[{i}]: {name}: missing")
+            numbers.append(_integer(item[name], top, f"{where}: tape[{i}]: {name}"))
+        if numbers[0] != i + 1:
+            raise InputError(f"{where}: tape[{i}]: lease: {numbers[0]}, must be {i + 1} (one row per lease, in "
+                             "lease order)")
+        rows.append(LeaseRow(*numbers))
+    return tuple(rows)
 
 
 def _integer(value: Any, top: int, where: str) -> int:
@@ -204,22 +269,81 @@ class BillingExport:
         return [self.row(p).to_report() for p in periods]
 
 
-def read_billing(path: Path) -> BillingExport:
-    """Read a ``.csv`` or ``.json`` billing export; raises ``InputError`` naming the row and field."""
+TAPE_COLUMNS = ("period", "lease", "servers", "billed", "collected", "days_past_due")
+"""The header of a tape companion CSV (see the module docstring)."""
+
+
+def read_tapes(path: Path) -> dict[int, list[dict[str, str]]]:
+    """The rows of a tape companion CSV by period, each a row object as an export's ``tape`` holds it."""
     path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--tape {path}: cannot read it ({exc})") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [name for name in TAPE_COLUMNS if name not in header and name != "days_past_due"]
+    if missing:
+        raise InputError(f"--tape {path}: line 1: header lacks column(s) {', '.join(missing)} (the columns are "
+                         f"{','.join(TAPE_COLUMNS)})")
+    out: dict[int, list[dict[str, str]]] = {}
+    for values in reader:
+        where = f"--tape {path}: line {reader.line_num}"
+        if None in values:
+            raise InputError(f"{where}: more fields than the header has")
+        row = {k.strip(): (v or "").strip() for k, v in values.items()}
+        period = _integer(row.get("period", ""), UINT64_MAX, f"{where}: period")
+        item = {name: row[name] for name in TAPE_COLUMNS[1:] if row.get(name)}
+        out.setdefault(period, []).append(item)
+    return out
+
+
+def _with_tapes(values: dict[str, Any], tapes: dict[int, list[dict[str, str]]] | None, where: str,
+                used: set[int]) -> dict[str, Any]:
+    """``values`` with the companion's tape of its period (see the module docstring)."""
+    if not tapes:
+        return values
+    raw = values.get("period")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return values  # make_row names the missing period
+    period = _integer(raw, UINT64_MAX, f"{where}: period")
+    if period not in tapes:
+        return values
+    given = values.get("tape")
+    if given not in (None, "", []):
+        raise InputError(f"{where}: tape: given both in the export and in the --tape file for period {period}")
+    used.add(period)
+    return {**values, "tape": tapes[period]}
+
+
+def read_billing(path: Path, tape: Path | None = None) -> BillingExport:
+    """Read a ``.csv`` or ``.json`` billing export, with ``tape`` its tape companion; raises ``InputError`` naming
+    the row and field."""
+    path = Path(path)
+    tapes = read_tapes(tape) if tape is not None else None
+    used: set[int] = set()
+    export = _read_billing(path, tapes, used)
+    if tapes and set(tapes) - used:
+        extra = sorted(set(tapes) - used)
+        raise InputError(f"--tape {tape}: period {extra[0]}: the export {path} has no row for it")
+    return export
+
+
+def _read_billing(path: Path, tapes: dict[int, list[dict[str, str]]] | None, used: set[int]) -> BillingExport:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read it ({exc})") from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return BillingExport(_csv_rows(text, path), str(path))
+        return BillingExport(_csv_rows(text, path, tapes, used), str(path))
     if suffix == ".json":
-        return BillingExport(_json_rows(text, path), str(path))
+        return BillingExport(_json_rows(text, path, tapes, used), str(path))
     raise InputError(f"{path}: unknown format {suffix!r}: give a .csv or .json billing export")
 
 
-def _csv_rows(text: str, path: Path) -> list[BillingRow]:
+def _csv_rows(text: str, path: Path, tapes: dict[int, list[dict[str, str]]] | None = None,
+              used: set[int] | None = None) -> list[BillingRow]:
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [name for name in REQUIRED if name not in header]
@@ -235,11 +359,13 @@ def _csv_rows(text: str, path: Path) -> list[BillingRow]:
         where = f"{path}: line {reader.line_num}"
         if None in values:
             raise InputError(f"{where}: more fields than the header has")
-        rows.append(make_row({k.strip(): v for k, v in values.items()}, where))
+        cleaned = {k.strip(): v for k, v in values.items()}
+        rows.append(make_row(_with_tapes(cleaned, tapes, where, used if used is not None else set()), where))
     return rows
 
 
-def _json_rows(text: str, path: Path) -> list[BillingRow]:
+def _json_rows(text: str, path: Path, tapes: dict[int, list[dict[str, str]]] | None = None,
+               used: set[int] | None = None) -> list[BillingRow]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -253,7 +379,7 @@ def _json_rows(text: str, path: Path) -> list[BillingRow]:
         where = f"{path}: rows[{i}]"
         if not isinstance(values, dict):
             raise InputError(f"{where}: not an object")
-        rows.append(make_row(values, where))
+        rows.append(make_row(_with_tapes(values, tapes, where, used if used is not None else set()), where))
     return rows
 
 

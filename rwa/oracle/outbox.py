@@ -9,6 +9,10 @@ longer be mined (it failed, or its nonce was used by another one), or none was b
 recorded signatures, or from a set of signature files given to this run, which supersedes them. A set of signatures
 too short for the oracle's quorum is refused before it is recorded, so it never blocks a complete one.
 
+Attestations (a delivery, a lease update) follow the same rule in their own table, keyed by the register and the
+attestation's ``sequence``: each number is good for one attestation, so a re-run either finds it on the chain
+(done), waits for or re-broadcasts the recorded transaction, or sends it once.
+
 One outbox per (chain, oracle), ``.rwa/oracle-outbox-<chain id>-<oracle>[-<deployment block>].sqlite``; an entry
 is keyed by the oracle, the kind of transaction and the period, so an amendment of a published period has its own
 entry next to the first report's. The file records the deployment it serves (chain id, oracle, and the manifest's
@@ -61,7 +65,11 @@ class OutboxEntry:
 
 
 def default_outbox_path(manifest: Manifest) -> Path:
-    """One outbox per (chain, oracle), under the local state folder."""
+    """Attestations (a delivery, a lease update) follow the same rule in their own table, keyed by the register and the
+attestation's ``sequence``: each number is good for one attestation, so a re-run either finds it on the chain
+(done), waits for or re-broadcasts the recorded transaction, or sends it once.
+
+One outbox per (chain, oracle), under the local state folder."""
     oracle = manifest.address("oracle").lower()
     block = manifest.deployment_block_hash.removeprefix("0x")[:8]
     suffix = f"-{block}" if block else ""
@@ -84,7 +92,12 @@ _ENTRIES_TABLE = (
     "report TEXT NOT NULL, signatures TEXT NOT NULL, raw_tx TEXT, tx_hash TEXT, status TEXT NOT NULL, "
     "updated INTEGER NOT NULL, PRIMARY KEY (oracle, kind, period))"
 )
-_TABLES = frozenset({"entries", "outbox", "identity"})
+_ATTESTATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS attestations (register TEXT NOT NULL, sequence INTEGER NOT NULL, kind TEXT NOT NULL, "
+    "item TEXT NOT NULL, signatures TEXT NOT NULL, raw_tx TEXT, tx_hash TEXT, status TEXT NOT NULL, "
+    "updated INTEGER NOT NULL, PRIMARY KEY (register, sequence))"
+)
+_TABLES = frozenset({"entries", "outbox", "identity", "attestations"})
 """Every table an outbox file holds (``outbox`` in the first format)."""
 
 
@@ -134,6 +147,7 @@ class Outbox:
         if identity is not None:
             self.db.executemany("INSERT OR IGNORE INTO identity(key, value) VALUES (?, ?)", identity.items())
         self.db.execute(_ENTRIES_TABLE)
+        self.db.execute(_ATTESTATIONS_TABLE)
         self._adopt_first_format()
 
     def _adopt_first_format(self) -> None:
@@ -193,8 +207,71 @@ class Outbox:
         )
         return [_entry(row) for row in rows]
 
+    # -- attestations ------------------------------------------------------------------------------------------
+
+    def attestation(self, register: str, sequence: int) -> AttestationEntry | None:
+        if not self._has_attestations():
+            return None
+        row = self.db.execute(
+            "SELECT register, sequence, kind, item, signatures, raw_tx, tx_hash, status FROM attestations "
+            "WHERE register = ? AND sequence = ?", (register.lower(), sequence)).fetchone()
+        if row is None:
+            return None
+        reg, seq, kind, item, signatures, raw_tx, tx_hash, status = row
+        return AttestationEntry(reg, int(seq), str(kind), json.loads(item),
+                                tuple(bytes.fromhex(s) for s in json.loads(signatures)),
+                                bytes.fromhex(raw_tx) if raw_tx else None, tx_hash, OutboxStatus(status))
+
+    def record_attestation_signed(self, register: str, sequence: int, kind: str, item: dict[str, object],
+                                  signatures: Sequence[bytes]) -> None:
+        """Step one for an attestation: the signed item, before anything is sent (replaces an unsent entry)."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO attestations (register, sequence, kind, item, signatures, raw_tx, tx_hash, status, "
+            "updated) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+            (register.lower(), sequence, kind, json.dumps(item, sort_keys=True),
+             json.dumps([s.hex() for s in signatures]), OutboxStatus.SIGNED.value, int(time.time())),
+        )
+
+    def record_attestation_sending(self, register: str, sequence: int, raw_tx: bytes, tx_hash: str) -> None:
+        """Step two: the signed raw transaction and its hash, before it is broadcast."""
+        self.db.execute(
+            "UPDATE attestations SET raw_tx = ?, tx_hash = ?, status = ?, updated = ? WHERE register = ? AND "
+            "sequence = ?", (raw_tx.hex(), tx_hash, OutboxStatus.SENDING.value, int(time.time()), register.lower(),
+                             sequence))
+
+    def record_attestation_done(self, register: str, sequence: int, tx_hash: str | None) -> None:
+        self.db.execute(
+            "UPDATE attestations SET status = ?, tx_hash = COALESCE(?, tx_hash), updated = ? WHERE register = ? AND "
+            "sequence = ?", (OutboxStatus.DONE.value, tx_hash, int(time.time()), register.lower(), sequence))
+
+    def pending_attestations(self, register: str) -> list[AttestationEntry]:
+        if not self._has_attestations():
+            return []
+        rows = self.db.execute("SELECT sequence FROM attestations WHERE register = ? AND status != ? ORDER BY "
+                               "sequence", (register.lower(), OutboxStatus.DONE.value)).fetchall()
+        return [e for e in (self.attestation(register, int(r[0])) for r in rows) if e is not None]
+
+    def _has_attestations(self) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attestations'"
+                               ).fetchone() is not None
+
     def close(self) -> None:
         self.db.close()
+
+
+@dataclass(frozen=True)
+class AttestationEntry:
+    """One attestation transaction: the signed item (its JSON), its signatures and, once built, the raw
+    transaction and its hash."""
+
+    register: str
+    sequence: int
+    kind: str
+    item: dict[str, object]
+    signatures: tuple[bytes, ...]
+    raw_tx: bytes | None
+    tx_hash: str | None
+    status: OutboxStatus
 
 
 def _entry(row: tuple[str, str, int, str, str, str | None, str | None, str]) -> OutboxEntry:

@@ -34,7 +34,7 @@ from rwa.model.calendar import format_periods, late_periods
 from rwa.model.deal import Deal
 from rwa.model.units import FX_RATE_SCALE, format_fx_rate, format_time
 from rwa.onchain.deployment import Manifest
-from rwa.onchain.oracle import SUBMIT_GAS, OracleConfig, Report, ReportKind, RevenueOracle
+from rwa.onchain.oracle import OracleConfig, Report, ReportKind, RevenueOracle, submit_gas
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.outbox import Outbox, OutboxEntry, OutboxStatus, default_outbox_path, outbox_identity
 from rwa.oracle.report import distinct_signers, require_quorum, sign_report
@@ -43,6 +43,8 @@ from rwa.oracle.source import FigureSource, open_source
 
 if TYPE_CHECKING:
     from rwa.chain.pipeline import Batch
+    from rwa.oracle.attest import PlannedDelivery
+    from rwa.oracle.attestations import AttestResult
 
 log = logging.getLogger("rwa.oracle.publisher")
 
@@ -122,7 +124,44 @@ class Publisher:
         moving = (figures.simulated if move_clock is None else move_clock) and self.chain.is_dev
         periods = self.plan(period, figures, moving, latest)
         reports = [figures.report(p) for p in periods]  # every row is validated before anything is sent
-        return [self.publish_period(report) for report in reports]
+        results = []
+        for report in reports:
+            if figures.planned:
+                self.attest_due(figures.planned, report.period)
+            results.append(self.publish_period(report))
+        return results
+
+    def attest_due(self, planned: Sequence[PlannedDelivery], period: int) -> list[AttestResult]:
+        """Attest the scheduled deliveries due by ``period`` that the register does not hold yet (a simulated deal's
+        fleet, before that period's report), each accepted at the start of its period by the oracle's calendar,
+        signed by a quorum of this publisher's reporter keys, sent through the outbox (a re-run sends none twice)."""
+        from rwa.onchain.register import FleetRegister
+        from rwa.oracle.attest import due_deliveries, on_calendar, sign_delivery
+        from rwa.oracle.attestations import Attester
+
+        address = self._node(self.oracle.register, "reading the oracle's register")
+        if int(address, 16) == 0:
+            return []
+        register = FleetRegister.at(self.chain, address)
+        timed = on_calendar(planned, self.config)
+        due = self._node(lambda: due_deliveries(register, timed, period), "reading the register's deliveries")
+        if not due:
+            return []
+        if self.sender is None:
+            raise InputError("no key to send the transaction: set RWA_PRIVATE_KEYS or RWA_KEYSTORE")
+        reporters, threshold = self._quorum()
+        signers = select_signers(self.keys, reporters, threshold)
+        # the schedule's batches are held by index (due_deliveries): no scan of the register's events for duplicates
+        attester = Attester(self.chain, register, self.outbox, self.sender, self.receipt_timeout,
+                            new_batches_only=False)
+        results = []
+        for plan in due:
+            delivery = plan.delivery(register.sequence())
+            signatures = sign_delivery(delivery, signers, self.chain.chain_id, self.oracle.address)
+            result = attester.attest(delivery, signatures)
+            log.info("%s", result.message)
+            results.append(result)
+        return results
 
     def _node(self, fn: Callable[[], T], what: str) -> T:
         return self.retry.run(fn, what)
@@ -275,10 +314,9 @@ class Publisher:
         return sign_report(report, signers, self.chain.chain_id, self.oracle.address)
 
     def _function(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> ContractFunction:
-        functions = self.oracle.contract.functions
         if kind is ReportKind.SUBMITTED:
-            return functions.submit(report.as_tuple(), list(signatures))
-        return functions.amend(report.period, report.as_tuple(), list(signatures))
+            return self.oracle.submit_fn(report, signatures)  # type: ignore[no-any-return]
+        return self.oracle.amend_fn(report.period, report, signatures)  # type: ignore[no-any-return]
 
     def _send(self, kind: ReportKind, report: Report, signatures: Sequence[bytes]) -> _Mined:
         if self.sender is None:
@@ -302,7 +340,8 @@ class Publisher:
         gas_price = self._node(self.chain.gas_price, "gas price")
         fields: dict[str, Any] = {
             "to": self.oracle.address, "data": encode_call(self._function(kind, report, signatures)), "value": 0,
-            "nonce": nonce, "gas": SUBMIT_GAS, "gasPrice": gas_price, "chainId": self.chain.chain_id,
+            "nonce": nonce, "gas": submit_gas(len(report.tape)), "gasPrice": gas_price,
+            "chainId": self.chain.chain_id,
         }
         signed = self.sender.sign_transaction(fields)
         return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
@@ -335,7 +374,7 @@ class Publisher:
         self.outbox.record_sending(self.oracle.address, ReportKind.SUBMITTED, period, raw, tx_hash)
         data = encode_call(self._function(ReportKind.SUBMITTED, report, signatures))
         batch.add_signed(raw, self.sender.address, nonce, f"publish period {period}", self.oracle.address, data,
-                         SUBMIT_GAS, "RevenueOracle")
+                         submit_gas(len(report.tape)), "RevenueOracle")
 
         def result() -> PublishResult:
             mined = self._await(ReportKind.SUBMITTED, report, tx_hash)
@@ -452,13 +491,15 @@ def publish(
     sender: str | None = None,
     retry: RetryPolicy | None = None,
     move_clock: bool | None = None,
+    tape: Path | None = None,
 ) -> list[PublishResult]:
     """Publish ``period``, or every ended period not yet on-chain (oldest first). Returns one result per period.
 
     ``move_clock`` (default: ``simulate`` on a development chain) lets the chain's clock jump to the end of the next
-    period when none has ended.
+    period when none has ended. ``tape`` is the export's tape companion (:mod:`rwa.oracle.billing`). With
+    ``simulate`` the deal's scheduled deliveries due by each period are attested before its report.
     """
-    figures = open_source(manifest, source, simulate, seed, scenario)
+    figures = open_source(manifest, source, simulate, seed, scenario, tape)
     with Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry) as publisher:
         return publisher.catch_up(period, figures, move_clock)
 
@@ -475,13 +516,14 @@ def amend(
     sender: str | None = None,
     retry: RetryPolicy | None = None,
     outbox: Path | None = None,
+    tape: Path | None = None,
 ) -> PublishResult:
     """Replace period ``period``'s on-chain report by the source's figures (same quorum; refused once distributed).
 
     The amendment goes through the outbox like a first report, so a re-run after a crash resumes it."""
     from rwa.oracle.signatures import refuse_distributed
 
-    report = open_source(manifest, source, simulate, seed, scenario).report(period)
+    report = open_source(manifest, source, simulate, seed, scenario, tape).report(period)
     refuse_distributed(RevenueOracle.at(chain, manifest.address("oracle")), period)
     with Publisher(chain, manifest, keys=keys, outbox=outbox, sender=sender, retry=retry) as publisher:
         publisher.reconcile()
@@ -521,9 +563,11 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
     oracle = RevenueOracle.at(chain, manifest.address("oracle"))
     config = oracle.config()
     now = chain.now()
+    register = oracle.register()
     box = Outbox(outbox or default_outbox_path(manifest), outbox_identity(manifest), read_only=True)
     try:
         pending = box.pending(oracle.address)
+        attesting = box.pending_attestations(register) if int(register, 16) else []
     finally:
         box.close()
     latest = oracle.latest()
@@ -543,6 +587,8 @@ def status(chain: Chain, manifest: Manifest, outbox: Path | None = None) -> dict
         "threshold": oracle.threshold(),
         "reporters": oracle.reporters(),
         "outbox_pending": [{"period": e.period, "kind": e.kind.value, "status": e.status.value} for e in pending],
+        "attestations_pending": [{"sequence": e.sequence, "kind": e.kind, "status": e.status.value}
+                                 for e in attesting],
     }
 
 

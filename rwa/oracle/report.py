@@ -16,7 +16,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from rwa.onchain.base import eip712_digest, eip712_message
-from rwa.onchain.oracle import Report
+from rwa.onchain.oracle import DOMAIN_NAME, DOMAIN_VERSION, LEASE_ROW_TYPE, Report
 
 REPORT_TYPE = [
     {"name": "period", "type": "uint64"},
@@ -28,15 +28,18 @@ REPORT_TYPE = [
     {"name": "version", "type": "uint32"},
     {"name": "sourceRevenue", "type": "uint128"},
     {"name": "fxRate", "type": "uint96"},
+    {"name": "tape", "type": "LeaseRow[]"},
 ]
-DOMAIN_NAME = "RevenueOracle"
-DOMAIN_VERSION = "1"
 
-__all__ = ["Report", "data_hash_of", "digest", "sign_report", "signer_of", "typed_data"]
+__all__ = ["DOMAIN_NAME", "DOMAIN_VERSION", "Report", "data_hash_of", "digest", "sign_report", "signer_of",
+           "typed_data"]
 
 
 def typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, Any]:
-    """The EIP-712 message for ``report`` under the oracle's domain."""
+    """The EIP-712 message for ``report`` and its tape under the oracle's domain (the tape's rows in full: a reporter
+    signs what it sees)."""
+    tape = [{"lease": r.lease, "servers": r.servers, "billed": r.billed, "collected": r.collected,
+             "daysPastDue": r.days_past_due} for r in report.tape]
     return eip712_message(DOMAIN_NAME, DOMAIN_VERSION, chain_id, oracle_address, "Report", REPORT_TYPE, {
         "period": report.period,
         "revenue": report.revenue,
@@ -47,7 +50,8 @@ def typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, 
         "version": report.version,
         "sourceRevenue": report.source_revenue,
         "fxRate": report.fx_rate,
-    })
+        "tape": tape,
+    }, {"LeaseRow": LEASE_ROW_TYPE})
 
 
 def digest(report: Report, chain_id: int, oracle_address: str) -> bytes:
@@ -59,7 +63,12 @@ def sign_report(
     report: Report, accounts: Sequence[LocalAccount], chain_id: int, oracle_address: str
 ) -> list[bytes]:
     """One 85-byte signature (signer address || r || s || v) per account, ordered by signer address."""
-    message = typed_data(report, chain_id, oracle_address)
+    return sign_typed(typed_data(report, chain_id, oracle_address), accounts)
+
+
+def sign_typed(message: dict[str, Any], accounts: Sequence[LocalAccount]) -> list[bytes]:
+    """One 85-byte signature (signer address || r || s || v) per account over the EIP-712 ``message``, ordered by
+    signer address (what the oracle wants of a report and of the register's attestations)."""
     out: list[tuple[bytes, bytes]] = []
     for account in accounts:
         signed = Account.sign_typed_data(account.key, full_message=message)

@@ -9,6 +9,8 @@ file the manifest names, the ends the oracle accepts each report from) plus six 
 crontab given with ``--cron``. Each run opens the deployment's
 session, publishes, and lets the chain go again, so other commands can use the embedded chain between runs. A failed
 run is logged and retried at the next firing; SIGTERM or SIGINT stop the scheduler cleanly after the run in progress.
+With ``--simulate`` each run first attests the deal's scheduled deliveries due by each period it publishes (the fleet
+a report's servers and rent are checked against), through the outbox like the reports.
 The service's log is its output: each run logs its results, one line each.
 """
 
@@ -97,8 +99,10 @@ class OracleService:
         outbox: Path | None = None,
         retry: RetryPolicy | None = None,
         chain: Chain | None = None,
+        tape: Path | None = None,
     ) -> None:
         self.deployment = deployment
+        self.tape = tape
         self.rpc_url = rpc_url
         self.state = state
         self.source = source
@@ -147,7 +151,8 @@ class OracleService:
             with self._session() as (manifest, chain):
                 keys = reporter_keys(chain, self.keystores, self.password)
                 results = publish(chain, manifest, source=self.source, simulate=self.simulate, seed=self.seed,
-                                  scenario=self.scenario, keys=keys, outbox=self.outbox, retry=self.retry)
+                                  scenario=self.scenario, keys=keys, outbox=self.outbox, retry=self.retry,
+                                  tape=self.tape)
             if not results:
                 log.info("nothing to publish: every ended period is on-chain")
             for result in results:

@@ -4,9 +4,10 @@ Calibration (seed documents): 8-GPU H800 servers leased at 90-120k RMB per serve
 average utilization of 80% or more is fine, under 50% loses money.
 
 Servers and rents are the calculator's (:mod:`rwa.leverage.cashflows`), so the simulator and the sizing agree on
-what the deal bills: delivered servers go to the leases in force in file order (``lease_servers``), each bills its
-servers in service times its rent (``lease_rent``), and the contracted rent is what the leases say regardless of
-deliveries (``contracted_rent``). Per period ``p`` the simulator adds (floats only in the utilization statistic):
+what the deal bills: delivered servers go to the leases in force in file order (``lease_servers``, the fleet
+register's rule), each bills its servers in service times its rent (``lease_rent``), and the contracted rent is the
+rent of those servers, as the register counts it (``delivery-shortfall``: the largest order delivers 12 of 330).
+Per period ``p`` the simulator adds (floats only in the utilization statistic):
 
 - *Utilization*: a mean-reverting path ``u' = u + k (target - u) + vol * N(0, 1)``, clipped to [0, 1], started at
   the target; ``k`` = ``risk.utilization_mean_reversion``, ``vol`` = ``risk.utilization_vol``, target =
@@ -19,8 +20,9 @@ deliveries (``contracted_rent``). Per period ``p`` the simulator adds (floats on
   (``fx_rate = rwa.model.units.fx_rate_of(rmb_per_unit)``, 10**18 without a source currency), bills there, and
   converts the
   month's revenue at the same rate, as a billing system would. One rate for every period: no FX path yet.
-- ``source_revenue = billable rent in the source currency x price_bps x utilization_bps / 10^8`` (rounded down): the
-  billed fraction of the rent the servers in service can earn; ``revenue = fx_convert_down(source_revenue,
+- The lease tape: per lease, its servers in service and ``billed = its rent in the source currency x price_bps x
+  utilization_bps / 10^8`` (rounded down), collected in full, nothing past due; ``source_revenue`` is the tape's
+  billed total; ``revenue = fx_convert_down(source_revenue,
   fx_rate)``, the rule the oracle holds every report to.
 - ``active_servers`` = the servers in service under a lease; ``contracted_rent`` as above.
 
@@ -34,7 +36,7 @@ from enum import StrEnum
 import numpy as np
 
 from rwa.errors import InputError
-from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
+from rwa.leverage.cashflows import delivered_servers, lease_rent, lease_servers
 from rwa.model.deal import Deal
 from rwa.model.units import BPS, FX_RATE_SCALE, fx_convert_down, fx_rate_of
 from rwa.oracle.billing import BillingRow, make_row
@@ -50,6 +52,12 @@ class SimulatorScenario(StrEnum):
 
     BASE = "base"
     STRESS = "stress"
+    DELIVERY_SHORTFALL = "delivery-shortfall"
+
+    @property
+    def shortfall(self) -> bool:
+        """The seed's supplier shortfall: the largest order delivers 12 of 330 (:func:`delivery_batches`)."""
+        return self is SimulatorScenario.DELIVERY_SHORTFALL
 
     @classmethod
     def parse(cls, text: str) -> SimulatorScenario:
@@ -94,10 +102,9 @@ def simulate(deal: Deal, seed: int, scenario: SimulatorScenario = SimulatorScena
     rng = np.random.default_rng(seed)
     risk = deal.risk
     base = deal.utilization.base
-    servers = lease_servers(deal)
-    rents = lease_rent(deal)
-    contracted = contracted_rent(deal)
-    delivered = delivered_servers(deal)
+    servers = lease_servers(deal, scenario.shortfall)
+    rents = lease_rent(deal, scenario.shortfall)
+    delivered = delivered_servers(deal, scenario.shortfall)
     fx_rate = fx_rate_of(deal.rmb_per_unit)
     source_currency = deal.source_currency or deal.currency
     utilization = base
@@ -113,8 +120,14 @@ def simulate(deal: Deal, seed: int, scenario: SimulatorScenario = SimulatorScena
         price_bps = round(BPS * (1.0 + risk.rent_drift_annual) ** (index / 12))
         if scenario is SimulatorScenario.STRESS and period >= STRESS_FROM_PERIOD:
             price_bps = price_bps * STRESS_RENT_BPS // BPS
-        billable = sum(row[index] for row in rents) * FX_RATE_SCALE // fx_rate  # in the source currency
-        source_revenue = billable * price_bps * utilization_bps // (BPS * BPS)
+        # one tape row per lease: its servers in service, its rent in the source currency billed at the month's
+        # price and utilization (rounded down), collected in full, nothing past due
+        tape = []
+        for i, row in enumerate(rents):
+            billed = row[index] * FX_RATE_SCALE // fx_rate * price_bps * utilization_bps // (BPS * BPS)
+            tape.append({"lease": i + 1, "servers": servers[i][index], "billed": billed, "collected": billed,
+                         "days_past_due": 0})
+        source_revenue = sum(r["billed"] for r in tape)
         rows.append(
             make_row(
                 {
@@ -124,7 +137,8 @@ def simulate(deal: Deal, seed: int, scenario: SimulatorScenario = SimulatorScena
                     "fx_rate": fx_rate,
                     "utilization_bps": utilization_bps,
                     "active_servers": sum(row[index] for row in servers),
-                    "contracted_rent": contracted[index],
+                    "contracted_rent": sum(row[index] for row in rents),
+                    "tape": tape,
                     "source": "simulator",
                     "scenario": scenario.value,
                     "seed": str(seed),

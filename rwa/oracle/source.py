@@ -14,8 +14,11 @@ from pathlib import Path
 
 from rwa.errors import InputError, RwaError
 from rwa.model.deal_file import load_deal
+from rwa.model.fleet import register_terms
+from rwa.model.units import ZERO_ADDRESS
 from rwa.onchain.deployment import Manifest
 from rwa.onchain.oracle import Report
+from rwa.oracle.attest import PlannedDelivery, scheduled_deliveries
 from rwa.oracle.billing import BillingExport, read_billing
 from rwa.oracle.simulator import SimulatorScenario, simulate_cached
 
@@ -31,6 +34,9 @@ class FigureSource(ABC):
     """The figures come from the simulator, not from billing."""
     last_period: int | None
     """The last period this source can ever have figures for; ``None`` when it grows with time."""
+    planned: list[PlannedDelivery] | None = None
+    """The deliveries a simulated deal attests before each period's report (its schedule); ``None`` for billing,
+    whose deliveries the reporters attest by hand (``rwa oracle sign --delivery``)."""
 
     @abstractmethod
     def report(self, period: int) -> Report:
@@ -47,8 +53,8 @@ class BillingSource(FigureSource):
     simulated = False
     last_period = None
 
-    def __init__(self, path: Path) -> None:
-        self.export: BillingExport = read_billing(path)
+    def __init__(self, path: Path, tape: Path | None = None) -> None:
+        self.export: BillingExport = read_billing(path, tape)
 
     def report(self, period: int) -> Report:
         return self.export.row(period).to_report()
@@ -66,9 +72,12 @@ class SimulatedSource(FigureSource):
                  scenario: SimulatorScenario = SimulatorScenario.BASE) -> None:
         if not deal_file.is_file():
             raise InputError(f"deployment's deal_file {deal_file} does not exist: --simulate needs the deal")
-        rows = simulate_cached(load_deal(deal_file), seed, scenario)
+        deal = load_deal(deal_file)
+        rows = simulate_cached(deal, seed, scenario)
         self.export = BillingExport(rows, f"simulator({deal_file.name})")
         self.last_period = len(rows)
+        # the order indexes are the deal file's; the treasury plays no part in them
+        self.planned = scheduled_deliveries(deal, register_terms(deal, ZERO_ADDRESS), scenario.shortfall)
 
     def report(self, period: int) -> Report:
         return self.export.row(period).to_report()
@@ -78,14 +87,18 @@ class SimulatedSource(FigureSource):
 
 
 def open_source(
-    manifest: Manifest, source: Path | None, simulate: bool, seed: int | None = None, scenario: str = "base"
+    manifest: Manifest, source: Path | None, simulate: bool, seed: int | None = None, scenario: str = "base",
+    tape: Path | None = None,
 ) -> FigureSource:
-    """The source the options name: ``--source FILE`` or ``--simulate`` (exactly one)."""
+    """The source the options name: ``--source FILE`` (with its ``--tape`` companion) or ``--simulate`` (exactly
+    one)."""
     market = SimulatorScenario.parse(scenario)
     if (source is None) == (not simulate):
         raise InputError("give exactly one of --source FILE or --simulate")
+    if tape is not None and source is None:
+        raise InputError("--tape: the lease tapes of a billing export; give it with --source FILE")
     if source is not None:
-        billing = BillingSource(source)
+        billing = BillingSource(source, tape)
         _warn_unconverted(billing, Path(manifest.deal_file))
         return billing
     return SimulatedSource(Path(manifest.deal_file), DEFAULT_SEED if seed is None else seed, market)

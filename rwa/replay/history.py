@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rwa.model.fleet import LeaseRow
 from rwa.model.units import TRANCHES, ZERO_ADDRESS
 from rwa.model.waterfall import PeriodLegs, PoolState
 from rwa.onchain.pool import legs_from_event
@@ -27,6 +28,19 @@ class ReportRecord:
     amended_from: int | None = None  # the revenue it replaced, for an amendment
     signers: tuple[str, ...] = ()
     event: Event | None = None
+    tape_hash: str = ""
+    """The hash of the lease tape the reporters signed with the figures (0x-hex; the rows are in ``LeaseTape``)."""
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class TapeRecord:
+    """A period's lease tape as the oracle's ``LeaseTape`` carries it: one row per lease, of report ``version``."""
+
+    period: int
+    version: int
+    rows: tuple[LeaseRow, ...]
+    event: Event
 
 
 @dataclass
@@ -85,6 +99,23 @@ class History:
     chain order."""
     handed_over: Event | None = None
     """The deployer renouncing the timelock's admin role: the last act of issuance."""
+    register: list[Event] = field(default_factory=list)
+    """Every event of the fleet register (orders, leases, deliveries, the escrow's money), in chain order."""
+    tapes: dict[int, list[TapeRecord]] = field(default_factory=lambda: defaultdict(list))
+    """Each period's lease tapes, in chain order (the submission's, then each amendment's)."""
+    prepaid: list[Event] = field(default_factory=list)
+    """The pool's ``Prepaid``: the register's long-stop prepayment, in chain order."""
+    register_bound: list[Event] = field(default_factory=list)
+    """The oracle's ``RegisterBound``: the register whose fleet and leases bound its reports."""
+
+    def tape_of(self, report: ReportRecord) -> TapeRecord | None:
+        """The tape emitted with ``report`` (same transaction, same version)."""
+        if report.event is None:
+            return None
+        for tape in self.tapes.get(report.period, []):
+            if tape.event.tx_hash == report.event.tx_hash and tape.version == report.version:
+                return tape
+        return None
 
     @property
     def issuance_end(self) -> tuple[int, int] | None:
@@ -163,7 +194,15 @@ def _report(args: dict[str, Any], ev: Event, key: str = "report") -> ReportRecor
         block=ev.block,
         signers=tuple(args.get("signers", ())),
         event=ev,
+        tape_hash=str(r.get("tapeHash", "")),
+        version=int(r.get("version", 0)),
     )
+
+
+def rows_of(raw: list[dict[str, Any]]) -> tuple[LeaseRow, ...]:
+    """A ``LeaseTape``'s rows as the ledger keeps them (structs by field name)."""
+    return tuple(LeaseRow(int(r["lease"]), int(r["servers"]), int(r["billed"]), int(r["collected"]),
+                          int(r["daysPastDue"])) for r in raw)
 
 
 ROLE_EVENTS = frozenset({"RoleGranted", "RoleRevoked"})
@@ -216,6 +255,8 @@ def rebuild(ledger: Ledger) -> History:
                 h.fee_events.append(ev)
             elif ev.event == "Finalized":
                 h.finalized = ev
+            elif ev.event == "Prepaid":
+                h.prepaid.append(ev)
         elif ev.contract == "oracle":
             if ev.event == "ReportSubmitted":
                 rec = _report(a, ev)
@@ -226,6 +267,11 @@ def rebuild(ledger: Ledger) -> History:
                 h.reports[new.period].append(replace(new, amended_from=old.revenue))
             elif ev.event in GOVERNANCE_EVENTS:
                 h.governance.append(ev)
+            elif ev.event == "LeaseTape":
+                period = int(a["period"])
+                h.tapes[period].append(TapeRecord(period, int(a["version"]), rows_of(a["rows"]), ev))
+            elif ev.event == "RegisterBound":
+                h.register_bound.append(ev)
         elif ev.contract in TRANCHES:
             tok = h.tokens.setdefault(ev.contract, TokenHistory(ev.contract, ev.address))
             bucket = {
@@ -246,6 +292,8 @@ def rebuild(ledger: Ledger) -> History:
             h.offering.append(ev)
         elif ev.contract == "settlement":
             h.trades.append(ev)
+        elif ev.contract == "register":
+            h.register.append(ev)
         elif ev.contract == "stablecoin" and ev.event == "Transfer":
             h.stablecoin_transfers.append(ev)
     return h

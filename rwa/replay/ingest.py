@@ -31,11 +31,11 @@ per transaction and kept in the ledger beside the event."""
 
 TIMED_EVENTS = frozenset(
     {"DepositRequest", "DepositRequestCancelled", "DepositClaimed", "OwedWithdrawn", "FundsClaimed", "TradeSettled",
-     "OfferingAbandoned"}
+     "OfferingAbandoned", "DeliveryAttested", "Released", "LongStopSettled"}
 )
-"""Events a holder's realised cash flows are dated by (the holders' XIRR), and the offering's abandonment, whose time
-the auditor checks against the grace: their block's timestamp is read once per block and kept in the ledger beside
-the event."""
+"""Events a holder's realised cash flows are dated by (the holders' XIRR), the offering's abandonment, whose time
+the auditor checks against the grace, and the escrow's deliveries, releases and long-stop, whose times it checks
+against the long-stop: their block's timestamp is read once per block and kept in the ledger beside the event."""
 
 REFUSAL_HINTS = ("too many", "too large", "more than", "limit", "exceed", "range", "response size", "-32005")
 """Words public nodes use when they refuse an ``eth_getLogs`` range as too large (result caps, range caps)."""

@@ -47,9 +47,10 @@ CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NUL
 """
 
 
-LEDGER_SCHEMA = "4"
+LEDGER_SCHEMA = "5"
 """Part of every ledger's identity: a ledger written by another layout of this file, or of the events it keeps (4:
-the oracle's reports carry their source revenue and rate), is set aside, never misread."""
+the oracle's reports carry their source revenue and rate; 5: the fleet register's events, the reports' tape hash and
+the block times of deliveries, releases and the long-stop), is set aside, never misread."""
 
 
 class LedgerIdentityError(InputError):

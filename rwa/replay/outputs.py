@@ -26,6 +26,8 @@ OUTPUT_FILES = (
     "governance.csv",
     "periods.csv",
     "holders.csv",
+    "tapes.csv",
+    "fleet.csv",
     "report.html",
 )
 COMPLETE = ".complete"

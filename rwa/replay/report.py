@@ -30,6 +30,8 @@ from rwa.model.units import (
 )
 from rwa.model.waterfall import PeriodLegs, PoolTerms, WaterfallError
 from rwa.onchain.privileges import role_name
+from rwa.replay.checks.escrow import UseOfProceeds
+from rwa.replay.checks.fleet import FleetView
 from rwa.replay.findings import Disclosure, Finding, Reconciliation
 from rwa.replay.history import History
 from rwa.replay.outputs import publish
@@ -156,7 +158,10 @@ def _row(item: Finding | Disclosure, columns: list[str]) -> list[Any]:
     return ["" if data.get(c) is None else data[c] for c in columns]
 
 
-def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Reconciliation, terms: PoolTerms) -> None:
+def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Reconciliation, terms: PoolTerms,
+                  fleet: FleetView | None = None, use: UseOfProceeds | None = None) -> None:
+    from rwa.replay.asset_report import TAPE_COLUMNS, fleet_columns, tape_rows
+
     deal = load_deal(Path(str(summary["deal_file"])))
     rows = period_rows(history, rec, fair_values(history, deal, terms))
     holders = []
@@ -181,7 +186,8 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
     acts = privileged_acts(history)
     page = render_html(summary, rows, history, rec, terms.cash_trap_dscr_bps, decimals=deal.decimals,
                        currency=deal.currency, acts=acts, source_currency=deal.source_currency,
-                       held=held_values(rec, rows, deal))
+                       held=held_values(rec, rows, deal), fleet=fleet, period_ends=list(terms.period_ends[:-1]),
+                       use=use)
     files = {
         "periods.csv": _csv(PERIOD_COLUMNS, [[row.get(c, "") for c in PERIOD_COLUMNS] for row in rows]),
         "holders.csv": _csv(
@@ -194,6 +200,9 @@ def write_outputs(out: Path, summary: dict[str, Any], history: History, rec: Rec
         "disclosures.json": json.dumps([d.to_json() for d in rec.disclosures], indent=2, default=str).encode(),
         "disclosures.csv": _csv(DISCLOSURE_COLUMNS, [_row(d, DISCLOSURE_COLUMNS) for d in rec.disclosures]),
         "governance.csv": _csv(GOVERNANCE_COLUMNS, [[a[c] for c in GOVERNANCE_COLUMNS] for a in acts]),
+        "tapes.csv": _csv(TAPE_COLUMNS, tape_rows(history)),
+        "fleet.csv": _csv(fleet_columns(fleet), [[r[c] for c in fleet_columns(fleet)] for r in fleet.rows])
+        if fleet is not None else _csv(["period"], []),
         "summary.json": json.dumps(summary, indent=2, default=str).encode(),
         "report.html": page.encode("utf-8"),
     }
@@ -448,8 +457,14 @@ def render_html(
     acts: list[dict[str, Any]] | None = None,
     source_currency: str | None = None,
     held: HeldValues | None = None,
+    fleet: FleetView | None = None,
+    period_ends: list[int] | None = None,
+    use: UseOfProceeds | None = None,
 ) -> str:
+    from rwa.replay.asset_report import asset_charts, fleet_html, proceeds_html
+
     images = charts(rows, history, covenant_bps, decimals=decimals, currency=currency) if rows else {}
+    assets = asset_charts(history, fleet, period_ends or [], decimals=decimals, currency=currency) if fleet else {}
     ok = not rec.findings
     verdict = "Reconciled: every payment matches, to the unit" if ok else f"{len(rec.findings)} findings"
     if rec.disclosures:
@@ -499,6 +514,8 @@ font-size:.85rem}}figure{{margin:1rem 0}}img{{max-width:100%}}
 <h2>Charts</h2>{figures}
 {revenue}
 {values}
+{proceeds_html(use, money, assets.get("proceeds"))}
+{fleet_html(fleet, assets.get("fleet"))}
 <h2>Findings</h2>
 <p>The money or the rules were broken: each is a failed audit (exit code 1).</p>
 <table id="findings">

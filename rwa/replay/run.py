@@ -25,6 +25,8 @@ from rwa.model.units import TRANCHES, Tranche
 from rwa.model.waterfall import PoolTerms
 from rwa.onchain.deployment import Manifest, check_chain, load_manifest
 from rwa.replay.checks.acts import disclose_agent_acts, disclose_registry_acts
+from rwa.replay.checks.escrow import UseOfProceeds, reconcile_escrow
+from rwa.replay.checks.fleet import FleetView, RegisterReads, reconcile_fleet
 from rwa.replay.checks.links import Links, reconcile_links
 from rwa.replay.checks.money import reconcile_distributions, reconcile_money
 from rwa.replay.checks.offering import reconcile_offering
@@ -68,6 +70,7 @@ CONTRACTS = {
     "offering": "DealOffering",
     "settlement": "TradeSettlement",
     "stablecoin": "TestStablecoin",
+    "register": "FleetRegister",
 }
 
 
@@ -159,6 +162,7 @@ def read_links(chain: Chain, manifest: Manifest, block: int) -> Links:
         token_stablecoins={t: tok.stablecoin(block) for t, tok in tokens.items()},
         token_registries={t: tok.registry(block) for t, tok in tokens.items()},
         oracle_pool=RevenueOracle.at(chain, linked["oracle"]).pool(block),
+        register="" if int(linked["register"], 16) == 0 else linked["register"],
         timelock_is_admin="timelock" in manifest.contracts and bool(
             pool.contract.functions.hasRole(bytes(32), manifest.address("timelock")).call(block_identifier=block)
         ),
@@ -174,7 +178,7 @@ def _sources(manifest: Manifest, links: Links | None = None) -> list[Source]:
     where = {k: manifest.address(k) for k in CONTRACTS if k in manifest.contracts}
     if links is not None:
         where.update(links.contracts())
-    deal_accounts = tuple(where[k] for k in ("pool", *TRANCHES, "offering", "settlement") if k in where)
+    deal_accounts = tuple(where[k] for k in ("pool", *TRANCHES, "offering", "settlement", "register") if k in where)
     return [
         Source(key, where[key], build[name].abi, deal_accounts if key == "stablecoin" else ())
         for key, name in CONTRACTS.items()
@@ -287,6 +291,8 @@ def _run(
                on_refusal=refused)
         balances = stablecoin_balances(chain, links, pool_address, head)
         accounts = {"pool": pool_address, "senior": links.senior, "junior": links.junior}
+        if links.register:
+            accounts["register"] = links.register
         history = rebuild(ledger)
         counters = (contract_totals(chain, links, pool_address, head) | {f"balance.{k}": v for k, v in balances.items()}
                     | holder_state(chain, links, pool_address, history, head))
@@ -362,7 +368,8 @@ def _reconcile_offering(
     rec: Reconciliation,
 ) -> dict[str, Any] | None:
     """The offering's book and money (:mod:`rwa.replay.checks.offering`), when the deal sold through one."""
-    from rwa.model.terms import offering_config
+    from rwa.model.fleet import register_terms
+    from rwa.model.terms import offering_config, treasury_of
     from rwa.onchain.offering import DealOffering
     from rwa.onchain.stablecoin import Stablecoin
 
@@ -370,15 +377,58 @@ def _reconcile_offering(
         return None
     offering = DealOffering.at(chain, manifest.address("offering"))
     onchain = (offering.config(head), offering.costs(head))
-    expected = offering_config(deal, terms, manifest.roles.issuer)
+    escrow = manifest.contracts.get("register", "")
+    expected = offering_config(deal, terms, manifest.roles.issuer, escrow)
+    capex = register_terms(deal, treasury_of(deal, manifest.roles.issuer)).capex_total if escrow else 0
     balance = Stablecoin.at(chain, offering.stablecoin()).balance_of(offering.address, head)
     book = reconcile_offering(history, offering.address, onchain, expected,
                               (manifest.senior_size, manifest.junior_size), pool,
-                              {str(k): v for k, v in tokens.items()}, balance, rec)
+                              {str(k): v for k, v in tokens.items()}, balance, rec, capex)
     return {"address": offering.address, "phase": book.phase, "subscribers": book.subscribers,
             "requested": book.requested, "sold": list(book.sold), "taken_up": list(book.taken_up),
             "delivered": book.delivered, "reserve": book.reserve, "costs": book.costs, "proceeds": book.proceeds,
             "refunds": book.refunds, "balance": balance}
+
+
+def _reconcile_register(
+    chain: Chain,
+    manifest: Manifest,
+    deal: Deal,
+    terms: PoolTerms,
+    history: History,
+    links: Links,
+    pool: str,
+    balances: dict[str, int],
+    head: int,
+    rec: Reconciliation,
+) -> tuple[FleetView, UseOfProceeds] | None:
+    """The fleet register (:mod:`rwa.replay.checks.fleet`) and its escrow (:mod:`rwa.replay.checks.escrow`), when
+    the deployment has one."""
+    from rwa.model.fleet import register_terms
+    from rwa.model.terms import treasury_of
+    from rwa.onchain.offering import DealOffering
+    from rwa.onchain.oracle import RevenueOracle
+    from rwa.onchain.register import FleetRegister
+
+    named = manifest.contracts.get("register")
+    if not named:
+        return None
+    address = links.register or named
+    f = FleetRegister.at(chain, address).contract.functions
+    long_stop, treasury, periods, bound_pool, bound_offering = call_many(
+        [f.longStop(), f.treasury(), f.periodCount(), f.pool(), f.offering()], block=head)
+    offering = manifest.contracts.get("offering") if deal.offering is not None else None
+    reads = RegisterReads(
+        address=address, long_stop=int(long_stop), treasury=str(treasury), period_count=int(periods),
+        pool=str(bound_pool), offering=str(bound_offering),
+        oracle_register=RevenueOracle.at(chain, links.oracle).register(head), pool_register=links.register,
+        offering_escrow=DealOffering.at(chain, offering).config(head).escrow if offering else None,
+    )
+    expected = register_terms(deal, treasury_of(deal, manifest.roles.issuer))
+    view = reconcile_fleet(history, expected, reads, named, (pool, offering or ""), terms.period_ends[:-1],
+                           deal.events_of_default.lessee_past_due_days, links.oracle, rec)
+    use = reconcile_escrow(history, expected, address, offering, balances.get("register", 0), rec)
+    return view, use
 
 
 def _review_governance(
@@ -402,6 +452,15 @@ def _review_governance(
     review_delay(history, deal.governance_delay, contracts["timelock"], untied, rec)
     review_issued_supply(history, {"senior": manifest.senior_size, "junior": manifest.junior_size}, rec)
     return thresholds
+
+
+def fleet_summary(view: FleetView) -> dict[str, Any]:
+    """The summary's ``fleet`` section: servers ordered and delivered, deliveries, tapes, lease changes, and the
+    last period's active servers and servers leased per lessee (every period is in ``fleet.csv``)."""
+    last = view.rows[-1] if view.rows else {}
+    return {"ordered": view.ordered, "delivered": view.delivered, "deliveries": view.deliveries, "tapes": view.tapes,
+            "lease_changes": view.lease_changes, "period": last.get("period", 0), "active": last.get("active", 0),
+            "leased": {n: last.get(f"leased:{n}", 0) for n in view.lessees}}
 
 
 def _review_pauses(chain: Chain, history: History, pausable: dict[str, str], head: int, rec: Reconciliation) -> None:
@@ -436,7 +495,6 @@ def _reconcile(
 ) -> ReplayResult:
     """Reconcile with every on-chain read at ``head``, the block the ledger was read to (``balances``, ``links`` and
     ``counters`` read there; ``history`` rebuilt from the ledger once and ``counted`` from it by the caller)."""
-    from rwa.leverage.cashflows import contracted_rent
     from rwa.model.terms import default_rules, recorded_terms
     from rwa.model.units import POINTS_MAGNITUDE
     from rwa.onchain.oracle import RevenueOracle
@@ -457,7 +515,9 @@ def _reconcile(
     oracle_ends = RevenueOracle.at(chain, links.oracle).period_ends(head)
     reconcile_period_ends(oracle_ends, expected_terms.period_ends[:-1], FindingKind.ORACLE_CALENDAR, links.oracle, rec)
     reconcile_waterfall(history, expected_terms, pool.address, rec)
-    reconcile_reports(history, contracted_rent(deal), links.oracle, rec)
+    reconcile_reports(history, links.oracle, rec)
+    register = _reconcile_register(chain, manifest, deal, expected_terms, history, links, pool.address, balances,
+                                   head, rec)
     thresholds = _review_governance(history, manifest, deal, links, pool.address, rec)
     for tok in history.tokens.values():
         reconcile_token(tok, POINTS_MAGNITUDE, rec)
@@ -511,10 +571,12 @@ def _reconcile(
         "links": {"pool": pool.address, **links.contracts(), "fee_recipient": links.fee_recipient},
         "balances": balances,
         "offering": offering_summary,
+        "use_of_proceeds": register[1].to_json() if register else None,
+        "fleet": fleet_summary(register[0]) if register else None,
         "trades": trades,
         "fingerprint": fingerprint,
     }
-    write_outputs(out, summary, history, rec, expected_terms)
+    write_outputs(out, summary, history, rec, expected_terms, *(register or (None, None)))
     timings["total"] = time.perf_counter() - t0
     code = EXIT_RECONCILED if not rec.findings else EXIT_FINDINGS
     return ReplayResult(code, rec.findings, ledger.count(), out, timings, disclosures=rec.disclosures)

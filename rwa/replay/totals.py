@@ -1,5 +1,6 @@
-"""The totals the ledger's events must add up to at the replay's head: the contracts' own running totals and the
-stablecoin balances of the pool and the tokens (:func:`contract_totals`, :func:`stablecoin_balances`), and every
+"""The totals the ledger's events must add up to at the replay's head: the contracts' own running totals (the fleet
+register's deliveries, leases, attestations and fleet among them) and the stablecoin balances of the pool, the
+tokens and the register (:func:`contract_totals`, :func:`stablecoin_balances`), and every
 holder's balance and every period's deposits (:func:`holder_state`), each read from the chain and added up from the
 events alone (:func:`event_totals`, :func:`holder_state_by_events`). A difference is either a log the node left out
 of its answers (no verdict) or state changed without an event (a finding)."""
@@ -20,6 +21,8 @@ def stablecoin_balances(chain: Chain, links: Links, pool: str, block: int) -> di
 
     coin = Stablecoin.at(chain, links.stablecoin)
     accounts = {"pool": pool, "senior": links.senior, "junior": links.junior}
+    if links.register:
+        accounts["register"] = links.register
     return {k: coin.balance_of(a, block) for k, a in accounts.items()}
 
 
@@ -39,6 +42,12 @@ def contract_totals(chain: Chain, links: Links, pool: str, block: int) -> dict[s
         t = TrancheToken.at(chain, getattr(links, tranche)).contract
         reads += [(f"{tranche}.{name}", getattr(t.functions, name)())
                   for name in ("totalDistributed", "totalClaimed", "totalSupply")]
+    if links.register:
+        from rwa.onchain.register import FleetRegister
+
+        r = FleetRegister.at(chain, links.register).contract
+        reads += [(f"register.{name}", getattr(r.functions, name)())
+                  for name in ("deliveryCount", "leaseCount", "sequence", "fleet")]
     got = dict(zip((name for name, _ in reads), call_many([fn for _, fn in reads], block=block), strict=True))
     return {name: len(value) if name == "reporters" else int(value) for name, value in got.items()}
 
@@ -58,8 +67,9 @@ def event_totals(history: History, accounts: dict[str, str]) -> dict[str, int]:
     legs = [legs for legs, _ in history.legs.values()]
     out = {
         "lastDistributedPeriod": _last_distributed(history),
-        "totalSeniorPaid": sum(leg.senior_paid for leg in legs),
-        "totalJuniorPaid": sum(leg.junior for leg in legs),
+        "totalSeniorPaid": sum(leg.senior_paid for leg in legs)
+        + sum(int(ev.args["seniorPaid"]) for ev in history.prepaid),
+        "totalJuniorPaid": sum(leg.junior for leg in legs) + sum(int(ev.args["juniorPaid"]) for ev in history.prepaid),
         "totalFeesPaid": sum(leg.fee for leg in legs),
         "latestPeriod": max(history.reports, default=0),
     }
@@ -83,6 +93,13 @@ def event_totals(history: History, accounts: dict[str, str]) -> dict[str, int]:
             supply += value if ev.args["from"] == ZERO_ADDRESS else 0
             supply -= value if ev.args["to"] == ZERO_ADDRESS else 0
         out[f"{tranche}.totalSupply"] = supply
+    if "register" in accounts:
+        attested = [ev for ev in history.register if ev.event in ("DeliveryAttested", "LeaseUpdated")]
+        deliveries = [ev for ev in history.register if ev.event == "DeliveryAttested"]
+        out["register.deliveryCount"] = len(deliveries)
+        out["register.leaseCount"] = sum(1 for ev in history.register if ev.event == "LeaseRegistered")
+        out["register.sequence"] = len(attested)
+        out["register.fleet"] = int(deliveries[-1].args["fleetAfter"]) if deliveries else 0
     for name, address in accounts.items():
         a = address.lower()
         out[f"balance.{name}"] = sum(

@@ -17,9 +17,11 @@ from rwa.chain import tx
 from rwa.chain.connect import connect
 from rwa.chain.interface import Chain
 from rwa.issuance.issue import issue, plan_issue
+from rwa.onchain.deployed import open_deployment
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import deal_for, rwa
+from tests.support.lifecycle import attest_fleet
 from tests.support.rpc_proxy import dying_proxy
 
 
@@ -35,13 +37,15 @@ class Issued:
 
 
 def _issue_fresh(folder: Path, periods_ended: int = 1) -> Issued:
-    """A fresh embedded chain in ``folder`` with the deal issued and period 1 reported (its outbox in ``folder``)."""
+    """A fresh embedded chain in ``folder`` with the deal issued, period 1 reported (its outbox in ``folder``) and the
+    servers of every ended period attested."""
     state = folder / "chain.sqlite"
     with connect(state=state) as chain:
         investors = chain.accounts[15:20]
         deal_path = deal_for(investors, folder, chain.now(), periods_ended=periods_ended)
         manifest = issue(chain, plan_issue(deal_path), folder / "deployment.json", lambda _m: None)
         publish(chain, manifest, period=1, simulate=True, outbox=folder / "outbox.sqlite")
+        attest_fleet(open_deployment(chain, manifest), periods_ended)  # the batches of every ended period
         token18 = tx.deploy(chain, "Decimals18Token", 10**24, sender=chain.accounts[0].address).address
     return Issued(state, deal_path, folder / "deployment.json", investors[0].address, str(token18))
 

@@ -104,10 +104,15 @@ def test_the_demo_shows_the_raise_the_allocation_and_the_trades(demo: Demo) -> N
     requested = [int(x) for x in s["requested"]]  # type: ignore[union-attr]
     assert requested[0] > sold[0] > 0 and int(str(s["refunds"])) == sum(requested) - sum(sold)
     assert _value(demo.stdout, "senior requested / sold") == f"{demo.money(requested[0])} / {demo.money(sold[0])}"
-    raise_row = _value(demo.stdout, "raise: reserve / costs / to the issuer")
+    raise_row = _value(demo.stdout, "raise: reserve / costs / proceeds")
     assert raise_row == " / ".join(demo.money(int(str(s[k]))) for k in ("reserve_at_close", "upfront_costs",
                                                                           "proceeds"))
     assert int(str(s["reserve_at_close"])) + int(str(s["upfront_costs"])) + int(str(s["proceeds"])) == sum(sold)
+    proceeds, escrowed = int(str(s["proceeds"])), int(str(s["escrowed"]))
+    assert _value(demo.stdout, "proceeds: escrowed / to the treasury") == \
+        f"{demo.money(escrowed)} / {demo.money(proceeds - escrowed)}"
+    assert _value(demo.stdout, "servers delivered of ordered") == \
+        f"{int(str(s['servers_delivered'])):,} of {int(str(s['servers_ordered'])):,}"
     assert re.fullmatch(r"\d+ \(\d+\)", _value(demo.stdout, "trades settled against payment (refused)"))
     with (demo.out / "audit" / "holders.csv").open() as f:
         rows = list(csv.DictReader(f))

@@ -8,13 +8,11 @@ from pathlib import Path
 from eth_account import Account
 
 from rwa.chain.interface import Chain
-from rwa.leverage.cashflows import contracted_rent
-from rwa.model.deal_file import load_deal
 from rwa.model.units import fx_convert_down
 from rwa.oracle.keys import write_keystore
 from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import run_lifecycle
-from tests.support.oracle import RMB_RATE, converted_rows, run_cli, write_export
+from tests.support.oracle import RMB_RATE, converted_rows, register_tape, run_cli, write_export
 
 PASSWORD = "reporter-test-password"
 
@@ -26,11 +24,17 @@ def test_a_report_from_m_signature_files_made_by_separate_processes_by_a_publish
     deal, manifest = run_lifecycle(chain, tmp_path, periods=1)
     oracle, threshold = deal.oracle, deal.manifest.roles.threshold
     period = oracle.latest_period() + 1
-    rent = contracted_rent(load_deal(Path(deal.manifest.deal_file)))[period - 1]
+    assert deal.register is not None
+    _, rent = register_tape(deal.register, oracle, period, 0)  # the rent of the leases' delivered servers
     keys = {a.address.lower(): a for a in (Account.from_key(k) for k in anvil.private_keys)}
     reporters = [keys[r.lower()] for r in oracle.reporters()][:threshold]
     signatures = tmp_path / "signatures"
     billed = converted_rows(range(1, period + 1), rent=rent)  # the month's RMB billing and the rate it converts at
+    month = billed[period - 1]
+    tape, _ = register_tape(deal.register, oracle, period, int(str(month["source_revenue"])))  # one row per lease
+    month.update(active_servers=sum(r.servers for r in tape), tape=[
+        {"lease": r.lease, "servers": r.servers, "billed": r.billed, "collected": r.collected,
+         "days_past_due": r.days_past_due} for r in tape])
     env = {"RWA_PRIVATE_KEYS": ""}  # a reporter's machine: its own key file only
     chain.time_travel(oracle.period_end(period))  # a period is signed once it has ended
     for i, reporter in enumerate(reporters):

@@ -20,6 +20,7 @@ from rwa.model.deal_file import load_deal
 from rwa.model.terms import period_ends
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import load_manifest
+from rwa.onchain.register import FleetRegister
 from rwa.oracle.publisher import publish
 from tests.support.anvil import AnvilNode
 from tests.support.issuance import EXAMPLE, deal_for, rwa
@@ -56,7 +57,11 @@ def test_issue_mints_exact_allocations_and_refuses_twice(chain: Chain, issued_on
         assert token.issuance_closed()
     manifest = load_manifest(out)
     assert manifest.complete and set(manifest.contracts) == {"stablecoin", "registry", "oracle", "senior", "junior",
-                                                             "timelock", "pool", "settlement"}
+                                                             "timelock", "pool", "settlement", "register"}
+    register = FleetRegister.at(chain, manifest.address("register"))
+    # the register is the oracle's and the pool's, bound to the pool (no offering in a private placement)
+    assert deal.oracle.register() == register.address == deal.pool.addresses()["register"]
+    assert register.pool() == deal.pool.address and int(register.offering(), 16) == 0
     assert manifest.abi_hashes and manifest.compiler_version.startswith("0.8.30")
     head = chain.w3.eth.block_number
     with pytest.raises(InputError, match="already issued"):

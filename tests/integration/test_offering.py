@@ -84,7 +84,9 @@ def test_an_over_subscribed_senior_is_allocated_pro_rata_and_the_raise_funds_the
     costs = sum(c.amount for c in offering.costs())
     assert outcome.sold == (senior_size, junior_size) and outcome.reserve == reserve > 0
     assert outcome.proceeds == senior_size + junior_size - reserve - costs
-    assert usd.balance_of(deal.manifest.roles.issuer) >= outcome.proceeds  # the treasury defaults to the issuer
+    # the proceeds are below the fleet's price: all of them wait in the fleet register's escrow, none to the treasury
+    assert deal.register is not None and outcome.proceeds < deal.register.capex_total()
+    assert usd.balance_of(deal.register.address) == deal.register.escrow().raise_amount == outcome.proceeds
     assert deal.pool.reserve_balance() == reserve and offering.phase() == Phase.CLOSED
     reverts(lambda: offering.subscribe(SENIOR_ID, UNIT, seniors[0], sender=seniors[0]), "WrongPhase")
 
@@ -224,7 +226,8 @@ def test_the_offering_commands_subscribe_cancel_close_claim_and_refuse_bad_input
     routed = [line for line in closed if line.startswith("raise: ")]
     assert routed[0].startswith("raise: reserve ") and " paid to " in routed[0]
     assert sum(line.startswith("raise: cost ") for line in routed) == 2
-    assert routed[-2].startswith("raise: proceeds ") and manifest["roles"]["issuer"] in routed[-2]
+    # the proceeds are less than the fleet's price: all of them wait in the fleet register's escrow
+    assert routed[-2].startswith("raise: escrow ") and manifest["contracts"]["register"] in routed[-2]
     assert routed[-1] == f"raise: {money(senior + junior)} in all; tokens wait in the offering for `rwa offering claim`"
     claims = rwa("offering", "claim", "--all", "--raw", *dep, *state, check=True).stdout.splitlines()
     assert len(claims) == 3

@@ -14,7 +14,7 @@ from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.onchain.deployment import Manifest, load_manifest
-from rwa.onchain.oracle import ReportKind, RevenueOracle
+from rwa.onchain.oracle import Report, ReportKind, RevenueOracle
 from rwa.oracle.billing import read_billing
 from rwa.oracle.outbox import Outbox, OutboxStatus
 from rwa.oracle.publisher import AmendRequiredError, Publisher, amend, publish, status
@@ -22,6 +22,7 @@ from tests.support.anvil import AnvilNode, free_port
 from tests.support.oracle import (
     PERIOD,
     RMB_RATE,
+    SERVERS,
     THRESHOLD,
     OracleSetup,
     billing_rows,
@@ -29,6 +30,8 @@ from tests.support.oracle import (
     deal_file,
     deploy_oracle,
     run_cli,
+    set_revenue,
+    tape_of,
     write_export,
     write_manifest,
 )
@@ -72,7 +75,7 @@ def test_other_figures_for_a_published_period_point_to_amend(
     setup, manifest = deployed
     publish(setup.chain, manifest, source=write_export(billing_rows(range(1, 3)), tmp_path / "a.csv"))
     changed = billing_rows(range(1, 3))
-    changed[0]["revenue"] = 1_234
+    set_revenue(changed[0], 1_234)
     fixed = write_export(changed, tmp_path / "fixed.csv")
     with pytest.raises(AmendRequiredError, match=r"rwa oracle amend --period 1"):
         publish(setup.chain, manifest, period=1, source=fixed)
@@ -125,12 +128,14 @@ def test_asking_for_a_period_that_has_not_ended_is_refused(
 
 @pytest.fixture
 def simulated(chain: Chain, tmp_path: Path) -> tuple[OracleSetup, Manifest]:
-    """An oracle whose contracted-rent schedule is the example deal's, for the simulator's figures."""
-    from rwa.leverage.cashflows import contracted_rent
+    """An oracle whose register holds the example deal's orders and leases and no delivery yet: a simulated run
+    attests the deal's schedule before each period's report."""
     from rwa.model.deal_file import load_deal
+    from rwa.model.fleet import register_terms
 
     deal = deal_file(tmp_path)
-    setup = deploy_oracle(chain, ended=2, bound=True, schedule=contracted_rent(load_deal(deal)))
+    terms = register_terms(load_deal(deal), chain.accounts[0].address)
+    setup = deploy_oracle(chain, ended=2, bound=True, terms=terms)
     return setup, write_manifest(setup, tmp_path / "deployment.json", deal)
 
 
@@ -204,7 +209,7 @@ def test_an_amendment_lost_before_its_broadcast_is_resent_from_the_outbox(
     box = tmp_path / "outbox.sqlite"
     publish(setup.chain, manifest, source=write_export(billing_rows(range(1, 3)), tmp_path / "a.csv"), outbox=box)
     changed = billing_rows(range(1, 3))
-    changed[1]["revenue"] = 4_321
+    set_revenue(changed[1], 4_321)
     fixed = write_export(changed, tmp_path / "fixed.csv")
     real = Publisher._broadcast
 
@@ -319,7 +324,7 @@ def test_killed_amend_rerun_amends_exactly_once(on_disk: tuple[Path, Path, Path]
     chain_args = ["--deployment", str(manifest), "--state", str(state)]
     assert run_cli(["publish", *chain_args, "--source", str(csv)], env).returncode == 0
     changed = billing_rows(range(1, 3))
-    changed[0]["revenue"] = 7_777
+    set_revenue(changed[0], 7_777)
     fixed = write_export(changed, tmp_path / "fixed.csv")
     args = ["amend", "--period", "1", *chain_args, "--source", str(fixed)]
     killed = run_cli(args, {**env, "RWA_FAULT": point})
@@ -341,6 +346,7 @@ def test_killed_amend_rerun_amends_exactly_once(on_disk: tuple[Path, Path, Path]
     assert _kinds(state, manifest) == ["submitted:1", "submitted:2", "amended:1"]
     status = run_cli(["status", *chain_args], env)
     assert status.returncode == 0 and json.loads(status.stdout)["outbox_pending"] == []
+    assert json.loads(status.stdout)["attestations_pending"] == []
 
 
 def test_cli_prints_each_result_once_on_stdout(on_disk: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -585,3 +591,97 @@ def test_a_publisher_with_too_few_reporter_keys_records_nothing(
             publisher.publish_period(report, short)
         assert publisher.outbox.get(setup.oracle.address, ReportKind.SUBMITTED, 1) is None
     assert setup.chain.head() == head
+
+
+def test_a_tape_row_changed_after_signing_is_refused_by_the_publisher(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    """A signature file carries the tape it signs; a row changed afterwards (here: the lessee shown paid when it
+    was not) no longer recovers to its signer, and nothing is sent."""
+    from rwa.oracle.publisher import publish_signed
+    from rwa.oracle.signatures import collect, sign_to_file
+
+    setup, manifest = deployed
+    rows = billing_rows(range(1, 3))
+    row = rows[0]
+    row["tape"] = [{**tape_of(SERVERS, int(str(row["revenue"])))[0], "collected": 0, "days_past_due": 45}]
+    report = read_billing(write_export(rows, tmp_path / "b.json")).row(1).to_report()
+    folder = tmp_path / "signatures"
+    paths = [sign_to_file(setup.oracle, setup.chain.chain_id, report, key, folder)
+             for key in setup.reporters[:THRESHOLD]]
+    assert collect(folder, setup.chain.chain_id, setup.oracle.address, 1)[0] == report
+    data = json.loads(paths[0].read_text())
+    data["report"]["tape"][0].update(collected=data["report"]["tape"][0]["billed"], days_past_due=0)
+    paths[0].write_text(json.dumps(data))
+    head = setup.chain.head()
+    with pytest.raises(InputError, match=r"its tape_hash is not the hash of its tape rows: the file was altered"):
+        publish_signed(setup.chain, manifest, folder)
+    forged = Report.from_json(data["report"])  # the row and the hash it gives, changed together
+    data["report"]["tape_hash"] = "0x" + forged.tape_hash.hex()
+    paths[0].write_text(json.dumps(data))
+    with pytest.raises(InputError, match=r"does not recover to .*: the file was altered") as info:
+        publish_signed(setup.chain, manifest, folder)
+    assert "\n" not in str(info.value)
+    assert setup.chain.head() == head and setup.oracle.latest_period() == 0
+
+
+def test_a_reporter_refuses_to_sign_what_the_register_contradicts(
+    deployed: tuple[OracleSetup, Manifest], tmp_path: Path
+) -> None:
+    """`report_to_sign` holds the figures to the register before any signature is made: one line naming the lease
+    or the field."""
+    from dataclasses import replace
+
+    from rwa.model.fleet import LeaseRow
+    from rwa.oracle.signatures import report_to_sign
+    from tests.support.oracle import CONTRACTED_RENT, sample_report, with_tape
+
+    setup, _ = deployed
+    honest = sample_report(1)
+    row = honest.tape[0]
+    cases = [
+        (with_tape(honest, [row, LeaseRow(2, 0, 0, 0)]), "tape: 2 rows, the register holds 1 leases"),
+        (with_tape(honest, [replace(row, lease=2)]), "tape row 1: lease 2, must be lease 1"),
+        (with_tape(replace(honest, active_servers=SERVERS + 1), [replace(row, servers=SERVERS + 1)]),
+         f"lease 1: the tape has {SERVERS + 1} servers in service, the register gives the lease {SERVERS}"),
+        (with_tape(honest, [replace(row, billed=row.billed + 1)]),
+         f"source_revenue: {honest.source_revenue:,} is not the tape's billed total {row.billed + 1:,}"),
+        (replace(honest, active_servers=SERVERS - 1), f"active_servers: {SERVERS - 1} is not the tape's servers"),
+        (replace(honest, contracted_rent=CONTRACTED_RENT + 1),
+         f"contracted_rent: {CONTRACTED_RENT + 1:,} is not the register's {CONTRACTED_RENT:,}"),
+    ]
+    for report, expected in cases:
+        with pytest.raises(InputError) as info:
+            report_to_sign(setup.oracle, report, amend=False)
+        assert f"period 1: {expected}" in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert report_to_sign(setup.oracle, honest, amend=False) == honest
+
+
+def test_a_reporter_signs_a_simulated_month_only_once_its_scheduled_deliveries_are_attested(
+    simulated: tuple[OracleSetup, Manifest],
+) -> None:
+    """The simulator's figures count the deal's scheduled batches: before the register holds them a reporter refuses
+    to sign (naming the first batch missing); once a run has attested them, the same figures are signed."""
+    from rwa.oracle.attest import on_calendar
+    from rwa.oracle.signatures import report_to_sign, require_attested
+    from rwa.oracle.source import open_source
+
+    setup, manifest = simulated
+    figures = open_source(manifest, None, simulate=True)
+    assert figures.planned
+    first = figures.planned[0]
+    with pytest.raises(InputError) as info:
+        require_attested(setup.oracle, figures.planned, 1)
+    due = [p for p in figures.planned if p.period <= 1]
+    assert str(info.value).startswith(f"period 1: {len(due)} scheduled deliveries due by this period are not in the "
+                                      f"fleet register yet (first: {first.servers} servers of {first.supplier} in "
+                                      "period 1)")
+    with pytest.raises(InputError, match=r"period 1: lease 1: the tape has \d+ servers in service, the register gives "
+                                         r"the lease 0"):
+        report_to_sign(setup.oracle, figures.report(1), amend=False)
+    with Publisher(setup.chain, manifest, keys=setup.reporters) as publisher:
+        sent = publisher.attest_due(figures.planned, 1)
+    assert [r.item.servers for r in sent] == [p.servers for p in due]
+    assert [r.item.accepted_at for r in sent] == [p.accepted_at for p in on_calendar(due, setup.oracle.config())]
+    require_attested(setup.oracle, figures.planned, 1)
+    assert report_to_sign(setup.oracle, figures.report(1), amend=False) == figures.report(1)

@@ -16,6 +16,7 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from rwa.chain.connect import connect
+from rwa.chain.interface import Chain
 from rwa.errors import InputError
 from rwa.model.deal_file import load_deal
 from rwa.onchain.oracle import RevenueOracle
@@ -170,3 +171,40 @@ def test_a_node_down_at_start_is_a_warning_and_the_service_keeps_running(tmp_pat
     )
     assert code == 0, log
     assert "starting anyway, each run retries the node" in log and "oracle service: stopped" in log
+
+
+@pytest.mark.parametrize("scenario", ["base", "delivery-shortfall"])
+def test_a_simulated_run_attests_the_scheduled_deliveries_before_each_report(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str
+) -> None:
+    """The service's run over a simulated deal: the batches the deal schedules by each period (the scenario's: the
+    largest order short in ``delivery-shortfall``) are attested before that period's report, so the reports'
+    tapes, servers and rents are the register's; a second run sends nothing."""
+    from rwa.model.fleet import contracted_rent, delivery_batches, register_terms
+    from rwa.onchain.register import FleetRegister
+
+    monkeypatch.setenv("RWA_HOME", str(tmp_path / ".rwa"))
+    deal_path = deal_file(tmp_path)
+    deal = load_deal(deal_path)
+    terms = register_terms(deal, chain.accounts[0].address)
+    setup = deploy_oracle(chain, ended=2, bound=True, terms=terms)
+    write_manifest(setup, tmp_path / "deployment.json", deal_path)
+    service = OracleService(tmp_path / "deployment.json", simulate=True, scenario=scenario, chain=chain)
+    results = service.publish_once()
+    assert [(r.period, r.status) for r in results] == [(1, "published"), (2, "published")]
+    batches = delivery_batches(deal, shortfall=scenario == "delivery-shortfall")
+    register = FleetRegister.at(chain, setup.oracle.register())
+    due = [b for b in batches if b.period <= 2]
+    assert [(d.order, d.servers) for d in register.deliveries()] == [
+        (terms.order_index(b.supplier), b.servers) for b in due]
+    for period in (1, 2):
+        fleet = sum(b.servers for b in batches if b.period <= period)
+        assert register.fleet_at(setup.oracle.period_end(period)) == fleet
+        report = setup.oracle.report_of(period)
+        assert report is not None and report.contracted_rent == contracted_rent(terms.leases, fleet, period)
+        assert report.active_servers <= fleet
+    if scenario == "delivery-shortfall":
+        assert sum(b.servers for b in due) < sum(o.servers for o in terms.orders)
+    # the next run (the development clock moves to period 3's end) attests no batch twice
+    assert [r.period for r in service.publish_once()] == [3]
+    assert len(register.deliveries()) == len([b for b in batches if b.period <= 3])

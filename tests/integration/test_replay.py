@@ -28,9 +28,10 @@ from rwa.replay.run import run_replay
 from tests.support.anvil import AnvilNode
 from tests.support.browser import screenshot
 from tests.support.issuance import deal_for
+from tests.support.lifecycle import attest_fleet, run_lifecycle
 from tests.support.lifecycle import kinds as _kinds
 from tests.support.lifecycle import replay as _replay
-from tests.support.lifecycle import run_lifecycle
+from tests.support.report_sections import assert_asset_sections_render
 
 
 def test_honest_history_reconciles_and_writes_every_output(
@@ -160,6 +161,7 @@ def test_pool_deployed_with_another_coupon_than_the_deal_is_caught(chain: Chain,
     crooked.write_text(honest.read_text().replace("senior_coupon_bps = 800", "senior_coupon_bps = 950"))
     out = tmp_path / "deployment.json"
     manifest = issue(chain, plan_issue(crooked), out, lambda _m: None)
+    attest_fleet(open_deployment(chain, manifest), 1)
     publish(chain, manifest, simulate=True, outbox=tmp_path / "outbox.sqlite")
     distribute_period(open_deployment(chain, manifest), 1)
     manifest.deal_file, manifest.deal_hash = str(honest), deal_hash(honest)  # the issuer shows the honest deal
@@ -294,7 +296,7 @@ def test_report_html_is_self_contained_and_its_charts_render_in_a_browser(
     html = report.read_text()
     assert all(s.startswith("data:") for s in re.findall(r'(?:src|href)="([^"]+)"', html))  # nothing fetched
     assert "<script" not in html and "<link" not in html
-    assert len(re.findall(r'<figure id="chart-[a-z]+"><svg ', html)) == 6
+    assert len(re.findall(r'<figure id="chart-[a-z]+"><svg ', html)) == 8  # six of the money, proceeds, fleet
     shot = screenshot(report.as_uri(), tmp_path / "report.png", width=1200, height=2600)
     pixels = (imread(shot)[:, :, :3] * 255).round().astype(np.int16)
 
@@ -307,6 +309,9 @@ def test_report_html_is_self_contained_and_its_charts_render_in_a_browser(
         assert counts[name] > 50, counts  # every series colour is drawn somewhere on the page
     non_white = int((pixels.min(axis=2) < 235).sum())
     assert non_white > 0.05 * pixels.shape[0] * pixels.shape[1], non_white
+    summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+    assert_asset_sections_render(report, summary)
+
 
 
 def test_only_stablecoin_transfers_touching_the_deal_are_read(

@@ -17,18 +17,20 @@ from rwa.chain.interface import Chain
 from rwa.chain.pipeline import Batch
 from rwa.issuance.governance import add_reporter_call, forced_transfer_call, recovery_call, set_threshold_call
 from rwa.issuance.operate import distribute_period
-from rwa.leverage.cashflows import contracted_rent
 from rwa.model.deal_file import load_deal
-from rwa.model.units import FX_RATE_SCALE, fx_convert_down, fx_rate_of
+from rwa.model.fleet import LeaseStatus, allocate
+from rwa.model.units import fx_convert_down, fx_rate_of
 from rwa.onchain.base import Role, create
 from rwa.onchain.deployed import DeployedDeal
 from rwa.onchain.deployment import load_manifest, save_manifest
-from rwa.onchain.oracle import Report, RevenueOracle
+from rwa.onchain.oracle import RevenueOracle, tape_hash
+from rwa.onchain.register import LeaseUpdate
 from rwa.onchain.timelock import Call
+from rwa.oracle.attest import attest_lease_update
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.report import sign_report
 from rwa.oracle.source import SimulatedSource
-from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle, through_timelock
+from tests.support.lifecycle import disclosed, kinds, replay, restated_with_tape, run_lifecycle, through_timelock
 
 
 def _admin(deal: DeployedDeal) -> str:
@@ -74,8 +76,8 @@ def test_a_report_let_through_by_a_lowered_threshold_is_a_finding_and_the_change
     executor = through_timelock(deal, add_reporter_call(deal, rogue.address), set_threshold_call(deal, 1))
     period = oracle.latest_period() + 1
     _to_period_end(chain, oracle.period_end(period))
-    rent = contracted_rent(load_deal(Path(deal.manifest.deal_file)))[period - 1]
-    report = Report(period, rent // 2, 5_000, 100, rent, b"\x01" * 32, source_revenue=rent // 2, fx_rate=FX_RATE_SCALE)
+    honest = SimulatedSource(Path(deal.manifest.deal_file)).report(period)
+    report = restated_with_tape(honest, honest.tape, honest.revenue // 2)
     oracle.submit(report, sign_report(report, [rogue], chain.chain_id, oracle.address), sender=admin)
     distribute_period(deal, period)
     result = replay(chain, history[1], tmp_path)
@@ -281,3 +283,63 @@ def test_an_internal_failure_exits_3_with_one_line_and_leaves_the_outputs(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: internal failure before a verdict (KeyError")
     assert {p.name: p.read_bytes() for p in (tmp_path / "audit").iterdir()} == before
+
+
+def test_a_tape_row_changed_after_signing_forced_onto_a_lax_oracle_is_a_finding_naming_the_lease(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an oracle that does not hold reports to the tape rules, as a rogue contract could be
+    monkeypatch.setattr(RevenueOracle, "deploy", classmethod(_lax_oracle))
+    deal, manifest = run_lifecycle(chain, tmp_path, periods=2)
+    monkeypatch.undo()
+    oracle, register = deal.oracle, deal.register
+    assert register is not None
+    period = oracle.latest_period() + 1
+    _to_period_end(chain, oracle.period_end(period))
+    honest = SimulatedSource(Path(deal.manifest.deal_file)).report(period)
+    signatures = sign_report(honest, select_signers(reporter_keys(chain), oracle.reporters(), oracle.threshold()),
+                             chain.chain_id, oracle.address)
+    leases = register.leases()
+    fleet = register.fleet_at(oracle.period_end(period))
+    allowed = allocate(leases, fleet, period)
+    last = len(leases) - 1
+    # after the quorum signed, the last lease's row bills 40 servers more than the register gives it
+    rows = list(honest.tape)
+    rows[last] = replace(rows[last], servers=allowed[last] + 40)
+    forced = replace(honest, tape=tuple(rows))  # the tape hash stays the one the reporters signed
+    oracle.submit(forced, signatures, sender=_admin(deal))
+    distribute_period(deal, period)
+    result = replay(chain, manifest, tmp_path)
+    assert result.exit_code == 1
+    assert kinds(result) == {"tape-hash", "tape-lease", "tape-total"}, [f.detail for f in result.findings]
+    [lease] = [f for f in result.findings if f.kind == "tape-lease"]
+    assert (lease.period, lease.expected, lease.actual) == (period, allowed[last], allowed[last] + 40)
+    assert f"lease {last + 1} ({leases[last].lessee})" in lease.detail
+    [hashed] = [f for f in result.findings if f.kind == "tape-hash"]
+    assert (hashed.period, hashed.expected, hashed.actual) == (
+        period, "0x" + honest.tape_hash.hex(), "0x" + tape_hash(tuple(rows)).hex())
+    [servers] = [f for f in result.findings if f.kind == "tape-total"]
+    moved = allowed[last] + 40 - honest.tape[last].servers
+    assert (servers.expected, servers.actual) == (honest.active_servers, honest.active_servers + moved)
+    with (tmp_path / "audit" / "tapes.csv").open() as fh:
+        forced_rows = [r for r in csv.DictReader(fh) if int(r["period"]) == period]
+    assert [int(r["servers"]) for r in forced_rows] == [r.servers for r in rows]
+
+
+def test_a_lease_status_change_is_a_disclosure_not_a_finding(
+    chain: Chain, deal: DeployedDeal, history: tuple[object, Path], tmp_path: Path
+) -> None:
+    register = deal.register
+    assert register is not None
+    lease = register.leases()[1]
+    update = LeaseUpdate(2, LeaseStatus.DEFAULTED, lease.servers, lease.rent_per_server, lease.start_period,
+                         lease.end_period, lease.lessee, register.sequence())
+    receipt = attest_lease_update(register, deal.oracle, update, reporter_keys(chain), deal.manifest.roles.servicer)
+    result = replay(chain, history[1], tmp_path)
+    assert result.exit_code == 0, [f.detail for f in result.findings]
+    [status] = disclosed(result, "lease-status")
+    assert f"lease 2 ({lease.lessee}) went from active to defaulted" in status.detail
+    assert (status.block, status.account) == (int(receipt["blockNumber"]), register.address)
+    assert status.amount == lease.servers * lease.rent_per_server
+    summary = json.loads((tmp_path / "audit" / "summary.json").read_text())
+    assert summary["fleet"]["lease_changes"] == 1

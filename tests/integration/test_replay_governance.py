@@ -23,8 +23,15 @@ from rwa.onchain.timelock import Call
 from rwa.onchain.tranche import TrancheToken
 from rwa.oracle.keys import reporter_keys, select_signers
 from rwa.oracle.report import sign_report
-from tests.support.lifecycle import disclosed, kinds, replay, run_lifecycle, through_timelock
-from tests.support.oracle import restated
+from tests.support.lifecycle import (
+    disclosed,
+    kinds,
+    replay,
+    restated_with_tape,
+    run_lifecycle,
+    tape_of,
+    through_timelock,
+)
 from tests.support.reverts import reverts
 
 
@@ -89,7 +96,7 @@ def test_a_reporter_and_a_role_given_by_acting_as_the_timelock_are_findings_and_
     period = 2
     report = oracle.report_of(period)
     assert report is not None
-    amended = restated(report, report.revenue - 1, version=1)
+    amended = restated_with_tape(report, tape_of(deal, period), report.revenue - 1, version=1)
     oracle.amend(period, amended, sign_report(amended, [rogue, *honest], chain.chain_id, oracle.address),
                  sender=deal.manifest.roles.servicer)
     distribute_period(deal, period)

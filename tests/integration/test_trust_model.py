@@ -30,7 +30,7 @@ from rwa.onchain.privileges import privileges_markdown
 from rwa.onchain.timelock import Call, State
 from tests.support.anvil import AnvilNode
 from tests.support.lifecycle import disclosed, replay, run_lifecycle
-from tests.support.oracle import restated
+from tests.support.oracle import onchain_report, register_tape, restated
 from tests.support.reverts import reverts
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -195,6 +195,40 @@ def test_the_replays_governance_table_lists_every_privileged_act(chain: Chain, t
                                                      "role-change", "pause", "default-declared", "default-cured"}
 
 
+def test_a_lessee_past_due_beyond_the_deals_limit_lets_anyone_trigger_default(chain: Chain, tmp_path: Path) -> None:
+    """The tape's days past due are an objective event: a report whose tape shows a lessee past due more days than
+    the deal allows makes the pool's trigger 4 hold, so anyone can call it; at the limit itself it does not."""
+    from dataclasses import replace
+
+    from rwa.model.deal_file import load_deal
+    from tests.support.oracle import with_tape
+
+    deal, _ = run_lifecycle(chain, tmp_path, periods=1)
+    oracle, pool, register = deal.oracle, deal.pool, deal.register
+    assert register is not None
+    limit = pool.default_rules().past_due_days
+    assert limit == load_deal(Path(deal.manifest.deal_file)).events_of_default.lessee_past_due_days > 0
+    stranger = chain.accounts[9].address
+    sender = deal.manifest.roles.servicer
+    for period, days in ((2, limit), (3, limit + 1)):
+        chain.time_travel(oracle.period_end(period))
+        _, rent = register_tape(register, oracle, period, 0)
+        tape, _ = register_tape(register, oracle, period, rent)
+        late = [replace(row, collected=0, days_past_due=days) if row.billed else row for row in tape]
+        report = with_tape(Report(period, rent, 9_000, sum(r.servers for r in tape), rent, b"\x05" * 32,
+                                  source_revenue=rent, fx_rate=FX_RATE_SCALE), late)
+        oracle.submit(report, _signed(chain, deal, report), sender=sender)
+        lease = next(r.lease for r in late if r.days_past_due)
+        assert oracle.past_due_of(period) == (lease, days)
+        if days == limit:
+            assert not pool.trigger_holds(DefaultTrigger.LESSEE_PAST_DUE)
+            reverts(lambda: pool.trigger_default(DefaultTrigger.LESSEE_PAST_DUE, sender=stranger),
+                    "TriggerConditionNotMet", trigger=4)
+    assert pool.trigger_holds(DefaultTrigger.LESSEE_PAST_DUE)
+    pool.trigger_default(DefaultTrigger.LESSEE_PAST_DUE, sender=stranger)
+    assert pool.defaulted() and pool.default_trigger() == DefaultTrigger.LESSEE_PAST_DUE
+
+
 def _signed(chain: Chain, deal: DeployedDeal, report: Report) -> list[bytes]:
     from rwa.oracle.keys import dev_reporters, select_signers
     from rwa.oracle.report import sign_report
@@ -210,16 +244,15 @@ def test_a_superseded_report_cannot_come_back_and_a_distributed_period_cannot_be
     chain = any_chain
     deal, _ = run_lifecycle(chain, tmp_path, periods=2, distribute=1)
     oracle, sender = deal.oracle, deal.manifest.roles.servicer
-    first = oracle.report_of(2)
-    assert first is not None and first.version == 0
+    first = onchain_report(oracle, 2)
+    assert first.version == 0
     first_signatures = _signed(chain, deal, first)  # public once submitted: anyone can copy them from the chain
     second = restated(first, first.revenue - 1, version=1)
     oracle.amend(2, second, _signed(chain, deal, second), sender=sender)
     reverts(lambda: oracle.amend(2, first, first_signatures, sender=sender), "WrongVersion", period=2, expected=2,
             got=0)
     assert oracle.report_of(2) == second
-    paid = oracle.report_of(1)
-    assert paid is not None
+    paid = onchain_report(oracle, 1)
     late = restated(paid, paid.revenue - 1, version=1)
     reverts(lambda: oracle.amend(1, late, _signed(chain, deal, late), sender=sender), "AmendAfterDistribution",
             period=1, lastDistributed=1)
@@ -230,16 +263,21 @@ def test_a_report_above_the_bound_is_refused_even_with_an_inflated_contracted_re
 ) -> None:
     chain = any_chain
     deal, _ = run_lifecycle(chain, tmp_path, periods=1)
-    oracle = deal.oracle
+    oracle, register = deal.oracle, deal.register
+    assert register is not None
     period = oracle.latest_period() + 1
     chain.time_travel(oracle.period_end(period))
-    scheduled = int(oracle.contract.functions.contractedRentOf(period).call())
-    inflated = Report(period, scheduled * 3, 9_000, 100, scheduled * 4, b"\x07" * 32, source_revenue=scheduled * 3,
-                      fx_rate=FX_RATE_SCALE)
+    # the rent the register counts: the leases' rent for the servers delivered by the period's end
+    _, rent = register_tape(register, oracle, period, 0)
+    revenue = rent * 3
+    tape, _ = register_tape(register, oracle, period, revenue)
+    servers = sum(r.servers for r in tape)
+    inflated = Report(period, revenue, 9_000, servers, rent * 4, b"\x07" * 32, source_revenue=revenue,
+                      fx_rate=FX_RATE_SCALE, tape=tape)
     reverts(lambda: oracle.submit(inflated, _signed(chain, deal, inflated), sender=deal.manifest.roles.servicer),
-            "ContractedRentMismatch", period=period, scheduled=scheduled, reported=scheduled * 4)
-    honest_field = Report(period, scheduled * 3, 9_000, 100, scheduled, b"\x07" * 32, source_revenue=scheduled * 3,
-                          fx_rate=FX_RATE_SCALE)
+            "ContractedRentMismatch", period=period, scheduled=rent, reported=rent * 4)
+    honest_field = Report(period, revenue, 9_000, servers, rent, b"\x07" * 32, source_revenue=revenue,
+                          fx_rate=FX_RATE_SCALE, tape=tape)
     reverts(lambda: oracle.submit(honest_field, _signed(chain, deal, honest_field),
                                   sender=deal.manifest.roles.servicer), "RevenueOutOfBounds")
 
@@ -252,8 +290,7 @@ def test_pulling_the_next_periods_cash_forward_does_not_avoid_the_cash_trap(chai
     deal, manifest = run_lifecycle(chain, tmp_path, periods=1, distribute=0, reserve_at_close=0)
     pool, oracle = deal.pool, deal.oracle
     terms = pool.terms()
-    honest = oracle.report_of(1)
-    assert honest is not None
+    honest = onchain_report(oracle, 1)
     service = (waterfall.monthly_interest_down(terms.face, terms.senior_coupon_bps)
                + terms.scheduled_principal(1))
     fee, refund_due = terms.servicing_fee_per_period, terms.scheduled_refund(1)

@@ -58,3 +58,34 @@ def screenshot(url: str, out: Path, width: int, height: int) -> Path:
         finally:
             launched.close()
     return out
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An element as the browser laid it out: its visible text and its size in CSS pixels."""
+
+    text: str
+    width: float
+    height: float
+
+
+def rendered(url: str, selectors: list[str], width: int = 1200, height: int = 900) -> dict[str, Rendered | None]:
+    """Each selector's first element on the page at ``url`` once loaded, as laid out (``None``: no such element)."""
+    from playwright.sync_api import sync_playwright
+
+    browser = chromium()
+    out: dict[str, Rendered | None] = {}
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=browser.executable, args=list(browser.args))
+        try:
+            page = launched.new_page(viewport={"width": width, "height": height})
+            page.goto(url, wait_until="load")
+            for selector in selectors:
+                element = page.query_selector(selector)
+                box = element.bounding_box() if element is not None else None
+                text = str(element.evaluate("e => e.innerText ?? e.textContent ?? ''")) if element is not None else ""
+                out[selector] = None if element is None else Rendered(
+                    text, box["width"] if box else 0.0, box["height"] if box else 0.0)
+        finally:
+            launched.close()
+    return out

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rwa.chain.interface import Chain
 from rwa.issuance.issue import issue, plan_issue
 from rwa.issuance.operate import claim_for, distribute_period
+from rwa.model.fleet import LeaseRow
+from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.onchain.deployed import DeployedDeal, open_deployment
 from rwa.onchain.deployment import Manifest
+from rwa.onchain.oracle import Report, tape_hash
 from rwa.onchain.timelock import Call
 from rwa.oracle.publisher import publish
 from rwa.replay.findings import Disclosure
@@ -26,6 +32,7 @@ def run_lifecycle(
     out = folder / "deployment.json"
     manifest: Manifest = issue(chain, plan_issue(deal_path), out, lambda _m: None)
     deal = open_deployment(chain, manifest)
+    attest_fleet(deal, periods)
     publish(chain, manifest, simulate=True, outbox=folder / "outbox.sqlite")
     for period in range(1, (periods if distribute is None else distribute) + 1):
         distribute_period(deal, period)
@@ -36,6 +43,23 @@ def run_lifecycle(
             claim_for(deal, investors[0].address)
     claim_for(deal, investors[1].address)
     return deal, out
+
+
+def attest_fleet(deal: DeployedDeal, through: int) -> None:
+    """The deal's scheduled deliveries of periods up to ``through`` that the register does not hold yet, attested by
+    a quorum of the development reporters (a report's tape may bill only servers the register holds)."""
+    from rwa.model.deal_file import load_deal
+    from rwa.model.fleet import register_terms
+    from rwa.model.terms import treasury_of
+    from rwa.oracle.attest import attest_deliveries, due_deliveries, scheduled_deliveries
+    from rwa.oracle.keys import reporter_keys
+
+    register = deal.register
+    assert register is not None
+    model = load_deal(Path(deal.manifest.deal_file))
+    planned = scheduled_deliveries(model, register_terms(model, treasury_of(model, deal.manifest.roles.issuer)))
+    attest_deliveries(register, deal.oracle, due_deliveries(register, planned, through), reporter_keys(deal.chain),
+                      deal.manifest.roles.servicer)
 
 
 def replay(chain: Chain, manifest: Path, folder: Path, **kw: object) -> ReplayResult:
@@ -64,3 +88,23 @@ def through_timelock(deal: DeployedDeal, *calls: Call) -> str:
     for call in calls:
         timelock.execute(call, sender=executor)
     return executor
+
+
+def restated_with_tape(report: Report, rows: Sequence[LeaseRow], revenue: int, **changes: Any) -> Report:
+    """``report`` with ``revenue`` and ``rows`` as its tape: its source revenue the least that converts to it at its
+    own rate, the difference billed (or taken off) the rows in lease order, so the tape still adds up to it."""
+    source = -(-revenue * FX_RATE_SCALE // report.fx_rate)
+    delta = source - sum(r.billed for r in rows)
+    tape = []
+    for row in rows:
+        billed = max(row.billed + delta, 0)
+        delta -= billed - row.billed
+        tape.append(replace(row, billed=billed, collected=min(row.collected, billed)))
+    assert delta == 0 and fx_convert_down(source, report.fx_rate) == revenue
+    return replace(report, revenue=revenue, source_revenue=source, tape=tuple(tape), tape_hash=tape_hash(tape),
+                   **changes)
+
+
+def tape_of(deal: DeployedDeal, period: int) -> tuple[LeaseRow, ...]:
+    """The rows of ``period``'s tape in force (its latest ``LeaseTape``)."""
+    return [rows for p, _, rows in deal.oracle.tape_events() if p == period][-1]

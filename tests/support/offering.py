@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from web3.contract import Contract
 from web3.types import TxReceipt
 
 from rwa.chain.interface import Chain
+from rwa.chain.tx import deploy
 from rwa.model.offering_book import JUNIOR_ID, SENIOR_ID, Cost, OfferingConfig
 from rwa.onchain.base import Role
 from rwa.onchain.offering import DealOffering
@@ -28,6 +30,9 @@ class OfferingSystem:
     treasury: str
     cost_recipients: list[str]
     outsider: str
+    escrow: Contract
+    """The escrow the close funds (a ``StubEscrow``: the price of the fleet it holds the raise for is 0 unless a
+    test sets it, so the whole proceeds go to the treasury)."""
 
     @property
     def chain(self) -> Chain:
@@ -57,22 +62,26 @@ def deploy_offering_system(
     max_ticket: int = 10**12,
     close_grace: int = CLOSE_GRACE,
     pool_kwargs: dict[str, Any] | None = None,
+    capex: int = 0,
 ) -> OfferingSystem:
     """Accounts 0 admin, 1 servicer, 2 fee recipient; 3..10 allowed investors, 11 treasury (allowed), 12..13 cost
-    recipients, 14 never allowed. The offering holds both tokens' ISSUER_ROLE; its window opens now for 7 days."""
+    recipients, 14 never allowed. The offering holds both tokens' ISSUER_ROLE; its window opens now for 7 days; its
+    close funds an escrow holding the raise for a fleet of price ``capex``."""
     accounts = [a.address for a in chain.accounts]
     pool = deploy_pool_system(chain, senior_holders={}, junior_holders={}, close_issuance=False,
                               junior_face=JUNIOR_SIZE, **(pool_kwargs or {}))
     investors, treasury, recipients, outsider = accounts[3:11], accounts[11], accounts[12:14], accounts[14]
     pool.allow([*investors, treasury])
     now = chain.now()
-    config = OfferingConfig(now, now + WINDOW, close_grace, min_ticket, max_ticket, reserve, treasury, *take_up)
+    escrow = deploy(chain, "StubEscrow", pool.usd.address, capex, sender=pool.admin, gas=1_000_000)
+    config = OfferingConfig(now, now + WINDOW, close_grace, min_ticket, max_ticket, reserve, treasury, *take_up,
+                            escrow=escrow.address)
     offering = DealOffering.deploy(chain, config, [Cost(r, a) for r, a in zip(recipients, costs, strict=False)],
                                    pool.pool, pool.terms.face, JUNIOR_SIZE, sender=pool.admin)
     for token in (pool.senior, pool.junior):
         token.grant_role(Role.ISSUER_ROLE, offering, sender=pool.admin)
         token.renounce_role(Role.ISSUER_ROLE, sender=pool.admin)
-    return OfferingSystem(pool, offering, investors, treasury, recipients, outsider)
+    return OfferingSystem(pool, offering, investors, treasury, recipients, outsider, escrow)
 
 
 __all__ = ["DAY", "JUNIOR_ID", "SENIOR_ID", "OfferingSystem", "deploy_offering_system"]

@@ -128,7 +128,8 @@ def deploy_pool_system(
     first_start: int | None = None,
     **term_overrides: int | tuple[int, ...],
 ) -> PoolSystem:
-    """Deploy a deal on ``chain``: accounts 0 admin/trustee, 1 servicer, 2 fee recipient, 3.. holders; the
+    """Deploy a deal on ``chain``: accounts 0 admin/trustee (and the fleet register, the one account that may
+    prepay), 1 servicer, 2 fee recipient, 3.. holders; the
     default ``rules`` trigger on three periods of interest arrears only, and anyone may distribute at a period's end.
 
     The terms are :func:`demo_terms` with ``term_overrides``, period 1 starting at the chain's clock once the
@@ -183,6 +184,7 @@ def deploy_pool_system(
         trustee=admin,
         fee_recipient=fee_recipient,
         junior_face=sum(junior_holders.values()) if junior_face is None else junior_face,
+        register=admin,
     )
     senior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)
     junior.grant_role(Role.DISTRIBUTOR_ROLE, pool, sender=admin)

@@ -25,14 +25,14 @@ INNER_LAYERS: dict[str, list[set[str]]] = {
     "rwa.model": [
         {"units", "calendar"},
         {"deal", "waterfall", "offering_book"},
-        {"deal_file", "placement", "terms"},
+        {"deal_file", "placement", "terms", "fleet"},
     ],
     "rwa.replay": [
         {"ledger", "outputs", "svg"},
         {"ingest", "history"},
         {"findings"},
         {"checks"},
-        {"report", "totals"},
+        {"report", "totals", "asset_report"},
         {"run"},
     ],
 }

@@ -87,5 +87,8 @@ def test_every_command_with_chain_options_is_given_them() -> None:
     for path, command in commands:
         names = {param.name for param in getattr(command, "params", [])}
         assert "opts" not in names, f"rwa {' '.join(path)}: decorate it with @chain_options()"
-    connected = [path for path, command in commands if "rpc_url" in {p.name for p in getattr(command, "params", [])}]
-    assert len(connected) == 32  # every command that reaches a chain
+    connected = {path for path, command in commands if "rpc_url" in {p.name for p in getattr(command, "params", [])}}
+    # the walk finds the commands that reach a chain, in every group (not a vacuous pass over nothing)
+    assert {("issue",), ("distribute",), ("status",), ("replay",), ("oracle", "publish"), ("oracle", "attest"),
+            ("offering", "close"), ("fleet", "fund-equity"), ("fleet", "settle"), ("governance", "roles"),
+            ("trade", "fill")} <= connected

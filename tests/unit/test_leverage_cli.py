@@ -26,7 +26,8 @@ def app() -> typer.Typer:
 def test_size_prints_tables(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["size", "--deal", str(EXAMPLE), "--paths", "2000"])
     assert result.exit_code == 0, result.output
-    for text in ("binds", "Stress grid", "Monte Carlo", "Seed consistency", "Senior schedule"):
+    for text in ("binds", "Stress grid", "Monte Carlo", "Seed consistency", "Senior schedule", "Use of proceeds",
+                 "Releases per supplier order", "What the shortfall prepays", "senior paid in full"):
         assert text in result.stdout
 
 
@@ -53,6 +54,20 @@ def test_size_json_has_stable_keys(app: typer.Typer) -> None:
     assert {"junior_irr", "junior_xirr", "junior_moic", "senior_yield_nominal"} <= set(data["returns"])
     assert {"utilization_at_dscr_1", "utilization_at_covenant", "rent_per_server_month_at_dscr_1",
             "max_cfads_haircut"} <= set(data["breakevens"])
+    # the use of proceeds: the same integers as the model computes, the raise accounted for to the unit
+    from rwa.leverage.analysis import stress_scenarios
+    from rwa.leverage.report import SHORTFALL_ROW, use_of_proceeds_json
+    from rwa.leverage.sizing import size_deal
+    from rwa.leverage.use_of_proceeds import use_of_proceeds
+    from rwa.model.deal_file import load_deal
+
+    deal = load_deal(EXAMPLE)
+    sizing = size_deal(deal)
+    row = next(s for key, _, s in stress_scenarios(deal, sizing) if key == SHORTFALL_ROW)
+    uop = data["use_of_proceeds"]
+    assert uop == use_of_proceeds_json(use_of_proceeds(deal, sizing, row))
+    assert uop["raise"] == uop["reserve_at_close"] + uop["costs"] + uop["escrowed"] + uop["to_treasury"]
+    assert all(isinstance(v, int) for v in uop["shortfall"].values() if not isinstance(v, bool | str | list))
 
 
 def test_size_writes_plots(app: typer.Typer, tmp_path: Path) -> None:

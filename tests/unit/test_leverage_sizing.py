@@ -26,6 +26,7 @@ from rwa.leverage.cashflows import (
     collateral_value,
     delivered_servers,
     largest_lessee,
+    largest_supplier,
     lease_servers,
     lessee_default,
 )
@@ -33,6 +34,7 @@ from rwa.leverage.path_engine import run_paths
 from rwa.leverage.sculpt import size_by_dscr
 from rwa.leverage.sizing import CONSTRAINTS
 from rwa.model.deal import Deal, parse_deal
+from rwa.model.fleet import delivery_batches
 from tests.support.deals import EXAMPLE_DEAL as EXAMPLE
 
 
@@ -216,11 +218,26 @@ def test_revenue_model(deal: Deal) -> None:
 
 
 def test_delivery_shortfall_hits_the_largest_supplier(deal: Deal) -> None:
-    # OEM-B ships 470 servers in total, OEM-A 330: the stress cuts OEM-B to 12/330 of each batch
+    # the register's rule: the supplier with the most servers scheduled delivers 12/330 of each of its batches
+    orders = deal.cluster.supplier_orders()
+    largest = max(orders, key=lambda o: (o.servers, -orders.index(o)))
+    assert largest_supplier(deal) == largest.supplier
     short = delivered_servers(deal, shortfall=True)
-    assert short[0] == 330 + 320 * 12 // 330
+    expected = [sum(d.servers * 12 // 330 if d.supplier == largest.supplier else d.servers
+                    for d in deal.cluster.deliveries if d.period <= p) for p in range(1, deal.periods.count + 1)]
+    assert short == expected
+    assert short == [sum(b.servers for b in delivery_batches(deal, shortfall=True) if b.period <= p)
+                     for p in range(1, deal.periods.count + 1)]
     servers = lease_servers(deal, shortfall=True)
     assert sum(row[0] for row in servers) == short[0]
+
+
+def test_delivery_delay_moves_the_largest_supplier_only(deal: Deal) -> None:
+    late = largest_supplier(deal)
+    delayed = delivered_servers(deal, delay=6)
+    expected = [sum(d.servers for d in deal.cluster.deliveries
+                    if d.period + (6 if d.supplier == late else 0) <= p) for p in range(1, deal.periods.count + 1)]
+    assert delayed == expected
 
 
 def test_scenarios_cut_cash(deal: Deal) -> None:

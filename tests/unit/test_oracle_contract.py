@@ -13,8 +13,10 @@ from rwa.chain.interface import Chain
 from rwa.chain.tx import contract_at, deploy, send
 from rwa.errors import ContractRevertError
 from rwa.model.calendar import CALENDAR_MONTHS, month_ends
+from rwa.model.fleet import LeaseRow, contracted_rent
 from rwa.model.units import FX_RATE_SCALE, UINT96_MAX, UINT128_MAX, fx_convert_down
-from rwa.onchain.oracle import Report
+from rwa.onchain.oracle import Report, tape_hash
+from rwa.onchain.register import Delivery, serials_hash
 from rwa.oracle.report import digest, sign_report
 from tests.support.oracle import (
     CONTRACTED_RENT,
@@ -22,10 +24,16 @@ from tests.support.oracle import (
     MULTIPLE_BPS,
     PERIOD,
     PERIODS,
+    RENT_PER_SERVER,
     RMB_RATE,
+    SERIALS,
+    SERVERS,
     OracleSetup,
+    attest,
     deploy_oracle,
+    retaped,
     sample_report,
+    with_tape,
 )
 
 DAY = 86_400
@@ -187,7 +195,7 @@ def test_a_report_converted_from_its_source_currency_is_accepted_and_emitted_wit
     assert setup.oracle.report_of(1) == report
     [event] = setup.oracle.events()
     assert (event.report.source_revenue, event.report.fx_rate) == (64_800_001, RMB_RATE)
-    args = setup.oracle.contract.events.ReportSubmitted.get_logs(from_block=0)[0]["args"]
+    args = setup.oracle.contract.events.ReportSubmitted.get_logs(from_block=0)[0]["args"]["report"]
     assert (args["revenue"], args["sourceRevenue"], args["fxRate"]) == (9_000_000, 64_800_001, RMB_RATE)
 
 
@@ -214,7 +222,7 @@ def test_an_amendment_is_held_to_the_fx_rule_and_a_new_rate_alone_is_a_change(se
     err = _rejects("FxConversionMismatch", setup.oracle.amend, 1, broken, _sigs(setup, broken), sender=setup.admin)
     assert err.error_args["expected"] == first.revenue
     # the same stablecoin revenue from one more source unit: another report, not AmendmentUnchanged
-    restated = replace(first, source_revenue=first.source_revenue + 1, version=1)
+    restated = retaped(replace(first, source_revenue=first.source_revenue + 1, version=1))
     assert fx_convert_down(restated.source_revenue, RMB_RATE) == first.revenue and not first.same_figures(restated)
     setup.oracle.amend(1, restated, _sigs(setup, restated), sender=setup.admin)
     amended = setup.oracle.events()[-1]
@@ -299,15 +307,96 @@ def test_an_unbound_oracle_refuses_every_amendment(setup: OracleSetup) -> None:
     _rejects("PoolNotBound", setup.oracle.amend, 1, new, _sigs(setup, new), sender=setup.admin)
 
 
-def test_the_contracted_rent_is_the_schedule_fixed_at_deployment(setup: OracleSetup) -> None:
-    inflated = sample_report(1, revenue=CONTRACTED_RENT * 3, rent=CONTRACTED_RENT * 4)
-    err = _rejects("ContractedRentMismatch", setup.oracle.submit, inflated, _sigs(setup, inflated),
-                   sender=setup.admin)
-    assert err.error_args == {"period": 1, "scheduled": CONTRACTED_RENT, "reported": CONTRACTED_RENT * 4}
-    over = sample_report(1, revenue=CONTRACTED_RENT * 3)
-    _rejects("RevenueOutOfBounds", setup.oracle.submit, over, _sigs(setup, over), sender=setup.admin)
-    assert setup.oracle.contract.functions.contractedRentOf(1).call() == CONTRACTED_RENT
-    assert setup.oracle.contract.functions.periodCount().call() == PERIODS
+PART = 300
+"""Servers of the test order delivered in period 1 when the rest comes in period 2."""
+
+
+def _part_delivered(chain: Chain) -> OracleSetup:
+    """The test register with :data:`PART` servers accepted at period 1's start and none other yet."""
+    s = deploy_oracle(chain, ended=2, deliver=False)
+    attest(s, Delivery(0, PART, serials_hash(SERIALS[:PART]), s.first_start, "Test site", 0))
+    return s
+
+
+def _of_part(report: Report) -> Report:
+    """``report`` for :data:`PART` servers: its one tape row and its active servers."""
+    return retaped(with_tape(replace(report, active_servers=PART), [replace(report.tape[0], servers=PART)]))
+
+
+def test_the_contracted_rent_follows_the_leases_of_the_delivered_servers(chain: Chain) -> None:
+    s = _part_delivered(chain)
+    leases = s.register.leases()
+    rent_1 = contracted_rent(leases, PART, 1)
+    assert rent_1 == PART * RENT_PER_SERVER < CONTRACTED_RENT
+    whole_lease = _of_part(sample_report(1, revenue=rent_1))  # the rent of servers that never came
+    err = _rejects("ContractedRentMismatch", _submit, s, whole_lease)
+    assert err.error_args == {"period": 1, "scheduled": rent_1, "reported": CONTRACTED_RENT}
+    over = _of_part(sample_report(1, revenue=rent_1 * MULTIPLE_BPS // 10_000 + 1, rent=rent_1))
+    _rejects("RevenueOutOfBounds", _submit, s, over)  # the bound follows the delivered rent too
+    _submit(s, _of_part(sample_report(1, revenue=rent_1, rent=rent_1)))
+    # the rest of the order arrives in period 2: from then the lease's rent is for all its servers
+    attest(s, Delivery(0, SERVERS - PART, serials_hash(SERIALS[PART:]), s.first_start + PERIOD, "Test site", 1))
+    assert contracted_rent(leases, s.register.fleet_at(s.oracle.period_end(2)), 2) == CONTRACTED_RENT
+    _submit(s, sample_report(2))
+    assert s.oracle.latest_period() == 2
+    assert s.oracle.contract.functions.periodCount().call() == PERIODS
+
+
+def test_a_report_whose_revenue_is_not_its_tapes_billed_total_is_refused(setup: OracleSetup) -> None:
+    honest = sample_report(1)
+    row = honest.tape[0]
+    short = with_tape(honest, [replace(row, billed=row.billed - 1)])  # the quorum signs it, still refused
+    err = _rejects("RevenueNotTapeTotal", _submit, setup, short)
+    assert err.error_args == {"period": 1, "tapeBilled": row.billed - 1, "sourceRevenue": honest.source_revenue}
+    assert setup.oracle.latest_period() == 0
+    _submit(setup, honest)
+
+
+def test_active_servers_above_the_delivered_fleet_are_refused(chain: Chain) -> None:
+    s = _part_delivered(chain)
+    honest = _of_part(sample_report(1, revenue=1_000_000, rent=PART * RENT_PER_SERVER))
+    claimed = replace(honest, active_servers=SERVERS)  # the lease's servers, not the fleet's
+    err = _rejects("ActiveServersAboveFleet", _submit, s, claimed)
+    assert err.error_args == {"period": 1, "activeServers": SERVERS, "fleet": PART}
+    _submit(s, honest)
+
+
+def test_a_lease_billed_for_servers_never_delivered_is_refused(chain: Chain) -> None:
+    s = _part_delivered(chain)
+    rent = PART * RENT_PER_SERVER
+    billed_whole = replace(_of_part(sample_report(1, revenue=1_000_000, rent=rent)), active_servers=PART)
+    billed_whole = with_tape(billed_whole, [replace(billed_whole.tape[0], servers=PART + 1)])
+    err = _rejects("TapeServersAboveLease", _submit, s, billed_whole)
+    assert err.error_args == {"period": 1, "lease": 1, "servers": PART + 1, "allowed": PART}
+    mismatch = with_tape(billed_whole, [replace(billed_whole.tape[0], servers=PART - 1)])
+    err = _rejects("TapeServersMismatch", _submit, s, mismatch)
+    assert err.error_args == {"period": 1, "tapeServers": PART - 1, "activeServers": PART}
+
+
+def test_a_tape_that_is_not_the_signed_one_is_refused(setup: OracleSetup) -> None:
+    honest = sample_report(1)
+    row = honest.tape[0]
+    signed = _sigs(setup, honest)
+    other = (replace(row, collected=row.collected - 1, days_past_due=30),)  # sent in place of the signed tape
+    swapped = replace(honest, tape=other)  # keeps the signed tapeHash
+    err = _rejects("TapeHashMismatch", _submit, setup, swapped, signed)
+    assert err.error_args == {"period": 1, "computed": tape_hash(other), "reported": honest.tape_hash}
+    missing = replace(honest, tape=())
+    err = _rejects("TapeLength", _submit, setup, missing, signed)
+    assert err.error_args == {"period": 1, "leases": 1, "rows": 0}
+    _submit(setup, honest, signed)
+
+
+def test_a_tape_with_a_lessee_past_due_is_recorded_for_the_pool(setup: OracleSetup) -> None:
+    late = sample_report(1, days_past_due=45)
+    assert late.tape[0].collected == 0
+    _submit(setup, late)
+    assert setup.oracle.past_due_of(1) == (1, 45)
+    assert setup.oracle.contract.functions.latestPastDue().call() == [1, 1, 45]
+    _submit(setup, sample_report(2))
+    assert setup.oracle.past_due_of(2) == (0, 0)
+    [(period, version, rows)] = [t for t in setup.oracle.tape_events() if t[0] == 1]
+    assert (period, version, rows) == (1, 0, late.tape) and rows[0] == LeaseRow(1, SERVERS, late.source_revenue, 0, 45)
 
 
 def test_amend_after_distribution_is_rejected(setup: OracleSetup) -> None:
@@ -365,9 +454,9 @@ def test_constructor_validates_threshold(chain: Chain) -> None:
     admin = chain.accounts[0].address
     reporters = [a.address for a in chain.accounts[10:12]]
     with pytest.raises(ContractRevertError) as info:
-        deploy(chain, "RevenueOracle", admin, reporters, 3, 0, PERIOD, GRACE, MULTIPLE_BPS, [1], sender=admin)
+        deploy(chain, "RevenueOracle", admin, reporters, 3, 0, PERIOD, GRACE, MULTIPLE_BPS, 1, sender=admin)
     assert info.value.error_name == "InvalidThreshold"
     with pytest.raises(ContractRevertError) as info:
-        deploy(chain, "RevenueOracle", admin, [reporters[0], reporters[0]], 1, 0, PERIOD, GRACE, MULTIPLE_BPS, [1],
+        deploy(chain, "RevenueOracle", admin, [reporters[0], reporters[0]], 1, 0, PERIOD, GRACE, MULTIPLE_BPS, 1,
                sender=admin)
     assert info.value.error_name == "ReporterAlreadyAdded"

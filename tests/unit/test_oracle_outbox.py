@@ -64,3 +64,47 @@ def test_an_outbox_of_the_first_format_keeps_its_pending_transaction(tmp_path: P
     again = Outbox(path)  # opened again: adopted once, nothing lost
     assert [e.period for e in again.pending(ORACLE)] == [2]
     again.close()
+
+
+REGISTER = "0x" + "Cd" * 20
+
+
+def test_an_attestation_walks_signed_sending_done_by_its_sequence_and_its_tape_survives(tmp_path: Path) -> None:
+    from rwa.onchain.register import Delivery
+
+    box = Outbox(tmp_path / "outbox.sqlite")
+    delivery = Delivery(0, 12, b"\x07" * 32, 1_700_000_000, "Hall 2", 4)
+    box.record_attestation_signed(REGISTER, 4, "delivery", delivery.to_json(), [b"\x01" * 85])
+    entry = box.attestation(REGISTER, 4)
+    assert entry is not None and entry.status is OutboxStatus.SIGNED and entry.raw_tx is None
+    assert Delivery.from_json(entry.item) == delivery and entry.signatures == (b"\x01" * 85,)
+    box.record_attestation_sending(REGISTER, 4, b"raw", "0xbeef")
+    assert [(e.sequence, e.status) for e in box.pending_attestations(REGISTER)] == [(4, OutboxStatus.SENDING)]
+    box.record_attestation_done(REGISTER, 4, None)
+    done = box.attestation(REGISTER, 4)
+    assert done is not None and done.status is OutboxStatus.DONE and done.tx_hash == "0xbeef"
+    assert box.pending_attestations(REGISTER) == [] and box.attestation(REGISTER, 5) is None
+    late = sample_report(2, days_past_due=40)  # a report's tape goes through the outbox with it
+    box.record_signed(ORACLE, ReportKind.SUBMITTED, late, [b"\x02" * 85])
+    kept = box.get(ORACLE, ReportKind.SUBMITTED, 2)
+    assert kept is not None and kept.report.tape == late.tape and kept.report.tape_hash == late.tape_hash
+    box.close()
+
+
+def test_an_outbox_written_before_attestations_is_read_and_then_gains_their_table(tmp_path: Path) -> None:
+    path = tmp_path / "before.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE entries (oracle TEXT NOT NULL, kind TEXT NOT NULL, period INTEGER NOT NULL, report TEXT NOT "
+        "NULL, signatures TEXT NOT NULL, raw_tx TEXT, tx_hash TEXT, status TEXT NOT NULL, updated INTEGER NOT NULL, "
+        "PRIMARY KEY (oracle, kind, period))"
+    )
+    db.commit()
+    db.close()
+    reading = Outbox(path, read_only=True)
+    assert reading.pending_attestations(REGISTER) == [] and reading.attestation(REGISTER, 0) is None
+    reading.close()
+    writing = Outbox(path)
+    writing.record_attestation_signed(REGISTER, 0, "lease-update", {"lease": 1}, [])
+    assert [e.sequence for e in writing.pending_attestations(REGISTER)] == [0]
+    writing.close()

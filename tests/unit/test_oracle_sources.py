@@ -11,6 +11,8 @@ from eth_account import Account
 from rwa.errors import InputError
 from rwa.leverage.cashflows import contracted_rent, delivered_servers, lease_rent, lease_servers
 from rwa.model.deal_file import load_deal
+from rwa.model.fleet import contracted_rent as fleet_rent
+from rwa.model.fleet import register_terms
 from rwa.model.units import FX_RATE_SCALE, fx_convert_down
 from rwa.oracle.billing import read_billing, write_csv, write_json
 from rwa.oracle.keys import load_reporter_keystores, select_signers, write_keystore
@@ -81,11 +83,15 @@ def test_simulator_servers_and_rents_are_the_calculators() -> None:
         billable = sum(lease[index] for lease in rents)
         price = int(row.raw["price_index_bps"])
         in_stablecoin = billable * price * row.utilization_bps // 10**8
-        # billed in RMB (the file's rents taken back at the deal's rate), converted at the same rate
-        assert row.source_revenue == billable * FX_RATE_SCALE // RMB_RATE * price * row.utilization_bps // 10**8
+        # each lease billed in RMB (its rent taken back at the deal's rate), the tape's total converted at the rate
+        billed = [lease[index] * FX_RATE_SCALE // RMB_RATE * price * row.utilization_bps // 10**8 for lease in rents]
+        assert [(r.lease, r.servers, r.billed, r.collected, r.days_past_due) for r in row.tape] == [
+            (i + 1, servers[i][index], billed[i], billed[i], 0) for i in range(len(rents))]
+        assert row.source_revenue == sum(billed)
         assert row.fx_rate == RMB_RATE and row.raw["source_currency"] == "RMB"
         assert row.revenue == fx_convert_down(row.source_revenue, row.fx_rate)
-        assert in_stablecoin - 1 <= row.revenue <= in_stablecoin  # there and back loses at most one smallest unit
+        # there and back, lease by lease, loses at most one smallest unit a lease
+        assert in_stablecoin - len(rents) <= row.revenue <= in_stablecoin
         assert 0 <= row.revenue <= row.contracted_rent  # utilization and prices never bill above the contracts
 
 
@@ -95,7 +101,8 @@ def test_a_deal_without_a_source_currency_simulates_its_revenue_at_the_rate_one(
     for converted, row in zip(simulate(deal, 4), simulate(plain, 4), strict=True):
         assert (row.source_revenue, row.fx_rate) == (row.revenue, FX_RATE_SCALE)
         assert row.raw["source_currency"] == "USDC" and row.utilization_bps == converted.utilization_bps
-        assert row.revenue - 1 <= converted.revenue <= row.revenue
+        # each lease rounds on its own, in the finer source unit or in the stablecoin's: one smallest unit a lease
+        assert abs(converted.revenue - row.revenue) <= len(row.tape)
 
 
 def test_an_export_with_the_conversion_reports_it_and_one_without_reports_the_stablecoins_revenue(
@@ -149,8 +156,14 @@ def test_simulator_leaves_servers_idle_until_they_are_delivered() -> None:
         first.model_copy(update={"period": 3}), *deal.cluster.deliveries[1:]]})})
     on_time, delayed = simulate(deal, 1), simulate(late, 1)
     assert delayed[0].active_servers < on_time[0].active_servers
-    assert delayed[0].contracted_rent == on_time[0].contracted_rent  # the contracts do not care about deliveries
+    # the contracted rent follows the leases of the servers delivered (the register's rule), not the contracts alone
+    assert delayed[0].contracted_rent < on_time[0].contracted_rent
+    leases = register_terms(late, "0x" + "11" * 20).leases
+    for period in (1, 2, 3):
+        fleet = delivered_servers(late)[period - 1]
+        assert delayed[period - 1].contracted_rent == fleet_rent(leases, fleet, period)
     assert delayed[2].active_servers == on_time[2].active_servers
+    assert delayed[2].contracted_rent == on_time[2].contracted_rent
 
 
 def test_stress_cuts_rent_from_month_13_and_holds_utilization_near_half() -> None:
@@ -191,3 +204,40 @@ def test_reporter_keystores_decrypt_and_refuse_a_wrong_password(tmp_path: Path) 
     assert sorted(a.address.lower() for a in chosen) == sorted(a.address.lower() for a in accounts[:2])
     with pytest.raises(InputError, match="threshold is 3"):
         select_signers(loaded, [a.address for a in accounts[:2]], 3)
+
+
+def _tape_csv(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(["period,lease,servers,billed,collected,days_past_due", *lines]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_a_csv_export_takes_its_tapes_from_a_companion_and_hashes_them_as_if_it_carried_them(tmp_path: Path) -> None:
+    rows = billing_rows(range(1, 3))
+    carried = read_billing(write_export(rows, tmp_path / "with.csv"))
+    bare = [{k: v for k, v in row.items() if k != "tape"} for row in rows]
+    lines = [f"{row['period']},1,{row['active_servers']},{row['revenue']},{row['revenue']}," for row in rows]
+    companion = read_billing(write_export(bare, tmp_path / "bare.csv"), _tape_csv(tmp_path / "tape.csv", lines))
+    for period in (1, 2):
+        assert companion.row(period).to_report() == carried.row(period).to_report()
+        assert companion.row(period).data_hash() == carried.row(period).data_hash()
+
+
+def test_a_tape_companion_that_does_not_fit_its_export_is_refused_in_one_line(tmp_path: Path) -> None:
+    rows = billing_rows(range(1, 2))
+    bare = write_export([{k: v for k, v in rows[0].items() if k != "tape"}], tmp_path / "bare.csv")
+    revenue = rows[0]["revenue"]
+    cases = [
+        ([f"1,1,800,{revenue},{revenue},", f"2,1,800,{revenue},{revenue},"], bare,
+         "period 2: the export"),
+        ([f"1,2,800,{revenue},{revenue},"], bare, "tape[0]: lease: 2, must be 1"),
+        ([f"1,1,800,{int(str(revenue)) - 1},0,30"], bare, "tape: the rows bill"),
+        ([f"1,1,800,{revenue},{revenue},"], write_export(rows, tmp_path / "with.csv"), "given both"),
+    ]
+    for i, (lines, export, expected) in enumerate(cases):
+        with pytest.raises(InputError) as info:
+            read_billing(export, _tape_csv(tmp_path / f"t{i}.csv", lines))
+        assert expected in str(info.value) and "\n" not in str(info.value), str(info.value)
+    (tmp_path / "h.csv").write_text("period,lease,servers\n1,1,800\n", encoding="utf-8")
+    with pytest.raises(InputError, match="header lacks column"):
+        read_billing(bare, tmp_path / "h.csv")

@@ -214,6 +214,7 @@ def _deploy(s: PoolSystem, **changes: Any) -> LeasePool:
         "trustee": s.admin,
         "fee_recipient": s.fee_recipient,
         "junior_face": s.junior.total_supply(),
+        "register": s.admin,
     }
     args.update(changes)
     terms = args.pop("terms")
@@ -226,8 +227,8 @@ def test_constructor_refuses_inconsistent_terms(system: PoolSystem) -> None:
     terms = system.terms
     tuple_terms = (terms.first_period_start, 30 * 86_400, 3, 1200, 1000, 1, 12000)
     parties = (system.usd.address, system.oracle.address, system.senior.address, system.junior.address,
-               system.admin, system.servicer, system.admin, system.fee_recipient)
-    rules = (3, 0, 0, 0, 0)
+               system.admin, system.servicer, system.admin, system.fee_recipient, system.admin)
+    rules = (3, 0, 0, 0, 0, 0)
     reverts(
         lambda: tx.deploy(system.chain, "LeasePool", tuple_terms, [1, 2], [0, 0, 0], rules, parties, 0),
         "ScheduleLengthMismatch",
@@ -257,6 +258,7 @@ def test_constructor_refuses_zero_addresses_and_one_token_for_both_tranches(syst
     reverts(lambda: _deploy(system, oracle=ZERO), "ZeroAddress", index=1)
     reverts(lambda: _deploy(system, trustee=ZERO), "ZeroAddress", index=6)
     reverts(lambda: _deploy(system, fee_recipient=ZERO), "ZeroAddress", index=7)
+    reverts(lambda: _deploy(system, register=ZERO), "ZeroAddress", index=8)
     reverts(
         lambda: _deploy(system, junior=system.senior.address),
         "SameTrancheTokens",

@@ -26,8 +26,9 @@ def test_the_terms_carry_the_deals_calendar_months_through_the_maturity_settleme
 
 
 def test_a_manifest_of_the_30_day_rule_is_refused_with_the_reason(deal: Deal, sizing: Sizing) -> None:
-    old = record(sizing.pool_terms(deal)).model_copy(update={"version": TERMS_VERSION - 1})
-    with pytest.raises(InputError, match=r"rule version 3; this version knows 4 \(version 4 counts calendar-month"):
+    old = record(sizing.pool_terms(deal)).model_copy(update={"version": 3})
+    with pytest.raises(InputError, match=rf"rule version 3; this version knows {TERMS_VERSION} \(version 4 counts "
+                                         "calendar-month periods where earlier versions counted 30 days; version 5"):
         recorded_terms(deal, old)
     with pytest.raises(InputError, match="predates this version"):
         recorded_terms(deal, None)

@@ -25,10 +25,13 @@ class Links:
     oracle_pool: str
     timelock_is_admin: bool = True
     """Whether the timelock the manifest names holds the pool's admin role."""
+    register: str = ""
+    """The fleet register the pool takes its long-stop prepayment from (empty: the pool names none)."""
 
     def contracts(self) -> dict[str, str]:
-        return {"oracle": self.oracle, "senior": self.senior, "junior": self.junior, "stablecoin": self.stablecoin,
-                "registry": self.registry}
+        linked = {"oracle": self.oracle, "senior": self.senior, "junior": self.junior, "stablecoin": self.stablecoin,
+                  "registry": self.registry}
+        return linked | ({"register": self.register} if self.register else {})
 
 
 def reconcile_links(

@@ -1,5 +1,6 @@
 """Every stablecoin unit into and out of the pool and the tokens, transfer by transfer, from the stablecoin's own
-transfers and balances; and every distribution to a token as a leg of the pool's waterfall."""
+transfers and balances; and every distribution to a token as a leg of the pool's waterfall or of the register's
+long-stop prepayment (``Prepaid``)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def reconcile_money(
     token_names = {addr.lower(): name for name, addr in by_name.items()}
     fee_l = fee_recipient.lower()
     runs = history.distribution_txs()
+    prepays = {ev.tx_hash: ev for ev in history.prepaid}
     deposits: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for ev in history.prepaid:  # the register's long-stop prepayment comes in like a deposit and leaves as legs
+        deposits[ev.tx_hash].append((str(ev.args["from"]).lower(), int(ev.args["amount"])))
     for ev in history.deposit_events:
         deposits[ev.tx_hash].append((str(ev.args["from"]).lower(), int(ev.args["amount"])))
     for ev in history.reserve_funded:
@@ -59,7 +63,7 @@ def reconcile_money(
                 _donation(rec, ev, "pool", pool, value)
         if src == pool_l:
             net["pool"] -= value
-            if ev.tx_hash in runs and (dst == fee_l or dst in token_names):
+            if (ev.tx_hash in runs or ev.tx_hash in prepays) and (dst == fee_l or dst in token_names):
                 legs_paid[ev.tx_hash][dst] += value
             elif dst == fee_l and value in fee_payments.get(ev.tx_hash, []):
                 fee_payments[ev.tx_hash].remove(value)  # a deferred fee, paid later
@@ -77,7 +81,7 @@ def reconcile_money(
         if dst in token_names:
             name = token_names[dst]
             net[name] += value
-            if not (src == pool_l and ev.tx_hash in runs):
+            if not (src == pool_l and (ev.tx_hash in runs or ev.tx_hash in prepays)):
                 _donation(rec, ev, name, by_name[name], value)
         if src in token_names:
             name = token_names[src]
@@ -112,9 +116,19 @@ def reconcile_money(
             if got != amount:
                 rec.add(FindingKind.POOL_OUTFLOW, period, dst, amount, got,
                         f"period {period}: stablecoin the waterfall paid to {dst}")
+    for tx, prepaid in prepays.items():
+        for dst, amount in ((tokens["senior"].lower(), int(prepaid.args["seniorPaid"])),
+                            (tokens["junior"].lower(), int(prepaid.args["juniorPaid"]))):
+            got = legs_paid.get(tx, {}).get(dst, 0)
+            if got != amount:
+                rec.add(FindingKind.POOL_OUTFLOW, None, dst, amount, got,
+                        f"the long-stop prepayment in block {prepaid.block}: stablecoin the pool paid to {dst}",
+                        block=prepaid.block)
     deposited = sum(sum(k.values()) for k in history.deposits.values())
     deposited += sum(int(ev.args["amount"]) for ev in history.reserve_funded)
+    deposited += sum(int(ev.args["amount"]) for ev in history.prepaid)
     paid = sum(legs.fee + legs.senior_paid + legs.junior for legs, _ in history.legs.values())
+    paid += sum(int(ev.args["seniorPaid"]) + int(ev.args["juniorPaid"]) for ev in history.prepaid)
     rec.expected_balances["pool"] = deposited - paid + rec.donations.get("pool", 0)
     for name in tokens:
         distributed = sum(int(e.args["amount"]) for e in history.tokens.get(name, TokenHistory(name, "")).distributions)
@@ -149,6 +163,7 @@ def reconcile_distributions(history: History, pool: str, rec: Reconciliation) ->
     """Every ``FundsDistributed`` on a token is the pool's waterfall leg for that token, in the distribution's own
     transaction, for the leg's amount; anything else credited holders with money the waterfall did not pay."""
     runs = history.distribution_txs()
+    prepays = {ev.tx_hash: ev for ev in history.prepaid}
     for name, tok in history.tokens.items():
         for ev in tok.distributions:
             amount = int(ev.args["amount"])
@@ -157,8 +172,10 @@ def reconcile_distributions(history: History, pool: str, rec: Reconciliation) ->
             if period is not None:
                 legs = history.legs[period][0]
                 leg = legs.senior_paid if name == "senior" else legs.junior
+            elif ev.tx_hash in prepays:
+                leg = int(prepays[ev.tx_hash].args["seniorPaid" if name == "senior" else "juniorPaid"])
             by_pool = str(ev.args["distributor"]).lower() == pool.lower()
-            if period is None or not by_pool or leg != amount:
+            if (period is None and ev.tx_hash not in prepays) or not by_pool or leg != amount:
                 rec.add(
                     FindingKind.DISTRIBUTION_OUTSIDE_WATERFALL,
                     period if period is not None else _period_at(history, ev.block),

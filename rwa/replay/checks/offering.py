@@ -62,6 +62,7 @@ def reconcile_offering(
     tokens: Mapping[str, str],
     balance: int,
     rec: Reconciliation,
+    capex_total: int = 0,
 ) -> OfferingBook:
     """Check the offering at ``offering`` (see the module); ``balance`` is its stablecoin balance at the head."""
     _reconcile_config(onchain, expected, offering, rec)
@@ -147,7 +148,7 @@ def reconcile_offering(
                 _refund(flows, owed_to[0], amount, ev)
     book.subscribers = len(seen)
     if outcome is not None and not outcome.cancelled:
-        _reconcile_routing(history, outcome, config, costs, offering, pool, rec)
+        _reconcile_routing(history, outcome, config, costs, offering, pool, rec, capex_total)
     _reconcile_flows(history, offering, allowed_in, allowed_out, balance, book, rec)
     _reconcile_tokens(history, offering, tokens, mints, deliveries, rec)
     return book
@@ -243,11 +244,15 @@ def _reconcile_abandon(ev: Event, book: OfferingBook, config: OfferingConfig, of
 
 
 def _reconcile_routing(history: History, outcome: CloseOutcome, config: OfferingConfig, costs: list[Cost],
-                       offering: str, pool: str, rec: Reconciliation) -> None:
-    """The close's routing events name the deal's recipients with the book's amounts."""
+                       offering: str, pool: str, rec: Reconciliation, capex_total: int) -> None:
+    """The close's routing events name the deal's recipients with the book's amounts: the reserve, the costs, the
+    capex share of the proceeds (at most ``capex_total``, the fleet's price) into the escrow, the rest to the
+    treasury."""
     want = ([(0, pool.lower(), outcome.reserve)] if outcome.reserve else [])
     want += [(1, c.recipient.lower(), c.amount) for c in costs]
-    want += [(2, config.treasury.lower(), outcome.proceeds)] if outcome.proceeds else []
+    escrowed = min(outcome.proceeds, capex_total) if config.escrow and int(config.escrow, 16) else 0
+    want += [(3, config.escrow.lower(), escrowed)] if escrowed else []
+    want += [(2, config.treasury.lower(), outcome.proceeds - escrowed)] if outcome.proceeds - escrowed else []
     got = [(int(e.args["kind"]), str(e.args["recipient"]).lower(), int(e.args["amount"]))
            for e in history.offering if e.event == "CloseRouted"]
     if got != want:

@@ -1,6 +1,6 @@
-"""The oracle's reports: each conversion recomputed from its source revenue and rate, the contracted rent against the
-deal's leases, each amendment disclosed (a finding after its period's distribution), and the rent collected against
-the revenue reported."""
+"""The oracle's reports: each conversion recomputed from its source revenue and rate, each amendment disclosed (a
+finding after its period's distribution), and the rent collected against the revenue reported. (The contracted rent
+and the lease tape are checked against the fleet register: :mod:`rwa.replay.checks.fleet`.)"""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from rwa.replay.findings import DisclosureKind, FindingKind, Reconciliation
 from rwa.replay.history import History, ReportRecord
 
 
-def reconcile_reports(history: History, contracted: list[int], oracle: str, rec: Reconciliation) -> None:
-    """Each report's conversion recomputed from its source revenue and rate; the latest report's contracted rent
-    against the deal's leases; each amendment disclosed, and a finding when it came after the period was distributed
-    (the oracle's rules forbid it: the paid figure would no longer be the report)."""
+def reconcile_reports(history: History, oracle: str, rec: Reconciliation) -> None:
+    """Each report's conversion recomputed from its source revenue and rate; each amendment disclosed, and a finding
+    when it came after the period was distributed (the oracle's rules forbid it: the paid figure would no longer be
+    the report)."""
     distributed_at = {period: (ev.block, ev.log_index) for period, (_, ev) in history.legs.items()}
     for period, records in sorted(history.reports.items()):
         for r in records:
@@ -42,17 +42,6 @@ def reconcile_reports(history: History, contracted: list[int], oracle: str, rec:
                     f"distribution, signed by {len(r.signers)}: {', '.join(r.signers)}",
                     period=period,
                 )
-        last = records[-1]
-        if 1 <= period <= len(contracted) and last.contracted_rent != contracted[period - 1]:
-            rec.add(
-                FindingKind.CONTRACTED_RENT,
-                period,
-                oracle,
-                contracted[period - 1],
-                last.contracted_rent,
-                "the report's contracted rent differs from the lease contracts in the deal",
-                block=last.block,
-            )
 
 
 def reconcile_conversion(r: ReportRecord, oracle: str, rec: Reconciliation) -> None:

@@ -16,12 +16,14 @@ from rwa.model.waterfall import (
     cure_default,
     declare_default,
     fund_reserve,
+    prepay,
     run_maturity,
     run_period,
     run_recovery,
 )
 from rwa.replay.findings import FindingKind, Reconciliation
 from rwa.replay.history import History
+from rwa.replay.ledger import Event
 
 LEG_FIELDS = [f.name for f in fields(PeriodLegs) if f.name not in ("period", "senior_dust", "junior_dust")]
 
@@ -30,17 +32,12 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
     from rwa.onchain.pool import DepositKind
 
     state = PoolState.opening(terms)
-    changes = sorted([*history.default_events, *history.reserve_funded], key=lambda e: (e.block, e.log_index))
+    changes = sorted([*history.default_events, *history.reserve_funded, *history.prepaid],
+                     key=lambda e: (e.block, e.log_index))
     for period in sorted(history.legs):
         actual, event = history.legs[period]
         while changes and (changes[0].block, changes[0].log_index) < (event.block, event.log_index):
-            change = changes.pop(0)
-            if change.event == "ReserveFunded":
-                state = fund_reserve(state, int(change.args["amount"]))
-            elif change.event == "DefaultDeclared" and not state.defaulted:
-                state = declare_default(state)
-            elif change.event == "DefaultCured" and state.defaulted:
-                state = cure_default(state)
+            state = _apply(state, changes.pop(0), pool, rec)
         cash = sum(history.deposits.get(period, {}).values())
         if period == terms.maturity_period:
             state, expected = run_maturity(terms, state, cash)
@@ -82,6 +79,32 @@ def reconcile_waterfall(history: History, terms: PoolTerms, pool: str, rec: Reco
             if want != got:
                 rec.add(FindingKind.WATERFALL_LEG, period, pool, want, got,
                         f"{name}: recomputed {want:,}, on-chain {got:,}")
+    for change in changes:
+        state = _apply(state, change, pool, rec)
+
+
+def _apply(state: PoolState, change: Event, pool: str, rec: Reconciliation) -> PoolState:
+    """A change of the pool's state between periods: the reserve funded, a default declared or cured, or the
+    register's long-stop prepayment (:func:`rwa.model.waterfall.prepay`, every field against the ``Prepaid``)."""
+    if change.event == "ReserveFunded":
+        return fund_reserve(state, int(change.args["amount"]))
+    if change.event == "DefaultDeclared" and not state.defaulted:
+        return declare_default(state)
+    if change.event == "DefaultCured" and state.defaulted:
+        return cure_default(state)
+    if change.event == "Prepaid" and not state.finalized and int(change.args["amount"]) > 0:
+        state, want = prepay(state, int(change.args["amount"]))
+        a = change.args
+        for name, expected, got in (("seniorPaid", want.senior, int(a["seniorPaid"])),
+                                    ("juniorPaid", want.junior, int(a["juniorPaid"])),
+                                    ("balanceAfter", want.balance_after, int(a["balanceAfter"])),
+                                    ("principalArrearsAfter", want.principal_arrears_after,
+                                     int(a["principalArrearsAfter"]))):
+            if expected != got:
+                rec.add(FindingKind.WATERFALL_LEG, state.last_distributed_period + 1, pool, expected, got,
+                        f"the prepayment in block {change.block}: {name} recomputed {expected:,}, on-chain {got:,}",
+                        block=change.block)
+    return state
 
 
 def find_late_periods(ends: Sequence[int], grace: int, last_distributed: int, now: int, pool: str,
