@@ -9,7 +9,8 @@ One seeded ``numpy.random.Generator`` draws, per path and month:
   (demand moves both), clipped to [0, 1];
 - lessee defaults: each lessee's hazard in month t comes from its annual PD, scaled up when the market rent has
   fallen *through month t-1* (a one-factor model on the standardized cumulative rent shock so far: no look-ahead),
-  and a lessee defaults in the first month its cumulative hazard passes its own exponential draw. A defaulted
+  and a lessee defaults in the first month its cumulative hazard passes its own exponential draw: one draw per
+  lessee (by name), so a lessee with several leases defaults on all of them at once. A defaulted
   lessee's servers stand empty for ``risk.relet_vacancy_periods``, then are re-let for the rest of the term at
   the market rent of the re-letting month less ``risk.relet_discount_bps``;
 - a residual-value factor (lognormal, mean 1, half-correlated with the path's whole rent shock: it is realised at
@@ -70,7 +71,9 @@ def draw(deal: Deal, paths: int, seed: int) -> Draws:
     util_shock *= math.sqrt(1 - rho * rho)
     util_shock += rho * rent_shock
     factor = rent_shock.sum(axis=0, dtype=np.float64) / math.sqrt(periods)  # the path's overall rent surprise
-    default_period = default_periods(deal, rent_shock, rng.standard_exponential((len(deal.leases), paths)))
+    lessees, lease_lessee = lessee_index(deal)
+    # one default time per lessee, shared by all its leases: a lessee with two leases defaults once, on both
+    default_period = default_periods(deal, rent_shock, rng.standard_exponential((len(lessees), paths)))[lease_lessee]
     rent_factor = _rent_factor(deal, rent_shock)
     utilization = _utilization(deal, util_shock)
     residual_factor = _residual_factor(deal, factor, rng.standard_normal(paths))
@@ -100,8 +103,15 @@ def _utilization(deal: Deal, shock: Float32Array) -> Float32Array:
     return np.clip(shock, 0.0, 1.0, out=shock)
 
 
+def lessee_index(deal: Deal) -> tuple[list[str], IntArray]:
+    """The deal's distinct lessees in file order, and for each lease the index of its lessee (a lessee is one credit:
+    its leases default together)."""
+    names = list(dict.fromkeys(lease.lessee for lease in deal.leases))
+    return names, np.array([names.index(lease.lessee) for lease in deal.leases], dtype=np.int64)
+
+
 def default_periods(deal: Deal, rent_shock: Float32Array, exposures: FloatArray) -> IntArray:
-    """First month each lessee pays nothing (``periods + 1``: never), leases x paths.
+    """First month each lessee pays nothing (``periods + 1``: never), lessees x paths (one row per exposure).
 
     ``rent_shock`` holds the standard normal rent innovations (periods x paths), ``exposures`` one unit
     exponential draw per lessee and path. The hazard of month t is the annual PD's monthly hazard scaled by

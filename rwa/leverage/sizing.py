@@ -248,6 +248,12 @@ def _infeasible(deal: Deal, cfads: list[int], cfads_p90: list[int], tenor: int, 
     if max(cfads_p90[:tenor], default=0) <= 0:
         return ("deal.leases: the cash flow after operating costs is never positive in the tenor at the P90 "
                 "utilization and rent haircut: the downside case carries no senior debt")
+    if binding == "largest_lessee_default":
+        risk, reserve = deal.risk, deal.financing.reserve_periods
+        return (f"deal.risk.relet_vacancy_periods: the largest lessee's default leaves no senior the pool pays on "
+                f"time: its servers stand empty {risk.relet_vacancy_periods} periods, then are re-let "
+                f"{risk.relet_discount_bps / 100:g}% below the market, and the reserve holds {reserve}; shorten the "
+                "vacancy, hold a longer reserve (financing.reserve_periods) or spread the rent over more lessees")
     return (f"deal.leases: the cash flow after operating costs carries no senior debt (sized senior 0, {binding} "
             "binds); rent must exceed operating costs by more")
 

@@ -21,6 +21,20 @@ def test_draws_are_seeded_and_shaped(deal: Deal) -> None:
     assert (a.default_period >= 1).all() and (a.default_period <= 61).all()
 
 
+def test_two_leases_of_one_lessee_default_together(deal: Deal) -> None:
+    """A lessee is one credit: its leases share one default time on every path (they were drawn apart, per lease)."""
+    first = deal.leases[0]
+    second = first.model_copy(update={"servers": 100, "start_period": 2, "term_periods": first.term_periods - 1})
+    leases = [first.model_copy(update={"servers": first.servers - 100}), second, *deal.leases[1:]]
+    twice = deal.model_copy(update={"leases": leases})
+    d = draw(twice, 20_000, 9)
+    np.testing.assert_array_equal(d.default_period[:, 0], d.default_period[:, 1])
+    assert (d.default_period[:, 0] <= 60).any()  # some paths do default: the equality is not vacuous
+    assert not np.array_equal(d.default_period[:, 0], d.default_period[:, 2])  # other lessees default apart
+    # a deal whose leases are all distinct lessees draws exactly as before, one default time per lease
+    np.testing.assert_array_equal(draw(deal, 2_000, 9).default_period.shape, (2_000, len(deal.leases)))
+
+
 def test_rent_and_utilization_move_together(deal: Deal) -> None:
     d = draw(deal, 4000, 3)
     rent_moves = np.diff(np.log(d.rent_factor), axis=1).ravel()

@@ -273,3 +273,18 @@ def test_a_deal_whose_costs_eat_its_revenue_is_refused_naming_the_cause() -> Non
     with pytest.raises(DealConfigError, match=cause) as info:
         size_deal(variant(operating_costs__power_per_server_month=Decimal("20000")))
     assert "\n" not in str(info.value) and info.value.exit_code == 2
+
+
+def test_a_vacancy_the_reserve_cannot_carry_is_refused_naming_the_vacancy_not_the_rent(deal: Deal) -> None:
+    """One lessee whose servers stand empty longer than the reserve's span: the refusal names the vacancy and the
+    reserve (it said "rent must exceed operating costs", which the rent does)."""
+
+    one = deal.leases[0].model_copy(update={"servers": deal.cluster.servers})
+    single = deal.model_copy(update={"leases": [one],
+                                     "risk": deal.risk.model_copy(update={"relet_vacancy_periods": 6})})
+    with pytest.raises(DealConfigError) as info:
+        size_deal(single)
+    message = str(info.value)
+    assert message.startswith("deal.risk.relet_vacancy_periods: the largest lessee's default leaves no senior")
+    assert "empty 6 periods" in message and f"the reserve holds {deal.financing.reserve_periods}" in message
+    assert "rent must exceed operating costs" not in message
