@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from rwa.errors import InputError
 
@@ -113,3 +116,20 @@ def sqlite_tables(path: Path, option: str) -> set[str] | None:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise InputError(f"{option} {path}: corrupt or not a SQLite file ({exc}); nothing was changed") from None
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON to ``path`` atomically (a temporary file in the same folder, synced, then
+    renamed over it): a reader sees the old file or the new one, never half of one; the folder is made if missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

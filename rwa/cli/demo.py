@@ -371,6 +371,7 @@ class Fleet:
     deal: DeployedDeal
     planned: list[PlannedDelivery]
     long_stop_period: int
+    settled: bool = False
 
     @classmethod
     def of(cls, deal: DeployedDeal, model: Deal, shortfall: bool) -> Fleet:
@@ -401,12 +402,14 @@ class Fleet:
         return len(publisher.attest_due(self.planned, period))
 
     def settle(self, period: int) -> None:
-        """Once the long-stop period is distributed, the escrow's long-stop is settled (anyone may)."""
+        """Once the long-stop period is distributed, the escrow's long-stop is settled (anyone may), once."""
         register = self.deal.register
         assert register is not None
-        if period >= self.long_stop_period and not register.escrow().settled and \
-                self.deal.chain.now() >= register.long_stop():
+        if self.settled or period < self.long_stop_period or self.deal.chain.now() < register.long_stop():
+            return
+        if not register.escrow().settled:
             register.settle_long_stop(sender=self.deal.manifest.roles.servicer)
+        self.settled = True
 
     def summarize(self, summary: DemoSummary) -> None:
         register = self.deal.register

@@ -77,9 +77,10 @@ def release(deal: DeployedDeal, delivery: int | None, sender: str,
     records = register.deliveries()
     if int(register.offering(), 16) == 0:
         raise InputError("the deal has no offering: the register holds no escrow to release")
-    if escrow.settled or deal.chain.now() >= register.long_stop():
-        raise InputError(f"the long-stop ({format_time(register.long_stop())}) has passed: nothing is released "
-                         "after it; run `rwa fleet settle`")
+    now, stop = deal.chain.now(), register.long_stop()
+    if escrow.settled or now >= stop:
+        raise InputError(f"the long-stop ({format_time(stop)}) has passed: nothing is released after it; run "
+                         "`rwa fleet settle`")
     if escrow.raise_amount == 0:
         raise InputError("the raise is not in escrow yet: the offering has not closed")
     if delivery is not None and not 0 <= delivery < len(records):
@@ -90,20 +91,18 @@ def release(deal: DeployedDeal, delivery: int | None, sender: str,
         raise InputError(f"--delivery {delivery}: already released")
     done: list[Released] = []
     money = money or deal_money(deal.manifest)
-    available = escrow.equity_funded - escrow.equity_released
-    released_price = escrow.released_price
-    for i in todo:
-        from_raise, from_equity = release_split(released_price, records[i].price, escrow.raise_amount,
-                                                escrow.capex_total)
-        if from_equity > available:
+    for i in todo:  # the register's rules, as the model states them: each release takes its equity share first
+        record = records[i]
+        if not escrow.can_release(record.price, now, stop):
             if delivery is not None or not done:
-                raise InputError(f"delivery {i} needs {money(from_equity)} of the issuer's equity, the escrow holds "
-                                 f"{money(available)}: pay it in with `rwa fleet fund-equity`")
+                _, need = release_split(escrow.released_price, record.price, escrow.raise_amount, escrow.capex_total)
+                raise InputError(f"delivery {i} needs {money(need)} of the issuer's equity, the escrow holds "
+                                 f"{money(escrow.equity_funded - escrow.equity_released)}: pay it in with "
+                                 "`rwa fleet fund-equity`")
             break
         register.release(i, sender=sender)
-        available -= from_equity
-        released_price += records[i].price
-        done.append(Released(i, from_raise, from_equity))
+        escrow, paid = escrow.release(i, record.order, record.price)
+        done.append(Released(i, paid.from_raise, paid.from_equity))
     return done
 
 

@@ -104,9 +104,9 @@ def check_bindings(deal: DeployedDeal) -> list[str]:
     problems = []
     if deal.oracle.register().lower() != want:
         problems.append(f"oracle bindRegister: bound to {deal.oracle.register()}, not the register {register.address}")
-    if deal.pool.addresses()["register"].lower() != want:
-        problems.append(f"pool prepay: the register it takes from is {deal.pool.addresses()['register']}, not "
-                        f"{register.address}")
+    pool_register = deal.pool.addresses()["register"]
+    if pool_register.lower() != want:
+        problems.append(f"pool prepay: the register it takes from is {pool_register}, not {register.address}")
     if register.pool().lower() != deal.pool.address.lower():
         problems.append(f"register bindDeal: bound to the pool {register.pool()}, not {deal.pool.address}")
     offering = deal.manifest.contracts.get("offering", "0x" + "0" * 40)

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, replace
 
 from rwa.model.deal import Deal
-from rwa.model.fleet import Batch, delivery_batches
+from rwa.model.fleet import Batch, allocate, delivery_batches, lease_terms
 from rwa.model.terms import refund_schedule
 from rwa.model.units import BPS
 
@@ -97,17 +97,12 @@ def _totals(batches: list[Batch]) -> dict[str, int]:
 
 
 def lease_servers(deal: Deal, shortfall: bool = False, delay: int = 0) -> list[list[int]]:
-    """Servers each lease bills per period: delivered servers go to active leases in file order."""
+    """Servers each lease bills per period: the fleet register's rule (:func:`rwa.model.fleet.allocate`), delivered
+    servers going to the leases in force in file order."""
     delivered = delivered_servers(deal, shortfall, delay)
-    out = [[0] * deal.periods.count for _ in deal.leases]
-    for p in range(deal.periods.count):
-        free = delivered[p]
-        for i, lease in enumerate(deal.leases):
-            if lease.start_period <= p + 1 <= lease.end_period:
-                take = min(lease.servers, free)
-                out[i][p] = take
-                free -= take
-    return out
+    leases = lease_terms(deal)
+    by_period = [allocate(leases, delivered[p - 1], p) for p in range(1, deal.periods.count + 1)]
+    return [list(row) for row in zip(*by_period, strict=True)]
 
 
 def lease_rent(deal: Deal, shortfall: bool = False, delay: int = 0) -> list[list[int]]:

@@ -98,6 +98,12 @@ class RegisterTerms:
                          f"{', '.join(o.supplier for o in self.orders)})")
 
 
+def lease_terms(deal: Deal) -> tuple[LeaseTerms, ...]:
+    """The deal file's leases as the register is deployed with them (active)."""
+    return tuple(LeaseTerms(lease.lessee, lease.servers, lease.rent_per_server_month, lease.start_period,
+                            lease.end_period) for lease in deal.leases)
+
+
 def register_terms(deal: Deal, treasury: str) -> RegisterTerms:
     """The register's terms from the deal: ``treasury`` (the offering's, else the issuer) gets the equity left at
     the long-stop and, for an order that names no recipient, the order's releases (against the supplier's
@@ -107,13 +113,9 @@ def register_terms(deal: Deal, treasury: str) -> RegisterTerms:
         OrderTerms(o.supplier, o.recipient or treasury, o.servers, cluster.unit_price(o))
         for o in cluster.supplier_orders()
     )
-    leases = tuple(
-        LeaseTerms(lease.lessee, lease.servers, lease.rent_per_server_month, lease.start_period, lease.end_period)
-        for lease in deal.leases
-    )
     stop = deal.long_stop_period
-    return RegisterTerms(orders, leases, int(deal.periods.end_of(stop).timestamp()), stop, deal.periods.count,
-                         treasury)
+    return RegisterTerms(orders, lease_terms(deal), int(deal.periods.end_of(stop).timestamp()), stop,
+                         deal.periods.count, treasury)
 
 
 SHORTFALL_DELIVERED, SHORTFALL_ORDERED = 12, 330

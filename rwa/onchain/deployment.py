@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from rwa.errors import InputError
 from rwa.model.terms import RecordedTerms
-from rwa.paths import state_dir, writable_file
+from rwa.paths import state_dir, writable_file, write_json_atomic
 
 if TYPE_CHECKING:  # the chain's libraries are imported when a chain is reached: reading a manifest needs none
     from rwa.chain.interface import Chain
@@ -125,17 +124,7 @@ def load_manifest(path: Path) -> Manifest:
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write atomically: a reader sees the old manifest or the new one, never half of one."""
     writable_file(path, "--out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(manifest.model_dump(), fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, manifest.model_dump())
 
 
 def check_same_chain(chain: Chain, manifest: Manifest, what: str = "the deployment") -> None:

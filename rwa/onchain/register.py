@@ -235,8 +235,8 @@ class FleetRegister(ContractWrapper):
     # -- views -------------------------------------------------------------------------------------------------
 
     def escrow(self, block: BlockIdentifier = "latest") -> Escrow:
-        raw = self._call(self.contract.functions.escrow(), block)
-        return Escrow(self.capex_total(block), int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]),
+        raw, capex = self._call_many([self.contract.functions.escrow(), self.contract.functions.capexTotal()], block)
+        return Escrow(int(capex), int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]),
                       int(raw[5]), int(raw[6]), bool(raw[7]))
 
     def capex_total(self, block: BlockIdentifier = "latest") -> int:

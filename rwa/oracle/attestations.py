@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -64,6 +62,7 @@ from rwa.onchain.register import (
 )
 from rwa.oracle.outbox import Outbox
 from rwa.oracle.report import distinct_signers, sign_typed, signer_of
+from rwa.paths import write_json_atomic
 
 log = logging.getLogger("rwa.oracle.attestations")
 
@@ -295,13 +294,7 @@ def sign_to_file(oracle: RevenueOracle, item: Item, key: LocalAccount, out: Path
     (signature,) = sign_typed(typed_data(item, chain_id, oracle.address), [key])
     kind = AttestationKind.of(item)
     signed = SignedItem(kind, item, key.address, signature, chain_id, to_checksum_address(oracle.address))
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{kind.value}-{item.sequence}-{key.address}.json"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".sig-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(signed.to_json(), fh, indent=2)
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(out / f"{kind.value}-{item.sequence}-{key.address}.json", signed.to_json())
 
 
 def _load(path: Path) -> SignedItem:

@@ -19,8 +19,6 @@ the tape's servers and within the fleet.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +33,7 @@ from rwa.chain.tx import call
 from rwa.errors import ContractRevertError, InputError
 from rwa.onchain.oracle import Report, RevenueOracle
 from rwa.oracle.report import require_quorum, sign_report, signer_of, typed_data
+from rwa.paths import write_json_atomic
 
 if TYPE_CHECKING:
     from rwa.oracle.attest import PlannedDelivery
@@ -167,13 +166,7 @@ def sign_to_file(oracle: RevenueOracle, chain_id: int, report: Report, key: Loca
         raise InputError(f"--key: {key.address} is not a reporter of the oracle {oracle.address}")
     (signature,) = sign_report(report, [key], chain_id, oracle.address)
     signed = SignedReport(report, key.address, signature, chain_id, to_checksum_address(oracle.address))
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"period-{report.period}-v{report.version}-{key.address}.json"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".sig-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(signed.to_json(), fh, indent=2)
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(out / f"period-{report.period}-v{report.version}-{key.address}.json", signed.to_json())
 
 
 def _load(path: Path) -> SignedReport:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rwa.leverage.cashflows import lease_rent, refunds
-from rwa.leverage.montecarlo import cfads_paths, default_periods, draw, run_draws, simulate
+from rwa.leverage.montecarlo import cfads_paths, default_periods, draw, lessee_index, run_draws, simulate
 from rwa.leverage.sizing import Sizing
 from rwa.model.deal import Deal
 from tests.support.reference_loops import simulate_loop
@@ -31,8 +31,11 @@ def test_two_leases_of_one_lessee_default_together(deal: Deal) -> None:
     np.testing.assert_array_equal(d.default_period[:, 0], d.default_period[:, 1])
     assert (d.default_period[:, 0] <= 60).any()  # some paths do default: the equality is not vacuous
     assert not np.array_equal(d.default_period[:, 0], d.default_period[:, 2])  # other lessees default apart
-    # a deal whose leases are all distinct lessees draws exactly as before, one default time per lease
-    np.testing.assert_array_equal(draw(deal, 2_000, 9).default_period.shape, (2_000, len(deal.leases)))
+    # a deal whose leases are all distinct lessees draws exactly as before: one exposure per lease, in lease order
+    names, lease_lessee = lessee_index(deal)
+    assert names == [lease.lessee for lease in deal.leases]
+    np.testing.assert_array_equal(lease_lessee, np.arange(len(deal.leases)))
+    assert lessee_index(twice)[1].tolist() == [0, 0, *range(1, len(deal.leases))]
 
 
 def test_rent_and_utilization_move_together(deal: Deal) -> None:
